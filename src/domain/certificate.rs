@@ -1,0 +1,94 @@
+//! A subsidy certificate (受給者証) as PMH holds it (DOMAIN.md §7), after the boundary parse.
+//!
+//! Upstream data is not trusted to be clean: numbers are kept as received together with the
+//! result of parsing them, so that a bad check digit becomes a warning on that subsidy instead
+//! of a crash or a silent drop.
+
+use chrono::NaiveDate;
+
+use super::date::{DateError, Validity, Yen};
+use super::numbers::{NumberError, PayerNumber};
+
+/// 自己負担上限額 for one setting (外来 or 入院).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CopayCaps {
+    pub per_month: Option<Yen>,
+    pub per_day: Option<Yen>,
+    pub per_visit: Option<Yen>,
+}
+
+impl CopayCaps {
+    pub fn is_empty(&self) -> bool {
+        self.per_month.is_none() && self.per_day.is_none() && self.per_visit.is_none()
+    }
+}
+
+/// PMH `maxCopaymentAmount`, split by 外来 / 入院.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MaxCopayment {
+    pub outpatient: CopayCaps,
+    pub inpatient: CopayCaps,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesignatedInstitution {
+    /// As received; compared with the configured 医療機関コード.
+    pub code: String,
+    pub name: Option<String>,
+}
+
+/// One item printed on the certificate face (`certificationDetail`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateDetail {
+    pub name: String,
+    pub value: String,
+}
+
+/// A PMH certificate as received, with its numbers parsed leniently.
+#[derive(Debug, Clone)]
+pub struct Certificate {
+    pub certificate_type_id: Option<String>,
+    /// 受給者証名 (a certificate title, not a person's name).
+    pub certification_name: Option<String>,
+    /// 公費負担者番号 exactly as registered.
+    pub payer_number_raw: String,
+    pub payer_number: Result<PayerNumber, NumberError>,
+    /// 公費受給者番号 exactly as registered (absent for 法別 30). Whether the 7-digit national
+    /// form applies depends on the programme, so the mapping parses it.
+    pub recipient_number_raw: Option<String>,
+    pub segment: Option<String>,
+    pub income_segment: Option<String>,
+    /// `追加条件項目コード-追加条件コード` items, split on `;`.
+    pub additional_conditions: Vec<String>,
+    pub designated_institutions: Vec<DesignatedInstitution>,
+    pub always_reimbursement: bool,
+    pub not_disclosed: bool,
+    pub max_copayment: MaxCopayment,
+    pub validity: Result<Validity, DateError>,
+    pub details: Vec<CertificateDetail>,
+}
+
+impl Certificate {
+    /// A certificate built from the parts that matter to most tests and to the sandbox.
+    pub fn simple(payer: &str, recipient: Option<&str>, from: NaiveDate, to: NaiveDate) -> Self {
+        Self {
+            certificate_type_id: None,
+            certification_name: None,
+            payer_number_raw: payer.to_owned(),
+            payer_number: PayerNumber::parse(payer),
+            recipient_number_raw: recipient.map(str::to_owned),
+            segment: None,
+            income_segment: None,
+            additional_conditions: Vec::new(),
+            designated_institutions: Vec::new(),
+            always_reimbursement: false,
+            not_disclosed: false,
+            max_copayment: MaxCopayment::default(),
+            validity: Ok(Validity {
+                from: Some(from),
+                to: Some(to),
+            }),
+            details: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Dates as the domain uses them: calendar days in Japan Standard Time (UTC+9, no DST).
+
+use std::fmt;
+
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
+use serde::{Serialize, Serializer};
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DateError {
+    #[error("must be a date written {format}")]
+    Format { format: &'static str },
+    #[error("year {0} is outside the supported range 1900-2199")]
+    OutOfRange(i32),
+}
+
+/// Japan Standard Time.
+pub fn jst() -> FixedOffset {
+    FixedOffset::east_opt(9 * 3600).expect("valid offset")
+}
+
+/// The JST calendar day of an instant.
+pub fn jst_date(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&jst()).date_naive()
+}
+
+/// The first instant of the JST day after `day`: when "until the end of the service date" ends.
+pub fn end_of_jst_day(day: NaiveDate) -> DateTime<Utc> {
+    let next = day + Duration::days(1);
+    jst()
+        .from_local_datetime(&next.and_hms_opt(0, 0, 0).expect("midnight"))
+        .single()
+        .expect("fixed offset is unambiguous")
+        .with_timezone(&Utc)
+}
+
+fn in_range(d: NaiveDate) -> Result<NaiveDate, DateError> {
+    if (1900..2200).contains(&d.year()) {
+        Ok(d)
+    } else {
+        Err(DateError::OutOfRange(d.year()))
+    }
+}
+
+/// `YYYY-MM-DD` (the REST API's form).
+pub fn parse_iso(s: &str) -> Result<NaiveDate, DateError> {
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| DateError::Format {
+        format: "YYYY-MM-DD",
+    })?;
+    if s.len() != 10 {
+        return Err(DateError::Format {
+            format: "YYYY-MM-DD",
+        });
+    }
+    in_range(d)
+}
+
+/// `YYYYMMDD` (the オン資 XML and the provisional PMH contract).
+pub fn parse_compact(s: &str) -> Result<NaiveDate, DateError> {
+    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DateError::Format { format: "YYYYMMDD" });
+    }
+    let d = NaiveDate::parse_from_str(s, "%Y%m%d")
+        .map_err(|_| DateError::Format { format: "YYYYMMDD" })?;
+    in_range(d)
+}
+
+pub fn format_compact(d: NaiveDate) -> String {
+    d.format("%Y%m%d").to_string()
+}
+
+/// 診療日 / 調剤日: the JST calendar day the care is given on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceDate(NaiveDate);
+
+impl ServiceDate {
+    pub fn new(d: NaiveDate) -> Self {
+        Self(d)
+    }
+    pub fn date(self) -> NaiveDate {
+        self.0
+    }
+    /// Today in JST at the given instant.
+    pub fn today_at(now: DateTime<Utc>) -> Self {
+        Self(jst_date(now))
+    }
+}
+
+impl fmt::Display for ServiceDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
+    }
+}
+
+impl Serialize for ServiceDate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A certificate's validity: both ends inclusive, either end open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validity {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// Where a service date falls relative to a validity period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidityStatus {
+    Valid,
+    Expired,
+    NotYetValid,
+}
+
+impl Validity {
+    pub fn status_on(&self, day: ServiceDate) -> ValidityStatus {
+        let d = day.date();
+        if self.from.is_some_and(|f| d < f) {
+            ValidityStatus::NotYetValid
+        } else if self.to.is_some_and(|t| d > t) {
+            ValidityStatus::Expired
+        } else {
+            ValidityStatus::Valid
+        }
+    }
+}
+
+/// An amount of money in yen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Yen(pub u64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jst_day_boundaries() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 21, 14, 59, 59).unwrap();
+        assert_eq!(jst_date(at), NaiveDate::from_ymd_opt(2026, 11, 21).unwrap());
+        let at = Utc.with_ymd_and_hms(2026, 11, 21, 15, 0, 0).unwrap();
+        assert_eq!(jst_date(at), NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
+        assert_eq!(
+            end_of_jst_day(NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()),
+            Utc.with_ymd_and_hms(2026, 11, 21, 15, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn parsing_dates() {
+        assert!(parse_iso("2026-11-21").is_ok());
+        assert!(parse_iso("2026-02-30").is_err());
+        assert!(parse_iso("2026-1-2").is_err());
+        assert_eq!(parse_iso("1800-01-01"), Err(DateError::OutOfRange(1800)));
+        assert_eq!(parse_compact("20261121"), Ok(NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()));
+        assert!(parse_compact("2026-11-21").is_err());
+    }
+
+    #[test]
+    fn validity_is_inclusive_at_both_ends() {
+        let d = |s| ServiceDate::new(parse_iso(s).unwrap());
+        let v = Validity {
+            from: Some(parse_iso("2026-04-01").unwrap()),
+            to: Some(parse_iso("2027-03-31").unwrap()),
+        };
+        assert_eq!(v.status_on(d("2026-04-01")), ValidityStatus::Valid);
+        assert_eq!(v.status_on(d("2027-03-31")), ValidityStatus::Valid);
+        assert_eq!(v.status_on(d("2026-03-31")), ValidityStatus::NotYetValid);
+        assert_eq!(v.status_on(d("2027-04-01")), ValidityStatus::Expired);
+        let open = Validity { from: None, to: None };
+        assert_eq!(open.status_on(d("2000-01-01")), ValidityStatus::Valid);
+    }
+}

@@ -1,0 +1,152 @@
+//! Who the question is about: the insured person's identity on the health-insurance side.
+//! The clinic side is keyed by insurance identity, never by My Number (個人番号).
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use thiserror::Error;
+
+use super::numbers::{InsurerNumber, NumberError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum InsuredError {
+    #[error("insurer_number {0}")]
+    Insurer(NumberError),
+    #[error("{field} must not be empty")]
+    Empty { field: &'static str },
+    #[error("{field} must be at most {max} characters, got {found}")]
+    TooLong {
+        field: &'static str,
+        max: usize,
+        found: usize,
+    },
+    #[error("{field} must not contain control characters")]
+    Control { field: &'static str },
+    #[error("branch must be 2 digits (枝番, e.g. \"01\")")]
+    Branch,
+}
+
+/// 被保険者証 記号・番号 are at most 20 full-width characters in the オン資 specification; allow
+/// a little slack for data entered with separators.
+const MAX_SYMBOL_NUMBER_CHARS: usize = 40;
+
+fn text(field: &'static str, s: &str, required: bool) -> Result<Option<String>, InsuredError> {
+    let t = s.trim_matches(|c: char| c == ' ' || c == '\u{3000}');
+    if t.is_empty() {
+        return if required {
+            Err(InsuredError::Empty { field })
+        } else {
+            Ok(None)
+        };
+    }
+    let n = t.chars().count();
+    if n > MAX_SYMBOL_NUMBER_CHARS {
+        return Err(InsuredError::TooLong {
+            field,
+            max: MAX_SYMBOL_NUMBER_CHARS,
+            found: n,
+        });
+    }
+    if t.chars().any(char::is_control) {
+        return Err(InsuredError::Control { field });
+    }
+    Ok(Some(t.to_owned()))
+}
+
+/// The insured person: 保険者番号, 記号, 番号, 枝番, 生年月日. Hashable: it is the cache key.
+///
+/// Personal data: `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct InsuredIdentity {
+    insurer_number: InsurerNumber,
+    symbol: Option<String>,
+    number: String,
+    branch: Option<String>,
+    birthdate: NaiveDate,
+}
+
+impl InsuredIdentity {
+    pub fn new(
+        insurer_number: &str,
+        symbol: Option<&str>,
+        number: &str,
+        branch: Option<&str>,
+        birthdate: NaiveDate,
+    ) -> Result<Self, InsuredError> {
+        let insurer_number = InsurerNumber::parse(insurer_number).map_err(InsuredError::Insurer)?;
+        let symbol = match symbol {
+            Some(s) => text("symbol", s, false)?,
+            None => None,
+        };
+        let number = text("number", number, true)?.expect("required");
+        let branch = match branch.map(str::trim) {
+            None | Some("") => None,
+            Some(b) if b.len() == 2 && b.bytes().all(|c| c.is_ascii_digit()) => Some(b.to_owned()),
+            Some(_) => return Err(InsuredError::Branch),
+        };
+        Ok(Self {
+            insurer_number,
+            symbol,
+            number,
+            branch,
+            birthdate,
+        })
+    }
+
+    pub fn insurer_number(&self) -> &InsurerNumber {
+        &self.insurer_number
+    }
+    pub fn symbol(&self) -> Option<&str> {
+        self.symbol.as_deref()
+    }
+    pub fn number(&self) -> &str {
+        &self.number
+    }
+    pub fn branch(&self) -> Option<&str> {
+        self.branch.as_deref()
+    }
+    pub fn birthdate(&self) -> NaiveDate {
+        self.birthdate
+    }
+}
+
+impl fmt::Debug for InsuredIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InsuredIdentity(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bd() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2001, 3, 27).unwrap()
+    }
+
+    #[test]
+    fn identity_normalises_padding_and_rejects_bad_parts() {
+        let a = InsuredIdentity::new("  123456", Some("12-34"), "4260", Some("01"), bd()).unwrap();
+        let b = InsuredIdentity::new("123456", Some(" 12-34 "), "4260 ", Some("01"), bd()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.insurer_number().as_str(), "123456");
+        assert_eq!(format!("{a:?}"), "InsuredIdentity(<redacted>)");
+        assert_eq!(
+            InsuredIdentity::new("123456", None, " ", None, bd()).unwrap_err(),
+            InsuredError::Empty { field: "number" }
+        );
+        assert_eq!(
+            InsuredIdentity::new("123456", None, "1", Some("1"), bd()).unwrap_err(),
+            InsuredError::Branch
+        );
+        assert!(matches!(
+            InsuredIdentity::new("12345", None, "1", None, bd()).unwrap_err(),
+            InsuredError::Insurer(_)
+        ));
+        let long = "あ".repeat(41);
+        assert!(matches!(
+            InsuredIdentity::new("123456", Some(&long), "1", None, bd()).unwrap_err(),
+            InsuredError::TooLong { field: "symbol", .. }
+        ));
+    }
+}

@@ -1,0 +1,3 @@
+pub mod domain;
+pub mod mapping;
+pub mod masters;

@@ -1,0 +1,441 @@
+//! Mapping: raw PMH certificates + masters + visit context → the validated, ordered subsidies
+//! a receipt computer needs.
+//!
+//! Invariants: pure (no I/O, no clock: the service date comes in the context); never panics on
+//! upstream data; every certificate received comes out, either active (ordered, 第1公費 first) or
+//! inactive with its reason, and every doubt is a warning on the subsidy it concerns.
+
+mod order;
+
+use crate::domain::{
+    Certificate, CertificateDetail, CopayCaps, DesignatedInstitution, LawCode,
+    MedicalInstitutionCode, RecipientNumber, ServiceDate, Validity, ValidityStatus,
+};
+use crate::masters::MasterSnapshot;
+
+/// 医科 (medical) or 調剤 (pharmacy) claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Claim {
+    #[default]
+    Medical,
+    Pharmacy,
+}
+
+/// 外来 or 入院.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Care {
+    #[default]
+    Outpatient,
+    Inpatient,
+}
+
+/// What the mapping needs to know about the visit.
+#[derive(Debug, Clone)]
+pub struct VisitContext {
+    pub service_date: ServiceDate,
+    pub claim: Claim,
+    pub care: Care,
+    /// This clinic's 医療機関コード, for designated-institution checks.
+    pub institution: Option<MedicalInstitutionCode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgrammeKind {
+    National,
+    Local,
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+pub struct Programme {
+    pub kind: ProgrammeKind,
+    pub law_code: Option<LawCode>,
+    pub name: Option<String>,
+    pub short_name: Option<String>,
+    /// National priority rank, or the local priority for local programmes.
+    pub rank: Option<u16>,
+    pub single_only: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapsSource {
+    /// `maxCopaymentAmount` on the certificate.
+    Certificate,
+    /// Nothing on the certificate: the master default rate alone.
+    MasterDefault,
+}
+
+#[derive(Debug, Clone)]
+pub struct CopayRule {
+    /// The patient's share under this programme, in percent, before caps; `None` if unknown.
+    pub rate_percent: Option<u8>,
+    pub outpatient: CopayCaps,
+    pub inpatient: CopayCaps,
+    /// The caps for this visit's setting.
+    pub applicable: CopayCaps,
+    pub source: CapsSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Flag {
+    /// 常に償還払い: the clinic charges the patient in full; the patient claims from the payer.
+    ReimbursementOnly,
+    /// 不開示: certificate-face items were withheld from this answer.
+    NotDisclosed,
+    /// The certificate names designated institutions (指定医療機関).
+    DesignatedInstitutionLimited,
+    /// This clinic is not among the designated institutions.
+    DesignatedInstitutionMismatch,
+    /// A programme that must be billed alone (13, 14, 18, 29, 30).
+    SingleOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WarningCode {
+    PayerNumberCheckDigit,
+    PayerNumberMalformed,
+    RecipientNumberCheckDigit,
+    RecipientNumberMalformed,
+    RecipientNumberMissing,
+    RecipientNumberUnexpected,
+    UnknownProgramme,
+    InvalidValidity,
+    DesignatedInstitutionMismatch,
+    SingleOnlyCombined,
+    TooManySubsidies,
+    DuplicateCertificate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub code: WarningCode,
+    /// Human text; never contains a recipient or insured number.
+    pub message: String,
+}
+
+impl Warning {
+    fn new(code: WarningCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubsidyStatus {
+    Active,
+    Expired,
+    NotYetValid,
+    /// The certificate's validity dates could not be read: not applied, reported.
+    ValidityUnknown,
+}
+
+#[derive(Debug, Clone)]
+pub struct MappedSubsidy {
+    /// 1 = 第1公費; `None` for inactive subsidies.
+    pub order: Option<u8>,
+    pub status: SubsidyStatus,
+    pub payer_number: String,
+    pub recipient_number: Option<String>,
+    pub programme: Programme,
+    pub validity: Option<Validity>,
+    pub certificate_type_id: Option<String>,
+    /// 受給者証名; withheld when not disclosed.
+    pub certification_name: Option<String>,
+    pub details: Vec<CertificateDetail>,
+    pub segment: Option<String>,
+    pub income_segment: Option<String>,
+    pub additional_conditions: Vec<String>,
+    pub designated_institutions: Vec<DesignatedInstitution>,
+    pub copay: CopayRule,
+    pub flags: Vec<Flag>,
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Mapped {
+    /// Valid on the service date, 第1公費 first.
+    pub active: Vec<MappedSubsidy>,
+    /// Expired, not yet valid, or unreadable validity.
+    pub inactive: Vec<MappedSubsidy>,
+    /// Warnings about the combination rather than one subsidy.
+    pub warnings: Vec<Warning>,
+}
+
+/// The most subsidies a receipt carries (第1〜第4公費).
+pub const MAX_SUBSIDIES: usize = 4;
+
+pub fn map(certs: &[Certificate], masters: &MasterSnapshot, ctx: &VisitContext) -> Mapped {
+    let mut active = Vec::new();
+    let mut inactive = Vec::new();
+    for c in certs {
+        let m = map_one(c, masters, ctx);
+        if m.status == SubsidyStatus::Active {
+            active.push(m);
+        } else {
+            inactive.push(m);
+        }
+    }
+    order::sort(&mut active);
+    order::sort(&mut inactive);
+    let mut warnings = Vec::new();
+    mark_duplicates(&mut active, &mut warnings);
+    if active.len() > 1 && active.iter().any(|s| s.programme.single_only) {
+        for s in active.iter_mut().filter(|s| s.programme.single_only) {
+            s.warnings.push(Warning::new(
+                WarningCode::SingleOnlyCombined,
+                format!(
+                    "法別 {} must be billed alone, but other subsidies are active on the same date",
+                    s.programme.law_code.map(|l| l.to_string()).unwrap_or_default()
+                ),
+            ));
+        }
+        warnings.push(Warning::new(
+            WarningCode::SingleOnlyCombined,
+            "a single-only programme is combined with other subsidies: check the certificates",
+        ));
+    }
+    if active.len() > MAX_SUBSIDIES {
+        warnings.push(Warning::new(
+            WarningCode::TooManySubsidies,
+            format!(
+                "{} subsidies are active but a receipt carries at most {MAX_SUBSIDIES}",
+                active.len()
+            ),
+        ));
+    }
+    for (i, s) in active.iter_mut().enumerate() {
+        s.order = Some(u8::try_from(i + 1).unwrap_or(u8::MAX));
+    }
+    Mapped {
+        active,
+        inactive,
+        warnings,
+    }
+}
+
+fn mark_duplicates(active: &mut [MappedSubsidy], warnings: &mut Vec<Warning>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut dup = false;
+    for s in active.iter_mut() {
+        if !seen.insert((s.payer_number.clone(), s.recipient_number.clone())) {
+            dup = true;
+            s.warnings.push(Warning::new(
+                WarningCode::DuplicateCertificate,
+                "the same payer and recipient number appear on another active certificate",
+            ));
+        }
+    }
+    if dup {
+        warnings.push(Warning::new(
+            WarningCode::DuplicateCertificate,
+            "duplicate certificates are active on the service date",
+        ));
+    }
+}
+
+fn programme_of(c: &Certificate, masters: &MasterSnapshot, warnings: &mut Vec<Warning>) -> Programme {
+    let unknown = |law_code| Programme {
+        kind: ProgrammeKind::Unknown,
+        law_code,
+        name: None,
+        short_name: None,
+        rank: None,
+        single_only: false,
+    };
+    let payer = match &c.payer_number {
+        Ok(p) => p.clone(),
+        Err(e) => {
+            use crate::domain::NumberError::PublicCheckDigit;
+            let code = if matches!(e, PublicCheckDigit { .. }) {
+                WarningCode::PayerNumberCheckDigit
+            } else {
+                WarningCode::PayerNumberMalformed
+            };
+            warnings.push(Warning::new(code, format!("payer number {e}")));
+            // Still place it by its 法別 when the shape allows: dropping it would hide it.
+            let law = c
+                .payer_number_raw
+                .get(..2)
+                .and_then(|l| LawCode::parse(l).ok())
+                .filter(|_| c.payer_number_raw.len() == 8);
+            return match law.and_then(|l| masters.national(l)) {
+                Some(n) => national(n),
+                None => unknown(law),
+            };
+        }
+    };
+    if let Some(n) = masters.national(payer.law_code()) {
+        return national(n);
+    }
+    if let Some(l) = masters.local(&payer) {
+        return Programme {
+            kind: ProgrammeKind::Local,
+            law_code: Some(l.law_code),
+            name: Some(l.name.clone()),
+            short_name: Some(l.short_name.clone()),
+            rank: Some(l.priority),
+            single_only: false,
+        };
+    }
+    warnings.push(Warning::new(
+        WarningCode::UnknownProgramme,
+        format!(
+            "payer number {payer} (法別 {}) is in no master table: treated as a local programme of unknown rules",
+            payer.law_code()
+        ),
+    ));
+    unknown(Some(payer.law_code()))
+}
+
+fn national(n: &crate::masters::NationalProgramme) -> Programme {
+    Programme {
+        kind: ProgrammeKind::National,
+        law_code: Some(n.law_code),
+        name: Some(n.name.clone()),
+        short_name: Some(n.short_name.clone()),
+        rank: Some(n.priority_rank),
+        single_only: n.single_only,
+    }
+}
+
+fn recipient_checks(
+    c: &Certificate,
+    programme: &Programme,
+    masters: &MasterSnapshot,
+    warnings: &mut Vec<Warning>,
+) {
+    let raw = c.recipient_number_raw.as_deref().filter(|r| !r.is_empty());
+    let nat = programme
+        .law_code
+        .filter(|_| programme.kind == ProgrammeKind::National)
+        .and_then(|l| masters.national(l));
+    match (raw, nat) {
+        (Some(_), Some(n)) if !n.recipient_number_required => warnings.push(Warning::new(
+            WarningCode::RecipientNumberUnexpected,
+            format!("法別 {} has no recipient number, but one was registered", n.law_code),
+        )),
+        (Some(r), Some(_)) => match RecipientNumber::parse_national(r) {
+            Ok(_) => {}
+            Err(e @ crate::domain::NumberError::CheckDigit { .. }) => warnings.push(Warning::new(
+                WarningCode::RecipientNumberCheckDigit,
+                format!("recipient number {e}"),
+            )),
+            Err(e) => warnings.push(Warning::new(
+                WarningCode::RecipientNumberMalformed,
+                format!("recipient number of a national programme {e}"),
+            )),
+        },
+        (Some(r), None) => {
+            if let Err(e) = RecipientNumber::parse_local(r) {
+                warnings.push(Warning::new(
+                    WarningCode::RecipientNumberMalformed,
+                    format!("recipient number {e}"),
+                ));
+            }
+        }
+        (None, Some(n)) if n.recipient_number_required => warnings.push(Warning::new(
+            WarningCode::RecipientNumberMissing,
+            format!("法別 {} requires a recipient number, but none was registered", n.law_code),
+        )),
+        (None, _) => {}
+    }
+}
+
+fn map_one(c: &Certificate, masters: &MasterSnapshot, ctx: &VisitContext) -> MappedSubsidy {
+    let mut warnings = Vec::new();
+    let programme = programme_of(c, masters, &mut warnings);
+    recipient_checks(c, &programme, masters, &mut warnings);
+
+    let (validity, status) = match &c.validity {
+        Ok(v) => (
+            Some(*v),
+            match v.status_on(ctx.service_date) {
+                ValidityStatus::Valid => SubsidyStatus::Active,
+                ValidityStatus::Expired => SubsidyStatus::Expired,
+                ValidityStatus::NotYetValid => SubsidyStatus::NotYetValid,
+            },
+        ),
+        Err(e) => {
+            warnings.push(Warning::new(
+                WarningCode::InvalidValidity,
+                format!("validity dates unreadable ({e}): not applied"),
+            ));
+            (None, SubsidyStatus::ValidityUnknown)
+        }
+    };
+
+    let mut flags = Vec::new();
+    if c.always_reimbursement {
+        flags.push(Flag::ReimbursementOnly);
+    }
+    if programme.single_only {
+        flags.push(Flag::SingleOnly);
+    }
+    if !c.designated_institutions.is_empty() {
+        flags.push(Flag::DesignatedInstitutionLimited);
+        if let Some(me) = &ctx.institution
+            && !c.designated_institutions.iter().any(|d| d.code == me.as_str())
+        {
+            flags.push(Flag::DesignatedInstitutionMismatch);
+            warnings.push(Warning::new(
+                WarningCode::DesignatedInstitutionMismatch,
+                "this institution is not among the certificate's designated institutions (指定医療機関)",
+            ));
+        }
+    }
+    let (certification_name, details) = if c.not_disclosed {
+        flags.push(Flag::NotDisclosed);
+        (None, Vec::new())
+    } else {
+        (c.certification_name.clone(), c.details.clone())
+    };
+    flags.sort();
+
+    let rate_percent = match programme.kind {
+        ProgrammeKind::National => programme
+            .law_code
+            .and_then(|l| masters.national(l))
+            .map(|n| n.default_rate_percent),
+        _ => None,
+    };
+    let m = c.max_copayment;
+    let source = if m.outpatient.is_empty() && m.inpatient.is_empty() {
+        CapsSource::MasterDefault
+    } else {
+        CapsSource::Certificate
+    };
+    let applicable = match ctx.care {
+        Care::Outpatient => m.outpatient,
+        Care::Inpatient => m.inpatient,
+    };
+
+    MappedSubsidy {
+        order: None,
+        status,
+        payer_number: c.payer_number_raw.clone(),
+        recipient_number: c.recipient_number_raw.clone().filter(|r| !r.is_empty()),
+        programme,
+        validity,
+        certificate_type_id: c.certificate_type_id.clone(),
+        certification_name,
+        details,
+        segment: c.segment.clone(),
+        income_segment: c.income_segment.clone(),
+        additional_conditions: c.additional_conditions.clone(),
+        designated_institutions: c.designated_institutions.clone(),
+        copay: CopayRule {
+            rate_percent,
+            outpatient: m.outpatient,
+            inpatient: m.inpatient,
+            applicable,
+            source,
+        },
+        flags,
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests;

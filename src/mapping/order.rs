@@ -1,0 +1,23 @@
+//! The order in which subsidies apply (第1公費 first): national programmes by the master's
+//! priority rank, then local programmes by their master priority, then unknown programmes; ties
+//! broken by payer number, then recipient number, so the order is total and deterministic.
+
+use super::{MappedSubsidy, ProgrammeKind};
+
+fn key(s: &MappedSubsidy) -> (u8, u16, &str, &str) {
+    let class = match s.programme.kind {
+        ProgrammeKind::National => 0,
+        ProgrammeKind::Local => 1,
+        ProgrammeKind::Unknown => 2,
+    };
+    (
+        class,
+        s.programme.rank.unwrap_or(u16::MAX),
+        s.payer_number.as_str(),
+        s.recipient_number.as_deref().unwrap_or(""),
+    )
+}
+
+pub(super) fn sort(subsidies: &mut [MappedSubsidy]) {
+    subsidies.sort_by(|a, b| key(a).cmp(&key(b)));
+}

@@ -1,0 +1,90 @@
+//! National programmes by 法別番号 (DOMAIN.md §3).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::RowError;
+use crate::domain::LawCode;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Row {
+    law_code: String,
+    name: String,
+    short_name: String,
+    priority_rank: u16,
+    single_only: bool,
+    recipient_number_required: bool,
+    default_rate_percent: u8,
+    designated_institution_required: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NationalProgramme {
+    pub law_code: LawCode,
+    pub name: String,
+    pub short_name: String,
+    /// 1 = applied first (第1公費).
+    pub priority_rank: u16,
+    /// No health insurance and no other subsidy on the same receipt (公費単独のみ).
+    pub single_only: bool,
+    pub recipient_number_required: bool,
+    /// The patient's share of the cost under this programme, in percent, before caps.
+    pub default_rate_percent: u8,
+    pub designated_institution_required: bool,
+}
+
+pub(super) fn index(
+    file: &str,
+    rows: Vec<(u64, Row)>,
+    errors: &mut Vec<RowError>,
+) -> BTreeMap<LawCode, NationalProgramme> {
+    let mut out = BTreeMap::new();
+    let mut ranks = BTreeMap::new();
+    for (line, r) in rows {
+        let mut bad = |reason: String| {
+            errors.push(RowError {
+                file: file.to_owned(),
+                line,
+                reason,
+            })
+        };
+        let law_code = match LawCode::parse(&r.law_code) {
+            Ok(l) => l,
+            Err(e) => {
+                bad(format!("law_code {e}"));
+                continue;
+            }
+        };
+        if r.name.is_empty() || r.short_name.is_empty() {
+            bad("name and short_name must not be empty".into());
+            continue;
+        }
+        if r.default_rate_percent > 100 {
+            bad(format!("default_rate_percent {} is over 100", r.default_rate_percent));
+            continue;
+        }
+        if r.priority_rank == 0 {
+            bad("priority_rank must be 1 or more".into());
+            continue;
+        }
+        if let Some(other) = ranks.insert(r.priority_rank, law_code) {
+            bad(format!("priority_rank {} is also used by 法別 {other}", r.priority_rank));
+            continue;
+        }
+        let p = NationalProgramme {
+            law_code,
+            name: r.name,
+            short_name: r.short_name,
+            priority_rank: r.priority_rank,
+            single_only: r.single_only,
+            recipient_number_required: r.recipient_number_required,
+            default_rate_percent: r.default_rate_percent,
+            designated_institution_required: r.designated_institution_required,
+        };
+        if out.insert(law_code, p).is_some() {
+            bad(format!("法別 {law_code} appears twice"));
+        }
+    }
+    out
+}
