@@ -1,3 +1,6 @@
 pub mod domain;
 pub mod mapping;
 pub mod masters;
+pub mod metrics;
+pub mod service;
+pub mod upstream;

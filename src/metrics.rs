@@ -1,0 +1,89 @@
+//! Prometheus metrics. Counters and histograms only: no label ever carries personal data
+//! (labels are fixed vocabularies: status, source, error kind).
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, &'static str)>;
+
+pub struct Metrics {
+    registry: Registry,
+    /// Subsidy checks answered, by `status` and `source`.
+    pub checks: Family<Labels, Counter>,
+    /// Requests refused before reaching the service, by `reason`.
+    pub rejected: Family<Labels, Counter>,
+    pub cache_hits: Counter,
+    pub cache_misses: Counter,
+    /// Upstream calls, by `outcome` (`ok` or an error kind).
+    pub upstream_calls: Family<Labels, Counter>,
+    pub upstream_errors: Family<Labels, Counter>,
+    pub upstream_latency: Histogram,
+    /// 0 closed, 1 half-open, 2 open.
+    pub breaker_state: Gauge,
+    pub check_latency: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("pmh_gateway");
+        let checks = Family::<Labels, Counter>::default();
+        registry.register("subsidy_checks", "Subsidy checks answered, by status and source", checks.clone());
+        let rejected = Family::<Labels, Counter>::default();
+        registry.register("rejected_requests", "Requests refused as invalid, by reason", rejected.clone());
+        let cache_hits = Counter::default();
+        registry.register("cache_hits", "Checks answered from a fresh cache entry", cache_hits.clone());
+        let cache_misses = Counter::default();
+        registry.register("cache_misses", "Checks that needed the upstream", cache_misses.clone());
+        let upstream_calls = Family::<Labels, Counter>::default();
+        registry.register("upstream_calls", "Upstream eligibility queries, by outcome", upstream_calls.clone());
+        let upstream_errors = Family::<Labels, Counter>::default();
+        registry.register("upstream_errors", "Upstream failures, by kind", upstream_errors.clone());
+        let upstream_latency = Histogram::new(exponential_buckets(0.001, 2.0, 15));
+        registry.register(
+            "upstream_latency_seconds",
+            "Upstream eligibility query latency",
+            upstream_latency.clone(),
+        );
+        let breaker_state = Gauge::default();
+        registry.register(
+            "upstream_breaker_state",
+            "Upstream circuit breaker: 0 closed, 1 half-open, 2 open",
+            breaker_state.clone(),
+        );
+        let check_latency = Histogram::new(exponential_buckets(0.0001, 2.0, 18));
+        registry.register(
+            "subsidy_check_latency_seconds",
+            "Time to answer a subsidy check inside the service",
+            check_latency.clone(),
+        );
+        Self {
+            registry,
+            checks,
+            rejected,
+            cache_hits,
+            cache_misses,
+            upstream_calls,
+            upstream_errors,
+            upstream_latency,
+            breaker_state,
+            check_latency,
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}

@@ -1,0 +1,212 @@
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{NaiveDate, TimeZone};
+
+use super::*;
+use crate::domain::check_digit::complete;
+use crate::upstream::{Answer, BoxFuture};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Ok,
+    Down,
+    Hang,
+}
+
+struct Fake {
+    calls: AtomicUsize,
+    mode: Mutex<Mode>,
+    certs: Mutex<Vec<Certificate>>,
+    delay: Duration,
+}
+
+impl Fake {
+    fn new(certs: Vec<Certificate>) -> Arc<Self> {
+        Arc::new(Self {
+            calls: AtomicUsize::new(0),
+            mode: Mutex::new(Mode::Ok),
+            certs: Mutex::new(certs),
+            delay: Duration::from_millis(20),
+        })
+    }
+    fn set(&self, m: Mode) {
+        *self.mode.lock().unwrap() = m;
+    }
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl Upstream for Fake {
+    fn query<'a>(&'a self, _q: &'a Query, _d: Instant) -> BoxFuture<'a, Result<Answer, UpstreamError>> {
+        Box::pin(async move {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let mode = *self.mode.lock().unwrap();
+            tokio::time::sleep(self.delay).await;
+            match mode {
+                Mode::Ok => Ok(Answer {
+                    certificates: self.certs.lock().unwrap().clone(),
+                    processed_at: None,
+                }),
+                Mode::Down => Err(UpstreamError::Connect("refused".into())),
+                Mode::Hang => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    unreachable!()
+                }
+            }
+        })
+    }
+}
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn nanbyou(to: NaiveDate) -> Certificate {
+    Certificate::simple(&complete("5413001").unwrap(), Some(&complete("123456").unwrap()), d(2026, 4, 1), to)
+}
+
+fn person() -> InsuredIdentity {
+    InsuredIdentity::new("06130011", Some("12"), "345", Some("01"), d(1980, 1, 2)).unwrap()
+}
+
+fn req() -> CheckRequest {
+    CheckRequest {
+        insured: person(),
+        service_date: None,
+        claim: Claim::Medical,
+        care: Care::Outpatient,
+    }
+}
+
+/// 2026-11-21 10:00 JST.
+fn morning() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap()
+}
+
+fn service(fake: Arc<Fake>, clock: Arc<ManualClock>, deadline_ms: u64) -> SubsidyService {
+    let cfg = ServiceConfig {
+        deadline: Duration::from_millis(deadline_ms),
+        breaker_threshold: 3,
+        breaker_cooldown: Duration::from_secs(30),
+        ..ServiceConfig::default()
+    };
+    SubsidyService::new(fake, Arc::new(MasterSnapshot::embedded()), clock, cfg, None, Arc::new(Metrics::new()))
+}
+
+#[tokio::test]
+async fn concurrent_misses_make_one_upstream_call() {
+    let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
+    let svc = Arc::new(service(fake.clone(), Arc::new(ManualClock::new(morning())), 2000));
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let s = svc.clone();
+            tokio::spawn(async move { s.check(req()).await })
+        })
+        .collect();
+    for t in tasks {
+        let out = t.await.unwrap();
+        assert_eq!(out.status, Status::Confirmed);
+        assert_eq!(out.source, Some(Source::Upstream));
+    }
+    assert_eq!(fake.calls(), 1);
+    let again = svc.check(req()).await;
+    assert_eq!(again.source, Some(Source::Cache));
+    assert_eq!(fake.calls(), 1);
+}
+
+#[tokio::test]
+async fn confirmed_answers_are_fresh_until_the_end_of_the_jst_day() {
+    let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
+    let clock = Arc::new(ManualClock::new(morning()));
+    let svc = service(fake.clone(), clock.clone(), 2000);
+    svc.check(req()).await;
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 21, 12, 59, 0).unwrap()); // 21:59 JST, 11h59m later
+    let same_day = CheckRequest { service_date: Some(ServiceDate::new(d(2026, 11, 21))), ..req() };
+    assert_eq!(svc.check(same_day.clone()).await.source, Some(Source::Cache));
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 21, 15, 0, 1).unwrap()); // 00:00:01 JST next day
+    assert_eq!(svc.check(same_day.clone()).await.source, Some(Source::Upstream));
+    assert_eq!(fake.calls(), 2);
+    // The configured maximum age (12 h by default) ends freshness earlier on a long day.
+    let tomorrow = CheckRequest { service_date: Some(ServiceDate::new(d(2026, 11, 22))), ..req() };
+    assert_eq!(svc.check(tomorrow.clone()).await.source, Some(Source::Upstream));
+    clock.advance(chrono::Duration::hours(12));
+    assert_eq!(svc.check(tomorrow).await.source, Some(Source::Upstream));
+    assert_eq!(fake.calls(), 4);
+}
+
+#[tokio::test]
+async fn none_found_is_fresh_only_briefly_and_errors_are_never_cached() {
+    let fake = Fake::new(vec![]);
+    let clock = Arc::new(ManualClock::new(morning()));
+    let svc = service(fake.clone(), clock.clone(), 2000);
+    assert_eq!(svc.check(req()).await.status, Status::NoneFound);
+    clock.advance(chrono::Duration::seconds(30));
+    assert_eq!(svc.check(req()).await.source, Some(Source::Cache));
+    clock.advance(chrono::Duration::seconds(31));
+    *fake.certs.lock().unwrap() = vec![nanbyou(d(2027, 3, 31))];
+    let out = svc.check(req()).await;
+    assert_eq!((out.status, out.source), (Status::Confirmed, Some(Source::Upstream)));
+
+    let fake = Fake::new(vec![]);
+    let svc = service(fake.clone(), Arc::new(ManualClock::new(morning())), 2000);
+    fake.set(Mode::Down);
+    assert_eq!(svc.check(req()).await.status, Status::Unavailable);
+    fake.set(Mode::Ok);
+    assert_eq!(svc.check(req()).await.status, Status::NoneFound, "the error was not cached");
+}
+
+#[tokio::test]
+async fn upstream_failure_is_stale_or_unavailable_never_none_found() {
+    let fake = Fake::new(vec![nanbyou(d(2026, 11, 30))]);
+    let clock = Arc::new(ManualClock::new(morning()));
+    let svc = service(fake.clone(), clock.clone(), 2000);
+    assert_eq!(svc.check(req()).await.status, Status::Confirmed);
+    fake.set(Mode::Down);
+    clock.advance(chrono::Duration::days(1));
+    let out = svc.check(req()).await;
+    assert_eq!((out.status, out.source), (Status::Confirmed, Some(Source::Stale)));
+    assert_eq!(out.age_seconds(), Some(86400));
+    assert!(matches!(out.degradation, Some(Degradation::Upstream(UpstreamError::Connect(_)))));
+    // Once the certificate has expired on the service date, the stale answer no longer applies.
+    clock.advance(chrono::Duration::days(10));
+    let out = svc.check(req()).await;
+    assert_eq!((out.status, out.source), (Status::Unavailable, None));
+    assert!(out.mapped.active.is_empty());
+}
+
+#[tokio::test]
+async fn a_hanging_upstream_is_cut_off_at_the_deadline() {
+    let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
+    let svc = service(fake.clone(), Arc::new(ManualClock::new(morning())), 300);
+    fake.set(Mode::Hang);
+    let t0 = std::time::Instant::now();
+    let out = svc.check(req()).await;
+    let took = t0.elapsed();
+    assert_eq!(out.status, Status::Unavailable);
+    assert!(took < Duration::from_millis(600), "took {took:?}");
+    assert!(matches!(
+        out.degradation,
+        Some(Degradation::Deadline(300) | Degradation::Upstream(UpstreamError::Timeout(_)))
+    ));
+}
+
+#[tokio::test]
+async fn the_breaker_opens_after_repeated_failures_and_fails_fast() {
+    let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
+    let clock = Arc::new(ManualClock::new(morning()));
+    let svc = service(fake.clone(), clock.clone(), 2000);
+    fake.set(Mode::Down);
+    for _ in 0..3 {
+        assert_eq!(svc.check(req()).await.status, Status::Unavailable);
+    }
+    assert_eq!(svc.breaker_state(), BreakerState::Open);
+    let out = svc.check(req()).await;
+    assert_eq!(out.degradation, Some(Degradation::BreakerOpen));
+    assert_eq!(fake.calls(), 3, "no call while open");
+    fake.set(Mode::Ok);
+    clock.advance(chrono::Duration::seconds(31));
+    assert_eq!(svc.check(req()).await.status, Status::Confirmed, "trial call succeeds");
+    assert_eq!(svc.breaker_state(), BreakerState::Closed);
+}

@@ -1,0 +1,211 @@
+//! The PMH query client: reqwest over rustls, client certificate, private CA pinned, a deadline
+//! per request and at most one retry when the connection could not be made.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::contract::{self, EligibilityRequest, EligibilityResponse};
+use super::{Answer, BoxFuture, Query, Upstream, UpstreamError};
+use crate::domain::MedicalInstitutionCode;
+use crate::domain::date::format_compact;
+
+/// PEM material for the upstream connection.
+#[derive(Clone)]
+pub struct UpstreamTls {
+    /// The private CA that signed the upstream's server certificate; the only trusted root.
+    pub ca_pem: Vec<u8>,
+    /// The institution's client certificate chain followed by its private key.
+    pub identity_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for UpstreamTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UpstreamTls(<pem>)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientBuildError {
+    #[error("the upstream CA certificate is not valid PEM: {0}")]
+    Ca(String),
+    #[error("the client certificate and key are not valid PEM (certificate chain then private key): {0}")]
+    Identity(String),
+    #[error("the upstream base URL {0:?} is not a valid https:// URL")]
+    BaseUrl(String),
+    #[error("cannot build the HTTPS client: {0}")]
+    Build(String),
+}
+
+pub struct PmhClient {
+    http: reqwest::Client,
+    endpoint: reqwest::Url,
+    institution: MedicalInstitutionCode,
+}
+
+/// The least time worth a retry.
+const MIN_RETRY_BUDGET: Duration = Duration::from_millis(50);
+
+impl PmhClient {
+    pub fn new(
+        base_url: &str,
+        tls: &UpstreamTls,
+        institution: MedicalInstitutionCode,
+        connect_timeout: Duration,
+    ) -> Result<Self, ClientBuildError> {
+        let base = reqwest::Url::parse(base_url)
+            .ok()
+            .filter(|u| u.scheme() == "https")
+            .ok_or_else(|| ClientBuildError::BaseUrl(base_url.to_owned()))?;
+        let endpoint = base
+            .join(contract::ELIGIBILITY_PATH)
+            .map_err(|_| ClientBuildError::BaseUrl(base_url.to_owned()))?;
+        let ca = reqwest::Certificate::from_pem(&tls.ca_pem)
+            .map_err(|e| ClientBuildError::Ca(e.to_string()))?;
+        // reqwest's from_pem is lazy: check the PEM really holds a certificate now, not at the
+        // first request.
+        check_pem_has(&tls.ca_pem, "CERTIFICATE").map_err(ClientBuildError::Ca)?;
+        let identity = reqwest::Identity::from_pem(&tls.identity_pem)
+            .map_err(|e| ClientBuildError::Identity(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .identity(identity)
+            .https_only(true)
+            .connect_timeout(connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("pmh-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientBuildError::Build(e.to_string()))?;
+        Ok(Self {
+            http,
+            endpoint,
+            institution,
+        })
+    }
+
+    async fn attempt(&self, body: &EligibilityRequest, budget: Duration) -> Result<Answer, Attempt> {
+        let ms = budget.as_millis() as u64;
+        let send = self.http.post(self.endpoint.clone()).json(body).send();
+        let resp = match tokio::time::timeout(budget, send).await {
+            Err(_) => return Err(Attempt::Final(UpstreamError::Timeout(ms))),
+            Ok(Err(e)) if e.is_connect() => {
+                return Err(Attempt::Retryable(UpstreamError::Connect(describe(&e))));
+            }
+            Ok(Err(e)) if e.is_timeout() => return Err(Attempt::Final(UpstreamError::Timeout(ms))),
+            Ok(Err(e)) => return Err(Attempt::Final(UpstreamError::Other(describe(&e)))),
+            Ok(Ok(r)) => r,
+        };
+        let status = resp.status();
+        let remaining = budget.saturating_sub(Duration::from_millis(1));
+        let bytes = match tokio::time::timeout(remaining, resp.bytes()).await {
+            Err(_) => return Err(Attempt::Final(UpstreamError::Timeout(ms))),
+            Ok(Err(e)) => return Err(Attempt::Final(UpstreamError::Other(describe(&e)))),
+            Ok(Ok(b)) => b,
+        };
+        if !status.is_success() {
+            return Err(Attempt::Final(UpstreamError::Status(status.as_u16())));
+        }
+        let parsed: EligibilityResponse = serde_json::from_slice(&bytes).map_err(|e| {
+            // serde's message names the position and the expectation, never the value.
+            Attempt::Final(UpstreamError::Protocol(format!(
+                "line {} column {}: {}",
+                e.line(),
+                e.column(),
+                match e.classify() {
+                    serde_json::error::Category::Syntax => "not JSON",
+                    serde_json::error::Category::Eof => "truncated",
+                    serde_json::error::Category::Data => "unexpected shape",
+                    serde_json::error::Category::Io => "read error",
+                }
+            )))
+        })?;
+        into_answer(parsed).map_err(Attempt::Final)
+    }
+}
+
+/// Interprets a parsed response.
+pub fn into_answer(r: EligibilityResponse) -> Result<Answer, UpstreamError> {
+    match r.processing_result_status.as_str() {
+        contract::STATUS_OK => Ok(Answer {
+            certificates: r.medical_subsidies.iter().map(|s| s.to_certificate()).collect(),
+            processed_at: r.processed_at,
+        }),
+        contract::STATUS_ERROR => Err(UpstreamError::Rejected {
+            code: r.error_code.unwrap_or_else(|| "unknown".into()),
+            message: r
+                .error_message
+                .unwrap_or_else(|| "no message".into())
+                .chars()
+                .take(200)
+                .collect(),
+        }),
+        other => Err(UpstreamError::Protocol(format!(
+            "processingResultStatus {:?} is neither 1 nor 2",
+            other.chars().take(8).collect::<String>()
+        ))),
+    }
+}
+
+enum Attempt {
+    Retryable(UpstreamError),
+    Final(UpstreamError),
+}
+
+/// The error and its causes, without the URL's query (there is none) or any body.
+fn describe(e: &reqwest::Error) -> String {
+    use std::error::Error;
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
+fn check_pem_has(pem: &[u8], label: &str) -> Result<(), String> {
+    let text = std::str::from_utf8(pem).map_err(|_| "not UTF-8 text".to_owned())?;
+    if text.contains(&format!("-----BEGIN {label}-----")) {
+        Ok(())
+    } else {
+        Err(format!("no \"BEGIN {label}\" block found"))
+    }
+}
+
+impl Upstream for PmhClient {
+    fn query<'a>(
+        &'a self,
+        q: &'a Query,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Answer, UpstreamError>> {
+        Box::pin(async move {
+            let body = EligibilityRequest {
+                medical_institution_code: self.institution.to_string(),
+                qualification_confirmation_date: format_compact(q.date),
+                insurer_number: q.insured.insurer_number().to_string(),
+                insured_card_symbol: q.insured.symbol().map(str::to_owned),
+                insured_identification_number: q.insured.number().to_owned(),
+                insured_branch_number: q.insured.branch().map(str::to_owned),
+                birthdate: format_compact(q.insured.birthdate()),
+                arbitrary_identifier: q.correlation_id.clone(),
+            };
+            let budget = deadline.saturating_duration_since(Instant::now());
+            match self.attempt(&body, budget).await {
+                Ok(a) => Ok(a),
+                Err(Attempt::Final(e)) => Err(e),
+                Err(Attempt::Retryable(e)) => {
+                    let budget = deadline.saturating_duration_since(Instant::now());
+                    if budget < MIN_RETRY_BUDGET {
+                        return Err(e);
+                    }
+                    tracing::debug!(error = %e, "upstream connection failed; retrying once");
+                    match self.attempt(&body, budget).await {
+                        Ok(a) => Ok(a),
+                        Err(Attempt::Final(e) | Attempt::Retryable(e)) => Err(e),
+                    }
+                }
+            }
+        })
+    }
+}

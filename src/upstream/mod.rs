@@ -1,0 +1,77 @@
+//! The only code that talks to the outside world: the PMH query client (HTTPS with the
+//! institution's client certificate, private CA pinned).
+//!
+//! Invariants: no other module makes outbound connections; errors carry no personal data (no
+//! request bodies, no identities), so they can be logged and counted.
+
+pub mod client;
+pub mod contract;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::NaiveDate;
+use thiserror::Error;
+
+pub use client::{PmhClient, UpstreamTls};
+
+use crate::domain::{Certificate, InsuredIdentity};
+
+/// What the gateway asks PMH.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub insured: InsuredIdentity,
+    /// `qualificationConfirmationDate`.
+    pub date: NaiveDate,
+    /// Correlation id (`arbitraryIdentifier`); not personal.
+    pub correlation_id: String,
+}
+
+/// What PMH answered.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub certificates: Vec<Certificate>,
+    pub processed_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum UpstreamError {
+    #[error("cannot connect to the upstream: {0}")]
+    Connect(String),
+    #[error("the upstream did not answer within {0} ms")]
+    Timeout(u64),
+    #[error("the upstream answered HTTP {0}")]
+    Status(u16),
+    #[error("the upstream answer is not a valid eligibility response: {0}")]
+    Protocol(String),
+    #[error("the upstream reported an error (code {code}): {message}")]
+    Rejected { code: String, message: String },
+    #[error("the upstream request failed: {0}")]
+    Other(String),
+}
+
+impl UpstreamError {
+    /// A stable label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Connect(_) => "connect",
+            Self::Timeout(_) => "timeout",
+            Self::Status(_) => "status",
+            Self::Protocol(_) => "protocol",
+            Self::Rejected { .. } => "rejected",
+            Self::Other(_) => "other",
+        }
+    }
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An eligibility source. The real one is [`PmhClient`]; tests may substitute their own.
+pub trait Upstream: Send + Sync + 'static {
+    /// Answers before `deadline` or fails with [`UpstreamError::Timeout`].
+    fn query<'a>(
+        &'a self,
+        q: &'a Query,
+        deadline: tokio::time::Instant,
+    ) -> BoxFuture<'a, Result<Answer, UpstreamError>>;
+}
