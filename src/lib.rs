@@ -4,3 +4,5 @@ pub mod masters;
 pub mod metrics;
 pub mod service;
 pub mod upstream;
+pub mod sandbox;
+pub mod tls;
