@@ -1,8 +1,18 @@
+//! pmh-gateway: the clinic-side gateway for public-expense medical subsidies held in PMH.
+//! See ARCHITECTURE.md for the map of modules and their invariants.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod demo;
 pub mod domain;
+pub mod errors;
 pub mod mapping;
 pub mod masters;
 pub mod metrics;
-pub mod service;
-pub mod upstream;
 pub mod sandbox;
+pub mod service;
 pub mod tls;
+pub mod upstream;
+
+pub use app::run;

@@ -1,1 +1,258 @@
-fn main(){}
+//! The `pmh-gateway` command.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use pmh_gateway::config::{self, LogFormat};
+use pmh_gateway::domain::check_digit::{self, Verdict};
+use pmh_gateway::domain::date;
+use pmh_gateway::errors::StartupError;
+use pmh_gateway::masters::MasterSnapshot;
+use pmh_gateway::sandbox::{self, Pki, SandboxOptions, population::DEMO_INSTITUTION};
+use pmh_gateway::{demo, tls};
+
+/// Clinic-side gateway for public-expense medical subsidies (公費・医療費助成) held in PMH.
+///
+/// A receipt computer asks the local REST API which subsidies apply to a patient today; the
+/// gateway queries PMH over mutual TLS, caches, validates and maps the answer with its master
+/// tables, and answers with the subsidies in the order they apply.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway with a TOML configuration file (see README.md for every key).
+    ///
+    /// Environment variables PMH_GATEWAY_* override paths and secrets (e.g.
+    /// PMH_GATEWAY_UPSTREAM_CLIENT_KEY).
+    Serve {
+        /// The TOML configuration file.
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Run the PMH sandbox: an HTTPS emulator with a synthetic population that refuses clients
+    /// without a certificate signed by its CA, plus a loopback admin API.
+    Sandbox {
+        /// HTTPS address.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+        /// Port of the plain-HTTP admin API (always on 127.0.0.1).
+        #[arg(long, default_value_t = 8444)]
+        admin_port: u16,
+        /// Write the generated CA, server and client certificates here (ca.pem, client.pem,
+        /// client.key, …) so that a separately started `serve` can use them.
+        #[arg(long, value_name = "DIR")]
+        cert_dir: Option<PathBuf>,
+        /// Population seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The day validity periods are placed around (YYYY-MM-DD); today in JST by default.
+        #[arg(long)]
+        today: Option<String>,
+        /// Number of synthetic persons.
+        #[arg(long, default_value_t = sandbox::Population::DEFAULT_SIZE)]
+        population: usize,
+    },
+    /// Start the sandbox and the gateway together and print ready-to-paste requests.
+    Demo {
+        /// Gateway REST port.
+        #[arg(long, default_value_t = 8421)]
+        port: u16,
+        /// Sandbox HTTPS port.
+        #[arg(long, default_value_t = 8443)]
+        upstream_port: u16,
+        /// Sandbox admin port.
+        #[arg(long, default_value_t = 8444)]
+        admin_port: u16,
+        /// Population seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Check 公費負担者番号 (8 digits) and 公費受給者番号 (7 digits) check digits.
+    ///
+    /// Prints `valid` or the expected check digit for each; exits 1 if any is invalid.
+    CheckNumber {
+        #[arg(required = true, value_name = "NUMBER")]
+        numbers: Vec<String>,
+    },
+}
+
+fn init_logging(level: &str, format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, StartupError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind {
+            addr: addr.to_string(),
+            source,
+        })
+}
+
+fn check_numbers(numbers: &[String]) -> ExitCode {
+    let masters = MasterSnapshot::embedded();
+    let mut all_ok = true;
+    for n in numbers {
+        let kind = match n.len() {
+            8 => "payer number (公費負担者番号)",
+            7 => "recipient number (公費受給者番号)",
+            _ => "",
+        };
+        let verdict = check_digit::verify(n).filter(|_| !kind.is_empty());
+        let line = match verdict {
+            None => {
+                all_ok = false;
+                format!("{n}: invalid: expected 8 digits (payer number) or 7 digits (recipient number)")
+            }
+            Some(Verdict::Mismatch { expected, .. }) => {
+                all_ok = false;
+                format!("{n}: invalid {kind}: check digit should be {expected}")
+            }
+            Some(Verdict::Valid) => {
+                let programme = pmh_gateway::domain::PayerNumber::parse(n)
+                    .ok()
+                    .and_then(|p| {
+                        masters
+                            .national(p.law_code())
+                            .map(|x| format!(" — 法別 {} {}", x.law_code, x.name))
+                            .or_else(|| masters.local(&p).map(|l| format!(" — {} ({})", l.name, l.short_name)))
+                    })
+                    .unwrap_or_default();
+                format!("{n}: valid {kind}{programme}")
+            }
+        };
+        println!("{line}");
+    }
+    if all_ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+async fn real_main(cli: Cli) -> Result<ExitCode, StartupError> {
+    match cli.command {
+        Command::CheckNumber { numbers } => Ok(check_numbers(&numbers)),
+        Command::Serve { config } => {
+            let cfg = config::load(&config)?;
+            init_logging(&cfg.log_level, cfg.log_format);
+            let listener = bind(cfg.listen).await?;
+            if !cfg.listen.ip().is_loopback() {
+                tracing::warn!(addr = %cfg.listen, "listening beyond loopback: make sure only the clinic's own machines can reach this port");
+            }
+            pmh_gateway::run(listener, cfg, shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sandbox {
+            listen,
+            admin_port,
+            cert_dir,
+            seed,
+            today,
+            population,
+        } => {
+            init_logging("info", LogFormat::Text);
+            let today = match today {
+                Some(t) => date::parse_iso(&t).map_err(|e| {
+                    StartupError::Config(pmh_gateway::errors::ConfigError::Invalid {
+                        field: "--today",
+                        reason: e.to_string(),
+                    })
+                })?,
+                None => date::jst_date(chrono::Utc::now()),
+            };
+            let pki = Pki::generate(DEMO_INSTITUTION)?;
+            if let Some(dir) = &cert_dir {
+                pki.write_to(dir).map_err(|source| StartupError::CertDir {
+                    path: dir.clone(),
+                    source,
+                })?;
+                println!("certificates written to {}", dir.display());
+            }
+            let handle = sandbox::start(SandboxOptions {
+                https: bind(listen).await?,
+                admin: Some(bind(SocketAddr::from(([127, 0, 0, 1], admin_port))).await?),
+                pki,
+                seed,
+                today,
+                population_size: population,
+            })
+            .await?;
+            println!(
+                "sandbox listening on {} (admin http://{})",
+                handle.base_url(),
+                handle.admin_addr.map(|a| a.to_string()).unwrap_or_default()
+            );
+            shutdown_signal().await;
+            handle.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo {
+            port,
+            upstream_port,
+            admin_port,
+            seed,
+        } => {
+            init_logging("info", LogFormat::Text);
+            let d = demo::start(&demo::DemoOptions {
+                port,
+                upstream_port,
+                admin_port,
+                seed,
+            })
+            .await?;
+            println!("{}", d.instructions());
+            shutdown_signal().await;
+            d.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tls::install_crypto_provider();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(real_main(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

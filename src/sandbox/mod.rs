@@ -214,9 +214,25 @@ async fn serve_https(
                 }
             };
             let svc = hyper_util::service::TowerToHyperService::new(app);
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(tls), svc)
-                .await;
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let conn = builder.serve_connection(TokioIo::new(tls), svc);
+            // Going `down` also cuts connections already open (a client's keep-alive pool
+            // must not keep a dead upstream looking alive).
+            let mut faults = shared.faults.subscribe();
+            let down = async move {
+                loop {
+                    if faults.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                    if faults.borrow().mode == FaultMode::Down {
+                        break;
+                    }
+                }
+            };
+            tokio::select! {
+                _ = conn => {}
+                _ = down => {}
+            }
         });
         while conns.try_join_next().is_some() {}
     }
@@ -345,5 +361,63 @@ async fn set_faults(
             ),
         )
             .into_response(),
+    }
+}
+
+/// The sandbox population as an in-process upstream: no sockets, same data and contract
+/// semantics. For in-process API tests and benchmarks.
+pub struct InMemoryUpstream {
+    pub population: Population,
+    pub institution: String,
+    calls: AtomicU64,
+}
+
+impl InMemoryUpstream {
+    pub fn new(population: Population) -> Self {
+        Self {
+            population,
+            institution: population::DEMO_INSTITUTION.into(),
+            calls: AtomicU64::new(0),
+        }
+    }
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl crate::upstream::Upstream for InMemoryUpstream {
+    fn query<'a>(
+        &'a self,
+        q: &'a crate::upstream::Query,
+        _deadline: tokio::time::Instant,
+    ) -> crate::upstream::BoxFuture<'a, Result<crate::upstream::Answer, crate::upstream::UpstreamError>>
+    {
+        use crate::domain::date::format_compact;
+        Box::pin(async move {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let req = EligibilityRequest {
+                medical_institution_code: self.institution.clone(),
+                qualification_confirmation_date: format_compact(q.date),
+                insurer_number: q.insured.insurer_number().to_string(),
+                insured_card_symbol: q.insured.symbol().map(str::to_owned),
+                insured_identification_number: q.insured.number().to_owned(),
+                insured_branch_number: q.insured.branch().map(str::to_owned),
+                birthdate: format_compact(q.insured.birthdate()),
+                arbitrary_identifier: q.correlation_id.clone(),
+            };
+            let certs = self
+                .population
+                .lookup(&req)
+                .map(|p| p.certificates.clone())
+                .unwrap_or_default();
+            crate::upstream::client::into_answer(EligibilityResponse {
+                processing_result_status: contract::STATUS_OK.into(),
+                processed_at: None,
+                arbitrary_identifier: None,
+                error_code: None,
+                error_message: None,
+                medical_subsidies: certs,
+            })
+        })
     }
 }

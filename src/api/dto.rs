@@ -1,0 +1,366 @@
+//! The REST JSON: request and response bodies of API v1. Only this module knows their shape.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::{CopayCaps, ServiceDate};
+use crate::mapping::{
+    Care, CapsSource, Claim, Flag, MappedSubsidy, ProgrammeKind, SubsidyStatus, Warning,
+    WarningCode,
+};
+use crate::service::{CheckOutcome, Status, source_label, status_label};
+
+/// `POST /v1/subsidy-checks` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubsidyCheckRequest {
+    pub insured: InsuredDto,
+    /// `YYYY-MM-DD`; today in JST when absent.
+    #[schema(example = "2026-11-21")]
+    pub service_date: Option<String>,
+    pub setting: Option<SettingDto>,
+}
+
+/// The insured person as on the health-insurance card (never a My Number).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InsuredDto {
+    /// 保険者番号: 6 or 8 digits.
+    #[schema(example = "06132013")]
+    pub insurer_number: String,
+    /// 記号.
+    pub symbol: Option<String>,
+    /// 番号.
+    pub number: String,
+    /// 枝番 (2 digits).
+    pub branch: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[schema(example = "1980-04-01")]
+    pub birthdate: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SettingDto {
+    pub claim: Option<ClaimDto>,
+    pub care: Option<CareDto>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ClaimDto {
+    /// 医科.
+    Medical,
+    /// 調剤.
+    Pharmacy,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CareDto {
+    /// 外来.
+    Outpatient,
+    /// 入院.
+    Inpatient,
+}
+
+impl From<ClaimDto> for Claim {
+    fn from(c: ClaimDto) -> Self {
+        match c {
+            ClaimDto::Medical => Claim::Medical,
+            ClaimDto::Pharmacy => Claim::Pharmacy,
+        }
+    }
+}
+
+impl From<CareDto> for Care {
+    fn from(c: CareDto) -> Self {
+        match c {
+            CareDto::Outpatient => Care::Outpatient,
+            CareDto::Inpatient => Care::Inpatient,
+        }
+    }
+}
+
+/// The answer to a subsidy check.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubsidyCheckResponse {
+    /// Identifies this check (also sent upstream as the correlation id).
+    pub check_id: String,
+    /// `confirmed`: PMH returned certificates. `none_found`: PMH returned nothing — unknown,
+    /// ask for the paper certificate (never "expired"). `unavailable`: the upstream failed and
+    /// nothing usable is cached.
+    #[schema(value_type = String, example = "confirmed")]
+    pub status: &'static str,
+    /// `upstream`, `cache` or `stale` (the last confirmed answer, served because the upstream
+    /// failed); absent when unavailable.
+    #[schema(value_type = Option<String>, example = "upstream")]
+    pub source: Option<&'static str>,
+    #[schema(value_type = String, example = "2026-11-21")]
+    pub service_date: ServiceDate,
+    pub checked_at: String,
+    /// When the data was obtained from PMH.
+    pub obtained_at: Option<String>,
+    pub age_seconds: Option<i64>,
+    /// Subsidies valid on the service date, 第1公費 first.
+    pub subsidies: Vec<SubsidyDto>,
+    /// Certificates PMH returned that do not apply on the service date (expired, not yet
+    /// valid, unreadable validity).
+    pub inactive_subsidies: Vec<SubsidyDto>,
+    /// Warnings about the combination of subsidies.
+    pub warnings: Vec<WarningDto>,
+    /// Why the answer is stale or unavailable.
+    pub upstream_problem: Option<UpstreamProblemDto>,
+    /// What the receipt computer should tell the clerk.
+    pub advice: Option<&'static str>,
+    pub masters_version: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UpstreamProblemDto {
+    /// `connect`, `timeout`, `status`, `protocol`, `rejected`, `breaker_open`, `deadline`, `other`.
+    #[schema(value_type = String)]
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubsidyDto {
+    /// 1 = 第1公費; absent for inactive subsidies.
+    pub order: Option<u8>,
+    /// `active`, `expired`, `not_yet_valid`, `validity_unknown`.
+    #[schema(value_type = String)]
+    pub status: &'static str,
+    /// 公費負担者番号 as registered.
+    pub payer_number: String,
+    /// 公費受給者番号 as registered (absent for 法別 30).
+    pub recipient_number: Option<String>,
+    /// 法別番号.
+    pub law_code: Option<String>,
+    pub programme_name: Option<String>,
+    pub programme_short_name: Option<String>,
+    /// `national`, `local` or `unknown`.
+    #[schema(value_type = String)]
+    pub programme_kind: &'static str,
+    pub valid_from: Option<String>,
+    pub valid_to: Option<String>,
+    pub certificate_type_id: Option<String>,
+    /// 受給者証名; withheld when the certificate is not disclosed.
+    pub certification_name: Option<String>,
+    pub segment: Option<String>,
+    pub income_segment: Option<String>,
+    pub additional_conditions: Vec<String>,
+    pub designated_institutions: Vec<DesignatedInstitutionDto>,
+    pub copay: CopayDto,
+    /// `reimbursement_only`, `not_disclosed`, `designated_institution_limited`,
+    /// `designated_institution_mismatch`, `single_only`.
+    #[schema(value_type = Vec<String>)]
+    pub flags: Vec<&'static str>,
+    pub warnings: Vec<WarningDto>,
+    /// Items printed on the certificate; withheld when not disclosed.
+    pub details: Vec<DetailDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DesignatedInstitutionDto {
+    pub code: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DetailDto {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CopayDto {
+    /// Patient share under this programme in percent, before caps.
+    pub rate_percent: Option<u8>,
+    /// The caps of this visit's setting (`outpatient` or `inpatient`).
+    #[schema(value_type = String)]
+    pub applies_to: &'static str,
+    pub per_month: Option<u64>,
+    pub per_day: Option<u64>,
+    pub per_visit: Option<u64>,
+    pub outpatient: CapsDto,
+    pub inpatient: CapsDto,
+    /// `certificate` (PMH maxCopaymentAmount) or `master_default`.
+    #[schema(value_type = String)]
+    pub source: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CapsDto {
+    pub per_month: Option<u64>,
+    pub per_day: Option<u64>,
+    pub per_visit: Option<u64>,
+}
+
+impl From<CopayCaps> for CapsDto {
+    fn from(c: CopayCaps) -> Self {
+        Self {
+            per_month: c.per_month.map(|y| y.0),
+            per_day: c.per_day.map(|y| y.0),
+            per_visit: c.per_visit.map(|y| y.0),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WarningDto {
+    /// A stable code, e.g. `payer_number_check_digit`.
+    #[schema(value_type = String)]
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl From<&Warning> for WarningDto {
+    fn from(w: &Warning) -> Self {
+        Self {
+            code: warning_code(w.code),
+            message: w.message.clone(),
+        }
+    }
+}
+
+pub fn warning_code(c: WarningCode) -> &'static str {
+    use WarningCode::*;
+    match c {
+        PayerNumberCheckDigit => "payer_number_check_digit",
+        PayerNumberMalformed => "payer_number_malformed",
+        RecipientNumberCheckDigit => "recipient_number_check_digit",
+        RecipientNumberMalformed => "recipient_number_malformed",
+        RecipientNumberMissing => "recipient_number_missing",
+        RecipientNumberUnexpected => "recipient_number_unexpected",
+        UnknownProgramme => "unknown_programme",
+        InvalidValidity => "invalid_validity",
+        DesignatedInstitutionMismatch => "designated_institution_mismatch",
+        SingleOnlyCombined => "single_only_combined",
+        TooManySubsidies => "too_many_subsidies",
+        DuplicateCertificate => "duplicate_certificate",
+    }
+}
+
+fn flag(f: Flag) -> &'static str {
+    match f {
+        Flag::ReimbursementOnly => "reimbursement_only",
+        Flag::NotDisclosed => "not_disclosed",
+        Flag::DesignatedInstitutionLimited => "designated_institution_limited",
+        Flag::DesignatedInstitutionMismatch => "designated_institution_mismatch",
+        Flag::SingleOnly => "single_only",
+    }
+}
+
+fn subsidy_status(s: SubsidyStatus) -> &'static str {
+    match s {
+        SubsidyStatus::Active => "active",
+        SubsidyStatus::Expired => "expired",
+        SubsidyStatus::NotYetValid => "not_yet_valid",
+        SubsidyStatus::ValidityUnknown => "validity_unknown",
+    }
+}
+
+fn iso(d: chrono::NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn jst_rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&crate::domain::date::jst())
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+}
+
+impl SubsidyDto {
+    pub fn new(s: &MappedSubsidy, care: Care) -> Self {
+        let c = &s.copay;
+        Self {
+            order: s.order,
+            status: subsidy_status(s.status),
+            payer_number: s.payer_number.clone(),
+            recipient_number: s.recipient_number.clone(),
+            law_code: s.programme.law_code.map(|l| l.to_string()),
+            programme_name: s.programme.name.clone(),
+            programme_short_name: s.programme.short_name.clone(),
+            programme_kind: match s.programme.kind {
+                ProgrammeKind::National => "national",
+                ProgrammeKind::Local => "local",
+                ProgrammeKind::Unknown => "unknown",
+            },
+            valid_from: s.validity.and_then(|v| v.from).map(iso),
+            valid_to: s.validity.and_then(|v| v.to).map(iso),
+            certificate_type_id: s.certificate_type_id.clone(),
+            certification_name: s.certification_name.clone(),
+            segment: s.segment.clone(),
+            income_segment: s.income_segment.clone(),
+            additional_conditions: s.additional_conditions.clone(),
+            designated_institutions: s
+                .designated_institutions
+                .iter()
+                .map(|d| DesignatedInstitutionDto {
+                    code: d.code.clone(),
+                    name: d.name.clone(),
+                })
+                .collect(),
+            copay: CopayDto {
+                rate_percent: c.rate_percent,
+                applies_to: match care {
+                    Care::Outpatient => "outpatient",
+                    Care::Inpatient => "inpatient",
+                },
+                per_month: c.applicable.per_month.map(|y| y.0),
+                per_day: c.applicable.per_day.map(|y| y.0),
+                per_visit: c.applicable.per_visit.map(|y| y.0),
+                outpatient: c.outpatient.into(),
+                inpatient: c.inpatient.into(),
+                source: match c.source {
+                    CapsSource::Certificate => "certificate",
+                    CapsSource::MasterDefault => "master_default",
+                },
+            },
+            flags: s.flags.iter().map(|f| flag(*f)).collect(),
+            warnings: s.warnings.iter().map(WarningDto::from).collect(),
+            details: s
+                .details
+                .iter()
+                .map(|d| DetailDto {
+                    name: d.name.clone(),
+                    value: d.value.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl SubsidyCheckResponse {
+    pub fn new(o: &CheckOutcome, care: Care) -> Self {
+        Self {
+            check_id: o.correlation_id.clone(),
+            status: status_label(o.status),
+            source: o.source.map(source_label),
+            service_date: o.service_date,
+            checked_at: jst_rfc3339(o.checked_at),
+            obtained_at: o.obtained_at.map(jst_rfc3339),
+            age_seconds: o.age_seconds(),
+            subsidies: o.mapped.active.iter().map(|s| SubsidyDto::new(s, care)).collect(),
+            inactive_subsidies: o.mapped.inactive.iter().map(|s| SubsidyDto::new(s, care)).collect(),
+            warnings: o.mapped.warnings.iter().map(WarningDto::from).collect(),
+            upstream_problem: o.degradation.as_ref().map(|d| UpstreamProblemDto {
+                kind: d.kind(),
+                detail: d.detail(),
+            }),
+            advice: match (o.status, o.source) {
+                (Status::NoneFound, _) => Some(
+                    "PMH returned no subsidy: the patient may not have consented or the municipality may not have registered it. Ask for the paper certificate.",
+                ),
+                (Status::Unavailable, _) => Some(
+                    "Subsidies could not be confirmed (upstream failure). Ask for the paper certificate; this does not mean the patient has none.",
+                ),
+                (Status::Confirmed, Some(crate::service::Source::Stale)) => Some(
+                    "The upstream is failing; this is the last confirmed answer. Check the paper certificate if in doubt.",
+                ),
+                _ => None,
+            },
+            masters_version: o.masters_version.clone(),
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! The REST API v1 (axum): routes, request parsing, responses, OpenAPI.
+//!
+//! Invariants: the only module that knows the REST JSON (`dto`) and maps errors to HTTP
+//! (`problem`); request bodies are never logged; a request naming a My Number is refused before
+//! it is deserialised, and its value goes nowhere.
+
+pub mod dto;
+pub mod openapi;
+pub mod problem;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::Value;
+
+use crate::domain::date::{self, DateError};
+use crate::domain::{InsuredError, InsuredIdentity, ServiceDate};
+use crate::mapping::{Care, Claim};
+use crate::metrics::Metrics;
+use crate::service::{BreakerState, CheckRequest, Status, SubsidyService};
+use dto::{SubsidyCheckRequest, SubsidyCheckResponse};
+use problem::{FieldError, Problem};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<SubsidyService>,
+    pub metrics: Arc<Metrics>,
+    pub body_limit: usize,
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.body_limit;
+    Router::new()
+        .route("/v1/subsidy-checks", post(create_subsidy_check))
+        .route("/v1/masters", get(masters))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi_json))
+        .fallback(|| async { Problem::not_found("no such route; see /openapi.json") })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::DEBUG))
+                .on_request(())
+                .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::DEBUG)),
+        )
+        .with_state(state)
+}
+
+/// Keys that name a My Number (個人番号), compared without case, `_`, `-` or spaces.
+const MY_NUMBER_KEYS: [&str; 6] = [
+    "mynumber",
+    "individualnumber",
+    "kojinbango",
+    "kojinbangou",
+    "個人番号",
+    "マイナンバー",
+];
+
+/// The JSON path of the first key that names a My Number, if any.
+fn find_my_number(v: &Value, path: &str) -> Option<String> {
+    match v {
+        Value::Object(m) => m.iter().find_map(|(k, v)| {
+            let norm: String = k
+                .chars()
+                .filter(|c| !matches!(c, '_' | '-' | ' '))
+                .flat_map(char::to_lowercase)
+                .collect();
+            let here = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if MY_NUMBER_KEYS.iter().any(|m| norm.contains(m)) {
+                Some(here)
+            } else {
+                find_my_number(v, &here)
+            }
+        }),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_my_number(v, &format!("{path}[{i}]"))),
+        _ => None,
+    }
+}
+
+fn insured_field_error(e: InsuredError) -> FieldError {
+    let field = match &e {
+        InsuredError::Insurer(_) => "insurer_number",
+        InsuredError::Empty { field }
+        | InsuredError::TooLong { field, .. }
+        | InsuredError::Control { field } => field,
+        InsuredError::Branch => "branch",
+    };
+    let reason = match e {
+        InsuredError::Insurer(n) => format!("保険者番号 {n}"),
+        other => other.to_string(),
+    };
+    FieldError {
+        field: format!("insured.{field}"),
+        reason,
+    }
+}
+
+fn date_field(field: &str, r: Result<chrono::NaiveDate, DateError>, errors: &mut Vec<FieldError>) -> Option<chrono::NaiveDate> {
+    r.map_err(|e| {
+        errors.push(FieldError {
+            field: field.into(),
+            reason: e.to_string(),
+        })
+    })
+    .ok()
+}
+
+/// Turns a JSON body into a domain request, collecting every field error.
+pub fn parse_check_request(
+    headers: &HeaderMap,
+    body: &[u8],
+    today: ServiceDate,
+) -> Result<(CheckRequest, Care), Problem> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime != "application/json" && !mime.ends_with("+json") {
+        return Err(Problem::unsupported_media_type(ct));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        Problem::invalid_field(
+            "body",
+            format!("not valid JSON (line {}, column {})", e.line(), e.column()),
+        )
+    })?;
+    if let Some(field) = find_my_number(&value, "") {
+        return Err(Problem::my_number(field));
+    }
+    let req: SubsidyCheckRequest = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        Problem::invalid_field(field, e.into_inner().to_string())
+    })?;
+
+    let mut errors = Vec::new();
+    let birthdate = date_field("insured.birthdate", date::parse_iso(&req.insured.birthdate), &mut errors);
+    let service_date = match &req.service_date {
+        Some(s) => date_field("service_date", date::parse_iso(s), &mut errors).map(ServiceDate::new),
+        None => Some(today),
+    };
+    let insured = birthdate.and_then(|bd| {
+        InsuredIdentity::new(
+            &req.insured.insurer_number,
+            req.insured.symbol.as_deref(),
+            &req.insured.number,
+            req.insured.branch.as_deref(),
+            bd,
+        )
+        .map_err(|e| errors.push(insured_field_error(e)))
+        .ok()
+    });
+    if let (Some(bd), Some(sd)) = (birthdate, service_date)
+        && bd > sd.date()
+    {
+        errors.push(FieldError {
+            field: "insured.birthdate".into(),
+            reason: "is after the service date".into(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let setting = req.setting.unwrap_or_default();
+    let care: Care = setting.care.map(Into::into).unwrap_or_default();
+    Ok((
+        CheckRequest {
+            insured: insured.expect("no errors"),
+            service_date: req.service_date.as_ref().and(service_date),
+            claim: setting.claim.map(Into::into).unwrap_or(Claim::Medical),
+            care,
+        },
+        care,
+    ))
+}
+
+/// Ask which subsidies apply to a patient on a service date.
+#[utoipa::path(
+    post,
+    path = "/v1/subsidy-checks",
+    request_body = SubsidyCheckRequest,
+    responses(
+        (status = 200, description = "`confirmed` or `none_found`", body = SubsidyCheckResponse),
+        (status = 400, description = "Invalid input, or a My Number was sent", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`: the upstream failed and nothing usable is cached. The body is a full answer.", body = SubsidyCheckResponse),
+    )
+)]
+async fn create_subsidy_check(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            st.metrics.rejected.get_or_create(&vec![("reason", "too_large")]).inc();
+            return Problem::too_large(st.body_limit).into_response();
+        }
+        Err(e) => return Problem::invalid_field("body", e.body_text()).into_response(),
+    };
+    let (req, care) = match parse_check_request(&headers, &body, st.service.today()) {
+        Ok(r) => r,
+        Err(p) => {
+            let reason = match p.kind {
+                "/problems/my-number-rejected" => "my_number",
+                "/problems/unsupported-media-type" => "media_type",
+                _ => "invalid",
+            };
+            st.metrics.rejected.get_or_create(&vec![("reason", reason)]).inc();
+            return p.into_response();
+        }
+    };
+    let outcome = st.service.check(req).await;
+    let body = SubsidyCheckResponse::new(&outcome, care);
+    if outcome.status == Status::Unavailable {
+        let mut r = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        r
+    } else {
+        Json(body).into_response()
+    }
+}
+
+/// The master tables in use.
+#[utoipa::path(get, path = "/v1/masters", responses((status = 200, description = "Files, versions, row counts, load time")))]
+async fn masters(State(st): State<AppState>) -> Json<Value> {
+    let m = st.service.masters();
+    Json(serde_json::json!({
+        "version": m.version(),
+        "loaded_at": m.loaded_at.to_rfc3339(),
+        "source": match &m.source {
+            crate::masters::MasterSource::Embedded => "embedded".to_owned(),
+            crate::masters::MasterSource::Dir(d) => d.display().to_string(),
+        },
+        "files": m.files,
+    }))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Alive")))]
+async fn healthz() -> Json<Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Readiness: masters loaded; upstream `ok` or `degraded` (breaker open or half-open). A
+/// degraded gateway still answers (stale or unavailable), so it stays ready.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready, possibly degraded")))]
+async fn readyz(State(st): State<AppState>) -> Json<Value> {
+    let breaker = st.service.breaker_state();
+    let m = st.service.masters();
+    Json(serde_json::json!({
+        "status": if breaker == BreakerState::Closed { "ready" } else { "degraded" },
+        "masters": {"version": m.version(), "loaded_at": m.loaded_at.to_rfc3339()},
+        "upstream": {"breaker": breaker.as_str()},
+    }))
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus / OpenMetrics text")))]
+async fn metrics(State(st): State<AppState>) -> Response {
+    st.metrics.breaker_state.set(st.service.breaker_state().gauge());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        st.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi::document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn my_number_keys_are_found_anywhere() {
+        let v: Value = serde_json::json!({"insured": {"number": "1", "My_Number": "123456789012"}});
+        assert_eq!(find_my_number(&v, "").as_deref(), Some("insured.My_Number"));
+        let v: Value = serde_json::json!({"x": [{"individualNumber": 1}]});
+        assert_eq!(find_my_number(&v, "").as_deref(), Some("x[0].individualNumber"));
+        let v: Value = serde_json::json!({"insured": {"number": "123456789012"}});
+        assert_eq!(find_my_number(&v, ""), None);
+    }
+}

@@ -1,0 +1,105 @@
+//! RFC 9457 problem details: the only place errors become HTTP responses.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+/// One reason an input field was rejected.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// The JSON path of the field, e.g. `insured.insurer_number`.
+    pub field: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A stable identifier of the problem kind, e.g. `/problems/invalid-request`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.reason))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            kind: "/problems/invalid-request",
+            title: "The request is invalid",
+            status: 400,
+            detail,
+            errors,
+        }
+    }
+
+    pub fn invalid_field(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::invalid(vec![FieldError {
+            field: field.into(),
+            reason: reason.into(),
+        }])
+    }
+
+    pub fn my_number(field: String) -> Self {
+        Self {
+            kind: "/problems/my-number-rejected",
+            title: "A My Number (個人番号) must never be sent",
+            status: 400,
+            detail: "This gateway never accepts, stores or logs a My Number. Identify the patient by the insurance identity (insurer_number, symbol, number, branch, birthdate).".into(),
+            errors: vec![FieldError {
+                field,
+                reason: "My Number fields are refused".into(),
+            }],
+        }
+    }
+
+    pub fn unsupported_media_type(found: &str) -> Self {
+        Self {
+            kind: "/problems/unsupported-media-type",
+            title: "Unsupported content type",
+            status: 415,
+            detail: format!("send the body as application/json (got {found:?})"),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn too_large(limit: usize) -> Self {
+        Self {
+            kind: "/problems/payload-too-large",
+            title: "The request body is too large",
+            status: 413,
+            detail: format!("the body limit is {limit} bytes"),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self {
+            kind: "/problems/not-found",
+            title: "Not found",
+            status: 404,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut r = (status, axum::Json(self)).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        r
+    }
+}

@@ -1,0 +1,79 @@
+//! Wiring: builds the service from a resolved configuration and serves the API.
+//! `run(listener, config, shutdown)` lets tests bind port 0 and stop the server at will.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState};
+use crate::config::GatewayConfig;
+use crate::errors::StartupError;
+use crate::masters::MasterSnapshot;
+use crate::metrics::Metrics;
+use crate::service::{Clock, SubsidyService, SystemClock};
+use crate::upstream::{PmhClient, Upstream};
+
+/// Builds the application state with the real upstream client.
+pub fn state_from_config(config: &GatewayConfig) -> Result<AppState, StartupError> {
+    crate::tls::install_crypto_provider();
+    let upstream = PmhClient::new(
+        &config.upstream_base_url,
+        &config.upstream_tls,
+        config.institution.clone(),
+        config.connect_timeout,
+    )?;
+    state_with_upstream(config, Arc::new(upstream), Arc::new(SystemClock))
+}
+
+/// Builds the application state around any upstream and clock (tests use their own).
+pub fn state_with_upstream(
+    config: &GatewayConfig,
+    upstream: Arc<dyn Upstream>,
+    clock: Arc<dyn Clock>,
+) -> Result<AppState, StartupError> {
+    let masters = Arc::new(MasterSnapshot::load(&config.masters)?);
+    let metrics = Arc::new(Metrics::new());
+    let service = SubsidyService::new(
+        upstream,
+        masters,
+        clock,
+        config.service.clone(),
+        Some(config.institution.clone()),
+        metrics.clone(),
+    );
+    Ok(AppState {
+        service: Arc::new(service),
+        metrics,
+        body_limit: config.body_limit_bytes,
+    })
+}
+
+pub fn router(config: &GatewayConfig) -> Result<Router, StartupError> {
+    Ok(api::router(state_from_config(config)?))
+}
+
+/// Serves the gateway on `listener` until `shutdown` completes, then drains in-flight requests.
+pub async fn run(
+    listener: TcpListener,
+    config: GatewayConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartupError> {
+    let app = router(&config)?;
+    serve(listener, app, shutdown).await
+}
+
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartupError> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "pmh-gateway listening");
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(StartupError::Serve)
+}
