@@ -205,24 +205,51 @@ impl FileConfig {
         let listen: SocketAddr = self.server.listen.parse().map_err(|_| {
             invalid(
                 "server.listen",
-                format!("{:?} is not an address:port such as {DEFAULT_LISTEN}", self.server.listen),
+                format!(
+                    "{:?} is not an address:port such as {DEFAULT_LISTEN}",
+                    self.server.listen
+                ),
             )
         })?;
         if self.server.body_limit_bytes < 1024 {
-            return Err(invalid("server.body_limit_bytes", "must be at least 1024".into()));
+            return Err(invalid(
+                "server.body_limit_bytes",
+                "must be at least 1024".into(),
+            ));
         }
         let institution = MedicalInstitutionCode::parse(&self.institution.code)
             .map_err(|e| invalid("institution.code", format!("医療機関コード {e}")))?;
         if !self.upstream.base_url.starts_with("https://") {
             return Err(invalid(
                 "upstream.base_url",
-                format!("{:?} must start with https:// (the upstream is only spoken to over TLS)", self.upstream.base_url),
+                format!(
+                    "{:?} must start with https:// (the upstream is only spoken to over TLS)",
+                    self.upstream.base_url
+                ),
             ));
         }
-        let path = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
-        let ca_pem = read_pem("upstream.ca_cert", &path(&self.upstream.ca_cert), "CERTIFICATE")?;
-        let cert_pem = read_pem("upstream.client_cert", &path(&self.upstream.client_cert), "CERTIFICATE")?;
-        let key_pem = read_pem("upstream.client_key", &path(&self.upstream.client_key), "PRIVATE KEY")?;
+        let path = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        let ca_pem = read_pem(
+            "upstream.ca_cert",
+            &path(&self.upstream.ca_cert),
+            "CERTIFICATE",
+        )?;
+        let cert_pem = read_pem(
+            "upstream.client_cert",
+            &path(&self.upstream.client_cert),
+            "CERTIFICATE",
+        )?;
+        let key_pem = read_pem(
+            "upstream.client_key",
+            &path(&self.upstream.client_key),
+            "PRIVATE KEY",
+        )?;
         let mut identity_pem = cert_pem;
         if !identity_pem.ends_with(b"\n") {
             identity_pem.push(b'\n');
@@ -230,16 +257,29 @@ impl FileConfig {
         identity_pem.extend_from_slice(&key_pem);
         let s = &self.service;
         if s.deadline_ms == 0 || s.deadline_ms > 300_000 {
-            return Err(invalid("service.deadline_ms", "must be between 1 and 300000".into()));
+            return Err(invalid(
+                "service.deadline_ms",
+                "must be between 1 and 300000".into(),
+            ));
         }
         if s.cache_capacity == 0 {
-            return Err(invalid("service.cache_capacity", "must be at least 1".into()));
+            return Err(invalid(
+                "service.cache_capacity",
+                "must be at least 1".into(),
+            ));
         }
         if s.breaker_threshold == 0 {
-            return Err(invalid("service.breaker_threshold", "must be at least 1".into()));
+            return Err(invalid(
+                "service.breaker_threshold",
+                "must be at least 1".into(),
+            ));
         }
-        tracing_subscriber::EnvFilter::try_new(&self.log.level)
-            .map_err(|e| invalid("log.level", format!("{:?} is not a tracing filter: {e}", self.log.level)))?;
+        tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| {
+            invalid(
+                "log.level",
+                format!("{:?} is not a tracing filter: {e}", self.log.level),
+            )
+        })?;
         Ok(GatewayConfig {
             listen,
             body_limit_bytes: self.server.body_limit_bytes,
@@ -313,19 +353,28 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected_with_their_name() {
-        let err = FileConfig::from_toml(&format!("{MINIMAL}\n[service]\ndeadline = 5")).unwrap_err();
-        assert!(err.to_string().contains("unknown field `deadline`"), "{err}");
+        let err =
+            FileConfig::from_toml(&format!("{MINIMAL}\n[service]\ndeadline = 5")).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `deadline`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn environment_overrides_and_missing_certificates() {
         let mut cfg = FileConfig::from_toml(MINIMAL).unwrap();
-        cfg.apply_env(|k| (k == "PMH_GATEWAY_UPSTREAM_CA_CERT").then(|| "/nonexistent/ca.pem".into()))
-            .unwrap();
+        cfg.apply_env(|k| {
+            (k == "PMH_GATEWAY_UPSTREAM_CA_CERT").then(|| "/nonexistent/ca.pem".into())
+        })
+        .unwrap();
         assert_eq!(cfg.upstream.ca_cert, PathBuf::from("/nonexistent/ca.pem"));
         let err = cfg.resolve(Path::new("/tmp")).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("upstream.ca_cert") && msg.contains("/nonexistent/ca.pem"), "{msg}");
+        assert!(
+            msg.contains("upstream.ca_cert") && msg.contains("/nonexistent/ca.pem"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -336,9 +385,17 @@ mod tests {
         assert!(msg.starts_with("institution.code"), "{msg}");
         let mut cfg = FileConfig::from_toml(MINIMAL).unwrap();
         cfg.upstream.base_url = "http://pmh".into();
-        assert!(cfg.resolve(Path::new("/tmp")).unwrap_err().to_string().contains("https://"));
+        assert!(
+            cfg.resolve(Path::new("/tmp"))
+                .unwrap_err()
+                .to_string()
+                .contains("https://")
+        );
         let mut cfg = FileConfig::from_toml(MINIMAL).unwrap();
-        assert!(cfg.apply_env(|k| (k == "PMH_GATEWAY_LOG_FORMAT").then(|| "xml".into())).is_err());
+        assert!(
+            cfg.apply_env(|k| (k == "PMH_GATEWAY_LOG_FORMAT").then(|| "xml".into()))
+                .is_err()
+        );
     }
 
     #[test]
@@ -346,7 +403,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pki = crate::sandbox::Pki::generate("1311111111").unwrap();
         pki.write_to(dir.path()).unwrap();
-        let cfg = FileConfig::from_toml(MINIMAL).unwrap().resolve(dir.path()).unwrap();
+        let cfg = FileConfig::from_toml(MINIMAL)
+            .unwrap()
+            .resolve(dir.path())
+            .unwrap();
         assert_eq!(cfg.listen.to_string(), DEFAULT_LISTEN);
         assert!(cfg.listen.ip().is_loopback());
         assert_eq!(cfg.masters, MasterSource::Embedded);

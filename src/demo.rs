@@ -46,10 +46,12 @@ const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 async fn bind(port: u16) -> Result<TcpListener, StartupError> {
     let addr = SocketAddr::new(LOOPBACK, port);
-    TcpListener::bind(addr).await.map_err(|source| StartupError::Bind {
-        addr: addr.to_string(),
-        source,
-    })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind {
+            addr: addr.to_string(),
+            source,
+        })
 }
 
 /// The gateway configuration the demo uses against a sandbox.
@@ -132,13 +134,24 @@ impl Demo {
             pop.personas.len()
         );
         if let Some(a) = self.sandbox.admin_addr {
-            out.push_str(&format!("  admin    http://{a}/admin/personas | /admin/stats | PUT /admin/faults\n"));
+            out.push_str(&format!(
+                "  admin    http://{a}/admin/personas | /admin/stats | PUT /admin/faults\n"
+            ));
         }
         out.push_str("\nTry these (synthetic persons):\n");
         let examples: [(&str, &[&str]); 3] = [
-            ("three subsidies (精神通院 21 + 難病 54 + マル障): confirmed, ordered", &["showcase", "triple"]),
-            ("no subsidy registered: none_found (ask for the paper certificate)", &["showcase", "none"]),
-            ("an expired 難病 certificate: confirmed, reported under inactive_subsidies", &["showcase", "expired"]),
+            (
+                "three subsidies (精神通院 21 + 難病 54 + マル障): confirmed, ordered",
+                &["showcase", "triple"],
+            ),
+            (
+                "no subsidy registered: none_found (ask for the paper certificate)",
+                &["showcase", "none"],
+            ),
+            (
+                "an expired 難病 certificate: confirmed, reported under inactive_subsidies",
+                &["showcase", "expired"],
+            ),
         ];
         for (what, tags) in examples {
             if let Some(p) = pop.find(tags) {

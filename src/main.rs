@@ -87,7 +87,9 @@ enum Command {
 
 fn init_logging(level: &str, format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -100,7 +102,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -135,7 +138,9 @@ fn check_numbers(numbers: &[String]) -> ExitCode {
         let line = match verdict {
             None => {
                 all_ok = false;
-                format!("{n}: invalid: expected 8 digits (payer number) or 7 digits (recipient number)")
+                format!(
+                    "{n}: invalid: expected 8 digits (payer number) or 7 digits (recipient number)"
+                )
             }
             Some(Verdict::Mismatch { expected, .. }) => {
                 all_ok = false;
@@ -148,7 +153,11 @@ fn check_numbers(numbers: &[String]) -> ExitCode {
                         masters
                             .national(p.law_code())
                             .map(|x| format!(" — 法別 {} {}", x.law_code, x.name))
-                            .or_else(|| masters.local(&p).map(|l| format!(" — {} ({})", l.name, l.short_name)))
+                            .or_else(|| {
+                                masters
+                                    .local(&p)
+                                    .map(|l| format!(" — {} ({})", l.name, l.short_name))
+                            })
                     })
                     .unwrap_or_default();
                 format!("{n}: valid {kind}{programme}")
@@ -156,7 +165,11 @@ fn check_numbers(numbers: &[String]) -> ExitCode {
         };
         println!("{line}");
     }
-    if all_ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 async fn real_main(cli: Cli) -> Result<ExitCode, StartupError> {

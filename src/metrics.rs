@@ -37,17 +37,41 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("pmh_gateway");
         let checks = Family::<Labels, Counter>::default();
-        registry.register("subsidy_checks", "Subsidy checks answered, by status and source", checks.clone());
+        registry.register(
+            "subsidy_checks",
+            "Subsidy checks answered, by status and source",
+            checks.clone(),
+        );
         let rejected = Family::<Labels, Counter>::default();
-        registry.register("rejected_requests", "Requests refused as invalid, by reason", rejected.clone());
+        registry.register(
+            "rejected_requests",
+            "Requests refused as invalid, by reason",
+            rejected.clone(),
+        );
         let cache_hits = Counter::default();
-        registry.register("cache_hits", "Checks answered from a fresh cache entry", cache_hits.clone());
+        registry.register(
+            "cache_hits",
+            "Checks answered from a fresh cache entry",
+            cache_hits.clone(),
+        );
         let cache_misses = Counter::default();
-        registry.register("cache_misses", "Checks that needed the upstream", cache_misses.clone());
+        registry.register(
+            "cache_misses",
+            "Checks that needed the upstream",
+            cache_misses.clone(),
+        );
         let upstream_calls = Family::<Labels, Counter>::default();
-        registry.register("upstream_calls", "Upstream eligibility queries, by outcome", upstream_calls.clone());
+        registry.register(
+            "upstream_calls",
+            "Upstream eligibility queries, by outcome",
+            upstream_calls.clone(),
+        );
         let upstream_errors = Family::<Labels, Counter>::default();
-        registry.register("upstream_errors", "Upstream failures, by kind", upstream_errors.clone());
+        registry.register(
+            "upstream_errors",
+            "Upstream failures, by kind",
+            upstream_errors.clone(),
+        );
         let upstream_latency = Histogram::new(exponential_buckets(0.001, 2.0, 15));
         registry.register(
             "upstream_latency_seconds",

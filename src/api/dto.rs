@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use crate::domain::{CopayCaps, ServiceDate};
 use crate::mapping::{
-    Care, CapsSource, Claim, Flag, MappedSubsidy, ProgrammeKind, SubsidyStatus, Warning,
+    CapsSource, Care, Claim, Flag, MappedSubsidy, ProgrammeKind, SubsidyStatus, Warning,
     WarningCode,
 };
 use crate::service::{CheckOutcome, Status, source_label, status_label};
@@ -341,8 +341,18 @@ impl SubsidyCheckResponse {
             checked_at: jst_rfc3339(o.checked_at),
             obtained_at: o.obtained_at.map(jst_rfc3339),
             age_seconds: o.age_seconds(),
-            subsidies: o.mapped.active.iter().map(|s| SubsidyDto::new(s, care)).collect(),
-            inactive_subsidies: o.mapped.inactive.iter().map(|s| SubsidyDto::new(s, care)).collect(),
+            subsidies: o
+                .mapped
+                .active
+                .iter()
+                .map(|s| SubsidyDto::new(s, care))
+                .collect(),
+            inactive_subsidies: o
+                .mapped
+                .inactive
+                .iter()
+                .map(|s| SubsidyDto::new(s, care))
+                .collect(),
             warnings: o.mapped.warnings.iter().map(WarningDto::from).collect(),
             upstream_problem: o.degradation.as_ref().map(|d| UpstreamProblemDto {
                 kind: d.kind(),

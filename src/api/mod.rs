@@ -47,9 +47,13 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
-                .make_span_with(tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::DEBUG))
+                .make_span_with(
+                    tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::DEBUG),
+                )
                 .on_request(())
-                .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::DEBUG)),
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::DEBUG),
+                ),
         )
         .with_state(state)
 }
@@ -110,7 +114,11 @@ fn insured_field_error(e: InsuredError) -> FieldError {
     }
 }
 
-fn date_field(field: &str, r: Result<chrono::NaiveDate, DateError>, errors: &mut Vec<FieldError>) -> Option<chrono::NaiveDate> {
+fn date_field(
+    field: &str,
+    r: Result<chrono::NaiveDate, DateError>,
+    errors: &mut Vec<FieldError>,
+) -> Option<chrono::NaiveDate> {
     r.map_err(|e| {
         errors.push(FieldError {
             field: field.into(),
@@ -130,7 +138,12 @@ pub fn parse_check_request(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if mime != "application/json" && !mime.ends_with("+json") {
         return Err(Problem::unsupported_media_type(ct));
     }
@@ -150,9 +163,15 @@ pub fn parse_check_request(
     })?;
 
     let mut errors = Vec::new();
-    let birthdate = date_field("insured.birthdate", date::parse_iso(&req.insured.birthdate), &mut errors);
+    let birthdate = date_field(
+        "insured.birthdate",
+        date::parse_iso(&req.insured.birthdate),
+        &mut errors,
+    );
     let service_date = match &req.service_date {
-        Some(s) => date_field("service_date", date::parse_iso(s), &mut errors).map(ServiceDate::new),
+        Some(s) => {
+            date_field("service_date", date::parse_iso(s), &mut errors).map(ServiceDate::new)
+        }
         None => Some(today),
     };
     let insured = birthdate.and_then(|bd| {
@@ -211,7 +230,10 @@ async fn create_subsidy_check(
     let body = match body {
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            st.metrics.rejected.get_or_create(&vec![("reason", "too_large")]).inc();
+            st.metrics
+                .rejected
+                .get_or_create(&vec![("reason", "too_large")])
+                .inc();
             return Problem::too_large(st.body_limit).into_response();
         }
         Err(e) => return Problem::invalid_field("body", e.body_text()).into_response(),
@@ -224,7 +246,10 @@ async fn create_subsidy_check(
                 "/problems/unsupported-media-type" => "media_type",
                 _ => "invalid",
             };
-            st.metrics.rejected.get_or_create(&vec![("reason", reason)]).inc();
+            st.metrics
+                .rejected
+                .get_or_create(&vec![("reason", reason)])
+                .inc();
             return p.into_response();
         }
     };
@@ -277,7 +302,9 @@ async fn readyz(State(st): State<AppState>) -> Json<Value> {
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus / OpenMetrics text")))]
 async fn metrics(State(st): State<AppState>) -> Response {
-    st.metrics.breaker_state.set(st.service.breaker_state().gauge());
+    st.metrics
+        .breaker_state
+        .set(st.service.breaker_state().gauge());
     (
         [(
             header::CONTENT_TYPE,
@@ -301,7 +328,10 @@ mod tests {
         let v: Value = serde_json::json!({"insured": {"number": "1", "My_Number": "123456789012"}});
         assert_eq!(find_my_number(&v, "").as_deref(), Some("insured.My_Number"));
         let v: Value = serde_json::json!({"x": [{"individualNumber": 1}]});
-        assert_eq!(find_my_number(&v, "").as_deref(), Some("x[0].individualNumber"));
+        assert_eq!(
+            find_my_number(&v, "").as_deref(),
+            Some("x[0].individualNumber")
+        );
         let v: Value = serde_json::json!({"insured": {"number": "123456789012"}});
         assert_eq!(find_my_number(&v, ""), None);
     }

@@ -19,9 +19,21 @@ use super::problem::{FieldError, Problem};
         super::metrics,
     ),
     components(schemas(
-        SubsidyCheckRequest, InsuredDto, SettingDto, ClaimDto, CareDto, SubsidyCheckResponse,
-        SubsidyDto, CopayDto, CapsDto, WarningDto, UpstreamProblemDto, DesignatedInstitutionDto,
-        DetailDto, Problem, FieldError
+        SubsidyCheckRequest,
+        InsuredDto,
+        SettingDto,
+        ClaimDto,
+        CareDto,
+        SubsidyCheckResponse,
+        SubsidyDto,
+        CopayDto,
+        CapsDto,
+        WarningDto,
+        UpstreamProblemDto,
+        DesignatedInstitutionDto,
+        DetailDto,
+        Problem,
+        FieldError
     ))
 )]
 struct ApiDoc;

@@ -34,7 +34,10 @@ pub fn complete(body: &str) -> Option<String> {
 pub enum Verdict {
     Valid,
     /// The last digit is not the check digit of the rest.
-    Mismatch { expected: u8, found: u8 },
+    Mismatch {
+        expected: u8,
+        found: u8,
+    },
 }
 
 /// Verifies a number whose last digit is its check digit. `None` if not all ASCII digits
@@ -78,7 +81,10 @@ mod tests {
                 let changed = format!("{body}{d}");
                 assert_eq!(
                     verify(&changed),
-                    Some(Verdict::Mismatch { expected: last, found: d }),
+                    Some(Verdict::Mismatch {
+                        expected: last,
+                        found: d
+                    }),
                     "{changed}"
                 );
             }

@@ -128,7 +128,9 @@ impl Validity {
 }
 
 /// An amount of money in yen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Yen(pub u64);
 
@@ -154,7 +156,10 @@ mod tests {
         assert!(parse_iso("2026-02-30").is_err());
         assert!(parse_iso("2026-1-2").is_err());
         assert_eq!(parse_iso("1800-01-01"), Err(DateError::OutOfRange(1800)));
-        assert_eq!(parse_compact("20261121"), Ok(NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()));
+        assert_eq!(
+            parse_compact("20261121"),
+            Ok(NaiveDate::from_ymd_opt(2026, 11, 21).unwrap())
+        );
         assert!(parse_compact("2026-11-21").is_err());
     }
 
@@ -169,7 +174,10 @@ mod tests {
         assert_eq!(v.status_on(d("2027-03-31")), ValidityStatus::Valid);
         assert_eq!(v.status_on(d("2026-03-31")), ValidityStatus::NotYetValid);
         assert_eq!(v.status_on(d("2027-04-01")), ValidityStatus::Expired);
-        let open = Validity { from: None, to: None };
+        let open = Validity {
+            from: None,
+            to: None,
+        };
         assert_eq!(open.status_on(d("2000-01-01")), ValidityStatus::Valid);
     }
 }

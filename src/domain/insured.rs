@@ -146,7 +146,10 @@ mod tests {
         let long = "あ".repeat(41);
         assert!(matches!(
             InsuredIdentity::new("123456", Some(&long), "1", None, bd()).unwrap_err(),
-            InsuredError::TooLong { field: "symbol", .. }
+            InsuredError::TooLong {
+                field: "symbol",
+                ..
+            }
         ));
     }
 }

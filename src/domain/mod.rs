@@ -9,7 +9,11 @@ pub mod date;
 pub mod insured;
 pub mod numbers;
 
-pub use certificate::{Certificate, CertificateDetail, CopayCaps, DesignatedInstitution, MaxCopayment};
+pub use certificate::{
+    Certificate, CertificateDetail, CopayCaps, DesignatedInstitution, MaxCopayment,
+};
 pub use date::{ServiceDate, Validity, ValidityStatus, Yen};
 pub use insured::{InsuredError, InsuredIdentity};
-pub use numbers::{InsurerNumber, LawCode, MedicalInstitutionCode, NumberError, PayerNumber, RecipientNumber};
+pub use numbers::{
+    InsurerNumber, LawCode, MedicalInstitutionCode, NumberError, PayerNumber, RecipientNumber,
+};

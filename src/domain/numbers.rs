@@ -16,7 +16,10 @@ pub enum NumberError {
     #[error("must not be empty")]
     Empty,
     #[error("must be {expected} digits, got {found} characters")]
-    WrongLength { expected: &'static str, found: usize },
+    WrongLength {
+        expected: &'static str,
+        found: usize,
+    },
     #[error("must contain only the ASCII digits 0-9")]
     NotDigits,
     #[error("{number}: check digit should be {expected}, found {found}")]
@@ -33,7 +36,11 @@ pub enum NumberError {
     ControlCharacter,
 }
 
-fn digits_of_len(s: &str, lens: &'static [usize], expected: &'static str) -> Result<(), NumberError> {
+fn digits_of_len(
+    s: &str,
+    lens: &'static [usize],
+    expected: &'static str,
+) -> Result<(), NumberError> {
     if s.is_empty() {
         return Err(NumberError::Empty);
     }
@@ -224,12 +231,21 @@ mod tests {
         assert_eq!(p.law_code(), LawCode::parse("54").unwrap());
         assert_eq!(p.prefecture(), "01");
         let err = PayerNumber::parse("54136016").unwrap_err();
-        assert_eq!(err.to_string(), "54136016: check digit should be 5, found 6");
+        assert_eq!(
+            err.to_string(),
+            "54136016: check digit should be 5, found 6"
+        );
         assert_eq!(
             PayerNumber::parse("5413601").unwrap_err(),
-            NumberError::WrongLength { expected: "8", found: 7 }
+            NumberError::WrongLength {
+                expected: "8",
+                found: 7
+            }
         );
-        assert_eq!(PayerNumber::parse("5413601x").unwrap_err(), NumberError::NotDigits);
+        assert_eq!(
+            PayerNumber::parse("5413601x").unwrap_err(),
+            NumberError::NotDigits
+        );
         assert_eq!(PayerNumber::parse("").unwrap_err(), NumberError::Empty);
     }
 
@@ -238,7 +254,10 @@ mod tests {
         assert!(RecipientNumber::parse_national("1234566").is_ok());
         let err = RecipientNumber::parse_national("1234567").unwrap_err();
         assert_eq!(err.to_string(), "check digit should be 6, found 7");
-        assert!(!err.to_string().contains("123456"), "no personal number in messages");
+        assert!(
+            !err.to_string().contains("123456"),
+            "no personal number in messages"
+        );
         let local = RecipientNumber::parse_local(" A-0001 ２ ").unwrap();
         assert_eq!(local.as_str(), " A-0001 ２ ", "kept exactly as received");
         assert!(RecipientNumber::parse_local(&"9".repeat(30)).is_ok());
@@ -255,7 +274,10 @@ mod tests {
     #[test]
     fn insurer_numbers_are_six_or_eight_digits_and_padding_is_removed() {
         assert_eq!(InsurerNumber::parse("  123456").unwrap().as_str(), "123456");
-        assert_eq!(InsurerNumber::parse("06130011").unwrap().as_str(), "06130011");
+        assert_eq!(
+            InsurerNumber::parse("06130011").unwrap().as_str(),
+            "06130011"
+        );
         assert!(InsurerNumber::parse("1234567").is_err());
         assert!(MedicalInstitutionCode::parse("1311111111").is_ok());
         assert!(MedicalInstitutionCode::parse("131111111").is_err());

@@ -187,7 +187,10 @@ pub fn map(certs: &[Certificate], masters: &MasterSnapshot, ctx: &VisitContext) 
                 WarningCode::SingleOnlyCombined,
                 format!(
                     "法別 {} must be billed alone, but other subsidies are active on the same date",
-                    s.programme.law_code.map(|l| l.to_string()).unwrap_or_default()
+                    s.programme
+                        .law_code
+                        .map(|l| l.to_string())
+                        .unwrap_or_default()
                 ),
             ));
         }
@@ -235,7 +238,11 @@ fn mark_duplicates(active: &mut [MappedSubsidy], warnings: &mut Vec<Warning>) {
     }
 }
 
-fn programme_of(c: &Certificate, masters: &MasterSnapshot, warnings: &mut Vec<Warning>) -> Programme {
+fn programme_of(
+    c: &Certificate,
+    masters: &MasterSnapshot,
+    warnings: &mut Vec<Warning>,
+) -> Programme {
     let unknown = |law_code| Programme {
         kind: ProgrammeKind::Unknown,
         law_code,
@@ -314,7 +321,10 @@ fn recipient_checks(
     match (raw, nat) {
         (Some(_), Some(n)) if !n.recipient_number_required => warnings.push(Warning::new(
             WarningCode::RecipientNumberUnexpected,
-            format!("法別 {} has no recipient number, but one was registered", n.law_code),
+            format!(
+                "法別 {} has no recipient number, but one was registered",
+                n.law_code
+            ),
         )),
         (Some(r), Some(_)) => match RecipientNumber::parse_national(r) {
             Ok(_) => {}
@@ -337,7 +347,10 @@ fn recipient_checks(
         }
         (None, Some(n)) if n.recipient_number_required => warnings.push(Warning::new(
             WarningCode::RecipientNumberMissing,
-            format!("法別 {} requires a recipient number, but none was registered", n.law_code),
+            format!(
+                "法別 {} requires a recipient number, but none was registered",
+                n.law_code
+            ),
         )),
         (None, _) => {}
     }
@@ -376,7 +389,10 @@ fn map_one(c: &Certificate, masters: &MasterSnapshot, ctx: &VisitContext) -> Map
     if !c.designated_institutions.is_empty() {
         flags.push(Flag::DesignatedInstitutionLimited);
         if let Some(me) = &ctx.institution
-            && !c.designated_institutions.iter().any(|d| d.code == me.as_str())
+            && !c
+                .designated_institutions
+                .iter()
+                .any(|d| d.code == me.as_str())
         {
             flags.push(Flag::DesignatedInstitutionMismatch);
             warnings.push(Warning::new(

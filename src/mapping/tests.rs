@@ -23,11 +23,19 @@ fn payer(law: &str) -> String {
 }
 
 fn cert(payer: &str) -> Certificate {
-    Certificate::simple(payer, Some(&complete("123456").unwrap()), d(2026, 4, 1), d(2027, 3, 31))
+    Certificate::simple(
+        payer,
+        Some(&complete("123456").unwrap()),
+        d(2026, 4, 1),
+        d(2027, 3, 31),
+    )
 }
 
 fn laws(m: &Mapped) -> Vec<String> {
-    m.active.iter().map(|s| s.payer_number[..2].to_owned()).collect()
+    m.active
+        .iter()
+        .map(|s| s.payer_number[..2].to_owned())
+        .collect()
 }
 
 #[test]
@@ -54,14 +62,23 @@ fn national_programmes_come_before_local_ones() {
 fn expired_and_future_certificates_are_reported_not_applied() {
     let masters = MasterSnapshot::embedded();
     let mut old = cert(&payer("54"));
-    old.validity = Ok(Validity { from: Some(d(2024, 4, 1)), to: Some(d(2025, 3, 31)) });
+    old.validity = Ok(Validity {
+        from: Some(d(2024, 4, 1)),
+        to: Some(d(2025, 3, 31)),
+    });
     let mut future = cert(&payer("52"));
-    future.validity = Ok(Validity { from: Some(d(2027, 1, 1)), to: None });
+    future.validity = Ok(Validity {
+        from: Some(d(2027, 1, 1)),
+        to: None,
+    });
     let m = map(&[old, future, cert(&payer("21"))], &masters, &ctx());
     assert_eq!(laws(&m), ["21"]);
     let statuses: Vec<_> = m.inactive.iter().map(|s| s.status).collect();
     // Inactive subsidies keep the priority order too: 52 ranks before 54.
-    assert_eq!(statuses, [SubsidyStatus::NotYetValid, SubsidyStatus::Expired]);
+    assert_eq!(
+        statuses,
+        [SubsidyStatus::NotYetValid, SubsidyStatus::Expired]
+    );
     assert!(m.inactive.iter().all(|s| s.order.is_none()));
 }
 
@@ -75,9 +92,24 @@ fn bad_check_digits_become_warnings_on_that_subsidy() {
     let m = map(&[c], &masters, &ctx());
     assert_eq!(m.active.len(), 1, "not dropped");
     let codes: Vec<_> = m.active[0].warnings.iter().map(|w| w.code).collect();
-    assert_eq!(codes, [WarningCode::PayerNumberCheckDigit, WarningCode::RecipientNumberCheckDigit]);
-    assert_eq!(m.active[0].programme.kind, ProgrammeKind::National, "placed by its 法別");
-    assert!(m.active[0].warnings.iter().all(|w| !w.message.contains("123456")));
+    assert_eq!(
+        codes,
+        [
+            WarningCode::PayerNumberCheckDigit,
+            WarningCode::RecipientNumberCheckDigit
+        ]
+    );
+    assert_eq!(
+        m.active[0].programme.kind,
+        ProgrammeKind::National,
+        "placed by its 法別"
+    );
+    assert!(
+        m.active[0]
+            .warnings
+            .iter()
+            .all(|w| !w.message.contains("123456"))
+    );
 }
 
 #[test]
@@ -87,7 +119,10 @@ fn flags_for_reimbursement_non_disclosure_and_designated_institutions() {
     c.always_reimbursement = true;
     c.not_disclosed = true;
     c.certification_name = Some("特定医療費（指定難病）受給者証".into());
-    c.designated_institutions = vec![DesignatedInstitution { code: "1399999999".into(), name: None }];
+    c.designated_institutions = vec![DesignatedInstitution {
+        code: "1399999999".into(),
+        name: None,
+    }];
     let m = map(&[c], &masters, &ctx());
     let s = &m.active[0];
     assert_eq!(
@@ -108,24 +143,38 @@ fn single_only_combined_unknown_programmes_and_too_many() {
     let mut certs = vec![cert(&payer("13")), cert(&payer("21"))];
     let m = map(&certs, &masters, &ctx());
     assert_eq!(laws(&m), ["13", "21"]);
-    assert!(m.warnings.iter().any(|w| w.code == WarningCode::SingleOnlyCombined));
+    assert!(
+        m.warnings
+            .iter()
+            .any(|w| w.code == WarningCode::SingleOnlyCombined)
+    );
 
     certs = vec![cert(&complete("9913001").unwrap())];
     let m = map(&certs, &masters, &ctx());
     assert_eq!(m.active[0].programme.kind, ProgrammeKind::Unknown);
     assert_eq!(m.active[0].warnings[0].code, WarningCode::UnknownProgramme);
 
-    certs = ["10", "15", "21", "52", "54"].iter().map(|l| cert(&payer(l))).collect();
+    certs = ["10", "15", "21", "52", "54"]
+        .iter()
+        .map(|l| cert(&payer(l)))
+        .collect();
     let m = map(&certs, &masters, &ctx());
     assert_eq!(laws(&m), ["10", "21", "15", "52", "54"]);
-    assert!(m.warnings.iter().any(|w| w.code == WarningCode::TooManySubsidies));
+    assert!(
+        m.warnings
+            .iter()
+            .any(|w| w.code == WarningCode::TooManySubsidies)
+    );
 }
 
 #[test]
 fn law_30_has_no_recipient_number() {
     let masters = MasterSnapshot::embedded();
     let m = map(&[cert(&payer("30"))], &masters, &ctx());
-    assert_eq!(m.active[0].warnings[0].code, WarningCode::RecipientNumberUnexpected);
+    assert_eq!(
+        m.active[0].warnings[0].code,
+        WarningCode::RecipientNumberUnexpected
+    );
     let mut c = cert(&payer("30"));
     c.recipient_number_raw = None;
     assert!(map(&[c], &masters, &ctx()).active[0].warnings.is_empty());
@@ -134,13 +183,24 @@ fn law_30_has_no_recipient_number() {
 #[test]
 fn ordering_is_deterministic_whatever_the_input_order() {
     let masters = MasterSnapshot::embedded();
-    let mut certs: Vec<_> = ["12", "54", "21", "10"].iter().map(|l| cert(&payer(l))).collect();
+    let mut certs: Vec<_> = ["12", "54", "21", "10"]
+        .iter()
+        .map(|l| cert(&payer(l)))
+        .collect();
     certs.push(cert("88138243"));
     let first = laws(&map(&certs, &masters, &ctx()));
     for rot in 1..certs.len() {
         certs.rotate_left(1);
-        assert_eq!(laws(&map(&certs, &masters, &ctx())), first, "rotation {rot}");
+        assert_eq!(
+            laws(&map(&certs, &masters, &ctx())),
+            first,
+            "rotation {rot}"
+        );
         certs.reverse();
-        assert_eq!(laws(&map(&certs, &masters, &ctx())), first, "reversed {rot}");
+        assert_eq!(
+            laws(&map(&certs, &masters, &ctx())),
+            first,
+            "reversed {rot}"
+        );
     }
 }

@@ -21,8 +21,14 @@ pub(super) fn parse<R: DeserializeOwned>(
     };
     let mut version = None;
     let mut effective = None;
-    for (i, l) in text.lines().enumerate().take_while(|(_, l)| l.starts_with('#')) {
-        let Some((k, v)) = l[1..].split_once(':') else { continue };
+    for (i, l) in text
+        .lines()
+        .enumerate()
+        .take_while(|(_, l)| l.starts_with('#'))
+    {
+        let Some((k, v)) = l[1..].split_once(':') else {
+            continue;
+        };
         match k.trim() {
             "version" => version = Some(v.trim().to_owned()),
             "effective" => match date::parse_iso(v.trim()) {
@@ -33,7 +39,10 @@ pub(super) fn parse<R: DeserializeOwned>(
         }
     }
     let (Some(version), Some(effective)) = (version, effective) else {
-        errors.push(err(1, "header must declare `# version: …` and `# effective: YYYY-MM-DD`".into()));
+        errors.push(err(
+            1,
+            "header must declare `# version: …` and `# effective: YYYY-MM-DD`".into(),
+        ));
         return None;
     };
     let mut reader = csv::ReaderBuilder::new()

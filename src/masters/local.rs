@@ -39,7 +39,10 @@ pub struct LocalProgramme {
     pub source: String,
 }
 
-type Index = (HashMap<String, LocalProgramme>, Vec<(String, LocalProgramme)>);
+type Index = (
+    HashMap<String, LocalProgramme>,
+    Vec<(String, LocalProgramme)>,
+);
 
 pub(super) fn index(
     file: &str,
@@ -65,7 +68,9 @@ pub(super) fn index(
             }
         };
         if national.contains_key(&law_code) {
-            bad(format!("law_code {law_code} is a national programme, not a local one"));
+            bad(format!(
+                "law_code {law_code} is a national programme, not a local one"
+            ));
             continue;
         }
         if r.prefecture.len() != 2 || !r.prefecture.bytes().all(|b| b.is_ascii_digit()) {
@@ -108,7 +113,8 @@ pub(super) fn index(
                 bad("payer_number prefix must be 2 to 7 digits followed by *".into());
                 continue;
             }
-            if &p[..2] != law_code.to_string().as_str() || (p.len() >= 4 && p[2..4] != r.prefecture) {
+            if &p[..2] != law_code.to_string().as_str() || (p.len() >= 4 && p[2..4] != r.prefecture)
+            {
                 bad("payer_number prefix disagrees with law_code or prefecture".into());
                 continue;
             }

@@ -24,8 +24,14 @@ pub const NATIONAL_FILE: &str = "national_programmes.csv";
 pub const LOCAL_FILE: &str = "local_programmes.csv";
 
 const EMBEDDED: [(&str, &str); 2] = [
-    (NATIONAL_FILE, include_str!("../../masters/national_programmes.csv")),
-    (LOCAL_FILE, include_str!("../../masters/local_programmes.csv")),
+    (
+        NATIONAL_FILE,
+        include_str!("../../masters/national_programmes.csv"),
+    ),
+    (
+        LOCAL_FILE,
+        include_str!("../../masters/local_programmes.csv"),
+    ),
 ];
 
 /// One bad row (or a bad file), located.
@@ -167,7 +173,10 @@ mod tests {
     #[test]
     fn embedded_masters_load_and_cover_every_national_programme() {
         let m = MasterSnapshot::embedded();
-        let laws: Vec<u8> = m.national_programmes().map(|p| p.law_code.value()).collect();
+        let laws: Vec<u8> = m
+            .national_programmes()
+            .map(|p| p.law_code.value())
+            .collect();
         for l in [
             10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 28, 29, 30, 38, 51, 52,
             53, 54, 62, 66, 79,
@@ -176,7 +185,8 @@ mod tests {
         }
         let p = PayerNumber::parse("88138243").unwrap();
         assert_eq!(m.local(&p).unwrap().short_name, "マル乳");
-        let by_prefix = PayerNumber::parse(&crate::domain::check_digit::complete("8013601").unwrap()).unwrap();
+        let by_prefix =
+            PayerNumber::parse(&crate::domain::check_digit::complete("8013601").unwrap()).unwrap();
         assert_eq!(m.local(&by_prefix).unwrap().short_name, "マル障");
         assert!(m.version().contains("national_programmes@"));
     }
@@ -191,10 +201,16 @@ mod tests {
         let broken = EMBEDDED[1].1.replace("88138243,", "88138244,");
         std::fs::write(dir.path().join(LOCAL_FILE), broken).unwrap();
         let err = MasterSnapshot::load(&MasterSource::Dir(dir.path().into())).unwrap_err();
-        let MastersError::Invalid(rows) = err else { panic!("{err}") };
+        let MastersError::Invalid(rows) = err else {
+            panic!("{err}")
+        };
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].file, LOCAL_FILE);
         assert_eq!(rows[0].line, 8);
-        assert!(rows[0].reason.contains("check digit should be 3"), "{}", rows[0].reason);
+        assert!(
+            rows[0].reason.contains("check digit should be 3"),
+            "{}",
+            rows[0].reason
+        );
     }
 }

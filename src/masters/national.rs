@@ -61,7 +61,10 @@ pub(super) fn index(
             continue;
         }
         if r.default_rate_percent > 100 {
-            bad(format!("default_rate_percent {} is over 100", r.default_rate_percent));
+            bad(format!(
+                "default_rate_percent {} is over 100",
+                r.default_rate_percent
+            ));
             continue;
         }
         if r.priority_rank == 0 {
@@ -69,7 +72,10 @@ pub(super) fn index(
             continue;
         }
         if let Some(other) = ranks.insert(r.priority_rank, law_code) {
-            bad(format!("priority_rank {} is also used by 法別 {other}", r.priority_rank));
+            bad(format!(
+                "priority_rank {} is also used by 法別 {other}",
+                r.priority_rank
+            ));
             continue;
         }
         let p = NationalProgramme {

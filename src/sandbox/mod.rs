@@ -101,10 +101,16 @@ impl SandboxHandle {
         self.shared.faults.send_replace(f);
     }
     pub fn eligibility_requests(&self) -> u64 {
-        self.shared.stats.eligibility_requests.load(Ordering::SeqCst)
+        self.shared
+            .stats
+            .eligibility_requests
+            .load(Ordering::SeqCst)
     }
     pub fn tls_handshake_failures(&self) -> u64 {
-        self.shared.stats.tls_handshake_failures.load(Ordering::SeqCst)
+        self.shared
+            .stats
+            .tls_handshake_failures
+            .load(Ordering::SeqCst)
     }
     pub fn base_url(&self) -> String {
         format!("https://localhost:{}", self.https_addr.port())
@@ -197,7 +203,10 @@ async fn serve_https(
         };
         shared.stats.connections.fetch_add(1, Ordering::Relaxed);
         if shared.faults.borrow().mode == FaultMode::Down {
-            shared.stats.dropped_connections.fetch_add(1, Ordering::Relaxed);
+            shared
+                .stats
+                .dropped_connections
+                .fetch_add(1, Ordering::Relaxed);
             drop(tcp);
             continue;
         }
@@ -208,7 +217,10 @@ async fn serve_https(
             let tls = match acceptor.accept(tcp).await {
                 Ok(s) => s,
                 Err(e) => {
-                    shared.stats.tls_handshake_failures.fetch_add(1, Ordering::Relaxed);
+                    shared
+                        .stats
+                        .tls_handshake_failures
+                        .fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(error = %e, "sandbox refused a TLS client");
                     return;
                 }
@@ -244,7 +256,10 @@ async fn eligibility(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }
-    shared.stats.eligibility_requests.fetch_add(1, Ordering::SeqCst);
+    shared
+        .stats
+        .eligibility_requests
+        .fetch_add(1, Ordering::SeqCst);
     match faults.mode {
         FaultMode::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -253,12 +268,20 @@ async fn eligibility(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
         FaultMode::Error => {
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(error_response("E503", "sandbox fault: service unavailable", None)),
+                Json(error_response(
+                    "E503",
+                    "sandbox fault: service unavailable",
+                    None,
+                )),
             )
                 .into_response();
         }
         FaultMode::Garbage => {
-            return (StatusCode::OK, [("content-type", "application/json")], "{\"processingResultStatus\": 1, <<garbage")
+            return (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                "{\"processingResultStatus\": 1, <<garbage",
+            )
                 .into_response();
         }
         FaultMode::Ok | FaultMode::Down => {}
@@ -269,7 +292,11 @@ async fn eligibility(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
             shared.stats.bad_requests.fetch_add(1, Ordering::Relaxed);
             return (
                 StatusCode::BAD_REQUEST,
-                Json(error_response("E400", &format!("invalid request: {e}"), None)),
+                Json(error_response(
+                    "E400",
+                    &format!("invalid request: {e}"),
+                    None,
+                )),
             )
                 .into_response();
         }
@@ -287,7 +314,11 @@ async fn eligibility(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
     counter.fetch_add(1, Ordering::Relaxed);
     Json(EligibilityResponse {
         processing_result_status: contract::STATUS_OK.into(),
-        processed_at: Some(chrono::Utc::now().with_timezone(&crate::domain::date::jst()).to_rfc3339()),
+        processed_at: Some(
+            chrono::Utc::now()
+                .with_timezone(&crate::domain::date::jst())
+                .to_rfc3339(),
+        ),
         arbitrary_identifier: Some(req.arbitrary_identifier),
         error_code: None,
         error_message: None,
@@ -390,8 +421,10 @@ impl crate::upstream::Upstream for InMemoryUpstream {
         &'a self,
         q: &'a crate::upstream::Query,
         _deadline: tokio::time::Instant,
-    ) -> crate::upstream::BoxFuture<'a, Result<crate::upstream::Answer, crate::upstream::UpstreamError>>
-    {
+    ) -> crate::upstream::BoxFuture<
+        'a,
+        Result<crate::upstream::Answer, crate::upstream::UpstreamError>,
+    > {
         use crate::domain::date::format_compact;
         Box::pin(async move {
             self.calls.fetch_add(1, Ordering::SeqCst);

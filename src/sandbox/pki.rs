@@ -35,14 +35,19 @@ impl Pki {
         ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
 
-        let mut server = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
-        server.distinguished_name.push(DnType::CommonName, "pmh-sandbox");
+        let mut server =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+        server
+            .distinguished_name
+            .push(DnType::CommonName, "pmh-sandbox");
         server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let server_key = KeyPair::generate()?;
         let server_cert = server.signed_by(&server_key, &ca)?;
 
         let mut client = CertificateParams::new(Vec::<String>::new())?;
-        client.distinguished_name.push(DnType::CommonName, institution);
+        client
+            .distinguished_name
+            .push(DnType::CommonName, institution);
         client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let client_key = KeyPair::generate()?;
         let client_cert = client.signed_by(&client_key, &ca)?;

@@ -39,7 +39,9 @@ impl Rng {
         lo + self.below((hi - lo + 1) as u64) as i64
     }
     fn digits(&mut self, n: usize) -> String {
-        (0..n).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
+        (0..n)
+            .map(|_| char::from(b'0' + self.below(10) as u8))
+            .collect()
     }
     fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
         &xs[self.below(xs.len() as u64) as usize]
@@ -74,8 +76,17 @@ pub struct Population {
     index: HashMap<String, usize>,
 }
 
-fn lookup_key(insurer: &str, symbol: Option<&str>, number: &str, branch: Option<&str>, birthdate: &str) -> String {
-    let t = |s: Option<&str>| s.map(|s| s.trim_matches(|c| c == ' ' || c == '\u{3000}').to_owned()).unwrap_or_default();
+fn lookup_key(
+    insurer: &str,
+    symbol: Option<&str>,
+    number: &str,
+    branch: Option<&str>,
+    birthdate: &str,
+) -> String {
+    let t = |s: Option<&str>| {
+        s.map(|s| s.trim_matches(|c| c == ' ' || c == '\u{3000}').to_owned())
+            .unwrap_or_default()
+    };
     format!(
         "{}|{}|{}|{}|{}",
         insurer.trim(),
@@ -146,7 +157,10 @@ impl Gen<'_> {
                 (from, from + Duration::days(364))
             }
         };
-        (from.format("%Y%m%d").to_string(), to.format("%Y%m%d").to_string())
+        (
+            from.format("%Y%m%d").to_string(),
+            to.format("%Y%m%d").to_string(),
+        )
     }
 
     fn payer(&mut self, law: &str) -> String {
@@ -183,7 +197,11 @@ impl Gen<'_> {
 
     fn nanbyou(&mut self, v: Validity) -> WireSubsidy {
         let (income, cond, cap) = *self.rng.pick(&NANBYOU);
-        let mut s = self.base(fixed_payer("54", "601"), "特定医療費（指定難病）受給者証", v);
+        let mut s = self.base(
+            fixed_payer("54", "601"),
+            "特定医療費（指定難病）受給者証",
+            v,
+        );
         s.income_segment = Some(income.into());
         s.additional_conditions = Some(cond.to_owned()).filter(|c| !c.is_empty());
         s.max_copayment_amount = Self::monthly(cap);
@@ -193,7 +211,15 @@ impl Gen<'_> {
         }];
         s.certification_detail = vec![WireDetail {
             item_name: "疾病名".into(),
-            item_value: self.rng.pick(&["潰瘍性大腸炎", "パーキンソン病", "全身性エリテマトーデス", "クローン病"]).to_string(),
+            item_value: self
+                .rng
+                .pick(&[
+                    "潰瘍性大腸炎",
+                    "パーキンソン病",
+                    "全身性エリテマトーデス",
+                    "クローン病",
+                ])
+                .to_string(),
         }];
         s
     }
@@ -259,7 +285,12 @@ impl Gen<'_> {
                 )
             }
             _ => (
-                if self.rng.below(2) == 0 { "81136244" } else { "81137242" }.to_owned(),
+                if self.rng.below(2) == 0 {
+                    "81136244"
+                } else {
+                    "81137242"
+                }
+                .to_owned(),
                 "ひとり親家庭等医療証（マル親）",
                 None,
             ),
@@ -270,7 +301,9 @@ impl Gen<'_> {
     }
 
     fn identity(&mut self, age_years: (i64, i64)) -> PersonaInsured {
-        let age_days = self.rng.range(age_years.0 * 365 + 1, age_years.1 * 365 + 300);
+        let age_days = self
+            .rng
+            .range(age_years.0 * 365 + 1, age_years.1 * 365 + 300);
         let birthdate = self.today - Duration::days(age_days);
         let kokuho = self.rng.below(3) == 0;
         let insurer_number = if kokuho {
@@ -313,26 +346,138 @@ type Recipe = fn(&mut Gen<'_>) -> (Vec<&'static str>, (i64, i64), Vec<WireSubsid
 
 /// The showcase personas, in this order, at the head of every population (P0001…).
 const SHOWCASE: &[Recipe] = &[
-    |g| (vec!["multi", "nanbyou", "local"], (30, 70), vec![g.tokyo_local("maru_sho", Validity::Active), g.nanbyou(Validity::Active)]),
+    |g| {
+        (
+            vec!["multi", "nanbyou", "local"],
+            (30, 70),
+            vec![
+                g.tokyo_local("maru_sho", Validity::Active),
+                g.nanbyou(Validity::Active),
+            ],
+        )
+    },
     |_| (vec!["none"], (20, 80), vec![]),
-    |g| (vec!["expired"], (30, 70), vec![g.nanbyou(Validity::Expired)]),
-    |g| (vec!["multi", "triple", "local"], (20, 60), vec![g.tokyo_local("maru_sho", Validity::Active), g.nanbyou(Validity::Active), g.jiritsu("21", Validity::Active)]),
-    |g| (vec!["multi", "seiho"], (20, 60), vec![g.seiho(Validity::Active), g.jiritsu("21", Validity::Active)]),
+    |g| {
+        (
+            vec!["expired"],
+            (30, 70),
+            vec![g.nanbyou(Validity::Expired)],
+        )
+    },
+    |g| {
+        (
+            vec!["multi", "triple", "local"],
+            (20, 60),
+            vec![
+                g.tokyo_local("maru_sho", Validity::Active),
+                g.nanbyou(Validity::Active),
+                g.jiritsu("21", Validity::Active),
+            ],
+        )
+    },
+    |g| {
+        (
+            vec!["multi", "seiho"],
+            (20, 60),
+            vec![g.seiho(Validity::Active), g.jiritsu("21", Validity::Active)],
+        )
+    },
     |g| (vec!["future"], (1, 14), vec![g.shoman(Validity::Future)]),
-    |g| (vec!["not_disclosed"], (30, 70), vec![{ let mut s = g.nanbyou(Validity::Active); s.is_not_disclosed = true; s }]),
-    |g| (vec!["reimbursement_only", "local"], (6, 14), vec![{ let mut s = g.tokyo_local("maru_ko", Validity::Active); s.is_always_reimbursement = true; s }]),
-    |g| (vec!["designated_mismatch"], (30, 70), vec![{
-        let mut s = g.nanbyou(Validity::Active);
-        s.designated_medical_institutions = vec![WireInstitution { medical_institution_code: OTHER_INSTITUTION.into(), name: Some("別の病院".into()) }];
-        s
-    }]),
-    |g| (vec!["broken_check_digit"], (30, 70), vec![{ let mut s = g.nanbyou(Validity::Active); break_last_digit(&mut s.medical_subsidy_insurer_number); s }]),
-    |g| (vec!["broken_check_digit"], (20, 60), vec![{ let mut s = g.jiritsu("21", Validity::Active); if let Some(r) = s.medical_subsidy_recipient_number.as_mut() { break_last_digit(r) }; s }]),
-    |g| (vec!["multi", "shoman", "local"], (0, 5), vec![g.tokyo_local("maru_nyu", Validity::Active), g.shoman(Validity::Active)]),
-    |g| (vec!["expired", "multi"], (30, 70), vec![g.nanbyou(Validity::Expired), g.jiritsu("15", Validity::Active)]),
+    |g| {
+        (
+            vec!["not_disclosed"],
+            (30, 70),
+            vec![{
+                let mut s = g.nanbyou(Validity::Active);
+                s.is_not_disclosed = true;
+                s
+            }],
+        )
+    },
+    |g| {
+        (
+            vec!["reimbursement_only", "local"],
+            (6, 14),
+            vec![{
+                let mut s = g.tokyo_local("maru_ko", Validity::Active);
+                s.is_always_reimbursement = true;
+                s
+            }],
+        )
+    },
+    |g| {
+        (
+            vec!["designated_mismatch"],
+            (30, 70),
+            vec![{
+                let mut s = g.nanbyou(Validity::Active);
+                s.designated_medical_institutions = vec![WireInstitution {
+                    medical_institution_code: OTHER_INSTITUTION.into(),
+                    name: Some("別の病院".into()),
+                }];
+                s
+            }],
+        )
+    },
+    |g| {
+        (
+            vec!["broken_check_digit"],
+            (30, 70),
+            vec![{
+                let mut s = g.nanbyou(Validity::Active);
+                break_last_digit(&mut s.medical_subsidy_insurer_number);
+                s
+            }],
+        )
+    },
+    |g| {
+        (
+            vec!["broken_check_digit"],
+            (20, 60),
+            vec![{
+                let mut s = g.jiritsu("21", Validity::Active);
+                if let Some(r) = s.medical_subsidy_recipient_number.as_mut() {
+                    break_last_digit(r)
+                };
+                s
+            }],
+        )
+    },
+    |g| {
+        (
+            vec!["multi", "shoman", "local"],
+            (0, 5),
+            vec![
+                g.tokyo_local("maru_nyu", Validity::Active),
+                g.shoman(Validity::Active),
+            ],
+        )
+    },
+    |g| {
+        (
+            vec!["expired", "multi"],
+            (30, 70),
+            vec![
+                g.nanbyou(Validity::Expired),
+                g.jiritsu("15", Validity::Active),
+            ],
+        )
+    },
     |g| (vec!["kekkaku"], (20, 90), vec![g.kekkaku(Validity::Active)]),
-    |g| (vec!["local", "maru_oya"], (20, 50), vec![g.tokyo_local("maru_oya", Validity::Active)]),
-    |g| (vec!["ikusei"], (0, 17), vec![g.jiritsu("16", Validity::Active)]),
+    |g| {
+        (
+            vec!["local", "maru_oya"],
+            (20, 50),
+            vec![g.tokyo_local("maru_oya", Validity::Active)],
+        )
+    },
+    |g| {
+        (
+            vec!["ikusei"],
+            (0, 17),
+            vec![g.jiritsu("16", Validity::Active)],
+        )
+    },
 ];
 
 fn random_recipe(g: &mut Gen<'_>) -> (Vec<&'static str>, (i64, i64), Vec<WireSubsidy>) {
@@ -361,13 +506,29 @@ fn random_recipe(g: &mut Gen<'_>) -> (Vec<&'static str>, (i64, i64), Vec<WireSub
         73..=78 => (vec!["local"], (6, 14), vec![g.tokyo_local("maru_ko", v)]),
         79..=82 => (vec!["local"], (18, 80), vec![g.tokyo_local("maru_sho", v)]),
         83..=85 => (vec!["local"], (20, 55), vec![g.tokyo_local("maru_oya", v)]),
-        86..=90 => (vec!["multi", "local"], (18, 80), vec![g.nanbyou(v), g.tokyo_local("maru_sho", Validity::Active)]),
-        91..=93 => (vec!["multi"], (18, 70), vec![g.jiritsu("21", v), g.seiho(Validity::Active)]),
-        94..=96 => (vec!["multi", "local"], (1, 14), vec![g.shoman(v), g.tokyo_local("maru_ko", Validity::Active)]),
+        86..=90 => (
+            vec!["multi", "local"],
+            (18, 80),
+            vec![g.nanbyou(v), g.tokyo_local("maru_sho", Validity::Active)],
+        ),
+        91..=93 => (
+            vec!["multi"],
+            (18, 70),
+            vec![g.jiritsu("21", v), g.seiho(Validity::Active)],
+        ),
+        94..=96 => (
+            vec!["multi", "local"],
+            (1, 14),
+            vec![g.shoman(v), g.tokyo_local("maru_ko", Validity::Active)],
+        ),
         _ => (
             vec!["multi", "triple", "local"],
             (18, 70),
-            vec![g.nanbyou(v), g.jiritsu("15", Validity::Active), g.tokyo_local("maru_sho", Validity::Active)],
+            vec![
+                g.nanbyou(v),
+                g.jiritsu("15", Validity::Active),
+                g.tokyo_local("maru_sho", Validity::Active),
+            ],
         ),
     };
     if !certs.is_empty() {
@@ -385,7 +546,10 @@ impl Population {
         let mut index = HashMap::new();
         let mut i = 0;
         while personas.len() < size.max(SHOWCASE.len()) {
-            let mut g = Gen { rng: &mut rng, today };
+            let mut g = Gen {
+                rng: &mut rng,
+                today,
+            };
             let (mut tags, ages, certificates) = match SHOWCASE.get(i) {
                 Some(recipe) => recipe(&mut g),
                 None => random_recipe(&mut g),
@@ -434,7 +598,9 @@ impl Population {
 
     /// The first persona with all of these tags.
     pub fn find(&self, tags: &[&str]) -> Option<&Persona> {
-        self.personas.iter().find(|p| tags.iter().all(|t| p.tags.contains(t)))
+        self.personas
+            .iter()
+            .find(|p| tags.iter().all(|t| p.tags.contains(t)))
     }
 }
 
@@ -459,9 +625,23 @@ mod tests {
         let c = Population::generate(43, today(), 100);
         assert_ne!(a.personas[0].insured, c.personas[0].insured);
         for tag in [
-            "none", "multi", "triple", "expired", "future", "not_disclosed", "reimbursement_only",
-            "designated_mismatch", "broken_check_digit", "nanbyou", "shoman", "jiritsu", "kekkaku",
-            "seiho", "local", "ikusei", "maru_oya",
+            "none",
+            "multi",
+            "triple",
+            "expired",
+            "future",
+            "not_disclosed",
+            "reimbursement_only",
+            "designated_mismatch",
+            "broken_check_digit",
+            "nanbyou",
+            "shoman",
+            "jiritsu",
+            "kekkaku",
+            "seiho",
+            "local",
+            "ikusei",
+            "maru_oya",
         ] {
             assert!(a.find(&[tag]).is_some(), "no persona tagged {tag}");
         }

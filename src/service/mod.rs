@@ -214,7 +214,9 @@ impl SubsidyService {
     pub async fn check(&self, req: CheckRequest) -> CheckOutcome {
         let started = std::time::Instant::now();
         let out = self.check_inner(req).await;
-        self.metrics.check_latency.observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .check_latency
+            .observe(started.elapsed().as_secs_f64());
         self.metrics
             .checks
             .get_or_create(&vec![
@@ -231,7 +233,9 @@ impl SubsidyService {
         // Keep a margin for mapping and writing the answer, so the caller has it by the deadline.
         let margin = (self.cfg.deadline / 10).min(Duration::from_millis(100));
         let deadline = Instant::now() + self.cfg.deadline - margin;
-        let service_date = req.service_date.unwrap_or_else(|| ServiceDate::today_at(now));
+        let service_date = req
+            .service_date
+            .unwrap_or_else(|| ServiceDate::today_at(now));
         let masters = self.masters();
         let ctx = VisitContext {
             service_date,
@@ -274,7 +278,8 @@ impl SubsidyService {
         }
         self.metrics.cache_misses.inc();
 
-        let result = tokio::time::timeout_at(deadline, self.fetch(key, &correlation_id, deadline)).await;
+        let result =
+            tokio::time::timeout_at(deadline, self.fetch(key, &correlation_id, deadline)).await;
         let degradation = match result {
             Ok(Ok(f)) => {
                 let source = if f.obtained_at >= now {
@@ -292,7 +297,12 @@ impl SubsidyService {
         if let Some(last) = self.last_confirmed.get(&req.insured).await {
             let age = now - last.obtained_at;
             if age.to_std().unwrap_or_default() <= self.cfg.stale_max_age {
-                let a = answer(Status::Confirmed, Some(Source::Stale), Some(&last), Some(degradation.clone()));
+                let a = answer(
+                    Status::Confirmed,
+                    Some(Source::Stale),
+                    Some(&last),
+                    Some(degradation.clone()),
+                );
                 if !a.mapped.active.is_empty() {
                     return a;
                 }
@@ -321,13 +331,19 @@ impl SubsidyService {
                 correlation_id: correlation_id.to_owned(),
             };
             let t0 = std::time::Instant::now();
-            let r = match tokio::time::timeout_at(deadline, self.upstream.query(&q, deadline)).await {
+            let r = match tokio::time::timeout_at(deadline, self.upstream.query(&q, deadline)).await
+            {
                 Ok(r) => r,
                 Err(_) => Err(UpstreamError::Timeout(self.cfg.deadline.as_millis() as u64)),
             };
-            self.metrics.upstream_latency.observe(t0.elapsed().as_secs_f64());
+            self.metrics
+                .upstream_latency
+                .observe(t0.elapsed().as_secs_f64());
             let outcome = r.as_ref().map(|_| "ok").unwrap_or_else(|e| e.kind());
-            self.metrics.upstream_calls.get_or_create(&vec![("outcome", outcome)]).inc();
+            self.metrics
+                .upstream_calls
+                .get_or_create(&vec![("outcome", outcome)])
+                .inc();
             match r {
                 Ok(a) => {
                     self.breaker.record_success();
@@ -335,7 +351,8 @@ impl SubsidyService {
                     let fresh_until = if a.certificates.is_empty() {
                         now + chrono_dur(self.cfg.none_found_max_age)
                     } else {
-                        (now + chrono_dur(self.cfg.confirmed_max_age)).min(end_of_jst_day(date.date()))
+                        (now + chrono_dur(self.cfg.confirmed_max_age))
+                            .min(end_of_jst_day(date.date()))
                     };
                     let f = Arc::new(Fetched {
                         certificates: a.certificates,
@@ -352,7 +369,10 @@ impl SubsidyService {
                     if !matches!(e, UpstreamError::Rejected { .. }) {
                         self.breaker.record_failure();
                     }
-                    self.metrics.upstream_errors.get_or_create(&vec![("kind", e.kind())]).inc();
+                    self.metrics
+                        .upstream_errors
+                        .get_or_create(&vec![("kind", e.kind())])
+                        .inc();
                     tracing::warn!(kind = e.kind(), error = %e, "upstream query failed");
                     Err(Degradation::Upstream(e))
                 }

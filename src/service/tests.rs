@@ -39,7 +39,11 @@ impl Fake {
 }
 
 impl Upstream for Fake {
-    fn query<'a>(&'a self, _q: &'a Query, _d: Instant) -> BoxFuture<'a, Result<Answer, UpstreamError>> {
+    fn query<'a>(
+        &'a self,
+        _q: &'a Query,
+        _d: Instant,
+    ) -> BoxFuture<'a, Result<Answer, UpstreamError>> {
         Box::pin(async move {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let mode = *self.mode.lock().unwrap();
@@ -64,7 +68,12 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 }
 
 fn nanbyou(to: NaiveDate) -> Certificate {
-    Certificate::simple(&complete("5413001").unwrap(), Some(&complete("123456").unwrap()), d(2026, 4, 1), to)
+    Certificate::simple(
+        &complete("5413001").unwrap(),
+        Some(&complete("123456").unwrap()),
+        d(2026, 4, 1),
+        to,
+    )
 }
 
 fn person() -> InsuredIdentity {
@@ -92,13 +101,24 @@ fn service(fake: Arc<Fake>, clock: Arc<ManualClock>, deadline_ms: u64) -> Subsid
         breaker_cooldown: Duration::from_secs(30),
         ..ServiceConfig::default()
     };
-    SubsidyService::new(fake, Arc::new(MasterSnapshot::embedded()), clock, cfg, None, Arc::new(Metrics::new()))
+    SubsidyService::new(
+        fake,
+        Arc::new(MasterSnapshot::embedded()),
+        clock,
+        cfg,
+        None,
+        Arc::new(Metrics::new()),
+    )
 }
 
 #[tokio::test]
 async fn concurrent_misses_make_one_upstream_call() {
     let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
-    let svc = Arc::new(service(fake.clone(), Arc::new(ManualClock::new(morning())), 2000));
+    let svc = Arc::new(service(
+        fake.clone(),
+        Arc::new(ManualClock::new(morning())),
+        2000,
+    ));
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let s = svc.clone();
@@ -123,14 +143,29 @@ async fn confirmed_answers_are_fresh_until_the_end_of_the_jst_day() {
     let svc = service(fake.clone(), clock.clone(), 2000);
     svc.check(req()).await;
     clock.set(Utc.with_ymd_and_hms(2026, 11, 21, 12, 59, 0).unwrap()); // 21:59 JST, 11h59m later
-    let same_day = CheckRequest { service_date: Some(ServiceDate::new(d(2026, 11, 21))), ..req() };
-    assert_eq!(svc.check(same_day.clone()).await.source, Some(Source::Cache));
+    let same_day = CheckRequest {
+        service_date: Some(ServiceDate::new(d(2026, 11, 21))),
+        ..req()
+    };
+    assert_eq!(
+        svc.check(same_day.clone()).await.source,
+        Some(Source::Cache)
+    );
     clock.set(Utc.with_ymd_and_hms(2026, 11, 21, 15, 0, 1).unwrap()); // 00:00:01 JST next day
-    assert_eq!(svc.check(same_day.clone()).await.source, Some(Source::Upstream));
+    assert_eq!(
+        svc.check(same_day.clone()).await.source,
+        Some(Source::Upstream)
+    );
     assert_eq!(fake.calls(), 2);
     // The configured maximum age (12 h by default) ends freshness earlier on a long day.
-    let tomorrow = CheckRequest { service_date: Some(ServiceDate::new(d(2026, 11, 22))), ..req() };
-    assert_eq!(svc.check(tomorrow.clone()).await.source, Some(Source::Upstream));
+    let tomorrow = CheckRequest {
+        service_date: Some(ServiceDate::new(d(2026, 11, 22))),
+        ..req()
+    };
+    assert_eq!(
+        svc.check(tomorrow.clone()).await.source,
+        Some(Source::Upstream)
+    );
     clock.advance(chrono::Duration::hours(12));
     assert_eq!(svc.check(tomorrow).await.source, Some(Source::Upstream));
     assert_eq!(fake.calls(), 4);
@@ -147,14 +182,21 @@ async fn none_found_is_fresh_only_briefly_and_errors_are_never_cached() {
     clock.advance(chrono::Duration::seconds(31));
     *fake.certs.lock().unwrap() = vec![nanbyou(d(2027, 3, 31))];
     let out = svc.check(req()).await;
-    assert_eq!((out.status, out.source), (Status::Confirmed, Some(Source::Upstream)));
+    assert_eq!(
+        (out.status, out.source),
+        (Status::Confirmed, Some(Source::Upstream))
+    );
 
     let fake = Fake::new(vec![]);
     let svc = service(fake.clone(), Arc::new(ManualClock::new(morning())), 2000);
     fake.set(Mode::Down);
     assert_eq!(svc.check(req()).await.status, Status::Unavailable);
     fake.set(Mode::Ok);
-    assert_eq!(svc.check(req()).await.status, Status::NoneFound, "the error was not cached");
+    assert_eq!(
+        svc.check(req()).await.status,
+        Status::NoneFound,
+        "the error was not cached"
+    );
 }
 
 #[tokio::test]
@@ -166,9 +208,15 @@ async fn upstream_failure_is_stale_or_unavailable_never_none_found() {
     fake.set(Mode::Down);
     clock.advance(chrono::Duration::days(1));
     let out = svc.check(req()).await;
-    assert_eq!((out.status, out.source), (Status::Confirmed, Some(Source::Stale)));
+    assert_eq!(
+        (out.status, out.source),
+        (Status::Confirmed, Some(Source::Stale))
+    );
     assert_eq!(out.age_seconds(), Some(86400));
-    assert!(matches!(out.degradation, Some(Degradation::Upstream(UpstreamError::Connect(_)))));
+    assert!(matches!(
+        out.degradation,
+        Some(Degradation::Upstream(UpstreamError::Connect(_)))
+    ));
     // Once the certificate has expired on the service date, the stale answer no longer applies.
     clock.advance(chrono::Duration::days(10));
     let out = svc.check(req()).await;
@@ -207,6 +255,10 @@ async fn the_breaker_opens_after_repeated_failures_and_fails_fast() {
     assert_eq!(fake.calls(), 3, "no call while open");
     fake.set(Mode::Ok);
     clock.advance(chrono::Duration::seconds(31));
-    assert_eq!(svc.check(req()).await.status, Status::Confirmed, "trial call succeeds");
+    assert_eq!(
+        svc.check(req()).await.status,
+        Status::Confirmed,
+        "trial call succeeds"
+    );
     assert_eq!(svc.breaker_state(), BreakerState::Closed);
 }

@@ -29,7 +29,9 @@ impl std::fmt::Debug for UpstreamTls {
 pub enum ClientBuildError {
     #[error("the upstream CA certificate is not valid PEM: {0}")]
     Ca(String),
-    #[error("the client certificate and key are not valid PEM (certificate chain then private key): {0}")]
+    #[error(
+        "the client certificate and key are not valid PEM (certificate chain then private key): {0}"
+    )]
     Identity(String),
     #[error("the upstream base URL {0:?} is not a valid https:// URL")]
     BaseUrl(String),
@@ -83,7 +85,11 @@ impl PmhClient {
         })
     }
 
-    async fn attempt(&self, body: &EligibilityRequest, budget: Duration) -> Result<Answer, Attempt> {
+    async fn attempt(
+        &self,
+        body: &EligibilityRequest,
+        budget: Duration,
+    ) -> Result<Answer, Attempt> {
         let ms = budget.as_millis() as u64;
         let send = self.http.post(self.endpoint.clone()).json(body).send();
         let resp = match tokio::time::timeout(budget, send).await {
@@ -127,7 +133,11 @@ impl PmhClient {
 pub fn into_answer(r: EligibilityResponse) -> Result<Answer, UpstreamError> {
     match r.processing_result_status.as_str() {
         contract::STATUS_OK => Ok(Answer {
-            certificates: r.medical_subsidies.iter().map(|s| s.to_certificate()).collect(),
+            certificates: r
+                .medical_subsidies
+                .iter()
+                .map(|s| s.to_certificate())
+                .collect(),
             processed_at: r.processed_at,
         }),
         contract::STATUS_ERROR => Err(UpstreamError::Rejected {

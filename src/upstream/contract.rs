@@ -133,7 +133,10 @@ fn opt_date(s: &Option<String>) -> Result<Option<chrono::NaiveDate>, DateError> 
 }
 
 fn non_empty(s: &Option<String>) -> Option<String> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 impl WireSubsidy {

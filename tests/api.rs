@@ -1,0 +1,325 @@
+//! In-process API tests: the router driven with `oneshot`, over the in-memory sandbox
+//! population (no sockets).
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use common::*;
+use pmh_gateway::sandbox::Population;
+
+async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, Option<String>, Value) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let v = serde_json::from_slice(&bytes)
+        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, ct, v)
+}
+
+fn post(body: impl Into<Body>) -> Request<Body> {
+    Request::post("/v1/subsidy-checks")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.into())
+        .unwrap()
+}
+
+fn post_json(v: &Value) -> Request<Body> {
+    post(v.to_string())
+}
+
+fn population() -> Population {
+    Population::generate(SEED, today(), 300)
+}
+
+#[tokio::test]
+async fn three_subsidies_come_back_confirmed_and_in_priority_order() {
+    let (app, _) = in_process_app();
+    let pop = population();
+    let p = pop.find(&["showcase", "triple"]).unwrap();
+    let (status, _, v) = send(&app, post_json(&body_for(p))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["status"], "confirmed");
+    assert_eq!(v["source"], "upstream");
+    let laws: Vec<_> = v["subsidies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["law_code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        laws,
+        ["21", "54", "80"],
+        "精神通院 before 難病 before the local マル障"
+    );
+    let orders: Vec<_> = v["subsidies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["order"].as_u64().unwrap())
+        .collect();
+    assert_eq!(orders, [1, 2, 3]);
+    assert_eq!(v["subsidies"][2]["programme_kind"], "local");
+}
+
+#[tokio::test]
+async fn none_found_and_expired_are_told_apart() {
+    let (app, _) = in_process_app();
+    let pop = population();
+    let (status, _, v) = send(
+        &app,
+        post_json(&body_for(pop.find(&["showcase", "none"]).unwrap())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["status"], "none_found");
+    assert!(v["advice"].as_str().unwrap().contains("paper certificate"));
+
+    let (_, _, v) = send(
+        &app,
+        post_json(&body_for(pop.find(&["showcase", "expired"]).unwrap())),
+    )
+    .await;
+    assert_eq!(v["status"], "confirmed");
+    assert_eq!(v["subsidies"], json!([]));
+    assert_eq!(v["inactive_subsidies"][0]["status"], "expired");
+    assert_eq!(v["inactive_subsidies"][0]["order"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_second_request_is_served_from_cache() {
+    let (app, upstream) = in_process_app();
+    let pop = population();
+    let body = body_for(pop.find(&["showcase", "multi"]).unwrap());
+    send(&app, post_json(&body)).await;
+    let (_, _, v) = send(&app, post_json(&body)).await;
+    assert_eq!(v["source"], "cache");
+    assert_eq!(upstream.calls(), 1);
+}
+
+#[tokio::test]
+async fn flags_and_warnings_reach_the_answer() {
+    let (app, _) = in_process_app();
+    let pop = population();
+    let one = |tags: &'static [&'static str]| body_for(pop.find(tags).unwrap());
+    let (_, _, v) = send(&app, post_json(&one(&["not_disclosed"]))).await;
+    assert!(
+        v["subsidies"][0]["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("not_disclosed"))
+    );
+    assert_eq!(v["subsidies"][0]["certification_name"], Value::Null);
+    assert_eq!(v["subsidies"][0]["details"], json!([]));
+
+    let (_, _, v) = send(&app, post_json(&one(&["reimbursement_only"]))).await;
+    assert!(
+        v["subsidies"][0]["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("reimbursement_only"))
+    );
+
+    let (_, _, v) = send(&app, post_json(&one(&["designated_mismatch"]))).await;
+    assert!(
+        v["subsidies"][0]["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("designated_institution_mismatch"))
+    );
+
+    let (_, _, v) = send(&app, post_json(&one(&["broken_check_digit"]))).await;
+    assert_eq!(
+        v["subsidies"].as_array().unwrap().len(),
+        1,
+        "kept, not dropped"
+    );
+    assert_eq!(
+        v["subsidies"][0]["warnings"][0]["code"],
+        "payer_number_check_digit"
+    );
+}
+
+#[tokio::test]
+async fn invalid_input_is_a_problem_naming_the_field() {
+    let (app, _) = in_process_app();
+    let cases = [
+        (
+            json!({"insured": {"insurer_number": "12345", "number": "1", "birthdate": "1980-01-01"}}),
+            "insured.insurer_number",
+            "6 or 8 digits",
+        ),
+        (
+            json!({"insured": {"insurer_number": "123456", "number": "1", "birthdate": "1980-13-01"}}),
+            "insured.birthdate",
+            "YYYY-MM-DD",
+        ),
+        (
+            json!({"insured": {"insurer_number": "123456", "number": " ", "birthdate": "1980-01-01"}}),
+            "insured.number",
+            "must not be empty",
+        ),
+        (
+            json!({"insured": {"insurer_number": "123456", "number": "1", "branch": "1", "birthdate": "1980-01-01"}}),
+            "insured.branch",
+            "2 digits",
+        ),
+        (
+            json!({"insured": {"insurer_number": "123456", "number": "1", "birthdate": "1980-01-01"}, "service_date": "21/11/2026"}),
+            "service_date",
+            "YYYY-MM-DD",
+        ),
+        (
+            json!({"insured": {"insurer_number": "123456", "number": "1", "birthdate": "2030-01-01"}, "service_date": "2026-11-21"}),
+            "insured.birthdate",
+            "after the service date",
+        ),
+        (
+            json!({"insured": {"insurer_number": "123456", "birthdate": "1980-01-01"}}),
+            "insured",
+            "missing field `number`",
+        ),
+        (
+            json!({"insured": {"insurer_number": "123456", "number": "1", "birthdate": "1980-01-01"}, "colour": "red"}),
+            "colour",
+            "unknown field `colour`",
+        ),
+        (
+            json!({"insured": {"insurer_number": "123456", "number": "1", "birthdate": "1980-01-01"}, "setting": {"claim": "dental"}}),
+            "setting.claim",
+            "unknown variant `dental`",
+        ),
+    ];
+    for (body, field, reason) in cases {
+        let (status, ct, v) = send(&app, post_json(&body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(ct.as_deref(), Some("application/problem+json"));
+        assert_eq!(v["type"], "/problems/invalid-request");
+        assert_eq!(v["errors"][0]["field"], field, "{v}");
+        assert!(
+            v["errors"][0]["reason"].as_str().unwrap().contains(reason),
+            "{v}"
+        );
+    }
+    let (status, _, v) = send(&app, post("{not json")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["detail"].as_str().unwrap().contains("not valid JSON"));
+}
+
+#[tokio::test]
+async fn a_my_number_is_refused_and_never_echoed() {
+    let (app, upstream) = in_process_app();
+    for key in ["my_number", "individualNumber", "MyNumber"] {
+        let body = json!({"insured": {"insurer_number": "123456", "number": "1", "birthdate": "1980-01-01", key: "123456789018"}});
+        let (status, ct, v) = send(&app, post_json(&body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(ct.as_deref(), Some("application/problem+json"));
+        assert_eq!(v["type"], "/problems/my-number-rejected");
+        assert!(!v.to_string().contains("123456789018"));
+    }
+    assert_eq!(upstream.calls(), 0);
+}
+
+#[tokio::test]
+async fn media_type_and_size_limits() {
+    let (app, _) = in_process_app();
+    let req = Request::post("/v1/subsidy-checks")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (status, ct, _) = send(&app, req).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(ct.as_deref(), Some("application/problem+json"));
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(10_000));
+    let (status, ct, v) = send(&app, post(big)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(ct.as_deref(), Some("application/problem+json"));
+    assert!(v["detail"].as_str().unwrap().contains("4096"));
+    let (status, ct, _) = send(&app, Request::get("/nope").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(ct.as_deref(), Some("application/problem+json"));
+}
+
+#[tokio::test]
+async fn health_readiness_metrics_and_masters() {
+    let (app, _) = in_process_app();
+    let get = |p: &str| Request::get(p).body(Body::empty()).unwrap();
+    let (status, _, v) = send(&app, get("/healthz")).await;
+    assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (_, _, v) = send(&app, get("/readyz")).await;
+    assert_eq!(v["status"], "ready");
+    assert_eq!(v["upstream"]["breaker"], "closed");
+    let pop = population();
+    send(
+        &app,
+        post_json(&body_for(pop.find(&["showcase", "multi"]).unwrap())),
+    )
+    .await;
+    let (status, _, v) = send(&app, get("/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = v.as_str().unwrap();
+    for needle in [
+        "pmh_gateway_subsidy_checks_total{status=\"confirmed\",source=\"upstream\"} 1",
+        "pmh_gateway_cache_misses_total 1",
+        "pmh_gateway_upstream_calls_total{outcome=\"ok\"} 1",
+        "pmh_gateway_upstream_breaker_state 0",
+        "pmh_gateway_upstream_latency_seconds_count 1",
+    ] {
+        assert!(text.contains(needle), "missing {needle}\n{text}");
+    }
+    let (_, _, v) = send(&app, get("/v1/masters")).await;
+    assert_eq!(v["files"].as_array().unwrap().len(), 2);
+    assert_eq!(v["source"], "embedded");
+}
+
+#[tokio::test]
+async fn no_personal_data_in_metrics() {
+    let (app, _) = in_process_app();
+    let pop = population();
+    let p = pop.find(&["showcase", "triple"]).unwrap();
+    let (_, _, v) = send(&app, post_json(&body_for(p))).await;
+    let (_, _, m) = send(&app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    let m = m.as_str().unwrap();
+    let recipient = v["subsidies"][0]["recipient_number"].as_str().unwrap();
+    for secret in [
+        p.insured.number.as_str(),
+        p.insured.birthdate.as_str(),
+        recipient,
+    ] {
+        assert!(!m.contains(secret));
+    }
+}
+
+#[tokio::test]
+async fn openapi_document_snapshot() {
+    let (app, _) = in_process_app();
+    let (status, _, v) = send(
+        &app,
+        Request::get("/openapi.json").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    insta::assert_json_snapshot!("openapi", v, {".info.version" => "[version]"});
+}
+
+#[tokio::test]
+async fn representative_answers_snapshot() {
+    let (app, _) = in_process_app();
+    let pop = population();
+    for (name, tags) in [
+        ("triple", &["showcase", "triple"][..]),
+        ("none_found", &["showcase", "none"]),
+        ("expired", &["showcase", "expired"]),
+    ] {
+        let (_, _, v) = send(&app, post_json(&body_for(pop.find(tags).unwrap()))).await;
+        insta::assert_json_snapshot!(format!("answer_{name}"), v, {".check_id" => "[check_id]"});
+    }
+}

@@ -1,0 +1,147 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use pmh_gateway::api::{self, AppState};
+use pmh_gateway::config::GatewayConfig;
+use pmh_gateway::demo;
+use pmh_gateway::sandbox::{
+    self, InMemoryUpstream, Persona, Pki, Population, SandboxHandle, SandboxOptions,
+};
+use pmh_gateway::service::ManualClock;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub const SEED: u64 = 42;
+
+/// The fixed day in-process tests run on.
+pub fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
+}
+
+/// A router over the in-memory sandbox population, with a clock fixed at 10:00 JST on `today()`.
+pub fn in_process_app() -> (axum::Router, Arc<InMemoryUpstream>) {
+    pmh_gateway::tls::install_crypto_provider();
+    let upstream = Arc::new(InMemoryUpstream::new(Population::generate(
+        SEED,
+        today(),
+        300,
+    )));
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap(),
+    ));
+    let cfg = test_config_without_upstream();
+    let state: AppState =
+        pmh_gateway::app::state_with_upstream(&cfg, upstream.clone(), clock).unwrap();
+    (api::router(state), upstream)
+}
+
+/// A config whose TLS material is never used (in-process upstream).
+fn test_config_without_upstream() -> GatewayConfig {
+    GatewayConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        body_limit_bytes: 4096,
+        institution: pmh_gateway::domain::MedicalInstitutionCode::parse("1311111111").unwrap(),
+        upstream_base_url: "https://localhost:1".into(),
+        upstream_tls: pmh_gateway::upstream::UpstreamTls {
+            ca_pem: Vec::new(),
+            identity_pem: Vec::new(),
+        },
+        connect_timeout: Duration::from_millis(100),
+        service: Default::default(),
+        masters: pmh_gateway::masters::MasterSource::Embedded,
+        log_format: pmh_gateway::config::LogFormat::Text,
+        log_level: "info".into(),
+    }
+}
+
+pub fn body_for(p: &Persona) -> serde_json::Value {
+    serde_json::from_str(&demo::Demo::request_body(p)).unwrap()
+}
+
+/// A sandbox on ephemeral loopback ports.
+pub async fn start_sandbox() -> SandboxHandle {
+    pmh_gateway::tls::install_crypto_provider();
+    sandbox::start(SandboxOptions {
+        https: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        admin: Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
+        pki: Pki::generate("1311111111").unwrap(),
+        seed: SEED,
+        today: pmh_gateway::domain::date::jst_date(Utc::now()),
+        population_size: 1200,
+    })
+    .await
+    .unwrap()
+}
+
+/// A real gateway server (`run`) on an ephemeral port, against `sandbox`.
+pub struct Gateway {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), pmh_gateway::errors::StartupError>>,
+}
+
+impl Gateway {
+    pub async fn start(cfg: GatewayConfig) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(pmh_gateway::run(listener, cfg, async {
+            let _ = rx.await;
+        }));
+        Self {
+            addr,
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn check(&self, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let r = reqwest::Client::new()
+            .post(self.url("/v1/subsidy-checks"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+pub fn gateway_config(sandbox: &SandboxHandle, deadline: Duration) -> GatewayConfig {
+    let mut cfg = demo::gateway_config(sandbox, "127.0.0.1:0".parse().unwrap());
+    cfg.service.deadline = deadline;
+    cfg
+}
+
+pub async fn admin_put_faults(sandbox: &SandboxHandle, body: &str) {
+    let url = format!("http://{}/admin/faults", sandbox.admin_addr.unwrap());
+    let r = reqwest::Client::new()
+        .put(url)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+}
+
+pub async fn admin_stats(sandbox: &SandboxHandle) -> serde_json::Value {
+    let url = format!("http://{}/admin/stats", sandbox.admin_addr.unwrap());
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}

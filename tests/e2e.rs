@@ -1,0 +1,260 @@
+//! End-to-end tests over real sockets: the gateway (`run`) against the sandbox over mutual TLS
+//! with certificates generated at test time.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use pmh_gateway::sandbox::Pki;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_mutual_tls_round_trip() {
+    let sandbox = start_sandbox().await;
+    let gw = Gateway::start(gateway_config(&sandbox, Duration::from_secs(3))).await;
+    let p = sandbox
+        .population()
+        .find(&["showcase", "triple"])
+        .unwrap()
+        .clone();
+    let (status, v) = gw.check(&body_for(&p)).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["status"], "confirmed");
+    assert_eq!(v["source"], "upstream");
+    let payers: Vec<_> = v["subsidies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["payer_number"].clone())
+        .collect();
+    let expected: Vec<_> = ["21", "54", "80"]
+        .iter()
+        .map(|law| {
+            let c = p
+                .certificates
+                .iter()
+                .find(|c| c.medical_subsidy_insurer_number.starts_with(law))
+                .unwrap();
+            json!(c.medical_subsidy_insurer_number)
+        })
+        .collect();
+    assert_eq!(payers, expected);
+    assert_eq!(admin_stats(&sandbox).await["eligibility_requests"], 1);
+    // The admin API lists the population with its expected certificates.
+    let personas: serde_json::Value = reqwest::get(format!(
+        "http://{}/admin/personas",
+        sandbox.admin_addr.unwrap()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(personas["count"], 1200);
+    assert_eq!(personas["personas"][3]["id"], p.id);
+    gw.stop().await;
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_refuses_clients_without_a_certificate_from_its_ca() {
+    let sandbox = start_sandbox().await;
+    let url = format!("{}/v1/medical-subsidies/eligibility", sandbox.base_url());
+    let ca = reqwest::Certificate::from_pem(sandbox.pki.ca_pem.as_bytes()).unwrap();
+
+    // No client certificate at all.
+    let anonymous = reqwest::Client::builder()
+        .tls_certs_only([ca.clone()])
+        .build()
+        .unwrap();
+    assert!(anonymous.post(&url).json(&json!({})).send().await.is_err());
+
+    // A client certificate from another CA.
+    let foreign = Pki::generate("1311111111").unwrap();
+    let stranger = reqwest::Client::builder()
+        .tls_certs_only([ca.clone()])
+        .identity(reqwest::Identity::from_pem(&foreign.client_identity_pem()).unwrap())
+        .build()
+        .unwrap();
+    assert!(stranger.post(&url).json(&json!({})).send().await.is_err());
+    assert_eq!(admin_stats(&sandbox).await["eligibility_requests"], 0);
+    assert!(sandbox.tls_handshake_failures() >= 2);
+
+    // A gateway configured with the foreign certificate says unavailable, never none_found.
+    let mut cfg = gateway_config(&sandbox, Duration::from_secs(2));
+    cfg.upstream_tls.identity_pem = foreign.client_identity_pem();
+    let gw = Gateway::start(cfg).await;
+    let p = sandbox
+        .population()
+        .find(&["showcase", "none"])
+        .unwrap()
+        .clone();
+    let (status, v) = gw.check(&body_for(&p)).await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["status"], "unavailable");
+    assert_eq!(admin_stats(&sandbox).await["eligibility_requests"], 0);
+    gw.stop().await;
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_requests_for_one_person_make_one_upstream_request() {
+    let sandbox = start_sandbox().await;
+    // A slow upstream makes sure the 50 requests overlap.
+    admin_put_faults(&sandbox, r#"{"mode": "ok", "latency_ms": 300}"#).await;
+    let gw = Gateway::start(gateway_config(&sandbox, Duration::from_secs(3))).await;
+    let p = sandbox
+        .population()
+        .find(&["showcase", "multi"])
+        .unwrap()
+        .clone();
+    let body = body_for(&p);
+    let client = reqwest::Client::new();
+    let url = gw.url("/v1/subsidy-checks");
+    let answers = futures::future::join_all((0..50).map(|_| {
+        let c = client.clone();
+        let url = url.clone();
+        let body = body.clone();
+        async move {
+            let r = c.post(url).json(&body).send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    }))
+    .await;
+    for (status, v) in &answers {
+        assert_eq!(*status, 200);
+        assert_eq!(v["status"], "confirmed");
+        assert_eq!(v["subsidies"].as_array().unwrap().len(), 2);
+    }
+    assert_eq!(admin_stats(&sandbox).await["eligibility_requests"], 1);
+    gw.stop().await;
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_down_or_hanging_upstream_gives_stale_or_unavailable_within_the_deadline() {
+    let sandbox = start_sandbox().await;
+    let deadline = Duration::from_millis(800);
+    let gw = Gateway::start(gateway_config(&sandbox, deadline)).await;
+    let pop = sandbox.population();
+    let known = pop.find(&["showcase", "triple"]).unwrap().clone();
+    let today = pmh_gateway::domain::date::jst_date(chrono::Utc::now());
+    let on = |p: &pmh_gateway::sandbox::Persona, days: i64| {
+        let mut b = body_for(p);
+        b["service_date"] = json!((today + chrono::Duration::days(days)).to_string());
+        b
+    };
+    let (_, v) = gw.check(&on(&known, 0)).await;
+    assert_eq!(v["status"], "confirmed");
+
+    // Fresh persons (never asked before) for each failure mode, and the known one on a new day.
+    let fresh: Vec<_> = pop
+        .personas
+        .iter()
+        .filter(|p| p.tags.contains(&"multi") && p.id != known.id)
+        .take(8)
+        .cloned()
+        .collect();
+    let mut fresh = fresh.iter();
+    for (i, mode) in ["down", "hang", "error", "garbage"].iter().enumerate() {
+        admin_put_faults(&sandbox, &format!(r#"{{"mode": "{mode}"}}"#)).await;
+        let t0 = Instant::now();
+        let (status, v) = gw.check(&on(fresh.next().unwrap(), 0)).await;
+        let took = t0.elapsed();
+        assert_eq!(
+            (status, v["status"].as_str()),
+            (503, Some("unavailable")),
+            "{mode}: {v}"
+        );
+        assert!(
+            took < deadline + Duration::from_millis(400),
+            "{mode}: took {took:?}"
+        );
+        assert!(v["upstream_problem"]["kind"].is_string());
+
+        let t0 = Instant::now();
+        let (status, v) = gw.check(&on(&known, i as i64 + 1)).await;
+        let took = t0.elapsed();
+        assert_eq!(status, 200, "{mode}: {v}");
+        assert_eq!(
+            (v["status"].as_str(), v["source"].as_str()),
+            (Some("confirmed"), Some("stale")),
+            "{mode}: {v}"
+        );
+        assert_eq!(v["subsidies"].as_array().unwrap().len(), 3);
+        assert!(
+            took < deadline + Duration::from_millis(400),
+            "{mode}: took {took:?}"
+        );
+    }
+    // Recovery: back to ok (the breaker may be open: wait out its cooldown).
+    admin_put_faults(&sandbox, r#"{"mode": "ok"}"#).await;
+    let p = fresh.next().unwrap();
+    let mut last = serde_json::Value::Null;
+    for _ in 0..30 {
+        let (_, v) = gw.check(&on(p, 0)).await;
+        if v["status"] == "confirmed" {
+            last = v;
+            break;
+        }
+        assert_eq!(v["status"], "unavailable", "never none_found: {v}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(last["source"], "upstream");
+    gw.stop().await;
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_open_the_breaker_and_readiness_says_degraded() {
+    let sandbox = start_sandbox().await;
+    let gw = Gateway::start(gateway_config(&sandbox, Duration::from_millis(500))).await;
+    admin_put_faults(&sandbox, r#"{"mode": "error"}"#).await;
+    let people: Vec<_> = sandbox
+        .population()
+        .personas
+        .iter()
+        .skip(20)
+        .take(7)
+        .cloned()
+        .collect();
+    for p in &people {
+        let (status, v) = gw.check(&body_for(p)).await;
+        assert_eq!((status, v["status"].as_str()), (503, Some("unavailable")));
+    }
+    let requests = admin_stats(&sandbox).await["eligibility_requests"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        requests, 5,
+        "calls stop once the breaker opens (threshold 5)"
+    );
+    let ready: serde_json::Value = reqwest::get(gw.url("/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "degraded");
+    assert_eq!(ready["upstream"]["breaker"], "open");
+    let metrics = reqwest::get(gw.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("pmh_gateway_upstream_breaker_state 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("pmh_gateway_upstream_errors_total{kind=\"status\"} 5"),
+        "{metrics}"
+    );
+    gw.stop().await;
+    sandbox.shutdown().await;
+}
