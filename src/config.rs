@@ -399,6 +399,21 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_parses_and_matches_the_defaults() {
+        let cfg = FileConfig::from_toml(include_str!("../deploy/gateway.example.toml")).unwrap();
+        let d = ServiceSection::default();
+        assert_eq!(cfg.service.deadline_ms, d.deadline_ms);
+        assert_eq!(cfg.service.confirmed_max_age_secs, d.confirmed_max_age_secs);
+        assert_eq!(
+            cfg.service.none_found_max_age_secs,
+            d.none_found_max_age_secs
+        );
+        assert_eq!(cfg.service.stale_max_age_secs, d.stale_max_age_secs);
+        assert_eq!(cfg.service.breaker_threshold, d.breaker_threshold);
+        assert_eq!(cfg.server.listen, DEFAULT_LISTEN);
+    }
+
+    #[test]
     fn a_complete_config_resolves() {
         let dir = tempfile::tempdir().unwrap();
         let pki = crate::sandbox::Pki::generate("1311111111").unwrap();

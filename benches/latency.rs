@@ -1,0 +1,105 @@
+//! Cold (uncached, through the sandbox over mutual TLS) versus cached subsidy-check latency,
+//! measured side by side in one run over real loopback sockets.
+//!
+//! `cargo bench --bench latency` (optionally `-- N` for the number of persons, default 400).
+
+use std::time::{Duration, Instant};
+
+use pmh_gateway::demo::{self, Demo};
+use pmh_gateway::sandbox::{self, Pki, SandboxOptions};
+use tokio::net::TcpListener;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn summary(name: &str, mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    let med = percentile(&v, 0.5);
+    println!(
+        "{name:<8} n={:<5} median={:>8.3} ms  p90={:>8.3} ms  p99={:>8.3} ms",
+        v.len(),
+        med.as_secs_f64() * 1e3,
+        percentile(&v, 0.9).as_secs_f64() * 1e3,
+        percentile(&v, 0.99).as_secs_f64() * 1e3
+    );
+    med
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(400);
+    pmh_gateway::tls::install_crypto_provider();
+    let sandbox = sandbox::start(SandboxOptions {
+        https: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        admin: None,
+        pki: Pki::generate("1311111111").unwrap(),
+        seed: 42,
+        today: pmh_gateway::domain::date::jst_date(chrono::Utc::now()),
+        population_size: n.max(100),
+    })
+    .await
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cfg = demo::gateway_config(&sandbox, addr);
+    let app = pmh_gateway::app::router(&cfg).unwrap();
+    tokio::spawn(pmh_gateway::app::serve(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/v1/subsidy-checks");
+    let bodies: Vec<String> = sandbox
+        .population()
+        .personas
+        .iter()
+        .take(n)
+        .map(Demo::request_body)
+        .collect();
+    let call = |body: String| {
+        let c = client.clone();
+        let url = url.clone();
+        async move {
+            let t0 = Instant::now();
+            let r = c
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+            let _ = r.bytes().await.unwrap();
+            t0.elapsed()
+        }
+    };
+    // Warm up connections (gateway↔sandbox and client↔gateway) on persons not measured.
+    for b in bodies.iter().rev().take(5) {
+        call(b.clone()).await;
+    }
+    let mut cold = Vec::new();
+    let mut cached = Vec::new();
+    // Interleave: each person cold once, then cached once, so both see the same machine state.
+    for b in bodies.iter().take(n - 5) {
+        cold.push(call(b.clone()).await);
+        cached.push(call(b.clone()).await);
+    }
+    println!("subsidy-check latency, sequential, one client, loopback, release build");
+    let c = summary("cold", cold);
+    let h = summary("cached", cached);
+    println!(
+        "cold/cached median ratio: {:.1}x",
+        c.as_secs_f64() / h.as_secs_f64()
+    );
+    println!(
+        "sandbox eligibility requests: {}",
+        sandbox.eligibility_requests()
+    );
+}
