@@ -85,3 +85,105 @@ fn help_explains_every_subcommand() {
         assert!(text.contains(sub), "{text}");
     }
 }
+
+/// Reads lines from `r` until one contains `needle`; returns that line.
+fn wait_for_line(r: &mut impl std::io::BufRead, needle: &str) -> String {
+    let mut line = String::new();
+    for _ in 0..200 {
+        line.clear();
+        if r.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if line.contains(needle) {
+            return line;
+        }
+    }
+    panic!("no line containing {needle:?}");
+}
+
+fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap()
+}
+
+#[tokio::test]
+async fn serve_uses_the_certificates_a_separate_sandbox_wrote() {
+    use std::io::BufReader;
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let mut sandbox = bin()
+        .args([
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-port",
+            "0",
+            "--cert-dir",
+        ])
+        .arg(&certs)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(sandbox.stdout.take().unwrap());
+    let line = wait_for_line(&mut out, "sandbox listening on ");
+    let base_url = line.split_whitespace().nth(3).unwrap().to_owned();
+    for f in ["ca.pem", "client.pem", "client.key"] {
+        assert!(certs.join(f).exists(), "{f}");
+    }
+
+    let cfg = dir.path().join("gateway.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+[institution]
+code = "1311111111"
+[upstream]
+base_url = "{base_url}"
+ca_cert = "certs/ca.pem"
+client_cert = "certs/client.pem"
+client_key = "certs/client.key"
+[log]
+format = "json"
+"#
+        ),
+    )
+    .unwrap();
+    let mut serve = bin()
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(serve.stderr.take().unwrap());
+    let line = wait_for_line(&mut err, "pmh-gateway listening");
+    let log: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let addr = log["fields"]["addr"].as_str().unwrap().to_owned();
+
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/subsidy-checks"))
+        .json(&serde_json::json!({"insured": {"insurer_number": "06139999", "number": "1", "birthdate": "1999-09-09"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["status"].as_str(), v["source"].as_str()),
+        (Some("none_found"), Some("upstream"))
+    );
+
+    assert!(
+        terminate(&mut serve).success(),
+        "graceful shutdown on SIGTERM"
+    );
+    assert!(terminate(&mut sandbox).success());
+}

@@ -373,7 +373,7 @@ impl SubsidyService {
                         .upstream_errors
                         .get_or_create(&vec![("kind", e.kind())])
                         .inc();
-                    tracing::warn!(kind = e.kind(), error = %e, "upstream query failed");
+                    tracing::warn!(kind = e.kind(), error = %e.log_safe(), "upstream query failed");
                     Err(Degradation::Upstream(e))
                 }
             }

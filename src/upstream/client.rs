@@ -209,7 +209,7 @@ impl Upstream for PmhClient {
                     if budget < MIN_RETRY_BUDGET {
                         return Err(e);
                     }
-                    tracing::debug!(error = %e, "upstream connection failed; retrying once");
+                    tracing::debug!(error = %e.log_safe(), "upstream connection failed; retrying once");
                     match self.attempt(&body, budget).await {
                         Ok(a) => Ok(a),
                         Err(Attempt::Final(e) | Attempt::Retryable(e)) => Err(e),

@@ -51,6 +51,15 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
+    /// A description safe for logs: the upstream's own error message is left out, since an
+    /// upstream might echo request data in it.
+    pub fn log_safe(&self) -> String {
+        match self {
+            Self::Rejected { code, .. } => format!("the upstream reported error code {code}"),
+            other => other.to_string(),
+        }
+    }
+
     /// A stable label for metrics.
     pub fn kind(&self) -> &'static str {
         match self {
