@@ -425,19 +425,9 @@ impl crate::upstream::Upstream for InMemoryUpstream {
         'a,
         Result<crate::upstream::Answer, crate::upstream::UpstreamError>,
     > {
-        use crate::domain::date::format_compact;
         Box::pin(async move {
             self.calls.fetch_add(1, Ordering::SeqCst);
-            let req = EligibilityRequest {
-                medical_institution_code: self.institution.clone(),
-                qualification_confirmation_date: format_compact(q.date),
-                insurer_number: q.insured.insurer_number().to_string(),
-                insured_card_symbol: q.insured.symbol().map(str::to_owned),
-                insured_identification_number: q.insured.number().to_owned(),
-                insured_branch_number: q.insured.branch().map(str::to_owned),
-                birthdate: format_compact(q.insured.birthdate()),
-                arbitrary_identifier: q.correlation_id.clone(),
-            };
+            let req = EligibilityRequest::for_query(&self.institution, q);
             let certs = self
                 .population
                 .lookup(&req)

@@ -8,7 +8,6 @@ use tokio::time::Instant;
 use super::contract::{self, EligibilityRequest, EligibilityResponse};
 use super::{Answer, BoxFuture, Query, Upstream, UpstreamError};
 use crate::domain::MedicalInstitutionCode;
-use crate::domain::date::format_compact;
 
 /// PEM material for the upstream connection.
 #[derive(Clone)]
@@ -190,16 +189,7 @@ impl Upstream for PmhClient {
         deadline: Instant,
     ) -> BoxFuture<'a, Result<Answer, UpstreamError>> {
         Box::pin(async move {
-            let body = EligibilityRequest {
-                medical_institution_code: self.institution.to_string(),
-                qualification_confirmation_date: format_compact(q.date),
-                insurer_number: q.insured.insurer_number().to_string(),
-                insured_card_symbol: q.insured.symbol().map(str::to_owned),
-                insured_identification_number: q.insured.number().to_owned(),
-                insured_branch_number: q.insured.branch().map(str::to_owned),
-                birthdate: format_compact(q.insured.birthdate()),
-                arbitrary_identifier: q.correlation_id.clone(),
-            };
+            let body = EligibilityRequest::for_query(self.institution.as_str(), q);
             let budget = deadline.saturating_duration_since(Instant::now());
             match self.attempt(&body, budget).await {
                 Ok(a) => Ok(a),

@@ -33,6 +33,22 @@ pub struct EligibilityRequest {
     pub arbitrary_identifier: String,
 }
 
+impl EligibilityRequest {
+    /// The request for a query, from the institution `institution`.
+    pub fn for_query(institution: &str, q: &super::Query) -> Self {
+        Self {
+            medical_institution_code: institution.to_owned(),
+            qualification_confirmation_date: date::format_compact(q.date),
+            insurer_number: q.insured.insurer_number().to_string(),
+            insured_card_symbol: q.insured.symbol().map(str::to_owned),
+            insured_identification_number: q.insured.number().to_owned(),
+            insured_branch_number: q.insured.branch().map(str::to_owned),
+            birthdate: date::format_compact(q.insured.birthdate()),
+            arbitrary_identifier: q.correlation_id.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EligibilityResponse {
