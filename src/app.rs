@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::api::{self, AppState};
 use crate::config::GatewayConfig;
 use crate::errors::StartupError;
-use crate::masters::MasterSnapshot;
+use crate::masters::MasterStore;
 use crate::metrics::Metrics;
 use crate::service::{Clock, SubsidyService, SystemClock};
 use crate::upstream::{PmhClient, Upstream};
@@ -33,7 +33,7 @@ pub fn state_with_upstream(
     upstream: Arc<dyn Upstream>,
     clock: Arc<dyn Clock>,
 ) -> Result<AppState, StartupError> {
-    let masters = Arc::new(MasterSnapshot::load(&config.masters)?);
+    let masters = Arc::new(MasterStore::open(config.masters.clone())?);
     let metrics = Arc::new(Metrics::new());
     let service = SubsidyService::new(
         upstream,
@@ -60,8 +60,17 @@ pub async fn run(
     config: GatewayConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
-    let app = router(&config)?;
-    serve(listener, app, shutdown).await
+    let state = state_from_config(&config)?;
+    let _watcher = watch_masters(state.service.master_store().clone()).map_err(|e| {
+        StartupError::Masters(crate::masters::MastersError::Invalid(vec![
+            crate::masters::RowError {
+                file: format!("{:?}", config.masters),
+                line: 0,
+                reason: format!("cannot watch for changes: {e}"),
+            },
+        ]))
+    })?;
+    serve(listener, api::router(state), shutdown).await
 }
 
 pub async fn serve(
@@ -76,4 +85,35 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(StartupError::Serve)
+}
+
+/// Watches a masters directory and reloads on change (debounced). Returns the watcher, which
+/// stops watching when dropped; `None` for embedded masters.
+pub fn watch_masters(
+    store: Arc<MasterStore>,
+) -> Result<Option<notify::RecommendedWatcher>, notify::Error> {
+    use notify::Watcher;
+    let crate::masters::MasterSource::Dir(dir) = store.source().clone() else {
+        return Ok(None);
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        if let Ok(ev) = ev
+            && !ev.kind.is_access()
+        {
+            let _ = tx.send(());
+        }
+    })?;
+    watcher.watch(&dir, notify::RecursiveMode::NonRecursive)?;
+    tokio::spawn(async move {
+        while rx.recv().await.is_some() {
+            // Let a burst of writes (an editor, a copy) settle before reading.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            while rx.try_recv().is_ok() {}
+            let s = store.clone();
+            let _ = tokio::task::spawn_blocking(move || s.reload()).await;
+        }
+    });
+    tracing::info!(dir = %dir.display(), "watching the master tables for changes");
+    Ok(Some(watcher))
 }

@@ -187,3 +187,37 @@ format = "json"
     );
     assert!(terminate(&mut sandbox).success());
 }
+
+#[test]
+fn masters_check_is_clean_on_the_shipped_tables_and_rejects_a_broken_copy() {
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/masters");
+    let out = bin().args(["masters", "check", shipped]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["national_programmes.csv", "local_programmes.csv"] {
+        std::fs::copy(format!("{shipped}/{f}"), dir.path().join(f)).unwrap();
+    }
+    let local = dir.path().join("local_programmes.csv");
+    let text = std::fs::read_to_string(&local)
+        .unwrap()
+        .replace("88131248,", "88131249,");
+    std::fs::write(&local, text).unwrap();
+    let out = bin()
+        .args(["masters", "check"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "local_programmes.csv:9: payer_number 88131249: check digit should be 8, found 9"
+        ),
+        "{text}"
+    );
+}

@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/subsidy-checks", post(create_subsidy_check))
         .route("/v1/masters", get(masters))
+        .route("/v1/masters/reload", post(reload_masters))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -280,21 +281,53 @@ async fn masters(State(st): State<AppState>) -> Json<Value> {
     }))
 }
 
+/// Reloads the master tables from their source. A bad file never replaces the snapshot in force:
+/// the answer is 422 with every `file:line` problem, and the old tables keep serving.
+#[utoipa::path(
+    post,
+    path = "/v1/masters/reload",
+    responses(
+        (status = 200, description = "Reloaded"),
+        (status = 422, description = "Rejected; the previous snapshot keeps serving", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn reload_masters(State(st): State<AppState>) -> Response {
+    let store = st.service.master_store().clone();
+    match tokio::task::spawn_blocking(move || store.reload()).await {
+        Ok(Ok(m)) => Json(serde_json::json!({
+            "reloaded": true,
+            "version": m.version(),
+            "loaded_at": m.loaded_at.to_rfc3339(),
+            "files": m.files,
+        }))
+        .into_response(),
+        Ok(Err(e)) => Problem::masters_rejected(e.rows()).into_response(),
+        Err(_) => Problem::masters_rejected(Vec::new()).into_response(),
+    }
+}
+
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Alive")))]
 async fn healthz() -> Json<Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// Readiness: masters loaded; upstream `ok` or `degraded` (breaker open or half-open). A
-/// degraded gateway still answers (stale or unavailable), so it stays ready.
+/// Readiness: masters loaded; `degraded` when the upstream breaker is not closed or the last
+/// master reload was refused. A degraded gateway still answers (stale or unavailable, with the
+/// previous masters), so it stays ready.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready, possibly degraded")))]
 async fn readyz(State(st): State<AppState>) -> Json<Value> {
     let breaker = st.service.breaker_state();
     let m = st.service.masters();
+    let failure = st.service.master_store().last_failure();
+    let degraded = breaker != BreakerState::Closed || failure.is_some();
     Json(serde_json::json!({
-        "status": if breaker == BreakerState::Closed { "ready" } else { "degraded" },
-        "masters": {"version": m.version(), "loaded_at": m.loaded_at.to_rfc3339()},
+        "status": if degraded { "degraded" } else { "ready" },
+        "masters": {
+            "version": m.version(),
+            "loaded_at": m.loaded_at.to_rfc3339(),
+            "last_reload_failure": failure,
+        },
         "upstream": {"breaker": breaker.as_str()},
     }))
 }

@@ -14,6 +14,7 @@ use super::problem::{FieldError, Problem};
     paths(
         super::create_subsidy_check,
         super::masters,
+        super::reload_masters,
         super::healthz,
         super::readyz,
         super::metrics,

@@ -83,6 +83,22 @@ impl Problem {
         }
     }
 
+    pub fn masters_rejected(rows: Vec<crate::masters::RowError>) -> Self {
+        Self {
+            kind: "/problems/masters-rejected",
+            title: "The master tables were rejected; the previous snapshot keeps serving",
+            status: 422,
+            detail: format!("{} problem(s) found", rows.len()),
+            errors: rows
+                .into_iter()
+                .map(|r| FieldError {
+                    field: format!("{}:{}", r.file, r.line),
+                    reason: r.reason,
+                })
+                .collect(),
+        }
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self {
             kind: "/problems/not-found",

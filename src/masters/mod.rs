@@ -8,6 +8,7 @@
 mod csvfile;
 pub mod local;
 pub mod national;
+pub mod store;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use thiserror::Error;
 use crate::domain::{LawCode, PayerNumber};
 pub use local::LocalProgramme;
 pub use national::NationalProgramme;
+pub use store::{MasterStore, ReloadFailure};
 
 pub const NATIONAL_FILE: &str = "national_programmes.csv";
 pub const LOCAL_FILE: &str = "local_programmes.csv";

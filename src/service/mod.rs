@@ -11,7 +11,7 @@
 pub mod breaker;
 pub mod clock;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -24,7 +24,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 use crate::domain::date::end_of_jst_day;
 use crate::domain::{Certificate, InsuredIdentity, MedicalInstitutionCode, ServiceDate};
 use crate::mapping::{self, Care, Claim, Mapped, VisitContext};
-use crate::masters::MasterSnapshot;
+use crate::masters::{MasterSnapshot, MasterStore};
 use crate::metrics::Metrics;
 use crate::upstream::{Query, Upstream, UpstreamError};
 
@@ -148,7 +148,7 @@ type Key = (InsuredIdentity, ServiceDate);
 
 pub struct SubsidyService {
     upstream: Arc<dyn Upstream>,
-    masters: RwLock<Arc<MasterSnapshot>>,
+    masters: Arc<MasterStore>,
     clock: Arc<dyn Clock>,
     cfg: ServiceConfig,
     institution: Option<MedicalInstitutionCode>,
@@ -161,7 +161,7 @@ pub struct SubsidyService {
 impl SubsidyService {
     pub fn new(
         upstream: Arc<dyn Upstream>,
-        masters: Arc<MasterSnapshot>,
+        masters: Arc<MasterStore>,
         clock: Arc<dyn Clock>,
         cfg: ServiceConfig,
         institution: Option<MedicalInstitutionCode>,
@@ -178,7 +178,7 @@ impl SubsidyService {
         let breaker = Breaker::new(cfg.breaker_threshold, cfg.breaker_cooldown, clock.clone());
         Self {
             upstream,
-            masters: RwLock::new(masters),
+            masters,
             clock,
             cfg,
             institution,
@@ -189,13 +189,13 @@ impl SubsidyService {
         }
     }
 
+    /// The snapshot in force; checks in flight finish with the one they started with.
     pub fn masters(&self) -> Arc<MasterSnapshot> {
-        self.masters.read().expect("masters lock").clone()
+        self.masters.current()
     }
 
-    /// Swaps in a new snapshot; checks in flight finish with the one they started with.
-    pub fn replace_masters(&self, m: Arc<MasterSnapshot>) {
-        *self.masters.write().expect("masters lock") = m;
+    pub fn master_store(&self) -> &Arc<MasterStore> {
+        &self.masters
     }
 
     pub fn breaker_state(&self) -> BreakerState {

@@ -103,7 +103,7 @@ fn service(fake: Arc<Fake>, clock: Arc<ManualClock>, deadline_ms: u64) -> Subsid
     };
     SubsidyService::new(
         fake,
-        Arc::new(MasterSnapshot::embedded()),
+        Arc::new(MasterStore::embedded()),
         clock,
         cfg,
         None,
