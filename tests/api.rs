@@ -323,3 +323,24 @@ async fn representative_answers_snapshot() {
         insta::assert_json_snapshot!(format!("answer_{name}"), v, {".check_id" => "[check_id]"});
     }
 }
+
+#[tokio::test]
+async fn the_receipt_type_comes_with_the_insurance_context() {
+    let (app, _) = in_process_app();
+    let pop = population();
+    let mut body = body_for(pop.find(&["showcase", "triple"]).unwrap());
+    body["insurance"] = json!({"kind": "health_insurance", "beneficiary": "insured"});
+    let (_, _, v) = send(&app, post_json(&body)).await;
+    assert_eq!(v["receipt_type"], "1142", "医科 医保 + 3 公費 本人 外来");
+    body["setting"] = json!({"claim": "pharmacy"});
+    body["insurance"] = json!({"kind": "health_insurance", "beneficiary": "family"});
+    let (_, _, v) = send(&app, post_json(&body)).await;
+    assert_eq!(v["receipt_type"], "4146", "調剤 医保 + 3 公費 家族");
+    body.as_object_mut().unwrap().remove("insurance");
+    let (_, _, v) = send(&app, post_json(&body)).await;
+    assert_eq!(v["receipt_type"], Value::Null);
+    body["insurance"] = json!({"kind": "late_elderly", "beneficiary": "self"});
+    let (status, _, v) = send(&app, post_json(&body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(v["errors"][0]["field"], "insurance.beneficiary");
+}

@@ -5,8 +5,8 @@ use utoipa::ToSchema;
 
 use crate::domain::{CopayCaps, ServiceDate};
 use crate::mapping::{
-    CapsSource, Care, Claim, Flag, MappedSubsidy, ProgrammeKind, SubsidyStatus, Warning,
-    WarningCode,
+    CapsSource, Care, Claim, Flag, InsuranceContext, MappedSubsidy, ProgrammeKind, SubsidyStatus,
+    Warning, WarningCode,
 };
 use crate::service::{CheckOutcome, Status, source_label, status_label};
 
@@ -19,6 +19,64 @@ pub struct SubsidyCheckRequest {
     #[schema(example = "2026-11-21")]
     pub service_date: Option<String>,
     pub setting: Option<SettingDto>,
+    /// The insurance side of the visit, as the オン資 result tells it; with it the answer
+    /// carries the レセプト種別.
+    pub insurance: Option<InsuranceDto>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InsuranceDto {
+    pub kind: InsuranceKindDto,
+    /// Defaults to `insured` (本人), or `elderly_general` for `late_elderly`.
+    pub beneficiary: Option<BeneficiaryDto>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InsuranceKindDto {
+    /// 医保 (社保・国保).
+    HealthInsurance,
+    /// 後期高齢者医療.
+    LateElderly,
+    /// 公費のみ (no health insurance).
+    None,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BeneficiaryDto {
+    /// 本人.
+    Insured,
+    /// 家族.
+    Family,
+    /// 未就学者.
+    Preschool,
+    /// 高齢受給者 一般・低所得.
+    ElderlyGeneral,
+    /// 高齢受給者 7割.
+    ElderlyHigh,
+}
+
+impl From<InsuranceDto> for InsuranceContext {
+    fn from(d: InsuranceDto) -> Self {
+        use crate::mapping::receipt::{Beneficiary, InsuranceKind};
+        let kind = match d.kind {
+            InsuranceKindDto::HealthInsurance => InsuranceKind::HealthInsurance,
+            InsuranceKindDto::LateElderly => InsuranceKind::LateElderly,
+            InsuranceKindDto::None => InsuranceKind::None,
+        };
+        let beneficiary = match (d.beneficiary, kind) {
+            (Some(BeneficiaryDto::Insured), _) => Beneficiary::Insured,
+            (Some(BeneficiaryDto::Family), _) => Beneficiary::Family,
+            (Some(BeneficiaryDto::Preschool), _) => Beneficiary::Preschool,
+            (Some(BeneficiaryDto::ElderlyGeneral), _) => Beneficiary::ElderlyGeneral,
+            (Some(BeneficiaryDto::ElderlyHigh), _) => Beneficiary::ElderlyHigh,
+            (None, InsuranceKind::LateElderly) => Beneficiary::ElderlyGeneral,
+            (None, _) => Beneficiary::Insured,
+        };
+        Self { kind, beneficiary }
+    }
 }
 
 /// The insured person as on the health-insurance card (never a My Number).
@@ -109,6 +167,9 @@ pub struct SubsidyCheckResponse {
     pub inactive_subsidies: Vec<SubsidyDto>,
     /// Warnings about the combination of subsidies.
     pub warnings: Vec<WarningDto>,
+    /// レセプト種別 (4 digits) for this visit, when `insurance` was given.
+    #[schema(example = "1122")]
+    pub receipt_type: Option<String>,
     /// Why the answer is stale or unavailable.
     pub upstream_problem: Option<UpstreamProblemDto>,
     /// What the receipt computer should tell the clerk.
@@ -239,6 +300,7 @@ pub fn warning_code(c: WarningCode) -> &'static str {
         SingleOnlyCombined => "single_only_combined",
         TooManySubsidies => "too_many_subsidies",
         DuplicateCertificate => "duplicate_certificate",
+        ReceiptTypeUnavailable => "receipt_type_unavailable",
     }
 }
 
@@ -354,6 +416,7 @@ impl SubsidyCheckResponse {
                 .map(|s| SubsidyDto::new(s, care))
                 .collect(),
             warnings: o.mapped.warnings.iter().map(WarningDto::from).collect(),
+            receipt_type: o.mapped.receipt_type.clone(),
             upstream_problem: o.degradation.as_ref().map(|d| UpstreamProblemDto {
                 kind: d.kind(),
                 detail: d.detail(),

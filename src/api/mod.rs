@@ -205,6 +205,7 @@ pub fn parse_check_request(
             service_date: req.service_date.as_ref().and(service_date),
             claim: setting.claim.map(Into::into).unwrap_or(Claim::Medical),
             care,
+            insurance: req.insurance.map(Into::into),
         },
         care,
     ))

@@ -6,6 +6,7 @@
 //! inactive with its reason, and every doubt is a warning on the subsidy it concerns.
 
 mod order;
+pub mod receipt;
 
 use crate::domain::{
     Certificate, CertificateDetail, CopayCaps, DesignatedInstitution, LawCode,
@@ -37,6 +38,14 @@ pub struct VisitContext {
     pub care: Care,
     /// This clinic's 医療機関コード, for designated-institution checks.
     pub institution: Option<MedicalInstitutionCode>,
+    /// The insurance side of the visit (from the オン資 result), for the レセプト種別.
+    pub insurance: Option<InsuranceContext>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsuranceContext {
+    pub kind: receipt::InsuranceKind,
+    pub beneficiary: receipt::Beneficiary,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +113,7 @@ pub enum WarningCode {
     SingleOnlyCombined,
     TooManySubsidies,
     DuplicateCertificate,
+    ReceiptTypeUnavailable,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +171,8 @@ pub struct Mapped {
     pub inactive: Vec<MappedSubsidy>,
     /// Warnings about the combination rather than one subsidy.
     pub warnings: Vec<Warning>,
+    /// レセプト種別, when the insurance context was given and the combination allows one.
+    pub receipt_type: Option<String>,
 }
 
 /// The most subsidies a receipt carries (第1〜第4公費).
@@ -211,10 +223,21 @@ pub fn map(certs: &[Certificate], masters: &MasterSnapshot, ctx: &VisitContext) 
     for (i, s) in active.iter_mut().enumerate() {
         s.order = Some(u8::try_from(i + 1).unwrap_or(u8::MAX));
     }
+    let receipt_type = ctx.insurance.and_then(|ins| {
+        receipt::receipt_type(ctx.claim, ins.kind, ins.beneficiary, ctx.care, active.len())
+            .map_err(|e| {
+                warnings.push(Warning::new(
+                    WarningCode::ReceiptTypeUnavailable,
+                    format!("no レセプト種別: {e}"),
+                ))
+            })
+            .ok()
+    });
     Mapped {
         active,
         inactive,
         warnings,
+        receipt_type,
     }
 }
 

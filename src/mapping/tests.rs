@@ -14,6 +14,7 @@ fn ctx() -> VisitContext {
         claim: Claim::Medical,
         care: Care::Outpatient,
         institution: Some(MedicalInstitutionCode::parse("1311111111").unwrap()),
+        insurance: None,
     }
 }
 
@@ -203,4 +204,40 @@ fn ordering_is_deterministic_whatever_the_input_order() {
             "reversed {rot}"
         );
     }
+}
+
+#[test]
+fn receipt_type_follows_the_active_subsidies() {
+    use receipt::{Beneficiary, InsuranceKind};
+    let masters = MasterSnapshot::embedded();
+    let mut c = ctx();
+    c.insurance = Some(InsuranceContext {
+        kind: InsuranceKind::HealthInsurance,
+        beneficiary: Beneficiary::Insured,
+    });
+    let mut expired = cert(&payer("52"));
+    expired.validity = Ok(Validity {
+        from: Some(d(2024, 4, 1)),
+        to: Some(d(2025, 3, 31)),
+    });
+    let m = map(&[cert(&payer("54")), expired], &masters, &c);
+    assert_eq!(
+        m.receipt_type.as_deref(),
+        Some("1122"),
+        "only the active subsidy counts"
+    );
+    c.insurance = Some(InsuranceContext {
+        kind: InsuranceKind::None,
+        beneficiary: Beneficiary::Insured,
+    });
+    let m = map(&[cert(&payer("12"))], &masters, &c);
+    assert_eq!(m.receipt_type.as_deref(), Some("1212"));
+    let m = map(&[], &masters, &c);
+    assert_eq!(m.receipt_type, None);
+    assert_eq!(m.warnings[0].code, WarningCode::ReceiptTypeUnavailable);
+    assert_eq!(
+        map(&[], &masters, &ctx()).receipt_type,
+        None,
+        "no insurance context, no type"
+    );
 }

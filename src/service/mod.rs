@@ -23,7 +23,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 
 use crate::domain::date::end_of_jst_day;
 use crate::domain::{Certificate, InsuredIdentity, MedicalInstitutionCode, ServiceDate};
-use crate::mapping::{self, Care, Claim, Mapped, VisitContext};
+use crate::mapping::{self, Care, Claim, InsuranceContext, Mapped, VisitContext};
 use crate::masters::{MasterSnapshot, MasterStore};
 use crate::metrics::Metrics;
 use crate::upstream::{Query, Upstream, UpstreamError};
@@ -67,6 +67,8 @@ pub struct CheckRequest {
     pub service_date: Option<ServiceDate>,
     pub claim: Claim,
     pub care: Care,
+    /// The insurance side (本人/家族, 後期 …), when known: enables the レセプト種別.
+    pub insurance: Option<InsuranceContext>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,6 +244,7 @@ impl SubsidyService {
             claim: req.claim,
             care: req.care,
             institution: self.institution.clone(),
+            insurance: req.insurance,
         };
         let correlation_id = uuid::Uuid::new_v4().to_string();
         let key = (req.insured.clone(), service_date);

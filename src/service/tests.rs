@@ -86,6 +86,7 @@ fn req() -> CheckRequest {
         service_date: None,
         claim: Claim::Medical,
         care: Care::Outpatient,
+        insurance: None,
     }
 }
 
