@@ -21,7 +21,6 @@ use serde_json::Value;
 
 use crate::domain::date::{self, DateError};
 use crate::domain::{InsuredError, InsuredIdentity, ServiceDate};
-use crate::mapping::{Care, Claim};
 use crate::metrics::Metrics;
 use crate::service::{BreakerState, CheckRequest, Status, SubsidyService};
 use dto::{SubsidyCheckRequest, SubsidyCheckResponse};
@@ -134,7 +133,7 @@ pub fn parse_check_request(
     headers: &HeaderMap,
     body: &[u8],
     today: ServiceDate,
-) -> Result<(CheckRequest, Care), Problem> {
+) -> Result<CheckRequest, Problem> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -169,12 +168,10 @@ pub fn parse_check_request(
         date::parse_iso(&req.insured.birthdate),
         &mut errors,
     );
-    let service_date = match &req.service_date {
-        Some(s) => {
-            date_field("service_date", date::parse_iso(s), &mut errors).map(ServiceDate::new)
-        }
-        None => Some(today),
-    };
+    // `None` when absent (the service decides "today") or unreadable (an error is recorded).
+    let service_date = req.service_date.as_deref().and_then(|s| {
+        date_field("service_date", date::parse_iso(s), &mut errors).map(ServiceDate::new)
+    });
     let insured = birthdate.and_then(|bd| {
         InsuredIdentity::new(
             &req.insured.insurer_number,
@@ -186,8 +183,13 @@ pub fn parse_check_request(
         .map_err(|e| errors.push(insured_field_error(e)))
         .ok()
     });
-    if let (Some(bd), Some(sd)) = (birthdate, service_date)
-        && bd > sd.date()
+    // Compared with the date the check is for; skipped when that date is itself unreadable.
+    let reference = match req.service_date {
+        None => Some(today),
+        Some(_) => service_date,
+    };
+    if let (Some(bd), Some(day)) = (birthdate, reference)
+        && bd > day.date()
     {
         errors.push(FieldError {
             field: "insured.birthdate".into(),
@@ -198,17 +200,13 @@ pub fn parse_check_request(
         return Err(Problem::invalid(errors));
     }
     let setting = req.setting.unwrap_or_default();
-    let care: Care = setting.care.map(Into::into).unwrap_or_default();
-    Ok((
-        CheckRequest {
-            insured: insured.expect("no errors"),
-            service_date: req.service_date.as_ref().and(service_date),
-            claim: setting.claim.map(Into::into).unwrap_or(Claim::Medical),
-            care,
-            insurance: req.insurance.map(Into::into),
-        },
-        care,
-    ))
+    Ok(CheckRequest {
+        insured: insured.expect("no errors"),
+        service_date,
+        claim: setting.claim.map(Into::into).unwrap_or_default(),
+        care: setting.care.map(Into::into).unwrap_or_default(),
+        insurance: req.insurance.map(Into::into),
+    })
 }
 
 /// Ask which subsidies apply to a patient on a service date.
@@ -232,22 +230,19 @@ async fn create_subsidy_check(
     let body = match body {
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let p = Problem::too_large(st.body_limit);
             st.metrics
                 .rejected
-                .get_or_create(&vec![("reason", "too_large")])
+                .get_or_create(&vec![("reason", p.metric_reason())])
                 .inc();
-            return Problem::too_large(st.body_limit).into_response();
+            return p.into_response();
         }
         Err(e) => return Problem::invalid_field("body", e.body_text()).into_response(),
     };
-    let (req, care) = match parse_check_request(&headers, &body, st.service.today()) {
+    let req = match parse_check_request(&headers, &body, st.service.today()) {
         Ok(r) => r,
         Err(p) => {
-            let reason = match p.kind {
-                "/problems/my-number-rejected" => "my_number",
-                "/problems/unsupported-media-type" => "media_type",
-                _ => "invalid",
-            };
+            let reason = p.metric_reason();
             st.metrics
                 .rejected
                 .get_or_create(&vec![("reason", reason)])
@@ -255,6 +250,7 @@ async fn create_subsidy_check(
             return p.into_response();
         }
     };
+    let care = req.care;
     let outcome = st.service.check(req).await;
     let body = SubsidyCheckResponse::new(&outcome, care);
     if outcome.status == Status::Unavailable {

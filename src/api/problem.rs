@@ -27,7 +27,22 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
+const INVALID: &str = "/problems/invalid-request";
+const MY_NUMBER: &str = "/problems/my-number-rejected";
+const MEDIA_TYPE: &str = "/problems/unsupported-media-type";
+const TOO_LARGE: &str = "/problems/payload-too-large";
+
 impl Problem {
+    /// The `reason` label under which a refused request is counted in the metrics.
+    pub fn metric_reason(&self) -> &'static str {
+        match self.kind {
+            MY_NUMBER => "my_number",
+            MEDIA_TYPE => "media_type",
+            TOO_LARGE => "too_large",
+            _ => "invalid",
+        }
+    }
+
     pub fn invalid(errors: Vec<FieldError>) -> Self {
         let detail = errors
             .iter()
@@ -35,7 +50,7 @@ impl Problem {
             .collect::<Vec<_>>()
             .join("; ");
         Self {
-            kind: "/problems/invalid-request",
+            kind: INVALID,
             title: "The request is invalid",
             status: 400,
             detail,
@@ -52,7 +67,7 @@ impl Problem {
 
     pub fn my_number(field: String) -> Self {
         Self {
-            kind: "/problems/my-number-rejected",
+            kind: MY_NUMBER,
             title: "A My Number (個人番号) must never be sent",
             status: 400,
             detail: "This gateway never accepts, stores or logs a My Number. Identify the patient by the insurance identity (insurer_number, symbol, number, branch, birthdate).".into(),
@@ -65,7 +80,7 @@ impl Problem {
 
     pub fn unsupported_media_type(found: &str) -> Self {
         Self {
-            kind: "/problems/unsupported-media-type",
+            kind: MEDIA_TYPE,
             title: "Unsupported content type",
             status: 415,
             detail: format!("send the body as application/json (got {found:?})"),
@@ -75,7 +90,7 @@ impl Problem {
 
     pub fn too_large(limit: usize) -> Self {
         Self {
-            kind: "/problems/payload-too-large",
+            kind: TOO_LARGE,
             title: "The request body is too large",
             status: 413,
             detail: format!("the body limit is {limit} bytes"),

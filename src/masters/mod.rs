@@ -61,6 +61,20 @@ pub enum MastersError {
     Invalid(Vec<RowError>),
 }
 
+impl MastersError {
+    /// Every problem as a located row error (a file that cannot be read is line 0).
+    pub fn rows(&self) -> Vec<RowError> {
+        match self {
+            Self::Invalid(rows) => rows.clone(),
+            Self::Read { path, source } => vec![RowError {
+                file: path.display().to_string(),
+                line: 0,
+                reason: format!("cannot read: {source}"),
+            }],
+        }
+    }
+}
+
 /// Where masters come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MasterSource {

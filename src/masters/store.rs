@@ -22,20 +22,6 @@ pub struct MasterStore {
     last_failure: RwLock<Option<ReloadFailure>>,
 }
 
-impl MastersError {
-    /// Every problem as a located row error (a file that cannot be read is line 0).
-    pub fn rows(&self) -> Vec<RowError> {
-        match self {
-            Self::Invalid(rows) => rows.clone(),
-            Self::Read { path, source } => vec![RowError {
-                file: path.display().to_string(),
-                line: 0,
-                reason: format!("cannot read: {source}"),
-            }],
-        }
-    }
-}
-
 impl MasterStore {
     pub fn open(source: MasterSource) -> Result<Self, MastersError> {
         let snapshot = MasterSnapshot::load(&source)?;
