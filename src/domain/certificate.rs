@@ -10,7 +10,7 @@ use super::date::{DateError, Validity, Yen};
 use super::numbers::{NumberError, PayerNumber};
 
 /// 自己負担上限額 for one setting (外来 or 入院).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CopayCaps {
     pub per_month: Option<Yen>,
     pub per_day: Option<Yen>,

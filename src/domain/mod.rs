@@ -8,12 +8,14 @@ pub mod check_digit;
 pub mod date;
 pub mod insured;
 pub mod numbers;
+pub mod visit;
 
 pub use certificate::{
     Certificate, CertificateDetail, CopayCaps, DesignatedInstitution, MaxCopayment,
 };
 pub use date::{ServiceDate, Validity, ValidityStatus, Yen};
 pub use insured::{InsuredError, InsuredIdentity};
+pub use visit::{Care, Claim, InsuranceKind, fiscal_year_age};
 pub use numbers::{
     InsurerNumber, LawCode, MedicalInstitutionCode, NumberError, PayerNumber, RecipientNumber,
 };

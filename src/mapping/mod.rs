@@ -14,21 +14,7 @@ use crate::domain::{
 };
 use crate::masters::MasterSnapshot;
 
-/// 医科 (medical) or 調剤 (pharmacy) claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Claim {
-    #[default]
-    Medical,
-    Pharmacy,
-}
-
-/// 外来 or 入院.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Care {
-    #[default]
-    Outpatient,
-    Inpatient,
-}
+pub use crate::domain::{Care, Claim};
 
 /// What the mapping needs to know about the visit.
 #[derive(Debug, Clone)]

@@ -7,16 +7,7 @@
 
 use super::{Care, Claim};
 
-/// Which insurance carries the claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InsuranceKind {
-    /// 医保 (社保・国保).
-    HealthInsurance,
-    /// 後期高齢者医療.
-    LateElderly,
-    /// No health insurance: 公費のみ (e.g. 生活保護 alone).
-    None,
-}
+pub use crate::domain::InsuranceKind;
 
 /// Who the patient is on the insurance side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 
 use super::{FileInfo, RowError};
-use crate::domain::date;
+use crate::domain::{Yen, date};
 
 /// Parses `text`; returns the file info and each row with its 1-based line number, or records
 /// errors and returns `None` when the file as a whole is unusable.
@@ -106,5 +106,33 @@ pub(super) fn opt_date(s: &str) -> Result<Option<NaiveDate>, String> {
         Ok(None)
     } else {
         date::parse_iso(s).map(Some).map_err(|e| e.to_string())
+    }
+}
+
+/// The most any cap or fixed amount in a master may say: a sanity bound that catches a shifted
+/// column or a typo (no public-expense cap comes near it).
+pub(super) const MAX_YEN: u64 = 1_000_000;
+
+/// An amount in yen, or empty.
+pub(super) fn opt_yen(s: &str) -> Result<Option<Yen>, String> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    match s.parse::<u64>() {
+        Ok(v) if v <= MAX_YEN => Ok(Some(Yen(v))),
+        Ok(v) => Err(format!("{v} is over {MAX_YEN} yen")),
+        Err(_) => Err(format!("`{s}` is not a whole number of yen")),
+    }
+}
+
+/// A small whole number (a percentage, a count, an age) with an inclusive upper bound, or empty.
+pub(super) fn opt_small(s: &str, max: u16) -> Result<Option<u16>, String> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    match s.parse::<u16>() {
+        Ok(v) if v <= max => Ok(Some(v)),
+        Ok(v) => Err(format!("{v} is over {max}")),
+        Err(_) => Err(format!("`{s}` is not a whole number")),
     }
 }

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::csvfile::opt_date;
-use super::{NationalProgramme, RowError};
-use crate::domain::{LawCode, PayerNumber};
+use super::csvfile::{opt_date, opt_small};
+use super::{CareScope, NationalProgramme, RowError};
+use crate::domain::{Care, InsuranceKind, LawCode, PayerNumber};
 
 #[derive(Debug, Deserialize)]
 pub(super) struct Row {
@@ -19,7 +19,12 @@ pub(super) struct Row {
     law_code: String,
     valid_from: String,
     valid_to: String,
+    age_min: String,
+    age_max: String,
+    care_scope: CareScope,
+    insurance_kinds: String,
     priority: u16,
+    orca_class: String,
     source: String,
 }
 
@@ -34,9 +39,51 @@ pub struct LocalProgramme {
     pub law_code: LawCode,
     pub valid_from: Option<NaiveDate>,
     pub valid_to: Option<NaiveDate>,
+    /// 年度年齢 range (inclusive); `None` = no limit.
+    pub age_min: Option<u16>,
+    pub age_max: Option<u16>,
+    pub care_scope: CareScope,
+    /// The insurance a patient must have for this programme.
+    pub insurance_kinds: Vec<InsuranceKind>,
     /// Order among local programmes: lower applies first.
     pub priority: u16,
+    /// ORCA's 3-digit 公費の種類 for this programme, where known.
+    pub orca_class: Option<String>,
+    /// Where the payer number comes from: `published`, `tokyo-convention`, `illustrative`.
     pub source: String,
+    /// The row's line in its file, for errors found by other tables.
+    #[serde(skip)]
+    pub line: u64,
+}
+
+impl LocalProgramme {
+    /// Whether the programme covers this 外来 / 入院 setting.
+    pub fn covers(&self, care: Care) -> bool {
+        self.care_scope.covers(care)
+    }
+}
+
+const SOURCES: [&str; 3] = ["published", "tokyo-convention", "illustrative"];
+
+fn insurance_kinds(s: &str) -> Result<Vec<InsuranceKind>, String> {
+    let mut out = Vec::new();
+    for part in s.split('|').map(str::trim) {
+        let k = match part {
+            "health_insurance" => InsuranceKind::HealthInsurance,
+            "late_elderly" => InsuranceKind::LateElderly,
+            "none" => InsuranceKind::None,
+            other => {
+                return Err(format!(
+                    "`{other}` is not one of health_insurance, late_elderly, none"
+                ));
+            }
+        };
+        if out.contains(&k) {
+            return Err(format!("`{part}` appears twice"));
+        }
+        out.push(k);
+    }
+    Ok(out)
 }
 
 type Index = (
@@ -106,6 +153,40 @@ pub(super) fn index(
             bad("name and short_name must not be empty".into());
             continue;
         }
+        let (age_min, age_max) = match (opt_small(&r.age_min, 120), opt_small(&r.age_max, 120)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) => {
+                bad(format!("age_min {e}"));
+                continue;
+            }
+            (_, Err(e)) => {
+                bad(format!("age_max {e}"));
+                continue;
+            }
+        };
+        if let (Some(a), Some(b)) = (age_min, age_max)
+            && b < a
+        {
+            bad(format!("age_max {b} is below age_min {a}"));
+            continue;
+        }
+        let kinds = match insurance_kinds(&r.insurance_kinds) {
+            Ok(k) => k,
+            Err(e) => {
+                bad(format!("insurance_kinds: {e}"));
+                continue;
+            }
+        };
+        if !r.orca_class.is_empty()
+            && (r.orca_class.len() != 3 || !r.orca_class.bytes().all(|b| b.is_ascii_digit()))
+        {
+            bad("orca_class must be 3 digits or empty".into());
+            continue;
+        }
+        if !SOURCES.contains(&r.source.as_str()) {
+            bad(format!("source must be one of {}", SOURCES.join(", ")));
+            continue;
+        }
         let matcher = r.payer_number.clone();
         if let Some(p) = matcher.strip_suffix('*') {
             let shape_ok = (2..8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
@@ -140,8 +221,14 @@ pub(super) fn index(
             law_code,
             valid_from,
             valid_to,
+            age_min,
+            age_max,
+            care_scope: r.care_scope,
+            insurance_kinds: kinds,
             priority: r.priority,
+            orca_class: Some(r.orca_class).filter(|c| !c.is_empty()),
             source: r.source,
+            line,
         };
         if let Some(p) = matcher.strip_suffix('*') {
             if prefix.iter().any(|(q, _): &(String, _)| q == p) {

@@ -5,8 +5,12 @@
 //! (callers swap whole snapshots). The files shipped in the repository are embedded in the
 //! binary, so the gateway runs without a masters directory.
 
+pub mod burden;
+pub mod calc_codes;
 mod csvfile;
+pub mod income_caps;
 pub mod local;
+pub mod local_rules;
 pub mod national;
 pub mod store;
 
@@ -14,27 +18,109 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::domain::{LawCode, PayerNumber};
+use crate::domain::{Care, LawCode, PayerNumber};
+pub use burden::{BurdenCode, BurdenCodes, Payers};
+pub use calc_codes::{CalcCodeTable, CalcCodes};
+pub use income_caps::{CapLookup, IncomeCap, IncomeCaps};
 pub use local::LocalProgramme;
+pub use local_rules::{LocalRule, LocalRules};
 pub use national::NationalProgramme;
 pub use store::{MasterStore, ReloadFailure};
 
 pub const NATIONAL_FILE: &str = "national_programmes.csv";
+pub const INCOME_CAPS_FILE: &str = "national_income_caps.csv";
 pub const LOCAL_FILE: &str = "local_programmes.csv";
+pub const LOCAL_RULES_FILE: &str = "local_copay_rules.csv";
+pub const CALC_CODES_FILE: &str = "calc_module_codes.csv";
+pub const BURDEN_FILE: &str = "burden_codes.csv";
 
-const EMBEDDED: [(&str, &str); 2] = [
+/// Every master file, in load order (later files refer to earlier ones).
+pub const FILES: [&str; 6] = [
+    NATIONAL_FILE,
+    INCOME_CAPS_FILE,
+    LOCAL_FILE,
+    LOCAL_RULES_FILE,
+    CALC_CODES_FILE,
+    BURDEN_FILE,
+];
+
+const EMBEDDED: [(&str, &str); 6] = [
     (
         NATIONAL_FILE,
         include_str!("../../masters/national_programmes.csv"),
     ),
     (
+        INCOME_CAPS_FILE,
+        include_str!("../../masters/national_income_caps.csv"),
+    ),
+    (
         LOCAL_FILE,
         include_str!("../../masters/local_programmes.csv"),
     ),
+    (
+        LOCAL_RULES_FILE,
+        include_str!("../../masters/local_copay_rules.csv"),
+    ),
+    (
+        CALC_CODES_FILE,
+        include_str!("../../masters/calc_module_codes.csv"),
+    ),
+    (BURDEN_FILE, include_str!("../../masters/burden_codes.csv")),
 ];
+
+/// The text of a shipped master file (for tests and `masters check` baselines).
+pub fn embedded_text(file: &str) -> Option<&'static str> {
+    EMBEDDED.iter().find(|(n, _)| *n == file).map(|(_, t)| *t)
+}
+
+/// 外来 / 入院 coverage of a programme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CareScope {
+    Both,
+    Outpatient,
+    Inpatient,
+}
+
+impl CareScope {
+    pub fn covers(self, care: Care) -> bool {
+        matches!(
+            (self, care),
+            (CareScope::Both, _)
+                | (CareScope::Outpatient, Care::Outpatient)
+                | (CareScope::Inpatient, Care::Inpatient)
+        )
+    }
+}
+
+/// What a national programme does at a 調剤 (pharmacy) claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PharmacyRule {
+    /// The same rate and caps as at the clinic.
+    Same,
+    /// Nothing is charged at the pharmacy.
+    Free,
+    /// The programme does not cover pharmacy claims.
+    NotCovered,
+}
+
+/// How the patient's share is set (地単公費マスター 助成方法).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CopayMethod {
+    /// Nothing to pay.
+    Free,
+    /// A share in percent (before caps).
+    Rate,
+    /// A fixed amount per visit.
+    PerVisit,
+    /// A fixed amount per day.
+    PerDay,
+}
 
 /// One bad row (or a bad file), located.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -98,6 +184,10 @@ pub struct MasterSnapshot {
     local_exact: HashMap<String, LocalProgramme>,
     /// Sorted longest prefix first.
     local_prefix: Vec<(String, LocalProgramme)>,
+    income_caps: IncomeCaps,
+    local_rules: LocalRules,
+    calc_codes: CalcCodeTable,
+    burden: BurdenCodes,
     pub files: Vec<FileInfo>,
     pub loaded_at: DateTime<Utc>,
     pub source: MasterSource,
@@ -105,33 +195,57 @@ pub struct MasterSnapshot {
 
 impl MasterSnapshot {
     pub fn load(source: &MasterSource) -> Result<Self, MastersError> {
-        let texts: Vec<(String, String)> = match source {
-            MasterSource::Embedded => EMBEDDED
+        let texts: Vec<String> = match source {
+            MasterSource::Embedded => EMBEDDED.iter().map(|(_, t)| (*t).to_owned()).collect(),
+            MasterSource::Dir(dir) => FILES
                 .iter()
-                .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
-                .collect(),
-            MasterSource::Dir(dir) => [NATIONAL_FILE, LOCAL_FILE]
-                .iter()
-                .map(|n| read(dir, n).map(|t| ((*n).to_owned(), t)))
+                .map(|n| read(dir, n))
                 .collect::<Result<_, _>>()?,
         };
         let mut errors = Vec::new();
         let mut files = Vec::new();
-        let (nat_name, nat_text) = &texts[0];
-        let (loc_name, loc_text) = &texts[1];
-        let national = csvfile::parse::<national::Row>(nat_name, nat_text, &mut errors)
-            .map(|(info, rows)| {
-                files.push(info);
-                national::index(nat_name, rows, &mut errors)
+        fn parse_file<R: serde::de::DeserializeOwned>(
+            i: usize,
+            texts: &[String],
+            files: &mut Vec<FileInfo>,
+            errors: &mut Vec<RowError>,
+        ) -> Option<Vec<(u64, R)>> {
+            let (info, rows) = csvfile::parse(FILES[i], &texts[i], errors)?;
+            files.push(info);
+            Some(rows)
+        }
+        let national = parse_file(0, &texts, &mut files, &mut errors)
+            .map(|rows| national::index(NATIONAL_FILE, rows, &mut errors))
+            .unwrap_or_default();
+        let income_caps = parse_file(1, &texts, &mut files, &mut errors)
+            .map(|rows| income_caps::index(INCOME_CAPS_FILE, rows, &national, &mut errors))
+            .unwrap_or_default();
+        let (local_exact, local_prefix) = parse_file(2, &texts, &mut files, &mut errors)
+            .map(|rows| local::index(LOCAL_FILE, rows, &national, &mut errors))
+            .unwrap_or_default();
+        let mut locals: Vec<&LocalProgramme> = local_exact
+            .values()
+            .chain(local_prefix.iter().map(|(_, p)| p))
+            .collect();
+        locals.sort_by_key(|p| p.line);
+        let local_rules = parse_file(3, &texts, &mut files, &mut errors)
+            .map(|rows| {
+                local_rules::index(LOCAL_RULES_FILE, LOCAL_FILE, rows, &locals, &mut errors)
             })
             .unwrap_or_default();
-        let (local_exact, local_prefix) =
-            csvfile::parse::<local::Row>(loc_name, loc_text, &mut errors)
-                .map(|(info, rows)| {
-                    files.push(info);
-                    local::index(loc_name, rows, &national, &mut errors)
-                })
-                .unwrap_or_default();
+        let refs = calc_codes::Refs {
+            national: &national,
+            local: &locals,
+            caps: &income_caps,
+            local_rules: &local_rules,
+        };
+        let calc_codes = parse_file(4, &texts, &mut files, &mut errors)
+            .map(|rows| calc_codes::index(CALC_CODES_FILE, rows, &refs, &mut errors))
+            .unwrap_or_default();
+        let burden = parse_file(5, &texts, &mut files, &mut errors)
+            .map(|rows| burden::index(BURDEN_FILE, rows, &mut errors))
+            .unwrap_or_default();
+        drop(locals);
         if !errors.is_empty() {
             return Err(MastersError::Invalid(errors));
         }
@@ -139,6 +253,10 @@ impl MasterSnapshot {
             national,
             local_exact,
             local_prefix,
+            income_caps,
+            local_rules,
+            calc_codes,
+            burden,
             files,
             loaded_at: Utc::now(),
             source: source.clone(),
@@ -165,6 +283,30 @@ impl MasterSnapshot {
                 .find(|(p, _)| payer.as_str().starts_with(p.as_str()))
                 .map(|(_, l)| l)
         })
+    }
+
+    pub fn income_cap(&self, law: LawCode, segment: Option<&str>, conditions: &[String]) -> CapLookup<'_> {
+        self.income_caps.lookup(law, segment, conditions)
+    }
+
+    pub fn local_rules(&self) -> &LocalRules {
+        &self.local_rules
+    }
+
+    pub fn calc_codes(&self) -> &CalcCodeTable {
+        &self.calc_codes
+    }
+
+    pub fn burden_code(&self, payers: Payers) -> Option<&BurdenCode> {
+        self.burden.get(payers)
+    }
+
+    /// The version of one file.
+    pub fn file_version(&self, file: &str) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|f| f.file == file)
+            .map(|f| f.version.as_str())
     }
 
     /// A short version string naming every file's version.
@@ -214,15 +356,28 @@ mod tests {
             std::fs::write(dir.path().join(name), text).unwrap();
         }
         assert!(MasterSnapshot::load(&MasterSource::Dir(dir.path().into())).is_ok());
-        let broken = EMBEDDED[1].1.replace("88138243,", "88138244,");
+        let broken = embedded_text(LOCAL_FILE)
+            .unwrap()
+            .replace("88138243,", "88138244,");
         std::fs::write(dir.path().join(LOCAL_FILE), broken).unwrap();
         let err = MasterSnapshot::load(&MasterSource::Dir(dir.path().into())).unwrap_err();
         let MastersError::Invalid(rows) = err else {
             panic!("{err}")
         };
-        assert_eq!(rows.len(), 1);
+        // The programme row, and the rule rows that now refer to a key that is gone.
         assert_eq!(rows[0].file, LOCAL_FILE);
-        assert_eq!(rows[0].line, 8);
+        assert_eq!(rows[0].line, 13);
+        let located: Vec<String> = rows[1..].iter().map(|r| format!("{}:{}", r.file, r.line)).collect();
+        assert_eq!(
+            located,
+            [
+                "local_copay_rules.csv:11",
+                "local_copay_rules.csv:12",
+                "local_copay_rules.csv:13",
+                "calc_module_codes.csv:112",
+            ],
+            "{rows:?}"
+        );
         assert!(
             rows[0].reason.contains("check digit should be 3"),
             "{}",

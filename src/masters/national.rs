@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::RowError;
+use super::{CareScope, PharmacyRule, RowError};
 use crate::domain::LawCode;
 
 #[derive(Debug, Deserialize)]
@@ -17,6 +17,9 @@ pub(super) struct Row {
     recipient_number_required: bool,
     default_rate_percent: u8,
     designated_institution_required: bool,
+    care_scope: CareScope,
+    pharmacy_rule: PharmacyRule,
+    monthly_cap_shared: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -32,6 +35,12 @@ pub struct NationalProgramme {
     /// The patient's share of the cost under this programme, in percent, before caps.
     pub default_rate_percent: u8,
     pub designated_institution_required: bool,
+    /// 外来 / 入院 the programme covers (結核入院, 措置入院 … are 入院 only).
+    pub care_scope: CareScope,
+    /// What the programme does at a 調剤 claim.
+    pub pharmacy_rule: PharmacyRule,
+    /// The monthly cap is shared across institutions (自己負担上限額管理票).
+    pub monthly_cap_shared: bool,
 }
 
 pub(super) fn index(
@@ -87,6 +96,9 @@ pub(super) fn index(
             recipient_number_required: r.recipient_number_required,
             default_rate_percent: r.default_rate_percent,
             designated_institution_required: r.designated_institution_required,
+            care_scope: r.care_scope,
+            pharmacy_rule: r.pharmacy_rule,
+            monthly_cap_shared: r.monthly_cap_shared,
         };
         if out.insert(law_code, p).is_some() {
             bad(format!("法別 {law_code} appears twice"));

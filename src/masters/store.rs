@@ -83,7 +83,7 @@ impl MasterStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::masters::{EMBEDDED, LOCAL_FILE};
+    use crate::masters::{EMBEDDED, LOCAL_FILE, embedded_text};
 
     #[test]
     fn a_bad_reload_keeps_the_old_snapshot_and_says_why() {
@@ -106,7 +106,7 @@ mod tests {
         let failure = store.last_failure().unwrap();
         assert_eq!(failure.errors[0].file, LOCAL_FILE);
 
-        std::fs::write(dir.path().join(LOCAL_FILE), EMBEDDED[1].1).unwrap();
+        std::fs::write(dir.path().join(LOCAL_FILE), embedded_text(LOCAL_FILE).unwrap()).unwrap();
         let after = store.reload().unwrap();
         assert!(!Arc::ptr_eq(&before, &after));
         assert!(store.last_failure().is_none());

@@ -1,0 +1,183 @@
+//! Monthly caps by income class (所得区分) and additional condition, for the national
+//! programmes whose law fixes them (難病 54, 小児慢性 52, 自立支援医療 15/16/21).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use super::csvfile::opt_yen;
+use super::{NationalProgramme, RowError};
+use crate::domain::{LawCode, Yen};
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Row {
+    law_code: String,
+    income_segment: String,
+    condition: String,
+    condition_name: String,
+    monthly_cap_yen: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IncomeCap {
+    pub law_code: LawCode,
+    /// 所得区分 as PMH spells it (`incomeSegment`).
+    pub income_segment: String,
+    /// An `additionalConditions` code (`01-1` …), `None` for the general row.
+    pub condition: Option<String>,
+    pub condition_name: Option<String>,
+    /// `None`: the law fixes no cap of its own for this class (高額療養費 applies).
+    pub monthly_cap: Option<Yen>,
+}
+
+type Key = (LawCode, String, Option<String>);
+
+#[derive(Debug, Default)]
+pub struct IncomeCaps {
+    rows: HashMap<Key, IncomeCap>,
+    programmes: std::collections::BTreeSet<LawCode>,
+}
+
+/// What the master says about a certificate's income class.
+#[derive(Debug, Clone, Copy)]
+pub enum CapLookup<'a> {
+    /// The programme has no income-class caps in the master.
+    NotApplicable,
+    /// The certificate names no income class, though the programme has caps by class.
+    NoSegment,
+    /// The class (with this condition) is not in the master.
+    UnknownSegment,
+    Found(&'a IncomeCap),
+}
+
+impl IncomeCaps {
+    /// The cap row for a certificate: the lowest cap among the rows of its conditions, else the
+    /// general row of its class.
+    pub fn lookup(
+        &self,
+        law: LawCode,
+        segment: Option<&str>,
+        conditions: &[String],
+    ) -> CapLookup<'_> {
+        if !self.programmes.contains(&law) {
+            return CapLookup::NotApplicable;
+        }
+        let Some(segment) = segment.map(str::trim).filter(|s| !s.is_empty()) else {
+            return CapLookup::NoSegment;
+        };
+        let with_condition = conditions
+            .iter()
+            .filter_map(|c| {
+                self.rows
+                    .get(&(law, segment.to_owned(), Some(c.trim().to_owned())))
+            })
+            .min_by_key(|r| r.monthly_cap.map(|y| y.0).unwrap_or(u64::MAX));
+        match with_condition.or_else(|| self.rows.get(&(law, segment.to_owned(), None))) {
+            Some(r) => CapLookup::Found(r),
+            None => CapLookup::UnknownSegment,
+        }
+    }
+
+    /// Every (programme, condition) pair the table knows: conditions may be referenced by the
+    /// calculation-module codes.
+    pub(super) fn knows_condition(&self, law: LawCode, condition: &str) -> bool {
+        self.rows
+            .keys()
+            .any(|(l, _, c)| *l == law && c.as_deref() == Some(condition))
+    }
+
+    pub(super) fn knows_segment(&self, law: LawCode, segment: &str) -> bool {
+        self.rows.keys().any(|(l, s, _)| *l == law && s == segment)
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// Whether `s` has the `追加条件項目コード-追加条件コード` shape (`01-1`).
+pub(super) fn is_condition_code(s: &str) -> bool {
+    let Some((item, code)) = s.split_once('-') else {
+        return false;
+    };
+    let digits = |t: &str| !t.is_empty() && t.len() <= 4 && t.bytes().all(|b| b.is_ascii_digit());
+    digits(item) && digits(code)
+}
+
+pub(super) fn index(
+    file: &str,
+    rows: Vec<(u64, Row)>,
+    national: &BTreeMap<LawCode, NationalProgramme>,
+    errors: &mut Vec<RowError>,
+) -> IncomeCaps {
+    let mut out = IncomeCaps::default();
+    for (line, r) in rows {
+        let mut bad = |reason: String| {
+            errors.push(RowError {
+                file: file.to_owned(),
+                line,
+                reason,
+            })
+        };
+        let law_code = match LawCode::parse(&r.law_code) {
+            Ok(l) if national.contains_key(&l) => l,
+            Ok(l) => {
+                bad(format!(
+                    "law_code {l} is not in national_programmes.csv"
+                ));
+                continue;
+            }
+            Err(e) => {
+                bad(format!("law_code {e}"));
+                continue;
+            }
+        };
+        if r.income_segment.is_empty() {
+            bad("income_segment must not be empty".into());
+            continue;
+        }
+        let condition = Some(r.condition).filter(|c| !c.is_empty());
+        match (&condition, r.condition_name.is_empty()) {
+            (Some(c), _) if !is_condition_code(c) => {
+                bad(format!(
+                    "condition `{c}` is not an additionalConditions code like 01-1"
+                ));
+                continue;
+            }
+            (Some(_), true) => {
+                bad("condition_name is required with a condition".into());
+                continue;
+            }
+            (None, false) => {
+                bad("condition_name without a condition".into());
+                continue;
+            }
+            _ => {}
+        }
+        let monthly_cap = match opt_yen(&r.monthly_cap_yen) {
+            Ok(c) => c,
+            Err(e) => {
+                bad(format!("monthly_cap_yen {e}"));
+                continue;
+            }
+        };
+        let key = (law_code, r.income_segment.clone(), condition.clone());
+        let row = IncomeCap {
+            law_code,
+            income_segment: r.income_segment,
+            condition,
+            condition_name: Some(r.condition_name).filter(|c| !c.is_empty()),
+            monthly_cap,
+        };
+        if out.rows.insert(key, row).is_some() {
+            bad("this 法別, income_segment and condition appear twice".into());
+            continue;
+        }
+        out.programmes.insert(law_code);
+    }
+    out
+}
