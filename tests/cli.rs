@@ -199,7 +199,7 @@ fn masters_check_is_clean_on_the_shipped_tables_and_rejects_a_broken_copy() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    for f in ["national_programmes.csv", "local_programmes.csv"] {
+    for f in pmh_gateway::masters::FILES {
         std::fs::copy(format!("{shipped}/{f}"), dir.path().join(f)).unwrap();
     }
     let local = dir.path().join("local_programmes.csv");
@@ -216,7 +216,7 @@ fn masters_check_is_clean_on_the_shipped_tables_and_rejects_a_broken_copy() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains(
-            "local_programmes.csv:9: payer_number 88131249: check digit should be 8, found 9"
+            "local_programmes.csv:14: payer_number 88131249: check digit should be 8, found 9"
         ),
         "{text}"
     );

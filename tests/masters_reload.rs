@@ -10,9 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::*;
-use pmh_gateway::masters::MasterSource;
-
-const FILES: [&str; 2] = ["national_programmes.csv", "local_programmes.csv"];
+use pmh_gateway::masters::{FILES, LOCAL_FILE, MasterSource};
 
 fn copy_shipped(dir: &Path) {
     for f in FILES {
@@ -79,13 +77,16 @@ async fn reloads_while_requests_flow_and_refuses_bad_files() {
 
     let client = reqwest::Client::new();
     let reload = || client.post(gw.url("/v1/masters/reload")).send();
-    let original = std::fs::read_to_string(dir.path().join(FILES[1])).unwrap();
+    let original = std::fs::read_to_string(dir.path().join(LOCAL_FILE)).unwrap();
 
     // A good change, by the API.
     replace(
         dir.path(),
-        FILES[1],
-        &original.replace("2026.11-provisional.1", "2026.11-test.2"),
+        LOCAL_FILE,
+        &original.replace(
+            "# version: 2026.11-provisional.2",
+            "# version: 2026.11-test.2",
+        ),
     );
     let r = reload().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -99,14 +100,14 @@ async fn reloads_while_requests_flow_and_refuses_bad_files() {
     // A bad change: refused with its line, the old snapshot keeps serving, readiness says so.
     replace(
         dir.path(),
-        FILES[1],
+        LOCAL_FILE,
         &original.replace("81137242,", "81137243,"),
     );
     let r = reload().await.unwrap();
     assert_eq!(r.status(), 422);
     let problem: serde_json::Value = r.json().await.unwrap();
     assert_eq!(problem["type"], "/problems/masters-rejected");
-    assert_eq!(problem["errors"][0]["field"], "local_programmes.csv:12");
+    assert_eq!(problem["errors"][0]["field"], "local_programmes.csv:17");
     assert!(
         get_json(gw.url("/v1/masters")).await["version"]
             .as_str()
@@ -117,14 +118,17 @@ async fn reloads_while_requests_flow_and_refuses_bad_files() {
     assert_eq!(ready["status"], "degraded");
     assert_eq!(
         ready["masters"]["last_reload_failure"]["errors"][0]["line"],
-        12
+        17
     );
 
     // A good change picked up by the watcher alone.
     replace(
         dir.path(),
-        FILES[1],
-        &original.replace("2026.11-provisional.1", "2026.11-test.3"),
+        LOCAL_FILE,
+        &original.replace(
+            "# version: 2026.11-provisional.2",
+            "# version: 2026.11-test.3",
+        ),
     );
     let mut seen = false;
     for _ in 0..50 {

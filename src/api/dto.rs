@@ -5,9 +5,10 @@ use utoipa::ToSchema;
 
 use crate::domain::{CopayCaps, ServiceDate};
 use crate::mapping::{
-    CapsSource, Care, Claim, Flag, InsuranceContext, MappedSubsidy, ProgrammeKind, SubsidyStatus,
-    Warning, WarningCode,
+    BurdenEntry, CapsSource, Care, Claim, Flag, InsuranceContext, KoRecord, MappedSubsidy,
+    ProgrammeKind, SubsidyStatus, Warning, WarningCode,
 };
+use crate::masters::CopayMethod;
 use crate::service::{CheckOutcome, Status, source_label, status_label};
 
 /// `POST /v1/subsidy-checks` body.
@@ -170,6 +171,9 @@ pub struct SubsidyCheckResponse {
     /// レセプト種別 (4 digits) for this visit, when `insurance` was given.
     #[schema(example = "1122")]
     pub receipt_type: Option<String>,
+    /// 負担区分 for every combination of this visit's payers: insurance (unless `insurance.kind`
+    /// is `none`) and the active subsidies by order, so billed lines can be tagged.
+    pub burden_codes: Vec<BurdenCodeDto>,
     /// Why the answer is stale or unavailable.
     pub upstream_problem: Option<UpstreamProblemDto>,
     /// What the receipt computer should tell the clerk.
@@ -213,6 +217,10 @@ pub struct SubsidyDto {
     pub additional_conditions: Vec<String>,
     pub designated_institutions: Vec<DesignatedInstitutionDto>,
     pub copay: CopayDto,
+    /// Codes for the calculation module; PROVISIONAL (the official list is not public).
+    pub calc_module: Option<CalcModuleDto>,
+    /// The KO (公費) record identity fields for this visit's claim layout.
+    pub receipt: KoRecordDto,
     /// `reimbursement_only`, `not_disclosed`, `designated_institution_limited`,
     /// `designated_institution_mismatch`, `single_only`.
     #[schema(value_type = Vec<String>)]
@@ -234,21 +242,43 @@ pub struct DetailDto {
     pub value: String,
 }
 
+/// The effective copay rule for this visit.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CopayDto {
-    /// Patient share under this programme in percent, before caps.
+    /// `free`, `rate`, `per_visit`, `per_day`; absent when the rule is unknown.
+    #[schema(value_type = Option<String>, example = "rate")]
+    pub method: Option<&'static str>,
+    /// For `rate`: the patient's share in percent, before caps.
     pub rate_percent: Option<u8>,
-    /// The caps of this visit's setting (`outpatient` or `inpatient`).
+    /// For `per_visit` / `per_day`: the fixed amount in yen.
+    pub amount_yen: Option<u64>,
+    /// The setting the rule was resolved for: `outpatient` or `inpatient`.
     #[schema(value_type = String)]
     pub applies_to: &'static str,
-    pub per_month: Option<u64>,
-    pub per_day: Option<u64>,
-    pub per_visit: Option<u64>,
-    pub outpatient: CapsDto,
-    pub inpatient: CapsDto,
-    /// `certificate` (PMH maxCopaymentAmount) or `master_default`.
+    /// `medical` or `pharmacy`.
+    #[schema(value_type = String)]
+    pub claim: &'static str,
+    /// The caps that apply to this visit.
+    pub caps: CapsDto,
+    /// The fixed amount is charged at most this many times a month at one institution.
+    pub charged_times_per_month: Option<u16>,
+    /// The monthly cap is shared with other institutions (自己負担上限額管理票): the month-to-date
+    /// amount is on the patient's paper 管理票, not in PMH.
+    pub monthly_cap_shared: bool,
+    /// The additional condition the cap was chosen by (高額かつ長期, 人工呼吸器等装着者 …).
+    pub condition_name: Option<String>,
+    /// Where the caps come from: `certificate` (PMH maxCopaymentAmount), `master_income_class`,
+    /// `master_programme`, or `none`.
     #[schema(value_type = String)]
     pub source: &'static str,
+    /// The certificate's maxCopaymentAmount as received.
+    pub certificate: CertificateCapsDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificateCapsDto {
+    pub outpatient: CapsDto,
+    pub inpatient: CapsDto,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -256,6 +286,116 @@ pub struct CapsDto {
     pub per_month: Option<u64>,
     pub per_day: Option<u64>,
     pub per_visit: Option<u64>,
+}
+
+/// PROVISIONAL calculation-module codes (masters/calc_module_codes.csv).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalcModuleDto {
+    /// Always true until the official PMH code list replaces the table.
+    pub provisional: bool,
+    pub table_version: String,
+    pub subsidy_code: String,
+    pub income_class_code: String,
+    pub condition_code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KoRecordDto {
+    /// `KO`.
+    #[schema(value_type = String)]
+    pub record: &'static str,
+    /// `medical` (医科) or `pharmacy` (調剤).
+    #[schema(value_type = String)]
+    pub layout: &'static str,
+    /// In record order, after the record id.
+    pub fields: Vec<RecordFieldDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordFieldDto {
+    #[schema(value_type = String, example = "負担者番号")]
+    pub name: &'static str,
+    /// Empty = leave blank.
+    pub value: String,
+    pub max_length: u8,
+    pub fixed_length: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BurdenCodeDto {
+    /// `insurance`, `kohi1` … `kohi4`.
+    #[schema(value_type = Vec<String>)]
+    pub payers: Vec<&'static str>,
+    #[schema(example = "医保+公1")]
+    pub label: String,
+    /// One character; absent when the master has none for this combination.
+    pub code: Option<String>,
+    /// `domain` or `spec-table`.
+    pub source: Option<String>,
+}
+
+impl From<&BurdenEntry> for BurdenCodeDto {
+    fn from(e: &BurdenEntry) -> Self {
+        const KOHI: [&str; 4] = ["kohi1", "kohi2", "kohi3", "kohi4"];
+        let mut payers = Vec::new();
+        if e.payers.insurance() {
+            payers.push("insurance");
+        }
+        payers.extend(
+            e.payers
+                .subsidies()
+                .iter()
+                .map(|i| KOHI[usize::from(*i) - 1]),
+        );
+        Self {
+            payers,
+            label: e.payers.label(),
+            code: e.code.as_ref().map(|c| c.code.to_string()),
+            source: e.code.as_ref().map(|c| c.source.clone()),
+        }
+    }
+}
+
+impl From<&KoRecord> for KoRecordDto {
+    fn from(k: &KoRecord) -> Self {
+        Self {
+            record: "KO",
+            layout: claim_label(k.layout),
+            fields: k
+                .fields
+                .iter()
+                .map(|f| RecordFieldDto {
+                    name: f.name,
+                    value: f.value.clone(),
+                    max_length: f.max_len,
+                    fixed_length: f.fixed,
+                })
+                .collect(),
+        }
+    }
+}
+
+pub fn method_label(m: CopayMethod) -> &'static str {
+    match m {
+        CopayMethod::Free => "free",
+        CopayMethod::Rate => "rate",
+        CopayMethod::PerVisit => "per_visit",
+        CopayMethod::PerDay => "per_day",
+    }
+}
+
+pub fn claim_label(c: Claim) -> &'static str {
+    match c {
+        Claim::Medical => "medical",
+        Claim::Pharmacy => "pharmacy",
+    }
+}
+
+pub fn care_label(c: Care) -> &'static str {
+    match c {
+        Care::Outpatient => "outpatient",
+        Care::Inpatient => "inpatient",
+    }
 }
 
 impl From<CopayCaps> for CapsDto {
@@ -301,6 +441,16 @@ pub fn warning_code(c: WarningCode) -> &'static str {
         TooManySubsidies => "too_many_subsidies",
         DuplicateCertificate => "duplicate_certificate",
         ReceiptTypeUnavailable => "receipt_type_unavailable",
+        SettingNotCovered => "setting_not_covered",
+        IncomeClassUnknown => "income_class_unknown",
+        CapUnknown => "cap_unknown",
+        CapConflict => "cap_conflict",
+        AgeOutsideProgramme => "age_outside_programme",
+        InsuranceKindNotCovered => "insurance_kind_not_covered",
+        ProgrammeNotInForce => "programme_not_in_force",
+        CalcCodeMissing => "calc_code_missing",
+        RecipientNumberNotReceiptable => "recipient_number_not_receiptable",
+        BurdenCodeMissing => "burden_code_missing",
     }
 }
 
@@ -332,8 +482,16 @@ fn jst_rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
+/// What every subsidy of one answer shares: the visit's setting and the code table's version.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderContext<'a> {
+    pub claim: Claim,
+    pub care: Care,
+    pub calc_table_version: &'a str,
+}
+
 impl SubsidyDto {
-    pub fn new(s: &MappedSubsidy, care: Care) -> Self {
+    pub fn new(s: &MappedSubsidy, ctx: RenderContext<'_>) -> Self {
         let c = &s.copay;
         Self {
             order: s.order,
@@ -364,21 +522,34 @@ impl SubsidyDto {
                 })
                 .collect(),
             copay: CopayDto {
+                method: c.method.map(method_label),
                 rate_percent: c.rate_percent,
-                applies_to: match care {
-                    Care::Outpatient => "outpatient",
-                    Care::Inpatient => "inpatient",
-                },
-                per_month: c.applicable.per_month.map(|y| y.0),
-                per_day: c.applicable.per_day.map(|y| y.0),
-                per_visit: c.applicable.per_visit.map(|y| y.0),
-                outpatient: c.outpatient.into(),
-                inpatient: c.inpatient.into(),
+                amount_yen: c.amount.map(|y| y.0),
+                applies_to: care_label(ctx.care),
+                claim: claim_label(ctx.claim),
+                caps: c.caps.into(),
+                charged_times_per_month: c.charged_times_per_month,
+                monthly_cap_shared: c.monthly_cap_shared,
+                condition_name: c.condition_name.clone(),
                 source: match c.source {
                     CapsSource::Certificate => "certificate",
-                    CapsSource::MasterDefault => "master_default",
+                    CapsSource::MasterIncomeClass => "master_income_class",
+                    CapsSource::MasterProgramme => "master_programme",
+                    CapsSource::None => "none",
+                },
+                certificate: CertificateCapsDto {
+                    outpatient: c.certificate.outpatient.into(),
+                    inpatient: c.certificate.inpatient.into(),
                 },
             },
+            calc_module: s.calc_codes.as_ref().map(|k| CalcModuleDto {
+                provisional: true,
+                table_version: ctx.calc_table_version.to_owned(),
+                subsidy_code: k.subsidy_code.clone(),
+                income_class_code: k.income_class_code.clone(),
+                condition_code: k.condition_code.clone(),
+            }),
+            receipt: (&s.ko).into(),
             flags: s.flags.iter().map(|f| flag(*f)).collect(),
             warnings: s.warnings.iter().map(WarningDto::from).collect(),
             details: s
@@ -394,7 +565,7 @@ impl SubsidyDto {
 }
 
 impl SubsidyCheckResponse {
-    pub fn new(o: &CheckOutcome, care: Care) -> Self {
+    pub fn new(o: &CheckOutcome, ctx: RenderContext<'_>) -> Self {
         Self {
             check_id: o.correlation_id.clone(),
             status: status_label(o.status),
@@ -407,16 +578,17 @@ impl SubsidyCheckResponse {
                 .mapped
                 .active
                 .iter()
-                .map(|s| SubsidyDto::new(s, care))
+                .map(|s| SubsidyDto::new(s, ctx))
                 .collect(),
             inactive_subsidies: o
                 .mapped
                 .inactive
                 .iter()
-                .map(|s| SubsidyDto::new(s, care))
+                .map(|s| SubsidyDto::new(s, ctx))
                 .collect(),
             warnings: o.mapped.warnings.iter().map(WarningDto::from).collect(),
             receipt_type: o.mapped.receipt_type.clone(),
+            burden_codes: o.mapped.burden_codes.iter().map(Into::into).collect(),
             upstream_problem: o.degradation.as_ref().map(|d| UpstreamProblemDto {
                 kind: d.kind(),
                 detail: d.detail(),

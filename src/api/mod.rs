@@ -250,9 +250,14 @@ async fn create_subsidy_check(
             return p.into_response();
         }
     };
-    let care = req.care;
+    let (claim, care) = (req.claim, req.care);
     let outcome = st.service.check(req).await;
-    let body = SubsidyCheckResponse::new(&outcome, care);
+    let ctx = dto::RenderContext {
+        claim,
+        care,
+        calc_table_version: &outcome.mapped.calc_codes_version,
+    };
+    let body = SubsidyCheckResponse::new(&outcome, ctx);
     if outcome.status == Status::Unavailable {
         let mut r = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
         r.headers_mut()

@@ -15,7 +15,7 @@ pub use certificate::{
 };
 pub use date::{ServiceDate, Validity, ValidityStatus, Yen};
 pub use insured::{InsuredError, InsuredIdentity};
-pub use visit::{Care, Claim, InsuranceKind, fiscal_year_age};
 pub use numbers::{
     InsurerNumber, LawCode, MedicalInstitutionCode, NumberError, PayerNumber, RecipientNumber,
 };
+pub use visit::{Care, Claim, InsuranceKind, fiscal_year_age};

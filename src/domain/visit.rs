@@ -4,7 +4,9 @@
 use chrono::{Datelike, NaiveDate};
 
 /// 医科 (medical) or 調剤 (pharmacy) claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Claim {
     #[default]
@@ -13,7 +15,9 @@ pub enum Claim {
 }
 
 /// 外来 or 入院.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Care {
     #[default]
@@ -38,7 +42,11 @@ pub enum InsuranceKind {
 /// birthday). This is how school-grade based programmes (未就学, 小学生, 中学生 …) draw their
 /// lines: a child is "6" for the whole first school year, whether born on 2 April or 1 April.
 pub fn fiscal_year_age(birthdate: NaiveDate, on: NaiveDate) -> Option<u32> {
-    let fy = if on.month() >= 4 { on.year() } else { on.year() - 1 };
+    let fy = if on.month() >= 4 {
+        on.year()
+    } else {
+        on.year() - 1
+    };
     // Completed years on 1 April by the law = completed years on 2 April by the calendar.
     let reference = NaiveDate::from_ymd_opt(fy, 4, 2)?;
     match reference.years_since(birthdate) {

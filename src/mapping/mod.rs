@@ -7,12 +7,15 @@
 
 mod order;
 pub mod receipt;
+mod rules;
 
 use crate::domain::{
-    Certificate, CertificateDetail, CopayCaps, DesignatedInstitution, LawCode,
-    MedicalInstitutionCode, RecipientNumber, ServiceDate, Validity, ValidityStatus,
+    Certificate, CertificateDetail, DesignatedInstitution, LawCode, MedicalInstitutionCode,
+    RecipientNumber, ServiceDate, Validity, ValidityStatus,
 };
-use crate::masters::MasterSnapshot;
+use crate::masters::{BurdenCode, CalcCodes, MasterSnapshot, Payers};
+pub use receipt::KoRecord;
+pub use rules::{CapsSource, CopayRule};
 
 pub use crate::domain::{Care, Claim};
 
@@ -26,6 +29,8 @@ pub struct VisitContext {
     pub institution: Option<MedicalInstitutionCode>,
     /// The insurance side of the visit (from the オン資 result), for the レセプト種別.
     pub insurance: Option<InsuranceContext>,
+    /// The patient's birthdate, for the age ranges of local programmes.
+    pub birthdate: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,25 +55,9 @@ pub struct Programme {
     /// National priority rank, or the local priority for local programmes.
     pub rank: Option<u16>,
     pub single_only: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CapsSource {
-    /// `maxCopaymentAmount` on the certificate.
-    Certificate,
-    /// Nothing on the certificate: the master default rate alone.
-    MasterDefault,
-}
-
-#[derive(Debug, Clone)]
-pub struct CopayRule {
-    /// The patient's share under this programme, in percent, before caps; `None` if unknown.
-    pub rate_percent: Option<u8>,
-    pub outpatient: CopayCaps,
-    pub inpatient: CopayCaps,
-    /// The caps for this visit's setting.
-    pub applicable: CopayCaps,
-    pub source: CapsSource,
+    /// The programme's key in the masters: the 法別 of a national programme, the payer-number
+    /// key (exact or `prefix*`) of a local one.
+    pub master_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -100,6 +89,24 @@ pub enum WarningCode {
     TooManySubsidies,
     DuplicateCertificate,
     ReceiptTypeUnavailable,
+    /// The programme does not cover this 外来/入院 or 医科/調剤 setting.
+    SettingNotCovered,
+    /// The certificate's income class (with its conditions) is not in the master.
+    IncomeClassUnknown,
+    /// Neither the certificate nor the master gives the cap.
+    CapUnknown,
+    /// The certificate's cap differs from the master's; the certificate wins.
+    CapConflict,
+    AgeOutsideProgramme,
+    InsuranceKindNotCovered,
+    /// The local programme itself is not in force on the service date (master validity).
+    ProgrammeNotInForce,
+    /// No calculation-module code row matches.
+    CalcCodeMissing,
+    /// The recipient number does not fit the KO record's 7 digits.
+    RecipientNumberNotReceiptable,
+    /// No 負担区分 code for a combination of payers.
+    BurdenCodeMissing,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,8 +152,19 @@ pub struct MappedSubsidy {
     pub additional_conditions: Vec<String>,
     pub designated_institutions: Vec<DesignatedInstitution>,
     pub copay: CopayRule,
+    /// PROVISIONAL calculation-module codes; `None` when no row matches.
+    pub calc_codes: Option<CalcCodes>,
+    /// The KO record identity fields for this visit's claim layout.
+    pub ko: KoRecord,
     pub flags: Vec<Flag>,
     pub warnings: Vec<Warning>,
+}
+
+/// The 負担区分 code of one combination of payers.
+#[derive(Debug, Clone)]
+pub struct BurdenEntry {
+    pub payers: Payers,
+    pub code: Option<BurdenCode>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -159,6 +177,11 @@ pub struct Mapped {
     pub warnings: Vec<Warning>,
     /// レセプト種別, when the insurance context was given and the combination allows one.
     pub receipt_type: Option<String>,
+    /// 負担区分 for every combination of the visit's payers (insurance unless 公費のみ, and the
+    /// active subsidies by order); empty when more than four subsidies are active.
+    pub burden_codes: Vec<BurdenEntry>,
+    /// The version of the calculation-module code table the codes come from.
+    pub calc_codes_version: String,
 }
 
 /// The most subsidies a receipt carries (第1〜第4公費).
@@ -219,12 +242,51 @@ pub fn map(certs: &[Certificate], masters: &MasterSnapshot, ctx: &VisitContext) 
             })
             .ok()
     });
+    let burden_codes = burden_codes(&active, masters, ctx, &mut warnings);
     Mapped {
         active,
         inactive,
         warnings,
         receipt_type,
+        burden_codes,
+        calc_codes_version: masters
+            .file_version(crate::masters::CALC_CODES_FILE)
+            .unwrap_or_default()
+            .to_owned(),
     }
+}
+
+fn burden_codes(
+    active: &[MappedSubsidy],
+    masters: &MasterSnapshot,
+    ctx: &VisitContext,
+    warnings: &mut Vec<Warning>,
+) -> Vec<BurdenEntry> {
+    if active.len() > MAX_SUBSIDIES {
+        return Vec::new();
+    }
+    let insurance = ctx
+        .insurance
+        .is_none_or(|i| i.kind != receipt::InsuranceKind::None);
+    let out: Vec<BurdenEntry> = Payers::all_for(insurance, active.len())
+        .into_iter()
+        .map(|payers| BurdenEntry {
+            payers,
+            code: masters.burden_code(payers).cloned(),
+        })
+        .collect();
+    let missing: Vec<String> = out
+        .iter()
+        .filter(|e| e.code.is_none())
+        .map(|e| e.payers.label())
+        .collect();
+    if !missing.is_empty() {
+        warnings.push(Warning::new(
+            WarningCode::BurdenCodeMissing,
+            format!("no 負担区分 code in the master for {}", missing.join(", ")),
+        ));
+    }
+    out
 }
 
 fn mark_duplicates(active: &mut [MappedSubsidy], warnings: &mut Vec<Warning>) {
@@ -259,6 +321,7 @@ fn programme_of(
         short_name: None,
         rank: None,
         single_only: false,
+        master_key: None,
     };
     let payer = match &c.payer_number {
         Ok(p) => p.clone(),
@@ -293,6 +356,7 @@ fn programme_of(
             short_name: Some(l.short_name.clone()),
             rank: Some(l.priority),
             single_only: false,
+            master_key: Some(l.payer_match.clone()),
         };
     }
     warnings.push(Warning::new(
@@ -313,6 +377,7 @@ fn national(n: &crate::masters::NationalProgramme) -> Programme {
         short_name: Some(n.short_name.clone()),
         rank: Some(n.priority_rank),
         single_only: n.single_only,
+        master_key: Some(n.law_code.to_string()),
     }
 }
 
@@ -418,23 +483,27 @@ fn map_one(c: &Certificate, masters: &MasterSnapshot, ctx: &VisitContext) -> Map
     };
     flags.sort();
 
-    let rate_percent = match programme.kind {
-        ProgrammeKind::National => programme
-            .law_code
-            .and_then(|l| masters.national(l))
-            .map(|n| n.default_rate_percent),
-        _ => None,
-    };
-    let m = c.max_copayment;
-    let source = if m.outpatient.is_empty() && m.inpatient.is_empty() {
-        CapsSource::MasterDefault
-    } else {
-        CapsSource::Certificate
-    };
-    let applicable = match ctx.care {
-        Care::Outpatient => m.outpatient,
-        Care::Inpatient => m.inpatient,
-    };
+    let copay = rules::resolve(c, &programme, masters, ctx, &mut warnings);
+    let calc_codes = programme.master_key.as_deref().and_then(|key| {
+        let found =
+            masters
+                .calc_codes()
+                .lookup(key, c.income_segment.as_deref(), &c.additional_conditions);
+        if found.is_none() {
+            warnings.push(Warning::new(
+                WarningCode::CalcCodeMissing,
+                "no calculation-module code row matches this programme and income class",
+            ));
+        }
+        found.cloned()
+    });
+    let ko = receipt::ko_record(
+        ctx.claim,
+        &c.payer_number_raw,
+        c.recipient_number_raw.as_deref(),
+        programme.law_code,
+        &mut warnings,
+    );
 
     MappedSubsidy {
         order: None,
@@ -450,13 +519,9 @@ fn map_one(c: &Certificate, masters: &MasterSnapshot, ctx: &VisitContext) -> Map
         income_segment: c.income_segment.clone(),
         additional_conditions: c.additional_conditions.clone(),
         designated_institutions: c.designated_institutions.clone(),
-        copay: CopayRule {
-            rate_percent,
-            outpatient: m.outpatient,
-            inpatient: m.inpatient,
-            applicable,
-            source,
-        },
+        copay,
+        calc_codes,
+        ko,
         flags,
         warnings,
     }

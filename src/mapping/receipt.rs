@@ -5,7 +5,8 @@
 //! odd 入院, even 入院外 — 1/2 本人, 3/4 未就学者, 5/6 家族, 7/8 高齢受給者 一般・低所得,
 //! 9/0 高齢受給者 7割; 後期 uses 7/8/9/0 only, 公費のみ 1/2, 調剤 even digits only.
 
-use super::{Care, Claim};
+use super::{Care, Claim, Warning, WarningCode};
+use crate::domain::LawCode;
 
 pub use crate::domain::InsuranceKind;
 
@@ -75,6 +76,78 @@ pub fn receipt_type(
     };
     let d4 = if inpatient { pair.0 } else { pair.1 };
     Ok(format!("{d1}{d2}{d3}{d4}"))
+}
+
+/// One field of a receipt record, in record order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordField {
+    /// The field's name in the recording specification (記録条件仕様).
+    pub name: &'static str,
+    /// What to record; empty = leave blank.
+    pub value: String,
+    /// Maximum length in characters.
+    pub max_len: u8,
+    /// Whether the field is fixed-length (固定).
+    pub fixed: bool,
+}
+
+/// The identity fields of a KO (公費) record: 負担者番号, 受給者番号, 任意給付区分 — in that
+/// order after the record id `KO`, in both the 医科 and the 調剤 layouts (DOMAIN.md §4). The
+/// amounts that follow (日数・回数, 点数, 負担金額) belong to the receipt computer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KoRecord {
+    /// 医科 or 調剤 layout.
+    pub layout: Claim,
+    pub fields: Vec<RecordField>,
+}
+
+/// The KO identity fields of one subsidy. 法別 30 has no recipient number; a local recipient
+/// number longer than 7 characters or not all digits does not fit and is warned about (it is
+/// passed on as registered, never cut).
+pub fn ko_record(
+    claim: Claim,
+    payer: &str,
+    recipient: Option<&str>,
+    law: Option<LawCode>,
+    warnings: &mut Vec<Warning>,
+) -> KoRecord {
+    let recipient = if law.is_some_and(|l| l.value() == 30) {
+        String::new()
+    } else {
+        recipient.unwrap_or_default().to_owned()
+    };
+    if recipient.chars().count() > 7 || !recipient.bytes().all(|b| b.is_ascii_digit()) {
+        warnings.push(Warning::new(
+            WarningCode::RecipientNumberNotReceiptable,
+            format!(
+                "the recipient number ({} characters) does not fit the KO record's 7 digits",
+                recipient.chars().count()
+            ),
+        ));
+    }
+    KoRecord {
+        layout: claim,
+        fields: vec![
+            RecordField {
+                name: "負担者番号",
+                value: payer.to_owned(),
+                max_len: 8,
+                fixed: true,
+            },
+            RecordField {
+                name: "受給者番号",
+                value: recipient,
+                max_len: 7,
+                fixed: false,
+            },
+            RecordField {
+                name: "任意給付区分",
+                value: String::new(),
+                max_len: 1,
+                fixed: false,
+            },
+        ],
+    }
 }
 
 #[cfg(test)]

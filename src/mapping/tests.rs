@@ -15,6 +15,7 @@ fn ctx() -> VisitContext {
         care: Care::Outpatient,
         institution: Some(MedicalInstitutionCode::parse("1311111111").unwrap()),
         insurance: None,
+        birthdate: None,
     }
 }
 
@@ -97,7 +98,9 @@ fn bad_check_digits_become_warnings_on_that_subsidy() {
         codes,
         [
             WarningCode::PayerNumberCheckDigit,
-            WarningCode::RecipientNumberCheckDigit
+            WarningCode::RecipientNumberCheckDigit,
+            // 54 caps by income class; this certificate names none and carries no cap.
+            WarningCode::CapUnknown,
         ]
     );
     assert_eq!(

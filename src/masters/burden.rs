@@ -129,7 +129,13 @@ pub(super) fn index(file: &str, rows: Vec<(u64, Row)>, errors: &mut Vec<RowError
         }
         if out
             .rows
-            .insert(payers, BurdenCode { code, source: r.source })
+            .insert(
+                payers,
+                BurdenCode {
+                    code,
+                    source: r.source,
+                },
+            )
             .is_some()
         {
             bad(format!("{} appears twice", payers.label()));
@@ -160,7 +166,15 @@ mod tests {
         let labels: Vec<String> = all.iter().map(|p| p.label()).collect();
         assert_eq!(
             labels,
-            ["医保", "公1", "医保+公1", "公2", "医保+公2", "公1+公2", "医保+公1+公2"]
+            [
+                "医保",
+                "公1",
+                "医保+公1",
+                "公2",
+                "医保+公2",
+                "公1+公2",
+                "医保+公1+公2"
+            ]
         );
         assert_eq!(Payers::all_for(false, 1).len(), 1);
         assert_eq!(Payers::all_for(true, 4).len(), 31);

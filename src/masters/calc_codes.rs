@@ -71,9 +71,8 @@ impl CalcCodeTable {
 
 fn code_ok(s: &str, len: std::ops::RangeInclusive<usize>, digits_only: bool) -> bool {
     len.contains(&s.len())
-        && s.bytes().all(|b| {
-            b.is_ascii_digit() || (!digits_only && (b.is_ascii_uppercase() || b == b'-'))
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (!digits_only && (b.is_ascii_uppercase() || b == b'-')))
 }
 
 pub(super) struct Refs<'a> {
@@ -134,7 +133,9 @@ pub(super) fn index(
             "" => Part::None,
             "*" => Part::Any,
             c if !is_condition_code(c) => {
-                bad(format!("condition `{c}` is not *, empty or a code like 01-1"));
+                bad(format!(
+                    "condition `{c}` is not *, empty or a code like 01-1"
+                ));
                 continue;
             }
             c => {

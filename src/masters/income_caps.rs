@@ -126,9 +126,7 @@ pub(super) fn index(
         let law_code = match LawCode::parse(&r.law_code) {
             Ok(l) if national.contains_key(&l) => l,
             Ok(l) => {
-                bad(format!(
-                    "law_code {l} is not in national_programmes.csv"
-                ));
+                bad(format!("law_code {l} is not in national_programmes.csv"));
                 continue;
             }
             Err(e) => {

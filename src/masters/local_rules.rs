@@ -146,7 +146,9 @@ pub(super) fn index(
                 CopayMethod::PerVisit | CopayMethod::PerDay
                     if amount.is_none() || rate.is_some() =>
                 {
-                    return Err("a fixed-amount method needs amount_yen and no rate_percent".to_owned());
+                    return Err(
+                        "a fixed-amount method needs amount_yen and no rate_percent".to_owned()
+                    );
                 }
                 _ => {}
             }

@@ -285,7 +285,12 @@ impl MasterSnapshot {
         })
     }
 
-    pub fn income_cap(&self, law: LawCode, segment: Option<&str>, conditions: &[String]) -> CapLookup<'_> {
+    pub fn income_cap(
+        &self,
+        law: LawCode,
+        segment: Option<&str>,
+        conditions: &[String],
+    ) -> CapLookup<'_> {
         self.income_caps.lookup(law, segment, conditions)
     }
 
@@ -367,7 +372,10 @@ mod tests {
         // The programme row, and the rule rows that now refer to a key that is gone.
         assert_eq!(rows[0].file, LOCAL_FILE);
         assert_eq!(rows[0].line, 13);
-        let located: Vec<String> = rows[1..].iter().map(|r| format!("{}:{}", r.file, r.line)).collect();
+        let located: Vec<String> = rows[1..]
+            .iter()
+            .map(|r| format!("{}:{}", r.file, r.line))
+            .collect();
         assert_eq!(
             located,
             [

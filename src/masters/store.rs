@@ -106,7 +106,11 @@ mod tests {
         let failure = store.last_failure().unwrap();
         assert_eq!(failure.errors[0].file, LOCAL_FILE);
 
-        std::fs::write(dir.path().join(LOCAL_FILE), embedded_text(LOCAL_FILE).unwrap()).unwrap();
+        std::fs::write(
+            dir.path().join(LOCAL_FILE),
+            embedded_text(LOCAL_FILE).unwrap(),
+        )
+        .unwrap();
         let after = store.reload().unwrap();
         assert!(!Arc::ptr_eq(&before, &after));
         assert!(store.last_failure().is_none());

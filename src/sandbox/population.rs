@@ -121,12 +121,15 @@ const SHOMAN: [(&str, &str, u64); 8] = [
     ("一般所得Ⅱ", "01-1", 5_000),
     ("上位所得", "02-1", 500),
 ];
-const JIRITSU: [(&str, u64); 5] = [
-    ("生活保護", 0),
-    ("低所得1", 2_500),
-    ("低所得2", 5_000),
-    ("中間所得2", 10_000),
-    ("一定所得以上", 20_000),
+/// 自立支援医療: the middle and upper classes have a cap of their own only when 重度かつ継続
+/// (provisional condition `01-1`).
+const JIRITSU: [(&str, &str, u64); 6] = [
+    ("生活保護", "", 0),
+    ("低所得1", "", 2_500),
+    ("低所得2", "", 5_000),
+    ("中間所得1", "01-1", 5_000),
+    ("中間所得2", "01-1", 10_000),
+    ("一定所得以上", "01-1", 20_000),
 ];
 
 #[derive(Clone, Copy)]
@@ -234,7 +237,7 @@ impl Gen<'_> {
     }
 
     fn jiritsu(&mut self, law: &str, v: Validity) -> WireSubsidy {
-        let (income, cap) = *self.rng.pick(&JIRITSU);
+        let (income, cond, cap) = *self.rng.pick(&JIRITSU);
         let name = match law {
             "15" => "自立支援医療受給者証（更生医療）",
             "16" => "自立支援医療受給者証（育成医療）",
@@ -242,6 +245,7 @@ impl Gen<'_> {
         };
         let mut s = self.base(fixed_payer(law, "601"), name, v);
         s.income_segment = Some(income.into());
+        s.additional_conditions = Some(cond.to_owned()).filter(|c| !c.is_empty());
         s.max_copayment_amount = Self::monthly(cap);
         s.designated_medical_institutions = vec![WireInstitution {
             medical_institution_code: DEMO_INSTITUTION.into(),

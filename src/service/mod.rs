@@ -245,6 +245,7 @@ impl SubsidyService {
             care: req.care,
             institution: self.institution.clone(),
             insurance: req.insurance,
+            birthdate: Some(req.insured.birthdate()),
         };
         let correlation_id = uuid::Uuid::new_v4().to_string();
         let key = (req.insured.clone(), service_date);
