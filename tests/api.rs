@@ -344,3 +344,173 @@ async fn the_receipt_type_comes_with_the_insurance_context() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(v["errors"][0]["field"], "insurance.beneficiary");
 }
+
+async fn send_raw(app: &axum::Router, req: Request<Body>) -> (StatusCode, String, String) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let ct = resp.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, ct, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+fn post_to(uri: &str, accept: Option<&str>, body: &Value) -> Request<Body> {
+    let mut b = Request::post(uri).header(header::CONTENT_TYPE, "application/json");
+    if let Some(a) = accept {
+        b = b.header(header::ACCEPT, a);
+    }
+    b.body(Body::from(body.to_string())).unwrap()
+}
+
+#[tokio::test]
+async fn the_same_answer_in_orca_and_fhir_renderings() {
+    let (app, _) = in_process_app();
+    let pop = population();
+    let body = body_for(pop.find(&["showcase", "triple"]).unwrap());
+
+    let (status, ct, text) =
+        send_raw(&app, post_to("/v1/subsidy-checks?format=orca", None, &body)).await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/json"));
+    let orca: Value = serde_json::from_str(&text).unwrap();
+    let entries = orca["publicinsurance_infores"]["PublicInsurance_Information"]
+        .as_array()
+        .unwrap();
+    let classes: Vec<&str> = entries
+        .iter()
+        .map(|e| e["PublicInsurance_Class"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        classes,
+        ["021", "054", ""],
+        "national 0+法別; マル障 has no known ORCA class"
+    );
+    assert_eq!(orca["publicinsurance_infores"]["Api_Result"], "00");
+    insta::assert_json_snapshot!("orca_triple", orca, {".publicinsurance_infores.Check_Id" => "[check_id]"});
+
+    let (status, ct, xml) = send_raw(
+        &app,
+        post_to("/v1/subsidy-checks", Some("application/xml"), &body),
+    )
+    .await;
+    assert_eq!(
+        (status, ct.as_str()),
+        (StatusCode::OK, "application/xml; charset=utf-8")
+    );
+    assert!(
+        xml.contains("<PublicInsurance_Class type=\"string\">054</PublicInsurance_Class>"),
+        "{xml}"
+    );
+    let xml = xml
+        .lines()
+        .map(|l| {
+            if l.contains("<Check_Id") {
+                "    <Check_Id type=\"string\">[check_id]</Check_Id>"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("orca_xml_triple", xml);
+
+    let (status, ct, text) = send_raw(
+        &app,
+        post_to("/v1/subsidy-checks", Some("application/fhir+json"), &body),
+    )
+    .await;
+    assert_eq!(
+        (status, ct.as_str()),
+        (StatusCode::OK, "application/fhir+json")
+    );
+    let fhir: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(fhir["resourceType"], "Bundle");
+    let coverages: Vec<&Value> = fhir["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .collect();
+    assert_eq!(coverages.len(), 3);
+    for (i, c) in coverages.iter().enumerate() {
+        assert_eq!(c["resourceType"], "Coverage");
+        assert_eq!(c["order"], i + 1);
+        assert_eq!(
+            c["type"]["coding"][0]["system"],
+            "urn:oid:1.2.392.100495.20.2.61"
+        );
+        assert_eq!(c["type"]["coding"][0]["code"], "8");
+        assert_eq!(
+            c["contained"][0]["identifier"][0]["system"],
+            "urn:oid:1.2.392.100495.20.3.71"
+        );
+        assert_eq!(
+            c["identifier"][0]["system"],
+            "urn:oid:1.2.392.100495.20.3.72"
+        );
+        assert!(c["period"]["start"].is_string());
+    }
+    insta::assert_json_snapshot!("fhir_triple", fhir, {".identifier.value" => "[check_id]", ".timestamp" => "[timestamp]"});
+}
+
+#[tokio::test]
+async fn renderings_never_turn_unknown_into_no_subsidy() {
+    let (app, upstream) = in_process_app();
+    let pop = population();
+    let none = body_for(pop.find(&["showcase", "none"]).unwrap());
+    let (_, _, text) = send_raw(&app, post_to("/v1/subsidy-checks?format=fhir", None, &none)).await;
+    let fhir: Value = serde_json::from_str(&text).unwrap();
+    let entries = fhir["entry"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "no Coverage, one OperationOutcome");
+    assert_eq!(entries[0]["resource"]["resourceType"], "OperationOutcome");
+    assert_eq!(entries[0]["resource"]["issue"][0]["code"], "not-found");
+    let (_, _, text) = send_raw(&app, post_to("/v1/subsidy-checks?format=orca", None, &none)).await;
+    let orca: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(orca["publicinsurance_infores"]["Api_Result"], "10");
+
+    upstream.set_failing(true);
+    let other = body_for(pop.find(&["showcase", "expired"]).unwrap());
+    let (status, ct, text) = send_raw(
+        &app,
+        post_to("/v1/subsidy-checks?format=fhir", None, &other),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ct, "application/fhir+json");
+    let outcome: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    assert_eq!(outcome["issue"][0]["code"], "transient");
+    let (status, _, xml) = send_raw(
+        &app,
+        post_to("/v1/subsidy-checks?format=orca-xml", None, &other),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        xml.contains("<Api_Result type=\"string\">90</Api_Result>"),
+        "{xml}"
+    );
+
+    let (status, _, v) = send(&app, post_to("/v1/subsidy-checks?format=csv", None, &other)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(v["errors"][0]["field"], "format");
+}
+
+#[tokio::test]
+async fn maru_ko_at_the_clinic_and_at_the_pharmacy() {
+    let (app, _) = in_process_app();
+    let pop = population();
+    let mut body = body_for(pop.find(&["showcase", "maru_ko"]).unwrap());
+    let (_, _, v) = send(&app, post_json(&body)).await;
+    let copay = &v["subsidies"][0]["copay"];
+    assert_eq!(copay["method"], "per_visit");
+    assert_eq!(copay["amount_yen"], 200);
+    assert_eq!(v["subsidies"][0]["warnings"], json!([]));
+    body["setting"] = json!({"claim": "pharmacy"});
+    let (_, _, v) = send(&app, post_json(&body)).await;
+    let copay = &v["subsidies"][0]["copay"];
+    assert_eq!(copay["method"], "free");
+    assert_eq!(copay["amount_yen"], Value::Null);
+    assert_eq!(v["subsidies"][0]["receipt"]["layout"], "pharmacy");
+}

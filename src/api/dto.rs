@@ -482,11 +482,9 @@ fn jst_rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
-/// What every subsidy of one answer shares: the visit's setting and the code table's version.
+/// What every subsidy of one answer shares.
 #[derive(Debug, Clone, Copy)]
 pub struct RenderContext<'a> {
-    pub claim: Claim,
-    pub care: Care,
     pub calc_table_version: &'a str,
 }
 
@@ -525,8 +523,8 @@ impl SubsidyDto {
                 method: c.method.map(method_label),
                 rate_percent: c.rate_percent,
                 amount_yen: c.amount.map(|y| y.0),
-                applies_to: care_label(ctx.care),
-                claim: claim_label(ctx.claim),
+                applies_to: care_label(c.care),
+                claim: claim_label(c.claim),
                 caps: c.caps.into(),
                 charged_times_per_month: c.charged_times_per_month,
                 monthly_cap_shared: c.monthly_cap_shared,
@@ -564,6 +562,22 @@ impl SubsidyDto {
     }
 }
 
+/// What the receipt computer should tell the clerk, when there is something to say.
+pub fn advice(o: &CheckOutcome) -> Option<&'static str> {
+    match (o.status, o.source) {
+        (Status::NoneFound, _) => Some(
+            "PMH returned no subsidy: the patient may not have consented or the municipality may not have registered it. Ask for the paper certificate.",
+        ),
+        (Status::Unavailable, _) => Some(
+            "Subsidies could not be confirmed (upstream failure). Ask for the paper certificate; this does not mean the patient has none.",
+        ),
+        (Status::Confirmed, Some(crate::service::Source::Stale)) => Some(
+            "The upstream is failing; this is the last confirmed answer. Check the paper certificate if in doubt.",
+        ),
+        _ => None,
+    }
+}
+
 impl SubsidyCheckResponse {
     pub fn new(o: &CheckOutcome, ctx: RenderContext<'_>) -> Self {
         Self {
@@ -593,18 +607,7 @@ impl SubsidyCheckResponse {
                 kind: d.kind(),
                 detail: d.detail(),
             }),
-            advice: match (o.status, o.source) {
-                (Status::NoneFound, _) => Some(
-                    "PMH returned no subsidy: the patient may not have consented or the municipality may not have registered it. Ask for the paper certificate.",
-                ),
-                (Status::Unavailable, _) => Some(
-                    "Subsidies could not be confirmed (upstream failure). Ask for the paper certificate; this does not mean the patient has none.",
-                ),
-                (Status::Confirmed, Some(crate::service::Source::Stale)) => Some(
-                    "The upstream is failing; this is the last confirmed answer. Check the paper certificate if in doubt.",
-                ),
-                _ => None,
-            },
+            advice: advice(o),
             masters_version: o.masters_version.clone(),
         }
     }

@@ -5,14 +5,16 @@
 //! it is deserialised, and its value goes nowhere.
 
 pub mod dto;
+pub mod fhir;
 pub mod openapi;
+pub mod orca;
 pub mod problem;
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -209,13 +211,111 @@ pub fn parse_check_request(
     })
 }
 
+/// The representation of an answer a caller asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rendering {
+    /// This API's own JSON.
+    Json,
+    /// ORCA `PublicInsurance_Information`, JSON.
+    Orca,
+    /// ORCA `PublicInsurance_Information`, `xmlio2` XML.
+    OrcaXml,
+    /// HL7 FHIR JP Core `Coverage` resources in a Bundle.
+    Fhir,
+}
+
+pub const FORMATS: &str = "json, orca, orca-xml, fhir";
+
+/// `?format=` wins; otherwise the first media range of `Accept` that names a rendering
+/// (`application/fhir+json` → FHIR, `application/xml` or `text/xml` → ORCA XML); else JSON.
+pub fn rendering(format: Option<&str>, headers: &HeaderMap) -> Result<Rendering, Problem> {
+    if let Some(f) = format {
+        return match f.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(Rendering::Json),
+            "orca" => Ok(Rendering::Orca),
+            "orca-xml" => Ok(Rendering::OrcaXml),
+            "fhir" => Ok(Rendering::Fhir),
+            _ => Err(Problem::invalid_field(
+                "format",
+                format!("must be one of {FORMATS}"),
+            )),
+        };
+    }
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    for range in accept.split(',') {
+        match range.split(';').next().unwrap_or("").trim() {
+            "application/fhir+json" => return Ok(Rendering::Fhir),
+            "application/xml" | "text/xml" => return Ok(Rendering::OrcaXml),
+            "application/json" | "*/*" | "application/*" => return Ok(Rendering::Json),
+            _ => {}
+        }
+    }
+    Ok(Rendering::Json)
+}
+
+fn render(outcome: &crate::service::CheckOutcome, rendering: Rendering) -> Response {
+    let status = if outcome.status == Status::Unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let (content_type, body): (&'static str, Vec<u8>) = match rendering {
+        Rendering::Json => {
+            let ctx = dto::RenderContext {
+                calc_table_version: &outcome.mapped.calc_codes_version,
+            };
+            let body = SubsidyCheckResponse::new(outcome, ctx);
+            (
+                "application/json",
+                serde_json::to_vec(&body).unwrap_or_default(),
+            )
+        }
+        Rendering::Orca => (
+            "application/json",
+            serde_json::to_vec(&orca::OrcaAnswer::new(outcome).to_json()).unwrap_or_default(),
+        ),
+        Rendering::OrcaXml => (
+            "application/xml; charset=utf-8",
+            orca::OrcaAnswer::new(outcome).to_xml().into_bytes(),
+        ),
+        Rendering::Fhir => (
+            "application/fhir+json",
+            serde_json::to_vec(&fhir::render(outcome, dto::advice(outcome))).unwrap_or_default(),
+        ),
+    };
+    let mut r = (status, body).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::VARY, HeaderValue::from_static("accept"));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    r
+}
+
 /// Ask which subsidies apply to a patient on a service date.
+///
+/// The same answer comes in three renderings, chosen by `?format=` or `Accept`: this API's JSON
+/// (default), ORCA `PublicInsurance_Information` (`format=orca` JSON, `format=orca-xml` or
+/// `Accept: application/xml` for ORCA's xmlio2 XML), and HL7 FHIR JP Core `Coverage` resources
+/// in a Bundle (`format=fhir` or `Accept: application/fhir+json`).
 #[utoipa::path(
     post,
     path = "/v1/subsidy-checks",
     request_body = SubsidyCheckRequest,
+    params(
+        ("format" = Option<String>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
+    ),
     responses(
-        (status = 200, description = "`confirmed` or `none_found`", body = SubsidyCheckResponse),
+        (status = 200, description = "`confirmed` or `none_found`", content(
+            (SubsidyCheckResponse = "application/json"),
+            (Object = "application/fhir+json"),
+            (String = "application/xml"),
+        )),
         (status = 400, description = "Invalid input, or a My Number was sent", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
@@ -224,9 +324,20 @@ pub fn parse_check_request(
 )]
 async fn create_subsidy_check(
     State(st): State<AppState>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let rendering = match rendering(query.get("format").map(String::as_str), &headers) {
+        Ok(r) => r,
+        Err(p) => {
+            st.metrics
+                .rejected
+                .get_or_create(&vec![("reason", p.metric_reason())])
+                .inc();
+            return p.into_response();
+        }
+    };
     let body = match body {
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -250,22 +361,8 @@ async fn create_subsidy_check(
             return p.into_response();
         }
     };
-    let (claim, care) = (req.claim, req.care);
     let outcome = st.service.check(req).await;
-    let ctx = dto::RenderContext {
-        claim,
-        care,
-        calc_table_version: &outcome.mapped.calc_codes_version,
-    };
-    let body = SubsidyCheckResponse::new(&outcome, ctx);
-    if outcome.status == Status::Unavailable {
-        let mut r = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        r
-    } else {
-        Json(body).into_response()
-    }
+    render(&outcome, rendering)
 }
 
 /// The master tables in use.

@@ -58,6 +58,8 @@ pub struct Programme {
     /// The programme's key in the masters: the 法別 of a national programme, the payer-number
     /// key (exact or `prefix*`) of a local one.
     pub master_key: Option<String>,
+    /// ORCA's 公費の種類 for a local programme, where the master knows it.
+    pub orca_class: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -116,6 +118,17 @@ pub struct Warning {
     pub message: String,
 }
 
+impl MappedSubsidy {
+    /// The copay rule for 外来 or 入院.
+    pub fn copay_for(&self, care: Care) -> &CopayRule {
+        if self.copay.care == care {
+            &self.copay
+        } else {
+            &self.copay_other_care
+        }
+    }
+}
+
 impl Warning {
     fn new(code: WarningCode, message: impl Into<String>) -> Self {
         Self {
@@ -152,6 +165,9 @@ pub struct MappedSubsidy {
     pub additional_conditions: Vec<String>,
     pub designated_institutions: Vec<DesignatedInstitution>,
     pub copay: CopayRule,
+    /// The rule of the other setting (入院 when the visit is 外来 and vice versa), for
+    /// renderings that register both (ORCA); its doubts are not repeated as warnings.
+    pub copay_other_care: CopayRule,
     /// PROVISIONAL calculation-module codes; `None` when no row matches.
     pub calc_codes: Option<CalcCodes>,
     /// The KO record identity fields for this visit's claim layout.
@@ -322,6 +338,7 @@ fn programme_of(
         rank: None,
         single_only: false,
         master_key: None,
+        orca_class: None,
     };
     let payer = match &c.payer_number {
         Ok(p) => p.clone(),
@@ -357,6 +374,7 @@ fn programme_of(
             rank: Some(l.priority),
             single_only: false,
             master_key: Some(l.payer_match.clone()),
+            orca_class: l.orca_class.clone(),
         };
     }
     warnings.push(Warning::new(
@@ -378,6 +396,7 @@ fn national(n: &crate::masters::NationalProgramme) -> Programme {
         rank: Some(n.priority_rank),
         single_only: n.single_only,
         master_key: Some(n.law_code.to_string()),
+        orca_class: Some(format!("0{}", n.law_code)),
     }
 }
 
@@ -484,6 +503,14 @@ fn map_one(c: &Certificate, masters: &MasterSnapshot, ctx: &VisitContext) -> Map
     flags.sort();
 
     let copay = rules::resolve(c, &programme, masters, ctx, &mut warnings);
+    let other_ctx = VisitContext {
+        care: match ctx.care {
+            Care::Outpatient => Care::Inpatient,
+            Care::Inpatient => Care::Outpatient,
+        },
+        ..ctx.clone()
+    };
+    let copay_other_care = rules::resolve(c, &programme, masters, &other_ctx, &mut Vec::new());
     let calc_codes = programme.master_key.as_deref().and_then(|key| {
         let found =
             masters
@@ -520,6 +547,7 @@ fn map_one(c: &Certificate, masters: &MasterSnapshot, ctx: &VisitContext) -> Map
         additional_conditions: c.additional_conditions.clone(),
         designated_institutions: c.designated_institutions.clone(),
         copay,
+        copay_other_care,
         calc_codes,
         ko,
         flags,

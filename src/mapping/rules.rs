@@ -24,6 +24,9 @@ pub enum CapsSource {
 
 #[derive(Debug, Clone)]
 pub struct CopayRule {
+    /// The setting this rule was resolved for.
+    pub care: Care,
+    pub claim: Claim,
     /// `None` when the rule is unknown (unknown programme, setting not covered).
     pub method: Option<CopayMethod>,
     /// For `rate`: the patient's share in percent, before caps.
@@ -44,8 +47,10 @@ pub struct CopayRule {
 }
 
 impl CopayRule {
-    fn unknown(certificate: MaxCopayment) -> Self {
+    fn unknown(care: Care, claim: Claim, certificate: MaxCopayment) -> Self {
         Self {
+            care,
+            claim,
             method: None,
             rate_percent: None,
             amount: None,
@@ -104,7 +109,7 @@ pub(super) fn resolve(
         Care::Outpatient => c.max_copayment.outpatient,
         Care::Inpatient => c.max_copayment.inpatient,
     };
-    let mut rule = CopayRule::unknown(c.max_copayment);
+    let mut rule = CopayRule::unknown(ctx.care, ctx.claim, c.max_copayment);
     match programme.kind {
         ProgrammeKind::National => {
             let Some(n) = programme.law_code.and_then(|l| masters.national(l)) else {

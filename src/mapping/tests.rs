@@ -396,7 +396,11 @@ fn local_rules_by_income_class_counts_and_age() {
     let s = &m.active[0];
     assert_eq!(s.programme.short_name.as_deref(), Some("子ども"));
     assert_eq!(
-        (s.copay.method, s.copay.amount, s.copay.charged_times_per_month),
+        (
+            s.copay.method,
+            s.copay.amount,
+            s.copay.charged_times_per_month
+        ),
         (Some(CopayMethod::PerVisit), Some(Yen(300)), Some(5))
     );
     let mut exempt = tateyama.clone();
@@ -440,7 +444,10 @@ fn calculation_module_codes_are_looked_up_most_specific_first() {
     let code = |c: Certificate| {
         let m = map(&[c], &masters, &ctx());
         let k = m.active[0].calc_codes.clone().unwrap();
-        format!("{}/{}/{}", k.subsidy_code, k.income_class_code, k.condition_code)
+        format!(
+            "{}/{}/{}",
+            k.subsidy_code, k.income_class_code, k.condition_code
+        )
     };
     assert_eq!(code(with_class("54", "一般所得Ⅰ", &["01-1"])), "054/04/1");
     assert_eq!(code(with_class("54", "上位所得", &["02-1"])), "054/06/2");
@@ -477,7 +484,11 @@ fn ko_identity_fields_in_record_order() {
     law30.recipient_number_raw = None;
     let m = map(&[law30], &masters, &ctx());
     assert_eq!(m.active[0].ko.fields[1].value, "");
-    assert!(m.active[0].warnings.is_empty(), "{:?}", m.active[0].warnings);
+    assert!(
+        m.active[0].warnings.is_empty(),
+        "{:?}",
+        m.active[0].warnings
+    );
 
     let mut long = cert("88131248");
     long.recipient_number_raw = Some("A-0012345678".into());
@@ -508,10 +519,7 @@ fn burden_codes_cover_every_payer_combination_of_the_visit() {
         ("公1+公2", '7'),
         ("医保+公1+公2", '4'),
     ];
-    assert_eq!(
-        table,
-        expect.map(|(l, c)| (l.to_owned(), c)).to_vec()
-    );
+    assert_eq!(table, expect.map(|(l, c)| (l.to_owned(), c)).to_vec());
     let mut public_only = ctx();
     public_only.insurance = Some(InsuranceContext {
         kind: receipt::InsuranceKind::None,

@@ -401,6 +401,7 @@ pub struct InMemoryUpstream {
     pub population: Population,
     pub institution: String,
     calls: AtomicU64,
+    failing: std::sync::atomic::AtomicBool,
 }
 
 impl InMemoryUpstream {
@@ -409,10 +410,15 @@ impl InMemoryUpstream {
             population,
             institution: population::DEMO_INSTITUTION.into(),
             calls: AtomicU64::new(0),
+            failing: std::sync::atomic::AtomicBool::new(false),
         }
     }
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
+    }
+    /// While set, every query fails as if the upstream refused connections.
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
     }
 }
 
@@ -427,6 +433,11 @@ impl crate::upstream::Upstream for InMemoryUpstream {
     > {
         Box::pin(async move {
             self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(crate::upstream::UpstreamError::Connect(
+                    "in-memory upstream set to fail".into(),
+                ));
+            }
             let req = EligibilityRequest::for_query(&self.institution, q);
             let certs = self
                 .population

@@ -304,6 +304,42 @@ impl Gen<'_> {
         s
     }
 
+    /// Children's programmes outside Tokyo (illustrative payer numbers, see masters/README.md).
+    fn other_local(&mut self, kind: &str, v: Validity) -> WireSubsidy {
+        let caps = |outpatient: WireCaps, inpatient: WireCaps| {
+            Some(WireMaxCopayment {
+                outpatient: Some(outpatient),
+                inpatient: Some(inpatient),
+            })
+        };
+        let (payer, name, caps) = match kind {
+            "tateyama" => (
+                "88122056",
+                "子ども医療費受給券（館山市）",
+                caps(
+                    WireCaps {
+                        per_visit: Some(300),
+                        ..Default::default()
+                    },
+                    WireCaps {
+                        per_day: Some(300),
+                        ..Default::default()
+                    },
+                ),
+            ),
+            _ => {
+                let day = WireCaps {
+                    per_day: Some(500),
+                    ..Default::default()
+                };
+                ("88271010", "こども医療証（大阪市）", caps(day, day))
+            }
+        };
+        let mut s = self.base(payer.to_owned(), name, v);
+        s.max_copayment_amount = caps;
+        s
+    }
+
     fn identity(&mut self, age_years: (i64, i64)) -> PersonaInsured {
         let age_days = self
             .rng
@@ -480,6 +516,27 @@ const SHOWCASE: &[Recipe] = &[
             vec!["ikusei"],
             (0, 17),
             vec![g.jiritsu("16", Validity::Active)],
+        )
+    },
+    |g| {
+        (
+            vec!["local", "maru_ko"],
+            (7, 13),
+            vec![g.tokyo_local("maru_ko", Validity::Active)],
+        )
+    },
+    |g| {
+        (
+            vec!["local", "chiba"],
+            (3, 12),
+            vec![g.other_local("tateyama", Validity::Active)],
+        )
+    },
+    |g| {
+        (
+            vec!["local", "osaka"],
+            (3, 12),
+            vec![g.other_local("osaka", Validity::Active)],
         )
     },
 ];

@@ -1,0 +1,172 @@
+//! The FHIR rendering: each active subsidy as an HL7 FHIR JP Core `Coverage` (DOMAIN.md §8), in a
+//! `collection` Bundle. Type `urn:oid:1.2.392.100495.20.2.61#8` (公費); the payer (公費負担者番号,
+//! `urn:oid:1.2.392.100495.20.3.71`) as a contained Organization; the recipient number
+//! (`urn:oid:1.2.392.100495.20.3.72`) as `subscriberId` and identifier; `order`; `period`;
+//! `costToBeneficiary` for the rate, fixed amounts and caps of this visit's setting.
+//!
+//! Failure honesty: `none_found` is a Bundle with no Coverage and an OperationOutcome saying the
+//! answer is unknown; `unavailable` is an OperationOutcome (HTTP 503); `stale` adds a warning.
+
+use serde_json::{Value, json};
+
+use super::dto::warning_code;
+use crate::mapping::{CopayRule, MappedSubsidy, ProgrammeKind};
+use crate::masters::CopayMethod;
+use crate::service::{CheckOutcome, Source, Status};
+
+pub const PROFILE: &str = "http://jpfhir.jp/fhir/core/StructureDefinition/JP_Coverage";
+const INSURANCE_TYPE: &str = "urn:oid:1.2.392.100495.20.2.61";
+const PAYER_SYSTEM: &str = "urn:oid:1.2.392.100495.20.3.71";
+const RECIPIENT_SYSTEM: &str = "urn:oid:1.2.392.100495.20.3.72";
+const COPAY_TYPE: &str = "http://terminology.hl7.org/CodeSystem/coverage-copay-type";
+const WARNING_SYSTEM: &str = "urn:pmh-gateway:warning";
+
+fn money(value: u64) -> Value {
+    json!({"value": value, "currency": "JPY"})
+}
+
+fn cost(code: &str, text: &str, value: (&str, Value)) -> Value {
+    let mut c = json!({
+        "type": {"coding": [{"system": COPAY_TYPE, "code": code}], "text": text},
+    });
+    c[value.0] = value.1;
+    c
+}
+
+fn costs(rule: &CopayRule) -> Vec<Value> {
+    let mut out = Vec::new();
+    match rule.method {
+        Some(CopayMethod::Rate) => {
+            if let Some(p) = rule.rate_percent {
+                out.push(cost(
+                    "copaypct",
+                    "負担割合",
+                    (
+                        "valueQuantity",
+                        json!({"value": p, "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"}),
+                    ),
+                ));
+            }
+        }
+        Some(CopayMethod::Free) => out.push(cost("copay", "負担なし", ("valueMoney", money(0)))),
+        Some(CopayMethod::PerVisit) => {
+            if let Some(a) = rule.amount {
+                out.push(cost("copay", "1回あたり定額", ("valueMoney", money(a.0))));
+            }
+        }
+        Some(CopayMethod::PerDay) => {
+            if let Some(a) = rule.amount {
+                out.push(cost("copay", "1日あたり定額", ("valueMoney", money(a.0))));
+            }
+        }
+        None => {}
+    }
+    if rule.method != Some(CopayMethod::Free) {
+        for (cap, text) in [
+            (rule.caps.per_visit, "1回上限額"),
+            (rule.caps.per_day, "1日上限額"),
+            (rule.caps.per_month, "月額上限額"),
+        ] {
+            if let Some(y) = cap {
+                out.push(cost("maxoutofpocket", text, ("valueMoney", money(y.0))));
+            }
+        }
+    }
+    out
+}
+
+fn coverage(s: &MappedSubsidy) -> Value {
+    let mut c = json!({
+        "resourceType": "Coverage",
+        "meta": {"profile": [PROFILE]},
+        "contained": [{
+            "resourceType": "Organization",
+            "id": "payer",
+            "identifier": [{"system": PAYER_SYSTEM, "value": s.payer_number}],
+        }],
+        "status": "active",
+        "type": {"coding": [{"system": INSURANCE_TYPE, "code": "8", "display": "公費"}]},
+        "beneficiary": {"display": "the patient of this subsidy check"},
+        "payor": [{"reference": "#payer"}],
+    });
+    if let Some(name) = &s.programme.name {
+        c["contained"][0]["name"] = json!(name);
+    }
+    if let Some(r) = &s.recipient_number {
+        c["subscriberId"] = json!(r);
+        c["identifier"] = json!([{"system": RECIPIENT_SYSTEM, "value": r}]);
+    }
+    if let Some(o) = s.order {
+        c["order"] = json!(o);
+    }
+    if let Some(v) = s.validity {
+        let mut period = serde_json::Map::new();
+        if let Some(f) = v.from {
+            period.insert("start".into(), json!(f.format("%Y-%m-%d").to_string()));
+        }
+        if let Some(t) = v.to {
+            period.insert("end".into(), json!(t.format("%Y-%m-%d").to_string()));
+        }
+        c["period"] = Value::Object(period);
+    }
+    if let Some(l) = s.programme.law_code {
+        let kind = match s.programme.kind {
+            ProgrammeKind::National => "national",
+            ProgrammeKind::Local => "local",
+            ProgrammeKind::Unknown => "unknown",
+        };
+        c["class"] = json!([{
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/coverage-class", "code": "plan"}]},
+            "value": l.to_string(),
+            "name": s.programme.short_name.clone().unwrap_or_else(|| kind.to_owned()),
+        }]);
+    }
+    let costs = costs(&s.copay);
+    if !costs.is_empty() {
+        c["costToBeneficiary"] = Value::Array(costs);
+    }
+    if !s.warnings.is_empty() {
+        c["meta"]["tag"] = s
+            .warnings
+            .iter()
+            .map(|w| json!({"system": WARNING_SYSTEM, "code": warning_code(w.code), "display": w.message}))
+            .collect();
+    }
+    c
+}
+
+fn outcome(severity: &str, code: &str, text: &str) -> Value {
+    json!({
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": severity, "code": code, "diagnostics": text}],
+    })
+}
+
+/// The FHIR body for an answer; for `unavailable` an OperationOutcome (sent with 503).
+pub fn render(o: &CheckOutcome, advice: Option<&str>) -> Value {
+    let advice = advice.unwrap_or_default();
+    if o.status == Status::Unavailable {
+        return outcome("error", "transient", advice);
+    }
+    let mut entries: Vec<Value> = o
+        .mapped
+        .active
+        .iter()
+        .map(|s| json!({"resource": coverage(s)}))
+        .collect();
+    let note = match (o.status, o.source) {
+        (Status::NoneFound, _) => Some(outcome("warning", "not-found", advice)),
+        (_, Some(Source::Stale)) => Some(outcome("warning", "transient", advice)),
+        _ => None,
+    };
+    if let Some(n) = note {
+        entries.push(json!({"resource": n}));
+    }
+    json!({
+        "resourceType": "Bundle",
+        "identifier": {"system": "urn:pmh-gateway:check-id", "value": o.correlation_id},
+        "type": "collection",
+        "timestamp": o.checked_at.with_timezone(&crate::domain::date::jst()).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        "entry": entries,
+    })
+}

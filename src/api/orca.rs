@@ -1,0 +1,192 @@
+//! The ORCA rendering: the active subsidies as ORCA `PublicInsurance_Information` entries
+//! (DOMAIN.md §8), so an ORCA user can register them as they are. JSON (ORCA's `format=json`
+//! style) or XML (`xmlio2`, ORCA's native API form).
+//!
+//! `Api_Result` follows ORCA's convention that `00` is success; the other values are this
+//! gateway's own: `10` PMH returned nothing (unknown — ask for the paper certificate), `90`
+//! the upstream failed and nothing usable is cached.
+
+use serde_json::{Map, Value};
+
+use super::dto::warning_code;
+use crate::domain::Care;
+use crate::mapping::{CopayRule, MappedSubsidy};
+use crate::masters::CopayMethod;
+use crate::service::{CheckOutcome, Status, source_label, status_label};
+
+/// One answer in ORCA's terms; fields kept in ORCA's order.
+pub struct OrcaAnswer {
+    header: Vec<(&'static str, String)>,
+    entries: Vec<Vec<(&'static str, OrcaValue)>>,
+}
+
+enum OrcaValue {
+    Text(String),
+    List(Vec<String>),
+}
+
+fn rate(rule: &CopayRule) -> String {
+    match (rule.method, rule.rate_percent) {
+        (Some(CopayMethod::Rate), Some(p)) => format!("{:.2}", f64::from(p) / 100.0),
+        (Some(CopayMethod::Free), _) => "0.00".into(),
+        _ => String::new(),
+    }
+}
+
+/// ORCA's single amount per setting: the fixed amount, else the tightest period cap stated.
+fn money(rule: &CopayRule) -> String {
+    if rule.method == Some(CopayMethod::Free) {
+        return "0".into();
+    }
+    rule.amount
+        .or(rule.caps.per_visit)
+        .or(rule.caps.per_day)
+        .or(rule.caps.per_month)
+        .map(|y| y.0.to_string())
+        .unwrap_or_default()
+}
+
+fn entry(s: &MappedSubsidy) -> Vec<(&'static str, OrcaValue)> {
+    use OrcaValue::{List, Text};
+    let inpatient = s.copay_for(Care::Inpatient);
+    let outpatient = s.copay_for(Care::Outpatient);
+    let date = |d: Option<chrono::NaiveDate>| {
+        Text(
+            d.map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+        )
+    };
+    vec![
+        (
+            "PublicInsurance_Class",
+            Text(s.programme.orca_class.clone().unwrap_or_default()),
+        ),
+        (
+            "PublicInsurance_Name",
+            Text(s.programme.short_name.clone().unwrap_or_default()),
+        ),
+        ("PublicInsurer_Number", Text(s.payer_number.clone())),
+        (
+            "PublicInsuredPerson_Number",
+            Text(s.recipient_number.clone().unwrap_or_default()),
+        ),
+        ("Rate_Admission", Text(rate(inpatient))),
+        ("Money_Admission", Text(money(inpatient))),
+        ("Rate_Outpatient", Text(rate(outpatient))),
+        ("Money_Outpatient", Text(money(outpatient))),
+        (
+            "Certificate_IssuedDate",
+            date(s.validity.and_then(|v| v.from)),
+        ),
+        (
+            "Certificate_ExpiredDate",
+            date(s.validity.and_then(|v| v.to)),
+        ),
+        (
+            "Gateway_Order",
+            Text(s.order.map(|o| o.to_string()).unwrap_or_default()),
+        ),
+        (
+            "Gateway_Warnings",
+            List(
+                s.warnings
+                    .iter()
+                    .map(|w| warning_code(w.code).to_owned())
+                    .collect(),
+            ),
+        ),
+    ]
+}
+
+impl OrcaAnswer {
+    pub fn new(o: &CheckOutcome) -> Self {
+        let (result, message) = match o.status {
+            Status::Confirmed => ("00", "処理終了"),
+            Status::NoneFound => (
+                "10",
+                "PMHに医療費助成情報がありません（不明）。紙の受給者証を確認してください",
+            ),
+            Status::Unavailable => (
+                "90",
+                "医療費助成情報を確認できません（上流の障害）。紙の受給者証を確認してください",
+            ),
+        };
+        let header = vec![
+            ("Api_Result", result.to_owned()),
+            ("Api_Result_Message", message.to_owned()),
+            ("Gateway_Status", status_label(o.status).to_owned()),
+            (
+                "Gateway_Source",
+                o.source.map(source_label).unwrap_or_default().to_owned(),
+            ),
+            ("Service_Date", o.service_date.to_string()),
+            ("Check_Id", o.correlation_id.clone()),
+        ];
+        let entries = o.mapped.active.iter().take(4).map(entry).collect();
+        Self { header, entries }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut root = Map::new();
+        for (k, v) in &self.header {
+            root.insert((*k).into(), Value::String(v.clone()));
+        }
+        let entries = self
+            .entries
+            .iter()
+            .map(|e| {
+                let mut m = Map::new();
+                for (k, v) in e {
+                    let v = match v {
+                        OrcaValue::Text(t) => Value::String(t.clone()),
+                        OrcaValue::List(l) => l.iter().cloned().map(Value::String).collect(),
+                    };
+                    m.insert((*k).into(), v);
+                }
+                Value::Object(m)
+            })
+            .collect();
+        root.insert("PublicInsurance_Information".into(), Value::Array(entries));
+        let mut outer = Map::new();
+        outer.insert("publicinsurance_infores".into(), Value::Object(root));
+        Value::Object(outer)
+    }
+
+    /// ORCA's `xmlio2` form: typed elements, arrays as `…_child` records.
+    pub fn to_xml(&self) -> String {
+        use quick_xml::escape::escape;
+        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xmlio2>\n");
+        x.push_str("  <publicinsurance_infores type=\"record\">\n");
+        for (k, v) in &self.header {
+            x.push_str(&format!(
+                "    <{k} type=\"string\">{}</{k}>\n",
+                escape(v.as_str())
+            ));
+        }
+        x.push_str("    <PublicInsurance_Information type=\"array\">\n");
+        for e in &self.entries {
+            x.push_str("      <PublicInsurance_Information_child type=\"record\">\n");
+            for (k, v) in e {
+                match v {
+                    OrcaValue::Text(t) => x.push_str(&format!(
+                        "        <{k} type=\"string\">{}</{k}>\n",
+                        escape(t.as_str())
+                    )),
+                    OrcaValue::List(l) => {
+                        x.push_str(&format!("        <{k} type=\"array\">\n"));
+                        for item in l {
+                            x.push_str(&format!(
+                                "          <{k}_child type=\"string\">{}</{k}_child>\n",
+                                escape(item.as_str())
+                            ));
+                        }
+                        x.push_str(&format!("        </{k}>\n"));
+                    }
+                }
+            }
+            x.push_str("      </PublicInsurance_Information_child>\n");
+        }
+        x.push_str("    </PublicInsurance_Information>\n  </publicinsurance_infores>\n</xmlio2>\n");
+        x
+    }
+}
