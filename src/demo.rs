@@ -35,6 +35,16 @@ impl Default for DemoOptions {
     }
 }
 
+/// One ready-to-paste request of the demo.
+#[derive(Debug, Clone)]
+pub struct DemoExample {
+    pub what: &'static str,
+    pub persona: String,
+    pub url: String,
+    pub accept: Option<&'static str>,
+    pub body: String,
+}
+
 pub struct Demo {
     pub gateway_addr: SocketAddr,
     pub sandbox: SandboxHandle,
@@ -123,10 +133,102 @@ impl Demo {
         .to_string()
     }
 
+    /// The showcase requests the demo prints, against this demo's gateway.
+    pub fn examples(&self) -> Vec<DemoExample> {
+        let pop = self.sandbox.population();
+        let url = format!("http://{}/v1/subsidy-checks", self.gateway_addr);
+        let insurance = serde_json::json!({"insurance": {"kind": "health_insurance", "beneficiary": "insured"}});
+        let pharmacy = serde_json::json!({"setting": {"claim": "pharmacy"}});
+        let triple: &[&str] = &["showcase", "triple"];
+        let specs: [(
+            &str,
+            &[&str],
+            &str,
+            Option<&str>,
+            Option<&serde_json::Value>,
+        ); 8] = [
+            (
+                "three subsidies (精神通院 21 + 難病 54 + マル障): confirmed, ordered, with caps, codes, KO fields, 負担区分 and レセプト種別",
+                triple,
+                "",
+                None,
+                Some(&insurance),
+            ),
+            (
+                "the same answer as ORCA PublicInsurance_Information (JSON)",
+                triple,
+                "?format=orca",
+                None,
+                None,
+            ),
+            (
+                "… as ORCA xmlio2 XML",
+                triple,
+                "",
+                Some("application/xml"),
+                None,
+            ),
+            (
+                "… as FHIR JP Core Coverage resources",
+                triple,
+                "",
+                Some("application/fhir+json"),
+                None,
+            ),
+            (
+                "マル子 at the clinic: 200 円 per visit",
+                &["showcase", "maru_ko"],
+                "",
+                None,
+                None,
+            ),
+            (
+                "マル子 at the pharmacy: nothing to pay",
+                &["showcase", "maru_ko"],
+                "",
+                None,
+                Some(&pharmacy),
+            ),
+            (
+                "no subsidy registered: none_found (ask for the paper certificate)",
+                &["showcase", "none"],
+                "",
+                None,
+                None,
+            ),
+            (
+                "an expired 難病 certificate: confirmed, reported under inactive_subsidies",
+                &["showcase", "expired"],
+                "",
+                None,
+                None,
+            ),
+        ];
+        specs
+            .into_iter()
+            .filter_map(|(what, tags, query, accept, extra)| {
+                let p = pop.find(tags)?;
+                let mut body: serde_json::Value =
+                    serde_json::from_str(&Self::request_body(p)).expect("valid JSON");
+                if let (Some(serde_json::Value::Object(extra)), Some(b)) =
+                    (extra, body.as_object_mut())
+                {
+                    b.extend(extra.clone());
+                }
+                Some(DemoExample {
+                    what,
+                    persona: p.id.clone(),
+                    url: format!("{url}{query}"),
+                    accept,
+                    body: body.to_string(),
+                })
+            })
+            .collect()
+    }
+
     /// The text printed at start: ready-to-paste requests.
     pub fn instructions(&self) -> String {
         let pop = self.sandbox.population();
-        let url = format!("http://{}/v1/subsidy-checks", self.gateway_addr);
         let mut out = format!(
             "pmh-gateway demo\n  gateway  http://{}  (REST API, /openapi.json, /metrics)\n  sandbox  {}  (PMH emulator, mutual TLS, {} synthetic persons)\n",
             self.gateway_addr,
@@ -139,28 +241,15 @@ impl Demo {
             ));
         }
         out.push_str("\nTry these (synthetic persons):\n");
-        let examples: [(&str, &[&str]); 3] = [
-            (
-                "three subsidies (精神通院 21 + 難病 54 + マル障): confirmed, ordered",
-                &["showcase", "triple"],
-            ),
-            (
-                "no subsidy registered: none_found (ask for the paper certificate)",
-                &["showcase", "none"],
-            ),
-            (
-                "an expired 難病 certificate: confirmed, reported under inactive_subsidies",
-                &["showcase", "expired"],
-            ),
-        ];
-        for (what, tags) in examples {
-            if let Some(p) = pop.find(tags) {
-                out.push_str(&format!(
-                    "\n# {} — {what}\ncurl -s {url} -H 'content-type: application/json' \\\n  -d '{}'\n",
-                    p.id,
-                    Self::request_body(p)
-                ));
-            }
+        for e in self.examples() {
+            let accept = e
+                .accept
+                .map(|a| format!(" -H 'accept: {a}'"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "\n# {} — {}\ncurl -s '{}' -H 'content-type: application/json'{accept} \\\n  -d '{}'\n",
+                e.persona, e.what, e.url, e.body
+            ));
         }
         if let Some(a) = self.sandbox.admin_addr {
             out.push_str(&format!(

@@ -258,3 +258,74 @@ async fn repeated_failures_open_the_breaker_and_readiness_says_degraded() {
     gw.stop().await;
     sandbox.shutdown().await;
 }
+
+/// The demo as a newcomer runs it: sandbox + gateway over real sockets and mutual TLS; every
+/// request it prints answers, in all three renderings, with the order, rules, codes and receipt
+/// fields the domain expects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_demo_example_answers_in_all_renderings() {
+    pmh_gateway::tls::install_crypto_provider();
+    let demo = pmh_gateway::demo::start(&pmh_gateway::demo::DemoOptions {
+        port: 0,
+        upstream_port: 0,
+        admin_port: 0,
+        seed: 42,
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let examples = demo.examples();
+    assert_eq!(examples.len(), 8);
+    let mut answers = Vec::new();
+    for e in &examples {
+        let mut req = client
+            .post(&e.url)
+            .header("content-type", "application/json")
+            .body(e.body.clone());
+        if let Some(a) = e.accept {
+            req = req.header("accept", a);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{}", e.what);
+        answers.push(resp.text().await.unwrap());
+    }
+    let json = |i: usize| serde_json::from_str::<serde_json::Value>(&answers[i]).unwrap();
+
+    let triple = json(0);
+    let laws: Vec<&str> = triple["subsidies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["law_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(laws, ["21", "54", "80"]);
+    assert_eq!(triple["receipt_type"], "1142");
+    for s in triple["subsidies"].as_array().unwrap() {
+        assert!(s["copay"]["method"].is_string(), "{s}");
+        assert_eq!(s["calc_module"]["provisional"], true);
+        assert_eq!(s["receipt"]["fields"][0]["value"], s["payer_number"]);
+    }
+    assert_eq!(triple["burden_codes"].as_array().unwrap().len(), 15);
+
+    let orca = json(1);
+    assert_eq!(
+        orca["publicinsurance_infores"]["PublicInsurance_Information"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(
+        answers[2].contains("<PublicInsurance_Class type=\"string\">021</PublicInsurance_Class>")
+    );
+    let fhir = json(3);
+    assert_eq!(fhir["entry"].as_array().unwrap().len(), 3);
+    assert_eq!(fhir["entry"][0]["resource"]["order"], 1);
+
+    assert_eq!(json(4)["subsidies"][0]["copay"]["amount_yen"], 200);
+    assert_eq!(json(5)["subsidies"][0]["copay"]["method"], "free");
+    assert_eq!(json(6)["status"], "none_found");
+    assert_eq!(json(7)["inactive_subsidies"][0]["status"], "expired");
+    assert!(demo.instructions().contains("format=orca"));
+    demo.shutdown().await;
+}
