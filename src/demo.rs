@@ -140,13 +140,15 @@ impl Demo {
         let insurance = serde_json::json!({"insurance": {"kind": "health_insurance", "beneficiary": "insured"}});
         let pharmacy = serde_json::json!({"setting": {"claim": "pharmacy"}});
         let triple: &[&str] = &["showcase", "triple"];
-        let specs: [(
-            &str,
-            &[&str],
-            &str,
-            Option<&str>,
-            Option<&serde_json::Value>,
-        ); 8] = [
+        // (what, persona tags, query string, Accept, extra body fields)
+        type Spec<'a> = (
+            &'static str,
+            &'a [&'a str],
+            &'static str,
+            Option<&'static str>,
+            Option<&'a serde_json::Value>,
+        );
+        let specs: [Spec<'_>; 8] = [
             (
                 "three subsidies (精神通院 21 + 難病 54 + マル障): confirmed, ordered, with caps, codes, KO fields, 負担区分 and レセプト種別",
                 triple,
