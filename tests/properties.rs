@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use proptest::prelude::*;
 
 use pmh_gateway::domain::check_digit::complete;
-use pmh_gateway::domain::{Care, Certificate, Claim, ServiceDate};
+use pmh_gateway::domain::{Certificate, ServiceDate};
 use pmh_gateway::mapping::{self, ProgrammeKind, VisitContext};
 use pmh_gateway::masters::{FILES, MasterSnapshot, MasterSource, MasterStore, embedded_text};
 
@@ -17,14 +17,7 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 }
 
 fn ctx() -> VisitContext {
-    VisitContext {
-        service_date: ServiceDate::new(d(2026, 11, 21)),
-        claim: Claim::Medical,
-        care: Care::Outpatient,
-        institution: None,
-        insurance: None,
-        birthdate: None,
-    }
+    VisitContext::on(ServiceDate::new(d(2026, 11, 21)))
 }
 
 /// Payer numbers of every kind the mapping meets: each national 法別, local exact and prefix

@@ -33,6 +33,20 @@ pub struct VisitContext {
     pub birthdate: Option<chrono::NaiveDate>,
 }
 
+impl VisitContext {
+    /// A 医科 外来 visit on `day` with nothing else known.
+    pub fn on(day: ServiceDate) -> Self {
+        Self {
+            service_date: day,
+            claim: Claim::Medical,
+            care: Care::Outpatient,
+            institution: None,
+            insurance: None,
+            birthdate: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InsuranceContext {
     pub kind: receipt::InsuranceKind,

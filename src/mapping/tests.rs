@@ -11,12 +11,8 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 
 fn ctx() -> VisitContext {
     VisitContext {
-        service_date: ServiceDate::new(d(2026, 11, 21)),
-        claim: Claim::Medical,
-        care: Care::Outpatient,
         institution: Some(MedicalInstitutionCode::parse("1311111111").unwrap()),
-        insurance: None,
-        birthdate: None,
+        ..VisitContext::on(ServiceDate::new(d(2026, 11, 21)))
     }
 }
 

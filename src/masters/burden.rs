@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::RowError;
+use super::reporter;
 
 #[derive(Debug, Deserialize)]
 pub(super) struct Row {
@@ -94,13 +95,7 @@ pub(super) fn index(file: &str, rows: Vec<(u64, Row)>, errors: &mut Vec<RowError
     let mut last_line = 1;
     for (line, r) in rows {
         last_line = line;
-        let mut bad = |reason: String| {
-            errors.push(RowError {
-                file: file.to_owned(),
-                line,
-                reason,
-            })
-        };
+        let mut bad = reporter(file, line, errors);
         let subsidies: Vec<u8> = [r.kohi1, r.kohi2, r.kohi3, r.kohi4]
             .iter()
             .zip(1..)

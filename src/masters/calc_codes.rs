@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::income_caps::{IncomeCaps, is_condition_code};
 use super::local_rules::LocalRules;
+use super::reporter;
 use super::{LocalProgramme, NationalProgramme, RowError};
 use crate::domain::LawCode;
 
@@ -90,13 +91,7 @@ pub(super) fn index(
 ) -> CalcCodeTable {
     let mut out = CalcCodeTable::default();
     for (line, r) in rows {
-        let mut bad = |reason: String| {
-            errors.push(RowError {
-                file: file.to_owned(),
-                line,
-                reason,
-            })
-        };
+        let mut bad = reporter(file, line, errors);
         let national = LawCode::parse(&r.programme)
             .ok()
             .filter(|l| refs.national.contains_key(l));

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::csvfile::opt_yen;
+use super::reporter;
 use super::{NationalProgramme, RowError};
 use crate::domain::{LawCode, Yen};
 
@@ -116,13 +117,7 @@ pub(super) fn index(
 ) -> IncomeCaps {
     let mut out = IncomeCaps::default();
     for (line, r) in rows {
-        let mut bad = |reason: String| {
-            errors.push(RowError {
-                file: file.to_owned(),
-                line,
-                reason,
-            })
-        };
+        let mut bad = reporter(file, line, errors);
         let law_code = match LawCode::parse(&r.law_code) {
             Ok(l) if national.contains_key(&l) => l,
             Ok(l) => {

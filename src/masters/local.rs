@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::csvfile::{opt_date, opt_small};
+use super::reporter;
 use super::{CareScope, NationalProgramme, RowError};
 use crate::domain::{Care, InsuranceKind, LawCode, PayerNumber};
 
@@ -100,13 +101,7 @@ pub(super) fn index(
     let mut exact = HashMap::new();
     let mut prefix = Vec::new();
     for (line, r) in rows {
-        let mut bad = |reason: String| {
-            errors.push(RowError {
-                file: file.to_owned(),
-                line,
-                reason,
-            })
-        };
+        let mut bad = reporter(file, line, errors);
         let law_code = match LawCode::parse(&r.law_code) {
             Ok(l) => l,
             Err(e) => {

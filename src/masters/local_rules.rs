@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::csvfile::{opt_small, opt_yen};
+use super::reporter;
 use super::{CopayMethod, LocalProgramme, RowError};
 use crate::domain::{Care, Claim, CopayCaps, Yen};
 
@@ -101,13 +102,7 @@ pub(super) fn index(
 ) -> LocalRules {
     let mut out = LocalRules::default();
     for (line, r) in rows {
-        let mut bad = |reason: String| {
-            errors.push(RowError {
-                file: file.to_owned(),
-                line,
-                reason,
-            })
-        };
+        let mut bad = reporter(file, line, errors);
         let Some(programme) = programmes.iter().find(|p| p.payer_match == r.payer_number) else {
             bad(format!(
                 "payer_number {} is not a row of local_programmes.csv",

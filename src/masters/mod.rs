@@ -130,6 +130,21 @@ pub struct RowError {
     pub reason: String,
 }
 
+/// The error sink of one row: `bad(reason)` records `file:line: reason`.
+pub(super) fn reporter<'a>(
+    file: &'a str,
+    line: u64,
+    errors: &'a mut Vec<RowError>,
+) -> impl FnMut(String) + 'a {
+    move |reason| {
+        errors.push(RowError {
+            file: file.to_owned(),
+            line,
+            reason,
+        })
+    }
+}
+
 impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}: {}", self.file, self.line, self.reason)

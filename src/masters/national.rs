@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::reporter;
 use super::{CareScope, PharmacyRule, RowError};
 use crate::domain::LawCode;
 
@@ -51,13 +52,7 @@ pub(super) fn index(
     let mut out = BTreeMap::new();
     let mut ranks = BTreeMap::new();
     for (line, r) in rows {
-        let mut bad = |reason: String| {
-            errors.push(RowError {
-                file: file.to_owned(),
-                line,
-                reason,
-            })
-        };
+        let mut bad = reporter(file, line, errors);
         let law_code = match LawCode::parse(&r.law_code) {
             Ok(l) => l,
             Err(e) => {
