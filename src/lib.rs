@@ -10,6 +10,7 @@ pub mod errors;
 pub mod mapping;
 pub mod masters;
 pub mod metrics;
+pub mod onshi;
 pub mod sandbox;
 pub mod service;
 pub mod tls;

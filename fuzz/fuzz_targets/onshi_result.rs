@@ -1,0 +1,9 @@
+//! Fuzz the オン資 result parser: any bytes must give a value or an error, never a panic.
+//! Run: `cargo +nightly fuzz run onshi_result` (from the crate root; needs cargo-fuzz).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = pmh_gateway::onshi::OnshiResult::parse(data);
+});

@@ -1,0 +1,274 @@
+//! オン資 result messages (`OQSsiquc01res_*.xml`, face results): what the gateway uses, extracted
+//! from the element tree. Personal items the gateway has no use for (name, kana, address, post
+//! number, sex) are not read at all.
+
+use chrono::NaiveDate;
+
+use super::decode::{Charset, decode};
+use super::tree::{self, Element};
+use super::{OnshiError, pmh_block};
+use crate::domain::date::parse_compact;
+use crate::domain::{InsuranceKind, InsuredIdentity};
+use crate::mapping::InsuranceContext;
+use crate::mapping::receipt::Beneficiary;
+use crate::upstream::contract::WireSubsidy;
+
+#[derive(Debug, Clone, Default)]
+pub struct ResultHeader {
+    pub process_execution_time: Option<String>,
+    pub qualification_confirmation_date: Option<NaiveDate>,
+    pub medical_institution_code: Option<String>,
+    pub arbitrary_file_identifier: Option<String>,
+    /// 1 card, 2 insurance-card data.
+    pub reference_classification: Option<String>,
+    /// 1 ok, 2 in progress, 9 error.
+    pub segment_of_result: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    /// `CharacterCodeIdentifier` as declared in the header.
+    pub character_code: Option<Charset>,
+}
+
+/// 限度額適用 (高額療養費) class and validity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitInfo {
+    /// A01–A06 / B01–B10.
+    pub classification_flag: Option<String>,
+    pub classification: Option<String>,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+}
+
+/// 医療扶助 医療券 (`MedicalTicketInfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MedicalTicket {
+    pub ticket_type: Option<String>,
+    pub self_pay_amount: Option<u64>,
+    pub designated_medical_institution_code: Option<String>,
+}
+
+/// One `ResultOfQualificationConfirmation`.
+#[derive(Debug, Clone)]
+pub struct Qualification {
+    /// The insured identity; an error names what was wrong (never the value).
+    pub insured: Result<InsuredIdentity, String>,
+    /// 01 一般 …, A1 医療扶助.
+    pub card_classification: Option<String>,
+    /// `PersonalFamilyClassification`: 1 本人, 2 家族.
+    pub family: Option<bool>,
+    /// 未就学.
+    pub preschool: bool,
+    /// 高齢受給者 負担割合 as given ("2" / "3" 割 or "020" / "030" …).
+    pub elderly_ratio: Option<String>,
+    /// 後期高齢者 `InsuredPartialContributionRatio` ("010" = 1割).
+    pub late_elderly_ratio: Option<String>,
+    pub limit: Option<LimitInfo>,
+    pub medical_tickets: Vec<MedicalTicket>,
+    /// 照会番号: the clinic's patient key (≤ 50 characters).
+    pub reference_number: Option<String>,
+    /// Every `…ConsFlg` element: name and whether consent was given (`1`).
+    pub consents: Vec<(String, bool)>,
+    /// The PMH block, when the file carries one (`None` = absent, not "no subsidy").
+    pub subsidies: Option<Vec<WireSubsidy>>,
+}
+
+/// A parsed result message.
+#[derive(Debug, Clone)]
+pub struct OnshiResult {
+    /// The encoding the file was decoded with.
+    pub charset: Charset,
+    pub header: ResultHeader,
+    /// 1 ok, 2 error.
+    pub processing_result_status: String,
+    pub processing_result_code: Option<String>,
+    pub processing_result_message: Option<String>,
+    /// 1 valid, 2 invalid, 3 invalid-new-exists, 4 none, 5 multiple, 6 valid-unregistered.
+    pub qualification_validity: Option<String>,
+    pub results: Vec<Qualification>,
+}
+
+fn date(e: &Element, name: &str) -> Option<NaiveDate> {
+    e.text_of(name).and_then(|t| parse_compact(t).ok())
+}
+
+fn owned(e: &Element, name: &str) -> Option<String> {
+    e.text_of(name).map(str::to_owned)
+}
+
+fn require<'a>(
+    e: &'a Element,
+    name: &'static str,
+    path: &'static str,
+) -> Result<&'a Element, OnshiError> {
+    e.child(name).ok_or(OnshiError::Missing(path))
+}
+
+impl Qualification {
+    fn from_element(r: &Element) -> Result<Self, OnshiError> {
+        const PATH: &str = "MessageBody/ResultList/ResultOfQualificationConfirmation";
+        let insurer = r.raw_text_of("InsurerNumber").ok_or(OnshiError::Missing(
+            "ResultOfQualificationConfirmation/InsurerNumber",
+        ))?;
+        let number = r
+            .text_of("InsuredIdentificationNumber")
+            .ok_or(OnshiError::Missing(
+                "ResultOfQualificationConfirmation/InsuredIdentificationNumber",
+            ))?;
+        let birth = r.text_of("Birthdate").ok_or(OnshiError::Missing(
+            "ResultOfQualificationConfirmation/Birthdate",
+        ))?;
+        let _ = PATH;
+        let insured = parse_compact(birth)
+            .map_err(|e| format!("Birthdate {e}"))
+            .and_then(|bd| {
+                InsuredIdentity::new(
+                    insurer,
+                    r.text_of("InsuredCardSymbol"),
+                    number,
+                    r.text_of("InsuredBranchNumber"),
+                    bd,
+                )
+                .map_err(|e| e.to_string())
+            });
+        let limit = r
+            .child("LimitApplicationCertificateRelatedInfo")
+            .map(|l| LimitInfo {
+                classification_flag: owned(l, "LimitApplicationCertificateClassificationFlag"),
+                classification: owned(l, "LimitApplicationCertificateClassification"),
+                valid_from: date(l, "LimitApplicationCertificateValidStartDate"),
+                valid_to: date(l, "LimitApplicationCertificateValidEndDate"),
+            });
+        let medical_tickets = r
+            .child("PublicExpenseResultList")
+            .map(|l| {
+                l.children_named("MedicalTicketInfo")
+                    .map(|t| MedicalTicket {
+                        ticket_type: owned(t, "TicketType"),
+                        self_pay_amount: t.text_of("SelfPayAmount").and_then(|v| v.parse().ok()),
+                        designated_medical_institution_code: owned(
+                            t,
+                            "DesignatedMedicalInstitutionCode",
+                        ),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let consents = r
+            .children
+            .iter()
+            .filter(|c| c.name.ends_with("ConsFlg"))
+            .map(|c| (c.name.clone(), c.text.trim() == "1"))
+            .collect();
+        let subsidies = r.child(pmh_block::LIST).map(|l| {
+            l.children_named(pmh_block::INFO)
+                .filter_map(pmh_block::subsidy)
+                .collect()
+        });
+        Ok(Self {
+            insured,
+            card_classification: owned(r, "InsuredCardClassification"),
+            family: r.text_of("PersonalFamilyClassification").map(|v| v == "2"),
+            preschool: r.text_of("PreschoolClassification") == Some("1"),
+            elderly_ratio: r
+                .child("ElderlyRecipientCertificateInfo")
+                .and_then(|e| owned(e, "ElderlyRecipientContributionRatio")),
+            late_elderly_ratio: owned(r, "InsuredPartialContributionRatio"),
+            limit,
+            medical_tickets,
+            reference_number: owned(r, "ReferenceNumber"),
+            consents,
+            subsidies,
+        })
+    }
+
+    /// The insurance side of the visit, for the レセプト種別: 後期 when the card carries a 後期
+    /// ratio (or its 法別 39 insurer number), 公費のみ for a 医療扶助 card (A1), else 医保; the
+    /// beneficiary from 高齢受給者 ratio, 未就学, 本人/家族.
+    pub fn insurance_context(&self) -> InsuranceContext {
+        let late = self.late_elderly_ratio.is_some()
+            || self
+                .insured
+                .as_ref()
+                .is_ok_and(|i| i.insurer_number().as_str().starts_with("39"));
+        let kind = if self.card_classification.as_deref() == Some("A1") {
+            InsuranceKind::None
+        } else if late {
+            InsuranceKind::LateElderly
+        } else {
+            InsuranceKind::HealthInsurance
+        };
+        let high = |r: &str| r.trim_start_matches('0').starts_with('3');
+        let beneficiary = match kind {
+            InsuranceKind::LateElderly => {
+                if self.late_elderly_ratio.as_deref().is_some_and(high) {
+                    Beneficiary::ElderlyHigh
+                } else {
+                    Beneficiary::ElderlyGeneral
+                }
+            }
+            _ => match (&self.elderly_ratio, self.preschool, self.family) {
+                (Some(r), _, _) if high(r) => Beneficiary::ElderlyHigh,
+                (Some(_), _, _) => Beneficiary::ElderlyGeneral,
+                (None, true, _) => Beneficiary::Preschool,
+                (None, false, Some(true)) => Beneficiary::Family,
+                _ => Beneficiary::Insured,
+            },
+        };
+        InsuranceContext { kind, beneficiary }
+    }
+}
+
+impl OnshiResult {
+    /// Parses a result file's bytes (UTF-8 or Shift_JIS).
+    pub fn parse(bytes: &[u8]) -> Result<Self, OnshiError> {
+        let (text, charset) = decode(bytes)?;
+        let root = tree::parse(&text)?;
+        if root.name != "XmlMsg" {
+            return Err(OnshiError::WrongRoot(root.name));
+        }
+        let h = require(&root, "MessageHeader", "XmlMsg/MessageHeader")?;
+        let body = require(&root, "MessageBody", "XmlMsg/MessageBody")?;
+        let header = ResultHeader {
+            process_execution_time: owned(h, "ProcessExecutionTime"),
+            qualification_confirmation_date: date(h, "QualificationConfirmationDate"),
+            medical_institution_code: owned(h, "MedicalInstitutionCode"),
+            arbitrary_file_identifier: owned(h, "ArbitraryFileIdentifier"),
+            reference_classification: owned(h, "ReferenceClassification"),
+            segment_of_result: owned(h, "SegmentOfResult"),
+            error_code: owned(h, "ErrorCode"),
+            error_message: owned(h, "ErrorMessage"),
+            character_code: match h.text_of("CharacterCodeIdentifier") {
+                Some("0") => Some(Charset::Utf8),
+                Some("1") => Some(Charset::ShiftJis),
+                _ => None,
+            },
+        };
+        if header.segment_of_result.as_deref() == Some("9") {
+            return Err(OnshiError::ResultError {
+                code: header.error_code.clone().unwrap_or_default(),
+            });
+        }
+        let status = body
+            .text_of("ProcessingResultStatus")
+            .ok_or(OnshiError::Missing("MessageBody/ProcessingResultStatus"))?
+            .to_owned();
+        let results = body
+            .child("ResultList")
+            .map(|l| {
+                l.children_named("ResultOfQualificationConfirmation")
+                    .map(Qualification::from_element)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        Ok(Self {
+            charset,
+            header,
+            processing_result_status: status,
+            processing_result_code: owned(body, "ProcessingResultCode"),
+            processing_result_message: owned(body, "ProcessingResultMessage"),
+            qualification_validity: owned(body, "QualificationValidity"),
+            results,
+        })
+    }
+}

@@ -1,0 +1,199 @@
+use super::*;
+use crate::domain::{InsuranceKind, MedicalInstitutionCode};
+use crate::mapping::receipt::Beneficiary;
+
+const SAMPLE: &str = include_str!("../../tests/fixtures/onshi/face_result_synthetic.xml");
+
+fn sjis_copy(utf8: &str) -> Vec<u8> {
+    let text = utf8
+        .replace("encoding=\"UTF-8\"", "encoding=\"Shift_JIS\"")
+        .replace("<CharacterCodeIdentifier>0<", "<CharacterCodeIdentifier>1<");
+    decode::encode(&text, Charset::ShiftJis).unwrap()
+}
+
+#[test]
+fn the_sample_yields_its_identity_and_consent_flags() {
+    let r = OnshiResult::parse(SAMPLE.as_bytes()).unwrap();
+    assert_eq!(r.charset, Charset::Utf8);
+    assert_eq!(r.processing_result_status, "1");
+    assert_eq!(r.qualification_validity.as_deref(), Some("1"));
+    assert_eq!(
+        r.header.medical_institution_code.as_deref(),
+        Some("1311111111")
+    );
+    assert_eq!(
+        r.header.reference_classification.as_deref(),
+        Some("1"),
+        "a card (face) result"
+    );
+    assert_eq!(r.results.len(), 1);
+    let q = &r.results[0];
+    let id = q.insured.as_ref().unwrap();
+    assert_eq!(
+        id.insurer_number().as_str(),
+        "123456",
+        "space padding removed"
+    );
+    assert_eq!(id.symbol(), Some("12-34"));
+    assert_eq!(id.number(), "4260");
+    assert_eq!(id.branch(), Some("01"));
+    assert_eq!(
+        id.birthdate(),
+        chrono::NaiveDate::from_ymd_opt(2001, 3, 27).unwrap()
+    );
+    let consent = |n: &str| q.consents.iter().find(|(k, _)| k == n).map(|(_, v)| *v);
+    assert_eq!(consent("PharmacistsInfoConsFlg"), Some(true));
+    assert_eq!(consent("SpecificHealthCheckupsInfoConsFlg"), Some(true));
+    assert_eq!(consent("DiagnosisInfoConsFlg"), Some(false));
+    assert_eq!(
+        consent("SpecificDiseasesCertificateRelatedConsFlg"),
+        Some(false)
+    );
+    assert_eq!(q.family, Some(false));
+    assert!(q.subsidies.is_none(), "no PMH block: absent, not empty");
+    assert_eq!(
+        q.insurance_context(),
+        crate::mapping::InsuranceContext {
+            kind: InsuranceKind::HealthInsurance,
+            beneficiary: Beneficiary::Insured
+        }
+    );
+}
+
+#[test]
+fn shift_jis_and_utf8_copies_give_equal_results() {
+    let a = OnshiResult::parse(SAMPLE.as_bytes()).unwrap();
+    let b = OnshiResult::parse(&sjis_copy(SAMPLE)).unwrap();
+    assert_eq!(b.charset, Charset::ShiftJis);
+    assert_eq!(b.header.character_code, Some(Charset::ShiftJis));
+    let (qa, qb) = (&a.results[0], &b.results[0]);
+    assert_eq!(qa.insured, qb.insured);
+    assert_eq!(qa.consents, qb.consents);
+    assert_eq!(qa.insurance_context(), qb.insurance_context());
+    assert_eq!(
+        a.header.process_execution_time,
+        b.header.process_execution_time
+    );
+    assert_eq!(a.processing_result_status, b.processing_result_status);
+}
+
+#[test]
+fn the_pmh_block_round_trips_through_the_xml() {
+    let pop = crate::sandbox::Population::generate(
+        7,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        40,
+    );
+    let persona = pop.find(&["showcase", "triple"]).unwrap();
+    let mut block = String::new();
+    pmh_block::write(&persona.certificates, &mut block);
+    let text = SAMPLE.replace(
+        "<PostNumber>",
+        &format!("{block}<ReferenceNumber>P-0001</ReferenceNumber><PostNumber>"),
+    );
+    for bytes in [text.clone().into_bytes(), sjis_copy(&text)] {
+        let r = OnshiResult::parse(&bytes).unwrap();
+        let q = &r.results[0];
+        assert_eq!(q.subsidies.as_ref().unwrap(), &persona.certificates);
+        assert_eq!(q.reference_number.as_deref(), Some("P-0001"));
+    }
+}
+
+#[test]
+fn missing_and_malformed_are_specific_errors() {
+    let no_birth = SAMPLE.replace("<Birthdate>20010327</Birthdate>", "");
+    assert_eq!(
+        OnshiResult::parse(no_birth.as_bytes()).unwrap_err(),
+        OnshiError::Missing("ResultOfQualificationConfirmation/Birthdate")
+    );
+    let no_status = SAMPLE.replace("<ProcessingResultStatus>1</ProcessingResultStatus>", "");
+    assert_eq!(
+        OnshiResult::parse(no_status.as_bytes()).unwrap_err(),
+        OnshiError::Missing("MessageBody/ProcessingResultStatus")
+    );
+    assert!(matches!(
+        OnshiResult::parse(b"<Other/>"),
+        Err(OnshiError::WrongRoot(r)) if r == "Other"
+    ));
+    let truncated = &SAMPLE[..SAMPLE.len() / 2];
+    assert!(matches!(
+        OnshiResult::parse(truncated.as_bytes()),
+        Err(OnshiError::Syntax { .. })
+    ));
+    let mismatched = SAMPLE.replace("</Sex1>", "</Sex2>");
+    assert!(matches!(
+        OnshiResult::parse(mismatched.as_bytes()),
+        Err(OnshiError::Syntax { .. })
+    ));
+    let error = SAMPLE.replace("<SegmentOfResult>1<", "<SegmentOfResult>9<");
+    assert!(matches!(
+        OnshiResult::parse(error.as_bytes()),
+        Err(OnshiError::ResultError { .. })
+    ));
+    // A personal value never appears in an error.
+    let bad_birth = SAMPLE.replace("<Birthdate>20010327<", "<Birthdate>20011327<");
+    let r = OnshiResult::parse(bad_birth.as_bytes()).unwrap();
+    let e = r.results[0].insured.as_ref().unwrap_err();
+    assert!(!e.contains("20011327"), "{e}");
+}
+
+#[test]
+fn requests_are_written_in_either_encoding() {
+    let insured = crate::domain::InsuredIdentity::new(
+        "123456",
+        Some("記号1"),
+        "4260",
+        Some("01"),
+        chrono::NaiveDate::from_ymd_opt(2001, 3, 27).unwrap(),
+    )
+    .unwrap();
+    let req = QualificationRequest {
+        confirmation_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        institution: MedicalInstitutionCode::parse("1311111111").unwrap(),
+        arbitrary_file_identifier: "A00000000001".into(),
+        insured,
+        limit_consent: true,
+    };
+    assert_eq!(req.file_name(), "OQSsiquc01req_A00000000001.xml");
+    for cs in [Charset::Utf8, Charset::ShiftJis] {
+        let bytes = req.to_xml(cs).unwrap();
+        let (text, found) = decode::decode(&bytes).unwrap();
+        assert_eq!(found, cs);
+        let root = tree::parse(&text).unwrap();
+        let info = root
+            .child("MessageBody")
+            .and_then(|b| b.child("QualificationConfirmSearchInfo"))
+            .unwrap();
+        assert_eq!(info.child("InsurerNumber").unwrap().text, "  123456");
+        assert_eq!(info.text_of("InsuredCardSymbol"), Some("記号1"));
+        assert_eq!(info.text_of("Birthdate"), Some("20010327"));
+        assert_eq!(
+            info.text_of("LimitApplicationCertificateRelatedConsFlg"),
+            Some("1")
+        );
+    }
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = OnshiResult::parse(&bytes);
+        }
+
+        #[test]
+        fn mutated_samples_never_panic(
+            at in 0..SAMPLE.len(),
+            len in 0usize..64,
+            junk in prop::collection::vec(any::<u8>(), 0..16),
+        ) {
+            let mut bytes = SAMPLE.as_bytes().to_vec();
+            let end = (at + len).min(bytes.len());
+            bytes.splice(at..end, junk);
+            let _ = OnshiResult::parse(&bytes);
+        }
+    }
+}
