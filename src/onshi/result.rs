@@ -105,7 +105,6 @@ fn require<'a>(
 
 impl Qualification {
     fn from_element(r: &Element) -> Result<Self, OnshiError> {
-        const PATH: &str = "MessageBody/ResultList/ResultOfQualificationConfirmation";
         let insurer = r.raw_text_of("InsurerNumber").ok_or(OnshiError::Missing(
             "ResultOfQualificationConfirmation/InsurerNumber",
         ))?;
@@ -117,7 +116,6 @@ impl Qualification {
         let birth = r.text_of("Birthdate").ok_or(OnshiError::Missing(
             "ResultOfQualificationConfirmation/Birthdate",
         ))?;
-        let _ = PATH;
         let insured = parse_compact(birth)
             .map_err(|e| format!("Birthdate {e}"))
             .and_then(|bd| {
