@@ -482,14 +482,9 @@ fn jst_rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
-/// What every subsidy of one answer shares.
-#[derive(Debug, Clone, Copy)]
-pub struct RenderContext<'a> {
-    pub calc_table_version: &'a str,
-}
-
 impl SubsidyDto {
-    pub fn new(s: &MappedSubsidy, ctx: RenderContext<'_>) -> Self {
+    /// `calc_table_version`: the version of the code table the subsidy's codes come from.
+    pub fn new(s: &MappedSubsidy, calc_table_version: &str) -> Self {
         let c = &s.copay;
         Self {
             order: s.order,
@@ -542,7 +537,7 @@ impl SubsidyDto {
             },
             calc_module: s.calc_codes.as_ref().map(|k| CalcModuleDto {
                 provisional: true,
-                table_version: ctx.calc_table_version.to_owned(),
+                table_version: calc_table_version.to_owned(),
                 subsidy_code: k.subsidy_code.clone(),
                 income_class_code: k.income_class_code.clone(),
                 condition_code: k.condition_code.clone(),
@@ -579,7 +574,8 @@ pub fn advice(o: &CheckOutcome) -> Option<&'static str> {
 }
 
 impl SubsidyCheckResponse {
-    pub fn new(o: &CheckOutcome, ctx: RenderContext<'_>) -> Self {
+    pub fn new(o: &CheckOutcome) -> Self {
+        let version = o.mapped.calc_codes_version.as_str();
         Self {
             check_id: o.correlation_id.clone(),
             status: status_label(o.status),
@@ -592,13 +588,13 @@ impl SubsidyCheckResponse {
                 .mapped
                 .active
                 .iter()
-                .map(|s| SubsidyDto::new(s, ctx))
+                .map(|s| SubsidyDto::new(s, version))
                 .collect(),
             inactive_subsidies: o
                 .mapped
                 .inactive
                 .iter()
-                .map(|s| SubsidyDto::new(s, ctx))
+                .map(|s| SubsidyDto::new(s, version))
                 .collect(),
             warnings: o.mapped.warnings.iter().map(WarningDto::from).collect(),
             receipt_type: o.mapped.receipt_type.clone(),

@@ -257,6 +257,15 @@ pub fn rendering(format: Option<&str>, headers: &HeaderMap) -> Result<Rendering,
     Ok(Rendering::Json)
 }
 
+/// A refused check: counted by reason, answered with its problem.
+fn reject(st: &AppState, p: Problem) -> Response {
+    st.metrics
+        .rejected
+        .get_or_create(&vec![("reason", p.metric_reason())])
+        .inc();
+    p.into_response()
+}
+
 fn render(outcome: &crate::service::CheckOutcome, rendering: Rendering) -> Response {
     let status = if outcome.status == Status::Unavailable {
         StatusCode::SERVICE_UNAVAILABLE
@@ -265,10 +274,7 @@ fn render(outcome: &crate::service::CheckOutcome, rendering: Rendering) -> Respo
     };
     let (content_type, body): (&'static str, Vec<u8>) = match rendering {
         Rendering::Json => {
-            let ctx = dto::RenderContext {
-                calc_table_version: &outcome.mapped.calc_codes_version,
-            };
-            let body = SubsidyCheckResponse::new(outcome, ctx);
+            let body = SubsidyCheckResponse::new(outcome);
             (
                 "application/json",
                 serde_json::to_vec(&body).unwrap_or_default(),
@@ -330,36 +336,18 @@ async fn create_subsidy_check(
 ) -> Response {
     let rendering = match rendering(query.get("format").map(String::as_str), &headers) {
         Ok(r) => r,
-        Err(p) => {
-            st.metrics
-                .rejected
-                .get_or_create(&vec![("reason", p.metric_reason())])
-                .inc();
-            return p.into_response();
-        }
+        Err(p) => return reject(&st, p),
     };
     let body = match body {
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            let p = Problem::too_large(st.body_limit);
-            st.metrics
-                .rejected
-                .get_or_create(&vec![("reason", p.metric_reason())])
-                .inc();
-            return p.into_response();
+            return reject(&st, Problem::too_large(st.body_limit));
         }
         Err(e) => return Problem::invalid_field("body", e.body_text()).into_response(),
     };
     let req = match parse_check_request(&headers, &body, st.service.today()) {
         Ok(r) => r,
-        Err(p) => {
-            let reason = p.metric_reason();
-            st.metrics
-                .rejected
-                .get_or_create(&vec![("reason", reason)])
-                .inc();
-            return p.into_response();
-        }
+        Err(p) => return reject(&st, p),
     };
     let outcome = st.service.check(req).await;
     render(&outcome, rendering)
