@@ -120,7 +120,7 @@ impl Demo {
     }
 
     /// The JSON body of a check for `p`.
-    pub fn request_body(p: &Persona) -> String {
+    pub fn request_json(p: &Persona) -> serde_json::Value {
         serde_json::json!({
             "insured": {
                 "insurer_number": p.insured.insurer_number,
@@ -130,7 +130,11 @@ impl Demo {
                 "birthdate": p.insured.birthdate,
             }
         })
-        .to_string()
+    }
+
+    /// `request_json` as text, ready to send.
+    pub fn request_body(p: &Persona) -> String {
+        Self::request_json(p).to_string()
     }
 
     /// The showcase requests the demo prints, against this demo's gateway.
@@ -210,8 +214,7 @@ impl Demo {
             .into_iter()
             .filter_map(|(what, tags, query, accept, extra)| {
                 let p = pop.find(tags)?;
-                let mut body: serde_json::Value =
-                    serde_json::from_str(&Self::request_body(p)).expect("valid JSON");
+                let mut body = Self::request_json(p);
                 if let (Some(serde_json::Value::Object(extra)), Some(b)) =
                     (extra, body.as_object_mut())
                 {

@@ -60,7 +60,7 @@ fn test_config_without_upstream() -> GatewayConfig {
 }
 
 pub fn body_for(p: &Persona) -> serde_json::Value {
-    serde_json::from_str(&demo::Demo::request_body(p)).unwrap()
+    demo::Demo::request_json(p)
 }
 
 /// A sandbox on ephemeral loopback ports.
