@@ -71,11 +71,6 @@ fn care_label(care: Care) -> &'static str {
     }
 }
 
-fn yen(y: Option<Yen>) -> String {
-    y.map(|y| format!("{} 円", y.0))
-        .unwrap_or_else(|| "none".into())
-}
-
 /// Warns for each cap the certificate and the master both state, differently.
 fn conflicts(cert: CopayCaps, master: CopayCaps, what: &str, warnings: &mut Vec<Warning>) {
     for (name, c, m) in [
@@ -89,9 +84,8 @@ fn conflicts(cert: CopayCaps, master: CopayCaps, what: &str, warnings: &mut Vec<
             warnings.push(Warning::new(
                 WarningCode::CapConflict,
                 format!(
-                    "the certificate's cap {name} is {} but {what} says {}: the certificate wins",
-                    yen(Some(c)),
-                    yen(Some(m))
+                    "the certificate's cap {name} is {} 円 but {what} says {} 円: the certificate wins",
+                    c.0, m.0
                 ),
             ));
         }

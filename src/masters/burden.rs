@@ -24,8 +24,6 @@ pub(super) struct Row {
 pub struct Payers(u8);
 
 impl Payers {
-    pub const INSURANCE: Payers = Payers(1);
-
     /// `None` when the set is empty or names a subsidy beyond the 4th.
     pub fn new(insurance: bool, subsidies: &[u8]) -> Option<Self> {
         let mut bits = u8::from(insurance);

@@ -260,7 +260,6 @@ impl MasterSnapshot {
         let burden = parse_file(5, &texts, &mut files, &mut errors)
             .map(|rows| burden::index(BURDEN_FILE, rows, &mut errors))
             .unwrap_or_default();
-        drop(locals);
         if !errors.is_empty() {
             return Err(MastersError::Invalid(errors));
         }
