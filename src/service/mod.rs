@@ -87,6 +87,34 @@ pub enum Source {
     Upstream,
     Cache,
     Stale,
+    /// The PMH block of the オン資 result this check came with.
+    OnshiResult,
+}
+
+/// Where cached certificates came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A query to the upstream (PMH, or the terminal in terminal mode).
+    Upstream,
+    /// The PMH block of an オン資 result: a file in the terminal's folder (its name only) or a
+    /// posted body (`None`).
+    OnshiResult { file: Option<String> },
+}
+
+/// A patient's check-in at the オン資 terminal, as the watcher saw it; indexed by 照会番号.
+#[derive(Debug, Clone)]
+pub struct CheckIn {
+    pub insured: InsuredIdentity,
+    pub service_date: ServiceDate,
+    pub insurance: InsuranceContext,
+    /// The result file's name (no directory).
+    pub file_name: String,
+    /// When the file was written (its modification time).
+    pub arrived_at: DateTime<Utc>,
+    /// When the prefetched answer was in the cache.
+    pub cached_at: DateTime<Utc>,
+    /// How the prefetch ended.
+    pub status: Status,
 }
 
 /// Why an answer is unavailable or stale.
@@ -125,6 +153,8 @@ pub struct CheckOutcome {
     pub checked_at: DateTime<Utc>,
     /// When the data was obtained from the upstream.
     pub obtained_at: Option<DateTime<Utc>>,
+    /// Where the certificates came from.
+    pub origin: Option<Origin>,
     pub mapped: Mapped,
     pub degradation: Option<Degradation>,
     pub masters_version: String,
@@ -144,6 +174,7 @@ struct Fetched {
     certificates: Vec<Certificate>,
     obtained_at: DateTime<Utc>,
     fresh_until: DateTime<Utc>,
+    origin: Origin,
 }
 
 type Key = (InsuredIdentity, ServiceDate);
@@ -158,6 +189,8 @@ pub struct SubsidyService {
     last_confirmed: Cache<InsuredIdentity, Arc<Fetched>>,
     breaker: Breaker,
     metrics: Arc<Metrics>,
+    /// 照会番号 → the latest check-in.
+    check_ins: Cache<String, Arc<CheckIn>>,
 }
 
 impl SubsidyService {
@@ -178,6 +211,10 @@ impl SubsidyService {
             .time_to_live(cfg.stale_max_age)
             .build();
         let breaker = Breaker::new(cfg.breaker_threshold, cfg.breaker_cooldown, clock.clone());
+        let check_ins = Cache::builder()
+            .max_capacity(cfg.cache_capacity)
+            .time_to_live(CHECK_IN_MAX_AGE)
+            .build();
         Self {
             upstream,
             masters,
@@ -188,6 +225,7 @@ impl SubsidyService {
             last_confirmed,
             breaker,
             metrics,
+            check_ins,
         }
     }
 
@@ -213,12 +251,73 @@ impl SubsidyService {
         self.fresh.invalidate(&(insured.clone(), date)).await;
     }
 
+    /// A check that comes with an オン資 result. With the result's PMH block, its certificates
+    /// are the answer and replace what is cached for the person and date (no upstream call);
+    /// without one, the cached entry is dropped and the upstream asked again (the patient may
+    /// have just given consent at the terminal).
+    pub async fn check_with_result(
+        &self,
+        req: CheckRequest,
+        block: Option<(Vec<Certificate>, Origin)>,
+    ) -> CheckOutcome {
+        let asked = Asked::new(req, self.clock.now());
+        let Some((certificates, origin)) = block else {
+            self.fresh.invalidate(&asked.key()).await;
+            return self.check(asked.req).await;
+        };
+        let f = Arc::new(self.fetched(certificates, asked.service_date, origin));
+        if !f.certificates.is_empty() {
+            self.last_confirmed
+                .insert(asked.req.insured.clone(), f.clone())
+                .await;
+        }
+        self.fresh.insert(asked.key(), f.clone()).await;
+        let out = self.answer(&asked, found(&f), Some(Source::OnshiResult), Some(&f), None);
+        self.count(&out);
+        out
+    }
+
+    /// Remembers a check-in under its 照会番号 (a later one replaces it).
+    pub async fn record_check_in(&self, reference: String, c: CheckIn) {
+        self.check_ins.insert(reference, Arc::new(c)).await;
+    }
+
+    /// The latest check-in under this 照会番号, if one arrived within the last day and a half.
+    pub async fn check_in(&self, reference: &str) -> Option<Arc<CheckIn>> {
+        self.check_ins.get(reference).await
+    }
+
+    fn fetched(
+        &self,
+        certificates: Vec<Certificate>,
+        date: ServiceDate,
+        origin: Origin,
+    ) -> Fetched {
+        let now = self.clock.now();
+        let fresh_until = if certificates.is_empty() {
+            now + chrono_dur(self.cfg.none_found_max_age)
+        } else {
+            (now + chrono_dur(self.cfg.confirmed_max_age)).min(end_of_jst_day(date.date()))
+        };
+        Fetched {
+            certificates,
+            obtained_at: now,
+            fresh_until,
+            origin,
+        }
+    }
+
     pub async fn check(&self, req: CheckRequest) -> CheckOutcome {
         let started = std::time::Instant::now();
         let out = self.check_inner(req).await;
         self.metrics
             .check_latency
             .observe(started.elapsed().as_secs_f64());
+        self.count(&out);
+        out
+    }
+
+    fn count(&self, out: &CheckOutcome) {
         self.metrics
             .checks
             .get_or_create(&vec![
@@ -227,63 +326,63 @@ impl SubsidyService {
             ])
             .inc();
         self.metrics.breaker_state.set(self.breaker.state().gauge());
-        out
     }
 
-    async fn check_inner(&self, req: CheckRequest) -> CheckOutcome {
-        let now = self.clock.now();
-        // Keep a margin for mapping and writing the answer, so the caller has it by the deadline.
-        let margin = (self.cfg.deadline / 10).min(Duration::from_millis(100));
-        let deadline = Instant::now() + self.cfg.deadline - margin;
-        let service_date = req
-            .service_date
-            .unwrap_or_else(|| ServiceDate::today_at(now));
+    /// Maps what was fetched (if anything) for this request into an answer.
+    fn answer(
+        &self,
+        asked: &Asked,
+        status: Status,
+        source: Option<Source>,
+        fetched: Option<&Fetched>,
+        degradation: Option<Degradation>,
+    ) -> CheckOutcome {
+        let req = &asked.req;
         let masters = self.masters();
         let ctx = VisitContext {
-            service_date,
+            service_date: asked.service_date,
             claim: req.claim,
             care: req.care,
             institution: self.institution.clone(),
             insurance: req.insurance,
             birthdate: Some(req.insured.birthdate()),
         };
-        let correlation_id = uuid::Uuid::new_v4().to_string();
-        let key = (req.insured.clone(), service_date);
-        let answer = |status, source, fetched: Option<&Fetched>, degradation| {
-            let mapped = fetched
+        CheckOutcome {
+            status,
+            source,
+            service_date: asked.service_date,
+            checked_at: asked.now,
+            obtained_at: fetched.map(|f| f.obtained_at),
+            origin: fetched.map(|f| f.origin.clone()),
+            mapped: fetched
                 .map(|f| mapping::map(&f.certificates, &masters, &ctx))
-                .unwrap_or_default();
-            CheckOutcome {
-                status,
-                source,
-                service_date,
-                checked_at: now,
-                obtained_at: fetched.map(|f| f.obtained_at),
-                mapped,
-                degradation,
-                masters_version: masters.version(),
-                correlation_id: correlation_id.clone(),
-            }
-        };
-        let found = |f: &Fetched| {
-            if f.certificates.is_empty() {
-                Status::NoneFound
-            } else {
-                Status::Confirmed
-            }
-        };
+                .unwrap_or_default(),
+            degradation,
+            masters_version: masters.version(),
+            correlation_id: asked.correlation_id.clone(),
+        }
+    }
+
+    async fn check_inner(&self, req: CheckRequest) -> CheckOutcome {
+        let asked = Asked::new(req, self.clock.now());
+        // Keep a margin for mapping and writing the answer, so the caller has it by the deadline.
+        let margin = (self.cfg.deadline / 10).min(Duration::from_millis(100));
+        let deadline = Instant::now() + self.cfg.deadline - margin;
+        let key = asked.key();
+        let now = asked.now;
 
         if let Some(f) = self.fresh.get(&key).await {
             if f.fresh_until > now {
                 self.metrics.cache_hits.inc();
-                return answer(found(&f), Some(Source::Cache), Some(&f), None);
+                return self.answer(&asked, found(&f), Some(Source::Cache), Some(&f), None);
             }
             self.fresh.invalidate(&key).await;
         }
         self.metrics.cache_misses.inc();
 
         let result =
-            tokio::time::timeout_at(deadline, self.fetch(key, &correlation_id, deadline)).await;
+            tokio::time::timeout_at(deadline, self.fetch(key, &asked.correlation_id, deadline))
+                .await;
         let degradation = match result {
             Ok(Ok(f)) => {
                 let source = if f.obtained_at >= now {
@@ -291,17 +390,18 @@ impl SubsidyService {
                 } else {
                     Source::Cache
                 };
-                return answer(found(&f), Some(source), Some(&f), None);
+                return self.answer(&asked, found(&f), Some(source), Some(&f), None);
             }
             Ok(Err(e)) => (*e).clone(),
             Err(_) => Degradation::Deadline(self.cfg.deadline.as_millis() as u64),
         };
 
         // Stale-if-error: the last confirmed answer, only while it still applies.
-        if let Some(last) = self.last_confirmed.get(&req.insured).await {
+        if let Some(last) = self.last_confirmed.get(&asked.req.insured).await {
             let age = now - last.obtained_at;
             if age.to_std().unwrap_or_default() <= self.cfg.stale_max_age {
-                let a = answer(
+                let a = self.answer(
+                    &asked,
                     Status::Confirmed,
                     Some(Source::Stale),
                     Some(&last),
@@ -312,7 +412,7 @@ impl SubsidyService {
                 }
             }
         }
-        answer(Status::Unavailable, None, None, Some(degradation))
+        self.answer(&asked, Status::Unavailable, None, None, Some(degradation))
     }
 
     /// One upstream call per key at a time; the deadline is enforced inside the shared future
@@ -351,18 +451,7 @@ impl SubsidyService {
             match r {
                 Ok(a) => {
                     self.breaker.record_success();
-                    let now = self.clock.now();
-                    let fresh_until = if a.certificates.is_empty() {
-                        now + chrono_dur(self.cfg.none_found_max_age)
-                    } else {
-                        (now + chrono_dur(self.cfg.confirmed_max_age))
-                            .min(end_of_jst_day(date.date()))
-                    };
-                    let f = Arc::new(Fetched {
-                        certificates: a.certificates,
-                        obtained_at: now,
-                        fresh_until,
-                    });
+                    let f = Arc::new(self.fetched(a.certificates, date, Origin::Upstream));
                     if !f.certificates.is_empty() {
                         self.last_confirmed.insert(insured.clone(), f.clone()).await;
                     }
@@ -386,6 +475,43 @@ impl SubsidyService {
     }
 }
 
+/// How long a check-in stays findable by its 照会番号.
+const CHECK_IN_MAX_AGE: Duration = Duration::from_secs(36 * 3600);
+
+/// A request as the service handles it: the service date settled, the time and correlation id
+/// fixed when it arrived.
+struct Asked {
+    req: CheckRequest,
+    service_date: ServiceDate,
+    now: DateTime<Utc>,
+    correlation_id: String,
+}
+
+impl Asked {
+    fn new(req: CheckRequest, now: DateTime<Utc>) -> Self {
+        let service_date = req
+            .service_date
+            .unwrap_or_else(|| ServiceDate::today_at(now));
+        Self {
+            req,
+            service_date,
+            now,
+            correlation_id: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+    fn key(&self) -> Key {
+        (self.req.insured.clone(), self.service_date)
+    }
+}
+
+fn found(f: &Fetched) -> Status {
+    if f.certificates.is_empty() {
+        Status::NoneFound
+    } else {
+        Status::Confirmed
+    }
+}
+
 fn chrono_dur(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
@@ -403,6 +529,7 @@ pub fn source_label(s: Source) -> &'static str {
         Source::Upstream => "upstream",
         Source::Cache => "cache",
         Source::Stale => "stale",
+        Source::OnshiResult => "onshi_result",
     }
 }
 

@@ -263,3 +263,61 @@ async fn the_breaker_opens_after_repeated_failures_and_fails_fast() {
     );
     assert_eq!(svc.breaker_state(), BreakerState::Closed);
 }
+
+#[tokio::test]
+async fn a_result_with_the_pmh_block_answers_and_replaces_the_cached_entry_without_a_query() {
+    let fake = Fake::new(vec![]);
+    let svc = service(fake.clone(), Arc::new(ManualClock::new(morning())), 2000);
+    assert_eq!(svc.check(req()).await.status, Status::NoneFound);
+    assert_eq!(fake.calls(), 1);
+    let origin = Origin::OnshiResult {
+        file: Some("OQSsiquc01res_face_1.xml".into()),
+    };
+    let out = svc
+        .check_with_result(req(), Some((vec![nanbyou(d(2027, 3, 31))], origin.clone())))
+        .await;
+    assert_eq!(
+        (out.status, out.source, out.origin.clone()),
+        (
+            Status::Confirmed,
+            Some(Source::OnshiResult),
+            Some(origin.clone())
+        )
+    );
+    // The next check is answered from the block, from the cache.
+    let again = svc.check(req()).await;
+    assert_eq!(
+        (again.status, again.source, again.origin),
+        (Status::Confirmed, Some(Source::Cache), Some(origin))
+    );
+    assert_eq!(fake.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_result_without_the_block_refreshes_the_entry_from_the_upstream() {
+    let fake = Fake::new(vec![]);
+    let svc = service(fake.clone(), Arc::new(ManualClock::new(morning())), 2000);
+    assert_eq!(svc.check(req()).await.status, Status::NoneFound);
+    // Consent given at the terminal: PMH now returns the certificate.
+    *fake.certs.lock().unwrap() = vec![nanbyou(d(2027, 3, 31))];
+    assert_eq!(svc.check(req()).await.source, Some(Source::Cache));
+    let out = svc.check_with_result(req(), None).await;
+    assert_eq!(
+        (out.status, out.source, out.origin),
+        (
+            Status::Confirmed,
+            Some(Source::Upstream),
+            Some(Origin::Upstream)
+        )
+    );
+    assert_eq!(fake.calls(), 2);
+}
+
+#[tokio::test]
+async fn a_failed_refresh_is_never_none_found() {
+    let fake = Fake::new(vec![]);
+    let svc = service(fake.clone(), Arc::new(ManualClock::new(morning())), 300);
+    fake.set(Mode::Down);
+    let out = svc.check_with_result(req(), None).await;
+    assert_eq!(out.status, Status::Unavailable);
+}
