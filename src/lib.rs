@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod checkin;
 pub mod config;
 pub mod demo;
 pub mod domain;

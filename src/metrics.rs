@@ -25,6 +25,21 @@ pub struct Metrics {
     /// 0 closed, 1 half-open, 2 open.
     pub breaker_state: Gauge,
     pub check_latency: Histogram,
+    /// オン資 result files noticed in the terminal's folders, by `folder` (`face`, `res`).
+    pub checkin_files_seen: Family<Labels, Counter>,
+    /// Result files processed (prefetched), by `folder`.
+    pub checkin_files_processed: Family<Labels, Counter>,
+    /// Result files rejected (unparsable), by `folder`.
+    pub checkin_files_rejected: Family<Labels, Counter>,
+    /// Times a result file was read (more than processed + rejected when writers were slow).
+    pub checkin_file_reads: Counter,
+    /// Files that could not be moved or recorded after processing.
+    pub checkin_disposal_failures: Counter,
+    /// Prefetches by the answer's `status`.
+    pub prefetches: Family<Labels, Counter>,
+    pub prefetch_latency: Histogram,
+    /// From the file's last write to the answer being cached.
+    pub arrival_to_cached: Histogram,
 }
 
 impl Default for Metrics {
@@ -90,6 +105,55 @@ impl Metrics {
             "Time to answer a subsidy check inside the service",
             check_latency.clone(),
         );
+        let family = |registry: &mut Registry, name: &str, help: &str| {
+            let f = Family::<Labels, Counter>::default();
+            registry.register(name, help, f.clone());
+            f
+        };
+        let checkin_files_seen = family(
+            &mut registry,
+            "checkin_files_seen",
+            "オン資 result files noticed in the terminal's folders, by folder",
+        );
+        let checkin_files_processed = family(
+            &mut registry,
+            "checkin_files_processed",
+            "オン資 result files processed, by folder",
+        );
+        let checkin_files_rejected = family(
+            &mut registry,
+            "checkin_files_rejected",
+            "オン資 result files rejected as unparsable, by folder",
+        );
+        let checkin_file_reads = Counter::default();
+        registry.register(
+            "checkin_file_reads",
+            "Times an オン資 result file was read",
+            checkin_file_reads.clone(),
+        );
+        let checkin_disposal_failures = Counter::default();
+        registry.register(
+            "checkin_disposal_failures",
+            "Result files that could not be moved or recorded after processing",
+            checkin_disposal_failures.clone(),
+        );
+        let prefetches = family(
+            &mut registry,
+            "prefetches",
+            "Check-in prefetches, by answer status",
+        );
+        let prefetch_latency = Histogram::new(exponential_buckets(0.0001, 2.0, 18));
+        registry.register(
+            "prefetch_latency_seconds",
+            "Time to prefetch one check-in's answer (block or upstream query)",
+            prefetch_latency.clone(),
+        );
+        let arrival_to_cached = Histogram::new(exponential_buckets(0.0005, 2.0, 18));
+        registry.register(
+            "checkin_arrival_to_cached_seconds",
+            "From a result file's last write to its answer being cached",
+            arrival_to_cached.clone(),
+        );
         Self {
             registry,
             checks,
@@ -101,6 +165,14 @@ impl Metrics {
             upstream_latency,
             breaker_state,
             check_latency,
+            checkin_files_seen,
+            checkin_files_processed,
+            checkin_files_rejected,
+            checkin_file_reads,
+            checkin_disposal_failures,
+            prefetches,
+            prefetch_latency,
+            arrival_to_cached,
         }
     }
 

@@ -477,10 +477,7 @@ fn iso(d: chrono::NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-fn jst_rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.with_timezone(&crate::domain::date::jst())
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
-}
+use crate::domain::date::jst_rfc3339;
 
 impl SubsidyDto {
     /// `calc_table_version`: the version of the code table the subsidy's codes come from.

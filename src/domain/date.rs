@@ -20,6 +20,12 @@ pub fn jst() -> FixedOffset {
 }
 
 /// The JST calendar day of an instant.
+/// A time in JST, RFC 3339 with milliseconds (`2026-11-21T10:00:00.000+09:00`).
+pub fn jst_rfc3339(t: DateTime<Utc>) -> String {
+    t.with_timezone(&jst())
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+}
+
 pub fn jst_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&jst()).date_naive()
 }

@@ -45,5 +45,13 @@ pub enum OnshiError {
     ResultError { code: String },
 }
 
+impl OnshiError {
+    /// Whether a file still being written could give this error (a cut-off document or a
+    /// character cut in half); such a file is read again once it has stopped changing.
+    pub fn could_be_partial(&self) -> bool {
+        matches!(self, Self::Syntax { .. } | Self::Undecodable { .. })
+    }
+}
+
 #[cfg(test)]
 mod tests;

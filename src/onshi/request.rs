@@ -4,7 +4,9 @@
 use chrono::NaiveDate;
 
 use super::OnshiError;
-use super::decode::{Charset, encode};
+use super::decode::{Charset, decode, encode};
+use super::tree;
+use crate::domain::date::parse_compact;
 use crate::domain::{InsuredIdentity, MedicalInstitutionCode};
 
 #[derive(Debug, Clone)]
@@ -26,6 +28,89 @@ impl QualificationRequest {
     /// The result's file name for this request.
     pub fn result_file_name(&self) -> String {
         format!("OQSsiquc01res_{}.xml", self.arbitrary_file_identifier)
+    }
+
+    /// Reads a request file (the sandbox terminal answers them). The identity's and header's
+    /// problems are errors naming the element, never its value.
+    pub fn parse(bytes: &[u8]) -> Result<Self, OnshiError> {
+        let (text, _) = decode(bytes)?;
+        let root = tree::parse(&text)?;
+        if root.name != "XmlMsg" {
+            return Err(OnshiError::WrongRoot(root.name));
+        }
+        let h = root
+            .child("MessageHeader")
+            .ok_or(OnshiError::Missing("XmlMsg/MessageHeader"))?;
+        let info = root
+            .child("MessageBody")
+            .and_then(|b| b.child("QualificationConfirmSearchInfo"))
+            .ok_or(OnshiError::Missing(
+                "MessageBody/QualificationConfirmSearchInfo",
+            ))?;
+        let need = |e: &'_ tree::Element, name: &str, path: &'static str| {
+            e.raw_text_of(name)
+                .filter(|t| !t.trim().is_empty())
+                .map(str::to_owned)
+                .ok_or(OnshiError::Missing(path))
+        };
+        let date = |t: String, path: &'static str| {
+            parse_compact(t.trim()).map_err(|_| OnshiError::Missing(path))
+        };
+        let confirmation_date = date(
+            need(
+                h,
+                "QualificationConfirmationDate",
+                "MessageHeader/QualificationConfirmationDate",
+            )?,
+            "MessageHeader/QualificationConfirmationDate",
+        )?;
+        let institution = MedicalInstitutionCode::parse(
+            need(
+                h,
+                "MedicalInstitutionCode",
+                "MessageHeader/MedicalInstitutionCode",
+            )?
+            .trim(),
+        )
+        .map_err(|_| OnshiError::Missing("MessageHeader/MedicalInstitutionCode"))?;
+        let arbitrary_file_identifier = need(
+            h,
+            "ArbitraryFileIdentifier",
+            "MessageHeader/ArbitraryFileIdentifier",
+        )?
+        .trim()
+        .to_owned();
+        let birth = date(
+            need(
+                info,
+                "Birthdate",
+                "QualificationConfirmSearchInfo/Birthdate",
+            )?,
+            "QualificationConfirmSearchInfo/Birthdate",
+        )?;
+        let insured = InsuredIdentity::new(
+            &need(
+                info,
+                "InsurerNumber",
+                "QualificationConfirmSearchInfo/InsurerNumber",
+            )?,
+            info.text_of("InsuredCardSymbol"),
+            &need(
+                info,
+                "InsuredIdentificationNumber",
+                "QualificationConfirmSearchInfo/InsuredIdentificationNumber",
+            )?,
+            info.text_of("InsuredBranchNumber"),
+            birth,
+        )
+        .map_err(|_| OnshiError::Missing("QualificationConfirmSearchInfo (identity)"))?;
+        Ok(Self {
+            confirmation_date,
+            institution,
+            arbitrary_file_identifier,
+            insured,
+            limit_consent: info.text_of("LimitApplicationCertificateRelatedConsFlg") == Some("1"),
+        })
     }
 
     pub fn to_xml(&self, charset: Charset) -> Result<Vec<u8>, OnshiError> {

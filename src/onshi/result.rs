@@ -179,6 +179,14 @@ impl Qualification {
         })
     }
 
+    /// The PMH block's certificates, through the same boundary parse as the upstream's answer;
+    /// `None` when the result carries no block (which says nothing about subsidies).
+    pub fn certificates(&self) -> Option<Vec<crate::domain::Certificate>> {
+        self.subsidies
+            .as_ref()
+            .map(|b| b.iter().map(WireSubsidy::to_certificate).collect())
+    }
+
     /// The insurance side of the visit, for the レセプト種別: 後期 when the card carries a 後期
     /// ratio (or its 法別 39 insurer number), 公費のみ for a 医療扶助 card (A1), else 医保; the
     /// beneficiary from 高齢受給者 ratio, 未就学, 本人/家族.

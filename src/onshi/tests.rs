@@ -157,6 +157,16 @@ fn requests_are_written_in_either_encoding() {
     assert_eq!(req.file_name(), "OQSsiquc01req_A00000000001.xml");
     for cs in [Charset::Utf8, Charset::ShiftJis] {
         let bytes = req.to_xml(cs).unwrap();
+        let back = QualificationRequest::parse(&bytes).unwrap();
+        assert_eq!(back.insured, req.insured);
+        assert_eq!(
+            (
+                back.arbitrary_file_identifier.as_str(),
+                back.confirmation_date,
+                back.limit_consent
+            ),
+            ("A00000000001", req.confirmation_date, true)
+        );
         let (text, found) = decode::decode(&bytes).unwrap();
         assert_eq!(found, cs);
         let root = tree::parse(&text).unwrap();

@@ -10,6 +10,7 @@
 
 pub mod pki;
 pub mod population;
+pub mod terminal;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
