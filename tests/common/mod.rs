@@ -25,6 +25,12 @@ pub fn today() -> NaiveDate {
 
 /// A router over the in-memory sandbox population, with a clock fixed at 10:00 JST on `today()`.
 pub fn in_process_app() -> (axum::Router, Arc<InMemoryUpstream>) {
+    let (state, upstream) = in_process_state();
+    (api::router(state), upstream)
+}
+
+/// The application state of `in_process_app` (service, metrics).
+pub fn in_process_state() -> (AppState, Arc<InMemoryUpstream>) {
     pmh_gateway::tls::install_crypto_provider();
     let upstream = Arc::new(InMemoryUpstream::new(Population::generate(
         SEED,
@@ -37,7 +43,7 @@ pub fn in_process_app() -> (axum::Router, Arc<InMemoryUpstream>) {
     let cfg = test_config_without_upstream();
     let state: AppState =
         pmh_gateway::app::state_with_upstream(&cfg, upstream.clone(), clock).unwrap();
-    (api::router(state), upstream)
+    (state, upstream)
 }
 
 /// A config whose TLS material is never used (in-process upstream).

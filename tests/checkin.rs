@@ -1,0 +1,329 @@
+//! The check-in folder watcher against real files: bursts, slow writers, malformed files,
+//! restarts, files left in place, rescans without events.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use pmh_gateway::api::AppState;
+use pmh_gateway::checkin::{Disposal, WatchOptions, Watcher};
+use pmh_gateway::onshi::Charset;
+use pmh_gateway::sandbox::terminal::{Malformation, ResultSpec, reference_of, result_xml};
+use pmh_gateway::sandbox::{Persona, Population};
+use pmh_gateway::service::Status;
+
+fn population() -> Population {
+    Population::generate(common::SEED, common::today(), 300)
+}
+
+/// The `n`-th synthetic check-in file: persona `n` mod 300, every other one with the PMH block,
+/// every third in Shift_JIS.
+fn check_in(pop: &Population, n: usize) -> (String, Vec<u8>, &Persona) {
+    let p = &pop.personas[n % pop.personas.len()];
+    let bytes = result_xml(&ResultSpec {
+        persona: p,
+        date: common::today(),
+        institution: "1311111111",
+        file_id: &format!("{n:012}"),
+        reference: Some(&reference_of(p)),
+        charset: if n % 3 == 2 {
+            Charset::ShiftJis
+        } else {
+            Charset::Utf8
+        },
+        block: (n % 2 == 0).then_some(p.certificates.as_slice()),
+    })
+    .unwrap();
+    (format!("OQSsiquc01res_face_{n:06}.xml"), bytes, p)
+}
+
+fn options(dir: &Path) -> WatchOptions {
+    WatchOptions {
+        rescan_interval: Duration::from_millis(500),
+        settle: Duration::from_millis(300),
+        incomplete_grace: Duration::from_millis(600),
+        ..WatchOptions::for_face_dir(dir.join("face"))
+    }
+}
+
+fn start(opts: &WatchOptions, st: &AppState) -> Watcher {
+    Watcher::start(opts.clone(), st.service.clone(), st.metrics.clone()).unwrap()
+}
+
+fn count(st: &AppState, what: &str) -> u64 {
+    let face = vec![("folder", "face")];
+    match what {
+        "processed" => st
+            .metrics
+            .checkin_files_processed
+            .get_or_create(&face)
+            .get(),
+        "rejected" => st.metrics.checkin_files_rejected.get_or_create(&face).get(),
+        "seen" => st.metrics.checkin_files_seen.get_or_create(&face).get(),
+        "reads" => st.metrics.checkin_file_reads.get(),
+        _ => unreachable!(),
+    }
+}
+
+fn names(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let end = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < end,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Writes files `range` into `face` from a blocking thread, as fast as it can.
+fn write_burst(face: PathBuf, range: std::ops::Range<usize>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let pop = population();
+        for n in range {
+            let (name, bytes, _) = check_in(&pop, n);
+            std::fs::write(face.join(name), bytes).unwrap();
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_500_files_is_processed_with_none_lost_or_duplicated() {
+    let (st, upstream) = common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(dir.path());
+    let w = start(&opts, &st);
+    write_burst(opts.face_dir.clone(), 0..500).join().unwrap();
+    wait_for("500 processed", 60, || count(&st, "processed") >= 500).await;
+    w.shutdown().await;
+
+    let expected: BTreeSet<String> = (0..500)
+        .map(|n| format!("OQSsiquc01res_face_{n:06}.xml"))
+        .collect();
+    let Disposal::Move(processed) = &opts.disposal else {
+        unreachable!()
+    };
+    assert_eq!(names(processed), expected);
+    assert!(names(&opts.face_dir).is_empty());
+    assert!(names(&opts.rejected_dir).is_empty());
+    assert_eq!(count(&st, "processed"), 500);
+    assert_eq!(count(&st, "seen"), 500);
+    assert_eq!(count(&st, "rejected"), 0);
+    assert_eq!(count(&st, "reads"), 500, "every file is read exactly once");
+    // Files without the block were queried; those with it were not.
+    assert_eq!(upstream.calls(), 250);
+    // Every check-in is indexed by its 照会番号 (the latest file per person).
+    let pop = population();
+    for n in 200..500 {
+        let (name, _, p) = check_in(&pop, n);
+        let c = st.service.check_in(&reference_of(p)).await.unwrap();
+        assert_eq!(c.file_name, name);
+        assert_ne!(c.status, Status::Unavailable);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_written_slowly_in_chunks_is_read_once_complete() {
+    let (st, _) = common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(dir.path());
+    let w = start(&opts, &st);
+    let pop = population();
+    let p = pop.find(&["showcase", "triple"]).unwrap();
+    let n = pop.personas.iter().position(|x| x.id == p.id).unwrap();
+    let n = if n % 2 == 0 {
+        n
+    } else {
+        n + pop.personas.len()
+    };
+    let (name, bytes, _) = check_in(&pop, n);
+    // The PMH block is near the end: a file read early would lack it (or not parse).
+    let path = opts.face_dir.join(&name);
+    let chunks: Vec<Vec<u8>> = bytes
+        .chunks(bytes.len() / 12 + 1)
+        .map(<[u8]>::to_vec)
+        .collect();
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::File::create(path).unwrap();
+        for c in chunks {
+            f.write_all(&c).unwrap();
+            f.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    });
+    writer.join().unwrap();
+    wait_for("processed", 10, || count(&st, "processed") == 1).await;
+    // Give a wrongly early second read the chance to happen.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    w.shutdown().await;
+    assert_eq!(count(&st, "reads"), 1);
+    assert_eq!(count(&st, "rejected"), 0);
+    let c = st.service.check_in(&reference_of(p)).await.unwrap();
+    assert_eq!(
+        (c.file_name.as_str(), c.status),
+        (name.as_str(), Status::Confirmed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_files_are_rejected_with_their_reason_and_the_watcher_goes_on() {
+    let (st, _) = common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(dir.path());
+    let w = start(&opts, &st);
+    let pop = population();
+    let (_, good, _) = check_in(&pop, 0);
+    for (i, m) in Malformation::ALL.iter().enumerate() {
+        std::fs::write(
+            opts.face_dir.join(format!("OQSsiquc01res_face_bad{i}.xml")),
+            m.apply(&good),
+        )
+        .unwrap();
+    }
+    let (name, bytes, p) = check_in(&pop, 2);
+    std::fs::write(opts.face_dir.join(&name), bytes).unwrap();
+    wait_for("4 rejected, 1 processed", 10, || {
+        count(&st, "rejected") == 4 && count(&st, "processed") == 1
+    })
+    .await;
+    w.shutdown().await;
+    assert!(st.service.check_in(&reference_of(p)).await.is_some());
+    let rejected = names(&opts.rejected_dir);
+    for i in 0..4 {
+        let f = format!("OQSsiquc01res_face_bad{i}.xml");
+        assert!(rejected.contains(&f), "{rejected:?}");
+        let reason =
+            std::fs::read_to_string(opts.rejected_dir.join(format!("{f}.reason.txt"))).unwrap();
+        assert!(reason.starts_with(&format!("{f}: ")), "{reason}");
+        // No personal value in the reason.
+        assert!(
+            !reason.contains(&pop.personas[0].insured.number),
+            "{reason}"
+        );
+    }
+    let reasons: String = (0..4)
+        .map(|i| {
+            std::fs::read_to_string(
+                opts.rejected_dir
+                    .join(format!("OQSsiquc01res_face_bad{i}.xml.reason.txt")),
+            )
+            .unwrap()
+        })
+        .collect();
+    for expected in [
+        "not closed",
+        "<Message>",
+        "not valid Shift_JIS",
+        "Birthdate",
+    ] {
+        assert!(reasons.contains(expected), "{expected} in {reasons}");
+    }
+    assert!(names(&opts.face_dir).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_in_the_middle_of_a_burst_loses_nothing() {
+    let (st, _) = common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(dir.path());
+    let first = start(&opts, &st);
+    let writer = write_burst(opts.face_dir.clone(), 0..500);
+    wait_for("100 processed", 30, || count(&st, "processed") >= 100).await;
+    first.shutdown().await;
+    let after_first = count(&st, "processed");
+    assert!(
+        after_first < 500,
+        "the restart came too late to test anything"
+    );
+    writer.join().unwrap();
+    // A new process: new service, same folders.
+    let (st2, _) = common::in_process_state();
+    let second = start(&opts, &st2);
+    wait_for("the rest processed", 60, || {
+        after_first + count(&st2, "processed") >= 500
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    second.shutdown().await;
+    let Disposal::Move(processed) = &opts.disposal else {
+        unreachable!()
+    };
+    let expected: BTreeSet<String> = (0..500)
+        .map(|n| format!("OQSsiquc01res_face_{n:06}.xml"))
+        .collect();
+    assert_eq!(
+        names(processed),
+        expected,
+        "each file once, none left behind"
+    );
+    assert_eq!(after_first + count(&st2, "processed"), 500);
+    assert!(names(&opts.face_dir).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_left_in_place_are_not_processed_again_after_a_restart() {
+    let (st, _) = common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = WatchOptions {
+        disposal: Disposal::Leave {
+            ledger: dir.path().join("state/ledger.tsv"),
+        },
+        ..options(dir.path())
+    };
+    let w = start(&opts, &st);
+    write_burst(opts.face_dir.clone(), 0..20).join().unwrap();
+    std::fs::write(
+        opts.face_dir.join("OQSsiquc01res_face_bad.xml"),
+        b"<XmlMsg>",
+    )
+    .unwrap();
+    wait_for("20 processed, 1 rejected", 10, || {
+        count(&st, "processed") == 20 && count(&st, "rejected") == 1
+    })
+    .await;
+    w.shutdown().await;
+    assert_eq!(names(&opts.face_dir).len(), 21, "left in place");
+    assert!(
+        names(&opts.rejected_dir).contains("OQSsiquc01res_face_bad.xml"),
+        "copied"
+    );
+
+    let (st2, _) = common::in_process_state();
+    let w = start(&opts, &st2);
+    write_burst(opts.face_dir.clone(), 20..25).join().unwrap();
+    wait_for("5 new processed", 10, || count(&st2, "processed") == 5).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    w.shutdown().await;
+    assert_eq!(count(&st2, "processed"), 5);
+    assert_eq!(count(&st2, "rejected"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_events_the_rescan_finds_files() {
+    let (st, _) = common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = WatchOptions {
+        events: false,
+        rescan_interval: Duration::from_millis(200),
+        ..options(dir.path())
+    };
+    let w = start(&opts, &st);
+    write_burst(opts.face_dir.clone(), 0..10).join().unwrap();
+    wait_for("10 processed", 10, || count(&st, "processed") == 10).await;
+    w.shutdown().await;
+    assert_eq!(count(&st, "reads"), 10);
+}
