@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use common::*;
+use pmh_gateway::onshi::Charset;
 use pmh_gateway::sandbox::Population;
+use pmh_gateway::sandbox::terminal::{ResultSpec, reference_of, result_xml};
 
 async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, Option<String>, Value) {
     let resp = app.clone().oneshot(req).await.unwrap();
@@ -238,11 +240,11 @@ async fn media_type_and_size_limits() {
     let (status, ct, _) = send(&app, req).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(ct.as_deref(), Some("application/problem+json"));
-    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(10_000));
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(20_000));
     let (status, ct, v) = send(&app, post(big)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(ct.as_deref(), Some("application/problem+json"));
-    assert!(v["detail"].as_str().unwrap().contains("4096"));
+    assert!(v["detail"].as_str().unwrap().contains("16384"));
     let (status, ct, _) = send(&app, Request::get("/nope").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(ct.as_deref(), Some("application/problem+json"));
@@ -513,4 +515,191 @@ async fn maru_ko_at_the_clinic_and_at_the_pharmacy() {
     assert_eq!(copay["method"], "free");
     assert_eq!(copay["amount_yen"], Value::Null);
     assert_eq!(v["subsidies"][0]["receipt"]["layout"], "pharmacy");
+}
+
+fn result_file(p: &pmh_gateway::sandbox::Persona, block: bool, charset: Charset) -> Vec<u8> {
+    result_xml(&ResultSpec {
+        persona: p,
+        date: today(),
+        institution: "1311111111",
+        file_id: "A00000000001",
+        reference: Some(&reference_of(p)),
+        charset,
+        block: block.then_some(p.certificates.as_slice()),
+    })
+    .unwrap()
+}
+
+fn post_xml(uri: &str, body: Vec<u8>) -> Request<Body> {
+    Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/xml")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_onshi_result_can_be_posted_as_xml() {
+    let (app, upstream) = in_process_app();
+    let pop = population();
+    let p = pop.find(&["showcase", "triple"]).unwrap();
+    // With the PMH block: the block is the answer, no upstream call.
+    let (status, _, v) = send(
+        &app,
+        post_xml(
+            "/v1/subsidy-checks",
+            result_file(p, true, Charset::ShiftJis),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        (&v["status"], &v["source"], &v["origin"]["kind"]),
+        (
+            &json!("confirmed"),
+            &json!("onshi_result"),
+            &json!("onshi_result")
+        )
+    );
+    assert_eq!(v["subsidies"].as_array().unwrap().len(), 3);
+    assert_eq!(v["service_date"], today().to_string());
+    // The result's insurance context gives the レセプト種別 (本人 or 家族, 医科 with 3 公費).
+    assert!(
+        v["receipt_type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("1")),
+        "{v}"
+    );
+    assert_eq!(upstream.calls(), 0);
+
+    // Without the block: asked upstream; the setting comes from the query.
+    let other = pop.find(&["showcase", "maru_ko"]).unwrap();
+    let (status, _, v) = send(
+        &app,
+        post_xml(
+            "/v1/subsidy-checks?claim=pharmacy",
+            result_file(other, false, Charset::Utf8),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        (&v["source"], &v["origin"]["kind"]),
+        (&json!("upstream"), &json!("upstream"))
+    );
+    assert_eq!(upstream.calls(), 1);
+    assert_eq!(
+        v["subsidies"][0]["copay"]["method"], "free",
+        "マル子 at the pharmacy: {v}"
+    );
+}
+
+#[tokio::test]
+async fn bad_result_bodies_are_problems_naming_what_is_wrong() {
+    let (app, _) = in_process_app();
+    let pop = population();
+    let good = result_file(&pop.personas[0], false, Charset::Utf8);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("/v1/subsidy-checks", good[..good.len() / 2].to_vec(), "not closed"),
+        ("/v1/subsidy-checks", b"<Other/>".to_vec(), "<Other>"),
+        (
+            "/v1/subsidy-checks?claim=dental",
+            good.clone(),
+            "must be `medical`",
+        ),
+        (
+            "/v1/subsidy-checks?service_date=21.11.2026",
+            good.clone(),
+            "YYYY-MM-DD",
+        ),
+        (
+            "/v1/subsidy-checks",
+            String::from_utf8(good.clone())
+                .unwrap()
+                .replace("<ResultList>", "<ResultList><ResultOfQualificationConfirmation><InsurerNumber>06130011</InsurerNumber><InsuredIdentificationNumber>1</InsuredIdentificationNumber><Birthdate>20000101</Birthdate></ResultOfQualificationConfirmation>")
+                .into_bytes(),
+            "holds 2 ResultOfQualificationConfirmation",
+        ),
+    ];
+    for (uri, body, expected) in cases {
+        let (status, ct, v) = send(&app, post_xml(uri, body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {v}");
+        assert_eq!(ct.as_deref(), Some("application/problem+json"));
+        assert!(v.to_string().contains(expected), "{expected} in {v}");
+        assert!(!v.to_string().contains(&pop.personas[0].insured.number));
+    }
+    let with_my_number = String::from_utf8(good).unwrap().replace(
+        "<Birthdate>",
+        "<MyNumber>123456789012</MyNumber><Birthdate>",
+    );
+    let (status, _, v) = send(
+        &app,
+        post_xml("/v1/subsidy-checks", with_my_number.into_bytes()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(v["type"], "/problems/my-number-rejected");
+    assert!(!v.to_string().contains("123456789012"));
+}
+
+#[tokio::test]
+async fn a_checked_in_patient_is_answered_by_reference_from_the_cache() {
+    let (state, upstream) = in_process_state();
+    let app = pmh_gateway::api::router(state.clone());
+    let pop = population();
+    let p = pop.find(&["showcase", "triple"]).unwrap();
+    let file = "OQSsiquc01res_face_20261121100000000001.xml";
+    pmh_gateway::checkin::prefetch(
+        &state.service,
+        &state.metrics,
+        &result_file(p, true, Charset::Utf8),
+        file,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let uri = format!("/v1/subsidy-checks?reference={}", reference_of(p));
+    let (status, _, v) = send(&app, Request::get(&uri).body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        (&v["status"], &v["source"]),
+        (&json!("confirmed"), &json!("cache"))
+    );
+    assert_eq!(
+        v["origin"],
+        json!({"kind": "onshi_result", "file_name": file})
+    );
+    assert_eq!(v["check_in"]["file_name"], file);
+    assert_eq!(v["check_in"]["prefetch_status"], "confirmed");
+    assert!(v["receipt_type"].is_string());
+    assert_eq!(upstream.calls(), 0);
+    insta::assert_json_snapshot!("answer_by_reference", v, {
+        ".check_id" => "[check_id]",
+        ".check_in.arrived_at" => "[time]",
+        ".check_in.cached_at" => "[time]",
+    });
+
+    // The same answer in another setting and rendering.
+    let (status, ct, body) = send_raw(
+        &app,
+        Request::get(format!("{uri}&claim=pharmacy&format=orca-xml"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.starts_with("application/xml"), "{ct}");
+    assert!(body.contains("PublicInsurance_Information"), "{body}");
+
+    for (uri, expected) in [
+        (
+            "/v1/subsidy-checks?reference=9999999999",
+            StatusCode::NOT_FOUND,
+        ),
+        ("/v1/subsidy-checks", StatusCode::BAD_REQUEST),
+        ("/v1/subsidy-checks?reference=", StatusCode::BAD_REQUEST),
+    ] {
+        let (status, ct, v) = send(&app, Request::get(uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, expected, "{uri}: {v}");
+        assert_eq!(ct.as_deref(), Some("application/problem+json"));
+    }
 }

@@ -9,7 +9,7 @@ use crate::mapping::{
     ProgrammeKind, SubsidyStatus, Warning, WarningCode,
 };
 use crate::masters::CopayMethod;
-use crate::service::{CheckOutcome, Status, source_label, status_label};
+use crate::service::{CheckOutcome, Origin, Status, source_label, status_label};
 
 /// `POST /v1/subsidy-checks` body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -174,11 +174,51 @@ pub struct SubsidyCheckResponse {
     /// 負担区分 for every combination of this visit's payers: insurance (unless `insurance.kind`
     /// is `none`) and the active subsidies by order, so billed lines can be tagged.
     pub burden_codes: Vec<BurdenCodeDto>,
+    /// Where the certificates came from: a PMH query, or the PMH block of an オン資 result.
+    pub origin: Option<OriginDto>,
+    /// The check-in this answer was prefetched for (answers by 照会番号 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_in: Option<CheckInDto>,
     /// Why the answer is stale or unavailable.
     pub upstream_problem: Option<UpstreamProblemDto>,
     /// What the receipt computer should tell the clerk.
     pub advice: Option<&'static str>,
     pub masters_version: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OriginDto {
+    /// `upstream` (a PMH query) or `onshi_result` (the PMH block of an オン資 result).
+    #[schema(value_type = String, example = "onshi_result")]
+    pub kind: &'static str,
+    /// The result file's name (no folder), when the block came from the terminal's folder.
+    pub file_name: Option<String>,
+}
+
+/// A check-in at the オン資 terminal: the result file the answer was prefetched from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckInDto {
+    /// The result file's name (no folder).
+    #[schema(example = "OQSsiquc01res_face_20261121100000000001.xml")]
+    pub file_name: String,
+    /// When the file was written (its modification time).
+    pub arrived_at: String,
+    /// When its answer was in the cache.
+    pub cached_at: String,
+    /// The prefetch's answer: `confirmed`, `none_found` or `unavailable`.
+    #[schema(value_type = String)]
+    pub prefetch_status: &'static str,
+}
+
+impl From<&crate::service::CheckIn> for CheckInDto {
+    fn from(c: &crate::service::CheckIn) -> Self {
+        Self {
+            file_name: c.file_name.clone(),
+            arrived_at: jst_rfc3339(c.arrived_at),
+            cached_at: jst_rfc3339(c.cached_at),
+            prefetch_status: status_label(c.status),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -596,6 +636,17 @@ impl SubsidyCheckResponse {
             warnings: o.mapped.warnings.iter().map(WarningDto::from).collect(),
             receipt_type: o.mapped.receipt_type.clone(),
             burden_codes: o.mapped.burden_codes.iter().map(Into::into).collect(),
+            origin: o.origin.as_ref().map(|origin| match origin {
+                Origin::Upstream => OriginDto {
+                    kind: "upstream",
+                    file_name: None,
+                },
+                Origin::OnshiResult { file } => OriginDto {
+                    kind: "onshi_result",
+                    file_name: file.clone(),
+                },
+            }),
+            check_in: None,
             upstream_problem: o.degradation.as_ref().map(|d| UpstreamProblemDto {
                 kind: d.kind(),
                 detail: d.detail(),

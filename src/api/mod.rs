@@ -6,6 +6,7 @@
 
 pub mod dto;
 pub mod fhir;
+pub mod onshi_input;
 pub mod openapi;
 pub mod orca;
 pub mod problem;
@@ -24,7 +25,7 @@ use serde_json::Value;
 use crate::domain::date::{self, DateError};
 use crate::domain::{InsuredError, InsuredIdentity, ServiceDate};
 use crate::metrics::Metrics;
-use crate::service::{BreakerState, CheckRequest, Status, SubsidyService};
+use crate::service::{BreakerState, CheckIn, CheckRequest, Origin, Status, SubsidyService};
 use dto::{SubsidyCheckRequest, SubsidyCheckResponse};
 use problem::{FieldError, Problem};
 
@@ -38,7 +39,10 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let limit = state.body_limit;
     Router::new()
-        .route("/v1/subsidy-checks", post(create_subsidy_check))
+        .route(
+            "/v1/subsidy-checks",
+            post(create_subsidy_check).get(subsidy_check_by_reference),
+        )
         .route("/v1/masters", get(masters))
         .route("/v1/masters/reload", post(reload_masters))
         .route("/healthz", get(healthz))
@@ -130,12 +134,15 @@ fn date_field(
     .ok()
 }
 
-/// Turns a JSON body into a domain request, collecting every field error.
-pub fn parse_check_request(
-    headers: &HeaderMap,
-    body: &[u8],
-    today: ServiceDate,
-) -> Result<CheckRequest, Problem> {
+/// What a check's body is, by `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Json,
+    /// An オン資 result message.
+    OnshiXml,
+}
+
+pub fn body_kind(headers: &HeaderMap) -> Result<BodyKind, Problem> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -146,8 +153,23 @@ pub fn parse_check_request(
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    if mime != "application/json" && !mime.ends_with("+json") {
-        return Err(Problem::unsupported_media_type(ct));
+    if mime == "application/json" || mime.ends_with("+json") {
+        Ok(BodyKind::Json)
+    } else if mime == "application/xml" || mime == "text/xml" {
+        Ok(BodyKind::OnshiXml)
+    } else {
+        Err(Problem::unsupported_media_type(ct))
+    }
+}
+
+/// Turns a JSON body into a domain request, collecting every field error.
+pub fn parse_check_request(
+    headers: &HeaderMap,
+    body: &[u8],
+    today: ServiceDate,
+) -> Result<CheckRequest, Problem> {
+    if body_kind(headers)? != BodyKind::Json {
+        return Err(Problem::unsupported_media_type("application/xml"));
     }
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         Problem::invalid_field(
@@ -266,7 +288,11 @@ fn reject(st: &AppState, p: Problem) -> Response {
     p.into_response()
 }
 
-fn render(outcome: &crate::service::CheckOutcome, rendering: Rendering) -> Response {
+fn render(
+    outcome: &crate::service::CheckOutcome,
+    rendering: Rendering,
+    check_in: Option<&CheckIn>,
+) -> Response {
     let status = if outcome.status == Status::Unavailable {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
@@ -274,7 +300,8 @@ fn render(outcome: &crate::service::CheckOutcome, rendering: Rendering) -> Respo
     };
     let (content_type, body): (&'static str, Vec<u8>) = match rendering {
         Rendering::Json => {
-            let body = SubsidyCheckResponse::new(outcome);
+            let mut body = SubsidyCheckResponse::new(outcome);
+            body.check_in = check_in.map(Into::into);
             (
                 "application/json",
                 serde_json::to_vec(&body).unwrap_or_default(),
@@ -305,6 +332,11 @@ fn render(outcome: &crate::service::CheckOutcome, rendering: Rendering) -> Respo
 
 /// Ask which subsidies apply to a patient on a service date.
 ///
+/// The body is this API's JSON, or an オン資 result message as the terminal wrote it
+/// (`Content-Type: application/xml`, UTF-8 or Shift_JIS as declared, one person): its insurance
+/// context gives the レセプト種別, its date the service date (unless `service_date` is in the
+/// query), its PMH block (when present) the certificates; `claim` and `care` come from the query.
+///
 /// The same answer comes in three renderings, chosen by `?format=` or `Accept`: this API's JSON
 /// (default), ORCA `PublicInsurance_Information` (`format=orca` JSON, `format=orca-xml` or
 /// `Accept: application/xml` for ORCA's xmlio2 XML), and HL7 FHIR JP Core `Coverage` resources
@@ -312,9 +344,15 @@ fn render(outcome: &crate::service::CheckOutcome, rendering: Rendering) -> Respo
 #[utoipa::path(
     post,
     path = "/v1/subsidy-checks",
-    request_body = SubsidyCheckRequest,
+    request_body(description = "This API's JSON, or an オン資 result message (OQSsiquc01res…xml, UTF-8 or Shift_JIS as declared)", content(
+        (SubsidyCheckRequest = "application/json"),
+        (String = "application/xml"),
+    )),
     params(
         ("format" = Option<String>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
+        ("claim" = Option<String>, Query, description = "With an XML body: `medical` (default) or `pharmacy`"),
+        ("care" = Option<String>, Query, description = "With an XML body: `outpatient` (default) or `inpatient`"),
+        ("service_date" = Option<String>, Query, description = "With an XML body: YYYY-MM-DD; the result's QualificationConfirmationDate by default"),
     ),
     responses(
         (status = 200, description = "`confirmed` or `none_found`", content(
@@ -324,7 +362,7 @@ fn render(outcome: &crate::service::CheckOutcome, rendering: Rendering) -> Respo
         )),
         (status = 400, description = "Invalid input, or a My Number was sent", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither JSON nor XML", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`unavailable`: the upstream failed and nothing usable is cached. The body is a full answer.", body = SubsidyCheckResponse),
     )
 )]
@@ -345,12 +383,89 @@ async fn create_subsidy_check(
         }
         Err(e) => return Problem::invalid_field("body", e.body_text()).into_response(),
     };
-    let req = match parse_check_request(&headers, &body, st.service.today()) {
+    let today = st.service.today();
+    let outcome = match body_kind(&headers) {
+        Err(p) => return reject(&st, p),
+        Ok(BodyKind::Json) => match parse_check_request(&headers, &body, today) {
+            Ok(req) => st.service.check(req).await,
+            Err(p) => return reject(&st, p),
+        },
+        Ok(BodyKind::OnshiXml) => match onshi_input::parse_result_body(&body, &query, today) {
+            Ok((req, Some(certificates))) => {
+                let origin = Origin::OnshiResult { file: None };
+                st.service
+                    .check_with_result(req, Some((certificates, origin)))
+                    .await
+            }
+            Ok((req, None)) => st.service.check(req).await,
+            Err(p) => return reject(&st, p),
+        },
+    };
+    render(&outcome, rendering, None)
+}
+
+/// The answer for a patient who checked in at the オン資 terminal, by 照会番号.
+///
+/// The gateway prefetched it when the terminal's result file arrived; this answers from the
+/// cache (or asks again if the cached answer has expired), mapped for the visit's setting
+/// (`claim`, `care`) with the result's insurance context. `check_in` says from which file and
+/// when.
+#[utoipa::path(
+    get,
+    path = "/v1/subsidy-checks",
+    params(
+        ("reference" = String, Query, description = "照会番号 (ReferenceNumber) of the オン資 result, up to 50 characters"),
+        ("claim" = Option<String>, Query, description = "`medical` (default) or `pharmacy`"),
+        ("care" = Option<String>, Query, description = "`outpatient` (default) or `inpatient`"),
+        ("format" = Option<String>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
+    ),
+    responses(
+        (status = 200, description = "`confirmed` or `none_found`", body = SubsidyCheckResponse),
+        (status = 400, description = "No or bad `reference`, `claim`, `care`, `format`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No check-in with this 照会番号", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = SubsidyCheckResponse),
+    )
+)]
+async fn subsidy_check_by_reference(
+    State(st): State<AppState>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let rendering = match rendering(query.get("format").map(String::as_str), &headers) {
         Ok(r) => r,
         Err(p) => return reject(&st, p),
     };
-    let outcome = st.service.check(req).await;
-    render(&outcome, rendering)
+    let reference = query.get("reference").map(|r| r.trim()).unwrap_or("");
+    if reference.is_empty() || reference.chars().count() > 50 {
+        return reject(
+            &st,
+            Problem::invalid_field(
+                "reference",
+                "is required: the 照会番号 (ReferenceNumber) of a checked-in patient, up to 50 characters",
+            ),
+        );
+    }
+    let (claim, care) = match onshi_input::setting_from_query(&query) {
+        Ok(s) => s,
+        Err(p) => return reject(&st, p),
+    };
+    let Some(c) = st.service.check_in(reference).await else {
+        return Problem::not_found(
+            "no check-in with this 照会番号 in the last 36 hours (none arrived since the gateway started, or the folder watcher is off); ask with POST /v1/subsidy-checks",
+        )
+        .into_response();
+    };
+    let outcome = st
+        .service
+        .check(CheckRequest {
+            insured: c.insured.clone(),
+            service_date: Some(c.service_date),
+            claim,
+            care,
+            insurance: Some(c.insurance),
+        })
+        .await;
+    render(&outcome, rendering, Some(&c))
 }
 
 /// The master tables in use.

@@ -13,6 +13,7 @@ use super::problem::{FieldError, Problem};
     ),
     paths(
         super::create_subsidy_check,
+        super::subsidy_check_by_reference,
         super::masters,
         super::reload_masters,
         super::healthz,
@@ -34,6 +35,8 @@ use super::problem::{FieldError, Problem};
         CapsDto,
         WarningDto,
         UpstreamProblemDto,
+        OriginDto,
+        CheckInDto,
         DesignatedInstitutionDto,
         DetailDto,
         Problem,

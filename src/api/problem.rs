@@ -83,7 +83,9 @@ impl Problem {
             kind: MEDIA_TYPE,
             title: "Unsupported content type",
             status: 415,
-            detail: format!("send the body as application/json (got {found:?})"),
+            detail: format!(
+                "send the body as application/json, or an オン資 result as application/xml (got {found:?})"
+            ),
             errors: Vec::new(),
         }
     }

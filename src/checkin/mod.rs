@@ -63,6 +63,11 @@ pub async fn prefetch(
             FileError::Invalid(e.to_string())
         }
     })?;
+    if let Some(name) = &result.my_number_element {
+        return Err(FileError::Invalid(format!(
+            "the message has a <{name}> element (a My Number is never accepted)"
+        )));
+    }
     let mut persons = Vec::with_capacity(result.results.len());
     for (i, q) in result.results.iter().enumerate() {
         match &q.insured {

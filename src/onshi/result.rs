@@ -85,6 +85,25 @@ pub struct OnshiResult {
     /// 1 valid, 2 invalid, 3 invalid-new-exists, 4 none, 5 multiple, 6 valid-unregistered.
     pub qualification_validity: Option<String>,
     pub results: Vec<Qualification>,
+    /// The name of an element that looks like a My Number (個人番号), if the message has one;
+    /// its content is never read. The gateway refuses such a message.
+    pub my_number_element: Option<String>,
+}
+
+/// Element names that would carry a My Number, compared without case, `_` and `-`.
+const MY_NUMBER_NAMES: [&str; 4] = ["mynumber", "individualnumber", "kojinbango", "個人番号"];
+
+fn find_my_number(e: &Element) -> Option<String> {
+    let norm: String = e
+        .name
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-'))
+        .flat_map(char::to_lowercase)
+        .collect();
+    if MY_NUMBER_NAMES.iter().any(|m| norm.contains(m)) {
+        return Some(e.name.clone());
+    }
+    e.children.iter().find_map(find_my_number)
 }
 
 fn date(e: &Element, name: &str) -> Option<NaiveDate> {
@@ -275,6 +294,7 @@ impl OnshiResult {
             processing_result_message: owned(body, "ProcessingResultMessage"),
             qualification_validity: owned(body, "QualificationValidity"),
             results,
+            my_number_element: find_my_number(&root),
         })
     }
 }

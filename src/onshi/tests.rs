@@ -207,3 +207,20 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn an_element_naming_a_my_number_is_noticed_not_read() {
+    let text = SAMPLE.replace(
+        "<Sex1>1</Sex1>",
+        "<Sex1>1</Sex1><MyNumber>123456789012</MyNumber>",
+    );
+    let r = OnshiResult::parse(text.as_bytes()).unwrap();
+    assert_eq!(r.my_number_element.as_deref(), Some("MyNumber"));
+    assert!(!format!("{r:?}").contains("123456789012"));
+    assert_eq!(
+        OnshiResult::parse(SAMPLE.as_bytes())
+            .unwrap()
+            .my_number_element,
+        None
+    );
+}

@@ -50,7 +50,7 @@ pub fn in_process_state() -> (AppState, Arc<InMemoryUpstream>) {
 fn test_config_without_upstream() -> GatewayConfig {
     GatewayConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        body_limit_bytes: 4096,
+        body_limit_bytes: 16 * 1024,
         institution: pmh_gateway::domain::MedicalInstitutionCode::parse("1311111111").unwrap(),
         upstream_base_url: "https://localhost:1".into(),
         upstream_tls: pmh_gateway::upstream::UpstreamTls {
