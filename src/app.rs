@@ -8,23 +8,45 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
-use crate::config::GatewayConfig;
-use crate::errors::StartupError;
+use crate::checkin::Watcher;
+use crate::config::{GatewayConfig, UpstreamConfig};
+use crate::errors::{ConfigError, StartupError};
 use crate::masters::MasterStore;
 use crate::metrics::Metrics;
 use crate::service::{Clock, SubsidyService, SystemClock};
-use crate::upstream::{PmhClient, Upstream};
+use crate::upstream::{PmhClient, TerminalUpstream, Upstream};
 
-/// Builds the application state with the real upstream client.
+/// Builds the application state with the configured upstream: the PMH client, or the オン資
+/// terminal's folders.
 pub fn state_from_config(config: &GatewayConfig) -> Result<AppState, StartupError> {
     crate::tls::install_crypto_provider();
-    let upstream = PmhClient::new(
-        &config.upstream_base_url,
-        &config.upstream_tls,
-        config.institution.clone(),
-        config.connect_timeout,
-    )?;
-    state_with_upstream(config, Arc::new(upstream), Arc::new(SystemClock))
+    let upstream: Arc<dyn Upstream> = match &config.upstream {
+        UpstreamConfig::Pmh {
+            base_url,
+            tls,
+            connect_timeout,
+        } => Arc::new(PmhClient::new(
+            base_url,
+            tls,
+            config.institution.clone(),
+            *connect_timeout,
+        )?),
+        UpstreamConfig::Terminal(opts) => {
+            for d in [&opts.req_dir, &opts.res_dir] {
+                if !d.is_dir() {
+                    return Err(StartupError::Config(ConfigError::Invalid {
+                        field: "onshi.folder",
+                        reason: format!("the terminal's folder {} does not exist", d.display()),
+                    }));
+                }
+            }
+            Arc::new(TerminalUpstream::new(
+                opts.clone(),
+                config.institution.clone(),
+            ))
+        }
+    };
+    state_with_upstream(config, upstream, Arc::new(SystemClock))
 }
 
 /// Builds the application state around any upstream and clock (tests use their own).
@@ -70,7 +92,25 @@ pub async fn run(
             },
         ]))
     })?;
-    serve(listener, api::router(state), shutdown).await
+    let watcher = start_checkin_watcher(&config, &state)?;
+    let served = serve(listener, api::router(state), shutdown).await;
+    if let Some(w) = watcher {
+        w.shutdown().await;
+    }
+    served
+}
+
+/// Starts the check-in watcher when the configuration has one.
+pub fn start_checkin_watcher(
+    config: &GatewayConfig,
+    state: &AppState,
+) -> Result<Option<Watcher>, StartupError> {
+    let Some(opts) = config.checkin.clone() else {
+        return Ok(None);
+    };
+    Watcher::start(opts, state.service.clone(), state.metrics.clone())
+        .map(Some)
+        .map_err(StartupError::CheckIn)
 }
 
 pub async fn serve(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::config::{GatewayConfig, LogFormat};
+use crate::config::{GatewayConfig, LogFormat, UpstreamConfig};
 use crate::domain::MedicalInstitutionCode;
 use crate::errors::StartupError;
 use crate::masters::MasterSource;
@@ -70,12 +70,15 @@ pub fn gateway_config(sandbox: &SandboxHandle, listen: SocketAddr) -> GatewayCon
         listen,
         body_limit_bytes: 64 * 1024,
         institution: MedicalInstitutionCode::parse(DEMO_INSTITUTION).expect("valid code"),
-        upstream_base_url: sandbox.base_url(),
-        upstream_tls: UpstreamTls {
-            ca_pem: sandbox.pki.ca_pem.clone().into_bytes(),
-            identity_pem: sandbox.pki.client_identity_pem(),
+        upstream: UpstreamConfig::Pmh {
+            base_url: sandbox.base_url(),
+            tls: UpstreamTls {
+                ca_pem: sandbox.pki.ca_pem.clone().into_bytes(),
+                identity_pem: sandbox.pki.client_identity_pem(),
+            },
+            connect_timeout: Duration::from_millis(500),
         },
-        connect_timeout: Duration::from_millis(500),
+        checkin: None,
         service: ServiceConfig {
             breaker_cooldown: Duration::from_secs(5),
             ..ServiceConfig::default()

@@ -55,6 +55,8 @@ pub enum StartupError {
     Serve(std::io::Error),
     #[error("sandbox: {0}")]
     Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error("check-in watcher: {0}")]
+    CheckIn(crate::checkin::watcher::WatchError),
     #[error("cannot generate sandbox certificates: {0}")]
     Pki(#[from] rcgen::Error),
     #[error("cannot write sandbox certificates to {path}: {source}")]

@@ -83,7 +83,10 @@ async fn the_sandbox_refuses_clients_without_a_certificate_from_its_ca() {
 
     // A gateway configured with the foreign certificate says unavailable, never none_found.
     let mut cfg = gateway_config(&sandbox, Duration::from_secs(2));
-    cfg.upstream_tls.identity_pem = foreign.client_identity_pem();
+    let pmh_gateway::config::UpstreamConfig::Pmh { tls, .. } = &mut cfg.upstream else {
+        unreachable!("the demo config speaks to the sandbox over HTTPS")
+    };
+    tls.identity_pem = foreign.client_identity_pem();
     let gw = Gateway::start(cfg).await;
     let p = sandbox
         .population()

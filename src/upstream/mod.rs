@@ -1,11 +1,13 @@
 //! The only code that talks to the outside world: the PMH query client (HTTPS with the
-//! institution's client certificate, private CA pinned).
+//! institution's client certificate, private CA pinned), or — for clinics that reach PMH only
+//! through the オン資 terminal — the terminal's request and result files (`terminal`).
 //!
 //! Invariants: no other module makes outbound connections; errors carry no personal data (no
 //! request bodies, no identities), so they can be logged and counted.
 
 pub mod client;
 pub mod contract;
+pub mod terminal;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +16,7 @@ use chrono::NaiveDate;
 use thiserror::Error;
 
 pub use client::{PmhClient, UpstreamTls};
+pub use terminal::{TerminalUpstream, TerminalUpstreamOptions};
 
 use crate::domain::{Certificate, InsuredIdentity};
 

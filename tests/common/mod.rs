@@ -52,12 +52,15 @@ fn test_config_without_upstream() -> GatewayConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         body_limit_bytes: 16 * 1024,
         institution: pmh_gateway::domain::MedicalInstitutionCode::parse("1311111111").unwrap(),
-        upstream_base_url: "https://localhost:1".into(),
-        upstream_tls: pmh_gateway::upstream::UpstreamTls {
-            ca_pem: Vec::new(),
-            identity_pem: Vec::new(),
+        upstream: pmh_gateway::config::UpstreamConfig::Pmh {
+            base_url: "https://localhost:1".into(),
+            tls: pmh_gateway::upstream::UpstreamTls {
+                ca_pem: Vec::new(),
+                identity_pem: Vec::new(),
+            },
+            connect_timeout: Duration::from_millis(100),
         },
-        connect_timeout: Duration::from_millis(100),
+        checkin: None,
         service: Default::default(),
         masters: pmh_gateway::masters::MasterSource::Embedded,
         log_format: pmh_gateway::config::LogFormat::Text,

@@ -1,0 +1,209 @@
+//! The オン資 terminal as the upstream, for clinics that reach PMH only through it: a query is
+//! a request file `req/OQSsiquc01req_<id>.xml`; the answer is `res/OQSsiquc01res_<id>.xml` (its
+//! PMH block) or `<request name>.err` (refused), within the deadline.
+//!
+//! The gateway's request ids start with [`OWN_PREFIX`]; the check-in watcher leaves results with
+//! that prefix alone, and this module removes them once read (they hold personal data the
+//! gateway does not keep). A request not answered by the deadline is withdrawn, and a late answer
+//! is removed when it arrives.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Answer, BoxFuture, Query, Upstream, UpstreamError};
+use crate::domain::MedicalInstitutionCode;
+use crate::onshi::{Charset, OnshiError, OnshiResult, QualificationRequest};
+
+/// The start of the gateway's own request ids (12 characters in all).
+pub const OWN_PREFIX: &str = "PMHG";
+
+/// How long a late answer to a withdrawn request is waited for, to be removed.
+const LATE_ANSWER_WINDOW: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalUpstreamOptions {
+    pub req_dir: PathBuf,
+    pub res_dir: PathBuf,
+    /// The encoding requests are written in.
+    pub charset: Charset,
+    /// How often the `res` folder is looked at while waiting.
+    pub poll: Duration,
+}
+
+pub struct TerminalUpstream {
+    opts: TerminalUpstreamOptions,
+    institution: MedicalInstitutionCode,
+}
+
+impl TerminalUpstream {
+    pub fn new(opts: TerminalUpstreamOptions, institution: MedicalInstitutionCode) -> Self {
+        Self { opts, institution }
+    }
+
+    /// The files that may answer request `req_name`.
+    fn answer_paths(&self, req: &QualificationRequest) -> (PathBuf, [PathBuf; 2]) {
+        let err = format!("{}.err", req.file_name());
+        (
+            self.opts.res_dir.join(req.result_file_name()),
+            [self.opts.res_dir.join(&err), self.opts.req_dir.join(&err)],
+        )
+    }
+
+    async fn ask(&self, q: &Query, deadline: Instant) -> Result<Answer, UpstreamError> {
+        let id = format!(
+            "{OWN_PREFIX}{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8].to_ascii_uppercase()
+        );
+        let req = QualificationRequest {
+            confirmation_date: q.date,
+            institution: self.institution.clone(),
+            arbitrary_file_identifier: id,
+            insured: q.insured.clone(),
+            limit_consent: false,
+        };
+        let bytes = req
+            .to_xml(self.opts.charset)
+            .map_err(|e| UpstreamError::Other(format!("cannot write the request: {e}")))?;
+        let req_path = self.opts.req_dir.join(req.file_name());
+        write_atomically(&self.opts.req_dir, &req.file_name(), &bytes)
+            .await
+            .map_err(|e| {
+                UpstreamError::Connect(format!(
+                    "cannot write into the terminal's req folder {}: {e}",
+                    self.opts.req_dir.display()
+                ))
+            })?;
+        let (res_path, err_paths) = self.answer_paths(&req);
+        loop {
+            if let Some(answer) = self.look(&res_path, &err_paths, q).await {
+                let _ = tokio::fs::remove_file(&req_path).await;
+                return answer;
+            }
+            if Instant::now() + self.opts.poll >= deadline {
+                break;
+            }
+            tokio::time::sleep(self.opts.poll).await;
+        }
+        // Withdraw the request; remove a late answer when it comes.
+        let _ = tokio::fs::remove_file(&req_path).await;
+        let mut late = vec![res_path];
+        late.extend(err_paths);
+        tokio::spawn(remove_when_they_appear(late, self.opts.poll));
+        Err(UpstreamError::Timeout(0))
+    }
+
+    /// `Some` once the terminal has answered (the answer files are then removed).
+    async fn look(
+        &self,
+        res_path: &Path,
+        err_paths: &[PathBuf],
+        q: &Query,
+    ) -> Option<Result<Answer, UpstreamError>> {
+        for err in err_paths {
+            if let Ok(text) = tokio::fs::read(err).await {
+                let _ = tokio::fs::remove_file(err).await;
+                let message = String::from_utf8_lossy(&text).trim().to_owned();
+                return Some(Err(UpstreamError::Rejected {
+                    code: "err-file".into(),
+                    message,
+                }));
+            }
+        }
+        let bytes = tokio::fs::read(res_path).await.ok()?;
+        match OnshiResult::parse(&bytes) {
+            // Still being written: look again.
+            Err(e) if e.could_be_partial() => None,
+            parsed => {
+                let _ = tokio::fs::remove_file(res_path).await;
+                Some(answer_from(parsed, q))
+            }
+        }
+    }
+}
+
+fn answer_from(
+    parsed: Result<OnshiResult, OnshiError>,
+    q: &Query,
+) -> Result<Answer, UpstreamError> {
+    let r = match parsed {
+        Ok(r) => r,
+        Err(OnshiError::ResultError { code }) => {
+            return Err(UpstreamError::Rejected {
+                code,
+                message: "the terminal reported an error (SegmentOfResult 9)".into(),
+            });
+        }
+        Err(e) => {
+            return Err(UpstreamError::Protocol(format!(
+                "the terminal's result is not readable: {e}"
+            )));
+        }
+    };
+    if r.processing_result_status == "2" {
+        return Err(UpstreamError::Rejected {
+            code: r.processing_result_code.unwrap_or_default(),
+            message: r.processing_result_message.unwrap_or_default(),
+        });
+    }
+    let person = r
+        .results
+        .iter()
+        .find(|x| x.insured.as_ref().is_ok_and(|i| *i == q.insured))
+        .ok_or_else(|| {
+            UpstreamError::Protocol(format!(
+                "the terminal's result holds no result for the person asked about (QualificationValidity {})",
+                r.qualification_validity.as_deref().unwrap_or("absent")
+            ))
+        })?;
+    // No block says nothing about subsidies: unknown, never "none".
+    let certificates = person.certificates().ok_or_else(|| {
+        UpstreamError::Protocol(
+            "the terminal's result carries no PMH block (MedicalSubsidyResultList): subsidies unknown"
+                .into(),
+        )
+    })?;
+    Ok(Answer {
+        certificates,
+        processed_at: r.header.process_execution_time,
+    })
+}
+
+/// Writes under a temporary name the terminal ignores, then renames, so the terminal never reads
+/// half a request.
+async fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    tokio::fs::write(&tmp, bytes).await?;
+    tokio::fs::rename(&tmp, dir.join(name)).await
+}
+
+async fn remove_when_they_appear(paths: Vec<PathBuf>, poll: Duration) {
+    let end = Instant::now() + LATE_ANSWER_WINDOW;
+    while Instant::now() < end {
+        for p in &paths {
+            if tokio::fs::remove_file(p).await.is_ok() {
+                return;
+            }
+        }
+        tokio::time::sleep(poll.max(Duration::from_millis(200))).await;
+    }
+}
+
+impl Upstream for TerminalUpstream {
+    fn query<'a>(
+        &'a self,
+        q: &'a Query,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Answer, UpstreamError>> {
+        Box::pin(async move {
+            let started = Instant::now();
+            self.ask(q, deadline).await.map_err(|e| match e {
+                UpstreamError::Timeout(_) => {
+                    UpstreamError::Timeout(started.elapsed().as_millis() as u64)
+                }
+                other => other,
+            })
+        })
+    }
+}
