@@ -1,0 +1,202 @@
+//! End to end with the sandbox as the オン資 terminal on a folder: the real server (`run`) over
+//! real sockets, check-ins flowing from `face` into the cache, and the terminal as the upstream.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use pmh_gateway::checkin::WatchOptions;
+use pmh_gateway::config::{GatewayConfig, UpstreamConfig};
+use pmh_gateway::domain::MedicalInstitutionCode;
+use pmh_gateway::onshi::Charset;
+use pmh_gateway::sandbox::terminal::{Terminal, TerminalOptions};
+use pmh_gateway::upstream::TerminalUpstreamOptions;
+
+fn terminal_config(root: &std::path::Path, deadline_ms: u64) -> GatewayConfig {
+    let mut cfg = demo_like_config();
+    cfg.upstream = UpstreamConfig::Terminal(TerminalUpstreamOptions {
+        req_dir: Terminal::req_dir(root),
+        res_dir: Terminal::res_dir(root),
+        charset: Charset::ShiftJis,
+        poll: Duration::from_millis(10),
+    });
+    cfg.service.deadline = Duration::from_millis(deadline_ms);
+    cfg
+}
+
+fn demo_like_config() -> GatewayConfig {
+    let mut cfg = pmh_gateway::config::FileConfig::from_toml(
+        "[institution]\ncode = \"1311111111\"\n[upstream]\nmode = \"terminal\"\n[onshi]\nfolder = \"/nonexistent\"\nwatch_face = false\n",
+    )
+    .unwrap()
+    .resolve(std::path::Path::new("/"))
+    .unwrap();
+    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    cfg
+}
+
+fn emulator(root: &std::path::Path, check_ins: Option<Duration>) -> TerminalOptions {
+    TerminalOptions {
+        check_in_every: check_ins,
+        population_size: 300,
+        ..TerminalOptions::new(
+            root,
+            "1311111111",
+            pmh_gateway::domain::date::jst_date(chrono::Utc::now()),
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_answers_as_the_upstream_through_req_and_res_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let term = Terminal::start(emulator(dir.path(), None)).unwrap();
+    let gw = Gateway::start(terminal_config(dir.path(), 2000)).await;
+    let triple = term
+        .population()
+        .find(&["showcase", "triple"])
+        .unwrap()
+        .clone();
+    let none = term
+        .population()
+        .find(&["showcase", "none"])
+        .unwrap()
+        .clone();
+
+    let (status, v) = gw.check(&body_for(&triple)).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (&v["status"], &v["source"]),
+        (
+            &serde_json::json!("confirmed"),
+            &serde_json::json!("upstream")
+        )
+    );
+    assert_eq!(v["subsidies"].as_array().unwrap().len(), 3);
+    let (status, v) = gw.check(&body_for(&none)).await;
+    assert_eq!((status, v["status"].as_str()), (200, Some("none_found")));
+    assert_eq!(term.requests_answered(), 2);
+    // The gateway removed its request and result files.
+    for d in [Terminal::req_dir(dir.path()), Terminal::res_dir(dir.path())] {
+        assert_eq!(std::fs::read_dir(d).unwrap().count(), 0);
+    }
+    gw.stop().await;
+
+    // Another institution's requests come back as .err: refused, never "none".
+    let mut cfg = terminal_config(dir.path(), 2000);
+    cfg.institution = MedicalInstitutionCode::parse("1312345678").unwrap();
+    let gw = Gateway::start(cfg).await;
+    let (status, v) = gw.check(&body_for(&triple)).await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["status"], "unavailable");
+    assert_eq!(v["upstream_problem"]["kind"], "rejected");
+    gw.stop().await;
+    term.shutdown().await;
+
+    // A terminal that does not answer: unavailable by the deadline, request withdrawn.
+    let silent = Terminal::start(TerminalOptions {
+        answer_requests: false,
+        ..emulator(dir.path(), None)
+    })
+    .unwrap();
+    let gw = Gateway::start(terminal_config(dir.path(), 600)).await;
+    let t0 = std::time::Instant::now();
+    let (status, v) = gw.check(&body_for(&none)).await;
+    assert!(
+        t0.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!((status, v["status"].as_str()), (503, Some("unavailable")));
+    assert_eq!(
+        std::fs::read_dir(Terminal::req_dir(dir.path()))
+            .unwrap()
+            .count(),
+        0
+    );
+    gw.stop().await;
+    silent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_ins_flow_from_the_face_folder_into_answers_by_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let term = Terminal::start(TerminalOptions {
+        check_in_limit: Some(30),
+        malformed_every: 10,
+        ..emulator(&root, Some(Duration::from_millis(20)))
+    })
+    .unwrap();
+    let mut notices = term.subscribe();
+    let mut cfg = terminal_config(&root, 2000);
+    cfg.checkin = Some(WatchOptions {
+        incomplete_grace: Duration::from_millis(500),
+        settle: Duration::from_millis(200),
+        ..WatchOptions::for_face_dir(Terminal::face_dir(&root))
+    });
+    let gw = Gateway::start(cfg).await;
+    let client = reqwest::Client::new();
+    let mut answered = 0;
+    let mut malformed = 0;
+    for _ in 0..30 {
+        let n = tokio::time::timeout(Duration::from_secs(10), notices.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let Some(reference) = n.reference else {
+            malformed += 1;
+            continue;
+        };
+        // Poll until this check-in (not an earlier one of the same person) is answered.
+        let url = gw.url(&format!("/v1/subsidy-checks?reference={reference}"));
+        let end = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = client.get(&url).send().await.unwrap();
+            let status = r.status().as_u16();
+            let v: serde_json::Value = r.json().await.unwrap();
+            if status == 200 && v["check_in"]["file_name"] == n.file_name.as_str() {
+                assert_eq!(v["source"], "cache", "{v}");
+                assert!(v["receipt_type"].is_string(), "{v}");
+                if n.with_block {
+                    assert_eq!(v["origin"]["kind"], "onshi_result");
+                }
+                answered += 1;
+                break;
+            }
+            assert!(std::time::Instant::now() < end, "{reference}: {status} {v}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    assert_eq!((answered, malformed), (27, 3));
+    // The malformed ones land in rejected/ with their reasons.
+    let rejected = Terminal::face_dir(&root).join("rejected");
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(&rejected).map(|d| d.count()).unwrap_or(0) < 6 {
+        assert!(
+            std::time::Instant::now() < end,
+            "rejected files did not appear"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metrics = reqwest::get(gw.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "pmh_gateway_checkin_files_seen_total{folder=\"face\"} 30",
+        "pmh_gateway_checkin_files_processed_total{folder=\"face\"} 27",
+        "pmh_gateway_checkin_files_rejected_total{folder=\"face\"} 3",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+    assert!(
+        metrics.contains("pmh_gateway_checkin_arrival_to_cached_seconds_count 27"),
+        "{metrics}"
+    );
+    gw.stop().await;
+    term.shutdown().await;
+}
