@@ -1,17 +1,21 @@
-//! `demo`: the sandbox upstream and the gateway together on this machine, with ready-to-paste
-//! requests for a few showcase personas.
+//! `demo`: the sandbox upstream, the sandbox オン資 terminal on a folder, and the gateway
+//! together on this machine, with ready-to-paste requests for a few showcase personas and a feed
+//! of check-ins as the gateway prefetches them.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::checkin::WatchOptions;
 use crate::config::{GatewayConfig, LogFormat, UpstreamConfig};
 use crate::domain::MedicalInstitutionCode;
 use crate::errors::StartupError;
 use crate::masters::MasterSource;
 use crate::sandbox::population::{DEMO_INSTITUTION, Persona};
+use crate::sandbox::terminal::{CheckInNotice, Terminal, TerminalOptions};
 use crate::sandbox::{self, Pki, SandboxHandle, SandboxOptions};
 use crate::service::ServiceConfig;
 use crate::upstream::UpstreamTls;
@@ -22,6 +26,13 @@ pub struct DemoOptions {
     pub upstream_port: u16,
     pub admin_port: u16,
     pub seed: u64,
+    /// The terminal's shared folder; a fresh one under the temp directory (removed at the end)
+    /// when unset.
+    pub onshi_dir: Option<PathBuf>,
+    /// Time between synthetic check-ins (`None`: none).
+    pub check_in_every: Option<Duration>,
+    /// Ask through the terminal's req/res folders instead of PMH over HTTPS.
+    pub terminal_upstream: bool,
 }
 
 impl Default for DemoOptions {
@@ -31,6 +42,9 @@ impl Default for DemoOptions {
             upstream_port: 8443,
             admin_port: 8444,
             seed: 42,
+            onshi_dir: None,
+            check_in_every: Some(Duration::from_secs(3)),
+            terminal_upstream: false,
         }
     }
 }
@@ -48,6 +62,10 @@ pub struct DemoExample {
 pub struct Demo {
     pub gateway_addr: SocketAddr,
     pub sandbox: SandboxHandle,
+    pub terminal: Terminal,
+    /// The terminal's shared folder (`face/`, `req/`, `res/`).
+    pub onshi_root: PathBuf,
+    remove_root: bool,
     stop: oneshot::Sender<()>,
     gateway: tokio::task::JoinHandle<Result<(), StartupError>>,
 }
@@ -99,17 +117,66 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, StartupError> {
         population_size: sandbox::Population::DEFAULT_SIZE,
     })
     .await?;
+    let (onshi_root, remove_root) = match &opts.onshi_dir {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!(
+                "pmh-gateway-demo-{}-{}",
+                std::process::id(),
+                sandbox.https_addr.port()
+            )),
+            true,
+        ),
+    };
+    let terminal = Terminal::start(TerminalOptions {
+        seed: opts.seed,
+        check_in_every: opts.check_in_every,
+        ..TerminalOptions::new(
+            &onshi_root,
+            DEMO_INSTITUTION,
+            crate::domain::date::jst_date(chrono::Utc::now()),
+        )
+    })
+    .map_err(|source| StartupError::Folder {
+        path: onshi_root.clone(),
+        source,
+    })?;
     let listener = bind(opts.port).await?;
     let gateway_addr = listener.local_addr().map_err(StartupError::Serve)?;
-    let cfg = gateway_config(&sandbox, gateway_addr);
-    let app = crate::app::router(&cfg)?;
+    let mut cfg = gateway_config(&sandbox, gateway_addr);
+    cfg.checkin = Some(WatchOptions {
+        settle: Duration::from_millis(300),
+        incomplete_grace: Duration::from_secs(2),
+        ..WatchOptions::for_face_dir(Terminal::face_dir(&onshi_root))
+    });
+    if opts.terminal_upstream {
+        cfg.upstream = UpstreamConfig::Terminal(crate::upstream::TerminalUpstreamOptions {
+            req_dir: Terminal::req_dir(&onshi_root),
+            res_dir: Terminal::res_dir(&onshi_root),
+            charset: crate::onshi::Charset::ShiftJis,
+            poll: Duration::from_millis(10),
+        });
+    }
+    let state = crate::app::state_from_config(&cfg)?;
+    let watcher = crate::app::start_checkin_watcher(&cfg, &state)?;
+    let app = crate::api::router(state);
     let (stop, stopped) = oneshot::channel();
-    let gateway = tokio::spawn(crate::app::serve(listener, app, async {
-        let _ = stopped.await;
-    }));
+    let gateway = tokio::spawn(async move {
+        let served = crate::app::serve(listener, app, async {
+            let _ = stopped.await;
+        })
+        .await;
+        if let Some(w) = watcher {
+            w.shutdown().await;
+        }
+        served
+    });
     Ok(Demo {
         gateway_addr,
         sandbox,
+        terminal,
+        onshi_root,
+        remove_root,
         stop,
         gateway,
     })
@@ -119,7 +186,91 @@ impl Demo {
     pub async fn shutdown(self) {
         let _ = self.stop.send(());
         let _ = self.gateway.await;
+        self.terminal.shutdown().await;
         self.sandbox.shutdown().await;
+        if self.remove_root {
+            let _ = std::fs::remove_dir_all(&self.onshi_root);
+        }
+    }
+
+    /// Waits (up to 10 s) until the gateway answers for this check-in by its 照会番号, and
+    /// returns that answer; `None` for a malformed check-in or when none came.
+    pub async fn answer_for(&self, n: &CheckInNotice) -> Option<serde_json::Value> {
+        answer_for(self.gateway_addr, n).await
+    }
+
+    /// One line of the check-in feed.
+    pub fn feed_line(n: &CheckInNotice, answer: Option<&serde_json::Value>) -> String {
+        let how = format!(
+            "{}, {}",
+            n.charset.xml_name(),
+            if n.with_block {
+                "PMH block"
+            } else {
+                "no block: asked upstream"
+            }
+        );
+        match (answer, n.malformed) {
+            (_, Some(m)) => format!(
+                "check-in {} ({m:?} file) → rejected/ with a reason file",
+                n.file_name
+            ),
+            (None, None) => format!("check-in {} ({how}) → no answer yet", n.file_name),
+            (Some(v), None) => {
+                let laws: Vec<&str> = v["subsidies"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|s| {
+                                s["programme_short_name"]
+                                    .as_str()
+                                    .or(s["law_code"].as_str())
+                                    .unwrap_or("?")
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let ms = |k: &str| {
+                    v["check_in"][k]
+                        .as_str()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                };
+                let after = match (ms("arrived_at"), ms("cached_at")) {
+                    (Some(a), Some(c)) => format!(
+                        ", cached {} ms after the file was written",
+                        (c - a).num_milliseconds().max(0)
+                    ),
+                    _ => String::new(),
+                };
+                let subsidies = if laws.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", laws.join(", "))
+                };
+                let status = match (v["status"].as_str(), laws.is_empty()) {
+                    (Some("confirmed"), true) => "confirmed, none active on the date",
+                    (Some(s), _) => s,
+                    (None, _) => "?",
+                };
+                format!(
+                    "check-in {} ({how}) → 照会番号 {}: {status}{subsidies}{after}",
+                    n.file_name,
+                    n.reference.as_deref().unwrap_or(""),
+                )
+            }
+        }
+    }
+
+    /// Prints a line per check-in as the gateway answers for it (for the `demo` command).
+    pub fn spawn_feed(&self) -> tokio::task::JoinHandle<()> {
+        let mut notices = self.terminal.subscribe();
+        let addr = self.gateway_addr;
+        tokio::spawn(async move {
+            while let Ok(n) = notices.recv().await {
+                let answer = answer_for(addr, &n).await;
+                println!("{}", Demo::feed_line(&n, answer.as_ref()));
+            }
+        })
     }
 
     /// The JSON body of a check for `p`.
@@ -259,12 +410,49 @@ impl Demo {
                 e.persona, e.what, e.url, e.body
             ));
         }
+        let face = Terminal::face_dir(&self.onshi_root);
+        let first = self
+            .terminal
+            .population()
+            .personas
+            .first()
+            .map(crate::sandbox::terminal::reference_of)
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "\n# Check-ins: the emulated オン資 terminal writes card check-in results into\n#   {}\n# (UTF-8 and Shift_JIS, with and without the PMH block, every 10th malformed → rejected/).\n# The gateway prefetches each one; ask for a checked-in patient by 照会番号:\ncurl -s 'http://{}/v1/subsidy-checks?reference={first}'\n# … or post a result file as the terminal wrote it (processed files are in face/processed):\n# curl -s 'http://{}/v1/subsidy-checks' -H 'content-type: application/xml' --data-binary @FILE\n",
+            face.display(),
+            self.gateway_addr,
+            self.gateway_addr,
+        ));
         if let Some(a) = self.sandbox.admin_addr {
             out.push_str(&format!(
                 "\n# Break the upstream, then ask again: a cached person comes back `stale`, a new one `unavailable` (never none_found)\ncurl -s -X PUT http://{a}/admin/faults -H 'content-type: application/json' -d '{{\"mode\":\"down\"}}'\n# Modes: ok | down | hang | error | garbage; add \"latency_ms\": N for a slow upstream\n"
             ));
         }
-        out.push_str("\nPress Ctrl-C to stop.\n");
+        out.push_str("\nCheck-ins as the gateway answers them (Ctrl-C to stop):\n");
         out
     }
+}
+
+/// Waits (up to 10 s) until the gateway answers for this check-in by its 照会番号, and
+/// returns that answer; `None` for a malformed check-in or when none came.
+pub async fn answer_for(gateway_addr: SocketAddr, n: &CheckInNotice) -> Option<serde_json::Value> {
+    let reference = n.reference.as_deref()?;
+    let url = format!(
+        "http://{}/v1/subsidy-checks?reference={reference}",
+        gateway_addr
+    );
+    let client = reqwest::Client::new();
+    let end = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < end {
+        if let Ok(r) = client.get(&url).send().await
+            && r.status() != reqwest::StatusCode::NOT_FOUND
+            && let Ok(v) = r.json::<serde_json::Value>().await
+            && v["check_in"]["file_name"] == n.file_name.as_str()
+        {
+            return Some(v);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    None
 }

@@ -55,6 +55,11 @@ pub enum StartupError {
     Serve(std::io::Error),
     #[error("sandbox: {0}")]
     Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error("cannot set up the folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("check-in watcher: {0}")]
     CheckIn(crate::checkin::watcher::WatchError),
     #[error("cannot generate sandbox certificates: {0}")]

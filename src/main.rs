@@ -60,6 +60,16 @@ enum Command {
         /// Number of synthetic persons.
         #[arg(long, default_value_t = sandbox::Population::DEFAULT_SIZE)]
         population: usize,
+        /// Also emulate the オン資 terminal on this folder: synthetic check-ins into DIR/face, and
+        /// answers to request files in DIR/req (written to DIR/res).
+        #[arg(long, value_name = "DIR")]
+        terminal_dir: Option<PathBuf>,
+        /// Milliseconds between check-ins written by the terminal (0: none).
+        #[arg(long, default_value_t = 3000)]
+        check_in_every_ms: u64,
+        /// Every n-th check-in is malformed (0: never).
+        #[arg(long, default_value_t = 10)]
+        malformed_every: u64,
     },
     /// Start the sandbox and the gateway together and print ready-to-paste requests.
     Demo {
@@ -75,6 +85,16 @@ enum Command {
         /// Population seed.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// The emulated オン資 terminal's shared folder (face/, req/, res/); a temporary one,
+        /// removed at the end, by default.
+        #[arg(long, value_name = "DIR")]
+        onshi_dir: Option<PathBuf>,
+        /// Milliseconds between synthetic check-ins (0: none).
+        #[arg(long, default_value_t = 3000)]
+        check_in_every_ms: u64,
+        /// Ask through the terminal's req/res folders instead of PMH over HTTPS.
+        #[arg(long)]
+        via_terminal: bool,
     },
     /// Master tables (programmes by 法別, local programmes).
     Masters {
@@ -237,6 +257,9 @@ async fn real_main(cli: Cli) -> Result<ExitCode, StartupError> {
             seed,
             today,
             population,
+            terminal_dir,
+            check_in_every_ms,
+            malformed_every,
         } => {
             init_logging("info", LogFormat::Text);
             let today = match today {
@@ -270,7 +293,33 @@ async fn real_main(cli: Cli) -> Result<ExitCode, StartupError> {
                 handle.base_url(),
                 handle.admin_addr.map(|a| a.to_string()).unwrap_or_default()
             );
+            let terminal = match terminal_dir {
+                Some(dir) => {
+                    let t =
+                        sandbox::terminal::Terminal::start(sandbox::terminal::TerminalOptions {
+                            seed,
+                            population_size: population,
+                            check_in_every: (check_in_every_ms > 0)
+                                .then(|| std::time::Duration::from_millis(check_in_every_ms)),
+                            malformed_every,
+                            ..sandbox::terminal::TerminalOptions::new(&dir, DEMO_INSTITUTION, today)
+                        })
+                        .map_err(|source| StartupError::Folder {
+                            path: dir.clone(),
+                            source,
+                        })?;
+                    println!(
+                        "オン資 terminal emulated on {} (check-ins into face/, requests answered from req/ into res/)",
+                        dir.display()
+                    );
+                    Some(t)
+                }
+                None => None,
+            };
             shutdown_signal().await;
+            if let Some(t) = terminal {
+                t.shutdown().await;
+            }
             handle.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -279,6 +328,9 @@ async fn real_main(cli: Cli) -> Result<ExitCode, StartupError> {
             upstream_port,
             admin_port,
             seed,
+            onshi_dir,
+            check_in_every_ms,
+            via_terminal,
         } => {
             init_logging("info", LogFormat::Text);
             let d = demo::start(&demo::DemoOptions {
@@ -286,10 +338,16 @@ async fn real_main(cli: Cli) -> Result<ExitCode, StartupError> {
                 upstream_port,
                 admin_port,
                 seed,
+                onshi_dir,
+                check_in_every: (check_in_every_ms > 0)
+                    .then(|| std::time::Duration::from_millis(check_in_every_ms)),
+                terminal_upstream: via_terminal,
             })
             .await?;
             println!("{}", d.instructions());
+            let feed = d.spawn_feed();
             shutdown_signal().await;
+            feed.abort();
             d.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }

@@ -273,9 +273,13 @@ async fn every_demo_example_answers_in_all_renderings() {
         upstream_port: 0,
         admin_port: 0,
         seed: 42,
+        onshi_dir: None,
+        check_in_every: Some(std::time::Duration::from_millis(50)),
+        terminal_upstream: false,
     })
     .await
     .unwrap();
+    let mut notices = demo.terminal.subscribe();
     let client = reqwest::Client::new();
     let examples = demo.examples();
     assert_eq!(examples.len(), 8);
@@ -329,6 +333,24 @@ async fn every_demo_example_answers_in_all_renderings() {
     assert_eq!(json(5)["subsidies"][0]["copay"]["method"], "free");
     assert_eq!(json(6)["status"], "none_found");
     assert_eq!(json(7)["inactive_subsidies"][0]["status"], "expired");
+
+    // Check-ins flow: the first well-formed one is answered by 照会番号, from the cache.
+    let n = loop {
+        let n = notices.recv().await.unwrap();
+        if n.malformed.is_none() {
+            break n;
+        }
+    };
+    let answer = demo.answer_for(&n).await.expect("an answer by reference");
+    assert_eq!(answer["source"], "cache", "{answer}");
+    let line = pmh_gateway::demo::Demo::feed_line(&n, Some(&answer));
+    assert!(
+        line.contains("照会番号") && line.contains(&n.file_name),
+        "{line}"
+    );
+    assert!(demo.instructions().contains("?reference="));
     assert!(demo.instructions().contains("format=orca"));
+    let root = demo.onshi_root.clone();
     demo.shutdown().await;
+    assert!(!root.exists(), "the demo's temporary folder is removed");
 }
