@@ -121,7 +121,8 @@ pub struct OnshiSection {
     pub res_dir: Option<PathBuf>,
     /// Prefetch when a result file arrives in `face`.
     pub watch_face: bool,
-    /// Also prefetch results of the receipt computer's own requests in `res`.
+    /// Also prefetch results of the receipt computer's own requests in `res` (left in place:
+    /// needs `after_processing = "leave"`).
     pub watch_res: bool,
     pub after_processing: AfterProcessing,
     /// Default `<face_dir>/processed`.
@@ -495,6 +496,12 @@ impl OnshiSection {
         }
         if self.concurrency == 0 || self.concurrency > 256 {
             return Err(invalid("onshi.concurrency", "must be between 1 and 256"));
+        }
+        if self.watch_res && self.after_processing == AfterProcessing::Move {
+            return Err(invalid(
+                "onshi.watch_res",
+                "needs after_processing = \"leave\" with a ledger_file: results in res/ belong to the receipt computer and are never moved",
+            ));
         }
         let disposal = match self.after_processing {
             AfterProcessing::Move => Disposal::Move(

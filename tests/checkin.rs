@@ -327,3 +327,47 @@ async fn without_events_the_rescan_finds_files() {
     w.shutdown().await;
     assert_eq!(count(&st, "reads"), 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_in_res_stay_and_the_terminal_upstreams_own_files_are_left_alone() {
+    let (st, _) = common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    let res = dir.path().join("res");
+    std::fs::create_dir_all(&res).unwrap();
+    let opts = WatchOptions {
+        res_dir: Some(res.clone()),
+        disposal: Disposal::Leave {
+            ledger: dir.path().join("ledger.tsv"),
+        },
+        skip_prefix: Some("PMHG".into()),
+        ..options(dir.path())
+    };
+    let w = start(&opts, &st);
+    let pop = population();
+    let (_, bytes, p) = check_in(&pop, 4);
+    std::fs::write(res.join("OQSsiquc01res_RC0000000001.xml"), &bytes).unwrap();
+    std::fs::write(res.join("OQSsiquc01res_PMHG00000001.xml"), &bytes).unwrap();
+    let res_processed = || {
+        st.metrics
+            .checkin_files_processed
+            .get_or_create(&vec![("folder", "res")])
+            .get()
+    };
+    wait_for("the res file processed", 10, || res_processed() == 1).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    w.shutdown().await;
+    assert_eq!(
+        res_processed(),
+        1,
+        "the PMHG file is the terminal upstream's"
+    );
+    assert_eq!(names(&res).len(), 2, "nothing moved out of res");
+    assert_eq!(
+        st.service
+            .check_in(&reference_of(p))
+            .await
+            .unwrap()
+            .file_name,
+        "OQSsiquc01res_RC0000000001.xml"
+    );
+}

@@ -9,7 +9,7 @@
 //!
 //! Disposal: processed files move to `processed_dir` (or stay, recorded in the ledger);
 //! rejected ones move (or, when files stay, are copied) to `rejected_dir` with
-//! `<name>.reason.txt`. A name already taken there gets a `~N` suffix: nothing is overwritten.
+//! `<name>.reason.txt`. Files in `res` always stay (they answer the receipt computer's requests). A name already taken there gets a `~N` suffix: nothing is overwritten.
 //! Unprocessed files stay where they are, so a restart picks them up again.
 
 use std::collections::{HashMap, HashSet};
@@ -596,9 +596,11 @@ async fn handle(
                 .checkin_files_processed
                 .get_or_create(&vec![("folder", folder.label())])
                 .inc();
-            let disposed = match &shared.opts.disposal {
-                Disposal::Move(dir) => move_into(path, dir, &name).await.map(|_| ()),
-                Disposal::Leave { .. } => record(shared, folder, &name, version),
+            let disposed = match (&shared.opts.disposal, folder) {
+                (Disposal::Move(dir), Folder::Face) => {
+                    move_into(path, dir, &name).await.map(|_| ())
+                }
+                _ => record(shared, folder, &name, version),
             };
             if let Err(e) = disposed {
                 shared.metrics.checkin_disposal_failures.inc();
@@ -648,9 +650,11 @@ async fn reject(
         .inc();
     tracing::warn!(file = %name, folder = folder.label(), reason, "オン資 result file rejected");
     let dir = &shared.opts.rejected_dir;
-    let stored = match &shared.opts.disposal {
-        Disposal::Move(_) => move_into(path, dir, name).await,
-        Disposal::Leave { .. } => copy_into(path, dir, name).await,
+    let leave = matches!(shared.opts.disposal, Disposal::Leave { .. }) || folder == Folder::Res;
+    let stored = if leave {
+        copy_into(path, dir, name).await
+    } else {
+        move_into(path, dir, name).await
     };
     let result = match stored {
         Ok(target) => {
@@ -662,9 +666,12 @@ async fn reject(
             );
             tokio::fs::write(PathBuf::from(reason_file), text)
                 .await
-                .and_then(|_| match &shared.opts.disposal {
-                    Disposal::Leave { .. } => record(shared, folder, name, version),
-                    Disposal::Move(_) => Ok(()),
+                .and_then(|_| {
+                    if leave {
+                        record(shared, folder, name, version)
+                    } else {
+                        Ok(())
+                    }
                 })
         }
         Err(e) => Err(e),
