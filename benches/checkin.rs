@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use pmh_gateway::api::AppState;
 use pmh_gateway::checkin::{WatchOptions, Watcher};
-use pmh_gateway::onshi::{Charset, OnshiResult};
-use pmh_gateway::sandbox::terminal::{ResultSpec, reference_of, result_xml};
+use pmh_gateway::onshi::OnshiResult;
+use pmh_gateway::sandbox::terminal::{check_in_xml, reference_of};
 use pmh_gateway::sandbox::{self, Pki, Population, SandboxOptions};
 use tokio::net::TcpListener;
 
@@ -36,23 +36,11 @@ fn summary(name: &str, mut v: Vec<Duration>) -> (Duration, Duration) {
     (med, p99)
 }
 
-/// File `n`: persona `n`, block on even n, Shift_JIS on every third.
+/// File `n`: persona `n`, in the sandbox terminal's series (block on even n, Shift_JIS on every
+/// third).
 fn file(pop: &Population, n: usize, tag: &str) -> (String, Vec<u8>, String) {
     let p = &pop.personas[n % pop.personas.len()];
-    let bytes = result_xml(&ResultSpec {
-        persona: p,
-        date: pop.today,
-        institution: "1311111111",
-        file_id: &format!("{n:012}"),
-        reference: Some(&reference_of(p)),
-        charset: if n % 3 == 2 {
-            Charset::ShiftJis
-        } else {
-            Charset::Utf8
-        },
-        block: (n % 2 == 0).then_some(p.certificates.as_slice()),
-    })
-    .unwrap();
+    let bytes = check_in_xml(p, n as u64, pop.today, "1311111111", &format!("{n:012}")).unwrap();
     (
         format!("OQSsiquc01res_face_{tag}{n:06}.xml"),
         bytes,

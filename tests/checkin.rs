@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use pmh_gateway::api::AppState;
 use pmh_gateway::checkin::{Disposal, WatchOptions, Watcher};
-use pmh_gateway::onshi::Charset;
-use pmh_gateway::sandbox::terminal::{Malformation, ResultSpec, reference_of, result_xml};
+use pmh_gateway::sandbox::terminal::{Malformation, check_in_xml, reference_of};
 use pmh_gateway::sandbox::{Persona, Population};
 use pmh_gateway::service::Status;
 
@@ -19,23 +18,17 @@ fn population() -> Population {
     Population::generate(common::SEED, common::today(), 300)
 }
 
-/// The `n`-th synthetic check-in file: persona `n` mod 300, every other one with the PMH block,
-/// every third in Shift_JIS.
+/// The `n`-th synthetic check-in file: persona `n` mod 300 (the sandbox terminal's series rule
+/// for the encoding and the PMH block).
 fn check_in(pop: &Population, n: usize) -> (String, Vec<u8>, &Persona) {
     let p = &pop.personas[n % pop.personas.len()];
-    let bytes = result_xml(&ResultSpec {
-        persona: p,
-        date: common::today(),
-        institution: "1311111111",
-        file_id: &format!("{n:012}"),
-        reference: Some(&reference_of(p)),
-        charset: if n % 3 == 2 {
-            Charset::ShiftJis
-        } else {
-            Charset::Utf8
-        },
-        block: (n % 2 == 0).then_some(p.certificates.as_slice()),
-    })
+    let bytes = check_in_xml(
+        p,
+        n as u64,
+        common::today(),
+        "1311111111",
+        &format!("{n:012}"),
+    )
     .unwrap();
     (format!("OQSsiquc01res_face_{n:06}.xml"), bytes, p)
 }

@@ -105,6 +105,34 @@ pub fn result_xml(spec: &ResultSpec<'_>) -> Result<Vec<u8>, OnshiError> {
     encode(&text, spec.charset)
 }
 
+/// The `n`-th synthetic check-in of a series for `persona`: Shift_JIS every third, the PMH block
+/// on even `n`, the persona's 照会番号.
+pub fn check_in_xml(
+    persona: &Persona,
+    n: u64,
+    date: NaiveDate,
+    institution: &str,
+    file_id: &str,
+) -> Result<Vec<u8>, OnshiError> {
+    result_xml(&ResultSpec {
+        persona,
+        date,
+        institution,
+        file_id,
+        reference: Some(&reference_of(persona)),
+        charset: series_charset(n),
+        block: (n % 2 == 0).then_some(persona.certificates.as_slice()),
+    })
+}
+
+fn series_charset(n: u64) -> Charset {
+    if n % 3 == 2 {
+        Charset::ShiftJis
+    } else {
+        Charset::Utf8
+    }
+}
+
 /// Ways the terminal spoils a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Malformation {
@@ -286,11 +314,7 @@ impl Terminal {
 fn nth_check_in(inner: &Inner, n: u64) -> Result<(Vec<u8>, CheckInNotice), OnshiError> {
     let people = &inner.population.personas;
     let persona = &people[(n as usize) % people.len()];
-    let charset = if n % 3 == 2 {
-        Charset::ShiftJis
-    } else {
-        Charset::Utf8
-    };
+    let charset = series_charset(n);
     let with_block = n % 2 == 0;
     let reference = reference_of(persona);
     let now = Utc::now().with_timezone(&jst());
@@ -300,15 +324,13 @@ fn nth_check_in(inner: &Inner, n: u64) -> Result<(Vec<u8>, CheckInNotice), Onshi
         now.format("%Y%m%d%H%M%S"),
         n % 1_000_000
     );
-    let bytes = result_xml(&ResultSpec {
+    let bytes = check_in_xml(
         persona,
-        date: inner.opts.today,
-        institution: &inner.opts.institution,
-        file_id: &file_id,
-        reference: Some(&reference),
-        charset,
-        block: with_block.then_some(persona.certificates.as_slice()),
-    })?;
+        n,
+        inner.opts.today,
+        &inner.opts.institution,
+        &file_id,
+    )?;
     let every = inner.opts.malformed_every;
     let malformed = (every > 0 && n % every == every - 1)
         .then(|| Malformation::ALL[((n / every) as usize) % Malformation::ALL.len()]);
