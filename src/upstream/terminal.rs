@@ -52,6 +52,7 @@ impl TerminalUpstream {
     }
 
     async fn ask(&self, q: &Query, deadline: Instant) -> Result<Answer, UpstreamError> {
+        let started = Instant::now();
         let id = format!(
             "{OWN_PREFIX}{}",
             &uuid::Uuid::new_v4().simple().to_string()[..8].to_ascii_uppercase()
@@ -91,7 +92,7 @@ impl TerminalUpstream {
         let mut late = vec![res_path];
         late.extend(err_paths);
         tokio::spawn(remove_when_they_appear(late, self.opts.poll));
-        Err(UpstreamError::Timeout(0))
+        Err(UpstreamError::Timeout(started.elapsed().as_millis() as u64))
     }
 
     /// `Some` once the terminal has answered (the answer files are then removed).
@@ -196,14 +197,6 @@ impl Upstream for TerminalUpstream {
         q: &'a Query,
         deadline: Instant,
     ) -> BoxFuture<'a, Result<Answer, UpstreamError>> {
-        Box::pin(async move {
-            let started = Instant::now();
-            self.ask(q, deadline).await.map_err(|e| match e {
-                UpstreamError::Timeout(_) => {
-                    UpstreamError::Timeout(started.elapsed().as_millis() as u64)
-                }
-                other => other,
-            })
-        })
+        Box::pin(self.ask(q, deadline))
     }
 }
