@@ -9,12 +9,36 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
 use crate::checkin::Watcher;
-use crate::config::{GatewayConfig, UpstreamConfig};
-use crate::errors::{ConfigError, StartupError};
+use crate::config::{ConfigError, GatewayConfig, UpstreamConfig};
 use crate::masters::MasterStore;
 use crate::metrics::Metrics;
 use crate::service::{Clock, SubsidyService, SystemClock};
 use crate::upstream::{PmhClient, TerminalUpstream, Upstream};
+
+/// Why the gateway could not start (or stopped serving): each names the setting, file or address.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("master tables: {0}")]
+    Masters(#[from] crate::masters::MastersError),
+    #[error("cannot watch the master tables in {dir} for changes: {source}")]
+    MastersWatch {
+        dir: std::path::PathBuf,
+        source: notify::Error,
+    },
+    #[error("upstream client: {0}")]
+    Upstream(#[from] crate::upstream::client::ClientBuildError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+    #[error("check-in watcher: {0}")]
+    CheckIn(crate::checkin::watcher::WatchError),
+}
 
 /// Builds the application state with the configured upstream: the PMH client, or the オン資
 /// terminal's folders.
@@ -83,15 +107,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
     let state = state_from_config(&config)?;
-    let _watcher = watch_masters(state.service.master_store().clone()).map_err(|e| {
-        StartupError::Masters(crate::masters::MastersError::Invalid(vec![
-            crate::masters::RowError {
-                file: format!("{:?}", config.masters),
-                line: 0,
-                reason: format!("cannot watch for changes: {e}"),
-            },
-        ]))
-    })?;
+    let _masters_watcher = watch_masters(state.service.master_store().clone())?;
     let watcher = start_checkin_watcher(&config, &state)?;
     let served = serve(listener, api::router(state), shutdown).await;
     if let Some(w) = watcher {
@@ -131,10 +147,14 @@ pub async fn serve(
 /// stops watching when dropped; `None` for embedded masters.
 pub fn watch_masters(
     store: Arc<MasterStore>,
-) -> Result<Option<notify::RecommendedWatcher>, notify::Error> {
+) -> Result<Option<notify::RecommendedWatcher>, StartupError> {
     use notify::Watcher;
     let crate::masters::MasterSource::Dir(dir) = store.source().clone() else {
         return Ok(None);
+    };
+    let failed = |source| StartupError::MastersWatch {
+        dir: dir.clone(),
+        source,
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
@@ -143,8 +163,11 @@ pub fn watch_masters(
         {
             let _ = tx.send(());
         }
-    })?;
-    watcher.watch(&dir, notify::RecursiveMode::NonRecursive)?;
+    })
+    .map_err(failed)?;
+    watcher
+        .watch(&dir, notify::RecursiveMode::NonRecursive)
+        .map_err(failed)?;
     tokio::spawn(async move {
         while rx.recv().await.is_some() {
             // Let a burst of writes (an editor, a copy) settle before reading.

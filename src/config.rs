@@ -16,11 +16,32 @@ use serde::Deserialize;
 
 use crate::checkin::{Disposal, WatchOptions};
 use crate::domain::MedicalInstitutionCode;
-use crate::errors::ConfigError;
 use crate::masters::MasterSource;
 use crate::onshi::Charset;
 use crate::service::ServiceConfig;
 use crate::upstream::{TerminalUpstreamOptions, UpstreamTls};
+
+/// A configuration problem, named by its key (`section.key`), file or variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the configuration file is not valid: {0}")]
+    Parse(String),
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("{field}: cannot use {path}: {reason}")]
+    Certificate {
+        field: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("environment variable {var}: {reason}")]
+    Env { var: &'static str, reason: String },
+}
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8421";
 
@@ -756,6 +777,7 @@ mod tests {
         assert!(msg.starts_with("upstream.base_url"), "{msg}");
     }
 
+    #[cfg(feature = "emulator")]
     #[test]
     fn a_complete_config_resolves() {
         let dir = tempfile::tempdir().unwrap();

@@ -10,63 +10,47 @@
 //!   only place that maps errors to HTTP.
 //! - Upstream failures are not errors of the answer: the service turns them into `stale` or
 //!   `unavailable` answers with the failure's kind, never into `none_found`.
-//! - Startup problems (`StartupError`) stop the process with a message naming the setting.
+//! - Startup problems (`app::StartupError`, with `config::ConfigError` inside) stop the process
+//!   with a message naming the setting; the command line prints them with [`report`], which
+//!   follows the chain of causes.
+//! - This module depends on no other module of the crate: each module owns its error enum, and
+//!   only the policy and the pieces every module shares live here.
 //! - Panics are bugs; upstream data never panics the gateway.
 
-use std::path::PathBuf;
+use std::error::Error;
 
-use thiserror::Error;
-
-#[derive(Debug, Error)]
-pub enum ConfigError {
-    #[error("cannot read the configuration file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the configuration file is not valid: {0}")]
-    Parse(String),
-    #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
-    #[error("{field}: cannot use {path}: {reason}")]
-    Certificate {
-        field: &'static str,
-        path: PathBuf,
-        reason: String,
-    },
-    #[error("environment variable {var}: {reason}")]
-    Env { var: &'static str, reason: String },
+/// An error and its chain of causes on one line (`a: b: c`), for the command line. Causes already
+/// quoted in the message (`#[error("… {0}")]` with `#[source]`) are not repeated.
+pub fn report(e: &dyn Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
 }
 
-#[derive(Debug, Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("master tables: {0}")]
-    Masters(#[from] crate::masters::MastersError),
-    #[error("upstream client: {0}")]
-    Upstream(#[from] crate::upstream::client::ClientBuildError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
-    #[error("server error: {0}")]
-    Serve(std::io::Error),
-    #[error("sandbox: {0}")]
-    Sandbox(#[from] crate::sandbox::SandboxError),
-    #[error("cannot set up the folder {path}: {source}")]
-    Folder {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("check-in watcher: {0}")]
-    CheckIn(crate::checkin::watcher::WatchError),
-    #[error("cannot generate sandbox certificates: {0}")]
-    Pki(#[from] rcgen::Error),
-    #[error("cannot write sandbox certificates to {path}: {source}")]
-    CertDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("quoted: {0}")]
+    struct Quoted(#[source] std::io::Error);
+
+    #[test]
+    fn report_follows_the_chain_without_repeating_itself() {
+        let io = || std::io::Error::other("disk on fire");
+        assert_eq!(report(&Outer(io())), "outer: disk on fire");
+        assert_eq!(report(&Quoted(io())), "quoted: disk on fire");
+    }
 }

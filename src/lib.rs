@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod checkin;
 pub mod config;
+#[cfg(feature = "emulator")]
 pub mod demo;
 pub mod domain;
 pub mod errors;
@@ -12,6 +13,8 @@ pub mod mapping;
 pub mod masters;
 pub mod metrics;
 pub mod onshi;
+pub mod pmh;
+#[cfg(feature = "emulator")]
 pub mod sandbox;
 pub mod service;
 pub mod tls;

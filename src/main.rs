@@ -7,13 +7,32 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use pmh_gateway::config::{self, LogFormat};
+use pmh_gateway::app::StartupError;
+use pmh_gateway::config::{self, ConfigError, LogFormat};
 use pmh_gateway::domain::check_digit::{self, Verdict};
-use pmh_gateway::domain::date;
-use pmh_gateway::errors::StartupError;
 use pmh_gateway::masters::MasterSnapshot;
-use pmh_gateway::sandbox::{self, Pki, SandboxOptions, population::DEMO_INSTITUTION};
-use pmh_gateway::{demo, tls};
+use pmh_gateway::tls;
+#[cfg(feature = "emulator")]
+use pmh_gateway::{
+    demo,
+    domain::date,
+    sandbox::{self, Pki, SandboxError, SandboxOptions, population::DEMO_INSTITUTION},
+};
+
+/// Why a command failed; printed with its causes, exit code 2.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[cfg(feature = "emulator")]
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[cfg(feature = "emulator")]
+    #[error(transparent)]
+    Demo(#[from] demo::DemoError),
+}
 
 /// Clinic-side gateway for public-expense medical subsidies (公費・医療費助成) held in PMH.
 ///
@@ -40,6 +59,7 @@ enum Command {
     },
     /// Run the PMH sandbox: an HTTPS emulator with a synthetic population that refuses clients
     /// without a certificate signed by its CA, plus a loopback admin API.
+    #[cfg(feature = "emulator")]
     Sandbox {
         /// HTTPS address.
         #[arg(long, default_value = "127.0.0.1:8443")]
@@ -72,6 +92,7 @@ enum Command {
         malformed_every: u64,
     },
     /// Start the sandbox and the gateway together and print ready-to-paste requests.
+    #[cfg(feature = "emulator")]
     Demo {
         /// Gateway REST port.
         #[arg(long, default_value_t = 8421)]
@@ -234,7 +255,7 @@ fn check_numbers(numbers: &[String]) -> ExitCode {
     }
 }
 
-async fn real_main(cli: Cli) -> Result<ExitCode, StartupError> {
+async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::CheckNumber { numbers } => Ok(check_numbers(&numbers)),
         Command::Masters {
@@ -250,6 +271,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode, StartupError> {
             pmh_gateway::run(listener, cfg, shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "emulator")]
         Command::Sandbox {
             listen,
             admin_port,
@@ -263,17 +285,15 @@ async fn real_main(cli: Cli) -> Result<ExitCode, StartupError> {
         } => {
             init_logging("info", LogFormat::Text);
             let today = match today {
-                Some(t) => date::parse_iso(&t).map_err(|e| {
-                    StartupError::Config(pmh_gateway::errors::ConfigError::Invalid {
-                        field: "--today",
-                        reason: e.to_string(),
-                    })
+                Some(t) => date::parse_iso(&t).map_err(|e| ConfigError::Invalid {
+                    field: "--today",
+                    reason: e.to_string(),
                 })?,
                 None => date::jst_date(chrono::Utc::now()),
             };
-            let pki = Pki::generate(DEMO_INSTITUTION)?;
+            let pki = Pki::generate(DEMO_INSTITUTION).map_err(SandboxError::Pki)?;
             if let Some(dir) = &cert_dir {
-                pki.write_to(dir).map_err(|source| StartupError::CertDir {
+                pki.write_to(dir).map_err(|source| SandboxError::CertDir {
                     path: dir.clone(),
                     source,
                 })?;
@@ -304,7 +324,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode, StartupError> {
                             malformed_every,
                             ..sandbox::terminal::TerminalOptions::new(&dir, DEMO_INSTITUTION, today)
                         })
-                        .map_err(|source| StartupError::Folder {
+                        .map_err(|source| SandboxError::Folder {
                             path: dir.clone(),
                             source,
                         })?;
@@ -323,6 +343,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode, StartupError> {
             handle.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "emulator")]
         Command::Demo {
             port,
             upstream_port,
@@ -367,7 +388,7 @@ fn main() -> ExitCode {
     match rt.block_on(real_main(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", pmh_gateway::errors::report(&e));
             ExitCode::from(2)
         }
     }

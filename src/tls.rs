@@ -1,12 +1,17 @@
 //! TLS plumbing shared by the sandbox server and the tests: the crypto provider and PEM
 //! helpers. (The outbound client lives in `upstream`.)
 
+#[cfg(feature = "emulator")]
 use std::sync::Arc;
 
+#[cfg(feature = "emulator")]
 use rustls::RootCertStore;
+#[cfg(feature = "emulator")]
 use rustls::server::WebPkiClientVerifier;
+use rustls_pki_types::CertificateDer;
+#[cfg(feature = "emulator")]
+use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 /// Installs aws-lc-rs as the process-wide rustls provider. Idempotent; call it at startup and
 /// in test helpers.
@@ -34,7 +39,9 @@ pub fn certs_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsErr
     Ok(certs)
 }
 
-/// A server configuration that requires a client certificate signed by `client_ca_pem`.
+/// A server configuration that requires a client certificate signed by `client_ca_pem` (the
+/// sandbox PMH's).
+#[cfg(feature = "emulator")]
 pub fn server_config_requiring_client_cert(
     cert_chain_pem: &[u8],
     key_pem: &[u8],

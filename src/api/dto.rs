@@ -3,10 +3,12 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::{CopayCaps, ServiceDate};
+use crate::domain::{
+    Beneficiary, Care, Claim, CopayCaps, InsuranceContext, InsuranceKind, ServiceDate,
+};
 use crate::mapping::{
-    BurdenEntry, CapsSource, Care, Claim, Flag, InsuranceContext, KoRecord, MappedSubsidy,
-    ProgrammeKind, SubsidyStatus, Warning, WarningCode,
+    BurdenEntry, CapsSource, Flag, KoRecord, MappedSubsidy, ProgrammeKind, SubsidyStatus, Warning,
+    WarningCode,
 };
 use crate::masters::CopayMethod;
 use crate::service::{CheckOutcome, Origin, Status, source_label, status_label};
@@ -61,7 +63,6 @@ pub enum BeneficiaryDto {
 
 impl From<InsuranceDto> for InsuranceContext {
     fn from(d: InsuranceDto) -> Self {
-        use crate::mapping::receipt::{Beneficiary, InsuranceKind};
         let kind = match d.kind {
             InsuranceKindDto::HealthInsurance => InsuranceKind::HealthInsurance,
             InsuranceKindDto::LateElderly => InsuranceKind::LateElderly,
@@ -144,7 +145,7 @@ impl From<CareDto> for Care {
 /// The answer to a subsidy check.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubsidyCheckResponse {
-    /// Identifies this check (also sent upstream as the correlation id).
+    /// Identifies this check (also sent upstream as `arbitraryIdentifier`).
     pub check_id: String,
     /// `confirmed`: PMH returned certificates. `none_found`: PMH returned nothing — unknown,
     /// ask for the paper certificate (never "expired"). `unavailable`: the upstream failed and
@@ -614,7 +615,7 @@ impl SubsidyCheckResponse {
     pub fn new(o: &CheckOutcome) -> Self {
         let version = o.mapped.calc_codes_version.as_str();
         Self {
-            check_id: o.correlation_id.clone(),
+            check_id: o.check_id.clone(),
             status: status_label(o.status),
             source: o.source.map(source_label),
             service_date: o.service_date,

@@ -164,7 +164,7 @@ pub fn render(o: &CheckOutcome, advice: Option<&str>) -> Value {
     }
     json!({
         "resourceType": "Bundle",
-        "identifier": {"system": "urn:pmh-gateway:check-id", "value": o.correlation_id},
+        "identifier": {"system": "urn:pmh-gateway:check-id", "value": o.check_id},
         "type": "collection",
         "timestamp": o.checked_at.with_timezone(&crate::domain::date::jst()).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         "entry": entries,

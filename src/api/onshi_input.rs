@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 
 use crate::domain::date;
-use crate::domain::{Certificate, ServiceDate};
-use crate::mapping::{Care, Claim};
+use crate::domain::{Care, Certificate, Claim, ServiceDate};
 use crate::onshi::OnshiResult;
 use crate::service::CheckRequest;
 

@@ -120,7 +120,7 @@ impl OrcaAnswer {
                 o.source.map(source_label).unwrap_or_default().to_owned(),
             ),
             ("Service_Date", o.service_date.to_string()),
-            ("Check_Id", o.correlation_id.clone()),
+            ("Check_Id", o.check_id.clone()),
         ];
         let entries = o.mapped.active.iter().take(4).map(entry).collect();
         Self { header, entries }

@@ -17,8 +17,7 @@ pub mod watcher;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::ServiceDate;
-use crate::mapping::{Care, Claim};
+use crate::domain::{Care, Claim, ServiceDate};
 use crate::metrics::Metrics;
 use crate::onshi::{OnshiError, OnshiResult};
 use crate::service::{CheckIn, CheckRequest, Origin, SubsidyService, status_label};
@@ -145,5 +144,6 @@ fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
         .unwrap_or_default()
 }
 
-#[cfg(test)]
+// The prefetch tests run on the sandbox population.
+#[cfg(all(test, feature = "emulator"))]
 mod tests;

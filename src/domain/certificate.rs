@@ -6,7 +6,9 @@
 
 use chrono::NaiveDate;
 
-use super::date::{DateError, Validity, Yen};
+use super::date::DateError;
+use super::days::Validity;
+use super::money::Yen;
 use super::numbers::{NumberError, PayerNumber};
 
 /// 自己負担上限額 for one setting (外来 or 入院).

@@ -1,9 +1,6 @@
 //! Dates as the domain uses them: calendar days in Japan Standard Time (UTC+9, no DST).
 
-use std::fmt;
-
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
-use serde::{Serialize, Serializer};
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -75,71 +72,6 @@ pub fn format_compact(d: NaiveDate) -> String {
     d.format("%Y%m%d").to_string()
 }
 
-/// 診療日 / 調剤日: the JST calendar day the care is given on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ServiceDate(NaiveDate);
-
-impl ServiceDate {
-    pub fn new(d: NaiveDate) -> Self {
-        Self(d)
-    }
-    pub fn date(self) -> NaiveDate {
-        self.0
-    }
-    /// Today in JST at the given instant.
-    pub fn today_at(now: DateTime<Utc>) -> Self {
-        Self(jst_date(now))
-    }
-}
-
-impl fmt::Display for ServiceDate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.format("%Y-%m-%d"))
-    }
-}
-
-impl Serialize for ServiceDate {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-/// A certificate's validity: both ends inclusive, either end open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Validity {
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-}
-
-/// Where a service date falls relative to a validity period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ValidityStatus {
-    Valid,
-    Expired,
-    NotYetValid,
-}
-
-impl Validity {
-    pub fn status_on(&self, day: ServiceDate) -> ValidityStatus {
-        let d = day.date();
-        if self.from.is_some_and(|f| d < f) {
-            ValidityStatus::NotYetValid
-        } else if self.to.is_some_and(|t| d > t) {
-            ValidityStatus::Expired
-        } else {
-            ValidityStatus::Valid
-        }
-    }
-}
-
-/// An amount of money in yen.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct Yen(pub u64);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,23 +99,5 @@ mod tests {
             Ok(NaiveDate::from_ymd_opt(2026, 11, 21).unwrap())
         );
         assert!(parse_compact("2026-11-21").is_err());
-    }
-
-    #[test]
-    fn validity_is_inclusive_at_both_ends() {
-        let d = |s| ServiceDate::new(parse_iso(s).unwrap());
-        let v = Validity {
-            from: Some(parse_iso("2026-04-01").unwrap()),
-            to: Some(parse_iso("2027-03-31").unwrap()),
-        };
-        assert_eq!(v.status_on(d("2026-04-01")), ValidityStatus::Valid);
-        assert_eq!(v.status_on(d("2027-03-31")), ValidityStatus::Valid);
-        assert_eq!(v.status_on(d("2026-03-31")), ValidityStatus::NotYetValid);
-        assert_eq!(v.status_on(d("2027-04-01")), ValidityStatus::Expired);
-        let open = Validity {
-            from: None,
-            to: None,
-        };
-        assert_eq!(open.status_on(d("2000-01-01")), ValidityStatus::Valid);
     }
 }

@@ -1,21 +1,28 @@
-//! Pure domain types, parsed once at the boundary (DOMAIN.md §2, §7).
+//! Pure domain types, parsed once at the boundary: the numbers of the receipt-writing rules
+//! (公費負担者番号, 公費受給者番号, 保険者番号, 医療機関コード), service dates in JST, money, the
+//! certificate as PMH holds it, the insured identity and the setting of a visit.
 //!
 //! Invariant: nothing here does I/O or reads the clock; constructors reject bad values with a
-//! specific, non-personal message.
+//! specific, non-personal message. Each type has one path: the submodules that hold types are
+//! private and re-exported here; `check_digit` and `date` (functions) are public and not
+//! re-exported.
 
-pub mod certificate;
+mod certificate;
 pub mod check_digit;
 pub mod date;
-pub mod insured;
-pub mod numbers;
-pub mod visit;
+mod days;
+mod insured;
+mod money;
+mod numbers;
+mod visit;
 
 pub use certificate::{
     Certificate, CertificateDetail, CopayCaps, DesignatedInstitution, MaxCopayment,
 };
-pub use date::{ServiceDate, Validity, ValidityStatus, Yen};
+pub use days::{ServiceDate, Validity, ValidityStatus};
 pub use insured::{InsuredError, InsuredIdentity};
+pub use money::Yen;
 pub use numbers::{
     InsurerNumber, LawCode, MedicalInstitutionCode, NumberError, PayerNumber, RecipientNumber,
 };
-pub use visit::{Care, Claim, InsuranceKind, fiscal_year_age};
+pub use visit::{Beneficiary, Care, Claim, InsuranceContext, InsuranceKind, fiscal_year_age};

@@ -1,5 +1,5 @@
-//! The setting of a visit: 医科 or 調剤, 外来 or 入院, and the patient's age by the rule local
-//! programmes use.
+//! The setting of a visit: 医科 or 調剤, 外来 or 入院, the insurance side (which insurance, who
+//! the patient is on it), and the patient's age by the rule local programmes use.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -35,6 +35,29 @@ pub enum InsuranceKind {
     LateElderly,
     /// No health insurance: 公費のみ (e.g. 生活保護 alone).
     None,
+}
+
+/// Who the patient is on the insurance side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beneficiary {
+    /// 本人.
+    Insured,
+    /// 家族.
+    Family,
+    /// 未就学者.
+    Preschool,
+    /// 高齢受給者 一般・低所得 (後期: 一般).
+    ElderlyGeneral,
+    /// 高齢受給者 7割 (現役並み).
+    ElderlyHigh,
+}
+
+/// The insurance side of a visit, as the オン資 result tells it: which insurance carries the claim
+/// and who the patient is on it. With it, the mapping gives the レセプト種別.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsuranceContext {
+    pub kind: InsuranceKind,
+    pub beneficiary: Beneficiary,
 }
 
 /// 年度年齢: the age on 1 April of the fiscal year (April–March) containing `on`, counted as

@@ -10,14 +10,13 @@ pub mod receipt;
 mod rules;
 
 use crate::domain::{
-    Certificate, CertificateDetail, DesignatedInstitution, LawCode, MedicalInstitutionCode,
-    RecipientNumber, ServiceDate, Validity, ValidityStatus,
+    Care, Certificate, CertificateDetail, Claim, DesignatedInstitution, InsuranceContext,
+    InsuranceKind, LawCode, MedicalInstitutionCode, RecipientNumber, ServiceDate, Validity,
+    ValidityStatus,
 };
 use crate::masters::{BurdenCode, CalcCodes, MasterSnapshot, Payers};
 pub use receipt::KoRecord;
 pub use rules::{CapsSource, CopayRule};
-
-pub use crate::domain::{Care, Claim};
 
 /// What the mapping needs to know about the visit.
 #[derive(Debug, Clone)]
@@ -45,12 +44,6 @@ impl VisitContext {
             birthdate: None,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InsuranceContext {
-    pub kind: receipt::InsuranceKind,
-    pub beneficiary: receipt::Beneficiary,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,9 +288,7 @@ fn burden_codes(
     if active.len() > MAX_SUBSIDIES {
         return Vec::new();
     }
-    let insurance = ctx
-        .insurance
-        .is_none_or(|i| i.kind != receipt::InsuranceKind::None);
+    let insurance = ctx.insurance.is_none_or(|i| i.kind != InsuranceKind::None);
     let out: Vec<BurdenEntry> = Payers::all_for(insurance, active.len())
         .into_iter()
         .map(|payers| BurdenEntry {

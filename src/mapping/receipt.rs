@@ -6,24 +6,7 @@
 //! 9/0 高齢受給者 7割; 後期 uses 7/8/9/0 only, 公費のみ 1/2, 調剤 even digits only.
 
 use super::{Care, Claim, Warning, WarningCode};
-use crate::domain::LawCode;
-
-pub use crate::domain::InsuranceKind;
-
-/// Who the patient is on the insurance side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Beneficiary {
-    /// 本人.
-    Insured,
-    /// 家族.
-    Family,
-    /// 未就学者.
-    Preschool,
-    /// 高齢受給者 一般・低所得 (後期: 一般).
-    ElderlyGeneral,
-    /// 高齢受給者 7割 (現役並み).
-    ElderlyHigh,
-}
+use crate::domain::{Beneficiary, InsuranceKind, LawCode};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReceiptTypeError {

@@ -208,7 +208,7 @@ fn ordering_is_deterministic_whatever_the_input_order() {
 
 #[test]
 fn receipt_type_follows_the_active_subsidies() {
-    use receipt::{Beneficiary, InsuranceKind};
+    use crate::domain::{Beneficiary, InsuranceKind};
     let masters = MasterSnapshot::embedded();
     let mut c = ctx();
     c.insurance = Some(InsuranceContext {
@@ -518,8 +518,8 @@ fn burden_codes_cover_every_payer_combination_of_the_visit() {
     assert_eq!(table, expect.map(|(l, c)| (l.to_owned(), c)).to_vec());
     let mut public_only = ctx();
     public_only.insurance = Some(InsuranceContext {
-        kind: receipt::InsuranceKind::None,
-        beneficiary: receipt::Beneficiary::Insured,
+        kind: crate::domain::InsuranceKind::None,
+        beneficiary: crate::domain::Beneficiary::Insured,
     });
     let m = map(&two, &masters, &public_only);
     let labels: Vec<String> = m.burden_codes.iter().map(|e| e.payers.label()).collect();

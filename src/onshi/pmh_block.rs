@@ -1,12 +1,10 @@
 //! The PROVISIONAL PMH block inside an オン資 result: `MedicalSubsidyResultList/MedicalSubsidyInfo`,
-//! whose children are the PascalCase forms of the upstream contract's field names (DESIGN.md).
+//! whose children are the PascalCase forms of the PMH contract's field names (`crate::pmh`).
 //! Where PMH data really sits in the XML is not public; every element name of the block is in
 //! this file, so the real one replaces it here.
 
 use super::tree::Element;
-use crate::upstream::contract::{
-    WireCaps, WireDetail, WireInstitution, WireMaxCopayment, WireSubsidy,
-};
+use crate::pmh::{WireCaps, WireDetail, WireInstitution, WireMaxCopayment, WireSubsidy};
 
 pub const LIST: &str = "MedicalSubsidyResultList";
 pub const INFO: &str = "MedicalSubsidyInfo";

@@ -8,10 +8,8 @@ use super::decode::{Charset, decode};
 use super::tree::{self, Element};
 use super::{OnshiError, pmh_block};
 use crate::domain::date::parse_compact;
-use crate::domain::{InsuranceKind, InsuredIdentity};
-use crate::mapping::InsuranceContext;
-use crate::mapping::receipt::Beneficiary;
-use crate::upstream::contract::WireSubsidy;
+use crate::domain::{Beneficiary, InsuranceContext, InsuranceKind, InsuredIdentity};
+use crate::pmh::WireSubsidy;
 
 #[derive(Debug, Clone, Default)]
 pub struct ResultHeader {

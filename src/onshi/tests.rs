@@ -1,6 +1,5 @@
 use super::*;
-use crate::domain::{InsuranceKind, MedicalInstitutionCode};
-use crate::mapping::receipt::Beneficiary;
+use crate::domain::{Beneficiary, InsuranceContext, InsuranceKind, MedicalInstitutionCode};
 
 const SAMPLE: &str = include_str!("../../tests/fixtures/onshi/face_result_synthetic.xml");
 
@@ -53,7 +52,7 @@ fn the_sample_yields_its_identity_and_consent_flags() {
     assert!(q.subsidies.is_none(), "no PMH block: absent, not empty");
     assert_eq!(
         q.insurance_context(),
-        crate::mapping::InsuranceContext {
+        InsuranceContext {
             kind: InsuranceKind::HealthInsurance,
             beneficiary: Beneficiary::Insured
         }
@@ -77,6 +76,7 @@ fn shift_jis_and_utf8_copies_give_equal_results() {
     assert_eq!(a.processing_result_status, b.processing_result_status);
 }
 
+#[cfg(feature = "emulator")]
 #[test]
 fn the_pmh_block_round_trips_through_the_xml() {
     let pop = crate::sandbox::Population::generate(

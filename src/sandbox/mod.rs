@@ -1,6 +1,6 @@
 //! The sandbox: an emulated PMH upstream for `demo`, tests and benchmarks.
 //!
-//! - HTTPS (tokio-rustls) implementing the provisional contract of `upstream::contract`; a client
+//! - HTTPS (tokio-rustls) implementing the provisional contract of `pmh`; a client
 //!   without a certificate signed by the sandbox CA is refused during the handshake.
 //! - A seeded synthetic population (`population`).
 //! - A plain-HTTP admin API on loopback: `GET /admin/personas`, `GET /admin/stats`,
@@ -31,7 +31,7 @@ use tokio_rustls::TlsAcceptor;
 pub use pki::Pki;
 pub use population::{Persona, Population};
 
-use crate::upstream::contract::{self, EligibilityRequest, EligibilityResponse};
+use crate::pmh::{self, EligibilityRequest, EligibilityResponse};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -131,6 +131,18 @@ pub enum SandboxError {
     Tls(#[from] crate::tls::TlsError),
     #[error("sandbox socket error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot generate sandbox certificates: {0}")]
+    Pki(rcgen::Error),
+    #[error("cannot write sandbox certificates to {path}: {source}")]
+    CertDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot set up the terminal folder {path}: {source}")]
+    Folder {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub async fn start(opts: SandboxOptions) -> Result<SandboxHandle, SandboxError> {
@@ -187,7 +199,7 @@ async fn serve_https(
     mut stop: watch::Receiver<bool>,
 ) {
     let app = Router::new()
-        .route(contract::ELIGIBILITY_PATH, post(eligibility))
+        .route(pmh::ELIGIBILITY_PATH, post(eligibility))
         .with_state(shared.clone());
     let mut conns = tokio::task::JoinSet::new();
     loop {
@@ -314,7 +326,7 @@ async fn eligibility(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
     };
     counter.fetch_add(1, Ordering::Relaxed);
     Json(EligibilityResponse {
-        processing_result_status: contract::STATUS_OK.into(),
+        processing_result_status: pmh::STATUS_OK.into(),
         processed_at: Some(
             chrono::Utc::now()
                 .with_timezone(&crate::domain::date::jst())
@@ -330,7 +342,7 @@ async fn eligibility(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
 
 fn error_response(code: &str, message: &str, id: Option<String>) -> EligibilityResponse {
     EligibilityResponse {
-        processing_result_status: contract::STATUS_ERROR.into(),
+        processing_result_status: pmh::STATUS_ERROR.into(),
         processed_at: None,
         arbitrary_identifier: id,
         error_code: Some(code.into()),
@@ -439,14 +451,14 @@ impl crate::upstream::Upstream for InMemoryUpstream {
                     "in-memory upstream set to fail".into(),
                 ));
             }
-            let req = EligibilityRequest::for_query(&self.institution, q);
+            let req = EligibilityRequest::new(&self.institution, &q.insured, q.date, &q.check_id);
             let certs = self
                 .population
                 .lookup(&req)
                 .map(|p| p.certificates.clone())
                 .unwrap_or_default();
             crate::upstream::client::into_answer(EligibilityResponse {
-                processing_result_status: contract::STATUS_OK.into(),
+                processing_result_status: pmh::STATUS_OK.into(),
                 processed_at: None,
                 arbitrary_identifier: None,
                 error_code: None,

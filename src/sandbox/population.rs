@@ -11,7 +11,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
 
 use crate::domain::check_digit::complete;
-use crate::upstream::contract::{
+use crate::pmh::{
     EligibilityRequest, WireCaps, WireDetail, WireInstitution, WireMaxCopayment, WireSubsidy,
 };
 

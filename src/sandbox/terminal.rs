@@ -19,7 +19,7 @@ use crate::domain::InsuredIdentity;
 use crate::domain::date::{jst, parse_iso};
 use crate::onshi::decode::{Charset, encode};
 use crate::onshi::{OnshiError, QualificationRequest, pmh_block};
-use crate::upstream::contract::{EligibilityRequest, WireSubsidy};
+use crate::pmh::{EligibilityRequest, WireSubsidy};
 
 /// What a synthetic result file holds.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ pub fn result_xml(spec: &ResultSpec<'_>) -> Result<Vec<u8>, OnshiError> {
         body.push_str("<InsuredPartialContributionRatio>010</InsuredPartialContributionRatio>");
     } else if age >= 70 {
         body.push_str("<ElderlyRecipientCertificateInfo><ElderlyRecipientContributionRatio>2</ElderlyRecipientContributionRatio></ElderlyRecipientCertificateInfo>");
-    } else if crate::domain::visit::fiscal_year_age(birth, spec.date).is_some_and(|a| a < 6) {
+    } else if crate::domain::fiscal_year_age(birth, spec.date).is_some_and(|a| a < 6) {
         body.push_str("<PreschoolClassification>1</PreschoolClassification>");
     }
     body.push_str(&opt("ReferenceNumber", spec.reference));
@@ -472,9 +472,14 @@ fn lookup<'a>(
     let q = crate::upstream::Query {
         insured: insured.clone(),
         date,
-        correlation_id: String::new(),
+        check_id: String::new(),
     };
-    population.lookup(&EligibilityRequest::for_query("", &q))
+    population.lookup(&EligibilityRequest::new(
+        "",
+        &q.insured,
+        q.date,
+        &q.check_id,
+    ))
 }
 
 #[cfg(test)]

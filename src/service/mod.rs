@@ -22,8 +22,11 @@ pub use breaker::{Breaker, BreakerState};
 pub use clock::{Clock, ManualClock, SystemClock};
 
 use crate::domain::date::end_of_jst_day;
-use crate::domain::{Certificate, InsuredIdentity, MedicalInstitutionCode, ServiceDate};
-use crate::mapping::{self, Care, Claim, InsuranceContext, Mapped, VisitContext};
+use crate::domain::{
+    Care, Certificate, Claim, InsuranceContext, InsuredIdentity, MedicalInstitutionCode,
+    ServiceDate,
+};
+use crate::mapping::{self, Mapped, VisitContext};
 use crate::masters::{MasterSnapshot, MasterStore};
 use crate::metrics::Metrics;
 use crate::upstream::{Query, Upstream, UpstreamError};
@@ -158,7 +161,7 @@ pub struct CheckOutcome {
     pub mapped: Mapped,
     pub degradation: Option<Degradation>,
     pub masters_version: String,
-    pub correlation_id: String,
+    pub check_id: String,
 }
 
 impl CheckOutcome {
@@ -359,7 +362,7 @@ impl SubsidyService {
                 .unwrap_or_default(),
             degradation,
             masters_version: masters.version(),
-            correlation_id: asked.correlation_id.clone(),
+            check_id: asked.check_id.clone(),
         }
     }
 
@@ -381,8 +384,7 @@ impl SubsidyService {
         self.metrics.cache_misses.inc();
 
         let result =
-            tokio::time::timeout_at(deadline, self.fetch(key, &asked.correlation_id, deadline))
-                .await;
+            tokio::time::timeout_at(deadline, self.fetch(key, &asked.check_id, deadline)).await;
         let degradation = match result {
             Ok(Ok(f)) => {
                 let source = if f.obtained_at >= now {
@@ -420,7 +422,7 @@ impl SubsidyService {
     async fn fetch(
         &self,
         key: Key,
-        correlation_id: &str,
+        check_id: &str,
         deadline: Instant,
     ) -> Result<Arc<Fetched>, Arc<Degradation>> {
         let insured = key.0.clone();
@@ -432,7 +434,7 @@ impl SubsidyService {
             let q = Query {
                 insured: insured.clone(),
                 date: date.date(),
-                correlation_id: correlation_id.to_owned(),
+                check_id: check_id.to_owned(),
             };
             let t0 = std::time::Instant::now();
             let r = match tokio::time::timeout_at(deadline, self.upstream.query(&q, deadline)).await
@@ -478,13 +480,13 @@ impl SubsidyService {
 /// How long a check-in stays findable by its 照会番号.
 const CHECK_IN_MAX_AGE: Duration = Duration::from_secs(36 * 3600);
 
-/// A request as the service handles it: the service date settled, the time and correlation id
+/// A request as the service handles it: the service date settled, the time and check id
 /// fixed when it arrived.
 struct Asked {
     req: CheckRequest,
     service_date: ServiceDate,
     now: DateTime<Utc>,
-    correlation_id: String,
+    check_id: String,
 }
 
 impl Asked {
@@ -496,7 +498,7 @@ impl Asked {
             req,
             service_date,
             now,
-            correlation_id: uuid::Uuid::new_v4().to_string(),
+            check_id: uuid::Uuid::new_v4().to_string(),
         }
     }
     fn key(&self) -> Key {

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::contract::{self, EligibilityRequest, EligibilityResponse};
 use super::{Answer, BoxFuture, Query, Upstream, UpstreamError};
 use crate::domain::MedicalInstitutionCode;
+use crate::pmh::{self, EligibilityRequest, EligibilityResponse};
 
 /// PEM material for the upstream connection.
 #[derive(Clone)]
@@ -59,7 +59,7 @@ impl PmhClient {
             .filter(|u| u.scheme() == "https")
             .ok_or_else(|| ClientBuildError::BaseUrl(base_url.to_owned()))?;
         let endpoint = base
-            .join(contract::ELIGIBILITY_PATH)
+            .join(pmh::ELIGIBILITY_PATH)
             .map_err(|_| ClientBuildError::BaseUrl(base_url.to_owned()))?;
         let ca = reqwest::Certificate::from_pem(&tls.ca_pem)
             .map_err(|e| ClientBuildError::Ca(e.to_string()))?;
@@ -131,7 +131,7 @@ impl PmhClient {
 /// Interprets a parsed response.
 pub fn into_answer(r: EligibilityResponse) -> Result<Answer, UpstreamError> {
     match r.processing_result_status.as_str() {
-        contract::STATUS_OK => Ok(Answer {
+        pmh::STATUS_OK => Ok(Answer {
             certificates: r
                 .medical_subsidies
                 .iter()
@@ -139,7 +139,7 @@ pub fn into_answer(r: EligibilityResponse) -> Result<Answer, UpstreamError> {
                 .collect(),
             processed_at: r.processed_at,
         }),
-        contract::STATUS_ERROR => Err(UpstreamError::Rejected {
+        pmh::STATUS_ERROR => Err(UpstreamError::Rejected {
             code: r.error_code.unwrap_or_else(|| "unknown".into()),
             message: r
                 .error_message
@@ -189,7 +189,8 @@ impl Upstream for PmhClient {
         deadline: Instant,
     ) -> BoxFuture<'a, Result<Answer, UpstreamError>> {
         Box::pin(async move {
-            let body = EligibilityRequest::for_query(self.institution.as_str(), q);
+            let body =
+                EligibilityRequest::new(self.institution.as_str(), &q.insured, q.date, &q.check_id);
             let budget = deadline.saturating_duration_since(Instant::now());
             match self.attempt(&body, budget).await {
                 Ok(a) => Ok(a),

@@ -6,7 +6,6 @@
 //! request bodies, no identities), so they can be logged and counted.
 
 pub mod client;
-pub mod contract;
 pub mod terminal;
 
 use std::future::Future;
@@ -26,8 +25,8 @@ pub struct Query {
     pub insured: InsuredIdentity,
     /// `qualificationConfirmationDate`.
     pub date: NaiveDate,
-    /// Correlation id (`arbitraryIdentifier`); not personal.
-    pub correlation_id: String,
+    /// The check this query is for; sent as `arbitraryIdentifier`. Not personal.
+    pub check_id: String,
 }
 
 /// What PMH answered.

@@ -91,7 +91,7 @@ pub async fn start_sandbox() -> SandboxHandle {
 pub struct Gateway {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), pmh_gateway::errors::StartupError>>,
+    task: tokio::task::JoinHandle<Result<(), pmh_gateway::app::StartupError>>,
 }
 
 impl Gateway {

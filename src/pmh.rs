@@ -1,15 +1,21 @@
-//! The provisional PMH query contract (DESIGN.md "The upstream"), in PMH's own field names.
+//! The PMH wire contract: the shared vocabulary of the HTTP upstream (`upstream::client`), the
+//! オン資 result's PMH block (`onshi::pmh_block`) and the sandbox that emulates PMH.
 //!
-//! The clinic-side wire format of PMH is not public; this module is the one place that knows
-//! the provisional one, shared by the client and by the sandbox that emulates PMH.
-//!
+//! The clinic-side wire format of PMH is not public. This module is the one place that knows the
+//! provisional one, built from the field names of PMH's published municipality-side API
+//! (`medicalSubsidyInsurerNumber`, `incomeSegment`, `maxCopaymentAmount` …; ARCHITECTURE.md,
+//! "The provisional PMH contract"), so that the real one replaces it here:
 //! `POST {base}/v1/medical-subsidies/eligibility`, JSON both ways, dates as `YYYYMMDD`.
+//!
+//! Invariant: depends on `domain` only; `WireSubsidy::to_certificate` is the one boundary parse
+//! of a PMH certificate, whichever way it arrived.
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::date::{self, DateError, Validity, Yen};
+use crate::domain::date::{self, DateError};
 use crate::domain::{
-    Certificate, CertificateDetail, CopayCaps, DesignatedInstitution, MaxCopayment, PayerNumber,
+    Certificate, CertificateDetail, CopayCaps, DesignatedInstitution, InsuredIdentity,
+    MaxCopayment, PayerNumber, Validity, Yen,
 };
 
 pub const ELIGIBILITY_PATH: &str = "/v1/medical-subsidies/eligibility";
@@ -34,17 +40,23 @@ pub struct EligibilityRequest {
 }
 
 impl EligibilityRequest {
-    /// The request for a query, from the institution `institution`.
-    pub fn for_query(institution: &str, q: &super::Query) -> Self {
+    /// The request of the institution `institution` about `insured` on `date`; the check id
+    /// travels as `arbitraryIdentifier`.
+    pub fn new(
+        institution: &str,
+        insured: &InsuredIdentity,
+        date: chrono::NaiveDate,
+        check_id: &str,
+    ) -> Self {
         Self {
             medical_institution_code: institution.to_owned(),
-            qualification_confirmation_date: date::format_compact(q.date),
-            insurer_number: q.insured.insurer_number().to_string(),
-            insured_card_symbol: q.insured.symbol().map(str::to_owned),
-            insured_identification_number: q.insured.number().to_owned(),
-            insured_branch_number: q.insured.branch().map(str::to_owned),
-            birthdate: date::format_compact(q.insured.birthdate()),
-            arbitrary_identifier: q.correlation_id.clone(),
+            qualification_confirmation_date: date::format_compact(date),
+            insurer_number: insured.insurer_number().to_string(),
+            insured_card_symbol: insured.symbol().map(str::to_owned),
+            insured_identification_number: insured.number().to_owned(),
+            insured_branch_number: insured.branch().map(str::to_owned),
+            birthdate: date::format_compact(insured.birthdate()),
+            arbitrary_identifier: check_id.to_owned(),
         }
     }
 }

@@ -1,0 +1,218 @@
+//! `demo`: the sandbox upstream, the sandbox オン資 terminal on a folder, and the gateway
+//! together on this machine, with ready-to-paste requests for a few showcase personas
+//! (`examples`) and a feed of check-ins as the gateway prefetches them (`feed`).
+//!
+//! The demo is a *client* of the gateway: it starts it through `app::run` like `serve` does and
+//! talks to it over HTTP, so it stands outside the library's invariants (it is the one module
+//! besides `upstream` that makes outbound connections — to the gateway on loopback). Nothing in
+//! the gateway depends on it; it exists only with the `emulator` feature.
+
+mod examples;
+mod feed;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::app::StartupError;
+use crate::checkin::WatchOptions;
+use crate::config::{GatewayConfig, LogFormat, UpstreamConfig};
+use crate::domain::MedicalInstitutionCode;
+use crate::masters::MasterSource;
+use crate::sandbox::population::DEMO_INSTITUTION;
+use crate::sandbox::terminal::{Terminal, TerminalOptions};
+use crate::sandbox::{self, Pki, SandboxError, SandboxHandle, SandboxOptions};
+use crate::service::ServiceConfig;
+use crate::upstream::UpstreamTls;
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub port: u16,
+    pub upstream_port: u16,
+    pub admin_port: u16,
+    pub seed: u64,
+    /// The terminal's shared folder; a fresh one under the temp directory (removed at the end)
+    /// when unset.
+    pub onshi_dir: Option<PathBuf>,
+    /// Time between synthetic check-ins (`None`: none).
+    pub check_in_every: Option<Duration>,
+    /// Ask through the terminal's req/res folders instead of PMH over HTTPS.
+    pub terminal_upstream: bool,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            port: 8421,
+            upstream_port: 8443,
+            admin_port: 8444,
+            seed: 42,
+            onshi_dir: None,
+            check_in_every: Some(Duration::from_secs(3)),
+            terminal_upstream: false,
+        }
+    }
+}
+
+pub use examples::DemoExample;
+pub use feed::answer_for;
+
+/// Why the demo could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("sandbox: {0}")]
+    Sandbox(#[from] SandboxError),
+    #[error("gateway: {0}")]
+    Gateway(#[from] StartupError),
+    #[error("the gateway did not answer /healthz within {0:?}")]
+    NotReady(Duration),
+}
+
+pub struct Demo {
+    pub gateway_addr: SocketAddr,
+    pub sandbox: SandboxHandle,
+    pub terminal: Terminal,
+    /// The terminal's shared folder (`face/`, `req/`, `res/`).
+    pub onshi_root: PathBuf,
+    remove_root: bool,
+    stop: oneshot::Sender<()>,
+    gateway: tokio::task::JoinHandle<Result<(), StartupError>>,
+}
+
+const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+async fn bind(port: u16) -> Result<TcpListener, DemoError> {
+    let addr = SocketAddr::new(LOOPBACK, port);
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| DemoError::Bind { addr, source })
+}
+
+/// The gateway configuration the demo uses against a sandbox.
+pub fn gateway_config(sandbox: &SandboxHandle, listen: SocketAddr) -> GatewayConfig {
+    GatewayConfig {
+        listen,
+        body_limit_bytes: 64 * 1024,
+        institution: MedicalInstitutionCode::parse(DEMO_INSTITUTION).expect("valid code"),
+        upstream: UpstreamConfig::Pmh {
+            base_url: sandbox.base_url(),
+            tls: UpstreamTls {
+                ca_pem: sandbox.pki.ca_pem.clone().into_bytes(),
+                identity_pem: sandbox.pki.client_identity_pem(),
+            },
+            connect_timeout: Duration::from_millis(500),
+        },
+        checkin: None,
+        service: ServiceConfig {
+            breaker_cooldown: Duration::from_secs(5),
+            ..ServiceConfig::default()
+        },
+        masters: MasterSource::Embedded,
+        log_format: LogFormat::Text,
+        log_level: "info".into(),
+    }
+}
+
+/// Starts the sandbox PMH, the sandbox terminal on a folder, and the gateway — through the same
+/// `app::run` as `serve` — and returns once the gateway answers `/healthz`.
+pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
+    let today = crate::domain::date::jst_date(chrono::Utc::now());
+    let sandbox = sandbox::start(SandboxOptions {
+        https: bind(opts.upstream_port).await?,
+        admin: Some(bind(opts.admin_port).await?),
+        pki: Pki::generate(DEMO_INSTITUTION).map_err(SandboxError::Pki)?,
+        seed: opts.seed,
+        today,
+        population_size: sandbox::Population::DEFAULT_SIZE,
+    })
+    .await?;
+    let (onshi_root, remove_root) = match &opts.onshi_dir {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!(
+                "pmh-gateway-demo-{}-{}",
+                std::process::id(),
+                sandbox.https_addr.port()
+            )),
+            true,
+        ),
+    };
+    let terminal = Terminal::start(TerminalOptions {
+        seed: opts.seed,
+        check_in_every: opts.check_in_every,
+        ..TerminalOptions::new(&onshi_root, DEMO_INSTITUTION, today)
+    })
+    .map_err(|source| SandboxError::Folder {
+        path: onshi_root.clone(),
+        source,
+    })?;
+    let listener = bind(opts.port).await?;
+    let gateway_addr = listener.local_addr().map_err(|source| DemoError::Bind {
+        addr: SocketAddr::new(LOOPBACK, opts.port),
+        source,
+    })?;
+    let mut cfg = gateway_config(&sandbox, gateway_addr);
+    cfg.checkin = Some(WatchOptions {
+        settle: Duration::from_millis(300),
+        incomplete_grace: Duration::from_secs(2),
+        ..WatchOptions::for_face_dir(Terminal::face_dir(&onshi_root))
+    });
+    if opts.terminal_upstream {
+        cfg.upstream = UpstreamConfig::Terminal(crate::upstream::TerminalUpstreamOptions {
+            req_dir: Terminal::req_dir(&onshi_root),
+            res_dir: Terminal::res_dir(&onshi_root),
+            charset: crate::onshi::Charset::ShiftJis,
+            poll: Duration::from_millis(10),
+        });
+    }
+    let (stop, stopped) = oneshot::channel();
+    let mut gateway = tokio::spawn(crate::app::run(listener, cfg, async {
+        let _ = stopped.await;
+    }));
+    // The demo is a client of the gateway: it waits until the gateway answers, or reports why
+    // it stopped.
+    const READY_WITHIN: Duration = Duration::from_secs(10);
+    tokio::select! {
+        ended = &mut gateway => {
+            return Err(match ended {
+                Ok(Err(e)) => DemoError::Gateway(e),
+                _ => DemoError::NotReady(READY_WITHIN),
+            });
+        }
+        ready = feed::wait_healthy(gateway_addr, READY_WITHIN) => {
+            if !ready {
+                gateway.abort();
+                return Err(DemoError::NotReady(READY_WITHIN));
+            }
+        }
+    }
+    Ok(Demo {
+        gateway_addr,
+        sandbox,
+        terminal,
+        onshi_root,
+        remove_root,
+        stop,
+        gateway,
+    })
+}
+
+impl Demo {
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = self.gateway.await;
+        self.terminal.shutdown().await;
+        self.sandbox.shutdown().await;
+        if self.remove_root {
+            let _ = std::fs::remove_dir_all(&self.onshi_root);
+        }
+    }
+}
