@@ -28,7 +28,7 @@ pub enum StartupError {
         source: notify::Error,
     },
     #[error("upstream client: {0}")]
-    Upstream(#[from] crate::upstream::client::ClientBuildError),
+    Upstream(#[from] crate::upstream::ClientBuildError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -37,7 +37,7 @@ pub enum StartupError {
     #[error("server error: {0}")]
     Serve(std::io::Error),
     #[error("check-in watcher: {0}")]
-    CheckIn(crate::checkin::watcher::WatchError),
+    CheckIn(crate::checkin::WatchError),
 }
 
 /// Builds the application state with the configured upstream: the PMH client, or the オン資

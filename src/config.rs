@@ -554,7 +554,7 @@ impl OnshiSection {
             incomplete_grace: Duration::from_millis(self.incomplete_grace_ms),
             events: self.use_events,
             concurrency: self.concurrency,
-            skip_prefix: Some(crate::upstream::terminal::OWN_PREFIX.into()),
+            skip_prefix: Some(crate::upstream::OWN_PREFIX.into()),
         });
         Ok(Some(ResolvedOnshi {
             terminal: TerminalUpstreamOptions {

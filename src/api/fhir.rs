@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 
-use super::dto::warning_code;
+use super::labels::warning_code;
 use crate::mapping::{CopayRule, MappedSubsidy, ProgrammeKind};
 use crate::masters::CopayMethod;
 use crate::service::{CheckOutcome, Source, Status};

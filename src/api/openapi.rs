@@ -12,8 +12,8 @@ use super::problem::{FieldError, Problem};
         description = "Clinic-side gateway for public-expense medical subsidies held in PMH. Receipt computers ask which subsidies apply to a patient on a service date.",
     ),
     paths(
-        super::create_subsidy_check,
-        super::subsidy_check_by_reference,
+        super::checks::create_subsidy_check,
+        super::checks::subsidy_check_by_reference,
         super::masters,
         super::reload_masters,
         super::healthz,

@@ -5,14 +5,18 @@
 //! `Api_Result` follows ORCA's convention that `00` is success; the other values are this
 //! gateway's own: `10` PMH returned nothing (unknown — ask for the paper certificate), `90`
 //! the upstream failed and nothing usable is cached.
+//!
+//! ORCA registers at most four subsidies (第1〜第4公費). When more are active, the first four in
+//! order are rendered and the header says how many were left out (`Gateway_Omitted_Subsidies`,
+//! `Gateway_Warning`), so that nothing is dropped silently.
 
 use serde_json::{Map, Value};
 
-use super::dto::warning_code;
+use super::labels::{source_label, status_label, warning_code};
 use crate::domain::Care;
-use crate::mapping::{CopayRule, MappedSubsidy};
+use crate::mapping::{CopayRule, MAX_SUBSIDIES, MappedSubsidy};
 use crate::masters::CopayMethod;
-use crate::service::{CheckOutcome, Status, source_label, status_label};
+use crate::service::{CheckOutcome, Status};
 
 /// One answer in ORCA's terms; fields kept in ORCA's order.
 pub struct OrcaAnswer {
@@ -111,7 +115,7 @@ impl OrcaAnswer {
                 "医療費助成情報を確認できません（上流の障害）。紙の受給者証を確認してください",
             ),
         };
-        let header = vec![
+        let mut header = vec![
             ("Api_Result", result.to_owned()),
             ("Api_Result_Message", message.to_owned()),
             ("Gateway_Status", status_label(o.status).to_owned()),
@@ -122,7 +126,24 @@ impl OrcaAnswer {
             ("Service_Date", o.service_date.to_string()),
             ("Check_Id", o.check_id.clone()),
         ];
-        let entries = o.mapped.active.iter().take(4).map(entry).collect();
+        let omitted = o.mapped.active.len().saturating_sub(MAX_SUBSIDIES);
+        if omitted > 0 {
+            header.push(("Gateway_Omitted_Subsidies", omitted.to_string()));
+            header.push((
+                "Gateway_Warning",
+                format!(
+                    "有効な公費が{}件あり、ORCAに登録できる4件を超えています。第5公費以降の{omitted}件は含まれていません。受給者証を確認してください",
+                    o.mapped.active.len()
+                ),
+            ));
+        }
+        let entries = o
+            .mapped
+            .active
+            .iter()
+            .take(MAX_SUBSIDIES)
+            .map(entry)
+            .collect();
         Self { header, entries }
     }
 

@@ -116,6 +116,17 @@ impl Problem {
         }
     }
 
+    /// A fault of the gateway's own; the detail says what failed, never with request data.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self {
+            kind: "/problems/internal",
+            title: "The gateway failed to answer",
+            status: 500,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self {
             kind: "/problems/not-found",

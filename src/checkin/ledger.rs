@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A file as the ledger knows it.
@@ -50,7 +50,6 @@ impl Entry {
 }
 
 pub struct Ledger {
-    path: PathBuf,
     entries: HashSet<Entry>,
     file: std::fs::File,
 }
@@ -83,23 +82,11 @@ impl Ledger {
         }
         std::fs::rename(&tmp, path)?;
         let file = std::fs::OpenOptions::new().append(true).open(path)?;
-        Ok(Self {
-            path: path.to_owned(),
-            entries,
-            file,
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(Self { entries, file })
     }
 
     pub fn contains(&self, e: &Entry) -> bool {
         self.entries.contains(e)
-    }
-
-    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter()
     }
 
     /// Records a handled file (appended and flushed to the OS at once).
@@ -136,10 +123,7 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
         let l = Ledger::open(&path, |e| e.name.ends_with("a.xml")).unwrap();
         assert!(l.contains(&a) && !l.contains(&b));
-        assert_eq!(
-            std::fs::read_to_string(l.path()).unwrap().lines().count(),
-            1
-        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
         // A file with the same name but another size is not the recorded one.
         assert!(!l.contains(&Entry::new("face", "OQSsiquc01res_face_a.xml", 11, t)));
     }

@@ -12,26 +12,24 @@
 //! idempotent (a file processed twice leaves the same cache and index); only this module reads
 //! the terminal's `face` and `res` folders (the terminal upstream reads its own results in `res`).
 
-pub mod ledger;
-pub mod watcher;
+mod ledger;
+mod watcher;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Care, Claim, ServiceDate};
 use crate::metrics::Metrics;
-use crate::onshi::{OnshiError, OnshiResult};
-use crate::service::{CheckIn, CheckRequest, Origin, SubsidyService, status_label};
+use crate::service::{Intake, ResultError, ResultVisit, SubsidyService, checks_from_result};
 
-pub use watcher::{Disposal, WatchOptions, Watcher};
+pub use watcher::{Disposal, WatchError, WatchOptions, Watcher};
 
 /// Why a file was not processed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileError {
     /// The file may still be being written; read it again once it stops changing.
     #[error("{0}")]
-    Partial(OnshiError),
+    Partial(ResultError),
     #[error("{0}")]
-    Invalid(String),
+    Invalid(ResultError),
 }
 
 /// What a processed file held.
@@ -43,11 +41,13 @@ pub struct Prefetched {
     pub with_block: usize,
 }
 
-/// Prefetches the answers of one result file: for each `ResultOfQualificationConfirmation`, the
-/// PMH block's certificates (or an upstream query), mapped with the file's insurance context and
-/// cached under the person and the file's date; the check-in is indexed by its 照会番号.
+/// Prefetches the answers of one result file through the service's one path for オン資 results
+/// (`checks_from_result`, then `check_result` per person): the PMH block's certificates (or an
+/// upstream query), cached under the person and the file's date, and the check-in indexed by
+/// its 照会番号.
 ///
-/// A file with an unreadable identity is invalid as a whole (nothing is prefetched from it).
+/// A file with an unreadable identity, or naming a My Number, is invalid as a whole (nothing is
+/// prefetched from it).
 pub async fn prefetch(
     service: &SubsidyService,
     metrics: &Metrics,
@@ -55,83 +55,29 @@ pub async fn prefetch(
     file_name: &str,
     arrived_at: DateTime<Utc>,
 ) -> Result<Prefetched, FileError> {
-    let result = OnshiResult::parse(bytes).map_err(|e| {
-        if e.could_be_partial() {
-            FileError::Partial(e)
-        } else {
-            FileError::Invalid(e.to_string())
-        }
-    })?;
-    if let Some(name) = &result.my_number_element {
-        return Err(FileError::Invalid(format!(
-            "the message has a <{name}> element (a My Number is never accepted)"
-        )));
-    }
-    let mut persons = Vec::with_capacity(result.results.len());
-    for (i, q) in result.results.iter().enumerate() {
-        match &q.insured {
-            Ok(insured) => persons.push((insured.clone(), q)),
-            Err(reason) => {
-                return Err(FileError::Invalid(format!(
-                    "ResultOfQualificationConfirmation {}: {reason}",
-                    i + 1
-                )));
+    let checks =
+        checks_from_result(bytes, ResultVisit::default(), service.today()).map_err(|e| {
+            if e.could_be_partial() {
+                FileError::Partial(e)
+            } else {
+                FileError::Invalid(e)
             }
-        }
-    }
-    let date = result
-        .header
-        .qualification_confirmation_date
-        .map(ServiceDate::new)
-        .unwrap_or_else(|| service.today());
+        })?;
     let mut done = Prefetched::default();
-    for (insured, q) in persons {
+    for rc in checks {
         let started = std::time::Instant::now();
-        let block = q.certificates().map(|c| {
-            (
-                c,
-                Origin::OnshiResult {
-                    file: Some(file_name.to_owned()),
-                },
-            )
-        });
-        done.with_block += usize::from(block.is_some());
-        let insurance = q.insurance_context();
-        let req = CheckRequest {
-            insured: insured.clone(),
-            service_date: Some(date),
-            claim: Claim::default(),
-            care: Care::default(),
-            insurance: Some(insurance),
+        done.with_block += usize::from(rc.block.is_some());
+        let intake = Intake::CheckIn {
+            file_name: file_name.to_owned(),
+            arrived_at,
         };
-        let out = service.check_with_result(req, block).await;
-        let cached_at = Utc::now();
+        service.check_result(rc, intake).await;
         metrics
             .prefetch_latency
             .observe(started.elapsed().as_secs_f64());
         metrics
             .arrival_to_cached
-            .observe(seconds_between(arrived_at, cached_at));
-        metrics
-            .prefetches
-            .get_or_create(&vec![("status", status_label(out.status))])
-            .inc();
-        if let Some(reference) = q.reference_number.clone().filter(|r| !r.is_empty()) {
-            service
-                .record_check_in(
-                    reference,
-                    CheckIn {
-                        insured,
-                        service_date: date,
-                        insurance,
-                        file_name: file_name.to_owned(),
-                        arrived_at,
-                        cached_at,
-                        status: out.status,
-                    },
-                )
-                .await;
-        }
+            .observe(seconds_between(arrived_at, Utc::now()));
         done.results += 1;
     }
     Ok(done)

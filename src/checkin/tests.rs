@@ -3,6 +3,7 @@ use std::sync::Arc;
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::*;
+use crate::domain::{Care, Claim};
 use crate::masters::MasterStore;
 use crate::onshi::Charset;
 use crate::sandbox::terminal::{Malformation, ResultSpec, reference_of, result_xml};
@@ -74,21 +75,15 @@ async fn a_file_with_the_block_is_cached_without_a_query_and_indexed_by_referenc
         }
     );
     assert_eq!(upstream.calls(), 0);
-    let c = svc.check_in(&reference_of(p)).await.unwrap();
+    let (out, c) = svc
+        .check_by_reference(&reference_of(p), Claim::Medical, Care::Outpatient)
+        .await
+        .unwrap();
     assert_eq!(
         (c.file_name.as_str(), c.status),
         ("f.xml", Status::Confirmed)
     );
     assert_eq!(c.service_date.date(), today());
-    let out = svc
-        .check(CheckRequest {
-            insured: c.insured.clone(),
-            service_date: Some(c.service_date),
-            claim: Claim::default(),
-            care: Care::default(),
-            insurance: Some(c.insurance),
-        })
-        .await;
     assert_eq!(out.source, Some(Source::Cache));
     assert_eq!(out.mapped.active.len(), 3);
     assert!(out.mapped.receipt_type.is_some());
@@ -122,7 +117,11 @@ async fn a_file_without_the_block_queries_the_upstream() {
     .unwrap();
     assert_eq!(upstream.calls(), 2);
     assert_eq!(
-        svc.check_in(&reference_of(p)).await.unwrap().file_name,
+        svc.check_by_reference(&reference_of(p), Claim::Medical, Care::Outpatient)
+            .await
+            .unwrap()
+            .1
+            .file_name,
         "g.xml"
     );
 }

@@ -619,7 +619,7 @@ async fn handle(
             }
         }
         Err(FileError::Invalid(reason)) => {
-            reject(shared, path, folder, &name, version, &reason).await
+            reject(shared, path, folder, &name, version, &reason.to_string()).await
         }
     }
 }

@@ -6,7 +6,7 @@
 //! inactive with its reason, and every doubt is a warning on the subsidy it concerns.
 
 mod order;
-pub mod receipt;
+mod receipt;
 mod rules;
 
 use crate::domain::{

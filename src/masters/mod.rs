@@ -5,14 +5,14 @@
 //! (callers swap whole snapshots). The files shipped in the repository are embedded in the
 //! binary, so the gateway runs without a masters directory.
 
-pub mod burden;
-pub mod calc_codes;
+mod burden;
+mod calc_codes;
 mod csvfile;
-pub mod income_caps;
-pub mod local;
-pub mod local_rules;
-pub mod national;
-pub mod store;
+mod income_caps;
+mod local;
+mod local_rules;
+mod national;
+mod store;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

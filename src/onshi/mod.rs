@@ -10,13 +10,13 @@
 //! and a fuzz target check it); errors name the element path or byte offset, never a personal
 //! value; names, addresses and other personal items the gateway does not need are not read.
 
-pub mod decode;
+mod decode;
 pub mod pmh_block;
-pub mod request;
-pub mod result;
+mod request;
+mod result;
 pub mod tree;
 
-pub use decode::Charset;
+pub use decode::{Charset, encode};
 pub use request::QualificationRequest;
 pub use result::{OnshiResult, Qualification};
 

@@ -8,7 +8,7 @@
 //!
 //! Invariant: inbound only; it never makes outbound connections.
 
-pub mod pki;
+mod pki;
 pub mod population;
 pub mod terminal;
 
@@ -457,7 +457,7 @@ impl crate::upstream::Upstream for InMemoryUpstream {
                 .lookup(&req)
                 .map(|p| p.certificates.clone())
                 .unwrap_or_default();
-            crate::upstream::client::into_answer(EligibilityResponse {
+            crate::upstream::into_answer(EligibilityResponse {
                 processing_result_status: pmh::STATUS_OK.into(),
                 processed_at: None,
                 arbitrary_identifier: None,

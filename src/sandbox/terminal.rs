@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, watch};
 use super::population::{Persona, Population};
 use crate::domain::InsuredIdentity;
 use crate::domain::date::{jst, parse_iso};
-use crate::onshi::decode::{Charset, encode};
+use crate::onshi::{Charset, encode};
 use crate::onshi::{OnshiError, QualificationRequest, pmh_block};
 use crate::pmh::{EligibilityRequest, WireSubsidy};
 

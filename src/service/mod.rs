@@ -8,8 +8,9 @@
 //! - freshness follows the injectable [`Clock`], not moka's timers (moka's TTL is a backstop);
 //! - every check answers by its deadline.
 
-pub mod breaker;
-pub mod clock;
+mod breaker;
+mod clock;
+mod intake;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 
 pub use breaker::{Breaker, BreakerState};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use intake::{ResultCheck, ResultError, ResultVisit, checks_from_result};
 
 use crate::domain::date::end_of_jst_day;
 use crate::domain::{
@@ -94,6 +96,18 @@ pub enum Source {
     OnshiResult,
 }
 
+/// Which door an オン資 result came through.
+#[derive(Debug, Clone)]
+pub enum Intake {
+    /// Posted to the API.
+    Posted,
+    /// A file in the terminal's shared folder: its name (no directory) and when it was written.
+    CheckIn {
+        file_name: String,
+        arrived_at: DateTime<Utc>,
+    },
+}
+
 /// Where cached certificates came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -109,7 +123,7 @@ pub enum Origin {
 pub struct CheckIn {
     pub insured: InsuredIdentity,
     pub service_date: ServiceDate,
-    pub insurance: InsuranceContext,
+    pub insurance: Option<InsuranceContext>,
     /// The result file's name (no directory).
     pub file_name: String,
     /// When the file was written (its modification time).
@@ -254,40 +268,96 @@ impl SubsidyService {
         self.fresh.invalidate(&(insured.clone(), date)).await;
     }
 
-    /// A check that comes with an オン資 result. With the result's PMH block, its certificates
-    /// are the answer and replace what is cached for the person and date (no upstream call);
-    /// without one, the cached entry is dropped and the upstream asked again (the patient may
-    /// have just given consent at the terminal).
-    pub async fn check_with_result(
-        &self,
-        req: CheckRequest,
-        block: Option<(Vec<Certificate>, Origin)>,
-    ) -> CheckOutcome {
-        let asked = Asked::new(req, self.clock.now());
-        let Some((certificates, origin)) = block else {
-            self.fresh.invalidate(&asked.key()).await;
-            return self.check(asked.req).await;
+    /// Answers one person's check from an オン資 result, whichever door it came through. With the
+    /// result's PMH block, its certificates are the answer and replace what is cached for the
+    /// person and date (no upstream call); without one, the cached entry is dropped and the
+    /// upstream asked again (the patient may have just given consent at the terminal). A
+    /// check-in from the terminal's folder is then indexed by its 照会番号.
+    pub async fn check_result(&self, rc: ResultCheck, intake: Intake) -> CheckOutcome {
+        let ResultCheck {
+            request,
+            block,
+            reference,
+        } = rc;
+        let (insured, insurance) = (request.insured.clone(), request.insurance);
+        let file = match &intake {
+            Intake::Posted => None,
+            Intake::CheckIn { file_name, .. } => Some(file_name.clone()),
         };
-        let f = Arc::new(self.fetched(certificates, asked.service_date, origin));
-        if !f.certificates.is_empty() {
-            self.last_confirmed
-                .insert(asked.req.insured.clone(), f.clone())
-                .await;
+        let out = match block {
+            Some(certificates) => {
+                let asked = Asked::new(request, self.clock.now());
+                let origin = Origin::OnshiResult { file };
+                let f = Arc::new(self.fetched(certificates, asked.service_date, origin));
+                if !f.certificates.is_empty() {
+                    self.last_confirmed
+                        .insert(asked.req.insured.clone(), f.clone())
+                        .await;
+                }
+                self.fresh.insert(asked.key(), f.clone()).await;
+                self.answer(&asked, found(&f), Some(Source::OnshiResult), Some(&f), None)
+            }
+            None => {
+                let day = request
+                    .service_date
+                    .unwrap_or_else(|| ServiceDate::today_at(self.clock.now()));
+                self.fresh.invalidate(&(request.insured.clone(), day)).await;
+                self.check_inner(request).await
+            }
+        };
+        match intake {
+            Intake::Posted => self.count(&out),
+            Intake::CheckIn {
+                file_name,
+                arrived_at,
+            } => {
+                self.metrics
+                    .prefetches
+                    .get_or_create(&vec![("status", metric_status(out.status))])
+                    .inc();
+                if let Some(reference) = reference {
+                    let c = CheckIn {
+                        insured,
+                        service_date: out.service_date,
+                        insurance,
+                        file_name,
+                        arrived_at,
+                        cached_at: self.clock.now(),
+                        status: out.status,
+                    };
+                    self.check_ins.insert(reference, Arc::new(c)).await;
+                }
+            }
         }
-        self.fresh.insert(asked.key(), f.clone()).await;
-        let out = self.answer(&asked, found(&f), Some(Source::OnshiResult), Some(&f), None);
-        self.count(&out);
         out
     }
 
-    /// Remembers a check-in under its 照会番号 (a later one replaces it).
-    pub async fn record_check_in(&self, reference: String, c: CheckIn) {
-        self.check_ins.insert(reference, Arc::new(c)).await;
-    }
-
-    /// The latest check-in under this 照会番号, if one arrived within the last day and a half.
+    /// The latest check-in under this 照会番号, if one arrived within the last day and a half
+    /// (no check is made).
     pub async fn check_in(&self, reference: &str) -> Option<Arc<CheckIn>> {
         self.check_ins.get(reference).await
+    }
+
+    /// The answer for the latest check-in under this 照会番号 (within the last day and a half),
+    /// mapped for `claim` and `care` with the check-in's insurance context: from the cache the
+    /// prefetch filled, or asked again when that has expired. `None` when no such check-in.
+    pub async fn check_by_reference(
+        &self,
+        reference: &str,
+        claim: Claim,
+        care: Care,
+    ) -> Option<(CheckOutcome, Arc<CheckIn>)> {
+        let c = self.check_in(reference).await?;
+        let out = self
+            .check(CheckRequest {
+                insured: c.insured.clone(),
+                service_date: Some(c.service_date),
+                claim,
+                care,
+                insurance: c.insurance,
+            })
+            .await;
+        Some((out, c))
     }
 
     fn fetched(
@@ -324,8 +394,8 @@ impl SubsidyService {
         self.metrics
             .checks
             .get_or_create(&vec![
-                ("status", status_label(out.status)),
-                ("source", out.source.map(source_label).unwrap_or("none")),
+                ("status", metric_status(out.status)),
+                ("source", out.source.map(metric_source).unwrap_or("none")),
             ])
             .inc();
         self.metrics.breaker_state.set(self.breaker.state().gauge());
@@ -518,7 +588,9 @@ fn chrono_dur(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
-pub fn status_label(s: Status) -> &'static str {
+// The metrics' label vocabulary (fixed, documented in README's metrics table); the API's own
+// words for the same things are the renderings' (`api::dto`).
+fn metric_status(s: Status) -> &'static str {
     match s {
         Status::Confirmed => "confirmed",
         Status::NoneFound => "none_found",
@@ -526,7 +598,7 @@ pub fn status_label(s: Status) -> &'static str {
     }
 }
 
-pub fn source_label(s: Source) -> &'static str {
+fn metric_source(s: Source) -> &'static str {
     match s {
         Source::Upstream => "upstream",
         Source::Cache => "cache",

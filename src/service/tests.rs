@@ -264,6 +264,21 @@ async fn the_breaker_opens_after_repeated_failures_and_fails_fast() {
     assert_eq!(svc.breaker_state(), BreakerState::Closed);
 }
 
+fn with_block(block: Option<Vec<Certificate>>) -> ResultCheck {
+    ResultCheck {
+        request: req(),
+        block,
+        reference: Some("0000000001".into()),
+    }
+}
+
+fn check_in() -> Intake {
+    Intake::CheckIn {
+        file_name: "OQSsiquc01res_face_1.xml".into(),
+        arrived_at: morning(),
+    }
+}
+
 #[tokio::test]
 async fn a_result_with_the_pmh_block_answers_and_replaces_the_cached_entry_without_a_query() {
     let fake = Fake::new(vec![]);
@@ -274,7 +289,7 @@ async fn a_result_with_the_pmh_block_answers_and_replaces_the_cached_entry_witho
         file: Some("OQSsiquc01res_face_1.xml".into()),
     };
     let out = svc
-        .check_with_result(req(), Some((vec![nanbyou(d(2027, 3, 31))], origin.clone())))
+        .check_result(with_block(Some(vec![nanbyou(d(2027, 3, 31))])), check_in())
         .await;
     assert_eq!(
         (out.status, out.source, out.origin.clone()),
@@ -301,7 +316,7 @@ async fn a_result_without_the_block_refreshes_the_entry_from_the_upstream() {
     // Consent given at the terminal: PMH now returns the certificate.
     *fake.certs.lock().unwrap() = vec![nanbyou(d(2027, 3, 31))];
     assert_eq!(svc.check(req()).await.source, Some(Source::Cache));
-    let out = svc.check_with_result(req(), None).await;
+    let out = svc.check_result(with_block(None), Intake::Posted).await;
     assert_eq!(
         (out.status, out.source, out.origin),
         (
@@ -318,6 +333,6 @@ async fn a_failed_refresh_is_never_none_found() {
     let fake = Fake::new(vec![]);
     let svc = service(fake.clone(), Arc::new(ManualClock::new(morning())), 300);
     fake.set(Mode::Down);
-    let out = svc.check_with_result(req(), None).await;
+    let out = svc.check_result(with_block(None), Intake::Posted).await;
     assert_eq!(out.status, Status::Unavailable);
 }

@@ -5,8 +5,8 @@
 //! Invariants: no other module makes outbound connections; errors carry no personal data (no
 //! request bodies, no identities), so they can be logged and counted.
 
-pub mod client;
-pub mod terminal;
+mod client;
+mod terminal;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,8 +14,8 @@ use std::pin::Pin;
 use chrono::NaiveDate;
 use thiserror::Error;
 
-pub use client::{PmhClient, UpstreamTls};
-pub use terminal::{TerminalUpstream, TerminalUpstreamOptions};
+pub use client::{ClientBuildError, PmhClient, UpstreamTls, into_answer};
+pub use terminal::{OWN_PREFIX, TerminalUpstream, TerminalUpstreamOptions};
 
 use crate::domain::{Certificate, InsuredIdentity};
 

@@ -1,0 +1,16 @@
+//! The REST JSON of API v1: the request body (`request`), the answer (`answer`) and one subsidy in
+//! it (`subsidy`). Only this module knows their shape; the OpenAPI document is derived from it.
+
+mod answer;
+mod request;
+mod subsidy;
+
+pub use answer::{CheckInDto, OriginDto, SubsidyCheckResponse, UpstreamProblemDto};
+pub use request::{
+    BeneficiaryDto, CareDto, ClaimDto, InsuranceDto, InsuranceKindDto, InsuredDto, SettingDto,
+    SubsidyCheckRequest,
+};
+pub use subsidy::{
+    BurdenCodeDto, CalcModuleDto, CapsDto, CertificateCapsDto, CopayDto, DesignatedInstitutionDto,
+    DetailDto, KoRecordDto, RecordFieldDto, SubsidyDto, WarningDto,
+};

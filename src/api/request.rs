@@ -1,0 +1,244 @@
+//! Turning request input into the service's requests: a JSON body (every field error collected
+//! with its path; a key naming a My Number refused before deserialisation), an オン資 result
+//! posted as XML (through the service's one path for results), and the setting in a query string.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::dto::SubsidyCheckRequest;
+use super::problem::{FieldError, Problem};
+use crate::domain::date::{self, DateError};
+use crate::domain::{Care, Claim, InsuredError, InsuredIdentity, ServiceDate};
+use crate::service::{CheckRequest, ResultCheck, ResultError, ResultVisit, checks_from_result};
+
+/// Keys that name a My Number (個人番号), compared without case, `_`, `-` or spaces.
+const MY_NUMBER_KEYS: [&str; 6] = [
+    "mynumber",
+    "individualnumber",
+    "kojinbango",
+    "kojinbangou",
+    "個人番号",
+    "マイナンバー",
+];
+
+/// The JSON path of the first key that names a My Number, if any.
+fn find_my_number(v: &Value, path: &str) -> Option<String> {
+    match v {
+        Value::Object(m) => m.iter().find_map(|(k, v)| {
+            let norm: String = k
+                .chars()
+                .filter(|c| !matches!(c, '_' | '-' | ' '))
+                .flat_map(char::to_lowercase)
+                .collect();
+            let here = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if MY_NUMBER_KEYS.iter().any(|m| norm.contains(m)) {
+                Some(here)
+            } else {
+                find_my_number(v, &here)
+            }
+        }),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_my_number(v, &format!("{path}[{i}]"))),
+        _ => None,
+    }
+}
+
+fn insured_field_error(e: InsuredError) -> FieldError {
+    let field = match &e {
+        InsuredError::Insurer(_) => "insurer_number",
+        InsuredError::Empty { field }
+        | InsuredError::TooLong { field, .. }
+        | InsuredError::Control { field } => field,
+        InsuredError::Branch => "branch",
+    };
+    let reason = match e {
+        InsuredError::Insurer(n) => format!("保険者番号 {n}"),
+        other => other.to_string(),
+    };
+    FieldError {
+        field: format!("insured.{field}"),
+        reason,
+    }
+}
+
+fn date_field(
+    field: &str,
+    r: Result<chrono::NaiveDate, DateError>,
+    errors: &mut Vec<FieldError>,
+) -> Option<chrono::NaiveDate> {
+    r.map_err(|e| {
+        errors.push(FieldError {
+            field: field.into(),
+            reason: e.to_string(),
+        })
+    })
+    .ok()
+}
+
+/// Turns a JSON body (the caller has checked `body_kind`) into a domain request, collecting every
+/// field error.
+pub fn parse_check_request(body: &[u8], today: ServiceDate) -> Result<CheckRequest, Problem> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        Problem::invalid_field(
+            "body",
+            format!("not valid JSON (line {}, column {})", e.line(), e.column()),
+        )
+    })?;
+    if let Some(field) = find_my_number(&value, "") {
+        return Err(Problem::my_number(field));
+    }
+    let req: SubsidyCheckRequest = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        Problem::invalid_field(field, e.into_inner().to_string())
+    })?;
+
+    let mut errors = Vec::new();
+    let birthdate = date_field(
+        "insured.birthdate",
+        date::parse_iso(&req.insured.birthdate),
+        &mut errors,
+    );
+    // `None` when absent (the service decides "today") or unreadable (an error is recorded).
+    let service_date = req.service_date.as_deref().and_then(|s| {
+        date_field("service_date", date::parse_iso(s), &mut errors).map(ServiceDate::new)
+    });
+    let insured = birthdate.and_then(|bd| {
+        InsuredIdentity::new(
+            &req.insured.insurer_number,
+            req.insured.symbol.as_deref(),
+            &req.insured.number,
+            req.insured.branch.as_deref(),
+            bd,
+        )
+        .map_err(|e| errors.push(insured_field_error(e)))
+        .ok()
+    });
+    // Compared with the date the check is for; skipped when that date is itself unreadable.
+    let reference = match req.service_date {
+        None => Some(today),
+        Some(_) => service_date,
+    };
+    if let (Some(bd), Some(day)) = (birthdate, reference)
+        && bd > day.date()
+    {
+        errors.push(FieldError {
+            field: "insured.birthdate".into(),
+            reason: "is after the service date".into(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let setting = req.setting.unwrap_or_default();
+    Ok(CheckRequest {
+        insured: insured.expect("no errors"),
+        service_date,
+        claim: setting.claim.map(Into::into).unwrap_or_default(),
+        care: setting.care.map(Into::into).unwrap_or_default(),
+        insurance: req.insurance.map(Into::into),
+    })
+}
+
+/// `claim` (`medical`, `pharmacy`) and `care` (`outpatient`, `inpatient`) from the query string.
+pub fn setting_from_query(q: &HashMap<String, String>) -> Result<(Claim, Care), Problem> {
+    let claim = match q
+        .get("claim")
+        .map(|s| s.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("medical") => Claim::Medical,
+        Some("pharmacy") => Claim::Pharmacy,
+        Some(_) => {
+            return Err(Problem::invalid_field(
+                "claim",
+                "must be `medical` (医科) or `pharmacy` (調剤)",
+            ));
+        }
+    };
+    let care = match q
+        .get("care")
+        .map(|s| s.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("outpatient") => Care::Outpatient,
+        Some("inpatient") => Care::Inpatient,
+        Some(_) => {
+            return Err(Problem::invalid_field(
+                "care",
+                "must be `outpatient` (外来) or `inpatient` (入院)",
+            ));
+        }
+    };
+    Ok((claim, care))
+}
+
+/// A check from a posted オン資 result: one person's, with the setting from the query and the
+/// service date from the query or the result. The same function reads a result from the
+/// terminal's folder (`service::checks_from_result`); here a result must hold exactly one person.
+pub fn parse_result_body(
+    body: &[u8],
+    q: &HashMap<String, String>,
+    today: ServiceDate,
+) -> Result<ResultCheck, Problem> {
+    let service_date = q
+        .get("service_date")
+        .map(|s| {
+            date::parse_iso(s)
+                .map(ServiceDate::new)
+                .map_err(|e| Problem::invalid_field("service_date", e.to_string()))
+        })
+        .transpose()?;
+    let (claim, care) = setting_from_query(q)?;
+    let visit = ResultVisit {
+        claim,
+        care,
+        service_date,
+    };
+    let mut checks = checks_from_result(body, visit, today).map_err(|e| match e {
+        ResultError::MyNumber(name) => Problem::my_number(format!("body/{name}")),
+        ResultError::Identity { reason, .. } => {
+            Problem::invalid_field("body/ResultOfQualificationConfirmation", reason)
+        }
+        ResultError::BornAfterServiceDate { .. } => Problem::invalid_field(
+            "body/ResultOfQualificationConfirmation/Birthdate",
+            "is after the service date",
+        ),
+        other => Problem::invalid_field("body", other.to_string()),
+    })?;
+    if checks.len() != 1 {
+        return Err(Problem::invalid_field(
+            "body",
+            format!(
+                "the result holds {} ResultOfQualificationConfirmation; post one person's result",
+                checks.len()
+            ),
+        ));
+    }
+    Ok(checks.remove(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn my_number_keys_are_found_anywhere() {
+        let v: Value = serde_json::json!({"insured": {"number": "1", "My_Number": "123456789012"}});
+        assert_eq!(find_my_number(&v, "").as_deref(), Some("insured.My_Number"));
+        let v: Value = serde_json::json!({"x": [{"individualNumber": 1}]});
+        assert_eq!(
+            find_my_number(&v, "").as_deref(),
+            Some("x[0].individualNumber")
+        );
+        let v: Value = serde_json::json!({"insured": {"number": "123456789012"}});
+        assert_eq!(find_my_number(&v, ""), None);
+    }
+}

@@ -1,0 +1,112 @@
+//! The one path from an オン資 result to checks, whether the result was posted to the API
+//! (`application/xml`) or dropped by the terminal into its shared folder.
+//!
+//! [`checks_from_result`] reads the message and gives, per person, the check to make (identity,
+//! date, setting, insurance context), the PMH block's certificates when the result carries one,
+//! and the 照会番号. [`SubsidyService::check_result`](super::SubsidyService::check_result) then
+//! answers each the same way, whichever door it came through.
+
+use crate::domain::{Care, Certificate, Claim, ServiceDate};
+use crate::onshi::{OnshiError, OnshiResult};
+
+use super::CheckRequest;
+
+/// The visit a result is checked for: the setting, and the service date when the caller names
+/// one (else the result's `QualificationConfirmationDate`, else today).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResultVisit {
+    pub claim: Claim,
+    pub care: Care,
+    pub service_date: Option<ServiceDate>,
+}
+
+/// One person's check from an オン資 result.
+#[derive(Debug, Clone)]
+pub struct ResultCheck {
+    pub request: CheckRequest,
+    /// The PMH block's certificates; `None` when the result carries no block (which says
+    /// nothing about subsidies: the upstream is asked).
+    pub block: Option<Vec<Certificate>>,
+    /// 照会番号, when the result has one.
+    pub reference: Option<String>,
+}
+
+/// Why a result gives no checks. Messages name elements and offsets, never values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResultError {
+    #[error("not a readable オン資 result: {0}")]
+    Unreadable(OnshiError),
+    #[error("the message has a <{0}> element (a My Number is never accepted)")]
+    MyNumber(String),
+    #[error(
+        "the result holds no ResultOfQualificationConfirmation (ProcessingResultStatus {status}, QualificationValidity {validity})"
+    )]
+    NoPerson { status: String, validity: String },
+    #[error("ResultOfQualificationConfirmation {index}: {reason}")]
+    Identity { index: usize, reason: String },
+    #[error("ResultOfQualificationConfirmation {index}: Birthdate is after the service date")]
+    BornAfterServiceDate { index: usize },
+}
+
+impl ResultError {
+    /// Whether a file still being written could give this error (see
+    /// [`OnshiError::could_be_partial`]).
+    pub fn could_be_partial(&self) -> bool {
+        matches!(self, Self::Unreadable(e) if e.could_be_partial())
+    }
+}
+
+/// Reads an オン資 result message and gives the checks it asks for, one per person, in the
+/// message's order. A result naming a My Number, or with any person whose identity cannot be
+/// read, gives none: it is refused as a whole.
+pub fn checks_from_result(
+    bytes: &[u8],
+    visit: ResultVisit,
+    today: ServiceDate,
+) -> Result<Vec<ResultCheck>, ResultError> {
+    let result = OnshiResult::parse(bytes).map_err(ResultError::Unreadable)?;
+    if let Some(name) = result.my_number_element {
+        return Err(ResultError::MyNumber(name));
+    }
+    if result.results.is_empty() {
+        return Err(ResultError::NoPerson {
+            status: result.processing_result_status,
+            validity: result
+                .qualification_validity
+                .unwrap_or_else(|| "absent".into()),
+        });
+    }
+    let service_date = visit
+        .service_date
+        .or(result
+            .header
+            .qualification_confirmation_date
+            .map(ServiceDate::new))
+        .unwrap_or(today);
+    result
+        .results
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let index = i + 1;
+            let insured = q
+                .insured
+                .clone()
+                .map_err(|reason| ResultError::Identity { index, reason })?;
+            if insured.birthdate() > service_date.date() {
+                return Err(ResultError::BornAfterServiceDate { index });
+            }
+            Ok(ResultCheck {
+                request: CheckRequest {
+                    insured,
+                    service_date: Some(service_date),
+                    claim: visit.claim,
+                    care: visit.care,
+                    insurance: Some(q.insurance_context()),
+                },
+                block: q.certificates(),
+                reference: q.reference_number.clone().filter(|r| !r.is_empty()),
+            })
+        })
+        .collect()
+}
