@@ -35,6 +35,11 @@ pub struct Metrics {
     pub checkin_file_reads: Counter,
     /// Files that could not be moved or recorded after processing.
     pub checkin_disposal_failures: Counter,
+    /// Full listings of the watched folders (the watcher's progress: a scan that ends after a
+    /// file was handled has seen the folder without it).
+    pub checkin_scans: Counter,
+    /// Files noticed and not yet finished (waiting to settle, ready, or being read).
+    pub checkin_files_outstanding: Gauge,
     /// Prefetches by the answer's `status`.
     pub prefetches: Family<Labels, Counter>,
     pub prefetch_latency: Histogram,
@@ -137,6 +142,18 @@ impl Metrics {
             "Result files that could not be moved or recorded after processing",
             checkin_disposal_failures.clone(),
         );
+        let checkin_scans = Counter::default();
+        registry.register(
+            "checkin_scans",
+            "Full listings of the terminal's watched folders",
+            checkin_scans.clone(),
+        );
+        let checkin_files_outstanding = Gauge::default();
+        registry.register(
+            "checkin_files_outstanding",
+            "オン資 result files noticed and not yet processed or rejected",
+            checkin_files_outstanding.clone(),
+        );
         let prefetches = family(
             &mut registry,
             "prefetches",
@@ -170,6 +187,8 @@ impl Metrics {
             checkin_files_rejected,
             checkin_file_reads,
             checkin_disposal_failures,
+            checkin_scans,
+            checkin_files_outstanding,
             prefetches,
             prefetch_latency,
             arrival_to_cached,

@@ -10,12 +10,14 @@
 //! Invariant: depends on `domain` only; `WireSubsidy::to_certificate` is the one boundary parse
 //! of a PMH certificate, whichever way it arrived.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::date::{self, DateError};
 use crate::domain::{
     Certificate, CertificateDetail, CopayCaps, DesignatedInstitution, InsuredIdentity,
-    MaxCopayment, PayerNumber, Validity, Yen,
+    MaxCopayment, PayerNumber, Redacted, Validity, Yen,
 };
 
 pub const ELIGIBILITY_PATH: &str = "/v1/medical-subsidies/eligibility";
@@ -24,7 +26,8 @@ pub const ELIGIBILITY_PATH: &str = "/v1/medical-subsidies/eligibility";
 pub const STATUS_OK: &str = "1";
 pub const STATUS_ERROR: &str = "2";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The query. `Debug` shows the institution, date and check id only.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EligibilityRequest {
     pub medical_institution_code: String,
@@ -77,7 +80,8 @@ pub struct EligibilityResponse {
     pub medical_subsidies: Vec<WireSubsidy>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+/// One certificate on the wire. `Debug` leaves out the recipient number and the face items.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct WireSubsidy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,11 +141,58 @@ pub struct WireCaps {
     pub per_visit: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct WireDetail {
     pub item_name: String,
     pub item_value: String,
+}
+
+impl fmt::Debug for EligibilityRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EligibilityRequest")
+            .field("medical_institution_code", &self.medical_institution_code)
+            .field(
+                "qualification_confirmation_date",
+                &self.qualification_confirmation_date,
+            )
+            .field("insured", &Redacted::Present)
+            .field("arbitrary_identifier", &self.arbitrary_identifier)
+            .finish()
+    }
+}
+
+impl fmt::Debug for WireSubsidy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WireSubsidy")
+            .field(
+                "medical_subsidy_insurer_number",
+                &self.medical_subsidy_insurer_number,
+            )
+            .field(
+                "medical_subsidy_recipient_number",
+                &Redacted::opt(&self.medical_subsidy_recipient_number),
+            )
+            .field("income_segment", &self.income_segment)
+            .field("additional_conditions", &self.additional_conditions)
+            .field("max_copayment_amount", &self.max_copayment_amount)
+            .field("valid_from", &self.valid_from)
+            .field("valid_to", &self.valid_to)
+            .field(
+                "certification_detail",
+                &Redacted::list(&self.certification_detail),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for WireDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WireDetail")
+            .field("item_name", &self.item_name)
+            .field("item_value", &Redacted::Present)
+            .finish()
+    }
 }
 
 fn caps(w: Option<WireCaps>) -> CopayCaps {

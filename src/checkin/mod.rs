@@ -13,6 +13,7 @@
 //! the terminal's `face` and `res` folders (the terminal upstream reads its own results in `res`).
 
 mod ledger;
+mod schedule;
 mod watcher;
 
 use chrono::{DateTime, Utc};

@@ -12,7 +12,7 @@
 //! `<name>.reason.txt`. Files in `res` always stay (they answer the receipt computer's requests). A name already taken there gets a `~N` suffix: nothing is overwritten.
 //! Unprocessed files stay where they are, so a restart picks them up again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -23,6 +23,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::ledger::{Entry, Ledger};
+use super::schedule::{Done, Folder, Job, Schedule, Version};
 use super::{FileError, prefetch};
 use crate::metrics::Metrics;
 use crate::service::SubsidyService;
@@ -103,54 +104,11 @@ pub fn is_result_file(name: &str) -> bool {
         && name.to_ascii_lowercase().ends_with(".xml")
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Folder {
-    Face,
-    Res,
-}
-
-impl Folder {
-    fn label(self) -> &'static str {
-        match self {
-            Self::Face => "face",
-            Self::Res => "res",
-        }
-    }
-}
-
-/// A file's identity as far as the watcher cares: a change of either means new content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Version {
-    size: u64,
-    mtime: SystemTime,
-}
-
-#[derive(Debug)]
-struct Pending {
-    folder: Folder,
-    version: Version,
-    /// When `version` was last seen to change.
-    changed_at: Instant,
-    ready: bool,
-    /// The last read of this version looked cut off.
-    partial: Option<String>,
-}
-
 #[derive(Debug, Clone, Copy)]
 enum Hint {
     /// Closed after writing, or renamed in: complete now.
     Complete,
     Changed,
-}
-
-/// How a file's processing ended.
-enum Done {
-    Processed,
-    Rejected,
-    /// Looked cut off; read again after it changes (or reject after the grace).
-    Partial(String),
-    /// Changed while it was read, or vanished.
-    Again,
 }
 
 struct Shared {
@@ -289,14 +247,11 @@ fn start_notify(
     Ok(w)
 }
 
-/// The watcher's state, owned by its task.
+/// The watcher's state, owned by its task: the scheduling core and the reads in flight.
 struct State {
     shared: Arc<Shared>,
-    pending: HashMap<PathBuf, Pending>,
-    in_flight: HashSet<PathBuf>,
-    /// Files handled in this run (a later event for the same version is ignored).
-    handled: HashMap<PathBuf, Version>,
-    tasks: JoinSet<(PathBuf, Folder, Version, Done)>,
+    schedule: Schedule,
+    tasks: JoinSet<(Job, Done)>,
 }
 
 async fn run(
@@ -304,26 +259,29 @@ async fn run(
     mut events: mpsc::UnboundedReceiver<(PathBuf, Hint)>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let opts = &shared.opts;
     let mut st = State {
         shared: shared.clone(),
-        pending: HashMap::new(),
-        in_flight: HashSet::new(),
-        handled: HashMap::new(),
+        schedule: Schedule::new(opts.settle, opts.incomplete_grace, opts.concurrency),
         tasks: JoinSet::new(),
     };
-    let poll = (shared.opts.settle / 4).clamp(Duration::from_millis(5), Duration::from_millis(50));
+    let poll = (opts.settle / 4).clamp(Duration::from_millis(5), Duration::from_millis(50));
     let mut tick = tokio::time::interval(poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first scan finds what arrived while the gateway was down.
     let mut last_scan: Option<Instant> = None;
     let mut events_open = true;
     loop {
-        if last_scan.is_none_or(|t| t.elapsed() >= shared.opts.rescan_interval) {
+        if last_scan.is_none_or(|t| t.elapsed() >= opts.rescan_interval) {
             last_scan = Some(Instant::now());
             st.scan().await;
         }
-        st.check_pending();
+        st.restat_due();
         st.dispatch();
+        st.shared
+            .metrics
+            .checkin_files_outstanding
+            .set(st.schedule.outstanding() as i64);
         tokio::select! {
             biased;
             _ = stop.changed() => break,
@@ -348,6 +306,14 @@ fn version_of(m: &std::fs::Metadata) -> Version {
     }
 }
 
+/// The version of a regular file; `None` when it is gone or not a regular file.
+fn stat(path: &Path) -> Option<Version> {
+    std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| version_of(&m))
+}
+
 impl State {
     fn folder_of(&self, path: &Path) -> Option<Folder> {
         let opts = &self.shared.opts;
@@ -370,56 +336,28 @@ impl State {
         }
     }
 
-    fn already_handled(&self, path: &Path, folder: Folder, v: Version) -> bool {
-        if self.handled.get(path) == Some(&v) {
-            return true;
-        }
-        let Some(ledger) = &self.shared.ledger else {
-            return false;
-        };
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        ledger.lock().expect("ledger lock").contains(&Entry::new(
-            folder.label(),
-            name,
-            v.size,
-            v.mtime,
-        ))
-    }
-
     /// Notes a file seen by an event or a scan.
     fn observe(&mut self, path: PathBuf, folder: Folder, v: Version, complete: bool) {
-        if self.in_flight.contains(&path) || self.already_handled(&path, folder, v) {
-            return;
-        }
-        match self.pending.get_mut(&path) {
-            Some(p) => {
-                if p.version != v {
-                    p.version = v;
-                    p.changed_at = Instant::now();
-                    p.ready = false;
-                    p.partial = None;
-                }
-                if complete && p.partial.is_none() {
-                    p.ready = true;
-                }
-            }
-            None => {
-                self.shared
-                    .metrics
-                    .checkin_files_seen
-                    .get_or_create(&vec![("folder", folder.label())])
-                    .inc();
-                self.pending.insert(
-                    path,
-                    Pending {
-                        folder,
-                        version: v,
-                        changed_at: Instant::now(),
-                        ready: complete,
-                        partial: None,
-                    },
-                );
-            }
+        let shared = &self.shared;
+        let in_ledger = || {
+            let Some(ledger) = &shared.ledger else {
+                return false;
+            };
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            ledger
+                .lock()
+                .is_ok_and(|l| l.contains(&Entry::new(folder.label(), name, v.size, v.mtime)))
+        };
+        let in_ledger = in_ledger();
+        if self
+            .schedule
+            .observe(path, folder, v, complete, Instant::now(), || in_ledger)
+        {
+            self.shared
+                .metrics
+                .checkin_files_seen
+                .get_or_create(&vec![("folder", folder.label())])
+                .inc();
         }
     }
 
@@ -427,14 +365,9 @@ impl State {
         let Some(folder) = self.folder_of(&path) else {
             return;
         };
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_file() => {
-                self.observe(path, folder, version_of(&m), matches!(hint, Hint::Complete))
-            }
-            // Gone (moved away by us or someone else): forget it unless it is being handled.
-            _ => {
-                self.pending.remove(&path);
-            }
+        match stat(&path) {
+            Some(v) => self.observe(path, folder, v, matches!(hint, Hint::Complete)),
+            None => self.schedule.gone(&path),
         }
     }
 
@@ -463,113 +396,58 @@ impl State {
         .await
         .unwrap_or_default();
         let present: HashSet<&PathBuf> = listed.iter().map(|(p, _)| p).collect();
-        self.pending
-            .retain(|p, _| present.contains(p) || self.in_flight.contains(p));
-        self.handled.retain(|p, _| present.contains(p));
+        self.schedule.listed(&present);
         for (path, v) in listed {
             if let Some(folder) = self.folder_of(&path) {
                 self.observe(path, folder, v, false);
             }
         }
+        self.shared.metrics.checkin_scans.inc();
     }
 
-    /// Files unchanged for `settle` become ready; cut-off files past the grace are rejected.
-    fn check_pending(&mut self) {
-        let opts = &self.shared.opts;
-        let mut gone = Vec::new();
-        for (path, p) in self.pending.iter_mut() {
-            if p.ready || p.changed_at.elapsed() < opts.settle {
-                continue;
-            }
-            let v = match std::fs::metadata(path) {
-                Ok(m) => version_of(&m),
-                Err(_) => {
-                    gone.push(path.clone());
-                    continue;
-                }
-            };
-            if v != p.version {
-                p.version = v;
-                p.changed_at = Instant::now();
-                p.partial = None;
-            } else if p.partial.is_none() || p.changed_at.elapsed() >= opts.incomplete_grace {
-                p.ready = true;
-            }
-        }
-        for g in gone {
-            self.pending.remove(&g);
+    /// Looks again at files whose settle time has passed.
+    fn restat_due(&mut self) {
+        let now = Instant::now();
+        for path in self.schedule.due(now) {
+            let v = stat(&path);
+            self.schedule.restat(&path, v, now);
         }
     }
 
     fn dispatch(&mut self) {
-        let limit = self.shared.opts.concurrency.max(1);
-        while self.in_flight.len() < limit {
-            let Some(path) = self
-                .pending
-                .iter()
-                .filter(|(_, p)| p.ready)
-                .min_by_key(|(_, p)| p.version.mtime)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            let p = self.pending.remove(&path).expect("present");
-            self.in_flight.insert(path.clone());
+        while let Some(job) = self.schedule.next_job() {
             let shared = self.shared.clone();
             self.tasks.spawn(async move {
-                let done = handle(&shared, &path, p.folder, p.version, p.partial).await;
-                (path, p.folder, p.version, done)
+                let done = handle(&shared, &job).await;
+                (job, done)
             });
         }
     }
 
-    fn finished(&mut self, r: Result<(PathBuf, Folder, Version, Done), tokio::task::JoinError>) {
-        let Ok((path, folder, version, done)) = r else {
+    fn finished(&mut self, r: Result<(Job, Done), tokio::task::JoinError>) {
+        let Ok((job, done)) = r else {
             tracing::error!("a check-in task failed");
             return;
         };
-        self.in_flight.remove(&path);
-        match done {
-            Done::Processed | Done::Rejected => {
-                self.handled.insert(path, version);
-            }
-            Done::Partial(reason) => {
-                self.pending.insert(
-                    path,
-                    Pending {
-                        folder,
-                        version,
-                        changed_at: Instant::now(),
-                        ready: false,
-                        partial: Some(reason),
-                    },
-                );
-            }
-            Done::Again => {
-                if let Ok(m) = std::fs::metadata(&path) {
-                    self.observe(path, folder, version_of(&m), false);
-                }
-            }
+        if self.schedule.finished(&job, done, Instant::now())
+            && let Some(v) = stat(&job.path)
+        {
+            self.observe(job.path, job.folder, v, false);
         }
     }
 }
 
 /// Reads, prefetches and disposes of one file. `partial` is set when this version was already
 /// read and looked cut off, and has not changed for the grace: it is rejected without reading.
-async fn handle(
-    shared: &Shared,
-    path: &Path,
-    folder: Folder,
-    version: Version,
-    partial: Option<String>,
-) -> Done {
+async fn handle(shared: &Shared, job: &Job) -> Done {
+    let (path, folder, version) = (job.path.as_path(), job.folder, job.version);
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default()
         .to_owned();
-    if let Some(reason) = partial {
-        return reject(shared, path, folder, &name, version, &reason).await;
+    if let Some(reason) = &job.reject_as_partial {
+        return reject(shared, path, folder, &name, version, reason).await;
     }
     let bytes = match tokio::fs::read(path).await {
         Ok(b) => b,

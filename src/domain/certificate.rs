@@ -4,12 +4,15 @@
 //! result of parsing them, so that a bad check digit becomes a warning on that subsidy instead
 //! of a crash or a silent drop.
 
+use std::fmt;
+
 use chrono::NaiveDate;
 
 use super::date::DateError;
 use super::days::Validity;
 use super::money::Yen;
 use super::numbers::{NumberError, PayerNumber};
+use super::redact::Redacted;
 
 /// 自己負担上限額 for one setting (外来 or 入院).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -39,15 +42,26 @@ pub struct DesignatedInstitution {
     pub name: Option<String>,
 }
 
-/// One item printed on the certificate face (`certificationDetail`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One item printed on the certificate face (`certificationDetail`); its value may name the
+/// patient's disease, so `Debug` shows the item's name only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct CertificateDetail {
     pub name: String,
     pub value: String,
 }
 
-/// A PMH certificate as received, with its numbers parsed leniently.
-#[derive(Debug, Clone)]
+impl fmt::Debug for CertificateDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CertificateDetail")
+            .field("name", &self.name)
+            .field("value", &Redacted::Present)
+            .finish()
+    }
+}
+
+/// A PMH certificate as received, with its numbers parsed leniently. `Debug` leaves out the
+/// recipient number and the face items.
+#[derive(Clone)]
 pub struct Certificate {
     pub certificate_type_id: Option<String>,
     /// 受給者証名 (a certificate title, not a person's name).
@@ -68,6 +82,28 @@ pub struct Certificate {
     pub max_copayment: MaxCopayment,
     pub validity: Result<Validity, DateError>,
     pub details: Vec<CertificateDetail>,
+}
+
+impl fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Certificate")
+            .field("certificate_type_id", &self.certificate_type_id)
+            .field("payer_number", &self.payer_number_raw)
+            .field(
+                "recipient_number",
+                &Redacted::opt(&self.recipient_number_raw),
+            )
+            .field("segment", &self.segment)
+            .field("income_segment", &self.income_segment)
+            .field("additional_conditions", &self.additional_conditions)
+            .field("designated_institutions", &self.designated_institutions)
+            .field("always_reimbursement", &self.always_reimbursement)
+            .field("not_disclosed", &self.not_disclosed)
+            .field("max_copayment", &self.max_copayment)
+            .field("validity", &self.validity)
+            .field("details", &Redacted::list(&self.details))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Certificate {

@@ -14,6 +14,7 @@ mod days;
 mod insured;
 mod money;
 mod numbers;
+mod redact;
 mod visit;
 
 pub use certificate::{
@@ -25,4 +26,5 @@ pub use money::Yen;
 pub use numbers::{
     InsurerNumber, LawCode, MedicalInstitutionCode, NumberError, PayerNumber, RecipientNumber,
 };
+pub use redact::Redacted;
 pub use visit::{Beneficiary, Care, Claim, InsuranceContext, InsuranceKind, fiscal_year_age};

@@ -11,8 +11,8 @@ mod rules;
 
 use crate::domain::{
     Care, Certificate, CertificateDetail, Claim, DesignatedInstitution, InsuranceContext,
-    InsuranceKind, LawCode, MedicalInstitutionCode, RecipientNumber, ServiceDate, Validity,
-    ValidityStatus,
+    InsuranceKind, LawCode, MedicalInstitutionCode, RecipientNumber, Redacted, ServiceDate,
+    Validity, ValidityStatus,
 };
 use crate::masters::{BurdenCode, CalcCodes, MasterSnapshot, Payers};
 pub use receipt::KoRecord;
@@ -154,7 +154,8 @@ pub enum SubsidyStatus {
     ValidityUnknown,
 }
 
-#[derive(Debug, Clone)]
+/// One subsidy as mapped. `Debug` leaves out the recipient number and the face items.
+#[derive(Clone)]
 pub struct MappedSubsidy {
     /// 1 = 第1公費; `None` for inactive subsidies.
     pub order: Option<u8>,
@@ -181,6 +182,27 @@ pub struct MappedSubsidy {
     pub ko: KoRecord,
     pub flags: Vec<Flag>,
     pub warnings: Vec<Warning>,
+}
+
+impl std::fmt::Debug for MappedSubsidy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MappedSubsidy")
+            .field("order", &self.order)
+            .field("status", &self.status)
+            .field("payer_number", &self.payer_number)
+            .field("recipient_number", &Redacted::opt(&self.recipient_number))
+            .field("programme", &self.programme)
+            .field("validity", &self.validity)
+            .field("certification_name", &self.certification_name)
+            .field("income_segment", &self.income_segment)
+            .field("copay", &self.copay)
+            .field("calc_codes", &self.calc_codes)
+            .field("ko", &self.ko)
+            .field("flags", &self.flags)
+            .field("warnings", &self.warnings)
+            .field("details", &Redacted::list(&self.details))
+            .finish_non_exhaustive()
+    }
 }
 
 /// The 負担区分 code of one combination of payers.

@@ -6,7 +6,7 @@
 //! 9/0 高齢受給者 7割; 後期 uses 7/8/9/0 only, 公費のみ 1/2, 調剤 even digits only.
 
 use super::{Care, Claim, Warning, WarningCode};
-use crate::domain::{Beneficiary, InsuranceKind, LawCode};
+use crate::domain::{Beneficiary, InsuranceKind, LawCode, Redacted};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReceiptTypeError {
@@ -61,8 +61,9 @@ pub fn receipt_type(
     Ok(format!("{d1}{d2}{d3}{d4}"))
 }
 
-/// One field of a receipt record, in record order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One field of a receipt record, in record order. `Debug` leaves out the value (a recipient
+/// number).
+#[derive(Clone, PartialEq, Eq)]
 pub struct RecordField {
     /// The field's name in the recording specification (記録条件仕様).
     pub name: &'static str,
@@ -72,6 +73,17 @@ pub struct RecordField {
     pub max_len: u8,
     /// Whether the field is fixed-length (固定).
     pub fixed: bool,
+}
+
+impl std::fmt::Debug for RecordField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordField")
+            .field("name", &self.name)
+            .field("value", &Redacted::Present)
+            .field("max_len", &self.max_len)
+            .field("fixed", &self.fixed)
+            .finish()
+    }
 }
 
 /// The identity fields of a KO (公費) record: 負担者番号, 受給者番号, 任意給付区分 — in that

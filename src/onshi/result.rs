@@ -8,7 +8,7 @@ use super::decode::{Charset, decode};
 use super::tree::{self, Element};
 use super::{OnshiError, pmh_block};
 use crate::domain::date::parse_compact;
-use crate::domain::{Beneficiary, InsuranceContext, InsuranceKind, InsuredIdentity};
+use crate::domain::{Beneficiary, InsuranceContext, InsuranceKind, InsuredIdentity, Redacted};
 use crate::pmh::WireSubsidy;
 
 #[derive(Debug, Clone, Default)]
@@ -45,8 +45,9 @@ pub struct MedicalTicket {
     pub designated_medical_institution_code: Option<String>,
 }
 
-/// One `ResultOfQualificationConfirmation`.
-#[derive(Debug, Clone)]
+/// One `ResultOfQualificationConfirmation`. `Debug` leaves out the 照会番号 (the clinic's
+/// patient key); the identity is redacted by its own type.
+#[derive(Clone)]
 pub struct Qualification {
     /// The insured identity; an error names what was wrong (never the value).
     pub insured: Result<InsuredIdentity, String>,
@@ -68,6 +69,23 @@ pub struct Qualification {
     pub consents: Vec<(String, bool)>,
     /// The PMH block, when the file carries one (`None` = absent, not "no subsidy").
     pub subsidies: Option<Vec<WireSubsidy>>,
+}
+
+impl std::fmt::Debug for Qualification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Qualification")
+            .field("insured", &self.insured)
+            .field("card_classification", &self.card_classification)
+            .field("family", &self.family)
+            .field("preschool", &self.preschool)
+            .field("elderly_ratio", &self.elderly_ratio)
+            .field("late_elderly_ratio", &self.late_elderly_ratio)
+            .field("limit", &self.limit)
+            .field("reference_number", &Redacted::opt(&self.reference_number))
+            .field("consents", &self.consents)
+            .field("subsidies", &self.subsidies)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A parsed result message.

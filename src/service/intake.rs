@@ -6,7 +6,7 @@
 //! and the 照会番号. [`SubsidyService::check_result`](super::SubsidyService::check_result) then
 //! answers each the same way, whichever door it came through.
 
-use crate::domain::{Care, Certificate, Claim, ServiceDate};
+use crate::domain::{Care, Certificate, Claim, Redacted, ServiceDate};
 use crate::onshi::{OnshiError, OnshiResult};
 
 use super::CheckRequest;
@@ -20,8 +20,8 @@ pub struct ResultVisit {
     pub service_date: Option<ServiceDate>,
 }
 
-/// One person's check from an オン資 result.
-#[derive(Debug, Clone)]
+/// One person's check from an オン資 result. `Debug` leaves out the 照会番号.
+#[derive(Clone)]
 pub struct ResultCheck {
     pub request: CheckRequest,
     /// The PMH block's certificates; `None` when the result carries no block (which says
@@ -29,6 +29,16 @@ pub struct ResultCheck {
     pub block: Option<Vec<Certificate>>,
     /// 照会番号, when the result has one.
     pub reference: Option<String>,
+}
+
+impl std::fmt::Debug for ResultCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResultCheck")
+            .field("request", &self.request)
+            .field("block", &self.block)
+            .field("reference", &Redacted::opt(&self.reference))
+            .finish()
+    }
 }
 
 /// Why a result gives no checks. Messages name elements and offsets, never values.

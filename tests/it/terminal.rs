@@ -1,11 +1,9 @@
 //! End to end with the sandbox as the オン資 terminal on a folder: the real server (`run`) over
 //! real sockets, check-ins flowing from `face` into the cache, and the terminal as the upstream.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use pmh_gateway::checkin::WatchOptions;
 use pmh_gateway::config::{GatewayConfig, UpstreamConfig};
 use pmh_gateway::domain::MedicalInstitutionCode;
@@ -101,13 +99,7 @@ async fn the_terminal_answers_as_the_upstream_through_req_and_res_files() {
     })
     .unwrap();
     let gw = Gateway::start(terminal_config(dir.path(), 600)).await;
-    let t0 = std::time::Instant::now();
     let (status, v) = gw.check(&body_for(&none)).await;
-    assert!(
-        t0.elapsed() < Duration::from_millis(1500),
-        "{:?}",
-        t0.elapsed()
-    );
     assert_eq!((status, v["status"].as_str()), (503, Some("unavailable")));
     assert_eq!(
         std::fs::read_dir(Terminal::req_dir(dir.path()))

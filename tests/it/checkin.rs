@@ -1,8 +1,6 @@
 //! The check-in folder watcher against real files: bursts, slow writers, malformed files,
 //! restarts, files left in place, rescans without events.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,7 +13,7 @@ use pmh_gateway::sandbox::{Persona, Population};
 use pmh_gateway::service::Status;
 
 fn population() -> Population {
-    Population::generate(common::SEED, common::today(), 300)
+    Population::generate(crate::common::SEED, crate::common::today(), 300)
 }
 
 /// The `n`-th synthetic check-in file: persona `n` mod 300 (the sandbox terminal's series rule
@@ -25,7 +23,7 @@ fn check_in(pop: &Population, n: usize) -> (String, Vec<u8>, &Persona) {
     let bytes = check_in_xml(
         p,
         n as u64,
-        common::today(),
+        crate::common::today(),
         "1311111111",
         &format!("{n:012}"),
     )
@@ -83,6 +81,19 @@ async fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// Waits until the watcher has nothing left to do: a full scan of the folders has started and
+/// ended since this was called (the `checkin_scans` counter moved by two), and no file it noticed
+/// is waiting or being read. What did not happen by then cannot happen later from the files
+/// present: this stands in for "wait and see that nothing more happens".
+async fn quiescent(st: &AppState) {
+    let m = &st.metrics;
+    let start = m.checkin_scans.get();
+    wait_for("a full rescan with nothing outstanding", 30, || {
+        m.checkin_scans.get() >= start + 2 && m.checkin_files_outstanding.get() == 0
+    })
+    .await;
+}
+
 /// Writes files `range` into `face` from a blocking thread, as fast as it can.
 fn write_burst(face: PathBuf, range: std::ops::Range<usize>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
@@ -96,7 +107,7 @@ fn write_burst(face: PathBuf, range: std::ops::Range<usize>) -> std::thread::Joi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_500_files_is_processed_with_none_lost_or_duplicated() {
-    let (st, upstream) = common::in_process_state();
+    let (st, upstream) = crate::common::in_process_state();
     let dir = tempfile::tempdir().unwrap();
     let opts = options(dir.path());
     let w = start(&opts, &st);
@@ -131,7 +142,7 @@ async fn a_burst_of_500_files_is_processed_with_none_lost_or_duplicated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_written_slowly_in_chunks_is_read_once_complete() {
-    let (st, _) = common::in_process_state();
+    let (st, _) = crate::common::in_process_state();
     let dir = tempfile::tempdir().unwrap();
     let opts = options(dir.path());
     let w = start(&opts, &st);
@@ -160,8 +171,8 @@ async fn a_file_written_slowly_in_chunks_is_read_once_complete() {
     });
     writer.join().unwrap();
     wait_for("processed", 10, || count(&st, "processed") == 1).await;
-    // Give a wrongly early second read the chance to happen.
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // A wrongly early second read would have happened by now.
+    quiescent(&st).await;
     w.shutdown().await;
     assert_eq!(count(&st, "reads"), 1);
     assert_eq!(count(&st, "rejected"), 0);
@@ -174,7 +185,7 @@ async fn a_file_written_slowly_in_chunks_is_read_once_complete() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_files_are_rejected_with_their_reason_and_the_watcher_goes_on() {
-    let (st, _) = common::in_process_state();
+    let (st, _) = crate::common::in_process_state();
     let dir = tempfile::tempdir().unwrap();
     let opts = options(dir.path());
     let w = start(&opts, &st);
@@ -230,7 +241,7 @@ async fn malformed_files_are_rejected_with_their_reason_and_the_watcher_goes_on(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_in_the_middle_of_a_burst_loses_nothing() {
-    let (st, _) = common::in_process_state();
+    let (st, _) = crate::common::in_process_state();
     let dir = tempfile::tempdir().unwrap();
     let opts = options(dir.path());
     let first = start(&opts, &st);
@@ -244,13 +255,13 @@ async fn a_restart_in_the_middle_of_a_burst_loses_nothing() {
     );
     writer.join().unwrap();
     // A new process: new service, same folders.
-    let (st2, _) = common::in_process_state();
+    let (st2, _) = crate::common::in_process_state();
     let second = start(&opts, &st2);
     wait_for("the rest processed", 60, || {
         after_first + count(&st2, "processed") >= 500
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    quiescent(&st2).await;
     second.shutdown().await;
     let Disposal::Move(processed) = &opts.disposal else {
         unreachable!()
@@ -269,7 +280,7 @@ async fn a_restart_in_the_middle_of_a_burst_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_left_in_place_are_not_processed_again_after_a_restart() {
-    let (st, _) = common::in_process_state();
+    let (st, _) = crate::common::in_process_state();
     let dir = tempfile::tempdir().unwrap();
     let opts = WatchOptions {
         disposal: Disposal::Leave {
@@ -295,11 +306,11 @@ async fn files_left_in_place_are_not_processed_again_after_a_restart() {
         "copied"
     );
 
-    let (st2, _) = common::in_process_state();
+    let (st2, _) = crate::common::in_process_state();
     let w = start(&opts, &st2);
     write_burst(opts.face_dir.clone(), 20..25).join().unwrap();
     wait_for("5 new processed", 10, || count(&st2, "processed") == 5).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    quiescent(&st2).await;
     w.shutdown().await;
     assert_eq!(count(&st2, "processed"), 5);
     assert_eq!(count(&st2, "rejected"), 0);
@@ -307,7 +318,7 @@ async fn files_left_in_place_are_not_processed_again_after_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_events_the_rescan_finds_files() {
-    let (st, _) = common::in_process_state();
+    let (st, _) = crate::common::in_process_state();
     let dir = tempfile::tempdir().unwrap();
     let opts = WatchOptions {
         events: false,
@@ -323,7 +334,7 @@ async fn without_events_the_rescan_finds_files() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn results_in_res_stay_and_the_terminal_upstreams_own_files_are_left_alone() {
-    let (st, _) = common::in_process_state();
+    let (st, _) = crate::common::in_process_state();
     let dir = tempfile::tempdir().unwrap();
     let res = dir.path().join("res");
     std::fs::create_dir_all(&res).unwrap();
@@ -347,7 +358,7 @@ async fn results_in_res_stay_and_the_terminal_upstreams_own_files_are_left_alone
             .get()
     };
     wait_for("the res file processed", 10, || res_processed() == 1).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    quiescent(&st).await;
     w.shutdown().await;
     assert_eq!(
         res_processed(),

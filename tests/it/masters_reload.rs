@@ -2,14 +2,12 @@
 //! through the directory watcher. A bad file never replaces the snapshot in force, and no request
 //! fails during a reload.
 
-mod common;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use pmh_gateway::masters::{FILES, LOCAL_FILE, MasterSource};
 
 fn copy_shipped(dir: &Path) {

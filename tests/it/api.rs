@@ -1,15 +1,13 @@
 //! In-process API tests: the router driven with `oneshot`, over the in-memory sandbox
 //! population (no sockets).
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use common::*;
+use crate::common::*;
 use pmh_gateway::onshi::Charset;
 use pmh_gateway::sandbox::Population;
 use pmh_gateway::sandbox::terminal::{ResultSpec, reference_of, result_xml};

@@ -1,15 +1,21 @@
 //! No personal data in logs at any level: a full round trip (including upstream failures and a
 //! refused My Number) with every target logging at TRACE, then a search of everything logged.
-
-mod common;
+//! And none in `Debug`: every type that holds a recipient number, an insurance identity, a
+//! birthdate or a 照会番号 writes `<redacted>` in its place.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
-use pmh_gateway::onshi::Charset;
+use crate::common::*;
+use pmh_gateway::domain::{Care, Claim, InsuredIdentity, ServiceDate};
+use pmh_gateway::mapping::{VisitContext, map};
+use pmh_gateway::masters::MasterSnapshot;
+use pmh_gateway::onshi::{Charset, OnshiResult};
+use pmh_gateway::pmh::{EligibilityRequest, EligibilityResponse};
 use pmh_gateway::sandbox::terminal::{Malformation, ResultSpec, reference_of, result_xml};
+use pmh_gateway::service::{CheckRequest, Intake, ResultVisit, checks_from_result};
+use pmh_gateway::upstream::Query;
 use serde_json::json;
 
 #[derive(Clone, Default)]
@@ -32,14 +38,17 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// One thread, so that the subscriber set for this test (not for the whole test binary) sees
+// everything the sandbox, the gateway and its watcher log.
+#[tokio::test]
 async fn nothing_personal_is_logged_even_at_trace_level() {
     let buf = Buffer::default();
-    tracing_subscriber::fmt()
+    let subscriber = tracing_subscriber::fmt()
         .with_env_filter("trace")
         .with_writer(buf.clone())
         .with_ansi(false)
-        .init();
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
 
     let sandbox = start_sandbox().await;
     let dir = tempfile::tempdir().unwrap();
@@ -152,5 +161,112 @@ async fn nothing_personal_is_logged_even_at_trace_level() {
         if s.len() >= 5 || !s.is_ascii() {
             assert!(!logged.contains(s.as_str()), "{s} appears in the logs");
         }
+    }
+}
+
+#[tokio::test]
+async fn debug_output_holds_no_personal_value() {
+    let (st, _) = in_process_state();
+    let pop = pmh_gateway::sandbox::Population::generate(SEED, today(), 300);
+    let p = pop.find(&["showcase", "triple"]).unwrap();
+    let birthdate = chrono::NaiveDate::parse_from_str(&p.insured.birthdate, "%Y-%m-%d").unwrap();
+    let insured = InsuredIdentity::new(
+        &p.insured.insurer_number,
+        p.insured.symbol.as_deref(),
+        &p.insured.number,
+        p.insured.branch.as_deref(),
+        birthdate,
+    )
+    .unwrap();
+    let mut secrets = vec![
+        p.insured.number.clone(),
+        p.insured.birthdate.clone(),
+        p.insured.birthdate.replace('-', ""),
+        reference_of(p),
+    ];
+    secrets.extend(p.insured.symbol.clone());
+    for c in &p.certificates {
+        secrets.extend(c.medical_subsidy_recipient_number.clone());
+        secrets.extend(c.certification_detail.iter().map(|d| d.item_value.clone()));
+    }
+    assert!(secrets.len() >= 6, "the persona has recipient numbers");
+
+    let mut out = Vec::new();
+    // The wire: the query, the answer, each certificate.
+    let request = EligibilityRequest::new("1311111111", &insured, today(), "check-1");
+    out.push(format!("{request:?}"));
+    let response = EligibilityResponse {
+        processing_result_status: "1".into(),
+        processed_at: None,
+        arbitrary_identifier: None,
+        error_code: None,
+        error_message: None,
+        medical_subsidies: p.certificates.clone(),
+    };
+    out.push(format!("{response:?}"));
+    // The domain and the mapping.
+    let certificates: Vec<_> = p.certificates.iter().map(|w| w.to_certificate()).collect();
+    out.push(format!("{certificates:?}"));
+    let mut ctx = VisitContext::on(ServiceDate::new(today()));
+    ctx.birthdate = Some(birthdate);
+    let mapped = map(&certificates, &MasterSnapshot::embedded(), &ctx);
+    assert_eq!(mapped.active.len(), 3);
+    out.push(format!("{mapped:?}"));
+    out.push(format!(
+        "{:?}",
+        Query {
+            insured: insured.clone(),
+            date: today(),
+            check_id: "check-1".into(),
+        }
+    ));
+    // The service: a request, an outcome, a result check, a check-in.
+    let req = CheckRequest {
+        insured: insured.clone(),
+        service_date: None,
+        claim: Claim::Medical,
+        care: Care::Outpatient,
+        insurance: None,
+    };
+    out.push(format!("{req:?}"));
+    out.push(format!("{:?}", st.service.check(req).await));
+    let xml = result_xml(&ResultSpec {
+        persona: p,
+        date: today(),
+        institution: "1311111111",
+        file_id: "A00000000001",
+        reference: Some(&reference_of(p)),
+        charset: Charset::Utf8,
+        block: Some(p.certificates.as_slice()),
+    })
+    .unwrap();
+    out.push(format!("{:?}", OnshiResult::parse(&xml).unwrap()));
+    let checks =
+        checks_from_result(&xml, ResultVisit::default(), ServiceDate::new(today())).unwrap();
+    out.push(format!("{checks:?}"));
+    let intake = Intake::CheckIn {
+        file_name: "OQSsiquc01res_face_1.xml".into(),
+        arrived_at: chrono::Utc::now(),
+    };
+    let outcome = st
+        .service
+        .check_result(checks.into_iter().next().unwrap(), intake)
+        .await;
+    out.push(format!("{outcome:?}"));
+    let (_, check_in) = st
+        .service
+        .check_by_reference(&reference_of(p), Claim::Medical, Care::Outpatient)
+        .await
+        .unwrap();
+    out.push(format!("{check_in:?}"));
+
+    let all = out.join("\n");
+    assert!(all.contains("<redacted>"), "{all}");
+    assert!(
+        all.contains(&p.certificates[0].medical_subsidy_insurer_number),
+        "payer numbers are public and stay"
+    );
+    for s in &secrets {
+        assert!(!all.contains(s.as_str()), "{s} appears in Debug output");
     }
 }

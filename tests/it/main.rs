@@ -1,0 +1,18 @@
+//! The integration tests, in one binary: the API in-process (`api`), the check-in watcher over
+//! real files (`checkin`), the command line (`cli`), the gateway against the sandbox over real
+//! sockets with mutual TLS (`e2e`), master reloads under load (`masters_reload`), the one path for
+//! オン資 results (`one_path`), no personal data in logs or `Debug` (`privacy`), property tests
+//! (`properties`), the terminal as upstream and check-ins (`terminal`), and the module layers
+//! ARCHITECTURE.md states (`layers`). Shared helpers are in `common`.
+
+mod api;
+mod checkin;
+mod cli;
+mod common;
+mod e2e;
+mod layers;
+mod masters_reload;
+mod one_path;
+mod privacy;
+mod properties;
+mod terminal;
