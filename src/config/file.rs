@@ -1,0 +1,225 @@
+//! The configuration file's format: one TOML document, unknown keys rejected, every section and
+//! key with its default (README.md's configuration table lists them).
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::ConfigError;
+use crate::checkin::WatchOptions;
+use crate::service::ServiceConfig;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8421";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub server: ServerSection,
+    pub institution: InstitutionSection,
+    pub upstream: UpstreamSection,
+    #[serde(default)]
+    pub service: ServiceSection,
+    #[serde(default)]
+    pub masters: MastersSection,
+    #[serde(default)]
+    pub onshi: OnshiSection,
+    #[serde(default)]
+    pub log: LogSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Loopback by default: the receipt computer runs on the same machine or is let in by the
+    /// clinic's own proxy.
+    pub listen: String,
+    pub body_limit_bytes: usize,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.into(),
+            body_limit_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstitutionSection {
+    /// 医療機関コード (10 digits).
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamMode {
+    /// Query PMH over HTTPS with the institution's client certificate.
+    #[default]
+    Pmh,
+    /// Ask through the オン資 terminal's `req` / `res` folders (`[onshi]`).
+    Terminal,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSection {
+    #[serde(default)]
+    pub mode: UpstreamMode,
+    /// Required in `pmh` mode.
+    pub base_url: Option<String>,
+    pub ca_cert: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AfterProcessing {
+    /// Move processed files into `processed_dir`.
+    #[default]
+    Move,
+    /// Leave them (the receipt computer reads the folder too); `ledger_file` remembers them.
+    Leave,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+pub enum RequestEncoding {
+    #[serde(rename = "shift_jis")]
+    #[default]
+    ShiftJis,
+    #[serde(rename = "utf-8")]
+    Utf8,
+}
+
+/// The オン資 terminal's shared folder: check-in prefetch and the terminal upstream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OnshiSection {
+    /// The shared folder (often `OQS`) with `face`, `req`, `res`; unset = no オン資 integration.
+    pub folder: Option<PathBuf>,
+    /// Each defaults to `<folder>/face` etc.
+    pub face_dir: Option<PathBuf>,
+    pub req_dir: Option<PathBuf>,
+    pub res_dir: Option<PathBuf>,
+    /// Prefetch when a result file arrives in `face`.
+    pub watch_face: bool,
+    /// Also prefetch results of the receipt computer's own requests in `res` (left in place:
+    /// needs `after_processing = "leave"`).
+    pub watch_res: bool,
+    pub after_processing: AfterProcessing,
+    /// Default `<face_dir>/processed`.
+    pub processed_dir: Option<PathBuf>,
+    /// Default `<face_dir>/rejected`.
+    pub rejected_dir: Option<PathBuf>,
+    /// Required with `after_processing = "leave"`.
+    pub ledger_file: Option<PathBuf>,
+    pub rescan_interval_ms: u64,
+    pub settle_ms: u64,
+    pub incomplete_grace_ms: u64,
+    /// Use file-system events; off on shares where they do not arrive (rescans only).
+    pub use_events: bool,
+    pub concurrency: usize,
+    /// The encoding of the gateway's requests in terminal mode.
+    pub request_encoding: RequestEncoding,
+    /// How often `res` is looked at while a terminal-mode request waits.
+    pub poll_ms: u64,
+}
+
+impl Default for OnshiSection {
+    fn default() -> Self {
+        let w = WatchOptions::for_face_dir("face");
+        Self {
+            folder: None,
+            face_dir: None,
+            req_dir: None,
+            res_dir: None,
+            watch_face: true,
+            watch_res: false,
+            after_processing: AfterProcessing::Move,
+            processed_dir: None,
+            rejected_dir: None,
+            ledger_file: None,
+            rescan_interval_ms: w.rescan_interval.as_millis() as u64,
+            settle_ms: w.settle.as_millis() as u64,
+            incomplete_grace_ms: w.incomplete_grace.as_millis() as u64,
+            use_events: w.events,
+            concurrency: w.concurrency,
+            request_encoding: RequestEncoding::ShiftJis,
+            poll_ms: 20,
+        }
+    }
+}
+
+fn default_connect_timeout_ms() -> u64 {
+    1000
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceSection {
+    pub deadline_ms: u64,
+    pub confirmed_max_age_secs: u64,
+    pub none_found_max_age_secs: u64,
+    pub stale_max_age_secs: u64,
+    pub cache_capacity: u64,
+    pub breaker_threshold: u32,
+    pub breaker_cooldown_secs: u64,
+}
+
+impl Default for ServiceSection {
+    fn default() -> Self {
+        let d = ServiceConfig::default();
+        Self {
+            deadline_ms: d.deadline.as_millis() as u64,
+            confirmed_max_age_secs: d.confirmed_max_age.as_secs(),
+            none_found_max_age_secs: d.none_found_max_age.as_secs(),
+            stale_max_age_secs: d.stale_max_age.as_secs(),
+            cache_capacity: d.cache_capacity,
+            breaker_threshold: d.breaker_threshold,
+            breaker_cooldown_secs: d.breaker_cooldown.as_secs(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MastersSection {
+    /// A directory with the master CSV files; the embedded copies when absent.
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `pmh_gateway=debug`.
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+impl FileConfig {
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))
+    }
+}

@@ -1,0 +1,91 @@
+//! Configuration: one TOML file (unknown keys rejected) plus environment overrides for secrets
+//! and paths, resolved into a [`GatewayConfig`] with certificates loaded and checked, so that a
+//! bad setting fails at startup with a message naming it.
+//!
+//! Environment overrides (each replaces the file's value):
+//! `PMH_GATEWAY_LISTEN`, `PMH_GATEWAY_INSTITUTION_CODE`, `PMH_GATEWAY_UPSTREAM_BASE_URL`,
+//! `PMH_GATEWAY_UPSTREAM_CA_CERT`, `PMH_GATEWAY_UPSTREAM_CLIENT_CERT`,
+//! `PMH_GATEWAY_UPSTREAM_CLIENT_KEY`, `PMH_GATEWAY_MASTERS_DIR`, `PMH_GATEWAY_ONSHI_FOLDER`,
+//! `PMH_GATEWAY_LOG_FORMAT`, `PMH_GATEWAY_LOG_LEVEL`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::checkin::WatchOptions;
+use crate::domain::MedicalInstitutionCode;
+use crate::masters::MasterSource;
+use crate::service::ServiceConfig;
+use crate::upstream::{TerminalUpstreamOptions, UpstreamTls};
+
+mod env;
+mod file;
+mod resolve;
+
+pub use file::{
+    AfterProcessing, DEFAULT_LISTEN, FileConfig, InstitutionSection, LogFormat, LogSection,
+    MastersSection, OnshiSection, RequestEncoding, ServerSection, ServiceSection, UpstreamMode,
+    UpstreamSection,
+};
+
+/// A configuration problem, named by its key (`section.key`), file or variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the configuration file is not valid: {0}")]
+    Parse(String),
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("{field}: cannot use {path}: {reason}")]
+    Certificate {
+        field: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("environment variable {var}: {reason}")]
+    Env { var: &'static str, reason: String },
+}
+
+/// How the gateway reaches PMH.
+#[derive(Debug, Clone)]
+pub enum UpstreamConfig {
+    Pmh {
+        base_url: String,
+        tls: UpstreamTls,
+        connect_timeout: Duration,
+    },
+    Terminal(TerminalUpstreamOptions),
+}
+
+/// Everything `run` needs, resolved and checked.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub listen: SocketAddr,
+    pub body_limit_bytes: usize,
+    pub institution: MedicalInstitutionCode,
+    pub upstream: UpstreamConfig,
+    pub service: ServiceConfig,
+    pub masters: MasterSource,
+    /// The check-in watcher, when the terminal's folder is configured and watching is on.
+    pub checkin: Option<WatchOptions>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+}
+
+/// Reads the file, applies the environment, resolves paths against the file's directory.
+pub fn load(path: &Path) -> Result<GatewayConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut cfg = FileConfig::from_toml(&text)?;
+    cfg.apply_env(|k| std::env::var(k).ok())?;
+    cfg.resolve(path.parent().unwrap_or(Path::new(".")))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,309 @@
+//! Resolution: the file's values checked (each mistake names its key), paths made absolute
+//! against the file's directory, certificates read, into a [`GatewayConfig`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::file::*;
+use super::{ConfigError, GatewayConfig, UpstreamConfig};
+use crate::checkin::{Disposal, WatchOptions};
+use crate::domain::MedicalInstitutionCode;
+use crate::masters::MasterSource;
+use crate::onshi::Charset;
+use crate::service::ServiceConfig;
+use crate::upstream::{TerminalUpstreamOptions, UpstreamTls};
+
+impl FileConfig {
+    /// Relative paths are taken relative to `base` (the config file's directory).
+    pub fn resolve(self, base: &Path) -> Result<GatewayConfig, ConfigError> {
+        let invalid = |field: &'static str, reason: String| ConfigError::Invalid { field, reason };
+        let listen: SocketAddr = self.server.listen.parse().map_err(|_| {
+            invalid(
+                "server.listen",
+                format!(
+                    "{:?} is not an address:port such as {DEFAULT_LISTEN}",
+                    self.server.listen
+                ),
+            )
+        })?;
+        let s = &self.service;
+        const DAY: u64 = 24 * 3600;
+        // Each number within what the gateway can honour: a cache age past a year or a capacity
+        // past ten million entries is a typo, and would otherwise fail deep inside the cache.
+        for (field, value, min, max) in [
+            ("service.deadline_ms", s.deadline_ms, 1, 300_000),
+            (
+                "service.confirmed_max_age_secs",
+                s.confirmed_max_age_secs,
+                1,
+                7 * DAY,
+            ),
+            (
+                "service.none_found_max_age_secs",
+                s.none_found_max_age_secs,
+                0,
+                DAY,
+            ),
+            (
+                "service.stale_max_age_secs",
+                s.stale_max_age_secs,
+                0,
+                366 * DAY,
+            ),
+            ("service.cache_capacity", s.cache_capacity, 1, 10_000_000),
+            (
+                "service.breaker_threshold",
+                u64::from(s.breaker_threshold),
+                1,
+                10_000,
+            ),
+            (
+                "service.breaker_cooldown_secs",
+                s.breaker_cooldown_secs,
+                1,
+                DAY,
+            ),
+            (
+                "upstream.connect_timeout_ms",
+                self.upstream.connect_timeout_ms,
+                1,
+                60_000,
+            ),
+            (
+                "server.body_limit_bytes",
+                self.server.body_limit_bytes as u64,
+                1024,
+                16 * 1024 * 1024,
+            ),
+        ] {
+            in_range(field, value, min, max)?;
+        }
+        let institution = MedicalInstitutionCode::parse(&self.institution.code)
+            .map_err(|e| invalid("institution.code", format!("医療機関コード {e}")))?;
+        let path = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        let onshi = self.onshi.resolve(&path)?;
+        let upstream = match self.upstream.mode {
+            UpstreamMode::Pmh => self.upstream.resolve_pmh(&path)?,
+            UpstreamMode::Terminal => match &onshi {
+                Some(o) => UpstreamConfig::Terminal(o.terminal.clone()),
+                None => {
+                    return Err(invalid(
+                        "upstream.mode",
+                        "\"terminal\" needs the terminal's folder: set onshi.folder".into(),
+                    ));
+                }
+            },
+        };
+        tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| {
+            invalid(
+                "log.level",
+                format!("{:?} is not a tracing filter: {e}", self.log.level),
+            )
+        })?;
+        Ok(GatewayConfig {
+            listen,
+            body_limit_bytes: self.server.body_limit_bytes,
+            institution,
+            upstream,
+            service: ServiceConfig {
+                deadline: Duration::from_millis(s.deadline_ms),
+                confirmed_max_age: Duration::from_secs(s.confirmed_max_age_secs),
+                none_found_max_age: Duration::from_secs(s.none_found_max_age_secs),
+                stale_max_age: Duration::from_secs(s.stale_max_age_secs),
+                cache_capacity: s.cache_capacity,
+                breaker_threshold: s.breaker_threshold,
+                breaker_cooldown: Duration::from_secs(s.breaker_cooldown_secs),
+            },
+            masters: match self.masters.dir {
+                Some(d) => MasterSource::Dir(path(&d)),
+                None => MasterSource::Embedded,
+            },
+            checkin: onshi.and_then(|o| o.watch),
+            log_format: self.log.format,
+            log_level: self.log.level,
+        })
+    }
+}
+
+impl UpstreamSection {
+    fn resolve_pmh(&self, path: &dyn Fn(&Path) -> PathBuf) -> Result<UpstreamConfig, ConfigError> {
+        let required = |field: &'static str| ConfigError::Invalid {
+            field,
+            reason: "is required when upstream.mode = \"pmh\" (the default)".into(),
+        };
+        let base_url = self
+            .base_url
+            .clone()
+            .ok_or_else(|| required("upstream.base_url"))?;
+        if !base_url.starts_with("https://") {
+            return Err(ConfigError::Invalid {
+                field: "upstream.base_url",
+                reason: format!(
+                    "{base_url:?} must start with https:// (the upstream is only spoken to over TLS)"
+                ),
+            });
+        }
+        let ca = self
+            .ca_cert
+            .as_ref()
+            .ok_or_else(|| required("upstream.ca_cert"))?;
+        let cert = self
+            .client_cert
+            .as_ref()
+            .ok_or_else(|| required("upstream.client_cert"))?;
+        let key = self
+            .client_key
+            .as_ref()
+            .ok_or_else(|| required("upstream.client_key"))?;
+        let ca_pem = read_pem("upstream.ca_cert", &path(ca), "CERTIFICATE")?;
+        let mut identity_pem = read_pem("upstream.client_cert", &path(cert), "CERTIFICATE")?;
+        let key_pem = read_pem("upstream.client_key", &path(key), "PRIVATE KEY")?;
+        if !identity_pem.ends_with(b"\n") {
+            identity_pem.push(b'\n');
+        }
+        identity_pem.extend_from_slice(&key_pem);
+        Ok(UpstreamConfig::Pmh {
+            base_url,
+            tls: UpstreamTls {
+                ca_pem,
+                identity_pem,
+            },
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+        })
+    }
+}
+
+/// `value` of `field` must lie in `min..=max`.
+fn in_range(field: &'static str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            field,
+            reason: format!("{value} is out of range: must be between {min} and {max}"),
+        })
+    }
+}
+
+/// The `[onshi]` section resolved: the terminal upstream's folders, and the watcher if on.
+struct ResolvedOnshi {
+    terminal: TerminalUpstreamOptions,
+    watch: Option<WatchOptions>,
+}
+
+impl OnshiSection {
+    fn resolve(
+        &self,
+        path: &dyn Fn(&Path) -> PathBuf,
+    ) -> Result<Option<ResolvedOnshi>, ConfigError> {
+        let invalid = |field: &'static str, reason: &str| ConfigError::Invalid {
+            field,
+            reason: reason.into(),
+        };
+        let Some(folder) = self.folder.as_deref().map(path) else {
+            if self.face_dir.is_some() || self.req_dir.is_some() || self.res_dir.is_some() {
+                return Err(invalid(
+                    "onshi.folder",
+                    "is required when face_dir, req_dir or res_dir is set (the other folders default to it)",
+                ));
+            }
+            return Ok(None);
+        };
+        let dir =
+            |d: &Option<PathBuf>, name: &str| d.as_deref().map(path).unwrap_or(folder.join(name));
+        let face = dir(&self.face_dir, "face");
+        let req = dir(&self.req_dir, "req");
+        let res = dir(&self.res_dir, "res");
+        for (field, v, min) in [
+            ("onshi.rescan_interval_ms", self.rescan_interval_ms, 10),
+            ("onshi.settle_ms", self.settle_ms, 1),
+            ("onshi.incomplete_grace_ms", self.incomplete_grace_ms, 1),
+            ("onshi.poll_ms", self.poll_ms, 1),
+        ] {
+            in_range(field, v, min, 3_600_000)?;
+        }
+        if self.incomplete_grace_ms < self.settle_ms {
+            return Err(invalid(
+                "onshi.incomplete_grace_ms",
+                "must be at least onshi.settle_ms",
+            ));
+        }
+        if self.concurrency == 0 || self.concurrency > 256 {
+            return Err(invalid("onshi.concurrency", "must be between 1 and 256"));
+        }
+        if self.watch_res && self.after_processing == AfterProcessing::Move {
+            return Err(invalid(
+                "onshi.watch_res",
+                "needs after_processing = \"leave\" with a ledger_file: results in res/ belong to the receipt computer and are never moved",
+            ));
+        }
+        let disposal = match self.after_processing {
+            AfterProcessing::Move => Disposal::Move(
+                self.processed_dir
+                    .as_deref()
+                    .map(path)
+                    .unwrap_or(face.join("processed")),
+            ),
+            AfterProcessing::Leave => Disposal::Leave {
+                ledger: self.ledger_file.as_deref().map(path).ok_or_else(|| {
+                    invalid(
+                        "onshi.ledger_file",
+                        "is required with after_processing = \"leave\" (it remembers which files were handled)",
+                    )
+                })?,
+            },
+        };
+        let watch = (self.watch_face || self.watch_res).then(|| WatchOptions {
+            rejected_dir: self
+                .rejected_dir
+                .as_deref()
+                .map(path)
+                .unwrap_or(face.join("rejected")),
+            face_dir: face.clone(),
+            res_dir: self.watch_res.then(|| res.clone()),
+            disposal,
+            rescan_interval: Duration::from_millis(self.rescan_interval_ms),
+            settle: Duration::from_millis(self.settle_ms),
+            incomplete_grace: Duration::from_millis(self.incomplete_grace_ms),
+            events: self.use_events,
+            concurrency: self.concurrency,
+            skip_prefix: Some(crate::upstream::OWN_PREFIX.into()),
+        });
+        Ok(Some(ResolvedOnshi {
+            terminal: TerminalUpstreamOptions {
+                req_dir: req,
+                res_dir: res,
+                charset: match self.request_encoding {
+                    RequestEncoding::ShiftJis => Charset::ShiftJis,
+                    RequestEncoding::Utf8 => Charset::Utf8,
+                },
+                poll: Duration::from_millis(self.poll_ms),
+            },
+            watch,
+        }))
+    }
+}
+
+fn read_pem(field: &'static str, path: &Path, label: &str) -> Result<Vec<u8>, ConfigError> {
+    let bytes = std::fs::read(path).map_err(|e| ConfigError::Certificate {
+        field,
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let text = String::from_utf8_lossy(&bytes);
+    if !text.contains("-----BEGIN ") || !text.contains(label) {
+        return Err(ConfigError::Certificate {
+            field,
+            path: path.to_path_buf(),
+            reason: format!("no PEM block containing \"{label}\" found"),
+        });
+    }
+    Ok(bytes)
+}
