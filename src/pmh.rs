@@ -111,6 +111,11 @@ pub struct WireSubsidy {
     pub valid_to: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub certification_detail: Vec<WireDetail>,
+    /// Fields that were present but could not be read (e.g. an amount that is not a number in
+    /// the オン資 PMH block), by their path in this contract. Never on the JSON wire: there a bad
+    /// value makes the whole answer a protocol error.
+    #[serde(skip)]
+    pub unreadable: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -255,6 +260,7 @@ impl WireSubsidy {
                 inpatient: caps(self.max_copayment_amount.and_then(|m| m.inpatient)),
             },
             validity,
+            unreadable: self.unreadable.clone(),
             details: self
                 .certification_detail
                 .iter()

@@ -73,6 +73,7 @@ pub fn warning_code(c: WarningCode) -> &'static str {
         CalcCodeMissing => "calc_code_missing",
         RecipientNumberNotReceiptable => "recipient_number_not_receiptable",
         BurdenCodeMissing => "burden_code_missing",
+        CertificateFieldUnreadable => "certificate_field_unreadable",
     }
 }
 

@@ -82,6 +82,9 @@ pub struct Certificate {
     pub max_copayment: MaxCopayment,
     pub validity: Result<Validity, DateError>,
     pub details: Vec<CertificateDetail>,
+    /// Fields that were present but could not be read, by their path in the PMH contract (e.g.
+    /// `maxCopaymentAmount.outpatient.perMonth`): a doubt to report, never a silent "none".
+    pub unreadable: Vec<&'static str>,
 }
 
 impl fmt::Debug for Certificate {
@@ -102,6 +105,7 @@ impl fmt::Debug for Certificate {
             .field("max_copayment", &self.max_copayment)
             .field("validity", &self.validity)
             .field("details", &Redacted::list(&self.details))
+            .field("unreadable", &self.unreadable)
             .finish_non_exhaustive()
     }
 }
@@ -127,6 +131,7 @@ impl Certificate {
                 to: Some(to),
             }),
             details: Vec::new(),
+            unreadable: Vec::new(),
         }
     }
 }

@@ -116,6 +116,9 @@ pub enum WarningCode {
     RecipientNumberNotReceiptable,
     /// No 負担区分 code for a combination of payers.
     BurdenCodeMissing,
+    /// A field of the certificate (a cap) was present but could not be read: its value is
+    /// unknown, not absent.
+    CertificateFieldUnreadable,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -498,6 +501,16 @@ fn map_one(c: &Certificate, masters: &MasterSnapshot, ctx: &VisitContext) -> Map
             (None, SubsidyStatus::ValidityUnknown)
         }
     };
+
+    if !c.unreadable.is_empty() {
+        warnings.push(Warning::new(
+            WarningCode::CertificateFieldUnreadable,
+            format!(
+                "{} could not be read: that cap is unknown (not absent); check the certificate",
+                c.unreadable.join(", ")
+            ),
+        ));
+    }
 
     let mut flags = Vec::new();
     if c.always_reimbursement {

@@ -17,22 +17,49 @@ fn flag(e: &Element, name: &str) -> bool {
     matches!(e.text_of(name), Some("1" | "true" | "TRUE" | "True"))
 }
 
-fn caps(e: Option<&Element>) -> Option<WireCaps> {
+/// The contract paths of the per-month, per-day and per-visit caps of one setting.
+type CapPaths = [&'static str; 3];
+const OUTPATIENT: CapPaths = [
+    "maxCopaymentAmount.outpatient.perMonth",
+    "maxCopaymentAmount.outpatient.perDay",
+    "maxCopaymentAmount.outpatient.perVisit",
+];
+const INPATIENT: CapPaths = [
+    "maxCopaymentAmount.inpatient.perMonth",
+    "maxCopaymentAmount.inpatient.perDay",
+    "maxCopaymentAmount.inpatient.perVisit",
+];
+
+/// The caps of one setting; an amount present but not a whole number of yen is left out and its
+/// contract path added to `unreadable`.
+fn caps(
+    e: Option<&Element>,
+    paths: CapPaths,
+    unreadable: &mut Vec<&'static str>,
+) -> Option<WireCaps> {
     let e = e?;
-    let yen = |n: &str| e.text_of(n).and_then(|t| t.parse::<u64>().ok());
+    let mut yen = |name: &str, path: &'static str| {
+        let text = e.text_of(name)?;
+        let parsed = text.trim().parse::<u64>().ok();
+        if parsed.is_none() {
+            unreadable.push(path);
+        }
+        parsed
+    };
     Some(WireCaps {
-        per_month: yen("PerMonth"),
-        per_day: yen("PerDay"),
-        per_visit: yen("PerVisit"),
+        per_month: yen("PerMonth", paths[0]),
+        per_day: yen("PerDay", paths[1]),
+        per_visit: yen("PerVisit", paths[2]),
     })
 }
 
 /// One `MedicalSubsidyInfo` as the contract's wire type, so that the same boundary parse
 /// (`WireSubsidy::to_certificate`) applies to both sources. `None` without a payer number.
 pub fn subsidy(e: &Element) -> Option<WireSubsidy> {
+    let mut unreadable = Vec::new();
     let max = e.child("MaxCopaymentAmount").map(|m| WireMaxCopayment {
-        outpatient: caps(m.child("Outpatient")),
-        inpatient: caps(m.child("Inpatient")),
+        outpatient: caps(m.child("Outpatient"), OUTPATIENT, &mut unreadable),
+        inpatient: caps(m.child("Inpatient"), INPATIENT, &mut unreadable),
     });
     Some(WireSubsidy {
         org_specific_certificate_type_id: text(e, "OrgSpecificCertificateTypeId"),
@@ -73,6 +100,7 @@ pub fn subsidy(e: &Element) -> Option<WireSubsidy> {
                     .collect()
             })
             .unwrap_or_default(),
+        unreadable,
     })
 }
 

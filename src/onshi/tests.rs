@@ -224,3 +224,36 @@ fn an_element_naming_a_my_number_is_noticed_not_read() {
         None
     );
 }
+
+#[test]
+fn an_unreadable_cap_in_the_block_is_reported_not_dropped() {
+    let block = "<MedicalSubsidyResultList><MedicalSubsidyInfo>\
+        <MedicalSubsidyInsurerNumber>54136015</MedicalSubsidyInsurerNumber>\
+        <MaxCopaymentAmount><Outpatient><PerMonth>1万円</PerMonth><PerVisit>500</PerVisit></Outpatient></MaxCopaymentAmount>\
+        </MedicalSubsidyInfo></MedicalSubsidyResultList>";
+    let text = SAMPLE.replace("<PostNumber>", &format!("{block}<PostNumber>"));
+    let r = OnshiResult::parse(text.as_bytes()).unwrap();
+    let certs = r.results[0].certificates().unwrap();
+    assert_eq!(
+        certs[0].unreadable,
+        ["maxCopaymentAmount.outpatient.perMonth"]
+    );
+    assert_eq!(
+        certs[0].max_copayment.outpatient.per_visit,
+        Some(crate::domain::Yen(500)),
+        "the readable caps are kept"
+    );
+    let mapped = crate::mapping::map(
+        &certs,
+        &crate::masters::MasterSnapshot::embedded(),
+        &crate::mapping::VisitContext::on(crate::domain::ServiceDate::new(
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        )),
+    );
+    let all = mapped.active.iter().chain(&mapped.inactive);
+    assert!(
+        all.flat_map(|s| &s.warnings)
+            .any(|w| w.code == crate::mapping::WarningCode::CertificateFieldUnreadable),
+        "{mapped:?}"
+    );
+}
