@@ -1,4 +1,4 @@
-//! The FHIR rendering: each active subsidy as an HL7 FHIR JP Core `Coverage` (DOMAIN.md §8), in a
+//! The FHIR rendering: each active subsidy as an HL7 FHIR JP Core `Coverage` (HL7 FHIR JP Core implementation guide, `JP_Coverage`), in a
 //! `collection` Bundle. Type `urn:oid:1.2.392.100495.20.2.61#8` (公費); the payer (公費負担者番号,
 //! `urn:oid:1.2.392.100495.20.3.71`) as a contained Organization; the recipient number
 //! (`urn:oid:1.2.392.100495.20.3.72`) as `subscriberId` and identifier; `order`; `period`;

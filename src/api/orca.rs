@@ -1,5 +1,5 @@
 //! The ORCA rendering: the active subsidies as ORCA `PublicInsurance_Information` entries
-//! (DOMAIN.md §8), so an ORCA user can register them as they are. JSON (ORCA's `format=json`
+//! (ORCA 日医標準レセプトソフト API, 患者公費情報), so an ORCA user can register them as they are. JSON (ORCA's `format=json`
 //! style) or XML (`xmlio2`, ORCA's native API form).
 //!
 //! `Api_Result` follows ORCA's convention that `00` is success; the other values are this

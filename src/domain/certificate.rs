@@ -1,4 +1,4 @@
-//! A subsidy certificate (受給者証) as PMH holds it (DOMAIN.md §7), after the boundary parse.
+//! A subsidy certificate (受給者証) as PMH holds it (the field names of PMH's published municipality-side API), after the boundary parse.
 //!
 //! Upstream data is not trusted to be clean: numbers are kept as received together with the
 //! result of parsing them, so that a bad check digit becomes a warning on that subsidy instead

@@ -1,5 +1,5 @@
 //! The modulus-10, weights-2-1 check digit shared by 公費負担者番号 and 公費受給者番号
-//! (DOMAIN.md §2).
+//! (診療報酬請求書等の記載要領, 検証番号).
 
 /// Computes the check digit for `body` (all digits but the check digit).
 ///
@@ -60,7 +60,7 @@ pub fn verify(number: &str) -> Option<Verdict> {
 mod tests {
     use super::*;
 
-    /// Real payer numbers published by municipalities and ministries (DOMAIN.md §2).
+    /// Real payer numbers published by municipalities (八王子市: マル乳, マル子, マル青, マル親) and ministries.
     const PUBLISHED: [&str; 7] = [
         "10131142", "54016027", "88138243", "88131248", "81136244", "81137242", "89131247",
     ];

@@ -76,7 +76,7 @@ macro_rules! string_newtype_common {
     };
 }
 
-/// 法別番号: the first two digits of a payer number, naming the programme (DOMAIN.md §3).
+/// 法別番号: the first two digits of a payer number, naming the programme (診療報酬請求書等の記載要領).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LawCode(u8);
 

@@ -1,4 +1,4 @@
-//! レセプト種別: the 4-digit receipt type on the RE record (DOMAIN.md §4).
+//! レセプト種別: the 4-digit receipt type on the RE record (レセプト電算処理システム 記録条件仕様).
 //!
 //! digit 1: 1 医科, 4 調剤; digit 2: 1 医保, 2 公費のみ, 3 後期高齢者; digit 3: with insurance
 //! 1 alone and 2–5 = insurance + 1–4 subsidies, 公費のみ 1 単独 and 2–4 = 2–4 subsidies; digit 4:
@@ -87,7 +87,7 @@ impl std::fmt::Debug for RecordField {
 }
 
 /// The identity fields of a KO (公費) record: 負担者番号, 受給者番号, 任意給付区分 — in that
-/// order after the record id `KO`, in both the 医科 and the 調剤 layouts (DOMAIN.md §4). The
+/// order after the record id `KO`, in both the 医科 and the 調剤 layouts (記録条件仕様, 医科 and 調剤). The
 /// amounts that follow (日数・回数, 点数, 負担金額) belong to the receipt computer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KoRecord {

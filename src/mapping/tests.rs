@@ -242,7 +242,7 @@ fn receipt_type_follows_the_active_subsidies() {
     );
 }
 
-// ---- Rule resolution: golden cases from DOMAIN.md §3 and §5 ----
+// ---- Rule resolution: golden cases from the programmes' published caps and rates and Tokyo's マル子 rules (sources in masters/README.md) ----
 
 fn with_class(law: &str, segment: &str, conditions: &[&str]) -> Certificate {
     let mut c = cert(&payer(law));

@@ -1,5 +1,5 @@
 //! 負担区分コード: the one-character code on each billed line saying which payers cover it
-//! (医保 and 第1〜第4公費), per the receipt specification's table (DOMAIN.md §4).
+//! (医保 and 第1〜第4公費), per the receipt specification's table (記録条件仕様, 負担区分コード).
 
 use std::collections::HashMap;
 
@@ -70,7 +70,7 @@ impl Payers {
 #[derive(Debug, Clone, Serialize)]
 pub struct BurdenCode {
     pub code: char,
-    /// `domain` or `spec-table`.
+    /// `spec-example` (the recording specification's own examples) or `spec-table` (its table).
     pub source: String,
 }
 
@@ -85,7 +85,7 @@ impl BurdenCodes {
     }
 }
 
-const SOURCES: [&str; 2] = ["domain", "spec-table"];
+const SOURCES: [&str; 2] = ["spec-example", "spec-table"];
 
 pub(super) fn index(file: &str, rows: Vec<(u64, Row)>, errors: &mut Vec<RowError>) -> BurdenCodes {
     let mut out = BurdenCodes::default();

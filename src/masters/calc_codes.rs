@@ -1,6 +1,6 @@
 //! The PROVISIONAL calculation-module code set: programme + income class + additional condition
 //! → the codes a 共通算定モジュール-style calculator takes. PMH's official code list is not
-//! public (DOMAIN.md §1); this table keeps the project's own codes as data so that the official
+//! public (PMH distributes 「【PMH】共通算定モジュールとの連携コード値一覧」 to vendors only); this table keeps the project's own codes as data so that the official
 //! list can replace it without a code change.
 
 use std::collections::HashMap;

@@ -78,7 +78,7 @@ impl LocalRules {
     }
 }
 
-const SOURCES: [&str; 3] = ["domain", "municipality-page", "illustrative"];
+const SOURCES: [&str; 3] = ["tokyo-guide", "municipality-page", "illustrative"];
 
 /// The settings a programme must have a rule for.
 fn required(p: &LocalProgramme) -> Vec<(Care, Claim)> {

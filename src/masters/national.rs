@@ -1,4 +1,4 @@
-//! National programmes by 法別番号 (DOMAIN.md §3).
+//! National programmes by 法別番号 (診療報酬請求書等の記載要領, 法別番号 and the order of 公費).
 
 use std::collections::BTreeMap;
 

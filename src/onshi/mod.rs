@@ -1,5 +1,6 @@
 //! オン資 (online eligibility) XML: the result messages the terminal drops into its shared folder
-//! (`face`, `res`) and the request messages the gateway writes (`req`) — DOMAIN.md §6.
+//! (`face`, `res`) and the request messages the gateway writes (`req`), as the オンライン資格確認
+//! 連携アプリケーション's file interface defines them (資格確認端末 外部インターフェイス仕様).
 //!
 //! `decode` turns bytes into text by the declared encoding (UTF-8 or Shift_JIS, honouring the XML
 //! declaration and `CharacterCodeIdentifier`); `tree` builds a bounded element tree with

@@ -151,7 +151,7 @@ pub struct BurdenCodeDto {
     pub label: String,
     /// One character; absent when the master has none for this combination.
     pub code: Option<String>,
-    /// `domain` or `spec-table`.
+    /// `spec-example` (the recording specification's own examples) or `spec-table` (its table).
     pub source: Option<String>,
 }
 

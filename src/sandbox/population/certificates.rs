@@ -7,7 +7,7 @@ use super::{DEMO_INSTITUTION, PersonaInsured, Rng};
 use crate::domain::check_digit::complete;
 use crate::pmh::{WireCaps, WireDetail, WireInstitution, WireMaxCopayment, WireSubsidy};
 
-/// Income classes with monthly caps (外来・入院 shared), DOMAIN.md §3. Codes for
+/// Income classes with monthly caps (外来・入院 shared), as the programmes' orders set them (難病法施行令, 児童福祉法施行令, 障害者総合支援法施行令; `masters/national_income_caps.csv`). Codes for
 /// `additionalConditions` are the project's provisional ones: `01-1` 高額かつ長期 / 重症,
 /// `02-1` 人工呼吸器等装着者.
 pub(super) const NANBYOU: [(&str, &str, u64); 9] = [
