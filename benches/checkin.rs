@@ -7,6 +7,8 @@
 //! - a trickle of single check-ins (one every 20 ms), the everyday case: arrival to cached.
 //!
 //! `cargo bench --bench checkin` (optionally `-- N` files per burst, default 500).
+// A benchmark: it unwraps and prints its results.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};

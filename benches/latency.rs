@@ -2,6 +2,8 @@
 //! measured side by side in one run over real loopback sockets.
 //!
 //! `cargo bench --bench latency` (optionally `-- N` for the number of persons, default 400).
+// A benchmark: it unwraps and prints its results.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::time::{Duration, Instant};
 

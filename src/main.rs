@@ -1,5 +1,8 @@
 //! The `pmh-gateway` command.
 
+// The command line: printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;

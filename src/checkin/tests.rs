@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test helpers
 use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone, Utc};

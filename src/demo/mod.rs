@@ -7,6 +7,9 @@
 //! besides `upstream` that makes outbound connections — to the gateway on loopback). Nothing in
 //! the gateway depends on it; it exists only with the `emulator` feature.
 
+// The demo is a command-line program: it prints its feed to standard output.
+#![allow(clippy::print_stdout)]
+
 mod examples;
 mod feed;
 

@@ -518,7 +518,7 @@ fn burden_codes_cover_every_payer_combination_of_the_visit() {
     assert_eq!(table, expect.map(|(l, c)| (l.to_owned(), c)).to_vec());
     let mut public_only = ctx();
     public_only.insurance = Some(InsuranceContext {
-        kind: crate::domain::InsuranceKind::None,
+        kind: InsuranceKind::None,
         beneficiary: crate::domain::Beneficiary::Insured,
     });
     let m = map(&two, &masters, &public_only);

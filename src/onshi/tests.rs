@@ -7,7 +7,7 @@ fn sjis_copy(utf8: &str) -> Vec<u8> {
     let text = utf8
         .replace("encoding=\"UTF-8\"", "encoding=\"Shift_JIS\"")
         .replace("<CharacterCodeIdentifier>0<", "<CharacterCodeIdentifier>1<");
-    decode::encode(&text, Charset::ShiftJis).unwrap()
+    encode(&text, Charset::ShiftJis).unwrap()
 }
 
 #[test]

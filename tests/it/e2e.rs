@@ -264,7 +264,7 @@ async fn every_demo_example_answers_in_all_renderings() {
         admin_port: 0,
         seed: 42,
         onshi_dir: None,
-        check_in_every: Some(std::time::Duration::from_millis(50)),
+        check_in_every: Some(Duration::from_millis(50)),
         terminal_upstream: false,
     })
     .await

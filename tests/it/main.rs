@@ -5,6 +5,9 @@
 //! (`properties`), the terminal as upstream and check-ins (`terminal`), and the module layers
 //! ARCHITECTURE.md states (`layers`). Shared helpers are in `common`.
 
+// Test helpers unwrap: a failure is the test's failure.
+#![allow(clippy::unwrap_used)]
+
 mod api;
 mod checkin;
 mod cli;
