@@ -147,37 +147,43 @@ pub fn parse_check_request(body: &[u8], today: ServiceDate) -> Result<CheckReque
     })
 }
 
-/// `claim` (`medical`, `pharmacy`) and `care` (`outpatient`, `inpatient`) from the query string.
+/// `claim` (`medical`, `pharmacy`) and `care` (`outpatient`, `inpatient`) from the query string;
+/// each defaults to the first.
 pub fn setting_from_query(q: &HashMap<String, String>) -> Result<(Claim, Care), Problem> {
-    let claim = match q
-        .get("claim")
-        .map(|s| s.trim().to_ascii_lowercase())
-        .as_deref()
-    {
-        None | Some("medical") => Claim::Medical,
-        Some("pharmacy") => Claim::Pharmacy,
-        Some(_) => {
-            return Err(Problem::invalid_field(
-                "claim",
-                "must be `medical` (医科) or `pharmacy` (調剤)",
-            ));
-        }
-    };
-    let care = match q
-        .get("care")
-        .map(|s| s.trim().to_ascii_lowercase())
-        .as_deref()
-    {
-        None | Some("outpatient") => Care::Outpatient,
-        Some("inpatient") => Care::Inpatient,
-        Some(_) => {
-            return Err(Problem::invalid_field(
-                "care",
-                "must be `outpatient` (外来) or `inpatient` (入院)",
-            ));
-        }
-    };
+    let claim = choice(
+        q,
+        "claim",
+        [("medical", Claim::Medical), ("pharmacy", Claim::Pharmacy)],
+        "must be `medical` (医科) or `pharmacy` (調剤)",
+    )?;
+    let care = choice(
+        q,
+        "care",
+        [
+            ("outpatient", Care::Outpatient),
+            ("inpatient", Care::Inpatient),
+        ],
+        "must be `outpatient` (外来) or `inpatient` (入院)",
+    )?;
     Ok((claim, care))
+}
+
+/// The value of query parameter `key` among `options` (case-insensitive); the first when absent.
+fn choice<T: Copy, const N: usize>(
+    q: &HashMap<String, String>,
+    key: &str,
+    options: [(&str, T); N],
+    reason: &str,
+) -> Result<T, Problem> {
+    let Some(given) = q.get(key) else {
+        return Ok(options[0].1);
+    };
+    let given = given.trim().to_ascii_lowercase();
+    options
+        .iter()
+        .find(|(name, _)| *name == given)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| Problem::invalid_field(key, reason))
 }
 
 /// A check from a posted オン資 result: one person's, with the setting from the query and the

@@ -10,7 +10,7 @@ use tower::ServiceExt;
 use crate::common::*;
 use pmh_gateway::onshi::Charset;
 use pmh_gateway::sandbox::Population;
-use pmh_gateway::sandbox::terminal::{ResultSpec, reference_of, result_xml};
+use pmh_gateway::sandbox::terminal::reference_of;
 
 async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, Option<String>, Value) {
     let resp = app.clone().oneshot(req).await.unwrap();
@@ -513,19 +513,6 @@ async fn maru_ko_at_the_clinic_and_at_the_pharmacy() {
     assert_eq!(copay["method"], "free");
     assert_eq!(copay["amount_yen"], Value::Null);
     assert_eq!(v["subsidies"][0]["receipt"]["layout"], "pharmacy");
-}
-
-fn result_file(p: &pmh_gateway::sandbox::Persona, block: bool, charset: Charset) -> Vec<u8> {
-    result_xml(&ResultSpec {
-        persona: p,
-        date: today(),
-        institution: "1311111111",
-        file_id: "A00000000001",
-        reference: Some(&reference_of(p)),
-        charset,
-        block: block.then_some(p.certificates.as_slice()),
-    })
-    .unwrap()
 }
 
 fn post_xml(uri: &str, body: Vec<u8>) -> Request<Body> {

@@ -153,3 +153,18 @@ pub async fn admin_stats(sandbox: &SandboxHandle) -> serde_json::Value {
     let url = format!("http://{}/admin/stats", sandbox.admin_addr.unwrap());
     reqwest::get(url).await.unwrap().json().await.unwrap()
 }
+
+/// An オン資 result file for `p` on `today()` as the sandbox terminal writes it, with the persona's
+/// 照会番号, with or without the PMH block.
+pub fn result_file(p: &Persona, block: bool, charset: pmh_gateway::onshi::Charset) -> Vec<u8> {
+    sandbox::terminal::result_xml(&sandbox::terminal::ResultSpec {
+        persona: p,
+        date: today(),
+        institution: "1311111111",
+        file_id: "A00000000001",
+        reference: Some(&sandbox::terminal::reference_of(p)),
+        charset,
+        block: block.then_some(p.certificates.as_slice()),
+    })
+    .unwrap()
+}

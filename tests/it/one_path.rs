@@ -11,11 +11,11 @@ use pmh_gateway::api::AppState;
 use pmh_gateway::checkin::{WatchOptions, Watcher};
 use pmh_gateway::onshi::Charset;
 use pmh_gateway::sandbox::Population;
-use pmh_gateway::sandbox::terminal::{ResultSpec, reference_of, result_xml};
+use pmh_gateway::sandbox::terminal::reference_of;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::common::{SEED, in_process_state, today};
+use crate::common::{SEED, in_process_state, result_file, today};
 
 async fn call(st: &AppState, req: Request<Body>) -> Value {
     let resp = pmh_gateway::api::router(st.clone())
@@ -66,16 +66,7 @@ async fn a_posted_result_and_a_filed_result_give_the_same_answer() {
     let pop = Population::generate(SEED, today(), 300);
     let p = pop.find(&["showcase", "triple"]).unwrap();
     for (block, charset) in [(true, Charset::ShiftJis), (false, Charset::Utf8)] {
-        let xml = result_xml(&ResultSpec {
-            persona: p,
-            date: today(),
-            institution: "1311111111",
-            file_id: "A00000000001",
-            reference: Some(&reference_of(p)),
-            charset,
-            block: block.then_some(p.certificates.as_slice()),
-        })
-        .unwrap();
+        let xml = result_file(p, block, charset);
 
         // Posted.
         let (posted_state, posted_upstream) = in_process_state();

@@ -230,16 +230,7 @@ async fn debug_output_holds_no_personal_value() {
     };
     out.push(format!("{req:?}"));
     out.push(format!("{:?}", st.service.check(req).await));
-    let xml = result_xml(&ResultSpec {
-        persona: p,
-        date: today(),
-        institution: "1311111111",
-        file_id: "A00000000001",
-        reference: Some(&reference_of(p)),
-        charset: Charset::Utf8,
-        block: Some(p.certificates.as_slice()),
-    })
-    .unwrap();
+    let xml = result_file(p, true, Charset::Utf8);
     out.push(format!("{:?}", OnshiResult::parse(&xml).unwrap()));
     let checks =
         checks_from_result(&xml, ResultVisit::default(), ServiceDate::new(today())).unwrap();
