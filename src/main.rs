@@ -19,7 +19,7 @@ use pmh_gateway::tls;
 use pmh_gateway::{
     demo,
     domain::date,
-    sandbox::{self, Pki, SandboxError, SandboxOptions, population::DEMO_INSTITUTION},
+    sandbox::{self, DEMO_INSTITUTION, Pki, SandboxError, SandboxOptions},
 };
 
 /// Why a command failed; printed with its causes, exit code 2.

@@ -211,3 +211,71 @@ impl OrcaAnswer {
         x
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    use super::*;
+    use crate::domain::check_digit::complete;
+    use crate::domain::{Certificate, ServiceDate};
+    use crate::mapping::{VisitContext, map};
+    use crate::masters::MasterSnapshot;
+
+    fn outcome(payer_bodies: &[&str]) -> CheckOutcome {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let certs: Vec<Certificate> = payer_bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                Certificate::simple(
+                    &complete(body).unwrap(),
+                    Some(&complete(&format!("12345{i}")).unwrap()),
+                    day - chrono::Duration::days(30),
+                    day + chrono::Duration::days(300),
+                )
+            })
+            .collect();
+        let mapped = map(
+            &certs,
+            &MasterSnapshot::embedded(),
+            &VisitContext::on(ServiceDate::new(day)),
+        );
+        CheckOutcome {
+            status: Status::Confirmed,
+            source: None,
+            service_date: ServiceDate::new(day),
+            checked_at: Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap(),
+            obtained_at: None,
+            origin: None,
+            mapped,
+            degradation: None,
+            masters_version: String::new(),
+            check_id: "c".into(),
+        }
+    }
+
+    #[test]
+    fn a_fifth_subsidy_is_left_out_and_said_so() {
+        // 精神通院 21, 更生医療 15, 小慢 52, 難病 54, 肝炎 38: five national programmes.
+        let five = outcome(&["2113601", "1513601", "5213601", "5413601", "3813601"]);
+        assert_eq!(five.mapped.active.len(), 5);
+        let orca = OrcaAnswer::new(&five).to_json();
+        let res = &orca["publicinsurance_infores"];
+        assert_eq!(
+            res["PublicInsurance_Information"].as_array().unwrap().len(),
+            4
+        );
+        assert_eq!(res["Gateway_Omitted_Subsidies"], "1");
+        assert!(res["Gateway_Warning"].as_str().unwrap().contains("5件"));
+        assert!(
+            OrcaAnswer::new(&five)
+                .to_xml()
+                .contains("<Gateway_Omitted_Subsidies type=\"string\">1<")
+        );
+        // Four: nothing left out, nothing said.
+        let four = outcome(&["2113601", "1513601", "5213601", "5413601"]);
+        let orca = OrcaAnswer::new(&four).to_json();
+        assert!(orca["publicinsurance_infores"]["Gateway_Omitted_Subsidies"].is_null());
+    }
+}

@@ -25,7 +25,7 @@ use crate::checkin::WatchOptions;
 use crate::config::{GatewayConfig, LogFormat, UpstreamConfig};
 use crate::domain::MedicalInstitutionCode;
 use crate::masters::MasterSource;
-use crate::sandbox::population::DEMO_INSTITUTION;
+use crate::sandbox::DEMO_INSTITUTION;
 use crate::sandbox::terminal::{Terminal, TerminalOptions};
 use crate::sandbox::{self, Pki, SandboxError, SandboxHandle, SandboxOptions};
 use crate::service::ServiceConfig;

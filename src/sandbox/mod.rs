@@ -9,7 +9,7 @@
 //! Invariant: inbound only; it never makes outbound connections.
 
 mod pki;
-pub mod population;
+mod population;
 pub mod terminal;
 
 use std::net::SocketAddr;
@@ -29,7 +29,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 pub use pki::Pki;
-pub use population::{Persona, Population};
+pub use population::{DEMO_INSTITUTION, OTHER_INSTITUTION, Persona, PersonaInsured, Population};
 
 use crate::pmh::{self, EligibilityRequest, EligibilityResponse};
 
@@ -421,7 +421,7 @@ impl InMemoryUpstream {
     pub fn new(population: Population) -> Self {
         Self {
             population,
-            institution: population::DEMO_INSTITUTION.into(),
+            institution: DEMO_INSTITUTION.into(),
             calls: AtomicU64::new(0),
             failing: std::sync::atomic::AtomicBool::new(false),
         }
