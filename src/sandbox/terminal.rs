@@ -121,7 +121,7 @@ pub fn check_in_xml(
         file_id,
         reference: Some(&reference_of(persona)),
         charset: series_charset(n),
-        block: (n % 2 == 0).then_some(persona.certificates.as_slice()),
+        block: n.is_multiple_of(2).then_some(persona.certificates.as_slice()),
     })
 }
 
@@ -315,7 +315,7 @@ fn nth_check_in(inner: &Inner, n: u64) -> Result<(Vec<u8>, CheckInNotice), Onshi
     let people = &inner.population.personas;
     let persona = &people[(n as usize) % people.len()];
     let charset = series_charset(n);
-    let with_block = n % 2 == 0;
+    let with_block = n.is_multiple_of(2);
     let reference = reference_of(persona);
     let now = Utc::now().with_timezone(&jst());
     let file_id = format!("{}{:06}", now.format("%H%M%S"), n % 1_000_000);
@@ -445,7 +445,7 @@ fn answer(inner: &Inner, req_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
             &unknown
         }
     };
-    let charset = if req_name.len() % 2 == 0 {
+    let charset = if req_name.len().is_multiple_of(2) {
         Charset::Utf8
     } else {
         Charset::ShiftJis

@@ -77,9 +77,17 @@ impl TerminalUpstream {
                 ))
             })?;
         let (res_path, err_paths) = self.answer_paths(&req);
+        // From here the request is withdrawn however this ends: answered, timed out, or the
+        // caller gone (this future dropped at the service's deadline or a closed connection).
+        let mut pending = Pending::new(
+            req_path,
+            res_path.clone(),
+            err_paths.clone(),
+            self.opts.poll,
+        );
         loop {
             if let Some(answer) = self.look(&res_path, &err_paths, q).await {
-                let _ = tokio::fs::remove_file(&req_path).await;
+                pending.answered();
                 return answer;
             }
             if Instant::now() + self.opts.poll >= deadline {
@@ -87,11 +95,7 @@ impl TerminalUpstream {
             }
             tokio::time::sleep(self.opts.poll).await;
         }
-        // Withdraw the request; remove a late answer when it comes.
-        let _ = tokio::fs::remove_file(&req_path).await;
-        let mut late = vec![res_path];
-        late.extend(err_paths);
-        tokio::spawn(remove_when_they_appear(late, self.opts.poll));
+        drop(pending);
         Err(UpstreamError::Timeout(started.elapsed().as_millis() as u64))
     }
 
@@ -169,6 +173,49 @@ fn answer_from(
         certificates,
         processed_at: r.header.process_execution_time,
     })
+}
+
+/// A request in the terminal's `req` folder that this gateway is waiting on. Dropped before it
+/// was answered, it withdraws the request file and has a late answer removed when it arrives
+/// (within a minute): no personal data is left behind in the share. Answered, it removes the
+/// request file.
+struct Pending {
+    req_path: PathBuf,
+    late: Vec<PathBuf>,
+    poll: Duration,
+    answered: bool,
+}
+
+impl Pending {
+    fn new(req_path: PathBuf, res_path: PathBuf, err_paths: [PathBuf; 2], poll: Duration) -> Self {
+        let mut late = vec![res_path];
+        late.extend(err_paths);
+        Self {
+            req_path,
+            late,
+            poll,
+            answered: false,
+        }
+    }
+
+    fn answered(&mut self) {
+        self.answered = true;
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        // A small synchronous removal: it must happen even when no runtime polls us any more.
+        let _ = std::fs::remove_file(&self.req_path);
+        if !self.answered
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(remove_when_they_appear(
+                std::mem::take(&mut self.late),
+                self.poll,
+            ));
+        }
+    }
 }
 
 /// Writes under a temporary name the terminal ignores, then renames, so the terminal never reads

@@ -192,3 +192,72 @@ async fn check_ins_flow_from_the_face_folder_into_answers_by_reference() {
     gw.stop().await;
     term.shutdown().await;
 }
+
+/// A caller that goes away (its future dropped, as at the service's deadline or a closed
+/// connection) leaves nothing in the share: the request is withdrawn at once, and a late answer
+/// is removed when it arrives.
+#[tokio::test]
+async fn a_cancelled_request_is_withdrawn_and_its_late_answer_removed() {
+    use pmh_gateway::upstream::{Query, TerminalUpstream, Upstream};
+    let dir = tempfile::tempdir().unwrap();
+    let (req, res) = (Terminal::req_dir(dir.path()), Terminal::res_dir(dir.path()));
+    std::fs::create_dir_all(&req).unwrap();
+    std::fs::create_dir_all(&res).unwrap();
+    let up = TerminalUpstream::new(
+        TerminalUpstreamOptions {
+            req_dir: req.clone(),
+            res_dir: res.clone(),
+            charset: Charset::Utf8,
+            poll: Duration::from_millis(10),
+        },
+        MedicalInstitutionCode::parse("1311111111").unwrap(),
+    );
+    let p = pmh_gateway::sandbox::Population::generate(SEED, today(), 50)
+        .personas
+        .remove(0);
+    let q = Query {
+        insured: pmh_gateway::domain::InsuredIdentity::new(
+            &p.insured.insurer_number,
+            p.insured.symbol.as_deref(),
+            &p.insured.number,
+            p.insured.branch.as_deref(),
+            chrono::NaiveDate::parse_from_str(&p.insured.birthdate, "%Y-%m-%d").unwrap(),
+        )
+        .unwrap(),
+        date: today(),
+        check_id: "c".into(),
+    };
+    let far = tokio::time::Instant::now() + Duration::from_secs(600);
+    let mut asking = up.query(&q, far);
+    // Let it write its request, then go away.
+    let name = loop {
+        tokio::select! {
+            _ = &mut asking => panic!("nobody answers"),
+            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+        }
+        let written = std::fs::read_dir(&req)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with("OQSsiquc01req_") && n.ends_with(".xml"));
+        if let Some(name) = written {
+            break name;
+        }
+    };
+    drop(asking);
+    assert_eq!(
+        std::fs::read_dir(&req).unwrap().count(),
+        0,
+        "withdrawn at once"
+    );
+    // The terminal answers late: the answer does not stay in the share.
+    let late = res.join(name.replace("req_", "res_"));
+    std::fs::write(&late, b"<XmlMsg/>").unwrap();
+    for _ in 0..500 {
+        if !late.exists() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the late answer stayed in res/");
+}
