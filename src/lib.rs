@@ -17,6 +17,7 @@ pub mod pmh;
 #[cfg(feature = "emulator")]
 pub mod sandbox;
 pub mod service;
+pub mod store;
 pub mod tls;
 pub mod upstream;
 

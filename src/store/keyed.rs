@@ -1,0 +1,191 @@
+//! Keyed hashes instead of identifiers: the store records a patient as HMAC-SHA256 of the insured
+//! identity (and a 照会番号 as HMAC-SHA256 of the number) under a secret created at first start
+//! and kept beside the database, owner-only. Without the secret a hash cannot be tested against
+//! guessed identities; with it, `pmh-gateway audit --insured …` finds a patient's accesses.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use aws_lc_rs::hmac;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+
+use super::StoreError;
+use super::files::{create_owner_only, is_owner_only};
+use crate::domain::InsuredIdentity;
+
+/// The secret's size in bytes.
+const KEY_BYTES: usize = 32;
+
+/// A keyed hash, as lowercase hex (64 characters).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyedHash(String);
+
+impl KeyedHash {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A hash as stored (64 hex characters); `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| Self(s.to_ascii_lowercase()))
+    }
+}
+
+impl std::fmt::Display for KeyedHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The HMAC key of one store.
+pub struct Hasher {
+    key: hmac::Key,
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hasher(<secret>)")
+    }
+}
+
+impl Hasher {
+    /// A hasher with the given secret (tests, and the file's content).
+    pub fn from_secret(secret: &[u8]) -> Self {
+        Self {
+            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+        }
+    }
+
+    /// Reads the secret at `path`, or creates it (random, owner-only) when there is none. A
+    /// secret file readable by others is refused.
+    pub fn open_or_create(path: &Path) -> Result<Self, StoreError> {
+        let failed = |source: std::io::Error| StoreError::Key {
+            path: path.to_path_buf(),
+            source,
+        };
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                if !is_owner_only(path).map_err(failed)? {
+                    return Err(StoreError::KeyPermissions {
+                        path: path.to_path_buf(),
+                    });
+                }
+                if bytes.len() != KEY_BYTES {
+                    return Err(failed(std::io::Error::other(format!(
+                        "the secret must be {KEY_BYTES} bytes, found {}",
+                        bytes.len()
+                    ))));
+                }
+                Ok(Self::from_secret(&bytes))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut secret = [0u8; KEY_BYTES];
+                SystemRandom::new()
+                    .fill(&mut secret)
+                    .map_err(|_| failed(std::io::Error::other("no random bytes")))?;
+                let mut f = create_owner_only(path).map_err(failed)?;
+                f.write_all(&secret).map_err(failed)?;
+                f.sync_all().map_err(failed)?;
+                Ok(Self::from_secret(&secret))
+            }
+            Err(e) => Err(failed(e)),
+        }
+    }
+
+    fn hash(&self, domain: &str, value: &str) -> KeyedHash {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        ctx.update(domain.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(value.as_bytes());
+        KeyedHash(hex(ctx.sign().as_ref()))
+    }
+
+    /// The patient: the insured identity as the cache knows it (insurer, symbol, number, branch,
+    /// birthdate), whatever order or padding the caller used.
+    pub fn patient(&self, insured: &InsuredIdentity) -> KeyedHash {
+        let canonical = format!(
+            "{}|{}|{}|{}|{}",
+            insured.insurer_number(),
+            insured.symbol().unwrap_or(""),
+            insured.number(),
+            insured.branch().unwrap_or(""),
+            insured.birthdate().format("%Y%m%d"),
+        );
+        self.hash("patient", &canonical)
+    }
+
+    /// A 照会番号 (trimmed).
+    pub fn reference(&self, reference: &str) -> KeyedHash {
+        self.hash("reference", reference.trim())
+    }
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Where the secret of a store in `dir` lives.
+pub fn key_path(dir: &Path) -> PathBuf {
+    dir.join("audit.key")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insured(number: &str) -> InsuredIdentity {
+        InsuredIdentity::new(
+            "06132013",
+            Some("12"),
+            number,
+            Some("01"),
+            chrono::NaiveDate::from_ymd_opt(1980, 4, 1).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn hashes_are_keyed_stable_and_hide_the_identity() {
+        let a = Hasher::from_secret(b"one secret of thirty-two bytes!!");
+        let b = Hasher::from_secret(b"another secret, thirty-two bytes");
+        let h = a.patient(&insured("345"));
+        assert_eq!(h, a.patient(&insured("345")), "stable");
+        assert_ne!(h, a.patient(&insured("346")));
+        assert_ne!(h, b.patient(&insured("345")), "keyed");
+        assert_eq!(h.as_str().len(), 64);
+        assert!(!h.as_str().contains("345"));
+        assert_ne!(a.reference("0000000001"), a.patient(&insured("0000000001")));
+        assert_eq!(a.reference(" 0000000001 "), a.reference("0000000001"));
+    }
+
+    #[test]
+    fn the_secret_is_created_owner_only_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = key_path(dir.path());
+        let first = Hasher::open_or_create(&path)
+            .unwrap()
+            .patient(&insured("1"));
+        assert!(is_owner_only(&path).unwrap());
+        let again = Hasher::open_or_create(&path)
+            .unwrap()
+            .patient(&insured("1"));
+        assert_eq!(first, again);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(matches!(
+                Hasher::open_or_create(&path),
+                Err(StoreError::KeyPermissions { .. })
+            ));
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! Durable state behind one interface ([`Store`]): the audit trail of who asked about whom, and
+//! the answers of earlier checks. The embedded backend is SQLite (`sqlite.rs`: one file under the
+//! state directory, WAL, owner-only); a second backend implements the same trait. Schema changes
+//! are versioned migrations (`migrations/NNNN_name.sql`), applied in order at open.
+//!
+//! Invariants: the audit is append-only — there is no update path, and the only delete is the
+//! retention purge of records older than the configured age; no personal identifier is stored
+//! in the audit in plain — a patient is a keyed hash (`keyed.rs`); every file and folder the
+//! store creates is owner-only. Stored answers do hold certificates (recipient numbers): the
+//! database file is owner-only and README says so.
+
+mod files;
+mod keyed;
+mod sqlite;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use files::{create_owner_only, is_owner_only, owner_only_dir, restrict_to_owner};
+pub use keyed::{Hasher, KeyedHash, hex, key_path};
+pub use sqlite::SqliteStore;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What can go wrong with the store; messages name files, never records.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot use the state folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot use the hashing secret {path}: {source}")]
+    Key {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the hashing secret {path} may be read by others: make it owner-only (chmod 600) or remove it"
+    )]
+    KeyPermissions { path: PathBuf },
+    #[error("the database {path}: {reason}")]
+    Database { path: PathBuf, reason: String },
+    #[error("migration {version} ({name}) failed: {reason}")]
+    Migration {
+        version: u32,
+        name: &'static str,
+        reason: String,
+    },
+    #[error(
+        "the database was written by a newer version (schema {found}, this build knows {known})"
+    )]
+    NewerSchema { found: u32, known: u32 },
+    #[error("the store has stopped")]
+    Stopped,
+}
+
+/// What was done. Stable labels (stored, searched, exported).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// `POST /v1/subsidy-checks` with JSON.
+    Check,
+    /// `POST /v1/subsidy-checks` with an オン資 result.
+    CheckWithResult,
+    /// `GET /v1/subsidy-checks?reference=`.
+    CheckByReference,
+    /// `GET /v1/subsidy-checks/{check_id}`.
+    EarlierCheck,
+    /// A check-in file from the terminal's folder, prefetched by the watcher.
+    Prefetch,
+    /// `POST /v1/masters/reload`.
+    MastersReload,
+    /// `GET /v1/audit`.
+    AuditSearch,
+    /// `GET /metrics`, `GET /readyz` with details, `GET /v1/masters`.
+    Operations,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 8] = [
+        Self::Check,
+        Self::CheckWithResult,
+        Self::CheckByReference,
+        Self::EarlierCheck,
+        Self::Prefetch,
+        Self::MastersReload,
+        Self::AuditSearch,
+        Self::Operations,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Check => "check",
+            Self::CheckWithResult => "check_with_result",
+            Self::CheckByReference => "check_by_reference",
+            Self::EarlierCheck => "earlier_check",
+            Self::Prefetch => "prefetch",
+            Self::MastersReload => "masters_reload",
+            Self::AuditSearch => "audit_search",
+            Self::Operations => "operations",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+}
+
+/// One access, as recorded. Holds no personal identifier in plain: `patient` and `reference`
+/// are keyed hashes, `detail` is the gateway's own words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Assigned by the store, increasing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
+    pub at: DateTime<Utc>,
+    /// The caller's name (a configured client, or `checkin-watcher`).
+    pub client: String,
+    pub operation: Operation,
+    /// The HTTP status answered (none for the watcher).
+    pub http_status: Option<u16>,
+    /// `confirmed`, `none_found`, `unavailable`, or a refusal's problem type.
+    pub status: Option<String>,
+    /// `upstream`, `cache`, `stale`, `onshi_result`.
+    pub source: Option<String>,
+    /// Active subsidies in the answer.
+    pub subsidies: Option<u32>,
+    pub check_id: Option<String>,
+    /// HMAC of the insured identity.
+    pub patient: Option<KeyedHash>,
+    /// HMAC of the 照会番号, for accesses by reference.
+    pub reference: Option<KeyedHash>,
+    /// A note in the gateway's words (e.g. that a posted PMH block entered the cache).
+    pub detail: Option<String>,
+}
+
+impl Serialize for KeyedHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyedHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        KeyedHash::parse(&s).ok_or_else(|| serde::de::Error::custom("not a keyed hash"))
+    }
+}
+
+impl AuditRecord {
+    /// A record of `operation` by `client` at `at`, with nothing else known yet.
+    pub fn new(at: DateTime<Utc>, client: &str, operation: Operation) -> Self {
+        Self {
+            seq: None,
+            at,
+            client: client.to_owned(),
+            operation,
+            http_status: None,
+            status: None,
+            source: None,
+            subsidies: None,
+            check_id: None,
+            patient: None,
+            reference: None,
+            detail: None,
+        }
+    }
+}
+
+/// A search of the audit: every given criterion must match; newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub client: Option<String>,
+    pub operation: Option<Operation>,
+    /// Inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub to: Option<DateTime<Utc>>,
+    pub patient: Option<KeyedHash>,
+    pub reference: Option<KeyedHash>,
+    /// At most this many records (newest first).
+    pub limit: usize,
+}
+
+/// The answer of a check, kept for `GET /v1/subsidy-checks/{check_id}` until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub check_id: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The serialised answer (the API's business; the store does not read it).
+    pub body: String,
+}
+
+/// What a purge removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub audit_records: u64,
+    pub answers: u64,
+}
+
+/// Sizes for `/readyz`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StoreInfo {
+    pub backend: &'static str,
+    pub location: String,
+    pub schema_version: u32,
+    pub audit_records: u64,
+    pub answers: u64,
+    pub size_bytes: u64,
+}
+
+/// The durable state, whichever backend holds it.
+pub trait Store: Send + Sync + 'static {
+    /// Appends a record; returns once it is committed (an answer is sent only after).
+    fn append(&self, record: AuditRecord) -> BoxFuture<'_, Result<i64, StoreError>>;
+    /// The records matching `q`, newest first.
+    fn search(&self, q: AuditQuery) -> BoxFuture<'_, Result<Vec<AuditRecord>, StoreError>>;
+    /// Keeps an answer (replacing one with the same check id).
+    fn put_answer(&self, answer: StoredAnswer) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// The answer of `check_id`, unless it expired before `now`.
+    fn answer(
+        &self,
+        check_id: String,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<StoredAnswer>, StoreError>>;
+    /// Removes audit records older than `audit_before` and answers expired at `now`.
+    fn purge(
+        &self,
+        audit_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Purged, StoreError>>;
+    fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>>;
+}
+
+/// A migration: its version (1, 2, …), its name and its SQL.
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// The schema, in order. A released migration is never edited: a change is a new one.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "audit_and_answers",
+    sql: include_str!("migrations/0001_audit_and_answers.sql"),
+}];
