@@ -132,10 +132,16 @@ async fn main() {
 
     // The gateway's service and the watcher on a temporary face folder.
     let dir = tempfile::tempdir().unwrap();
-    let cfg = pmh_gateway::demo::gateway_config(&sandbox, "127.0.0.1:0".parse().unwrap());
+    let cfg = pmh_gateway::demo::gateway_config(
+        &sandbox,
+        "127.0.0.1:0".parse().unwrap(),
+        &dir.path().join("state"),
+        Vec::new(),
+    );
     let st = pmh_gateway::app::state_from_config(&cfg).unwrap();
     let opts = WatchOptions::for_face_dir(dir.path().join("face"));
-    let watcher = Watcher::start(opts.clone(), st.service.clone(), st.metrics.clone()).unwrap();
+    let watcher =
+        Watcher::start(opts.clone(), st.service.clone(), st.metrics.clone(), None).unwrap();
 
     // 2. A burst.
     let t0 = Instant::now();

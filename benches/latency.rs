@@ -48,15 +48,31 @@ async fn main() {
     .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let cfg = demo::gateway_config(&sandbox, addr);
-    let app = pmh_gateway::app::router(&cfg).unwrap();
-    tokio::spawn(pmh_gateway::app::serve(
-        listener,
-        app,
-        std::future::pending(),
-    ));
+    let state = tempfile::tempdir().unwrap();
+    let token = "pmhg_bench_token";
+    let cfg = demo::gateway_config(
+        &sandbox,
+        addr,
+        state.path(),
+        vec![demo::client(
+            "bench",
+            token,
+            &[pmh_gateway::auth::Scope::Check],
+        )],
+    );
+    tokio::spawn(pmh_gateway::app::run(listener, cfg, std::future::pending()));
 
-    let client = reqwest::Client::new();
+    let client = {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        reqwest::Client::builder()
+            .default_headers(h)
+            .build()
+            .unwrap()
+    };
     let url = format!("http://{addr}/v1/subsidy-checks");
     let bodies: Vec<String> = sandbox
         .population()

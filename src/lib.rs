@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod checkin;
 pub mod config;
 #[cfg(feature = "emulator")]

@@ -40,6 +40,10 @@ pub struct Metrics {
     pub checkin_scans: Counter,
     /// Files noticed and not yet finished (waiting to settle, ready, or being read).
     pub checkin_files_outstanding: Gauge,
+    /// Refused callers, by `reason` (`missing`, `invalid`, `forbidden`, `blocked`, `host`).
+    pub auth_failures: Family<Labels, Counter>,
+    /// Records appended to the audit, by `outcome` (`ok`, `failed`).
+    pub audit_records: Family<Labels, Counter>,
     /// Prefetches by the answer's `status`.
     pub prefetches: Family<Labels, Counter>,
     pub prefetch_latency: Histogram,
@@ -154,6 +158,16 @@ impl Metrics {
             "オン資 result files noticed and not yet processed or rejected",
             checkin_files_outstanding.clone(),
         );
+        let auth_failures = family(
+            &mut registry,
+            "auth_failures",
+            "Refused callers, by reason (missing, invalid, forbidden, blocked, host)",
+        );
+        let audit_records = family(
+            &mut registry,
+            "audit_records",
+            "Audit records appended, by outcome (ok, failed)",
+        );
         let prefetches = family(
             &mut registry,
             "prefetches",
@@ -188,6 +202,8 @@ impl Metrics {
             checkin_file_reads,
             checkin_disposal_failures,
             checkin_scans,
+            auth_failures,
+            audit_records,
             checkin_files_outstanding,
             prefetches,
             prefetch_latency,

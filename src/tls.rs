@@ -1,22 +1,35 @@
-//! TLS plumbing shared by the sandbox server and the tests: the crypto provider and PEM
-//! helpers. (The outbound client lives in `upstream`.)
+//! TLS plumbing: the crypto provider (aws-lc-rs, installed explicitly), PEM helpers, and the
+//! server configurations of the REST listener and the sandbox. (The outbound client lives in
+//! `upstream`.)
 
-#[cfg(feature = "emulator")]
 use std::sync::Arc;
 
-#[cfg(feature = "emulator")]
 use rustls::RootCertStore;
-#[cfg(feature = "emulator")]
 use rustls::server::WebPkiClientVerifier;
-use rustls_pki_types::CertificateDer;
-#[cfg(feature = "emulator")]
-use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 /// Installs aws-lc-rs as the process-wide rustls provider. Idempotent; call it at startup and
 /// in test helpers.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// The REST listener's TLS material (PEM): its certificate chain and key, and the CA whose
+/// client certificates identify clients. `Debug` leaves out the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerTlsMaterial {
+    pub cert_chain_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+    pub client_ca_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ServerTlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTlsMaterial")
+            .field("client_ca", &self.client_ca_pem.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +52,56 @@ pub fn certs_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsErr
     Ok(certs)
 }
 
+/// A server configuration. With `client_ca_pem`, client certificates signed by it are verified
+/// (and required when `require_client_cert`, else optional: token clients connect without one).
+pub fn server_config(
+    cert_chain_pem: &[u8],
+    key_pem: &[u8],
+    client_ca_pem: Option<&[u8]>,
+    require_client_cert: bool,
+) -> Result<rustls::ServerConfig, TlsError> {
+    install_crypto_provider();
+    let chain = certs_from_pem(cert_chain_pem)?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| TlsError::Pem(e.to_string()))?;
+    let builder = rustls::ServerConfig::builder();
+    let builder = match client_ca_pem {
+        Some(ca) => {
+            let mut roots = RootCertStore::empty();
+            for c in certs_from_pem(ca)? {
+                roots.add(c).map_err(|e| TlsError::Config(e.to_string()))?;
+            }
+            let verifier = WebPkiClientVerifier::builder(Arc::new(roots));
+            let verifier = if require_client_cert {
+                verifier
+            } else {
+                verifier.allow_unauthenticated()
+            };
+            builder.with_client_cert_verifier(
+                verifier
+                    .build()
+                    .map_err(|e| TlsError::Config(e.to_string()))?,
+            )
+        }
+        None => builder.with_no_client_auth(),
+    };
+    builder
+        .with_single_cert(chain, key)
+        .map_err(|e| TlsError::Config(e.to_string()))
+}
+
+/// The REST listener's configuration: HTTP/1.1, client certificates optional when a client CA
+/// is configured.
+pub fn rest_server_config(m: &ServerTlsMaterial) -> Result<rustls::ServerConfig, TlsError> {
+    let mut cfg = server_config(
+        &m.cert_chain_pem,
+        &m.key_pem,
+        m.client_ca_pem.as_deref(),
+        false,
+    )?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(cfg)
+}
+
 /// A server configuration that requires a client certificate signed by `client_ca_pem` (the
 /// sandbox PMH's).
 #[cfg(feature = "emulator")]
@@ -47,20 +110,7 @@ pub fn server_config_requiring_client_cert(
     key_pem: &[u8],
     client_ca_pem: &[u8],
 ) -> Result<rustls::ServerConfig, TlsError> {
-    install_crypto_provider();
-    let chain = certs_from_pem(cert_chain_pem)?;
-    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| TlsError::Pem(e.to_string()))?;
-    let mut roots = RootCertStore::empty();
-    for ca in certs_from_pem(client_ca_pem)? {
-        roots.add(ca).map_err(|e| TlsError::Config(e.to_string()))?;
-    }
-    let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
-        .build()
-        .map_err(|e| TlsError::Config(e.to_string()))?;
-    let mut cfg = rustls::ServerConfig::builder()
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(chain, key)
-        .map_err(|e| TlsError::Config(e.to_string()))?;
+    let mut cfg = server_config(cert_chain_pem, key_pem, Some(client_ca_pem), true)?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(cfg)
 }

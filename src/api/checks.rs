@@ -3,27 +3,73 @@
 
 use std::collections::HashMap;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::audit;
 use super::dto::{SubsidyCheckRequest, SubsidyCheckResponse};
 use super::negotiate::{BodyKind, body_kind, rendering};
 use super::problem::Problem;
 use super::render::render;
 use super::request::{parse_check_request, parse_result_body, setting_from_query};
-use crate::service::Intake;
+use crate::auth::{Caller, Scope};
+use crate::service::{CheckOutcome, Intake};
+use crate::store::{AuditRecord, KeyedHash, Operation, StoredAnswer};
 
-/// A refused check: counted by reason, answered with its problem.
-fn reject(st: &AppState, p: Problem) -> Response {
+/// A refused check: counted by reason, recorded, answered with its problem.
+async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
     st.metrics
         .rejected
         .get_or_create(&vec![("reason", p.metric_reason())])
         .inc();
-    p.into_response()
+    audit::refused(&mut rec, &p);
+    audit::then(st, rec, p.into_response()).await
+}
+
+/// Records an answered check, keeps its answer for `GET /v1/subsidy-checks/{check_id}`, and
+/// sends it.
+async fn answered(
+    st: &AppState,
+    mut rec: AuditRecord,
+    outcome: &CheckOutcome,
+    response: Response,
+) -> Response {
+    audit::outcome(&mut rec, outcome, response.status());
+    keep(st, outcome, rec.patient.clone()).await;
+    audit::then(st, rec, response).await
+}
+
+/// Keeps an answer for its retention time. Failing to keep it is logged, not fatal: the access
+/// itself is recorded either way.
+async fn keep(st: &AppState, outcome: &CheckOutcome, patient: Option<KeyedHash>) {
+    let body = match serde_json::to_string(outcome) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialise an answer to keep it");
+            return;
+        }
+    };
+    let created_at = outcome.checked_at;
+    let expires_at = created_at
+        + chrono::Duration::from_std(st.answer_retention).unwrap_or(chrono::Duration::days(1));
+    let kept = st
+        .store
+        .put_answer(StoredAnswer {
+            check_id: outcome.check_id.clone(),
+            created_at,
+            expires_at,
+            patient,
+            body,
+        })
+        .await;
+    if let Err(e) = kept {
+        tracing::error!(error = %e, "cannot keep an answer for GET /v1/subsidy-checks/{{check_id}}");
+    }
 }
 
 /// Ask which subsidies apply to a patient on a service date.
@@ -65,34 +111,58 @@ fn reject(st: &AppState, p: Problem) -> Response {
 )]
 pub(super) async fn create_subsidy_check(
     State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let kind = body_kind(&headers);
+    let operation = match kind {
+        Ok(BodyKind::OnshiXml) => Operation::CheckWithResult,
+        _ => Operation::Check,
+    };
+    let mut rec = audit::begin(&st, &caller, operation);
     let rendering = match rendering(query.get("format").map(String::as_str), &headers) {
         Ok(r) => r,
-        Err(p) => return reject(&st, p),
+        Err(p) => return reject(&st, rec, p).await,
     };
     let body = match body {
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return reject(&st, Problem::too_large(st.body_limit));
+            return reject(&st, rec, Problem::too_large(st.body_limit)).await;
         }
-        Err(e) => return Problem::invalid_field("body", e.body_text()).into_response(),
+        Err(e) => return reject(&st, rec, Problem::invalid_field("body", e.body_text())).await,
     };
     let today = st.service.today();
-    let outcome = match body_kind(&headers) {
-        Err(p) => return reject(&st, p),
+    let outcome = match kind {
+        Err(p) => return reject(&st, rec, p).await,
         Ok(BodyKind::Json) => match parse_check_request(&body, today) {
-            Ok(req) => st.service.check(req).await,
-            Err(p) => return reject(&st, p),
+            Ok(req) => {
+                rec.patient = Some(st.hasher.patient(&req.insured));
+                st.service.check(req).await
+            }
+            Err(p) => return reject(&st, rec, p).await,
         },
         Ok(BodyKind::OnshiXml) => match parse_result_body(&body, &query, today) {
-            Ok(rc) => st.service.check_result(rc, Intake::Posted).await,
-            Err(p) => return reject(&st, p),
+            Ok(rc) => {
+                rec.patient = Some(st.hasher.patient(&rc.request.insured));
+                let trusted = caller.may(Scope::OnshiPost);
+                if rc.block.is_some() {
+                    rec.detail = Some(if trusted {
+                        "PMH block entered the cache (onshi_post)".into()
+                    } else {
+                        "PMH block used for this answer only (no onshi_post)".into()
+                    });
+                }
+                st.service
+                    .check_result(rc, Intake::Posted { trusted })
+                    .await
+            }
+            Err(p) => return reject(&st, rec, p).await,
         },
     };
-    render(&outcome, rendering, None)
+    let response = render(&outcome, rendering, None);
+    answered(&st, rec, &outcome, response).await
 }
 
 /// The answer for a patient who checked in at the オン資 terminal, by 照会番号.
@@ -120,32 +190,106 @@ pub(super) async fn create_subsidy_check(
 )]
 pub(super) async fn subsidy_check_by_reference(
     State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    let mut rec = audit::begin(&st, &caller, Operation::CheckByReference);
     let rendering = match rendering(query.get("format").map(String::as_str), &headers) {
         Ok(r) => r,
-        Err(p) => return reject(&st, p),
+        Err(p) => return reject(&st, rec, p).await,
     };
     let reference = query.get("reference").map(|r| r.trim()).unwrap_or("");
     if reference.is_empty() || reference.chars().count() > 50 {
-        return reject(
-            &st,
-            Problem::invalid_field(
-                "reference",
-                "is required: the 照会番号 (ReferenceNumber) of a checked-in patient, up to 50 characters",
-            ),
+        let p = Problem::invalid_field(
+            "reference",
+            "is required: the 照会番号 (ReferenceNumber) of a checked-in patient, up to 50 characters",
         );
+        return reject(&st, rec, p).await;
     }
+    rec.reference = Some(st.hasher.reference(reference));
     let (claim, care) = match setting_from_query(&query) {
         Ok(s) => s,
-        Err(p) => return reject(&st, p),
+        Err(p) => return reject(&st, rec, p).await,
     };
     match st.service.check_by_reference(reference, claim, care).await {
-        Some((outcome, c)) => render(&outcome, rendering, Some(&c)),
-        None => Problem::not_found(
-            "no check-in with this 照会番号 in the last 36 hours (none arrived since the gateway started, or the folder watcher is off); ask with POST /v1/subsidy-checks",
+        Some((outcome, c)) => {
+            rec.patient = Some(st.hasher.patient(&c.insured));
+            let response = render(&outcome, rendering, Some(&c));
+            answered(&st, rec, &outcome, response).await
+        }
+        None => {
+            let p = Problem::not_found(
+                "no check-in with this 照会番号 in the last 36 hours (none arrived since the gateway started, or the folder watcher is off); ask with POST /v1/subsidy-checks",
+            );
+            audit::refused(&mut rec, &p);
+            audit::then(&st, rec, p.into_response()).await
+        }
+    }
+}
+
+/// The answer of an earlier check, by its `check_id` (for a second screen, or the charge of a
+/// visit), in any rendering. Answers are kept for `audit.answer_retention_hours` (24 by
+/// default), then removed: 404.
+#[utoipa::path(
+    get,
+    tag = "subsidy-checks",
+    path = "/v1/subsidy-checks/{check_id}",
+    params(
+        ("check_id" = String, Path, description = "The `check_id` of an earlier answer"),
+        ("format" = Option<String>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
+    ),
+    responses(
+        (status = 200, description = "The earlier answer, as it was given", body = SubsidyCheckResponse),
+        (status = 404, description = "No kept answer with this check id (never given, or past its retention)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The earlier answer was `unavailable`", body = SubsidyCheckResponse),
+    )
+)]
+pub(super) async fn earlier_check(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(check_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut rec = audit::begin(&st, &caller, Operation::EarlierCheck);
+    let rendering = match rendering(query.get("format").map(String::as_str), &headers) {
+        Ok(r) => r,
+        Err(p) => return reject(&st, rec, p).await,
+    };
+    let check_id = check_id.trim().to_owned();
+    if check_id.is_empty() || check_id.len() > 64 {
+        return reject(
+            &st,
+            rec,
+            Problem::invalid_field("check_id", "is a check id of up to 64 characters"),
         )
-        .into_response(),
+        .await;
+    }
+    rec.check_id = Some(check_id.clone());
+    let kept = match st.store.answer(check_id, st.service.now()).await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read a kept answer");
+            return Problem::internal("the kept answers could not be read").into_response();
+        }
+    };
+    if let Some(k) = &kept {
+        rec.patient = k.patient.clone();
+    }
+    let outcome = kept.and_then(|k| serde_json::from_str::<CheckOutcome>(&k.body).ok());
+    match outcome {
+        Some(outcome) => {
+            let response = render(&outcome, rendering, None);
+            audit::outcome(&mut rec, &outcome, response.status());
+            audit::then(&st, rec, response).await
+        }
+        None => {
+            let p = Problem::not_found(
+                "no answer with this check id is kept (never given, or older than the answer retention)",
+            );
+            audit::refused(&mut rec, &p);
+            audit::then(&st, rec, p.into_response()).await
+        }
     }
 }

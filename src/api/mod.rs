@@ -7,6 +7,8 @@
 //! (`problem`); request bodies are never logged; a request naming a My Number is refused before
 //! it is deserialised, and its value goes nowhere.
 
+pub mod access;
+mod audit;
 mod checks;
 pub mod dto;
 mod fhir;
@@ -19,16 +21,20 @@ mod render;
 pub mod request;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 
+use crate::auth::Scope;
 use crate::metrics::Metrics;
 use crate::service::{BreakerState, SubsidyService};
+use crate::store::{Hasher, Store};
+use access::{Access, Guard, Required};
 use problem::Problem;
 
 #[derive(Clone)]
@@ -36,22 +42,83 @@ pub struct AppState {
     pub service: Arc<SubsidyService>,
     pub metrics: Arc<Metrics>,
     pub body_limit: usize,
+    /// Who may call.
+    pub access: Arc<Access>,
+    /// The audit and the answers of earlier checks.
+    pub store: Arc<dyn Store>,
+    /// Keyed hashes of patients and 照会番号 for the audit.
+    pub hasher: Arc<Hasher>,
+    /// How long an answer stays readable by its check id.
+    pub answer_retention: Duration,
+}
+
+/// One route: method, path, and what the caller needs. The router is built from [`ROUTES`]
+/// alone, so a route cannot be added without saying who may call it (a test walks this list).
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub required: Required,
+}
+
+const fn route(method: &'static str, path: &'static str, required: Required) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        required,
+    }
+}
+
+pub const ROUTES: &[RouteSpec] = &[
+    route("POST", "/v1/subsidy-checks", Required::Scope(Scope::Check)),
+    route("GET", "/v1/subsidy-checks", Required::Scope(Scope::CheckIn)),
+    route(
+        "GET",
+        "/v1/subsidy-checks/{check_id}",
+        Required::Scope(Scope::Check),
+    ),
+    route("GET", "/v1/masters", Required::Authenticated),
+    route("POST", "/v1/masters/reload", Required::Scope(Scope::Admin)),
+    route("GET", "/v1/audit", Required::Scope(Scope::Admin)),
+    route("GET", "/metrics", Required::Scope(Scope::Admin)),
+    route("GET", "/readyz", Required::Optional),
+    route("GET", "/healthz", Required::Open),
+    route("GET", "/openapi.json", Required::Open),
+];
+
+/// The handler of a route in [`ROUTES`].
+fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
+    match (spec.method, spec.path) {
+        ("POST", "/v1/subsidy-checks") => post(checks::create_subsidy_check),
+        ("GET", "/v1/subsidy-checks") => get(checks::subsidy_check_by_reference),
+        ("GET", "/v1/subsidy-checks/{check_id}") => get(checks::earlier_check),
+        ("GET", "/v1/masters") => get(masters),
+        ("POST", "/v1/masters/reload") => post(reload_masters),
+        ("GET", "/v1/audit") => get(audit::search),
+        ("GET", "/metrics") => get(metrics),
+        ("GET", "/readyz") => get(readyz),
+        ("GET", "/healthz") => get(healthz),
+        ("GET", "/openapi.json") => get(openapi_json),
+        // ROUTES and this match are side by side; a test builds the router from every row.
+        _ => get(|| async { Problem::internal("route without a handler").into_response() }),
+    }
 }
 
 pub fn router(state: AppState) -> Router {
     let limit = state.body_limit;
-    Router::new()
-        .route(
-            "/v1/subsidy-checks",
-            post(checks::create_subsidy_check).get(checks::subsidy_check_by_reference),
-        )
-        .route("/v1/masters", get(masters))
-        .route("/v1/masters/reload", post(reload_masters))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi_json))
-        .fallback(|| async { Problem::not_found("no such route; see /openapi.json") })
+    let mut r = Router::new();
+    for spec in ROUTES {
+        let guard = Guard {
+            access: state.access.clone(),
+            metrics: state.metrics.clone(),
+            required: spec.required,
+        };
+        r = r.route(
+            spec.path,
+            handler(spec).route_layer(axum::middleware::from_fn_with_state(guard, access::guard)),
+        );
+    }
+    r.fallback(|| async { Problem::not_found("no such route; see /openapi.json") })
         .layer(DefaultBodyLimit::max(limit))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()

@@ -31,6 +31,11 @@ const INVALID: &str = "/problems/invalid-request";
 const MY_NUMBER: &str = "/problems/my-number-rejected";
 const MEDIA_TYPE: &str = "/problems/unsupported-media-type";
 const TOO_LARGE: &str = "/problems/payload-too-large";
+pub const UNAUTHENTICATED: &str = "/problems/unauthenticated";
+pub const FORBIDDEN: &str = "/problems/forbidden";
+pub const TOO_MANY_FAILURES: &str = "/problems/too-many-failures";
+pub const HOST_NOT_ALLOWED: &str = "/problems/host-not-allowed";
+pub const AUDIT_UNAVAILABLE: &str = "/problems/audit-unavailable";
 
 impl Problem {
     /// The `reason` label under which a refused request is counted in the metrics.
@@ -127,6 +132,73 @@ impl Problem {
         }
     }
 
+    /// No credential, or one that names no client.
+    pub fn unauthenticated(credential_given: bool) -> Self {
+        Self {
+            kind: UNAUTHENTICATED,
+            title: "Authentication required",
+            status: 401,
+            detail: if credential_given {
+                "the token names no client (it may have been revoked)".into()
+            } else {
+                "send `Authorization: Bearer <token>` (or a client certificate over TLS)".into()
+            },
+            errors: Vec::new(),
+        }
+    }
+
+    /// A known client without the scope a route needs.
+    pub fn forbidden(client: &str, scope: crate::auth::Scope) -> Self {
+        Self {
+            kind: FORBIDDEN,
+            title: "Not allowed for this client",
+            status: 403,
+            detail: format!(
+                "client {client:?} lacks the scope `{}` this route needs",
+                scope.as_str()
+            ),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Too many failed attempts from this address.
+    pub fn too_many_failures(wait: std::time::Duration) -> Self {
+        Self {
+            kind: TOO_MANY_FAILURES,
+            title: "Too many failed attempts",
+            status: 429,
+            detail: format!(
+                "too many failed authentication attempts from this address; try again in {} s",
+                wait.as_secs().max(1)
+            ),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A `Host` the gateway does not answer to.
+    pub fn host_not_allowed() -> Self {
+        Self {
+            kind: HOST_NOT_ALLOWED,
+            title: "Host not allowed",
+            status: 421,
+            detail: "this gateway does not answer to that Host name (server.allowed_hosts)".into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The access could not be recorded in the audit: the answer is withheld.
+    pub fn audit_unavailable() -> Self {
+        Self {
+            kind: AUDIT_UNAVAILABLE,
+            title: "The access could not be recorded",
+            status: 503,
+            detail:
+                "the audit store did not accept the record, so the answer is withheld; try again"
+                    .into(),
+            errors: Vec::new(),
+        }
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self {
             kind: "/problems/not-found",
@@ -141,7 +213,18 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let retry = (self.kind == TOO_MANY_FAILURES || self.kind == AUDIT_UNAVAILABLE).then(|| {
+            self.detail
+                .split("try again in ")
+                .nth(1)
+                .and_then(|s| s.split(' ').next())
+                .unwrap_or("5")
+                .to_owned()
+        });
         let mut r = (status, axum::Json(self)).into_response();
+        if let Some(secs) = retry.and_then(|s| HeaderValue::from_str(&s).ok()) {
+            r.headers_mut().insert(header::RETRY_AFTER, secs);
+        }
         r.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
         r

@@ -19,7 +19,14 @@ mod watcher;
 use chrono::{DateTime, Utc};
 
 use crate::metrics::Metrics;
-use crate::service::{Intake, ResultError, ResultVisit, SubsidyService, checks_from_result};
+use crate::service::{
+    Intake, ResultError, ResultVisit, SubsidyService, checks_from_result, metric_source,
+    metric_status,
+};
+use crate::store::{AuditRecord, Operation, Recorder};
+
+/// The name the watcher's own accesses are recorded under in the audit.
+pub const WATCHER_CLIENT: &str = "checkin-watcher";
 
 pub use watcher::{Disposal, WatchError, WatchOptions, Watcher};
 
@@ -52,6 +59,7 @@ pub struct Prefetched {
 pub async fn prefetch(
     service: &SubsidyService,
     metrics: &Metrics,
+    audit: Option<&Recorder>,
     bytes: &[u8],
     file_name: &str,
     arrived_at: DateTime<Utc>,
@@ -72,7 +80,35 @@ pub async fn prefetch(
             file_name: file_name.to_owned(),
             arrived_at,
         };
-        service.check_result(rc, intake).await;
+        let mut rec = audit.map(|a| {
+            let mut rec = AuditRecord::new(service.now(), WATCHER_CLIENT, Operation::Prefetch);
+            rec.patient = Some(a.hasher.patient(&rc.request.insured));
+            rec.reference = rc.reference.as_deref().map(|r| a.hasher.reference(r));
+            rec.detail = Some(if rc.block.is_some() {
+                "check-in: the file's PMH block entered the cache".into()
+            } else {
+                "check-in: asked the upstream".into()
+            });
+            rec
+        });
+        let out = service.check_result(rc, intake).await;
+        if let (Some(a), Some(mut rec)) = (audit, rec.take()) {
+            rec.status = Some(metric_status(out.status).to_owned());
+            rec.source = out.source.map(|s| metric_source(s).to_owned());
+            rec.subsidies = Some(out.mapped.active.len() as u32);
+            rec.check_id = Some(out.check_id.clone());
+            let outcome = match a.store.append(rec).await {
+                Ok(_) => "ok",
+                Err(e) => {
+                    tracing::error!(error = %e, file = %file_name, "cannot record a prefetch in the audit");
+                    "failed"
+                }
+            };
+            metrics
+                .audit_records
+                .get_or_create(&vec![("outcome", outcome)])
+                .inc();
+        }
         metrics
             .prefetch_latency
             .observe(started.elapsed().as_secs_f64());

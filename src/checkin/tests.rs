@@ -62,6 +62,7 @@ async fn a_file_with_the_block_is_cached_without_a_query_and_indexed_by_referenc
     let done = prefetch(
         &svc,
         &m,
+        None,
         &file(p, true, Charset::ShiftJis),
         "f.xml",
         arrived,
@@ -98,6 +99,7 @@ async fn a_file_without_the_block_queries_the_upstream() {
     let done = prefetch(
         &svc,
         &Metrics::new(),
+        None,
         &file(p, false, Charset::Utf8),
         "f.xml",
         Utc::now(),
@@ -110,6 +112,7 @@ async fn a_file_without_the_block_queries_the_upstream() {
     prefetch(
         &svc,
         &Metrics::new(),
+        None,
         &file(p, false, Charset::Utf8),
         "g.xml",
         Utc::now(),
@@ -135,6 +138,7 @@ async fn malformed_files_are_invalid_or_possibly_partial() {
         let err = prefetch(
             &svc,
             &Metrics::new(),
+            None,
             &m.apply(&good),
             "bad.xml",
             Utc::now(),

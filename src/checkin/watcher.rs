@@ -27,6 +27,7 @@ use super::schedule::{Done, Folder, Job, Schedule, Version};
 use super::{FileError, prefetch};
 use crate::metrics::Metrics;
 use crate::service::SubsidyService;
+use crate::store::Recorder;
 
 /// What happens to a processed file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +115,7 @@ enum Hint {
 struct Shared {
     service: Arc<SubsidyService>,
     metrics: Arc<Metrics>,
+    audit: Option<Recorder>,
     opts: WatchOptions,
     ledger: Option<Mutex<Ledger>>,
 }
@@ -127,10 +129,12 @@ pub struct Watcher {
 }
 
 impl Watcher {
+    /// Starts watching; `audit` records every prefetch (a write into the cache) in the audit.
     pub fn start(
         mut opts: WatchOptions,
         service: Arc<SubsidyService>,
         metrics: Arc<Metrics>,
+        audit: Option<Recorder>,
     ) -> Result<Self, WatchError> {
         let mut dirs = vec![opts.face_dir.clone(), opts.rejected_dir.clone()];
         dirs.extend(opts.res_dir.clone());
@@ -194,6 +198,7 @@ impl Watcher {
         let shared = Arc::new(Shared {
             service,
             metrics,
+            audit,
             opts,
             ledger,
         });
@@ -461,6 +466,7 @@ async fn handle(shared: &Shared, job: &Job) -> Done {
     match prefetch(
         &shared.service,
         &shared.metrics,
+        shared.audit.as_ref(),
         &bytes,
         &name,
         arrived_at.min(Utc::now()),

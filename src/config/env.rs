@@ -30,6 +30,15 @@ impl FileConfig {
         if let Some(v) = var("PMH_GATEWAY_MASTERS_DIR") {
             self.masters.dir = Some(v.into());
         }
+        if let Some(v) = var("PMH_GATEWAY_STATE_DIR") {
+            self.state.dir = v.into();
+        }
+        if let Some(v) = var("PMH_GATEWAY_TLS_CERT") {
+            self.server.tls_cert = Some(v.into());
+        }
+        if let Some(v) = var("PMH_GATEWAY_TLS_KEY") {
+            self.server.tls_key = Some(v.into());
+        }
         if let Some(v) = var("PMH_GATEWAY_ONSHI_FOLDER") {
             self.onshi.folder = Some(v.into());
         }

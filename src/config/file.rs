@@ -26,6 +26,15 @@ pub struct FileConfig {
     pub onshi: OnshiSection,
     #[serde(default)]
     pub log: LogSection,
+    /// The named callers (`[[clients]]`).
+    #[serde(default)]
+    pub clients: Vec<ClientSection>,
+    #[serde(default)]
+    pub auth: AuthSection,
+    #[serde(default)]
+    pub state: StateSection,
+    #[serde(default)]
+    pub audit: AuditSection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -35,6 +44,14 @@ pub struct ServerSection {
     /// clinic's own proxy.
     pub listen: String,
     pub body_limit_bytes: usize,
+    /// Host names (and addresses) callers may use in `Host`, besides the loopback names and the
+    /// listen address; anything else is refused (DNS rebinding).
+    pub allowed_hosts: Vec<String>,
+    /// TLS for the REST listener (PEM): required to listen beyond loopback.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// A CA whose client certificates identify clients (`clients.certificate_name`).
+    pub client_ca: Option<PathBuf>,
 }
 
 impl Default for ServerSection {
@@ -42,6 +59,90 @@ impl Default for ServerSection {
         Self {
             listen: DEFAULT_LISTEN.into(),
             body_limit_bytes: 64 * 1024,
+            allowed_hosts: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            client_ca: None,
+        }
+    }
+}
+
+/// One named caller: a receipt computer, a pharmacy system, a person's browser.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSection {
+    pub name: String,
+    /// `check`, `check_in`, `onshi_post`, `charges`, `admin`, `reception`.
+    pub scopes: Vec<String>,
+    /// `sha256:<hex>` of the client's bearer token (`pmh-gateway clients add` prints it).
+    pub token_sha256: Option<String>,
+    /// The common name of the client's certificate (with `server.client_ca`).
+    pub certificate_name: Option<String>,
+}
+
+/// Failed authentication attempts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    /// Failed attempts from one address within `failure_window_secs` before it is blocked.
+    pub max_failures: u32,
+    pub failure_window_secs: u64,
+    pub block_secs: u64,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self {
+            max_failures: 10,
+            failure_window_secs: 60,
+            block_secs: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Fsync {
+    /// WAL, `synchronous = NORMAL`: survives the process being killed.
+    #[default]
+    Normal,
+    /// `synchronous = FULL`: survives a power cut too, at a cost per commit.
+    Full,
+}
+
+/// Where the gateway keeps its state (the audit, earlier answers, the hashing secret).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateSection {
+    /// Relative to the configuration file; created owner-only.
+    pub dir: PathBuf,
+    pub fsync: Fsync,
+}
+
+impl Default for StateSection {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("state"),
+            fsync: Fsync::Normal,
+        }
+    }
+}
+
+/// How long records are kept.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSection {
+    /// Audit records older than this are removed (README says why 1,825 days by default).
+    pub retention_days: u64,
+    /// Answers of earlier checks (`GET /v1/subsidy-checks/{check_id}`) are kept this long.
+    pub answer_retention_hours: u64,
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        Self {
+            retention_days: 1825,
+            answer_retention_hours: 24,
         }
     }
 }

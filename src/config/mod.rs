@@ -6,18 +6,23 @@
 //! `PMH_GATEWAY_LISTEN`, `PMH_GATEWAY_INSTITUTION_CODE`, `PMH_GATEWAY_UPSTREAM_BASE_URL`,
 //! `PMH_GATEWAY_UPSTREAM_CA_CERT`, `PMH_GATEWAY_UPSTREAM_CLIENT_CERT`,
 //! `PMH_GATEWAY_UPSTREAM_CLIENT_KEY`, `PMH_GATEWAY_MASTERS_DIR`, `PMH_GATEWAY_ONSHI_FOLDER`,
+//! `PMH_GATEWAY_STATE_DIR`, `PMH_GATEWAY_TLS_CERT`, `PMH_GATEWAY_TLS_KEY`,
 //! `PMH_GATEWAY_LOG_FORMAT`, `PMH_GATEWAY_LOG_LEVEL`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::auth::AccessConfig;
 use crate::checkin::WatchOptions;
 use crate::domain::MedicalInstitutionCode;
 use crate::masters::MasterSource;
 use crate::service::ServiceConfig;
+use crate::store::StoreConfig;
+use crate::tls::ServerTlsMaterial;
 use crate::upstream::{TerminalUpstreamOptions, UpstreamTls};
 
+mod access;
 mod env;
 mod file;
 mod resolve;
@@ -46,6 +51,8 @@ pub enum ConfigError {
         path: PathBuf,
         reason: String,
     },
+    #[error("clients[{index}]: {reason}")]
+    Client { index: usize, reason: String },
     #[error("environment variable {var}: {reason}")]
     Env { var: &'static str, reason: String },
 }
@@ -65,6 +72,12 @@ pub enum UpstreamConfig {
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
     pub listen: SocketAddr,
+    /// TLS on the REST listener (required beyond loopback).
+    pub server_tls: Option<ServerTlsMaterial>,
+    /// The clients, the `Host` allow-list, the failure limiter.
+    pub access: AccessConfig,
+    /// The state folder (audit, earlier answers) and retention.
+    pub store: StoreConfig,
     pub body_limit_bytes: usize,
     pub institution: MedicalInstitutionCode,
     pub upstream: UpstreamConfig,

@@ -107,8 +107,22 @@ impl FileConfig {
                 format!("{:?} is not a tracing filter: {e}", self.log.level),
             )
         })?;
+        let server_tls = super::access::server_tls(&self.server, listen, &path)?;
+        let access = super::access::access(
+            &self.server,
+            &self.clients,
+            &self.auth,
+            listen,
+            server_tls
+                .as_ref()
+                .is_some_and(|t| t.client_ca_pem.is_some()),
+        )?;
+        let store = super::access::store(&self.state, &self.audit, &path)?;
         Ok(GatewayConfig {
             listen,
+            server_tls,
+            access,
+            store,
             body_limit_bytes: self.server.body_limit_bytes,
             institution,
             upstream,
@@ -181,7 +195,12 @@ impl UpstreamSection {
 }
 
 /// `value` of `field` must lie in `min..=max`.
-fn in_range(field: &'static str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+pub(super) fn in_range(
+    field: &'static str,
+    value: u64,
+    min: u64,
+    max: u64,
+) -> Result<(), ConfigError> {
     if (min..=max).contains(&value) {
         Ok(())
     } else {
@@ -291,7 +310,11 @@ impl OnshiSection {
     }
 }
 
-fn read_pem(field: &'static str, path: &Path, label: &str) -> Result<Vec<u8>, ConfigError> {
+pub(super) fn read_pem(
+    field: &'static str,
+    path: &Path,
+    label: &str,
+) -> Result<Vec<u8>, ConfigError> {
     let bytes = std::fs::read(path).map_err(|e| ConfigError::Certificate {
         field,
         path: path.to_path_buf(),

@@ -141,14 +141,18 @@ impl Demo {
                 "  admin    http://{a}/admin/personas | /admin/stats | PUT /admin/faults\n"
             ));
         }
-        out.push_str("\nTry these (synthetic persons):\n");
+        out.push_str(&format!(
+            "\nEvery /v1 request needs a client's token. The demo made one for the client `{}` (scopes check, check_in, onshi_post, admin):\nTOKEN={}\n\nTry these (synthetic persons):\n",
+            super::DEMO_CLIENT,
+            self.token
+        ));
         for e in self.examples() {
             let accept = e
                 .accept
                 .map(|a| format!(" -H 'accept: {a}'"))
                 .unwrap_or_default();
             out.push_str(&format!(
-                "\n# {} — {}\ncurl -s '{}' -H 'content-type: application/json'{accept} \\\n  -d '{}'\n",
+                "\n# {} — {}\ncurl -s '{}' -H \"authorization: Bearer $TOKEN\" -H 'content-type: application/json'{accept} \\\n  -d '{}'\n",
                 e.persona, e.what, e.url, e.body
             ));
         }
@@ -161,8 +165,9 @@ impl Demo {
             .map(crate::sandbox::terminal::reference_of)
             .unwrap_or_default();
         out.push_str(&format!(
-            "\n# Check-ins: the emulated オン資 terminal writes card check-in results into\n#   {}\n# (UTF-8 and Shift_JIS, with and without the PMH block, every 10th malformed → rejected/).\n# The gateway prefetches each one; ask for a checked-in patient by 照会番号:\ncurl -s 'http://{}/v1/subsidy-checks?reference={first}'\n# … or post a result file as the terminal wrote it (processed files are in face/processed):\n# curl -s 'http://{}/v1/subsidy-checks' -H 'content-type: application/xml' --data-binary @FILE\n",
+            "\n# Check-ins: the emulated オン資 terminal writes card check-in results into\n#   {}\n# (UTF-8 and Shift_JIS, with and without the PMH block, every 10th malformed → rejected/).\n# The gateway prefetches each one; ask for a checked-in patient by 照会番号:\ncurl -s 'http://{}/v1/subsidy-checks?reference={first}' -H \"authorization: Bearer $TOKEN\"\n# … or post a result file as the terminal wrote it (processed files are in face/processed):\n# curl -s 'http://{}/v1/subsidy-checks' -H \"authorization: Bearer $TOKEN\" -H 'content-type: application/xml' --data-binary @FILE\n# Who asked about whom (the audit; patients are keyed hashes):\ncurl -s 'http://{}/v1/audit?limit=5' -H \"authorization: Bearer $TOKEN\"\n",
             face.display(),
+            self.gateway_addr,
             self.gateway_addr,
             self.gateway_addr,
         ));

@@ -11,7 +11,7 @@ impl Demo {
     /// Waits (up to 10 s) until the gateway answers for this check-in by its 照会番号, and
     /// returns that answer; `None` for a malformed check-in or when none came.
     pub async fn answer_for(&self, n: &CheckInNotice) -> Option<serde_json::Value> {
-        answer_for(self.gateway_addr, n).await
+        answer_for(self.gateway_addr, &self.token, n).await
     }
 
     /// One line of the check-in feed.
@@ -80,9 +80,10 @@ impl Demo {
     pub fn spawn_feed(&self) -> tokio::task::JoinHandle<()> {
         let mut notices = self.terminal.subscribe();
         let addr = self.gateway_addr;
+        let token = self.token.clone();
         tokio::spawn(async move {
             while let Ok(n) = notices.recv().await {
-                let answer = answer_for(addr, &n).await;
+                let answer = answer_for(addr, &token, &n).await;
                 println!("{}", Demo::feed_line(&n, answer.as_ref()));
             }
         })
@@ -110,7 +111,11 @@ pub(super) async fn wait_healthy(gateway_addr: SocketAddr, within: Duration) -> 
 
 /// Waits (up to 10 s) until the gateway answers for this check-in by its 照会番号, and
 /// returns that answer; `None` for a malformed check-in or when none came.
-pub async fn answer_for(gateway_addr: SocketAddr, n: &CheckInNotice) -> Option<serde_json::Value> {
+pub async fn answer_for(
+    gateway_addr: SocketAddr,
+    token: &str,
+    n: &CheckInNotice,
+) -> Option<serde_json::Value> {
     let reference = n.reference.as_deref()?;
     let url = format!(
         "http://{}/v1/subsidy-checks?reference={reference}",
@@ -119,7 +124,7 @@ pub async fn answer_for(gateway_addr: SocketAddr, n: &CheckInNotice) -> Option<s
     let client = reqwest::Client::new();
     let end = tokio::time::Instant::now() + Duration::from_secs(10);
     while tokio::time::Instant::now() < end {
-        if let Ok(r) = client.get(&url).send().await
+        if let Ok(r) = client.get(&url).bearer_auth(token).send().await
             && r.status() != reqwest::StatusCode::NOT_FOUND
             && let Ok(v) = r.json::<serde_json::Value>().await
             && v["check_in"]["file_name"] == n.file_name.as_str()

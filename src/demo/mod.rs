@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::app::StartupError;
+use crate::auth::{AccessConfig, Client, Scope, TokenHash};
 use crate::checkin::WatchOptions;
 use crate::config::{GatewayConfig, LogFormat, UpstreamConfig};
 use crate::domain::MedicalInstitutionCode;
@@ -29,6 +30,7 @@ use crate::sandbox::DEMO_INSTITUTION;
 use crate::sandbox::terminal::{Terminal, TerminalOptions};
 use crate::sandbox::{self, Pki, SandboxError, SandboxHandle, SandboxOptions};
 use crate::service::ServiceConfig;
+use crate::store::StoreConfig;
 use crate::upstream::UpstreamTls;
 
 #[derive(Debug, Clone)]
@@ -81,6 +83,10 @@ pub enum DemoError {
 
 pub struct Demo {
     pub gateway_addr: SocketAddr,
+    /// The demo client's bearer token (all scopes but `reception`), printed in the examples.
+    pub token: String,
+    /// The gateway's state folder (audit, earlier answers), removed at the end.
+    pub state_dir: PathBuf,
     pub sandbox: SandboxHandle,
     pub terminal: Terminal,
     /// The terminal's shared folder (`face/`, `req/`, `res/`).
@@ -99,10 +105,43 @@ async fn bind(port: u16) -> Result<TcpListener, DemoError> {
         .map_err(|source| DemoError::Bind { addr, source })
 }
 
-/// The gateway configuration the demo uses against a sandbox.
-pub fn gateway_config(sandbox: &SandboxHandle, listen: SocketAddr) -> GatewayConfig {
+/// The name of the demo's client.
+pub const DEMO_CLIENT: &str = "demo";
+
+/// A client named `name` with `scopes`, known by `token`.
+pub fn client(name: &str, token: &str, scopes: &[Scope]) -> Client {
+    Client {
+        name: name.into(),
+        scopes: scopes.iter().copied().collect(),
+        token: Some(TokenHash::of(token)),
+        certificate_name: None,
+    }
+}
+
+/// The gateway configuration the demo uses against a sandbox: its state in `state_dir`, its
+/// callers `clients`.
+pub fn gateway_config(
+    sandbox: &SandboxHandle,
+    listen: SocketAddr,
+    state_dir: &std::path::Path,
+    clients: Vec<Client>,
+) -> GatewayConfig {
     GatewayConfig {
         listen,
+        server_tls: None,
+        access: AccessConfig {
+            clients,
+            allowed_hosts: AccessConfig::default_hosts(listen),
+            max_failures: 10,
+            failure_window: Duration::from_secs(60),
+            block: Duration::from_secs(300),
+        },
+        store: StoreConfig {
+            dir: state_dir.to_path_buf(),
+            full_sync: false,
+            audit_retention: Duration::from_secs(1825 * 24 * 3600),
+            answer_retention: Duration::from_secs(24 * 3600),
+        },
         body_limit_bytes: 64 * 1024,
         institution: MedicalInstitutionCode::parse(DEMO_INSTITUTION).expect("valid code"),
         upstream: UpstreamConfig::Pmh {
@@ -137,6 +176,12 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
         population_size: sandbox::Population::DEFAULT_SIZE,
     })
     .await?;
+    let state_dir = std::env::temp_dir().join(format!(
+        "pmh-gateway-demo-state-{}-{}",
+        std::process::id(),
+        sandbox.https_addr.port()
+    ));
+    let (token, _) = crate::auth::new_token().map_err(|_| DemoError::NotReady(Duration::ZERO))?;
     let (onshi_root, remove_root) = match &opts.onshi_dir {
         Some(d) => (d.clone(), false),
         None => (
@@ -162,7 +207,16 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
         addr: SocketAddr::new(LOOPBACK, opts.port),
         source,
     })?;
-    let mut cfg = gateway_config(&sandbox, gateway_addr);
+    let mut cfg = gateway_config(
+        &sandbox,
+        gateway_addr,
+        &state_dir,
+        vec![client(
+            DEMO_CLIENT,
+            &token,
+            &[Scope::Check, Scope::CheckIn, Scope::OnshiPost, Scope::Admin],
+        )],
+    );
     cfg.checkin = Some(WatchOptions {
         settle: Duration::from_millis(300),
         incomplete_grace: Duration::from_secs(2),
@@ -199,6 +253,8 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
     }
     Ok(Demo {
         gateway_addr,
+        token,
+        state_dir,
         sandbox,
         terminal,
         onshi_root,
@@ -217,5 +273,6 @@ impl Demo {
         if self.remove_root {
             let _ = std::fs::remove_dir_all(&self.onshi_root);
         }
+        let _ = std::fs::remove_dir_all(&self.state_dir);
     }
 }

@@ -15,7 +15,7 @@ use super::numbers::{NumberError, PayerNumber};
 use super::redact::Redacted;
 
 /// 自己負担上限額 for one setting (外来 or 入院).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CopayCaps {
     pub per_month: Option<Yen>,
     pub per_day: Option<Yen>,
@@ -29,13 +29,13 @@ impl CopayCaps {
 }
 
 /// PMH `maxCopaymentAmount`, split by 外来 / 入院.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MaxCopayment {
     pub outpatient: CopayCaps,
     pub inpatient: CopayCaps,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DesignatedInstitution {
     /// As received; compared with the configured 医療機関コード.
     pub code: String,
@@ -44,7 +44,7 @@ pub struct DesignatedInstitution {
 
 /// One item printed on the certificate face (`certificationDetail`); its value may name the
 /// patient's disease, so `Debug` shows the item's name only.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CertificateDetail {
     pub name: String,
     pub value: String,

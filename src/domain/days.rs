@@ -36,8 +36,17 @@ impl Serialize for ServiceDate {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for ServiceDate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        super::date::parse_iso(&s)
+            .map(Self)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// A certificate's validity: both ends inclusive, either end open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Validity {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,

@@ -11,6 +11,7 @@ mod certificate;
 pub mod check_digit;
 pub mod date;
 mod days;
+mod hex;
 mod insured;
 mod money;
 mod numbers;
@@ -21,6 +22,7 @@ pub use certificate::{
     Certificate, CertificateDetail, CopayCaps, DesignatedInstitution, MaxCopayment,
 };
 pub use days::{ServiceDate, Validity, ValidityStatus};
+pub use hex::hex;
 pub use insured::{InsuredError, InsuredIdentity};
 pub use money::Yen;
 pub use numbers::{

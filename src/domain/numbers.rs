@@ -102,6 +102,13 @@ impl Serialize for LawCode {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for LawCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 /// 公費負担者番号: 8 digits = 法別 (2) + 都道府県 (2) + 実施機関 (3) + 検証番号 (1), check digit
 /// verified.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -46,14 +46,14 @@ impl VisitContext {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ProgrammeKind {
     National,
     Local,
     Unknown,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Programme {
     pub kind: ProgrammeKind,
     pub law_code: Option<LawCode>,
@@ -69,7 +69,9 @@ pub struct Programme {
     pub orca_class: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Flag {
     /// 常に償還払い: the clinic charges the patient in full; the patient claims from the payer.
     ReimbursementOnly,
@@ -83,7 +85,9 @@ pub enum Flag {
     SingleOnly,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum WarningCode {
     PayerNumberCheckDigit,
     PayerNumberMalformed,
@@ -121,7 +125,7 @@ pub enum WarningCode {
     CertificateFieldUnreadable,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Warning {
     pub code: WarningCode,
     /// Human text; never contains a recipient or insured number.
@@ -148,7 +152,7 @@ impl Warning {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SubsidyStatus {
     Active,
     Expired,
@@ -158,7 +162,7 @@ pub enum SubsidyStatus {
 }
 
 /// One subsidy as mapped. `Debug` leaves out the recipient number and the face items.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct MappedSubsidy {
     /// 1 = 第1公費; `None` for inactive subsidies.
     pub order: Option<u8>,
@@ -209,13 +213,13 @@ impl std::fmt::Debug for MappedSubsidy {
 }
 
 /// The 負担区分 code of one combination of payers.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BurdenEntry {
     pub payers: Payers,
     pub code: Option<BurdenCode>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Mapped {
     /// Valid on the service date, 第1公費 first.
     pub active: Vec<MappedSubsidy>,

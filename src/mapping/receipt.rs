@@ -63,7 +63,7 @@ pub fn receipt_type(
 
 /// One field of a receipt record, in record order. `Debug` leaves out the value (a recipient
 /// number).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RecordField {
     /// The field's name in the recording specification (記録条件仕様).
     pub name: &'static str,
@@ -73,6 +73,33 @@ pub struct RecordField {
     pub max_len: u8,
     /// Whether the field is fixed-length (固定).
     pub fixed: bool,
+}
+
+/// The names of the KO identity fields this module writes.
+const KO_FIELD_NAMES: [&str; 3] = ["負担者番号", "受給者番号", "任意給付区分"];
+
+/// A stored field read back, its name as the module's own `&'static str`.
+impl<'de> serde::Deserialize<'de> for RecordField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            name: String,
+            value: String,
+            max_len: u8,
+            fixed: bool,
+        }
+        let s = Stored::deserialize(d)?;
+        let name = KO_FIELD_NAMES
+            .into_iter()
+            .find(|n| *n == s.name)
+            .ok_or_else(|| serde::de::Error::custom("not a KO field name"))?;
+        Ok(Self {
+            name,
+            value: s.value,
+            max_len: s.max_len,
+            fixed: s.fixed,
+        })
+    }
 }
 
 impl std::fmt::Debug for RecordField {
@@ -89,7 +116,7 @@ impl std::fmt::Debug for RecordField {
 /// The identity fields of a KO (公費) record: 負担者番号, 受給者番号, 任意給付区分 — in that
 /// order after the record id `KO`, in both the 医科 and the 調剤 layouts (記録条件仕様, 医科 and 調剤). The
 /// amounts that follow (日数・回数, 点数, 負担金額) belong to the receipt computer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KoRecord {
     /// 医科 or 調剤 layout.
     pub layout: Claim,
@@ -124,19 +151,19 @@ pub fn ko_record(
         layout: claim,
         fields: vec![
             RecordField {
-                name: "負担者番号",
+                name: KO_FIELD_NAMES[0],
                 value: payer.to_owned(),
                 max_len: 8,
                 fixed: true,
             },
             RecordField {
-                name: "受給者番号",
+                name: KO_FIELD_NAMES[1],
                 value: recipient,
                 max_len: 7,
                 fixed: false,
             },
             RecordField {
-                name: "任意給付区分",
+                name: KO_FIELD_NAMES[2],
                 value: String::new(),
                 max_len: 1,
                 fixed: false,

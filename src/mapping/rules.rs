@@ -10,7 +10,7 @@ use super::{Programme, ProgrammeKind, VisitContext, Warning, WarningCode};
 use crate::domain::{Care, Certificate, Claim, CopayCaps, MaxCopayment, Yen, fiscal_year_age};
 use crate::masters::{CapLookup, CopayMethod, MasterSnapshot, PharmacyRule};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CapsSource {
     /// `maxCopaymentAmount` on the certificate.
     Certificate,
@@ -22,7 +22,7 @@ pub enum CapsSource {
     None,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CopayRule {
     /// The setting this rule was resolved for.
     pub care: Care,

@@ -20,7 +20,9 @@ pub(super) struct Row {
 }
 
 /// A set of payers: bit 0 = 医保, bits 1–4 = 第1〜第4公費.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Payers(u8);
 
 impl Payers {
@@ -67,7 +69,7 @@ impl Payers {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct BurdenCode {
     pub code: char,
     /// `spec-example` (the recording specification's own examples) or `spec-table` (its table).

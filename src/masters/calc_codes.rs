@@ -23,7 +23,7 @@ pub(super) struct Row {
     condition_code: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, serde::Deserialize)]
 pub struct CalcCodes {
     pub subsidy_code: String,
     pub income_class_code: String,

@@ -121,7 +121,9 @@ pub fn check_in_xml(
         file_id,
         reference: Some(&reference_of(persona)),
         charset: series_charset(n),
-        block: n.is_multiple_of(2).then_some(persona.certificates.as_slice()),
+        block: n
+            .is_multiple_of(2)
+            .then_some(persona.certificates.as_slice()),
     })
 }
 

@@ -76,7 +76,7 @@ pub struct CheckRequest {
     pub insurance: Option<InsuranceContext>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Status {
     /// PMH returned certificates (which may all be inactive on the service date).
     Confirmed,
@@ -87,7 +87,7 @@ pub enum Status {
     Unavailable,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Source {
     Upstream,
     Cache,
@@ -99,8 +99,9 @@ pub enum Source {
 /// Which door an オン資 result came through.
 #[derive(Debug, Clone)]
 pub enum Intake {
-    /// Posted to the API.
-    Posted,
+    /// Posted to the API; `trusted` when the caller may let a PMH block into the cache
+    /// (scope `onshi_post`). An untrusted block answers that one request only.
+    Posted { trusted: bool },
     /// A file in the terminal's shared folder: its name (no directory) and when it was written.
     CheckIn {
         file_name: String,
@@ -109,7 +110,7 @@ pub enum Intake {
 }
 
 /// Where cached certificates came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Origin {
     /// A query to the upstream (PMH, or the terminal in terminal mode).
     Upstream,
@@ -135,7 +136,7 @@ pub struct CheckIn {
 }
 
 /// Why an answer is unavailable or stale.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Degradation {
     Upstream(UpstreamError),
     BreakerOpen,
@@ -162,7 +163,7 @@ impl Degradation {
 }
 
 /// The service's answer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CheckOutcome {
     pub status: Status,
     pub source: Option<Source>,
@@ -259,6 +260,11 @@ impl SubsidyService {
         self.breaker.state()
     }
 
+    /// Now, by the service's clock (the audit's time, too).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     pub fn today(&self) -> ServiceDate {
         ServiceDate::today_at(self.clock.now())
     }
@@ -273,6 +279,10 @@ impl SubsidyService {
     /// person and date (no upstream call); without one, the cached entry is dropped and the
     /// upstream asked again (the patient may have just given consent at the terminal). A
     /// check-in from the terminal's folder is then indexed by its 照会番号.
+    ///
+    /// A block is never the stale stand-in (`last confirmed`): only PMH's own answers are, so
+    /// neither a posted nor a filed file can bring its content back when the upstream fails. A
+    /// posted block from a caller without `onshi_post` does not enter the cache at all.
     pub async fn check_result(&self, rc: ResultCheck, intake: Intake) -> CheckOutcome {
         let ResultCheck {
             request,
@@ -280,21 +290,18 @@ impl SubsidyService {
             reference,
         } = rc;
         let (insured, insurance) = (request.insured.clone(), request.insurance);
-        let file = match &intake {
-            Intake::Posted => None,
-            Intake::CheckIn { file_name, .. } => Some(file_name.clone()),
+        let (file, cacheable) = match &intake {
+            Intake::Posted { trusted } => (None, *trusted),
+            Intake::CheckIn { file_name, .. } => (Some(file_name.clone()), true),
         };
         let out = match block {
             Some(certificates) => {
                 let asked = Asked::new(request, self.clock.now());
                 let origin = Origin::OnshiResult { file };
                 let f = Arc::new(self.fetched(certificates, asked.service_date, origin));
-                if !f.certificates.is_empty() {
-                    self.last_confirmed
-                        .insert(asked.req.insured.clone(), f.clone())
-                        .await;
+                if cacheable {
+                    self.fresh.insert(asked.key(), f.clone()).await;
                 }
-                self.fresh.insert(asked.key(), f.clone()).await;
                 self.answer(&asked, found(&f), Some(Source::OnshiResult), Some(&f), None)
             }
             None => {
@@ -306,7 +313,7 @@ impl SubsidyService {
             }
         };
         match intake {
-            Intake::Posted => self.count(&out),
+            Intake::Posted { .. } => self.count(&out),
             Intake::CheckIn {
                 file_name,
                 arrived_at,
@@ -588,9 +595,9 @@ fn chrono_dur(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
-// The metrics' label vocabulary (fixed, documented in README's metrics table); the API's own
-// words for the same things are the renderings' (`api::dto`).
-fn metric_status(s: Status) -> &'static str {
+/// The service's own words for a status, in metrics labels and audit records (fixed; README's
+/// metrics table). The API's words for answers are the renderings' (`api::labels`).
+pub fn metric_status(s: Status) -> &'static str {
     match s {
         Status::Confirmed => "confirmed",
         Status::NoneFound => "none_found",
@@ -598,7 +605,8 @@ fn metric_status(s: Status) -> &'static str {
     }
 }
 
-fn metric_source(s: Source) -> &'static str {
+/// The service's own words for a source (metrics labels, audit records).
+pub fn metric_source(s: Source) -> &'static str {
     match s {
         Source::Upstream => "upstream",
         Source::Cache => "cache",

@@ -318,7 +318,9 @@ async fn a_result_without_the_block_refreshes_the_entry_from_the_upstream() {
     // Consent given at the terminal: PMH now returns the certificate.
     *fake.certs.lock().unwrap() = vec![nanbyou(d(2027, 3, 31))];
     assert_eq!(svc.check(req()).await.source, Some(Source::Cache));
-    let out = svc.check_result(with_block(None), Intake::Posted).await;
+    let out = svc
+        .check_result(with_block(None), Intake::Posted { trusted: true })
+        .await;
     assert_eq!(
         (out.status, out.source, out.origin),
         (
@@ -335,6 +337,8 @@ async fn a_failed_refresh_is_never_none_found() {
     let fake = Fake::new(vec![]);
     let svc = service(fake.clone(), Arc::new(ManualClock::new(morning())), 300);
     fake.set(Mode::Down);
-    let out = svc.check_result(with_block(None), Intake::Posted).await;
+    let out = svc
+        .check_result(with_block(None), Intake::Posted { trusted: true })
+        .await;
     assert_eq!(out.status, Status::Unavailable);
 }

@@ -11,7 +11,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use super::StoreError;
 use super::files::{create_owner_only, is_owner_only};
-use crate::domain::InsuredIdentity;
+use crate::domain::{InsuredIdentity, hex};
 
 /// The secret's size in bytes.
 const KEY_BYTES: usize = 32;
@@ -119,17 +119,6 @@ impl Hasher {
     pub fn reference(&self, reference: &str) -> KeyedHash {
         self.hash("reference", reference.trim())
     }
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// Where the secret of a store in `dir` lives.

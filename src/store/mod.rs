@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use files::{create_owner_only, is_owner_only, owner_only_dir, restrict_to_owner};
-pub use keyed::{Hasher, KeyedHash, hex, key_path};
+pub use keyed::{Hasher, KeyedHash, key_path};
 pub use sqlite::SqliteStore;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -57,6 +57,16 @@ pub enum StoreError {
     NewerSchema { found: u32, known: u32 },
     #[error("the store has stopped")]
     Stopped,
+}
+
+/// Where the state lives and how long records are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    pub dir: PathBuf,
+    /// `synchronous = FULL` (survives a power cut) instead of `NORMAL`.
+    pub full_sync: bool,
+    pub audit_retention: std::time::Duration,
+    pub answer_retention: std::time::Duration,
 }
 
 /// What was done. Stable labels (stored, searched, exported).
@@ -172,6 +182,13 @@ impl AuditRecord {
     }
 }
 
+/// What a component needs to append audit records of its own (the check-in watcher).
+#[derive(Clone)]
+pub struct Recorder {
+    pub store: std::sync::Arc<dyn Store>,
+    pub hasher: std::sync::Arc<Hasher>,
+}
+
 /// A search of the audit: every given criterion must match; newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditQuery {
@@ -193,6 +210,8 @@ pub struct StoredAnswer {
     pub check_id: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// Whom it is about (a keyed hash), so that reading it again is audited with the patient.
+    pub patient: Option<KeyedHash>,
     /// The serialised answer (the API's business; the store does not read it).
     pub body: String,
 }

@@ -265,9 +265,15 @@ impl Store for SqliteStore {
     fn put_answer(&self, a: StoredAnswer) -> BoxFuture<'_, Result<(), StoreError>> {
         self.run(move |conn, path| {
             conn.execute(
-                "INSERT OR REPLACE INTO answers (check_id, created_ms, expires_ms, body)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![a.check_id, ms(a.created_at), ms(a.expires_at), a.body],
+                "INSERT OR REPLACE INTO answers (check_id, created_ms, expires_ms, patient, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    a.check_id,
+                    ms(a.created_at),
+                    ms(a.expires_at),
+                    a.patient.as_ref().map(KeyedHash::as_str),
+                    a.body
+                ],
             )
             .map_err(db_error(path))?;
             Ok(())
@@ -281,7 +287,7 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'_, Result<Option<StoredAnswer>, StoreError>> {
         self.run(move |conn, path| {
             conn.query_row(
-                "SELECT check_id, created_ms, expires_ms, body FROM answers
+                "SELECT check_id, created_ms, expires_ms, patient, body FROM answers
                  WHERE check_id = ?1 AND expires_ms > ?2",
                 params![check_id, ms(now)],
                 |r| {
@@ -289,7 +295,11 @@ impl Store for SqliteStore {
                         check_id: r.get(0)?,
                         created_at: from_ms(r.get(1)?),
                         expires_at: from_ms(r.get(2)?),
-                        body: r.get(3)?,
+                        patient: r
+                            .get::<_, Option<String>>(3)?
+                            .as_deref()
+                            .and_then(KeyedHash::parse),
+                        body: r.get(4)?,
                     })
                 },
             )
@@ -428,6 +438,7 @@ mod tests {
                     check_id: "c1".into(),
                     created_at: at(1),
                     expires_at: at(5),
+                    patient: None,
                     body: "{}".into(),
                 })
                 .await

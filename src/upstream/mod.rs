@@ -36,7 +36,7 @@ pub struct Answer {
     pub processed_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[derive(Debug, Clone, Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum UpstreamError {
     #[error("cannot connect to the upstream: {0}")]
     Connect(String),

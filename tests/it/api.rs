@@ -12,7 +12,14 @@ use pmh_gateway::onshi::Charset;
 use pmh_gateway::sandbox::Population;
 use pmh_gateway::sandbox::terminal::reference_of;
 
-async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, Option<String>, Value) {
+/// Sends `req` in-process, with the tests' token unless it carries an `authorization` header.
+async fn send(app: &axum::Router, mut req: Request<Body>) -> (StatusCode, Option<String>, Value) {
+    if !req.headers().contains_key(header::AUTHORIZATION) {
+        req.headers_mut().insert(
+            header::AUTHORIZATION,
+            format!("Bearer {TEST_TOKEN}").parse().unwrap(),
+        );
+    }
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let ct = resp
@@ -345,7 +352,11 @@ async fn the_receipt_type_comes_with_the_insurance_context() {
     assert_eq!(v["errors"][0]["field"], "insurance.beneficiary");
 }
 
-async fn send_raw(app: &axum::Router, req: Request<Body>) -> (StatusCode, String, String) {
+async fn send_raw(app: &axum::Router, mut req: Request<Body>) -> (StatusCode, String, String) {
+    req.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {TEST_TOKEN}").parse().unwrap(),
+    );
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let ct = resp.headers()[header::CONTENT_TYPE]
@@ -636,6 +647,7 @@ async fn a_checked_in_patient_is_answered_by_reference_from_the_cache() {
     pmh_gateway::checkin::prefetch(
         &state.service,
         &state.metrics,
+        None,
         &result_file(p, true, Charset::Utf8),
         file,
         chrono::Utc::now(),

@@ -41,7 +41,7 @@ fn options(dir: &Path) -> WatchOptions {
 }
 
 fn start(opts: &WatchOptions, st: &AppState) -> Watcher {
-    Watcher::start(opts.clone(), st.service.clone(), st.metrics.clone()).unwrap()
+    Watcher::start(opts.clone(), st.service.clone(), st.metrics.clone(), None).unwrap()
 }
 
 fn count(st: &AppState, what: &str) -> u64 {

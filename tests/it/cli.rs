@@ -101,6 +101,17 @@ fn wait_for_line(r: &mut impl std::io::BufRead, needle: &str) -> String {
     panic!("no line containing {needle:?}");
 }
 
+/// A child process killed when the test ends, however it ends (a failed assertion must not
+/// leave a server holding the test's output open).
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -116,7 +127,7 @@ async fn serve_uses_the_certificates_a_separate_sandbox_wrote() {
 
     let dir = tempfile::tempdir().unwrap();
     let certs = dir.path().join("certs");
-    let mut sandbox = bin()
+    let sandbox = bin()
         .args([
             "sandbox",
             "--listen",
@@ -130,7 +141,8 @@ async fn serve_uses_the_certificates_a_separate_sandbox_wrote() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut out = BufReader::new(sandbox.stdout.take().unwrap());
+    let mut sandbox = Reaped(sandbox);
+    let mut out = BufReader::new(sandbox.0.stdout.take().unwrap());
     let line = wait_for_line(&mut out, "sandbox listening on ");
     let base_url = line.split_whitespace().nth(3).unwrap().to_owned();
     for f in ["ca.pem", "client.pem", "client.key"] {
@@ -153,22 +165,30 @@ client_cert = "certs/client.pem"
 client_key = "certs/client.key"
 [log]
 format = "json"
-"#
+[[clients]]
+name = "{client}"
+scopes = ["check"]
+token_sha256 = "{token}"
+"#,
+            client = crate::common::TEST_CLIENT,
+            token = pmh_gateway::auth::TokenHash::of(crate::common::TEST_TOKEN).to_config(),
         ),
     )
     .unwrap();
-    let mut serve = bin()
+    let serve = bin()
         .args(["serve", "--config"])
         .arg(&cfg)
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut err = BufReader::new(serve.stderr.take().unwrap());
+    let mut serve = Reaped(serve);
+    let mut err = BufReader::new(serve.0.stderr.take().unwrap());
     let line = wait_for_line(&mut err, "pmh-gateway listening");
     let log: serde_json::Value = serde_json::from_str(&line).unwrap();
     let addr = log["fields"]["addr"].as_str().unwrap().to_owned();
 
-    let r = reqwest::Client::new()
+    let r = crate::common::http()
         .post(format!("http://{addr}/v1/subsidy-checks"))
         .json(&serde_json::json!({"insured": {"insurer_number": "06139999", "number": "1", "birthdate": "1999-09-09"}}))
         .send()
@@ -182,10 +202,10 @@ format = "json"
     );
 
     assert!(
-        terminate(&mut serve).success(),
+        terminate(&mut serve.0).success(),
         "graceful shutdown on SIGTERM"
     );
-    assert!(terminate(&mut sandbox).success());
+    assert!(terminate(&mut sandbox.0).success());
 }
 
 #[test]

@@ -17,6 +17,43 @@ use tokio::sync::oneshot;
 
 pub const SEED: u64 = 42;
 
+/// The tests' client: every scope but `reception`.
+pub const TEST_CLIENT: &str = "test-client";
+pub const TEST_TOKEN: &str = "pmhg_test_token_0123456789abcdef0123456789abcdef";
+
+/// The tests' clients: `test-client` with every scope but `reception`, and `checker` with
+/// `check` alone.
+pub fn test_clients() -> Vec<pmh_gateway::auth::Client> {
+    use pmh_gateway::auth::Scope::*;
+    vec![
+        demo::client(TEST_CLIENT, TEST_TOKEN, &[Check, CheckIn, OnshiPost, Admin]),
+        demo::client("checker", CHECKER_TOKEN, &[Check]),
+    ]
+}
+
+/// A client with the `check` scope only.
+pub const CHECKER_TOKEN: &str = "pmhg_checker_token_0123456789abcdef0123456789abcdef";
+
+/// A fresh state folder under cargo's temporary folder for tests (inside `target/`).
+pub fn state_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("state")
+        .join(uuid::Uuid::new_v4().simple().to_string())
+}
+
+/// An HTTP client that sends the tests' token.
+pub fn http() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {TEST_TOKEN}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 /// The fixed day in-process tests run on.
 pub fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
@@ -47,8 +84,23 @@ pub fn in_process_state() -> (AppState, Arc<InMemoryUpstream>) {
 
 /// A config whose TLS material is never used (in-process upstream).
 fn test_config_without_upstream() -> GatewayConfig {
+    let listen = "127.0.0.1:0".parse().unwrap();
     GatewayConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
+        listen,
+        server_tls: None,
+        access: pmh_gateway::auth::AccessConfig {
+            clients: test_clients(),
+            allowed_hosts: pmh_gateway::auth::AccessConfig::default_hosts(listen),
+            max_failures: 5,
+            failure_window: Duration::from_secs(60),
+            block: Duration::from_secs(60),
+        },
+        store: pmh_gateway::store::StoreConfig {
+            dir: state_dir(),
+            full_sync: false,
+            audit_retention: Duration::from_secs(1825 * 24 * 3600),
+            answer_retention: Duration::from_secs(24 * 3600),
+        },
         body_limit_bytes: 16 * 1024,
         institution: pmh_gateway::domain::MedicalInstitutionCode::parse("1311111111").unwrap(),
         upstream: pmh_gateway::config::UpstreamConfig::Pmh {
@@ -113,7 +165,7 @@ impl Gateway {
     }
 
     pub async fn check(&self, body: &serde_json::Value) -> (u16, serde_json::Value) {
-        let r = reqwest::Client::new()
+        let r = http()
             .post(self.url("/v1/subsidy-checks"))
             .json(body)
             .send()
@@ -132,14 +184,19 @@ impl Gateway {
 }
 
 pub fn gateway_config(sandbox: &SandboxHandle, deadline: Duration) -> GatewayConfig {
-    let mut cfg = demo::gateway_config(sandbox, "127.0.0.1:0".parse().unwrap());
+    let mut cfg = demo::gateway_config(
+        sandbox,
+        "127.0.0.1:0".parse().unwrap(),
+        &state_dir(),
+        test_clients(),
+    );
     cfg.service.deadline = deadline;
     cfg
 }
 
 pub async fn admin_put_faults(sandbox: &SandboxHandle, body: &str) {
     let url = format!("http://{}/admin/faults", sandbox.admin_addr.unwrap());
-    let r = reqwest::Client::new()
+    let r = http()
         .put(url)
         .header("content-type", "application/json")
         .body(body.to_owned())
@@ -151,7 +208,7 @@ pub async fn admin_put_faults(sandbox: &SandboxHandle, body: &str) {
 
 pub async fn admin_stats(sandbox: &SandboxHandle) -> serde_json::Value {
     let url = format!("http://{}/admin/stats", sandbox.admin_addr.unwrap());
-    reqwest::get(url).await.unwrap().json().await.unwrap()
+    http().get(url).send().await.unwrap().json().await.unwrap()
 }
 
 /// An オン資 result file for `p` on `today()` as the sandbox terminal writes it, with the persona's

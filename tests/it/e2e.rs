@@ -40,15 +40,17 @@ async fn full_mutual_tls_round_trip() {
     assert_eq!(payers, expected);
     assert_eq!(admin_stats(&sandbox).await["eligibility_requests"], 1);
     // The admin API lists the population with its expected certificates.
-    let personas: serde_json::Value = reqwest::get(format!(
-        "http://{}/admin/personas",
-        sandbox.admin_addr.unwrap()
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let personas: serde_json::Value = http()
+        .get(format!(
+            "http://{}/admin/personas",
+            sandbox.admin_addr.unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(personas["count"], 1200);
     assert_eq!(personas["personas"][3]["id"], p.id);
     gw.stop().await;
@@ -111,7 +113,7 @@ async fn fifty_concurrent_requests_for_one_person_make_one_upstream_request() {
         .unwrap()
         .clone();
     let body = body_for(&p);
-    let client = reqwest::Client::new();
+    let client = http();
     let url = gw.url("/v1/subsidy-checks");
     let answers = futures::future::join_all((0..50).map(|_| {
         let c = client.clone();
@@ -226,7 +228,9 @@ async fn repeated_failures_open_the_breaker_and_readiness_says_degraded() {
         requests, 5,
         "calls stop once the breaker opens (threshold 5)"
     );
-    let ready: serde_json::Value = reqwest::get(gw.url("/readyz"))
+    let ready: serde_json::Value = http()
+        .get(gw.url("/readyz"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -234,7 +238,9 @@ async fn repeated_failures_open_the_breaker_and_readiness_says_degraded() {
         .unwrap();
     assert_eq!(ready["status"], "degraded");
     assert_eq!(ready["upstream"]["breaker"], "open");
-    let metrics = reqwest::get(gw.url("/metrics"))
+    let metrics = http()
+        .get(gw.url("/metrics"))
+        .send()
         .await
         .unwrap()
         .text()
@@ -277,6 +283,7 @@ async fn every_demo_example_answers_in_all_renderings() {
     for e in &examples {
         let mut req = client
             .post(&e.url)
+            .bearer_auth(&demo.token)
             .header("content-type", "application/json")
             .body(e.body.clone());
         if let Some(a) = e.accept {

@@ -28,7 +28,7 @@ fn replace(dir: &Path, name: &str, text: &str) {
 }
 
 async fn get_json(url: String) -> serde_json::Value {
-    reqwest::get(url).await.unwrap().json().await.unwrap()
+    http().get(url).send().await.unwrap().json().await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,7 +52,7 @@ async fn reloads_while_requests_flow_and_refuses_bad_files() {
     let traffic = {
         let (stop, done) = (stop.clone(), done.clone());
         tokio::spawn(async move {
-            let client = reqwest::Client::new();
+            let client = http();
             let mut i = 0;
             while !stop.load(Ordering::SeqCst) {
                 let p = &persons[i % persons.len()];
@@ -73,7 +73,7 @@ async fn reloads_while_requests_flow_and_refuses_bad_files() {
         })
     };
 
-    let client = reqwest::Client::new();
+    let client = http();
     let reload = || client.post(gw.url("/v1/masters/reload")).send();
     let original = std::fs::read_to_string(dir.path().join(LOCAL_FILE)).unwrap();
 

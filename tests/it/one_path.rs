@@ -17,7 +17,13 @@ use tower::ServiceExt;
 
 use crate::common::{SEED, in_process_state, result_file, today};
 
-async fn call(st: &AppState, req: Request<Body>) -> Value {
+async fn call(st: &AppState, mut req: Request<Body>) -> Value {
+    req.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {}", crate::common::TEST_TOKEN)
+            .parse()
+            .unwrap(),
+    );
     let resp = pmh_gateway::api::router(st.clone())
         .oneshot(req)
         .await
@@ -86,6 +92,7 @@ async fn a_posted_result_and_a_filed_result_give_the_same_answer() {
             WatchOptions::for_face_dir(dir.path().join("face")),
             filed_state.service.clone(),
             filed_state.metrics.clone(),
+            None,
         )
         .unwrap();
         std::fs::write(

@@ -31,6 +31,8 @@ fn demo_like_config() -> GatewayConfig {
     .resolve(std::path::Path::new("/"))
     .unwrap();
     cfg.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.access.clients = test_clients();
+    cfg.store.dir = state_dir();
     cfg
 }
 
@@ -129,7 +131,7 @@ async fn check_ins_flow_from_the_face_folder_into_answers_by_reference() {
         ..WatchOptions::for_face_dir(Terminal::face_dir(&root))
     });
     let gw = Gateway::start(cfg).await;
-    let client = reqwest::Client::new();
+    let client = http();
     let mut answered = 0;
     let mut malformed = 0;
     for _ in 0..30 {
@@ -172,7 +174,9 @@ async fn check_ins_flow_from_the_face_folder_into_answers_by_reference() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let metrics = reqwest::get(gw.url("/metrics"))
+    let metrics = http()
+        .get(gw.url("/metrics"))
+        .send()
         .await
         .unwrap()
         .text()

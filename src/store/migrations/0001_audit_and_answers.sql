@@ -32,6 +32,7 @@ CREATE TABLE answers (
     check_id    TEXT    PRIMARY KEY,
     created_ms  INTEGER NOT NULL,
     expires_ms  INTEGER NOT NULL,
+    patient     TEXT,             -- HMAC of the insured identity, for the audit of a re-read
     body        TEXT    NOT NULL
 );
 CREATE INDEX answers_expiry ON answers (expires_ms);

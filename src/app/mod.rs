@@ -1,5 +1,10 @@
-//! Wiring: builds the service from a resolved configuration and serves the API.
+//! Wiring: builds the service from a resolved configuration and serves the API (`listener`:
+//! plain TCP on loopback, or TLS with optional client certificates).
 //! `run(listener, config, shutdown)` lets tests bind port 0 and stop the server at will.
+
+mod listener;
+
+pub use listener::{GatewayListener, Incoming, common_name};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -7,12 +12,14 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::api::access::Access;
 use crate::api::{self, AppState};
 use crate::checkin::Watcher;
 use crate::config::{ConfigError, GatewayConfig, UpstreamConfig};
 use crate::masters::MasterStore;
 use crate::metrics::Metrics;
 use crate::service::{Clock, SubsidyService, SystemClock};
+use crate::store::{Hasher, SqliteStore, Store, StoreConfig};
 use crate::upstream::{PmhClient, TerminalUpstream, Upstream};
 
 /// Why the gateway could not start (or stopped serving): each names the setting, file or address.
@@ -38,6 +45,10 @@ pub enum StartupError {
     Serve(std::io::Error),
     #[error("check-in watcher: {0}")]
     CheckIn(crate::checkin::WatchError),
+    #[error("state store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("REST listener TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Builds the application state with the configured upstream: the PMH client, or the オン資
@@ -81,6 +92,13 @@ pub fn state_with_upstream(
 ) -> Result<AppState, StartupError> {
     let masters = Arc::new(MasterStore::open(config.masters.clone())?);
     let metrics = Arc::new(Metrics::new());
+    let (store, hasher) = open_store(&config.store)?;
+    let access = Arc::new(Access::new(config.access.clone()));
+    if !access.has_clients() {
+        tracing::warn!(
+            "no clients are configured: every /v1 request will be refused (add one with `pmh-gateway clients add NAME --scope check`)"
+        );
+    }
     let service = SubsidyService::new(
         upstream,
         masters,
@@ -93,6 +111,40 @@ pub fn state_with_upstream(
         service: Arc::new(service),
         metrics,
         body_limit: config.body_limit_bytes,
+        access,
+        store,
+        hasher,
+        answer_retention: config.store.answer_retention,
+    })
+}
+
+/// Opens the state store and its hashing secret (both owner-only, created at first start).
+pub fn open_store(cfg: &StoreConfig) -> Result<(Arc<dyn Store>, Arc<Hasher>), StartupError> {
+    let store = SqliteStore::open(&cfg.dir, cfg.full_sync)?;
+    let hasher = Hasher::open_or_create(&crate::store::key_path(&cfg.dir))?;
+    Ok((Arc::new(store), Arc::new(hasher)))
+}
+
+/// Removes audit records past their retention and answers past theirs, now and then hourly.
+pub fn spawn_retention(state: &AppState, cfg: &StoreConfig) -> tokio::task::JoinHandle<()> {
+    let store = state.store.clone();
+    let service = state.service.clone();
+    let keep = chrono::Duration::from_std(cfg.audit_retention).unwrap_or(chrono::Duration::MAX);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let now = service.now();
+            match store.purge(now - keep, now).await {
+                Ok(p) if p.audit_records + p.answers > 0 => tracing::info!(
+                    audit_records = p.audit_records,
+                    answers = p.answers,
+                    "removed records past their retention"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "retention purge failed"),
+            }
+        }
     })
 }
 
@@ -107,9 +159,17 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
     let state = state_from_config(&config)?;
+    let tls = config
+        .server_tls
+        .as_ref()
+        .map(|m| crate::tls::rest_server_config(m).map(Arc::new))
+        .transpose()?;
     let _masters_watcher = watch_masters(state.service.master_store().clone())?;
     let watcher = start_checkin_watcher(&config, &state)?;
+    let retention = spawn_retention(&state, &config.store);
+    let listener = GatewayListener::new(listener, tls).map_err(StartupError::Serve)?;
     let served = serve(listener, api::router(state), shutdown).await;
+    retention.abort();
     if let Some(w) = watcher {
         w.shutdown().await;
     }
@@ -124,23 +184,35 @@ pub fn start_checkin_watcher(
     let Some(opts) = config.checkin.clone() else {
         return Ok(None);
     };
-    Watcher::start(opts, state.service.clone(), state.metrics.clone())
-        .map(Some)
-        .map_err(StartupError::CheckIn)
+    let audit = crate::store::Recorder {
+        store: state.store.clone(),
+        hasher: state.hasher.clone(),
+    };
+    Watcher::start(
+        opts,
+        state.service.clone(),
+        state.metrics.clone(),
+        Some(audit),
+    )
+    .map(Some)
+    .map_err(StartupError::CheckIn)
 }
 
 pub async fn serve(
-    listener: TcpListener,
+    listener: GatewayListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
-    if let Ok(addr) = listener.local_addr() {
+    if let Ok(addr) = axum::serve::Listener::local_addr(&listener) {
         tracing::info!(%addr, "pmh-gateway listening");
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(StartupError::Serve)
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<api::access::Peer>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(StartupError::Serve)
 }
 
 /// Watches a masters directory and reloads on change (debounced). Returns the watcher, which

@@ -1,0 +1,254 @@
+//! The audit of the API: every access by a known caller is recorded — who, what, the outcome,
+//! the check id and the patient as a keyed hash — and committed before its answer is sent; an
+//! access that cannot be recorded gets no answer (503). `GET /v1/audit` searches the records.
+
+use std::collections::HashMap;
+
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::labels::{source_label, status_label};
+use super::problem::Problem;
+use crate::auth::Caller;
+use crate::domain::{InsuredIdentity, date};
+use crate::service::CheckOutcome;
+use crate::store::{AuditQuery, AuditRecord, KeyedHash, Operation};
+
+/// A record of `operation` by `caller`, now.
+pub(super) fn begin(st: &AppState, caller: &Caller, operation: Operation) -> AuditRecord {
+    AuditRecord::new(st.service.now(), &caller.name, operation)
+}
+
+/// Fills in a check's outcome.
+pub(super) fn outcome(rec: &mut AuditRecord, o: &CheckOutcome, http: StatusCode) {
+    rec.http_status = Some(http.as_u16());
+    rec.status = Some(status_label(o.status).to_owned());
+    rec.source = o.source.map(|s| source_label(s).to_owned());
+    rec.subsidies = Some(o.mapped.active.len() as u32);
+    rec.check_id = Some(o.check_id.clone());
+}
+
+/// Fills in a refusal.
+pub(super) fn refused(rec: &mut AuditRecord, p: &Problem) {
+    rec.http_status = Some(p.status);
+    rec.status = Some(p.kind.to_owned());
+}
+
+/// Commits the record; `Err` is the response to send instead of the answer.
+pub(super) async fn commit(st: &AppState, rec: AuditRecord) -> Result<(), Response> {
+    match st.store.append(rec).await {
+        Ok(_) => {
+            st.metrics
+                .audit_records
+                .get_or_create(&vec![("outcome", "ok")])
+                .inc();
+            Ok(())
+        }
+        Err(e) => {
+            st.metrics
+                .audit_records
+                .get_or_create(&vec![("outcome", "failed")])
+                .inc();
+            tracing::error!(error = %e, "cannot record an access: the answer is withheld");
+            Err(Problem::audit_unavailable().into_response())
+        }
+    }
+}
+
+/// Commits the record, then sends `response` (or the refusal to answer).
+pub(super) async fn then(st: &AppState, rec: AuditRecord, response: Response) -> Response {
+    match commit(st, rec).await {
+        Ok(()) => response,
+        Err(r) => r,
+    }
+}
+
+/// Search the audit (admin): who asked about whom, when, with what outcome.
+///
+/// Criteria (all optional, all must match): `client`, `operation`, `from` / `to` (RFC 3339 or
+/// `YYYY-MM-DD`, `to` exclusive), a patient by insurance identity (`insurer_number`, `symbol`,
+/// `number`, `branch`, `birthdate` — hashed with the store's secret, never kept) or by
+/// `reference` (照会番号), `limit` (default 1000). `format`: `json` (default), `jsonl`, `csv`.
+#[utoipa::path(
+    get,
+    tag = "operations",
+    path = "/v1/audit",
+    params(
+        ("client" = Option<String>, Query, description = "The caller's name"),
+        ("operation" = Option<String>, Query, description = "check, check_with_result, check_by_reference, earlier_check, prefetch, masters_reload, audit_search, operations"),
+        ("from" = Option<String>, Query, description = "Inclusive; RFC 3339 or YYYY-MM-DD (JST midnight)"),
+        ("to" = Option<String>, Query, description = "Exclusive; RFC 3339 or YYYY-MM-DD (JST midnight)"),
+        ("insurer_number" = Option<String>, Query, description = "With number and birthdate: a patient"),
+        ("symbol" = Option<String>, Query, description = "記号"),
+        ("number" = Option<String>, Query, description = "番号"),
+        ("branch" = Option<String>, Query, description = "枝番"),
+        ("birthdate" = Option<String>, Query, description = "YYYY-MM-DD"),
+        ("reference" = Option<String>, Query, description = "照会番号"),
+        ("limit" = Option<u32>, Query, description = "At most this many records, newest first (1-100000; 1000)"),
+        ("format" = Option<String>, Query, description = "json (default), jsonl, csv"),
+    ),
+    responses(
+        (status = 200, description = "The records, newest first"),
+        (status = 400, description = "A criterion cannot be read", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn search(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut rec = begin(&st, &caller, Operation::AuditSearch);
+    let query = match audit_query(&st, &q) {
+        Ok(query) => query,
+        Err(p) => {
+            refused(&mut rec, &p);
+            return then(&st, rec, p.into_response()).await;
+        }
+    };
+    let format = q.get("format").map_or("json", |f| f.as_str());
+    if !["json", "jsonl", "csv"].contains(&format) {
+        let p = Problem::invalid_field("format", "must be json, jsonl or csv");
+        refused(&mut rec, &p);
+        return then(&st, rec, p.into_response()).await;
+    }
+    rec.patient = query.patient.clone();
+    rec.reference = query.reference.clone();
+    let records = match st.store.search(query).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "audit search failed");
+            return Problem::internal("the audit could not be searched").into_response();
+        }
+    };
+    rec.http_status = Some(200);
+    rec.detail = Some(format!("{} records", records.len()));
+    let (content_type, body) = match format {
+        "jsonl" => ("application/jsonl", to_jsonl(&records)),
+        "csv" => ("text/csv; charset=utf-8", to_csv(&records)),
+        _ => (
+            "application/json",
+            serde_json::to_string(&records).unwrap_or_else(|_| "[]".into()),
+        ),
+    };
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    then(&st, rec, r).await
+}
+
+fn audit_query(st: &AppState, q: &HashMap<String, String>) -> Result<AuditQuery, Problem> {
+    let time = |key: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, Problem> {
+        q.get(key)
+            .map(|v| {
+                parse_time(v)
+                    .ok_or_else(|| Problem::invalid_field(key, "must be RFC 3339 or YYYY-MM-DD"))
+            })
+            .transpose()
+    };
+    let operation = q
+        .get("operation")
+        .map(|o| {
+            Operation::parse(o.trim())
+                .ok_or_else(|| Problem::invalid_field("operation", "is not an operation"))
+        })
+        .transpose()?;
+    let limit = match q.get("limit") {
+        None => 1000,
+        Some(l) => l
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=100_000).contains(l))
+            .ok_or_else(|| Problem::invalid_field("limit", "must be between 1 and 100000"))?,
+    };
+    let patient = match (q.get("number"), q.get("birthdate"), q.get("insurer_number")) {
+        (None, None, None) => None,
+        (Some(number), Some(birthdate), Some(insurer)) => {
+            let bd = date::parse_iso(birthdate)
+                .map_err(|e| Problem::invalid_field("birthdate", e.to_string()))?;
+            let insured = InsuredIdentity::new(
+                insurer,
+                q.get("symbol").map(String::as_str),
+                number,
+                q.get("branch").map(String::as_str),
+                bd,
+            )
+            .map_err(|e| Problem::invalid_field("insured", e.to_string()))?;
+            Some(st.hasher.patient(&insured))
+        }
+        _ => {
+            return Err(Problem::invalid_field(
+                "insured",
+                "a patient needs insurer_number, number and birthdate (symbol and branch when the card has them)",
+            ));
+        }
+    };
+    Ok(AuditQuery {
+        client: q.get("client").map(|c| c.trim().to_owned()),
+        operation,
+        from: time("from")?,
+        to: time("to")?,
+        patient,
+        reference: q.get("reference").map(|r| st.hasher.reference(r)),
+        limit,
+    })
+}
+
+/// RFC 3339, or a day (its JST midnight).
+pub fn parse_time(v: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v.trim()) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    let day = date::parse_iso(v.trim()).ok()?;
+    Some(date::end_of_jst_day(day) - chrono::Duration::days(1))
+}
+
+/// One JSON object a line.
+pub fn to_jsonl(records: &[AuditRecord]) -> String {
+    records
+        .iter()
+        .filter_map(|r| serde_json::to_string(r).ok())
+        .map(|l| l + "\n")
+        .collect()
+}
+
+/// CSV with a header row; the gateway's own values need no quoting but are quoted when they
+/// could.
+pub fn to_csv(records: &[AuditRecord]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record([
+        "seq",
+        "at",
+        "client",
+        "operation",
+        "http_status",
+        "status",
+        "source",
+        "subsidies",
+        "check_id",
+        "patient",
+        "reference",
+        "detail",
+    ]);
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    for r in records {
+        let _ = w.write_record([
+            opt(r.seq.map(|s| s.to_string())),
+            r.at.to_rfc3339(),
+            r.client.clone(),
+            r.operation.as_str().to_owned(),
+            opt(r.http_status.map(|s| s.to_string())),
+            opt(r.status.clone()),
+            opt(r.source.clone()),
+            opt(r.subsidies.map(|s| s.to_string())),
+            opt(r.check_id.clone()),
+            opt(r.patient.as_ref().map(KeyedHash::to_string)),
+            opt(r.reference.as_ref().map(KeyedHash::to_string)),
+            opt(r.detail.clone()),
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}

@@ -1,0 +1,186 @@
+//! Resolution of who may call and how: the REST listener's TLS, the `Host` allow-list, the
+//! clients and their credentials, the failure limiter, and the state folder with its retention.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::ConfigError;
+use super::file::{AuditSection, AuthSection, ClientSection, Fsync, ServerSection, StateSection};
+use super::resolve::{in_range, read_pem};
+use crate::auth::{AccessConfig, Client, Scope, TokenHash};
+use crate::store::StoreConfig;
+use crate::tls::ServerTlsMaterial;
+
+/// The listener's TLS material, if configured. Listening beyond loopback without it is refused.
+pub fn server_tls(
+    s: &ServerSection,
+    listen: SocketAddr,
+    path: &dyn Fn(&Path) -> PathBuf,
+) -> Result<Option<ServerTlsMaterial>, ConfigError> {
+    let tls = match (&s.tls_cert, &s.tls_key) {
+        (Some(cert), Some(key)) => Some(ServerTlsMaterial {
+            cert_chain_pem: read_pem("server.tls_cert", &path(cert), "CERTIFICATE")?,
+            key_pem: read_pem("server.tls_key", &path(key), "PRIVATE KEY")?,
+            client_ca_pem: s
+                .client_ca
+                .as_ref()
+                .map(|ca| read_pem("server.client_ca", &path(ca), "CERTIFICATE"))
+                .transpose()?,
+        }),
+        (None, None) => None,
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(ConfigError::Invalid {
+                field: "server.tls_key",
+                reason: "server.tls_cert and server.tls_key go together".into(),
+            });
+        }
+    };
+    if tls.is_none() && s.client_ca.is_some() {
+        return Err(ConfigError::Invalid {
+            field: "server.client_ca",
+            reason: "client certificates need TLS: set server.tls_cert and server.tls_key".into(),
+        });
+    }
+    if tls.is_none() && !listen.ip().is_loopback() {
+        return Err(ConfigError::Invalid {
+            field: "server.listen",
+            reason: format!(
+                "{listen} is reachable beyond this machine: patients' data must not cross the network in plain text. Set server.tls_cert and server.tls_key (`pmh-gateway pki` makes them), or listen on 127.0.0.1"
+            ),
+        });
+    }
+    Ok(tls)
+}
+
+/// Clients, the `Host` allow-list and the failure limiter.
+pub fn access(
+    server: &ServerSection,
+    clients: &[ClientSection],
+    auth: &AuthSection,
+    listen: SocketAddr,
+    client_certificates: bool,
+) -> Result<AccessConfig, ConfigError> {
+    let mut allowed_hosts = AccessConfig::default_hosts(listen);
+    for (i, h) in server.allowed_hosts.iter().enumerate() {
+        let h = h.trim().to_ascii_lowercase();
+        if h.is_empty() || h.contains(['/', ' ', '@']) || h.contains(':') && !h.starts_with('[') {
+            return Err(ConfigError::Invalid {
+                field: "server.allowed_hosts",
+                reason: format!("entry {} is not a host name or address without port", i + 1),
+            });
+        }
+        if !allowed_hosts.contains(&h) {
+            allowed_hosts.push(h);
+        }
+    }
+    let mut names = BTreeSet::new();
+    let clients = clients
+        .iter()
+        .enumerate()
+        .map(|(index, c)| {
+            let bad = |reason: String| ConfigError::Client { index, reason };
+            let name = c.name.trim();
+            let valid_name = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !valid_name {
+                return Err(bad(
+                    "name must be 1-64 characters of A-Z a-z 0-9 . _ -".into(),
+                ));
+            }
+            if !names.insert(name.to_owned()) {
+                return Err(bad(format!("the name {name:?} is used twice")));
+            }
+            if c.scopes.is_empty() {
+                return Err(bad(format!(
+                    "scopes: give at least one of {}",
+                    Scope::vocabulary()
+                )));
+            }
+            let scopes = c
+                .scopes
+                .iter()
+                .map(|s| {
+                    Scope::parse(s).ok_or_else(|| {
+                        bad(format!(
+                            "scopes: {s:?} is not a scope ({})",
+                            Scope::vocabulary()
+                        ))
+                    })
+                })
+                .collect::<Result<BTreeSet<_>, _>>()?;
+            let token = c
+                .token_sha256
+                .as_deref()
+                .map(|t| {
+                    TokenHash::parse(t).ok_or_else(|| {
+                        bad("token_sha256 must be sha256: and 64 hex digits (as `pmh-gateway clients add` prints it)".into())
+                    })
+                })
+                .transpose()?;
+            let certificate_name = c
+                .certificate_name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned);
+            if certificate_name.is_some() && !client_certificates {
+                return Err(bad(
+                    "certificate_name needs server.client_ca (client certificates on the REST listener)".into(),
+                ));
+            }
+            if token.is_none() && certificate_name.is_none() {
+                return Err(bad(
+                    "give token_sha256 or certificate_name: a client must be able to prove who it is"
+                        .into(),
+                ));
+            }
+            Ok(Client {
+                name: name.to_owned(),
+                scopes,
+                token,
+                certificate_name,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    in_range("auth.max_failures", u64::from(auth.max_failures), 1, 10_000)?;
+    in_range(
+        "auth.failure_window_secs",
+        auth.failure_window_secs,
+        1,
+        86_400,
+    )?;
+    in_range("auth.block_secs", auth.block_secs, 1, 86_400)?;
+    Ok(AccessConfig {
+        clients,
+        allowed_hosts,
+        max_failures: auth.max_failures,
+        failure_window: Duration::from_secs(auth.failure_window_secs),
+        block: Duration::from_secs(auth.block_secs),
+    })
+}
+
+/// The state folder and how long records are kept.
+pub fn store(
+    state: &StateSection,
+    audit: &AuditSection,
+    path: &dyn Fn(&Path) -> PathBuf,
+) -> Result<StoreConfig, ConfigError> {
+    in_range("audit.retention_days", audit.retention_days, 1, 36_500)?;
+    in_range(
+        "audit.answer_retention_hours",
+        audit.answer_retention_hours,
+        1,
+        24 * 366,
+    )?;
+    Ok(StoreConfig {
+        dir: path(&state.dir),
+        full_sync: state.fsync == Fsync::Full,
+        audit_retention: Duration::from_secs(audit.retention_days * 24 * 3600),
+        answer_retention: Duration::from_secs(audit.answer_retention_hours * 3600),
+    })
+}
