@@ -3,6 +3,8 @@
 // The command line: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod cli;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -125,12 +127,98 @@ enum Command {
         #[command(subcommand)]
         command: MastersCommand,
     },
+    /// Named callers: add a client with its scopes and get its token (shown once).
+    Clients {
+        #[command(subcommand)]
+        command: ClientsCommand,
+    },
+    /// Search the audit (who asked about whom) and export it as CSV or JSON Lines. A patient is
+    /// found by the hash of the insurance identity given here; nothing personal is stored.
+    Audit {
+        /// The gateway's configuration file (its state folder holds the audit).
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long)]
+        client: Option<String>,
+        /// check, check_with_result, check_by_reference, earlier_check, prefetch,
+        /// masters_reload, audit_search, operations
+        #[arg(long)]
+        operation: Option<String>,
+        /// Inclusive: RFC 3339 or YYYY-MM-DD (JST midnight).
+        #[arg(long)]
+        from: Option<String>,
+        /// Exclusive: RFC 3339 or YYYY-MM-DD (JST midnight).
+        #[arg(long)]
+        to: Option<String>,
+        /// The patient's 保険者番号 (with --number and --birthdate).
+        #[arg(long)]
+        insurer_number: Option<String>,
+        /// 記号.
+        #[arg(long)]
+        symbol: Option<String>,
+        /// 番号.
+        #[arg(long)]
+        number: Option<String>,
+        /// 枝番.
+        #[arg(long)]
+        branch: Option<String>,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        birthdate: Option<String>,
+        /// 照会番号.
+        #[arg(long)]
+        reference: Option<String>,
+        #[arg(long, default_value_t = 10_000)]
+        limit: usize,
+        /// csv, jsonl or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+    },
+    /// A local CA for clinics without a PKI: the REST listener's certificate and client
+    /// certificates for receipt computers (keys owner-only).
+    Pki {
+        #[command(subcommand)]
+        command: PkiCommand,
+    },
     /// Check 公費負担者番号 (8 digits) and 公費受給者番号 (7 digits) check digits.
     ///
     /// Prints `valid` or the expected check digit for each; exits 1 if any is invalid.
     CheckNumber {
         #[arg(required = true, value_name = "NUMBER")]
         numbers: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Make a token for a new client and print it with the configuration lines to add.
+    Add {
+        /// The client's name (A-Z a-z 0-9 . _ -), as the audit will show it.
+        name: String,
+        /// check, check_in, onshi_post, charges, admin, reception (repeat or separate by commas).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PkiCommand {
+    /// A new CA and the REST listener's certificate in DIR (and client certificates).
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+        /// A host name or address the receipt computers use to reach the gateway (repeatable).
+        #[arg(long = "name", required = true)]
+        names: Vec<String>,
+        /// A client certificate to issue too, named so (repeatable).
+        #[arg(long = "client")]
+        clients: Vec<String>,
+    },
+    /// Another client certificate from the CA in DIR.
+    Client {
+        #[arg(long)]
+        dir: PathBuf,
+        name: String,
     },
 }
 
@@ -211,6 +299,20 @@ async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, StartupError>
         })
 }
 
+/// Prints the text, or the error and exit code 1.
+fn print_or_fail(r: Result<String, String>) -> ExitCode {
+    match r {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn check_numbers(numbers: &[String]) -> ExitCode {
     let masters = MasterSnapshot::embedded();
     let mut all_ok = true;
@@ -261,6 +363,50 @@ fn check_numbers(numbers: &[String]) -> ExitCode {
 async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::CheckNumber { numbers } => Ok(check_numbers(&numbers)),
+        Command::Clients {
+            command: ClientsCommand::Add { name, scopes },
+        } => Ok(print_or_fail(cli::clients::add(&name, &scopes))),
+        Command::Pki { command } => Ok(print_or_fail(match command {
+            PkiCommand::Init {
+                dir,
+                names,
+                clients,
+            } => cli::pki::init(&dir, &names, &clients),
+            PkiCommand::Client { dir, name } => cli::pki::client(&dir, &name),
+        })),
+        Command::Audit {
+            config,
+            client,
+            operation,
+            from,
+            to,
+            insurer_number,
+            symbol,
+            number,
+            branch,
+            birthdate,
+            reference,
+            limit,
+            format,
+        } => {
+            let cfg = config::load(&config)?;
+            let criteria = cli::audit::Criteria {
+                client,
+                operation,
+                from,
+                to,
+                insurer_number,
+                symbol,
+                number,
+                branch,
+                birthdate,
+                reference,
+                limit,
+            };
+            Ok(print_or_fail(
+                cli::audit::search(&cfg.store.dir, criteria, &format).await,
+            ))
+        }
         Command::Masters {
             command: MastersCommand::Check { dir },
         } => Ok(masters_check(dir)),

@@ -15,7 +15,7 @@ use super::problem::Problem;
 use crate::auth::Caller;
 use crate::domain::{InsuredIdentity, date};
 use crate::service::CheckOutcome;
-use crate::store::{AuditQuery, AuditRecord, KeyedHash, Operation};
+use crate::store::{AuditQuery, AuditRecord, Operation, export};
 
 /// A record of `operation` by `caller`, now.
 pub(super) fn begin(st: &AppState, caller: &Caller, operation: Operation) -> AuditRecord {
@@ -126,8 +126,8 @@ pub(super) async fn search(
     rec.http_status = Some(200);
     rec.detail = Some(format!("{} records", records.len()));
     let (content_type, body) = match format {
-        "jsonl" => ("application/jsonl", to_jsonl(&records)),
-        "csv" => ("text/csv; charset=utf-8", to_csv(&records)),
+        "jsonl" => ("application/jsonl", export::to_jsonl(&records)),
+        "csv" => ("text/csv; charset=utf-8", export::to_csv(&records)),
         _ => (
             "application/json",
             serde_json::to_string(&records).unwrap_or_else(|_| "[]".into()),
@@ -143,7 +143,7 @@ fn audit_query(st: &AppState, q: &HashMap<String, String>) -> Result<AuditQuery,
     let time = |key: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, Problem> {
         q.get(key)
             .map(|v| {
-                parse_time(v)
+                export::parse_time(v)
                     .ok_or_else(|| Problem::invalid_field(key, "must be RFC 3339 or YYYY-MM-DD"))
             })
             .transpose()
@@ -195,60 +195,4 @@ fn audit_query(st: &AppState, q: &HashMap<String, String>) -> Result<AuditQuery,
         reference: q.get("reference").map(|r| st.hasher.reference(r)),
         limit,
     })
-}
-
-/// RFC 3339, or a day (its JST midnight).
-pub fn parse_time(v: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v.trim()) {
-        return Some(t.with_timezone(&chrono::Utc));
-    }
-    let day = date::parse_iso(v.trim()).ok()?;
-    Some(date::end_of_jst_day(day) - chrono::Duration::days(1))
-}
-
-/// One JSON object a line.
-pub fn to_jsonl(records: &[AuditRecord]) -> String {
-    records
-        .iter()
-        .filter_map(|r| serde_json::to_string(r).ok())
-        .map(|l| l + "\n")
-        .collect()
-}
-
-/// CSV with a header row; the gateway's own values need no quoting but are quoted when they
-/// could.
-pub fn to_csv(records: &[AuditRecord]) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record([
-        "seq",
-        "at",
-        "client",
-        "operation",
-        "http_status",
-        "status",
-        "source",
-        "subsidies",
-        "check_id",
-        "patient",
-        "reference",
-        "detail",
-    ]);
-    let opt = |v: Option<String>| v.unwrap_or_default();
-    for r in records {
-        let _ = w.write_record([
-            opt(r.seq.map(|s| s.to_string())),
-            r.at.to_rfc3339(),
-            r.client.clone(),
-            r.operation.as_str().to_owned(),
-            opt(r.http_status.map(|s| s.to_string())),
-            opt(r.status.clone()),
-            opt(r.source.clone()),
-            opt(r.subsidies.map(|s| s.to_string())),
-            opt(r.check_id.clone()),
-            opt(r.patient.as_ref().map(KeyedHash::to_string)),
-            opt(r.reference.as_ref().map(KeyedHash::to_string)),
-            opt(r.detail.clone()),
-        ]);
-    }
-    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }

@@ -36,19 +36,8 @@ impl Incoming {
             return None;
         };
         let cert = tls.get_ref().1.peer_certificates()?.first()?;
-        common_name(cert.as_ref())
+        crate::tls::common_name(cert.as_ref())
     }
-}
-
-/// The subject's common name of a DER certificate.
-pub fn common_name(der: &[u8]) -> Option<String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    cert.subject()
-        .iter_common_name()
-        .next()?
-        .as_str()
-        .ok()
-        .map(str::to_owned)
 }
 
 impl AsyncRead for Incoming {

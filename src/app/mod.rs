@@ -4,7 +4,7 @@
 
 mod listener;
 
-pub use listener::{GatewayListener, Incoming, common_name};
+pub use listener::{GatewayListener, Incoming};
 
 use std::future::Future;
 use std::sync::Arc;

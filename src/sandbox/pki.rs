@@ -1,12 +1,9 @@
 //! A throw-away PKI for the sandbox: a private CA, a server certificate for the sandbox and a
-//! client certificate for the institution, generated at start with rcgen.
+//! client certificate for the institution, generated at start (`tls::LocalCa`).
 
 use std::path::Path;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
+use crate::tls::LocalCa;
 
 #[derive(Clone)]
 pub struct Pki {
@@ -27,37 +24,15 @@ pub const CLIENT_KEY_FILE: &str = "client.key";
 impl Pki {
     /// `institution` goes into the client certificate's common name.
     pub fn generate(institution: &str) -> Result<Self, rcgen::Error> {
-        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "pmh-gateway sandbox CA");
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
-
-        let mut server =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
-        server
-            .distinguished_name
-            .push(DnType::CommonName, "pmh-sandbox");
-        server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let server_key = KeyPair::generate()?;
-        let server_cert = server.signed_by(&server_key, &ca)?;
-
-        let mut client = CertificateParams::new(Vec::<String>::new())?;
-        client
-            .distinguished_name
-            .push(DnType::CommonName, institution);
-        client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        let client_key = KeyPair::generate()?;
-        let client_cert = client.signed_by(&client_key, &ca)?;
-
+        let ca = LocalCa::create("pmh-gateway sandbox CA")?;
+        let server = ca.server(&["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+        let client = ca.client(institution)?;
         Ok(Self {
-            ca_pem: ca.pem(),
-            server_cert_pem: server_cert.pem(),
-            server_key_pem: server_key.serialize_pem(),
-            client_cert_pem: client_cert.pem(),
-            client_key_pem: client_key.serialize_pem(),
+            ca_pem: ca.cert_pem.clone(),
+            server_cert_pem: server.cert_pem,
+            server_key_pem: server.key_pem,
+            client_cert_pem: client.cert_pem,
+            client_key_pem: client.key_pem,
         })
     }
 

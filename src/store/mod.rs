@@ -9,6 +9,7 @@
 //! store creates is owner-only. Stored answers do hold certificates (recipient numbers): the
 //! database file is owner-only and README says so.
 
+pub mod export;
 mod files;
 mod keyed;
 mod sqlite;

@@ -2,12 +2,27 @@
 //! server configurations of the REST listener and the sandbox. (The outbound client lives in
 //! `upstream`.)
 
+mod issue;
+
 use std::sync::Arc;
 
 use rustls::RootCertStore;
 use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+pub use issue::{Issued, LocalCa};
+
+/// The subject's common name of a DER certificate.
+pub fn common_name(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    cert.subject()
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()
+        .map(str::to_owned)
+}
 
 /// Installs aws-lc-rs as the process-wide rustls provider. Idempotent; call it at startup and
 /// in test helpers.
