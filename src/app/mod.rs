@@ -125,17 +125,25 @@ pub fn open_store(cfg: &StoreConfig) -> Result<(Arc<dyn Store>, Arc<Hasher>), St
     Ok((Arc::new(store), Arc::new(hasher)))
 }
 
-/// Removes audit records past their retention and answers past theirs, now and then hourly.
-pub fn spawn_retention(state: &AppState, cfg: &StoreConfig) -> tokio::task::JoinHandle<()> {
-    let store = state.store.clone();
-    let service = state.service.clone();
+/// Removes audit records older than the audit retention and answers past their own, by the
+/// service's clock.
+pub async fn purge_once(
+    state: &AppState,
+    cfg: &StoreConfig,
+) -> Result<crate::store::Purged, crate::store::StoreError> {
     let keep = chrono::Duration::from_std(cfg.audit_retention).unwrap_or(chrono::Duration::MAX);
+    let now = state.service.now();
+    state.store.purge(now - keep, now).await
+}
+
+/// [`purge_once`] at start and then hourly.
+pub fn spawn_retention(state: &AppState, cfg: &StoreConfig) -> tokio::task::JoinHandle<()> {
+    let (state, cfg) = (state.clone(), cfg.clone());
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             every.tick().await;
-            let now = service.now();
-            match store.purge(now - keep, now).await {
+            match purge_once(&state, &cfg).await {
                 Ok(p) if p.audit_records + p.answers > 0 => tracing::info!(
                     audit_records = p.audit_records,
                     answers = p.answers,

@@ -67,6 +67,20 @@ pub fn in_process_app() -> (axum::Router, Arc<InMemoryUpstream>) {
 
 /// The application state of `in_process_app` (service, metrics).
 pub fn in_process_state() -> (AppState, Arc<InMemoryUpstream>) {
+    let p = in_process();
+    (p.state, p.upstream)
+}
+
+/// Everything of an in-process gateway: its state, the in-memory upstream, the manual clock
+/// (10:00 JST on `today()`), and the configuration it was built from.
+pub struct InProcess {
+    pub state: AppState,
+    pub upstream: Arc<InMemoryUpstream>,
+    pub clock: Arc<ManualClock>,
+    pub config: GatewayConfig,
+}
+
+pub fn in_process() -> InProcess {
     pmh_gateway::tls::install_crypto_provider();
     let upstream = Arc::new(InMemoryUpstream::new(Population::generate(
         SEED,
@@ -76,10 +90,15 @@ pub fn in_process_state() -> (AppState, Arc<InMemoryUpstream>) {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap(),
     ));
-    let cfg = test_config_without_upstream();
+    let config = test_config_without_upstream();
     let state: AppState =
-        pmh_gateway::app::state_with_upstream(&cfg, upstream.clone(), clock).unwrap();
-    (state, upstream)
+        pmh_gateway::app::state_with_upstream(&config, upstream.clone(), clock.clone()).unwrap();
+    InProcess {
+        state,
+        upstream,
+        clock,
+        config,
+    }
 }
 
 /// A config whose TLS material is never used (in-process upstream).

@@ -8,12 +8,14 @@
 // Test helpers unwrap: a failure is the test's failure.
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod api;
 mod checkin;
 mod cli;
 mod common;
 mod e2e;
 mod layers;
+mod listener;
 mod masters_reload;
 mod one_path;
 mod privacy;

@@ -1,0 +1,200 @@
+//! The REST listener over real sockets: TLS with client certificates naming clients, tokens over
+//! TLS, refusals without either; and the audit surviving a SIGKILL of the serving process.
+
+use std::time::Duration;
+
+use pmh_gateway::auth::{Client, Scope};
+use pmh_gateway::store::{AuditQuery, SqliteStore, Store};
+use pmh_gateway::tls::{LocalCa, ServerTlsMaterial};
+
+use crate::common::*;
+
+fn https_client(ca_pem: &str, identity: Option<String>, token: Option<&str>) -> reqwest::Client {
+    let mut b = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap()])
+        .https_only(true);
+    if let Some(id) = identity {
+        b = b.identity(reqwest::Identity::from_pem(id.as_bytes()).unwrap());
+    }
+    if let Some(t) = token {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {t}").parse().unwrap(),
+        );
+        b = b.default_headers(h);
+    }
+    b.build().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_are_named_by_their_certificate_over_tls() {
+    let sandbox = start_sandbox().await;
+    let ca = LocalCa::create("clinic CA").unwrap();
+    let server = ca
+        .server(&["localhost".into(), "127.0.0.1".into()])
+        .unwrap();
+    let recept = ca.client("recept-cert").unwrap();
+    let stranger = LocalCa::create("another CA")
+        .unwrap()
+        .client("recept-cert")
+        .unwrap();
+
+    let mut cfg = gateway_config(&sandbox, Duration::from_secs(3));
+    cfg.server_tls = Some(ServerTlsMaterial {
+        cert_chain_pem: server.cert_pem.into_bytes(),
+        key_pem: server.key_pem.into_bytes(),
+        client_ca_pem: Some(ca.cert_pem.clone().into_bytes()),
+    });
+    cfg.access.clients.push(Client {
+        name: "recept-cert".into(),
+        scopes: [Scope::Check].into(),
+        token: None,
+        certificate_name: Some("recept-cert".into()),
+    });
+    let store_dir = cfg.store.dir.clone();
+    let gw = Gateway::start(cfg).await;
+    let url = format!("https://localhost:{}/v1/subsidy-checks", gw.addr.port());
+    let body = body_for(sandbox.population().find(&["showcase", "triple"]).unwrap());
+    let post = |c: reqwest::Client| {
+        let (url, body) = (url.clone(), body.clone());
+        async move { c.post(url).json(&body).send().await }
+    };
+
+    // A client certificate alone identifies the client.
+    let identity = format!("{}{}", recept.cert_pem, recept.key_pem);
+    let r = post(https_client(&ca.cert_pem, Some(identity), None))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // A token over TLS, without a certificate.
+    let r = post(https_client(&ca.cert_pem, None, Some(TEST_TOKEN)))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Neither: 401.
+    let r = post(https_client(&ca.cert_pem, None, None)).await.unwrap();
+    assert_eq!(r.status(), 401);
+    // A certificate from another CA is refused in the handshake.
+    let foreign = format!("{}{}", stranger.cert_pem, stranger.key_pem);
+    assert!(
+        post(https_client(&ca.cert_pem, Some(foreign), None))
+            .await
+            .is_err()
+    );
+    // Plain HTTP to the TLS port gets nothing.
+    let plain = reqwest::Client::new()
+        .post(format!(
+            "http://127.0.0.1:{}/v1/subsidy-checks",
+            gw.addr.port()
+        ))
+        .bearer_auth(TEST_TOKEN)
+        .json(&body)
+        .send()
+        .await;
+    assert!(plain.map_or(true, |r| r.status() != 200));
+    gw.stop().await;
+    sandbox.shutdown().await;
+
+    let store = SqliteStore::open(&store_dir, false).unwrap();
+    let by_cert = store
+        .search(AuditQuery {
+            client: Some("recept-cert".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_cert.len(), 1, "the certificate's client is in the audit");
+}
+
+/// Each answer's audit record is committed before the answer leaves: SIGKILL the server right
+/// after N answers, and the N records are there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_records_survive_a_sigkill_right_after_the_answers() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+
+    let sandbox_dir = tempfile::tempdir().unwrap();
+    let certs = sandbox_dir.path().join("certs");
+    let sandbox = start_sandbox().await;
+    sandbox.pki.write_to(&certs).unwrap();
+    let state = state_dir();
+    let cfg = sandbox_dir.path().join("gateway.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+[institution]
+code = "1311111111"
+[upstream]
+base_url = "{base}"
+ca_cert = "certs/ca.pem"
+client_cert = "certs/client.pem"
+client_key = "certs/client.key"
+[state]
+dir = "{state}"
+[log]
+format = "json"
+[[clients]]
+name = "{client}"
+scopes = ["check"]
+token_sha256 = "{token}"
+"#,
+            base = sandbox.base_url(),
+            state = state.display(),
+            client = TEST_CLIENT,
+            token = pmh_gateway::auth::TokenHash::of(TEST_TOKEN).to_config(),
+        ),
+    )
+    .unwrap();
+    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_pmh-gateway"))
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(serve.stderr.take().unwrap());
+    let addr = loop {
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).unwrap() > 0, "serve ended early");
+        if line.contains("pmh-gateway listening") {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            break v["fields"]["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    let client = http();
+    const N: usize = 25;
+    for p in sandbox.population().personas.iter().take(N) {
+        let r = client
+            .post(format!("http://{addr}/v1/subsidy-checks"))
+            .json(&body_for(p))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status() == 200 || r.status() == 503);
+        let _ = r.bytes().await.unwrap();
+    }
+    // No grace: the process is killed the moment the last answer is in.
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    sandbox.shutdown().await;
+
+    let store = SqliteStore::open(&state, false).unwrap();
+    let records = store
+        .search(AuditQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(records.len(), N, "one committed record per answer sent");
+    assert!(
+        records
+            .iter()
+            .all(|r| r.client == TEST_CLIENT && r.patient.is_some())
+    );
+}
