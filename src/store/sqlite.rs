@@ -1,6 +1,8 @@
 //! The embedded backend: one SQLite file (`state.db`) under the state folder, WAL journal,
 //! owner-only. One thread owns the connection; calls queue to it and await their result, so a
-//! commit never blocks the async runtime.
+//! commit never blocks the async runtime. Calls that queue up while a commit is under way are
+//! committed together in the next transaction (group commit), and each hears back only after
+//! that commit: an answer whose audit record is not durable is never sent.
 //!
 //! Durability: WAL with `synchronous = NORMAL` — a committed record survives the process being
 //! killed (it is in the log the OS holds); on power loss the last commits before the cut may be
@@ -22,7 +24,13 @@ use super::{
 /// The database file's name in the state folder.
 pub const DB_FILE: &str = "state.db";
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// Work for the store's thread: it runs its statements and returns how to answer once the batch
+/// it is in has been committed (or has failed to commit).
+type Job = Box<dyn FnOnce(&mut Connection) -> Reply + Send>;
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// The most jobs committed together.
+const MAX_BATCH: usize = 256;
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -86,8 +94,28 @@ impl SqliteStore {
         std::thread::Builder::new()
             .name("pmh-store".into())
             .spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    job(&mut conn);
+                // Group commit: whatever queued up while the last batch was committing goes
+                // into the next transaction, and each caller hears back after the commit.
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    let began = conn.execute_batch("BEGIN IMMEDIATE");
+                    let replies: Vec<Reply> = batch.into_iter().map(|job| job(&mut conn)).collect();
+                    let committed =
+                        began
+                            .and_then(|()| conn.execute_batch("COMMIT"))
+                            .map_err(|e| {
+                                let _ = conn.execute_batch("ROLLBACK");
+                                e.to_string()
+                            });
+                    for reply in replies {
+                        reply(committed.clone());
+                    }
                 }
             })
             .map_err(|source| StoreError::Folder {
@@ -108,9 +136,20 @@ impl SqliteStore {
     ) -> BoxFuture<'_, Result<T, StoreError>> {
         let (tx, rx) = oneshot::channel();
         let path = self.path.clone();
-        let sent = self.jobs.send(Box::new(move |conn: &mut Connection| {
-            let _ = tx.send(f(conn, &path));
-        }));
+        let sent = self
+            .jobs
+            .send(Box::new(move |conn: &mut Connection| -> Reply {
+                let result = f(conn, &path);
+                Box::new(move |committed: Result<(), String>| {
+                    let result = committed
+                        .map_err(|reason| StoreError::Database {
+                            path: path.clone(),
+                            reason: format!("commit failed: {reason}"),
+                        })
+                        .and(result);
+                    let _ = tx.send(result);
+                })
+            }));
         Box::pin(async move {
             sent.map_err(|_| StoreError::Stopped)?;
             rx.await.map_err(|_| StoreError::Stopped)?
@@ -199,11 +238,13 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
 impl Store for SqliteStore {
     fn append(&self, rec: AuditRecord) -> BoxFuture<'_, Result<i64, StoreError>> {
         self.run(move |conn, path| {
-            conn.execute(
+            conn.prepare_cached(
                 "INSERT INTO audit (at, at_ms, client, operation, http_status, status, source,
                     subsidies, check_id, patient, reference, detail)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                params![
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
                     rec.at.to_rfc3339(),
                     ms(rec.at),
                     rec.client,
@@ -216,8 +257,8 @@ impl Store for SqliteStore {
                     rec.patient.as_ref().map(KeyedHash::as_str),
                     rec.reference.as_ref().map(KeyedHash::as_str),
                     rec.detail,
-                ],
-            )
+                ])
+            })
             .map_err(db_error(path))?;
             Ok(conn.last_insert_rowid())
         })
@@ -264,17 +305,19 @@ impl Store for SqliteStore {
 
     fn put_answer(&self, a: StoredAnswer) -> BoxFuture<'_, Result<(), StoreError>> {
         self.run(move |conn, path| {
-            conn.execute(
+            conn.prepare_cached(
                 "INSERT OR REPLACE INTO answers (check_id, created_ms, expires_ms, patient, body)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
                     a.check_id,
                     ms(a.created_at),
                     ms(a.expires_at),
                     a.patient.as_ref().map(KeyedHash::as_str),
                     a.body
-                ],
-            )
+                ])
+            })
             .map_err(db_error(path))?;
             Ok(())
         })
@@ -314,21 +357,20 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Purged, StoreError>> {
         self.run(move |conn, path| {
+            // In the batch's transaction, like every job: both deletes or neither.
             let err = db_error(path);
-            let tx = conn.transaction().map_err(&err)?;
-            let audit_records = tx
+            let audit_records = conn
                 .execute(
                     "DELETE FROM audit WHERE at_ms < ?1",
                     params![ms(audit_before)],
                 )
                 .map_err(&err)? as u64;
-            let answers = tx
+            let answers = conn
                 .execute(
                     "DELETE FROM answers WHERE expires_ms <= ?1",
                     params![ms(now)],
                 )
                 .map_err(&err)? as u64;
-            tx.commit().map_err(&err)?;
             Ok(Purged {
                 audit_records,
                 answers,
@@ -409,6 +451,33 @@ mod tests {
         // Owner-only on disk.
         assert!(is_owner_only(&dir.path().join("state")).unwrap());
         assert!(is_owner_only(store.path()).unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_appends_are_committed_together_and_each_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(dir.path(), false).unwrap());
+        let tasks: Vec<_> = (0..300)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .append(AuditRecord::new(at(1), &format!("c{i}"), Operation::Check))
+                        .await
+                })
+            })
+            .collect();
+        let mut seqs = Vec::new();
+        for t in tasks {
+            seqs.push(t.await.unwrap().unwrap());
+        }
+        seqs.sort();
+        seqs.dedup();
+        assert_eq!(seqs.len(), 300, "every append has its own row");
+        // Reopened from disk: all there.
+        drop(store);
+        let again = SqliteStore::open(dir.path(), false).unwrap();
+        assert_eq!(again.info().await.unwrap().audit_records, 300);
     }
 
     #[tokio::test]
