@@ -27,13 +27,13 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::Value;
 
-use crate::auth::Scope;
+use crate::auth::{Caller, Scope};
 use crate::metrics::Metrics;
 use crate::service::{BreakerState, SubsidyService};
-use crate::store::{Hasher, Store};
+use crate::store::{Hasher, Operation, Store};
 use access::{Access, Guard, Required};
 use problem::Problem;
 
@@ -135,9 +135,12 @@ pub fn router(state: AppState) -> Router {
 
 /// The master tables in use.
 #[utoipa::path(get, tag = "operations", path = "/v1/masters", responses((status = 200, description = "Files, versions, row counts, load time")))]
-async fn masters(State(st): State<AppState>) -> Json<Value> {
+async fn masters(State(st): State<AppState>, Extension(caller): Extension<Caller>) -> Response {
     let m = st.service.masters();
-    Json(serde_json::json!({
+    let mut rec = audit::begin(&st, &caller, Operation::Operations);
+    rec.http_status = Some(200);
+    rec.detail = Some("GET /v1/masters".into());
+    let body = Json(serde_json::json!({
         "version": m.version(),
         "loaded_at": m.loaded_at.to_rfc3339(),
         "source": match &m.source {
@@ -146,6 +149,8 @@ async fn masters(State(st): State<AppState>) -> Json<Value> {
         },
         "files": m.files,
     }))
+    .into_response();
+    audit::then(&st, rec, body).await
 }
 
 /// Reloads the master tables from their source. A bad file never replaces the snapshot in force:
@@ -159,9 +164,13 @@ async fn masters(State(st): State<AppState>) -> Json<Value> {
         (status = 422, description = "Rejected; the previous snapshot keeps serving", body = Problem, content_type = "application/problem+json"),
     )
 )]
-async fn reload_masters(State(st): State<AppState>) -> Response {
+async fn reload_masters(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Response {
     let store = st.service.master_store().clone();
-    match tokio::task::spawn_blocking(move || store.reload()).await {
+    let mut rec = audit::begin(&st, &caller, Operation::MastersReload);
+    let response = match tokio::task::spawn_blocking(move || store.reload()).await {
         Ok(Ok(m)) => Json(serde_json::json!({
             "reloaded": true,
             "version": m.version(),
@@ -171,7 +180,9 @@ async fn reload_masters(State(st): State<AppState>) -> Response {
         .into_response(),
         Ok(Err(e)) => Problem::masters_rejected(e.rows()).into_response(),
         Err(_) => Problem::masters_rejected(Vec::new()).into_response(),
-    }
+    };
+    rec.http_status = Some(response.status().as_u16());
+    audit::then(&st, rec, response).await
 }
 
 /// Liveness: the process answers.
@@ -180,24 +191,52 @@ async fn healthz() -> Json<Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// Readiness: masters loaded; `degraded` when the upstream breaker is not closed or the last
-/// master reload was refused. A degraded gateway still answers (stale or unavailable, with the
-/// previous masters), so it stays ready.
-#[utoipa::path(get, tag = "operations", path = "/readyz", responses((status = 200, description = "Ready, possibly degraded")))]
-async fn readyz(State(st): State<AppState>) -> Json<Value> {
+/// Readiness: masters loaded and the state store answering; `degraded` when the upstream
+/// breaker is not closed or the last master reload was refused (a degraded gateway still
+/// answers — stale or unavailable, with the previous masters — so it stays ready);
+/// `unavailable` (503) when the store does not answer (no access could be recorded, so none is
+/// answered). The details (masters, breaker, store) are for a caller with `admin`.
+#[utoipa::path(get, tag = "operations", path = "/readyz", responses(
+    (status = 200, description = "`ready` or `degraded`; details for admin callers"),
+    (status = 503, description = "`unavailable`: the state store does not answer"),
+))]
+async fn readyz(State(st): State<AppState>, caller: Option<Extension<Caller>>) -> Response {
     let breaker = st.service.breaker_state();
     let m = st.service.masters();
     let failure = st.service.master_store().last_failure();
+    let store = st.store.info().await;
     let degraded = breaker != BreakerState::Closed || failure.is_some();
-    Json(serde_json::json!({
-        "status": if degraded { "degraded" } else { "ready" },
-        "masters": {
-            "version": m.version(),
-            "loaded_at": m.loaded_at.to_rfc3339(),
-            "last_reload_failure": failure,
-        },
-        "upstream": {"breaker": breaker.as_str()},
-    }))
+    let status = match (&store, degraded) {
+        (Err(_), _) => "unavailable",
+        (Ok(_), true) => "degraded",
+        (Ok(_), false) => "ready",
+    };
+    let code = if store.is_ok() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    if !caller.is_some_and(|c| c.may(Scope::Admin)) {
+        return (code, Json(serde_json::json!({ "status": status }))).into_response();
+    }
+    let store = match store {
+        Ok(info) => serde_json::to_value(info).unwrap_or(Value::Null),
+        Err(e) => serde_json::json!({ "error": e.to_string() }),
+    };
+    (
+        code,
+        Json(serde_json::json!({
+            "status": status,
+            "masters": {
+                "version": m.version(),
+                "loaded_at": m.loaded_at.to_rfc3339(),
+                "last_reload_failure": failure,
+            },
+            "upstream": {"breaker": breaker.as_str()},
+            "store": store,
+        })),
+    )
+        .into_response()
 }
 
 /// Prometheus metrics.

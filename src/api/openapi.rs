@@ -14,6 +14,8 @@ use super::problem::{FieldError, Problem};
     paths(
         super::checks::create_subsidy_check,
         super::checks::subsidy_check_by_reference,
+        super::checks::earlier_check,
+        super::audit::search,
         super::masters,
         super::reload_masters,
         super::healthz,
@@ -46,7 +48,73 @@ use super::problem::{FieldError, Problem};
 struct ApiDoc;
 
 pub fn document() -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::security::{
+        HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+    };
+    use utoipa::openapi::{RefOr, ResponseBuilder};
+
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A client's token (`pmh-gateway clients add`), or a client certificate on a TLS listener with a client CA",
+                    ))
+                    .build(),
+            ),
+        );
+    // Who may call what comes from the route table the router is built from.
+    for r in super::ROUTES {
+        let Some(item) = doc.paths.paths.get_mut(r.path) else {
+            continue;
+        };
+        let op = match r.method {
+            "GET" => item.get.as_mut(),
+            "POST" => item.post.as_mut(),
+            _ => None,
+        };
+        let Some(op) = op else { continue };
+        let guarded = matches!(
+            r.required,
+            super::access::Required::Authenticated | super::access::Required::Scope(_)
+        );
+        if guarded {
+            op.security = Some(vec![SecurityRequirement::new(
+                "bearer",
+                Vec::<String>::new(),
+            )]);
+            let problem = |d: &str| RefOr::T(ResponseBuilder::new().description(d).build());
+            op.responses
+                .responses
+                .entry("401".into())
+                .or_insert(problem(
+                    "No or unknown credential (`/problems/unauthenticated`)",
+                ));
+            op.responses
+                .responses
+                .entry("403".into())
+                .or_insert(problem(&format!(
+                    "The client lacks the scope (`/problems/forbidden`); needs {}",
+                    r.required.describe()
+                )));
+            op.responses
+                .responses
+                .entry("421".into())
+                .or_insert(problem(
+                    "The Host is not one this gateway answers to (`/problems/host-not-allowed`)",
+                ));
+            op.responses
+                .responses
+                .entry("429".into())
+                .or_insert(problem(
+                    "Too many failed attempts from this address (`/problems/too-many-failures`)",
+                ));
+        }
+    }
     doc
 }

@@ -355,7 +355,9 @@ fn nth_check_in(inner: &Inner, n: u64) -> Result<(Vec<u8>, CheckInNotice), Onshi
 
 async fn check_ins(inner: Arc<Inner>, every: Duration, mut stop: watch::Receiver<bool>) {
     let face = Terminal::face_dir(&inner.opts.root);
-    let mut tick = tokio::time::interval(every);
+    // The first check-in one interval after start, so that whoever starts the terminal and then
+    // subscribes to its notices sees every one.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let mut n = 0u64;
     loop {
         tokio::select! {
