@@ -28,9 +28,9 @@ mod file;
 mod resolve;
 
 pub use file::{
-    AfterProcessing, DEFAULT_LISTEN, FileConfig, InstitutionSection, LogFormat, LogSection,
-    MastersSection, OnshiSection, RequestEncoding, ServerSection, ServiceSection, UpstreamMode,
-    UpstreamSection,
+    AfterProcessing, AuditSection, AuthSection, ClientSection, DEFAULT_LISTEN, FileConfig, Fsync,
+    InstitutionSection, LogFormat, LogSection, MastersSection, OnshiSection, RequestEncoding,
+    ServerSection, ServiceSection, StateSection, UpstreamMode, UpstreamSection,
 };
 
 /// A configuration problem, named by its key (`section.key`), file or variable.

@@ -72,6 +72,17 @@ fn the_documented_example_parses_and_matches_the_defaults() {
     assert_eq!(cfg.service.stale_max_age_secs, d.stale_max_age_secs);
     assert_eq!(cfg.service.breaker_threshold, d.breaker_threshold);
     assert_eq!(cfg.server.listen, DEFAULT_LISTEN);
+    let (a, d) = (&cfg.audit, AuditSection::default());
+    assert_eq!(
+        (a.retention_days, a.answer_retention_hours),
+        (d.retention_days, d.answer_retention_hours)
+    );
+    let (a, d) = (&cfg.auth, AuthSection::default());
+    assert_eq!(
+        (a.max_failures, a.failure_window_secs, a.block_secs),
+        (d.max_failures, d.failure_window_secs, d.block_secs)
+    );
+    assert_eq!(cfg.state.dir, StateSection::default().dir);
     let o = OnshiSection::default();
     assert_eq!(
         (
@@ -210,4 +221,52 @@ fn numbers_out_of_range_name_their_key_instead_of_failing_later() {
             "{key}: {msg}"
         );
     }
+}
+
+#[test]
+fn clients_are_checked_and_name_their_index() {
+    const BASE: &str = "[institution]\ncode = \"1311111111\"\n[upstream]\nmode = \"terminal\"\n[onshi]\nfolder = \"/x\"\nwatch_face = false\n";
+    let hash = crate::auth::TokenHash::of("pmhg_x").to_config();
+    let client = |name: &str, scopes: &str, credential: &str| {
+        format!("[[clients]]\nname = \"{name}\"\nscopes = {scopes}\n{credential}\n")
+    };
+    let token = format!("token_sha256 = \"{hash}\"");
+    for (blocks, needle) in [
+        (client("a b", "[\"check\"]", &token), "name must be"),
+        (client("a", "[]", &token), "scopes"),
+        (client("a", "[\"root\"]", &token), "not a scope"),
+        (
+            client("a", "[\"check\"]", "token_sha256 = \"md5:1\""),
+            "token_sha256",
+        ),
+        (client("a", "[\"check\"]", ""), "prove who it is"),
+        (
+            client("a", "[\"check\"]", "certificate_name = \"a\""),
+            "client_ca",
+        ),
+        (
+            client("a", "[\"check\"]", &token) + &client("a", "[\"check\"]", &token),
+            "used twice",
+        ),
+    ] {
+        let msg = FileConfig::from_toml(&format!("{BASE}{blocks}"))
+            .unwrap()
+            .resolve(Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("clients[") && msg.contains(needle),
+            "{needle}: {msg}"
+        );
+    }
+    // A good one resolves.
+    let cfg = FileConfig::from_toml(&format!(
+        "{BASE}{}",
+        client("recept-1", "[\"check\", \"admin\"]", &token)
+    ))
+    .unwrap()
+    .resolve(Path::new("/"))
+    .unwrap();
+    assert_eq!(cfg.access.clients[0].name, "recept-1");
+    assert_eq!(cfg.access.clients[0].scopes.len(), 2);
 }
