@@ -111,6 +111,16 @@ pub fn new_token() -> Result<(String, TokenHash), aws_lc_rs::error::Unspecified>
     Ok((token, hash))
 }
 
+/// Whether `name` can name a client: 1-64 characters of A-Z a-z 0-9 . _ - (it appears in the
+/// audit, in certificate names and in file names).
+pub fn valid_client_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
 /// A named client and its scopes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {

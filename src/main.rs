@@ -140,38 +140,8 @@ enum Command {
         /// The gateway's configuration file (its state folder holds the audit).
         #[arg(long, short, value_name = "FILE")]
         config: PathBuf,
-        #[arg(long)]
-        client: Option<String>,
-        /// check, check_with_result, check_by_reference, earlier_check, prefetch,
-        /// masters_reload, audit_search, operations
-        #[arg(long)]
-        operation: Option<String>,
-        /// Inclusive: RFC 3339 or YYYY-MM-DD (JST midnight).
-        #[arg(long)]
-        from: Option<String>,
-        /// Exclusive: RFC 3339 or YYYY-MM-DD (JST midnight).
-        #[arg(long)]
-        to: Option<String>,
-        /// The patient's 保険者番号 (with --number and --birthdate).
-        #[arg(long)]
-        insurer_number: Option<String>,
-        /// 記号.
-        #[arg(long)]
-        symbol: Option<String>,
-        /// 番号.
-        #[arg(long)]
-        number: Option<String>,
-        /// 枝番.
-        #[arg(long)]
-        branch: Option<String>,
-        /// YYYY-MM-DD.
-        #[arg(long)]
-        birthdate: Option<String>,
-        /// 照会番号.
-        #[arg(long)]
-        reference: Option<String>,
-        #[arg(long, default_value_t = 10_000)]
-        limit: usize,
+        #[command(flatten)]
+        criteria: cli::audit::Criteria,
         /// csv, jsonl or json.
         #[arg(long, default_value = "csv")]
         format: String,
@@ -378,33 +348,10 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
         })),
         Command::Audit {
             config,
-            client,
-            operation,
-            from,
-            to,
-            insurer_number,
-            symbol,
-            number,
-            branch,
-            birthdate,
-            reference,
-            limit,
+            criteria,
             format,
         } => {
             let cfg = config::load(&config)?;
-            let criteria = cli::audit::Criteria {
-                client,
-                operation,
-                from,
-                to,
-                insurer_number,
-                symbol,
-                number,
-                branch,
-                birthdate,
-                reference,
-                limit,
-            };
             Ok(print_or_fail(
                 cli::audit::search(&cfg.store.dir, criteria, &format).await,
             ))

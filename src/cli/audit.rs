@@ -5,17 +5,39 @@ use pmh_gateway::domain::{InsuredIdentity, date};
 use pmh_gateway::store::{AuditQuery, Hasher, Operation, SqliteStore, Store, export, key_path};
 
 /// What to look for (all optional, all must match).
+#[derive(clap::Args)]
 pub struct Criteria {
+    #[arg(long)]
     pub client: Option<String>,
+    /// check, check_with_result, check_by_reference, earlier_check, prefetch,
+    /// masters_reload, audit_search, operations
+    #[arg(long)]
     pub operation: Option<String>,
+    /// Inclusive: RFC 3339 or YYYY-MM-DD (JST midnight).
+    #[arg(long)]
     pub from: Option<String>,
+    /// Exclusive: RFC 3339 or YYYY-MM-DD (JST midnight).
+    #[arg(long)]
     pub to: Option<String>,
+    /// The patient's 保険者番号 (with --number and --birthdate).
+    #[arg(long)]
     pub insurer_number: Option<String>,
+    /// 記号.
+    #[arg(long)]
     pub symbol: Option<String>,
+    /// 番号.
+    #[arg(long)]
     pub number: Option<String>,
+    /// 枝番.
+    #[arg(long)]
     pub branch: Option<String>,
+    /// YYYY-MM-DD.
+    #[arg(long)]
     pub birthdate: Option<String>,
+    /// 照会番号.
+    #[arg(long)]
     pub reference: Option<String>,
+    #[arg(long, default_value_t = 10_000)]
     pub limit: usize,
 }
 

@@ -1,16 +1,11 @@
 //! `pmh-gateway clients add NAME --scope …`: a new client's token, shown once, and the
 //! configuration lines that hold its hash.
 
-use pmh_gateway::auth::{Scope, new_token};
+use pmh_gateway::auth::{Scope, new_token, valid_client_name};
 
 /// The text to print: the token and the `[[clients]]` block.
 pub fn add(name: &str, scopes: &[String]) -> Result<String, String> {
-    let valid_name = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if !valid_name {
+    if !valid_client_name(name) {
         return Err("NAME must be 1-64 characters of A-Z a-z 0-9 . _ -".into());
     }
     if scopes.is_empty() {

@@ -60,11 +60,7 @@ pub fn client(dir: &Path, name: &str) -> Result<String, String> {
 }
 
 fn client_with(ca: &LocalCa, dir: &Path, name: &str) -> Result<String, String> {
-    let ok = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if !ok {
+    if !pmh_gateway::auth::valid_client_name(name) {
         return Err(format!("client name {name:?}: use A-Z a-z 0-9 . _ -"));
     }
     let issued = ca.client(name).map_err(|e| e.to_string())?;

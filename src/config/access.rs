@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::ConfigError;
 use super::file::{AuditSection, AuthSection, ClientSection, Fsync, ServerSection, StateSection};
 use super::resolve::{in_range, read_pem};
-use crate::auth::{AccessConfig, Client, Scope, TokenHash};
+use crate::auth::{AccessConfig, Client, Scope, TokenHash, valid_client_name};
 use crate::store::StoreConfig;
 use crate::tls::ServerTlsMaterial;
 
@@ -82,12 +82,7 @@ pub fn access(
         .map(|(index, c)| {
             let bad = |reason: String| ConfigError::Client { index, reason };
             let name = c.name.trim();
-            let valid_name = !name.is_empty()
-                && name.len() <= 64
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-            if !valid_name {
+            if !valid_client_name(name) {
                 return Err(bad(
                     "name must be 1-64 characters of A-Z a-z 0-9 . _ -".into(),
                 ));

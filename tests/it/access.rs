@@ -166,25 +166,19 @@ async fn a_revoked_token_no_longer_opens_anything() {
 #[tokio::test]
 async fn a_foreign_host_is_refused_and_failing_addresses_are_slowed_down() {
     let (st, _) = in_process_state();
-    let req = Request::get("/v1/masters")
-        .header(header::HOST, "evil.example:8421")
-        .header(header::AUTHORIZATION, format!("Bearer {TEST_TOKEN}"))
-        .body(Body::empty())
-        .unwrap();
-    let r = pmh_gateway::api::router(st.clone())
-        .oneshot(req)
-        .await
-        .unwrap();
+    let masters = |host: Option<&str>| {
+        let mut b = Request::get("/v1/masters")
+            .header(header::AUTHORIZATION, format!("Bearer {TEST_TOKEN}"));
+        if let Some(h) = host {
+            b = b.header(header::HOST, h);
+        }
+        let req = b.body(Body::empty()).unwrap();
+        let app = pmh_gateway::api::router(st.clone());
+        async move { app.oneshot(req).await.unwrap() }
+    };
+    let r = masters(Some("evil.example:8421")).await;
     assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
-    let ok = Request::get("/v1/masters")
-        .header(header::HOST, "localhost:8421")
-        .header(header::AUTHORIZATION, format!("Bearer {TEST_TOKEN}"))
-        .body(Body::empty())
-        .unwrap();
-    let r = pmh_gateway::api::router(st.clone())
-        .oneshot(ok)
-        .await
-        .unwrap();
+    let r = masters(Some("localhost:8421")).await;
     assert_eq!(r.status(), StatusCode::OK);
 
     // The test configuration blocks after 5 failures: the 6th attempt, even with a good token,
@@ -193,14 +187,7 @@ async fn a_foreign_host_is_refused_and_failing_addresses_are_slowed_down() {
         let (s, _) = call(&st, "GET", "/v1/masters", Some("pmhg_wrong"), None).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
-    let req = Request::get("/v1/masters")
-        .header(header::AUTHORIZATION, format!("Bearer {TEST_TOKEN}"))
-        .body(Body::empty())
-        .unwrap();
-    let r = pmh_gateway::api::router(st.clone())
-        .oneshot(req)
-        .await
-        .unwrap();
+    let r = masters(None).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().contains_key(header::RETRY_AFTER));
     let metrics = st.metrics.render();
