@@ -25,6 +25,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Seconds for a `Retry-After` header, when trying again later can help.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 const INVALID: &str = "/problems/invalid-request";
@@ -60,6 +63,7 @@ impl Problem {
             status: 400,
             detail,
             errors,
+            retry_after: None,
         }
     }
 
@@ -80,6 +84,7 @@ impl Problem {
                 field,
                 reason: "My Number fields are refused".into(),
             }],
+            retry_after: None,
         }
     }
 
@@ -92,6 +97,7 @@ impl Problem {
                 "send the body as application/json, or an オン資 result as application/xml (got {found:?})"
             ),
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -102,6 +108,7 @@ impl Problem {
             status: 413,
             detail: format!("the body limit is {limit} bytes"),
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -118,6 +125,7 @@ impl Problem {
                     reason: r.reason,
                 })
                 .collect(),
+            retry_after: None,
         }
     }
 
@@ -129,6 +137,7 @@ impl Problem {
             status: 500,
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -144,6 +153,7 @@ impl Problem {
                 "send `Authorization: Bearer <token>` (or a client certificate over TLS)".into()
             },
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -158,20 +168,22 @@ impl Problem {
                 scope.as_str()
             ),
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
     /// Too many failed attempts from this address.
     pub fn too_many_failures(wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs().max(1);
         Self {
             kind: TOO_MANY_FAILURES,
             title: "Too many failed attempts",
             status: 429,
             detail: format!(
-                "too many failed authentication attempts from this address; try again in {} s",
-                wait.as_secs().max(1)
+                "too many failed authentication attempts from this address; try again in {secs} s"
             ),
             errors: Vec::new(),
+            retry_after: Some(secs),
         }
     }
 
@@ -183,6 +195,7 @@ impl Problem {
             status: 421,
             detail: "this gateway does not answer to that Host name (server.allowed_hosts)".into(),
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -196,6 +209,7 @@ impl Problem {
                 "the audit store did not accept the record, so the answer is withheld; try again"
                     .into(),
             errors: Vec::new(),
+            retry_after: Some(5),
         }
     }
 
@@ -206,6 +220,7 @@ impl Problem {
             status: 404,
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 }
@@ -213,17 +228,11 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
-        let retry = (self.kind == TOO_MANY_FAILURES || self.kind == AUDIT_UNAVAILABLE).then(|| {
-            self.detail
-                .split("try again in ")
-                .nth(1)
-                .and_then(|s| s.split(' ').next())
-                .unwrap_or("5")
-                .to_owned()
-        });
+        let retry = self.retry_after;
         let mut r = (status, axum::Json(self)).into_response();
-        if let Some(secs) = retry.and_then(|s| HeaderValue::from_str(&s).ok()) {
-            r.headers_mut().insert(header::RETRY_AFTER, secs);
+        if let Some(secs) = retry {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         r.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
