@@ -55,6 +55,9 @@ impl Store for NullStore {
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>> {
         Box::pin(async { Ok(StoreInfo::default()) })
     }
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 const TOKEN: &str = "pmhg_bench_token";

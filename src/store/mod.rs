@@ -255,7 +255,10 @@ pub trait Store: Send + Sync + 'static {
         audit_before: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Purged, StoreError>>;
+    /// Sizes (counts every table: for operators, not for every probe).
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>>;
+    /// Whether the store answers at all (cheap: readiness probes call it).
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
 /// A migration: its version (1, 2, …), its name and its SQL.

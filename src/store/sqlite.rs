@@ -378,6 +378,13 @@ impl Store for SqliteStore {
         })
     }
 
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.run(|conn, path| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(db_error(path))
+        })
+    }
+
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>> {
         self.run(move |conn, path| {
             let err = db_error(path);
