@@ -13,7 +13,6 @@ use super::AppState;
 use super::labels::{source_label, status_label};
 use super::problem::Problem;
 use crate::auth::Caller;
-use crate::domain::{InsuredIdentity, date};
 use crate::service::CheckOutcome;
 use crate::store::{AuditQuery, AuditRecord, Operation, export};
 
@@ -140,21 +139,6 @@ pub(super) async fn search(
 }
 
 fn audit_query(st: &AppState, q: &HashMap<String, String>) -> Result<AuditQuery, Problem> {
-    let time = |key: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, Problem> {
-        q.get(key)
-            .map(|v| {
-                export::parse_time(v)
-                    .ok_or_else(|| Problem::invalid_field(key, "must be RFC 3339 or YYYY-MM-DD"))
-            })
-            .transpose()
-    };
-    let operation = q
-        .get("operation")
-        .map(|o| {
-            Operation::parse(o.trim())
-                .ok_or_else(|| Problem::invalid_field("operation", "is not an operation"))
-        })
-        .transpose()?;
     let limit = match q.get("limit") {
         None => 1000,
         Some(l) => l
@@ -164,35 +148,20 @@ fn audit_query(st: &AppState, q: &HashMap<String, String>) -> Result<AuditQuery,
             .filter(|l| (1..=100_000).contains(l))
             .ok_or_else(|| Problem::invalid_field("limit", "must be between 1 and 100000"))?,
     };
-    let patient = match (q.get("number"), q.get("birthdate"), q.get("insurer_number")) {
-        (None, None, None) => None,
-        (Some(number), Some(birthdate), Some(insurer)) => {
-            let bd = date::parse_iso(birthdate)
-                .map_err(|e| Problem::invalid_field("birthdate", e.to_string()))?;
-            let insured = InsuredIdentity::new(
-                insurer,
-                q.get("symbol").map(String::as_str),
-                number,
-                q.get("branch").map(String::as_str),
-                bd,
-            )
-            .map_err(|e| Problem::invalid_field("insured", e.to_string()))?;
-            Some(st.hasher.patient(&insured))
-        }
-        _ => {
-            return Err(Problem::invalid_field(
-                "insured",
-                "a patient needs insurer_number, number and birthdate (symbol and branch when the card has them)",
-            ));
-        }
-    };
-    Ok(AuditQuery {
-        client: q.get("client").map(|c| c.trim().to_owned()),
-        operation,
-        from: time("from")?,
-        to: time("to")?,
-        patient,
-        reference: q.get("reference").map(|r| st.hasher.reference(r)),
+    let get = |k: &str| q.get(k).cloned();
+    export::Criteria {
+        client: get("client"),
+        operation: get("operation"),
+        from: get("from"),
+        to: get("to"),
+        insurer_number: get("insurer_number"),
+        symbol: get("symbol"),
+        number: get("number"),
+        branch: get("branch"),
+        birthdate: get("birthdate"),
+        reference: get("reference"),
         limit,
-    })
+    }
+    .to_query(&st.hasher)
+    .map_err(|e| Problem::invalid_field(e.field, e.reason))
 }

@@ -1,7 +1,7 @@
 //! The audit as text: JSON Lines and CSV for export, and the time criteria people type.
 
-use super::{AuditRecord, KeyedHash};
-use crate::domain::date;
+use super::{AuditQuery, AuditRecord, KeyedHash, Operation};
+use crate::domain::{InsuredIdentity, date};
 
 /// RFC 3339, or a day (its JST midnight).
 pub fn parse_time(v: &str) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -57,4 +57,87 @@ pub fn to_csv(records: &[AuditRecord]) -> String {
         ]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// An audit search as people give it — strings, from a query string or the command line — read
+/// into an [`AuditQuery`] the same way for both.
+#[derive(Debug, Clone, Default)]
+pub struct Criteria {
+    pub client: Option<String>,
+    pub operation: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub insurer_number: Option<String>,
+    pub symbol: Option<String>,
+    pub number: Option<String>,
+    pub branch: Option<String>,
+    pub birthdate: Option<String>,
+    pub reference: Option<String>,
+    pub limit: usize,
+}
+
+/// A criterion that cannot be read: its name (`from`, `operation`, `insured` …) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CriteriaError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl Criteria {
+    /// The query, with the patient and the 照会番号 hashed under `hasher`'s secret.
+    pub fn to_query(&self, hasher: &super::Hasher) -> Result<AuditQuery, CriteriaError> {
+        let bad = |field: &'static str, reason: String| CriteriaError { field, reason };
+        let time = |field: &'static str, v: &Option<String>| {
+            v.as_deref()
+                .map(|t| {
+                    parse_time(t).ok_or_else(|| bad(field, "must be RFC 3339 or YYYY-MM-DD".into()))
+                })
+                .transpose()
+        };
+        let operation = self
+            .operation
+            .as_deref()
+            .map(|o| {
+                Operation::parse(o.trim()).ok_or_else(|| {
+                    bad(
+                        "operation",
+                        format!(
+                            "is not an operation (one of {})",
+                            Operation::ALL.map(Operation::as_str).join(", ")
+                        ),
+                    )
+                })
+            })
+            .transpose()?;
+        let patient = match (&self.insurer_number, &self.number, &self.birthdate) {
+            (None, None, None) => None,
+            (Some(insurer), Some(number), Some(birthdate)) => {
+                let bd = date::parse_iso(birthdate).map_err(|e| bad("birthdate", e.to_string()))?;
+                let insured = InsuredIdentity::new(
+                    insurer,
+                    self.symbol.as_deref(),
+                    number,
+                    self.branch.as_deref(),
+                    bd,
+                )
+                .map_err(|e| bad("insured", e.to_string()))?;
+                Some(hasher.patient(&insured))
+            }
+            _ => {
+                return Err(bad(
+                    "insured",
+                    "a patient needs insurer_number, number and birthdate (symbol and branch when the card has them)".into(),
+                ));
+            }
+        };
+        Ok(AuditQuery {
+            client: self.client.as_deref().map(|c| c.trim().to_owned()),
+            operation,
+            from: time("from", &self.from)?,
+            to: time("to", &self.to)?,
+            patient,
+            reference: self.reference.as_deref().map(|r| hasher.reference(r)),
+            limit: self.limit,
+        })
+    }
 }
