@@ -58,6 +58,14 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Counts an audit record appended (`ok`) or not (`failed`).
+    pub fn audit_record(&self, appended: bool) {
+        let outcome = if appended { "ok" } else { "failed" };
+        self.audit_records
+            .get_or_create(&vec![("outcome", outcome)])
+            .inc();
+    }
+
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("pmh_gateway");
         let checks = Family::<Labels, Counter>::default();

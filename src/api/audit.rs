@@ -38,19 +38,11 @@ pub(super) fn refused(rec: &mut AuditRecord, p: &Problem) {
 
 /// Commits the record; `Err` is the response to send instead of the answer.
 pub(super) async fn commit(st: &AppState, rec: AuditRecord) -> Result<(), Response> {
-    match st.store.append(rec).await {
-        Ok(_) => {
-            st.metrics
-                .audit_records
-                .get_or_create(&vec![("outcome", "ok")])
-                .inc();
-            Ok(())
-        }
+    let appended = st.store.append(rec).await;
+    st.metrics.audit_record(appended.is_ok());
+    match appended {
+        Ok(_) => Ok(()),
         Err(e) => {
-            st.metrics
-                .audit_records
-                .get_or_create(&vec![("outcome", "failed")])
-                .inc();
             tracing::error!(error = %e, "cannot record an access: the answer is withheld");
             Err(Problem::audit_unavailable().into_response())
         }

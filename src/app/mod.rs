@@ -156,10 +156,6 @@ pub fn spawn_retention(state: &AppState, cfg: &StoreConfig) -> tokio::task::Join
     })
 }
 
-pub fn router(config: &GatewayConfig) -> Result<Router, StartupError> {
-    Ok(api::router(state_from_config(config)?))
-}
-
 /// Serves the gateway on `listener` until `shutdown` completes, then drains in-flight requests.
 pub async fn run(
     listener: TcpListener,

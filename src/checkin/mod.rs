@@ -80,7 +80,7 @@ pub async fn prefetch(
             file_name: file_name.to_owned(),
             arrived_at,
         };
-        let mut rec = audit.map(|a| {
+        let rec = audit.map(|a| {
             let mut rec = AuditRecord::new(service.now(), WATCHER_CLIENT, Operation::Prefetch);
             rec.patient = Some(a.hasher.patient(&rc.request.insured));
             rec.reference = rc.reference.as_deref().map(|r| a.hasher.reference(r));
@@ -92,22 +92,16 @@ pub async fn prefetch(
             rec
         });
         let out = service.check_result(rc, intake).await;
-        if let (Some(a), Some(mut rec)) = (audit, rec.take()) {
+        if let (Some(a), Some(mut rec)) = (audit, rec) {
             rec.status = Some(metric_status(out.status).to_owned());
             rec.source = out.source.map(|s| metric_source(s).to_owned());
             rec.subsidies = Some(out.mapped.active.len() as u32);
             rec.check_id = Some(out.check_id.clone());
-            let outcome = match a.store.append(rec).await {
-                Ok(_) => "ok",
-                Err(e) => {
-                    tracing::error!(error = %e, file = %file_name, "cannot record a prefetch in the audit");
-                    "failed"
-                }
-            };
-            metrics
-                .audit_records
-                .get_or_create(&vec![("outcome", outcome)])
-                .inc();
+            let appended = a.store.append(rec).await;
+            metrics.audit_record(appended.is_ok());
+            if let Err(e) = appended {
+                tracing::error!(error = %e, file = %file_name, "cannot record a prefetch in the audit");
+            }
         }
         metrics
             .prefetch_latency

@@ -79,6 +79,8 @@ pub enum DemoError {
     Gateway(#[from] StartupError),
     #[error("the gateway did not answer /healthz within {0:?}")]
     NotReady(Duration),
+    #[error("no random bytes for the demo client's token")]
+    Token,
 }
 
 pub struct Demo {
@@ -181,7 +183,7 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
         std::process::id(),
         sandbox.https_addr.port()
     ));
-    let (token, _) = crate::auth::new_token().map_err(|_| DemoError::NotReady(Duration::ZERO))?;
+    let (token, _) = crate::auth::new_token().map_err(|_| DemoError::Token)?;
     let (onshi_root, remove_root) = match &opts.onshi_dir {
         Some(d) => (d.clone(), false),
         None => (
