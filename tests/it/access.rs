@@ -563,7 +563,7 @@ async fn audit_cli_finds_a_patients_accesses() {
     std::fs::write(
         &cfg,
         format!(
-            "[institution]\ncode = \"1311111111\"\n[upstream]\nmode = \"terminal\"\n[onshi]\nfolder = \"/nonexistent\"\nwatch_face = false\n[state]\ndir = \"{}\"\n",
+            "{TERMINAL_TOML}[state]\ndir = \"{}\"\n",
             p.config.store.dir.display()
         ),
     )
@@ -625,9 +625,7 @@ async fn clients_add_prints_a_token_that_the_configuration_accepts() {
         !block.contains(&token[5..]),
         "only the hash goes into the configuration"
     );
-    let toml = format!(
-        "[institution]\ncode = \"1311111111\"\n[upstream]\nmode = \"terminal\"\n[onshi]\nfolder = \"/x\"\nwatch_face = false\n{block}"
-    );
+    let toml = format!("{TERMINAL_TOML}{block}");
     let cfg = pmh_gateway::config::FileConfig::from_toml(&toml)
         .unwrap()
         .resolve(std::path::Path::new("/"))
@@ -645,8 +643,8 @@ async fn clients_add_prints_a_token_that_the_configuration_accepts() {
 
 #[test]
 fn listening_beyond_loopback_without_tls_is_refused_naming_the_key() {
-    let toml = "[server]\nlisten = \"0.0.0.0:8421\"\n[institution]\ncode = \"1311111111\"\n[upstream]\nmode = \"terminal\"\n[onshi]\nfolder = \"/x\"\nwatch_face = false\n";
-    let err = pmh_gateway::config::FileConfig::from_toml(toml)
+    let toml = format!("{TERMINAL_TOML}[server]\nlisten = \"0.0.0.0:8421\"\n");
+    let err = pmh_gateway::config::FileConfig::from_toml(&toml)
         .unwrap()
         .resolve(std::path::Path::new("/"))
         .unwrap_err()

@@ -152,41 +152,11 @@ async fn serve_uses_the_certificates_a_separate_sandbox_wrote() {
     let cfg = dir.path().join("gateway.toml");
     std::fs::write(
         &cfg,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:0"
-[institution]
-code = "1311111111"
-[upstream]
-base_url = "{base_url}"
-ca_cert = "certs/ca.pem"
-client_cert = "certs/client.pem"
-client_key = "certs/client.key"
-[log]
-format = "json"
-[[clients]]
-name = "{client}"
-scopes = ["check"]
-token_sha256 = "{token}"
-"#,
-            client = crate::common::TEST_CLIENT,
-            token = pmh_gateway::auth::TokenHash::of(crate::common::TEST_TOKEN).to_config(),
-        ),
+        crate::common::serve_toml(&base_url, &dir.path().join("state")),
     )
     .unwrap();
-    let serve = bin()
-        .args(["serve", "--config"])
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (serve, addr) = crate::common::spawn_serve(&cfg);
     let mut serve = Reaped(serve);
-    let mut err = BufReader::new(serve.0.stderr.take().unwrap());
-    let line = wait_for_line(&mut err, "pmh-gateway listening");
-    let log: serde_json::Value = serde_json::from_str(&line).unwrap();
-    let addr = log["fields"]["addr"].as_str().unwrap().to_owned();
 
     let r = crate::common::http()
         .post(format!("http://{addr}/v1/subsidy-checks"))

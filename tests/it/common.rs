@@ -244,3 +244,63 @@ pub fn result_file(p: &Persona, block: bool, charset: pmh_gateway::onshi::Charse
     })
     .unwrap()
 }
+
+/// A configuration in terminal mode that needs no certificate files (the folder is never
+/// used: no watcher); append sections to it.
+pub const TERMINAL_TOML: &str = "[institution]\ncode = \"1311111111\"\n[upstream]\nmode = \"terminal\"\n[onshi]\nfolder = \"/nonexistent\"\nwatch_face = false\n";
+
+/// A configuration for `serve` against the sandbox at `base_url`, whose certificates are in
+/// `certs/` beside the file: JSON logs, the state in `state`, the tests' client (`check`).
+pub fn serve_toml(base_url: &str, state: &std::path::Path) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+[institution]
+code = "1311111111"
+[upstream]
+base_url = "{base_url}"
+ca_cert = "certs/ca.pem"
+client_cert = "certs/client.pem"
+client_key = "certs/client.key"
+[state]
+dir = "{state}"
+[log]
+format = "json"
+[[clients]]
+name = "{TEST_CLIENT}"
+scopes = ["check"]
+token_sha256 = "{token}"
+"#,
+        state = state.display(),
+        token = pmh_gateway::auth::TokenHash::of(TEST_TOKEN).to_config(),
+    )
+}
+
+/// Starts `pmh-gateway serve --config cfg`; returns the process and the address it listens on,
+/// read from its JSON log.
+pub fn spawn_serve(cfg: &std::path::Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_pmh-gateway"))
+        .args(["serve", "--config"])
+        .arg(cfg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(serve.stderr.take().unwrap());
+    for _ in 0..200 {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if line.contains("pmh-gateway listening") {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            let addr = v["fields"]["addr"].as_str().unwrap().to_owned();
+            return (serve, addr);
+        }
+    }
+    let _ = serve.kill();
+    let _ = serve.wait();
+    panic!("serve did not say where it listens");
+}

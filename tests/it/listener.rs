@@ -112,60 +112,14 @@ async fn clients_are_named_by_their_certificate_over_tls() {
 /// after N answers, and the N records are there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_records_survive_a_sigkill_right_after_the_answers() {
-    use std::io::BufRead;
-    use std::process::Stdio;
-
     let sandbox_dir = tempfile::tempdir().unwrap();
     let certs = sandbox_dir.path().join("certs");
     let sandbox = start_sandbox().await;
     sandbox.pki.write_to(&certs).unwrap();
     let state = state_dir();
     let cfg = sandbox_dir.path().join("gateway.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:0"
-[institution]
-code = "1311111111"
-[upstream]
-base_url = "{base}"
-ca_cert = "certs/ca.pem"
-client_cert = "certs/client.pem"
-client_key = "certs/client.key"
-[state]
-dir = "{state}"
-[log]
-format = "json"
-[[clients]]
-name = "{client}"
-scopes = ["check"]
-token_sha256 = "{token}"
-"#,
-            base = sandbox.base_url(),
-            state = state.display(),
-            client = TEST_CLIENT,
-            token = pmh_gateway::auth::TokenHash::of(TEST_TOKEN).to_config(),
-        ),
-    )
-    .unwrap();
-    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_pmh-gateway"))
-        .args(["serve", "--config"])
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = std::io::BufReader::new(serve.stderr.take().unwrap());
-    let addr = loop {
-        let mut line = String::new();
-        assert!(err.read_line(&mut line).unwrap() > 0, "serve ended early");
-        if line.contains("pmh-gateway listening") {
-            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-            break v["fields"]["addr"].as_str().unwrap().to_owned();
-        }
-    };
+    std::fs::write(&cfg, serve_toml(&sandbox.base_url(), &state)).unwrap();
+    let (mut serve, addr) = spawn_serve(&cfg);
     let client = http();
     const N: usize = 25;
     for p in sandbox.population().personas.iter().take(N) {

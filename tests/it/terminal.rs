@@ -24,12 +24,10 @@ fn terminal_config(root: &std::path::Path, deadline_ms: u64) -> GatewayConfig {
 }
 
 fn demo_like_config() -> GatewayConfig {
-    let mut cfg = pmh_gateway::config::FileConfig::from_toml(
-        "[institution]\ncode = \"1311111111\"\n[upstream]\nmode = \"terminal\"\n[onshi]\nfolder = \"/nonexistent\"\nwatch_face = false\n",
-    )
-    .unwrap()
-    .resolve(std::path::Path::new("/"))
-    .unwrap();
+    let mut cfg = pmh_gateway::config::FileConfig::from_toml(TERMINAL_TOML)
+        .unwrap()
+        .resolve(std::path::Path::new("/"))
+        .unwrap();
     cfg.listen = "127.0.0.1:0".parse().unwrap();
     cfg.access.clients = test_clients();
     cfg.store.dir = state_dir();
