@@ -46,6 +46,11 @@ async fn call(
     (status, v)
 }
 
+/// The audit records matching `q`, newest first.
+async fn records(st: &AppState, q: AuditQuery) -> Vec<pmh_gateway::store::AuditRecord> {
+    st.store.search(q).await.unwrap()
+}
+
 fn population() -> Population {
     Population::generate(SEED, today(), 300)
 }
@@ -224,31 +229,30 @@ async fn each_access_leaves_one_record_with_the_patient_as_a_keyed_hash() {
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let records = st
-        .store
-        .search(AuditQuery {
+    let all = records(
+        st,
+        AuditQuery {
             limit: 100,
             ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(records.len(), 6, "one record per access");
+        },
+    )
+    .await;
+    assert_eq!(all.len(), 6, "one record per access");
     assert!(
-        records
-            .iter()
+        all.iter()
             .all(|r| r.client == TEST_CLIENT && r.operation == Operation::Check)
     );
-    assert_eq!(records[0].http_status, Some(400));
+    assert_eq!(all[0].http_status, Some(400));
     for person in &people {
-        let mine = st
-            .store
-            .search(AuditQuery {
+        let mine = records(
+            st,
+            AuditQuery {
                 patient: Some(st.hasher.patient(&insured(person))),
                 limit: 10,
                 ..Default::default()
-            })
-            .await
-            .unwrap();
+            },
+        )
+        .await;
         assert_eq!(mine.len(), 1, "{}", person.id);
         assert!(mine[0].check_id.is_some());
     }
@@ -325,15 +329,15 @@ async fn an_earlier_answer_is_the_same_in_every_rendering_until_its_retention() 
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // The re-read is audited with the patient.
-    let reads = st
-        .store
-        .search(AuditQuery {
+    let reads = records(
+        st,
+        AuditQuery {
             operation: Some(Operation::EarlierCheck),
             limit: 10,
             ..Default::default()
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await;
     assert_eq!(reads.len(), 4);
     assert!(
         reads
@@ -368,14 +372,15 @@ async fn retention_removes_old_audit_records() {
     .await;
     assert_eq!(s, StatusCode::OK);
     let count = || async {
-        st.store
-            .search(AuditQuery {
+        records(
+            st,
+            AuditQuery {
                 limit: 100,
                 ..Default::default()
-            })
-            .await
-            .unwrap()
-            .len()
+            },
+        )
+        .await
+        .len()
     };
     assert_eq!(count().await, 1);
     let purged = pmh_gateway::app::purge_once(st, &p.config.store)
@@ -470,15 +475,15 @@ async fn a_posted_block_cannot_poison_the_cache() {
     assert!(!has_tb(&normal), "{normal}");
     assert_eq!(normal["source"], "upstream");
     assert_eq!(p.upstream.calls(), calls + 1);
-    let note = st
-        .store
-        .search(AuditQuery {
+    let note = records(
+        st,
+        AuditQuery {
             operation: Some(Operation::CheckWithResult),
             limit: 10,
             ..Default::default()
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await;
     assert!(
         note[0]
             .detail

@@ -194,6 +194,18 @@ impl Gateway {
         (status, r.json().await.unwrap())
     }
 
+    /// `GET path` with the tests' token, as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        http()
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());

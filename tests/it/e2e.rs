@@ -228,24 +228,10 @@ async fn repeated_failures_open_the_breaker_and_readiness_says_degraded() {
         requests, 5,
         "calls stop once the breaker opens (threshold 5)"
     );
-    let ready: serde_json::Value = http()
-        .get(gw.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&gw.get_text("/readyz").await).unwrap();
     assert_eq!(ready["status"], "degraded");
     assert_eq!(ready["upstream"]["breaker"], "open");
-    let metrics = http()
-        .get(gw.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gw.get_text("/metrics").await;
     assert!(
         metrics.contains("pmh_gateway_upstream_breaker_state 2"),
         "{metrics}"

@@ -172,14 +172,7 @@ async fn check_ins_flow_from_the_face_folder_into_answers_by_reference() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let metrics = http()
-        .get(gw.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gw.get_text("/metrics").await;
     for line in [
         "pmh_gateway_checkin_files_seen_total{folder=\"face\"} 30",
         "pmh_gateway_checkin_files_processed_total{folder=\"face\"} 27",
