@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod errors;
+pub mod files;
 pub mod mapping;
 pub mod masters;
 pub mod metrics;

@@ -29,8 +29,11 @@ pub struct Metrics {
     pub checkin_files_seen: Family<Labels, Counter>,
     /// Result files processed (prefetched), by `folder`.
     pub checkin_files_processed: Family<Labels, Counter>,
-    /// Result files rejected (unparsable), by `folder`.
+    /// Result files rejected, by `folder` and `reason` (`unreadable`, `partial`, `identity`,
+    /// `my_number`, `no_person`, `other_institution`, `link`, `too_large`).
     pub checkin_files_rejected: Family<Labels, Counter>,
+    /// Files removed from the processed and rejected folders past their retention.
+    pub checkin_files_purged: Counter,
     /// Times a result file was read (more than processed + rejected when writers were slow).
     pub checkin_file_reads: Counter,
     /// Files that could not be moved or recorded after processing.
@@ -140,7 +143,13 @@ impl Metrics {
         let checkin_files_rejected = family(
             &mut registry,
             "checkin_files_rejected",
-            "オン資 result files rejected as unparsable, by folder",
+            "オン資 result files rejected, by folder and reason",
+        );
+        let checkin_files_purged = Counter::default();
+        registry.register(
+            "checkin_files_purged",
+            "Files removed from the processed and rejected folders past their retention",
+            checkin_files_purged.clone(),
         );
         let checkin_file_reads = Counter::default();
         registry.register(
@@ -207,6 +216,7 @@ impl Metrics {
             checkin_files_seen,
             checkin_files_processed,
             checkin_files_rejected,
+            checkin_files_purged,
             checkin_file_reads,
             checkin_disposal_failures,
             checkin_scans,

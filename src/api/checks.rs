@@ -143,23 +143,25 @@ pub(super) async fn create_subsidy_check(
             }
             Err(p) => return reject(&st, rec, p).await,
         },
-        Ok(BodyKind::OnshiXml) => match parse_result_body(&body, &query, today) {
-            Ok(rc) => {
-                rec.patient = Some(st.hasher.patient(&rc.request.insured));
-                let trusted = caller.may(Scope::OnshiPost);
-                if rc.block.is_some() {
-                    rec.detail = Some(if trusted {
-                        "PMH block entered the cache (onshi_post)".into()
-                    } else {
-                        "PMH block used for this answer only (no onshi_post)".into()
-                    });
+        Ok(BodyKind::OnshiXml) => {
+            match parse_result_body(&body, &query, today, st.service.institution()) {
+                Ok(rc) => {
+                    rec.patient = Some(st.hasher.patient(&rc.request.insured));
+                    let trusted = caller.may(Scope::OnshiPost);
+                    if rc.block.is_some() {
+                        rec.detail = Some(if trusted {
+                            "PMH block entered the cache (onshi_post)".into()
+                        } else {
+                            "PMH block used for this answer only (no onshi_post)".into()
+                        });
+                    }
+                    st.service
+                        .check_result(rc, Intake::Posted { trusted })
+                        .await
                 }
-                st.service
-                    .check_result(rc, Intake::Posted { trusted })
-                    .await
+                Err(p) => return reject(&st, rec, p).await,
             }
-            Err(p) => return reject(&st, rec, p).await,
-        },
+        }
     };
     let response = render(&outcome, rendering, None);
     answered(&st, rec, &outcome, response).await

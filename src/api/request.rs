@@ -9,7 +9,9 @@ use serde_json::Value;
 use super::dto::SubsidyCheckRequest;
 use super::problem::{FieldError, Problem};
 use crate::domain::date::{self, DateError};
-use crate::domain::{Care, Claim, InsuredError, InsuredIdentity, ServiceDate};
+use crate::domain::{
+    Care, Claim, InsuredError, InsuredIdentity, MedicalInstitutionCode, ServiceDate,
+};
 use crate::service::{CheckRequest, ResultCheck, ResultError, ResultVisit, checks_from_result};
 
 /// Keys that name a My Number (個人番号), compared without case, `_`, `-` or spaces.
@@ -193,6 +195,7 @@ pub fn parse_result_body(
     body: &[u8],
     q: &HashMap<String, String>,
     today: ServiceDate,
+    institution: Option<&MedicalInstitutionCode>,
 ) -> Result<ResultCheck, Problem> {
     let service_date = q
         .get("service_date")
@@ -208,7 +211,7 @@ pub fn parse_result_body(
         care,
         service_date,
     };
-    let mut checks = checks_from_result(body, visit, today).map_err(|e| match e {
+    let mut checks = checks_from_result(body, visit, today, institution).map_err(|e| match e {
         ResultError::MyNumber(name) => Problem::my_number(format!("body/{name}")),
         ResultError::Identity { reason, .. } => {
             Problem::invalid_field("body/ResultOfQualificationConfirmation", reason)

@@ -1,12 +1,17 @@
 //! The record of result files handled but left in place (`after_processing = "leave"`), so that a
 //! restart does not prefetch them again. One line per file: `folder<TAB>name<TAB>size<TAB>mtime`
 //! (nanoseconds since the epoch); a file that changed since (other size or time) is new again.
-//! Only file names are kept, never contents.
+//! Only file names are kept, never contents. A name's control, bidi and zero-width characters
+//! and `%` are written as `%XX` (its UTF-8 bytes), so that no name can break a line or a field,
+//! or hide itself from whoever reads the file. The ledger is owner-only and never written
+//! through a link.
 
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::files;
 
 /// A file as the ledger knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -33,21 +38,57 @@ impl Entry {
     fn line(&self) -> String {
         format!(
             "{}\t{}\t{}\t{}\n",
-            self.folder, self.name, self.size, self.mtime_ns
+            encode_name(&self.folder),
+            encode_name(&self.name),
+            self.size,
+            self.mtime_ns
         )
     }
 
     fn parse(line: &str) -> Option<Self> {
         let mut it = line.split('\t');
         let e = Self {
-            folder: it.next()?.to_owned(),
-            name: it.next()?.to_owned(),
+            folder: decode_name(it.next()?)?,
+            name: decode_name(it.next()?)?,
             size: it.next()?.parse().ok()?,
             mtime_ns: it.next()?.trim_end().parse().ok()?,
         };
         it.next().is_none().then_some(e)
     }
 }
+
+fn encode_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_control() || c == '%' || files::is_invisible_format(c) {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn decode_name(field: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(field.len());
+    let mut it = field.bytes();
+    while let Some(b) = it.next() {
+        if b == b'%' {
+            let hex = [it.next()?, it.next()?];
+            bytes.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+        } else {
+            bytes.push(b);
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// The largest ledger read at start (a line is under 300 bytes; a day's files are a few
+/// thousand).
+const MAX_LEDGER_BYTES: u64 = 64 << 20;
 
 pub struct Ledger {
     entries: HashSet<Entry>,
@@ -58,30 +99,26 @@ impl Ledger {
     /// Opens (or creates) the ledger and drops entries whose file is gone or changed, so that it
     /// does not grow without bound. `exists` tells whether an entry still names a file as it was.
     pub fn open(path: &Path, exists: impl Fn(&Entry) -> bool) -> std::io::Result<Self> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            files::owner_only_dir(dir)?;
         }
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(e),
+        let bytes = match files::read_limited(path, MAX_LEDGER_BYTES) {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => Vec::new(),
+            Err(files::ReadError::Io(e)) => return Err(e),
+            Err(e) => {
+                return Err(std::io::Error::other(format!("{}: {e}", path.display())));
+            }
         };
-        let entries: HashSet<Entry> = text
+        let entries: HashSet<Entry> = String::from_utf8_lossy(&bytes)
             .lines()
             .filter_map(Entry::parse)
             .filter(|e| exists(e))
             .collect();
         // Rewrite compacted, atomically.
-        let tmp = path.with_extension("tmp");
-        {
-            let mut f = std::fs::File::create(&tmp)?;
-            for e in &entries {
-                f.write_all(e.line().as_bytes())?;
-            }
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)?;
-        let file = std::fs::OpenOptions::new().append(true).open(path)?;
+        let text: String = entries.iter().map(Entry::line).collect();
+        files::replace_atomically(path, text.as_bytes(), true)?;
+        let file = files::append_owner_only(path)?;
         Ok(Self { entries, file })
     }
 
@@ -126,5 +163,42 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
         // A file with the same name but another size is not the recorded one.
         assert!(!l.contains(&Entry::new("face", "OQSsiquc01res_face_a.xml", 11, t)));
+    }
+
+    #[test]
+    fn names_with_control_characters_stay_on_one_line_and_come_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.tsv");
+        let t = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let odd = "OQSsiquc01res_a\tb\nc%41\u{202e}d\u{1b}[31m.xml";
+        let e = Entry::new("face", odd, 10, t);
+        {
+            let mut l = Ledger::open(&path, |_| true).unwrap();
+            l.record(e.clone()).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text:?}");
+        assert!(
+            !text
+                .chars()
+                .any(|c| c.is_control() && c != '\t' && c != '\n')
+        );
+        assert!(!text.contains('\u{202e}'));
+        assert_eq!(text.matches('\t').count(), 3);
+        let l = Ledger::open(&path, |_| true).unwrap();
+        assert!(l.contains(&e));
+        assert!(files::is_owner_only(&path).unwrap());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_ledger_that_is_a_link_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.txt");
+        std::fs::write(&target, "not a ledger\n").unwrap();
+        let path = dir.path().join("ledger.tsv");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        assert!(Ledger::open(&path, |_| true).is_err());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "not a ledger\n");
     }
 }

@@ -64,14 +64,19 @@ pub async fn prefetch(
     file_name: &str,
     arrived_at: DateTime<Utc>,
 ) -> Result<Prefetched, FileError> {
-    let checks =
-        checks_from_result(bytes, ResultVisit::default(), service.today()).map_err(|e| {
-            if e.could_be_partial() {
-                FileError::Partial(e)
-            } else {
-                FileError::Invalid(e)
-            }
-        })?;
+    let checks = checks_from_result(
+        bytes,
+        ResultVisit::default(),
+        service.today(),
+        service.institution(),
+    )
+    .map_err(|e| {
+        if e.could_be_partial() {
+            FileError::Partial(e)
+        } else {
+            FileError::Invalid(e)
+        }
+    })?;
     let mut done = Prefetched::default();
     for rc in checks {
         let started = std::time::Instant::now();
@@ -100,7 +105,7 @@ pub async fn prefetch(
             let appended = a.store.append(rec).await;
             metrics.audit_record(appended.is_ok());
             if let Err(e) = appended {
-                tracing::error!(error = %e, file = %file_name, "cannot record a prefetch in the audit");
+                tracing::error!(error = %e, file = %crate::files::escape_name(file_name), "cannot record a prefetch in the audit");
             }
         }
         metrics

@@ -11,7 +11,14 @@
 //! rejected ones move (or, when files stay, are copied) to `rejected_dir` with
 //! `<name>.reason.txt`. Files in `res` always stay (they answer the receipt computer's requests). A name already taken there gets a `~N` suffix: nothing is overwritten.
 //! Unprocessed files stay where they are, so a restart picks them up again.
+//!
+//! Hostile files: a symbolic link is never read, moved or written through — it is rejected with
+//! a reason file and left as it is; a file larger than `max_file_bytes` is rejected from its
+//! size, unread; a file naming a My Number is never copied (moved-mode: removed from `face`;
+//! left-mode: left, recorded). File names reach logs, reason files and the ledger escaped.
+//! Files in `processed` and `rejected` are removed `retention` after they were put there.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -25,6 +32,7 @@ use tokio::time::Instant;
 use super::ledger::{Entry, Ledger};
 use super::schedule::{Done, Folder, Job, Schedule, Version};
 use super::{FileError, prefetch};
+use crate::files::{self, ReadError, escape_name};
 use crate::metrics::Metrics;
 use crate::service::SubsidyService;
 use crate::store::Recorder;
@@ -58,7 +66,18 @@ pub struct WatchOptions {
     pub concurrency: usize,
     /// Result files with this prefix after `OQSsiquc01res_` belong to the terminal upstream.
     pub skip_prefix: Option<String>,
+    /// Larger files are rejected without being read (a real result is a few KiB).
+    pub max_file_bytes: u64,
+    /// Files in the processed and rejected folders are removed this long after they were put
+    /// there.
+    pub retention: Duration,
 }
+
+/// 1 MiB: a real result is a few KiB.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 20;
+/// Three days: a file rejected on a Friday evening can still be looked at on Monday; the
+/// gateway itself needs none of it after processing.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(3 * 24 * 3600);
 
 impl WatchOptions {
     /// Defaults for a face folder, with `processed/` and `rejected/` inside it.
@@ -75,6 +94,8 @@ impl WatchOptions {
             events: true,
             concurrency: 8,
             skip_prefix: None,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            retention: DEFAULT_RETENTION,
         }
     }
 }
@@ -136,16 +157,26 @@ impl Watcher {
         metrics: Arc<Metrics>,
         audit: Option<Recorder>,
     ) -> Result<Self, WatchError> {
-        let mut dirs = vec![opts.face_dir.clone(), opts.rejected_dir.clone()];
-        dirs.extend(opts.res_dir.clone());
-        if let Disposal::Move(d) = &opts.disposal {
-            dirs.push(d.clone());
+        let folder_error = |d: &PathBuf| {
+            let path = d.clone();
+            move |source| WatchError::Folder { path, source }
+        };
+        // The terminal's folders: used as they are (created owner-only when missing), never
+        // through a link.
+        for d in std::iter::once(&opts.face_dir).chain(opts.res_dir.as_ref()) {
+            if std::fs::symlink_metadata(d).is_ok() {
+                files::check_real_dir(d).map_err(folder_error(d))?;
+            } else {
+                files::owner_only_dir(d).map_err(folder_error(d))?;
+            }
         }
-        for d in &dirs {
-            std::fs::create_dir_all(d).map_err(|source| WatchError::Folder {
-                path: d.clone(),
-                source,
-            })?;
+        // The gateway's own folders: owner-only.
+        let mut own = vec![opts.rejected_dir.clone()];
+        if let Disposal::Move(d) = &opts.disposal {
+            own.push(d.clone());
+        }
+        for d in &own {
+            files::owner_only_dir(d).map_err(folder_error(d))?;
         }
         // Events and listings then name files the same way.
         let canonical = |d: &PathBuf| {
@@ -257,6 +288,8 @@ struct State {
     shared: Arc<Shared>,
     schedule: Schedule,
     tasks: JoinSet<(Job, Done)>,
+    /// Symbolic links already rejected (they stay where they are; rejected once while there).
+    links: HashSet<PathBuf>,
 }
 
 async fn run(
@@ -269,14 +302,22 @@ async fn run(
         shared: shared.clone(),
         schedule: Schedule::new(opts.settle, opts.incomplete_grace, opts.concurrency),
         tasks: JoinSet::new(),
+        links: HashSet::new(),
     };
     let poll = (opts.settle / 4).clamp(Duration::from_millis(5), Duration::from_millis(50));
     let mut tick = tokio::time::interval(poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let purge_every =
+        (opts.retention / 4).clamp(Duration::from_millis(50), Duration::from_secs(3600));
     // The first scan finds what arrived while the gateway was down.
     let mut last_scan: Option<Instant> = None;
+    let mut last_purge: Option<Instant> = None;
     let mut events_open = true;
     loop {
+        if last_purge.is_none_or(|t| t.elapsed() >= purge_every) {
+            last_purge = Some(Instant::now());
+            st.purge().await;
+        }
         if last_scan.is_none_or(|t| t.elapsed() >= opts.rescan_interval) {
             last_scan = Some(Instant::now());
             st.scan().await;
@@ -311,12 +352,36 @@ fn version_of(m: &std::fs::Metadata) -> Version {
     }
 }
 
-/// The version of a regular file; `None` when it is gone or not a regular file.
-fn stat(path: &Path) -> Option<Version> {
-    std::fs::metadata(path)
-        .ok()
-        .filter(|m| m.is_file())
-        .map(|m| version_of(&m))
+/// What is at a path, without following a link.
+enum Seen {
+    File(Version),
+    Link,
+    /// Gone, or neither a regular file nor a link.
+    Nothing,
+}
+
+fn seen(m: &std::fs::Metadata) -> Seen {
+    if m.file_type().is_symlink() {
+        Seen::Link
+    } else if m.is_file() {
+        Seen::File(version_of(m))
+    } else {
+        Seen::Nothing
+    }
+}
+
+fn stat(path: &Path) -> Seen {
+    std::fs::symlink_metadata(path)
+        .map(|m| seen(&m))
+        .unwrap_or(Seen::Nothing)
+}
+
+/// The version of a regular file (not a link); `None` otherwise.
+fn file_version(path: &Path) -> Option<Version> {
+    match stat(path) {
+        Seen::File(v) => Some(v),
+        _ => None,
+    }
 }
 
 impl State {
@@ -366,13 +431,44 @@ impl State {
         }
     }
 
+    /// A result file's name that is a symbolic link: rejected once, left as it is.
+    fn link(&mut self, path: PathBuf, folder: Folder) {
+        self.schedule.gone(&path);
+        if !self.links.insert(path.clone()) {
+            return;
+        }
+        let shared = self.shared.clone();
+        self.tasks.spawn(async move {
+            let name = name_of(&path);
+            let job = Job {
+                path,
+                folder,
+                version: Version {
+                    size: 0,
+                    mtime: SystemTime::UNIX_EPOCH,
+                },
+                reject_as_partial: None,
+            };
+            let r = Rejection::link();
+            let done = reject(&shared, &job.path, folder, &name, job.version, &r).await;
+            (job, done)
+        });
+    }
+
     fn event(&mut self, path: PathBuf, hint: Hint) {
         let Some(folder) = self.folder_of(&path) else {
             return;
         };
         match stat(&path) {
-            Some(v) => self.observe(path, folder, v, matches!(hint, Hint::Complete)),
-            None => self.schedule.gone(&path),
+            Seen::File(v) => {
+                self.links.remove(&path);
+                self.observe(path, folder, v, matches!(hint, Hint::Complete));
+            }
+            Seen::Link => self.link(path, folder),
+            Seen::Nothing => {
+                self.links.remove(&path);
+                self.schedule.gone(&path);
+            }
         }
     }
 
@@ -388,11 +484,13 @@ impl State {
                     tracing::warn!(dir = %d.display(), "cannot list the folder");
                     continue;
                 };
+                // `DirEntry::metadata` does not follow links.
                 for e in rd.flatten() {
-                    if let Ok(m) = e.metadata()
-                        && m.is_file()
-                    {
-                        out.push((e.path(), version_of(&m)));
+                    if let Ok(m) = e.metadata() {
+                        match seen(&m) {
+                            Seen::Nothing => {}
+                            s => out.push((e.path(), s)),
+                        }
                     }
                 }
             }
@@ -400,21 +498,62 @@ impl State {
         })
         .await
         .unwrap_or_default();
-        let present: HashSet<&PathBuf> = listed.iter().map(|(p, _)| p).collect();
+        let present: HashSet<&PathBuf> = listed
+            .iter()
+            .filter(|(_, s)| matches!(s, Seen::File(_)))
+            .map(|(p, _)| p)
+            .collect();
         self.schedule.listed(&present);
-        for (path, v) in listed {
+        let links: HashSet<PathBuf> = listed
+            .iter()
+            .filter(|(_, s)| matches!(s, Seen::Link))
+            .map(|(p, _)| p.clone())
+            .collect();
+        self.links.retain(|p| links.contains(p));
+        for (path, s) in listed {
             if let Some(folder) = self.folder_of(&path) {
-                self.observe(path, folder, v, false);
+                match s {
+                    Seen::File(v) => self.observe(path, folder, v, false),
+                    Seen::Link => self.link(path, folder),
+                    Seen::Nothing => {}
+                }
             }
         }
         self.shared.metrics.checkin_scans.inc();
+    }
+
+    /// Removes what has been kept in the processed and rejected folders beyond the retention.
+    async fn purge(&mut self) {
+        let opts = &self.shared.opts;
+        let mut dirs = vec![opts.rejected_dir.clone()];
+        if let Disposal::Move(d) = &opts.disposal {
+            dirs.push(d.clone());
+        }
+        let cutoff = SystemTime::now()
+            .checked_sub(opts.retention)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let removed = tokio::task::spawn_blocking(move || {
+            dirs.iter().map(|d| purge_before(d, cutoff)).sum::<usize>()
+        })
+        .await
+        .unwrap_or_default();
+        if removed > 0 {
+            self.shared
+                .metrics
+                .checkin_files_purged
+                .inc_by(removed as u64);
+            tracing::info!(
+                removed,
+                "removed processed and rejected files past their retention"
+            );
+        }
     }
 
     /// Looks again at files whose settle time has passed.
     fn restat_due(&mut self) {
         let now = Instant::now();
         for path in self.schedule.due(now) {
-            let v = stat(&path);
+            let v = file_version(&path);
             self.schedule.restat(&path, v, now);
         }
     }
@@ -434,10 +573,107 @@ impl State {
             tracing::error!("a check-in task failed");
             return;
         };
+        if self.links.contains(&job.path) {
+            return;
+        }
         if self.schedule.finished(&job, done, Instant::now())
-            && let Some(v) = stat(&job.path)
+            && let Some(v) = file_version(&job.path)
         {
             self.observe(job.path, job.folder, v, false);
+        }
+    }
+}
+
+/// Removes the regular files in `dir` put there (moved, copied, written: the inode's change
+/// time) before `cutoff`; links and folders are left alone. Returns how many were removed.
+pub(super) fn purge_before(dir: &Path, cutoff: SystemTime) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in rd.flatten() {
+        let Ok(m) = e.metadata() else { continue };
+        if !m.is_file() {
+            continue;
+        }
+        if put_there_at(&m) < cutoff && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// When a file was put where it is: its change time (a rename sets it), else its modification.
+fn put_there_at(m: &std::fs::Metadata) -> SystemTime {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let secs = u64::try_from(m.ctime()).unwrap_or(0);
+        let nanos = u32::try_from(m.ctime_nsec()).unwrap_or(0);
+        SystemTime::UNIX_EPOCH + Duration::new(secs, nanos)
+    }
+    #[cfg(not(unix))]
+    {
+        m.modified().unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+}
+
+fn name_of(path: &Path) -> String {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Why a file is rejected, and what becomes of it.
+struct Rejection {
+    /// A fixed label (metrics).
+    kind: &'static str,
+    reason: String,
+    keep: Keep,
+}
+
+/// What becomes of a rejected file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Kept for a person to look at: moved (or, when files stay, copied) into `rejected`.
+    Store,
+    /// Not touched at all (a symbolic link): only the reason is written.
+    Untouched,
+    /// Never copied (it names a My Number): removed from `face` when the gateway moves files,
+    /// else left and recorded; only the reason is written.
+    Discard,
+}
+
+impl Rejection {
+    fn link() -> Self {
+        Self {
+            kind: "link",
+            reason: "a symbolic link: never followed, read or moved; left as it is".into(),
+            keep: Keep::Untouched,
+        }
+    }
+
+    fn too_large(size: u64, limit: u64) -> Self {
+        Self {
+            kind: "too_large",
+            reason: format!(
+                "{size} bytes, more than onshi.max_file_bytes ({limit}): not read (a result is a few KiB)"
+            ),
+            keep: Keep::Store,
+        }
+    }
+
+    fn of(e: &crate::service::ResultError) -> Self {
+        let keep = if matches!(e, crate::service::ResultError::MyNumber(_)) {
+            Keep::Discard
+        } else {
+            Keep::Store
+        };
+        Self {
+            kind: e.kind(),
+            reason: e.to_string(),
+            keep,
         }
     }
 }
@@ -446,17 +682,32 @@ impl State {
 /// read and looked cut off, and has not changed for the grace: it is rejected without reading.
 async fn handle(shared: &Shared, job: &Job) -> Done {
     let (path, folder, version) = (job.path.as_path(), job.folder, job.version);
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default()
-        .to_owned();
+    let name = name_of(path);
     if let Some(reason) = &job.reject_as_partial {
-        return reject(shared, path, folder, &name, version, reason).await;
+        let r = Rejection {
+            kind: "partial",
+            reason: reason.clone(),
+            keep: Keep::Store,
+        };
+        return reject(shared, path, folder, &name, version, &r).await;
     }
-    let bytes = match tokio::fs::read(path).await {
-        Ok(b) => b,
-        Err(_) => return Done::Again,
+    let limit = shared.opts.max_file_bytes;
+    if version.size > limit {
+        let r = Rejection::too_large(version.size, limit);
+        return reject(shared, path, folder, &name, version, &r).await;
+    }
+    let owned = path.to_path_buf();
+    let read = tokio::task::spawn_blocking(move || files::read_limited(&owned, limit)).await;
+    let bytes = match read {
+        Ok(Ok(b)) => b,
+        Ok(Err(ReadError::Link)) => {
+            return reject(shared, path, folder, &name, version, &Rejection::link()).await;
+        }
+        Ok(Err(ReadError::TooLarge { size, limit })) => {
+            let r = Rejection::too_large(size, limit);
+            return reject(shared, path, folder, &name, version, &r).await;
+        }
+        Ok(Err(_)) | Err(_) => return Done::Again,
     };
     shared.metrics.checkin_file_reads.inc();
     if bytes.len() as u64 != version.size {
@@ -474,7 +725,7 @@ async fn handle(shared: &Shared, job: &Job) -> Done {
     .await
     {
         Ok(p) => {
-            tracing::debug!(file = %name, results = p.results, with_block = p.with_block, "check-in prefetched");
+            tracing::debug!(file = %escape_name(&name), results = p.results, with_block = p.with_block, "check-in prefetched");
             shared
                 .metrics
                 .checkin_files_processed
@@ -488,7 +739,7 @@ async fn handle(shared: &Shared, job: &Job) -> Done {
             };
             if let Err(e) = disposed {
                 shared.metrics.checkin_disposal_failures.inc();
-                tracing::error!(file = %name, error = %e, "processed, but cannot move or record the file");
+                tracing::error!(file = %escape_name(&name), error = %e, "processed, but cannot move or record the file");
             }
             Done::Processed
         }
@@ -497,13 +748,13 @@ async fn handle(shared: &Shared, job: &Job) -> Done {
                 .duration_since(version.mtime)
                 .unwrap_or_default();
             if age >= shared.opts.incomplete_grace {
-                reject(shared, path, folder, &name, version, &e.to_string()).await
+                reject(shared, path, folder, &name, version, &Rejection::of(&e)).await
             } else {
                 Done::Partial(e.to_string())
             }
         }
-        Err(FileError::Invalid(reason)) => {
-            reject(shared, path, folder, &name, version, &reason.to_string()).await
+        Err(FileError::Invalid(e)) => {
+            reject(shared, path, folder, &name, version, &Rejection::of(&e)).await
         }
     }
 }
@@ -525,76 +776,130 @@ async fn reject(
     folder: Folder,
     name: &str,
     version: Version,
-    reason: &str,
+    r: &Rejection,
 ) -> Done {
     shared
         .metrics
         .checkin_files_rejected
-        .get_or_create(&vec![("folder", folder.label())])
+        .get_or_create(&vec![("folder", folder.label()), ("reason", r.kind)])
         .inc();
-    tracing::warn!(file = %name, folder = folder.label(), reason, "オン資 result file rejected");
+    let shown = escape_name(name);
+    tracing::warn!(file = %shown, folder = folder.label(), reason = %r.reason, "オン資 result file rejected");
     let dir = &shared.opts.rejected_dir;
     let leave = matches!(shared.opts.disposal, Disposal::Leave { .. }) || folder == Folder::Res;
-    let stored = if leave {
-        copy_into(path, dir, name).await
-    } else {
-        move_into(path, dir, name).await
-    };
-    let result = match stored {
-        Ok(target) => {
-            let mut reason_file = target.into_os_string();
-            reason_file.push(".reason.txt");
-            let text = format!(
-                "{name}: {reason}\nrejected at {}\n",
-                crate::domain::date::jst_rfc3339(Utc::now())
-            );
-            tokio::fs::write(PathBuf::from(reason_file), text)
-                .await
-                .and_then(|_| {
-                    if leave {
-                        record(shared, folder, name, version)
-                    } else {
-                        Ok(())
-                    }
-                })
+    let text = format!(
+        "{shown}: {}\nrejected at {}\n",
+        r.reason,
+        crate::domain::date::jst_rfc3339(Utc::now())
+    );
+    let result = match r.keep {
+        Keep::Store => {
+            let stored = if leave {
+                copy_into(path, dir, name).await
+            } else {
+                move_into(path, dir, name).await
+            };
+            match stored {
+                Ok(target) => {
+                    let mut reason_file = target.into_os_string();
+                    reason_file.push(".reason.txt");
+                    write_reason(PathBuf::from(reason_file), text, false).await
+                }
+                Err(e) => Err(e),
+            }
         }
-        Err(e) => Err(e),
-    };
+        Keep::Untouched | Keep::Discard => {
+            let removed = if r.keep == Keep::Discard && !leave {
+                tokio::fs::remove_file(path).await
+            } else {
+                Ok(())
+            };
+            let reason_file = dir.join(format!("{name}.reason.txt"));
+            match removed {
+                Ok(()) => write_reason(reason_file, text, true).await,
+                Err(e) => Err(e),
+            }
+        }
+    }
+    .and_then(|()| {
+        if leave && r.keep != Keep::Untouched {
+            record(shared, folder, name, version)
+        } else {
+            Ok(())
+        }
+    });
     if let Err(e) = result {
         shared.metrics.checkin_disposal_failures.inc();
-        tracing::error!(file = %name, error = %e, "cannot store the rejected file and its reason");
+        tracing::error!(file = %shown, error = %e, "cannot store the rejected file and its reason");
     }
     Done::Rejected
 }
 
-/// A free name in `dir`: `name`, else `stem~1.ext`, `stem~2.ext` …
+/// Writes a reason file (owner-only, never through a link); `replace` for the reason of a file
+/// that stays where it is (the same name each time it is rejected again).
+async fn write_reason(path: PathBuf, text: String, replace: bool) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(move || {
+        if let Some(dir) = path.parent() {
+            files::check_real_dir(dir)?;
+        }
+        if replace {
+            files::replace_atomically(&path, text.as_bytes(), false)
+        } else {
+            files::write_new(&path, text.as_bytes())
+        }
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+/// A free name in `dir`: `name`, else `stem~1.ext`, `stem~2.ext` … (a link counts as taken).
 fn free_name(dir: &Path, name: &str) -> PathBuf {
+    let taken = |p: &Path| std::fs::symlink_metadata(p).is_ok();
     let first = dir.join(name);
-    if !first.exists() {
+    if !taken(&first) {
         return first;
     }
-    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+    let (stem, ext): (Cow<'_, str>, &str) = match name.rsplit_once('.') {
+        Some((s, e)) => (Cow::Borrowed(s), e),
+        None => (Cow::Borrowed(name), ""),
+    };
     (1..)
         .map(|i| dir.join(format!("{stem}~{i}.{ext}")))
-        .find(|p| !p.exists())
+        .find(|p| !taken(p))
         .expect("some free name")
 }
 
+/// Moves a file (never a link: the caller read it as a regular file) into `dir`, which must be
+/// a real folder; the moved file is made owner-only.
 async fn move_into(path: &Path, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
-    let target = free_name(dir, name);
-    match tokio::fs::rename(path, &target).await {
-        Ok(()) => Ok(target),
-        // Another file system (e.g. a network share): copy, then remove.
-        Err(_) => {
-            tokio::fs::copy(path, &target).await?;
-            tokio::fs::remove_file(path).await?;
-            Ok(target)
+    let (path, dir, name) = (path.to_path_buf(), dir.to_path_buf(), name.to_owned());
+    tokio::task::spawn_blocking(move || {
+        files::check_real_dir(&dir)?;
+        if files::is_link(&path) {
+            return Err(files::link_refused(&path));
         }
-    }
+        let target = free_name(&dir, &name);
+        if std::fs::rename(&path, &target).is_err() {
+            // Another file system (e.g. a network share): copy, then remove.
+            files::copy_no_follow(&path, &target).map_err(std::io::Error::other)?;
+            std::fs::remove_file(&path)?;
+        }
+        files::restrict_to_owner(&target)?;
+        Ok(target)
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
+/// Copies a file (never through a link) into a new owner-only file in `dir`.
 async fn copy_into(path: &Path, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
-    let target = free_name(dir, name);
-    tokio::fs::copy(path, &target).await?;
-    Ok(target)
+    let (path, dir, name) = (path.to_path_buf(), dir.to_path_buf(), name.to_owned());
+    tokio::task::spawn_blocking(move || {
+        files::check_real_dir(&dir)?;
+        let target = free_name(&dir, &name);
+        files::copy_no_follow(&path, &target).map_err(std::io::Error::other)?;
+        Ok(target)
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use pmh_gateway::store::{create_owner_only, owner_only_dir};
+use pmh_gateway::files::{create_owner_only, owner_only_dir};
 use pmh_gateway::tls::LocalCa;
 
 const CA_CERT: &str = "ca.pem";

@@ -229,6 +229,11 @@ pub struct OnshiSection {
     pub request_encoding: RequestEncoding,
     /// How often `res` is looked at while a terminal-mode request waits.
     pub poll_ms: u64,
+    /// Result files larger than this are rejected unread (default 1 MiB).
+    pub max_file_bytes: u64,
+    /// Days files are kept in the processed and rejected folders (default 3; 0 = removed at
+    /// once).
+    pub retention_days: u64,
 }
 
 impl Default for OnshiSection {
@@ -252,6 +257,8 @@ impl Default for OnshiSection {
             concurrency: w.concurrency,
             request_encoding: RequestEncoding::ShiftJis,
             poll_ms: 20,
+            max_file_bytes: w.max_file_bytes,
+            retention_days: w.retention.as_secs() / 86_400,
         }
     }
 }

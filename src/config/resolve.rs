@@ -248,6 +248,8 @@ impl OnshiSection {
         ] {
             in_range(field, v, min, 3_600_000)?;
         }
+        in_range("onshi.max_file_bytes", self.max_file_bytes, 4096, 64 << 20)?;
+        in_range("onshi.retention_days", self.retention_days, 0, 3650)?;
         if self.incomplete_grace_ms < self.settle_ms {
             return Err(invalid(
                 "onshi.incomplete_grace_ms",
@@ -294,6 +296,8 @@ impl OnshiSection {
             events: self.use_events,
             concurrency: self.concurrency,
             skip_prefix: Some(crate::upstream::OWN_PREFIX.into()),
+            max_file_bytes: self.max_file_bytes,
+            retention: Duration::from_secs(self.retention_days * 86_400),
         });
         Ok(Some(ResolvedOnshi {
             terminal: TerminalUpstreamOptions {

@@ -28,5 +28,5 @@ pub use money::Yen;
 pub use numbers::{
     InsurerNumber, LawCode, MedicalInstitutionCode, NumberError, PayerNumber, RecipientNumber,
 };
-pub use redact::Redacted;
+pub use redact::{Redacted, printable};
 pub use visit::{Beneficiary, Care, Claim, InsuranceContext, InsuranceKind, fiscal_year_age};

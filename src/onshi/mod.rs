@@ -36,8 +36,10 @@ pub enum OnshiError {
     TooLarge(usize),
     #[error("not well-formed XML at offset {offset}: {reason}")]
     Syntax { offset: usize, reason: String },
-    #[error("elements nest too deep or are too many")]
-    TooDeep,
+    #[error("elements nest deeper than {0} levels")]
+    TooDeep(usize),
+    #[error("more than {0} elements")]
+    TooMany(usize),
     #[error("the root element is <{0}>, not <XmlMsg>")]
     WrongRoot(String),
     #[error("required element {0} is missing")]

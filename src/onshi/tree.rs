@@ -62,8 +62,11 @@ pub fn parse(text: &str) -> Result<Element, OnshiError> {
         match event {
             Event::Start(e) => {
                 count += 1;
-                if stack.len() >= MAX_DEPTH || count > MAX_ELEMENTS {
-                    return Err(OnshiError::TooDeep);
+                if count > MAX_ELEMENTS {
+                    return Err(OnshiError::TooMany(MAX_ELEMENTS));
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(OnshiError::TooDeep(MAX_DEPTH));
                 }
                 if root.is_some() {
                     return Err(syntax(&reader, &"content after the root element"));
@@ -75,7 +78,11 @@ pub fn parse(text: &str) -> Result<Element, OnshiError> {
                 });
             }
             Event::Empty(e) => {
+                // Empty elements count too: `<a/>` a million times is a million elements.
                 count += 1;
+                if count > MAX_ELEMENTS {
+                    return Err(OnshiError::TooMany(MAX_ELEMENTS));
+                }
                 let el = Element {
                     name: String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
                     ..Default::default()
@@ -144,4 +151,23 @@ pub fn parse(text: &str) -> Result<Element, OnshiError> {
         offset: 0,
         reason: "no root element".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_element_cap_counts_empty_elements() {
+        let many = format!("<XmlMsg>{}</XmlMsg>", "<a/>".repeat(MAX_ELEMENTS + 1));
+        assert_eq!(parse(&many).unwrap_err(), OnshiError::TooMany(MAX_ELEMENTS));
+        let fine = format!("<XmlMsg>{}</XmlMsg>", "<a/>".repeat(MAX_ELEMENTS - 1));
+        assert_eq!(parse(&fine).unwrap().children.len(), MAX_ELEMENTS - 1);
+        let deep = format!(
+            "{}{}",
+            "<a>".repeat(MAX_DEPTH + 1),
+            "</a>".repeat(MAX_DEPTH + 1)
+        );
+        assert_eq!(parse(&deep).unwrap_err(), OnshiError::TooDeep(MAX_DEPTH));
+    }
 }

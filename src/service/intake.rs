@@ -6,7 +6,7 @@
 //! and the 照会番号. [`SubsidyService::check_result`](super::SubsidyService::check_result) then
 //! answers each the same way, whichever door it came through.
 
-use crate::domain::{Care, Certificate, Claim, Redacted, ServiceDate};
+use crate::domain::{Care, Certificate, Claim, MedicalInstitutionCode, Redacted, ServiceDate};
 use crate::onshi::{OnshiError, OnshiResult};
 
 use super::CheckRequest;
@@ -56,6 +56,10 @@ pub enum ResultError {
     Identity { index: usize, reason: String },
     #[error("ResultOfQualificationConfirmation {index}: Birthdate is after the service date")]
     BornAfterServiceDate { index: usize },
+    #[error(
+        "the result is for medical institution {found}, not this one ({configured}): MedicalInstitutionCode does not match"
+    )]
+    OtherInstitution { found: String, configured: String },
 }
 
 impl ResultError {
@@ -64,19 +68,40 @@ impl ResultError {
     pub fn could_be_partial(&self) -> bool {
         matches!(self, Self::Unreadable(e) if e.could_be_partial())
     }
+
+    /// A fixed label for metrics and the audit.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unreadable(_) => "unreadable",
+            Self::MyNumber(_) => "my_number",
+            Self::NoPerson { .. } => "no_person",
+            Self::Identity { .. } | Self::BornAfterServiceDate { .. } => "identity",
+            Self::OtherInstitution { .. } => "other_institution",
+        }
+    }
 }
 
 /// Reads an オン資 result message and gives the checks it asks for, one per person, in the
-/// message's order. A result naming a My Number, or with any person whose identity cannot be
-/// read, gives none: it is refused as a whole.
+/// message's order. A result naming a My Number, with any person whose identity cannot be
+/// read, or (when `institution` is known) whose `MedicalInstitutionCode` names another
+/// institution, gives none: it is refused as a whole.
 pub fn checks_from_result(
     bytes: &[u8],
     visit: ResultVisit,
     today: ServiceDate,
+    institution: Option<&MedicalInstitutionCode>,
 ) -> Result<Vec<ResultCheck>, ResultError> {
     let result = OnshiResult::parse(bytes).map_err(ResultError::Unreadable)?;
     if let Some(name) = result.my_number_element {
         return Err(ResultError::MyNumber(name));
+    }
+    if let (Some(configured), Some(found)) = (institution, &result.header.medical_institution_code)
+        && found.trim() != configured.as_str()
+    {
+        return Err(ResultError::OtherInstitution {
+            found: crate::domain::printable(found, 16),
+            configured: configured.as_str().to_owned(),
+        });
     }
     if result.results.is_empty() {
         return Err(ResultError::NoPerson {

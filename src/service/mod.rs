@@ -256,6 +256,11 @@ impl SubsidyService {
         &self.masters
     }
 
+    /// The institution this gateway serves, when configured.
+    pub fn institution(&self) -> Option<&MedicalInstitutionCode> {
+        self.institution.as_ref()
+    }
+
     pub fn breaker_state(&self) -> BreakerState {
         self.breaker.state()
     }

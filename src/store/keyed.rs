@@ -10,8 +10,8 @@ use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use super::StoreError;
-use super::files::{create_owner_only, is_owner_only};
 use crate::domain::{InsuredIdentity, hex};
+use crate::files::{create_owner_only, is_owner_only};
 
 /// The secret's size in bytes.
 const KEY_BYTES: usize = 32;

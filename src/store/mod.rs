@@ -10,7 +10,6 @@
 //! database file is owner-only and README says so.
 
 pub mod export;
-mod files;
 mod keyed;
 mod sqlite;
 
@@ -21,7 +20,6 @@ use std::pin::Pin;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use files::{create_owner_only, is_owner_only, owner_only_dir, restrict_to_owner};
 pub use keyed::{Hasher, KeyedHash, key_path};
 pub use sqlite::SqliteStore;
 

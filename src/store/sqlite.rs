@@ -15,11 +15,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use super::files::{owner_only_dir, restrict_to_owner};
 use super::{
     AuditQuery, AuditRecord, BoxFuture, KeyedHash, MIGRATIONS, Operation, Purged, Store,
     StoreError, StoreInfo, StoredAnswer,
 };
+use crate::files::{owner_only_dir, restrict_to_owner};
 
 /// The database file's name in the state folder.
 pub const DB_FILE: &str = "state.db";
@@ -413,7 +413,8 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Hasher, is_owner_only};
+    use crate::files::is_owner_only;
+    use crate::store::Hasher;
 
     fn at(h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 21, h, 0, 0).unwrap()

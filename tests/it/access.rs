@@ -279,7 +279,7 @@ async fn each_access_leaves_one_record_with_the_patient_as_a_keyed_hash() {
     }
     // The audit itself has no recipient numbers (answers kept for re-reading do: README says
     // so, and the file is owner-only).
-    assert!(pmh_gateway::store::is_owner_only(&p.config.store.dir).unwrap());
+    assert!(pmh_gateway::files::is_owner_only(&p.config.store.dir).unwrap());
 }
 
 #[tokio::test]

@@ -52,11 +52,38 @@ fn count(st: &AppState, what: &str) -> u64 {
             .checkin_files_processed
             .get_or_create(&face)
             .get(),
-        "rejected" => st.metrics.checkin_files_rejected.get_or_create(&face).get(),
+        "rejected" => REJECT_REASONS
+            .iter()
+            .map(|r| {
+                st.metrics
+                    .checkin_files_rejected
+                    .get_or_create(&vec![("folder", "face"), ("reason", r)])
+                    .get()
+            })
+            .sum(),
         "seen" => st.metrics.checkin_files_seen.get_or_create(&face).get(),
         "reads" => st.metrics.checkin_file_reads.get(),
         _ => unreachable!(),
     }
+}
+
+/// The `reason` labels of `checkin_files_rejected`.
+const REJECT_REASONS: [&str; 8] = [
+    "unreadable",
+    "partial",
+    "identity",
+    "my_number",
+    "no_person",
+    "other_institution",
+    "link",
+    "too_large",
+];
+
+fn rejected_for(st: &AppState, reason: &'static str) -> u64 {
+    st.metrics
+        .checkin_files_rejected
+        .get_or_create(&vec![("folder", "face"), ("reason", reason)])
+        .get()
 }
 
 fn names(dir: &Path) -> BTreeSet<String> {
@@ -374,4 +401,223 @@ async fn results_in_res_stay_and_the_terminal_upstreams_own_files_are_left_alone
             .file_name,
         "OQSsiquc01res_RC0000000001.xml"
     );
+}
+
+/// `bytes` with `extra` inserted before the first `</ResultOfQualificationConfirmation>` (ASCII,
+/// so it works in either encoding).
+fn with_element(bytes: &[u8], extra: &str) -> Vec<u8> {
+    let end = b"</ResultOfQualificationConfirmation>";
+    let at = bytes.windows(end.len()).position(|w| w == end).unwrap();
+    [&bytes[..at], extra.as_bytes(), &bytes[at..]].concat()
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_large_files_odd_names_and_other_institutions_are_handled_without_harm() {
+    let (st, _) = crate::common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = WatchOptions {
+        max_file_bytes: 64 * 1024,
+        ..options(dir.path())
+    };
+    let pop = population();
+    // Outside the share: a patient's result and a secret, each reached by a link in face/.
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let (_, linked_bytes, linked) = check_in(&pop, 7);
+    std::fs::write(outside.join("result.xml"), &linked_bytes).unwrap();
+    std::fs::write(outside.join("secret"), b"not for the gateway").unwrap();
+    std::fs::create_dir_all(&opts.face_dir).unwrap();
+    let face = opts.face_dir.clone();
+    std::os::unix::fs::symlink(
+        outside.join("result.xml"),
+        face.join("OQSsiquc01res_face_l1.xml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        outside.join("secret"),
+        face.join("OQSsiquc01res_face_l2.xml"),
+    )
+    .unwrap();
+    // Too large: rejected from its size, never read.
+    let (_, good, _) = check_in(&pop, 8);
+    let mut big = good.clone();
+    big.resize(64 * 1024 + 1, b' ');
+    std::fs::write(face.join("OQSsiquc01res_face_big.xml"), &big).unwrap();
+    // Another institution's result.
+    let other = check_in_xml(
+        &pop.personas[9],
+        9,
+        crate::common::today(),
+        "1322222222",
+        "OTHER0000001",
+    )
+    .unwrap();
+    std::fs::write(face.join("OQSsiquc01res_face_other.xml"), &other).unwrap();
+    // A name with control characters: processed, and logged or recorded only escaped.
+    let (_, odd_bytes, odd) = check_in(&pop, 10);
+    let odd_name = "OQSsiquc01res_face_a\nb\u{1b}[31m.xml";
+    std::fs::write(face.join(odd_name), &odd_bytes).unwrap();
+
+    let w = start(&opts, &st);
+    wait_for("4 rejected, 1 processed", 10, || {
+        count(&st, "rejected") == 4 && count(&st, "processed") == 1
+    })
+    .await;
+    quiescent(&st).await;
+    w.shutdown().await;
+
+    assert_eq!(rejected_for(&st, "link"), 2, "each link rejected once");
+    assert_eq!(rejected_for(&st, "too_large"), 1);
+    assert_eq!(rejected_for(&st, "other_institution"), 1);
+    assert_eq!(
+        count(&st, "reads"),
+        2,
+        "only the other institution's and the odd name's"
+    );
+    // The links are where they were, their targets untouched, nothing cached from them.
+    for l in ["OQSsiquc01res_face_l1.xml", "OQSsiquc01res_face_l2.xml"] {
+        assert!(pmh_gateway::files::is_link(&face.join(l)), "{l} left alone");
+        let reason =
+            std::fs::read_to_string(opts.rejected_dir.join(format!("{l}.reason.txt"))).unwrap();
+        assert!(reason.contains("symbolic link"), "{reason}");
+        assert!(!opts.rejected_dir.join(l).exists());
+    }
+    assert_eq!(
+        std::fs::read(outside.join("result.xml")).unwrap(),
+        linked_bytes
+    );
+    assert!(st.service.check_in(&reference_of(linked)).await.is_none());
+    let reason = std::fs::read_to_string(
+        opts.rejected_dir
+            .join("OQSsiquc01res_face_big.xml.reason.txt"),
+    )
+    .unwrap();
+    assert!(
+        reason.contains("more than onshi.max_file_bytes"),
+        "{reason}"
+    );
+    let reason = std::fs::read_to_string(
+        opts.rejected_dir
+            .join("OQSsiquc01res_face_other.xml.reason.txt"),
+    )
+    .unwrap();
+    assert!(
+        reason.contains("1322222222") && reason.contains("MedicalInstitutionCode"),
+        "{reason}"
+    );
+    // The odd name was processed; its check-in keeps the real name.
+    let c = st.service.check_in(&reference_of(odd)).await.unwrap();
+    assert_eq!(c.file_name, odd_name);
+    // Everything the gateway made is owner-only.
+    let processed = dir.path().join("face/processed");
+    assert_eq!(mode(&opts.rejected_dir), 0o700);
+    assert_eq!(mode(&processed), 0o700);
+    for d in [&opts.rejected_dir, &processed] {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            assert_eq!(mode(&e.path()), 0o600, "{}", e.path().display());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_processed_folder_that_is_a_link_stops_the_watcher_from_starting() {
+    let (st, _) = crate::common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(dir.path());
+    std::fs::create_dir_all(&opts.face_dir).unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, opts.face_dir.join("processed")).unwrap();
+    let err = Watcher::start(opts.clone(), st.service.clone(), st.metrics.clone(), None)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("symbolic link"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_naming_a_my_number_is_never_copied() {
+    let pop = population();
+    let (_, good, _) = check_in(&pop, 11);
+    let bad = with_element(&good, "<MyNumber>123456789018</MyNumber>");
+    // Files moved: it leaves face/ and is not kept anywhere; only the reason is written.
+    let (st, _) = crate::common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(dir.path());
+    let w = start(&opts, &st);
+    std::fs::write(opts.face_dir.join("OQSsiquc01res_face_mn.xml"), &bad).unwrap();
+    wait_for("rejected", 10, || rejected_for(&st, "my_number") == 1).await;
+    w.shutdown().await;
+    assert!(names(&opts.face_dir).is_empty());
+    assert_eq!(
+        names(&opts.rejected_dir),
+        BTreeSet::from(["OQSsiquc01res_face_mn.xml.reason.txt".to_owned()])
+    );
+    assert!(names(&dir.path().join("face/processed")).is_empty());
+    // Files left in place: it stays, is not copied, and is not read again after a restart.
+    let (st, _) = crate::common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = WatchOptions {
+        disposal: Disposal::Leave {
+            ledger: dir.path().join("state/ledger.tsv"),
+        },
+        ..options(dir.path())
+    };
+    let w = start(&opts, &st);
+    std::fs::write(opts.face_dir.join("OQSsiquc01res_face_mn.xml"), &bad).unwrap();
+    wait_for("rejected", 10, || rejected_for(&st, "my_number") == 1).await;
+    w.shutdown().await;
+    assert_eq!(names(&opts.face_dir).len(), 1);
+    assert_eq!(
+        names(&opts.rejected_dir),
+        BTreeSet::from(["OQSsiquc01res_face_mn.xml.reason.txt".to_owned()])
+    );
+    let (st2, _) = crate::common::in_process_state();
+    let w = start(&opts, &st2);
+    quiescent(&st2).await;
+    w.shutdown().await;
+    assert_eq!(count(&st2, "reads"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processed_and_rejected_files_are_removed_after_the_retention() {
+    let (st, _) = crate::common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    // Kept three days: nothing goes.
+    let opts = options(dir.path());
+    let w = start(&opts, &st);
+    write_burst(opts.face_dir.clone(), 0..3).join().unwrap();
+    std::fs::write(
+        opts.face_dir.join("OQSsiquc01res_face_bad.xml"),
+        b"<XmlMsg>",
+    )
+    .unwrap();
+    wait_for("3 processed, 1 rejected", 10, || {
+        count(&st, "processed") == 3 && count(&st, "rejected") == 1
+    })
+    .await;
+    quiescent(&st).await;
+    w.shutdown().await;
+    let processed = dir.path().join("face/processed");
+    assert_eq!(names(&processed).len(), 3);
+    assert_eq!(names(&opts.rejected_dir).len(), 2);
+    assert_eq!(st.metrics.checkin_files_purged.get(), 0);
+    // A retention of zero: the next start removes them.
+    let (st, _) = crate::common::in_process_state();
+    let opts = WatchOptions {
+        retention: Duration::ZERO,
+        ..opts
+    };
+    let w = start(&opts, &st);
+    wait_for("5 purged", 10, || {
+        st.metrics.checkin_files_purged.get() == 5
+    })
+    .await;
+    w.shutdown().await;
+    assert!(names(&processed).is_empty());
+    assert!(names(&opts.rejected_dir).is_empty());
 }

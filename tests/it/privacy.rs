@@ -233,8 +233,13 @@ async fn debug_output_holds_no_personal_value() {
     out.push(format!("{:?}", st.service.check(req).await));
     let xml = result_file(p, true, Charset::Utf8);
     out.push(format!("{:?}", OnshiResult::parse(&xml).unwrap()));
-    let checks =
-        checks_from_result(&xml, ResultVisit::default(), ServiceDate::new(today())).unwrap();
+    let checks = checks_from_result(
+        &xml,
+        ResultVisit::default(),
+        ServiceDate::new(today()),
+        None,
+    )
+    .unwrap();
     out.push(format!("{checks:?}"));
     let intake = Intake::CheckIn {
         file_name: "OQSsiquc01res_face_1.xml".into(),
