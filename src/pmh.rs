@@ -76,8 +76,9 @@ pub struct EligibilityResponse {
     pub error_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
-    #[serde(default)]
-    pub medical_subsidies: Vec<WireSubsidy>,
+    /// Absent is not "none": an OK answer without the list is a protocol error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medical_subsidies: Option<Vec<WireSubsidy>>,
 }
 
 /// One certificate on the wire. `Debug` leaves out the recipient number and the face items.
@@ -88,6 +89,8 @@ pub struct WireSubsidy {
     pub org_specific_certificate_type_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certification_name: Option<String>,
+    /// Empty when absent: the certificate is kept, with a warning.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub medical_subsidy_insurer_number: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub medical_subsidy_recipient_number: Option<String>,
@@ -294,7 +297,7 @@ mod tests {
             }]
         }"#;
         let r: EligibilityResponse = serde_json::from_str(json).unwrap();
-        let c = r.medical_subsidies[0].to_certificate();
+        let c = r.medical_subsidies.as_ref().unwrap()[0].to_certificate();
         assert!(c.payer_number.is_ok());
         assert_eq!(c.additional_conditions, ["01-1", "02-3"]);
         assert_eq!(c.max_copayment.outpatient.per_month, Some(Yen(10000)));

@@ -52,6 +52,7 @@ pub fn warning_code(c: WarningCode) -> &'static str {
     match c {
         PayerNumberCheckDigit => "payer_number_check_digit",
         PayerNumberMalformed => "payer_number_malformed",
+        PayerNumberMissing => "payer_number_missing",
         RecipientNumberCheckDigit => "recipient_number_check_digit",
         RecipientNumberMalformed => "recipient_number_malformed",
         RecipientNumberMissing => "recipient_number_missing",

@@ -60,11 +60,13 @@ pub fn state_from_config(config: &GatewayConfig) -> Result<AppState, StartupErro
             base_url,
             tls,
             connect_timeout,
+            proxy,
         } => Arc::new(PmhClient::new(
             base_url,
             tls,
             config.institution.clone(),
             *connect_timeout,
+            proxy.as_deref(),
         )?),
         UpstreamConfig::Terminal(opts) => {
             for d in [&opts.req_dir, &opts.res_dir] {

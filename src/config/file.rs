@@ -176,6 +176,9 @@ pub struct UpstreamSection {
     pub client_key: Option<PathBuf>,
     #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
+    /// An HTTP(S) proxy to PMH; none unless set here (the environment's proxy variables are
+    /// never used).
+    pub proxy: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]

@@ -64,6 +64,8 @@ pub enum UpstreamConfig {
         base_url: String,
         tls: UpstreamTls,
         connect_timeout: Duration,
+        /// The only proxy used; `None`: a direct connection.
+        proxy: Option<String>,
     },
     Terminal(TerminalUpstreamOptions),
 }

@@ -164,6 +164,14 @@ impl UpstreamSection {
                 ),
             });
         }
+        if let Some(p) = &self.proxy
+            && !(p.starts_with("http://") || p.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                field: "upstream.proxy",
+                reason: format!("{p:?} must be an http:// or https:// URL"),
+            });
+        }
         let ca = self
             .ca_cert
             .as_ref()
@@ -190,6 +198,7 @@ impl UpstreamSection {
                 identity_pem,
             },
             connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            proxy: self.proxy.clone(),
         })
     }
 }

@@ -153,6 +153,7 @@ pub fn gateway_config(
                 identity_pem: sandbox.pki.client_identity_pem(),
             },
             connect_timeout: Duration::from_millis(500),
+            proxy: None,
         },
         checkin: None,
         service: ServiceConfig {

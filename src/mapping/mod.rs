@@ -91,6 +91,8 @@ pub enum Flag {
 pub enum WarningCode {
     PayerNumberCheckDigit,
     PayerNumberMalformed,
+    /// The certificate came without a payer number (公費負担者番号): kept, never dropped.
+    PayerNumberMissing,
     RecipientNumberCheckDigit,
     RecipientNumberMalformed,
     RecipientNumberMissing,
@@ -378,12 +380,19 @@ fn programme_of(
         Ok(p) => p.clone(),
         Err(e) => {
             use crate::domain::NumberError::PublicCheckDigit;
-            let code = if matches!(e, PublicCheckDigit { .. }) {
-                WarningCode::PayerNumberCheckDigit
+            if c.payer_number_raw.trim().is_empty() {
+                warnings.push(Warning::new(
+                    WarningCode::PayerNumberMissing,
+                    "the certificate has no payer number (公費負担者番号): ask for the paper certificate",
+                ));
             } else {
-                WarningCode::PayerNumberMalformed
-            };
-            warnings.push(Warning::new(code, format!("payer number {e}")));
+                let code = if matches!(e, PublicCheckDigit { .. }) {
+                    WarningCode::PayerNumberCheckDigit
+                } else {
+                    WarningCode::PayerNumberMalformed
+                };
+                warnings.push(Warning::new(code, format!("payer number {e}")));
+            }
             // Still place it by its 法別 when the shape allows: dropping it would hide it.
             let law = c
                 .payer_number_raw

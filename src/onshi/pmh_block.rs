@@ -55,16 +55,17 @@ fn caps(
 
 /// One `MedicalSubsidyInfo` as the contract's wire type, so that the same boundary parse
 /// (`WireSubsidy::to_certificate`) applies to both sources. `None` without a payer number.
-pub fn subsidy(e: &Element) -> Option<WireSubsidy> {
+pub fn subsidy(e: &Element) -> WireSubsidy {
     let mut unreadable = Vec::new();
     let max = e.child("MaxCopaymentAmount").map(|m| WireMaxCopayment {
         outpatient: caps(m.child("Outpatient"), OUTPATIENT, &mut unreadable),
         inpatient: caps(m.child("Inpatient"), INPATIENT, &mut unreadable),
     });
-    Some(WireSubsidy {
+    WireSubsidy {
         org_specific_certificate_type_id: text(e, "OrgSpecificCertificateTypeId"),
         certification_name: text(e, "CertificationName"),
-        medical_subsidy_insurer_number: text(e, "MedicalSubsidyInsurerNumber")?,
+        // Absent: kept with an empty payer number (a warning on the answer), never dropped.
+        medical_subsidy_insurer_number: text(e, "MedicalSubsidyInsurerNumber").unwrap_or_default(),
         medical_subsidy_recipient_number: text(e, "MedicalSubsidyRecipientNumber"),
         segment: text(e, "Segment"),
         income_segment: text(e, "IncomeSegment"),
@@ -101,7 +102,7 @@ pub fn subsidy(e: &Element) -> Option<WireSubsidy> {
             })
             .unwrap_or_default(),
         unreadable,
-    })
+    }
 }
 
 /// Writes the block (for the sandbox terminal and tests): the inverse of `subsidy`.

@@ -194,7 +194,7 @@ impl Qualification {
             .collect();
         let subsidies = r.child(pmh_block::LIST).map(|l| {
             l.children_named(pmh_block::INFO)
-                .filter_map(pmh_block::subsidy)
+                .map(pmh_block::subsidy)
                 .collect()
         });
         Ok(Self {

@@ -46,7 +46,18 @@ pub enum FaultMode {
     Error,
     /// HTTP 200 with a body that is not JSON.
     Garbage,
+    /// HTTP 307 to another path ([`REDIRECT_TARGET`]), which counts what reaches it.
+    Redirect,
+    /// HTTP 200 with a valid answer padded to 8 MiB.
+    Huge,
+    /// HTTP 200, `processingResultStatus` 1, no `medicalSubsidies` at all.
+    NoSubsidies,
+    /// The person's certificates with the payer number left out of each.
+    NoPayer,
 }
+
+/// Where [`FaultMode::Redirect`] sends the gateway; a request arriving there is counted.
+pub const REDIRECT_TARGET: &str = "/elsewhere";
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -65,6 +76,7 @@ struct Stats {
     answered_with_certificates: AtomicU64,
     answered_empty: AtomicU64,
     bad_requests: AtomicU64,
+    redirected_requests: AtomicU64,
 }
 
 struct Shared {
@@ -106,6 +118,10 @@ impl SandboxHandle {
             .stats
             .eligibility_requests
             .load(Ordering::SeqCst)
+    }
+    /// Requests that followed a [`FaultMode::Redirect`].
+    pub fn redirected_requests(&self) -> u64 {
+        self.shared.stats.redirected_requests.load(Ordering::SeqCst)
     }
     pub fn tls_handshake_failures(&self) -> u64 {
         self.shared
@@ -200,6 +216,7 @@ async fn serve_https(
 ) {
     let app = Router::new()
         .route(pmh::ELIGIBILITY_PATH, post(eligibility))
+        .route(REDIRECT_TARGET, axum::routing::any(elsewhere))
         .with_state(shared.clone());
     let mut conns = tokio::task::JoinSet::new();
     loop {
@@ -264,6 +281,15 @@ async fn serve_https(
     conns.abort_all();
 }
 
+/// A request that followed the redirect: counted, and answered as if it were PMH.
+async fn elsewhere(State(shared): State<Arc<Shared>>) -> Response {
+    shared
+        .stats
+        .redirected_requests
+        .fetch_add(1, Ordering::SeqCst);
+    Json(serde_json::json!({"processingResultStatus": "1", "medicalSubsidies": []})).into_response()
+}
+
 async fn eligibility(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let faults = *shared.faults.borrow();
     if faults.latency_ms > 0 {
@@ -297,7 +323,23 @@ async fn eligibility(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
             )
                 .into_response();
         }
-        FaultMode::Ok | FaultMode::Down => {}
+        FaultMode::Redirect => {
+            return (
+                StatusCode::TEMPORARY_REDIRECT,
+                [("location", REDIRECT_TARGET)],
+            )
+                .into_response();
+        }
+        FaultMode::Huge => {
+            let mut body = br#"{"processingResultStatus": "1", "medicalSubsidies": []"#.to_vec();
+            body.resize(8 << 20, b' ');
+            body.push(b'}');
+            return (StatusCode::OK, [("content-type", "application/json")], body).into_response();
+        }
+        FaultMode::NoSubsidies => {
+            return Json(serde_json::json!({"processingResultStatus": "1"})).into_response();
+        }
+        FaultMode::Ok | FaultMode::Down | FaultMode::NoPayer => {}
     }
     let req: EligibilityRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -314,11 +356,16 @@ async fn eligibility(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
                 .into_response();
         }
     };
-    let certificates = shared
+    let mut certificates = shared
         .population
         .lookup(&req)
         .map(|p| p.certificates.clone())
         .unwrap_or_default();
+    if faults.mode == FaultMode::NoPayer {
+        for c in &mut certificates {
+            c.medical_subsidy_insurer_number.clear();
+        }
+    }
     let counter = if certificates.is_empty() {
         &shared.stats.answered_empty
     } else {
@@ -335,7 +382,7 @@ async fn eligibility(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
         arbitrary_identifier: Some(req.arbitrary_identifier),
         error_code: None,
         error_message: None,
-        medical_subsidies: certificates,
+        medical_subsidies: Some(certificates),
     })
     .into_response()
 }
@@ -347,7 +394,7 @@ fn error_response(code: &str, message: &str, id: Option<String>) -> EligibilityR
         arbitrary_identifier: id,
         error_code: Some(code.into()),
         error_message: Some(message.into()),
-        medical_subsidies: Vec::new(),
+        medical_subsidies: None,
     }
 }
 
@@ -376,6 +423,7 @@ async fn stats(State(s): State<Arc<Shared>>) -> Json<serde_json::Value> {
         "answered_with_certificates": l(&st.answered_with_certificates),
         "answered_empty": l(&st.answered_empty),
         "bad_requests": l(&st.bad_requests),
+        "redirected_requests": l(&st.redirected_requests),
         "connections": l(&st.connections),
         "dropped_connections": l(&st.dropped_connections),
         "tls_handshake_failures": l(&st.tls_handshake_failures),
@@ -463,7 +511,7 @@ impl crate::upstream::Upstream for InMemoryUpstream {
                 arbitrary_identifier: None,
                 error_code: None,
                 error_message: None,
-                medical_subsidies: certs,
+                medical_subsidies: Some(certs),
             })
         })
     }

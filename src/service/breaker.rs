@@ -1,7 +1,12 @@
-//! A circuit breaker for the upstream: after `threshold` consecutive failures it opens for
-//! `cooldown`; then one trial call is let through (half-open); its success closes the breaker,
-//! its failure opens it again.
+//! A circuit breaker for the upstream: after consecutive failures for `threshold` different
+//! persons it opens for `cooldown`; then one trial call is let through (half-open); its success
+//! closes the breaker, its failure opens it again.
+//!
+//! Only failures that say the upstream is unwell count (the service decides which: connection
+//! and TLS failures, timeouts, 5xx), and a person counts once per run of failures: one caller
+//! asking again and again about one person whose queries fail cannot open it for everyone.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
@@ -34,9 +39,16 @@ impl BreakerState {
 
 #[derive(Debug)]
 enum Inner {
-    Closed { failures: u32 },
-    Open { until: DateTime<Utc> },
-    HalfOpen { trial_started: DateTime<Utc> },
+    /// `failed`: the persons (a hash of each) with a failure since the last success.
+    Closed {
+        failed: HashSet<u64>,
+    },
+    Open {
+        until: DateTime<Utc>,
+    },
+    HalfOpen {
+        trial_started: DateTime<Utc>,
+    },
 }
 
 pub struct Breaker {
@@ -57,7 +69,9 @@ pub enum Permit {
 impl Breaker {
     pub fn new(threshold: u32, cooldown: std::time::Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
-            inner: Mutex::new(Inner::Closed { failures: 0 }),
+            inner: Mutex::new(Inner::Closed {
+                failed: HashSet::new(),
+            }),
             threshold: threshold.max(1),
             cooldown: Duration::from_std(cooldown).unwrap_or(Duration::seconds(10)),
             clock,
@@ -84,19 +98,23 @@ impl Breaker {
     }
 
     pub fn record_success(&self) {
-        *self.inner.lock().expect("breaker lock") = Inner::Closed { failures: 0 };
+        *self.inner.lock().expect("breaker lock") = Inner::Closed {
+            failed: HashSet::new(),
+        };
     }
 
-    pub fn record_failure(&self) {
+    /// A failure that says the upstream is unwell, in a query about person `who` (a hash).
+    pub fn record_failure(&self, who: u64) {
         let now = self.clock.now();
         let mut g = self.inner.lock().expect("breaker lock");
-        *g = match *g {
-            Inner::Closed { failures } if failures + 1 < self.threshold => Inner::Closed {
-                failures: failures + 1,
-            },
-            _ => Inner::Open {
-                until: now + self.cooldown,
-            },
+        if let Inner::Closed { failed } = &mut *g {
+            failed.insert(who);
+            if failed.len() < self.threshold as usize {
+                return;
+            }
+        }
+        *g = Inner::Open {
+            until: now + self.cooldown,
         };
     }
 
@@ -120,17 +138,17 @@ mod tests {
     fn opens_after_threshold_and_half_opens_after_cooldown() {
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let b = Breaker::new(3, std::time::Duration::from_secs(10), clock.clone());
-        for _ in 0..2 {
-            b.record_failure();
+        for who in 0..2 {
+            b.record_failure(who);
             assert_eq!(b.state(), BreakerState::Closed);
         }
-        b.record_failure();
+        b.record_failure(2);
         assert_eq!(b.state(), BreakerState::Open);
         assert_eq!(b.permit(), Permit::Refused);
         clock.advance(Duration::seconds(10));
         assert_eq!(b.permit(), Permit::Call, "one trial");
         assert_eq!(b.permit(), Permit::Refused, "only one trial at a time");
-        b.record_failure();
+        b.record_failure(0);
         assert_eq!(b.state(), BreakerState::Open);
         clock.advance(Duration::seconds(10));
         assert_eq!(b.permit(), Permit::Call);
@@ -143,9 +161,22 @@ mod tests {
     fn a_success_resets_the_failure_count() {
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let b = Breaker::new(2, std::time::Duration::from_secs(5), clock);
-        b.record_failure();
+        b.record_failure(1);
         b.record_success();
-        b.record_failure();
+        b.record_failure(2);
         assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn one_person_failing_again_and_again_does_not_open_it() {
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let b = Breaker::new(3, std::time::Duration::from_secs(5), clock);
+        for _ in 0..100 {
+            b.record_failure(7);
+        }
+        assert_eq!(b.state(), BreakerState::Closed);
+        b.record_failure(8);
+        b.record_failure(9);
+        assert_eq!(b.state(), BreakerState::Open);
     }
 }

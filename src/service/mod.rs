@@ -306,6 +306,10 @@ impl SubsidyService {
                 let f = Arc::new(self.fetched(certificates, asked.service_date, origin));
                 if cacheable {
                     self.fresh.insert(asked.key(), f.clone()).await;
+                    if f.certificates.is_empty() {
+                        // The block is PMH's "none": no older answer stands in for it.
+                        self.last_confirmed.invalidate(&insured).await;
+                    }
                 }
                 self.answer(&asked, found(&f), Some(Source::OnshiResult), Some(&f), None)
             }
@@ -536,15 +540,19 @@ impl SubsidyService {
                 Ok(a) => {
                     self.breaker.record_success();
                     let f = Arc::new(self.fetched(a.certificates, date, Origin::Upstream));
-                    if !f.certificates.is_empty() {
+                    if f.certificates.is_empty() {
+                        // PMH now says "none": an older confirmed answer must not come back as
+                        // the stale stand-in.
+                        self.last_confirmed.invalidate(&insured).await;
+                    } else {
                         self.last_confirmed.insert(insured.clone(), f.clone()).await;
                     }
                     Ok(f)
                 }
                 Err(e) => {
-                    // A refusal about this request is not a sign of an unhealthy upstream.
-                    if !matches!(e, UpstreamError::Rejected { .. }) {
-                        self.breaker.record_failure();
+                    // Only what says the upstream is unwell counts, once per person.
+                    if e.is_unwell() {
+                        self.breaker.record_failure(person_hash(&insured));
                     }
                     self.metrics
                         .upstream_errors
@@ -586,6 +594,14 @@ impl Asked {
     fn key(&self) -> Key {
         (self.req.insured.clone(), self.service_date)
     }
+}
+
+/// A hash of a person for the breaker's count (in memory only, per process).
+fn person_hash(insured: &InsuredIdentity) -> u64 {
+    use std::hash::BuildHasher;
+    static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    KEYS.get_or_init(Default::default).hash_one(insured)
 }
 
 fn found(f: &Fetched) -> Status {

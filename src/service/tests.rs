@@ -12,6 +12,9 @@ enum Mode {
     Ok,
     Down,
     Hang,
+    Status(u16),
+    Rejected,
+    Protocol,
 }
 
 struct Fake {
@@ -54,6 +57,12 @@ impl Upstream for Fake {
                     processed_at: None,
                 }),
                 Mode::Down => Err(UpstreamError::Connect("refused".into())),
+                Mode::Status(s) => Err(UpstreamError::Status(s)),
+                Mode::Rejected => Err(UpstreamError::Rejected {
+                    code: "E001".into(),
+                    message: "no such person".into(),
+                }),
+                Mode::Protocol => Err(UpstreamError::Protocol("unexpected shape".into())),
                 Mode::Hang => {
                     tokio::time::sleep(Duration::from_secs(3600)).await;
                     unreachable!()
@@ -78,6 +87,21 @@ fn nanbyou(to: NaiveDate) -> Certificate {
 
 fn person() -> InsuredIdentity {
     InsuredIdentity::new("06130011", Some("12"), "345", Some("01"), d(1980, 1, 2)).unwrap()
+}
+
+/// Another person, `n`.
+fn req_for(n: u32) -> CheckRequest {
+    CheckRequest {
+        insured: InsuredIdentity::new(
+            "06130011",
+            Some("12"),
+            &format!("9{n}"),
+            None,
+            d(1980, 1, 2),
+        )
+        .unwrap(),
+        ..req()
+    }
 }
 
 fn req() -> CheckRequest {
@@ -249,8 +273,8 @@ async fn the_breaker_opens_after_repeated_failures_and_fails_fast() {
     let clock = Arc::new(ManualClock::new(morning()));
     let svc = service(fake.clone(), clock.clone(), 2000);
     fake.set(Mode::Down);
-    for _ in 0..3 {
-        assert_eq!(svc.check(req()).await.status, Status::Unavailable);
+    for n in 0..3 {
+        assert_eq!(svc.check(req_for(n)).await.status, Status::Unavailable);
     }
     assert_eq!(svc.breaker_state(), BreakerState::Open);
     let out = svc.check(req()).await;
@@ -341,4 +365,67 @@ async fn a_failed_refresh_is_never_none_found() {
         .check_result(with_block(None), Intake::Posted { trusted: true })
         .await;
     assert_eq!(out.status, Status::Unavailable);
+}
+
+#[tokio::test]
+async fn the_breaker_counts_only_an_unwell_upstream_and_each_person_once() {
+    let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
+    let clock = Arc::new(ManualClock::new(morning()));
+    let svc = service(fake.clone(), clock.clone(), 2000);
+    // Answers about one request or one person: never the upstream's health.
+    for mode in [
+        Mode::Rejected,
+        Mode::Protocol,
+        Mode::Status(400),
+        Mode::Status(404),
+        Mode::Status(307),
+    ] {
+        fake.set(mode);
+        for n in 0..5 {
+            assert_eq!(svc.check(req_for(n)).await.status, Status::Unavailable);
+        }
+        assert_eq!(svc.breaker_state(), BreakerState::Closed);
+    }
+    // One caller asking about one person again and again cannot open it for everyone.
+    fake.set(Mode::Status(503));
+    for _ in 0..10 {
+        assert_eq!(svc.check(req()).await.status, Status::Unavailable);
+    }
+    assert_eq!(svc.breaker_state(), BreakerState::Closed);
+    // Failures for different persons do.
+    for n in 0..2 {
+        svc.check(req_for(n)).await;
+    }
+    assert_eq!(svc.breaker_state(), BreakerState::Open);
+}
+
+#[tokio::test]
+async fn an_old_confirmed_answer_is_not_stale_after_pmh_said_none() {
+    let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
+    let clock = Arc::new(ManualClock::new(morning()));
+    let svc = service(fake.clone(), clock.clone(), 2000);
+    assert_eq!(svc.check(req()).await.status, Status::Confirmed);
+    // The next day PMH answers "none" (consent withdrawn, certificate cancelled) …
+    *fake.certs.lock().unwrap() = Vec::new();
+    clock.advance(chrono::Duration::days(1));
+    assert_eq!(svc.check(req()).await.status, Status::NoneFound);
+    // … and the day after it is down: the old certificates must not come back.
+    fake.set(Mode::Down);
+    clock.advance(chrono::Duration::days(1));
+    let out = svc.check(req()).await;
+    assert_eq!((out.status, out.source), (Status::Unavailable, None));
+    // Likewise when the "none" came in a check-in's PMH block.
+    fake.set(Mode::Ok);
+    *fake.certs.lock().unwrap() = vec![nanbyou(d(2027, 3, 31))];
+    clock.advance(chrono::Duration::days(1));
+    assert_eq!(svc.check(req()).await.status, Status::Confirmed);
+    clock.advance(chrono::Duration::days(1));
+    let out = svc
+        .check_result(with_block(Some(Vec::new())), check_in())
+        .await;
+    assert_eq!(out.status, Status::NoneFound);
+    fake.set(Mode::Down);
+    clock.advance(chrono::Duration::days(1));
+    let out = svc.check(req()).await;
+    assert_eq!((out.status, out.source), (Status::Unavailable, None));
 }

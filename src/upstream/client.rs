@@ -1,5 +1,10 @@
 //! The PMH query client: reqwest over rustls, client certificate, private CA pinned, a deadline
 //! per request and at most one retry when the connection could not be made.
+//!
+//! Against a hostile or broken upstream: redirects are never followed (a 307/308 would send the
+//! patient's data elsewhere; a 3xx is an error), the answer is read up to
+//! [`MAX_ANSWER_BYTES`] only, a proxy is used only when configured (never one from the
+//! environment), and an answer without `medicalSubsidies` is a protocol error, never "none".
 
 use std::time::Duration;
 
@@ -8,6 +13,9 @@ use tokio::time::Instant;
 use super::{Answer, BoxFuture, Query, Upstream, UpstreamError};
 use crate::domain::MedicalInstitutionCode;
 use crate::pmh::{self, EligibilityRequest, EligibilityResponse};
+
+/// The largest answer read (a real one is a few KiB; a person has a handful of certificates).
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
 
 /// PEM material for the upstream connection.
 #[derive(Clone)]
@@ -34,6 +42,8 @@ pub enum ClientBuildError {
     Identity(String),
     #[error("the upstream base URL {0:?} is not a valid https:// URL")]
     BaseUrl(String),
+    #[error("the upstream proxy {0:?} is not a valid http:// or https:// URL")]
+    Proxy(String),
     #[error("cannot build the HTTPS client: {0}")]
     Build(String),
 }
@@ -48,11 +58,13 @@ pub struct PmhClient {
 const MIN_RETRY_BUDGET: Duration = Duration::from_millis(50);
 
 impl PmhClient {
+    /// `proxy`: the only proxy used (`HTTPS_PROXY` and its kin in the environment are ignored).
     pub fn new(
         base_url: &str,
         tls: &UpstreamTls,
         institution: MedicalInstitutionCode,
         connect_timeout: Duration,
+        proxy: Option<&str>,
     ) -> Result<Self, ClientBuildError> {
         let base = reqwest::Url::parse(base_url)
             .ok()
@@ -68,7 +80,23 @@ impl PmhClient {
         check_pem_has(&tls.ca_pem, "CERTIFICATE").map_err(ClientBuildError::Ca)?;
         let identity = reqwest::Identity::from_pem(&tls.identity_pem)
             .map_err(|e| ClientBuildError::Identity(e.to_string()))?;
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
+            // Never from the environment: only what the configuration names.
+            .no_proxy();
+        let builder = match proxy {
+            None => builder,
+            Some(p) => {
+                let ok = reqwest::Url::parse(p)
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+                let proxy = reqwest::Proxy::https(p)
+                    .ok()
+                    .filter(|_| ok)
+                    .ok_or_else(|| ClientBuildError::Proxy(p.to_owned()))?;
+                builder.proxy(proxy)
+            }
+        };
+        let http = builder
+            .redirect(reqwest::redirect::Policy::none())
             .tls_certs_only([ca])
             .identity(identity)
             .https_only(true)
@@ -101,31 +129,62 @@ impl PmhClient {
             Ok(Ok(r)) => r,
         };
         let status = resp.status();
+        if status.is_redirection() {
+            // Not followed: the request (with the patient's identity) stays with PMH.
+            return Err(Attempt::Final(UpstreamError::Status(status.as_u16())));
+        }
         let remaining = budget.saturating_sub(Duration::from_millis(1));
-        let bytes = match tokio::time::timeout(remaining, resp.bytes()).await {
-            Err(_) => return Err(Attempt::Final(UpstreamError::Timeout(ms))),
-            Ok(Err(e)) => return Err(Attempt::Final(UpstreamError::Other(describe(&e)))),
-            Ok(Ok(b)) => b,
-        };
+        let bytes =
+            match tokio::time::timeout(remaining, read_limited(resp, MAX_ANSWER_BYTES)).await {
+                Err(_) => return Err(Attempt::Final(UpstreamError::Timeout(ms))),
+                Ok(Err(e)) => return Err(Attempt::Final(e)),
+                Ok(Ok(b)) => b,
+            };
         if !status.is_success() {
             return Err(Attempt::Final(UpstreamError::Status(status.as_u16())));
         }
-        let parsed: EligibilityResponse = serde_json::from_slice(&bytes).map_err(|e| {
-            // serde's message names the position and the expectation, never the value.
-            Attempt::Final(UpstreamError::Protocol(format!(
-                "line {} column {}: {}",
-                e.line(),
-                e.column(),
-                match e.classify() {
-                    serde_json::error::Category::Syntax => "not JSON",
-                    serde_json::error::Category::Eof => "truncated",
-                    serde_json::error::Category::Data => "unexpected shape",
-                    serde_json::error::Category::Io => "read error",
-                }
-            )))
-        })?;
-        into_answer(parsed).map_err(Attempt::Final)
+        parse_answer(&bytes).map_err(Attempt::Final)
     }
+}
+
+/// Reads a body of at most `limit` bytes: a larger one (announced or streamed) is refused.
+async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, UpstreamError> {
+    let too_large =
+        || UpstreamError::Protocol(format!("the answer is larger than {limit} bytes: not read"));
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| UpstreamError::Other(describe(&e)))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The boundary parse of an answer's body: JSON into the wire types, then [`into_answer`].
+/// Errors name a position and an expectation, never a value.
+pub fn parse_answer(bytes: &[u8]) -> Result<Answer, UpstreamError> {
+    let parsed: EligibilityResponse = serde_json::from_slice(bytes).map_err(|e| {
+        UpstreamError::Protocol(format!(
+            "line {} column {}: {}",
+            e.line(),
+            e.column(),
+            match e.classify() {
+                serde_json::error::Category::Syntax => "not JSON",
+                serde_json::error::Category::Eof => "truncated",
+                serde_json::error::Category::Data => "unexpected shape",
+                serde_json::error::Category::Io => "read error",
+            }
+        ))
+    })?;
+    into_answer(parsed)
 }
 
 /// Interprets a parsed response.
@@ -134,6 +193,12 @@ pub fn into_answer(r: EligibilityResponse) -> Result<Answer, UpstreamError> {
         pmh::STATUS_OK => Ok(Answer {
             certificates: r
                 .medical_subsidies
+                .ok_or_else(|| {
+                    UpstreamError::Protocol(
+                        "processingResultStatus 1 without medicalSubsidies: subsidies unknown"
+                            .into(),
+                    )
+                })?
                 .iter()
                 .map(|s| s.to_certificate())
                 .collect(),

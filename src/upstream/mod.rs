@@ -14,7 +14,9 @@ use std::pin::Pin;
 use chrono::NaiveDate;
 use thiserror::Error;
 
-pub use client::{ClientBuildError, PmhClient, UpstreamTls, into_answer};
+pub use client::{
+    ClientBuildError, MAX_ANSWER_BYTES, PmhClient, UpstreamTls, into_answer, parse_answer,
+};
 pub use terminal::{OWN_PREFIX, TerminalUpstream, TerminalUpstreamOptions};
 
 use crate::domain::{Certificate, InsuredIdentity};
@@ -59,6 +61,18 @@ impl UpstreamError {
         match self {
             Self::Rejected { code, .. } => format!("the upstream reported error code {code}"),
             other => other.to_string(),
+        }
+    }
+
+    /// Whether the error says the upstream itself is unwell (and so counts towards the circuit
+    /// breaker): it cannot be reached (connection or TLS failure, or a transport error while
+    /// answering), is too slow, or fails with a 5xx. A refusal, a 4xx, a redirect or an answer
+    /// that does not parse concern one request, not the upstream's health.
+    pub fn is_unwell(&self) -> bool {
+        match self {
+            Self::Connect(_) | Self::Timeout(_) | Self::Other(_) => true,
+            Self::Status(s) => *s >= 500,
+            Self::Protocol(_) | Self::Rejected { .. } => false,
         }
     }
 

@@ -121,7 +121,7 @@ fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
 }
 
 #[tokio::test]
-async fn serve_uses_the_certificates_a_separate_sandbox_wrote() {
+async fn serve_uses_the_certificates_a_separate_sandbox_wrote_and_no_proxy_from_the_environment() {
     use std::io::BufReader;
     use std::process::Stdio;
 
@@ -155,7 +155,17 @@ async fn serve_uses_the_certificates_a_separate_sandbox_wrote() {
         crate::common::serve_toml(&base_url, &dir.path().join("state")),
     )
     .unwrap();
-    let (serve, addr) = crate::common::spawn_serve(&cfg);
+    // A proxy in the environment (a dead one) is never used: only a configured one is.
+    let dead_proxy = "http://127.0.0.1:9";
+    let (serve, addr) = crate::common::spawn_serve(
+        &cfg,
+        &[
+            ("HTTPS_PROXY", dead_proxy),
+            ("https_proxy", dead_proxy),
+            ("ALL_PROXY", dead_proxy),
+            ("all_proxy", dead_proxy),
+        ],
+    );
     let mut serve = Reaped(serve);
 
     let r = crate::common::http()

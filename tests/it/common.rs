@@ -129,6 +129,7 @@ fn test_config_without_upstream() -> GatewayConfig {
                 identity_pem: Vec::new(),
             },
             connect_timeout: Duration::from_millis(100),
+            proxy: None,
         },
         checkin: None,
         service: Default::default(),
@@ -289,13 +290,14 @@ token_sha256 = "{token}"
     )
 }
 
-/// Starts `pmh-gateway serve --config cfg`; returns the process and the address it listens on,
-/// read from its JSON log.
-pub fn spawn_serve(cfg: &std::path::Path) -> (std::process::Child, String) {
+/// Starts `pmh-gateway serve --config cfg` with `env` added to its environment; returns the
+/// process and the address it listens on, read from its JSON log.
+pub fn spawn_serve(cfg: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_pmh-gateway"))
         .args(["serve", "--config"])
         .arg(cfg)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

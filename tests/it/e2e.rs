@@ -337,3 +337,79 @@ async fn every_demo_example_answers_in_all_renderings() {
     demo.shutdown().await;
     assert!(!root.exists(), "the demo's temporary folder is removed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_upstream_is_never_followed_believed_or_read_whole() {
+    let sandbox = start_sandbox().await;
+    let gw = Gateway::start(gateway_config(&sandbox, Duration::from_secs(2))).await;
+    let pop = sandbox.population();
+    let mut multi = pop
+        .personas
+        .iter()
+        .filter(|p| p.tags.contains(&"multi"))
+        .cloned()
+        .collect::<Vec<_>>()
+        .into_iter();
+    // A redirect is not followed: the patient's data never reaches the other address.
+    admin_put_faults(&sandbox, r#"{"mode": "redirect"}"#).await;
+    let (status, v) = gw.check(&body_for(&multi.next().unwrap())).await;
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (503, Some("unavailable")),
+        "{v}"
+    );
+    assert!(
+        v["upstream_problem"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("307"),
+        "{v}"
+    );
+    assert_eq!(sandbox.redirected_requests(), 0);
+    // An endless answer is not read whole: a protocol error.
+    admin_put_faults(&sandbox, r#"{"mode": "huge"}"#).await;
+    let (status, v) = gw.check(&body_for(&multi.next().unwrap())).await;
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (503, Some("unavailable")),
+        "{v}"
+    );
+    assert_eq!(v["upstream_problem"]["kind"], "protocol", "{v}");
+    // "OK" without the list of subsidies says nothing: unknown, never none_found.
+    admin_put_faults(&sandbox, r#"{"mode": "no_subsidies"}"#).await;
+    let (status, v) = gw.check(&body_for(&multi.next().unwrap())).await;
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (503, Some("unavailable")),
+        "{v}"
+    );
+    assert!(
+        v["upstream_problem"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("medicalSubsidies"),
+        "{v}"
+    );
+    // A certificate without a payer number is kept, with a warning.
+    admin_put_faults(&sandbox, r#"{"mode": "no_payer"}"#).await;
+    let p = multi.next().unwrap();
+    let (status, v) = gw.check(&body_for(&p)).await;
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (200, Some("confirmed")),
+        "{v}"
+    );
+    let subsidies = v["subsidies"].as_array().unwrap();
+    assert_eq!(subsidies.len(), p.certificates.len(), "none dropped: {v}");
+    for s in subsidies {
+        let codes: Vec<&str> = s["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|w| w["code"].as_str())
+            .collect();
+        assert!(codes.contains(&"payer_number_missing"), "{s}");
+    }
+    gw.stop().await;
+    sandbox.shutdown().await;
+}

@@ -119,7 +119,7 @@ async fn audit_records_survive_a_sigkill_right_after_the_answers() {
     let state = state_dir();
     let cfg = sandbox_dir.path().join("gateway.toml");
     std::fs::write(&cfg, serve_toml(&sandbox.base_url(), &state)).unwrap();
-    let (mut serve, addr) = spawn_serve(&cfg);
+    let (mut serve, addr) = spawn_serve(&cfg, &[]);
     let client = http();
     const N: usize = 25;
     for p in sandbox.population().personas.iter().take(N) {

@@ -202,7 +202,7 @@ async fn debug_output_holds_no_personal_value() {
         arbitrary_identifier: None,
         error_code: None,
         error_message: None,
-        medical_subsidies: p.certificates.clone(),
+        medical_subsidies: Some(p.certificates.clone()),
     };
     out.push(format!("{response:?}"));
     // The domain and the mapping.
