@@ -43,6 +43,8 @@ pub struct Metrics {
     pub checkin_scans: Counter,
     /// Files noticed and not yet finished (waiting to settle, ready, or being read).
     pub checkin_files_outstanding: Gauge,
+    /// When the PMH client certificate expires (Unix seconds); absent in terminal mode.
+    pub client_certificate_expiry: Gauge,
     /// Refused callers, by `reason` (`missing`, `invalid`, `forbidden`, `blocked`, `host`).
     pub auth_failures: Family<Labels, Counter>,
     /// Records appended to the audit, by `outcome` (`ok`, `failed`).
@@ -175,6 +177,12 @@ impl Metrics {
             "オン資 result files noticed and not yet processed or rejected",
             checkin_files_outstanding.clone(),
         );
+        let client_certificate_expiry = Gauge::default();
+        registry.register(
+            "upstream_client_certificate_expiry_timestamp_seconds",
+            "When the client certificate for PMH expires (Unix time)",
+            client_certificate_expiry.clone(),
+        );
         let auth_failures = family(
             &mut registry,
             "auth_failures",
@@ -220,6 +228,7 @@ impl Metrics {
             checkin_file_reads,
             checkin_disposal_failures,
             checkin_scans,
+            client_certificate_expiry,
             auth_failures,
             audit_records,
             checkin_files_outstanding,

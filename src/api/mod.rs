@@ -28,6 +28,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Extension, Json, Router};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::auth::{Caller, Scope};
@@ -50,7 +51,12 @@ pub struct AppState {
     pub hasher: Arc<Hasher>,
     /// How long an answer stays readable by its check id.
     pub answer_retention: Duration,
+    /// When the client certificate for PMH expires (`None` in terminal mode).
+    pub client_certificate_expires: Option<DateTime<Utc>>,
 }
+
+/// `/readyz` says `degraded` this long before the client certificate expires.
+pub const CERTIFICATE_WARNING: chrono::Duration = chrono::Duration::days(30);
 
 /// One route: method, path, and what the caller needs. The router is built from [`ROUTES`]
 /// alone, so a route cannot be added without saying who may call it (a test walks this list).
@@ -205,7 +211,11 @@ async fn readyz(State(st): State<AppState>, caller: Option<Extension<Caller>>) -
     let m = st.service.masters();
     let failure = st.service.master_store().last_failure();
     let answers = st.store.ping().await.is_ok();
-    let degraded = breaker != BreakerState::Closed || failure.is_some();
+    let now = st.service.now();
+    let expiring = st
+        .client_certificate_expires
+        .is_some_and(|t| t - now < CERTIFICATE_WARNING);
+    let degraded = breaker != BreakerState::Closed || failure.is_some() || expiring;
     let status = match (answers, degraded) {
         (false, _) => "unavailable",
         (true, true) => "degraded",
@@ -233,7 +243,14 @@ async fn readyz(State(st): State<AppState>, caller: Option<Extension<Caller>>) -
                 "loaded_at": m.loaded_at.to_rfc3339(),
                 "last_reload_failure": failure,
             },
-            "upstream": {"breaker": breaker.as_str()},
+            "upstream": {
+                "breaker": breaker.as_str(),
+                "client_certificate": st.client_certificate_expires.map(|t| serde_json::json!({
+                    "expires_at": t.to_rfc3339(),
+                    "days_left": (t - now).num_days(),
+                    "renew_soon": expiring,
+                })),
+            },
             "store": store,
         })),
     )

@@ -109,7 +109,12 @@ pub fn state_with_upstream(
         Some(config.institution.clone()),
         metrics.clone(),
     );
+    let client_certificate_expires = client_certificate_expiry(config);
+    if let Some(t) = client_certificate_expires {
+        metrics.client_certificate_expiry.set(t.timestamp());
+    }
     Ok(AppState {
+        client_certificate_expires,
         service: Arc::new(service),
         metrics,
         body_limit: config.body_limit_bytes,
@@ -118,6 +123,16 @@ pub fn state_with_upstream(
         hasher,
         answer_retention: config.store.answer_retention,
     })
+}
+
+/// When the first certificate of the PMH client identity expires (`None` in terminal mode).
+fn client_certificate_expiry(config: &GatewayConfig) -> Option<chrono::DateTime<chrono::Utc>> {
+    let UpstreamConfig::Pmh { tls, .. } = &config.upstream else {
+        return None;
+    };
+    let certs = crate::tls::certs_from_pem(&tls.identity_pem).ok()?;
+    let secs = crate::tls::not_after(certs.first()?)?;
+    chrono::DateTime::from_timestamp(secs, 0)
 }
 
 /// Opens the state store and its hashing secret (both owner-only, created at first start).

@@ -90,10 +90,15 @@ impl LocalCa {
 
     /// A client certificate whose common name is `name` (two years).
     pub fn client(&self, name: &str) -> Result<Issued, rcgen::Error> {
+        self.client_valid_for(name, 730)
+    }
+
+    /// A client certificate whose common name is `name`, valid for `days` days from now.
+    pub fn client_valid_for(&self, name: &str, days: i64) -> Result<Issued, rcgen::Error> {
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         params.distinguished_name.push(DnType::CommonName, name);
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        validity(&mut params, 730);
+        validity(&mut params, days);
         self.sign(params)
     }
 

@@ -24,6 +24,12 @@ pub fn common_name(der: &[u8]) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The end of a DER certificate's validity, in seconds since the Unix epoch.
+pub fn not_after(der: &[u8]) -> Option<i64> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(cert.validity().not_after.timestamp())
+}
+
 /// Installs aws-lc-rs as the process-wide rustls provider. Idempotent; call it at startup and
 /// in test helpers.
 pub fn install_crypto_provider() {

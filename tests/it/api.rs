@@ -700,3 +700,42 @@ async fn a_checked_in_patient_is_answered_by_reference_from_the_cache() {
         assert_eq!(ct.as_deref(), Some("application/problem+json"));
     }
 }
+
+#[tokio::test]
+async fn readiness_is_degraded_within_30_days_of_the_client_certificate_expiring() {
+    pmh_gateway::tls::install_crypto_provider();
+    let ca = pmh_gateway::tls::LocalCa::create("test CA").unwrap();
+    for (days, status) in [(10, "degraded"), (400, "ready")] {
+        let issued = ca.client_valid_for("1311111111", days).unwrap();
+        let mut config = test_config_without_upstream();
+        let pmh_gateway::config::UpstreamConfig::Pmh { tls, .. } = &mut config.upstream else {
+            unreachable!()
+        };
+        tls.identity_pem = format!("{}{}", issued.cert_pem, issued.key_pem).into_bytes();
+        let upstream =
+            std::sync::Arc::new(pmh_gateway::sandbox::InMemoryUpstream::new(population()));
+        let clock = std::sync::Arc::new(pmh_gateway::service::ManualClock::new(chrono::Utc::now()));
+        let state = pmh_gateway::app::state_with_upstream(&config, upstream, clock).unwrap();
+        let app = pmh_gateway::api::router(state);
+        let get = |p: &str| Request::get(p).body(Body::empty()).unwrap();
+        let (_, _, v) = send(&app, get("/readyz")).await;
+        assert_eq!(v["status"], status, "{days} days: {v}");
+        let cert = &v["upstream"]["client_certificate"];
+        assert!(
+            (days - 1..=days).contains(&cert["days_left"].as_i64().unwrap()),
+            "{v}"
+        );
+        assert_eq!(cert["renew_soon"], days < 30);
+        let (_, _, v) = send(&app, get("/metrics")).await;
+        let text = v.as_str().unwrap();
+        let line = text
+            .lines()
+            .find(|l| {
+                l.starts_with("pmh_gateway_upstream_client_certificate_expiry_timestamp_seconds ")
+            })
+            .unwrap_or_else(|| panic!("no expiry metric in\n{text}"));
+        let at: i64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        let expected = (chrono::Utc::now() + chrono::Duration::days(days)).timestamp();
+        assert!((expected - at).abs() < 3600, "{line}");
+    }
+}

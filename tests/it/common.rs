@@ -102,7 +102,7 @@ pub fn in_process() -> InProcess {
 }
 
 /// A config whose TLS material is never used (in-process upstream).
-fn test_config_without_upstream() -> GatewayConfig {
+pub fn test_config_without_upstream() -> GatewayConfig {
     let listen = "127.0.0.1:0".parse().unwrap();
     GatewayConfig {
         listen,
