@@ -1,5 +1,5 @@
 //! Fuzz the オン資 result parser: any bytes must give a value or an error, never a panic.
-//! Run: `cargo +nightly fuzz run onshi_result` (from the crate root; needs cargo-fuzz).
+//! Run: `fuzz/run` (or `RUSTC_BOOTSTRAP=1 cargo fuzz run onshi_result`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

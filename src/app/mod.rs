@@ -70,10 +70,11 @@ pub fn state_from_config(config: &GatewayConfig) -> Result<AppState, StartupErro
         )?),
         UpstreamConfig::Terminal(opts) => {
             for d in [&opts.req_dir, &opts.res_dir] {
-                if !d.is_dir() {
+                // A folder of the share that is missing, or a link, is refused.
+                if let Err(e) = crate::files::check_real_dir(d) {
                     return Err(StartupError::Config(ConfigError::Invalid {
                         field: "onshi.folder",
-                        reason: format!("the terminal's folder {} does not exist", d.display()),
+                        reason: format!("the terminal's folder {}: {e}", d.display()),
                     }));
                 }
             }

@@ -211,12 +211,24 @@ pub struct MasterSnapshot {
 impl MasterSnapshot {
     pub fn load(source: &MasterSource) -> Result<Self, MastersError> {
         let texts: Vec<String> = match source {
-            MasterSource::Embedded => EMBEDDED.iter().map(|(_, t)| (*t).to_owned()).collect(),
+            MasterSource::Embedded => Self::embedded_texts(),
             MasterSource::Dir(dir) => FILES
                 .iter()
                 .map(|n| read(dir, n))
                 .collect::<Result<_, _>>()?,
         };
+        Self::from_texts(&texts, source)
+    }
+
+    /// The texts of the files shipped with this build, in [`FILES`] order.
+    pub fn embedded_texts() -> Vec<String> {
+        EMBEDDED.iter().map(|(_, t)| (*t).to_owned()).collect()
+    }
+
+    /// Parses and validates the texts of the master files, in [`FILES`] order (the loader's
+    /// core, without the reading; `source` is only recorded).
+    pub fn from_texts(texts: &[String], source: &MasterSource) -> Result<Self, MastersError> {
+        assert_eq!(texts.len(), FILES.len(), "one text per master file");
         let mut errors = Vec::new();
         let mut files = Vec::new();
         fn parse_file<R: serde::de::DeserializeOwned>(

@@ -6,18 +6,27 @@
 //! that prefix alone, and this module removes them once read (they hold personal data the
 //! gateway does not keep). A request not answered by the deadline is withdrawn, and a late answer
 //! is removed when it arrives.
+//!
+//! The share is not trusted: requests are written owner-only and never through a link; answers
+//! are read up to [`MAX_ANSWER_BYTES`] and never through a link; a `.err` file's content never
+//! reaches a caller (a fixed description and the file's name do; at most [`ERR_LOG_BYTES`] of it
+//! go to the log, escaped).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Answer, BoxFuture, Query, Upstream, UpstreamError};
+use super::{Answer, BoxFuture, MAX_ANSWER_BYTES, Query, Upstream, UpstreamError};
 use crate::domain::MedicalInstitutionCode;
+use crate::files::{self, ReadError};
 use crate::onshi::{Charset, OnshiError, OnshiResult, QualificationRequest};
 
 /// The start of the gateway's own request ids (12 characters in all).
 pub const OWN_PREFIX: &str = "PMHG";
+
+/// How much of a `.err` file goes to the log.
+pub const ERR_LOG_BYTES: u64 = 4096;
 
 /// How long a late answer to a withdrawn request is waited for, to be removed.
 const LATE_ANSWER_WINDOW: Duration = Duration::from_secs(60);
@@ -107,16 +116,55 @@ impl TerminalUpstream {
         q: &Query,
     ) -> Option<Result<Answer, UpstreamError>> {
         for err in err_paths {
-            if let Ok(text) = tokio::fs::read(err).await {
-                let _ = tokio::fs::remove_file(err).await;
-                let message = String::from_utf8_lossy(&text).trim().to_owned();
-                return Some(Err(UpstreamError::Rejected {
-                    code: "err-file".into(),
-                    message,
-                }));
+            let owned = err.clone();
+            let head =
+                tokio::task::spawn_blocking(move || files::head_escaped(&owned, ERR_LOG_BYTES))
+                    .await
+                    .ok()?;
+            let name = files::escape_name(
+                &err.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            )
+            .into_owned();
+            match head {
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => {
+                    let _ = tokio::fs::remove_file(err).await;
+                    return Some(Err(UpstreamError::Protocol(format!(
+                        "the terminal's refusal {name} cannot be read: {e}"
+                    ))));
+                }
+                Ok(text) => {
+                    let _ = tokio::fs::remove_file(err).await;
+                    // The terminal's words may echo the request: the log only, never the caller.
+                    tracing::warn!(file = %name, content = %text, "the オン資 terminal refused a request");
+                    return Some(Err(UpstreamError::Rejected {
+                        code: "err-file".into(),
+                        message: format!(
+                            "the オン資 terminal refused the request ({name}; its reason is in the gateway's log)"
+                        ),
+                    }));
+                }
             }
         }
-        let bytes = tokio::fs::read(res_path).await.ok()?;
+        let owned = res_path.to_path_buf();
+        let read = tokio::task::spawn_blocking(move || {
+            files::read_limited(&owned, MAX_ANSWER_BYTES as u64)
+        })
+        .await
+        .ok()?;
+        let bytes = match read {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => return None,
+            Err(ReadError::Io(_)) => return None,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(res_path).await;
+                return Some(Err(UpstreamError::Protocol(format!(
+                    "the terminal's result cannot be read: {e}"
+                ))));
+            }
+        };
         match OnshiResult::parse(&bytes) {
             // Still being written: look again.
             Err(e) if e.could_be_partial() => None,
@@ -219,11 +267,15 @@ impl Drop for Pending {
 }
 
 /// Writes under a temporary name the terminal ignores, then renames, so the terminal never reads
-/// half a request.
+/// half a request; owner-only, never through a link, into a folder that is not a link.
 async fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    tokio::fs::write(&tmp, bytes).await?;
-    tokio::fs::rename(&tmp, dir.join(name)).await
+    let (dir, path, bytes) = (dir.to_path_buf(), dir.join(name), bytes.to_vec());
+    tokio::task::spawn_blocking(move || {
+        files::check_real_dir(&dir)?;
+        files::replace_atomically(&path, &bytes, false)
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 async fn remove_when_they_appear(paths: Vec<PathBuf>, poll: Duration) {

@@ -198,9 +198,50 @@ async fn check_ins_flow_from_the_face_folder_into_answers_by_reference() {
 /// is removed when it arrives.
 #[tokio::test]
 async fn a_cancelled_request_is_withdrawn_and_its_late_answer_removed() {
-    use pmh_gateway::upstream::{Query, TerminalUpstream, Upstream};
+    use pmh_gateway::upstream::Upstream;
     let dir = tempfile::tempdir().unwrap();
-    let (req, res) = (Terminal::req_dir(dir.path()), Terminal::res_dir(dir.path()));
+    let (up, q, req, res) = terminal_upstream(dir.path());
+    let far = tokio::time::Instant::now() + Duration::from_secs(600);
+    let mut asking = up.query(&q, far);
+    // Let it write its request, then go away.
+    let name = loop {
+        tokio::select! {
+            _ = &mut asking => panic!("nobody answers"),
+            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+        }
+        if let Some(name) = request_written(&req) {
+            break name;
+        }
+    };
+    drop(asking);
+    assert_eq!(
+        std::fs::read_dir(&req).unwrap().count(),
+        0,
+        "withdrawn at once"
+    );
+    // The terminal answers late: the answer does not stay in the share.
+    let late = res.join(name.replace("req_", "res_"));
+    std::fs::write(&late, b"<XmlMsg/>").unwrap();
+    for _ in 0..500 {
+        if !late.exists() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the late answer stayed in res/");
+}
+
+/// A terminal upstream on `root`'s req/res folders, and a query about a sandbox persona.
+fn terminal_upstream(
+    root: &std::path::Path,
+) -> (
+    pmh_gateway::upstream::TerminalUpstream,
+    pmh_gateway::upstream::Query,
+    std::path::PathBuf,
+    std::path::PathBuf,
+) {
+    use pmh_gateway::upstream::{Query, TerminalUpstream};
+    let (req, res) = (Terminal::req_dir(root), Terminal::res_dir(root));
     std::fs::create_dir_all(&req).unwrap();
     std::fs::create_dir_all(&res).unwrap();
     let up = TerminalUpstream::new(
@@ -227,37 +268,88 @@ async fn a_cancelled_request_is_withdrawn_and_its_late_answer_removed() {
         date: today(),
         check_id: "c".into(),
     };
-    let far = tokio::time::Instant::now() + Duration::from_secs(600);
+    (up, q, req, res)
+}
+
+/// The name of the request file the gateway wrote into `req`, once there.
+fn request_written(req: &std::path::Path) -> Option<String> {
+    std::fs::read_dir(req)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("OQSsiquc01req_") && n.ends_with(".xml"))
+}
+
+/// Asks, and once the request is written, lets `answer` put something into the share; returns
+/// the upstream's result.
+async fn ask_and_answer(
+    answer: impl FnOnce(&std::path::Path, &std::path::Path, &str),
+) -> Result<pmh_gateway::upstream::Answer, pmh_gateway::upstream::UpstreamError> {
+    use pmh_gateway::upstream::Upstream;
+    let dir = tempfile::tempdir().unwrap();
+    let (up, q, req, res) = terminal_upstream(dir.path());
+    let far = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut asking = up.query(&q, far);
-    // Let it write its request, then go away.
-    let name = loop {
+    let mut answer = Some(answer);
+    loop {
         tokio::select! {
-            _ = &mut asking => panic!("nobody answers"),
+            r = &mut asking => return r,
             _ = tokio::time::sleep(Duration::from_millis(5)) => {}
         }
-        let written = std::fs::read_dir(&req)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .find(|n| n.starts_with("OQSsiquc01req_") && n.ends_with(".xml"));
-        if let Some(name) = written {
-            break name;
+        if let Some(name) = request_written(&req)
+            && let Some(a) = answer.take()
+        {
+            a(&req, &res, &name);
         }
-    };
-    drop(asking);
-    assert_eq!(
-        std::fs::read_dir(&req).unwrap().count(),
-        0,
-        "withdrawn at once"
-    );
-    // The terminal answers late: the answer does not stay in the share.
-    let late = res.join(name.replace("req_", "res_"));
-    std::fs::write(&late, b"<XmlMsg/>").unwrap();
-    for _ in 0..500 {
-        if !late.exists() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("the late answer stayed in res/");
+}
+
+#[tokio::test]
+async fn a_refusal_file_never_reaches_the_caller_and_links_are_not_followed() {
+    use pmh_gateway::upstream::UpstreamError;
+    // The .err file's words (which may echo the request) stay out of the answer.
+    let secret = "山田太郎 06139999 \u{1b}[31m";
+    let r = ask_and_answer(|_, res, name| {
+        let mut text = secret.repeat(1000);
+        text.push_str("end");
+        std::fs::write(res.join(format!("{name}.err")), text).unwrap();
+    })
+    .await;
+    let Err(UpstreamError::Rejected { message, .. }) = r else {
+        panic!("{r:?}")
+    };
+    assert!(
+        !message.contains("山田") && !message.contains("06139999"),
+        "{message}"
+    );
+    assert!(message.contains(".xml.err"), "{message}");
+    // An answer that is a link elsewhere is not read: a protocol error, the target untouched.
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("target.xml");
+    std::fs::write(&target, b"<XmlMsg/>").unwrap();
+    let t = target.clone();
+    let r = ask_and_answer(move |_, res, name| {
+        std::os::unix::fs::symlink(&t, res.join(name.replace("req_", "res_"))).unwrap();
+    })
+    .await;
+    let Err(UpstreamError::Protocol(detail)) = r else {
+        panic!("{r:?}")
+    };
+    assert!(detail.contains("symbolic link"), "{detail}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"<XmlMsg/>");
+}
+
+#[tokio::test]
+async fn requests_are_written_owner_only() {
+    let r = ask_and_answer(|req, _, name| {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(req.join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::write(req.join(format!("{name}.err")), "no").unwrap();
+    })
+    .await;
+    assert!(r.is_err());
 }
