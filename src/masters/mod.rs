@@ -241,13 +241,13 @@ impl MasterSnapshot {
             files.push(info);
             Some(rows)
         }
-        let national = parse_file(0, &texts, &mut files, &mut errors)
+        let national = parse_file(0, texts, &mut files, &mut errors)
             .map(|rows| national::index(NATIONAL_FILE, rows, &mut errors))
             .unwrap_or_default();
-        let income_caps = parse_file(1, &texts, &mut files, &mut errors)
+        let income_caps = parse_file(1, texts, &mut files, &mut errors)
             .map(|rows| income_caps::index(INCOME_CAPS_FILE, rows, &national, &mut errors))
             .unwrap_or_default();
-        let (local_exact, local_prefix) = parse_file(2, &texts, &mut files, &mut errors)
+        let (local_exact, local_prefix) = parse_file(2, texts, &mut files, &mut errors)
             .map(|rows| local::index(LOCAL_FILE, rows, &national, &mut errors))
             .unwrap_or_default();
         let mut locals: Vec<&LocalProgramme> = local_exact
@@ -255,7 +255,7 @@ impl MasterSnapshot {
             .chain(local_prefix.iter().map(|(_, p)| p))
             .collect();
         locals.sort_by_key(|p| p.line);
-        let local_rules = parse_file(3, &texts, &mut files, &mut errors)
+        let local_rules = parse_file(3, texts, &mut files, &mut errors)
             .map(|rows| {
                 local_rules::index(LOCAL_RULES_FILE, LOCAL_FILE, rows, &locals, &mut errors)
             })
@@ -266,10 +266,10 @@ impl MasterSnapshot {
             caps: &income_caps,
             local_rules: &local_rules,
         };
-        let calc_codes = parse_file(4, &texts, &mut files, &mut errors)
+        let calc_codes = parse_file(4, texts, &mut files, &mut errors)
             .map(|rows| calc_codes::index(CALC_CODES_FILE, rows, &refs, &mut errors))
             .unwrap_or_default();
-        let burden = parse_file(5, &texts, &mut files, &mut errors)
+        let burden = parse_file(5, texts, &mut files, &mut errors)
             .map(|rows| burden::index(BURDEN_FILE, rows, &mut errors))
             .unwrap_or_default();
         if !errors.is_empty() {
