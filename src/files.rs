@@ -13,6 +13,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::domain::text::is_invisible_format;
+
 /// Why a bounded, link-refusing read failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -240,19 +242,6 @@ pub fn escape_name(name: &str) -> Cow<'_, str> {
 
 fn needs_escape(c: char) -> bool {
     c.is_control() || c == '\\' || is_invisible_format(c)
-}
-
-/// Zero-width and bidirectional control characters: invisible, and able to make a text read
-/// otherwise than it is.
-pub fn is_invisible_format(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}'
-        | '\u{200B}'..='\u{200F}'
-        | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}'
-        | '\u{2066}'..='\u{206F}'
-        | '\u{FEFF}'
-        | '\u{FFF9}'..='\u{FFFB}')
 }
 
 /// Reads the start of a file (at most `limit` bytes, no link followed) as text with control

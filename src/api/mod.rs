@@ -30,6 +30,7 @@ use axum::routing::{MethodRouter, get, post};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::auth::{Caller, Scope};
 use crate::metrics::Metrics;
@@ -126,6 +127,15 @@ pub fn router(state: AppState) -> Router {
     }
     r.fallback(|| async { Problem::not_found("no such route; see /openapi.json") })
         .layer(DefaultBodyLimit::max(limit))
+        // Answers hold personal data: no cache on the way (a proxy, the browser) keeps them.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::HeaderValue::from_static("nosniff"),
+        ))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(

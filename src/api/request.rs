@@ -52,12 +52,33 @@ fn find_my_number(v: &Value, path: &str) -> Option<String> {
     }
 }
 
+/// serde's message without the value it quotes (`invalid type: integer `19990909`, expected a
+/// string` → `invalid type: integer, expected a string`): a problem never echoes what was sent,
+/// which may be a patient's number. Field names and the expectations that follow (`expected one
+/// of `medical`, `pharmacy``) are the schema's words and stay.
+fn without_values(msg: &str) -> String {
+    let quotes_a_value = ["invalid type:", "invalid value:", "unknown variant"]
+        .iter()
+        .any(|p| msg.starts_with(p));
+    if !quotes_a_value {
+        return msg.to_owned();
+    }
+    let (head, rest) = msg.split_once(", expected").unwrap_or((msg, ""));
+    let head = head.split(['`', '"']).next().unwrap_or_default().trim_end();
+    if rest.is_empty() {
+        head.to_owned()
+    } else {
+        format!("{head}, expected{rest}")
+    }
+}
+
 fn insured_field_error(e: InsuredError) -> FieldError {
     let field = match &e {
         InsuredError::Insurer(_) => "insurer_number",
         InsuredError::Empty { field }
         | InsuredError::TooLong { field, .. }
-        | InsuredError::Control { field } => field,
+        | InsuredError::Control { field }
+        | InsuredError::Invisible { field } => field,
         InsuredError::Branch => "branch",
     };
     let reason = match e {
@@ -99,7 +120,8 @@ pub fn parse_check_request(body: &[u8], today: ServiceDate) -> Result<CheckReque
     let req: SubsidyCheckRequest = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "body".to_owned() } else { path };
-        Problem::invalid_field(field, e.into_inner().to_string())
+        let reason = without_values(&e.into_inner().to_string());
+        Problem::invalid_field(field, reason)
     })?;
 
     let mut errors = Vec::new();
@@ -237,6 +259,30 @@ pub fn parse_result_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serde_messages_lose_the_values_they_quote() {
+        assert_eq!(
+            without_values("invalid type: integer `19990909`, expected a string"),
+            "invalid type: integer, expected a string"
+        );
+        assert_eq!(
+            without_values("unknown variant `山田`, expected `medical` or `pharmacy`"),
+            "unknown variant, expected `medical` or `pharmacy`"
+        );
+        assert_eq!(
+            without_values("invalid length 3, expected fewer elements"),
+            "invalid length 3, expected fewer elements"
+        );
+        assert_eq!(
+            without_values("invalid value: string \"山田\", expected a date"),
+            "invalid value: string, expected a date"
+        );
+        assert_eq!(
+            without_values("missing field `insured`"),
+            "missing field `insured`"
+        );
+    }
 
     #[test]
     fn my_number_keys_are_found_anywhere() {

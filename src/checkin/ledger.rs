@@ -60,7 +60,7 @@ impl Entry {
 fn encode_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
-        if c.is_control() || c == '%' || files::is_invisible_format(c) {
+        if c.is_control() || c == '%' || crate::domain::text::is_invisible_format(c) {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
                 out.push_str(&format!("%{b:02X}"));

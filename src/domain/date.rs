@@ -7,7 +7,7 @@ use thiserror::Error;
 pub enum DateError {
     #[error("must be a date written {format}")]
     Format { format: &'static str },
-    #[error("year {0} is outside the supported range 1900-2199")]
+    #[error("the year is outside the supported range 1900-2199")]
     OutOfRange(i32),
 }
 

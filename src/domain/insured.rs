@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use thiserror::Error;
 
 use super::numbers::{InsurerNumber, NumberError};
+use super::text::{is_invisible_format, nfkc};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum InsuredError {
@@ -22,6 +23,8 @@ pub enum InsuredError {
     },
     #[error("{field} must not contain control characters")]
     Control { field: &'static str },
+    #[error("{field} must not contain invisible characters (zero-width or bidirectional controls)")]
+    Invisible { field: &'static str },
     #[error("branch must be 2 digits (枝番, e.g. \"01\")")]
     Branch,
 }
@@ -30,7 +33,18 @@ pub enum InsuredError {
 /// a little slack for data entered with separators.
 const MAX_SYMBOL_NUMBER_CHARS: usize = 40;
 
+/// One part of an identity as entered or received: invisible characters refused, then NFKC
+/// (full-width digits and letters to ASCII, half-width kana to full-width), so that one person
+/// is one key however the number was typed.
+fn normalised(field: &'static str, s: &str) -> Result<String, InsuredError> {
+    if s.chars().any(is_invisible_format) {
+        return Err(InsuredError::Invisible { field });
+    }
+    Ok(nfkc(s))
+}
+
 fn text(field: &'static str, s: &str, required: bool) -> Result<Option<String>, InsuredError> {
+    let s = normalised(field, s)?;
     let t = s.trim_matches(|c: char| c == ' ' || c == '\u{3000}');
     if t.is_empty() {
         return if required {
@@ -73,13 +87,15 @@ impl InsuredIdentity {
         branch: Option<&str>,
         birthdate: NaiveDate,
     ) -> Result<Self, InsuredError> {
-        let insurer_number = InsurerNumber::parse(insurer_number).map_err(InsuredError::Insurer)?;
+        let insurer_number = InsurerNumber::parse(&normalised("insurer_number", insurer_number)?)
+            .map_err(InsuredError::Insurer)?;
         let symbol = match symbol {
             Some(s) => text("symbol", s, false)?,
             None => None,
         };
         let number = text("number", number, true)?.expect("required");
-        let branch = match branch.map(str::trim) {
+        let branch = branch.map(|b| normalised("branch", b)).transpose()?;
+        let branch = match branch.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(b) if b.len() == 2 && b.bytes().all(|c| c.is_ascii_digit()) => Some(b.to_owned()),
             Some(_) => return Err(InsuredError::Branch),
@@ -122,6 +138,35 @@ mod tests {
 
     fn bd() -> NaiveDate {
         NaiveDate::from_ymd_opt(2001, 3, 27).unwrap()
+    }
+
+    #[test]
+    fn full_width_forms_are_one_person_and_invisible_characters_are_refused() {
+        let ascii =
+            InsuredIdentity::new("06139999", Some("AB12"), "4260", Some("01"), bd()).unwrap();
+        let wide = InsuredIdentity::new(
+            "０６１３９９９９",
+            Some("ＡＢ１２"),
+            "４２６０",
+            Some("０１"),
+            bd(),
+        )
+        .unwrap();
+        assert_eq!(ascii, wide);
+        let kana = InsuredIdentity::new("06139999", Some("ｺｸﾎ"), "1", None, bd()).unwrap();
+        assert_eq!(kana.symbol(), Some("コクホ"));
+        for bad in ["42\u{200B}60", "\u{202E}4260", "4260\u{FEFF}"] {
+            assert_eq!(
+                InsuredIdentity::new("06139999", None, bad, None, bd()).unwrap_err(),
+                InsuredError::Invisible { field: "number" }
+            );
+        }
+        assert_eq!(
+            InsuredIdentity::new("0613\u{200D}9999", None, "1", None, bd()).unwrap_err(),
+            InsuredError::Invisible {
+                field: "insurer_number"
+            }
+        );
     }
 
     #[test]

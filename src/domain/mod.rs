@@ -4,8 +4,8 @@
 //!
 //! Invariant: nothing here does I/O or reads the clock; constructors reject bad values with a
 //! specific, non-personal message. Each type has one path: the submodules that hold types are
-//! private and re-exported here; `check_digit` and `date` (functions) are public and not
-//! re-exported.
+//! private and re-exported here; `check_digit`, `date` and `text` (functions) are public and
+//! not re-exported.
 
 mod certificate;
 pub mod check_digit;
@@ -16,6 +16,7 @@ mod insured;
 mod money;
 mod numbers;
 mod redact;
+pub mod text;
 mod visit;
 
 pub use certificate::{
@@ -28,5 +29,5 @@ pub use money::Yen;
 pub use numbers::{
     InsurerNumber, LawCode, MedicalInstitutionCode, NumberError, PayerNumber, RecipientNumber,
 };
-pub use redact::{Redacted, printable};
+pub use redact::Redacted;
 pub use visit::{Beneficiary, Care, Claim, InsuranceContext, InsuranceKind, fiscal_year_age};

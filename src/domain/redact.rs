@@ -26,26 +26,6 @@ impl Redacted {
     }
 }
 
-/// A value from an untrusted file or answer that is not personal (a code, a status), made safe
-/// for a message: at most `max` characters, anything but printable ASCII as `?`.
-pub fn printable(s: &str, max: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .take(max)
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '?'
-            }
-        })
-        .collect();
-    if s.chars().count() > max {
-        out.push('…');
-    }
-    out
-}
-
 impl fmt::Debug for Redacted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -99,7 +99,7 @@ pub fn checks_from_result(
         && found.trim() != configured.as_str()
     {
         return Err(ResultError::OtherInstitution {
-            found: crate::domain::printable(found, 16),
+            found: crate::domain::text::printable(found, 16),
             configured: configured.as_str().to_owned(),
         });
     }

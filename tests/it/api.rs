@@ -202,7 +202,7 @@ async fn invalid_input_is_a_problem_naming_the_field() {
         (
             json!({"insured": {"insurer_number": "123456", "number": "1", "birthdate": "1980-01-01"}, "setting": {"claim": "dental"}}),
             "setting.claim",
-            "unknown variant `dental`",
+            "unknown variant, expected `medical` or `pharmacy`",
         ),
     ];
     for (body, field, reason) in cases {
@@ -738,4 +738,71 @@ async fn readiness_is_degraded_within_30_days_of_the_client_certificate_expiring
         let expected = (chrono::Utc::now() + chrono::Duration::days(days)).timestamp();
         assert!((expected - at).abs() < 3600, "{line}");
     }
+}
+
+#[tokio::test]
+async fn problems_never_echo_identity_values_and_answers_are_not_stored_by_caches() {
+    let (app, _) = in_process_app();
+    let bodies = [
+        json!({"insured": {"insurer_number": "98765X43", "symbol": "QZXJ\u{7}", "number": "QZXK\u{200B}", "branch": "7QZ", "birthdate": "1999-99-99"}}),
+        json!({"insured": {"insurer_number": 98765443, "number": 55443322, "birthdate": 19990909}}),
+        json!({"insured": {"insurer_number": ["98765443"], "number": {"QZXK": 1}, "birthdate": "QZXL"}}),
+        json!({"insured": {"insurer_number": "98765443", "number": "QZXK".repeat(20), "birthdate": "2999-01-01"}}),
+    ];
+    for body in bodies {
+        let raw = send_raw(&app, post_json(&body)).await;
+        assert_eq!(raw.0, StatusCode::BAD_REQUEST, "{}", raw.2);
+        for secret in [
+            "98765",
+            "QZX",
+            "55443322",
+            "19990909",
+            "1999-99-99",
+            "7QZ",
+            "2999",
+        ] {
+            assert!(!raw.2.contains(secret), "{secret} echoed in {}", raw.2);
+        }
+    }
+    // Answers with personal data are never kept by a cache on the way.
+    let pop = population();
+    let mut req = post_json(&body_for(pop.find(&["showcase", "multi"]).unwrap()));
+    req.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {TEST_TOKEN}").parse().unwrap(),
+    );
+    let r = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+}
+
+#[tokio::test]
+async fn full_width_and_half_width_entries_are_one_person() {
+    let (app, upstream) = in_process_app();
+    let pop = population();
+    let p = pop.find(&["showcase", "multi"]).unwrap();
+    let body = body_for(p);
+    let (status, _, first) = send(&app, post_json(&body)).await;
+    assert_eq!(status, StatusCode::OK);
+    let calls = upstream.calls();
+    // The same person typed in full-width digits and letters: the cached answer.
+    let wide = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                '0'..='9' | 'A'..='Z' | 'a'..='z' => char::from_u32(c as u32 + 0xFEE0).unwrap(),
+                other => other,
+            })
+            .collect()
+    };
+    let mut body = body.clone();
+    for f in ["insurer_number", "symbol", "number", "branch"] {
+        if let Some(v) = body["insured"][f].as_str() {
+            body["insured"][f] = json!(wide(v));
+        }
+    }
+    let (status, _, again) = send(&app, post_json(&body)).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["source"], "cache", "{again}");
+    assert_eq!(upstream.calls(), calls);
+    assert_eq!(again["subsidies"], first["subsidies"]);
 }
