@@ -69,9 +69,12 @@ async fn serve(state: AppState) -> std::net::SocketAddr {
     let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
     let listener = GatewayListener::new(tcp, None).unwrap();
+    let metrics = state.metrics.clone();
     tokio::spawn(pmh_gateway::app::serve(
         listener,
         pmh_gateway::api::router(state),
+        Default::default(),
+        metrics,
         std::future::pending(),
     ));
     addr

@@ -45,6 +45,12 @@ pub struct Metrics {
     pub checkin_files_outstanding: Gauge,
     /// When the PMH client certificate expires (Unix seconds); absent in terminal mode.
     pub client_certificate_expiry: Gauge,
+    /// Open connections to the REST server.
+    pub http_connections_open: Gauge,
+    /// Connections refused at the cap (`server.max_connections`).
+    pub http_connections_refused: Counter,
+    /// Requests cut off at `server.request_timeout_ms`.
+    pub http_request_timeouts: Counter,
     /// Refused callers, by `reason` (`missing`, `invalid`, `forbidden`, `blocked`, `host`).
     pub auth_failures: Family<Labels, Counter>,
     /// Records appended to the audit, by `outcome` (`ok`, `failed`).
@@ -177,6 +183,24 @@ impl Metrics {
             "オン資 result files noticed and not yet processed or rejected",
             checkin_files_outstanding.clone(),
         );
+        let http_connections_open = Gauge::default();
+        registry.register(
+            "http_connections_open",
+            "Open connections to the REST server",
+            http_connections_open.clone(),
+        );
+        let http_connections_refused = Counter::default();
+        registry.register(
+            "http_connections_refused",
+            "Connections refused at the cap (server.max_connections)",
+            http_connections_refused.clone(),
+        );
+        let http_request_timeouts = Counter::default();
+        registry.register(
+            "http_request_timeouts",
+            "Requests cut off at server.request_timeout_ms",
+            http_request_timeouts.clone(),
+        );
         let client_certificate_expiry = Gauge::default();
         registry.register(
             "upstream_client_certificate_expiry_timestamp_seconds",
@@ -229,6 +253,9 @@ impl Metrics {
             checkin_disposal_failures,
             checkin_scans,
             client_certificate_expiry,
+            http_connections_open,
+            http_connections_refused,
+            http_request_timeouts,
             auth_failures,
             audit_records,
             checkin_files_outstanding,

@@ -149,6 +149,22 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Cuts a request off at `limit` (`server.request_timeout_ms`): a slow body or a stuck handler
+/// gets a `503` problem instead of holding the connection.
+pub async fn request_deadline(
+    State((limit, metrics)): State<(Duration, Arc<Metrics>)>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            metrics.http_request_timeouts.inc();
+            Problem::request_timeout(limit).into_response()
+        }
+    }
+}
+
 /// The master tables in use.
 #[utoipa::path(get, tag = "operations", path = "/v1/masters", responses((status = 200, description = "Files, versions, row counts, load time")))]
 async fn masters(State(st): State<AppState>, Extension(caller): Extension<Caller>) -> Response {

@@ -213,6 +213,21 @@ impl Problem {
         }
     }
 
+    /// The request (its body included) was not answered within `server.request_timeout_ms`.
+    pub fn request_timeout(limit: std::time::Duration) -> Self {
+        Self {
+            kind: "/problems/request-timeout",
+            title: "The request took too long",
+            status: 503,
+            detail: format!(
+                "the request was not complete and answered within {} ms (server.request_timeout_ms)",
+                limit.as_millis()
+            ),
+            errors: Vec::new(),
+            retry_after: Some(1),
+        }
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self {
             kind: "/problems/not-found",

@@ -31,7 +31,7 @@ pub enum Incoming {
 
 impl Incoming {
     /// The common name of the client's verified certificate, if it sent one.
-    fn certificate_name(&self) -> Option<String> {
+    pub(super) fn certificate_name(&self) -> Option<String> {
         let Self::Tls(tls) = self else {
             return None;
         };

@@ -3,13 +3,14 @@
 //! `run(listener, config, shutdown)` lets tests bind port 0 and stop the server at will.
 
 mod listener;
+mod server;
 
 pub use listener::{GatewayListener, Incoming};
+pub use server::serve;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::api::access::Access;
@@ -190,7 +191,16 @@ pub async fn run(
     let watcher = start_checkin_watcher(&config, &state)?;
     let retention = spawn_retention(&state, &config.store);
     let listener = GatewayListener::new(listener, tls).map_err(StartupError::Serve)?;
-    let served = serve(listener, api::router(state), shutdown).await;
+    let metrics = state.metrics.clone();
+    let served = serve(
+        listener,
+        api::router(state),
+        config.limits,
+        metrics,
+        shutdown,
+    )
+    .await
+    .map_err(StartupError::Serve);
     retention.abort();
     if let Some(w) = watcher {
         w.shutdown().await;
@@ -218,23 +228,6 @@ pub fn start_checkin_watcher(
     )
     .map(Some)
     .map_err(StartupError::CheckIn)
-}
-
-pub async fn serve(
-    listener: GatewayListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), StartupError> {
-    if let Ok(addr) = axum::serve::Listener::local_addr(&listener) {
-        tracing::info!(%addr, "pmh-gateway listening");
-    }
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<api::access::Peer>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .map_err(StartupError::Serve)
 }
 
 /// Watches a masters directory and reloads on change (debounced). Returns the watcher, which

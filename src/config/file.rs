@@ -52,6 +52,14 @@ pub struct ServerSection {
     pub tls_key: Option<PathBuf>,
     /// A CA whose client certificates identify clients (`clients.certificate_name`).
     pub client_ca: Option<PathBuf>,
+    /// A client must send a request's headers within this.
+    pub header_read_timeout_ms: u64,
+    /// A request (its body included) must be answered within this.
+    pub request_timeout_ms: u64,
+    /// Open connections at most (beyond: 503 and closed).
+    pub max_connections: usize,
+    /// On shutdown, requests in flight get this long.
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for ServerSection {
@@ -63,6 +71,10 @@ impl Default for ServerSection {
             tls_cert: None,
             tls_key: None,
             client_ca: None,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            max_connections: 512,
+            shutdown_grace_ms: 10_000,
         }
     }
 }

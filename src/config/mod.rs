@@ -70,6 +70,30 @@ pub enum UpstreamConfig {
     Terminal(TerminalUpstreamOptions),
 }
 
+/// The server's limits (`[server]` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// A client must send a request's headers within this.
+    pub header_read_timeout: Duration,
+    /// A request (body included) must be answered within this, else `503`.
+    pub request_timeout: Duration,
+    /// Open connections at most; beyond, a new one gets `503` and is closed.
+    pub max_connections: usize,
+    /// On shutdown, requests in flight get this long to finish.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 512,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
 /// Everything `run` needs, resolved and checked.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -81,6 +105,8 @@ pub struct GatewayConfig {
     /// The state folder (audit, earlier answers) and retention.
     pub store: StoreConfig,
     pub body_limit_bytes: usize,
+    /// Timeouts and the connection cap of the REST server.
+    pub limits: ServerLimits,
     pub institution: MedicalInstitutionCode,
     pub upstream: UpstreamConfig,
     pub service: ServiceConfig,

@@ -76,6 +76,30 @@ impl FileConfig {
                 1024,
                 16 * 1024 * 1024,
             ),
+            (
+                "server.header_read_timeout_ms",
+                self.server.header_read_timeout_ms,
+                100,
+                600_000,
+            ),
+            (
+                "server.request_timeout_ms",
+                self.server.request_timeout_ms,
+                100,
+                600_000,
+            ),
+            (
+                "server.max_connections",
+                self.server.max_connections as u64,
+                1,
+                100_000,
+            ),
+            (
+                "server.shutdown_grace_ms",
+                self.server.shutdown_grace_ms,
+                0,
+                600_000,
+            ),
         ] {
             in_range(field, value, min, max)?;
         }
@@ -124,6 +148,12 @@ impl FileConfig {
             access,
             store,
             body_limit_bytes: self.server.body_limit_bytes,
+            limits: super::ServerLimits {
+                header_read_timeout: Duration::from_millis(self.server.header_read_timeout_ms),
+                request_timeout: Duration::from_millis(self.server.request_timeout_ms),
+                max_connections: self.server.max_connections,
+                shutdown_grace: Duration::from_millis(self.server.shutdown_grace_ms),
+            },
             institution,
             upstream,
             service: ServiceConfig {

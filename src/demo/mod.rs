@@ -145,6 +145,7 @@ pub fn gateway_config(
             answer_retention: Duration::from_secs(24 * 3600),
         },
         body_limit_bytes: 64 * 1024,
+        limits: Default::default(),
         institution: MedicalInstitutionCode::parse(DEMO_INSTITUTION).expect("valid code"),
         upstream: UpstreamConfig::Pmh {
             base_url: sandbox.base_url(),

@@ -77,17 +77,16 @@ impl TerminalUpstream {
             .to_xml(self.opts.charset)
             .map_err(|e| UpstreamError::Other(format!("cannot write the request: {e}")))?;
         let req_path = self.opts.req_dir.join(req.file_name());
-        write_atomically(&self.opts.req_dir, &req.file_name(), &bytes)
-            .await
-            .map_err(|e| {
-                UpstreamError::Connect(format!(
-                    "cannot write into the terminal's req folder {}: {e}",
-                    self.opts.req_dir.display()
-                ))
-            })?;
         let (res_path, err_paths) = self.answer_paths(&req);
-        // From here the request is withdrawn however this ends: answered, timed out, or the
-        // caller gone (this future dropped at the service's deadline or a closed connection).
+        // Written without an await (a small file), and the guard made before the next one: from
+        // here the request is withdrawn however this ends — answered, timed out, or the caller
+        // gone (this future dropped at the service's deadline or a closed connection).
+        write_atomically(&self.opts.req_dir, &req_path, &bytes).map_err(|e| {
+            UpstreamError::Connect(format!(
+                "cannot write into the terminal's req folder {}: {e}",
+                self.opts.req_dir.display()
+            ))
+        })?;
         let mut pending = Pending::new(
             req_path,
             res_path.clone(),
@@ -268,14 +267,9 @@ impl Drop for Pending {
 
 /// Writes under a temporary name the terminal ignores, then renames, so the terminal never reads
 /// half a request; owner-only, never through a link, into a folder that is not a link.
-async fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    let (dir, path, bytes) = (dir.to_path_buf(), dir.join(name), bytes.to_vec());
-    tokio::task::spawn_blocking(move || {
-        files::check_real_dir(&dir)?;
-        files::replace_atomically(&path, &bytes, false)
-    })
-    .await
-    .map_err(std::io::Error::other)?
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    files::check_real_dir(dir)?;
+    files::replace_atomically(path, bytes, false)
 }
 
 async fn remove_when_they_appear(paths: Vec<PathBuf>, poll: Duration) {

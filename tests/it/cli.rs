@@ -181,10 +181,8 @@ async fn serve_uses_the_certificates_a_separate_sandbox_wrote_and_no_proxy_from_
         (Some("none_found"), Some("upstream"))
     );
 
-    assert!(
-        terminate(&mut serve.0).success(),
-        "graceful shutdown on SIGTERM"
-    );
+    let status = terminate(&mut serve.0);
+    assert!(status.success(), "graceful shutdown on SIGTERM: {status:?}");
     assert!(terminate(&mut sandbox.0).success());
 }
 

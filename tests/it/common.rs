@@ -121,6 +121,7 @@ pub fn test_config_without_upstream() -> GatewayConfig {
             answer_retention: Duration::from_secs(24 * 3600),
         },
         body_limit_bytes: 16 * 1024,
+        limits: Default::default(),
         institution: pmh_gateway::domain::MedicalInstitutionCode::parse("1311111111").unwrap(),
         upstream: pmh_gateway::config::UpstreamConfig::Pmh {
             base_url: "https://localhost:1".into(),

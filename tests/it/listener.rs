@@ -152,3 +152,145 @@ async fn audit_records_survive_a_sigkill_right_after_the_answers() {
             .all(|r| r.client == TEST_CLIENT && r.patient.is_some())
     );
 }
+
+/// A gateway (in-memory upstream) on a real socket with `limits`; returns its address, a handle
+/// to stop it and its task.
+async fn served_with(
+    limits: pmh_gateway::config::ServerLimits,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let p = in_process();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let listener = pmh_gateway::app::GatewayListener::new(tcp, None).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics = p.state.metrics.clone();
+    let task = tokio::spawn(async move {
+        pmh_gateway::app::serve(
+            listener,
+            pmh_gateway::api::router(p.state),
+            limits,
+            metrics,
+            async {
+                let _ = stopped.await;
+            },
+        )
+        .await
+        .unwrap();
+    });
+    (addr, stop, task)
+}
+
+/// A client that sends the start of a request and then nothing (slowloris).
+async fn slow_client(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .unwrap();
+    s
+}
+
+/// Reads what the server sends until it closes the connection.
+async fn read_to_close(s: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut out))
+        .await
+        .expect("the server closes the connection");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_slow_to_send_its_headers_is_cut_off() {
+    let (addr, stop, task) = served_with(pmh_gateway::config::ServerLimits {
+        header_read_timeout: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await;
+    let mut slow = slow_client(addr).await;
+    // The server closes it (hyper may first answer 408).
+    let said = read_to_close(&mut slow).await;
+    assert!(
+        said.is_empty() || said.starts_with("HTTP/1.1 408"),
+        "{said}"
+    );
+    let _ = stop.send(());
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_do_not_stall_a_graceful_shutdown() {
+    let (addr, stop, task) = served_with(pmh_gateway::config::ServerLimits {
+        header_read_timeout: Duration::from_secs(600),
+        shutdown_grace: Duration::from_millis(200),
+        ..Default::default()
+    })
+    .await;
+    let mut slow = Vec::new();
+    for _ in 0..5 {
+        slow.push(slow_client(addr).await);
+    }
+    // A normal request is served meanwhile.
+    let r = http()
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let _ = stop.send(());
+    // The server stops although the slow clients never finish their requests.
+    tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .expect("shutdown completes")
+        .unwrap();
+    for s in &mut slow {
+        read_to_close(s).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_are_told_to_come_back() {
+    let (addr, stop, task) = served_with(pmh_gateway::config::ServerLimits {
+        header_read_timeout: Duration::from_secs(600),
+        max_connections: 2,
+        shutdown_grace: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let _a = slow_client(addr).await;
+    let _b = slow_client(addr).await;
+    let mut third = slow_client(addr).await;
+    let said = read_to_close(&mut third).await;
+    assert!(said.starts_with("HTTP/1.1 503"), "{said}");
+    assert!(said.contains("/problems/too-many-connections"), "{said}");
+    let _ = stop.send(());
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_whose_body_never_arrives_is_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let (addr, stop, task) = served_with(pmh_gateway::config::ServerLimits {
+        request_timeout: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        format!(
+            "POST /v1/subsidy-checks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TEST_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{\"insured\":"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let said = read_to_close(&mut s).await;
+    assert!(said.starts_with("HTTP/1.1 503"), "{said}");
+    assert!(said.contains("/problems/request-timeout"), "{said}");
+    let _ = stop.send(());
+    task.await.unwrap();
+}
