@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::labels::{source_label, status_label};
+use super::params::{AuditFormatParam, OperationParam};
 use super::problem::Problem;
 use crate::auth::Caller;
 use crate::service::CheckOutcome;
@@ -69,21 +70,22 @@ pub(super) async fn then(st: &AppState, rec: AuditRecord, response: Response) ->
     path = "/v1/audit",
     params(
         ("client" = Option<String>, Query, description = "The caller's name"),
-        ("operation" = Option<String>, Query, description = "check, check_with_result, check_by_reference, earlier_check, prefetch, masters_reload, audit_search, operations"),
-        ("from" = Option<String>, Query, description = "Inclusive; RFC 3339 or YYYY-MM-DD (JST midnight)"),
-        ("to" = Option<String>, Query, description = "Exclusive; RFC 3339 or YYYY-MM-DD (JST midnight)"),
-        ("insurer_number" = Option<String>, Query, description = "With number and birthdate: a patient"),
-        ("symbol" = Option<String>, Query, description = "記号"),
-        ("number" = Option<String>, Query, description = "番号"),
-        ("branch" = Option<String>, Query, description = "枝番"),
-        ("birthdate" = Option<String>, Query, description = "YYYY-MM-DD"),
+        ("operation" = Option<OperationParam>, Query, description = "The kind of access"),
+        ("from" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Inclusive; RFC 3339, or YYYY-MM-DD (JST midnight)"),
+        ("to" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Exclusive; RFC 3339, or YYYY-MM-DD (JST midnight)"),
+        ("insurer_number" = Option<String>, Query, description = "With number and birthdate: a patient", pattern = r"^[0-9]{6}([0-9]{2})?$"),
+        ("symbol" = Option<String>, Query, description = "記号", pattern = r"^[0-9A-Za-z\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF-]{1,20}$"),
+        ("number" = Option<String>, Query, description = "番号", pattern = r"^[0-9A-Za-z\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF-]{1,20}$"),
+        ("branch" = Option<String>, Query, description = "枝番", pattern = r"^[0-9]{2}$"),
+        ("birthdate" = Option<chrono::NaiveDate>, Query, description = "YYYY-MM-DD (1900–2199)", pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$"),
         ("reference" = Option<String>, Query, description = "照会番号"),
-        ("limit" = Option<u32>, Query, description = "At most this many records, newest first (1-100000; 1000)"),
-        ("format" = Option<String>, Query, description = "json (default), jsonl, csv"),
+        ("limit" = Option<u32>, Query, description = "At most this many records, newest first (default 1000)", minimum = 1, maximum = 100000),
+        ("format" = Option<AuditFormatParam>, Query, description = "json (default), jsonl, csv"),
     ),
     responses(
         (status = 200, description = "The records, newest first"),
         (status = 400, description = "A criterion cannot be read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The patient's parts do not go together (insurer_number, number and birthdate are needed together)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn search(
@@ -155,5 +157,14 @@ fn audit_query(st: &AppState, q: &HashMap<String, String>) -> Result<AuditQuery,
         limit,
     }
     .to_query(&st.hasher)
-    .map_err(|e| Problem::invalid_field(e.field, e.reason))
+    .map_err(|e| {
+        if e.cross_field {
+            Problem::inconsistent(vec![super::problem::FieldError {
+                field: e.field.into(),
+                reason: e.reason,
+            }])
+        } else {
+            Problem::invalid_field(e.field, e.reason)
+        }
+    })
 }

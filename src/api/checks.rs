@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::audit;
-use super::dto::{SubsidyCheckRequest, SubsidyCheckResponse};
+use super::dto::{CareDto, ClaimDto, SubsidyCheckRequest};
 use super::negotiate::{BodyKind, body_kind, rendering};
+use super::params::{CheckAnswerJson, FormatParam};
 use super::problem::Problem;
 use super::render::render;
 use super::request::{parse_check_request, parse_result_body, setting_from_query};
@@ -92,21 +93,26 @@ async fn keep(st: &AppState, outcome: &CheckOutcome, patient: Option<KeyedHash>)
         (String = "application/xml"),
     )),
     params(
-        ("format" = Option<String>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
-        ("claim" = Option<String>, Query, description = "With an XML body: `medical` (default) or `pharmacy`"),
-        ("care" = Option<String>, Query, description = "With an XML body: `outpatient` (default) or `inpatient`"),
-        ("service_date" = Option<String>, Query, description = "With an XML body: YYYY-MM-DD; the result's QualificationConfirmationDate by default"),
+        ("format" = Option<FormatParam>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
+        ("claim" = Option<ClaimDto>, Query, description = "With an XML body: `medical` (default) or `pharmacy`"),
+        ("care" = Option<CareDto>, Query, description = "With an XML body: `outpatient` (default) or `inpatient`"),
+        ("service_date" = Option<chrono::NaiveDate>, Query, description = "With an XML body: YYYY-MM-DD (1900–2199); the result's QualificationConfirmationDate by default", pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$"),
     ),
     responses(
-        (status = 200, description = "`confirmed` or `none_found`", content(
-            (SubsidyCheckResponse = "application/json"),
+        (status = 200, description = "`confirmed` or `none_found`, in the rendering asked for", content(
+            (CheckAnswerJson = "application/json"),
             (Object = "application/fhir+json"),
             (String = "application/xml"),
         )),
         (status = 400, description = "Invalid input, or a My Number was sent", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither JSON nor XML", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`unavailable`: the upstream failed and nothing usable is cached. The body is a full answer.", body = SubsidyCheckResponse),
+        (status = 422, description = "Well-formed, but the parts do not fit together (the birthdate is after the service date)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`: the upstream failed and nothing usable is cached. The body is a full answer.", content(
+            (CheckAnswerJson = "application/json"),
+            (Object = "application/fhir+json"),
+            (String = "application/xml"),
+        )),
     )
 )]
 pub(super) async fn create_subsidy_check(
@@ -178,16 +184,24 @@ pub(super) async fn create_subsidy_check(
     tag = "subsidy-checks",
     path = "/v1/subsidy-checks",
     params(
-        ("reference" = String, Query, description = "照会番号 (ReferenceNumber) of the オン資 result, up to 50 characters"),
-        ("claim" = Option<String>, Query, description = "`medical` (default) or `pharmacy`"),
-        ("care" = Option<String>, Query, description = "`outpatient` (default) or `inpatient`"),
-        ("format" = Option<String>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
+        ("reference" = String, Query, description = "照会番号 (ReferenceNumber) of the オン資 result, up to 50 characters", min_length = 1, max_length = 50, pattern = r"^\S(.*\S)?$"),
+        ("claim" = Option<ClaimDto>, Query, description = "`medical` (default) or `pharmacy`"),
+        ("care" = Option<CareDto>, Query, description = "`outpatient` (default) or `inpatient`"),
+        ("format" = Option<FormatParam>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
     ),
     responses(
-        (status = 200, description = "`confirmed` or `none_found`", body = SubsidyCheckResponse),
+        (status = 200, description = "`confirmed` or `none_found`, in the rendering asked for", content(
+            (CheckAnswerJson = "application/json"),
+            (Object = "application/fhir+json"),
+            (String = "application/xml"),
+        )),
         (status = 400, description = "No or bad `reference`, `claim`, `care`, `format`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No check-in with this 照会番号", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`unavailable`", body = SubsidyCheckResponse),
+        (status = 503, description = "`unavailable`", content(
+            (CheckAnswerJson = "application/json"),
+            (Object = "application/fhir+json"),
+            (String = "application/xml"),
+        )),
     )
 )]
 pub(super) async fn subsidy_check_by_reference(
@@ -238,13 +252,22 @@ pub(super) async fn subsidy_check_by_reference(
     tag = "subsidy-checks",
     path = "/v1/subsidy-checks/{check_id}",
     params(
-        ("check_id" = String, Path, description = "The `check_id` of an earlier answer"),
-        ("format" = Option<String>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
+        ("check_id" = String, Path, description = "The `check_id` of an earlier answer", min_length = 1, max_length = 64, pattern = r"^[0-9A-Za-z-]+$"),
+        ("format" = Option<FormatParam>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
     ),
     responses(
-        (status = 200, description = "The earlier answer, as it was given", body = SubsidyCheckResponse),
+        (status = 200, description = "The earlier answer, as it was given, in the rendering asked for", content(
+            (CheckAnswerJson = "application/json"),
+            (Object = "application/fhir+json"),
+            (String = "application/xml"),
+        )),
+        (status = 400, description = "A bad `format`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No kept answer with this check id (never given, or past its retention)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The earlier answer was `unavailable`", body = SubsidyCheckResponse),
+        (status = 503, description = "The earlier answer was `unavailable`", content(
+            (CheckAnswerJson = "application/json"),
+            (Object = "application/fhir+json"),
+            (String = "application/xml"),
+        )),
     )
 )]
 pub(super) async fn earlier_check(

@@ -16,6 +16,7 @@ pub mod labels;
 pub mod negotiate;
 pub mod openapi;
 mod orca;
+mod params;
 pub mod problem;
 mod render;
 pub mod request;

@@ -3,6 +3,7 @@
 use utoipa::OpenApi;
 
 use super::dto::*;
+use super::params::{AuditFormatParam, CheckAnswerJson, FormatParam, OperationParam, OrcaJson};
 use super::problem::{FieldError, Problem};
 
 #[derive(OpenApi)]
@@ -42,7 +43,12 @@ use super::problem::{FieldError, Problem};
         DesignatedInstitutionDto,
         DetailDto,
         Problem,
-        FieldError
+        FieldError,
+        FormatParam,
+        AuditFormatParam,
+        OperationParam,
+        OrcaJson,
+        CheckAnswerJson
     ))
 )]
 struct ApiDoc;

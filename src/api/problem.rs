@@ -228,6 +228,24 @@ impl Problem {
         }
     }
 
+    /// Every part is well-formed, but they do not fit together (a cross-field rule no schema can
+    /// state): 422.
+    pub fn inconsistent(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.reason))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            kind: "/problems/inconsistent-request",
+            title: "The parts of the request do not fit together",
+            status: 422,
+            detail,
+            errors,
+            retry_after: None,
+        }
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self {
             kind: "/problems/not-found",

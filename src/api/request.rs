@@ -150,16 +150,16 @@ pub fn parse_check_request(body: &[u8], today: ServiceDate) -> Result<CheckReque
         None => Some(today),
         Some(_) => service_date,
     };
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
     if let (Some(bd), Some(day)) = (birthdate, reference)
         && bd > day.date()
     {
-        errors.push(FieldError {
+        return Err(Problem::inconsistent(vec![FieldError {
             field: "insured.birthdate".into(),
             reason: "is after the service date".into(),
-        });
-    }
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
+        }]));
     }
     let setting = req.setting.unwrap_or_default();
     Ok(CheckRequest {

@@ -81,12 +81,18 @@ pub struct Criteria {
 pub struct CriteriaError {
     pub field: &'static str,
     pub reason: String,
+    /// Each part reads, but they do not go together.
+    pub cross_field: bool,
 }
 
 impl Criteria {
     /// The query, with the patient and the 照会番号 hashed under `hasher`'s secret.
     pub fn to_query(&self, hasher: &super::Hasher) -> Result<AuditQuery, CriteriaError> {
-        let bad = |field: &'static str, reason: String| CriteriaError { field, reason };
+        let bad = |field: &'static str, reason: String| CriteriaError {
+            field,
+            reason,
+            cross_field: false,
+        };
         let time = |field: &'static str, v: &Option<String>| {
             v.as_deref()
                 .map(|t| {
@@ -124,10 +130,11 @@ impl Criteria {
                 Some(hasher.patient(&insured))
             }
             _ => {
-                return Err(bad(
-                    "insured",
-                    "a patient needs insurer_number, number and birthdate (symbol and branch when the card has them)".into(),
-                ));
+                return Err(CriteriaError {
+                    field: "insured",
+                    reason: "a patient needs insurer_number, number and birthdate (symbol and branch when the card has them)".into(),
+                    cross_field: true,
+                });
             }
         };
         Ok(AuditQuery {

@@ -185,11 +185,6 @@ async fn invalid_input_is_a_problem_naming_the_field() {
             "YYYY-MM-DD",
         ),
         (
-            json!({"insured": {"insurer_number": "123456", "number": "1", "birthdate": "2030-01-01"}, "service_date": "2026-11-21"}),
-            "insured.birthdate",
-            "after the service date",
-        ),
-        (
             json!({"insured": {"insurer_number": "123456", "birthdate": "1980-01-01"}}),
             "insured",
             "missing field `number`",
@@ -738,6 +733,23 @@ async fn readiness_is_degraded_within_30_days_of_the_client_certificate_expiring
         let expected = (chrono::Utc::now() + chrono::Duration::days(days)).timestamp();
         assert!((expected - at).abs() < 3600, "{line}");
     }
+}
+
+#[tokio::test]
+async fn a_birthdate_after_the_service_date_is_unprocessable_not_malformed() {
+    let (app, _) = in_process_app();
+    let body = json!({"insured": {"insurer_number": "123456", "number": "1", "birthdate": "2030-01-01"}, "service_date": "2026-11-21"});
+    let (status, ct, v) = send(&app, post_json(&body)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(ct.as_deref(), Some("application/problem+json"));
+    assert_eq!(v["type"], "/problems/inconsistent-request");
+    assert_eq!(v["errors"][0]["field"], "insured.birthdate");
+    assert!(
+        v["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("after the service date")
+    );
 }
 
 #[tokio::test]

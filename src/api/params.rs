@@ -1,0 +1,107 @@
+//! The query and path parameters' vocabularies as OpenAPI schemas, so that the document states
+//! every value the server accepts (the handlers read the parameters themselves; a test keeps the
+//! two in step).
+
+use utoipa::ToSchema;
+
+/// `format`: the rendering of an answer.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[allow(dead_code)] // a schema only: the handlers read the parameter themselves
+pub enum FormatParam {
+    #[schema(rename = "json")]
+    Json,
+    #[schema(rename = "orca")]
+    Orca,
+    #[schema(rename = "orca-xml")]
+    OrcaXml,
+    #[schema(rename = "fhir")]
+    Fhir,
+}
+
+/// `format` of the audit: JSON, JSON Lines or CSV.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[allow(dead_code)] // a schema only: the handlers read the parameter themselves
+pub enum AuditFormatParam {
+    #[schema(rename = "json")]
+    Json,
+    #[schema(rename = "jsonl")]
+    Jsonl,
+    #[schema(rename = "csv")]
+    Csv,
+}
+
+/// `operation` of an audit record.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[allow(dead_code)] // a schema only: the handlers read the parameter themselves
+pub enum OperationParam {
+    #[schema(rename = "check")]
+    Check,
+    #[schema(rename = "check_with_result")]
+    CheckWithResult,
+    #[schema(rename = "check_by_reference")]
+    CheckByReference,
+    #[schema(rename = "earlier_check")]
+    EarlierCheck,
+    #[schema(rename = "prefetch")]
+    Prefetch,
+    #[schema(rename = "masters_reload")]
+    MastersReload,
+    #[schema(rename = "audit_search")]
+    AuditSearch,
+    #[schema(rename = "operations")]
+    Operations,
+}
+
+/// The ORCA rendering in JSON (`format=orca`): ORCA's `publicinsurance_infores` document.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // a schema only: `orca.rs` writes the document
+pub struct OrcaJson {
+    /// `Api_Result`, the gateway's `Gateway_*` notes and `PublicInsurance_Information` (one
+    /// entry per subsidy, at most four).
+    pub publicinsurance_infores: Object,
+}
+
+/// A free-form JSON object (documented in prose).
+#[derive(Debug, ToSchema)]
+#[schema(value_type = Object)]
+#[allow(dead_code)] // a schema only
+pub struct Object(serde_json::Value);
+
+/// An answer in JSON: this API's own (`format=json`, the default) or ORCA's (`format=orca`).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // a schema only
+#[serde(untagged)]
+pub enum CheckAnswerJson {
+    Api(Box<super::dto::SubsidyCheckResponse>),
+    Orca(OrcaJson),
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    fn names<T: PartialSchema>() -> Vec<String> {
+        let v = serde_json::to_value(T::schema()).unwrap();
+        v["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_vocabularies_are_the_servers() {
+        let ops: Vec<String> = crate::store::Operation::ALL
+            .iter()
+            .map(|o| o.as_str().to_owned())
+            .collect();
+        assert_eq!(names::<super::OperationParam>(), ops);
+        let formats: Vec<String> = super::super::negotiate::FORMATS
+            .split(", ")
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(names::<super::FormatParam>(), formats);
+        assert_eq!(names::<super::AuditFormatParam>(), ["json", "jsonl", "csv"]);
+    }
+}
