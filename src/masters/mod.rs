@@ -433,7 +433,10 @@ mod tests {
         // A local programme whose 法別 the national table lacks: located.
         let broken = format!("{}\n99999999,,,,,,,,,,,\n", texts[2]);
         let errors = m.check_file(2, &broken).unwrap_err();
-        assert!(errors.iter().all(|e| e.file == LOCAL_FILE && e.line > 0), "{errors:?}");
+        assert!(
+            errors.iter().all(|e| e.file == LOCAL_FILE && e.line > 0),
+            "{errors:?}"
+        );
     }
 
     #[test]

@@ -107,6 +107,12 @@ async fn nothing_personal_is_logged_even_at_trace_level() {
             let bad = String::from_utf8_lossy(&Malformation::MissingBirthdate.apply(&bytes))
                 .replace(&p.insured.insurer_number, "12345");
             std::fs::write(face.join("OQSsiquc01res_face_bad.xml"), bad).unwrap();
+            // A name with control characters: logged only escaped.
+            std::fs::write(
+                face.join("OQSsiquc01res_face_\u{1b}[31mred\nline.xml"),
+                b"<XmlMsg>",
+            )
+            .unwrap();
             let r = client
                 .post(gw.url("/v1/subsidy-checks"))
                 .header("content-type", "application/xml")
@@ -121,7 +127,7 @@ async fn nothing_personal_is_logged_even_at_trace_level() {
     while std::fs::read_dir(face.join("rejected"))
         .map(|d| d.count())
         .unwrap_or(0)
-        < 4
+        < 6
     {
         assert!(
             std::time::Instant::now() < end,
@@ -154,6 +160,14 @@ async fn nothing_personal_is_logged_even_at_trace_level() {
     assert!(
         logged.contains("OQSsiquc01res_face_cut.xml"),
         "the watcher's logs must have been captured"
+    );
+    assert!(
+        logged.contains("OQSsiquc01res_face_\\u{1b}[31mred\\u{a}line.xml"),
+        "the odd name, escaped, must have been logged"
+    );
+    assert!(
+        !logged.contains('\u{1b}'),
+        "a raw control character reached the logs"
     );
     for s in &secrets {
         // Short numbers could appear by chance inside timestamps or ids; the population's
