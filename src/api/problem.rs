@@ -52,16 +52,11 @@ impl Problem {
     }
 
     pub fn invalid(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.reason))
-            .collect::<Vec<_>>()
-            .join("; ");
         Self {
             kind: INVALID,
             title: "The request is invalid",
             status: 400,
-            detail,
+            detail: summary(&errors),
             errors,
             retry_after: None,
         }
@@ -231,16 +226,11 @@ impl Problem {
     /// Every part is well-formed, but they do not fit together (a cross-field rule no schema can
     /// state): 422.
     pub fn inconsistent(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.reason))
-            .collect::<Vec<_>>()
-            .join("; ");
         Self {
             kind: "/problems/inconsistent-request",
             title: "The parts of the request do not fit together",
             status: 422,
-            detail,
+            detail: summary(&errors),
             errors,
             retry_after: None,
         }
@@ -256,6 +246,15 @@ impl Problem {
             retry_after: None,
         }
     }
+}
+
+/// `field: reason; field: reason`, for a problem's `detail`.
+fn summary(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl IntoResponse for Problem {

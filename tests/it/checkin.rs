@@ -121,6 +121,20 @@ async fn quiescent(st: &AppState) {
     .await;
 }
 
+/// Writes `n` good files and one cut-off one into `face`, and waits until they are handled.
+async fn good_files_and_a_bad_one(opts: &WatchOptions, st: &AppState, n: usize) {
+    write_burst(opts.face_dir.clone(), 0..n).join().unwrap();
+    std::fs::write(
+        opts.face_dir.join("OQSsiquc01res_face_bad.xml"),
+        b"<XmlMsg>",
+    )
+    .unwrap();
+    wait_for("the good processed, the bad rejected", 10, || {
+        count(st, "processed") == n as u64 && count(st, "rejected") == 1
+    })
+    .await;
+}
+
 /// Writes files `range` into `face` from a blocking thread, as fast as it can.
 fn write_burst(face: PathBuf, range: std::ops::Range<usize>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
@@ -316,16 +330,7 @@ async fn files_left_in_place_are_not_processed_again_after_a_restart() {
         ..options(dir.path())
     };
     let w = start(&opts, &st);
-    write_burst(opts.face_dir.clone(), 0..20).join().unwrap();
-    std::fs::write(
-        opts.face_dir.join("OQSsiquc01res_face_bad.xml"),
-        b"<XmlMsg>",
-    )
-    .unwrap();
-    wait_for("20 processed, 1 rejected", 10, || {
-        count(&st, "processed") == 20 && count(&st, "rejected") == 1
-    })
-    .await;
+    good_files_and_a_bad_one(&opts, &st, 20).await;
     w.shutdown().await;
     assert_eq!(names(&opts.face_dir).len(), 21, "left in place");
     assert!(
@@ -590,16 +595,7 @@ async fn processed_and_rejected_files_are_removed_after_the_retention() {
     // Kept three days: nothing goes.
     let opts = options(dir.path());
     let w = start(&opts, &st);
-    write_burst(opts.face_dir.clone(), 0..3).join().unwrap();
-    std::fs::write(
-        opts.face_dir.join("OQSsiquc01res_face_bad.xml"),
-        b"<XmlMsg>",
-    )
-    .unwrap();
-    wait_for("3 processed, 1 rejected", 10, || {
-        count(&st, "processed") == 3 && count(&st, "rejected") == 1
-    })
-    .await;
+    good_files_and_a_bad_one(&opts, &st, 3).await;
     quiescent(&st).await;
     w.shutdown().await;
     let processed = dir.path().join("face/processed");

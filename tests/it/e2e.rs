@@ -351,13 +351,7 @@ async fn a_hostile_upstream_is_never_followed_believed_or_read_whole() {
         .collect::<Vec<_>>()
         .into_iter();
     // A redirect is not followed: the patient's data never reaches the other address.
-    admin_put_faults(&sandbox, r#"{"mode": "redirect"}"#).await;
-    let (status, v) = gw.check(&body_for(&multi.next().unwrap())).await;
-    assert_eq!(
-        (status, v["status"].as_str()),
-        (503, Some("unavailable")),
-        "{v}"
-    );
+    let v = unavailable_under(&sandbox, &gw, &multi.next().unwrap(), "redirect").await;
     assert!(
         v["upstream_problem"]["detail"]
             .as_str()
@@ -367,22 +361,10 @@ async fn a_hostile_upstream_is_never_followed_believed_or_read_whole() {
     );
     assert_eq!(sandbox.redirected_requests(), 0);
     // An endless answer is not read whole: a protocol error.
-    admin_put_faults(&sandbox, r#"{"mode": "huge"}"#).await;
-    let (status, v) = gw.check(&body_for(&multi.next().unwrap())).await;
-    assert_eq!(
-        (status, v["status"].as_str()),
-        (503, Some("unavailable")),
-        "{v}"
-    );
+    let v = unavailable_under(&sandbox, &gw, &multi.next().unwrap(), "huge").await;
     assert_eq!(v["upstream_problem"]["kind"], "protocol", "{v}");
     // "OK" without the list of subsidies says nothing: unknown, never none_found.
-    admin_put_faults(&sandbox, r#"{"mode": "no_subsidies"}"#).await;
-    let (status, v) = gw.check(&body_for(&multi.next().unwrap())).await;
-    assert_eq!(
-        (status, v["status"].as_str()),
-        (503, Some("unavailable")),
-        "{v}"
-    );
+    let v = unavailable_under(&sandbox, &gw, &multi.next().unwrap(), "no_subsidies").await;
     assert!(
         v["upstream_problem"]["detail"]
             .as_str()
@@ -412,4 +394,21 @@ async fn a_hostile_upstream_is_never_followed_believed_or_read_whole() {
     }
     gw.stop().await;
     sandbox.shutdown().await;
+}
+
+/// Sets the sandbox's fault `mode`, checks `p`, and expects `unavailable` (503); the answer.
+async fn unavailable_under(
+    sandbox: &pmh_gateway::sandbox::SandboxHandle,
+    gw: &Gateway,
+    p: &pmh_gateway::sandbox::Persona,
+    mode: &str,
+) -> serde_json::Value {
+    admin_put_faults(sandbox, &format!(r#"{{"mode": "{mode}"}}"#)).await;
+    let (status, v) = gw.check(&body_for(p)).await;
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (503, Some("unavailable")),
+        "{mode}: {v}"
+    );
+    v
 }
