@@ -40,6 +40,16 @@ fn options(dir: &Path) -> WatchOptions {
     }
 }
 
+/// `options`, with files left in place and remembered in a ledger under `dir/state`.
+fn leave_options(dir: &Path) -> WatchOptions {
+    WatchOptions {
+        disposal: Disposal::Leave {
+            ledger: dir.join("state/ledger.tsv"),
+        },
+        ..options(dir)
+    }
+}
+
 fn start(opts: &WatchOptions, st: &AppState) -> Watcher {
     Watcher::start(opts.clone(), st.service.clone(), st.metrics.clone(), None).unwrap()
 }
@@ -323,12 +333,7 @@ async fn a_restart_in_the_middle_of_a_burst_loses_nothing() {
 async fn files_left_in_place_are_not_processed_again_after_a_restart() {
     let (st, _) = crate::common::in_process_state();
     let dir = tempfile::tempdir().unwrap();
-    let opts = WatchOptions {
-        disposal: Disposal::Leave {
-            ledger: dir.path().join("state/ledger.tsv"),
-        },
-        ..options(dir.path())
-    };
+    let opts = leave_options(dir.path());
     let w = start(&opts, &st);
     good_files_and_a_bad_one(&opts, &st, 20).await;
     w.shutdown().await;
@@ -566,12 +571,7 @@ async fn a_file_naming_a_my_number_is_never_copied() {
     // Files left in place: it stays, is not copied, and is not read again after a restart.
     let (st, _) = crate::common::in_process_state();
     let dir = tempfile::tempdir().unwrap();
-    let opts = WatchOptions {
-        disposal: Disposal::Leave {
-            ledger: dir.path().join("state/ledger.tsv"),
-        },
-        ..options(dir.path())
-    };
+    let opts = leave_options(dir.path());
     let w = start(&opts, &st);
     std::fs::write(opts.face_dir.join("OQSsiquc01res_face_mn.xml"), &bad).unwrap();
     wait_for("rejected", 10, || rejected_for(&st, "my_number") == 1).await;
