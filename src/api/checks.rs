@@ -184,7 +184,7 @@ pub(super) async fn create_subsidy_check(
     tag = "subsidy-checks",
     path = "/v1/subsidy-checks",
     params(
-        ("reference" = String, Query, description = "照会番号 (ReferenceNumber) of the オン資 result, up to 50 characters", min_length = 1, max_length = 50, pattern = r"^\S(.*\S)?$"),
+        ("reference" = String, Query, description = "照会番号 (ReferenceNumber) of the オン資 result: up to 50 characters (half-width letters, digits and signs)", min_length = 1, max_length = 50, pattern = r"^[!-~]([ -~]{0,48}[!-~])?$"),
         ("claim" = Option<ClaimDto>, Query, description = "`medical` (default) or `pharmacy`"),
         ("care" = Option<CareDto>, Query, description = "`outpatient` (default) or `inpatient`"),
         ("format" = Option<FormatParam>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
