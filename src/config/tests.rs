@@ -167,6 +167,19 @@ fn onshi_mistakes_name_their_setting() {
             "[onshi]\nfolder = \"OQS\"\nsettle_ms = 900\nincomplete_grace_ms = 100",
             "onshi.incomplete_grace_ms",
         ),
+        (
+            "[onshi]\nfolder = \"OQS\"\nmax_file_bytes = 10",
+            "onshi.max_file_bytes",
+        ),
+        (
+            "[onshi]\nfolder = \"OQS\"\nretention_days = 5000",
+            "onshi.retention_days",
+        ),
+        ("[server]\nmax_connections = 0", "server.max_connections"),
+        (
+            "[server]\nheader_read_timeout_ms = 1",
+            "server.header_read_timeout_ms",
+        ),
     ] {
         let msg = FileConfig::from_toml(&format!("{base}\n{extra}"))
             .unwrap()
@@ -182,6 +195,15 @@ fn onshi_mistakes_name_their_setting() {
         .unwrap_err()
         .to_string();
     assert!(msg.starts_with("upstream.base_url"), "{msg}");
+    // A proxy that is not an http(s) URL is named.
+    let msg = FileConfig::from_toml(
+        "[institution]\ncode = \"1311111111\"\n[upstream]\nbase_url = \"https://pmh.example\"\nproxy = \"socks5://x\"\n",
+    )
+    .unwrap()
+    .resolve(Path::new("/srv"))
+    .unwrap_err()
+    .to_string();
+    assert!(msg.starts_with("upstream.proxy"), "{msg}");
 }
 
 #[cfg(feature = "emulator")]
