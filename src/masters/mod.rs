@@ -250,11 +250,7 @@ impl MasterSnapshot {
         let (local_exact, local_prefix) = parse_file(2, texts, &mut files, &mut errors)
             .map(|rows| local::index(LOCAL_FILE, rows, &national, &mut errors))
             .unwrap_or_default();
-        let mut locals: Vec<&LocalProgramme> = local_exact
-            .values()
-            .chain(local_prefix.iter().map(|(_, p)| p))
-            .collect();
-        locals.sort_by_key(|p| p.line);
+        let locals = in_file_order(&local_exact, &local_prefix);
         let local_rules = parse_file(3, texts, &mut files, &mut errors)
             .map(|rows| {
                 local_rules::index(LOCAL_RULES_FILE, LOCAL_FILE, rows, &locals, &mut errors)
@@ -302,12 +298,7 @@ impl MasterSnapshot {
         ) -> Option<Vec<(u64, R)>> {
             csvfile::parse(file, text, errors).map(|(_, rows)| rows)
         }
-        let mut locals: Vec<&LocalProgramme> = self
-            .local_exact
-            .values()
-            .chain(self.local_prefix.iter().map(|(_, p)| p))
-            .collect();
-        locals.sort_by_key(|p| p.line);
+        let locals = || in_file_order(&self.local_exact, &self.local_prefix);
         match index % FILES.len() {
             0 => {
                 if let Some(r) = rows(file, text, &mut errors) {
@@ -326,11 +317,12 @@ impl MasterSnapshot {
             }
             3 => {
                 if let Some(r) = rows(file, text, &mut errors) {
-                    local_rules::index(LOCAL_RULES_FILE, LOCAL_FILE, r, &locals, &mut errors);
+                    local_rules::index(LOCAL_RULES_FILE, LOCAL_FILE, r, &locals(), &mut errors);
                 }
             }
             4 => {
                 if let Some(r) = rows(file, text, &mut errors) {
+                    let locals = locals();
                     let refs = calc_codes::Refs {
                         national: &self.national,
                         local: &locals,
@@ -412,6 +404,20 @@ impl MasterSnapshot {
             .collect::<Vec<_>>()
             .join(",")
     }
+}
+
+/// The local programmes, exact and prefix rules together, in the order of their file's lines
+/// (what the tables after them refer to).
+fn in_file_order<'a>(
+    exact: &'a HashMap<String, LocalProgramme>,
+    prefix: &'a [(String, LocalProgramme)],
+) -> Vec<&'a LocalProgramme> {
+    let mut locals: Vec<&LocalProgramme> = exact
+        .values()
+        .chain(prefix.iter().map(|(_, p)| p))
+        .collect();
+    locals.sort_by_key(|p| p.line);
+    locals
 }
 
 fn read(dir: &Path, name: &str) -> Result<String, MastersError> {
