@@ -94,32 +94,37 @@ pub fn document() -> utoipa::openapi::OpenApi {
                 "bearer",
                 Vec::<String>::new(),
             )]);
-            let problem = |d: &str| RefOr::T(ResponseBuilder::new().description(d).build());
-            op.responses
-                .responses
-                .entry("401".into())
-                .or_insert(problem(
-                    "No or unknown credential (`/problems/unauthenticated`)",
-                ));
-            op.responses
-                .responses
-                .entry("403".into())
-                .or_insert(problem(&format!(
-                    "The client lacks the scope (`/problems/forbidden`); needs {}",
-                    r.required.describe()
-                )));
-            op.responses
-                .responses
-                .entry("421".into())
-                .or_insert(problem(
-                    "The Host is not one this gateway answers to (`/problems/host-not-allowed`)",
-                ));
-            op.responses
-                .responses
-                .entry("429".into())
-                .or_insert(problem(
-                    "Too many failed attempts from this address (`/problems/too-many-failures`)",
-                ));
+            let refusals = [
+                (
+                    "401",
+                    "No or unknown credential (`/problems/unauthenticated`)".to_owned(),
+                ),
+                (
+                    "403",
+                    format!(
+                        "The client lacks the scope (`/problems/forbidden`); needs {}",
+                        r.required.describe()
+                    ),
+                ),
+                (
+                    "421",
+                    "The Host is not one this gateway answers to (`/problems/host-not-allowed`)"
+                        .to_owned(),
+                ),
+                (
+                    "429",
+                    "Too many failed attempts from this address (`/problems/too-many-failures`)"
+                        .to_owned(),
+                ),
+            ];
+            for (code, description) in refusals {
+                op.responses
+                    .responses
+                    .entry(code.into())
+                    .or_insert(RefOr::T(
+                        ResponseBuilder::new().description(description).build(),
+                    ));
+            }
         }
     }
     doc
