@@ -586,7 +586,7 @@ impl State {
 
 /// Removes the regular files in `dir` put there (moved, copied, written: the inode's change
 /// time) before `cutoff`; links and folders are left alone. Returns how many were removed.
-pub(super) fn purge_before(dir: &Path, cutoff: SystemTime) -> usize {
+fn purge_before(dir: &Path, cutoff: SystemTime) -> usize {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return 0;
     };

@@ -54,27 +54,22 @@ client_key = "client.key"
 "#,
     )
     .unwrap();
-    let out = bin()
-        .args(["serve", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
+    let err = serve_refuses(&cfg);
     assert!(
         err.contains("upstream.ca_cert") && err.contains("missing-ca.pem"),
         "{err}"
     );
 
     std::fs::write(&cfg, "[institution]\ncode = \"1311111111\"\nsurprise = 1\n").unwrap();
-    let out = bin()
-        .args(["serve", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
+    let err = serve_refuses(&cfg);
     assert!(err.contains("unknown field `surprise`"), "{err}");
+}
+
+/// Runs `serve --config cfg`, expects the configuration error exit (2), and gives its stderr.
+fn serve_refuses(cfg: &std::path::Path) -> String {
+    let out = bin().args(["serve", "--config"]).arg(cfg).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8(out.stderr).unwrap()
 }
 
 #[test]
