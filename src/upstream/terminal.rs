@@ -120,6 +120,10 @@ impl TerminalUpstream {
                 tokio::task::spawn_blocking(move || files::head_escaped(&owned, ERR_LOG_BYTES))
                     .await
                     .ok()?;
+            if matches!(&head, Err(e) if e.is_not_found()) {
+                continue;
+            }
+            // Only once there is a refusal (not on every poll): its name, escaped.
             let name = files::escape_name(
                 &err.file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -127,7 +131,6 @@ impl TerminalUpstream {
             )
             .into_owned();
             match head {
-                Err(e) if e.is_not_found() => continue,
                 Err(e) => {
                     let _ = tokio::fs::remove_file(err).await;
                     return Some(Err(UpstreamError::Protocol(format!(
