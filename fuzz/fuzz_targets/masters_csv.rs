@@ -1,4 +1,4 @@
-//! Fuzz the master CSV loader: the first byte picks which of the six master files the rest
+//! Fuzz the master CSV loader: the first byte picks which of the master files (`FILES`, modulo their number) the rest
 //! stands for; it is parsed and validated row by row, its references resolved against the shipped
 //! tables (`MasterSnapshot::check_file`, the loader's per-file core). Any text gives `Ok` or
 //! located row errors, never a panic.

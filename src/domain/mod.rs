@@ -12,6 +12,7 @@ pub mod check_digit;
 pub mod date;
 mod days;
 mod hex;
+mod high_cost;
 mod insured;
 mod money;
 mod numbers;
@@ -24,8 +25,9 @@ pub use certificate::{
 };
 pub use days::{ServiceDate, Validity, ValidityStatus};
 pub use hex::hex;
+pub use high_cost::{AgeGroup, HighCostClass, HighCostClassError};
 pub use insured::{InsuredError, InsuredIdentity};
-pub use money::Yen;
+pub use money::{Rounding, Yen};
 pub use numbers::{
     InsurerNumber, LawCode, MedicalInstitutionCode, NumberError, PayerNumber, RecipientNumber,
 };

@@ -7,7 +7,9 @@
 //! not 調剤) do not apply.
 
 use super::{Programme, ProgrammeKind, VisitContext, Warning, WarningCode};
-use crate::domain::{Care, Certificate, Claim, CopayCaps, MaxCopayment, Yen, fiscal_year_age};
+use crate::domain::{
+    Care, Certificate, Claim, CopayCaps, MaxCopayment, Rounding, Yen, fiscal_year_age,
+};
 use crate::masters::{CapLookup, CopayMethod, MasterSnapshot, PharmacyRule};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -44,6 +46,8 @@ pub struct CopayRule {
     pub source: CapsSource,
     /// The certificate's `maxCopaymentAmount` as received.
     pub certificate: MaxCopayment,
+    /// How the patient's share under the programme is rounded (its 端数条件).
+    pub rounding: Rounding,
 }
 
 impl CopayRule {
@@ -60,6 +64,7 @@ impl CopayRule {
             condition_name: None,
             source: CapsSource::None,
             certificate,
+            rounding: Rounding::Yen,
         }
     }
 }
@@ -138,6 +143,7 @@ pub(super) fn resolve(
                 }
             }
             rule.monthly_cap_shared = n.monthly_cap_shared;
+            rule.rounding = n.rounding;
             if n.default_rate_percent == 0 {
                 rule.method = Some(CopayMethod::Free);
             } else {
@@ -238,6 +244,7 @@ pub(super) fn resolve(
             rule.amount = r.amount;
             rule.caps = r.caps;
             rule.charged_times_per_month = r.charged_times_per_month;
+            rule.rounding = r.rounding;
             rule.source = CapsSource::MasterProgramme;
             let free_at_pharmacy = ctx.claim == Claim::Pharmacy && r.method == CopayMethod::Free;
             if !cert_caps.is_empty() && !free_at_pharmacy {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::csvfile::{opt_small, opt_yen};
 use super::reporter;
 use super::{CopayMethod, LocalProgramme, RowError};
-use crate::domain::{Care, Claim, CopayCaps, Yen};
+use crate::domain::{Care, Claim, CopayCaps, Rounding, Yen};
 
 #[derive(Debug, Deserialize)]
 pub(super) struct Row {
@@ -24,6 +24,7 @@ pub(super) struct Row {
     cap_month_yen: String,
     charged_times_per_month: String,
     source: String,
+    rounding: Rounding,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -39,6 +40,8 @@ pub struct LocalRule {
     /// `None` for the row that applies to every class.
     pub income_segment: Option<String>,
     pub source: String,
+    /// 端数条件: how the share under the programme is rounded.
+    pub rounding: Rounding,
 }
 
 type Key = (String, Care, Claim, Option<String>);
@@ -183,6 +186,7 @@ pub(super) fn index(
             charged_times_per_month,
             income_segment: segment,
             source: r.source,
+            rounding: r.rounding,
         };
         if out.rows.insert(key, rule).is_some() {
             bad("this payer_number, care, claim and income_segment appear twice".into());

@@ -8,6 +8,7 @@
 mod burden;
 mod calc_codes;
 mod csvfile;
+mod high_cost;
 mod income_caps;
 mod local;
 mod local_rules;
@@ -24,6 +25,7 @@ use thiserror::Error;
 use crate::domain::{Care, LawCode, PayerNumber};
 pub use burden::{BurdenCode, BurdenCodes, Payers};
 pub use calc_codes::{CalcCodeTable, CalcCodes};
+pub use high_cost::{HighCostLimit, HighCostLimits, LimitKey, LimitStatus};
 pub use income_caps::{CapLookup, IncomeCap, IncomeCaps};
 pub use local::LocalProgramme;
 pub use local_rules::{LocalRule, LocalRules};
@@ -36,18 +38,20 @@ pub const LOCAL_FILE: &str = "local_programmes.csv";
 pub const LOCAL_RULES_FILE: &str = "local_copay_rules.csv";
 pub const CALC_CODES_FILE: &str = "calc_module_codes.csv";
 pub const BURDEN_FILE: &str = "burden_codes.csv";
+pub const HIGH_COST_FILE: &str = "high_cost_limits.csv";
 
 /// Every master file, in load order (later files refer to earlier ones).
-pub const FILES: [&str; 6] = [
+pub const FILES: [&str; 7] = [
     NATIONAL_FILE,
     INCOME_CAPS_FILE,
     LOCAL_FILE,
     LOCAL_RULES_FILE,
     CALC_CODES_FILE,
     BURDEN_FILE,
+    HIGH_COST_FILE,
 ];
 
-const EMBEDDED: [(&str, &str); 6] = [
+const EMBEDDED: [(&str, &str); 7] = [
     (
         NATIONAL_FILE,
         include_str!("../../masters/national_programmes.csv"),
@@ -69,6 +73,10 @@ const EMBEDDED: [(&str, &str); 6] = [
         include_str!("../../masters/calc_module_codes.csv"),
     ),
     (BURDEN_FILE, include_str!("../../masters/burden_codes.csv")),
+    (
+        HIGH_COST_FILE,
+        include_str!("../../masters/high_cost_limits.csv"),
+    ),
 ];
 
 /// The text of a shipped master file (for tests and `masters check` baselines).
@@ -120,6 +128,30 @@ pub enum CopayMethod {
     PerVisit,
     /// A fixed amount per day.
     PerDay,
+}
+
+/// The 高額療養費 limit of the part of a bill a national programme covers (保発第42号).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KohiLimitRule {
+    /// 特定給付対象療養 (結核, 自立支援医療, 肝炎 …): one limit whatever the patient's class.
+    Specific,
+    /// The patient's own class (難病, 小慢, 特定疾患), with 多数回.
+    PatientClass,
+    /// 生活保護 with insurance.
+    Welfare,
+    /// Billed alone (no insurance on the receipt): no 高額療養費.
+    None,
+}
+
+/// How a national programme's rate meets the insurance rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateRule {
+    /// The programme's own rate.
+    Programme,
+    /// The programme's rate, or the insurance rate when that is lower (難病, 小慢).
+    LowerOfInsurance,
 }
 
 /// One bad row (or a bad file), located.
@@ -203,6 +235,7 @@ pub struct MasterSnapshot {
     local_rules: LocalRules,
     calc_codes: CalcCodeTable,
     burden: BurdenCodes,
+    high_cost: HighCostLimits,
     pub files: Vec<FileInfo>,
     pub loaded_at: DateTime<Utc>,
     pub source: MasterSource,
@@ -268,6 +301,9 @@ impl MasterSnapshot {
         let burden = parse_file(5, texts, &mut files, &mut errors)
             .map(|rows| burden::index(BURDEN_FILE, rows, &mut errors))
             .unwrap_or_default();
+        let high_cost = parse_file(6, texts, &mut files, &mut errors)
+            .map(|rows| high_cost::index(HIGH_COST_FILE, rows, &mut errors))
+            .unwrap_or_default();
         if !errors.is_empty() {
             return Err(MastersError::Invalid(errors));
         }
@@ -279,6 +315,7 @@ impl MasterSnapshot {
             local_rules,
             calc_codes,
             burden,
+            high_cost,
             files,
             loaded_at: Utc::now(),
             source: source.clone(),
@@ -332,9 +369,14 @@ impl MasterSnapshot {
                     calc_codes::index(CALC_CODES_FILE, r, &refs, &mut errors);
                 }
             }
-            _ => {
+            5 => {
                 if let Some(r) = rows(file, text, &mut errors) {
                     burden::index(BURDEN_FILE, r, &mut errors);
+                }
+            }
+            _ => {
+                if let Some(r) = rows(file, text, &mut errors) {
+                    high_cost::index(HIGH_COST_FILE, r, &mut errors);
                 }
             }
         }
@@ -386,6 +428,11 @@ impl MasterSnapshot {
 
     pub fn burden_code(&self, payers: Payers) -> Option<&BurdenCode> {
         self.burden.get(payers)
+    }
+
+    /// The 高額療養費 limits (and the limits of 公費 parts).
+    pub fn high_cost(&self) -> &HighCostLimits {
+        &self.high_cost
     }
 
     /// The version of one file.
@@ -491,9 +538,9 @@ mod tests {
         assert_eq!(
             located,
             [
-                "local_copay_rules.csv:11",
                 "local_copay_rules.csv:12",
                 "local_copay_rules.csv:13",
+                "local_copay_rules.csv:14",
                 "calc_module_codes.csv:112",
             ],
             "{rows:?}"

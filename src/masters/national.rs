@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::reporter;
-use super::{CareScope, PharmacyRule, RowError};
+use super::{CareScope, KohiLimitRule, PharmacyRule, RateRule, RowError};
 use crate::domain::LawCode;
+use crate::domain::Rounding;
 
 #[derive(Debug, Deserialize)]
 pub(super) struct Row {
@@ -21,6 +22,9 @@ pub(super) struct Row {
     care_scope: CareScope,
     pharmacy_rule: PharmacyRule,
     monthly_cap_shared: bool,
+    kohi_limit: KohiLimitRule,
+    rate_rule: RateRule,
+    rounding: Rounding,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +46,12 @@ pub struct NationalProgramme {
     pub pharmacy_rule: PharmacyRule,
     /// The monthly cap is shared across institutions (自己負担上限額管理票).
     pub monthly_cap_shared: bool,
+    /// The 高額療養費 limit of the part the programme covers.
+    pub kohi_limit: KohiLimitRule,
+    /// Whether the programme's rate gives way to a lower insurance rate.
+    pub rate_rule: RateRule,
+    /// How the patient's share under the programme is rounded.
+    pub rounding: Rounding,
 }
 
 pub(super) fn index(
@@ -71,6 +81,10 @@ pub(super) fn index(
             ));
             continue;
         }
+        if r.single_only != (r.kohi_limit == KohiLimitRule::None) {
+            bad("kohi_limit is none exactly for the programmes billed alone (single_only)".into());
+            continue;
+        }
         if r.priority_rank == 0 {
             bad("priority_rank must be 1 or more".into());
             continue;
@@ -94,6 +108,9 @@ pub(super) fn index(
             care_scope: r.care_scope,
             pharmacy_rule: r.pharmacy_rule,
             monthly_cap_shared: r.monthly_cap_shared,
+            kohi_limit: r.kohi_limit,
+            rate_rule: r.rate_rule,
+            rounding: r.rounding,
         };
         if out.insert(law_code, p).is_some() {
             bad(format!("法別 {law_code} appears twice"));
