@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod charges;
 pub mod checkin;
 pub mod config;
 #[cfg(feature = "emulator")]

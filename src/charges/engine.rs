@@ -1,0 +1,906 @@
+//! The computation: a month's receipts, part by part, payer by payer, with a trace.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+
+use super::input::{ChargeError, Method, Month, Setting, SpecificDisease, Subsidy, Visit};
+use crate::domain::{AgeGroup, Care, InsuranceKind, Rounding, Yen};
+use crate::masters::{HighCostLimits, KohiLimitRule, LimitKey, LimitStatus, RateRule};
+
+/// Under 70, a 公費 part joins the receipt's class limit only when its copay after its own
+/// limit is at least this much (合算対象基準額).
+pub const JOIN_THRESHOLD: Yen = Yen(21_000);
+
+/// One 公費's amounts on one receipt: the KO record's fields.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SubsidyAmounts {
+    /// Index in the month's subsidies (0 = 第1公費).
+    pub subsidy: usize,
+    pub label: String,
+    /// What was left to this 公費 on its parts, the amount it works on (公費給付対象 外来 /
+    /// 入院 一部負担金).
+    pub works_on: Yen,
+    /// The patient's share under this 公費 (負担金額 公費), in yen.
+    pub patient_share: Yen,
+    /// What this 公費 pays.
+    pub pays: Yen,
+}
+
+/// One receipt of the month (医科 入院, 医科 外来 or 調剤).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReceiptCharges {
+    pub setting: Setting,
+    pub visits: usize,
+    /// The 10割 cost.
+    pub cost: Yen,
+    pub insurance: Yen,
+    /// 高額療養費 paid in kind (a 公費 part's limit and the receipt's class limit).
+    pub high_cost: Yen,
+    pub subsidies: Vec<SubsidyAmounts>,
+    pub patient: Yen,
+}
+
+/// The month at this institution.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MonthCharges {
+    pub receipts: Vec<ReceiptCharges>,
+    /// The patient's total for the month, before the window's rounding.
+    pub patient: Yen,
+    /// Per subsidy (by index): the patient's share under it this month at this institution —
+    /// what the 自己負担上限額管理票 records for a shared cap.
+    pub shares: Vec<Yen>,
+    /// Per subsidy: what is left of its monthly cap after this month's visits (and the amounts
+    /// paid elsewhere, for a shared cap); `None` without a monthly cap.
+    pub cap_remaining: Vec<Option<Yen>>,
+    pub trace: Vec<String>,
+    /// The provisional master rows the computation used.
+    pub provisional: Vec<String>,
+}
+
+/// What one visit costs at the window.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Quote {
+    pub visit_id: String,
+    /// The month's patient total so far with the visit minus without it, rounded to 10 yen.
+    pub window_charge: Yen,
+    /// The same before rounding.
+    pub exact_charge: Yen,
+    /// When the visit lowers the month's total (a 公費 part that now reaches 21,000 yen joins
+    /// the receipt's limit): what is due back to the patient; the charge is then 0.
+    pub refund: Yen,
+    /// Per subsidy: this visit's addition to the patient's share under it (the 管理票 row).
+    pub shares: Vec<Yen>,
+    /// The whole month as given (every visit): the receipts and their KO amounts.
+    pub month: MonthCharges,
+    /// The patient's total for the month up to and with the visit.
+    pub month_so_far: Yen,
+    /// The same without the visit.
+    pub month_without: Yen,
+    pub trace: Vec<String>,
+}
+
+/// Computes the month: every visit given.
+pub fn month(m: &Month, limits: &HighCostLimits) -> Result<MonthCharges, ChargeError> {
+    compute(m, limits, &canonical_order(m))
+}
+
+/// What the visit `visit_id` of the month costs at the window: the patient's total for the
+/// month so far with it (the visits before it in date order, and it) minus without it. Visits of
+/// one day are taken in a fixed order of their content, never in the order given.
+pub fn quote(m: &Month, visit_id: &str, limits: &HighCostLimits) -> Result<Quote, ChargeError> {
+    let position = m
+        .visits()
+        .iter()
+        .position(|v| v.id == visit_id)
+        .ok_or(ChargeError::VisitNotFound)?;
+    let order = canonical_order(m);
+    let at = order
+        .iter()
+        .position(|&i| i == position)
+        .expect("every visit is in the canonical order");
+    let full = compute(m, limits, &order)?;
+    let with = compute(m, limits, &order[..=at])?;
+    let without = compute(m, limits, &order[..at])?;
+    let exact = Yen(with.patient.0.saturating_sub(without.patient.0));
+    let refund = Yen(without.patient.0.saturating_sub(with.patient.0));
+    let window = Rounding::TenHalfUp.apply(exact);
+    let shares = with
+        .shares
+        .iter()
+        .zip(&without.shares)
+        .map(|(a, b)| Yen(a.0.saturating_sub(b.0)))
+        .collect();
+    let mut trace = with.trace.clone();
+    if at + 1 < order.len() {
+        trace.push(format!(
+            "({} later visit(s) of the month are not part of this visit's charge.)",
+            order.len() - at - 1
+        ));
+    }
+    if refund.0 > 0 {
+        trace.push(format!(
+            "Window: with this visit the month's patient total so far is {}, without it {}: the total went down (a 公費 part now joins the receipt's limit); {} is due back to the patient.",
+            with.patient, without.patient, refund
+        ));
+    } else {
+        trace.push(format!(
+            "Window: the month's patient total so far is {} with this visit and {} without it: the visit adds {}; rounded to 10 yen (5 yen and over up, 健康保険法 §75): {}.",
+            with.patient, without.patient, exact, window
+        ));
+    }
+    Ok(Quote {
+        visit_id: visit_id.to_owned(),
+        window_charge: window,
+        exact_charge: exact,
+        refund,
+        shares,
+        month_so_far: with.patient,
+        month_without: without.patient,
+        month: full,
+        trace,
+    })
+}
+
+/// The month's visits (by index) in their canonical order.
+fn canonical_order(m: &Month) -> Vec<usize> {
+    let v = m.visits();
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| canonical(&&v[a], &&v[b]));
+    order
+}
+
+/// A part of one receipt while it is computed.
+struct PartState {
+    /// The 公費 covering it, ascending (第1 first).
+    set: Vec<usize>,
+    cost: u64,
+    /// (visit position, the visit's cost of this part).
+    by_visit: Vec<(usize, u64)>,
+    insurance: u64,
+    high_cost: u64,
+    /// What is left to the next payer (after the last: the patient's).
+    left: u64,
+    /// The copay after the part's own 高額 limit (decides whether it joins the receipt's).
+    after_limit: u64,
+}
+
+struct Calc<'a> {
+    m: &'a Month,
+    limits: &'a HighCostLimits,
+    trace: Vec<String>,
+    provisional: BTreeSet<String>,
+    /// Per subsidy: the monthly cap used so far (starting at what was paid elsewhere).
+    used: Vec<u64>,
+    /// Per subsidy: fixed amounts charged so far (visits or days).
+    times: Vec<u32>,
+    shares: Vec<u64>,
+}
+
+fn payers_label(m: &Month, set: &[usize]) -> String {
+    let mut names: Vec<String> = Vec::new();
+    if m.insurance().kind != InsuranceKind::None {
+        names.push("医保".into());
+    }
+    for &s in set {
+        names.push(format!("第{}公費 {}", s + 1, m.subsidies()[s].label));
+    }
+    names.join(" + ")
+}
+
+/// The canonical order of visits: by date, then by content, so that the order they were given
+/// in never matters.
+fn canonical(a: &&Visit, b: &&Visit) -> std::cmp::Ordering {
+    let key = |v: &Visit| {
+        (
+            v.date,
+            v.setting,
+            v.parts
+                .iter()
+                .map(|p| (p.cost, p.subsidies.clone()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
+}
+
+/// Computes the month over the visits `order` (indexes, in canonical order).
+fn compute(
+    m: &Month,
+    limits: &HighCostLimits,
+    order: &[usize],
+) -> Result<MonthCharges, ChargeError> {
+    let visits: Vec<&Visit> = order.iter().map(|&i| &m.visits()[i]).collect();
+    let n = m.subsidies().len();
+    let mut calc = Calc {
+        m,
+        limits,
+        trace: Vec::new(),
+        provisional: BTreeSet::new(),
+        used: m
+            .subsidies()
+            .iter()
+            .map(|s| if s.shared_cap { s.paid_elsewhere.0 } else { 0 })
+            .collect(),
+        times: vec![0; n],
+        shares: vec![0; n],
+    };
+    calc.header(visits.len());
+    let mut receipts = Vec::new();
+    for setting in Setting::ALL {
+        let vs: Vec<&Visit> = visits
+            .iter()
+            .copied()
+            .filter(|v| v.setting == setting)
+            .collect();
+        if !vs.is_empty() {
+            receipts.push(calc.receipt(setting, &vs)?);
+        }
+    }
+    let patient = Yen(receipts.iter().map(|r| r.patient.0).sum());
+    calc.trace.push(format!(
+        "Month total at this institution: the patient pays {patient} before rounding."
+    ));
+    let cap_remaining = m
+        .subsidies()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| monthly_cap(s).map(|cap| Yen(cap.saturating_sub(calc.used[i]))))
+        .collect();
+    Ok(MonthCharges {
+        receipts,
+        patient,
+        shares: calc.shares.iter().map(|&y| Yen(y)).collect(),
+        cap_remaining,
+        trace: calc.trace,
+        provisional: calc.provisional.into_iter().collect(),
+    })
+}
+
+/// A subsidy's monthly cap (the same in every setting it covers, or the smallest).
+fn monthly_cap(s: &Subsidy) -> Option<u64> {
+    s.terms
+        .iter()
+        .flatten()
+        .filter_map(|t| match t.method {
+            Method::Monthly { amount } => Some(amount.0),
+            _ => t.caps.per_month.map(|c| c.0),
+        })
+        .min()
+}
+
+/// The visits (positions) of each day, in order.
+fn day_groups(vs: &[&Visit]) -> Vec<Vec<usize>> {
+    let mut days: BTreeMap<NaiveDate, Vec<usize>> = BTreeMap::new();
+    for (v, visit) in vs.iter().enumerate() {
+        days.entry(visit.date).or_default().push(v);
+    }
+    days.into_values().collect()
+}
+
+/// Splits `total` over `weights` in proportion, to the yen (largest remainder; ties to the
+/// first). Each share stays at or under its weight when `total` ≤ the weights' sum.
+fn allocate(total: u64, weights: &[u64]) -> Vec<u64> {
+    let sum: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+    if sum == 0 {
+        return vec![0; weights.len()];
+    }
+    let t = u128::from(total);
+    let mut out: Vec<u64> = weights
+        .iter()
+        .map(|&w| (t * u128::from(w) / sum) as u64)
+        .collect();
+    let mut rest = total - out.iter().sum::<u64>();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(t * u128::from(weights[i]) % sum));
+    for i in order {
+        if rest == 0 {
+            break;
+        }
+        if out[i] < weights[i] {
+            out[i] += 1;
+            rest -= 1;
+        }
+    }
+    out
+}
+
+impl Calc<'_> {
+    fn header(&mut self, visits: usize) {
+        let ins = self.m.insurance();
+        let month = self.m.first_day().format("%Y-%m");
+        let insurance = match ins.kind {
+            InsuranceKind::None => "no health insurance (公費のみ)".to_owned(),
+            kind => format!(
+                "{} {}割 ({})",
+                if kind == InsuranceKind::LateElderly {
+                    "後期高齢者"
+                } else {
+                    "医保"
+                },
+                ins.patient_rate_percent / 10,
+                ins.age_group.label()
+            ),
+        };
+        let class = match ins.class {
+            Some(c) => format!("高額療養費 class {c} {}", c.name()),
+            None => "no 高額療養費 class given".to_owned(),
+        };
+        let mut extras = Vec::new();
+        if ins.many_times {
+            extras.push("多数回該当");
+        }
+        if ins.turning_75 {
+            extras.push("75歳到達月 (limits halved)");
+        }
+        match ins.specific_disease {
+            Some(SpecificDisease::Standard) => extras.push("特定疾病 (マル長)"),
+            Some(SpecificDisease::DialysisHighIncome) => {
+                extras.push("特定疾病 (マル長, 人工透析 上位所得)")
+            }
+            None => {}
+        }
+        self.trace.push(format!(
+            "Month {month}: {visits} visit(s); {insurance}; {class}{}.",
+            if extras.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", extras.join(", "))
+            }
+        ));
+        for (i, s) in self.m.subsidies().iter().enumerate() {
+            if s.shared_cap && s.paid_elsewhere.0 > 0 {
+                self.trace.push(format!(
+                    "第{}公費 {}: {} already paid this month at other institutions (自己負担上限額管理票).",
+                    i + 1,
+                    s.label,
+                    s.paid_elsewhere
+                ));
+            }
+        }
+    }
+
+    /// A limit from the masters for `key`, applied to `cost`, in `care`.
+    fn limit(
+        &mut self,
+        key: LimitKey,
+        care: Care,
+        cost: u64,
+    ) -> Result<(u64, String), ChargeError> {
+        let ins = self.m.insurance();
+        let day: NaiveDate = self.m.first_day();
+        let group = match key {
+            LimitKey::Class(c) => c.age_group(),
+            LimitKey::TokuteiHigh => AgeGroup::Under70,
+            _ => ins.age_group,
+        };
+        let row = self
+            .limits
+            .find(key, group, day)
+            .ok_or_else(|| ChargeError::NoLimit {
+                key: key.to_string(),
+                group: group.label(),
+                month: day.format("%Y-%m").to_string(),
+            })?;
+        if row.status == LimitStatus::Provisional {
+            self.provisional
+                .insert(format!("high_cost_limits.csv: {}", row.reference()));
+        }
+        let half = |y: u64| if ins.turning_75 { y / 2 } else { y };
+        let halved = if ins.turning_75 {
+            ", halved (75歳到達月)"
+        } else {
+            ""
+        };
+        let by_class = matches!(key, LimitKey::Class(_));
+        let (amount, how) = if group == AgeGroup::SeventyPlus
+            && care == Care::Outpatient
+            && let Some(o) = row.outpatient
+        {
+            (half(o.0), format!("外来 {}{halved}", Yen(half(o.0))))
+        } else if by_class
+            && ins.many_times
+            && let Some(mt) = row.many_times
+        {
+            (half(mt.0), format!("多数回 {}{halved}", Yen(half(mt.0))))
+        } else if let Some(t) = row.threshold {
+            let base = half(row.monthly.0);
+            let t = half(t.0);
+            let over = cost.saturating_sub(t);
+            let one = Rounding::Yen.share(over, 100).0;
+            (
+                base + one,
+                format!(
+                    "{} + ({} − {}) × 1% = {}{halved}",
+                    Yen(base),
+                    Yen(cost),
+                    Yen(t),
+                    Yen(base + one)
+                ),
+            )
+        } else {
+            let b = half(row.monthly.0);
+            (b, format!("{}{halved}", Yen(b)))
+        };
+        Ok((amount, format!("{}: {how}", row.reference())))
+    }
+
+    /// The 特定疾病 limit, when the patient has one.
+    fn tokutei(&mut self, care: Care) -> Result<Option<(u64, String)>, ChargeError> {
+        let ins = self.m.insurance();
+        let key = match ins.specific_disease {
+            None => return Ok(None),
+            Some(SpecificDisease::DialysisHighIncome) if ins.age_group == AgeGroup::Under70 => {
+                LimitKey::TokuteiHigh
+            }
+            Some(_) => LimitKey::Tokutei,
+        };
+        self.limit(key, care, 0).map(Some)
+    }
+
+    fn receipt(&mut self, setting: Setting, vs: &[&Visit]) -> Result<ReceiptCharges, ChargeError> {
+        let m = self.m;
+        let ins = m.insurance();
+        let has_insurance = ins.kind != InsuranceKind::None;
+        let rate = if has_insurance {
+            u64::from(ins.patient_rate_percent)
+        } else {
+            100
+        };
+        let care = setting.care();
+        let cost: u64 = vs.iter().map(|v| v.cost().0).sum();
+        self.trace.push(format!(
+            "Receipt {} ({} visit(s), cost {}):",
+            setting.label(),
+            vs.len(),
+            Yen(cost)
+        ));
+        // 1. Parts by payer set.
+        let mut grouped: BTreeMap<Vec<usize>, Vec<(usize, u64)>> = BTreeMap::new();
+        for (i, v) in vs.iter().enumerate() {
+            for p in &v.parts {
+                grouped
+                    .entry(p.subsidies.clone())
+                    .or_default()
+                    .push((i, p.cost.0));
+            }
+        }
+        let mut parts: Vec<PartState> = Vec::new();
+        for (set, by_visit) in grouped {
+            let cost: u64 = by_visit.iter().map(|(_, c)| c).sum();
+            let copay = Rounding::Yen.share(cost * rate, 100).0;
+            let insurance = cost - copay;
+            let label = payers_label(m, &set);
+            if has_insurance {
+                self.trace.push(format!(
+                    "  Part [{label}]: cost {}; insurance pays {}割 = {}; copay {}% = {}.",
+                    Yen(cost),
+                    (100 - rate) / 10,
+                    Yen(insurance),
+                    rate,
+                    Yen(copay)
+                ));
+            } else {
+                self.trace.push(format!(
+                    "  Part [{label}]: cost {}; no insurance: all of it is left to the 公費.",
+                    Yen(cost)
+                ));
+            }
+            parts.push(PartState {
+                set,
+                cost,
+                by_visit,
+                insurance,
+                high_cost: 0,
+                left: copay,
+                after_limit: copay,
+            });
+        }
+        let copays: Vec<(u64, u64)> = parts.iter().map(|p| (p.cost, p.left)).collect();
+        // 2. A 公費 part's own 高額 limit.
+        let tokutei = if has_insurance {
+            self.tokutei(care)?
+        } else {
+            None
+        };
+        for p in parts.iter_mut() {
+            if !has_insurance || p.set.is_empty() {
+                continue;
+            }
+            let first = &m.subsidies()[p.set[0]];
+            let limit = match first.kohi_limit {
+                KohiLimitRule::Specific => {
+                    Some(self.limit(LimitKey::KohiSpecific, care, p.cost)?)
+                }
+                KohiLimitRule::Welfare => Some(self.limit(LimitKey::KohiWelfare, care, p.cost)?),
+                KohiLimitRule::PatientClass => match ins.class {
+                    Some(c) => Some(self.limit(LimitKey::Class(c), care, p.cost)?),
+                    None => {
+                        self.trace.push(format!(
+                            "    {}'s part is limited by the patient's 高額療養費 class, which was not given: no limit applied to it.",
+                            first.label
+                        ));
+                        None
+                    }
+                },
+                KohiLimitRule::None => None,
+            };
+            let limit = match (limit, tokutei.clone()) {
+                (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+                (a, b) => a.or(b),
+            };
+            if let Some((l, how)) = limit {
+                if p.left > l {
+                    p.high_cost = p.left - l;
+                    self.trace.push(format!(
+                        "    公費 part limit {how}: copay {} is over it; 高額療養費 pays {} in kind, {} is left.",
+                        Yen(p.left),
+                        Yen(p.high_cost),
+                        Yen(l)
+                    ));
+                    p.left = l;
+                } else {
+                    self.trace.push(format!(
+                        "    公費 part limit {how}: copay {} is within it.",
+                        Yen(p.left)
+                    ));
+                }
+            }
+            p.after_limit = p.left;
+        }
+        // 3. Each 公費 in order.
+        let mut amounts: Vec<SubsidyAmounts> = Vec::new();
+        for (s, sub) in m.subsidies().iter().enumerate() {
+            let on: Vec<usize> = (0..parts.len())
+                .filter(|&i| parts[i].set.contains(&s))
+                .collect();
+            if on.is_empty() {
+                continue;
+            }
+            let a = self.subsidy_stage(s, sub, setting, vs, &mut parts, &on, rate)?;
+            amounts.push(a);
+        }
+        // 4. The receipt's class limit.
+        let mut receipt_high = 0;
+        if has_insurance {
+            self.receipt_limit(care, &mut parts, tokutei.clone(), &mut receipt_high)?;
+            self.no_more_than_without(care, &mut parts, tokutei, &copays, &mut receipt_high)?;
+        }
+        let insurance: u64 = parts.iter().map(|p| p.insurance).sum();
+        let high: u64 = parts.iter().map(|p| p.high_cost).sum::<u64>() + receipt_high;
+        let patient: u64 = parts.iter().map(|p| p.left).sum();
+        let pays: u64 = amounts.iter().map(|a| a.pays.0).sum();
+        debug_assert_eq!(insurance + high + pays + patient, cost, "parts add up");
+        self.trace.push(format!(
+            "  Receipt {}: insurance {}, 高額療養費 {}, 公費 {}, patient {} (= cost {}).",
+            setting.label(),
+            Yen(insurance),
+            Yen(high),
+            Yen(pays),
+            Yen(patient),
+            Yen(cost)
+        ));
+        Ok(ReceiptCharges {
+            setting,
+            visits: vs.len(),
+            cost: Yen(cost),
+            insurance: Yen(insurance),
+            high_cost: Yen(high),
+            subsidies: amounts,
+            patient: Yen(patient),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn subsidy_stage(
+        &mut self,
+        s: usize,
+        sub: &Subsidy,
+        setting: Setting,
+        vs: &[&Visit],
+        parts: &mut [PartState],
+        on: &[usize],
+        insurance_rate: u64,
+    ) -> Result<SubsidyAmounts, ChargeError> {
+        let m = self.m;
+        let has_insurance = m.insurance().kind != InsuranceKind::None;
+        let terms = *sub
+            .terms_for(setting)
+            .expect("Month::new checked every part's subsidies cover its setting");
+        let name = format!("第{}公費 {}", s + 1, sub.label);
+        let left_total: u64 = on.iter().map(|&i| parts[i].left).sum();
+        let mut how: Vec<String> = Vec::new();
+        let rate = match terms.method {
+            Method::Rate { percent } => {
+                let p = u64::from(percent);
+                if sub.rate_rule == RateRule::LowerOfInsurance
+                    && has_insurance
+                    && insurance_rate < p
+                {
+                    how.push(format!(
+                        "{insurance_rate}% of the 10割 cost (the insurance rate, lower than the programme's {p}%)"
+                    ));
+                    Some(insurance_rate)
+                } else {
+                    how.push(format!("{p}% of the 10割 cost"));
+                    Some(p)
+                }
+            }
+            _ => None,
+        };
+        // Per visit and part: this 公費's raw share before caps, and the insurance-stage copay.
+        let k = on.len();
+        let mut raw = vec![vec![0u64; k]; vs.len()];
+        let mut copay = vec![vec![0u64; k]; vs.len()];
+        for (j, &i) in on.iter().enumerate() {
+            for &(v, c) in &parts[i].by_visit {
+                copay[v][j] += Rounding::Yen.share(c * insurance_rate, 100).0;
+                if let Some(r) = rate {
+                    raw[v][j] += terms.rounding.share(c * r, 100).0;
+                }
+            }
+        }
+        let times_cap = terms.charged_times_per_month.map(u32::from);
+        // Fixed amounts: per visit, or per day split over the day's visits; never over the copay.
+        match terms.method {
+            Method::PerVisit { amount } => {
+                for v in 0..vs.len() {
+                    let c: u64 = copay[v].iter().sum();
+                    if c == 0 {
+                        continue;
+                    }
+                    let charged = times_cap.is_none_or(|n| self.times[s] < n);
+                    self.times[s] += 1;
+                    let take = if charged { amount.0.min(c) } else { 0 };
+                    raw[v] = allocate(take, &copay[v]);
+                }
+                how.push(format!("{amount} per visit (or the copay if lower)"));
+            }
+            Method::PerDay { amount } => {
+                for day in day_groups(vs) {
+                    let c: u64 = day.iter().flat_map(|&v| copay[v].iter()).sum();
+                    if c == 0 {
+                        continue;
+                    }
+                    let charged = times_cap.is_none_or(|n| self.times[s] < n);
+                    self.times[s] += 1;
+                    let take = if charged { amount.0.min(c) } else { 0 };
+                    let per_visit: Vec<u64> = day.iter().map(|&v| copay[v].iter().sum()).collect();
+                    for (&v, t) in day.iter().zip(allocate(take, &per_visit)) {
+                        raw[v] = allocate(t, &copay[v]);
+                    }
+                }
+                how.push(format!("{amount} per day (or the copay if lower)"));
+            }
+            Method::Monthly { amount } => {
+                raw.clone_from(&copay);
+                how.push(format!("up to {amount} a month (本人支払額)"));
+            }
+            Method::Free => how.push("nothing to pay under it".into()),
+            Method::Rate { .. } => {}
+        }
+        if let Some(n) = terms.charged_times_per_month {
+            how.push(format!("charged at most {n} times a month"));
+        }
+        if terms.rounding != Rounding::Yen && rate.is_some() {
+            how.push(format!("rounded {}", terms.rounding.label()));
+        }
+        // Caps per visit, then per day.
+        if let Some(c) = terms.caps.per_visit {
+            how.push(format!("cap {c} per visit"));
+            for r in raw.iter_mut() {
+                let t: u64 = r.iter().sum();
+                if t > c.0 {
+                    *r = allocate(c.0, r);
+                }
+            }
+        }
+        if let Some(c) = terms.caps.per_day {
+            how.push(format!("cap {c} per day"));
+            for day in day_groups(vs) {
+                let per_visit: Vec<u64> = day.iter().map(|&v| raw[v].iter().sum()).collect();
+                if per_visit.iter().sum::<u64>() > c.0 {
+                    for (&v, t) in day.iter().zip(allocate(c.0, &per_visit)) {
+                        raw[v] = allocate(t, &raw[v]);
+                    }
+                }
+            }
+        }
+        // The month's cap, in date order: the visit that reaches it is cut to the remainder.
+        let cap = match terms.method {
+            Method::Monthly { amount } => Some(amount.0),
+            _ => terms.caps.per_month.map(|c| c.0),
+        };
+        if let Some(cap) = cap {
+            let mut remaining = cap.saturating_sub(self.used[s]);
+            how.push(format!(
+                "monthly cap {}{} with {} used before this receipt: {} remaining",
+                Yen(cap),
+                if sub.shared_cap {
+                    " (shared, 管理票)"
+                } else {
+                    ""
+                },
+                Yen(self.used[s]),
+                Yen(remaining)
+            ));
+            for r in raw.iter_mut() {
+                let t: u64 = r.iter().sum();
+                let take = t.min(remaining);
+                remaining -= take;
+                if take < t {
+                    *r = allocate(take, r);
+                }
+            }
+        }
+        // Never more than what is left to it on each part.
+        let mut share = 0;
+        for (j, &i) in on.iter().enumerate() {
+            let part: u64 = raw.iter().map(|r| r[j]).sum();
+            let p = part.min(parts[i].left);
+            parts[i].left = p;
+            share += p;
+        }
+        self.used[s] += share;
+        self.shares[s] += share;
+        let pays = left_total - share;
+        self.trace.push(format!(
+            "  {name}: {} is left to it; the patient's share is {} → {}; it pays {}.",
+            Yen(left_total),
+            how.join(", "),
+            Yen(share),
+            Yen(pays)
+        ));
+        Ok(SubsidyAmounts {
+            subsidy: s,
+            label: sub.label.clone(),
+            works_on: Yen(left_total),
+            patient_share: Yen(share),
+            pays: Yen(pays),
+        })
+    }
+
+    /// A 公費 can only lower the charge (the rule of §5.4 of the project's domain notes, and of
+    /// 保発第42号's purpose): the receipt never costs the patient more than it would with no
+    /// 公費 at all — the whole copay held to the class limit. (Under 70, a 公費 part under
+    /// 21,000 yen stays out of the class limit and could otherwise make the patient pay more
+    /// than without it.)
+    fn no_more_than_without(
+        &mut self,
+        care: Care,
+        parts: &mut [PartState],
+        tokutei: Option<(u64, String)>,
+        copays: &[(u64, u64)],
+        high: &mut u64,
+    ) -> Result<(), ChargeError> {
+        let ins = self.m.insurance();
+        let cost: u64 = copays.iter().map(|c| c.0).sum();
+        let copay: u64 = copays.iter().map(|c| c.1).sum();
+        let class_limit = match ins.class {
+            Some(c) => Some(self.limit(LimitKey::Class(c), care, cost)?.0),
+            None => None,
+        };
+        let limit = [class_limit, tokutei.map(|t| t.0)]
+            .into_iter()
+            .flatten()
+            .min();
+        let without = limit.map_or(copay, |l| l.min(copay));
+        let patient: u64 = parts.iter().map(|p| p.left).sum();
+        if patient <= without {
+            return Ok(());
+        }
+        let mut excess = patient - without;
+        *high += excess;
+        self.trace.push(format!(
+            "  Without any 公費 the patient would pay {} on this receipt; a 公費 only lowers the charge: 高額療養費 pays {} more.",
+            Yen(without),
+            Yen(excess)
+        ));
+        let mut order: Vec<usize> = (0..parts.len()).collect();
+        order.sort_by_key(|&i| {
+            (
+                !parts[i].set.is_empty(),
+                std::cmp::Reverse(parts[i].set.clone()),
+            )
+        });
+        for i in order {
+            let take = parts[i].left.min(excess);
+            parts[i].left -= take;
+            excess -= take;
+        }
+        Ok(())
+    }
+
+    fn receipt_limit(
+        &mut self,
+        care: Care,
+        parts: &mut [PartState],
+        tokutei: Option<(u64, String)>,
+        high: &mut u64,
+    ) -> Result<(), ChargeError> {
+        let ins = self.m.insurance();
+        let under70 = ins.age_group == AgeGroup::Under70;
+        let joined: Vec<usize> = (0..parts.len())
+            .filter(|&i| {
+                let p = &parts[i];
+                let own_limit = p
+                    .set
+                    .first()
+                    .is_some_and(|&s| self.m.subsidies()[s].kohi_limit != KohiLimitRule::None);
+                !own_limit || !under70 || p.after_limit >= JOIN_THRESHOLD.0
+            })
+            .collect();
+        for (i, p) in parts.iter().enumerate() {
+            if !joined.contains(&i) {
+                self.trace.push(format!(
+                    "  The part [{}] does not join the receipt's limit: its copay after its own limit, {}, is under {} (70歳未満).",
+                    payers_label(self.m, &p.set),
+                    Yen(p.after_limit),
+                    JOIN_THRESHOLD
+                ));
+            }
+        }
+        if joined.is_empty() {
+            return Ok(());
+        }
+        let cost: u64 = joined.iter().map(|&i| parts[i].cost).sum();
+        let class_limit = match ins.class {
+            Some(c) => Some(self.limit(LimitKey::Class(c), care, cost)?),
+            None => None,
+        };
+        let limit = match (class_limit, tokutei) {
+            (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+            (a, b) => a.or(b),
+        };
+        let Some((limit, how)) = limit else {
+            self.trace.push(
+                "  No 高額療養費 class was given: the receipt's total is not held to a class limit (a patient who shows a 限度額適用認定証 or consents to it at オン資 gets the limit)."
+                    .into(),
+            );
+            return Ok(());
+        };
+        let patient: u64 = joined.iter().map(|&i| parts[i].left).sum();
+        if patient <= limit {
+            self.trace.push(format!(
+                "  Receipt limit {how}: the patient's {} is within it.",
+                Yen(patient)
+            ));
+            return Ok(());
+        }
+        let mut excess = patient - limit;
+        *high += excess;
+        self.trace.push(format!(
+            "  Receipt limit {how}: the patient's {} is over it; 高額療養費 pays {} in kind.",
+            Yen(patient),
+            Yen(excess)
+        ));
+        // Taken first from the insurance-only items, then from the 公費 parts, last 公費 first.
+        let mut order = joined;
+        order.sort_by_key(|&i| {
+            (
+                !parts[i].set.is_empty(),
+                std::cmp::Reverse(parts[i].set.clone()),
+            )
+        });
+        for i in order {
+            let take = parts[i].left.min(excess);
+            parts[i].left -= take;
+            excess -= take;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod allocate_tests {
+    use super::allocate;
+
+    #[test]
+    fn shares_follow_the_weights_and_add_up() {
+        assert_eq!(allocate(2, &[1, 1, 1]), [1, 1, 0]);
+        assert_eq!(allocate(10, &[4, 4, 4]), [4, 3, 3]);
+        assert_eq!(allocate(2500, &[10000, 0, 5000]), [1667, 0, 833]);
+        assert_eq!(allocate(0, &[0, 0]), [0, 0]);
+        assert_eq!(allocate(7, &[7]), [7]);
+    }
+}

@@ -1,0 +1,36 @@
+//! Window charges: what insurance, 高額療養費 (in kind), each 公費 and the patient pay for a
+//! month of visits at this institution, and what one visit costs at the window.
+//!
+//! Invariants: pure (no I/O, no clock: dates come in the input; limits come from the masters
+//! passed in); amounts are whole yen and every receipt's parts add up to its cost exactly
+//! (insurance + 高額 + every 公費 + patient = cost) before the window's 10-yen rounding; the
+//! result does not depend on the order visits are given in; every step is written to a trace a
+//! clerk can follow.
+//!
+//! The model (each step cites its rule in the trace):
+//! 1. visits are grouped into receipts (医科 入院, 医科 外来, 調剤), and a receipt's items into
+//!    parts: the items one set of payers covers (one 負担区分);
+//! 2. insurance pays its 給付率 of each part's 10割 cost; the rest is the part's copay;
+//! 3. a part a 公費 covers is held to that 公費's 高額療養費 limit (特定給付対象療養, the
+//!    patient's class, or 生活保護), the excess paid by 高額療養費 in kind;
+//! 4. each 公費, 第1 first, sets the patient's share of what is left to it on its parts (a rate
+//!    of the 10割 cost or a fixed amount, then caps per visit, day and month — the month's cap
+//!    shared with other institutions where the programme says so) and pays the rest; a 第2公費
+//!    works on what the 第1 left to the patient;
+//! 5. the receipt is held to the patient's own class limit on its total (under 70, a 公費 part
+//!    joins only when its copay after step 3 is 21,000 yen or more), the excess again 高額;
+//! 6. a visit's window charge is the month's patient total with the visit minus without it,
+//!    rounded to 10 yen (5 up).
+//!
+//! Not modelled: meals (食事療養), 世帯合算 across institutions, the annual caps, the
+//! reimbursement side of programmes paid later.
+
+mod engine;
+mod input;
+#[cfg(test)]
+mod tests;
+
+pub use engine::{MonthCharges, Quote, ReceiptCharges, SubsidyAmounts, month, quote};
+pub use input::{
+    ChargeError, Insurance, Method, Month, Part, Setting, SpecificDisease, Subsidy, Terms, Visit,
+};

@@ -1,0 +1,787 @@
+//! Golden cases, each derived by hand from the rules in a comment (never from the code's own
+//! output), and properties over generated months.
+
+use chrono::NaiveDate;
+use proptest::prelude::*;
+
+use super::*;
+use crate::domain::{
+    CopayCaps, HighCostClass, InsuranceKind, LawCode, PayerNumber, Rounding, Yen, check_digit,
+};
+use crate::masters::{CopayMethod, KohiLimitRule, MasterSnapshot, RateRule};
+
+fn masters() -> &'static MasterSnapshot {
+    static M: std::sync::OnceLock<MasterSnapshot> = std::sync::OnceLock::new();
+    M.get_or_init(MasterSnapshot::embedded)
+}
+
+fn d(s: &str) -> NaiveDate {
+    crate::domain::date::parse_iso(s).unwrap()
+}
+
+fn insurance(kind: InsuranceKind, rate: u8, class: Option<&str>, seventy: bool) -> Insurance {
+    Insurance::new(
+        kind,
+        rate,
+        class.map(|c| HighCostClass::parse(c).unwrap()),
+        Some(seventy),
+    )
+    .unwrap()
+}
+
+fn kenpo(rate: u8, class: Option<&str>) -> Insurance {
+    insurance(InsuranceKind::HealthInsurance, rate, class, false)
+}
+
+/// A national programme with its rate and rules from the shipped masters, and a monthly cap.
+fn national(law: &str, cap: Option<u64>) -> Subsidy {
+    let p = masters().national(LawCode::parse(law).unwrap()).unwrap();
+    let method = if p.default_rate_percent == 0 {
+        Method::Free
+    } else {
+        Method::Rate {
+            percent: p.default_rate_percent,
+        }
+    };
+    let terms = Terms {
+        method,
+        caps: CopayCaps {
+            per_month: cap.map(Yen),
+            ..Default::default()
+        },
+        charged_times_per_month: None,
+        rounding: p.rounding,
+    };
+    Subsidy {
+        label: p.short_name.clone(),
+        law_code: Some(p.law_code),
+        kohi_limit: p.kohi_limit,
+        rate_rule: p.rate_rule,
+        shared_cap: p.monthly_cap_shared,
+        paid_elsewhere: Yen(0),
+        terms: [Some(terms); 3],
+    }
+}
+
+/// A local programme with its rules per setting from the shipped masters.
+fn local(payer_prefix: &str) -> Subsidy {
+    let payer = PayerNumber::parse(&if payer_prefix.len() == 8 {
+        payer_prefix.to_owned()
+    } else {
+        check_digit::complete(&format!("{payer_prefix}01")).unwrap()
+    })
+    .unwrap();
+    let p = masters().local(&payer).unwrap();
+    let terms = Setting::ALL.map(|s| {
+        let r = masters()
+            .local_rules()
+            .lookup(&p.payer_match, s.care(), s.claim(), None)?;
+        Some(Terms {
+            method: match r.method {
+                CopayMethod::Free => Method::Free,
+                CopayMethod::Rate => Method::Rate {
+                    percent: r.rate_percent?,
+                },
+                CopayMethod::PerVisit => Method::PerVisit { amount: r.amount? },
+                CopayMethod::PerDay => Method::PerDay { amount: r.amount? },
+            },
+            caps: r.caps,
+            charged_times_per_month: r.charged_times_per_month,
+            rounding: r.rounding,
+        })
+    });
+    Subsidy {
+        label: p.short_name.clone(),
+        law_code: None,
+        kohi_limit: KohiLimitRule::None,
+        rate_rule: RateRule::Programme,
+        shared_cap: false,
+        paid_elsewhere: Yen(0),
+        terms,
+    }
+}
+
+fn visit(id: &str, date: &str, setting: Setting, parts: &[(u64, &[usize])]) -> Visit {
+    Visit {
+        id: id.into(),
+        date: d(date),
+        setting,
+        parts: parts
+            .iter()
+            .map(|(c, s)| Part {
+                cost: Yen(*c),
+                subsidies: s.to_vec(),
+            })
+            .collect(),
+    }
+}
+
+const OUT: Setting = Setting::MedicalOutpatient;
+const IN: Setting = Setting::MedicalInpatient;
+const RX: Setting = Setting::Pharmacy;
+
+fn run(ins: Insurance, subs: Vec<Subsidy>, visits: Vec<Visit>, id: &str) -> Quote {
+    let m = Month::new(ins, subs, visits).unwrap();
+    quote(&m, id, masters().high_cost()).unwrap()
+}
+
+/// The receipt of a quote's month for a setting.
+fn receipt(q: &Quote, s: Setting) -> &ReceiptCharges {
+    q.month.receipts.iter().find(|r| r.setting == s).unwrap()
+}
+
+/// (insurance, 高額, every 公費's payment, patient) of a receipt.
+fn split(r: &ReceiptCharges) -> (u64, u64, Vec<u64>, u64) {
+    (
+        r.insurance.0,
+        r.high_cost.0,
+        r.subsidies.iter().map(|s| s.pays.0).collect(),
+        r.patient.0,
+    )
+}
+
+// ---- The published examples (the table of worked examples under "Copay" in the domain notes).
+
+#[test]
+fn golden_1_outpatient_3_wari_nanbyo_cap_2500() {
+    // Cost 50,000. Insurance 7割 = 35,000; copay 15,000. 難病 2割 (lower than 3割) of 50,000 =
+    // 10,000, cap 2,500 → patient 2,500; 難病 pays 15,000 − 2,500 = 12,500. No class given.
+    let q = run(
+        kenpo(30, None),
+        vec![national("54", Some(2_500))],
+        vec![visit("v", "2026-04-10", OUT, &[(50_000, &[0])])],
+        "v",
+    );
+    assert_eq!(split(receipt(&q, OUT)), (35_000, 0, vec![12_500], 2_500));
+    assert_eq!(q.window_charge, Yen(2_500));
+    // With class ウ the 難病 part's own limit (80,100) is not reached and the part (2,500
+    // after its limit … 15,000 copay < 21,000) does not join the receipt limit: the same.
+    let q = run(
+        kenpo(30, Some("A03")),
+        vec![national("54", Some(2_500))],
+        vec![visit("v", "2026-04-10", OUT, &[(50_000, &[0])])],
+        "v",
+    );
+    assert_eq!(split(receipt(&q, OUT)), (35_000, 0, vec![12_500], 2_500));
+}
+
+#[test]
+fn golden_2_late_elderly_1_wari_nanbyo() {
+    // 後期 1割: insurance 45,000, copay 5,000. 難病 takes the insurance rate when lower: 1割 =
+    // 5,000 → cap 2,500; 難病 pays 2,500; patient 2,500.
+    let q = run(
+        insurance(InsuranceKind::LateElderly, 10, None, true),
+        vec![national("54", Some(2_500))],
+        vec![visit("v", "2026-04-10", OUT, &[(50_000, &[0])])],
+        "v",
+    );
+    assert_eq!(split(receipt(&q, OUT)), (45_000, 0, vec![2_500], 2_500));
+    assert!(
+        q.trace.iter().any(|l| l.contains("the insurance rate")),
+        "{:#?}",
+        q.trace
+    );
+}
+
+#[test]
+fn golden_3_seventy_plus_low_income_nanbyo() {
+    // 70+ 2割, 低所得Ⅱ (B05, 外来 8,000): insurance 40,000; copay 10,000; the 難病 part is held
+    // to the patient's class: 外来 8,000 → 高額 2,000. 難病 2割 = 10,000, no more than the 8,000
+    // left, cap 2,500 → patient 2,500; 難病 pays 8,000 − 2,500 = 5,500.
+    let q = run(
+        insurance(InsuranceKind::HealthInsurance, 20, Some("B05"), true),
+        vec![national("54", Some(2_500))],
+        vec![visit("v", "2026-04-10", OUT, &[(50_000, &[0])])],
+        "v",
+    );
+    assert_eq!(split(receipt(&q, OUT)), (40_000, 2_000, vec![5_500], 2_500));
+}
+
+#[test]
+fn golden_4_under_the_cap_ko_in_yen_window_in_tens() {
+    // Cost 5,020, 70+ 2割: insurance 4,016; copay 1,004. 難病 2割 = 1,004 < cap 2,500: the KO
+    // 負担金額 is 1,004 (yen), the window 1,000 (4 yen rounds down).
+    let q = run(
+        insurance(InsuranceKind::HealthInsurance, 20, None, true),
+        vec![national("54", Some(2_500))],
+        vec![visit("v", "2026-04-10", OUT, &[(5_020, &[0])])],
+        "v",
+    );
+    let r = receipt(&q, OUT);
+    assert_eq!(split(r), (4_016, 0, vec![0], 1_004));
+    assert_eq!(r.subsidies[0].patient_share, Yen(1_004));
+    assert_eq!(r.subsidies[0].works_on, Yen(1_004));
+    assert_eq!((q.exact_charge, q.window_charge), (Yen(1_004), Yen(1_000)));
+}
+
+#[test]
+fn golden_5_tuberculosis_alone_five_percent() {
+    // 結核 10 alone (no insurance): 5 % of 6,750 = 337.5 → 338 in yen (half up) → window 340;
+    // the 公費 pays 6,750 − 338 = 6,412.
+    let q = run(
+        insurance(InsuranceKind::None, 0, None, false),
+        vec![national("10", None)],
+        vec![visit("v", "2026-04-10", OUT, &[(6_750, &[0])])],
+        "v",
+    );
+    assert_eq!(split(receipt(&q, OUT)), (0, 0, vec![6_412], 338));
+    assert_eq!(q.window_charge, Yen(340));
+}
+
+#[test]
+fn golden_6_inpatient_jiritsu_shien_and_insurance_only_items() {
+    // 入院 3割, class ウ, 自立支援 更生 (cap 30,000) on 200,000 + insurance-only 400,000.
+    // Part A: insurance 140,000, copay 60,000; 特定給付対象療養 limit (under 70) 80,100 +
+    // max(0, 200,000 − 267,000) × 1 % = 80,100 → not reached. 自立支援 1割 = 20,000 (< 30,000)
+    // → it pays 40,000 (on 60,000). Part B: insurance 280,000, copay 120,000.
+    // Receipt: part A's 60,000 ≥ 21,000 joins; ウ on 600,000: 80,100 + 3,330 = 83,430;
+    // patient 20,000 + 120,000 = 140,000 → 83,430, 高額 56,570. Insurance 420,000.
+    let q = run(
+        kenpo(30, Some("A03")),
+        vec![national("15", Some(30_000))],
+        vec![visit(
+            "v",
+            "2026-04-10",
+            IN,
+            &[(200_000, &[0]), (400_000, &[])],
+        )],
+        "v",
+    );
+    let r = receipt(&q, IN);
+    assert_eq!(split(r), (420_000, 56_570, vec![40_000], 83_430));
+    assert_eq!(r.subsidies[0].works_on, Yen(60_000));
+    assert_eq!(r.subsidies[0].patient_share, Yen(20_000));
+    assert_eq!(q.window_charge, Yen(83_430));
+    let t = q.trace.join("\n");
+    assert!(
+        t.contains("80,100円 + (600,000円 − 267,000円) × 1% = 83,430円"),
+        "{t}"
+    );
+}
+
+/// The 自己負担上限額管理票 of the 精神通院 example (cap 5,000), seen from the hospital and from
+/// the pharmacy: each enters the other's payments from the paper 管理票.
+#[test]
+fn golden_kanrihyo_seishin_tsuin_hospital_and_pharmacy() {
+    let seishin = |elsewhere: u64| {
+        let mut s = national("21", Some(5_000));
+        s.paid_elsewhere = Yen(elsewhere);
+        s
+    };
+    let hospital = |v: &[(&str, &str, u64)], elsewhere: u64, id: &str| {
+        let visits = v
+            .iter()
+            .map(|(id, day, cost)| visit(id, day, OUT, &[(*cost, &[0])]))
+            .collect();
+        run(kenpo(30, None), vec![seishin(elsewhere)], visits, id)
+    };
+    let pharmacy = |v: &[(&str, &str, u64)], elsewhere: u64, id: &str| {
+        let visits = v
+            .iter()
+            .map(|(id, day, cost)| visit(id, day, RX, &[(*cost, &[0])]))
+            .collect();
+        run(kenpo(30, None), vec![seishin(elsewhere)], visits, id)
+    };
+    // 4/1 hospital, 10,000: 1割 = 1,000 (running 1,000).
+    let h1 = hospital(&[("h1", "2026-04-01", 10_000)], 0, "h1");
+    assert_eq!((h1.window_charge, h1.shares[0]), (Yen(1_000), Yen(1_000)));
+    // 4/1 pharmacy, 5,000: 500 (running 1,500); the hospital's 1,000 is on the 管理票.
+    let p1 = pharmacy(&[("p1", "2026-04-01", 5_000)], 1_000, "p1");
+    assert_eq!(p1.window_charge, Yen(500));
+    // 4/3 hospital, 30,000: 3,000 (running 4,500): own 1,000 + pharmacy 500 before it.
+    let h2 = hospital(
+        &[("h1", "2026-04-01", 10_000), ("h2", "2026-04-03", 30_000)],
+        500,
+        "h2",
+    );
+    assert_eq!(h2.window_charge, Yen(3_000));
+    assert_eq!(h2.month.cap_remaining[0], Some(Yen(500)));
+    // 4/3 pharmacy, 10,000: 1,000 cut to the 500 left (running 5,000).
+    let p2 = pharmacy(
+        &[("p1", "2026-04-01", 5_000), ("p2", "2026-04-03", 10_000)],
+        4_000,
+        "p2",
+    );
+    assert_eq!(p2.window_charge, Yen(500));
+    assert_eq!(p2.month.cap_remaining[0], Some(Yen(0)));
+    // 4/5 hospital and pharmacy: nothing more.
+    let h3 = hospital(
+        &[
+            ("h1", "2026-04-01", 10_000),
+            ("h2", "2026-04-03", 30_000),
+            ("h3", "2026-04-05", 20_000),
+        ],
+        1_000,
+        "h3",
+    );
+    assert_eq!(h3.window_charge, Yen(0));
+    let p3 = pharmacy(
+        &[
+            ("p1", "2026-04-01", 5_000),
+            ("p2", "2026-04-03", 10_000),
+            ("p3", "2026-04-05", 8_000),
+        ],
+        4_000,
+        "p3",
+    );
+    assert_eq!(p3.window_charge, Yen(0));
+}
+
+// ---- Own cases.
+
+#[test]
+fn two_subsidies_on_the_same_items_nanbyo_and_marusho() {
+    // 3割, cost 30,000: copay 9,000. 難病 2割 = 6,000 → cap 5,000 (pays 4,000). マル障 (1割)
+    // works on the 5,000 left: 1割 of 30,000 = 3,000 → patient 3,000; マル障 pays 2,000.
+    let q = run(
+        kenpo(30, None),
+        vec![national("54", Some(5_000)), local("80136")],
+        vec![visit("v", "2026-04-10", OUT, &[(30_000, &[0, 1])])],
+        "v",
+    );
+    assert_eq!(
+        split(receipt(&q, OUT)),
+        (21_000, 0, vec![4_000, 2_000], 3_000)
+    );
+    assert_eq!(receipt(&q, OUT).subsidies[1].works_on, Yen(5_000));
+    // マル障 負担なし (80137): the patient pays nothing; マル障 pays the 5,000; the 管理票 still
+    // records 難病's 5,000.
+    let q = run(
+        kenpo(30, None),
+        vec![national("54", Some(5_000)), local("80137")],
+        vec![visit("v", "2026-04-10", OUT, &[(30_000, &[0, 1])])],
+        "v",
+    );
+    assert_eq!(split(receipt(&q, OUT)), (21_000, 0, vec![4_000, 5_000], 0));
+    assert_eq!(q.shares, [Yen(5_000), Yen(0)]);
+}
+
+#[test]
+fn two_subsidies_seishin_tsuin_and_marusho() {
+    // 3割, cost 20,000: copay 6,000; 精神通院 1割 = 2,000 (cap 5,000) → pays 4,000; マル障 1割
+    // of 20,000 = 2,000 on the 2,000 left → patient 2,000, マル障 pays 0.
+    let q = run(
+        kenpo(30, None),
+        vec![national("21", Some(5_000)), local("80136")],
+        vec![visit("v", "2026-04-10", OUT, &[(20_000, &[0, 1])])],
+        "v",
+    );
+    assert_eq!(split(receipt(&q, OUT)), (14_000, 0, vec![4_000, 0], 2_000));
+}
+
+#[test]
+fn maruko_at_the_clinic_and_at_the_pharmacy() {
+    // マル子 (Hachioji 88131248): 200 yen per clinic visit, nothing at the pharmacy.
+    // Clinic: cost 5,000, 3割 copay 1,500 → 200; マル子 pays 1,300.
+    // Pharmacy: cost 3,000, copay 900 → 0; マル子 pays 900. The two receipts are separate.
+    let visits = vec![
+        visit("clinic", "2026-04-10", OUT, &[(5_000, &[0])]),
+        visit("rx", "2026-04-10", RX, &[(3_000, &[0])]),
+    ];
+    let q = run(
+        kenpo(30, None),
+        vec![local("88131248")],
+        visits.clone(),
+        "clinic",
+    );
+    assert_eq!(split(receipt(&q, OUT)), (3_500, 0, vec![1_300], 200));
+    assert_eq!(split(receipt(&q, RX)), (2_100, 0, vec![900], 0));
+    assert_eq!(q.window_charge, Yen(200));
+    let q = run(kenpo(30, None), vec![local("88131248")], visits, "rx");
+    assert_eq!(q.window_charge, Yen(0));
+    // A copay under 200 is charged as it is: cost 500, copay 150 → 150.
+    let q = run(
+        kenpo(30, None),
+        vec![local("88131248")],
+        vec![visit("v", "2026-04-10", OUT, &[(500, &[0])])],
+        "v",
+    );
+    assert_eq!(q.exact_charge, Yen(150));
+}
+
+#[test]
+fn welfare_alone_with_an_own_payment() {
+    // 生活保護 alone with a 本人支払額 of 3,000 a month: the first visit (10,000) 3,000, the
+    // second (5,000) nothing; 生活保護 pays the rest.
+    let mut s = national("12", None);
+    let t = Terms {
+        method: Method::Monthly { amount: Yen(3_000) },
+        caps: CopayCaps::default(),
+        charged_times_per_month: None,
+        rounding: Rounding::Yen,
+    };
+    s.terms = [Some(t); 3];
+    let visits = vec![
+        visit("a", "2026-04-01", OUT, &[(10_000, &[0])]),
+        visit("b", "2026-04-08", OUT, &[(5_000, &[0])]),
+    ];
+    let none = insurance(InsuranceKind::None, 0, None, false);
+    let q = run(none.clone(), vec![s.clone()], visits.clone(), "a");
+    assert_eq!(q.window_charge, Yen(3_000));
+    let q = run(none, vec![s], visits, "b");
+    assert_eq!(q.window_charge, Yen(0));
+    assert_eq!(split(receipt(&q, OUT)), (0, 0, vec![12_000], 3_000));
+}
+
+#[test]
+fn welfare_with_insurance_has_its_own_part_limit() {
+    // 生活保護 with insurance (3割), 入院 cost 200,000: copay 60,000, the 生活保護 part limit
+    // (under 70) 35,400 → 高額 24,600; 生活保護 pays the 35,400; patient 0.
+    let q = run(
+        kenpo(30, None),
+        vec![national("12", None)],
+        vec![visit("v", "2026-04-10", IN, &[(200_000, &[0])])],
+        "v",
+    );
+    assert_eq!(split(receipt(&q, IN)), (140_000, 24_600, vec![35_400], 0));
+}
+
+#[test]
+fn tokutei_shippei_holds_the_receipt_to_10000_or_20000() {
+    // 人工透析 外来, 3割, class ウ, cost 400,000: copay 120,000; ウ would allow 81,430 but
+    // 特定疾病 10,000 is lower → patient 10,000, 高額 110,000.
+    let mut ins = kenpo(30, Some("A03"));
+    ins.specific_disease = Some(SpecificDisease::Standard);
+    let q = run(
+        ins,
+        vec![],
+        vec![visit("v", "2026-04-10", OUT, &[(400_000, &[])])],
+        "v",
+    );
+    assert_eq!(split(receipt(&q, OUT)), (280_000, 110_000, vec![], 10_000));
+    // Under 70 in ア with 人工透析: 20,000.
+    let mut ins = kenpo(30, Some("A01"));
+    ins.specific_disease = Some(SpecificDisease::DialysisHighIncome);
+    let q = run(
+        ins,
+        vec![],
+        vec![visit("v", "2026-04-10", OUT, &[(400_000, &[])])],
+        "v",
+    );
+    assert_eq!(q.exact_charge, Yen(20_000));
+}
+
+#[test]
+fn the_75th_birthday_month_halves_the_limits() {
+    // 後期 1割, 一般 (B04), 外来 cost 150,000: copay 15,000; the 外来 limit 18,000 halved to
+    // 9,000 → patient 9,000, 高額 6,000.
+    let mut ins = insurance(InsuranceKind::LateElderly, 10, Some("B04"), true);
+    ins.turning_75 = true;
+    let q = run(
+        ins,
+        vec![],
+        vec![visit("v", "2026-04-10", OUT, &[(150_000, &[])])],
+        "v",
+    );
+    assert_eq!(split(receipt(&q, OUT)), (135_000, 6_000, vec![], 9_000));
+    // Without the birthday: 15,000 is within 18,000.
+    let q = run(
+        insurance(InsuranceKind::LateElderly, 10, Some("B04"), true),
+        vec![],
+        vec![visit("v", "2026-04-10", OUT, &[(150_000, &[])])],
+        "v",
+    );
+    assert_eq!(q.exact_charge, Yen(15_000));
+}
+
+#[test]
+fn many_times_replaces_the_formula() {
+    // 入院 3割, ウ, 多数回, cost 1,000,000: copay 300,000 → 44,400; 高額 255,600.
+    let mut ins = kenpo(30, Some("A03"));
+    ins.many_times = true;
+    let q = run(
+        ins,
+        vec![],
+        vec![visit("v", "2026-04-10", IN, &[(1_000_000, &[])])],
+        "v",
+    );
+    assert_eq!(split(receipt(&q, IN)), (700_000, 255_600, vec![], 44_400));
+}
+
+#[test]
+fn the_cap_is_reached_in_the_middle_of_a_visit() {
+    // 難病 cap 2,500, 3割: 4/1 cost 5,000 → 2割 1,000; 4/8 cost 10,000 → 2,000 but only 1,500
+    // remains → 1,500; 4/15 → 0.
+    let visits = vec![
+        visit("a", "2026-04-01", OUT, &[(5_000, &[0])]),
+        visit("b", "2026-04-08", OUT, &[(10_000, &[0])]),
+        visit("c", "2026-04-15", OUT, &[(8_000, &[0])]),
+    ];
+    let nan = || vec![national("54", Some(2_500))];
+    assert_eq!(
+        run(kenpo(30, None), nan(), visits.clone(), "a").window_charge,
+        Yen(1_000)
+    );
+    assert_eq!(
+        run(kenpo(30, None), nan(), visits.clone(), "b").window_charge,
+        Yen(1_500)
+    );
+    assert_eq!(
+        run(kenpo(30, None), nan(), visits.clone(), "c").window_charge,
+        Yen(0)
+    );
+    // With 1,200 already paid elsewhere (管理票): a 1,000, b only the 300 left.
+    let mut s = national("54", Some(2_500));
+    s.paid_elsewhere = Yen(1_200);
+    let q = run(kenpo(30, None), vec![s], visits, "b");
+    assert_eq!((q.exact_charge, q.window_charge), (Yen(300), Yen(300)));
+}
+
+#[test]
+fn a_month_is_one_calendar_month_and_the_limits_follow_it() {
+    let err = Month::new(
+        kenpo(30, None),
+        vec![],
+        vec![
+            visit("a", "2026-07-31", OUT, &[(1_000, &[])]),
+            visit("b", "2026-08-01", OUT, &[(1_000, &[])]),
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ChargeError::MonthsDiffer { visit: 2, .. }),
+        "{err}"
+    );
+    // July uses the confirmed ウ, August the provisional one, and says so. 入院 cost 1,000,000:
+    // July 80,100 + 7,330 = 87,430; August 85,800 + (1,000,000 − 286,000) × 1 % = 92,940.
+    let july = run(
+        kenpo(30, Some("A03")),
+        vec![],
+        vec![visit("v", "2026-07-20", IN, &[(1_000_000, &[])])],
+        "v",
+    );
+    assert_eq!(july.exact_charge, Yen(87_430));
+    assert!(july.month.provisional.is_empty());
+    let august = run(
+        kenpo(30, Some("A03")),
+        vec![],
+        vec![visit("v", "2026-08-20", IN, &[(1_000_000, &[])])],
+        "v",
+    );
+    assert_eq!(august.exact_charge, Yen(92_940));
+    assert!(
+        august.month.provisional[0].contains("A03"),
+        "{:?}",
+        august.month.provisional
+    );
+}
+
+#[test]
+fn inputs_that_cannot_be_computed_are_named() {
+    let v = |parts: &[(u64, &[usize])]| vec![visit("v", "2026-04-10", OUT, parts)];
+    let err = Month::new(kenpo(30, None), vec![], v(&[(1_000, &[0])])).unwrap_err();
+    assert!(err.to_string().contains("not among the subsidies"), "{err}");
+    let err = Month::new(kenpo(30, None), vec![], vec![]).unwrap_err();
+    assert_eq!(err, ChargeError::NoVisits);
+    let err = Month::new(
+        insurance(InsuranceKind::None, 0, None, false),
+        vec![],
+        v(&[(1_000, &[])]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no payer"), "{err}");
+    // 結核入院 (11) does not cover a pharmacy claim.
+    let mut s = national("11", None);
+    s.terms[Setting::Pharmacy.index()] = None;
+    let err = Month::new(
+        kenpo(30, None),
+        vec![s],
+        vec![visit("v", "2026-04-10", RX, &[(1_000, &[0])])],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("調剤"), "{err}");
+    let err = Insurance::new(InsuranceKind::HealthInsurance, 25, None, None).unwrap_err();
+    assert_eq!(err, ChargeError::InsuranceRate(25));
+    let err = Insurance::new(
+        InsuranceKind::HealthInsurance,
+        30,
+        Some(HighCostClass::parse("B01").unwrap()),
+        Some(false),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ChargeError::ClassAgeMismatch(_)));
+    let m = Month::new(kenpo(30, None), vec![], v(&[(1_000, &[])])).unwrap();
+    assert_eq!(
+        quote(&m, "other", masters().high_cost()).unwrap_err(),
+        ChargeError::VisitNotFound
+    );
+}
+
+// ---- Properties.
+
+/// A pool of subsidies a generated month draws from, in a valid receipt order (national ones
+/// and one local programme).
+fn pool(local_programme: bool) -> Vec<Subsidy> {
+    vec![
+        national("21", Some(5_000)),
+        national("54", Some(10_000)),
+        if local_programme {
+            local("80136")
+        } else {
+            local("88131248")
+        },
+    ]
+}
+
+fn arb_month() -> impl Strategy<Value = (Insurance, Vec<Subsidy>, Vec<Visit>)> {
+    let ins = prop_oneof![
+        (
+            prop::sample::select(vec![10u8, 20, 30]),
+            prop::option::of(prop::sample::select(vec!["A01", "A03", "A04", "A05"]))
+        )
+            .prop_map(|(r, c)| kenpo(r, c)),
+        (
+            prop::sample::select(vec![10u8, 20, 30]),
+            prop::option::of(prop::sample::select(vec!["B01", "B04", "B05", "B06"])),
+            any::<bool>()
+        )
+            .prop_map(|(r, c, t)| {
+                let mut i = insurance(InsuranceKind::LateElderly, r, c, true);
+                i.turning_75 = t;
+                i
+            }),
+    ];
+    let subs = any::<bool>().prop_flat_map(|b| prop::sample::subsequence(pool(b), 0..=3));
+    (ins, subs).prop_flat_map(|(ins, subs)| {
+        let n = subs.len();
+        let part = (
+            1u64..60_000,
+            prop::sample::subsequence((0..n).collect::<Vec<_>>(), 0..=n),
+        )
+            .prop_map(|(c, s)| (c * 10, s));
+        let visit = (
+            1u32..=28,
+            prop::sample::select(vec![OUT, IN, RX]),
+            prop::collection::vec(part, 1..3),
+            any::<u16>(),
+            0u64..6_000,
+        );
+        (Just(ins), Just(subs), prop::collection::vec(visit, 1..6)).prop_map(
+            |(ins, mut subs, visits)| {
+                for s in &mut subs {
+                    if s.shared_cap {
+                        s.paid_elsewhere = Yen(0);
+                    }
+                }
+                if let (Some(s), Some(v)) = (subs.first_mut(), visits.first())
+                    && s.shared_cap
+                {
+                    s.paid_elsewhere = Yen(v.4);
+                }
+                let visits = visits
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (day, setting, parts, _, _))| Visit {
+                        id: format!("v{i}"),
+                        date: d(&format!("2026-04-{day:02}")),
+                        setting,
+                        parts: parts
+                            .into_iter()
+                            .map(|(c, s)| Part {
+                                cost: Yen(c),
+                                subsidies: s,
+                            })
+                            .collect(),
+                    })
+                    .collect();
+                (ins, subs, visits)
+            },
+        )
+    })
+}
+
+fn total(ins: &Insurance, subs: &[Subsidy], visits: &[Visit]) -> u64 {
+    let m = Month::new(ins.clone(), subs.to_vec(), visits.to_vec()).unwrap();
+    month(&m, masters().high_cost()).unwrap().patient.0
+}
+
+/// The month with subsidy `k` taken out (of the list and of every part).
+fn without_subsidy(subs: &[Subsidy], visits: &[Visit], k: usize) -> (Vec<Subsidy>, Vec<Visit>) {
+    let mut s = subs.to_vec();
+    s.remove(k);
+    let v = visits
+        .iter()
+        .cloned()
+        .map(|mut v| {
+            for p in &mut v.parts {
+                p.subsidies = p
+                    .subsidies
+                    .iter()
+                    .filter(|&&i| i != k)
+                    .map(|&i| if i > k { i - 1 } else { i })
+                    .collect();
+            }
+            v
+        })
+        .collect();
+    (s, v)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn parts_add_up_and_nobody_pays_a_negative_amount((ins, subs, visits) in arb_month()) {
+        let m = Month::new(ins, subs, visits.clone()).unwrap();
+        let mc = month(&m, masters().high_cost()).unwrap();
+        let cost: u64 = visits.iter().map(|v| v.cost().0).sum();
+        let mut sum = 0;
+        for r in &mc.receipts {
+            let pays: u64 = r.subsidies.iter().map(|s| s.pays.0).sum();
+            prop_assert_eq!(r.insurance.0 + r.high_cost.0 + pays + r.patient.0, r.cost.0);
+            for s in &r.subsidies {
+                prop_assert_eq!(s.works_on.0, s.pays.0 + s.patient_share.0);
+            }
+            sum += r.cost.0;
+        }
+        prop_assert_eq!(sum, cost);
+        // The visits' charges (less any refund) add up to the month's total, exactly.
+        let mut charged: i128 = 0;
+        for v in m.visits() {
+            let q = quote(&m, &v.id, masters().high_cost()).unwrap();
+            prop_assert_eq!(q.month_so_far.0 + q.refund.0, q.month_without.0 + q.exact_charge.0);
+            charged += i128::from(q.exact_charge.0) - i128::from(q.refund.0);
+        }
+        prop_assert_eq!(charged, i128::from(mc.patient.0));
+    }
+
+    #[test]
+    fn a_subsidy_never_raises_the_charge((ins, subs, visits) in arb_month()) {
+        let with = total(&ins, &subs, &visits);
+        // Against no subsidy at all …
+        let bare: Vec<Visit> = visits.iter().cloned().map(|mut v| {
+            for p in &mut v.parts { p.subsidies.clear(); }
+            v
+        }).collect();
+        prop_assert!(with <= total(&ins, &[], &bare), "with {with}");
+        // … and against each subsidy taken out, on one receipt. (Across receipts it can: a
+        // monthly cap counts the programme's share — as the 管理票 does, even when another
+        // 公費 or 高額療養費 then lowers what the patient pays — so a 公費 that lowers another's
+        // share at the clinic leaves more of that cap to be charged at the pharmacy. A yen or
+        // so; a consequence of the rule, not of the arithmetic.)
+        let one_receipt = visits.iter().all(|v| v.setting == visits[0].setting);
+        for k in (0..subs.len()).filter(|_| one_receipt) {
+            let (s, v) = without_subsidy(&subs, &visits, k);
+            prop_assert!(with <= total(&ins, &s, &v), "subsidy {k}: with {with}");
+        }
+    }
+
+    #[test]
+    fn the_order_of_the_visits_does_not_matter((ins, subs, visits) in arb_month(), seed in any::<u64>()) {
+        let m = Month::new(ins.clone(), subs.clone(), visits.clone()).unwrap();
+        let mut shuffled = visits.clone();
+        // A deterministic shuffle from the seed.
+        let mut x = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let m2 = Month::new(ins, subs, shuffled).unwrap();
+        for v in visits {
+            let a = quote(&m, &v.id, masters().high_cost()).unwrap();
+            let b = quote(&m2, &v.id, masters().high_cost()).unwrap();
+            prop_assert_eq!(a.window_charge, b.window_charge);
+            prop_assert_eq!(&a.month.receipts, &b.month.receipts);
+        }
+    }
+}
