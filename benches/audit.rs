@@ -20,8 +20,9 @@ use pmh_gateway::demo::{Demo, client};
 use pmh_gateway::sandbox::{InMemoryUpstream, Population};
 use pmh_gateway::service::SystemClock;
 use pmh_gateway::store::{
-    AuditQuery, AuditRecord, BoxFuture, Hasher, Operation, Purged, SqliteStore, Store, StoreError,
-    StoreInfo, StoredAnswer,
+    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome, Hasher,
+    KeyedHash, LedgerRow, NewLedgerEntry, Operation, Purged, SqliteStore, Store, StoreError,
+    StoreInfo, StoredAnswer, VoidOutcome,
 };
 use tokio::net::TcpListener;
 
@@ -57,6 +58,30 @@ impl Store for NullStore {
     }
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
+    }
+    fn commit_charge(&self, _: ChargeCommit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
+        Box::pin(async { Ok(CommitOutcome::Committed { version: 1 }) })
+    }
+    fn charge(&self, _: String) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn void_charge(
+        &self,
+        _: String,
+        _: String,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'_, Result<VoidOutcome, StoreError>> {
+        Box::pin(async { Ok(VoidOutcome::Unknown) })
+    }
+    fn add_ledger_entry(&self, _: NewLedgerEntry) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async { Ok(0) })
+    }
+    fn ledger(
+        &self,
+        _: KeyedHash,
+        _: chrono::NaiveDate,
+    ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>> {
+        Box::pin(async { Ok(Vec::new()) })
     }
 }
 

@@ -50,6 +50,16 @@ pub enum OperationParam {
     AuditSearch,
     #[schema(rename = "operations")]
     Operations,
+    #[schema(rename = "charge_quote")]
+    ChargeQuote,
+    #[schema(rename = "charge_commit")]
+    ChargeCommit,
+    #[schema(rename = "charge_void")]
+    ChargeVoid,
+    #[schema(rename = "ledger_entry")]
+    LedgerEntry,
+    #[schema(rename = "ledger_read")]
+    LedgerRead,
 }
 
 /// The ORCA rendering in JSON (`format=orca`): ORCA's `publicinsurance_infores` document.

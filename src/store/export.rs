@@ -38,6 +38,7 @@ pub fn to_csv(records: &[AuditRecord]) -> String {
         "patient",
         "reference",
         "detail",
+        "card",
     ]);
     let opt = |v: Option<String>| v.unwrap_or_default();
     for r in records {
@@ -54,6 +55,7 @@ pub fn to_csv(records: &[AuditRecord]) -> String {
             opt(r.patient.as_ref().map(KeyedHash::to_string)),
             opt(r.reference.as_ref().map(KeyedHash::to_string)),
             opt(r.detail.clone()),
+            opt(r.card.as_ref().map(KeyedHash::to_string)),
         ]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
@@ -144,6 +146,7 @@ impl Criteria {
             to: time("to", &self.to)?,
             patient,
             reference: self.reference.as_deref().map(|r| hasher.reference(r)),
+            card: None,
             limit: self.limit,
         })
     }

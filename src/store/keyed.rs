@@ -10,7 +10,7 @@ use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use super::StoreError;
-use crate::domain::{InsuredIdentity, hex};
+use crate::domain::{InsuredIdentity, PayerNumber, hex};
 use crate::files::{create_owner_only, is_owner_only};
 
 /// The secret's size in bytes.
@@ -113,6 +113,11 @@ impl Hasher {
             insured.birthdate().format("%Y%m%d"),
         );
         self.hash("patient", &canonical)
+    }
+
+    /// A certificate (受給者証): its payer number and recipient number, as the ledger keys it.
+    pub fn card(&self, payer: &PayerNumber, recipient: &str) -> KeyedHash {
+        self.hash("card", &format!("{}|{}", payer.as_str(), recipient.trim()))
     }
 
     /// A 照会番号 (trimmed).

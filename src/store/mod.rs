@@ -11,6 +11,7 @@
 
 pub mod export;
 mod keyed;
+mod ledger;
 mod sqlite;
 
 use std::future::Future;
@@ -21,6 +22,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use keyed::{Hasher, KeyedHash, key_path};
+pub use ledger::{
+    ChargeCommit, ChargeRecord, CommitOutcome, LedgerRow, LedgerSource, NewLedgerEntry,
+    VoidOutcome, month_key,
+};
 pub use sqlite::SqliteStore;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -88,10 +93,20 @@ pub enum Operation {
     AuditSearch,
     /// `GET /metrics`, `GET /readyz` with details, `GET /v1/masters`.
     Operations,
+    /// `POST /v1/charge-quotes`.
+    ChargeQuote,
+    /// `POST /v1/charges`.
+    ChargeCommit,
+    /// `DELETE /v1/charges/{visit_id}`.
+    ChargeVoid,
+    /// `POST /v1/ledger-entries`.
+    LedgerEntry,
+    /// `GET /v1/ledgers`.
+    LedgerRead,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 8] = [
+    pub const ALL: [Operation; 13] = [
         Self::Check,
         Self::CheckWithResult,
         Self::CheckByReference,
@@ -100,6 +115,11 @@ impl Operation {
         Self::MastersReload,
         Self::AuditSearch,
         Self::Operations,
+        Self::ChargeQuote,
+        Self::ChargeCommit,
+        Self::ChargeVoid,
+        Self::LedgerEntry,
+        Self::LedgerRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -112,6 +132,11 @@ impl Operation {
             Self::MastersReload => "masters_reload",
             Self::AuditSearch => "audit_search",
             Self::Operations => "operations",
+            Self::ChargeQuote => "charge_quote",
+            Self::ChargeCommit => "charge_commit",
+            Self::ChargeVoid => "charge_void",
+            Self::LedgerEntry => "ledger_entry",
+            Self::LedgerRead => "ledger_read",
         }
     }
 
@@ -146,6 +171,9 @@ pub struct AuditRecord {
     pub reference: Option<KeyedHash>,
     /// A note in the gateway's words (e.g. that a posted PMH block entered the cache).
     pub detail: Option<String>,
+    /// HMAC of a certificate (payer and recipient number), for charges and the ledger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<KeyedHash>,
 }
 
 impl Serialize for KeyedHash {
@@ -177,6 +205,7 @@ impl AuditRecord {
             patient: None,
             reference: None,
             detail: None,
+            card: None,
         }
     }
 }
@@ -199,6 +228,7 @@ pub struct AuditQuery {
     pub to: Option<DateTime<Utc>>,
     pub patient: Option<KeyedHash>,
     pub reference: Option<KeyedHash>,
+    pub card: Option<KeyedHash>,
     /// At most this many records (newest first).
     pub limit: usize,
 }
@@ -220,6 +250,8 @@ pub struct StoredAnswer {
 pub struct Purged {
     pub audit_records: u64,
     pub answers: u64,
+    /// Committed charges and ledger rows older than the audit's retention.
+    pub ledger_rows: u64,
 }
 
 /// Sizes for `/readyz`.
@@ -230,6 +262,7 @@ pub struct StoreInfo {
     pub schema_version: u32,
     pub audit_records: u64,
     pub answers: u64,
+    pub ledger_rows: u64,
     pub size_bytes: u64,
 }
 
@@ -257,6 +290,26 @@ pub trait Store: Send + Sync + 'static {
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>>;
     /// Whether the store answers at all (cheap: readiness probes call it).
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Commits a visit's charge and its ledger rows, in one transaction: a new version, the
+    /// earlier answer for the same request, or a conflict.
+    fn commit_charge(&self, c: ChargeCommit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>>;
+    /// The latest version of a committed visit.
+    fn charge(&self, visit_id: String) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>>;
+    /// Voids a committed visit (a new version; its ledger rows no longer count).
+    fn void_charge(
+        &self,
+        visit_id: String,
+        client: String,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<VoidOutcome, StoreError>>;
+    /// Adds an amount from the paper 管理票 (another institution's).
+    fn add_ledger_entry(&self, e: NewLedgerEntry) -> BoxFuture<'_, Result<i64, StoreError>>;
+    /// The rows in force for a certificate and month, oldest first.
+    fn ledger(
+        &self,
+        card: KeyedHash,
+        month: chrono::NaiveDate,
+    ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>>;
 }
 
 /// A migration: its version (1, 2, …), its name and its SQL.
@@ -267,8 +320,15 @@ pub struct Migration {
 }
 
 /// The schema, in order. A released migration is never edited: a change is a new one.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "audit_and_answers",
-    sql: include_str!("migrations/0001_audit_and_answers.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "audit_and_answers",
+        sql: include_str!("migrations/0001_audit_and_answers.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "charges_and_ledger",
+        sql: include_str!("migrations/0002_charges_and_ledger.sql"),
+    },
+];

@@ -11,14 +11,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::{
-    AuditQuery, AuditRecord, BoxFuture, KeyedHash, MIGRATIONS, Operation, Purged, Store,
-    StoreError, StoreInfo, StoredAnswer,
+    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome, KeyedHash,
+    LedgerRow, LedgerSource, MIGRATIONS, NewLedgerEntry, Operation, Purged, Store, StoreError,
+    StoreInfo, StoredAnswer, VoidOutcome, month_key,
 };
+use crate::domain::{Care, Yen};
 use crate::files::{owner_only_dir, restrict_to_owner};
 
 /// The database file's name in the state folder.
@@ -232,7 +234,54 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
         patient: hash(r.get("patient")?),
         reference: hash(r.get("reference")?),
         detail: r.get("detail")?,
+        card: hash(r.get("card")?),
     })
+}
+
+/// The latest version of a visit: (version, voided, fingerprint, answer).
+fn latest_charge(
+    conn: &Connection,
+    visit_id: &str,
+) -> rusqlite::Result<Option<(u32, bool, String, String)>> {
+    conn.query_row(
+        "SELECT version, voided, fingerprint, answer FROM charges
+         WHERE visit_id = ?1 ORDER BY version DESC LIMIT 1",
+        params![visit_id],
+        |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0, r.get(2)?, r.get(3)?)),
+    )
+    .optional()
+}
+
+fn insert_entry(
+    conn: &Connection,
+    e: &NewLedgerEntry,
+    source: LedgerSource,
+    visit: Option<(&str, u32)>,
+) -> rusqlite::Result<usize> {
+    let yen = |y: Yen| i64::try_from(y.0).unwrap_or(i64::MAX);
+    conn.execute(
+        "INSERT INTO ledger_entries (card, month, source, visit_id, version, entry_date, amount,
+            total_cost, care, institution, cap, client, at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            e.card.as_str(),
+            month_key(e.date),
+            source.as_str(),
+            visit.map(|v| v.0),
+            visit.map(|v| v.1),
+            e.date.format("%Y-%m-%d").to_string(),
+            yen(e.amount),
+            e.total_cost.map(yen),
+            match e.care {
+                Care::Inpatient => "inpatient",
+                Care::Outpatient => "outpatient",
+            },
+            e.institution,
+            e.cap.map(yen),
+            e.client,
+            ms(e.at),
+        ],
+    )
 }
 
 impl Store for SqliteStore {
@@ -240,8 +289,8 @@ impl Store for SqliteStore {
         self.run(move |conn, path| {
             conn.prepare_cached(
                 "INSERT INTO audit (at, at_ms, client, operation, http_status, status, source,
-                    subsidies, check_id, patient, reference, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    subsidies, check_id, patient, reference, detail, card)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -257,6 +306,7 @@ impl Store for SqliteStore {
                     rec.patient.as_ref().map(KeyedHash::as_str),
                     rec.reference.as_ref().map(KeyedHash::as_str),
                     rec.detail,
+                    rec.card.as_ref().map(KeyedHash::as_str),
                 ])
             })
             .map_err(db_error(path))?;
@@ -289,6 +339,9 @@ impl Store for SqliteStore {
             }
             if let Some(r) = q.reference {
                 add("reference =", r.as_str().to_owned().into());
+            }
+            if let Some(c) = q.card {
+                add("card =", c.as_str().to_owned().into());
             }
             sql.push_str(&format!(
                 " ORDER BY seq DESC LIMIT {}",
@@ -371,9 +424,19 @@ impl Store for SqliteStore {
                     params![ms(now)],
                 )
                 .map_err(&err)? as u64;
+            let mut ledger_rows = 0;
+            for table in ["ledger_entries", "charges"] {
+                ledger_rows += conn
+                    .execute(
+                        &format!("DELETE FROM {table} WHERE at_ms < ?1"),
+                        params![ms(audit_before)],
+                    )
+                    .map_err(&err)? as u64;
+            }
             Ok(Purged {
                 audit_records,
                 answers,
+                ledger_rows,
             })
         })
     }
@@ -385,12 +448,177 @@ impl Store for SqliteStore {
         })
     }
 
+    fn commit_charge(&self, c: ChargeCommit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
+        self.run(move |conn, path| {
+            let err = db_error(path);
+            // A savepoint inside the batch's transaction: the visit and its rows, or nothing.
+            let sp = conn.savepoint().map_err(&err)?;
+            let latest = latest_charge(&sp, &c.visit_id).map_err(&err)?;
+            let version = match latest {
+                Some((version, voided, fingerprint, answer)) if !voided => {
+                    if fingerprint == c.fingerprint {
+                        return Ok(CommitOutcome::Repeated { version, answer });
+                    }
+                    if !c.correction {
+                        return Ok(CommitOutcome::Conflict { version });
+                    }
+                    version + 1
+                }
+                Some((version, ..)) => version + 1,
+                None => 1,
+            };
+            sp.execute(
+                "INSERT INTO charges (visit_id, version, voided, fingerprint, month, answer, client, at_ms)
+                 VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    c.visit_id,
+                    version,
+                    c.fingerprint,
+                    month_key(c.month),
+                    c.answer,
+                    c.client,
+                    ms(c.at)
+                ],
+            )
+            .map_err(&err)?;
+            for e in &c.entries {
+                insert_entry(&sp, e, LedgerSource::Own, Some((&c.visit_id, version)))
+                    .map_err(&err)?;
+            }
+            sp.commit().map_err(&err)?;
+            Ok(CommitOutcome::Committed { version })
+        })
+    }
+
+    fn charge(&self, visit_id: String) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>> {
+        self.run(move |conn, path| {
+            conn.query_row(
+                "SELECT version, voided, month, answer, client, at_ms FROM charges
+                 WHERE visit_id = ?1 ORDER BY version DESC LIMIT 1",
+                params![visit_id],
+                |r| {
+                    Ok(ChargeRecord {
+                        visit_id: visit_id.clone(),
+                        version: r.get(0)?,
+                        voided: r.get::<_, i64>(1)? != 0,
+                        month: r.get(2)?,
+                        answer: r.get(3)?,
+                        client: r.get(4)?,
+                        at: from_ms(r.get(5)?),
+                    })
+                },
+            )
+            .optional()
+            .map_err(db_error(path))
+        })
+    }
+
+    fn void_charge(
+        &self,
+        visit_id: String,
+        client: String,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<VoidOutcome, StoreError>> {
+        self.run(move |conn, path| {
+            let err = db_error(path);
+            let sp = conn.savepoint().map_err(&err)?;
+            let Some((version, voided, fingerprint, answer)) =
+                latest_charge(&sp, &visit_id).map_err(&err)?
+            else {
+                return Ok(VoidOutcome::Unknown);
+            };
+            if voided {
+                return Ok(VoidOutcome::AlreadyVoided { version });
+            }
+            let month: String = sp
+                .query_row(
+                    "SELECT month FROM charges WHERE visit_id = ?1 AND version = ?2",
+                    params![visit_id, version],
+                    |r| r.get(0),
+                )
+                .map_err(&err)?;
+            sp.execute(
+                "INSERT INTO charges (visit_id, version, voided, fingerprint, month, answer, client, at_ms)
+                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7)",
+                params![visit_id, version + 1, fingerprint, month, answer, client, ms(at)],
+            )
+            .map_err(&err)?;
+            sp.commit().map_err(&err)?;
+            Ok(VoidOutcome::Voided {
+                version: version + 1,
+            })
+        })
+    }
+
+    fn add_ledger_entry(&self, e: NewLedgerEntry) -> BoxFuture<'_, Result<i64, StoreError>> {
+        self.run(move |conn, path| {
+            insert_entry(conn, &e, LedgerSource::Other, None).map_err(db_error(path))?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    fn ledger(
+        &self,
+        card: KeyedHash,
+        month: NaiveDate,
+    ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>> {
+        self.run(move |conn, path| {
+            let err = db_error(path);
+            // Other institutions' rows, and the rows of each visit's latest version unless that
+            // version is a void.
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT l.id, l.source, l.visit_id, l.version, l.entry_date, l.amount,
+                            l.total_cost, l.care, l.institution, l.cap, l.client, l.at_ms
+                     FROM ledger_entries l
+                     WHERE l.card = ?1 AND l.month = ?2
+                       AND (l.source = 'other' OR (
+                            l.version = (SELECT MAX(c.version) FROM charges c WHERE c.visit_id = l.visit_id)
+                            AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.visit_id = l.visit_id
+                                            AND c.version = l.version AND c.voided = 1)))
+                     ORDER BY l.entry_date, l.id",
+                )
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map(params![card.as_str(), month_key(month)], |r| {
+                    let source: String = r.get(1)?;
+                    let date: String = r.get(4)?;
+                    let care: String = r.get(7)?;
+                    Ok(LedgerRow {
+                        id: r.get(0)?,
+                        source: if source == "own" {
+                            LedgerSource::Own
+                        } else {
+                            LedgerSource::Other
+                        },
+                        visit_id: r.get(2)?,
+                        version: r.get(3)?,
+                        date: crate::domain::date::parse_iso(&date).unwrap_or_default(),
+                        amount: Yen(r.get::<_, i64>(5)?.max(0) as u64),
+                        total_cost: r.get::<_, Option<i64>>(6)?.map(|v| Yen(v.max(0) as u64)),
+                        care: if care == "inpatient" {
+                            Care::Inpatient
+                        } else {
+                            Care::Outpatient
+                        },
+                        institution: r.get(8)?,
+                        cap: r.get::<_, Option<i64>>(9)?.map(|v| Yen(v.max(0) as u64)),
+                        client: r.get(10)?,
+                        at: from_ms(r.get(11)?),
+                    })
+                })
+                .map_err(&err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(&err)
+        })
+    }
+
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>> {
         self.run(move |conn, path| {
             let err = db_error(path);
             let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
             let audit_records = count("SELECT COUNT(*) FROM audit").map_err(&err)? as u64;
             let answers = count("SELECT COUNT(*) FROM answers").map_err(&err)? as u64;
+            let ledger_rows = count("SELECT COUNT(*) FROM ledger_entries").map_err(&err)? as u64;
             let schema_version = count("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
                 .map_err(&err)? as u32;
             let size = |suffix: &str| {
@@ -404,6 +632,7 @@ impl Store for SqliteStore {
                 schema_version,
                 audit_records,
                 answers,
+                ledger_rows,
                 size_bytes: size("") + size("-wal"),
             })
         })
@@ -525,8 +754,166 @@ mod tests {
         }
         // Reopened: the schema is not applied twice, the data is there.
         let store = SqliteStore::open(dir.path(), false).unwrap();
-        assert_eq!(store.info().await.unwrap().schema_version, 1);
+        assert_eq!(store.info().await.unwrap().schema_version, 2);
         assert!(store.answer("c1".into(), at(2)).await.unwrap().is_some());
         assert_eq!(store.purge(at(0), at(6)).await.unwrap().answers, 1);
+    }
+
+    fn entry(card: &KeyedHash, day: &str, amount: u64) -> NewLedgerEntry {
+        NewLedgerEntry {
+            card: card.clone(),
+            date: crate::domain::date::parse_iso(day).unwrap(),
+            amount: Yen(amount),
+            total_cost: Some(Yen(amount * 10)),
+            care: Care::Outpatient,
+            institution: None,
+            cap: Some(Yen(5_000)),
+            client: "reception".into(),
+            at: at(9),
+        }
+    }
+
+    fn commit(
+        visit: &str,
+        fingerprint: &str,
+        correction: bool,
+        rows: Vec<NewLedgerEntry>,
+    ) -> ChargeCommit {
+        ChargeCommit {
+            visit_id: visit.into(),
+            fingerprint: fingerprint.into(),
+            correction,
+            month: crate::domain::date::parse_iso("2026-04-01").unwrap(),
+            answer: format!("{{\"fingerprint\":\"{fingerprint}\"}}"),
+            entries: rows,
+            client: "recept".into(),
+            at: at(10),
+        }
+    }
+
+    #[tokio::test]
+    async fn charges_are_versioned_idempotent_and_voidable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), false).unwrap();
+        let h = Hasher::from_secret(b"k");
+        let card = h.card(
+            &crate::domain::PayerNumber::parse("21136015").unwrap(),
+            "1234566",
+        );
+        let april = crate::domain::date::parse_iso("2026-04-01").unwrap();
+        let amounts = |rows: &[LedgerRow]| -> Vec<(LedgerSource, u64)> {
+            rows.iter().map(|r| (r.source, r.amount.0)).collect()
+        };
+        // A visit, committed; the same request again is answered from the first commit.
+        let v1 = commit("V1", "f1", false, vec![entry(&card, "2026-04-01", 1_000)]);
+        assert_eq!(
+            store.commit_charge(v1.clone()).await.unwrap(),
+            CommitOutcome::Committed { version: 1 }
+        );
+        assert_eq!(
+            store.commit_charge(v1).await.unwrap(),
+            CommitOutcome::Repeated {
+                version: 1,
+                answer: "{\"fingerprint\":\"f1\"}".into()
+            }
+        );
+        // A different request under the same id is a conflict, unless it is a correction.
+        let v1b = commit("V1", "f2", false, vec![entry(&card, "2026-04-01", 1_200)]);
+        assert_eq!(
+            store.commit_charge(v1b.clone()).await.unwrap(),
+            CommitOutcome::Conflict { version: 1 }
+        );
+        assert_eq!(
+            amounts(&store.ledger(card.clone(), april).await.unwrap()),
+            [(LedgerSource::Own, 1_000)]
+        );
+        let v1b = ChargeCommit {
+            correction: true,
+            ..v1b
+        };
+        assert_eq!(
+            store.commit_charge(v1b).await.unwrap(),
+            CommitOutcome::Committed { version: 2 }
+        );
+        // Only the latest version counts; another institution's amount is added.
+        store
+            .add_ledger_entry(NewLedgerEntry {
+                institution: Some("薬局".into()),
+                ..entry(&card, "2026-04-02", 500)
+            })
+            .await
+            .unwrap();
+        let v2 = commit("V2", "f3", false, vec![entry(&card, "2026-04-03", 3_000)]);
+        store.commit_charge(v2).await.unwrap();
+        let rows = store.ledger(card.clone(), april).await.unwrap();
+        assert_eq!(
+            amounts(&rows),
+            [
+                (LedgerSource::Own, 1_200),
+                (LedgerSource::Other, 500),
+                (LedgerSource::Own, 3_000)
+            ]
+        );
+        assert_eq!(rows[0].version, Some(2));
+        // A void is a new version; its rows no longer count; a second void changes nothing.
+        assert_eq!(
+            store
+                .void_charge("V2".into(), "recept".into(), at(11))
+                .await
+                .unwrap(),
+            VoidOutcome::Voided { version: 2 }
+        );
+        assert_eq!(
+            store
+                .void_charge("V2".into(), "recept".into(), at(11))
+                .await
+                .unwrap(),
+            VoidOutcome::AlreadyVoided { version: 2 }
+        );
+        assert_eq!(
+            store
+                .void_charge("V9".into(), "recept".into(), at(11))
+                .await
+                .unwrap(),
+            VoidOutcome::Unknown
+        );
+        assert_eq!(
+            amounts(&store.ledger(card.clone(), april).await.unwrap()),
+            [(LedgerSource::Own, 1_200), (LedgerSource::Other, 500)]
+        );
+        let latest = store.charge("V2".into()).await.unwrap().unwrap();
+        assert!(latest.voided && latest.version == 2);
+        // Committed again after a void: version 3 counts.
+        let v2 = commit("V2", "f3", false, vec![entry(&card, "2026-04-03", 2_000)]);
+        assert_eq!(
+            store.commit_charge(v2).await.unwrap(),
+            CommitOutcome::Committed { version: 3 }
+        );
+        assert_eq!(store.ledger(card.clone(), april).await.unwrap().len(), 3);
+        // Another month, another certificate: nothing.
+        let may = crate::domain::date::parse_iso("2026-05-01").unwrap();
+        assert!(store.ledger(card.clone(), may).await.unwrap().is_empty());
+        let other = h.card(
+            &crate::domain::PayerNumber::parse("21136015").unwrap(),
+            "7654321",
+        );
+        assert!(store.ledger(other, april).await.unwrap().is_empty());
+        // Nothing is edited in place.
+        let dbg = store.run(|conn, _| {
+            Ok(conn
+                .execute("UPDATE ledger_entries SET amount = 0", [])
+                .is_err()
+                && conn.execute("UPDATE charges SET voided = 0", []).is_err())
+        });
+        assert!(dbg.await.unwrap());
+        // The ledger holds the certificate as a keyed hash only.
+        let raw = std::fs::read(dir.path().join(DB_FILE)).unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(!text.contains("1234566") && !text.contains("21136015"));
+        assert_eq!(store.info().await.unwrap().ledger_rows, 5);
+        assert_eq!(
+            store.purge(at(12), at(12)).await.unwrap().ledger_rows,
+            5 + 5
+        );
     }
 }

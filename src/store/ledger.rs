@@ -1,0 +1,123 @@
+//! The charges and the monthly cap ledger as stored: committed visits with their versions, and
+//! the 自己負担上限額管理票 per certificate and month.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::KeyedHash;
+use crate::domain::{Care, Yen};
+
+/// Where a ledger amount comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerSource {
+    /// A visit committed at this institution.
+    Own,
+    /// An amount from the paper 管理票: another institution's.
+    Other,
+}
+
+impl LedgerSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Own => "own",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// A month (`YYYY-MM`), as the ledger keys it.
+pub fn month_key(day: NaiveDate) -> String {
+    day.format("%Y-%m").to_string()
+}
+
+/// An amount to add to a certificate's month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLedgerEntry {
+    pub card: KeyedHash,
+    pub date: NaiveDate,
+    /// The patient's share under the programme (the 管理票's 自己負担額).
+    pub amount: Yen,
+    /// 医療費総額 (10割), when known.
+    pub total_cost: Option<Yen>,
+    pub care: Care,
+    /// The other institution's label (a name as the 管理票 shows it), for `Other` rows.
+    pub institution: Option<String>,
+    /// The monthly cap known when the row was written.
+    pub cap: Option<Yen>,
+    pub client: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A ledger row in force: another institution's amount, or the latest version of a committed
+/// visit that is not voided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LedgerRow {
+    pub id: i64,
+    pub source: LedgerSource,
+    pub visit_id: Option<String>,
+    pub version: Option<u32>,
+    pub date: NaiveDate,
+    pub amount: Yen,
+    pub total_cost: Option<Yen>,
+    pub care: Care,
+    pub institution: Option<String>,
+    pub cap: Option<Yen>,
+    pub client: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A visit to commit (a new version when `correction`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeCommit {
+    pub visit_id: String,
+    /// Identifies the request as parsed: the same commit again is answered from the first.
+    pub fingerprint: String,
+    /// Replace a committed visit whose request differs (else that is a conflict).
+    pub correction: bool,
+    pub month: NaiveDate,
+    /// The answer to keep (amounts, trace; no personal number).
+    pub answer: String,
+    /// The visit's rows for each certificate with a shared cap (`visit_id` and `version` are the
+    /// commit's).
+    pub entries: Vec<NewLedgerEntry>,
+    pub client: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// A new version was written.
+    Committed { version: u32 },
+    /// The same request was committed before: its answer.
+    Repeated { version: u32, answer: String },
+    /// The visit id is committed with a different request, and no correction was asked for.
+    Conflict { version: u32 },
+}
+
+/// The latest version of a committed visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeRecord {
+    pub visit_id: String,
+    pub version: u32,
+    pub voided: bool,
+    pub month: String,
+    pub answer: String,
+    pub client: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What a void did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoidOutcome {
+    /// The void is version `version`.
+    Voided {
+        version: u32,
+    },
+    /// Already void (nothing written).
+    AlreadyVoided {
+        version: u32,
+    },
+    Unknown,
+}
