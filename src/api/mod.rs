@@ -9,6 +9,7 @@
 
 pub mod access;
 mod audit;
+mod charges;
 mod checks;
 pub mod dto;
 mod fhir;
@@ -27,7 +28,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -85,6 +86,19 @@ pub const ROUTES: &[RouteSpec] = &[
         "/v1/subsidy-checks/{check_id}",
         Required::Scope(Scope::Check),
     ),
+    route("POST", "/v1/charge-quotes", Required::Scope(Scope::Charges)),
+    route("POST", "/v1/charges", Required::Scope(Scope::Charges)),
+    route(
+        "DELETE",
+        "/v1/charges/{visit_id}",
+        Required::Scope(Scope::Charges),
+    ),
+    route(
+        "POST",
+        "/v1/ledger-entries",
+        Required::Scope(Scope::Charges),
+    ),
+    route("GET", "/v1/ledgers", Required::Scope(Scope::Charges)),
     route("GET", "/v1/masters", Required::Authenticated),
     route("POST", "/v1/masters/reload", Required::Scope(Scope::Admin)),
     route("GET", "/v1/audit", Required::Scope(Scope::Admin)),
@@ -100,6 +114,11 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         ("POST", "/v1/subsidy-checks") => post(checks::create_subsidy_check),
         ("GET", "/v1/subsidy-checks") => get(checks::subsidy_check_by_reference),
         ("GET", "/v1/subsidy-checks/{check_id}") => get(checks::earlier_check),
+        ("POST", "/v1/charge-quotes") => post(charges::quote),
+        ("POST", "/v1/charges") => post(charges::commit),
+        ("DELETE", "/v1/charges/{visit_id}") => delete(charges::void),
+        ("POST", "/v1/ledger-entries") => post(charges::add_entry),
+        ("GET", "/v1/ledgers") => get(charges::ledger),
         ("GET", "/v1/masters") => get(masters),
         ("POST", "/v1/masters/reload") => post(reload_masters),
         ("GET", "/v1/audit") => get(audit::search),

@@ -16,6 +16,11 @@ use super::problem::{FieldError, Problem};
         super::checks::create_subsidy_check,
         super::checks::subsidy_check_by_reference,
         super::checks::earlier_check,
+        super::charges::quote,
+        super::charges::commit,
+        super::charges::void,
+        super::charges::add_entry,
+        super::charges::ledger,
         super::audit::search,
         super::masters,
         super::reload_masters,
@@ -48,7 +53,23 @@ use super::problem::{FieldError, Problem};
         AuditFormatParam,
         OperationParam,
         OrcaJson,
-        CheckAnswerJson
+        CheckAnswerJson,
+        ChargeQuoteRequest,
+        InlineSubsidyDto,
+        ChargeInsuranceDto,
+        SpecificDiseaseDto,
+        ChargeVisitDto,
+        ChargePartDto,
+        ChargeQuoteResponse,
+        CommittedDto,
+        ReceiptAmountsDto,
+        KoAmountsDto,
+        ChargeSubsidyDto,
+        MonthToDateDto,
+        LedgerEntryRequest,
+        LedgerDto,
+        LedgerEntryDto,
+        VoidDto
     ))
 )]
 struct ApiDoc;

@@ -236,6 +236,30 @@ impl Problem {
         }
     }
 
+    /// The request is well-formed but the charge cannot be computed from it (why: in `detail`).
+    pub fn cannot_compute(detail: impl Into<String>) -> Self {
+        Self {
+            kind: "/problems/cannot-compute",
+            title: "The charge cannot be computed from this request",
+            status: 422,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// The resource exists in another state than the request assumes: 409.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self {
+            kind: "/problems/conflict",
+            title: "The request conflicts with what is recorded",
+            status: 409,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self {
             kind: "/problems/not-found",

@@ -107,7 +107,9 @@ fn date_field(
 
 /// Turns a JSON body (the caller has checked `body_kind`) into a domain request, collecting every
 /// field error.
-pub fn parse_check_request(body: &[u8], today: ServiceDate) -> Result<CheckRequest, Problem> {
+/// A JSON body into `T`: not JSON, a key naming a My Number (refused before deserialising), or
+/// the first field that does not fit — each a problem naming the field, never its value.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         Problem::invalid_field(
             "body",
@@ -117,12 +119,16 @@ pub fn parse_check_request(body: &[u8], today: ServiceDate) -> Result<CheckReque
     if let Some(field) = find_my_number(&value, "") {
         return Err(Problem::my_number(field));
     }
-    let req: SubsidyCheckRequest = serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "body".to_owned() } else { path };
         let reason = without_values(&e.into_inner().to_string());
         Problem::invalid_field(field, reason)
-    })?;
+    })
+}
+
+pub fn parse_check_request(body: &[u8], today: ServiceDate) -> Result<CheckRequest, Problem> {
+    let req: SubsidyCheckRequest = parse_json(body)?;
 
     let mut errors = Vec::new();
     let birthdate = date_field(

@@ -71,6 +71,8 @@ pub struct Quote {
     pub refund: Yen,
     /// Per subsidy: this visit's addition to the patient's share under it (the 管理票 row).
     pub shares: Vec<Yen>,
+    /// Per subsidy: the patient's share under it for the month so far, with this visit.
+    pub shares_so_far: Vec<Yen>,
     /// The whole month as given (every visit): the receipts and their KO amounts.
     pub month: MonthCharges,
     /// The patient's total for the month up to and with the visit.
@@ -135,6 +137,7 @@ pub fn quote(m: &Month, visit_id: &str, limits: &HighCostLimits) -> Result<Quote
         exact_charge: exact,
         refund,
         shares,
+        shares_so_far: with.shares.clone(),
         month_so_far: with.patient,
         month_without: without.patient,
         month: full,
@@ -408,16 +411,23 @@ impl Calc<'_> {
             let t = half(t.0);
             let over = cost.saturating_sub(t);
             let one = Rounding::Yen.share(over, 100).0;
-            (
-                base + one,
+            let how = if over == 0 {
+                format!(
+                    "{} (the cost {} is not over {}: no 1% part){halved}",
+                    Yen(base),
+                    Yen(cost),
+                    Yen(t)
+                )
+            } else {
                 format!(
                     "{} + ({} − {}) × 1% = {}{halved}",
                     Yen(base),
                     Yen(cost),
                     Yen(t),
                     Yen(base + one)
-                ),
-            )
+                )
+            };
+            (base + one, how)
         } else {
             let b = half(row.monthly.0);
             (b, format!("{}{halved}", Yen(b)))
@@ -745,7 +755,7 @@ impl Calc<'_> {
         self.shares[s] += share;
         let pays = left_total - share;
         self.trace.push(format!(
-            "  {name}: {} is left to it; the patient's share is {} → {}; it pays {}.",
+            "  {name}: {} is left to it; the patient's share: {} → {}; it pays {}.",
             Yen(left_total),
             how.join(", "),
             Yen(share),

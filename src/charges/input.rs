@@ -257,6 +257,10 @@ pub enum ChargeError {
     InsuranceRate(u8),
     #[error("class {0} is for the other age group than the one given (70歳以上 or not)")]
     ClassAgeMismatch(HighCostClass),
+    #[error(
+        "the copay rule of {label} is not known (an unknown programme, or a rule the masters do not complete): this visit cannot be computed"
+    )]
+    RuleUnknown { label: String },
     #[error("the masters have no 高額療養費 limit for {key} ({group}) in {month}")]
     NoLimit {
         key: String,

@@ -27,6 +27,7 @@
 
 mod engine;
 mod input;
+mod resolve;
 #[cfg(test)]
 mod tests;
 
@@ -34,3 +35,4 @@ pub use engine::{MonthCharges, Quote, ReceiptCharges, SubsidyAmounts, month, quo
 pub use input::{
     ChargeError, Insurance, Method, Month, Part, Setting, SpecificDisease, Subsidy, Terms, Visit,
 };
+pub use resolve::{Described, Named, resolve};

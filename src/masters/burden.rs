@@ -85,6 +85,14 @@ impl BurdenCodes {
     pub fn get(&self, payers: Payers) -> Option<&BurdenCode> {
         self.rows.get(&payers)
     }
+
+    /// The payers of a 負担区分 code.
+    pub fn payers_of(&self, code: char) -> Option<Payers> {
+        self.rows
+            .iter()
+            .find(|(_, c)| c.code == code)
+            .map(|(p, _)| *p)
+    }
 }
 
 const SOURCES: [&str; 2] = ["spec-example", "spec-table"];

@@ -430,6 +430,11 @@ impl MasterSnapshot {
         self.burden.get(payers)
     }
 
+    /// The payers a 負担区分 code stands for.
+    pub fn burden_payers(&self, code: char) -> Option<Payers> {
+        self.burden.payers_of(code)
+    }
+
     /// The 高額療養費 limits (and the limits of 公費 parts).
     pub fn high_cost(&self) -> &HighCostLimits {
         &self.high_cost

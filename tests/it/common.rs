@@ -26,7 +26,11 @@ pub const TEST_TOKEN: &str = "pmhg_test_token_0123456789abcdef0123456789abcdef";
 pub fn test_clients() -> Vec<pmh_gateway::auth::Client> {
     use pmh_gateway::auth::Scope::*;
     vec![
-        demo::client(TEST_CLIENT, TEST_TOKEN, &[Check, CheckIn, OnshiPost, Admin]),
+        demo::client(
+            TEST_CLIENT,
+            TEST_TOKEN,
+            &[Check, CheckIn, OnshiPost, Charges, Admin],
+        ),
         demo::client("checker", CHECKER_TOKEN, &[Check]),
     ]
 }

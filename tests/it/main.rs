@@ -1,4 +1,5 @@
-//! The integration tests, in one binary: the API in-process (`api`), the check-in watcher over
+//! The integration tests, in one binary: the API in-process (`api`), the charge and ledger routes
+//! in-process (`charges`), the check-in watcher over
 //! real files (`checkin`), the command line (`cli`), the gateway against the sandbox over real
 //! sockets with mutual TLS (`e2e`), master reloads under load (`masters_reload`), the one path for
 //! オン資 results (`one_path`), no personal data in logs or `Debug` (`privacy`), property tests
@@ -10,6 +11,7 @@
 
 mod access;
 mod api;
+mod charges;
 mod checkin;
 mod cli;
 mod common;

@@ -1,11 +1,17 @@
 //! The REST JSON of API v1: the request body (`request`), the answer (`answer`) and one subsidy in
-//! it (`subsidy`). Only this module knows their shape; the OpenAPI document is derived from it.
+//! it (`subsidy`); the charge and ledger routes (`charges`). Only this module knows their shape; the OpenAPI document is derived from it.
 
 mod answer;
+mod charges;
 mod request;
 mod subsidy;
 
 pub use answer::{CheckInDto, OriginDto, SubsidyCheckResponse, UpstreamProblemDto};
+pub use charges::{
+    ChargeInsuranceDto, ChargePartDto, ChargeQuoteRequest, ChargeQuoteResponse, ChargeSubsidyDto,
+    ChargeVisitDto, CommittedDto, InlineSubsidyDto, KoAmountsDto, LedgerDto, LedgerEntryDto,
+    LedgerEntryRequest, MonthToDateDto, ReceiptAmountsDto, SpecificDiseaseDto, VoidDto,
+};
 pub use request::{
     BeneficiaryDto, CareDto, ClaimDto, InsuranceDto, InsuranceKindDto, InsuredDto, SettingDto,
     SubsidyCheckRequest,

@@ -1,0 +1,1121 @@
+//! The charge routes: what a visit costs at the window (`POST /v1/charge-quotes`), committing it
+//! to the monthly cap ledger (`POST /v1/charges`, `DELETE /v1/charges/{visit_id}`), the amounts
+//! of other institutions from the paper 管理票 (`POST /v1/ledger-entries`) and a certificate's
+//! month (`GET /v1/ledgers`). Every access is audited, the certificate as a keyed hash.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::Extension;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+
+use super::AppState;
+use super::audit;
+use super::dto::{
+    ChargeInsuranceDto, ChargePartDto, ChargeQuoteRequest, ChargeQuoteResponse, ChargeSubsidyDto,
+    ChargeVisitDto, CommittedDto, InsuranceKindDto, KoAmountsDto, LedgerDto, LedgerEntryDto,
+    LedgerEntryRequest, MonthToDateDto, ReceiptAmountsDto, SpecificDiseaseDto, VoidDto, WarningDto,
+};
+use super::problem::{FieldError, Problem};
+use super::request::parse_json;
+use crate::auth::Caller;
+use crate::charges::{
+    self, ChargeError, Described, Insurance, Month, Named, Part, Quote, Setting, SpecificDisease,
+    Visit,
+};
+use crate::domain::{
+    Care, Certificate, Claim, CopayCaps, HighCostClass, InsuranceKind, MaxCopayment, PayerNumber,
+    ServiceDate, Validity, Yen, date, hex, text,
+};
+use crate::mapping::{MappedSubsidy, VisitContext};
+use crate::service::CheckOutcome;
+use crate::store::{
+    AuditRecord, ChargeCommit, CommitOutcome, KeyedHash, LedgerRow, LedgerSource, NewLedgerEntry,
+    Operation, VoidOutcome, month_key,
+};
+
+/// The most any amount typed into the API may be (a sanity bound, not a rule).
+const MAX_AMOUNT: i64 = 1_000_000_000;
+
+/// A request read and resolved, ready for the engine.
+struct Prepared {
+    month: Month,
+    /// The engine's id of the visit to quote.
+    visit_key: String,
+    visit: Visit,
+    described: Vec<Described>,
+    /// Per subsidy: the certificate's ledger key, when its cap is shared and it has a recipient
+    /// number.
+    cards: Vec<Option<KeyedHash>>,
+    /// Per subsidy: (own committed visits outside the request, other institutions) this month.
+    ledger: Vec<Option<(u64, u64)>>,
+    request_visit_id: Option<String>,
+    fingerprint: String,
+    correction: bool,
+}
+
+fn body_of(st: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
+    match body {
+        Ok(b) => Ok(b),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(Problem::too_large(st.body_limit))
+        }
+        Err(e) => Err(Problem::invalid_field("body", e.body_text())),
+    }
+}
+
+async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
+    audit::refused(&mut rec, &p);
+    audit::then(st, rec, p.into_response()).await
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> Problem {
+    tracing::error!(error = %e, "{what}");
+    Problem::internal(what.to_owned())
+}
+
+impl From<ChargeError> for Problem {
+    fn from(e: ChargeError) -> Self {
+        Problem::cannot_compute(e.to_string())
+    }
+}
+
+/// A visit id as the receipt computer chose it: 1–64 of `A-Z a-z 0-9 . _ : -`.
+fn visit_id(field: &str, v: &str) -> Result<String, FieldError> {
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+    if ok {
+        Ok(v.to_owned())
+    } else {
+        Err(FieldError {
+            field: field.into(),
+            reason: "must be 1–64 of A-Z a-z 0-9 . _ : -".into(),
+        })
+    }
+}
+
+fn amount(field: &str, v: i64) -> Result<Yen, FieldError> {
+    if v < 0 {
+        Err(FieldError {
+            field: field.into(),
+            reason: "must not be negative".into(),
+        })
+    } else if v > MAX_AMOUNT {
+        Err(FieldError {
+            field: field.into(),
+            reason: format!("is over {MAX_AMOUNT}"),
+        })
+    } else {
+        Ok(Yen(v as u64))
+    }
+}
+
+fn day(field: &str, v: &str) -> Result<NaiveDate, FieldError> {
+    date::parse_iso(v).map_err(|e| FieldError {
+        field: field.into(),
+        reason: e.to_string(),
+    })
+}
+
+fn insurance(d: &ChargeInsuranceDto, errors: &mut Vec<FieldError>) -> Option<Insurance> {
+    let kind = match d.kind {
+        InsuranceKindDto::HealthInsurance => InsuranceKind::HealthInsurance,
+        InsuranceKindDto::LateElderly => InsuranceKind::LateElderly,
+        InsuranceKindDto::None => InsuranceKind::None,
+    };
+    let share = match (kind, d.share_percent) {
+        (InsuranceKind::None, None) => 0,
+        (InsuranceKind::None, Some(_)) => {
+            errors.push(FieldError {
+                field: "insurance.share_percent".into(),
+                reason: "is not given without insurance (kind none)".into(),
+            });
+            return None;
+        }
+        (_, Some(s)) => s,
+        (_, None) => {
+            errors.push(FieldError {
+                field: "insurance.share_percent".into(),
+                reason: "is required with insurance: 10, 20 or 30".into(),
+            });
+            return None;
+        }
+    };
+    let class = match d.high_cost_class.as_deref().map(HighCostClass::parse) {
+        None => None,
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => {
+            errors.push(FieldError {
+                field: "insurance.high_cost_class".into(),
+                reason: e.to_string(),
+            });
+            return None;
+        }
+    };
+    match Insurance::new(kind, share, class, d.seventy_plus) {
+        Ok(mut i) => {
+            i.many_times = d.many_times;
+            i.turning_75 = d.turning_75;
+            i.specific_disease = d.specific_disease.map(|s| match s {
+                SpecificDiseaseDto::Standard => SpecificDisease::Standard,
+                SpecificDiseaseDto::DialysisHighIncome => SpecificDisease::DialysisHighIncome,
+            });
+            Some(i)
+        }
+        Err(e) => {
+            errors.push(FieldError {
+                field: "insurance".into(),
+                reason: e.to_string(),
+            });
+            None
+        }
+    }
+}
+
+/// A visit of the request: its parts in yen, their payers as the engine's indexes.
+fn visit(
+    st: &AppState,
+    field: &str,
+    d: &ChargeVisitDto,
+    key: String,
+    with_insurance: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<Visit> {
+    let date = day(&format!("{field}.date"), &d.date)
+        .map_err(|e| errors.push(e))
+        .ok()?;
+    let claim: Claim = d.claim.map(Into::into).unwrap_or_default();
+    let care: Care = d.care.map(Into::into).unwrap_or_default();
+    if claim == Claim::Pharmacy && care == Care::Inpatient {
+        errors.push(FieldError {
+            field: format!("{field}.care"),
+            reason: "a pharmacy (調剤) visit is outpatient".into(),
+        });
+        return None;
+    }
+    if d.parts.is_empty() {
+        errors.push(FieldError {
+            field: format!("{field}.parts"),
+            reason: "needs at least one part".into(),
+        });
+        return None;
+    }
+    let masters = st.service.masters();
+    let mut parts = Vec::new();
+    for (i, p) in d.parts.iter().enumerate() {
+        let f = format!("{field}.parts[{i}]");
+        match part(&masters, &f, p, with_insurance) {
+            Ok(p) => parts.push(p),
+            Err(e) => errors.push(e),
+        }
+    }
+    (parts.len() == d.parts.len()).then(|| Visit {
+        id: key,
+        date,
+        setting: Setting::new(claim, care),
+        parts,
+    })
+}
+
+fn part(
+    masters: &crate::masters::MasterSnapshot,
+    f: &str,
+    p: &ChargePartDto,
+    with_insurance: bool,
+) -> Result<Part, FieldError> {
+    let bad = |field: &str, reason: String| FieldError {
+        field: format!("{f}{field}"),
+        reason,
+    };
+    let cost = match (p.points, p.yen) {
+        (Some(points), None) => {
+            let points = amount(&format!("{f}.points"), points)?;
+            Yen(points.0 * 10)
+        }
+        (None, Some(yen)) => amount(&format!("{f}.yen"), yen)?,
+        _ => {
+            return Err(bad(
+                "",
+                "give the cost as `points` or as `yen` (one of them)".into(),
+            ));
+        }
+    };
+    let subsidies: Vec<usize> = match (&p.subsidies, &p.burden_code) {
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                "",
+                "give `subsidies` or `burden_code`, not both".into(),
+            ));
+        }
+        (Some(list), None) => {
+            if list.contains(&0) {
+                return Err(bad(".subsidies", "orders start at 1 (第1公費)".into()));
+            }
+            list.iter().map(|&o| usize::from(o) - 1).collect()
+        }
+        (None, Some(code)) => {
+            let mut chars = code.trim().chars();
+            let (Some(c), None) = (chars.next(), chars.next()) else {
+                return Err(bad(".burden_code", "is one character (負担区分)".into()));
+            };
+            let Some(payers) = masters.burden_payers(c) else {
+                return Err(bad(
+                    ".burden_code",
+                    "is not a 負担区分 code of the master".into(),
+                ));
+            };
+            if payers.insurance() != with_insurance {
+                return Err(bad(
+                    ".burden_code",
+                    if with_insurance {
+                        "names a part without 医保, but the visit is insured: every part of an insured receipt has 医保".into()
+                    } else {
+                        "names 医保, but the insurance kind is none".into()
+                    },
+                ));
+            }
+            payers
+                .subsidies()
+                .into_iter()
+                .map(|o| usize::from(o) - 1)
+                .collect()
+        }
+        (None, None) => Vec::new(),
+    };
+    Ok(Part { cost, subsidies })
+}
+
+/// The certificate behind a subsidy of an earlier answer.
+fn certificate_of(m: &MappedSubsidy) -> Certificate {
+    Certificate {
+        certificate_type_id: m.certificate_type_id.clone(),
+        certification_name: m.certification_name.clone(),
+        payer_number_raw: m.payer_number.clone(),
+        payer_number: PayerNumber::parse(&m.payer_number),
+        recipient_number_raw: m.recipient_number.clone(),
+        segment: m.segment.clone(),
+        income_segment: m.income_segment.clone(),
+        additional_conditions: m.additional_conditions.clone(),
+        designated_institutions: m.designated_institutions.clone(),
+        always_reimbursement: false,
+        not_disclosed: false,
+        max_copayment: m.copay.certificate,
+        validity: Ok(m.validity.unwrap_or(Validity {
+            from: None,
+            to: None,
+        })),
+        details: Vec::new(),
+        unreadable: Vec::new(),
+    }
+}
+
+/// The certificates of the request: an earlier check's, or typed in.
+async fn named(
+    st: &AppState,
+    req: &ChargeQuoteRequest,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Vec<Named>, Problem> {
+    match (&req.check_id, &req.subsidies) {
+        (Some(_), Some(_)) | (None, None) => Err(Problem::invalid_field(
+            "check_id",
+            "give `check_id` (the subsidies of an earlier check) or `subsidies` (typed from paper certificates), one of them",
+        )),
+        (Some(check_id), None) => {
+            let kept = st
+                .store
+                .answer(check_id.trim().to_owned(), st.service.now())
+                .await
+                .map_err(|e| internal("the kept answers could not be read", e))?;
+            let outcome = kept
+                .and_then(|k| serde_json::from_str::<CheckOutcome>(&k.body).ok())
+                .ok_or_else(|| {
+                    Problem::not_found(
+                        "no answer with this check id is kept (never given, or older than the answer retention)",
+                    )
+                })?;
+            Ok(outcome
+                .mapped
+                .active
+                .iter()
+                .map(|m| Named {
+                    certificate: certificate_of(m),
+                    own_payment: None,
+                })
+                .collect())
+        }
+        (None, Some(list)) => {
+            let mut errors = Vec::new();
+            let mut out = Vec::new();
+            for (i, s) in list.iter().enumerate() {
+                let f = |name: &str| format!("subsidies[{i}].{name}");
+                let payer = match PayerNumber::parse(&s.payer_number) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        errors.push(FieldError {
+                            field: f("payer_number"),
+                            reason: e.to_string(),
+                        });
+                        continue;
+                    }
+                };
+                let cap = s
+                    .monthly_cap
+                    .map(|c| amount(&f("monthly_cap"), c))
+                    .transpose()
+                    .map_err(|e| errors.push(e))
+                    .ok()
+                    .flatten();
+                let own = s
+                    .own_payment
+                    .map(|c| amount(&f("own_payment"), c))
+                    .transpose()
+                    .map_err(|e| errors.push(e))
+                    .ok()
+                    .flatten();
+                let caps = CopayCaps {
+                    per_month: cap,
+                    ..Default::default()
+                };
+                out.push(Named {
+                    certificate: Certificate {
+                        certificate_type_id: None,
+                        certification_name: None,
+                        payer_number_raw: payer.as_str().to_owned(),
+                        payer_number: Ok(payer),
+                        recipient_number_raw: s
+                            .recipient_number
+                            .as_deref()
+                            .map(|r| text::nfkc(r.trim())),
+                        segment: None,
+                        income_segment: s.income_class.clone(),
+                        additional_conditions: s.conditions.clone().unwrap_or_default(),
+                        designated_institutions: Vec::new(),
+                        always_reimbursement: false,
+                        not_disclosed: false,
+                        max_copayment: MaxCopayment {
+                            outpatient: caps,
+                            inpatient: caps,
+                        },
+                        validity: Ok(Validity {
+                            from: Some(first),
+                            to: Some(last),
+                        }),
+                        details: Vec::new(),
+                        unreadable: Vec::new(),
+                    },
+                    own_payment: own,
+                });
+            }
+            if errors.is_empty() {
+                Ok(out)
+            } else {
+                Err(Problem::invalid(errors))
+            }
+        }
+    }
+}
+
+/// SHA-256 of the request as parsed (keys sorted, no whitespace), without `correction`: the
+/// same commit sent again is recognised whatever its formatting.
+fn fingerprint(body: &[u8]) -> String {
+    let mut v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("correction");
+    }
+    let canonical = serde_json::to_vec(&v).unwrap_or_default();
+    hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &canonical).as_ref())
+}
+
+async fn prepare(st: &AppState, body: &[u8], commit: bool) -> Result<Prepared, Problem> {
+    let req: ChargeQuoteRequest = parse_json(body)?;
+    let mut errors = Vec::new();
+    let ins = insurance(&req.insurance, &mut errors);
+    let with_insurance = ins.as_ref().is_none_or(|i| i.kind != InsuranceKind::None);
+    let request_visit_id = match &req.visit.visit_id {
+        Some(v) => visit_id("visit.visit_id", v)
+            .map_err(|e| errors.push(e))
+            .ok(),
+        None if commit => {
+            errors.push(FieldError {
+                field: "visit.visit_id".into(),
+                reason: "is required to commit a visit".into(),
+            });
+            None
+        }
+        None => None,
+    };
+    if req.correction && !commit {
+        errors.push(FieldError {
+            field: "correction".into(),
+            reason: "applies to POST /v1/charges only".into(),
+        });
+    }
+    let visit_key = request_visit_id
+        .clone()
+        .unwrap_or_else(|| "this-visit".to_owned());
+    let this = visit(
+        st,
+        "visit",
+        &req.visit,
+        visit_key.clone(),
+        with_insurance,
+        &mut errors,
+    );
+    let mut visits = Vec::new();
+    let mut ids = HashSet::new();
+    ids.insert(visit_key.clone());
+    for (i, e) in req.earlier_visits.iter().enumerate() {
+        let f = format!("earlier_visits[{i}]");
+        let Some(id) = e.visit_id.as_deref() else {
+            errors.push(FieldError {
+                field: format!("{f}.visit_id"),
+                reason: "is required for an earlier visit (so that a committed visit is not counted twice)".into(),
+            });
+            continue;
+        };
+        let Ok(id) = visit_id(&format!("{f}.visit_id"), id).map_err(|e| errors.push(e)) else {
+            continue;
+        };
+        if !ids.insert(id.clone()) {
+            errors.push(FieldError {
+                field: format!("{f}.visit_id"),
+                reason: "appears twice in the request".into(),
+            });
+            continue;
+        }
+        if let Some(v) = visit(st, &f, e, id, with_insurance, &mut errors) {
+            visits.push(v);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let (ins, this) = (ins.expect("no errors"), this.expect("no errors"));
+    let dates = visits.iter().chain([&this]).map(|v| v.date);
+    let (first, last) = (
+        dates.clone().min().unwrap_or(this.date),
+        dates.max().unwrap_or(this.date),
+    );
+    let named = named(st, &req, first, last).await?;
+    let masters = st.service.masters();
+    let base = VisitContext {
+        institution: st.service.institution().cloned(),
+        ..VisitContext::on(ServiceDate::new(this.date))
+    };
+    let (mut subsidies, described) =
+        charges::resolve(&named, &masters, ServiceDate::new(this.date), &base)?;
+    // The ledger: what was paid this month under each shared cap, here and elsewhere.
+    let mut cards = Vec::new();
+    let mut ledger = Vec::new();
+    for (s, d) in subsidies.iter_mut().zip(&described) {
+        let card = match (
+            d.shared_cap,
+            PayerNumber::parse(&d.payer_number),
+            &d.recipient_number,
+        ) {
+            (true, Ok(p), Some(r)) => Some(st.hasher.card(&p, r)),
+            _ => None,
+        };
+        let sums = match &card {
+            Some(c) => {
+                let rows = st
+                    .store
+                    .ledger(c.clone(), this.date)
+                    .await
+                    .map_err(|e| internal("the ledger could not be read", e))?;
+                let own: u64 = rows
+                    .iter()
+                    .filter(|r| r.source == LedgerSource::Own)
+                    .filter(|r| r.visit_id.as_ref().is_none_or(|v| !ids.contains(v)))
+                    .map(|r| r.amount.0)
+                    .sum();
+                let others: u64 = rows
+                    .iter()
+                    .filter(|r| r.source == LedgerSource::Other)
+                    .map(|r| r.amount.0)
+                    .sum();
+                s.paid_elsewhere = Yen(own + others);
+                Some((own, others))
+            }
+            None => None,
+        };
+        cards.push(card);
+        ledger.push(sums);
+    }
+    visits.push(this.clone());
+    let month = Month::new(ins, subsidies, visits)?;
+    Ok(Prepared {
+        month,
+        visit_key,
+        visit: this,
+        described,
+        cards,
+        ledger,
+        request_visit_id,
+        fingerprint: fingerprint(body),
+        correction: req.correction,
+    })
+}
+
+fn setting_label(s: Setting) -> &'static str {
+    match s {
+        Setting::MedicalInpatient => "medical_inpatient",
+        Setting::MedicalOutpatient => "medical_outpatient",
+        Setting::Pharmacy => "pharmacy",
+    }
+}
+
+fn answer(st: &AppState, p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
+    let setting = p.visit.setting;
+    let receipt = q
+        .month
+        .receipts
+        .iter()
+        .find(|r| r.setting == setting)
+        .map(|r| ReceiptAmountsDto {
+            setting: setting_label(r.setting).into(),
+            visits: r.visits,
+            cost: r.cost.0,
+            insurance: r.insurance.0,
+            high_cost: r.high_cost.0,
+            patient: r.patient.0,
+            subsidies: r
+                .subsidies
+                .iter()
+                .map(|a| {
+                    let inpatient = r.setting.care() == Care::Inpatient;
+                    KoAmountsDto {
+                        order: a.subsidy as u8 + 1,
+                        patient_share: a.patient_share.0,
+                        covered_copay_outpatient: (!inpatient).then_some(a.works_on.0),
+                        covered_copay_inpatient: inpatient.then_some(a.works_on.0),
+                        pays: a.pays.0,
+                    }
+                })
+                .collect(),
+        })
+        .unwrap_or(ReceiptAmountsDto {
+            setting: setting_label(setting).into(),
+            visits: 0,
+            cost: 0,
+            insurance: 0,
+            high_cost: 0,
+            patient: 0,
+            subsidies: Vec::new(),
+        });
+    let subsidies = p
+        .described
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let this_visit = q.shares.get(i).map_or(0, |y| y.0);
+            let month_to_date = p.ledger[i].map(|(own_outside, others)| {
+                // The request's visits up to and with this one, plus committed ones outside it.
+                let own = own_outside + so_far_share(q, i);
+                let total = own + others;
+                MonthToDateDto {
+                    own,
+                    others,
+                    total,
+                    remaining: d.monthly_cap.map(|c| c.0.saturating_sub(total)),
+                }
+            });
+            ChargeSubsidyDto {
+                order: i as u8 + 1,
+                payer_number: d.payer_number.clone(),
+                law_code: d.law_code.map(|l| l.to_string()),
+                short_name: d.short_name.clone(),
+                monthly_cap: d.monthly_cap.map(|c| c.0),
+                shared_cap: d.shared_cap,
+                this_visit,
+                month_to_date,
+            }
+        })
+        .collect();
+    let warnings = p
+        .described
+        .iter()
+        .flat_map(|d| d.warnings.iter().map(WarningDto::from))
+        .collect();
+    ChargeQuoteResponse {
+        visit_id: p.request_visit_id.clone(),
+        date: p.visit.date.to_string(),
+        month: month_key(p.visit.date),
+        setting: setting_label(setting).into(),
+        window_charge: q.window_charge.0,
+        charge_before_rounding: q.exact_charge.0,
+        refund: q.refund.0,
+        receipt,
+        subsidies,
+        provisional: q.month.provisional.clone(),
+        warnings,
+        trace: q.trace.clone(),
+        masters_version: st.service.masters().version(),
+        committed: None,
+    }
+}
+
+/// The patient's share under subsidy `i` for the request's visits up to and with the quoted
+/// one.
+fn so_far_share(q: &Quote, i: usize) -> u64 {
+    q.shares_so_far.get(i).map_or(0, |y| y.0)
+}
+
+/// What would this visit cost at the window? Nothing is stored.
+///
+/// The subsidies come from an earlier check (`check_id`) or are typed from paper certificates
+/// (`subsidies`); the bill comes in parts, one per set of payers (by the subsidies' order, or by
+/// 負担区分). With this month's earlier visits at this institution (and what the ledger knows of
+/// other institutions), the answer is the window charge, the KO amounts of the visit's receipt,
+/// each subsidy's month, and the trace of every step.
+#[utoipa::path(
+    post,
+    tag = "charges",
+    path = "/v1/charge-quotes",
+    request_body = ChargeQuoteRequest,
+    responses(
+        (status = 200, description = "The charge, its amounts and its trace", body = ChargeQuoteResponse),
+        (status = 400, description = "Invalid input (a negative cost, an unknown class, a malformed visit id …)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No answer kept for `check_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Well-formed, but cannot be computed (a part covered by a subsidy that is not in the quote, visits of two months, a rule the masters do not know …)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn quote(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut rec = audit::begin(&st, &caller, Operation::ChargeQuote);
+    let body = match body_of(&st, body) {
+        Ok(b) => b,
+        Err(p) => return reject(&st, rec, p).await,
+    };
+    let p = match prepare(&st, &body, false).await {
+        Ok(p) => p,
+        Err(p) => return reject(&st, rec, p).await,
+    };
+    rec.card = p.cards.iter().flatten().next().cloned();
+    let masters = st.service.masters();
+    match charges::quote(&p.month, &p.visit_key, masters.high_cost()) {
+        Ok(q) => {
+            rec.http_status = Some(200);
+            rec.subsidies = Some(p.described.len() as u32);
+            let response = Json(answer(&st, &p, &q)).into_response();
+            audit::then(&st, rec, response).await
+        }
+        Err(e) => reject(&st, rec, e.into()).await,
+    }
+}
+
+/// Commit a visit: the same body as a quote, with `visit.visit_id`.
+///
+/// Answers the charge and the month so far, and writes the visit's amounts under each shared
+/// monthly cap to the ledger. The same request again answers the first commit (idempotent); a
+/// different request for a committed visit id is a conflict unless `correction` is true, which
+/// writes a new version (the old one no longer counts).
+#[utoipa::path(
+    post,
+    tag = "charges",
+    path = "/v1/charges",
+    request_body = ChargeQuoteRequest,
+    responses(
+        (status = 200, description = "The same request was committed before: its answer", body = ChargeQuoteResponse),
+        (status = 201, description = "Committed (a new version)", body = ChargeQuoteResponse),
+        (status = 400, description = "Invalid input (no visit id …)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No answer kept for `check_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The visit id is committed with a different request; send `correction: true` to replace it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Well-formed, but cannot be computed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn commit(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut rec = audit::begin(&st, &caller, Operation::ChargeCommit);
+    let body = match body_of(&st, body) {
+        Ok(b) => b,
+        Err(p) => return reject(&st, rec, p).await,
+    };
+    let p = match prepare(&st, &body, true).await {
+        Ok(p) => p,
+        Err(p) => return reject(&st, rec, p).await,
+    };
+    rec.card = p.cards.iter().flatten().next().cloned();
+    rec.detail = p.request_visit_id.clone().map(|v| format!("visit {v}"));
+    let masters = st.service.masters();
+    let q = match charges::quote(&p.month, &p.visit_key, masters.high_cost()) {
+        Ok(q) => q,
+        Err(e) => return reject(&st, rec, e.into()).await,
+    };
+    let mut dto = answer(&st, &p, &q);
+    let Ok(stored) = serde_json::to_string(&dto) else {
+        return reject(
+            &st,
+            rec,
+            Problem::internal("the answer could not be written"),
+        )
+        .await;
+    };
+    let now = st.service.now();
+    let entries = p
+        .cards
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let card = c.clone()?;
+            let covered: u64 = p
+                .visit
+                .parts
+                .iter()
+                .filter(|part| part.subsidies.contains(&i))
+                .map(|part| part.cost.0)
+                .sum();
+            Some(NewLedgerEntry {
+                card,
+                date: p.visit.date,
+                amount: q.shares[i],
+                total_cost: Some(Yen(covered)),
+                care: p.visit.setting.care(),
+                institution: None,
+                cap: p.described[i].monthly_cap,
+                client: caller.name.clone(),
+                at: now,
+            })
+        })
+        .collect();
+    let outcome = st
+        .store
+        .commit_charge(ChargeCommit {
+            visit_id: p.request_visit_id.clone().unwrap_or_default(),
+            fingerprint: p.fingerprint.clone(),
+            correction: p.correction,
+            month: p.visit.date,
+            answer: stored,
+            entries,
+            client: caller.name.clone(),
+            at: now,
+        })
+        .await;
+    match outcome {
+        Ok(CommitOutcome::Committed { version }) => {
+            dto.committed = Some(CommittedDto {
+                version,
+                repeated: false,
+            });
+            rec.http_status = Some(201);
+            rec.subsidies = Some(p.described.len() as u32);
+            let response = (StatusCode::CREATED, Json(dto)).into_response();
+            audit::then(&st, rec, response).await
+        }
+        Ok(CommitOutcome::Repeated { version, answer }) => {
+            let mut v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+            v["committed"] = serde_json::json!({"version": version, "repeated": true});
+            rec.http_status = Some(200);
+            rec.detail = Some(format!(
+                "{} (repeated)",
+                rec.detail.clone().unwrap_or_default()
+            ));
+            audit::then(&st, rec, Json(v).into_response()).await
+        }
+        Ok(CommitOutcome::Conflict { version }) => {
+            let p = Problem::conflict(format!(
+                "this visit id is committed (version {version}) with a different request; send `correction: true` to replace it, or void it first"
+            ));
+            reject(&st, rec, p).await
+        }
+        Err(e) => reject(&st, rec, internal("the charge could not be committed", e)).await,
+    }
+}
+
+/// Void a committed visit: a new version; its amounts no longer count in the ledger.
+#[utoipa::path(
+    delete,
+    tag = "charges",
+    path = "/v1/charges/{visit_id}",
+    params(("visit_id" = String, Path, description = "The receipt computer's id of the visit", pattern = r"^[A-Za-z0-9._:-]{1,64}$")),
+    responses(
+        (status = 200, description = "Voided (or void already)", body = VoidDto),
+        (status = 400, description = "Not a visit id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No visit committed with this id", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn void(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    let mut rec = audit::begin(&st, &caller, Operation::ChargeVoid);
+    let id = match visit_id("visit_id", &id) {
+        Ok(v) => v,
+        Err(e) => return reject(&st, rec, Problem::invalid(vec![e])).await,
+    };
+    rec.detail = Some(format!("visit {id}"));
+    let outcome = st
+        .store
+        .void_charge(id.clone(), caller.name.clone(), st.service.now())
+        .await;
+    let (version, already_void) = match outcome {
+        Ok(VoidOutcome::Voided { version }) => (version, false),
+        Ok(VoidOutcome::AlreadyVoided { version }) => (version, true),
+        Ok(VoidOutcome::Unknown) => {
+            return reject(
+                &st,
+                rec,
+                Problem::not_found("no visit is committed with this id"),
+            )
+            .await;
+        }
+        Err(e) => return reject(&st, rec, internal("the charge could not be voided", e)).await,
+    };
+    rec.http_status = Some(200);
+    let body = VoidDto {
+        visit_id: id,
+        version,
+        already_void,
+    };
+    audit::then(&st, rec, Json(body).into_response()).await
+}
+
+/// Text a person typed, without control or invisible format characters.
+fn plain_text(s: &str) -> bool {
+    s.chars()
+        .all(|c| !c.is_control() && !text::is_invisible_format(c))
+}
+
+fn card_of(
+    st: &AppState,
+    payer: &str,
+    recipient: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<KeyedHash> {
+    let payer = PayerNumber::parse(payer)
+        .map_err(|e| {
+            errors.push(FieldError {
+                field: "payer_number".into(),
+                reason: e.to_string(),
+            })
+        })
+        .ok()?;
+    let recipient = text::nfkc(recipient.trim());
+    if recipient.is_empty() || recipient.chars().count() > 30 || !plain_text(&recipient) {
+        errors.push(FieldError {
+            field: "recipient_number".into(),
+            reason: "is the certificate's 受給者番号 (1–30 printable characters)".into(),
+        });
+        return None;
+    }
+    Some(st.hasher.card(&payer, &recipient))
+}
+
+fn ledger_dto(month: NaiveDate, rows: &[LedgerRow]) -> LedgerDto {
+    let sum = |s: LedgerSource| -> u64 {
+        rows.iter()
+            .filter(|r| r.source == s)
+            .map(|r| r.amount.0)
+            .sum()
+    };
+    let (own, others) = (sum(LedgerSource::Own), sum(LedgerSource::Other));
+    // The cap of the latest row that names one.
+    let cap = rows
+        .iter()
+        .filter(|r| r.cap.is_some())
+        .max_by_key(|r| (r.at, r.id))
+        .and_then(|r| r.cap);
+    LedgerDto {
+        month: month_key(month),
+        cap: cap.map(|c| c.0),
+        own,
+        others,
+        total: own + others,
+        remaining: cap.map(|c| c.0.saturating_sub(own + others)),
+        entries: rows
+            .iter()
+            .map(|r| LedgerEntryDto {
+                id: r.id,
+                source: r.source.as_str().into(),
+                visit_id: r.visit_id.clone(),
+                version: r.version,
+                date: r.date.to_string(),
+                amount: r.amount.0,
+                total_cost: r.total_cost.map(|c| c.0),
+                care: match r.care {
+                    Care::Outpatient => "outpatient".into(),
+                    Care::Inpatient => "inpatient".into(),
+                },
+                institution: r.institution.clone(),
+                client: r.client.clone(),
+                at: r.at.to_rfc3339(),
+            })
+            .collect(),
+    }
+}
+
+/// Add an amount from the paper 自己負担上限額管理票 (another institution's payment this month).
+///
+/// Answers the certificate's month after it.
+#[utoipa::path(
+    post,
+    tag = "charges",
+    path = "/v1/ledger-entries",
+    request_body = LedgerEntryRequest,
+    responses(
+        (status = 201, description = "Added; the month after it", body = LedgerDto),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn add_entry(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut rec = audit::begin(&st, &caller, Operation::LedgerEntry);
+    let body = match body_of(&st, body) {
+        Ok(b) => b,
+        Err(p) => return reject(&st, rec, p).await,
+    };
+    let req: LedgerEntryRequest = match parse_json(&body) {
+        Ok(r) => r,
+        Err(p) => return reject(&st, rec, p).await,
+    };
+    let mut errors = Vec::new();
+    let card = card_of(&st, &req.payer_number, &req.recipient_number, &mut errors);
+    let date = day("date", &req.date).map_err(|e| errors.push(e)).ok();
+    let amount_yen = amount("amount", req.amount)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let total = req
+        .total_cost
+        .map(|t| amount("total_cost", t))
+        .transpose()
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    let cap = req
+        .monthly_cap
+        .map(|t| amount("monthly_cap", t))
+        .transpose()
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    let institution = req.institution.as_deref().map(|i| text::nfkc(i.trim()));
+    if let Some(i) = &institution
+        && (i.chars().count() > 40 || !plain_text(i))
+    {
+        errors.push(FieldError {
+            field: "institution".into(),
+            reason: "is a label of up to 40 printable characters".into(),
+        });
+    }
+    if !errors.is_empty() {
+        return reject(&st, rec, Problem::invalid(errors)).await;
+    }
+    let (card, date, amount_yen) = (
+        card.expect("no errors"),
+        date.expect("no errors"),
+        amount_yen.expect("no errors"),
+    );
+    rec.card = Some(card.clone());
+    let added = st
+        .store
+        .add_ledger_entry(NewLedgerEntry {
+            card: card.clone(),
+            date,
+            amount: amount_yen,
+            total_cost: total,
+            care: req.care.map(Into::into).unwrap_or_default(),
+            institution: institution.filter(|i| !i.is_empty()),
+            cap,
+            client: caller.name.clone(),
+            at: st.service.now(),
+        })
+        .await;
+    if let Err(e) = added {
+        return reject(&st, rec, internal("the ledger could not be written", e)).await;
+    }
+    let rows = match st.store.ledger(card, date).await {
+        Ok(r) => r,
+        Err(e) => return reject(&st, rec, internal("the ledger could not be read", e)).await,
+    };
+    rec.http_status = Some(201);
+    let response = (StatusCode::CREATED, Json(ledger_dto(date, &rows))).into_response();
+    audit::then(&st, rec, response).await
+}
+
+/// A certificate's month: the cap, this institution's committed visits, the amounts of others,
+/// the remainder, and every entry.
+#[utoipa::path(
+    get,
+    tag = "charges",
+    path = "/v1/ledgers",
+    params(
+        ("payer_number" = String, Query, description = "公費負担者番号", pattern = r"^[0-9]{8}$"),
+        ("recipient_number" = String, Query, description = "公費受給者番号"),
+        ("month" = String, Query, description = "YYYY-MM", pattern = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$"),
+    ),
+    responses(
+        (status = 200, description = "The month", body = LedgerDto),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn ledger(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut rec = audit::begin(&st, &caller, Operation::LedgerRead);
+    let mut errors = Vec::new();
+    let (payer, recipient, month) = (
+        q.get("payer_number"),
+        q.get("recipient_number"),
+        q.get("month"),
+    );
+    for (name, v) in [
+        ("payer_number", payer),
+        ("recipient_number", recipient),
+        ("month", month),
+    ] {
+        if v.is_none() {
+            errors.push(FieldError {
+                field: name.into(),
+                reason: "is required".into(),
+            });
+        }
+    }
+    let card = match (payer, recipient) {
+        (Some(p), Some(r)) => card_of(&st, p, r, &mut errors),
+        _ => None,
+    };
+    let first = month.and_then(|m| {
+        date::parse_iso(&format!("{}-01", m.trim()))
+            .ok()
+            .filter(|_| m.trim().len() == 7)
+            .or_else(|| {
+                errors.push(FieldError {
+                    field: "month".into(),
+                    reason: "must be YYYY-MM".into(),
+                });
+                None
+            })
+    });
+    if !errors.is_empty() {
+        return reject(&st, rec, Problem::invalid(errors)).await;
+    }
+    let (card, first) = (card.expect("no errors"), first.expect("no errors"));
+    rec.card = Some(card.clone());
+    match st.store.ledger(card, first).await {
+        Ok(rows) => {
+            rec.http_status = Some(200);
+            audit::then(&st, rec, Json(ledger_dto(first, &rows)).into_response()).await
+        }
+        Err(e) => reject(&st, rec, internal("the ledger could not be read", e)).await,
+    }
+}

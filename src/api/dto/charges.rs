@@ -1,0 +1,282 @@
+//! The JSON of the charge routes: `POST /v1/charge-quotes`, `POST /v1/charges`,
+//! `DELETE /v1/charges/{visit_id}`, `POST /v1/ledger-entries`, `GET /v1/ledgers`.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::request::{CareDto, ClaimDto, InsuranceKindDto};
+
+/// What would this visit cost at the window (`POST /v1/charge-quotes`), or commit it
+/// (`POST /v1/charges`, with `visit.visit_id`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "check_id": "c2f6a1d0-2b1e-4c53-9a57-1e2f0d6b9a10",
+    "insurance": {"kind": "health_insurance", "share_percent": 30, "high_cost_class": "A03"},
+    "visit": {"visit_id": "R2026-0412-0007", "date": "2026-04-12", "claim": "medical", "care": "outpatient",
+              "parts": [{"points": 1520, "subsidies": [1, 2]}, {"points": 300}]},
+    "earlier_visits": [{"visit_id": "R2026-0403-0002", "date": "2026-04-03", "parts": [{"points": 980, "subsidies": [1, 2]}]}]
+}))]
+pub struct ChargeQuoteRequest {
+    /// The subsidies of an earlier check (`check_id` of its answer); the parts then name them
+    /// by that answer's `order`. Give this or `subsidies`.
+    pub check_id: Option<String>,
+    /// The subsidies typed from paper certificates (the gateway orders them: the parts name them
+    /// by their position in the answer's `subsidies`, 第1公費 = 1). Give this or `check_id`.
+    pub subsidies: Option<Vec<InlineSubsidyDto>>,
+    pub insurance: ChargeInsuranceDto,
+    /// The visit to quote (or commit).
+    pub visit: ChargeVisitDto,
+    /// This month's earlier visits at this institution, each with its `visit_id`: they set how
+    /// much of the monthly caps and 高額療養費 limits is used. Committed visits not listed here
+    /// count through the ledger.
+    #[serde(default)]
+    pub earlier_visits: Vec<ChargeVisitDto>,
+    /// `POST /v1/charges` only: replace a committed visit whose request differs (a new version).
+    #[serde(default)]
+    pub correction: bool,
+}
+
+/// A paper certificate (受給者証) typed in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InlineSubsidyDto {
+    /// 公費負担者番号, 8 digits.
+    #[schema(example = "54136015", pattern = r"^[0-9]{8}$")]
+    pub payer_number: String,
+    /// 公費受給者番号 (needed for the ledger of a shared monthly cap).
+    #[schema(example = "1234566")]
+    pub recipient_number: Option<String>,
+    /// 所得区分 as printed (難病: 一般所得Ⅰ …; 自立支援: 中間所得1 …): the master's cap.
+    pub income_class: Option<String>,
+    /// 追加条件 codes (`01-1` 高額かつ長期 …).
+    pub conditions: Option<Vec<String>>,
+    /// The monthly cap (自己負担上限額) printed on the certificate; wins over the master.
+    pub monthly_cap: Option<i64>,
+    /// 生活保護: the 医療券's 本人支払額 for the month.
+    pub own_payment: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecificDiseaseDto {
+    /// 特定疾病 (マル長): 10,000 yen a month.
+    Standard,
+    /// 人工透析 under 70 in ア/イ: 20,000 yen.
+    DialysisHighIncome,
+}
+
+/// The insurance side of the month.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChargeInsuranceDto {
+    pub kind: InsuranceKindDto,
+    /// The patient's share under the insurance: 10, 20 or 30 (not with `none`).
+    #[schema(example = 30)]
+    pub share_percent: Option<u8>,
+    /// 高額療養費 class as the オン資 result codes it: A01–A06 (under 70), B01–B10 (70 and
+    /// over). Without it the receipt is not held to a class limit.
+    #[schema(example = "A03", pattern = r"^(A0[1-6]|B0[1-9]|B10)$")]
+    pub high_cost_class: Option<String>,
+    /// 70歳以上 (implied by a B class).
+    pub seventy_plus: Option<bool>,
+    /// 多数回該当.
+    #[serde(default)]
+    pub many_times: bool,
+    /// The month of the 75th birthday (not born on the 1st): the limits are halved.
+    #[serde(default)]
+    pub turning_75: bool,
+    pub specific_disease: Option<SpecificDiseaseDto>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChargeVisitDto {
+    /// The receipt computer's id for the visit (1–64 of `A-Z a-z 0-9 . _ : -`; no personal
+    /// data). Required to commit, and for earlier visits.
+    #[schema(example = "R2026-0412-0007", pattern = r"^[A-Za-z0-9._:-]{1,64}$")]
+    pub visit_id: Option<String>,
+    #[schema(example = "2026-04-12", format = Date, pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$")]
+    pub date: String,
+    /// `medical` (default) or `pharmacy`.
+    pub claim: Option<ClaimDto>,
+    /// `outpatient` (default) or `inpatient`.
+    pub care: Option<CareDto>,
+    /// The bill in parts, one per set of payers (負担区分).
+    pub parts: Vec<ChargePartDto>,
+}
+
+/// Items with one set of payers.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChargePartDto {
+    /// 点数 (× 10 yen). Give this or `yen`.
+    #[schema(example = 1520)]
+    pub points: Option<i64>,
+    /// The 10割 cost in yen.
+    pub yen: Option<i64>,
+    /// The 公費 covering it, by order (1 = 第1公費). Or give `burden_code`; neither: insurance only.
+    pub subsidies: Option<Vec<u8>>,
+    /// 負担区分 (1, 2, 3, 5, …).
+    #[schema(example = "2")]
+    pub burden_code: Option<String>,
+}
+
+/// What the visit costs at the window, and how.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChargeQuoteResponse {
+    pub visit_id: Option<String>,
+    #[schema(example = "2026-04-12")]
+    pub date: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// `medical_inpatient`, `medical_outpatient`, `pharmacy`.
+    pub setting: String,
+    /// What the patient pays at the window for this visit, rounded to 10 yen (5 up).
+    #[schema(example = 1500)]
+    pub window_charge: u64,
+    /// The same before rounding: the month's patient total so far with this visit minus without.
+    pub charge_before_rounding: u64,
+    /// When the visit lowers the month's total (a 公費 part now joins the class limit): what is
+    /// due back; the charge is then 0.
+    pub refund: u64,
+    /// The visit's receipt for the month (every visit given): the KO amounts.
+    pub receipt: ReceiptAmountsDto,
+    pub subsidies: Vec<ChargeSubsidyDto>,
+    /// The provisional master rows the computation used (it is then provisional too).
+    pub provisional: Vec<String>,
+    /// Doubts about the subsidies (from the mapping) that the clerk should see.
+    pub warnings: Vec<super::WarningDto>,
+    /// Every step, in words: which limit, which cap, which rounding.
+    pub trace: Vec<String>,
+    pub masters_version: String,
+    /// `POST /v1/charges`: the version written (or the earlier commit repeated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub committed: Option<CommittedDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommittedDto {
+    pub version: u32,
+    /// The same request was committed before: this is its answer.
+    pub repeated: bool,
+}
+
+/// One receipt's amounts (医科 入院, 医科 外来 or 調剤).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptAmountsDto {
+    pub setting: String,
+    pub visits: usize,
+    /// 10割.
+    pub cost: u64,
+    pub insurance: u64,
+    /// 高額療養費 in kind.
+    pub high_cost: u64,
+    pub patient: u64,
+    /// One per 公費 on the receipt: the KO record's amounts.
+    pub subsidies: Vec<KoAmountsDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KoAmountsDto {
+    /// 1 = 第1公費.
+    pub order: u8,
+    /// 負担金額 (公費): the patient's share under it, in yen.
+    pub patient_share: u64,
+    /// 公費給付対象外来一部負担金 (on an outpatient receipt).
+    pub covered_copay_outpatient: Option<u64>,
+    /// 公費給付対象入院一部負担金 (on an inpatient receipt).
+    pub covered_copay_inpatient: Option<u64>,
+    /// What the 公費 pays.
+    pub pays: u64,
+}
+
+/// A subsidy of the quote and its month.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChargeSubsidyDto {
+    pub order: u8,
+    pub payer_number: String,
+    pub law_code: Option<String>,
+    pub short_name: String,
+    pub monthly_cap: Option<u64>,
+    /// The cap is shared across institutions (自己負担上限額管理票).
+    pub shared_cap: bool,
+    /// This visit's addition to the patient's share under it (the 管理票 row).
+    pub this_visit: u64,
+    /// The month so far, when the cap is shared and the certificate has a recipient number.
+    pub month_to_date: Option<MonthToDateDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MonthToDateDto {
+    /// This institution: committed visits not in the request, and the visits of the request
+    /// up to and with this one.
+    pub own: u64,
+    /// Other institutions, from the paper 管理票.
+    pub others: u64,
+    pub total: u64,
+    pub remaining: Option<u64>,
+}
+
+/// An amount from the paper 自己負担上限額管理票 (another institution's).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"payer_number": "21136015", "recipient_number": "1234566", "date": "2026-04-01",
+    "amount": 500, "total_cost": 5000, "care": "outpatient", "institution": "さくら薬局"}))]
+pub struct LedgerEntryRequest {
+    #[schema(pattern = r"^[0-9]{8}$")]
+    pub payer_number: String,
+    pub recipient_number: String,
+    #[schema(format = Date, pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$")]
+    pub date: String,
+    /// 自己負担額 as written on the 管理票.
+    pub amount: i64,
+    /// 医療費総額 (10割), when written.
+    pub total_cost: Option<i64>,
+    /// `outpatient` (default) or `inpatient`.
+    pub care: Option<CareDto>,
+    /// The institution as the 管理票 names it (up to 40 characters).
+    pub institution: Option<String>,
+    /// The certificate's monthly cap, to show the remainder.
+    pub monthly_cap: Option<i64>,
+}
+
+/// A certificate's month: `GET /v1/ledgers`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerDto {
+    pub month: String,
+    /// The cap of the latest row that names one.
+    pub cap: Option<u64>,
+    pub own: u64,
+    pub others: u64,
+    pub total: u64,
+    pub remaining: Option<u64>,
+    pub entries: Vec<LedgerEntryDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerEntryDto {
+    pub id: i64,
+    /// `own` (a committed visit) or `other` (from the paper 管理票).
+    pub source: String,
+    pub visit_id: Option<String>,
+    pub version: Option<u32>,
+    pub date: String,
+    pub amount: u64,
+    pub total_cost: Option<u64>,
+    pub care: String,
+    pub institution: Option<String>,
+    /// Who entered it.
+    pub client: String,
+    pub at: String,
+}
+
+/// A voided visit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VoidDto {
+    pub visit_id: String,
+    /// The void's version.
+    pub version: u32,
+    /// It was void already (nothing written).
+    pub already_void: bool,
+}

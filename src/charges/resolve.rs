@@ -1,0 +1,130 @@
+//! From certificates to the engine's subsidies: each certificate is mapped for every setting
+//! (医科 入院, 医科 外来, 調剤) with the masters, and its copay rule in each becomes the engine's
+//! terms. The same path serves a check's certificates and a paper certificate typed in.
+
+use super::input::{ChargeError, Method, Setting, Subsidy, Terms};
+use crate::domain::{Certificate, LawCode, ServiceDate, Yen};
+use crate::mapping::{self, CopayRule, MappedSubsidy, ProgrammeKind, VisitContext, Warning};
+use crate::masters::{CopayMethod, KohiLimitRule, MasterSnapshot, RateRule};
+
+/// A certificate to quote with, and (for 生活保護) the 医療券's 本人支払額.
+#[derive(Debug, Clone)]
+pub struct Named {
+    pub certificate: Certificate,
+    pub own_payment: Option<Yen>,
+}
+
+/// One subsidy of the quote as the answer names it (the 第N公費 of the engine's index N−1).
+#[derive(Debug, Clone)]
+pub struct Described {
+    pub payer_number: String,
+    /// Needed for the ledger's key; never shown in a trace or an error.
+    pub recipient_number: Option<String>,
+    pub law_code: Option<LawCode>,
+    pub short_name: String,
+    /// The monthly cap in the visit's setting, if any.
+    pub monthly_cap: Option<Yen>,
+    pub shared_cap: bool,
+    pub warnings: Vec<Warning>,
+}
+
+/// The active subsidies of `named` on `day`, in receipt order, with their terms per setting.
+/// Certificates that are not valid on the day are left out (the answer of a check says why).
+pub fn resolve(
+    named: &[Named],
+    masters: &MasterSnapshot,
+    day: ServiceDate,
+    base: &VisitContext,
+) -> Result<(Vec<Subsidy>, Vec<Described>), ChargeError> {
+    let certs: Vec<Certificate> = named.iter().map(|n| n.certificate.clone()).collect();
+    let by_setting: Vec<Vec<MappedSubsidy>> = Setting::ALL
+        .iter()
+        .map(|s| {
+            let ctx = VisitContext {
+                service_date: day,
+                claim: s.claim(),
+                care: s.care(),
+                ..base.clone()
+            };
+            mapping::map(&certs, masters, &ctx).active
+        })
+        .collect();
+    let first = &by_setting[Setting::MedicalOutpatient as usize];
+    let mut subsidies = Vec::new();
+    let mut described = Vec::new();
+    for m in first {
+        let same = |o: &&MappedSubsidy| {
+            o.payer_number == m.payer_number && o.recipient_number == m.recipient_number
+        };
+        let own_payment = named
+            .iter()
+            .find(|n| {
+                n.certificate.payer_number_raw == m.payer_number
+                    && n.certificate.recipient_number_raw == m.recipient_number
+            })
+            .and_then(|n| n.own_payment);
+        let label = m
+            .programme
+            .short_name
+            .clone()
+            .unwrap_or_else(|| format!("公費 {}", subsidies.len() + 1));
+        let mut terms: [Option<Terms>; 3] = [None; 3];
+        for (i, setting) in Setting::ALL.iter().enumerate() {
+            let Some(sm) = by_setting[i].iter().find(same) else {
+                continue;
+            };
+            terms[i] = to_terms(sm.copay_for(setting.care()), own_payment);
+        }
+        if m.programme.kind == ProgrammeKind::Unknown || terms.iter().all(Option::is_none) {
+            return Err(ChargeError::RuleUnknown { label });
+        }
+        let national = m.programme.law_code.and_then(|l| masters.national(l));
+        let (kohi_limit, rate_rule) = match (m.programme.kind, national) {
+            (ProgrammeKind::National, Some(n)) => (n.kohi_limit, n.rate_rule),
+            _ => (KohiLimitRule::None, RateRule::Programme),
+        };
+        described.push(Described {
+            payer_number: m.payer_number.clone(),
+            recipient_number: m.recipient_number.clone(),
+            law_code: m.programme.law_code,
+            short_name: label.clone(),
+            monthly_cap: m.copay.caps.per_month.or(own_payment),
+            shared_cap: m.copay.monthly_cap_shared,
+            warnings: m.warnings.clone(),
+        });
+        subsidies.push(Subsidy {
+            label,
+            law_code: m.programme.law_code,
+            kohi_limit,
+            rate_rule,
+            shared_cap: m.copay.monthly_cap_shared,
+            paid_elsewhere: Yen(0),
+            terms,
+        });
+    }
+    Ok((subsidies, described))
+}
+
+/// The engine's terms for a resolved rule; `None` where the rule is unknown or incomplete (the
+/// setting is then not covered).
+fn to_terms(rule: &CopayRule, own_payment: Option<Yen>) -> Option<Terms> {
+    let method = match (rule.method?, own_payment) {
+        (_, Some(amount)) => Method::Monthly { amount },
+        (CopayMethod::Free, None) => Method::Free,
+        (CopayMethod::Rate, None) => Method::Rate {
+            percent: rule.rate_percent?,
+        },
+        (CopayMethod::PerVisit, None) => Method::PerVisit {
+            amount: rule.amount?,
+        },
+        (CopayMethod::PerDay, None) => Method::PerDay {
+            amount: rule.amount?,
+        },
+    };
+    Some(Terms {
+        method,
+        caps: rule.caps,
+        charged_times_per_month: rule.charged_times_per_month,
+        rounding: rule.rounding,
+    })
+}

@@ -1,0 +1,488 @@
+//! The charge and ledger routes in-process: quotes from an earlier check and from paper
+//! certificates, the 管理票 sequence across a hospital and a pharmacy through commits and
+//! ledger entries, idempotent commits, corrections and voids, the problems, and the audit. The
+//! expected amounts are derived by hand in the comments.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::common::*;
+use pmh_gateway::sandbox::Population;
+use pmh_gateway::store::{AuditQuery, Operation};
+
+async fn send(
+    app: &axum::Router,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {TEST_TOKEN}"));
+    if body.is_some() {
+        req = req.header(header::CONTENT_TYPE, "application/json");
+    }
+    let req = req
+        .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn quote(app: &axum::Router, body: Value) -> (StatusCode, Value) {
+    send(app, Method::POST, "/v1/charge-quotes", Some(body)).await
+}
+
+async fn commit(app: &axum::Router, body: Value) -> (StatusCode, Value) {
+    send(app, Method::POST, "/v1/charges", Some(body)).await
+}
+
+/// 精神通院 (21, 中間所得… here 低所得2: cap 5,000) typed from a paper certificate.
+fn seishin() -> Value {
+    json!([{"payer_number": "21136015", "recipient_number": "1234566", "income_class": "低所得2"}])
+}
+
+fn kenpo() -> Value {
+    json!({"kind": "health_insurance", "share_percent": 30})
+}
+
+fn visit(id: &str, day: &str, claim: &str, points: u64) -> Value {
+    json!({"visit_id": id, "date": day, "claim": claim, "parts": [{"points": points, "subsidies": [1]}]})
+}
+
+#[tokio::test]
+async fn a_quote_from_an_earlier_check_and_the_same_from_paper() {
+    let (app, _) = in_process_app();
+    let pop = Population::generate(SEED, today(), 300);
+    let p = pop.find(&["showcase", "triple"]).unwrap();
+    let (s, v) = send(&app, Method::POST, "/v1/subsidy-checks", Some(body_for(p))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let check_id = v["check_id"].as_str().unwrap().to_owned();
+    // The showcase patient: 第1 精神通院 (1割, cap 5,000), 第2 難病 (cap 0), 第3 マル障 (負担なし).
+    // A clinic visit of 1,000 points (10,000 yen) under 精神通院 alone: 3割 copay 3,000; 1割 of
+    // 10,000 = 1,000 (cap 5,000) → 1,000 at the window; 精神通院 pays 2,000.
+    let body = json!({"check_id": check_id, "insurance": kenpo(),
+        "visit": {"date": "2026-11-21", "parts": [{"points": 1000, "subsidies": [1]}]}});
+    let (s, v) = quote(&app, body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["window_charge"], 1000);
+    assert_eq!(v["receipt"]["subsidies"][0]["pays"], 2000);
+    assert_eq!(
+        v["receipt"]["subsidies"][0]["covered_copay_outpatient"],
+        3000
+    );
+    assert_eq!(v["subsidies"][0]["short_name"], "精神通院");
+    assert_eq!(v["subsidies"][0]["month_to_date"]["remaining"], 4000);
+    assert!(v["trace"].as_array().unwrap().len() > 3);
+    // With all three on the items: 難病 (cap 0) leaves nothing → 0; マル障 has nothing to do.
+    let body = json!({"check_id": check_id, "insurance": kenpo(),
+        "visit": {"date": "2026-11-21", "parts": [{"points": 1000, "burden_code": "2"}]}});
+    let (s, v) = quote(&app, body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["window_charge"], 1000,
+        "burden code 2 is 医保 + 第1公費: {v}"
+    );
+    // The same visit from a paper certificate.
+    let body = json!({"subsidies": seishin(), "insurance": kenpo(),
+        "visit": {"date": "2026-11-21", "parts": [{"points": 1000, "subsidies": [1]}]}});
+    let (s, v) = quote(&app, body).await;
+    assert_eq!(
+        (s, v["window_charge"].clone()),
+        (StatusCode::OK, json!(1000)),
+        "{v}"
+    );
+    // A quote stores nothing: the ledger is still empty.
+    let (_, l) = send(
+        &app,
+        Method::GET,
+        "/v1/ledgers?payer_number=21136015&recipient_number=1234566&month=2026-11",
+        None,
+    )
+    .await;
+    assert_eq!(l["total"], 0, "{l}");
+}
+
+/// The 管理票 of the 精神通院 example (cap 5,000) from the hospital's side: its own visits
+/// committed, the pharmacy's amounts entered from the paper 管理票.
+#[tokio::test]
+async fn the_kanrihyo_sequence_through_commits_and_entries() {
+    let (app, _) = in_process_app();
+    let body = |v: Value, earlier: Value| json!({"subsidies": seishin(), "insurance": kenpo(), "visit": v, "earlier_visits": earlier});
+    // 4/1 hospital, 10,000: 1,000 (running 1,000).
+    let (s, v) = commit(
+        &app,
+        body(visit("H1", "2026-04-01", "medical", 1000), json!([])),
+    )
+    .await;
+    assert_eq!(
+        (s, v["window_charge"].clone()),
+        (StatusCode::CREATED, json!(1000)),
+        "{v}"
+    );
+    assert_eq!(v["committed"]["version"], 1);
+    // 4/1 pharmacy, 5,000: 500 (running 1,500), from the 管理票.
+    let entry = json!({"payer_number": "21136015", "recipient_number": "1234566", "date": "2026-04-01",
+        "amount": 500, "total_cost": 5000, "institution": "さくら薬局", "monthly_cap": 5000});
+    let (s, l) = send(&app, Method::POST, "/v1/ledger-entries", Some(entry)).await;
+    assert_eq!(s, StatusCode::CREATED, "{l}");
+    assert_eq!(
+        (
+            l["own"].clone(),
+            l["others"].clone(),
+            l["remaining"].clone()
+        ),
+        (json!(1000), json!(500), json!(3500))
+    );
+    // 4/3 hospital, 30,000: 3,000 (running 4,500). The earlier visit H1 is not in the request:
+    // it counts through the ledger.
+    let (s, v) = commit(
+        &app,
+        body(visit("H2", "2026-04-03", "medical", 3000), json!([])),
+    )
+    .await;
+    assert_eq!(
+        (s, v["window_charge"].clone()),
+        (StatusCode::CREATED, json!(3000)),
+        "{v}"
+    );
+    assert_eq!(
+        v["subsidies"][0]["month_to_date"],
+        json!({"own": 4000, "others": 500, "total": 4500, "remaining": 500})
+    );
+    // 4/3 pharmacy, 10,000: 1,000 cut to 500 (running 5,000).
+    let entry = json!({"payer_number": "21136015", "recipient_number": "1234566", "date": "2026-04-03", "amount": 500, "total_cost": 10000});
+    let (_, l) = send(&app, Method::POST, "/v1/ledger-entries", Some(entry)).await;
+    assert_eq!(l["total"], 5000);
+    assert_eq!(l["remaining"], 0);
+    // 4/5 hospital: nothing more — here with H1 and H2 given as earlier visits: the same.
+    let earlier = json!([
+        visit("H1", "2026-04-01", "medical", 1000),
+        visit("H2", "2026-04-03", "medical", 3000)
+    ]);
+    let (s, v) = commit(
+        &app,
+        body(visit("H3", "2026-04-05", "medical", 2000), earlier.clone()),
+    )
+    .await;
+    assert_eq!(
+        (s, v["window_charge"].clone()),
+        (StatusCode::CREATED, json!(0)),
+        "{v}"
+    );
+    // Voiding H2 gives its 3,000 back: H3 corrected now costs 1割 of 20,000 = 2,000 (3,000 are
+    // left under the cap).
+    let (s, d) = send(&app, Method::DELETE, "/v1/charges/H2", None).await;
+    assert_eq!(
+        (s, d["version"].clone(), d["already_void"].clone()),
+        (StatusCode::OK, json!(2), json!(false))
+    );
+    let (s, d) = send(&app, Method::DELETE, "/v1/charges/H2", None).await;
+    assert_eq!(
+        (s, d["already_void"].clone()),
+        (StatusCode::OK, json!(true))
+    );
+    let mut again = body(
+        visit("H3", "2026-04-05", "medical", 2000),
+        json!([visit("H1", "2026-04-01", "medical", 1000)]),
+    );
+    let (s, p) = commit(&app, again.clone()).await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "a different request for H3 without correction: {p}"
+    );
+    again["correction"] = json!(true);
+    let (s, v) = commit(&app, again).await;
+    assert_eq!(
+        (
+            s,
+            v["window_charge"].clone(),
+            v["committed"]["version"].clone()
+        ),
+        (StatusCode::CREATED, json!(2000), json!(2)),
+        "{v}"
+    );
+    let (_, l) = send(
+        &app,
+        Method::GET,
+        "/v1/ledgers?payer_number=21136015&recipient_number=1234566&month=2026-04",
+        None,
+    )
+    .await;
+    // Own: H1 1,000 + H3 (v2) 2,000; others 1,000.
+    assert_eq!(
+        (l["own"].clone(), l["others"].clone(), l["total"].clone()),
+        (json!(3000), json!(1000), json!(4000)),
+        "{l}"
+    );
+    assert_eq!(l["entries"].as_array().unwrap().len(), 4);
+    // Another month starts empty.
+    let (_, l) = send(
+        &app,
+        Method::GET,
+        "/v1/ledgers?payer_number=21136015&recipient_number=1234566&month=2026-05",
+        None,
+    )
+    .await;
+    assert_eq!(l["total"], 0);
+}
+
+#[tokio::test]
+async fn a_commit_sent_twice_is_answered_once() {
+    let (app, _) = in_process_app();
+    let body = json!({"subsidies": seishin(), "insurance": kenpo(), "visit": visit("R1", "2026-04-01", "medical", 1000)});
+    let (s1, v1) = commit(&app, body.clone()).await;
+    assert_eq!(s1, StatusCode::CREATED);
+    // The same request, keys in another order and with whitespace: the first answer again.
+    let text = serde_json::to_string_pretty(&json!({"visit": body["visit"], "insurance": body["insurance"], "subsidies": body["subsidies"]})).unwrap();
+    let req = Request::post("/v1/charges")
+        .header(header::AUTHORIZATION, format!("Bearer {TEST_TOKEN}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(text))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let v2: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(v2["committed"], json!({"version": 1, "repeated": true}));
+    assert_eq!(v2["trace"], v1["trace"]);
+    let (_, l) = send(
+        &app,
+        Method::GET,
+        "/v1/ledgers?payer_number=21136015&recipient_number=1234566&month=2026-04",
+        None,
+    )
+    .await;
+    assert_eq!(l["own"], 1000, "one row, not two: {l}");
+}
+
+#[tokio::test]
+async fn what_cannot_be_computed_is_said_and_why() {
+    let (app, _) = in_process_app();
+    let base = || {
+        json!({"subsidies": seishin(), "insurance": kenpo(),
+        "visit": {"date": "2026-04-01", "parts": [{"points": 100, "subsidies": [1]}]}})
+    };
+    let cases: Vec<(Value, StatusCode, &str, &str)> = vec![
+        (
+            {
+                let mut b = base();
+                b["visit"]["parts"][0]["points"] = json!(-5);
+                b
+            },
+            StatusCode::BAD_REQUEST,
+            "visit.parts[0].points",
+            "must not be negative",
+        ),
+        (
+            {
+                let mut b = base();
+                b["insurance"]["high_cost_class"] = json!("A09");
+                b
+            },
+            StatusCode::BAD_REQUEST,
+            "insurance.high_cost_class",
+            "オン資 code",
+        ),
+        (
+            {
+                let mut b = base();
+                b["visit"]["parts"][0]["subsidies"] = json!([2]);
+                b
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "",
+            "not among the subsidies",
+        ),
+        (
+            {
+                let mut b = base();
+                b["check_id"] = json!("x");
+                b
+            },
+            StatusCode::BAD_REQUEST,
+            "check_id",
+            "one of them",
+        ),
+        (
+            {
+                let mut b = base();
+                b["insurance"]["share_percent"] = json!(25);
+                b
+            },
+            StatusCode::BAD_REQUEST,
+            "insurance",
+            "10, 20 or 30",
+        ),
+        (
+            {
+                let mut b = base();
+                b["visit"]["parts"][0]["yen"] = json!(100);
+                b
+            },
+            StatusCode::BAD_REQUEST,
+            "visit.parts[0]",
+            "`points` or as `yen`",
+        ),
+        (
+            {
+                let mut b = base();
+                b["visit"]["parts"][0]["burden_code"] = json!("5");
+                b["visit"]["parts"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("subsidies");
+                b
+            },
+            StatusCode::BAD_REQUEST,
+            "visit.parts[0].burden_code",
+            "every part of an insured receipt has 医保",
+        ),
+        (
+            {
+                let mut b = base();
+                b["earlier_visits"] = json!([visit("E1", "2026-03-31", "medical", 100)]);
+                b
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "",
+            "one calendar month",
+        ),
+        (
+            {
+                let mut b = base();
+                b["earlier_visits"] = json!([{"date": "2026-04-01", "parts": [{"points": 1}]}]);
+                b
+            },
+            StatusCode::BAD_REQUEST,
+            "earlier_visits[0].visit_id",
+            "is required",
+        ),
+        (
+            {
+                let mut b = base();
+                b["subsidies"][0]["payer_number"] = json!("21136016");
+                b
+            },
+            StatusCode::BAD_REQUEST,
+            "subsidies[0].payer_number",
+            "check digit",
+        ),
+        (
+            {
+                let mut b = base();
+                b["visit"]["claim"] = json!("pharmacy");
+                b["visit"]["care"] = json!("inpatient");
+                b
+            },
+            StatusCode::BAD_REQUEST,
+            "visit.care",
+            "outpatient",
+        ),
+    ];
+    for (body, status, field, reason) in cases {
+        let (s, p) = quote(&app, body.clone()).await;
+        assert_eq!(s, status, "{body}: {p}");
+        let text = p.to_string();
+        assert!(text.contains(reason), "{body}: {p}");
+        if !field.is_empty() {
+            assert_eq!(p["errors"][0]["field"], field, "{p}");
+        }
+        assert!(
+            !text.contains("1234566"),
+            "the recipient number is never echoed: {p}"
+        );
+    }
+    let (s, p) = quote(
+        &app,
+        json!({"check_id": "no-such-check", "insurance": kenpo(),
+        "visit": {"date": "2026-04-01", "parts": [{"points": 100}]}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{p}");
+    let (s, p) = commit(&app, base()).await;
+    assert_eq!(
+        (s, p["errors"][0]["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("visit.visit_id"))
+    );
+    let (s, _) = send(&app, Method::DELETE, "/v1/charges/never-committed", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = send(&app, Method::DELETE, "/v1/charges/bad%20id", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, p) = send(
+        &app,
+        Method::GET,
+        "/v1/ledgers?payer_number=21136015&month=2026-4",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(p["errors"].as_array().unwrap().len(), 2, "{p}");
+}
+
+#[tokio::test]
+async fn charge_accesses_are_audited_by_certificate_hash() {
+    let p = in_process();
+    let app = pmh_gateway::api::router(p.state.clone());
+    let body = json!({"subsidies": seishin(), "insurance": kenpo(), "visit": visit("A1", "2026-04-01", "medical", 1000)});
+    quote(&app, body.clone()).await;
+    commit(&app, body).await;
+    send(
+        &app,
+        Method::GET,
+        "/v1/ledgers?payer_number=21136015&recipient_number=1234566&month=2026-04",
+        None,
+    )
+    .await;
+    let card = p.state.hasher.card(
+        &pmh_gateway::domain::PayerNumber::parse("21136015").unwrap(),
+        "1234566",
+    );
+    let records = p
+        .state
+        .store
+        .search(AuditQuery {
+            card: Some(card),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ops: Vec<Operation> = records.iter().map(|r| r.operation).collect();
+    assert_eq!(
+        ops,
+        [
+            Operation::LedgerRead,
+            Operation::ChargeCommit,
+            Operation::ChargeQuote
+        ]
+    );
+    assert!(records.iter().all(|r| r.client == TEST_CLIENT));
+    let all = format!("{records:?}");
+    assert!(!all.contains("1234566"));
+}
+
+#[tokio::test]
+async fn a_quote_answer_snapshot() {
+    let (app, _) = in_process_app();
+    // 入院 3割 ウ, 自立支援 更生 (15, cap 30,000 from the certificate) on 20,000 points + 40,000
+    // points insurance-only: the sixth worked example (window 83,430).
+    let body = json!({"subsidies": [{"payer_number": "15136013", "recipient_number": "7654320", "monthly_cap": 30000}],
+        "insurance": {"kind": "health_insurance", "share_percent": 30, "high_cost_class": "A03"},
+        "visit": {"visit_id": "IN-1", "date": "2026-04-10", "care": "inpatient",
+                  "parts": [{"points": 20000, "subsidies": [1]}, {"points": 40000}]}});
+    let (s, v) = quote(&app, body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["window_charge"], 83430);
+    insta::assert_json_snapshot!("charge_quote_inpatient", v, {".masters_version" => "[version]"});
+}
