@@ -52,8 +52,10 @@ pub struct InlineSubsidyDto {
     /// 追加条件 codes (`01-1` 高額かつ長期 …).
     pub conditions: Option<Vec<String>>,
     /// The monthly cap (自己負担上限額) printed on the certificate; wins over the master.
+    #[schema(minimum = 0)]
     pub monthly_cap: Option<i64>,
     /// 生活保護: the 医療券's 本人支払額 for the month.
+    #[schema(minimum = 0)]
     pub own_payment: Option<i64>,
 }
 
@@ -111,9 +113,10 @@ pub struct ChargeVisitDto {
 #[serde(deny_unknown_fields)]
 pub struct ChargePartDto {
     /// 点数 (× 10 yen). Give this or `yen`.
-    #[schema(example = 1520)]
+    #[schema(example = 1520, minimum = 0)]
     pub points: Option<i64>,
     /// The 10割 cost in yen.
+    #[schema(minimum = 0)]
     pub yen: Option<i64>,
     /// The 公費 covering it, by order (1 = 第1公費). Or give `burden_code`; neither: insurance only.
     pub subsidies: Option<Vec<u8>>,
@@ -230,14 +233,17 @@ pub struct LedgerEntryRequest {
     #[schema(format = Date, pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$")]
     pub date: String,
     /// 自己負担額 as written on the 管理票.
+    #[schema(minimum = 0)]
     pub amount: i64,
     /// 医療費総額 (10割), when written.
+    #[schema(minimum = 0)]
     pub total_cost: Option<i64>,
     /// `outpatient` (default) or `inpatient`.
     pub care: Option<CareDto>,
     /// The institution as the 管理票 names it (up to 40 characters).
     pub institution: Option<String>,
     /// The certificate's monthly cap, to show the remainder.
+    #[schema(minimum = 0)]
     pub monthly_cap: Option<i64>,
 }
 
