@@ -124,6 +124,20 @@ enum Command {
         #[arg(long)]
         via_terminal: bool,
     },
+    /// What a visit costs at the window, with every step: FILE is the body of
+    /// POST /v1/charge-quotes with the subsidies typed in (`subsidies`). No gateway is needed;
+    /// amounts paid elsewhere this month (the ledger) are not known here.
+    Quote {
+        /// The request file (JSON).
+        #[arg(value_name = "FILE.json")]
+        file: PathBuf,
+        /// A masters folder instead of the embedded tables.
+        #[arg(long, value_name = "DIR")]
+        masters: Option<PathBuf>,
+        /// Print the answer as JSON (as the API gives it).
+        #[arg(long)]
+        json: bool,
+    },
     /// Master tables (programmes by 法別, local programmes).
     Masters {
         #[command(subcommand)]
@@ -374,6 +388,13 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Masters {
             command: MastersCommand::Check { dir },
         } => Ok(masters_check(dir)),
+        Command::Quote {
+            file,
+            masters,
+            json,
+        } => Ok(print_or_fail(
+            cli::quote::run(&file, masters.as_deref(), json).await,
+        )),
         Command::Serve { config } => {
             let cfg = config::load(&config)?;
             init_logging(&cfg.log_level, cfg.log_format);

@@ -4,6 +4,7 @@
 //! month (`GET /v1/ledgers`). Every access is audited, the certificate as a keyed hash.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use axum::Extension;
 use axum::Json;
@@ -29,10 +30,11 @@ use crate::charges::{
     Visit,
 };
 use crate::domain::{
-    Care, Certificate, Claim, CopayCaps, HighCostClass, InsuranceKind, MaxCopayment, PayerNumber,
-    ServiceDate, Validity, Yen, date, hex, text,
+    Care, Certificate, Claim, CopayCaps, HighCostClass, InsuranceKind, MaxCopayment,
+    MedicalInstitutionCode, PayerNumber, ServiceDate, Validity, Yen, date, hex, text,
 };
 use crate::mapping::{MappedSubsidy, VisitContext};
+use crate::masters::MasterSnapshot;
 use crate::service::CheckOutcome;
 use crate::store::{
     AuditRecord, ChargeCommit, CommitOutcome, KeyedHash, LedgerRow, LedgerSource, NewLedgerEntry,
@@ -181,7 +183,7 @@ fn insurance(d: &ChargeInsuranceDto, errors: &mut Vec<FieldError>) -> Option<Ins
 
 /// A visit of the request: its parts in yen, their payers as the engine's indexes.
 fn visit(
-    st: &AppState,
+    masters: &MasterSnapshot,
     field: &str,
     d: &ChargeVisitDto,
     key: String,
@@ -207,11 +209,10 @@ fn visit(
         });
         return None;
     }
-    let masters = st.service.masters();
     let mut parts = Vec::new();
     for (i, p) in d.parts.iter().enumerate() {
         let f = format!("{field}.parts[{i}]");
-        match part(&masters, &f, p, with_insurance) {
+        match part(masters, &f, p, with_insurance) {
             Ok(p) => parts.push(p),
             Err(e) => errors.push(e),
         }
@@ -225,7 +226,7 @@ fn visit(
 }
 
 fn part(
-    masters: &crate::masters::MasterSnapshot,
+    masters: &MasterSnapshot,
     f: &str,
     p: &ChargePartDto,
     with_insurance: bool,
@@ -318,7 +319,7 @@ fn certificate_of(m: &MappedSubsidy) -> Certificate {
 
 /// The certificates of the request: an earlier check's, or typed in.
 async fn named(
-    st: &AppState,
+    st: Option<&AppState>,
     req: &ChargeQuoteRequest,
     first: NaiveDate,
     last: NaiveDate,
@@ -329,6 +330,12 @@ async fn named(
             "give `check_id` (the subsidies of an earlier check) or `subsidies` (typed from paper certificates), one of them",
         )),
         (Some(check_id), None) => {
+            let Some(st) = st else {
+                return Err(Problem::invalid_field(
+                    "check_id",
+                    "an earlier check is known only to the running gateway: give `subsidies` here",
+                ));
+            };
             let kept = st
                 .store
                 .answer(check_id.trim().to_owned(), st.service.now())
@@ -434,8 +441,27 @@ fn fingerprint(body: &[u8]) -> String {
     hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &canonical).as_ref())
 }
 
-async fn prepare(st: &AppState, body: &[u8], commit: bool) -> Result<Prepared, Problem> {
+/// Where a request is read: the running gateway (its masters, earlier checks, the ledger), or
+/// the masters alone (the command line: subsidies typed in, no ledger).
+struct Context<'a> {
+    masters: Arc<MasterSnapshot>,
+    institution: Option<MedicalInstitutionCode>,
+    gateway: Option<&'a AppState>,
+}
+
+impl<'a> Context<'a> {
+    fn of(st: &'a AppState) -> Self {
+        Self {
+            masters: st.service.masters(),
+            institution: st.service.institution().cloned(),
+            gateway: Some(st),
+        }
+    }
+}
+
+async fn prepare(cx: &Context<'_>, body: &[u8], commit: bool) -> Result<Prepared, Problem> {
     let req: ChargeQuoteRequest = parse_json(body)?;
+    let masters = cx.masters.clone();
     let mut errors = Vec::new();
     let ins = insurance(&req.insurance, &mut errors);
     let with_insurance = ins.as_ref().is_none_or(|i| i.kind != InsuranceKind::None);
@@ -462,7 +488,7 @@ async fn prepare(st: &AppState, body: &[u8], commit: bool) -> Result<Prepared, P
         .clone()
         .unwrap_or_else(|| "this-visit".to_owned());
     let this = visit(
-        st,
+        &masters,
         "visit",
         &req.visit,
         visit_key.clone(),
@@ -491,7 +517,7 @@ async fn prepare(st: &AppState, body: &[u8], commit: bool) -> Result<Prepared, P
             });
             continue;
         }
-        if let Some(v) = visit(st, &f, e, id, with_insurance, &mut errors) {
+        if let Some(v) = visit(&masters, &f, e, id, with_insurance, &mut errors) {
             visits.push(v);
         }
     }
@@ -504,10 +530,9 @@ async fn prepare(st: &AppState, body: &[u8], commit: bool) -> Result<Prepared, P
         dates.clone().min().unwrap_or(this.date),
         dates.max().unwrap_or(this.date),
     );
-    let named = named(st, &req, first, last).await?;
-    let masters = st.service.masters();
+    let named = named(cx.gateway, &req, first, last).await?;
     let base = VisitContext {
-        institution: st.service.institution().cloned(),
+        institution: cx.institution.clone(),
         ..VisitContext::on(ServiceDate::new(this.date))
     };
     let (mut subsidies, described) =
@@ -517,15 +542,16 @@ async fn prepare(st: &AppState, body: &[u8], commit: bool) -> Result<Prepared, P
     let mut ledger = Vec::new();
     for (s, d) in subsidies.iter_mut().zip(&described) {
         let card = match (
+            cx.gateway,
             d.shared_cap,
             PayerNumber::parse(&d.payer_number),
             &d.recipient_number,
         ) {
-            (true, Ok(p), Some(r)) => Some(st.hasher.card(&p, r)),
+            (Some(st), true, Ok(p), Some(r)) => Some(st.hasher.card(&p, r)),
             _ => None,
         };
-        let sums = match &card {
-            Some(c) => {
+        let sums = match (&card, cx.gateway) {
+            (Some(c), Some(st)) => {
                 let rows = st
                     .store
                     .ledger(c.clone(), this.date)
@@ -545,7 +571,7 @@ async fn prepare(st: &AppState, body: &[u8], commit: bool) -> Result<Prepared, P
                 s.paid_elsewhere = Yen(own + others);
                 Some((own, others))
             }
-            None => None,
+            _ => None,
         };
         cards.push(card);
         ledger.push(sums);
@@ -573,7 +599,7 @@ fn setting_label(s: Setting) -> &'static str {
     }
 }
 
-fn answer(st: &AppState, p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
+fn answer(masters: &MasterSnapshot, p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
     let setting = p.visit.setting;
     let receipt = q
         .month
@@ -658,7 +684,7 @@ fn answer(st: &AppState, p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
         provisional: q.month.provisional.clone(),
         warnings,
         trace: q.trace.clone(),
-        masters_version: st.service.masters().version(),
+        masters_version: masters.version(),
         committed: None,
     }
 }
@@ -667,6 +693,22 @@ fn answer(st: &AppState, p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
 /// one.
 fn so_far_share(q: &Quote, i: usize) -> u64 {
     q.shares_so_far.get(i).map_or(0, |y| y.0)
+}
+
+/// A quote from a request file, with the masters alone (`pmh-gateway quote FILE.json`): the
+/// subsidies typed in, no ledger, nothing stored.
+pub async fn quote_offline(
+    masters: Arc<MasterSnapshot>,
+    body: &[u8],
+) -> Result<ChargeQuoteResponse, Problem> {
+    let cx = Context {
+        masters: masters.clone(),
+        institution: None,
+        gateway: None,
+    };
+    let p = prepare(&cx, body, false).await?;
+    let q = charges::quote(&p.month, &p.visit_key, masters.high_cost())?;
+    Ok(answer(&masters, &p, &q))
 }
 
 /// What would this visit cost at the window? Nothing is stored.
@@ -698,7 +740,7 @@ pub(super) async fn quote(
         Ok(b) => b,
         Err(p) => return reject(&st, rec, p).await,
     };
-    let p = match prepare(&st, &body, false).await {
+    let p = match prepare(&Context::of(&st), &body, false).await {
         Ok(p) => p,
         Err(p) => return reject(&st, rec, p).await,
     };
@@ -708,7 +750,7 @@ pub(super) async fn quote(
         Ok(q) => {
             rec.http_status = Some(200);
             rec.subsidies = Some(p.described.len() as u32);
-            let response = Json(answer(&st, &p, &q)).into_response();
+            let response = Json(answer(&masters, &p, &q)).into_response();
             audit::then(&st, rec, response).await
         }
         Err(e) => reject(&st, rec, e.into()).await,
@@ -745,7 +787,7 @@ pub(super) async fn commit(
         Ok(b) => b,
         Err(p) => return reject(&st, rec, p).await,
     };
-    let p = match prepare(&st, &body, true).await {
+    let p = match prepare(&Context::of(&st), &body, true).await {
         Ok(p) => p,
         Err(p) => return reject(&st, rec, p).await,
     };
@@ -756,7 +798,7 @@ pub(super) async fn commit(
         Ok(q) => q,
         Err(e) => return reject(&st, rec, e.into()).await,
     };
-    let mut dto = answer(&st, &p, &q);
+    let mut dto = answer(&masters, &p, &q);
     let Ok(stored) = serde_json::to_string(&dto) else {
         return reject(
             &st,

@@ -11,6 +11,7 @@ pub mod access;
 mod audit;
 mod charges;
 mod checks;
+pub use charges::quote_offline;
 pub mod dto;
 mod fhir;
 pub mod labels;

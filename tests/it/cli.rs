@@ -214,3 +214,50 @@ fn masters_check_is_clean_on_the_shipped_tables_and_rejects_a_broken_copy() {
         "{text}"
     );
 }
+
+#[test]
+fn quote_prints_the_charge_and_why() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/charges/inpatient-jiritsu-shien.json"
+    );
+    let out = bin().args(["quote", fixture]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    // The sixth worked example: ウ on 600,000 = 80,100 + 3,330.
+    assert!(text.starts_with("Window charge: 83,430円"), "{text}");
+    assert!(
+        text.contains("80,100円 + (600,000円 − 267,000円) × 1% = 83,430円"),
+        "{text}"
+    );
+    assert!(
+        text.contains("負担金額 20,000円, 公費給付対象入院一部負担金 60,000円"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("7654320"),
+        "no recipient number in the output: {text}"
+    );
+    let out = bin().args(["quote", fixture, "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["window_charge"], 83430);
+    // A file that cannot be quoted: the field and why, exit 1.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"subsidies":[],"insurance":{"kind":"health_insurance","share_percent":30},"visit":{"date":"2026-04-01","parts":[{"points":-1}]}}"#,
+    )
+    .unwrap();
+    let out = bin().arg("quote").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("visit.parts[0].points: must not be negative"),
+        "{err}"
+    );
+}
