@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::audit;
+use super::dto::MonthTotalsDto;
 use super::dto::{CareDto, ClaimDto, SubsidyCheckRequest};
 use super::negotiate::{BodyKind, body_kind, rendering};
 use super::params::{CheckAnswerJson, FormatParam};
@@ -19,8 +20,9 @@ use super::problem::Problem;
 use super::render::render;
 use super::request::{parse_check_request, parse_result_body, setting_from_query};
 use crate::auth::{Caller, Scope};
+use crate::domain::PayerNumber;
 use crate::service::{CheckOutcome, Intake};
-use crate::store::{AuditRecord, KeyedHash, Operation, StoredAnswer};
+use crate::store::{AuditRecord, KeyedHash, LedgerSource, Operation, StoredAnswer, month_key};
 
 /// A refused check: counted by reason, recorded, answered with its problem.
 async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
@@ -30,6 +32,55 @@ async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
         .inc();
     audit::refused(&mut rec, &p);
     audit::then(st, rec, p.into_response()).await
+}
+
+/// Per active subsidy with a shared monthly cap (and a recipient number): its month as the
+/// ledger knows it, when the ledger has rows for it. A ledger that cannot be read leaves the
+/// totals out (logged); the answer itself does not depend on them.
+async fn months(st: &AppState, o: &CheckOutcome) -> Vec<Option<MonthTotalsDto>> {
+    let mut out = Vec::with_capacity(o.mapped.active.len());
+    for s in &o.mapped.active {
+        let card = match (
+            s.copay.monthly_cap_shared,
+            PayerNumber::parse(&s.payer_number),
+            &s.recipient_number,
+        ) {
+            (true, Ok(p), Some(r)) => st.hasher.card(&p, r),
+            _ => {
+                out.push(None);
+                continue;
+            }
+        };
+        let rows = match st.store.ledger(card, o.service_date.date()).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the ledger for an answer");
+                out.push(None);
+                continue;
+            }
+        };
+        if rows.is_empty() {
+            out.push(None);
+            continue;
+        }
+        let sum = |src: LedgerSource| -> u64 {
+            rows.iter()
+                .filter(|r| r.source == src)
+                .map(|r| r.amount.0)
+                .sum()
+        };
+        let (own, others) = (sum(LedgerSource::Own), sum(LedgerSource::Other));
+        let cap = s.copay.caps.per_month.map(|c| c.0);
+        out.push(Some(MonthTotalsDto {
+            month: month_key(o.service_date.date()),
+            cap,
+            own,
+            others,
+            total: own + others,
+            remaining: cap.map(|c| c.saturating_sub(own + others)),
+        }));
+    }
+    out
 }
 
 /// Records an answered check, keeps its answer for `GET /v1/subsidy-checks/{check_id}`, and
@@ -169,7 +220,8 @@ pub(super) async fn create_subsidy_check(
             }
         }
     };
-    let response = render(&outcome, rendering, None);
+    let months = months(&st, &outcome).await;
+    let response = render(&outcome, rendering, None, &months);
     answered(&st, rec, &outcome, response).await
 }
 
@@ -231,7 +283,8 @@ pub(super) async fn subsidy_check_by_reference(
     match st.service.check_by_reference(reference, claim, care).await {
         Some((outcome, c)) => {
             rec.patient = Some(st.hasher.patient(&c.insured));
-            let response = render(&outcome, rendering, Some(&c));
+            let months = months(&st, &outcome).await;
+            let response = render(&outcome, rendering, Some(&c), &months);
             answered(&st, rec, &outcome, response).await
         }
         None => {
@@ -305,7 +358,8 @@ pub(super) async fn earlier_check(
     let outcome = kept.and_then(|k| serde_json::from_str::<CheckOutcome>(&k.body).ok());
     match outcome {
         Some(outcome) => {
-            let response = render(&outcome, rendering, None);
+            let months = months(&st, &outcome).await;
+            let response = render(&outcome, rendering, None, &months);
             audit::outcome(&mut rec, &outcome, response.status());
             audit::then(&st, rec, response).await
         }

@@ -12,6 +12,7 @@
 
 use serde_json::{Map, Value};
 
+use super::dto::MonthTotalsDto;
 use super::labels::{source_label, status_label, warning_code};
 use crate::domain::Care;
 use crate::mapping::{CopayRule, MAX_SUBSIDIES, MappedSubsidy};
@@ -50,7 +51,7 @@ fn money(rule: &CopayRule) -> String {
         .unwrap_or_default()
 }
 
-fn entry(s: &MappedSubsidy) -> Vec<(&'static str, OrcaValue)> {
+fn entry(s: &MappedSubsidy, month: Option<&MonthTotalsDto>) -> Vec<(&'static str, OrcaValue)> {
     use OrcaValue::{List, Text};
     let inpatient = s.copay_for(Care::Inpatient);
     let outpatient = s.copay_for(Care::Outpatient);
@@ -99,11 +100,35 @@ fn entry(s: &MappedSubsidy) -> Vec<(&'static str, OrcaValue)> {
                     .collect(),
             ),
         ),
+        // ORCA keeps the 上限額管理 (the month's amounts under a shared cap) on its own screen:
+        // `PublicInsurance_Information` has no field for them, so they come as the gateway's.
+        (
+            "Gateway_Month",
+            Text(month.map(|m| m.month.clone()).unwrap_or_default()),
+        ),
+        (
+            "Gateway_Month_Own_Money",
+            Text(month.map(|m| m.own.to_string()).unwrap_or_default()),
+        ),
+        (
+            "Gateway_Month_Others_Money",
+            Text(month.map(|m| m.others.to_string()).unwrap_or_default()),
+        ),
+        (
+            "Gateway_Month_Remaining_Money",
+            Text(
+                month
+                    .and_then(|m| m.remaining)
+                    .map(|r| r.to_string())
+                    .unwrap_or_default(),
+            ),
+        ),
     ]
 }
 
 impl OrcaAnswer {
-    pub fn new(o: &CheckOutcome) -> Self {
+    /// `months`: per active subsidy, its shared cap's month from the ledger.
+    pub fn new(o: &CheckOutcome, months: &[Option<MonthTotalsDto>]) -> Self {
         let (result, message) = match o.status {
             Status::Confirmed => ("00", "処理終了"),
             Status::NoneFound => (
@@ -142,7 +167,8 @@ impl OrcaAnswer {
             .active
             .iter()
             .take(MAX_SUBSIDIES)
-            .map(entry)
+            .enumerate()
+            .map(|(i, s)| entry(s, months.get(i).and_then(Option::as_ref)))
             .collect();
         Self { header, entries }
     }
@@ -260,7 +286,7 @@ mod tests {
         // 精神通院 21, 更生医療 15, 小慢 52, 難病 54, 肝炎 38: five national programmes.
         let five = outcome(&["2113601", "1513601", "5213601", "5413601", "3813601"]);
         assert_eq!(five.mapped.active.len(), 5);
-        let orca = OrcaAnswer::new(&five).to_json();
+        let orca = OrcaAnswer::new(&five, &[]).to_json();
         let res = &orca["publicinsurance_infores"];
         assert_eq!(
             res["PublicInsurance_Information"].as_array().unwrap().len(),
@@ -269,13 +295,13 @@ mod tests {
         assert_eq!(res["Gateway_Omitted_Subsidies"], "1");
         assert!(res["Gateway_Warning"].as_str().unwrap().contains("5件"));
         assert!(
-            OrcaAnswer::new(&five)
+            OrcaAnswer::new(&five, &[])
                 .to_xml()
                 .contains("<Gateway_Omitted_Subsidies type=\"string\">1<")
         );
         // Four: nothing left out, nothing said.
         let four = outcome(&["2113601", "1513601", "5213601", "5413601"]);
-        let orca = OrcaAnswer::new(&four).to_json();
+        let orca = OrcaAnswer::new(&four, &[]).to_json();
         assert!(orca["publicinsurance_infores"]["Gateway_Omitted_Subsidies"].is_null());
     }
 }

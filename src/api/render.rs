@@ -4,7 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::dto::SubsidyCheckResponse;
+use super::dto::{MonthTotalsDto, SubsidyCheckResponse};
 use super::labels::advice;
 use super::negotiate::Rendering;
 use super::problem::Problem;
@@ -13,10 +13,12 @@ use crate::service::{CheckIn, CheckOutcome, Status};
 
 /// The answer as a response: 200, or 503 with `Retry-After` for `unavailable` (the body is a full
 /// answer either way).
+/// `months`: per active subsidy (by position), its shared cap's month from the ledger.
 pub fn render(
     outcome: &CheckOutcome,
     rendering: Rendering,
     check_in: Option<&CheckIn>,
+    months: &[Option<MonthTotalsDto>],
 ) -> Response {
     let status = if outcome.status == Status::Unavailable {
         StatusCode::SERVICE_UNAVAILABLE
@@ -27,13 +29,16 @@ pub fn render(
         Rendering::Json => {
             let mut body = SubsidyCheckResponse::new(outcome);
             body.check_in = check_in.map(Into::into);
+            for (s, m) in body.subsidies.iter_mut().zip(months) {
+                s.month_to_date = m.clone();
+            }
             serde_json::to_vec(&body).map(|b| ("application/json", b))
         }
-        Rendering::Orca => serde_json::to_vec(&orca::OrcaAnswer::new(outcome).to_json())
+        Rendering::Orca => serde_json::to_vec(&orca::OrcaAnswer::new(outcome, months).to_json())
             .map(|b| ("application/json", b)),
         Rendering::OrcaXml => Ok((
             "application/xml; charset=utf-8",
-            orca::OrcaAnswer::new(outcome).to_xml().into_bytes(),
+            orca::OrcaAnswer::new(outcome, months).to_xml().into_bytes(),
         )),
         Rendering::Fhir => serde_json::to_vec(&fhir::render(outcome, advice(outcome)))
             .map(|b| ("application/fhir+json", b)),

@@ -486,3 +486,52 @@ async fn a_quote_answer_snapshot() {
     assert_eq!(v["window_charge"], 83430);
     insta::assert_json_snapshot!("charge_quote_inpatient", v, {".masters_version" => "[version]"});
 }
+
+#[tokio::test]
+async fn the_check_answer_shows_the_month_of_a_shared_cap() {
+    let (app, _) = in_process_app();
+    let pop = Population::generate(SEED, today(), 300);
+    let p = pop.find(&["showcase", "triple"]).unwrap();
+    let (_, v) = send(&app, Method::POST, "/v1/subsidy-checks", Some(body_for(p))).await;
+    assert!(
+        v["subsidies"][0].get("month_to_date").is_none(),
+        "nothing in the ledger yet"
+    );
+    let recipient = v["subsidies"][0]["recipient_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A visit under 精神通院 (1割 of 10,000 = 1,000) committed, and 500 from the 管理票.
+    let body = json!({"check_id": v["check_id"], "insurance": kenpo(),
+        "visit": {"visit_id": "T1", "date": "2026-11-21", "parts": [{"points": 1000, "subsidies": [1]}]}});
+    let (s, c) = commit(&app, body).await;
+    assert_eq!(
+        (s, c["window_charge"].clone()),
+        (StatusCode::CREATED, json!(1000)),
+        "{c}"
+    );
+    let entry = json!({"payer_number": "21136015", "recipient_number": recipient, "date": "2026-11-20", "amount": 500});
+    let (s, _) = send(&app, Method::POST, "/v1/ledger-entries", Some(entry)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // The next check of the month: cap 5,000, own 1,000, others 500 → 3,500 left.
+    let (_, v) = send(&app, Method::POST, "/v1/subsidy-checks", Some(body_for(p))).await;
+    assert_eq!(
+        v["subsidies"][0]["month_to_date"],
+        json!({"month": "2026-11", "cap": 5000, "own": 1000, "others": 500, "total": 1500, "remaining": 3500})
+    );
+    assert!(
+        v["subsidies"][2].get("month_to_date").is_none(),
+        "マル障 has no shared cap"
+    );
+    let (_, o) = send(
+        &app,
+        Method::POST,
+        "/v1/subsidy-checks?format=orca",
+        Some(body_for(p)),
+    )
+    .await;
+    let first = &o["publicinsurance_infores"]["PublicInsurance_Information"][0];
+    assert_eq!(first["Gateway_Month_Own_Money"], "1000", "{o}");
+    assert_eq!(first["Gateway_Month_Others_Money"], "500");
+    assert_eq!(first["Gateway_Month_Remaining_Money"], "3500");
+}

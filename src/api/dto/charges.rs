@@ -286,3 +286,18 @@ pub struct VoidDto {
     /// It was void already (nothing written).
     pub already_void: bool,
 }
+
+/// A shared monthly cap's month as the ledger knows it, in a check's answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MonthTotalsDto {
+    /// `YYYY-MM` (the service date's month).
+    pub month: String,
+    /// The cap on the certificate (or the master's).
+    pub cap: Option<u64>,
+    /// This institution's committed visits.
+    pub own: u64,
+    /// Other institutions, from the paper 管理票.
+    pub others: u64,
+    pub total: u64,
+    pub remaining: Option<u64>,
+}

@@ -49,6 +49,10 @@ pub struct SubsidyDto {
     pub warnings: Vec<WarningDto>,
     /// Items printed on the certificate; withheld when not disclosed.
     pub details: Vec<DetailDto>,
+    /// A shared monthly cap: this month's total and what is left, when the ledger has rows for
+    /// the certificate (`POST /v1/charges`, `POST /v1/ledger-entries`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub month_to_date: Option<super::MonthTotalsDto>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -298,6 +302,7 @@ impl SubsidyDto {
                     value: d.value.clone(),
                 })
                 .collect(),
+            month_to_date: None,
         }
     }
 }
