@@ -500,6 +500,11 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
             })
             .await?;
             println!("{}", d.instructions());
+            match d.charges_showcase().await {
+                Ok(text) => println!("{text}"),
+                Err(e) => eprintln!("the window-charge showcase failed: {e}"),
+            }
+            println!("{}", demo::Demo::FEED_HEADER);
             let feed = d.spawn_feed();
             shutdown_signal().await;
             feed.abort();

@@ -127,6 +127,10 @@ impl Demo {
             .collect()
     }
 
+    /// The line before the feed of check-ins.
+    pub const FEED_HEADER: &'static str =
+        "\nCheck-ins as the gateway answers them (Ctrl-C to stop):";
+
     /// The text printed at start: ready-to-paste requests.
     pub fn instructions(&self) -> String {
         let pop = self.sandbox.population();
@@ -142,7 +146,7 @@ impl Demo {
             ));
         }
         out.push_str(&format!(
-            "\nEvery /v1 request needs a client's token. The demo made one for the client `{}` (scopes check, check_in, onshi_post, admin):\nTOKEN={}\n\nTry these (synthetic persons):\n",
+            "\nEvery /v1 request needs a client's token. The demo made one for the client `{}` (scopes check, check_in, onshi_post, charges, admin):\nTOKEN={}\n\nTry these (synthetic persons):\n",
             super::DEMO_CLIENT,
             self.token
         ));
@@ -176,7 +180,6 @@ impl Demo {
                 "\n# Break the upstream, then ask again: a cached person comes back `stale`, a new one `unavailable` (never none_found)\ncurl -s -X PUT http://{a}/admin/faults -H 'content-type: application/json' -d '{{\"mode\":\"down\"}}'\n# Modes: ok | down | hang | error | garbage; add \"latency_ms\": N for a slow upstream\n"
             ));
         }
-        out.push_str("\nCheck-ins as the gateway answers them (Ctrl-C to stop):\n");
         out
     }
 }

@@ -1,6 +1,7 @@
 //! `demo`: the sandbox upstream, the sandbox オン資 terminal on a folder, and the gateway
 //! together on this machine, with ready-to-paste requests for a few showcase personas
-//! (`examples`) and a feed of check-ins as the gateway prefetches them (`feed`).
+//! (`examples`), a window-charge showcase run against it (`charges`), and a feed of check-ins
+//! as the gateway prefetches them (`feed`).
 //!
 //! The demo is a *client* of the gateway: it starts it through `app::run` like `serve` does and
 //! talks to it over HTTP, so it stands outside the library's invariants (it is the one module
@@ -10,6 +11,7 @@
 // The demo is a command-line program: it prints its feed to standard output.
 #![allow(clippy::print_stdout)]
 
+mod charges;
 mod examples;
 mod feed;
 
@@ -218,7 +220,13 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
         vec![client(
             DEMO_CLIENT,
             &token,
-            &[Scope::Check, Scope::CheckIn, Scope::OnshiPost, Scope::Admin],
+            &[
+                Scope::Check,
+                Scope::CheckIn,
+                Scope::OnshiPost,
+                Scope::Charges,
+                Scope::Admin,
+            ],
         )],
     );
     cfg.checkin = Some(WatchOptions {

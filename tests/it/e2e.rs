@@ -331,6 +331,19 @@ async fn every_demo_example_answers_in_all_renderings() {
         line.contains("照会番号") && line.contains(&n.file_name),
         "{line}"
     );
+    // The window-charge showcase: the triple persona's quote (精神通院 1割 of 15,200 = 1,520,
+    // マル障 pays it; 300 points insurance-only: 900) and the 管理票 sequence (1,000, 3,000, 0;
+    // the month reaches the 5,000 cap).
+    let showcase = demo.charges_showcase().await.unwrap();
+    assert!(showcase.contains("window charge 900円"), "{showcase}");
+    for step in [
+        "→ 1,000円 (month so far 1,000円)",
+        "→ 3,000円 (month so far 4,500円)",
+        "→ 0円 (month so far 5,000円)",
+        "(month so far 5,000円, 0円 left)",
+    ] {
+        assert!(showcase.contains(step), "{step}\n{showcase}");
+    }
     assert!(demo.instructions().contains("?reference="));
     assert!(demo.instructions().contains("format=orca"));
     let root = demo.onshi_root.clone();
