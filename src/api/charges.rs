@@ -735,25 +735,45 @@ pub(super) async fn quote(
     Extension(caller): Extension<Caller>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let mut rec = audit::begin(&st, &caller, Operation::ChargeQuote);
-    let body = match body_of(&st, body) {
-        Ok(b) => b,
-        Err(p) => return reject(&st, rec, p).await,
+    let (mut rec, p, q) = match computed(&st, &caller, body, false).await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
-    let p = match prepare(&Context::of(&st), &body, false).await {
+    rec.http_status = Some(200);
+    let response = Json(answer(&st.service.masters(), &p, &q)).into_response();
+    audit::then(&st, rec, response).await
+}
+
+/// A quote's or a commit's request read and computed, with its audit record begun; or the
+/// refusal, recorded.
+async fn computed(
+    st: &AppState,
+    caller: &Caller,
+    body: Result<Bytes, BytesRejection>,
+    commit: bool,
+) -> Result<(AuditRecord, Prepared, Quote), Response> {
+    let op = if commit {
+        Operation::ChargeCommit
+    } else {
+        Operation::ChargeQuote
+    };
+    let mut rec = audit::begin(st, caller, op);
+    let body = match body_of(st, body) {
+        Ok(b) => b,
+        Err(p) => return Err(reject(st, rec, p).await),
+    };
+    let p = match prepare(&Context::of(st), &body, commit).await {
         Ok(p) => p,
-        Err(p) => return reject(&st, rec, p).await,
+        Err(p) => return Err(reject(st, rec, p).await),
     };
     rec.card = p.cards.iter().flatten().next().cloned();
-    let masters = st.service.masters();
-    match charges::quote(&p.month, &p.visit_key, masters.high_cost()) {
-        Ok(q) => {
-            rec.http_status = Some(200);
-            rec.subsidies = Some(p.described.len() as u32);
-            let response = Json(answer(&masters, &p, &q)).into_response();
-            audit::then(&st, rec, response).await
-        }
-        Err(e) => reject(&st, rec, e.into()).await,
+    rec.subsidies = Some(p.described.len() as u32);
+    if commit {
+        rec.detail = p.request_visit_id.clone().map(|v| format!("visit {v}"));
+    }
+    match charges::quote(&p.month, &p.visit_key, st.service.masters().high_cost()) {
+        Ok(q) => Ok((rec, p, q)),
+        Err(e) => Err(reject(st, rec, e.into()).await),
     }
 }
 
@@ -782,22 +802,11 @@ pub(super) async fn commit(
     Extension(caller): Extension<Caller>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let mut rec = audit::begin(&st, &caller, Operation::ChargeCommit);
-    let body = match body_of(&st, body) {
-        Ok(b) => b,
-        Err(p) => return reject(&st, rec, p).await,
+    let (mut rec, p, q) = match computed(&st, &caller, body, true).await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
-    let p = match prepare(&Context::of(&st), &body, true).await {
-        Ok(p) => p,
-        Err(p) => return reject(&st, rec, p).await,
-    };
-    rec.card = p.cards.iter().flatten().next().cloned();
-    rec.detail = p.request_visit_id.clone().map(|v| format!("visit {v}"));
     let masters = st.service.masters();
-    let q = match charges::quote(&p.month, &p.visit_key, masters.high_cost()) {
-        Ok(q) => q,
-        Err(e) => return reject(&st, rec, e.into()).await,
-    };
     let mut dto = answer(&masters, &p, &q);
     let Ok(stored) = serde_json::to_string(&dto) else {
         return reject(
@@ -854,7 +863,6 @@ pub(super) async fn commit(
                 repeated: false,
             });
             rec.http_status = Some(201);
-            rec.subsidies = Some(p.described.len() as u32);
             let response = (StatusCode::CREATED, Json(dto)).into_response();
             audit::then(&st, rec, response).await
         }

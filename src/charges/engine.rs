@@ -799,25 +799,14 @@ impl Calc<'_> {
         if patient <= without {
             return Ok(());
         }
-        let mut excess = patient - without;
+        let excess = patient - without;
         *high += excess;
         self.trace.push(format!(
             "  Without any 公費 the patient would pay {} on this receipt; a 公費 only lowers the charge: 高額療養費 pays {} more.",
             Yen(without),
             Yen(excess)
         ));
-        let mut order: Vec<usize> = (0..parts.len()).collect();
-        order.sort_by_key(|&i| {
-            (
-                !parts[i].set.is_empty(),
-                std::cmp::Reverse(parts[i].set.clone()),
-            )
-        });
-        for i in order {
-            let take = parts[i].left.min(excess);
-            parts[i].left -= take;
-            excess -= take;
-        }
+        take_from_patient(parts, (0..parts.len()).collect(), excess);
         Ok(())
     }
 
@@ -877,27 +866,31 @@ impl Calc<'_> {
             ));
             return Ok(());
         }
-        let mut excess = patient - limit;
+        let excess = patient - limit;
         *high += excess;
         self.trace.push(format!(
             "  Receipt limit {how}: the patient's {} is over it; 高額療養費 pays {} in kind.",
             Yen(patient),
             Yen(excess)
         ));
-        // Taken first from the insurance-only items, then from the 公費 parts, last 公費 first.
-        let mut order = joined;
-        order.sort_by_key(|&i| {
-            (
-                !parts[i].set.is_empty(),
-                std::cmp::Reverse(parts[i].set.clone()),
-            )
-        });
-        for i in order {
-            let take = parts[i].left.min(excess);
-            parts[i].left -= take;
-            excess -= take;
-        }
+        take_from_patient(parts, joined, excess);
         Ok(())
+    }
+}
+
+/// Lowers the patient's amounts on the parts `among` by `excess` (paid by 高額療養費 instead):
+/// first on the insurance-only items, then on the 公費 parts, last 公費 first.
+fn take_from_patient(parts: &mut [PartState], mut among: Vec<usize>, mut excess: u64) {
+    among.sort_by_key(|&i| {
+        (
+            !parts[i].set.is_empty(),
+            std::cmp::Reverse(parts[i].set.clone()),
+        )
+    });
+    for i in among {
+        let take = parts[i].left.min(excess);
+        parts[i].left -= take;
+        excess -= take;
     }
 }
 

@@ -42,6 +42,12 @@ async fn quote(app: &axum::Router, body: Value) -> (StatusCode, Value) {
     send(app, Method::POST, "/v1/charge-quotes", Some(body)).await
 }
 
+/// The month of the paper 精神通院 certificate of these tests.
+async fn ledger(app: &axum::Router, month: &str) -> (StatusCode, Value) {
+    let path = format!("/v1/ledgers?payer_number=21136015&recipient_number=1234566&month={month}");
+    send(app, Method::GET, &path, None).await
+}
+
 async fn commit(app: &axum::Router, body: Value) -> (StatusCode, Value) {
     send(app, Method::POST, "/v1/charges", Some(body)).await
 }
@@ -102,13 +108,7 @@ async fn a_quote_from_an_earlier_check_and_the_same_from_paper() {
         "{v}"
     );
     // A quote stores nothing: the ledger is still empty.
-    let (_, l) = send(
-        &app,
-        Method::GET,
-        "/v1/ledgers?payer_number=21136015&recipient_number=1234566&month=2026-11",
-        None,
-    )
-    .await;
+    let (_, l) = ledger(&app, "2026-11").await;
     assert_eq!(l["total"], 0, "{l}");
 }
 
@@ -212,13 +212,7 @@ async fn the_kanrihyo_sequence_through_commits_and_entries() {
         (StatusCode::CREATED, json!(2000), json!(2)),
         "{v}"
     );
-    let (_, l) = send(
-        &app,
-        Method::GET,
-        "/v1/ledgers?payer_number=21136015&recipient_number=1234566&month=2026-04",
-        None,
-    )
-    .await;
+    let (_, l) = ledger(&app, "2026-04").await;
     // Own: H1 1,000 + H3 (v2) 2,000; others 1,000.
     assert_eq!(
         (l["own"].clone(), l["others"].clone(), l["total"].clone()),
@@ -227,13 +221,7 @@ async fn the_kanrihyo_sequence_through_commits_and_entries() {
     );
     assert_eq!(l["entries"].as_array().unwrap().len(), 4);
     // Another month starts empty.
-    let (_, l) = send(
-        &app,
-        Method::GET,
-        "/v1/ledgers?payer_number=21136015&recipient_number=1234566&month=2026-05",
-        None,
-    )
-    .await;
+    let (_, l) = ledger(&app, "2026-05").await;
     assert_eq!(l["total"], 0);
 }
 
@@ -256,13 +244,7 @@ async fn a_commit_sent_twice_is_answered_once() {
         serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(v2["committed"], json!({"version": 1, "repeated": true}));
     assert_eq!(v2["trace"], v1["trace"]);
-    let (_, l) = send(
-        &app,
-        Method::GET,
-        "/v1/ledgers?payer_number=21136015&recipient_number=1234566&month=2026-04",
-        None,
-    )
-    .await;
+    let (_, l) = ledger(&app, "2026-04").await;
     assert_eq!(l["own"], 1000, "one row, not two: {l}");
 }
 
@@ -437,13 +419,7 @@ async fn charge_accesses_are_audited_by_certificate_hash() {
     let body = json!({"subsidies": seishin(), "insurance": kenpo(), "visit": visit("A1", "2026-04-01", "medical", 1000)});
     quote(&app, body.clone()).await;
     commit(&app, body).await;
-    send(
-        &app,
-        Method::GET,
-        "/v1/ledgers?payer_number=21136015&recipient_number=1234566&month=2026-04",
-        None,
-    )
-    .await;
+    ledger(&app, "2026-04").await;
     let card = p.state.hasher.card(
         &pmh_gateway::domain::PayerNumber::parse("21136015").unwrap(),
         "1234566",
