@@ -3,7 +3,7 @@
 //! terms. The same path serves a check's certificates and a paper certificate typed in.
 
 use super::input::{ChargeError, Method, Setting, Subsidy, Terms};
-use crate::domain::{Certificate, LawCode, ServiceDate, Yen};
+use crate::domain::{Certificate, LawCode, Redacted, ServiceDate, Yen};
 use crate::mapping::{self, CopayRule, MappedSubsidy, ProgrammeKind, VisitContext, Warning};
 use crate::masters::{CopayMethod, KohiLimitRule, MasterSnapshot, RateRule};
 
@@ -15,7 +15,8 @@ pub struct Named {
 }
 
 /// One subsidy of the quote as the answer names it (the 第N公費 of the engine's index N−1).
-#[derive(Debug, Clone)]
+/// `Debug` leaves out the recipient number.
+#[derive(Clone)]
 pub struct Described {
     pub payer_number: String,
     /// Needed for the ledger's key; never shown in a trace or an error.
@@ -26,6 +27,20 @@ pub struct Described {
     pub monthly_cap: Option<Yen>,
     pub shared_cap: bool,
     pub warnings: Vec<Warning>,
+}
+
+impl std::fmt::Debug for Described {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Described")
+            .field("payer_number", &self.payer_number)
+            .field("recipient_number", &Redacted::opt(&self.recipient_number))
+            .field("law_code", &self.law_code)
+            .field("short_name", &self.short_name)
+            .field("monthly_cap", &self.monthly_cap)
+            .field("shared_cap", &self.shared_cap)
+            .field("warnings", &self.warnings)
+            .finish()
+    }
 }
 
 /// The active subsidies of `named` on `day`, in receipt order, with their terms per setting.

@@ -271,6 +271,30 @@ async fn debug_output_holds_no_personal_value() {
         .unwrap();
     out.push(format!("{check_in:?}"));
 
+    // The charges: the subsidies resolved for the engine, and a typed-in certificate.
+    let named: Vec<pmh_gateway::charges::Named> = certificates
+        .iter()
+        .map(|c| pmh_gateway::charges::Named {
+            certificate: c.clone(),
+            own_payment: None,
+        })
+        .collect();
+    let resolved = pmh_gateway::charges::resolve(
+        &named,
+        &MasterSnapshot::embedded(),
+        ServiceDate::new(today()),
+        &ctx,
+    )
+    .unwrap();
+    out.push(format!("{resolved:?}"));
+    let typed: pmh_gateway::api::dto::InlineSubsidyDto =
+        serde_json::from_value(serde_json::json!({
+            "payer_number": "21136015",
+            "recipient_number": p.certificates[0].medical_subsidy_recipient_number,
+        }))
+        .unwrap();
+    out.push(format!("{typed:?}"));
+
     let all = out.join("\n");
     assert!(all.contains("<redacted>"), "{all}");
     assert!(

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::request::{CareDto, ClaimDto, InsuranceKindDto};
+use crate::domain::Redacted;
 
 /// What would this visit cost at the window (`POST /v1/charge-quotes`), or commit it
 /// (`POST /v1/charges`, with `visit.visit_id`).
@@ -37,8 +38,8 @@ pub struct ChargeQuoteRequest {
     pub correction: bool,
 }
 
-/// A paper certificate (受給者証) typed in.
-#[derive(Debug, Deserialize, ToSchema)]
+/// A paper certificate (受給者証) typed in. `Debug` leaves out the recipient number.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InlineSubsidyDto {
     /// 公費負担者番号, 8 digits.
@@ -221,8 +222,9 @@ pub struct MonthToDateDto {
     pub remaining: Option<u64>,
 }
 
-/// An amount from the paper 自己負担上限額管理票 (another institution's).
-#[derive(Debug, Deserialize, ToSchema)]
+/// An amount from the paper 自己負担上限額管理票 (another institution's). `Debug` leaves out
+/// the recipient number.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"payer_number": "21136015", "recipient_number": "1234566", "date": "2026-04-01",
     "amount": 500, "total_cost": 5000, "care": "outpatient", "institution": "さくら薬局"}))]
@@ -300,4 +302,32 @@ pub struct MonthTotalsDto {
     pub others: u64,
     pub total: u64,
     pub remaining: Option<u64>,
+}
+
+impl std::fmt::Debug for InlineSubsidyDto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InlineSubsidyDto")
+            .field("payer_number", &self.payer_number)
+            .field("recipient_number", &Redacted::opt(&self.recipient_number))
+            .field("income_class", &self.income_class)
+            .field("conditions", &self.conditions)
+            .field("monthly_cap", &self.monthly_cap)
+            .field("own_payment", &self.own_payment)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LedgerEntryRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerEntryRequest")
+            .field("payer_number", &self.payer_number)
+            .field("recipient_number", &Redacted::Present)
+            .field("date", &self.date)
+            .field("amount", &self.amount)
+            .field("total_cost", &self.total_cost)
+            .field("care", &self.care)
+            .field("institution", &self.institution)
+            .field("monthly_cap", &self.monthly_cap)
+            .finish()
+    }
 }
