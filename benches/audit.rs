@@ -20,9 +20,9 @@ use pmh_gateway::demo::{Demo, client};
 use pmh_gateway::sandbox::{InMemoryUpstream, Population};
 use pmh_gateway::service::SystemClock;
 use pmh_gateway::store::{
-    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome, Hasher,
-    KeyedHash, LedgerRow, NewLedgerEntry, Operation, Purged, SqliteStore, Store, StoreError,
-    StoreInfo, StoredAnswer, VoidOutcome,
+    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome,
+    EntryVoidOutcome, Hasher, KeyedHash, LedgerRow, NewLedgerEntry, Operation, Purged, SqliteStore,
+    Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome,
 };
 use tokio::net::TcpListener;
 
@@ -75,6 +75,15 @@ impl Store for NullStore {
     }
     fn add_ledger_entry(&self, _: NewLedgerEntry) -> BoxFuture<'_, Result<i64, StoreError>> {
         Box::pin(async { Ok(0) })
+    }
+    fn void_ledger_entry(
+        &self,
+        _: i64,
+        _: String,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'_, Result<(EntryVoidOutcome, Option<(KeyedHash, chrono::NaiveDate)>), StoreError>>
+    {
+        Box::pin(async { Ok((EntryVoidOutcome::Unknown, None)) })
     }
     fn ledger(
         &self,

@@ -37,8 +37,8 @@ use crate::mapping::{MappedSubsidy, VisitContext};
 use crate::masters::MasterSnapshot;
 use crate::service::CheckOutcome;
 use crate::store::{
-    AuditRecord, ChargeCommit, CommitOutcome, KeyedHash, LedgerRow, LedgerSource, NewLedgerEntry,
-    Operation, VoidOutcome, month_key,
+    AuditRecord, ChargeCommit, CommitOutcome, EntryVoidOutcome, KeyedHash, LedgerRow, LedgerSource,
+    NewLedgerEntry, Operation, VoidOutcome, month_key,
 };
 
 /// The most any amount typed into the API may be (a sanity bound, not a rule).
@@ -1098,6 +1098,66 @@ pub(super) async fn add_entry(
     rec.http_status = Some(201);
     let response = (StatusCode::CREATED, Json(ledger_dto(date, &rows))).into_response();
     audit::then(&st, rec, response).await
+}
+
+/// Void an amount entered from the paper 管理票 (a mistyped one): a row naming it is written
+/// (never an edit), and the certificate's month after it is answered. A committed visit's row is
+/// voided with its visit (`DELETE /v1/charges/{visit_id}`).
+#[utoipa::path(
+    delete,
+    tag = "charges",
+    path = "/v1/ledger-entries/{id}",
+    params(("id" = i64, Path, description = "The entry's id (from GET /v1/ledgers)", minimum = 1)),
+    responses(
+        (status = 200, description = "Voided (or void already); the month after it", body = LedgerDto),
+        (status = 400, description = "Not an entry id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The entry is a committed visit's: void the visit", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn void_entry(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    let mut rec = audit::begin(&st, &caller, Operation::LedgerEntryVoid);
+    let Some(id) = id.parse::<i64>().ok().filter(|&i| i > 0) else {
+        return reject(
+            &st,
+            rec,
+            Problem::invalid_field("id", "is an entry id (a whole number from 1)"),
+        )
+        .await;
+    };
+    rec.detail = Some(format!("entry {id}"));
+    let (outcome, key) = match st
+        .store
+        .void_ledger_entry(id, caller.name.clone(), st.service.now())
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return reject(&st, rec, internal("the ledger could not be written", e)).await,
+    };
+    rec.card = key.as_ref().map(|(c, _)| c.clone());
+    let (card, date) = match (outcome, key) {
+        (EntryVoidOutcome::Unknown, _) | (_, None) => {
+            return reject(&st, rec, Problem::not_found("no ledger entry has this id")).await;
+        }
+        (EntryVoidOutcome::OwnVisit, _) => {
+            let p = Problem::conflict(
+                "this entry is a committed visit's: void the visit (DELETE /v1/charges/{visit_id})",
+            );
+            return reject(&st, rec, p).await;
+        }
+        (EntryVoidOutcome::Voided { .. } | EntryVoidOutcome::AlreadyVoided { .. }, Some(k)) => k,
+    };
+    match st.store.ledger(card, date).await {
+        Ok(rows) => {
+            rec.http_status = Some(200);
+            audit::then(&st, rec, Json(ledger_dto(date, &rows)).into_response()).await
+        }
+        Err(e) => reject(&st, rec, internal("the ledger could not be read", e)).await,
+    }
 }
 
 /// A certificate's month: the cap, this institution's committed visits, the amounts of others,

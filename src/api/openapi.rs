@@ -20,6 +20,7 @@ use super::problem::{FieldError, Problem};
         super::charges::commit,
         super::charges::void,
         super::charges::add_entry,
+        super::charges::void_entry,
         super::charges::ledger,
         super::audit::search,
         super::masters,

@@ -58,6 +58,8 @@ pub enum OperationParam {
     ChargeVoid,
     #[schema(rename = "ledger_entry")]
     LedgerEntry,
+    #[schema(rename = "ledger_entry_void")]
+    LedgerEntryVoid,
     #[schema(rename = "ledger_read")]
     LedgerRead,
 }

@@ -108,6 +108,22 @@ pub struct ChargeRecord {
     pub at: DateTime<Utc>,
 }
 
+/// What voiding a ledger entry did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryVoidOutcome {
+    /// Voided by the new row `by`.
+    Voided {
+        by: i64,
+    },
+    /// Void already (by that row; nothing written).
+    AlreadyVoided {
+        by: i64,
+    },
+    /// The row is a committed visit's: voided with its visit, not here.
+    OwnVisit,
+    Unknown,
+}
+
 /// What a void did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VoidOutcome {

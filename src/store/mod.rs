@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 
 pub use keyed::{Hasher, KeyedHash, key_path};
 pub use ledger::{
-    ChargeCommit, ChargeRecord, CommitOutcome, LedgerRow, LedgerSource, NewLedgerEntry,
-    VoidOutcome, month_key,
+    ChargeCommit, ChargeRecord, CommitOutcome, EntryVoidOutcome, LedgerRow, LedgerSource,
+    NewLedgerEntry, VoidOutcome, month_key,
 };
 pub use sqlite::SqliteStore;
 
@@ -101,12 +101,14 @@ pub enum Operation {
     ChargeVoid,
     /// `POST /v1/ledger-entries`.
     LedgerEntry,
+    /// `DELETE /v1/ledger-entries/{id}`.
+    LedgerEntryVoid,
     /// `GET /v1/ledgers`.
     LedgerRead,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 13] = [
+    pub const ALL: [Operation; 14] = [
         Self::Check,
         Self::CheckWithResult,
         Self::CheckByReference,
@@ -119,6 +121,7 @@ impl Operation {
         Self::ChargeCommit,
         Self::ChargeVoid,
         Self::LedgerEntry,
+        Self::LedgerEntryVoid,
         Self::LedgerRead,
     ];
 
@@ -136,6 +139,7 @@ impl Operation {
             Self::ChargeCommit => "charge_commit",
             Self::ChargeVoid => "charge_void",
             Self::LedgerEntry => "ledger_entry",
+            Self::LedgerEntryVoid => "ledger_entry_void",
             Self::LedgerRead => "ledger_read",
         }
     }
@@ -304,6 +308,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<VoidOutcome, StoreError>>;
     /// Adds an amount from the paper 管理票 (another institution's).
     fn add_ledger_entry(&self, e: NewLedgerEntry) -> BoxFuture<'_, Result<i64, StoreError>>;
+    /// Voids another institution's entry (a mistyped amount) with a row that names it; returns
+    /// the entry's certificate and date with the outcome, for the answer and the audit.
+    fn void_ledger_entry(
+        &self,
+        id: i64,
+        client: String,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<(EntryVoidOutcome, Option<(KeyedHash, chrono::NaiveDate)>), StoreError>>;
     /// The rows in force for a certificate and month, oldest first.
     fn ledger(
         &self,

@@ -16,9 +16,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::{
-    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome, KeyedHash,
-    LedgerRow, LedgerSource, MIGRATIONS, NewLedgerEntry, Operation, Purged, Store, StoreError,
-    StoreInfo, StoredAnswer, VoidOutcome, month_key,
+    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome,
+    EntryVoidOutcome, KeyedHash, LedgerRow, LedgerSource, MIGRATIONS, NewLedgerEntry, Operation,
+    Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key,
 };
 use crate::domain::{Care, Yen};
 use crate::files::{owner_only_dir, restrict_to_owner};
@@ -424,15 +424,20 @@ impl Store for SqliteStore {
                     params![ms(now)],
                 )
                 .map_err(&err)? as u64;
-            let mut ledger_rows = 0;
-            for table in ["ledger_entries", "charges"] {
-                ledger_rows += conn
-                    .execute(
-                        &format!("DELETE FROM {table} WHERE at_ms < ?1"),
-                        params![ms(audit_before)],
-                    )
-                    .map_err(&err)? as u64;
-            }
+            // A void row goes with the row it voids.
+            let mut ledger_rows = conn
+                .execute(
+                    "DELETE FROM ledger_entries WHERE at_ms < ?1
+                        OR voids IN (SELECT id FROM ledger_entries WHERE at_ms < ?1)",
+                    params![ms(audit_before)],
+                )
+                .map_err(&err)? as u64;
+            ledger_rows += conn
+                .execute(
+                    "DELETE FROM charges WHERE at_ms < ?1",
+                    params![ms(audit_before)],
+                )
+                .map_err(&err)? as u64;
             Ok(Purged {
                 audit_records,
                 answers,
@@ -557,6 +562,55 @@ impl Store for SqliteStore {
         })
     }
 
+    fn void_ledger_entry(
+        &self,
+        id: i64,
+        client: String,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<(EntryVoidOutcome, Option<(KeyedHash, NaiveDate)>), StoreError>> {
+        self.run(move |conn, path| {
+            let err = db_error(path);
+            let sp = conn.savepoint().map_err(&err)?;
+            let row: Option<(String, String, String, String, String)> = sp
+                .query_row(
+                    "SELECT card, month, source, entry_date, care FROM ledger_entries
+                     WHERE id = ?1 AND voids IS NULL",
+                    params![id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()
+                .map_err(&err)?;
+            let Some((card, month, source, date, care)) = row else {
+                return Ok((EntryVoidOutcome::Unknown, None));
+            };
+            let key = KeyedHash::parse(&card).zip(crate::domain::date::parse_iso(&date).ok());
+            if source == "own" {
+                return Ok((EntryVoidOutcome::OwnVisit, key));
+            }
+            let by: Option<i64> = sp
+                .query_row(
+                    "SELECT id FROM ledger_entries WHERE voids = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(&err)?;
+            if let Some(by) = by {
+                return Ok((EntryVoidOutcome::AlreadyVoided { by }, key));
+            }
+            sp.execute(
+                "INSERT INTO ledger_entries (card, month, source, entry_date, amount, care, voids,
+                    client, at_ms)
+                 VALUES (?1, ?2, 'other', ?3, 0, ?4, ?5, ?6, ?7)",
+                params![card, month, date, care, id, client, ms(at)],
+            )
+            .map_err(&err)?;
+            let by = sp.last_insert_rowid();
+            sp.commit().map_err(&err)?;
+            Ok((EntryVoidOutcome::Voided { by }, key))
+        })
+    }
+
     fn ledger(
         &self,
         card: KeyedHash,
@@ -572,6 +626,8 @@ impl Store for SqliteStore {
                             l.total_cost, l.care, l.institution, l.cap, l.client, l.at_ms
                      FROM ledger_entries l
                      WHERE l.card = ?1 AND l.month = ?2
+                       AND l.voids IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM ledger_entries v WHERE v.voids = l.id)
                        AND (l.source = 'other' OR (
                             l.version = (SELECT MAX(c.version) FROM charges c WHERE c.visit_id = l.visit_id)
                             AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.visit_id = l.visit_id
@@ -898,6 +954,50 @@ mod tests {
             "7654321",
         );
         assert!(store.ledger(other, april).await.unwrap().is_empty());
+        // A mistyped 管理票 amount is voided by a row naming it; a visit's row is not voided here.
+        let other_id = store
+            .ledger(card.clone(), april)
+            .await
+            .unwrap()
+            .iter()
+            .find(|r| r.source == LedgerSource::Other)
+            .unwrap()
+            .id;
+        let (outcome, key) = store
+            .void_ledger_entry(other_id, "recept".into(), at(11))
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, EntryVoidOutcome::Voided { .. }),
+            "{outcome:?}"
+        );
+        assert_eq!(key.unwrap().0, card);
+        assert!(matches!(
+            store
+                .void_ledger_entry(other_id, "recept".into(), at(11))
+                .await
+                .unwrap()
+                .0,
+            EntryVoidOutcome::AlreadyVoided { .. }
+        ));
+        let own_id = store.ledger(card.clone(), april).await.unwrap()[0].id;
+        assert_eq!(
+            store
+                .void_ledger_entry(own_id, "recept".into(), at(11))
+                .await
+                .unwrap()
+                .0,
+            EntryVoidOutcome::OwnVisit
+        );
+        assert_eq!(
+            store
+                .void_ledger_entry(9_999, "recept".into(), at(11))
+                .await
+                .unwrap()
+                .0,
+            EntryVoidOutcome::Unknown
+        );
+        assert_eq!(store.ledger(card.clone(), april).await.unwrap().len(), 2);
         // Nothing is edited in place.
         let dbg = store.run(|conn, _| {
             Ok(conn
@@ -910,10 +1010,10 @@ mod tests {
         let raw = std::fs::read(dir.path().join(DB_FILE)).unwrap();
         let text = String::from_utf8_lossy(&raw);
         assert!(!text.contains("1234566") && !text.contains("21136015"));
-        assert_eq!(store.info().await.unwrap().ledger_rows, 5);
-        assert_eq!(
-            store.purge(at(12), at(12)).await.unwrap().ledger_rows,
-            5 + 5
-        );
+        assert_eq!(store.info().await.unwrap().ledger_rows, 6);
+        // The rows written at 9:00 go before 10:00, and the void written at 11:00 goes with the
+        // 管理票 row it voids; the charges (10:00, the void 11:00) go before 12:00.
+        assert_eq!(store.purge(at(10), at(10)).await.unwrap().ledger_rows, 6);
+        assert_eq!(store.purge(at(12), at(12)).await.unwrap().ledger_rows, 5);
     }
 }

@@ -220,6 +220,47 @@ async fn the_kanrihyo_sequence_through_commits_and_entries() {
         "{l}"
     );
     assert_eq!(l["entries"].as_array().unwrap().len(), 4);
+    // A mistyped 管理票 amount (5,000 instead of 500) is voided, not edited: the month goes back.
+    let typo = json!({"payer_number": "21136015", "recipient_number": "1234566", "date": "2026-04-06", "amount": 5000});
+    let (_, l) = send(&app, Method::POST, "/v1/ledger-entries", Some(typo)).await;
+    assert_eq!(l["others"], 6000);
+    let id = l["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["amount"] == 5000)
+        .unwrap()["id"]
+        .clone();
+    let (s, l) = send(
+        &app,
+        Method::DELETE,
+        &format!("/v1/ledger-entries/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, l["others"].clone()),
+        (StatusCode::OK, json!(1000)),
+        "{l}"
+    );
+    // A visit's row is voided with its visit, not here; an unknown id is 404.
+    let own = l["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["source"] == "own")
+        .unwrap()["id"]
+        .clone();
+    let (s, _) = send(
+        &app,
+        Method::DELETE,
+        &format!("/v1/ledger-entries/{own}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = send(&app, Method::DELETE, "/v1/ledger-entries/999999", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     // Another month starts empty.
     let (_, l) = ledger(&app, "2026-05").await;
     assert_eq!(l["total"], 0);

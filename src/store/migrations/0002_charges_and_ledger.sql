@@ -17,6 +17,7 @@ CREATE INDEX charges_at ON charges (at_ms);
 -- The monthly cap ledger (自己負担上限額管理票) per certificate (`card`: HMAC of payer number and
 -- recipient number) and month: this institution's committed visits (`source` own, with the
 -- visit's version) and amounts entered from the paper 管理票 for other institutions (`other`).
+-- A mistyped `other` row is voided by a row that names it in `voids` (never edited).
 CREATE TABLE ledger_entries (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     card         TEXT    NOT NULL,
@@ -30,9 +31,11 @@ CREATE TABLE ledger_entries (
     care         TEXT    NOT NULL CHECK (care IN ('outpatient', 'inpatient')),
     institution  TEXT,
     cap          INTEGER,
+    voids        INTEGER,           -- the id of the `other` row this one voids (purged with it)
     client       TEXT    NOT NULL,
     at_ms        INTEGER NOT NULL
 );
+CREATE UNIQUE INDEX ledger_voids ON ledger_entries (voids) WHERE voids IS NOT NULL;
 CREATE INDEX ledger_card_month ON ledger_entries (card, month);
 CREATE INDEX ledger_visit ON ledger_entries (visit_id, version);
 CREATE INDEX ledger_at ON ledger_entries (at_ms);
