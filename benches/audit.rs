@@ -20,7 +20,7 @@ use pmh_gateway::demo::{Demo, client};
 use pmh_gateway::sandbox::{InMemoryUpstream, Population};
 use pmh_gateway::service::SystemClock;
 use pmh_gateway::store::{
-    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome,
+    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome, EntryVoid,
     EntryVoidOutcome, Hasher, KeyedHash, LedgerRow, NewLedgerEntry, Operation, Purged, SqliteStore,
     Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome,
 };
@@ -81,9 +81,13 @@ impl Store for NullStore {
         _: i64,
         _: String,
         _: chrono::DateTime<chrono::Utc>,
-    ) -> BoxFuture<'_, Result<(EntryVoidOutcome, Option<(KeyedHash, chrono::NaiveDate)>), StoreError>>
-    {
-        Box::pin(async { Ok((EntryVoidOutcome::Unknown, None)) })
+    ) -> BoxFuture<'_, Result<EntryVoid, StoreError>> {
+        Box::pin(async {
+            Ok(EntryVoid {
+                outcome: EntryVoidOutcome::Unknown,
+                of: None,
+            })
+        })
     }
     fn ledger(
         &self,

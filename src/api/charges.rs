@@ -1130,7 +1130,7 @@ pub(super) async fn void_entry(
         .await;
     };
     rec.detail = Some(format!("entry {id}"));
-    let (outcome, key) = match st
+    let v = match st
         .store
         .void_ledger_entry(id, caller.name.clone(), st.service.now())
         .await
@@ -1138,8 +1138,8 @@ pub(super) async fn void_entry(
         Ok(r) => r,
         Err(e) => return reject(&st, rec, internal("the ledger could not be written", e)).await,
     };
-    rec.card = key.as_ref().map(|(c, _)| c.clone());
-    let (card, date) = match (outcome, key) {
+    rec.card = v.of.as_ref().map(|o| o.card.clone());
+    let (card, date) = match (v.outcome, v.of) {
         (EntryVoidOutcome::Unknown, _) | (_, None) => {
             return reject(&st, rec, Problem::not_found("no ledger entry has this id")).await;
         }
@@ -1149,7 +1149,9 @@ pub(super) async fn void_entry(
             );
             return reject(&st, rec, p).await;
         }
-        (EntryVoidOutcome::Voided { .. } | EntryVoidOutcome::AlreadyVoided { .. }, Some(k)) => k,
+        (EntryVoidOutcome::Voided { .. } | EntryVoidOutcome::AlreadyVoided { .. }, Some(o)) => {
+            (o.card, o.date)
+        }
     };
     match st.store.ledger(card, date).await {
         Ok(rows) => {

@@ -124,6 +124,20 @@ pub enum EntryVoidOutcome {
     Unknown,
 }
 
+/// Which certificate and day a ledger entry is of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryOf {
+    pub card: KeyedHash,
+    pub date: NaiveDate,
+}
+
+/// What voiding a ledger entry did, and (when the entry exists) whose month it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryVoid {
+    pub outcome: EntryVoidOutcome,
+    pub of: Option<EntryOf>,
+}
+
 /// What a void did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VoidOutcome {

@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 
 pub use keyed::{Hasher, KeyedHash, key_path};
 pub use ledger::{
-    ChargeCommit, ChargeRecord, CommitOutcome, EntryVoidOutcome, LedgerRow, LedgerSource,
-    NewLedgerEntry, VoidOutcome, month_key,
+    ChargeCommit, ChargeRecord, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, LedgerRow,
+    LedgerSource, NewLedgerEntry, VoidOutcome, month_key,
 };
 pub use sqlite::SqliteStore;
 
@@ -315,7 +315,7 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         client: String,
         at: DateTime<Utc>,
-    ) -> BoxFuture<'_, Result<(EntryVoidOutcome, Option<(KeyedHash, chrono::NaiveDate)>), StoreError>>;
+    ) -> BoxFuture<'_, Result<EntryVoid, StoreError>>;
     /// The rows in force for a certificate and month, oldest first.
     fn ledger(
         &self,

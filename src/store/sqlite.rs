@@ -16,9 +16,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::{
-    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome,
-    EntryVoidOutcome, KeyedHash, LedgerRow, LedgerSource, MIGRATIONS, NewLedgerEntry, Operation,
-    Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key,
+    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome, EntryOf,
+    EntryVoid, EntryVoidOutcome, KeyedHash, LedgerRow, LedgerSource, MIGRATIONS, NewLedgerEntry,
+    Operation, Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key,
 };
 use crate::domain::{Care, Yen};
 use crate::files::{owner_only_dir, restrict_to_owner};
@@ -567,7 +567,7 @@ impl Store for SqliteStore {
         id: i64,
         client: String,
         at: DateTime<Utc>,
-    ) -> BoxFuture<'_, Result<(EntryVoidOutcome, Option<(KeyedHash, NaiveDate)>), StoreError>> {
+    ) -> BoxFuture<'_, Result<EntryVoid, StoreError>> {
         self.run(move |conn, path| {
             let err = db_error(path);
             let sp = conn.savepoint().map_err(&err)?;
@@ -581,11 +581,22 @@ impl Store for SqliteStore {
                 .optional()
                 .map_err(&err)?;
             let Some((card, month, source, date, care)) = row else {
-                return Ok((EntryVoidOutcome::Unknown, None));
+                return Ok(EntryVoid {
+                    outcome: EntryVoidOutcome::Unknown,
+                    of: None,
+                });
             };
-            let key = KeyedHash::parse(&card).zip(crate::domain::date::parse_iso(&date).ok());
+            let of = KeyedHash::parse(&card)
+                .zip(crate::domain::date::parse_iso(&date).ok())
+                .map(|(card, date)| EntryOf { card, date });
+            let done = |outcome| {
+                Ok(EntryVoid {
+                    outcome,
+                    of: of.clone(),
+                })
+            };
             if source == "own" {
-                return Ok((EntryVoidOutcome::OwnVisit, key));
+                return done(EntryVoidOutcome::OwnVisit);
             }
             let by: Option<i64> = sp
                 .query_row(
@@ -596,7 +607,7 @@ impl Store for SqliteStore {
                 .optional()
                 .map_err(&err)?;
             if let Some(by) = by {
-                return Ok((EntryVoidOutcome::AlreadyVoided { by }, key));
+                return done(EntryVoidOutcome::AlreadyVoided { by });
             }
             sp.execute(
                 "INSERT INTO ledger_entries (card, month, source, entry_date, amount, care, voids,
@@ -607,7 +618,7 @@ impl Store for SqliteStore {
             .map_err(&err)?;
             let by = sp.last_insert_rowid();
             sp.commit().map_err(&err)?;
-            Ok((EntryVoidOutcome::Voided { by }, key))
+            done(EntryVoidOutcome::Voided { by })
         })
     }
 
@@ -963,21 +974,21 @@ mod tests {
             .find(|r| r.source == LedgerSource::Other)
             .unwrap()
             .id;
-        let (outcome, key) = store
+        let v = store
             .void_ledger_entry(other_id, "recept".into(), at(11))
             .await
             .unwrap();
         assert!(
-            matches!(outcome, EntryVoidOutcome::Voided { .. }),
-            "{outcome:?}"
+            matches!(v.outcome, EntryVoidOutcome::Voided { .. }),
+            "{v:?}"
         );
-        assert_eq!(key.unwrap().0, card);
+        assert_eq!(v.of.unwrap().card, card);
         assert!(matches!(
             store
                 .void_ledger_entry(other_id, "recept".into(), at(11))
                 .await
                 .unwrap()
-                .0,
+                .outcome,
             EntryVoidOutcome::AlreadyVoided { .. }
         ));
         let own_id = store.ledger(card.clone(), april).await.unwrap()[0].id;
@@ -986,7 +997,7 @@ mod tests {
                 .void_ledger_entry(own_id, "recept".into(), at(11))
                 .await
                 .unwrap()
-                .0,
+                .outcome,
             EntryVoidOutcome::OwnVisit
         );
         assert_eq!(
@@ -994,7 +1005,7 @@ mod tests {
                 .void_ledger_entry(9_999, "recept".into(), at(11))
                 .await
                 .unwrap()
-                .0,
+                .outcome,
             EntryVoidOutcome::Unknown
         );
         assert_eq!(store.ledger(card.clone(), april).await.unwrap().len(), 2);
