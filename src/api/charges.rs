@@ -26,8 +26,7 @@ use super::problem::{FieldError, Problem};
 use super::request::parse_json;
 use crate::auth::Caller;
 use crate::charges::{
-    self, ChargeError, Described, Insurance, Month, Named, Part, Quote, Setting, SpecificDisease,
-    Visit,
+    self, Described, Insurance, Month, Named, Part, Quote, Setting, SpecificDisease, Visit,
 };
 use crate::domain::{
     Care, Certificate, Claim, CopayCaps, HighCostClass, InsuranceKind, MaxCopayment,
@@ -79,12 +78,6 @@ async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
 fn internal(what: &str, e: impl std::fmt::Display) -> Problem {
     tracing::error!(error = %e, "{what}");
     Problem::internal(what.to_owned())
-}
-
-impl From<ChargeError> for Problem {
-    fn from(e: ChargeError) -> Self {
-        Problem::cannot_compute(e.to_string())
-    }
 }
 
 /// A visit id as the receipt computer chose it: 1–64 of `A-Z a-z 0-9 . _ : -`.

@@ -272,6 +272,14 @@ impl Problem {
     }
 }
 
+/// A charge the engine cannot compute from a well-formed request: 422, with the engine's reason
+/// (which names visits and parts by position, never a personal value).
+impl From<crate::charges::ChargeError> for Problem {
+    fn from(e: crate::charges::ChargeError) -> Self {
+        Problem::cannot_compute(e.to_string())
+    }
+}
+
 /// `field: reason; field: reason`, for a problem's `detail`.
 fn summary(errors: &[FieldError]) -> String {
     errors
