@@ -32,7 +32,7 @@ use crate::domain::{
     Care, Certificate, Claim, CopayCaps, HighCostClass, InsuranceKind, MaxCopayment,
     MedicalInstitutionCode, PayerNumber, ServiceDate, Validity, Yen, date, hex, text,
 };
-use crate::mapping::{MappedSubsidy, VisitContext};
+use crate::mapping::{Flag, MappedSubsidy, VisitContext};
 use crate::masters::MasterSnapshot;
 use crate::service::CheckOutcome;
 use crate::store::{
@@ -298,8 +298,8 @@ fn certificate_of(m: &MappedSubsidy) -> Certificate {
         income_segment: m.income_segment.clone(),
         additional_conditions: m.additional_conditions.clone(),
         designated_institutions: m.designated_institutions.clone(),
-        always_reimbursement: false,
-        not_disclosed: false,
+        always_reimbursement: m.flags.contains(&Flag::ReimbursementOnly),
+        not_disclosed: m.flags.contains(&Flag::NotDisclosed),
         max_copayment: m.copay.certificate,
         validity: Ok(m.validity.unwrap_or(Validity {
             from: None,

@@ -4,7 +4,7 @@
 
 use super::input::{ChargeError, Method, Setting, Subsidy, Terms};
 use crate::domain::{Certificate, LawCode, Redacted, ServiceDate, Yen};
-use crate::mapping::{self, CopayRule, MappedSubsidy, ProgrammeKind, VisitContext, Warning};
+use crate::mapping::{self, CopayRule, Flag, MappedSubsidy, ProgrammeKind, VisitContext, Warning};
 use crate::masters::{CopayMethod, KohiLimitRule, MasterSnapshot, RateRule};
 
 /// A certificate to quote with, and (for 生活保護) the 医療券's 本人支払額.
@@ -94,9 +94,26 @@ pub fn resolve(
             return Err(ChargeError::RuleUnknown { label });
         }
         let national = m.programme.law_code.and_then(|l| masters.national(l));
-        let (kohi_limit, rate_rule) = match (m.programme.kind, national) {
+        let (mut kohi_limit, rate_rule) = match (m.programme.kind, national) {
             (ProgrammeKind::National, Some(n)) => (n.kohi_limit, n.rate_rule),
             _ => (KohiLimitRule::None, RateRule::Programme),
+        };
+        // 償還払いのみ: the clinic charges in full and the patient claims from the payer later,
+        // so at the window the subsidy lowers nothing: everything left to it stays the patient's.
+        let reimbursed = m.flags.contains(&Flag::ReimbursementOnly);
+        let label = if reimbursed {
+            for t in terms.iter_mut().flatten() {
+                *t = Terms {
+                    method: Method::Rate { percent: 100 },
+                    caps: Default::default(),
+                    charged_times_per_month: None,
+                    rounding: t.rounding,
+                };
+            }
+            kohi_limit = KohiLimitRule::None;
+            format!("{label} (償還払い: charged in full)")
+        } else {
+            label
         };
         described.push(Described {
             payer_number: m.payer_number.clone(),

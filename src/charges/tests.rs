@@ -785,3 +785,44 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_reimbursement_only_subsidy_lowers_nothing_at_the_window() {
+    // 難病 (cap 2,500) on a 3割 visit of 50,000 would cost 2,500 at the window (golden 1); 償還払い
+    // のみ, the clinic charges the insurance copay in full: 15,000, and the patient claims later.
+    let day = d("2026-04-10");
+    let mut cert = crate::domain::Certificate::simple(
+        "54136015",
+        Some("1234566"),
+        d("2026-04-01"),
+        d("2027-03-31"),
+    );
+    cert.max_copayment.outpatient.per_month = Some(Yen(2_500));
+    let ctx = crate::mapping::VisitContext::on(crate::domain::ServiceDate::new(day));
+    let resolved = |cert: &crate::domain::Certificate| {
+        resolve(
+            &[Named {
+                certificate: cert.clone(),
+                own_payment: None,
+            }],
+            masters(),
+            crate::domain::ServiceDate::new(day),
+            &ctx,
+        )
+        .unwrap()
+        .0
+    };
+    let visits = || vec![visit("v", "2026-04-10", OUT, &[(50_000, &[0])])];
+    assert_eq!(
+        run(kenpo(30, None), resolved(&cert), visits(), "v").window_charge,
+        Yen(2_500)
+    );
+    cert.always_reimbursement = true;
+    let q = run(kenpo(30, None), resolved(&cert), visits(), "v");
+    assert_eq!(q.window_charge, Yen(15_000));
+    assert!(
+        q.trace.iter().any(|l| l.contains("償還払い")),
+        "{:#?}",
+        q.trace
+    );
+}
