@@ -36,8 +36,8 @@ use crate::mapping::{Flag, MappedSubsidy, VisitContext};
 use crate::masters::MasterSnapshot;
 use crate::service::CheckOutcome;
 use crate::store::{
-    AuditRecord, ChargeCommit, CommitOutcome, EntryVoidOutcome, KeyedHash, LedgerRow, LedgerSource,
-    NewLedgerEntry, Operation, VoidOutcome, month_key,
+    AuditRecord, ChargeCommit, CommitOutcome, EntryVoidOutcome, KeyedHash, LedgerRow,
+    NewLedgerEntry, Operation, VoidOutcome, ledger_totals, month_key,
 };
 
 /// The most any amount typed into the API may be (a sanity bound, not a rule).
@@ -534,15 +534,9 @@ async fn prepare(cx: &Context<'_>, body: &[u8], commit: bool) -> Result<Prepared
     let mut cards = Vec::new();
     let mut ledger = Vec::new();
     for (s, d) in subsidies.iter_mut().zip(&described) {
-        let card = match (
-            cx.gateway,
-            d.shared_cap,
-            PayerNumber::parse(&d.payer_number),
-            &d.recipient_number,
-        ) {
-            (Some(st), true, Ok(p), Some(r)) => Some(st.hasher.card(&p, r)),
-            _ => None,
-        };
+        let card = cx
+            .gateway
+            .and_then(|st| shared_card(st, d.shared_cap, &d.payer_number, &d.recipient_number));
         let sums = match (&card, cx.gateway) {
             (Some(c), Some(st)) => {
                 let rows = st
@@ -550,17 +544,11 @@ async fn prepare(cx: &Context<'_>, body: &[u8], commit: bool) -> Result<Prepared
                     .ledger(c.clone(), this.date)
                     .await
                     .map_err(|e| internal("the ledger could not be read", e))?;
-                let own: u64 = rows
-                    .iter()
-                    .filter(|r| r.source == LedgerSource::Own)
-                    .filter(|r| r.visit_id.as_ref().is_none_or(|v| !ids.contains(v)))
-                    .map(|r| r.amount.0)
-                    .sum();
-                let others: u64 = rows
-                    .iter()
-                    .filter(|r| r.source == LedgerSource::Other)
-                    .map(|r| r.amount.0)
-                    .sum();
+                // Committed visits that are in the request are computed, not counted twice.
+                let (own, others) = ledger_totals(
+                    rows.iter()
+                        .filter(|r| r.visit_id.as_ref().is_none_or(|v| !ids.contains(v))),
+                );
                 s.paid_elsewhere = Yen(own + others);
                 Some((own, others))
             }
@@ -928,6 +916,19 @@ pub(super) async fn void(
     audit::then(&st, rec, Json(body).into_response()).await
 }
 
+/// The ledger's key for a subsidy whose monthly cap is shared (自己負担上限額管理票): its
+/// certificate's keyed hash; `None` without a shared cap, a readable payer number or a recipient
+/// number.
+pub(super) fn shared_card(
+    st: &AppState,
+    shared: bool,
+    payer: &str,
+    recipient: &Option<String>,
+) -> Option<KeyedHash> {
+    let payer = PayerNumber::parse(payer).ok().filter(|_| shared)?;
+    Some(st.hasher.card(&payer, recipient.as_deref()?))
+}
+
 /// Text a person typed, without control or invisible format characters.
 fn plain_text(s: &str) -> bool {
     s.chars()
@@ -960,13 +961,7 @@ fn card_of(
 }
 
 fn ledger_dto(month: NaiveDate, rows: &[LedgerRow]) -> LedgerDto {
-    let sum = |s: LedgerSource| -> u64 {
-        rows.iter()
-            .filter(|r| r.source == s)
-            .map(|r| r.amount.0)
-            .sum()
-    };
-    let (own, others) = (sum(LedgerSource::Own), sum(LedgerSource::Other));
+    let (own, others) = ledger_totals(rows);
     // The cap of the latest row that names one.
     let cap = rows
         .iter()

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::audit;
+use super::charges::shared_card;
 use super::dto::MonthTotalsDto;
 use super::dto::{CareDto, ClaimDto, SubsidyCheckRequest};
 use super::negotiate::{BodyKind, body_kind, rendering};
@@ -20,9 +21,8 @@ use super::problem::Problem;
 use super::render::render;
 use super::request::{parse_check_request, parse_result_body, setting_from_query};
 use crate::auth::{Caller, Scope};
-use crate::domain::PayerNumber;
 use crate::service::{CheckOutcome, Intake};
-use crate::store::{AuditRecord, KeyedHash, LedgerSource, Operation, StoredAnswer, month_key};
+use crate::store::{AuditRecord, KeyedHash, Operation, StoredAnswer, ledger_totals, month_key};
 
 /// A refused check: counted by reason, recorded, answered with its problem.
 async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
@@ -40,16 +40,14 @@ async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
 async fn months(st: &AppState, o: &CheckOutcome) -> Vec<Option<MonthTotalsDto>> {
     let mut out = Vec::with_capacity(o.mapped.active.len());
     for s in &o.mapped.active {
-        let card = match (
+        let Some(card) = shared_card(
+            st,
             s.copay.monthly_cap_shared,
-            PayerNumber::parse(&s.payer_number),
+            &s.payer_number,
             &s.recipient_number,
-        ) {
-            (true, Ok(p), Some(r)) => st.hasher.card(&p, r),
-            _ => {
-                out.push(None);
-                continue;
-            }
+        ) else {
+            out.push(None);
+            continue;
         };
         let rows = match st.store.ledger(card, o.service_date.date()).await {
             Ok(rows) => rows,
@@ -63,13 +61,7 @@ async fn months(st: &AppState, o: &CheckOutcome) -> Vec<Option<MonthTotalsDto>> 
             out.push(None);
             continue;
         }
-        let sum = |src: LedgerSource| -> u64 {
-            rows.iter()
-                .filter(|r| r.source == src)
-                .map(|r| r.amount.0)
-                .sum()
-        };
-        let (own, others) = (sum(LedgerSource::Own), sum(LedgerSource::Other));
+        let (own, others) = ledger_totals(&rows);
         let cap = s.copay.caps.per_month.map(|c| c.0);
         out.push(Some(MonthTotalsDto {
             month: month_key(o.service_date.date()),

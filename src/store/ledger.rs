@@ -67,6 +67,15 @@ pub struct LedgerRow {
     pub at: DateTime<Utc>,
 }
 
+/// The rows' amounts: (this institution's, other institutions').
+pub fn ledger_totals<'a>(rows: impl IntoIterator<Item = &'a LedgerRow>) -> (u64, u64) {
+    rows.into_iter()
+        .fold((0, 0), |(own, others), r| match r.source {
+            LedgerSource::Own => (own + r.amount.0, others),
+            LedgerSource::Other => (own, others + r.amount.0),
+        })
+}
+
 /// A visit to commit (a new version when `correction`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargeCommit {

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use keyed::{Hasher, KeyedHash, key_path};
 pub use ledger::{
     ChargeCommit, ChargeRecord, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, LedgerRow,
-    LedgerSource, NewLedgerEntry, VoidOutcome, month_key,
+    LedgerSource, NewLedgerEntry, VoidOutcome, ledger_totals, month_key,
 };
 pub use sqlite::SqliteStore;
 
