@@ -45,6 +45,9 @@ const MAX_AMOUNT: i64 = 1_000_000_000;
 
 /// A request read and resolved, ready for the engine.
 struct Prepared {
+    /// The snapshot the request was read with: the limits and the answer's version come from
+    /// it too, so a reload in between cannot mix two.
+    masters: Arc<MasterSnapshot>,
     month: Month,
     /// The engine's id of the visit to quote.
     visit_key: String,
@@ -560,6 +563,7 @@ async fn prepare(cx: &Context<'_>, body: &[u8], commit: bool) -> Result<Prepared
     visits.push(this.clone());
     let month = Month::new(ins, subsidies, visits)?;
     Ok(Prepared {
+        masters,
         month,
         visit_key,
         visit: this,
@@ -580,7 +584,7 @@ fn setting_label(s: Setting) -> &'static str {
     }
 }
 
-fn answer(masters: &MasterSnapshot, p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
+fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
     let setting = p.visit.setting;
     let receipt = q
         .month
@@ -665,7 +669,7 @@ fn answer(masters: &MasterSnapshot, p: &Prepared, q: &Quote) -> ChargeQuoteRespo
         provisional: q.month.provisional.clone(),
         warnings,
         trace: q.trace.clone(),
-        masters_version: masters.version(),
+        masters_version: p.masters.version(),
         committed: None,
     }
 }
@@ -683,13 +687,13 @@ pub async fn quote_offline(
     body: &[u8],
 ) -> Result<ChargeQuoteResponse, Problem> {
     let cx = Context {
-        masters: masters.clone(),
+        masters,
         institution: None,
         gateway: None,
     };
     let p = prepare(&cx, body, false).await?;
-    let q = charges::quote(&p.month, &p.visit_key, masters.high_cost())?;
-    Ok(answer(&masters, &p, &q))
+    let q = charges::quote(&p.month, &p.visit_key, p.masters.high_cost())?;
+    Ok(answer(&p, &q))
 }
 
 /// What would this visit cost at the window? Nothing is stored.
@@ -721,7 +725,7 @@ pub(super) async fn quote(
         Err(r) => return r,
     };
     rec.http_status = Some(200);
-    let response = Json(answer(&st.service.masters(), &p, &q)).into_response();
+    let response = Json(answer(&p, &q)).into_response();
     audit::then(&st, rec, response).await
 }
 
@@ -752,7 +756,7 @@ async fn computed(
     if commit {
         rec.detail = p.request_visit_id.clone().map(|v| format!("visit {v}"));
     }
-    match charges::quote(&p.month, &p.visit_key, st.service.masters().high_cost()) {
+    match charges::quote(&p.month, &p.visit_key, p.masters.high_cost()) {
         Ok(q) => Ok((rec, p, q)),
         Err(e) => Err(reject(st, rec, e.into()).await),
     }
@@ -787,8 +791,7 @@ pub(super) async fn commit(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let masters = st.service.masters();
-    let mut dto = answer(&masters, &p, &q);
+    let mut dto = answer(&p, &q);
     let Ok(stored) = serde_json::to_string(&dto) else {
         return reject(
             &st,
