@@ -101,8 +101,13 @@ pub fn quote(m: &Month, visit_id: &str, limits: &HighCostLimits) -> Result<Quote
         .iter()
         .position(|&i| i == position)
         .expect("every visit is in the canonical order");
-    let full = compute(m, limits, &order)?;
     let with = compute(m, limits, &order[..=at])?;
+    // The whole month, for the receipts' amounts: the same computation when the visit is last.
+    let full = if at + 1 == order.len() {
+        with.clone()
+    } else {
+        compute(m, limits, &order)?
+    };
     let without = compute(m, limits, &order[..at])?;
     let exact = Yen(with.patient.0.saturating_sub(without.patient.0));
     let refund = Yen(without.patient.0.saturating_sub(with.patient.0));
@@ -265,10 +270,7 @@ fn monthly_cap(s: &Subsidy) -> Option<u64> {
     s.terms
         .iter()
         .flatten()
-        .filter_map(|t| match t.method {
-            Method::Monthly { amount } => Some(amount.0),
-            _ => t.caps.per_month.map(|c| c.0),
-        })
+        .filter_map(|t| t.monthly_cap().map(|c| c.0))
         .min()
 }
 
@@ -651,6 +653,13 @@ impl Calc<'_> {
             }
         }
         let times_cap = terms.charged_times_per_month.map(u32::from);
+        // A fixed amount, or the copay if lower; nothing once it was charged `times_cap` times.
+        let times = &mut self.times[s];
+        let mut fixed = |amount: Yen, copay: u64| {
+            let charged = times_cap.is_none_or(|n| *times < n);
+            *times += 1;
+            if charged { amount.0.min(copay) } else { 0 }
+        };
         // Fixed amounts: per visit, or per day split over the day's visits; never over the copay.
         match terms.method {
             Method::PerVisit { amount } => {
@@ -659,10 +668,7 @@ impl Calc<'_> {
                     if c == 0 {
                         continue;
                     }
-                    let charged = times_cap.is_none_or(|n| self.times[s] < n);
-                    self.times[s] += 1;
-                    let take = if charged { amount.0.min(c) } else { 0 };
-                    raw[v] = allocate(take, &copay[v]);
+                    raw[v] = allocate(fixed(amount, c), &copay[v]);
                 }
                 how.push(format!("{amount} per visit (or the copay if lower)"));
             }
@@ -672,9 +678,7 @@ impl Calc<'_> {
                     if c == 0 {
                         continue;
                     }
-                    let charged = times_cap.is_none_or(|n| self.times[s] < n);
-                    self.times[s] += 1;
-                    let take = if charged { amount.0.min(c) } else { 0 };
+                    let take = fixed(amount, c);
                     let per_visit: Vec<u64> = day.iter().map(|&v| copay[v].iter().sum()).collect();
                     for (&v, t) in day.iter().zip(allocate(take, &per_visit)) {
                         raw[v] = allocate(t, &copay[v]);
@@ -717,11 +721,7 @@ impl Calc<'_> {
             }
         }
         // The month's cap, in date order: the visit that reaches it is cut to the remainder.
-        let cap = match terms.method {
-            Method::Monthly { amount } => Some(amount.0),
-            _ => terms.caps.per_month.map(|c| c.0),
-        };
-        if let Some(cap) = cap {
+        if let Some(cap) = terms.monthly_cap().map(|c| c.0) {
             let mut remaining = cap.saturating_sub(self.used[s]);
             how.push(format!(
                 "monthly cap {}{} with {} used before this receipt: {} remaining",

@@ -148,6 +148,16 @@ pub struct Terms {
     pub rounding: Rounding,
 }
 
+impl Terms {
+    /// The month's cap: a 本人支払額, or the cap per month.
+    pub fn monthly_cap(&self) -> Option<Yen> {
+        match self.method {
+            Method::Monthly { amount } => Some(amount),
+            _ => self.caps.per_month,
+        }
+    }
+}
+
 /// One 公費 of the month, in receipt order (the first is 第1公費).
 #[derive(Debug, Clone)]
 pub struct Subsidy {
