@@ -20,7 +20,8 @@ use super::audit;
 use super::dto::{
     ChargeInsuranceDto, ChargePartDto, ChargeQuoteRequest, ChargeQuoteResponse, ChargeSubsidyDto,
     ChargeVisitDto, CommittedDto, InsuranceKindDto, KoAmountsDto, LedgerDto, LedgerEntryDto,
-    LedgerEntryRequest, MonthToDateDto, ReceiptAmountsDto, SpecificDiseaseDto, VoidDto, WarningDto,
+    LedgerEntryRequest, MonthToDateDto, MonthTotalsDto, ReceiptAmountsDto, SpecificDiseaseDto,
+    VoidDto, WarningDto,
 };
 use super::problem::{FieldError, Problem};
 use super::request::parse_json;
@@ -964,20 +965,20 @@ fn card_of(
 }
 
 fn ledger_dto(month: NaiveDate, rows: &[LedgerRow]) -> LedgerDto {
-    let (own, others) = ledger_totals(rows);
     // The cap of the latest row that names one.
     let cap = rows
         .iter()
         .filter(|r| r.cap.is_some())
         .max_by_key(|r| (r.at, r.id))
         .and_then(|r| r.cap);
+    let t = MonthTotalsDto::of(month, cap.map(|c| c.0), rows);
     LedgerDto {
-        month: month_key(month),
-        cap: cap.map(|c| c.0),
-        own,
-        others,
-        total: own + others,
-        remaining: cap.map(|c| c.0.saturating_sub(own + others)),
+        month: t.month,
+        cap: t.cap,
+        own: t.own,
+        others: t.others,
+        total: t.total,
+        remaining: t.remaining,
         entries: rows
             .iter()
             .map(|r| LedgerEntryDto {

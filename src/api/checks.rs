@@ -22,7 +22,7 @@ use super::render::render;
 use super::request::{parse_check_request, parse_result_body, setting_from_query};
 use crate::auth::{Caller, Scope};
 use crate::service::{CheckOutcome, Intake};
-use crate::store::{AuditRecord, KeyedHash, Operation, StoredAnswer, ledger_totals, month_key};
+use crate::store::{AuditRecord, KeyedHash, Operation, StoredAnswer};
 
 /// A refused check: counted by reason, recorded, answered with its problem.
 async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
@@ -61,16 +61,11 @@ async fn months(st: &AppState, o: &CheckOutcome) -> Vec<Option<MonthTotalsDto>> 
             out.push(None);
             continue;
         }
-        let (own, others) = ledger_totals(&rows);
-        let cap = s.copay.caps.per_month.map(|c| c.0);
-        out.push(Some(MonthTotalsDto {
-            month: month_key(o.service_date.date()),
-            cap,
-            own,
-            others,
-            total: own + others,
-            remaining: cap.map(|c| c.saturating_sub(own + others)),
-        }));
+        out.push(Some(MonthTotalsDto::of(
+            o.service_date.date(),
+            s.copay.caps.per_month.map(|c| c.0),
+            &rows,
+        )));
     }
     out
 }

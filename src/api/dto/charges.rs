@@ -304,6 +304,25 @@ pub struct MonthTotalsDto {
     pub remaining: Option<u64>,
 }
 
+impl MonthTotalsDto {
+    /// A certificate's month from its ledger rows, against `cap`.
+    pub fn of(
+        month: chrono::NaiveDate,
+        cap: Option<u64>,
+        rows: &[crate::store::LedgerRow],
+    ) -> Self {
+        let (own, others) = crate::store::ledger_totals(rows);
+        Self {
+            month: crate::store::month_key(month),
+            cap,
+            own,
+            others,
+            total: own + others,
+            remaining: cap.map(|c| c.saturating_sub(own + others)),
+        }
+    }
+}
+
 impl std::fmt::Debug for InlineSubsidyDto {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InlineSubsidyDto")
