@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 
-use super::input::{ChargeError, Method, Month, Setting, SpecificDisease, Subsidy, Visit};
+use super::input::{
+    ChargeError, Insurance, Method, Month, Setting, SpecificDisease, Subsidy, Visit,
+};
 use crate::domain::{AgeGroup, Care, InsuranceKind, Rounding, Yen};
 use crate::masters::{HighCostLimits, KohiLimitRule, LimitKey, LimitStatus, RateRule};
 
@@ -274,6 +276,16 @@ fn monthly_cap(s: &Subsidy) -> Option<u64> {
         .min()
 }
 
+/// The patient's share of the 10割 cost at the insurance stage, in percent: all of it without
+/// insurance (公費のみ).
+fn insurance_rate(ins: &Insurance) -> u64 {
+    if ins.kind == InsuranceKind::None {
+        100
+    } else {
+        u64::from(ins.patient_rate_percent)
+    }
+}
+
 /// The visits (positions) of each day, in order.
 fn day_groups(vs: &[&Visit]) -> Vec<Vec<usize>> {
     let mut days: BTreeMap<NaiveDate, Vec<usize>> = BTreeMap::new();
@@ -454,11 +466,7 @@ impl Calc<'_> {
         let m = self.m;
         let ins = m.insurance();
         let has_insurance = ins.kind != InsuranceKind::None;
-        let rate = if has_insurance {
-            u64::from(ins.patient_rate_percent)
-        } else {
-            100
-        };
+        let rate = insurance_rate(ins);
         let care = setting.care();
         let cost: u64 = vs.iter().map(|v| v.cost().0).sum();
         self.trace.push(format!(
@@ -562,14 +570,14 @@ impl Calc<'_> {
         }
         // 3. Each 公費 in order.
         let mut amounts: Vec<SubsidyAmounts> = Vec::new();
-        for (s, sub) in m.subsidies().iter().enumerate() {
+        for s in 0..m.subsidies().len() {
             let on: Vec<usize> = (0..parts.len())
                 .filter(|&i| parts[i].set.contains(&s))
                 .collect();
             if on.is_empty() {
                 continue;
             }
-            let a = self.subsidy_stage(s, sub, setting, vs, &mut parts, &on, rate)?;
+            let a = self.subsidy_stage(s, setting, vs, &mut parts, &on)?;
             amounts.push(a);
         }
         // 4. The receipt's class limit.
@@ -603,19 +611,19 @@ impl Calc<'_> {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The stage of the `s`-th 公費 on the parts `on` it covers in this receipt.
     fn subsidy_stage(
         &mut self,
         s: usize,
-        sub: &Subsidy,
         setting: Setting,
         vs: &[&Visit],
         parts: &mut [PartState],
         on: &[usize],
-        insurance_rate: u64,
     ) -> Result<SubsidyAmounts, ChargeError> {
         let m = self.m;
+        let sub = &m.subsidies()[s];
         let has_insurance = m.insurance().kind != InsuranceKind::None;
+        let insurance_rate = insurance_rate(m.insurance());
         let terms = *sub
             .terms_for(setting)
             .expect("Month::new checked every part's subsidies cover its setting");
