@@ -21,8 +21,8 @@ use pmh_gateway::sandbox::{InMemoryUpstream, Population};
 use pmh_gateway::service::SystemClock;
 use pmh_gateway::store::{
     AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome, EntryVoid,
-    EntryVoidOutcome, Hasher, KeyedHash, LedgerRow, NewLedgerEntry, Operation, Purged, SqliteStore,
-    Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome,
+    EntryVoidOutcome, Hasher, KeptItem, KeptRow, KeyedHash, LedgerRow, NewLedgerEntry, Operation,
+    Purged, SqliteStore, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome,
 };
 use tokio::net::TcpListener;
 
@@ -95,6 +95,20 @@ impl Store for NullStore {
         _: chrono::NaiveDate,
     ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>> {
         Box::pin(async { Ok(Vec::new()) })
+    }
+    fn put_kept(&self, _: KeptRow) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn forget_kept(&self, _: KeptItem, _: KeyedHash) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn kept(
+        &self,
+        _: KeptItem,
+        _: KeyedHash,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'_, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(async { Ok(None) })
     }
 }
 

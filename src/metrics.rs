@@ -60,6 +60,9 @@ pub struct Metrics {
     pub prefetch_latency: Histogram,
     /// From the file's last write to the answer being cached.
     pub arrival_to_cached: Histogram,
+    /// The service's durable state (stale stand-ins, check-ins), by `item` (`stand_in`,
+    /// `check_in`) and `op` (`kept`, `forgotten`, `loaded`, `failed`).
+    pub durable_state: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -234,8 +237,14 @@ impl Metrics {
             "From a result file's last write to its answer being cached",
             arrival_to_cached.clone(),
         );
+        let durable_state = family(
+            &mut registry,
+            "durable_state",
+            "Stale stand-ins and check-ins written to or read from the store, by item and op (kept, forgotten, loaded, failed)",
+        );
         Self {
             registry,
+            durable_state,
             checks,
             rejected,
             cache_hits,

@@ -263,7 +263,7 @@ impl WireSubsidy {
                 inpatient: caps(self.max_copayment_amount.and_then(|m| m.inpatient)),
             },
             validity,
-            unreadable: self.unreadable.clone(),
+            unreadable: self.unreadable.iter().map(|s| (*s).to_owned()).collect(),
             details: self
                 .certification_detail
                 .iter()

@@ -35,7 +35,6 @@ use crate::domain::{
 };
 use crate::mapping::{Flag, MappedSubsidy, VisitContext};
 use crate::masters::MasterSnapshot;
-use crate::service::CheckOutcome;
 use crate::store::{
     AuditRecord, ChargeCommit, CommitOutcome, EntryVoidOutcome, KeyedHash, LedgerRow,
     NewLedgerEntry, Operation, VoidOutcome, ledger_totals, month_key,
@@ -339,7 +338,7 @@ async fn named(
                 .await
                 .map_err(|e| internal("the kept answers could not be read", e))?;
             let outcome = kept
-                .and_then(|k| serde_json::from_str::<CheckOutcome>(&k.body).ok())
+                .and_then(|k| super::checks::opened(st, &k))
                 .ok_or_else(|| {
                     Problem::not_found(
                         "no answer with this check id is kept (never given, or older than the answer retention)",

@@ -86,7 +86,7 @@ async fn answered(
 /// Keeps an answer for its retention time. Failing to keep it is logged, not fatal: the access
 /// itself is recorded either way.
 async fn keep(st: &AppState, outcome: &CheckOutcome, patient: Option<KeyedHash>) {
-    let body = match serde_json::to_string(outcome) {
+    let body = match serde_json::to_vec(outcome) {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "cannot serialise an answer to keep it");
@@ -103,12 +103,19 @@ async fn keep(st: &AppState, outcome: &CheckOutcome, patient: Option<KeyedHash>)
             created_at,
             expires_at,
             patient,
-            body,
+            sealed: st.hasher.answer(&outcome.check_id).seal(&body),
         })
         .await;
     if let Err(e) = kept {
         tracing::error!(error = %e, "cannot keep an answer for GET /v1/subsidy-checks/{{check_id}}");
     }
+}
+
+/// A kept answer, opened and read; `None` when it does not open (another store secret) or no
+/// longer reads (another build's form).
+pub(super) fn opened(st: &AppState, k: &StoredAnswer) -> Option<CheckOutcome> {
+    let plain = st.hasher.answer(&k.check_id).open(&k.sealed)?;
+    serde_json::from_slice(&plain).ok()
 }
 
 /// Ask which subsidies apply to a patient on a service date.
@@ -342,7 +349,7 @@ pub(super) async fn earlier_check(
     if let Some(k) = &kept {
         rec.patient = k.patient.clone();
     }
-    let outcome = kept.and_then(|k| serde_json::from_str::<CheckOutcome>(&k.body).ok());
+    let outcome = kept.and_then(|k| opened(&st, &k));
     match outcome {
         Some(outcome) => {
             let months = months(&st, &outcome).await;

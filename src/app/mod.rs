@@ -2,8 +2,11 @@
 //! plain TCP on loopback, or TLS with optional client certificates).
 //! `run(listener, config, shutdown)` lets tests bind port 0 and stop the server at will.
 
+mod durable;
 mod listener;
 mod server;
+
+pub use durable::StoreDurable;
 
 pub use listener::{GatewayListener, Incoming};
 pub use server::serve;
@@ -103,6 +106,11 @@ pub fn state_with_upstream(
             "no clients are configured: every /v1 request will be refused (add one with `pmh-gateway clients add NAME --scope check`)"
         );
     }
+    let durable = Arc::new(StoreDurable {
+        store: store.clone(),
+        hasher: hasher.clone(),
+        clock: clock.clone(),
+    });
     let service = SubsidyService::new(
         upstream,
         masters,
@@ -110,7 +118,8 @@ pub fn state_with_upstream(
         config.service.clone(),
         Some(config.institution.clone()),
         metrics.clone(),
-    );
+    )
+    .with_durable(durable);
     let client_certificate_expires = client_certificate_expiry(config);
     if let Some(t) = client_certificate_expires {
         metrics.client_certificate_expiry.set(t.timestamp());

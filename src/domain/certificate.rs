@@ -61,7 +61,12 @@ impl fmt::Debug for CertificateDetail {
 
 /// A PMH certificate as received, with its numbers parsed leniently. `Debug` leaves out the
 /// recipient number and the face items.
-#[derive(Clone)]
+///
+/// Serialised (for the durable stale stand-in and check-ins) in a kept form that holds what was
+/// received and how it was read: the payer number is read again from its raw form on the way
+/// back, and an unreadable validity stays unreadable.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[serde(into = "Kept", from = "Kept")]
 pub struct Certificate {
     pub certificate_type_id: Option<String>,
     /// 受給者証名 (a certificate title, not a person's name).
@@ -84,7 +89,7 @@ pub struct Certificate {
     pub details: Vec<CertificateDetail>,
     /// Fields that were present but could not be read, by their path in the PMH contract (e.g.
     /// `maxCopaymentAmount.outpatient.perMonth`): a doubt to report, never a silent "none".
-    pub unreadable: Vec<&'static str>,
+    pub unreadable: Vec<String>,
 }
 
 impl fmt::Debug for Certificate {
@@ -107,6 +112,88 @@ impl fmt::Debug for Certificate {
             .field("details", &Redacted::list(&self.details))
             .field("unreadable", &self.unreadable)
             .finish_non_exhaustive()
+    }
+}
+
+/// The validity as kept: read, or why it could not be.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum KeptValidity {
+    Read(Validity),
+    /// `DateError::Format`, by the format's name.
+    Format(String),
+    OutOfRange(i32),
+}
+
+/// [`Certificate`]'s serialised form.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Kept {
+    certificate_type_id: Option<String>,
+    certification_name: Option<String>,
+    payer_number: String,
+    recipient_number: Option<String>,
+    segment: Option<String>,
+    income_segment: Option<String>,
+    additional_conditions: Vec<String>,
+    designated_institutions: Vec<DesignatedInstitution>,
+    always_reimbursement: bool,
+    not_disclosed: bool,
+    max_copayment: MaxCopayment,
+    validity: KeptValidity,
+    details: Vec<CertificateDetail>,
+    unreadable: Vec<String>,
+}
+
+impl From<Certificate> for Kept {
+    fn from(c: Certificate) -> Self {
+        Self {
+            certificate_type_id: c.certificate_type_id,
+            certification_name: c.certification_name,
+            payer_number: c.payer_number_raw,
+            recipient_number: c.recipient_number_raw,
+            segment: c.segment,
+            income_segment: c.income_segment,
+            additional_conditions: c.additional_conditions,
+            designated_institutions: c.designated_institutions,
+            always_reimbursement: c.always_reimbursement,
+            not_disclosed: c.not_disclosed,
+            max_copayment: c.max_copayment,
+            validity: match c.validity {
+                Ok(v) => KeptValidity::Read(v),
+                Err(DateError::Format { format }) => KeptValidity::Format(format.to_owned()),
+                Err(DateError::OutOfRange(y)) => KeptValidity::OutOfRange(y),
+            },
+            details: c.details,
+            unreadable: c.unreadable,
+        }
+    }
+}
+
+impl From<Kept> for Certificate {
+    fn from(k: Kept) -> Self {
+        Self {
+            certificate_type_id: k.certificate_type_id,
+            certification_name: k.certification_name,
+            payer_number: PayerNumber::parse(&k.payer_number),
+            payer_number_raw: k.payer_number,
+            recipient_number_raw: k.recipient_number,
+            segment: k.segment,
+            income_segment: k.income_segment,
+            additional_conditions: k.additional_conditions,
+            designated_institutions: k.designated_institutions,
+            always_reimbursement: k.always_reimbursement,
+            not_disclosed: k.not_disclosed,
+            max_copayment: k.max_copayment,
+            validity: match k.validity {
+                KeptValidity::Read(v) => Ok(v),
+                KeptValidity::Format(f) => Err(DateError::Format {
+                    format: super::date::format_named(&f),
+                }),
+                KeptValidity::OutOfRange(y) => Err(DateError::OutOfRange(y)),
+            },
+            details: k.details,
+            unreadable: k.unreadable,
+        }
     }
 }
 

@@ -11,6 +11,15 @@ pub enum DateError {
     OutOfRange(i32),
 }
 
+/// A date format's name as [`DateError::Format`] gives it, from its text (a kept certificate's
+/// error read back); an unknown name is the compact form PMH uses.
+pub fn format_named(name: &str) -> &'static str {
+    match name {
+        "YYYY-MM-DD" => "YYYY-MM-DD",
+        _ => "YYYYMMDD",
+    }
+}
+
 /// Japan Standard Time.
 pub fn jst() -> FixedOffset {
     FixedOffset::east_opt(9 * 3600).expect("valid offset")

@@ -10,6 +10,7 @@
 
 mod breaker;
 mod clock;
+mod durable;
 mod intake;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use tokio::time::Instant;
 
 pub use breaker::{Breaker, BreakerState};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use durable::{Durable, DurableError, Forgetful, Lookup, Saved};
 pub use intake::{ResultCheck, ResultError, ResultVisit, checks_from_result};
 
 use crate::domain::date::end_of_jst_day;
@@ -209,6 +211,8 @@ pub struct SubsidyService {
     metrics: Arc<Metrics>,
     /// 照会番号 → the latest check-in.
     check_ins: Cache<String, Arc<CheckIn>>,
+    /// Where stand-ins and check-ins outlive the process.
+    durable: Arc<dyn Durable>,
 }
 
 impl SubsidyService {
@@ -244,7 +248,15 @@ impl SubsidyService {
             breaker,
             metrics,
             check_ins,
+            durable: Arc::new(Forgetful),
         }
+    }
+
+    /// Keeps the stale stand-ins and the check-in index in `durable` as well as in memory, and
+    /// reads them from it when memory misses (after a restart, or written by another replica).
+    pub fn with_durable(mut self, durable: Arc<dyn Durable>) -> Self {
+        self.durable = durable;
+        self
     }
 
     /// The snapshot in force; checks in flight finish with the one they started with.
@@ -308,7 +320,7 @@ impl SubsidyService {
                     self.fresh.insert(asked.key(), f.clone()).await;
                     if f.certificates.is_empty() {
                         // The block is PMH's "none": no older answer stands in for it.
-                        self.last_confirmed.invalidate(&insured).await;
+                        self.forget_stand_in(&insured).await;
                     }
                 }
                 self.answer(&asked, found(&f), Some(Source::OnshiResult), Some(&f), None)
@@ -332,6 +344,7 @@ impl SubsidyService {
                     .get_or_create(&vec![("status", metric_status(out.status))])
                     .inc();
                 if let Some(reference) = reference {
+                    let answer = self.fresh.get(&(insured.clone(), out.service_date)).await;
                     let c = CheckIn {
                         insured,
                         service_date: out.service_date,
@@ -341,6 +354,7 @@ impl SubsidyService {
                         cached_at: self.clock.now(),
                         status: out.status,
                     };
+                    self.keep_check_in(&reference, &c, answer.as_deref()).await;
                     self.check_ins.insert(reference, Arc::new(c)).await;
                 }
             }
@@ -349,9 +363,125 @@ impl SubsidyService {
     }
 
     /// The latest check-in under this 照会番号, if one arrived within the last day and a half
-    /// (no check is made).
+    /// (no check is made): from memory, or else from the durable state (then with the answer
+    /// its prefetch cached, while that is fresh).
     pub async fn check_in(&self, reference: &str) -> Option<Arc<CheckIn>> {
-        self.check_ins.get(reference).await
+        if let Some(c) = self.check_ins.get(reference).await {
+            return Some(c);
+        }
+        let now = self.clock.now();
+        let bytes = self
+            .durable_get(Lookup::CheckIn(reference), "check_in", now)
+            .await?;
+        let Some((c, answer)) = serde_json::from_slice::<durable::KeptCheckIn>(&bytes)
+            .ok()
+            .and_then(durable::KeptCheckIn::into_parts)
+        else {
+            self.durable_count("check_in", "failed");
+            tracing::warn!("a kept check-in could not be read back; it is ignored");
+            return None;
+        };
+        if now - c.cached_at > chrono_dur(CHECK_IN_MAX_AGE) {
+            return None;
+        }
+        if let Some(f) = answer.filter(|f| f.fresh_until > now) {
+            let key = (c.insured.clone(), c.service_date);
+            if self.fresh.get(&key).await.is_none() {
+                self.fresh.insert(key, Arc::new(f)).await;
+            }
+        }
+        let c = Arc::new(c);
+        self.check_ins.insert(reference.to_owned(), c.clone()).await;
+        Some(c)
+    }
+
+    /// The last confirmed answer of a person: from memory, or else from the durable state.
+    async fn stand_in(
+        &self,
+        insured: &InsuredIdentity,
+        now: DateTime<Utc>,
+    ) -> Option<Arc<Fetched>> {
+        if let Some(f) = self.last_confirmed.get(insured).await {
+            return Some(f);
+        }
+        let bytes = self
+            .durable_get(Lookup::StandIn(insured), "stand_in", now)
+            .await?;
+        let Ok(kept) = serde_json::from_slice::<durable::KeptFetched>(&bytes) else {
+            self.durable_count("stand_in", "failed");
+            tracing::warn!("a kept stand-in could not be read back; it is ignored");
+            return None;
+        };
+        let f = Arc::new(kept.into_fetched());
+        self.last_confirmed.insert(insured.clone(), f.clone()).await;
+        Some(f)
+    }
+
+    async fn durable_get(
+        &self,
+        at: Lookup<'_>,
+        item: &'static str,
+        now: DateTime<Utc>,
+    ) -> Option<Vec<u8>> {
+        match self.durable.get(at, now).await {
+            Ok(Some(b)) => {
+                self.durable_count(item, "loaded");
+                Some(b)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.durable_count(item, "failed");
+                tracing::warn!(item, error = %e, "cannot read the durable state");
+                None
+            }
+        }
+    }
+
+    async fn durable_put(&self, at: Lookup<'_>, item: &'static str, saved: Option<Saved>) {
+        let op = if saved.is_some() { "kept" } else { "forgotten" };
+        match self.durable.put(at, saved).await {
+            Ok(()) => self.durable_count(item, op),
+            Err(e) => {
+                self.durable_count(item, "failed");
+                tracing::warn!(item, error = %e, "cannot write the durable state");
+            }
+        }
+    }
+
+    fn durable_count(&self, item: &'static str, op: &'static str) {
+        self.metrics
+            .durable_state
+            .get_or_create(&vec![("item", item), ("op", op)])
+            .inc();
+    }
+
+    /// A confirmed answer from PMH becomes the person's stand-in, here and in the durable state.
+    async fn keep_stand_in(&self, insured: &InsuredIdentity, f: &Arc<Fetched>) {
+        self.last_confirmed.insert(insured.clone(), f.clone()).await;
+        let body = serde_json::to_vec(&durable::KeptFetched::of(f)).unwrap_or_default();
+        let saved = Saved {
+            expires_at: f.obtained_at + chrono_dur(self.cfg.stale_max_age),
+            body,
+        };
+        self.durable_put(Lookup::StandIn(insured), "stand_in", Some(saved))
+            .await;
+    }
+
+    /// PMH now says "none": an older confirmed answer must not come back as the stand-in.
+    async fn forget_stand_in(&self, insured: &InsuredIdentity) {
+        self.last_confirmed.invalidate(insured).await;
+        self.durable_put(Lookup::StandIn(insured), "stand_in", None)
+            .await;
+    }
+
+    async fn keep_check_in(&self, reference: &str, c: &CheckIn, answer: Option<&Fetched>) {
+        let body = serde_json::to_vec(&durable::KeptCheckIn::of(c, answer)).unwrap_or_default();
+        let saved = Saved {
+            expires_at: c.cached_at + chrono_dur(CHECK_IN_MAX_AGE),
+            body,
+        };
+        self.durable_put(Lookup::CheckIn(reference), "check_in", Some(saved))
+            .await;
     }
 
     /// The answer for the latest check-in under this 照会番号 (within the last day and a half),
@@ -485,7 +615,7 @@ impl SubsidyService {
         };
 
         // Stale-if-error: the last confirmed answer, only while it still applies.
-        if let Some(last) = self.last_confirmed.get(&asked.req.insured).await {
+        if let Some(last) = self.stand_in(&asked.req.insured, now).await {
             let age = now - last.obtained_at;
             if age.to_std().unwrap_or_default() <= self.cfg.stale_max_age {
                 let a = self.answer(
@@ -541,11 +671,9 @@ impl SubsidyService {
                     self.breaker.record_success();
                     let f = Arc::new(self.fetched(a.certificates, date, Origin::Upstream));
                     if f.certificates.is_empty() {
-                        // PMH now says "none": an older confirmed answer must not come back as
-                        // the stale stand-in.
-                        self.last_confirmed.invalidate(&insured).await;
+                        self.forget_stand_in(&insured).await;
                     } else {
-                        self.last_confirmed.insert(insured.clone(), f.clone()).await;
+                        self.keep_stand_in(&insured, &f).await;
                     }
                     Ok(f)
                 }

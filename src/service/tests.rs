@@ -429,3 +429,152 @@ async fn an_old_confirmed_answer_is_not_stale_after_pmh_said_none() {
     let out = svc.check(req()).await;
     assert_eq!((out.status, out.source), (Status::Unavailable, None));
 }
+
+/// A durable state in memory, shared by the services built on it (a restart, or a replica).
+#[derive(Default)]
+struct Shelf {
+    items: Mutex<std::collections::HashMap<String, Saved>>,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+impl Shelf {
+    fn name(at: Lookup<'_>) -> String {
+        match at {
+            Lookup::StandIn(i) => format!("stand_in:{}", i.number()),
+            Lookup::CheckIn(r) => format!("check_in:{r}"),
+        }
+    }
+}
+
+impl Durable for Shelf {
+    fn put(&self, at: Lookup<'_>, saved: Option<Saved>) -> BoxFuture<'_, Result<(), DurableError>> {
+        let name = Self::name(at);
+        Box::pin(async move {
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(DurableError("the shelf is down".into()));
+            }
+            let mut items = self.items.lock().unwrap();
+            match saved {
+                Some(s) => items.insert(name, s),
+                None => items.remove(&name),
+            };
+            Ok(())
+        })
+    }
+    fn get(
+        &self,
+        at: Lookup<'_>,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<Vec<u8>>, DurableError>> {
+        let name = Self::name(at);
+        Box::pin(async move {
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(DurableError("the shelf is down".into()));
+            }
+            Ok(self
+                .items
+                .lock()
+                .unwrap()
+                .get(&name)
+                .filter(|s| s.expires_at > now)
+                .map(|s| s.body.clone()))
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_restarted_service_keeps_check_ins_and_stale_stand_ins() {
+    let shelf = Arc::new(Shelf::default());
+    let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
+    let clock = Arc::new(ManualClock::new(morning()));
+    let before = service(fake.clone(), clock.clone(), 300).with_durable(shelf.clone());
+    // A check-in answered from the upstream: the person's stand-in and the check-in are kept.
+    let out = before.check_result(with_block(None), check_in()).await;
+    assert_eq!(
+        (out.status, out.source),
+        (Status::Confirmed, Some(Source::Upstream))
+    );
+    assert_eq!(shelf.items.lock().unwrap().len(), 2);
+    drop(before);
+
+    // After the restart, an hour later: the check-in is found by its 照会番号 and answered from
+    // the answer it prefetched (no upstream call), with the file's times.
+    clock.advance(chrono::Duration::hours(1));
+    let after = service(fake.clone(), clock.clone(), 300).with_durable(shelf.clone());
+    let (out, c) = after
+        .check_by_reference("0000000001", Claim::Medical, Care::Outpatient)
+        .await
+        .expect("the check-in survives");
+    assert_eq!(
+        (out.status, out.source),
+        (Status::Confirmed, Some(Source::Cache))
+    );
+    assert_eq!(
+        (c.file_name.as_str(), c.arrived_at),
+        ("OQSsiquc01res_face_1.xml", morning())
+    );
+    assert_eq!(fake.calls(), 1);
+    assert!(
+        after
+            .check_by_reference("0000000002", Claim::Medical, Care::Outpatient)
+            .await
+            .is_none()
+    );
+
+    // The next day the check-in is no longer fresh, PMH is down: the stand-in answers, `stale`.
+    clock.advance(chrono::Duration::days(1));
+    fake.set(Mode::Down);
+    let again = service(fake.clone(), clock.clone(), 300).with_durable(shelf.clone());
+    let out = again.check(req()).await;
+    assert_eq!(
+        (out.status, out.source),
+        (Status::Confirmed, Some(Source::Stale))
+    );
+    assert_eq!(out.mapped.active.len(), 1);
+
+    // PMH then says "none": the stand-in is forgotten in the durable state too.
+    fake.set(Mode::Ok);
+    *fake.certs.lock().unwrap() = Vec::new();
+    clock.advance(chrono::Duration::days(1));
+    assert_eq!(again.check(req()).await.status, Status::NoneFound);
+    fake.set(Mode::Down);
+    clock.advance(chrono::Duration::days(1));
+    let fresh_start = service(fake.clone(), clock.clone(), 300).with_durable(shelf.clone());
+    let out = fresh_start.check(req()).await;
+    assert_eq!((out.status, out.source), (Status::Unavailable, None));
+}
+
+#[tokio::test]
+async fn a_failing_durable_state_is_logged_never_an_answer() {
+    let shelf = Arc::new(Shelf::default());
+    shelf.fail.store(true, Ordering::SeqCst);
+    let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
+    let clock = Arc::new(ManualClock::new(morning()));
+    let metrics = Arc::new(Metrics::new());
+    let svc = SubsidyService::new(
+        fake.clone(),
+        Arc::new(MasterStore::embedded()),
+        clock.clone(),
+        ServiceConfig {
+            deadline: Duration::from_millis(300),
+            ..ServiceConfig::default()
+        },
+        None,
+        metrics.clone(),
+    )
+    .with_durable(shelf.clone());
+    let out = svc.check_result(with_block(None), check_in()).await;
+    assert_eq!(out.status, Status::Confirmed);
+    // Memory still answers.
+    assert!(svc.check_in("0000000001").await.is_some());
+    clock.advance(chrono::Duration::days(1));
+    fake.set(Mode::Down);
+    assert_eq!(svc.check(req()).await.source, Some(Source::Stale));
+    // An unknown 照会番号 with the durable state failing is "not known", never an error answer.
+    assert!(svc.check_in("0000000009").await.is_none());
+    let text = metrics.render();
+    assert!(
+        text.contains(r#"pmh_gateway_durable_state_total{item="check_in",op="failed"} 2"#),
+        "{text}"
+    );
+}

@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::{aead, hmac};
 
 use super::StoreError;
 use crate::domain::{InsuredIdentity, PayerNumber, hex};
@@ -104,15 +104,7 @@ impl Hasher {
     /// The patient: the insured identity as the cache knows it (insurer, symbol, number, branch,
     /// birthdate), whatever order or padding the caller used.
     pub fn patient(&self, insured: &InsuredIdentity) -> KeyedHash {
-        let canonical = format!(
-            "{}|{}|{}|{}|{}",
-            insured.insurer_number(),
-            insured.symbol().unwrap_or(""),
-            insured.number(),
-            insured.branch().unwrap_or(""),
-            insured.birthdate().format("%Y%m%d"),
-        );
-        self.hash("patient", &canonical)
+        self.hash("patient", &canonical(insured))
     }
 
     /// A certificate (受給者証): its payer number and recipient number, as the ledger keys it.
@@ -123,6 +115,104 @@ impl Hasher {
     /// A 照会番号 (trimmed).
     pub fn reference(&self, reference: &str) -> KeyedHash {
         self.hash("reference", reference.trim())
+    }
+
+    /// Where a person's stale stand-in is kept, and the key it is sealed under.
+    pub fn stand_in(&self, insured: &InsuredIdentity) -> (KeyedHash, Sealer) {
+        self.kept("stand_in", &canonical(insured))
+    }
+
+    /// Where the check-in under a 照会番号 (trimmed) is kept, and the key it is sealed under.
+    pub fn check_in(&self, reference: &str) -> (KeyedHash, Sealer) {
+        self.kept("check_in", reference.trim())
+    }
+
+    /// The key an answer kept under `check_id` is sealed with (the check id is not personal,
+    /// so it is the row's key as it is).
+    pub fn answer(&self, check_id: &str) -> Sealer {
+        self.kept("answer", check_id).1
+    }
+
+    /// The row's key (an HMAC in the item's own domain) and a sealing key derived from the same
+    /// value in another: a kept row reads nothing to whoever lacks the secret *or* the value
+    /// it is looked up by (the person's identity, the 照会番号).
+    fn kept(&self, item: &str, value: &str) -> (KeyedHash, Sealer) {
+        let index = self.hash(&format!("kept:{item}"), value);
+        let mut ctx = hmac::Context::with_key(&self.key);
+        ctx.update(format!("seal:{item}").as_bytes());
+        ctx.update(&[0]);
+        ctx.update(value.as_bytes());
+        let tag = ctx.sign();
+        let key = aead::UnboundKey::new(&aead::AES_256_GCM, tag.as_ref())
+            .expect("an HMAC-SHA256 tag is an AES-256 key");
+        (
+            index,
+            Sealer {
+                key: aead::LessSafeKey::new(key),
+                aad: item.to_owned(),
+            },
+        )
+    }
+}
+
+/// The insured identity as the store knows it (insurer, symbol, number, branch, birthdate),
+/// whatever order or padding the caller used.
+fn canonical(insured: &InsuredIdentity) -> String {
+    format!(
+        "{}|{}|{}|{}|{}",
+        insured.insurer_number(),
+        insured.symbol().unwrap_or(""),
+        insured.number(),
+        insured.branch().unwrap_or(""),
+        insured.birthdate().format("%Y%m%d"),
+    )
+}
+
+/// AES-256-GCM under a key derived from a kept row's lookup value; a random nonce per seal,
+/// written before the ciphertext.
+pub struct Sealer {
+    key: aead::LessSafeKey,
+    aad: String,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(<key>)")
+    }
+}
+
+impl Sealer {
+    pub fn seal(&self, plain: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; aead::NONCE_LEN];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .expect("the system has random bytes");
+        let mut out = plain.to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(self.aad.as_bytes()),
+                &mut out,
+            )
+            .expect("sealing a buffer in memory cannot fail");
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&out);
+        sealed
+    }
+
+    /// The plain bytes; `None` when `sealed` was not sealed under this key (or was altered).
+    pub fn open(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < aead::NONCE_LEN {
+            return None;
+        }
+        let (nonce, body) = sealed.split_at(aead::NONCE_LEN);
+        let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buf = body.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, aead::Aad::from(self.aad.as_bytes()), &mut buf)
+            .ok()?;
+        Some(plain.to_vec())
     }
 }
 
@@ -158,6 +248,46 @@ mod tests {
         assert!(!h.as_str().contains("345"));
         assert_ne!(a.reference("0000000001"), a.patient(&insured("0000000001")));
         assert_eq!(a.reference(" 0000000001 "), a.reference("0000000001"));
+    }
+
+    #[test]
+    fn a_kept_row_opens_only_with_the_secret_and_the_value_it_is_looked_up_by() {
+        let a = Hasher::from_secret(b"one secret of thirty-two bytes!!");
+        let b = Hasher::from_secret(b"another secret, thirty-two bytes");
+        let (key, sealer) = a.check_in("0000000042");
+        let sealed = sealer.seal(b"the body 1234566");
+        assert!(!String::from_utf8_lossy(&sealed).contains("1234566"));
+        assert_ne!(
+            sealed,
+            sealer.seal(b"the body 1234566"),
+            "a fresh nonce each time"
+        );
+        assert_eq!(a.check_in(" 0000000042 ").0, key);
+        assert_eq!(
+            a.check_in("0000000042").1.open(&sealed).as_deref(),
+            Some(&b"the body 1234566"[..])
+        );
+        assert_eq!(
+            a.check_in("0000000043").1.open(&sealed),
+            None,
+            "another value"
+        );
+        assert_eq!(
+            b.check_in("0000000042").1.open(&sealed),
+            None,
+            "another secret"
+        );
+        let (person, _) = a.stand_in(&insured("345"));
+        assert_ne!(person, a.patient(&insured("345")), "not the audit's hash");
+        assert_eq!(
+            a.stand_in(&insured("345")).1.open(&sealed),
+            None,
+            "another item"
+        );
+        let mut altered = sealed.clone();
+        *altered.last_mut().unwrap() ^= 1;
+        assert_eq!(sealer.open(&altered), None);
+        assert_eq!(sealer.open(&sealed[..5]), None);
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub mod export;
 mod keyed;
 mod ledger;
 mod sqlite;
+#[cfg(test)]
+mod suite;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -21,7 +23,7 @@ use std::pin::Pin;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use keyed::{Hasher, KeyedHash, key_path};
+pub use keyed::{Hasher, KeyedHash, Sealer, key_path};
 pub use ledger::{
     ChargeCommit, ChargeRecord, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, LedgerRow,
     LedgerSource, NewLedgerEntry, VoidOutcome, ledger_totals, month_key,
@@ -245,8 +247,9 @@ pub struct StoredAnswer {
     pub expires_at: DateTime<Utc>,
     /// Whom it is about (a keyed hash), so that reading it again is audited with the patient.
     pub patient: Option<KeyedHash>,
-    /// The serialised answer (the API's business; the store does not read it).
-    pub body: String,
+    /// The serialised answer, sealed under a key derived from the check id
+    /// (`Hasher::answer`): the store holds no certificate that reads without the check id.
+    pub sealed: Vec<u8>,
 }
 
 /// What a purge removed.
@@ -256,6 +259,8 @@ pub struct Purged {
     pub answers: u64,
     /// Committed charges and ledger rows older than the audit's retention.
     pub ledger_rows: u64,
+    /// Kept stand-ins and check-ins past their expiry.
+    pub kept: u64,
 }
 
 /// Sizes for `/readyz`.
@@ -267,7 +272,38 @@ pub struct StoreInfo {
     pub audit_records: u64,
     pub answers: u64,
     pub ledger_rows: u64,
+    /// Kept stand-ins and check-ins (expired ones until the next purge).
+    pub kept: u64,
     pub size_bytes: u64,
+}
+
+/// What the service keeps across restarts (and shares between replicas).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeptItem {
+    /// The last confirmed answer of a person (the stale stand-in).
+    StandIn,
+    /// The latest check-in under a 照会番号, with the answer its prefetch cached.
+    CheckIn,
+}
+
+impl KeptItem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StandIn => "stand_in",
+            Self::CheckIn => "check_in",
+        }
+    }
+}
+
+/// A kept item: under a keyed hash of what it is looked up by, sealed under a key derived from
+/// that value (`Hasher::stand_in`, `Hasher::check_in`). The store reads neither.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptRow {
+    pub item: KeptItem,
+    pub key: KeyedHash,
+    pub updated_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub sealed: Vec<u8>,
 }
 
 /// The durable state, whichever backend holds it.
@@ -322,6 +358,17 @@ pub trait Store: Send + Sync + 'static {
         card: KeyedHash,
         month: chrono::NaiveDate,
     ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>>;
+    /// Keeps an item, replacing the one under the same item and key.
+    fn put_kept(&self, row: KeptRow) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Forgets an item.
+    fn forget_kept(&self, item: KeptItem, key: KeyedHash) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// The sealed bytes kept under an item and key, unless they expired before `now`.
+    fn kept(
+        &self,
+        item: KeptItem,
+        key: KeyedHash,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<Vec<u8>>, StoreError>>;
 }
 
 /// A migration: its version (1, 2, …), its name and its SQL.
@@ -342,5 +389,15 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "charges_and_ledger",
         sql: include_str!("migrations/0002_charges_and_ledger.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "kept_state",
+        sql: include_str!("migrations/0003_kept_state.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "sealed_answers",
+        sql: include_str!("migrations/0004_sealed_answers.sql"),
     },
 ];

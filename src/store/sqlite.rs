@@ -17,8 +17,9 @@ use tokio::sync::oneshot;
 
 use super::{
     AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome, EntryOf,
-    EntryVoid, EntryVoidOutcome, KeyedHash, LedgerRow, LedgerSource, MIGRATIONS, NewLedgerEntry,
-    Operation, Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key,
+    EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LedgerRow, LedgerSource, MIGRATIONS,
+    NewLedgerEntry, Operation, Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome,
+    month_key,
 };
 use crate::domain::{Care, Yen};
 use crate::files::{owner_only_dir, restrict_to_owner};
@@ -368,7 +369,7 @@ impl Store for SqliteStore {
                     ms(a.created_at),
                     ms(a.expires_at),
                     a.patient.as_ref().map(KeyedHash::as_str),
-                    a.body
+                    a.sealed
                 ])
             })
             .map_err(db_error(path))?;
@@ -395,7 +396,7 @@ impl Store for SqliteStore {
                             .get::<_, Option<String>>(3)?
                             .as_deref()
                             .and_then(KeyedHash::parse),
-                        body: r.get(4)?,
+                        sealed: r.get(4)?,
                     })
                 },
             )
@@ -438,10 +439,14 @@ impl Store for SqliteStore {
                     params![ms(audit_before)],
                 )
                 .map_err(&err)? as u64;
+            let kept = conn
+                .execute("DELETE FROM kept WHERE expires_ms <= ?1", params![ms(now)])
+                .map_err(&err)? as u64;
             Ok(Purged {
                 audit_records,
                 answers,
                 ledger_rows,
+                kept,
             })
         })
     }
@@ -679,6 +684,54 @@ impl Store for SqliteStore {
         })
     }
 
+    fn put_kept(&self, row: KeptRow) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.run(move |conn, path| {
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO kept (item, key, updated_ms, expires_ms, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    row.item.as_str(),
+                    row.key.as_str(),
+                    ms(row.updated_at),
+                    ms(row.expires_at),
+                    row.sealed
+                ])
+            })
+            .map_err(db_error(path))?;
+            Ok(())
+        })
+    }
+
+    fn forget_kept(&self, item: KeptItem, key: KeyedHash) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.run(move |conn, path| {
+            conn.execute(
+                "DELETE FROM kept WHERE item = ?1 AND key = ?2",
+                params![item.as_str(), key.as_str()],
+            )
+            .map_err(db_error(path))?;
+            Ok(())
+        })
+    }
+
+    fn kept(
+        &self,
+        item: KeptItem,
+        key: KeyedHash,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<Vec<u8>>, StoreError>> {
+        self.run(move |conn, path| {
+            conn.query_row(
+                "SELECT body FROM kept WHERE item = ?1 AND key = ?2 AND expires_ms > ?3",
+                params![item.as_str(), key.as_str(), ms(now)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_error(path))
+        })
+    }
+
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>> {
         self.run(move |conn, path| {
             let err = db_error(path);
@@ -686,6 +739,7 @@ impl Store for SqliteStore {
             let audit_records = count("SELECT COUNT(*) FROM audit").map_err(&err)? as u64;
             let answers = count("SELECT COUNT(*) FROM answers").map_err(&err)? as u64;
             let ledger_rows = count("SELECT COUNT(*) FROM ledger_entries").map_err(&err)? as u64;
+            let kept = count("SELECT COUNT(*) FROM kept").map_err(&err)? as u64;
             let schema_version = count("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
                 .map_err(&err)? as u32;
             let size = |suffix: &str| {
@@ -700,6 +754,7 @@ impl Store for SqliteStore {
                 audit_records,
                 answers,
                 ledger_rows,
+                kept,
                 size_bytes: size("") + size("-wal"),
             })
         })
@@ -710,48 +765,14 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
     use crate::files::is_owner_only;
-    use crate::store::Hasher;
-
-    fn at(h: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 21, h, 0, 0).unwrap()
-    }
+    use crate::store::Store;
+    use crate::store::suite::{self, at};
 
     #[tokio::test]
     async fn records_are_appended_searched_and_purged() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("state"), false).unwrap();
-        let hasher = Hasher::from_secret(b"0123456789abcdef0123456789abcdef");
-        let patient = hasher.reference("0000000007");
-        for (h, client) in [(1, "recept-1"), (2, "pharmacy"), (3, "recept-1")] {
-            let mut r = AuditRecord::new(at(h), client, Operation::Check);
-            r.http_status = Some(200);
-            r.status = Some("confirmed".into());
-            r.patient = (h != 2).then(|| patient.clone());
-            store.append(r).await.unwrap();
-        }
-        let all = store
-            .search(AuditQuery {
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        assert_eq!(all.len(), 3);
-        assert_eq!(all[0].at, at(3), "newest first");
-        let mine = store
-            .search(AuditQuery {
-                patient: Some(patient.clone()),
-                from: Some(at(2)),
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        assert_eq!(mine.len(), 1);
-        assert_eq!(mine[0].client, "recept-1");
-        let purged = store.purge(at(2), at(12)).await.unwrap();
-        assert_eq!(purged.audit_records, 1);
-        assert_eq!(store.info().await.unwrap().audit_records, 2);
+        suite::records_are_appended_searched_and_purged(&store).await;
         // Owner-only on disk.
         assert!(is_owner_only(&dir.path().join("state")).unwrap());
         assert!(is_owner_only(store.path()).unwrap());
@@ -761,23 +782,7 @@ mod tests {
     async fn concurrent_appends_are_committed_together_and_each_answered() {
         let dir = tempfile::tempdir().unwrap();
         let store = std::sync::Arc::new(SqliteStore::open(dir.path(), false).unwrap());
-        let tasks: Vec<_> = (0..300)
-            .map(|i| {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    store
-                        .append(AuditRecord::new(at(1), &format!("c{i}"), Operation::Check))
-                        .await
-                })
-            })
-            .collect();
-        let mut seqs = Vec::new();
-        for t in tasks {
-            seqs.push(t.await.unwrap().unwrap());
-        }
-        seqs.sort();
-        seqs.dedup();
-        assert_eq!(seqs.len(), 300, "every append has its own row");
+        suite::concurrent_appends_are_each_committed(store.clone()).await;
         // Reopened from disk: all there.
         drop(store);
         let again = SqliteStore::open(dir.path(), false).unwrap();
@@ -806,210 +811,49 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = SqliteStore::open(dir.path(), false).unwrap();
+            suite::answers_expire(&store).await;
             store
                 .put_answer(StoredAnswer {
                     check_id: "c1".into(),
                     created_at: at(1),
                     expires_at: at(5),
                     patient: None,
-                    body: "{}".into(),
+                    sealed: b"{}".to_vec(),
                 })
                 .await
                 .unwrap();
-            assert!(store.answer("c1".into(), at(4)).await.unwrap().is_some());
-            assert!(store.answer("c1".into(), at(5)).await.unwrap().is_none());
         }
         // Reopened: the schema is not applied twice, the data is there.
         let store = SqliteStore::open(dir.path(), false).unwrap();
-        assert_eq!(store.info().await.unwrap().schema_version, 2);
+        assert_eq!(
+            store.info().await.unwrap().schema_version as usize,
+            MIGRATIONS.len()
+        );
         assert!(store.answer("c1".into(), at(2)).await.unwrap().is_some());
-        assert_eq!(store.purge(at(0), at(6)).await.unwrap().answers, 1);
     }
 
-    fn entry(card: &KeyedHash, day: &str, amount: u64) -> NewLedgerEntry {
-        NewLedgerEntry {
-            card: card.clone(),
-            date: crate::domain::date::parse_iso(day).unwrap(),
-            amount: Yen(amount),
-            total_cost: Some(Yen(amount * 10)),
-            care: Care::Outpatient,
-            institution: None,
-            cap: Some(Yen(5_000)),
-            client: "reception".into(),
-            at: at(9),
-        }
-    }
-
-    fn commit(
-        visit: &str,
-        fingerprint: &str,
-        correction: bool,
-        rows: Vec<NewLedgerEntry>,
-    ) -> ChargeCommit {
-        ChargeCommit {
-            visit_id: visit.into(),
-            fingerprint: fingerprint.into(),
-            correction,
-            month: crate::domain::date::parse_iso("2026-04-01").unwrap(),
-            answer: format!("{{\"fingerprint\":\"{fingerprint}\"}}"),
-            entries: rows,
-            client: "recept".into(),
-            at: at(10),
-        }
+    #[tokio::test]
+    async fn kept_items_are_replaced_forgotten_and_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), false).unwrap();
+        suite::kept_items_are_replaced_forgotten_and_expire(&store).await;
     }
 
     #[tokio::test]
     async fn charges_are_versioned_idempotent_and_voidable() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path(), false).unwrap();
-        let h = Hasher::from_secret(b"k");
-        let card = h.card(
+        suite::charges_are_versioned_idempotent_and_voidable(&store).await;
+        // Nothing is edited in place.
+        let card = crate::store::Hasher::from_secret(b"k").card(
             &crate::domain::PayerNumber::parse("21136015").unwrap(),
             "1234566",
         );
-        let april = crate::domain::date::parse_iso("2026-04-01").unwrap();
-        let amounts = |rows: &[LedgerRow]| -> Vec<(LedgerSource, u64)> {
-            rows.iter().map(|r| (r.source, r.amount.0)).collect()
-        };
-        // A visit, committed; the same request again is answered from the first commit.
-        let v1 = commit("V1", "f1", false, vec![entry(&card, "2026-04-01", 1_000)]);
-        assert_eq!(
-            store.commit_charge(v1.clone()).await.unwrap(),
-            CommitOutcome::Committed { version: 1 }
-        );
-        assert_eq!(
-            store.commit_charge(v1).await.unwrap(),
-            CommitOutcome::Repeated {
-                version: 1,
-                answer: "{\"fingerprint\":\"f1\"}".into()
-            }
-        );
-        // A different request under the same id is a conflict, unless it is a correction.
-        let v1b = commit("V1", "f2", false, vec![entry(&card, "2026-04-01", 1_200)]);
-        assert_eq!(
-            store.commit_charge(v1b.clone()).await.unwrap(),
-            CommitOutcome::Conflict { version: 1 }
-        );
-        assert_eq!(
-            amounts(&store.ledger(card.clone(), april).await.unwrap()),
-            [(LedgerSource::Own, 1_000)]
-        );
-        let v1b = ChargeCommit {
-            correction: true,
-            ..v1b
-        };
-        assert_eq!(
-            store.commit_charge(v1b).await.unwrap(),
-            CommitOutcome::Committed { version: 2 }
-        );
-        // Only the latest version counts; another institution's amount is added.
+        let row = suite::entry(&card, "2026-04-01", 1_000);
         store
-            .add_ledger_entry(NewLedgerEntry {
-                institution: Some("薬局".into()),
-                ..entry(&card, "2026-04-02", 500)
-            })
+            .commit_charge(suite::commit("V1", "f1", false, vec![row]))
             .await
             .unwrap();
-        let v2 = commit("V2", "f3", false, vec![entry(&card, "2026-04-03", 3_000)]);
-        store.commit_charge(v2).await.unwrap();
-        let rows = store.ledger(card.clone(), april).await.unwrap();
-        assert_eq!(
-            amounts(&rows),
-            [
-                (LedgerSource::Own, 1_200),
-                (LedgerSource::Other, 500),
-                (LedgerSource::Own, 3_000)
-            ]
-        );
-        assert_eq!(rows[0].version, Some(2));
-        // A void is a new version; its rows no longer count; a second void changes nothing.
-        assert_eq!(
-            store
-                .void_charge("V2".into(), "recept".into(), at(11))
-                .await
-                .unwrap(),
-            VoidOutcome::Voided { version: 2 }
-        );
-        assert_eq!(
-            store
-                .void_charge("V2".into(), "recept".into(), at(11))
-                .await
-                .unwrap(),
-            VoidOutcome::AlreadyVoided { version: 2 }
-        );
-        assert_eq!(
-            store
-                .void_charge("V9".into(), "recept".into(), at(11))
-                .await
-                .unwrap(),
-            VoidOutcome::Unknown
-        );
-        assert_eq!(
-            amounts(&store.ledger(card.clone(), april).await.unwrap()),
-            [(LedgerSource::Own, 1_200), (LedgerSource::Other, 500)]
-        );
-        let latest = store.charge("V2".into()).await.unwrap().unwrap();
-        assert!(latest.voided && latest.version == 2);
-        // Committed again after a void: version 3 counts.
-        let v2 = commit("V2", "f3", false, vec![entry(&card, "2026-04-03", 2_000)]);
-        assert_eq!(
-            store.commit_charge(v2).await.unwrap(),
-            CommitOutcome::Committed { version: 3 }
-        );
-        assert_eq!(store.ledger(card.clone(), april).await.unwrap().len(), 3);
-        // Another month, another certificate: nothing.
-        let may = crate::domain::date::parse_iso("2026-05-01").unwrap();
-        assert!(store.ledger(card.clone(), may).await.unwrap().is_empty());
-        let other = h.card(
-            &crate::domain::PayerNumber::parse("21136015").unwrap(),
-            "7654321",
-        );
-        assert!(store.ledger(other, april).await.unwrap().is_empty());
-        // A mistyped 管理票 amount is voided by a row naming it; a visit's row is not voided here.
-        let other_id = store
-            .ledger(card.clone(), april)
-            .await
-            .unwrap()
-            .iter()
-            .find(|r| r.source == LedgerSource::Other)
-            .unwrap()
-            .id;
-        let v = store
-            .void_ledger_entry(other_id, "recept".into(), at(11))
-            .await
-            .unwrap();
-        assert!(
-            matches!(v.outcome, EntryVoidOutcome::Voided { .. }),
-            "{v:?}"
-        );
-        assert_eq!(v.of.unwrap().card, card);
-        assert!(matches!(
-            store
-                .void_ledger_entry(other_id, "recept".into(), at(11))
-                .await
-                .unwrap()
-                .outcome,
-            EntryVoidOutcome::AlreadyVoided { .. }
-        ));
-        let own_id = store.ledger(card.clone(), april).await.unwrap()[0].id;
-        assert_eq!(
-            store
-                .void_ledger_entry(own_id, "recept".into(), at(11))
-                .await
-                .unwrap()
-                .outcome,
-            EntryVoidOutcome::OwnVisit
-        );
-        assert_eq!(
-            store
-                .void_ledger_entry(9_999, "recept".into(), at(11))
-                .await
-                .unwrap()
-                .outcome,
-            EntryVoidOutcome::Unknown
-        );
-        assert_eq!(store.ledger(card.clone(), april).await.unwrap().len(), 2);
-        // Nothing is edited in place.
         let dbg = store.run(|conn, _| {
             Ok(conn
                 .execute("UPDATE ledger_entries SET amount = 0", [])
@@ -1021,10 +865,5 @@ mod tests {
         let raw = std::fs::read(dir.path().join(DB_FILE)).unwrap();
         let text = String::from_utf8_lossy(&raw);
         assert!(!text.contains("1234566") && !text.contains("21136015"));
-        assert_eq!(store.info().await.unwrap().ledger_rows, 6);
-        // The rows written at 9:00 go before 10:00, and the void written at 11:00 goes with the
-        // 管理票 row it voids; the charges (10:00, the void 11:00) go before 12:00.
-        assert_eq!(store.purge(at(10), at(10)).await.unwrap().ledger_rows, 6);
-        assert_eq!(store.purge(at(12), at(12)).await.unwrap().ledger_rows, 5);
     }
 }

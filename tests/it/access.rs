@@ -257,7 +257,9 @@ async fn each_access_leaves_one_record_with_the_patient_as_a_keyed_hash() {
         assert!(mine[0].check_id.is_some());
     }
 
-    // The database holds none of their numbers or birthdates, in any file.
+    // The database holds none of their numbers, birthdates or recipient numbers, in any file:
+    // the audit has keyed hashes, the answers kept for re-reading are sealed under their check
+    // id.
     let mut raw = Vec::new();
     for e in std::fs::read_dir(&p.config.store.dir).unwrap().flatten() {
         raw.extend(std::fs::read(e.path()).unwrap());
@@ -271,14 +273,17 @@ async fn each_access_leaves_one_record_with_the_patient_as_a_keyed_hash() {
         ]
         .into_iter()
         .chain(person.insured.symbol.clone())
-        {
+        .chain(
+            person
+                .certificates
+                .iter()
+                .filter_map(|c| c.medical_subsidy_recipient_number.clone()),
+        ) {
             if secret.len() >= 5 {
                 assert!(!raw.contains(&secret), "{secret} is in the state files");
             }
         }
     }
-    // The audit itself has no recipient numbers (answers kept for re-reading do: README says
-    // so, and the file is owner-only).
     assert!(pmh_gateway::files::is_owner_only(&p.config.store.dir).unwrap());
 }
 

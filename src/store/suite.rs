@@ -1,0 +1,354 @@
+//! The store's contract, run against every backend (`sqlite.rs` and `postgres.rs` tests call
+//! each of these on an empty store). What only one backend can show (files on disk, its own
+//! refusal of an UPDATE) stays with its own tests.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::*;
+use crate::domain::{Care, Yen};
+
+pub fn at(h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, h, 0, 0).unwrap()
+}
+
+/// Records appended, searched (newest first, by criteria) and purged by age.
+pub async fn records_are_appended_searched_and_purged(store: &dyn Store) {
+    let hasher = Hasher::from_secret(b"0123456789abcdef0123456789abcdef");
+    let patient = hasher.reference("0000000007");
+    for (h, client) in [(1, "recept-1"), (2, "pharmacy"), (3, "recept-1")] {
+        let mut r = AuditRecord::new(at(h), client, Operation::Check);
+        r.http_status = Some(200);
+        r.status = Some("confirmed".into());
+        r.patient = (h != 2).then(|| patient.clone());
+        r.detail = Some("ある詳細".into());
+        store.append(r).await.unwrap();
+    }
+    let all = store
+        .search(AuditQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].at, at(3), "newest first");
+    assert_eq!(all[0].detail.as_deref(), Some("ある詳細"));
+    assert!(all[0].seq > all[1].seq);
+    let mine = store
+        .search(AuditQuery {
+            patient: Some(patient.clone()),
+            from: Some(at(2)),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].client, "recept-1");
+    let by_client = store
+        .search(AuditQuery {
+            client: Some("pharmacy".into()),
+            operation: Some(Operation::Check),
+            to: Some(at(3)),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_client.len(), 1);
+    let purged = store.purge(at(2), at(12)).await.unwrap();
+    assert_eq!(purged.audit_records, 1);
+    assert_eq!(store.info().await.unwrap().audit_records, 2);
+    store.ping().await.unwrap();
+}
+
+/// Appends from many tasks at once: each has its own row and hears back once it is committed.
+pub async fn concurrent_appends_are_each_committed(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..300)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .append(AuditRecord::new(at(1), &format!("c{i}"), Operation::Check))
+                    .await
+            })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for t in tasks {
+        seqs.push(t.await.unwrap().unwrap());
+    }
+    seqs.sort();
+    seqs.dedup();
+    assert_eq!(seqs.len(), 300, "every append has its own row");
+    assert_eq!(store.info().await.unwrap().audit_records, 300);
+}
+
+/// Answers are kept until they expire, replaced under the same check id, purged once expired.
+pub async fn answers_expire(store: &dyn Store) {
+    let answer = |sealed: &[u8]| StoredAnswer {
+        check_id: "c1".into(),
+        created_at: at(1),
+        expires_at: at(5),
+        patient: None,
+        sealed: sealed.to_vec(),
+    };
+    store.put_answer(answer(b"\x00first")).await.unwrap();
+    store.put_answer(answer(b"\x00\xffsecond")).await.unwrap();
+    let kept = store.answer("c1".into(), at(4)).await.unwrap().unwrap();
+    assert_eq!(
+        kept.sealed, b"\x00\xffsecond",
+        "bytes kept exactly, the last one"
+    );
+    assert_eq!((kept.created_at, kept.expires_at), (at(1), at(5)));
+    assert!(store.answer("c1".into(), at(5)).await.unwrap().is_none());
+    assert!(store.answer("c2".into(), at(2)).await.unwrap().is_none());
+    assert_eq!(store.purge(at(0), at(6)).await.unwrap().answers, 1);
+}
+
+/// Kept items (stand-ins, check-ins): replaced, forgotten, expired, purged; the item and the
+/// key both matter.
+pub async fn kept_items_are_replaced_forgotten_and_expire(store: &dyn Store) {
+    let hasher = Hasher::from_secret(b"0123456789abcdef0123456789abcdef");
+    let key = hasher.reference("0000000001");
+    let other = hasher.reference("0000000002");
+    let row = |item, key: &KeyedHash, sealed: &[u8], expires| KeptRow {
+        item,
+        key: key.clone(),
+        updated_at: at(1),
+        expires_at: at(expires),
+        sealed: sealed.to_vec(),
+    };
+    store
+        .put_kept(row(KeptItem::CheckIn, &key, b"\x01one", 5))
+        .await
+        .unwrap();
+    store
+        .put_kept(row(KeptItem::CheckIn, &key, b"\x01two", 6))
+        .await
+        .unwrap();
+    store
+        .put_kept(row(KeptItem::StandIn, &key, b"\x02stand", 9))
+        .await
+        .unwrap();
+    store
+        .put_kept(row(KeptItem::CheckIn, &other, b"\x03", 3))
+        .await
+        .unwrap();
+    let get = |item, key: &KeyedHash, h| store.kept(item, key.clone(), at(h));
+    assert_eq!(
+        get(KeptItem::CheckIn, &key, 5).await.unwrap().unwrap(),
+        b"\x01two"
+    );
+    assert_eq!(
+        get(KeptItem::StandIn, &key, 5).await.unwrap().unwrap(),
+        b"\x02stand"
+    );
+    assert!(
+        get(KeptItem::CheckIn, &key, 6).await.unwrap().is_none(),
+        "expired"
+    );
+    assert!(get(KeptItem::StandIn, &other, 1).await.unwrap().is_none());
+    assert_eq!(store.info().await.unwrap().kept, 3);
+    store
+        .forget_kept(KeptItem::StandIn, key.clone())
+        .await
+        .unwrap();
+    assert!(get(KeptItem::StandIn, &key, 5).await.unwrap().is_none());
+    store
+        .forget_kept(KeptItem::StandIn, key.clone())
+        .await
+        .unwrap();
+    assert_eq!(store.purge(at(0), at(4)).await.unwrap().kept, 1);
+    assert_eq!(store.info().await.unwrap().kept, 1);
+}
+
+pub fn entry(card: &KeyedHash, day: &str, amount: u64) -> NewLedgerEntry {
+    NewLedgerEntry {
+        card: card.clone(),
+        date: crate::domain::date::parse_iso(day).unwrap(),
+        amount: Yen(amount),
+        total_cost: Some(Yen(amount * 10)),
+        care: Care::Outpatient,
+        institution: None,
+        cap: Some(Yen(5_000)),
+        client: "reception".into(),
+        at: at(9),
+    }
+}
+
+pub fn commit(
+    visit: &str,
+    fingerprint: &str,
+    correction: bool,
+    rows: Vec<NewLedgerEntry>,
+) -> ChargeCommit {
+    ChargeCommit {
+        visit_id: visit.into(),
+        fingerprint: fingerprint.into(),
+        correction,
+        month: crate::domain::date::parse_iso("2026-04-01").unwrap(),
+        answer: format!("{{\"fingerprint\":\"{fingerprint}\"}}"),
+        entries: rows,
+        client: "recept".into(),
+        at: at(10),
+    }
+}
+
+/// Charges and the ledger: versions, idempotence, voids, 管理票 entries, months, the purge.
+pub async fn charges_are_versioned_idempotent_and_voidable(store: &dyn Store) {
+    let h = Hasher::from_secret(b"k");
+    let card = h.card(
+        &crate::domain::PayerNumber::parse("21136015").unwrap(),
+        "1234566",
+    );
+    let april = crate::domain::date::parse_iso("2026-04-01").unwrap();
+    let amounts = |rows: &[LedgerRow]| -> Vec<(LedgerSource, u64)> {
+        rows.iter().map(|r| (r.source, r.amount.0)).collect()
+    };
+    // A visit, committed; the same request again is answered from the first commit.
+    let v1 = commit("V1", "f1", false, vec![entry(&card, "2026-04-01", 1_000)]);
+    assert_eq!(
+        store.commit_charge(v1.clone()).await.unwrap(),
+        CommitOutcome::Committed { version: 1 }
+    );
+    assert_eq!(
+        store.commit_charge(v1).await.unwrap(),
+        CommitOutcome::Repeated {
+            version: 1,
+            answer: "{\"fingerprint\":\"f1\"}".into()
+        }
+    );
+    // A different request under the same id is a conflict, unless it is a correction.
+    let v1b = commit("V1", "f2", false, vec![entry(&card, "2026-04-01", 1_200)]);
+    assert_eq!(
+        store.commit_charge(v1b.clone()).await.unwrap(),
+        CommitOutcome::Conflict { version: 1 }
+    );
+    assert_eq!(
+        amounts(&store.ledger(card.clone(), april).await.unwrap()),
+        [(LedgerSource::Own, 1_000)]
+    );
+    let v1b = ChargeCommit {
+        correction: true,
+        ..v1b
+    };
+    assert_eq!(
+        store.commit_charge(v1b).await.unwrap(),
+        CommitOutcome::Committed { version: 2 }
+    );
+    // Only the latest version counts; another institution's amount is added.
+    store
+        .add_ledger_entry(NewLedgerEntry {
+            institution: Some("薬局".into()),
+            ..entry(&card, "2026-04-02", 500)
+        })
+        .await
+        .unwrap();
+    let v2 = commit("V2", "f3", false, vec![entry(&card, "2026-04-03", 3_000)]);
+    store.commit_charge(v2).await.unwrap();
+    let rows = store.ledger(card.clone(), april).await.unwrap();
+    assert_eq!(
+        amounts(&rows),
+        [
+            (LedgerSource::Own, 1_200),
+            (LedgerSource::Other, 500),
+            (LedgerSource::Own, 3_000)
+        ]
+    );
+    assert_eq!(rows[0].version, Some(2));
+    // A void is a new version; its rows no longer count; a second void changes nothing.
+    assert_eq!(
+        store
+            .void_charge("V2".into(), "recept".into(), at(11))
+            .await
+            .unwrap(),
+        VoidOutcome::Voided { version: 2 }
+    );
+    assert_eq!(
+        store
+            .void_charge("V2".into(), "recept".into(), at(11))
+            .await
+            .unwrap(),
+        VoidOutcome::AlreadyVoided { version: 2 }
+    );
+    assert_eq!(
+        store
+            .void_charge("V9".into(), "recept".into(), at(11))
+            .await
+            .unwrap(),
+        VoidOutcome::Unknown
+    );
+    assert_eq!(
+        amounts(&store.ledger(card.clone(), april).await.unwrap()),
+        [(LedgerSource::Own, 1_200), (LedgerSource::Other, 500)]
+    );
+    let latest = store.charge("V2".into()).await.unwrap().unwrap();
+    assert!(latest.voided && latest.version == 2);
+    // Committed again after a void: version 3 counts.
+    let v2 = commit("V2", "f3", false, vec![entry(&card, "2026-04-03", 2_000)]);
+    assert_eq!(
+        store.commit_charge(v2).await.unwrap(),
+        CommitOutcome::Committed { version: 3 }
+    );
+    assert_eq!(store.ledger(card.clone(), april).await.unwrap().len(), 3);
+    // Another month, another certificate: nothing.
+    let may = crate::domain::date::parse_iso("2026-05-01").unwrap();
+    assert!(store.ledger(card.clone(), may).await.unwrap().is_empty());
+    let other = h.card(
+        &crate::domain::PayerNumber::parse("21136015").unwrap(),
+        "7654321",
+    );
+    assert!(store.ledger(other, april).await.unwrap().is_empty());
+    // A mistyped 管理票 amount is voided by a row naming it; a visit's row is not voided here.
+    let other_id = store
+        .ledger(card.clone(), april)
+        .await
+        .unwrap()
+        .iter()
+        .find(|r| r.source == LedgerSource::Other)
+        .unwrap()
+        .id;
+    let v = store
+        .void_ledger_entry(other_id, "recept".into(), at(11))
+        .await
+        .unwrap();
+    assert!(
+        matches!(v.outcome, EntryVoidOutcome::Voided { .. }),
+        "{v:?}"
+    );
+    assert_eq!(v.of.unwrap().card, card);
+    assert!(matches!(
+        store
+            .void_ledger_entry(other_id, "recept".into(), at(11))
+            .await
+            .unwrap()
+            .outcome,
+        EntryVoidOutcome::AlreadyVoided { .. }
+    ));
+    let own_id = store.ledger(card.clone(), april).await.unwrap()[0].id;
+    assert_eq!(
+        store
+            .void_ledger_entry(own_id, "recept".into(), at(11))
+            .await
+            .unwrap()
+            .outcome,
+        EntryVoidOutcome::OwnVisit
+    );
+    assert_eq!(
+        store
+            .void_ledger_entry(9_999, "recept".into(), at(11))
+            .await
+            .unwrap()
+            .outcome,
+        EntryVoidOutcome::Unknown
+    );
+    assert_eq!(store.ledger(card.clone(), april).await.unwrap().len(), 2);
+    assert_eq!(store.info().await.unwrap().ledger_rows, 6);
+    // The rows written at 9:00 go before 10:00, and the void written at 11:00 goes with the
+    // 管理票 row it voids; the charges (10:00, the void 11:00) go before 12:00.
+    assert_eq!(store.purge(at(10), at(10)).await.unwrap().ledger_rows, 6);
+    assert_eq!(store.purge(at(12), at(12)).await.unwrap().ledger_rows, 5);
+}
