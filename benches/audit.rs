@@ -96,6 +96,9 @@ impl Store for NullStore {
     ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>> {
         Box::pin(async { Ok(Vec::new()) })
     }
+    fn key_check(&self, _: String) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async { Ok(true) })
+    }
     fn put_kept(&self, _: KeptRow) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
     }

@@ -138,7 +138,7 @@ async fn main() {
         &dir.path().join("state"),
         Vec::new(),
     );
-    let st = pmh_gateway::app::state_from_config(&cfg).unwrap();
+    let st = pmh_gateway::app::state_from_config(&cfg).await.unwrap();
     let opts = WatchOptions::for_face_dir(dir.path().join("face"));
     let watcher =
         Watcher::start(opts.clone(), st.service.clone(), st.metrics.clone(), None).unwrap();

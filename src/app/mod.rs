@@ -23,7 +23,7 @@ use crate::config::{ConfigError, GatewayConfig, UpstreamConfig};
 use crate::masters::MasterStore;
 use crate::metrics::Metrics;
 use crate::service::{Clock, SubsidyService, SystemClock};
-use crate::store::{Hasher, SqliteStore, Store, StoreConfig};
+use crate::store::{Hasher, PostgresStore, SqliteStore, Store, StoreConfig};
 use crate::upstream::{PmhClient, TerminalUpstream, Upstream};
 
 /// Why the gateway could not start (or stopped serving): each names the setting, file or address.
@@ -55,9 +55,9 @@ pub enum StartupError {
     Tls(#[from] crate::tls::TlsError),
 }
 
-/// Builds the application state with the configured upstream: the PMH client, or the オン資
-/// terminal's folders.
-pub fn state_from_config(config: &GatewayConfig) -> Result<AppState, StartupError> {
+/// Builds the application state with the configured store and upstream: the PMH client, or
+/// the オン資 terminal's folders.
+pub async fn state_from_config(config: &GatewayConfig) -> Result<AppState, StartupError> {
     crate::tls::install_crypto_provider();
     let upstream: Arc<dyn Upstream> = match &config.upstream {
         UpstreamConfig::Pmh {
@@ -88,18 +88,31 @@ pub fn state_from_config(config: &GatewayConfig) -> Result<AppState, StartupErro
             ))
         }
     };
-    state_with_upstream(config, upstream, Arc::new(SystemClock))
+    let (store, hasher) = open_store(&config.store).await?;
+    state_with_store(config, upstream, Arc::new(SystemClock), store, hasher)
 }
 
-/// Builds the application state around any upstream and clock (tests use their own).
+/// Builds the application state around any upstream and clock (tests use their own), with the
+/// local SQLite store of `config.store.dir`.
 pub fn state_with_upstream(
     config: &GatewayConfig,
     upstream: Arc<dyn Upstream>,
     clock: Arc<dyn Clock>,
 ) -> Result<AppState, StartupError> {
+    let (store, hasher) = open_local_store(&config.store)?;
+    state_with_store(config, upstream, clock, store, hasher)
+}
+
+/// Builds the application state around an opened store.
+pub fn state_with_store(
+    config: &GatewayConfig,
+    upstream: Arc<dyn Upstream>,
+    clock: Arc<dyn Clock>,
+    store: Arc<dyn Store>,
+    hasher: Arc<Hasher>,
+) -> Result<AppState, StartupError> {
     let masters = Arc::new(MasterStore::open(config.masters.clone())?);
     let metrics = Arc::new(Metrics::new());
-    let (store, hasher) = open_store(&config.store)?;
     let access = Arc::new(Access::new(config.access.clone()));
     if !access.has_clients() {
         tracing::warn!(
@@ -146,11 +159,55 @@ fn client_certificate_expiry(config: &GatewayConfig) -> Option<chrono::DateTime<
     chrono::DateTime::from_timestamp(secs, 0)
 }
 
-/// Opens the state store and its hashing secret (both owner-only, created at first start).
-pub fn open_store(cfg: &StoreConfig) -> Result<(Arc<dyn Store>, Arc<Hasher>), StartupError> {
+/// Opens the configured store — PostgreSQL when `store.url` is set, else SQLite in
+/// `store.dir` — and its hashing secret, and checks that the secret is the one the store was
+/// written with.
+pub async fn open_store(cfg: &StoreConfig) -> Result<(Arc<dyn Store>, Arc<Hasher>), StartupError> {
+    let Some(pg) = &cfg.postgres else {
+        return open_local_store(cfg);
+    };
+    // Replicas share the secret: it is given, never made here.
+    let hasher = Hasher::open(&cfg.key_path())?;
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::open(pg).await?);
+    check_secret(&*store, &hasher, cfg).await?;
+    Ok((store, Arc::new(hasher)))
+}
+
+/// Opens SQLite in `store.dir` and its hashing secret (both owner-only, created at first start).
+pub fn open_local_store(cfg: &StoreConfig) -> Result<(Arc<dyn Store>, Arc<Hasher>), StartupError> {
     let store = SqliteStore::open(&cfg.dir, cfg.full_sync)?;
-    let hasher = Hasher::open_or_create(&crate::store::key_path(&cfg.dir))?;
-    Ok((Arc::new(store), Arc::new(hasher)))
+    let hasher = Hasher::open_or_create(&cfg.key_path())?;
+    // SQLite answers on its own thread: the check needs no runtime of the caller's.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let check = store.key_check(hasher.key_check());
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _ = tx.send(futures::executor::block_on(check));
+        });
+    });
+    match rx.recv().map_err(|_| crate::store::StoreError::Stopped)? {
+        Ok(true) => Ok((Arc::new(store), Arc::new(hasher))),
+        Ok(false) => Err(crate::store::StoreError::OtherSecret {
+            path: cfg.key_path(),
+        }
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn check_secret(
+    store: &dyn Store,
+    hasher: &Hasher,
+    cfg: &StoreConfig,
+) -> Result<(), StartupError> {
+    if store.key_check(hasher.key_check()).await? {
+        Ok(())
+    } else {
+        Err(crate::store::StoreError::OtherSecret {
+            path: cfg.key_path(),
+        }
+        .into())
+    }
 }
 
 /// Removes audit records older than the audit retention and answers past their own, by the
@@ -190,7 +247,7 @@ pub async fn run(
     config: GatewayConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
-    let state = state_from_config(&config)?;
+    let state = state_from_config(&config).await?;
     let tls = config
         .server_tls
         .as_ref()

@@ -172,10 +172,52 @@ pub fn store(
         1,
         24 * 366,
     )?;
+    let invalid = |field: &'static str, reason: String| ConfigError::Invalid { field, reason };
+    in_range("store.pool_size", state.pool_size as u64, 1, 512)?;
+    in_range("store.lease_ttl_ms", state.lease_ttl_ms, 1_000, 600_000)?;
+    let postgres = match &state.url {
+        None => {
+            if state.ca_cert.is_some() {
+                return Err(invalid(
+                    "store.ca_cert",
+                    "is for a PostgreSQL database: set store.url too, or remove it".into(),
+                ));
+            }
+            None
+        }
+        Some(url) => {
+            let parsed: Result<tokio_postgres::Config, _> = url.parse();
+            if let Err(e) = parsed {
+                return Err(invalid(
+                    "store.url",
+                    format!("not a PostgreSQL connection string: {e}"),
+                ));
+            }
+            if state.key_file.is_none() {
+                return Err(invalid(
+                    "store.key_file",
+                    "with a shared database every replica needs the same hashing secret: create it once (32 random bytes, owner-only: `head -c 32 /dev/urandom > audit.key && chmod 600 audit.key`) and name it here".into(),
+                ));
+            }
+            let ca_pem = state
+                .ca_cert
+                .as_ref()
+                .map(|p| read_pem("store.ca_cert", &path(p), "CERTIFICATE"))
+                .transpose()?;
+            Some(crate::store::PostgresConfig {
+                url: url.clone(),
+                ca_pem,
+                pool_size: state.pool_size,
+            })
+        }
+    };
     Ok(StoreConfig {
         dir: path(&state.dir),
         full_sync: state.fsync == Fsync::Full,
         audit_retention: Duration::from_secs(audit.retention_days * 24 * 3600),
         answer_retention: Duration::from_secs(audit.answer_retention_hours * 3600),
+        postgres,
+        key_file: state.key_file.as_deref().map(path),
+        lease_ttl: Duration::from_millis(state.lease_ttl_ms),
     })
 }

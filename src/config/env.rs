@@ -31,7 +31,16 @@ impl FileConfig {
             self.masters.dir = Some(v.into());
         }
         if let Some(v) = var("PMH_GATEWAY_STATE_DIR") {
-            self.state.dir = v.into();
+            self.store.dir = v.into();
+        }
+        if let Some(v) = var("PMH_GATEWAY_STORE_URL") {
+            self.store.url = Some(v);
+        }
+        if let Some(v) = var("PMH_GATEWAY_STORE_KEY_FILE") {
+            self.store.key_file = Some(v.into());
+        }
+        if let Some(v) = var("PMH_GATEWAY_STORE_CA_CERT") {
+            self.store.ca_cert = Some(v.into());
         }
         if let Some(v) = var("PMH_GATEWAY_TLS_CERT") {
             self.server.tls_cert = Some(v.into());

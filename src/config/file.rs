@@ -31,8 +31,9 @@ pub struct FileConfig {
     pub clients: Vec<ClientSection>,
     #[serde(default)]
     pub auth: AuthSection,
-    #[serde(default)]
-    pub state: StateSection,
+    /// `[store]` (or, as before, `[state]`).
+    #[serde(default, alias = "state")]
+    pub store: StateSection,
     #[serde(default)]
     pub audit: AuditSection,
 }
@@ -122,13 +123,40 @@ pub enum Fsync {
     Full,
 }
 
-/// Where the gateway keeps its state (the audit, earlier answers, the hashing secret).
-#[derive(Debug, Deserialize)]
+/// Where the gateway keeps its state (the audit, earlier answers, stand-ins and check-ins, the
+/// ledger, the hashing secret): SQLite in `dir`, or a PostgreSQL database shared by replicas.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StateSection {
     /// Relative to the configuration file; created owner-only.
     pub dir: PathBuf,
     pub fsync: Fsync,
+    /// `postgres://…` (or libpq key=value): the shared database instead of SQLite in `dir`.
+    pub url: Option<String>,
+    /// The CA (PEM) of the database server's certificate: TLS to the database.
+    pub ca_cert: Option<PathBuf>,
+    /// Connections to the database at most.
+    pub pool_size: usize,
+    /// The hashing secret (default `dir/audit.key`); with a shared database every replica needs
+    /// the same one.
+    pub key_file: Option<PathBuf>,
+    /// With a shared database: the watcher of `face/` runs on the replica holding the lease;
+    /// another takes over within this when the holder stops renewing it.
+    pub lease_ttl_ms: u64,
+}
+
+impl std::fmt::Debug for StateSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateSection")
+            .field("dir", &self.dir)
+            .field("fsync", &self.fsync)
+            .field("url", &self.url.as_deref().map(crate::store::where_of))
+            .field("ca_cert", &self.ca_cert)
+            .field("pool_size", &self.pool_size)
+            .field("key_file", &self.key_file)
+            .field("lease_ttl_ms", &self.lease_ttl_ms)
+            .finish()
+    }
 }
 
 impl Default for StateSection {
@@ -136,6 +164,11 @@ impl Default for StateSection {
         Self {
             dir: PathBuf::from("state"),
             fsync: Fsync::Normal,
+            url: None,
+            ca_cert: None,
+            pool_size: 16,
+            key_file: None,
+            lease_ttl_ms: 10_000,
         }
     }
 }

@@ -141,7 +141,7 @@ impl FileConfig {
                 .as_ref()
                 .is_some_and(|t| t.client_ca_pem.is_some()),
         )?;
-        let store = super::access::store(&self.state, &self.audit, &path)?;
+        let store = super::access::store(&self.store, &self.audit, &path)?;
         Ok(GatewayConfig {
             listen,
             server_tls,

@@ -82,7 +82,7 @@ fn the_documented_example_parses_and_matches_the_defaults() {
         (a.max_failures, a.failure_window_secs, a.block_secs),
         (d.max_failures, d.failure_window_secs, d.block_secs)
     );
-    assert_eq!(cfg.state.dir, StateSection::default().dir);
+    assert_eq!(cfg.store.dir, StateSection::default().dir);
     let o = OnshiSection::default();
     assert_eq!(
         (

@@ -140,12 +140,7 @@ pub fn gateway_config(
             failure_window: Duration::from_secs(60),
             block: Duration::from_secs(300),
         },
-        store: StoreConfig {
-            dir: state_dir.to_path_buf(),
-            full_sync: false,
-            audit_retention: Duration::from_secs(1825 * 24 * 3600),
-            answer_retention: Duration::from_secs(24 * 3600),
-        },
+        store: StoreConfig::local(state_dir.to_path_buf()),
         body_limit_bytes: 64 * 1024,
         limits: Default::default(),
         institution: MedicalInstitutionCode::parse(DEMO_INSTITUTION).expect("valid code"),

@@ -10,6 +10,7 @@
 
 mod pki;
 mod population;
+pub mod postgres;
 pub mod terminal;
 
 use std::net::SocketAddr;

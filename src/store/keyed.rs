@@ -57,6 +57,20 @@ impl Hasher {
         }
     }
 
+    /// Reads the secret at `path`, which must exist (a shared database: every replica is given
+    /// the same one). A secret file readable by others is refused.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Key {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(
+                    "not found: with a shared database every replica needs the same secret, created once (32 random bytes, owner-only)",
+                ),
+            });
+        }
+        Self::open_or_create(path)
+    }
+
     /// Reads the secret at `path`, or creates it (random, owner-only) when there is none. A
     /// secret file readable by others is refused.
     pub fn open_or_create(path: &Path) -> Result<Self, StoreError> {
@@ -115,6 +129,12 @@ impl Hasher {
     /// A 照会番号 (trimmed).
     pub fn reference(&self, reference: &str) -> KeyedHash {
         self.hash("reference", reference.trim())
+    }
+
+    /// The secret's fingerprint: its keyed hash of a fixed text (the store records it, to refuse
+    /// another secret later).
+    pub fn key_check(&self) -> String {
+        self.hash("key-check", "pmh-gateway").as_str().to_owned()
     }
 
     /// Where a person's stale stand-in is kept, and the key it is sealed under.

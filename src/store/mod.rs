@@ -12,6 +12,7 @@
 pub mod export;
 mod keyed;
 mod ledger;
+mod postgres;
 mod sqlite;
 #[cfg(test)]
 mod suite;
@@ -28,6 +29,7 @@ pub use ledger::{
     ChargeCommit, ChargeRecord, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, LedgerRow,
     LedgerSource, NewLedgerEntry, VoidOutcome, ledger_totals, month_key,
 };
+pub use postgres::{PostgresConfig, PostgresStore, where_of};
 pub use sqlite::SqliteStore;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -51,6 +53,9 @@ pub enum StoreError {
     KeyPermissions { path: PathBuf },
     #[error("the database {path}: {reason}")]
     Database { path: PathBuf, reason: String },
+    /// PostgreSQL: where (no credentials) and what it said.
+    #[error("the database {at}: {reason}")]
+    Remote { at: String, reason: String },
     #[error("migration {version} ({name}) failed: {reason}")]
     Migration {
         version: u32,
@@ -63,12 +68,23 @@ pub enum StoreError {
     NewerSchema { found: u32, known: u32 },
     #[error("the store has stopped")]
     Stopped,
+    #[error(
+        "the hashing secret {path} is not the one this database was written with: give every replica the same secret (or restore the original); a new secret would make the audit unsearchable and the kept rows unreadable"
+    )]
+    OtherSecret { path: PathBuf },
 }
 
 /// Where the state lives and how long records are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreConfig {
+    /// SQLite's folder (and, by default, the hashing secret's).
     pub dir: PathBuf,
+    /// A PostgreSQL database shared by replicas, instead of SQLite in `dir`.
+    pub postgres: Option<PostgresConfig>,
+    /// The hashing secret, when not `dir/audit.key` (required with PostgreSQL: replicas share it).
+    pub key_file: Option<PathBuf>,
+    /// How long a replica's lease on the check-in watcher lasts unrenewed.
+    pub lease_ttl: std::time::Duration,
     /// `synchronous = FULL` (survives a power cut) instead of `NORMAL`.
     pub full_sync: bool,
     pub audit_retention: std::time::Duration,
@@ -277,6 +293,26 @@ pub struct StoreInfo {
     pub size_bytes: u64,
 }
 
+impl StoreConfig {
+    /// SQLite in `dir`, with the secret beside it.
+    pub fn local(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            postgres: None,
+            key_file: None,
+            full_sync: false,
+            audit_retention: std::time::Duration::from_secs(1825 * 24 * 3600),
+            answer_retention: std::time::Duration::from_secs(24 * 3600),
+            lease_ttl: std::time::Duration::from_secs(10),
+        }
+    }
+
+    /// Where the hashing secret is.
+    pub fn key_path(&self) -> PathBuf {
+        self.key_file.clone().unwrap_or_else(|| key_path(&self.dir))
+    }
+}
+
 /// What the service keeps across restarts (and shares between replicas).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeptItem {
@@ -358,6 +394,9 @@ pub trait Store: Send + Sync + 'static {
         card: KeyedHash,
         month: chrono::NaiveDate,
     ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>>;
+    /// Records `check` (the secret's keyed hash of a fixed text) at first use; afterwards says
+    /// whether `check` is the one recorded.
+    fn key_check(&self, check: String) -> BoxFuture<'_, Result<bool, StoreError>>;
     /// Keeps an item, replacing the one under the same item and key.
     fn put_kept(&self, row: KeptRow) -> BoxFuture<'_, Result<(), StoreError>>;
     /// Forgets an item.
@@ -371,11 +410,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Option<Vec<u8>>, StoreError>>;
 }
 
-/// A migration: its version (1, 2, …), its name and its SQL.
+/// A migration: its version (1, 2, …), its name and its SQL for each backend (the same schema
+/// in each dialect).
 pub struct Migration {
     pub version: u32,
     pub name: &'static str,
-    pub sql: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
 }
 
 /// The schema, in order. A released migration is never edited: a change is a new one.
@@ -383,21 +424,31 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "audit_and_answers",
-        sql: include_str!("migrations/0001_audit_and_answers.sql"),
+        sqlite: include_str!("migrations/0001_audit_and_answers.sql"),
+        postgres: include_str!("migrations/postgres/0001_audit_and_answers.sql"),
     },
     Migration {
         version: 2,
         name: "charges_and_ledger",
-        sql: include_str!("migrations/0002_charges_and_ledger.sql"),
+        sqlite: include_str!("migrations/0002_charges_and_ledger.sql"),
+        postgres: include_str!("migrations/postgres/0002_charges_and_ledger.sql"),
     },
     Migration {
         version: 3,
         name: "kept_state",
-        sql: include_str!("migrations/0003_kept_state.sql"),
+        sqlite: include_str!("migrations/0003_kept_state.sql"),
+        postgres: include_str!("migrations/postgres/0003_kept_state.sql"),
     },
     Migration {
         version: 4,
         name: "sealed_answers",
-        sql: include_str!("migrations/0004_sealed_answers.sql"),
+        sqlite: include_str!("migrations/0004_sealed_answers.sql"),
+        postgres: include_str!("migrations/postgres/0004_sealed_answers.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "key_check",
+        sqlite: include_str!("migrations/0005_key_check.sql"),
+        postgres: include_str!("migrations/postgres/0005_key_check.sql"),
     },
 ];

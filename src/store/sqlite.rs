@@ -193,7 +193,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
             reason: e.to_string(),
         };
         let tx = conn.transaction().map_err(failed)?;
-        tx.execute_batch(m.sql).map_err(failed)?;
+        tx.execute_batch(m.sqlite).map_err(failed)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
             params![m.version, m.name, Utc::now().to_rfc3339()],
@@ -684,6 +684,23 @@ impl Store for SqliteStore {
         })
     }
 
+    fn key_check(&self, check: String) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.run(move |conn, path| {
+            let err = db_error(path);
+            conn.execute(
+                "INSERT OR IGNORE INTO store_key (id, key_check) VALUES (1, ?1)",
+                params![check],
+            )
+            .map_err(&err)?;
+            let recorded: String = conn
+                .query_row("SELECT key_check FROM store_key WHERE id = 1", [], |r| {
+                    r.get(0)
+                })
+                .map_err(&err)?;
+            Ok(recorded == check)
+        })
+    }
+
     fn put_kept(&self, row: KeptRow) -> BoxFuture<'_, Result<(), StoreError>> {
         self.run(move |conn, path| {
             conn.prepare_cached(
@@ -830,6 +847,12 @@ mod tests {
             MIGRATIONS.len()
         );
         assert!(store.answer("c1".into(), at(2)).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn another_secret_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        suite::another_secret_is_refused(&SqliteStore::open(dir.path(), false).unwrap()).await;
     }
 
     #[tokio::test]

@@ -108,6 +108,15 @@ pub async fn answers_expire(store: &dyn Store) {
     assert_eq!(store.purge(at(0), at(6)).await.unwrap().answers, 1);
 }
 
+/// The secret's fingerprint is recorded at first use and compared afterwards.
+pub async fn another_secret_is_refused(store: &dyn Store) {
+    let one = Hasher::from_secret(b"one secret of thirty-two bytes!!");
+    let other = Hasher::from_secret(b"another secret, thirty-two bytes");
+    assert!(store.key_check(one.key_check()).await.unwrap());
+    assert!(store.key_check(one.key_check()).await.unwrap());
+    assert!(!store.key_check(other.key_check()).await.unwrap());
+}
+
 /// Kept items (stand-ins, check-ins): replaced, forgotten, expired, purged; the item and the
 /// key both matter.
 pub async fn kept_items_are_replaced_forgotten_and_expire(store: &dyn Store) {

@@ -118,12 +118,7 @@ pub fn test_config_without_upstream() -> GatewayConfig {
             failure_window: Duration::from_secs(60),
             block: Duration::from_secs(60),
         },
-        store: pmh_gateway::store::StoreConfig {
-            dir: state_dir(),
-            full_sync: false,
-            audit_retention: Duration::from_secs(1825 * 24 * 3600),
-            answer_retention: Duration::from_secs(24 * 3600),
-        },
+        store: pmh_gateway::store::StoreConfig::local(state_dir()),
         body_limit_bytes: 16 * 1024,
         limits: Default::default(),
         institution: pmh_gateway::domain::MedicalInstitutionCode::parse("1311111111").unwrap(),

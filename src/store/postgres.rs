@@ -1,0 +1,1134 @@
+//! The shared backend: PostgreSQL, for several replicas on one database (`store.url =
+//! "postgres://…"`). The same trait and the same migrations as SQLite (each migration has its
+//! PostgreSQL form under `migrations/postgres/`), applied at start under an advisory lock so
+//! that replicas starting together apply them once. A pool of connections (`deadpool`); each
+//! call is one statement or one transaction, committed before it returns (PostgreSQL groups
+//! concurrent commits itself).
+//!
+//! Concurrency between replicas: a visit's commit or void takes a transaction-scoped advisory
+//! lock on the visit id (two replicas committing one visit get versions 1 and 2, or a conflict,
+//! never a duplicate key), and a 管理票 void locks the row it voids.
+//!
+//! TLS: a database beyond loopback is reached over TLS with the CA given (`store.ca_cert`),
+//! verified by rustls; without a CA only a loopback host or a Unix socket is accepted.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::types::ToSql;
+
+use super::{
+    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome, EntryOf,
+    EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LedgerRow, LedgerSource, MIGRATIONS,
+    NewLedgerEntry, Operation, Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome,
+    month_key,
+};
+use crate::domain::{Care, Yen};
+
+/// Where the database is and how to reach it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+    /// A libpq-style URL or key=value string; may hold a password, so `Debug` shows only where.
+    pub url: String,
+    /// The CA (PEM) the server's certificate must chain to; with it, TLS is required.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Connections at most.
+    pub pool_size: usize,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("at", &where_of(&self.url))
+            .field("tls", &self.ca_pem.is_some())
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+/// Host(s), port and database of a connection string, without user or password.
+pub fn where_of(url: &str) -> String {
+    match url.parse::<tokio_postgres::Config>() {
+        Ok(c) => {
+            let hosts: Vec<String> = c
+                .get_hosts()
+                .iter()
+                .map(|h| match h {
+                    tokio_postgres::config::Host::Tcp(h) => h.clone(),
+                    tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+                })
+                .collect();
+            let port = c.get_ports().first().copied().unwrap_or(5432);
+            format!(
+                "postgres://{}:{port}/{}",
+                hosts.join(","),
+                c.get_dbname().unwrap_or("")
+            )
+        }
+        Err(_) => "postgres (unreadable connection string)".into(),
+    }
+}
+
+/// The PostgreSQL store.
+pub struct PostgresStore {
+    pool: Pool,
+    at: String,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("at", &self.at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A database error in the store's words: SQLSTATE and message, never a value (the statements
+/// take parameters; PostgreSQL's messages name constraints and columns).
+fn pg_error(at: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {
+    move |e| StoreError::Remote {
+        at: at.to_owned(),
+        reason: match e.as_db_error() {
+            Some(db) => format!("{} ({})", db.message(), db.code().code()),
+            None => e.to_string(),
+        },
+    }
+}
+
+fn is_loopback(c: &tokio_postgres::Config) -> bool {
+    !c.get_hosts().is_empty()
+        && c.get_hosts().iter().all(|h| match h {
+            tokio_postgres::config::Host::Unix(_) => true,
+            tokio_postgres::config::Host::Tcp(h) => {
+                h == "localhost"
+                    || h.parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+        })
+}
+
+impl PostgresStore {
+    /// Connects, checks the schema and applies the migrations it lacks.
+    pub async fn open(cfg: &PostgresConfig) -> Result<Self, StoreError> {
+        let at = where_of(&cfg.url);
+        let refused = |reason: String| StoreError::Remote {
+            at: at.clone(),
+            reason,
+        };
+        let mut pg: tokio_postgres::Config = cfg
+            .url
+            .parse()
+            .map_err(|e| refused(format!("the connection string does not read: {e}")))?;
+        pg.application_name("pmh-gateway");
+        pg.connect_timeout(Duration::from_secs(5));
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match &cfg.ca_pem {
+            Some(pem) => {
+                crate::tls::install_crypto_provider();
+                pg.ssl_mode(tokio_postgres::config::SslMode::Require);
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in crate::tls::certs_from_pem(pem)
+                    .map_err(|e| refused(format!("store.ca_cert: {e}")))?
+                {
+                    roots
+                        .add(cert)
+                        .map_err(|e| refused(format!("store.ca_cert: {e}")))?;
+                }
+                let tls = rustls::ClientConfig::builder()
+                    .with_root_certificates(roots)
+                    .with_no_client_auth();
+                Manager::from_config(
+                    pg,
+                    tokio_postgres_rustls::MakeRustlsConnect::new(tls),
+                    manager_config,
+                )
+            }
+            None => {
+                if !is_loopback(&pg) {
+                    return Err(refused(
+                        "a database beyond loopback is reached only over TLS: set store.ca_cert to the CA of its certificate".into(),
+                    ));
+                }
+                Manager::from_config(pg, tokio_postgres::NoTls, manager_config)
+            }
+        };
+        let pool = Pool::builder(manager)
+            .max_size(cfg.pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(10)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| refused(e.to_string()))?;
+        let store = Self { pool, at };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Where it is (no credentials).
+    pub fn location(&self) -> &str {
+        &self.at
+    }
+
+    async fn conn(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(|e| StoreError::Remote {
+            at: self.at.clone(),
+            reason: format!("no connection: {e}"),
+        })
+    }
+
+    /// Applies the migrations this database lacks, each in its own transaction, under an
+    /// advisory lock (replicas starting together wait for each other).
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let err = pg_error(&self.at);
+        let mut conn = self.conn().await?;
+        conn.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at TEXT NOT NULL
+            )",
+        )
+        .await
+        .or_else(|e| {
+            // Two replicas creating it at once: the loser finds it there.
+            if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
+        .map_err(&err)?;
+        let known = MIGRATIONS.last().map_or(0, |m| m.version);
+        loop {
+            let tx = conn.transaction().await.map_err(&err)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .await
+                .map_err(&err)?;
+            let current: i32 = tx
+                .query_one(
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                    &[],
+                )
+                .await
+                .map_err(&err)?
+                .get(0);
+            let current = current.max(0) as u32;
+            if current > known {
+                return Err(StoreError::NewerSchema {
+                    found: current,
+                    known,
+                });
+            }
+            let Some(m) = MIGRATIONS.iter().find(|m| m.version > current) else {
+                return Ok(());
+            };
+            let failed = |e: tokio_postgres::Error| StoreError::Migration {
+                version: m.version,
+                name: m.name,
+                reason: match e.as_db_error() {
+                    Some(db) => db.message().to_owned(),
+                    None => e.to_string(),
+                },
+            };
+            tx.batch_execute(m.postgres).await.map_err(failed)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                &[&(m.version as i32), &m.name, &Utc::now().to_rfc3339()],
+            )
+            .await
+            .map_err(failed)?;
+            tx.commit().await.map_err(failed)?;
+            tracing::info!(
+                version = m.version,
+                name = m.name,
+                "store migration applied"
+            );
+        }
+    }
+
+    /// Runs one statement that changes rows (tests: to show what the database refuses).
+    #[cfg(test)]
+    pub(crate) async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
+        let conn = self.conn().await?;
+        conn.execute(sql, &[]).await.map_err(pg_error(&self.at))
+    }
+}
+
+/// The advisory lock key of the migrations ("pmhg-mig").
+const MIGRATION_LOCK: i64 = 0x0070_6d68_676d_6967;
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(v)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+fn yen(y: Yen) -> i64 {
+    i64::try_from(y.0).unwrap_or(i64::MAX)
+}
+
+fn yen_of(v: i64) -> Yen {
+    Yen(v.max(0) as u64)
+}
+
+fn care_str(c: Care) -> &'static str {
+    match c {
+        Care::Inpatient => "inpatient",
+        Care::Outpatient => "outpatient",
+    }
+}
+
+fn hash(v: Option<String>) -> Option<KeyedHash> {
+    v.as_deref().and_then(KeyedHash::parse)
+}
+
+fn record_from_row(r: &tokio_postgres::Row) -> AuditRecord {
+    let op: String = r.get("operation");
+    AuditRecord {
+        seq: Some(r.get("seq")),
+        at: from_ms(r.get("at_ms")),
+        client: r.get("client"),
+        operation: Operation::parse(&op).unwrap_or(Operation::Operations),
+        http_status: r
+            .get::<_, Option<i32>>("http_status")
+            .and_then(|v| u16::try_from(v).ok()),
+        status: r.get("status"),
+        source: r.get("source"),
+        subsidies: r
+            .get::<_, Option<i32>>("subsidies")
+            .and_then(|v| u32::try_from(v).ok()),
+        check_id: r.get("check_id"),
+        patient: hash(r.get("patient")),
+        reference: hash(r.get("reference")),
+        detail: r.get("detail"),
+        card: hash(r.get("card")),
+    }
+}
+
+/// The latest version of a visit: (version, voided, fingerprint, answer, month).
+async fn latest_charge(
+    tx: &deadpool_postgres::Transaction<'_>,
+    visit_id: &str,
+) -> Result<Option<(u32, bool, String, String, String)>, tokio_postgres::Error> {
+    let row = tx
+        .query_opt(
+            "SELECT version, voided, fingerprint, answer, month FROM charges
+             WHERE visit_id = $1 ORDER BY version DESC LIMIT 1",
+            &[&visit_id],
+        )
+        .await?;
+    Ok(row.map(|r| {
+        (
+            r.get::<_, i32>(0).max(0) as u32,
+            r.get::<_, i32>(1) != 0,
+            r.get(2),
+            r.get(3),
+            r.get(4),
+        )
+    }))
+}
+
+/// Serialises the commits and voids of one visit across replicas, until the transaction ends.
+async fn lock_visit(
+    tx: &deadpool_postgres::Transaction<'_>,
+    visit_id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('charge:' || $1, 0))",
+        &[&visit_id],
+    )
+    .await
+    .map(|_| ())
+}
+
+async fn insert_entry(
+    tx: &deadpool_postgres::Transaction<'_>,
+    e: &NewLedgerEntry,
+    source: LedgerSource,
+    visit: Option<(&str, u32)>,
+) -> Result<i64, tokio_postgres::Error> {
+    let row = tx
+        .query_one(
+            "INSERT INTO ledger_entries (card, month, source, visit_id, version, entry_date, amount,
+                total_cost, care, institution, cap, client, at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             RETURNING id",
+            &[
+                &e.card.as_str(),
+                &month_key(e.date),
+                &source.as_str(),
+                &visit.map(|v| v.0),
+                &visit.map(|v| v.1 as i32),
+                &e.date.format("%Y-%m-%d").to_string(),
+                &yen(e.amount),
+                &e.total_cost.map(yen),
+                &care_str(e.care),
+                &e.institution,
+                &e.cap.map(yen),
+                &e.client,
+                &ms(e.at),
+            ],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+impl Store for PostgresStore {
+    fn append(&self, rec: AuditRecord) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async move {
+            let err = pg_error(&self.at);
+            let conn = self.conn().await?;
+            let stmt = conn
+                .prepare_cached(
+                    "INSERT INTO audit (at, at_ms, client, operation, http_status, status, source,
+                        subsidies, check_id, patient, reference, detail, card)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                     RETURNING seq",
+                )
+                .await
+                .map_err(&err)?;
+            let row = conn
+                .query_one(
+                    &stmt,
+                    &[
+                        &rec.at.to_rfc3339(),
+                        &ms(rec.at),
+                        &rec.client,
+                        &rec.operation.as_str(),
+                        &rec.http_status.map(i32::from),
+                        &rec.status,
+                        &rec.source,
+                        &rec.subsidies.map(|v| i32::try_from(v).unwrap_or(i32::MAX)),
+                        &rec.check_id,
+                        &rec.patient.as_ref().map(KeyedHash::as_str),
+                        &rec.reference.as_ref().map(KeyedHash::as_str),
+                        &rec.detail,
+                        &rec.card.as_ref().map(KeyedHash::as_str),
+                    ],
+                )
+                .await
+                .map_err(&err)?;
+            Ok(row.get(0))
+        })
+    }
+
+    fn search(&self, q: AuditQuery) -> BoxFuture<'_, Result<Vec<AuditRecord>, StoreError>> {
+        Box::pin(async move {
+            let mut sql = String::from("SELECT * FROM audit WHERE TRUE");
+            let mut args: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+            let mut add = |cond: &str, v: Box<dyn ToSql + Sync + Send>| {
+                args.push(v);
+                sql.push_str(&format!(" AND {cond} ${}", args.len()));
+            };
+            if let Some(c) = q.client {
+                add("client =", Box::new(c));
+            }
+            if let Some(o) = q.operation {
+                add("operation =", Box::new(o.as_str()));
+            }
+            if let Some(t) = q.from {
+                add("at_ms >=", Box::new(ms(t)));
+            }
+            if let Some(t) = q.to {
+                add("at_ms <", Box::new(ms(t)));
+            }
+            if let Some(p) = q.patient {
+                add("patient =", Box::new(p.as_str().to_owned()));
+            }
+            if let Some(r) = q.reference {
+                add("reference =", Box::new(r.as_str().to_owned()));
+            }
+            if let Some(c) = q.card {
+                add("card =", Box::new(c.as_str().to_owned()));
+            }
+            sql.push_str(&format!(
+                " ORDER BY seq DESC LIMIT {}",
+                q.limit.clamp(1, 1_000_000)
+            ));
+            let conn = self.conn().await?;
+            let params: Vec<&(dyn ToSql + Sync)> = args
+                .iter()
+                .map(|a| a.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            let rows = conn
+                .query(&sql, &params)
+                .await
+                .map_err(pg_error(&self.at))?;
+            Ok(rows.iter().map(record_from_row).collect())
+        })
+    }
+
+    fn put_answer(&self, a: StoredAnswer) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            conn.execute(
+                "INSERT INTO answers (check_id, created_ms, expires_ms, patient, body)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (check_id) DO UPDATE SET created_ms = EXCLUDED.created_ms,
+                    expires_ms = EXCLUDED.expires_ms, patient = EXCLUDED.patient,
+                    body = EXCLUDED.body",
+                &[
+                    &a.check_id,
+                    &ms(a.created_at),
+                    &ms(a.expires_at),
+                    &a.patient.as_ref().map(KeyedHash::as_str),
+                    &a.sealed,
+                ],
+            )
+            .await
+            .map_err(pg_error(&self.at))?;
+            Ok(())
+        })
+    }
+
+    fn answer(
+        &self,
+        check_id: String,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<StoredAnswer>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let row = conn
+                .query_opt(
+                    "SELECT check_id, created_ms, expires_ms, patient, body FROM answers
+                     WHERE check_id = $1 AND expires_ms > $2",
+                    &[&check_id, &ms(now)],
+                )
+                .await
+                .map_err(pg_error(&self.at))?;
+            Ok(row.map(|r| StoredAnswer {
+                check_id: r.get(0),
+                created_at: from_ms(r.get(1)),
+                expires_at: from_ms(r.get(2)),
+                patient: hash(r.get(3)),
+                sealed: r.get(4),
+            }))
+        })
+    }
+
+    fn purge(
+        &self,
+        audit_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Purged, StoreError>> {
+        Box::pin(async move {
+            let err = pg_error(&self.at);
+            let mut conn = self.conn().await?;
+            let tx = conn.transaction().await.map_err(&err)?;
+            let (before, now) = (ms(audit_before), ms(now));
+            let audit_records = tx
+                .execute("DELETE FROM audit WHERE at_ms < $1", &[&before])
+                .await
+                .map_err(&err)?;
+            let answers = tx
+                .execute("DELETE FROM answers WHERE expires_ms <= $1", &[&now])
+                .await
+                .map_err(&err)?;
+            let mut ledger_rows = tx
+                .execute(
+                    "DELETE FROM ledger_entries WHERE at_ms < $1
+                        OR voids IN (SELECT id FROM ledger_entries WHERE at_ms < $1)",
+                    &[&before],
+                )
+                .await
+                .map_err(&err)?;
+            ledger_rows += tx
+                .execute("DELETE FROM charges WHERE at_ms < $1", &[&before])
+                .await
+                .map_err(&err)?;
+            let kept = tx
+                .execute("DELETE FROM kept WHERE expires_ms <= $1", &[&now])
+                .await
+                .map_err(&err)?;
+            tx.commit().await.map_err(&err)?;
+            Ok(Purged {
+                audit_records,
+                answers,
+                ledger_rows,
+                kept,
+            })
+        })
+    }
+
+    fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>> {
+        Box::pin(async move {
+            let err = pg_error(&self.at);
+            let conn = self.conn().await?;
+            let r = conn
+                .query_one(
+                    "SELECT (SELECT COUNT(*) FROM audit), (SELECT COUNT(*) FROM answers),
+                            (SELECT COUNT(*) FROM ledger_entries), (SELECT COUNT(*) FROM kept),
+                            (SELECT COALESCE(MAX(version), 0) FROM schema_migrations),
+                            pg_database_size(current_database())",
+                    &[],
+                )
+                .await
+                .map_err(&err)?;
+            let n = |i: usize| r.get::<_, i64>(i).max(0) as u64;
+            Ok(StoreInfo {
+                backend: "postgres",
+                location: self.at.clone(),
+                schema_version: r.get::<_, i32>(4).max(0) as u32,
+                audit_records: n(0),
+                answers: n(1),
+                ledger_rows: n(2),
+                kept: n(3),
+                size_bytes: n(5),
+            })
+        })
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            conn.query_one("SELECT 1", &[])
+                .await
+                .map_err(pg_error(&self.at))?;
+            Ok(())
+        })
+    }
+
+    fn commit_charge(&self, c: ChargeCommit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
+        Box::pin(async move {
+            let err = pg_error(&self.at);
+            let mut conn = self.conn().await?;
+            let tx = conn.transaction().await.map_err(&err)?;
+            lock_visit(&tx, &c.visit_id).await.map_err(&err)?;
+            let version = match latest_charge(&tx, &c.visit_id).await.map_err(&err)? {
+                Some((version, false, fingerprint, answer, _)) => {
+                    if fingerprint == c.fingerprint {
+                        return Ok(CommitOutcome::Repeated { version, answer });
+                    }
+                    if !c.correction {
+                        return Ok(CommitOutcome::Conflict { version });
+                    }
+                    version + 1
+                }
+                Some((version, ..)) => version + 1,
+                None => 1,
+            };
+            tx.execute(
+                "INSERT INTO charges (visit_id, version, voided, fingerprint, month, answer, client, at_ms)
+                 VALUES ($1, $2, 0, $3, $4, $5, $6, $7)",
+                &[
+                    &c.visit_id,
+                    &(version as i32),
+                    &c.fingerprint,
+                    &month_key(c.month),
+                    &c.answer,
+                    &c.client,
+                    &ms(c.at),
+                ],
+            )
+            .await
+            .map_err(&err)?;
+            for e in &c.entries {
+                insert_entry(&tx, e, LedgerSource::Own, Some((&c.visit_id, version)))
+                    .await
+                    .map_err(&err)?;
+            }
+            tx.commit().await.map_err(&err)?;
+            Ok(CommitOutcome::Committed { version })
+        })
+    }
+
+    fn charge(&self, visit_id: String) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let row = conn
+                .query_opt(
+                    "SELECT version, voided, month, answer, client, at_ms FROM charges
+                     WHERE visit_id = $1 ORDER BY version DESC LIMIT 1",
+                    &[&visit_id],
+                )
+                .await
+                .map_err(pg_error(&self.at))?;
+            Ok(row.map(|r| ChargeRecord {
+                visit_id: visit_id.clone(),
+                version: r.get::<_, i32>(0).max(0) as u32,
+                voided: r.get::<_, i32>(1) != 0,
+                month: r.get(2),
+                answer: r.get(3),
+                client: r.get(4),
+                at: from_ms(r.get(5)),
+            }))
+        })
+    }
+
+    fn void_charge(
+        &self,
+        visit_id: String,
+        client: String,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<VoidOutcome, StoreError>> {
+        Box::pin(async move {
+            let err = pg_error(&self.at);
+            let mut conn = self.conn().await?;
+            let tx = conn.transaction().await.map_err(&err)?;
+            lock_visit(&tx, &visit_id).await.map_err(&err)?;
+            let Some((version, voided, fingerprint, answer, month)) =
+                latest_charge(&tx, &visit_id).await.map_err(&err)?
+            else {
+                return Ok(VoidOutcome::Unknown);
+            };
+            if voided {
+                return Ok(VoidOutcome::AlreadyVoided { version });
+            }
+            tx.execute(
+                "INSERT INTO charges (visit_id, version, voided, fingerprint, month, answer, client, at_ms)
+                 VALUES ($1, $2, 1, $3, $4, $5, $6, $7)",
+                &[
+                    &visit_id,
+                    &(version as i32 + 1),
+                    &fingerprint,
+                    &month,
+                    &answer,
+                    &client,
+                    &ms(at),
+                ],
+            )
+            .await
+            .map_err(&err)?;
+            tx.commit().await.map_err(&err)?;
+            Ok(VoidOutcome::Voided {
+                version: version + 1,
+            })
+        })
+    }
+
+    fn add_ledger_entry(&self, e: NewLedgerEntry) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async move {
+            let err = pg_error(&self.at);
+            let mut conn = self.conn().await?;
+            let tx = conn.transaction().await.map_err(&err)?;
+            let id = insert_entry(&tx, &e, LedgerSource::Other, None)
+                .await
+                .map_err(&err)?;
+            tx.commit().await.map_err(&err)?;
+            Ok(id)
+        })
+    }
+
+    fn void_ledger_entry(
+        &self,
+        id: i64,
+        client: String,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<EntryVoid, StoreError>> {
+        Box::pin(async move {
+            let err = pg_error(&self.at);
+            let mut conn = self.conn().await?;
+            let tx = conn.transaction().await.map_err(&err)?;
+            // The row locked: two replicas voiding it at once see one void.
+            let row = tx
+                .query_opt(
+                    "SELECT card, month, source, entry_date, care FROM ledger_entries
+                     WHERE id = $1 AND voids IS NULL FOR UPDATE",
+                    &[&id],
+                )
+                .await
+                .map_err(&err)?;
+            let Some(row) = row else {
+                return Ok(EntryVoid {
+                    outcome: EntryVoidOutcome::Unknown,
+                    of: None,
+                });
+            };
+            let (card, month, source, date, care): (String, String, String, String, String) =
+                (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+            let of = KeyedHash::parse(&card)
+                .zip(crate::domain::date::parse_iso(&date).ok())
+                .map(|(card, date)| EntryOf { card, date });
+            let done = |outcome| {
+                Ok(EntryVoid {
+                    outcome,
+                    of: of.clone(),
+                })
+            };
+            if source == "own" {
+                return done(EntryVoidOutcome::OwnVisit);
+            }
+            let by = tx
+                .query_opt("SELECT id FROM ledger_entries WHERE voids = $1", &[&id])
+                .await
+                .map_err(&err)?;
+            if let Some(by) = by {
+                return done(EntryVoidOutcome::AlreadyVoided { by: by.get(0) });
+            }
+            let by: i64 = tx
+                .query_one(
+                    "INSERT INTO ledger_entries (card, month, source, entry_date, amount, care,
+                        voids, client, at_ms)
+                     VALUES ($1, $2, 'other', $3, 0, $4, $5, $6, $7) RETURNING id",
+                    &[&card, &month, &date, &care, &id, &client, &ms(at)],
+                )
+                .await
+                .map_err(&err)?
+                .get(0);
+            tx.commit().await.map_err(&err)?;
+            done(EntryVoidOutcome::Voided { by })
+        })
+    }
+
+    fn ledger(
+        &self,
+        card: KeyedHash,
+        month: NaiveDate,
+    ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let rows = conn
+                .query(
+                    "SELECT l.id, l.source, l.visit_id, l.version, l.entry_date, l.amount,
+                            l.total_cost, l.care, l.institution, l.cap, l.client, l.at_ms
+                     FROM ledger_entries l
+                     WHERE l.card = $1 AND l.month = $2
+                       AND l.voids IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM ledger_entries v WHERE v.voids = l.id)
+                       AND (l.source = 'other' OR (
+                            l.version = (SELECT MAX(c.version) FROM charges c WHERE c.visit_id = l.visit_id)
+                            AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.visit_id = l.visit_id
+                                            AND c.version = l.version AND c.voided = 1)))
+                     ORDER BY l.entry_date, l.id",
+                    &[&card.as_str(), &month_key(month)],
+                )
+                .await
+                .map_err(pg_error(&self.at))?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    let source: String = r.get(1);
+                    let date: String = r.get(4);
+                    let care: String = r.get(7);
+                    LedgerRow {
+                        id: r.get(0),
+                        source: if source == "own" {
+                            LedgerSource::Own
+                        } else {
+                            LedgerSource::Other
+                        },
+                        visit_id: r.get(2),
+                        version: r.get::<_, Option<i32>>(3).map(|v| v.max(0) as u32),
+                        date: crate::domain::date::parse_iso(&date).unwrap_or_default(),
+                        amount: yen_of(r.get(5)),
+                        total_cost: r.get::<_, Option<i64>>(6).map(yen_of),
+                        care: if care == "inpatient" {
+                            Care::Inpatient
+                        } else {
+                            Care::Outpatient
+                        },
+                        institution: r.get(8),
+                        cap: r.get::<_, Option<i64>>(9).map(yen_of),
+                        client: r.get(10),
+                        at: from_ms(r.get(11)),
+                    }
+                })
+                .collect())
+        })
+    }
+
+    fn key_check(&self, check: String) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let err = pg_error(&self.at);
+            let conn = self.conn().await?;
+            conn.execute(
+                "INSERT INTO store_key (id, key_check) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+                &[&check],
+            )
+            .await
+            .map_err(&err)?;
+            let recorded: String = conn
+                .query_one("SELECT key_check FROM store_key WHERE id = 1", &[])
+                .await
+                .map_err(&err)?
+                .get(0);
+            Ok(recorded == check)
+        })
+    }
+
+    fn put_kept(&self, row: KeptRow) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let stmt = conn
+                .prepare_cached(
+                    "INSERT INTO kept (item, key, updated_ms, expires_ms, body)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (item, key) DO UPDATE SET updated_ms = EXCLUDED.updated_ms,
+                        expires_ms = EXCLUDED.expires_ms, body = EXCLUDED.body",
+                )
+                .await
+                .map_err(pg_error(&self.at))?;
+            conn.execute(
+                &stmt,
+                &[
+                    &row.item.as_str(),
+                    &row.key.as_str(),
+                    &ms(row.updated_at),
+                    &ms(row.expires_at),
+                    &row.sealed,
+                ],
+            )
+            .await
+            .map_err(pg_error(&self.at))?;
+            Ok(())
+        })
+    }
+
+    fn forget_kept(&self, item: KeptItem, key: KeyedHash) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            conn.execute(
+                "DELETE FROM kept WHERE item = $1 AND key = $2",
+                &[&item.as_str(), &key.as_str()],
+            )
+            .await
+            .map_err(pg_error(&self.at))?;
+            Ok(())
+        })
+    }
+
+    fn kept(
+        &self,
+        item: KeptItem,
+        key: KeyedHash,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let stmt = conn
+                .prepare_cached(
+                    "SELECT body FROM kept WHERE item = $1 AND key = $2 AND expires_ms > $3",
+                )
+                .await
+                .map_err(pg_error(&self.at))?;
+            let row = conn
+                .query_opt(&stmt, &[&item.as_str(), &key.as_str(), &ms(now)])
+                .await
+                .map_err(pg_error(&self.at))?;
+            Ok(row.map(|r| r.get(0)))
+        })
+    }
+}
+
+// The store's contract on a real PostgreSQL: a throw-away cluster per test.
+#[cfg(all(test, feature = "emulator"))]
+mod tests {
+    use super::*;
+    use crate::sandbox::postgres::Cluster;
+    use crate::store::suite::{self, at};
+
+    async fn store(cluster: &Cluster) -> PostgresStore {
+        let url = cluster.database().await.expect("a fresh database");
+        PostgresStore::open(&PostgresConfig {
+            url,
+            ca_pem: None,
+            pool_size: 8,
+        })
+        .await
+        .expect("the store opens")
+    }
+
+    #[tokio::test]
+    async fn records_are_appended_searched_and_purged() {
+        let Some(cluster) = Cluster::start_or_skip("postgres records") else {
+            return;
+        };
+        let store = store(&cluster).await;
+        suite::records_are_appended_searched_and_purged(&store).await;
+        let refused = store
+            .execute_raw("UPDATE audit SET client = 'b'")
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("append-only"), "{refused}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_appends_are_each_committed() {
+        let Some(cluster) = Cluster::start_or_skip("postgres appends") else {
+            return;
+        };
+        let store = std::sync::Arc::new(store(&cluster).await);
+        suite::concurrent_appends_are_each_committed(store).await;
+    }
+
+    #[tokio::test]
+    async fn answers_expire_and_migrations_run_once() {
+        let Some(cluster) = Cluster::start_or_skip("postgres answers") else {
+            return;
+        };
+        let url = cluster.database().await.unwrap();
+        let cfg = PostgresConfig {
+            url,
+            ca_pem: None,
+            pool_size: 2,
+        };
+        // Two replicas starting at once: the migrations are applied once.
+        let (a, b) = tokio::join!(PostgresStore::open(&cfg), PostgresStore::open(&cfg));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        suite::answers_expire(&a).await;
+        assert_eq!(
+            b.info().await.unwrap().schema_version as usize,
+            MIGRATIONS.len()
+        );
+        let conn = a.conn().await.unwrap();
+        let applied: i64 = conn
+            .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(applied as usize, MIGRATIONS.len());
+        assert!(
+            b.answer("c1".into(), at(2)).await.unwrap().is_none(),
+            "purged"
+        );
+    }
+
+    #[tokio::test]
+    async fn another_secret_is_refused() {
+        let Some(cluster) = Cluster::start_or_skip("postgres key check") else {
+            return;
+        };
+        suite::another_secret_is_refused(&store(&cluster).await).await;
+    }
+
+    #[tokio::test]
+    async fn kept_items_are_replaced_forgotten_and_expire() {
+        let Some(cluster) = Cluster::start_or_skip("postgres kept") else {
+            return;
+        };
+        suite::kept_items_are_replaced_forgotten_and_expire(&store(&cluster).await).await;
+    }
+
+    #[tokio::test]
+    async fn charges_are_versioned_idempotent_and_voidable() {
+        let Some(cluster) = Cluster::start_or_skip("postgres charges") else {
+            return;
+        };
+        let store = store(&cluster).await;
+        suite::charges_are_versioned_idempotent_and_voidable(&store).await;
+        let card = crate::store::Hasher::from_secret(b"k").card(
+            &crate::domain::PayerNumber::parse("21136015").unwrap(),
+            "1234566",
+        );
+        let row = suite::entry(&card, "2026-04-01", 1_000);
+        store
+            .commit_charge(suite::commit("V1", "f1", false, vec![row]))
+            .await
+            .unwrap();
+        for sql in [
+            "UPDATE ledger_entries SET amount = 0",
+            "UPDATE charges SET voided = 0",
+        ] {
+            assert!(store.execute_raw(sql).await.is_err(), "{sql}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_replicas_committing_one_visit_get_one_version_each() {
+        let Some(cluster) = Cluster::start_or_skip("postgres race") else {
+            return;
+        };
+        let url = cluster.database().await.unwrap();
+        let cfg = PostgresConfig {
+            url,
+            ca_pem: None,
+            pool_size: 4,
+        };
+        let a = std::sync::Arc::new(PostgresStore::open(&cfg).await.unwrap());
+        let b = std::sync::Arc::new(PostgresStore::open(&cfg).await.unwrap());
+        let card = crate::store::Hasher::from_secret(b"k").card(
+            &crate::domain::PayerNumber::parse("21136015").unwrap(),
+            "1234566",
+        );
+        // The same request from both at once: one commit, one repeat.
+        let tasks: Vec<_> = (0..2)
+            .map(|i| {
+                let s = if i == 0 { a.clone() } else { b.clone() };
+                let c = suite::commit(
+                    "V1",
+                    "f1",
+                    false,
+                    vec![suite::entry(&card, "2026-04-01", 1_000)],
+                );
+                tokio::spawn(async move { s.commit_charge(c).await.unwrap() })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for t in tasks {
+            outcomes.push(t.await.unwrap());
+        }
+        outcomes.sort_by_key(|o| matches!(o, CommitOutcome::Repeated { .. }));
+        assert!(
+            matches!(outcomes[0], CommitOutcome::Committed { version: 1 }),
+            "{outcomes:?}"
+        );
+        assert!(
+            matches!(outcomes[1], CommitOutcome::Repeated { version: 1, .. }),
+            "{outcomes:?}"
+        );
+        // Corrections from both at once: versions 2 and 3, no duplicate key.
+        let tasks: Vec<_> = (0..2)
+            .map(|i| {
+                let s = if i == 0 { a.clone() } else { b.clone() };
+                let c = suite::commit(
+                    "V1",
+                    &format!("g{i}"),
+                    true,
+                    vec![suite::entry(&card, "2026-04-01", 2_000)],
+                );
+                tokio::spawn(async move { s.commit_charge(c).await.unwrap() })
+            })
+            .collect();
+        let mut versions = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                CommitOutcome::Committed { version } => versions.push(version),
+                other => panic!("{other:?}"),
+            }
+        }
+        versions.sort();
+        assert_eq!(versions, [2, 3]);
+        let april = crate::domain::date::parse_iso("2026-04-01").unwrap();
+        assert_eq!(
+            a.ledger(card, april).await.unwrap().len(),
+            1,
+            "only the latest counts"
+        );
+    }
+
+    #[test]
+    fn where_names_the_place_never_the_password() {
+        let w = where_of("postgres://gw:s3cret@db.example:6543/pmh?sslmode=require");
+        assert_eq!(w, "postgres://db.example:6543/pmh");
+        let cfg = PostgresConfig {
+            url: "host=/run/postgresql user=gw password=s3cret dbname=pmh".into(),
+            ca_pem: None,
+            pool_size: 1,
+        };
+        let dbg = format!("{cfg:?}");
+        assert!(
+            dbg.contains("/run/postgresql") && !dbg.contains("s3cret"),
+            "{dbg}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_remote_database_without_tls_is_refused() {
+        let e = PostgresStore::open(&PostgresConfig {
+            url: "postgres://gw@db.example/pmh".into(),
+            ca_pem: None,
+            pool_size: 1,
+        })
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("store.ca_cert"), "{e}");
+    }
+}
