@@ -113,6 +113,32 @@ impl Store for NullStore {
     ) -> BoxFuture<'_, Result<Option<Vec<u8>>, StoreError>> {
         Box::pin(async { Ok(None) })
     }
+    fn file_processed(&self, _: KeyedHash) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async { Ok(false) })
+    }
+    fn record_file(
+        &self,
+        _: pmh_gateway::store::ProcessedFile,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async { Ok(true) })
+    }
+    fn lease(
+        &self,
+        _: String,
+        holder: String,
+        _: Duration,
+    ) -> BoxFuture<'_, Result<pmh_gateway::store::LeaseState, StoreError>> {
+        Box::pin(async move {
+            Ok(pmh_gateway::store::LeaseState {
+                held: true,
+                holder,
+                term: 1,
+            })
+        })
+    }
+    fn release_lease(&self, _: String, _: String) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 const TOKEN: &str = "pmhg_bench_token";

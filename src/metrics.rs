@@ -38,6 +38,13 @@ pub struct Metrics {
     pub checkin_file_reads: Counter,
     /// Files that could not be moved or recorded after processing.
     pub checkin_disposal_failures: Counter,
+    /// Files the store had recorded as processed already (read again after a crash, or by
+    /// another replica): disposed of, not processed again.
+    pub checkin_files_repeated: Counter,
+    /// 1 while this replica holds the lease of the `face/` watcher.
+    pub lease_held: Gauge,
+    /// Changes of this replica's lease, by `change` (`taken`, `lost`, `fenced`, `released`).
+    pub lease_changes: Family<Labels, Counter>,
     /// Full listings of the watched folders (the watcher's progress: a scan that ends after a
     /// file was handled has seen the folder without it).
     pub checkin_scans: Counter,
@@ -174,6 +181,23 @@ impl Metrics {
             "Result files that could not be moved or recorded after processing",
             checkin_disposal_failures.clone(),
         );
+        let checkin_files_repeated = Counter::default();
+        registry.register(
+            "checkin_files_repeated",
+            "Result files already recorded as processed (read again after a crash or by another replica), not processed again",
+            checkin_files_repeated.clone(),
+        );
+        let lease_held = Gauge::default();
+        registry.register(
+            "lease_held",
+            "1 while this replica holds the lease of the face/ watcher",
+            lease_held.clone(),
+        );
+        let lease_changes = family(
+            &mut registry,
+            "lease_changes",
+            "Changes of this replica's lease of the face/ watcher, by change (taken, lost, fenced, released)",
+        );
         let checkin_scans = Counter::default();
         registry.register(
             "checkin_scans",
@@ -260,6 +284,9 @@ impl Metrics {
             checkin_files_purged,
             checkin_file_reads,
             checkin_disposal_failures,
+            checkin_files_repeated,
+            lease_held,
+            lease_changes,
             checkin_scans,
             client_certificate_expiry,
             http_connections_open,

@@ -57,6 +57,8 @@ pub struct AppState {
     pub answer_retention: Duration,
     /// When the client certificate for PMH expires (`None` in terminal mode).
     pub client_certificate_expires: Option<DateTime<Utc>>,
+    /// The `face/` watcher's lease, as this replica sees it.
+    pub lease: Arc<crate::store::LeaseBoard>,
 }
 
 /// `/readyz` says `degraded` this long before the client certificate expires.
@@ -305,6 +307,7 @@ async fn readyz(State(st): State<AppState>, caller: Option<Extension<Caller>>) -
                 })),
             },
             "store": store,
+            "lease": st.lease.report(),
         })),
     )
         .into_response()

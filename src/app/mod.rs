@@ -3,10 +3,12 @@
 //! `run(listener, config, shutdown)` lets tests bind port 0 and stop the server at will.
 
 mod durable;
+mod lease;
 mod listener;
 mod server;
 
 pub use durable::StoreDurable;
+pub use lease::{LeaseLoop, LeasedWatcher, replica_name};
 
 pub use listener::{GatewayListener, Incoming};
 pub use server::serve;
@@ -23,7 +25,9 @@ use crate::config::{ConfigError, GatewayConfig, UpstreamConfig};
 use crate::masters::MasterStore;
 use crate::metrics::Metrics;
 use crate::service::{Clock, SubsidyService, SystemClock};
-use crate::store::{Hasher, PostgresStore, SqliteStore, Store, StoreConfig};
+use crate::store::{
+    Hasher, LeaseBoard, LeaseMode, LeaseReport, PostgresStore, SqliteStore, Store, StoreConfig,
+};
 use crate::upstream::{PmhClient, TerminalUpstream, Upstream};
 
 /// Why the gateway could not start (or stopped serving): each names the setting, file or address.
@@ -137,7 +141,22 @@ pub fn state_with_store(
     if let Some(t) = client_certificate_expires {
         metrics.client_certificate_expiry.set(t.timestamp());
     }
+    let lease = LeaseReport {
+        mode: match (&config.checkin, &config.store.postgres) {
+            (None, _) => LeaseMode::None,
+            (Some(_), None) => LeaseMode::Local,
+            (Some(_), Some(_)) => LeaseMode::Shared,
+        },
+        replica: replica_name(),
+        ttl_ms: u64::try_from(config.store.lease_ttl.as_millis()).unwrap_or(u64::MAX),
+        ..LeaseReport::default()
+    };
+    let lease = LeaseReport {
+        held: lease.mode == LeaseMode::Local,
+        ..lease
+    };
     Ok(AppState {
+        lease: Arc::new(LeaseBoard::new(lease)),
         client_certificate_expires,
         service: Arc::new(service),
         metrics,
@@ -268,32 +287,59 @@ pub async fn run(
     .await
     .map_err(StartupError::Serve);
     retention.abort();
-    if let Some(w) = watcher {
-        w.shutdown().await;
+    match watcher {
+        Some(CheckinWatcher::Local(w)) => w.shutdown().await,
+        Some(CheckinWatcher::Leased(w)) => w.shutdown().await,
+        None => {}
     }
     served
 }
 
-/// Starts the check-in watcher when the configuration has one.
+/// The check-in watcher as it runs: at once (SQLite), or under the store's lease (PostgreSQL).
+pub enum CheckinWatcher {
+    Local(Watcher),
+    Leased(LeasedWatcher),
+}
+
+/// Starts the check-in watcher when the configuration has one: at once with SQLite, under the
+/// store's lease with a shared PostgreSQL (`lease.rs`).
 pub fn start_checkin_watcher(
     config: &GatewayConfig,
     state: &AppState,
-) -> Result<Option<Watcher>, StartupError> {
+) -> Result<Option<CheckinWatcher>, StartupError> {
     let Some(opts) = config.checkin.clone() else {
         return Ok(None);
     };
+    let report = state.lease.report();
     let audit = crate::store::Recorder {
         store: state.store.clone(),
         hasher: state.hasher.clone(),
+        holder: report.replica.clone(),
     };
-    Watcher::start(
-        opts,
-        state.service.clone(),
-        state.metrics.clone(),
-        Some(audit),
-    )
-    .map(Some)
-    .map_err(StartupError::CheckIn)
+    let (service, metrics) = (state.service.clone(), state.metrics.clone());
+    let start = move || {
+        Watcher::start(
+            opts.clone(),
+            service.clone(),
+            metrics.clone(),
+            Some(audit.clone()),
+        )
+        .map_err(StartupError::CheckIn)
+    };
+    if report.mode != LeaseMode::Shared {
+        let w = start()?;
+        state.metrics.lease_held.set(1);
+        return Ok(Some(CheckinWatcher::Local(w)));
+    }
+    let leased = LeaseLoop {
+        store: state.store.clone(),
+        board: state.lease.clone(),
+        metrics: state.metrics.clone(),
+        replica: report.replica,
+        ttl: config.store.lease_ttl,
+    }
+    .spawn(start);
+    Ok(Some(CheckinWatcher::Leased(leased)))
 }
 
 /// Watches a masters directory and reloads on change (debounced). Returns the watcher, which

@@ -23,7 +23,7 @@ use crate::service::{
     Intake, ResultError, ResultVisit, SubsidyService, checks_from_result, metric_source,
     metric_status,
 };
-use crate::store::{AuditRecord, Operation, Recorder};
+use crate::store::{AuditRecord, Operation, ProcessedFile, Recorder};
 
 /// The name the watcher's own accesses are recorded under in the audit.
 pub const WATCHER_CLIENT: &str = "checkin-watcher";
@@ -38,6 +38,10 @@ pub enum FileError {
     Partial(ResultError),
     #[error("{0}")]
     Invalid(ResultError),
+    /// Read and prefetched, but neither recorded as processed nor audited (the store did not
+    /// answer): the file stays, to be read again.
+    #[error("the store did not record the file: {0}")]
+    Unrecorded(String),
 }
 
 /// What a processed file held.
@@ -47,12 +51,20 @@ pub struct Prefetched {
     pub results: usize,
     /// Of those, how many carried the PMH block.
     pub with_block: usize,
+    /// The store had it recorded as processed already (read again after a restart, or by
+    /// another replica): nothing was done twice.
+    pub already_processed: bool,
 }
 
 /// Prefetches the answers of one result file through the service's one path for オン資 results
 /// (`checks_from_result`, then `check_result` per person): the PMH block's certificates (or an
 /// upstream query), cached under the person and the file's date, and the check-in indexed by
 /// its 照会番号.
+///
+/// With an audit, processing is exactly once per file (its name and bytes, by a keyed hash):
+/// a file the store has recorded is not processed again, and the file's record and its
+/// accesses are committed together — so a file read by two replicas, or again after a crash
+/// between the commit and its disposal, is audited once.
 ///
 /// A file with an unreadable identity, or naming a My Number, is invalid as a whole (nothing is
 /// prefetched from it).
@@ -64,6 +76,18 @@ pub async fn prefetch(
     file_name: &str,
     arrived_at: DateTime<Utc>,
 ) -> Result<Prefetched, FileError> {
+    let key = audit.map(|a| a.hasher.checkin_file(file_name, bytes));
+    if let (Some(a), Some(key)) = (audit, &key)
+        && a.store
+            .file_processed(key.clone())
+            .await
+            .map_err(|e| FileError::Unrecorded(e.to_string()))?
+    {
+        return Ok(Prefetched {
+            already_processed: true,
+            ..Prefetched::default()
+        });
+    }
     let checks = checks_from_result(
         bytes,
         ResultVisit::default(),
@@ -78,6 +102,7 @@ pub async fn prefetch(
         }
     })?;
     let mut done = Prefetched::default();
+    let mut records = Vec::new();
     for rc in checks {
         let started = std::time::Instant::now();
         done.with_block += usize::from(rc.block.is_some());
@@ -97,16 +122,12 @@ pub async fn prefetch(
             rec
         });
         let out = service.check_result(rc, intake).await;
-        if let (Some(a), Some(mut rec)) = (audit, rec) {
+        if let Some(mut rec) = rec {
             rec.status = Some(metric_status(out.status).to_owned());
             rec.source = out.source.map(|s| metric_source(s).to_owned());
             rec.subsidies = Some(out.mapped.active.len() as u32);
             rec.check_id = Some(out.check_id.clone());
-            let appended = a.store.append(rec).await;
-            metrics.audit_record(appended.is_ok());
-            if let Err(e) = appended {
-                tracing::error!(error = %e, file = %crate::files::escape_name(file_name), "cannot record a prefetch in the audit");
-            }
+            records.push(rec);
         }
         metrics
             .prefetch_latency
@@ -115,6 +136,23 @@ pub async fn prefetch(
             .arrival_to_cached
             .observe(seconds_between(arrived_at, Utc::now()));
         done.results += 1;
+    }
+    if let (Some(a), Some(key)) = (audit, key) {
+        let n = records.len();
+        let file = ProcessedFile {
+            key,
+            at: service.now(),
+            holder: a.holder.clone(),
+            records,
+        };
+        match a.store.record_file(file).await {
+            Ok(true) => (0..n).for_each(|_| metrics.audit_record(true)),
+            Ok(false) => done.already_processed = true,
+            Err(e) => {
+                (0..n).for_each(|_| metrics.audit_record(false));
+                return Err(FileError::Unrecorded(e.to_string()));
+            }
+        }
     }
     Ok(done)
 }

@@ -73,7 +73,8 @@ async fn a_file_with_the_block_is_cached_without_a_query_and_indexed_by_referenc
         done,
         Prefetched {
             results: 1,
-            with_block: 1
+            with_block: 1,
+            already_processed: false,
         }
     );
     assert_eq!(upstream.calls(), 0);

@@ -725,12 +725,17 @@ async fn handle(shared: &Shared, job: &Job) -> Done {
     .await
     {
         Ok(p) => {
-            tracing::debug!(file = %escape_name(&name), results = p.results, with_block = p.with_block, "check-in prefetched");
-            shared
-                .metrics
-                .checkin_files_processed
-                .get_or_create(&vec![("folder", folder.label())])
-                .inc();
+            if p.already_processed {
+                tracing::debug!(file = %escape_name(&name), "check-in recorded as processed already");
+                shared.metrics.checkin_files_repeated.inc();
+            } else {
+                tracing::debug!(file = %escape_name(&name), results = p.results, with_block = p.with_block, "check-in prefetched");
+                shared
+                    .metrics
+                    .checkin_files_processed
+                    .get_or_create(&vec![("folder", folder.label())])
+                    .inc();
+            }
             let disposed = match (&shared.opts.disposal, folder) {
                 (Disposal::Move(dir), Folder::Face) => {
                     move_into(path, dir, &name).await.map(|_| ())
@@ -755,6 +760,10 @@ async fn handle(shared: &Shared, job: &Job) -> Done {
         }
         Err(FileError::Invalid(e)) => {
             reject(shared, path, folder, &name, version, &Rejection::of(&e)).await
+        }
+        Err(e @ FileError::Unrecorded(_)) => {
+            tracing::error!(file = %escape_name(&name), error = %e, "a check-in stays in the folder until the store records it");
+            Done::Again
         }
     }
 }

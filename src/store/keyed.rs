@@ -131,6 +131,18 @@ impl Hasher {
         self.hash("reference", reference.trim())
     }
 
+    /// A check-in file: its name and its bytes (the same file read again, by this replica or
+    /// another, has the same key; a new check-in has a new name).
+    pub fn checkin_file(&self, name: &str, bytes: &[u8]) -> KeyedHash {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        ctx.update(b"checkin-file");
+        ctx.update(&[0]);
+        ctx.update(name.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(bytes);
+        KeyedHash(hex(ctx.sign().as_ref()))
+    }
+
     /// The secret's fingerprint: its keyed hash of a fixed text (the store records it, to refuse
     /// another secret later).
     pub fn key_check(&self) -> String {

@@ -11,6 +11,7 @@
 
 pub mod export;
 mod keyed;
+mod lease;
 mod ledger;
 mod postgres;
 mod sqlite;
@@ -25,6 +26,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use keyed::{Hasher, KeyedHash, Sealer, key_path};
+pub use lease::{LeaseBoard, LeaseMode, LeaseReport, WATCHER_LEASE};
 pub use ledger::{
     ChargeCommit, ChargeRecord, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, LedgerRow,
     LedgerSource, NewLedgerEntry, VoidOutcome, ledger_totals, month_key,
@@ -237,6 +239,8 @@ impl AuditRecord {
 pub struct Recorder {
     pub store: std::sync::Arc<dyn Store>,
     pub hasher: std::sync::Arc<Hasher>,
+    /// This replica, as its records of processed files name it.
+    pub holder: String,
 }
 
 /// A search of the audit: every given criterion must match; newest first.
@@ -277,6 +281,8 @@ pub struct Purged {
     pub ledger_rows: u64,
     /// Kept stand-ins and check-ins past their expiry.
     pub kept: u64,
+    /// Records of processed check-in files older than the audit's retention.
+    pub checkin_files: u64,
 }
 
 /// Sizes for `/readyz`.
@@ -290,6 +296,8 @@ pub struct StoreInfo {
     pub ledger_rows: u64,
     /// Kept stand-ins and check-ins (expired ones until the next purge).
     pub kept: u64,
+    /// Check-in files recorded as processed.
+    pub checkin_files: u64,
     pub size_bytes: u64,
 }
 
@@ -408,6 +416,45 @@ pub trait Store: Send + Sync + 'static {
         key: KeyedHash,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Option<Vec<u8>>, StoreError>>;
+    /// Whether a check-in file (`Hasher::checkin_file`) was recorded as processed.
+    fn file_processed(&self, key: KeyedHash) -> BoxFuture<'_, Result<bool, StoreError>>;
+    /// Records a processed check-in file with the audit records of its prefetch, in one
+    /// transaction; `false`, appending nothing, when the file was recorded already (by this
+    /// replica or another).
+    fn record_file(&self, file: ProcessedFile) -> BoxFuture<'_, Result<bool, StoreError>>;
+    /// Takes the lease `name` for `holder` when it is free or expired, or renews it when
+    /// `holder` has it, for `ttl` by the store's clock (PostgreSQL's, which replicas share);
+    /// says who holds it afterwards.
+    fn lease(
+        &self,
+        name: String,
+        holder: String,
+        ttl: std::time::Duration,
+    ) -> BoxFuture<'_, Result<LeaseState, StoreError>>;
+    /// Gives the lease up, if `holder` has it (another may take it at once).
+    fn release_lease(&self, name: String, holder: String) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+/// A check-in file processed, and the accesses its prefetch made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessedFile {
+    /// `Hasher::checkin_file` of its name and bytes.
+    pub key: KeyedHash,
+    pub at: DateTime<Utc>,
+    /// The replica that processed it (`LeaseState::holder`'s form).
+    pub holder: String,
+    pub records: Vec<AuditRecord>,
+}
+
+/// A lease after a take or renewal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeaseState {
+    /// Whether the asking holder has it.
+    pub held: bool,
+    /// Who has it (the asker when `held`); the last holder when it has expired.
+    pub holder: String,
+    /// 1 for the first holder, one more with each change of holder.
+    pub term: i64,
 }
 
 /// A migration: its version (1, 2, …), its name and its SQL for each backend (the same schema
@@ -450,5 +497,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "key_check",
         sqlite: include_str!("migrations/0005_key_check.sql"),
         postgres: include_str!("migrations/postgres/0005_key_check.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "leases_and_checkin_files",
+        sqlite: include_str!("migrations/0006_leases_and_checkin_files.sql"),
+        postgres: include_str!("migrations/postgres/0006_leases_and_checkin_files.sql"),
     },
 ];

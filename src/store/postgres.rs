@@ -20,9 +20,9 @@ use tokio_postgres::types::ToSql;
 
 use super::{
     AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome, EntryOf,
-    EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LedgerRow, LedgerSource, MIGRATIONS,
-    NewLedgerEntry, Operation, Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome,
-    month_key,
+    EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LeaseState, LedgerRow, LedgerSource,
+    MIGRATIONS, NewLedgerEntry, Operation, ProcessedFile, Purged, Store, StoreError, StoreInfo,
+    StoredAnswer, VoidOutcome, month_key,
 };
 use crate::domain::{Care, Yen};
 
@@ -251,7 +251,7 @@ impl PostgresStore {
     }
 
     /// Runs one statement that changes rows (tests: to show what the database refuses).
-    #[cfg(test)]
+    #[cfg(all(test, feature = "emulator"))]
     pub(crate) async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
         let conn = self.conn().await?;
         conn.execute(sql, &[]).await.map_err(pg_error(&self.at))
@@ -381,42 +381,49 @@ async fn insert_entry(
     Ok(row.get(0))
 }
 
+async fn insert_audit(
+    client: &impl deadpool_postgres::GenericClient,
+    rec: &AuditRecord,
+) -> Result<i64, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO audit (at, at_ms, client, operation, http_status, status, source,
+                subsidies, check_id, patient, reference, detail, card)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             RETURNING seq",
+        )
+        .await?;
+    let row = client
+        .query_one(
+            &stmt,
+            &[
+                &rec.at.to_rfc3339(),
+                &ms(rec.at),
+                &rec.client,
+                &rec.operation.as_str(),
+                &rec.http_status.map(i32::from),
+                &rec.status,
+                &rec.source,
+                &rec.subsidies.map(|v| i32::try_from(v).unwrap_or(i32::MAX)),
+                &rec.check_id,
+                &rec.patient.as_ref().map(KeyedHash::as_str),
+                &rec.reference.as_ref().map(KeyedHash::as_str),
+                &rec.detail,
+                &rec.card.as_ref().map(KeyedHash::as_str),
+            ],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Milliseconds since the epoch on the database's clock (not the transaction's start).
+const DB_NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
 impl Store for PostgresStore {
     fn append(&self, rec: AuditRecord) -> BoxFuture<'_, Result<i64, StoreError>> {
         Box::pin(async move {
-            let err = pg_error(&self.at);
             let conn = self.conn().await?;
-            let stmt = conn
-                .prepare_cached(
-                    "INSERT INTO audit (at, at_ms, client, operation, http_status, status, source,
-                        subsidies, check_id, patient, reference, detail, card)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                     RETURNING seq",
-                )
-                .await
-                .map_err(&err)?;
-            let row = conn
-                .query_one(
-                    &stmt,
-                    &[
-                        &rec.at.to_rfc3339(),
-                        &ms(rec.at),
-                        &rec.client,
-                        &rec.operation.as_str(),
-                        &rec.http_status.map(i32::from),
-                        &rec.status,
-                        &rec.source,
-                        &rec.subsidies.map(|v| i32::try_from(v).unwrap_or(i32::MAX)),
-                        &rec.check_id,
-                        &rec.patient.as_ref().map(KeyedHash::as_str),
-                        &rec.reference.as_ref().map(KeyedHash::as_str),
-                        &rec.detail,
-                        &rec.card.as_ref().map(KeyedHash::as_str),
-                    ],
-                )
-                .await
-                .map_err(&err)?;
-            Ok(row.get(0))
+            insert_audit(&conn, &rec).await.map_err(pg_error(&self.at))
         })
     }
 
@@ -548,12 +555,17 @@ impl Store for PostgresStore {
                 .execute("DELETE FROM kept WHERE expires_ms <= $1", &[&now])
                 .await
                 .map_err(&err)?;
+            let checkin_files = tx
+                .execute("DELETE FROM checkin_files WHERE at_ms < $1", &[&before])
+                .await
+                .map_err(&err)?;
             tx.commit().await.map_err(&err)?;
             Ok(Purged {
                 audit_records,
                 answers,
                 ledger_rows,
                 kept,
+                checkin_files,
             })
         })
     }
@@ -567,7 +579,8 @@ impl Store for PostgresStore {
                     "SELECT (SELECT COUNT(*) FROM audit), (SELECT COUNT(*) FROM answers),
                             (SELECT COUNT(*) FROM ledger_entries), (SELECT COUNT(*) FROM kept),
                             (SELECT COALESCE(MAX(version), 0) FROM schema_migrations),
-                            pg_database_size(current_database())",
+                            pg_database_size(current_database()),
+                            (SELECT COUNT(*) FROM checkin_files)",
                     &[],
                 )
                 .await
@@ -581,6 +594,7 @@ impl Store for PostgresStore {
                 answers: n(1),
                 ledger_rows: n(2),
                 kept: n(3),
+                checkin_files: n(6),
                 size_bytes: n(5),
             })
         })
@@ -916,6 +930,106 @@ impl Store for PostgresStore {
             Ok(row.map(|r| r.get(0)))
         })
     }
+
+    fn file_processed(&self, key: KeyedHash) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let row = conn
+                .query_opt(
+                    "SELECT 1 FROM checkin_files WHERE key = $1",
+                    &[&key.as_str()],
+                )
+                .await
+                .map_err(pg_error(&self.at))?;
+            Ok(row.is_some())
+        })
+    }
+
+    fn record_file(&self, file: ProcessedFile) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let err = pg_error(&self.at);
+            let mut conn = self.conn().await?;
+            let tx = conn.transaction().await.map_err(&err)?;
+            // Two replicas recording one file: the second waits on the key, then inserts nothing.
+            let new = tx
+                .execute(
+                    "INSERT INTO checkin_files (key, at_ms, holder, records)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+                    &[
+                        &file.key.as_str(),
+                        &ms(file.at),
+                        &file.holder,
+                        &i32::try_from(file.records.len()).unwrap_or(i32::MAX),
+                    ],
+                )
+                .await
+                .map_err(&err)?
+                == 1;
+            if new {
+                for rec in &file.records {
+                    insert_audit(&tx, rec).await.map_err(&err)?;
+                }
+            }
+            tx.commit().await.map_err(&err)?;
+            Ok(new)
+        })
+    }
+
+    fn lease(
+        &self,
+        name: String,
+        holder: String,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<LeaseState, StoreError>> {
+        Box::pin(async move {
+            let err = pg_error(&self.at);
+            let conn = self.conn().await?;
+            let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+            // Taken when free or expired, renewed by its holder; the expiry on the database's
+            // clock. The row is locked by the upsert: two replicas asking at once see one
+            // holder.
+            let sql = format!(
+                "INSERT INTO leases AS l (name, holder, term, expires_ms)
+                 VALUES ($1, $2, 1, {DB_NOW_MS} + $3)
+                 ON CONFLICT (name) DO UPDATE SET
+                    term = l.term + CASE WHEN l.holder = excluded.holder THEN 0 ELSE 1 END,
+                    holder = excluded.holder,
+                    expires_ms = excluded.expires_ms
+                 WHERE l.holder = excluded.holder OR l.expires_ms <= {DB_NOW_MS}
+                 RETURNING holder, term"
+            );
+            let taken = conn
+                .query_opt(&sql, &[&name, &holder, &ttl])
+                .await
+                .map_err(&err)?;
+            let row = match taken {
+                Some(r) => r,
+                None => conn
+                    .query_one("SELECT holder, term FROM leases WHERE name = $1", &[&name])
+                    .await
+                    .map_err(&err)?,
+            };
+            let (by, term): (String, i64) = (row.get(0), row.get(1));
+            Ok(LeaseState {
+                held: by == holder,
+                holder: by,
+                term,
+            })
+        })
+    }
+
+    fn release_lease(&self, name: String, holder: String) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            conn.execute(
+                "UPDATE leases SET expires_ms = 0 WHERE name = $1 AND holder = $2",
+                &[&name, &holder],
+            )
+            .await
+            .map_err(pg_error(&self.at))?;
+            Ok(())
+        })
+    }
 }
 
 // The store's contract on a real PostgreSQL: a throw-away cluster per test.
@@ -997,6 +1111,23 @@ mod tests {
             return;
         };
         suite::another_secret_is_refused(&store(&cluster).await).await;
+    }
+
+    #[tokio::test]
+    async fn checkin_files_are_recorded_once_with_their_records() {
+        let Some(cluster) = Cluster::start_or_skip("postgres checkin files") else {
+            return;
+        };
+        let store = std::sync::Arc::new(store(&cluster).await);
+        suite::checkin_files_are_recorded_once_with_their_records(store).await;
+    }
+
+    #[tokio::test]
+    async fn a_lease_has_one_holder_until_it_expires_or_is_released() {
+        let Some(cluster) = Cluster::start_or_skip("postgres lease") else {
+            return;
+        };
+        suite::a_lease_has_one_holder_until_it_expires_or_is_released(&store(&cluster).await).await;
     }
 
     #[tokio::test]

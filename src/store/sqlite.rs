@@ -17,9 +17,9 @@ use tokio::sync::oneshot;
 
 use super::{
     AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome, EntryOf,
-    EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LedgerRow, LedgerSource, MIGRATIONS,
-    NewLedgerEntry, Operation, Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome,
-    month_key,
+    EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LeaseState, LedgerRow, LedgerSource,
+    MIGRATIONS, NewLedgerEntry, Operation, ProcessedFile, Purged, Store, StoreError, StoreInfo,
+    StoredAnswer, VoidOutcome, month_key,
 };
 use crate::domain::{Care, Yen};
 use crate::files::{owner_only_dir, restrict_to_owner};
@@ -285,34 +285,33 @@ fn insert_entry(
     )
 }
 
+fn insert_audit(conn: &Connection, rec: &AuditRecord) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO audit (at, at_ms, client, operation, http_status, status, source,
+            subsidies, check_id, patient, reference, detail, card)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        rec.at.to_rfc3339(),
+        ms(rec.at),
+        rec.client,
+        rec.operation.as_str(),
+        rec.http_status,
+        rec.status,
+        rec.source,
+        rec.subsidies,
+        rec.check_id,
+        rec.patient.as_ref().map(KeyedHash::as_str),
+        rec.reference.as_ref().map(KeyedHash::as_str),
+        rec.detail,
+        rec.card.as_ref().map(KeyedHash::as_str),
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
 impl Store for SqliteStore {
     fn append(&self, rec: AuditRecord) -> BoxFuture<'_, Result<i64, StoreError>> {
-        self.run(move |conn, path| {
-            conn.prepare_cached(
-                "INSERT INTO audit (at, at_ms, client, operation, http_status, status, source,
-                    subsidies, check_id, patient, reference, detail, card)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    rec.at.to_rfc3339(),
-                    ms(rec.at),
-                    rec.client,
-                    rec.operation.as_str(),
-                    rec.http_status,
-                    rec.status,
-                    rec.source,
-                    rec.subsidies,
-                    rec.check_id,
-                    rec.patient.as_ref().map(KeyedHash::as_str),
-                    rec.reference.as_ref().map(KeyedHash::as_str),
-                    rec.detail,
-                    rec.card.as_ref().map(KeyedHash::as_str),
-                ])
-            })
-            .map_err(db_error(path))?;
-            Ok(conn.last_insert_rowid())
-        })
+        self.run(move |conn, path| insert_audit(conn, &rec).map_err(db_error(path)))
     }
 
     fn search(&self, q: AuditQuery) -> BoxFuture<'_, Result<Vec<AuditRecord>, StoreError>> {
@@ -442,11 +441,18 @@ impl Store for SqliteStore {
             let kept = conn
                 .execute("DELETE FROM kept WHERE expires_ms <= ?1", params![ms(now)])
                 .map_err(&err)? as u64;
+            let checkin_files = conn
+                .execute(
+                    "DELETE FROM checkin_files WHERE at_ms < ?1",
+                    params![ms(audit_before)],
+                )
+                .map_err(&err)? as u64;
             Ok(Purged {
                 audit_records,
                 answers,
                 ledger_rows,
                 kept,
+                checkin_files,
             })
         })
     }
@@ -757,6 +763,7 @@ impl Store for SqliteStore {
             let answers = count("SELECT COUNT(*) FROM answers").map_err(&err)? as u64;
             let ledger_rows = count("SELECT COUNT(*) FROM ledger_entries").map_err(&err)? as u64;
             let kept = count("SELECT COUNT(*) FROM kept").map_err(&err)? as u64;
+            let checkin_files = count("SELECT COUNT(*) FROM checkin_files").map_err(&err)? as u64;
             let schema_version = count("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
                 .map_err(&err)? as u32;
             let size = |suffix: &str| {
@@ -772,8 +779,97 @@ impl Store for SqliteStore {
                 answers,
                 ledger_rows,
                 kept,
+                checkin_files,
                 size_bytes: size("") + size("-wal"),
             })
+        })
+    }
+
+    fn file_processed(&self, key: KeyedHash) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.run(move |conn, path| {
+            conn.query_row(
+                "SELECT 1 FROM checkin_files WHERE key = ?1",
+                params![key.as_str()],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(db_error(path))
+        })
+    }
+
+    fn record_file(&self, file: ProcessedFile) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.run(move |conn, path| {
+            let err = db_error(path);
+            // The file and its records, or nothing.
+            let sp = conn.savepoint().map_err(&err)?;
+            let new = sp
+                .execute(
+                    "INSERT OR IGNORE INTO checkin_files (key, at_ms, holder, records)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        file.key.as_str(),
+                        ms(file.at),
+                        file.holder,
+                        file.records.len() as i64
+                    ],
+                )
+                .map_err(&err)?
+                == 1;
+            if new {
+                for rec in &file.records {
+                    insert_audit(&sp, rec).map_err(&err)?;
+                }
+            }
+            sp.commit().map_err(&err)?;
+            Ok(new)
+        })
+    }
+
+    fn lease(
+        &self,
+        name: String,
+        holder: String,
+        ttl: std::time::Duration,
+    ) -> BoxFuture<'_, Result<LeaseState, StoreError>> {
+        self.run(move |conn, path| {
+            // One process owns the file: its clock is the store's.
+            let now = ms(Utc::now());
+            let expires = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+            let err = db_error(path);
+            conn.execute(
+                "INSERT INTO leases (name, holder, term, expires_ms) VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT (name) DO UPDATE SET
+                    term = term + (holder <> excluded.holder),
+                    holder = excluded.holder,
+                    expires_ms = excluded.expires_ms
+                 WHERE holder = excluded.holder OR expires_ms <= ?4",
+                params![name, holder, expires, now],
+            )
+            .map_err(&err)?;
+            let (by, term): (String, i64) = conn
+                .query_row(
+                    "SELECT holder, term FROM leases WHERE name = ?1",
+                    params![name],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(&err)?;
+            Ok(LeaseState {
+                held: by == holder,
+                holder: by,
+                term,
+            })
+        })
+    }
+
+    fn release_lease(&self, name: String, holder: String) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.run(move |conn, path| {
+            conn.execute(
+                "UPDATE leases SET expires_ms = 0 WHERE name = ?1 AND holder = ?2",
+                params![name, holder],
+            )
+            .map_err(db_error(path))?;
+            Ok(())
         })
     }
 }
@@ -853,6 +949,20 @@ mod tests {
     async fn another_secret_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         suite::another_secret_is_refused(&SqliteStore::open(dir.path(), false).unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn checkin_files_are_recorded_once_with_their_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), false).unwrap();
+        suite::checkin_files_are_recorded_once_with_their_records(std::sync::Arc::new(store)).await;
+    }
+
+    #[tokio::test]
+    async fn a_lease_has_one_holder_until_it_expires_or_is_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), false).unwrap();
+        suite::a_lease_has_one_holder_until_it_expires_or_is_released(&store).await;
     }
 
     #[tokio::test]

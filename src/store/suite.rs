@@ -361,3 +361,95 @@ pub async fn charges_are_versioned_idempotent_and_voidable(store: &dyn Store) {
     assert_eq!(store.purge(at(10), at(10)).await.unwrap().ledger_rows, 6);
     assert_eq!(store.purge(at(12), at(12)).await.unwrap().ledger_rows, 5);
 }
+
+/// A processed check-in file is recorded once with its records; recording it again (a
+/// replica that read it too) appends nothing; two at once append once; the purge removes old
+/// ones.
+pub async fn checkin_files_are_recorded_once_with_their_records(store: Arc<dyn Store>) {
+    let hasher = Hasher::from_secret(b"0123456789abcdef0123456789abcdef");
+    let key = hasher.checkin_file("OQSsiquc01res_face_1.xml", b"<xml/>");
+    assert_ne!(
+        key,
+        hasher.checkin_file("OQSsiquc01res_face_2.xml", b"<xml/>"),
+        "the name counts"
+    );
+    assert_ne!(
+        key,
+        hasher.checkin_file("OQSsiquc01res_face_1.xml", b"<xml />"),
+        "the bytes count"
+    );
+    let file = |holder: &str, n: usize| ProcessedFile {
+        key: key.clone(),
+        at: at(2),
+        holder: holder.into(),
+        records: (0..n)
+            .map(|_| AuditRecord::new(at(2), "checkin-watcher", Operation::Prefetch))
+            .collect(),
+    };
+    let prefetches = || async {
+        store
+            .search(AuditQuery {
+                operation: Some(Operation::Prefetch),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len()
+    };
+    assert!(!store.file_processed(key.clone()).await.unwrap());
+    assert!(store.record_file(file("a", 2)).await.unwrap());
+    assert!(store.file_processed(key.clone()).await.unwrap());
+    assert!(!store.record_file(file("b", 2)).await.unwrap());
+    assert_eq!(prefetches().await, 2);
+    // Two replicas recording another file at the same moment: one of them records it.
+    let other = hasher.checkin_file("OQSsiquc01res_face_3.xml", b"<xml/>");
+    let race = |holder: &'static str| {
+        let (store, mut f) = (store.clone(), file(holder, 3));
+        f.key = other.clone();
+        tokio::spawn(async move { store.record_file(f).await.unwrap() })
+    };
+    let (a, b) = (race("a"), race("b"));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    assert!(a ^ b, "exactly one records it: {a} {b}");
+    assert_eq!(prefetches().await, 5);
+    assert_eq!(store.info().await.unwrap().checkin_files, 2);
+    let purged = store.purge(at(3), at(3)).await.unwrap();
+    assert_eq!(purged.checkin_files, 2);
+    assert!(!store.file_processed(key).await.unwrap());
+}
+
+/// A lease has one holder: another asking is told who; the holder renews it (same term); it
+/// passes on when it expires or is released (a new term each time).
+pub async fn a_lease_has_one_holder_until_it_expires_or_is_released(store: &dyn Store) {
+    use std::time::Duration;
+    let long = Duration::from_secs(3600);
+    let take = |who: &str, ttl| store.lease("face".into(), who.into(), ttl);
+    let a = take("a", long).await.unwrap();
+    assert_eq!((a.held, a.holder.as_str(), a.term), (true, "a", 1));
+    let b = take("b", long).await.unwrap();
+    assert_eq!((b.held, b.holder.as_str(), b.term), (false, "a", 1));
+    assert_eq!(take("a", long).await.unwrap().term, 1, "a renewal");
+    // Another lease name is another lease.
+    let other = store.lease("other".into(), "b".into(), long).await.unwrap();
+    assert!(other.held);
+    // Released: the next asker has it at once, in a new term.
+    store
+        .release_lease("face".into(), "b".into())
+        .await
+        .unwrap();
+    assert!(
+        !take("b", long).await.unwrap().held,
+        "only the holder releases"
+    );
+    store
+        .release_lease("face".into(), "a".into())
+        .await
+        .unwrap();
+    let b = take("b", Duration::ZERO).await.unwrap();
+    assert_eq!((b.held, b.term), (true, 2));
+    // Taken for no time: expired as soon as it is taken, so the next asker has it.
+    let a = take("a", long).await.unwrap();
+    assert_eq!((a.held, a.holder.as_str(), a.term), (true, "a", 3));
+    assert!(!take("b", long).await.unwrap().held);
+}
