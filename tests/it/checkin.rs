@@ -617,3 +617,69 @@ async fn processed_and_rejected_files_are_removed_after_the_retention() {
     assert!(names(&processed).is_empty());
     assert!(names(&opts.rejected_dir).is_empty());
 }
+
+/// A process that committed a file's prefetch but died before moving the file (or a replica
+/// that lost its lease in between): the next watcher finds the file's marker, moves the file
+/// without a second prefetch, and the audit keeps one record for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_recorded_before_a_crash_is_moved_without_a_second_prefetch() {
+    use pmh_gateway::store::{AuditQuery, AuditRecord, Operation, ProcessedFile};
+    let sandbox = crate::common::start_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = crate::common::gateway_config(&sandbox, Duration::from_millis(800));
+    cfg.checkin = Some(options(dir.path()));
+    std::fs::create_dir_all(dir.path().join("face")).unwrap();
+    let pop = population();
+    let (recorded, recorded_bytes, _) = check_in(&pop, 1);
+    let (fresh, fresh_bytes, _) = check_in(&pop, 2);
+    {
+        let (store, hasher) = pmh_gateway::app::open_local_store(&cfg.store).unwrap();
+        let mut rec = AuditRecord::new(
+            chrono::Utc::now(),
+            pmh_gateway::checkin::WATCHER_CLIENT,
+            Operation::Prefetch,
+        );
+        rec.detail = Some("the crashed process's prefetch".into());
+        let file = ProcessedFile {
+            key: hasher.checkin_file(&recorded, &recorded_bytes),
+            at: chrono::Utc::now(),
+            holder: "crashed/1".into(),
+            records: vec![rec],
+        };
+        assert!(store.record_file(file.clone()).await.unwrap());
+        assert!(
+            !store.record_file(file).await.unwrap(),
+            "a marker is written once"
+        );
+    }
+    std::fs::write(dir.path().join("face").join(&recorded), &recorded_bytes).unwrap();
+    std::fs::write(dir.path().join("face").join(&fresh), &fresh_bytes).unwrap();
+    let gw = crate::common::Gateway::start(cfg.clone()).await;
+    let processed = dir.path().join("face/processed");
+    wait_for("both files moved", 30, || names(&processed).len() >= 2).await;
+    assert_eq!(names(&processed), BTreeSet::from([recorded, fresh]));
+    let metrics = gw.get_text("/metrics").await;
+    assert!(
+        metrics.contains("checkin_files_repeated_total 1\n"),
+        "{metrics}"
+    );
+    gw.stop().await;
+
+    let (store, _) = pmh_gateway::app::open_local_store(&cfg.store).unwrap();
+    let prefetches = store
+        .search(AuditQuery {
+            operation: Some(Operation::Prefetch),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(prefetches.len(), 2, "one record per file: {prefetches:?}");
+    assert_eq!(
+        prefetches
+            .iter()
+            .filter(|r| r.detail.as_deref() == Some("the crashed process's prefetch"))
+            .count(),
+        1
+    );
+}

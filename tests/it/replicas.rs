@@ -1,0 +1,301 @@
+//! Two gateway processes on one `face/` folder and one PostgreSQL database: the watcher runs on
+//! the lease holder only, a burst of check-ins is processed exactly once, and when the holder is
+//! killed mid-burst the other takes the lease over and finishes, with nothing lost or doubled and
+//! one audit record per access from both.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use pmh_gateway::sandbox::postgres::Cluster;
+use pmh_gateway::sandbox::terminal::check_in_xml;
+use pmh_gateway::store::{AuditQuery, Operation, PostgresConfig, PostgresStore, Store};
+
+use crate::common::*;
+
+const OPS_CLIENT: &str = "ops";
+const OPS_TOKEN: &str = "pmhg_ops_token_0123456789abcdef0123456789abcdef";
+const LEASE_TTL_MS: u64 = 1500;
+const BURST: usize = 500;
+/// Written before the holder is killed; the rest after.
+const FIRST_PART: usize = 300;
+
+/// The configuration of one replica: the shared database (its URL in the environment), the
+/// shared secret and `face/`, its own state folder; the tests' check client and an operator.
+fn replica_toml(base_url: &str, dir: &Path, name: &str) -> String {
+    let hash = |t: &str| pmh_gateway::auth::TokenHash::of(t).to_config();
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+[institution]
+code = "1311111111"
+[upstream]
+base_url = "{base_url}"
+ca_cert = "certs/ca.pem"
+client_cert = "certs/client.pem"
+client_key = "certs/client.key"
+[store]
+dir = "{name}-state"
+key_file = "audit.key"
+lease_ttl_ms = {LEASE_TTL_MS}
+pool_size = 4
+[onshi]
+folder = "{onshi}"
+rescan_interval_ms = 200
+settle_ms = 100
+[log]
+format = "json"
+[[clients]]
+name = "{TEST_CLIENT}"
+scopes = ["check"]
+token_sha256 = "{check}"
+[[clients]]
+name = "{OPS_CLIENT}"
+scopes = ["admin"]
+token_sha256 = "{ops}"
+"#,
+        onshi = dir.join("onshi").display(),
+        check = hash(TEST_TOKEN),
+        ops = hash(OPS_TOKEN),
+    )
+}
+
+struct Replica {
+    child: Child,
+    addr: String,
+}
+
+impl Replica {
+    fn start(dir: &Path, name: &str, base_url: &str, db: &str) -> Self {
+        let cfg = dir.join(format!("{name}.toml"));
+        std::fs::write(&cfg, replica_toml(base_url, dir, name)).unwrap();
+        let (child, addr) = spawn_serve(&cfg, &[("PMH_GATEWAY_STORE_URL", db)]);
+        Self { child, addr }
+    }
+
+    /// `/readyz` as the operator sees it.
+    async fn ready(&self, ops: &reqwest::Client) -> serde_json::Value {
+        ops.get(format!("http://{}/readyz", self.addr))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn holds_lease(&self, ops: &reqwest::Client) -> bool {
+        self.ready(ops).await["lease"]["held"] == true
+    }
+
+    async fn metric(&self, ops: &reqwest::Client, name: &str) -> f64 {
+        let text = ops
+            .get(format!("http://{}/metrics", self.addr))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+fn ops_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {OPS_TOKEN}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// The `.xml` files directly in `dir`.
+fn xml_files(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".xml"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn file_name(n: usize) -> String {
+    format!("OQSsiquc01res_face_{n:06}.xml")
+}
+
+async fn wait_for(what: &str, secs: u64, mut cond: impl AsyncFnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(secs);
+    while !cond().await {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Check-in files `range` written into `face` as the terminal writes them (a temporary name,
+/// then renamed in).
+fn write_check_ins(
+    face: &Path,
+    people: &[pmh_gateway::sandbox::Persona],
+    range: std::ops::Range<usize>,
+) {
+    let today = pmh_gateway::domain::date::jst_date(chrono::Utc::now());
+    for n in range {
+        let p = &people[n % people.len()];
+        let bytes = check_in_xml(p, n as u64, today, "1311111111", &format!("{n:012}")).unwrap();
+        let tmp = face.join(format!(".{n}.tmp"));
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, face.join(file_name(n))).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stderr)]
+async fn two_replicas_process_a_burst_once_and_the_survivor_takes_over_from_a_killed_holder() {
+    let Some(cluster) = Cluster::start_or_skip("two replicas") else {
+        return;
+    };
+    let db = cluster.database().await.unwrap();
+    let sandbox = start_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    sandbox.pki.write_to(&dir.path().join("certs")).unwrap();
+    // The secret every replica shares, made once by the operator.
+    pmh_gateway::store::Hasher::open_or_create(&dir.path().join("audit.key")).unwrap();
+    let face: PathBuf = dir.path().join("onshi/face");
+    std::fs::create_dir_all(&face).unwrap();
+    let processed = face.join("processed");
+    let people = sandbox.population().personas.clone();
+    let ops = ops_client();
+    let checks = http();
+
+    // A starts first and takes the lease; B starts and waits.
+    let mut a = Replica::start(dir.path(), "a", &sandbox.base_url(), &db);
+    wait_for("A to take the lease", 30, async || {
+        a.holds_lease(&ops).await
+    })
+    .await;
+    let mut b = Replica::start(dir.path(), "b", &sandbox.base_url(), &db);
+    let b_ready = b.ready(&ops).await;
+    assert_eq!(b_ready["lease"]["mode"], "shared", "{b_ready}");
+    assert_eq!(b_ready["lease"]["held"], false, "{b_ready}");
+    assert_eq!(
+        b_ready["lease"]["holder"],
+        a.ready(&ops).await["lease"]["replica"],
+        "B sees A holding it: {b_ready}"
+    );
+
+    // Accesses through both replicas, each to be audited once.
+    let mut answered = 0;
+    let mut check = async |r: &Replica, n: usize| {
+        let resp = checks
+            .post(format!("http://{}/v1/subsidy-checks", r.addr))
+            .json(&body_for(&people[(n * 7) % people.len()]))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status() == 200 || resp.status() == 503);
+        let _ = resp.bytes().await.unwrap();
+        answered += 1;
+    };
+    for n in 0..10 {
+        check(&a, n).await;
+        check(&b, n).await;
+    }
+
+    // The burst's first part; the holder is killed while it works through it.
+    write_check_ins(&face, &people, 0..FIRST_PART);
+    wait_for("A to process some files", 60, async || {
+        xml_files(&processed).len() >= 50
+    })
+    .await;
+    a.kill();
+    let killed = Instant::now();
+    let done_by_a = xml_files(&processed).len();
+    wait_for("B to take the lease", 30, async || {
+        b.holds_lease(&ops).await
+    })
+    .await;
+    let hand_over = killed.elapsed();
+    write_check_ins(&face, &people, FIRST_PART..BURST);
+    for n in 10..20 {
+        check(&b, n).await;
+    }
+    wait_for("every file processed", 120, async || {
+        xml_files(&processed).len() >= BURST && xml_files(&face).is_empty()
+    })
+    .await;
+
+    // Every file once in processed/ under its own name: none lost, none moved twice.
+    let expected: BTreeSet<String> = (0..BURST).map(file_name).collect();
+    assert_eq!(xml_files(&processed), expected);
+    assert!(xml_files(&dir.path().join("onshi/face/rejected")).is_empty());
+    let repeated = b.metric(&ops, "checkin_files_repeated_total").await;
+    let b_ready = b.ready(&ops).await;
+    eprintln!(
+        "two replicas: lease ttl {LEASE_TTL_MS} ms; A killed after {done_by_a} of {FIRST_PART} files; \
+         B held the lease {} ms later; {BURST} files processed, {repeated} found already processed by B",
+        hand_over.as_millis()
+    );
+    assert!(b_ready["lease"]["term"].as_i64().unwrap() >= 2, "{b_ready}");
+    b.kill();
+    sandbox.shutdown().await;
+
+    // The database: one marker per file, from both replicas; one prefetch record per file; one
+    // record per check answered by either.
+    let store = PostgresStore::open(&PostgresConfig {
+        url: db.clone(),
+        ca_pem: None,
+        pool_size: 2,
+    })
+    .await
+    .unwrap();
+    let info = store.info().await.unwrap();
+    assert_eq!(info.checkin_files, BURST as u64);
+    let all = |operation, client: &str| AuditQuery {
+        operation: Some(operation),
+        client: Some(client.to_owned()),
+        limit: 10_000,
+        ..Default::default()
+    };
+    let prefetches = store
+        .search(all(
+            Operation::Prefetch,
+            pmh_gateway::checkin::WATCHER_CLIENT,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(prefetches.len(), BURST, "one prefetch record per file");
+    let check_ids: BTreeSet<_> = prefetches.iter().map(|r| r.check_id.clone()).collect();
+    assert_eq!(check_ids.len(), BURST, "each from its own prefetch");
+    let checked = store
+        .search(all(Operation::Check, TEST_CLIENT))
+        .await
+        .unwrap();
+    assert_eq!(checked.len(), answered, "one record per check, from both");
+    let (client, conn) = tokio_postgres::connect(&db, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let task = tokio::spawn(conn);
+    let holders = client
+        .query_one("SELECT count(DISTINCT holder) FROM checkin_files", &[])
+        .await
+        .unwrap();
+    assert_eq!(holders.get::<_, i64>(0), 2, "both replicas processed files");
+    drop(client);
+    let _ = task.await;
+}
