@@ -353,3 +353,45 @@ async fn requests_are_written_owner_only() {
     .await;
     assert!(r.is_err());
 }
+
+/// Replicas share the terminal's folder: each writes its own requests (its ids are random) and
+/// takes only its own answers, so checks through both at once are each answered right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_on_one_terminal_folder_each_get_their_own_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let term = Terminal::start(emulator(dir.path(), None)).unwrap();
+    let gws = [
+        Gateway::start(terminal_config(dir.path(), 5000)).await,
+        Gateway::start(terminal_config(dir.path(), 5000)).await,
+    ];
+    let people: Vec<_> = term
+        .population()
+        .personas
+        .iter()
+        .filter(|p| !p.certificates.is_empty())
+        .take(12)
+        .cloned()
+        .collect();
+    let asks = people.iter().enumerate().map(|(i, p)| {
+        let gw = &gws[i % 2];
+        async move { (p, gw.check(&body_for(p)).await) }
+    });
+    for (p, (status, v)) in futures::future::join_all(asks).await {
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["status"], "confirmed", "{v}");
+        assert_eq!(
+            v["subsidies"].as_array().unwrap().len()
+                + v["inactive_subsidies"].as_array().map_or(0, Vec::len),
+            p.certificates.len(),
+            "{}: {v}",
+            p.id
+        );
+    }
+    assert_eq!(term.requests_answered(), people.len() as u64);
+    for gw in gws {
+        gw.stop().await;
+    }
+    for d in [Terminal::req_dir(dir.path()), Terminal::res_dir(dir.path())] {
+        assert_eq!(std::fs::read_dir(d).unwrap().count(), 0);
+    }
+}
