@@ -222,6 +222,26 @@ pub fn is_owner_only(path: &Path) -> std::io::Result<bool> {
     }
 }
 
+/// Whether a secret file the operator provides (the store's hashing secret) is private: nothing
+/// for others, and nothing for the group either — except reading when root owns the file, which
+/// is how Kubernetes (with `fsGroup`) and secret managers hand a secret to a service's group (the
+/// rule PostgreSQL applies to its server key). The link is followed: mounted secrets often are
+/// links.
+pub fn is_private_secret(path: &Path) -> std::io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path)?;
+        let mode = m.mode();
+        Ok(mode & 0o007 == 0 && (mode & 0o070 == 0 || (m.uid() == 0 && mode & 0o070 == 0o040)))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(true)
+    }
+}
+
 /// A file name made safe for a log line or a record: control characters (C0, DEL, C1), and the
 /// invisible format characters that can reorder or hide text (bidi controls, zero-width), are
 /// written as `\u{…}`, and so is a backslash that could be read as the start of one.
@@ -256,6 +276,34 @@ pub fn head_escaped(path: &Path, limit: u64) -> Result<String, ReadError> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_is_private_when_owner_only_or_group_read_under_root() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("audit.key");
+        std::fs::write(&key, [0u8; 32]).unwrap();
+        let link = dir.path().join("link.key");
+        std::os::unix::fs::symlink(&key, &link).unwrap();
+        let root = std::fs::metadata(&key).unwrap().uid() == 0;
+        for (mode, private) in [
+            (0o600, true),
+            (0o400, true),
+            (0o640, root),
+            (0o440, root),
+            (0o660, false),
+            (0o604, false),
+            (0o644, false),
+        ] {
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(is_private_secret(&key).unwrap(), private, "{mode:o}");
+            assert_eq!(
+                is_private_secret(&link).unwrap(),
+                private,
+                "{mode:o} via a link"
+            );
+        }
+    }
 
     #[test]
     fn links_are_never_followed() {

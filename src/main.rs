@@ -78,6 +78,10 @@ enum Command {
         /// client.key, …) so that a separately started `serve` can use them.
         #[arg(long, value_name = "DIR")]
         cert_dir: Option<PathBuf>,
+        /// Another name the sandbox's server certificate is valid for, besides localhost and
+        /// 127.0.0.1 (repeatable): the host name a gateway in another container uses.
+        #[arg(long = "server-name", value_name = "NAME")]
+        server_names: Vec<String>,
         /// Population seed.
         #[arg(long, default_value_t = 42)]
         seed: u64,
@@ -165,6 +169,13 @@ enum Command {
     Pki {
         #[command(subcommand)]
         command: PkiCommand,
+    },
+    /// Ask the gateway of this configuration for /healthz on loopback (TLS pinned to its own
+    /// certificate): a container's health check. Exits 0 when it answers 200, else 1.
+    Healthcheck {
+        /// The TOML configuration file.
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
     },
     /// Check 公費負担者番号 (8 digits) and 公費受給者番号 (7 digits) check digits.
     ///
@@ -395,6 +406,10 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
         } => Ok(print_or_fail(
             cli::quote::run(&file, masters.as_deref(), json).await,
         )),
+        Command::Healthcheck { config } => {
+            let cfg = config::load(&config)?;
+            Ok(print_or_fail(cli::healthcheck::check(&cfg).await))
+        }
         Command::Serve { config } => {
             let cfg = config::load(&config)?;
             init_logging(&cfg.log_level, cfg.log_format);
@@ -410,6 +425,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
             listen,
             admin_port,
             cert_dir,
+            server_names,
             seed,
             today,
             population,
@@ -425,7 +441,8 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
                 })?,
                 None => date::jst_date(chrono::Utc::now()),
             };
-            let pki = Pki::generate(DEMO_INSTITUTION).map_err(SandboxError::Pki)?;
+            let pki =
+                Pki::generate_for(DEMO_INSTITUTION, &server_names).map_err(SandboxError::Pki)?;
             if let Some(dir) = &cert_dir {
                 pki.write_to(dir).map_err(|source| SandboxError::CertDir {
                     path: dir.clone(),

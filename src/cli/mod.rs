@@ -3,5 +3,6 @@
 
 pub mod audit;
 pub mod clients;
+pub mod healthcheck;
 pub mod pki;
 pub mod quote;

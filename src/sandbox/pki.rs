@@ -24,8 +24,16 @@ pub const CLIENT_KEY_FILE: &str = "client.key";
 impl Pki {
     /// `institution` goes into the client certificate's common name.
     pub fn generate(institution: &str) -> Result<Self, rcgen::Error> {
+        Self::generate_for(institution, &[])
+    }
+
+    /// As [`Pki::generate`], with the server's certificate also naming `names` (the host names
+    /// a gateway in another container uses to reach the sandbox).
+    pub fn generate_for(institution: &str, names: &[String]) -> Result<Self, rcgen::Error> {
         let ca = LocalCa::create("pmh-gateway sandbox CA")?;
-        let server = ca.server(&["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+        let mut all = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        all.extend(names.iter().cloned());
+        let server = ca.server(&all)?;
         let client = ca.client(institution)?;
         Ok(Self {
             ca_pem: ca.cert_pem.clone(),

@@ -11,7 +11,7 @@ use aws_lc_rs::{aead, hmac};
 
 use super::StoreError;
 use crate::domain::{InsuredIdentity, PayerNumber, hex};
-use crate::files::{create_owner_only, is_owner_only};
+use crate::files::{create_owner_only, is_private_secret};
 
 /// The secret's size in bytes.
 const KEY_BYTES: usize = 32;
@@ -80,7 +80,7 @@ impl Hasher {
         };
         match std::fs::read(path) {
             Ok(bytes) => {
-                if !is_owner_only(path).map_err(failed)? {
+                if !is_private_secret(path).map_err(failed)? {
                     return Err(StoreError::KeyPermissions {
                         path: path.to_path_buf(),
                     });
@@ -329,7 +329,7 @@ mod tests {
         let first = Hasher::open_or_create(&path)
             .unwrap()
             .patient(&insured("1"));
-        assert!(is_owner_only(&path).unwrap());
+        assert!(crate::files::is_owner_only(&path).unwrap());
         let again = Hasher::open_or_create(&path)
             .unwrap()
             .patient(&insured("1"));

@@ -50,7 +50,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error(
-        "the hashing secret {path} may be read by others: make it owner-only (chmod 600) or remove it"
+        "the hashing secret {path} may be read by others: make it owner-only (chmod 600; or owned by root and readable by the gateway's group alone, chmod 640) or remove it"
     )]
     KeyPermissions { path: PathBuf },
     #[error("the database {path}: {reason}")]

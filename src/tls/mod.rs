@@ -3,6 +3,7 @@
 //! `upstream`.)
 
 mod issue;
+mod pinned;
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 pub use issue::{Issued, LocalCa};
+pub use pinned::client_config_pinned;
 
 /// The subject's common name of a DER certificate.
 pub fn common_name(der: &[u8]) -> Option<String> {

@@ -181,6 +181,76 @@ async fn serve_uses_the_certificates_a_separate_sandbox_wrote_and_no_proxy_from_
     assert!(terminate(&mut sandbox.0).success());
 }
 
+/// `healthcheck` asks the gateway its configuration describes, in plain HTTP and over TLS
+/// trusting only the configured certificate; it fails when nothing answers.
+#[test]
+fn healthcheck_asks_the_gateway_of_its_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pmh_gateway::tls::LocalCa::create("test CA").unwrap();
+    let server = ca.server(&["localhost".to_owned()]).unwrap();
+    std::fs::write(dir.path().join("server.pem"), &server.cert_pem).unwrap();
+    std::fs::write(dir.path().join("server.key"), &server.key_pem).unwrap();
+    let other = ca.server(&["localhost".to_owned()]).unwrap();
+    std::fs::write(dir.path().join("other.pem"), &other.cert_pem).unwrap();
+    for sub in ["onshi/req", "onshi/res"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    let healthcheck = |cfg: &std::path::Path, addr: &str| {
+        bin()
+            .args(["healthcheck", "--config"])
+            .arg(cfg)
+            .env("PMH_GATEWAY_LISTEN", addr)
+            .output()
+            .unwrap()
+    };
+    for tls in [false, true] {
+        let tls_lines = if tls {
+            "tls_cert = \"server.pem\"\ntls_key = \"server.key\"\n"
+        } else {
+            ""
+        };
+        let cfg = dir.path().join(format!("gateway-{tls}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "[server]\nlisten = \"127.0.0.1:0\"\n{tls_lines}[store]\ndir = \"state-{tls}\"\n[log]\nformat = \"json\"\n{}",
+                crate::common::TERMINAL_TOML.replace("/nonexistent", "onshi")
+            ),
+        )
+        .unwrap();
+        let (serve, addr) = crate::common::spawn_serve(&cfg, &[]);
+        let mut serve = Reaped(serve);
+        let out = healthcheck(&cfg, &addr);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "tls {tls}: {text}");
+        assert!(text.contains("/healthz 200"), "{text}");
+        if tls {
+            // A server with another certificate is not the one configured.
+            let pinned_other = dir.path().join("pinned-other.toml");
+            std::fs::write(
+                &pinned_other,
+                std::fs::read_to_string(&cfg)
+                    .unwrap()
+                    .replace("tls_cert = \"server.pem\"", "tls_cert = \"other.pem\""),
+            )
+            .unwrap();
+            let out = healthcheck(&pinned_other, &addr);
+            assert_eq!(out.status.code(), Some(1));
+            let text = String::from_utf8_lossy(&out.stderr);
+            assert!(text.contains("not the configured one"), "{text}");
+        }
+        assert!(terminate(&mut serve.0).success());
+        let out = healthcheck(&cfg, &addr);
+        assert_eq!(out.status.code(), Some(1), "nothing listens any more");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("cannot connect"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn masters_check_is_clean_on_the_shipped_tables_and_rejects_a_broken_copy() {
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/masters");
