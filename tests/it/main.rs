@@ -4,7 +4,7 @@
 //! sockets with mutual TLS (`e2e`), master reloads under load (`masters_reload`), the one path for
 //! オン資 results (`one_path`), no personal data in logs or `Debug` (`privacy`), property tests
 //! (`properties`), a restart mid-day (`restart`), two replicas on one PostgreSQL (`replicas`), the terminal as upstream and check-ins (`terminal`), and the module layers
-//! ARCHITECTURE.md states (`layers`). Shared helpers are in `common`.
+//! ARCHITECTURE.md states (`layers`), the deploy kit's configurations (`deploy`). Shared helpers are in `common`.
 
 // Test helpers unwrap: a failure is the test's failure.
 #![allow(clippy::unwrap_used)]
@@ -15,6 +15,7 @@ mod charges;
 mod checkin;
 mod cli;
 mod common;
+mod deploy;
 mod e2e;
 mod layers;
 mod listener;
