@@ -4,6 +4,7 @@
 //! package creates it) or `nobody`.
 //!
 //! The binaries are found on `PATH` or under Debian's `/usr/lib/postgresql/<version>/bin`.
+//! `dump` and `restore` run `pg_dump` / `pg_restore` as README's backup does.
 //! Without them, [`Cluster::start_or_skip`] skips (says so) unless `PMH_GATEWAY_REQUIRE_POSTGRES`
 //! is set — as `.ci/run` sets it, so that CI cannot pass without the PostgreSQL tests.
 
@@ -54,6 +55,14 @@ pub fn binaries() -> Option<PathBuf> {
         .into_iter()
         .chain(debian)
         .find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file())
+        // A link on the path (`/usr/local/bin/initdb`) stands for the installation's folder,
+        // which has the other tools (`pg_dump`, `pg_restore`) too.
+        .map(|d| {
+            std::fs::canonicalize(d.join("initdb"))
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+                .unwrap_or(d)
+        })
 }
 
 /// The user the cluster runs as: none (this one) unless this is root.
@@ -200,6 +209,48 @@ impl Cluster {
         drop(client);
         let _ = task.await;
         Ok(self.url(&name))
+    }
+
+    /// `pg_dump -Fc` of database `db` into `name` in the cluster's folder (a backup as README
+    /// describes it); returns its path.
+    pub fn dump(&self, db: &str, name: &str) -> Result<PathBuf, String> {
+        let port = self.port.to_string();
+        self.run(
+            "pg_dump",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "gateway",
+                "-Fc",
+                "-f",
+                name,
+                db,
+            ],
+        )?;
+        Ok(self.root.join(name))
+    }
+
+    /// `pg_restore` of the dump `name` (in the cluster's folder) into the empty database `db`.
+    pub fn restore(&self, name: &str, db: &str) -> Result<(), String> {
+        let port = self.port.to_string();
+        self.run(
+            "pg_restore",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "gateway",
+                "--exit-on-error",
+                "-d",
+                db,
+                name,
+            ],
+        )
     }
 
     /// The data folder's parent (the cluster's log is `log` in it).

@@ -299,3 +299,77 @@ async fn two_replicas_process_a_burst_once_and_the_survivor_takes_over_from_a_ki
     drop(client);
     let _ = task.await;
 }
+
+/// README's backup of a replicated store: `pg_dump -Fc`, `pg_restore` into an empty database;
+/// the restored store opens with its secret (the audit found by patient as before) and refuses
+/// another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_dump_opens_with_its_secret_and_refuses_another() {
+    use pmh_gateway::domain::InsuredIdentity;
+    use pmh_gateway::store::{AuditRecord, StoreConfig};
+    let Some(cluster) = Cluster::start_or_skip("restored dump") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = |url: &str, key: &str| StoreConfig {
+        postgres: Some(PostgresConfig {
+            url: url.to_owned(),
+            ca_pem: None,
+            pool_size: 2,
+        }),
+        key_file: Some(dir.path().join(key)),
+        ..StoreConfig::local(dir.path().join("state"))
+    };
+    for key in ["audit.key", "other.key"] {
+        pmh_gateway::store::Hasher::open_or_create(&dir.path().join(key)).unwrap();
+    }
+    let original = cluster.database().await.unwrap();
+    let name = |url: &str| {
+        url.rsplit('/')
+            .next()
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let patient = InsuredIdentity::new(
+        "06139999",
+        None,
+        "1",
+        None,
+        chrono::NaiveDate::from_ymd_opt(1999, 9, 9).unwrap(),
+    )
+    .unwrap();
+    {
+        let (store, hasher) = pmh_gateway::app::open_store(&config(&original, "audit.key"))
+            .await
+            .unwrap();
+        let mut rec = AuditRecord::new(chrono::Utc::now(), TEST_CLIENT, Operation::Check);
+        rec.patient = Some(hasher.patient(&patient));
+        store.append(rec).await.unwrap();
+    }
+    let dump = cluster.dump(&name(&original), "backup.dump").unwrap();
+    assert!(std::fs::metadata(&dump).unwrap().len() > 0);
+    let restored = cluster.database().await.unwrap();
+    cluster.restore("backup.dump", &name(&restored)).unwrap();
+
+    let (store, hasher) = pmh_gateway::app::open_store(&config(&restored, "audit.key"))
+        .await
+        .unwrap();
+    let found = store
+        .search(AuditQuery {
+            patient: Some(hasher.patient(&patient)),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "the restored audit, found by patient");
+    let refused = pmh_gateway::app::open_store(&config(&restored, "other.key")).await;
+    let err = refused
+        .err()
+        .expect("another secret is refused")
+        .to_string();
+    assert!(err.contains("other.key"), "{err}");
+}
