@@ -185,7 +185,13 @@ impl PostgresStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         let err = pg_error(&self.at);
         let mut conn = self.conn().await?;
-        conn.batch_execute(
+        // Under the migrations' lock: `CREATE TABLE IF NOT EXISTS` is not safe against another
+        // replica creating the table at the same moment (it fails with 42P07 or 23505).
+        let tx = conn.transaction().await.map_err(&err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(&err)?;
+        tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
                 version INTEGER PRIMARY KEY,
                 name TEXT NOT NULL,
@@ -193,15 +199,8 @@ impl PostgresStore {
             )",
         )
         .await
-        .or_else(|e| {
-            // Two replicas creating it at once: the loser finds it there.
-            if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
         .map_err(&err)?;
+        tx.commit().await.map_err(&err)?;
         let known = MIGRATIONS.last().map_or(0, |m| m.version);
         loop {
             let tx = conn.transaction().await.map_err(&err)?;
@@ -1084,6 +1083,18 @@ mod tests {
             ca_pem: None,
             pool_size: 2,
         };
+        // Many replicas starting at once on an empty database all start (a race on creating
+        // the migrations' table failed one of twelve in most rounds before it was locked).
+        for _ in 0..4 {
+            let fresh = PostgresConfig {
+                url: cluster.database().await.unwrap(),
+                ca_pem: None,
+                pool_size: 1,
+            };
+            for s in futures::future::join_all((0..12).map(|_| PostgresStore::open(&fresh))).await {
+                s.unwrap();
+            }
+        }
         // Two replicas starting at once: the migrations are applied once.
         let (a, b) = tokio::join!(PostgresStore::open(&cfg), PostgresStore::open(&cfg));
         let (a, b) = (a.unwrap(), b.unwrap());
