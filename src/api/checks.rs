@@ -215,7 +215,7 @@ pub(super) async fn create_subsidy_check(
         }
     };
     let months = months(&st, &outcome).await;
-    let response = render(&outcome, rendering, None, &months);
+    let response = render(&st.rendered, &outcome, rendering, None, &months);
     answered(&st, rec, &outcome, response).await
 }
 
@@ -278,7 +278,7 @@ pub(super) async fn subsidy_check_by_reference(
         Some((outcome, c)) => {
             rec.patient = Some(st.hasher.patient(&c.insured));
             let months = months(&st, &outcome).await;
-            let response = render(&outcome, rendering, Some(&c), &months);
+            let response = render(&st.rendered, &outcome, rendering, Some(&c), &months);
             answered(&st, rec, &outcome, response).await
         }
         None => {
@@ -353,7 +353,7 @@ pub(super) async fn earlier_check(
     match outcome {
         Some(outcome) => {
             let months = months(&st, &outcome).await;
-            let response = render(&outcome, rendering, None, &months);
+            let response = render(&st.rendered, &outcome, rendering, None, &months);
             audit::outcome(&mut rec, &outcome, response.status());
             audit::then(&st, rec, response).await
         }

@@ -21,6 +21,7 @@ mod orca;
 mod params;
 pub mod problem;
 mod render;
+pub mod rendered;
 pub mod request;
 
 use std::sync::Arc;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub client_certificate_expires: Option<DateTime<Utc>>,
     /// The `face/` watcher's lease, as this replica sees it.
     pub lease: Arc<crate::store::LeaseBoard>,
+    /// Answers written once per mapping, for cached checks.
+    pub rendered: Arc<rendered::RenderCache>,
 }
 
 /// `/readyz` says `degraded` this long before the client certificate expires.

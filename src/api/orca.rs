@@ -274,10 +274,11 @@ mod tests {
             checked_at: Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap(),
             obtained_at: None,
             origin: None,
-            mapped,
+            mapped: mapped.into(),
             degradation: None,
             masters_version: String::new(),
             check_id: "c".into(),
+            basis: None,
         }
     }
 

@@ -8,13 +8,16 @@ use super::dto::{MonthTotalsDto, SubsidyCheckResponse};
 use super::labels::advice;
 use super::negotiate::Rendering;
 use super::problem::Problem;
+use super::rendered::RenderCache;
 use super::{fhir, orca};
 use crate::service::{CheckIn, CheckOutcome, Status};
 
 /// The answer as a response: 200, or 503 with `Retry-After` for `unavailable` (the body is a full
 /// answer either way).
-/// `months`: per active subsidy (by position), its shared cap's month from the ledger.
+/// `months`: per active subsidy (by position), its shared cap's month from the ledger. A JSON
+/// answer without months comes from `cache` when its mapping was written before.
 pub fn render(
+    cache: &RenderCache,
     outcome: &CheckOutcome,
     rendering: Rendering,
     check_in: Option<&CheckIn>,
@@ -26,6 +29,12 @@ pub fn render(
         StatusCode::OK
     };
     let written = match rendering {
+        Rendering::Json
+            if months.iter().all(Option::is_none)
+                && let Some(written) = cache.json(outcome, check_in) =>
+        {
+            written.map(|b| ("application/json", b))
+        }
         Rendering::Json => {
             let mut body = SubsidyCheckResponse::new(outcome);
             body.check_in = check_in.map(Into::into);

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::api::access::Access;
+use crate::api::rendered::{self, RenderCache};
 use crate::api::{self, AppState};
 use crate::checkin::Watcher;
 use crate::config::{ConfigError, GatewayConfig, UpstreamConfig};
@@ -165,6 +166,7 @@ pub fn state_with_store(
         store,
         hasher,
         answer_retention: config.store.answer_retention,
+        rendered: Arc::new(RenderCache::new(rendered::DEFAULT_MAX_BYTES)),
     })
 }
 

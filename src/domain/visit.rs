@@ -38,7 +38,7 @@ pub enum InsuranceKind {
 }
 
 /// Who the patient is on the insurance side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Beneficiary {
     /// 本人.
     Insured,
@@ -54,7 +54,7 @@ pub enum Beneficiary {
 
 /// The insurance side of a visit, as the オン資 result tells it: which insurance carries the claim
 /// and who the patient is on it. With it, the mapping gives the レセプト種別.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct InsuranceContext {
     pub kind: InsuranceKind,
     pub beneficiary: Beneficiary,

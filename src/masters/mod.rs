@@ -224,6 +224,15 @@ pub struct FileInfo {
     pub rows: usize,
 }
 
+/// The files' versions as one text: `national@2026.11,income_caps@…`.
+fn version_of(files: &[FileInfo]) -> String {
+    files
+        .iter()
+        .map(|f| format!("{}@{}", f.file.trim_end_matches(".csv"), f.version))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// An immutable, indexed view of all master tables.
 #[derive(Debug)]
 pub struct MasterSnapshot {
@@ -239,6 +248,11 @@ pub struct MasterSnapshot {
     pub files: Vec<FileInfo>,
     pub loaded_at: DateTime<Utc>,
     pub source: MasterSource,
+    /// The files' versions, as answers name them (computed once).
+    version: String,
+    /// Tells this snapshot apart from every other one this process built (a key for what is
+    /// derived from it: a reload gives new keys, so nothing mapped with the old tables is reused).
+    generation: u64,
 }
 
 impl MasterSnapshot {
@@ -307,6 +321,7 @@ impl MasterSnapshot {
         if !errors.is_empty() {
             return Err(MastersError::Invalid(errors));
         }
+        static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Self {
             national,
             local_exact,
@@ -316,6 +331,8 @@ impl MasterSnapshot {
             calc_codes,
             burden,
             high_cost,
+            version: version_of(&files),
+            generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             files,
             loaded_at: Utc::now(),
             source: source.clone(),
@@ -450,11 +467,12 @@ impl MasterSnapshot {
 
     /// A short version string naming every file's version.
     pub fn version(&self) -> String {
-        self.files
-            .iter()
-            .map(|f| format!("{}@{}", f.file.trim_end_matches(".csv"), f.version))
-            .collect::<Vec<_>>()
-            .join(",")
+        self.version.clone()
+    }
+
+    /// Unique to this snapshot within the process.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 }
 

@@ -68,6 +68,7 @@ impl KeptFetched {
     }
     pub(super) fn into_fetched(self) -> Fetched {
         Fetched {
+            id: super::next_id(),
             certificates: self.certificates,
             obtained_at: self.obtained_at,
             fresh_until: self.fresh_until,

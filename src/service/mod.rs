@@ -175,10 +175,16 @@ pub struct CheckOutcome {
     pub obtained_at: Option<DateTime<Utc>>,
     /// Where the certificates came from.
     pub origin: Option<Origin>,
-    pub mapped: Mapped,
+    pub mapped: Arc<Mapped>,
     pub degradation: Option<Degradation>,
     pub masters_version: String,
     pub check_id: String,
+    /// Which memoised mapping `mapped` is. Two answers with the same basis and no degradation
+    /// differ only in their per-check fields (check id, times, source): a key for what is
+    /// derived from the mapped part (rendered bytes, a kept body). `None` when nothing was
+    /// mapped or the answer was read back from the store.
+    #[serde(skip)]
+    pub basis: Option<u64>,
 }
 
 impl CheckOutcome {
@@ -191,6 +197,8 @@ impl CheckOutcome {
 /// An upstream answer as cached.
 #[derive(Debug)]
 struct Fetched {
+    /// Unique within the process ([`next_id`]): the mapping memo's key.
+    id: u64,
     certificates: Vec<Certificate>,
     obtained_at: DateTime<Utc>,
     fresh_until: DateTime<Utc>,
@@ -198,6 +206,28 @@ struct Fetched {
 }
 
 type Key = (InsuredIdentity, ServiceDate);
+
+/// What a mapping depends on besides the person: the certificates (by the `Fetched` they came
+/// in), the visit and the master tables (by snapshot). The institution is the service's own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct MapKey {
+    fetched: u64,
+    service_date: ServiceDate,
+    claim: Claim,
+    care: Care,
+    insurance: Option<InsuranceContext>,
+    masters: u64,
+}
+
+/// How many mappings are memoised: the day's patients in their usual settings. A mapping of
+/// three subsidies holds a few kilobytes; the cache of fetched answers stays compact.
+const MAPPED_CAPACITY: u64 = 2048;
+
+/// A number no other `Fetched` or mapping of this process has.
+fn next_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
 
 pub struct SubsidyService {
     upstream: Arc<dyn Upstream>,
@@ -213,6 +243,8 @@ pub struct SubsidyService {
     check_ins: Cache<String, Arc<CheckIn>>,
     /// Where stand-ins and check-ins outlive the process.
     durable: Arc<dyn Durable>,
+    /// Mappings of cached answers, so that a cached check does not map again; with its basis.
+    mapped: moka::sync::Cache<MapKey, (u64, Arc<Mapped>)>,
 }
 
 impl SubsidyService {
@@ -249,6 +281,7 @@ impl SubsidyService {
             metrics,
             check_ins,
             durable: Arc::new(Forgetful),
+            mapped: moka::sync::Cache::new(MAPPED_CAPACITY),
         }
     }
 
@@ -519,6 +552,7 @@ impl SubsidyService {
             (now + chrono_dur(self.cfg.confirmed_max_age)).min(end_of_jst_day(date.date()))
         };
         Fetched {
+            id: next_id(),
             certificates,
             obtained_at: now,
             fresh_until,
@@ -558,13 +592,33 @@ impl SubsidyService {
     ) -> CheckOutcome {
         let req = &asked.req;
         let masters = self.masters();
-        let ctx = VisitContext {
-            service_date: asked.service_date,
-            claim: req.claim,
-            care: req.care,
-            institution: self.institution.clone(),
-            insurance: req.insurance,
-            birthdate: Some(req.insured.birthdate()),
+        let (basis, mapped) = match fetched {
+            Some(f) => {
+                let key = MapKey {
+                    fetched: f.id,
+                    service_date: asked.service_date,
+                    claim: req.claim,
+                    care: req.care,
+                    insurance: req.insurance,
+                    masters: masters.generation(),
+                };
+                let (basis, mapped) = self.mapped.get_with(key, || {
+                    let ctx = VisitContext {
+                        service_date: asked.service_date,
+                        claim: req.claim,
+                        care: req.care,
+                        institution: self.institution.clone(),
+                        insurance: req.insurance,
+                        birthdate: Some(req.insured.birthdate()),
+                    };
+                    (
+                        next_id(),
+                        Arc::new(mapping::map(&f.certificates, &masters, &ctx)),
+                    )
+                });
+                (Some(basis), mapped)
+            }
+            None => (None, Arc::default()),
         };
         CheckOutcome {
             status,
@@ -573,12 +627,11 @@ impl SubsidyService {
             checked_at: asked.now,
             obtained_at: fetched.map(|f| f.obtained_at),
             origin: fetched.map(|f| f.origin.clone()),
-            mapped: fetched
-                .map(|f| mapping::map(&f.certificates, &masters, &ctx))
-                .unwrap_or_default(),
+            mapped,
             degradation,
             masters_version: masters.version(),
             check_id: asked.check_id.clone(),
+            basis,
         }
     }
 
