@@ -20,9 +20,10 @@ use pmh_gateway::demo::{Demo, client};
 use pmh_gateway::sandbox::{InMemoryUpstream, Population};
 use pmh_gateway::service::SystemClock;
 use pmh_gateway::store::{
-    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome, EntryVoid,
-    EntryVoidOutcome, Hasher, KeptItem, KeptRow, KeyedHash, LedgerRow, NewLedgerEntry, Operation,
-    Purged, SqliteStore, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome,
+    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CheckCommit, CheckCommitted,
+    CommitOutcome, EntryVoid, EntryVoidOutcome, Hasher, KeptItem, KeptRow, KeyedHash, LedgerRow,
+    NewLedgerEntry, Operation, Purged, SqliteStore, Store, StoreError, StoreInfo, StoredAnswer,
+    VoidOutcome,
 };
 use tokio::net::TcpListener;
 
@@ -38,6 +39,14 @@ impl Store for NullStore {
     }
     fn put_answer(&self, _: StoredAnswer) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
+    }
+    fn record_check(&self, c: CheckCommit) -> BoxFuture<'_, Result<CheckCommitted, StoreError>> {
+        Box::pin(async move {
+            Ok(CheckCommitted {
+                answer_kept: Ok(()),
+                ledger: c.cards.iter().map(|_| Ok(Vec::new())).collect(),
+            })
+        })
     }
     fn answer(
         &self,

@@ -15,14 +15,14 @@ use super::audit;
 use super::charges::shared_card;
 use super::dto::MonthTotalsDto;
 use super::dto::{CareDto, ClaimDto, SubsidyCheckRequest};
-use super::negotiate::{BodyKind, body_kind, rendering};
+use super::negotiate::{BodyKind, Rendering, body_kind, rendering};
 use super::params::{CheckAnswerJson, FormatParam};
 use super::problem::Problem;
-use super::render::render;
+use super::render::{answer_status, render};
 use super::request::{parse_check_request, parse_result_body, setting_from_query};
 use crate::auth::{Caller, Scope};
-use crate::service::{CheckOutcome, Intake};
-use crate::store::{AuditRecord, KeyedHash, Operation, StoredAnswer};
+use crate::service::{CheckIn, CheckOutcome, Intake};
+use crate::store::{AuditRecord, CheckCommit, KeyedHash, Operation, StoredAnswer};
 
 /// A refused check: counted by reason, recorded, answered with its problem.
 async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
@@ -70,45 +70,96 @@ async fn months(st: &AppState, o: &CheckOutcome) -> Vec<Option<MonthTotalsDto>> 
     out
 }
 
-/// Records an answered check, keeps its answer for `GET /v1/subsidy-checks/{check_id}`, and
-/// sends it.
+/// Commits an answered check — its audit record, its kept answer (for
+/// `GET /v1/subsidy-checks/{check_id}`) and the ledger months its shared caps show, in one
+/// transaction — then sends it in `rendering`. No answer without its committed record (503).
 async fn answered(
     st: &AppState,
     mut rec: AuditRecord,
     outcome: &CheckOutcome,
-    response: Response,
+    rendering: Rendering,
+    check_in: Option<&CheckIn>,
 ) -> Response {
-    audit::outcome(&mut rec, outcome, response.status());
-    keep(st, outcome, rec.patient.clone()).await;
-    audit::then(st, rec, response).await
+    audit::outcome(&mut rec, outcome, answer_status(outcome));
+    let cards: Vec<Option<KeyedHash>> = outcome
+        .mapped
+        .active
+        .iter()
+        .map(|s| {
+            shared_card(
+                st,
+                s.copay.monthly_cap_shared,
+                &s.payer_number,
+                &s.recipient_number,
+            )
+        })
+        .collect();
+    let answer = kept(st, outcome, rec.patient.clone());
+    let committed = st
+        .store
+        .record_check(CheckCommit {
+            audit: rec,
+            answer,
+            cards: cards.iter().flatten().cloned().collect(),
+            month: outcome.service_date.date(),
+        })
+        .await;
+    st.metrics.audit_record(committed.is_ok());
+    let committed = match committed {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record an access: the answer is withheld");
+            return Problem::audit_unavailable().into_response();
+        }
+    };
+    if let Err(e) = committed.answer_kept {
+        tracing::error!(error = %e, "cannot keep an answer for GET /v1/subsidy-checks/{{check_id}}");
+    }
+    let mut read = committed.ledger.into_iter();
+    let months: Vec<Option<MonthTotalsDto>> = outcome
+        .mapped
+        .active
+        .iter()
+        .zip(&cards)
+        .map(|(s, card)| {
+            card.as_ref()?;
+            match read.next()? {
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => Some(MonthTotalsDto::of(
+                    outcome.service_date.date(),
+                    s.copay.caps.per_month.map(|c| c.0),
+                    &rows,
+                )),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the ledger for an answer");
+                    None
+                }
+            }
+        })
+        .collect();
+    render(&st.rendered, outcome, rendering, check_in, &months)
 }
 
-/// Keeps an answer for its retention time. Failing to keep it is logged, not fatal: the access
-/// itself is recorded either way.
-async fn keep(st: &AppState, outcome: &CheckOutcome, patient: Option<KeyedHash>) {
+/// An answer to keep for its retention time; `None` (logged) when it cannot be written, which
+/// is not fatal: the access itself is recorded either way.
+fn kept(st: &AppState, outcome: &CheckOutcome, patient: Option<KeyedHash>) -> Option<StoredAnswer> {
     let body = match serde_json::to_vec(outcome) {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "cannot serialise an answer to keep it");
-            return;
+            return None;
         }
     };
     let created_at = outcome.checked_at;
     let expires_at = created_at
         + chrono::Duration::from_std(st.answer_retention).unwrap_or(chrono::Duration::days(1));
-    let kept = st
-        .store
-        .put_answer(StoredAnswer {
-            check_id: outcome.check_id.clone(),
-            created_at,
-            expires_at,
-            patient,
-            sealed: st.hasher.answer(&outcome.check_id).seal(&body),
-        })
-        .await;
-    if let Err(e) = kept {
-        tracing::error!(error = %e, "cannot keep an answer for GET /v1/subsidy-checks/{{check_id}}");
-    }
+    Some(StoredAnswer {
+        check_id: outcome.check_id.clone(),
+        created_at,
+        expires_at,
+        patient,
+        sealed: st.hasher.answer(&outcome.check_id).seal(&body),
+    })
 }
 
 /// A kept answer, opened and read; `None` when it does not open (another store secret) or no
@@ -214,9 +265,7 @@ pub(super) async fn create_subsidy_check(
             }
         }
     };
-    let months = months(&st, &outcome).await;
-    let response = render(&st.rendered, &outcome, rendering, None, &months);
-    answered(&st, rec, &outcome, response).await
+    answered(&st, rec, &outcome, rendering, None).await
 }
 
 /// The answer for a patient who checked in at the オン資 terminal, by 照会番号.
@@ -277,9 +326,7 @@ pub(super) async fn subsidy_check_by_reference(
     match st.service.check_by_reference(reference, claim, care).await {
         Some((outcome, c)) => {
             rec.patient = Some(st.hasher.patient(&c.insured));
-            let months = months(&st, &outcome).await;
-            let response = render(&st.rendered, &outcome, rendering, Some(&c), &months);
-            answered(&st, rec, &outcome, response).await
+            answered(&st, rec, &outcome, rendering, Some(&c)).await
         }
         None => {
             let p = Problem::not_found(

@@ -23,11 +23,7 @@ pub fn render(
     check_in: Option<&CheckIn>,
     months: &[Option<MonthTotalsDto>],
 ) -> Response {
-    let status = if outcome.status == Status::Unavailable {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    };
+    let status = answer_status(outcome);
     let written = match rendering {
         Rendering::Json
             if months.iter().all(Option::is_none)
@@ -53,6 +49,15 @@ pub fn render(
             .map(|b| ("application/fhir+json", b)),
     };
     respond(status, written)
+}
+
+/// The HTTP status of an answer: 503 for `unavailable`, else 200.
+pub fn answer_status(outcome: &CheckOutcome) -> StatusCode {
+    if outcome.status == Status::Unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
 }
 
 /// The response for a written body, or a 500 problem when writing failed.

@@ -272,6 +272,28 @@ pub struct StoredAnswer {
     pub sealed: Vec<u8>,
 }
 
+/// An answered check, committed in one transaction — one trip to the store per answer: its
+/// audit record, its kept answer, and the ledger rows (read in the same transaction) of the
+/// shared monthly caps the answer shows.
+#[derive(Debug, Clone)]
+pub struct CheckCommit {
+    pub audit: AuditRecord,
+    pub answer: Option<StoredAnswer>,
+    /// The cards whose month the answer shows, in the answer's order.
+    pub cards: Vec<KeyedHash>,
+    /// A day in the month.
+    pub month: chrono::NaiveDate,
+}
+
+/// What a check's commit read and kept beside its audit record.
+#[derive(Debug)]
+pub struct CheckCommitted {
+    /// Whether the answer was kept: a failure here is not fatal, the access is recorded.
+    pub answer_kept: Result<(), StoreError>,
+    /// Per card of the commit, in order: its rows in the month, or why they could not be read.
+    pub ledger: Vec<Result<Vec<LedgerRow>, StoreError>>,
+}
+
 /// What a purge removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
@@ -358,6 +380,9 @@ pub trait Store: Send + Sync + 'static {
     fn search(&self, q: AuditQuery) -> BoxFuture<'_, Result<Vec<AuditRecord>, StoreError>>;
     /// Keeps an answer (replacing one with the same check id).
     fn put_answer(&self, answer: StoredAnswer) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Commits an answered check (see [`CheckCommit`]); `Err` when its audit record could not
+    /// be committed — then the answer must not be sent.
+    fn record_check(&self, c: CheckCommit) -> BoxFuture<'_, Result<CheckCommitted, StoreError>>;
     /// The answer of `check_id`, unless it expired before `now`.
     fn answer(
         &self,

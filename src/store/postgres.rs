@@ -19,10 +19,10 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 use tokio_postgres::types::ToSql;
 
 use super::{
-    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome, EntryOf,
-    EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LeaseState, LedgerRow, LedgerSource,
-    MIGRATIONS, NewLedgerEntry, Operation, ProcessedFile, Purged, Store, StoreError, StoreInfo,
-    StoredAnswer, VoidOutcome, month_key,
+    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CheckCommit, CheckCommitted,
+    CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LeaseState,
+    LedgerRow, LedgerSource, MIGRATIONS, NewLedgerEntry, Operation, ProcessedFile, Purged, Store,
+    StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key,
 };
 use crate::domain::{Care, Yen};
 
@@ -380,6 +380,84 @@ async fn insert_entry(
     Ok(row.get(0))
 }
 
+async fn insert_answer(
+    client: &impl deadpool_postgres::GenericClient,
+    a: &StoredAnswer,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "INSERT INTO answers (check_id, created_ms, expires_ms, patient, body)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (check_id) DO UPDATE SET created_ms = EXCLUDED.created_ms,
+                expires_ms = EXCLUDED.expires_ms, patient = EXCLUDED.patient,
+                body = EXCLUDED.body",
+            &[
+                &a.check_id,
+                &ms(a.created_at),
+                &ms(a.expires_at),
+                &a.patient.as_ref().map(KeyedHash::as_str),
+                &a.sealed,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// A card's ledger rows in a month: other institutions' rows, and the rows of each visit's
+/// latest version unless that version is a void.
+async fn ledger_rows(
+    client: &impl deadpool_postgres::GenericClient,
+    card: &KeyedHash,
+    month: NaiveDate,
+) -> Result<Vec<LedgerRow>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT l.id, l.source, l.visit_id, l.version, l.entry_date, l.amount,
+                            l.total_cost, l.care, l.institution, l.cap, l.client, l.at_ms
+                     FROM ledger_entries l
+                     WHERE l.card = $1 AND l.month = $2
+                       AND l.voids IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM ledger_entries v WHERE v.voids = l.id)
+                       AND (l.source = 'other' OR (
+                            l.version = (SELECT MAX(c.version) FROM charges c WHERE c.visit_id = l.visit_id)
+                            AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.visit_id = l.visit_id
+                                            AND c.version = l.version AND c.voided = 1)))
+                     ORDER BY l.entry_date, l.id",
+            &[&card.as_str(), &month_key(month)],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let source: String = r.get(1);
+            let date: String = r.get(4);
+            let care: String = r.get(7);
+            LedgerRow {
+                id: r.get(0),
+                source: if source == "own" {
+                    LedgerSource::Own
+                } else {
+                    LedgerSource::Other
+                },
+                visit_id: r.get(2),
+                version: r.get::<_, Option<i32>>(3).map(|v| v.max(0) as u32),
+                date: crate::domain::date::parse_iso(&date).unwrap_or_default(),
+                amount: yen_of(r.get(5)),
+                total_cost: r.get::<_, Option<i64>>(6).map(yen_of),
+                care: if care == "inpatient" {
+                    Care::Inpatient
+                } else {
+                    Care::Outpatient
+                },
+                institution: r.get(8),
+                cap: r.get::<_, Option<i64>>(9).map(yen_of),
+                client: r.get(10),
+                at: from_ms(r.get(11)),
+            }
+        })
+        .collect())
+}
+
 async fn insert_audit(
     client: &impl deadpool_postgres::GenericClient,
     rec: &AuditRecord,
@@ -475,23 +553,50 @@ impl Store for PostgresStore {
     fn put_answer(&self, a: StoredAnswer) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             let conn = self.conn().await?;
-            conn.execute(
-                "INSERT INTO answers (check_id, created_ms, expires_ms, patient, body)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (check_id) DO UPDATE SET created_ms = EXCLUDED.created_ms,
-                    expires_ms = EXCLUDED.expires_ms, patient = EXCLUDED.patient,
-                    body = EXCLUDED.body",
-                &[
-                    &a.check_id,
-                    &ms(a.created_at),
-                    &ms(a.expires_at),
-                    &a.patient.as_ref().map(KeyedHash::as_str),
-                    &a.sealed,
-                ],
-            )
-            .await
-            .map_err(pg_error(&self.at))?;
-            Ok(())
+            insert_answer(&conn, &a).await.map_err(pg_error(&self.at))
+        })
+    }
+
+    fn record_check(&self, c: CheckCommit) -> BoxFuture<'_, Result<CheckCommitted, StoreError>> {
+        Box::pin(async move {
+            let err = pg_error(&self.at);
+            let mut conn = self.conn().await?;
+            let mut tx = conn.transaction().await.map_err(&err)?;
+            insert_audit(&tx, &c.audit).await.map_err(&err)?;
+            // A failed statement aborts PostgreSQL's transaction: the kept answer and each
+            // ledger read run in a savepoint, so that they may fail alone.
+            let answer_kept = match &c.answer {
+                None => Ok(()),
+                Some(a) => {
+                    let sp = tx.savepoint("answer").await.map_err(&err)?;
+                    match insert_answer(&sp, a).await {
+                        Ok(()) => sp.commit().await.map_err(&err),
+                        Err(e) => {
+                            sp.rollback().await.map_err(&err)?;
+                            Err(err(e))
+                        }
+                    }
+                }
+            };
+            let mut ledger = Vec::with_capacity(c.cards.len());
+            for card in &c.cards {
+                let sp = tx.savepoint("ledger").await.map_err(&err)?;
+                match ledger_rows(&sp, card, c.month).await {
+                    Ok(rows) => {
+                        sp.commit().await.map_err(&err)?;
+                        ledger.push(Ok(rows));
+                    }
+                    Err(e) => {
+                        sp.rollback().await.map_err(&err)?;
+                        ledger.push(Err(err(e)));
+                    }
+                }
+            }
+            tx.commit().await.map_err(&err)?;
+            Ok(CheckCommitted {
+                answer_kept,
+                ledger,
+            })
         })
     }
 
@@ -798,53 +903,9 @@ impl Store for PostgresStore {
     ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>> {
         Box::pin(async move {
             let conn = self.conn().await?;
-            let rows = conn
-                .query(
-                    "SELECT l.id, l.source, l.visit_id, l.version, l.entry_date, l.amount,
-                            l.total_cost, l.care, l.institution, l.cap, l.client, l.at_ms
-                     FROM ledger_entries l
-                     WHERE l.card = $1 AND l.month = $2
-                       AND l.voids IS NULL
-                       AND NOT EXISTS (SELECT 1 FROM ledger_entries v WHERE v.voids = l.id)
-                       AND (l.source = 'other' OR (
-                            l.version = (SELECT MAX(c.version) FROM charges c WHERE c.visit_id = l.visit_id)
-                            AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.visit_id = l.visit_id
-                                            AND c.version = l.version AND c.voided = 1)))
-                     ORDER BY l.entry_date, l.id",
-                    &[&card.as_str(), &month_key(month)],
-                )
+            ledger_rows(&conn, &card, month)
                 .await
-                .map_err(pg_error(&self.at))?;
-            Ok(rows
-                .iter()
-                .map(|r| {
-                    let source: String = r.get(1);
-                    let date: String = r.get(4);
-                    let care: String = r.get(7);
-                    LedgerRow {
-                        id: r.get(0),
-                        source: if source == "own" {
-                            LedgerSource::Own
-                        } else {
-                            LedgerSource::Other
-                        },
-                        visit_id: r.get(2),
-                        version: r.get::<_, Option<i32>>(3).map(|v| v.max(0) as u32),
-                        date: crate::domain::date::parse_iso(&date).unwrap_or_default(),
-                        amount: yen_of(r.get(5)),
-                        total_cost: r.get::<_, Option<i64>>(6).map(yen_of),
-                        care: if care == "inpatient" {
-                            Care::Inpatient
-                        } else {
-                            Care::Outpatient
-                        },
-                        institution: r.get(8),
-                        cap: r.get::<_, Option<i64>>(9).map(yen_of),
-                        client: r.get(10),
-                        at: from_ms(r.get(11)),
-                    }
-                })
-                .collect())
+                .map_err(pg_error(&self.at))
         })
     }
 

@@ -16,10 +16,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::{
-    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CommitOutcome, EntryOf,
-    EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LeaseState, LedgerRow, LedgerSource,
-    MIGRATIONS, NewLedgerEntry, Operation, ProcessedFile, Purged, Store, StoreError, StoreInfo,
-    StoredAnswer, VoidOutcome, month_key,
+    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CheckCommit, CheckCommitted,
+    CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LeaseState,
+    LedgerRow, LedgerSource, MIGRATIONS, NewLedgerEntry, Operation, ProcessedFile, Purged, Store,
+    StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key,
 };
 use crate::domain::{Care, Yen};
 use crate::files::{owner_only_dir, restrict_to_owner};
@@ -31,6 +31,9 @@ pub const DB_FILE: &str = "state.db";
 /// it is in has been committed (or has failed to commit).
 type Job = Box<dyn FnOnce(&mut Connection) -> Reply + Send>;
 type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// How many prepared statements the store's connection keeps.
+const STATEMENT_CACHE: usize = 128;
 
 /// The most jobs committed together.
 const MAX_BATCH: usize = 256;
@@ -80,6 +83,9 @@ impl SqliteStore {
             .map_err(&err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(&err)?;
+        // Every statement the store runs stays prepared (the default keeps 16: more are used,
+        // and a statement prepared again each time showed as parsing in profiles).
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         drop(err);
         migrate(&mut conn, &path)?;
         for suffix in ["", "-wal", "-shm"] {
@@ -107,11 +113,11 @@ impl SqliteStore {
                             Err(_) => break,
                         }
                     }
-                    let began = conn.execute_batch("BEGIN IMMEDIATE");
+                    let began = exec_cached(&conn, "BEGIN IMMEDIATE");
                     let replies: Vec<Reply> = batch.into_iter().map(|job| job(&mut conn)).collect();
                     let committed =
                         began
-                            .and_then(|()| conn.execute_batch("COMMIT"))
+                            .and_then(|()| exec_cached(&conn, "COMMIT"))
                             .map_err(|e| {
                                 let _ = conn.execute_batch("ROLLBACK");
                                 e.to_string()
@@ -158,6 +164,11 @@ impl SqliteStore {
             rx.await.map_err(|_| StoreError::Stopped)?
         })
     }
+}
+
+/// Runs a statement kept prepared (the batch's BEGIN and COMMIT, many times a second).
+fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// Applies the migrations this database lacks, each in its own transaction, recording them in
@@ -309,6 +320,71 @@ fn insert_audit(conn: &Connection, rec: &AuditRecord) -> rusqlite::Result<i64> {
     Ok(conn.last_insert_rowid())
 }
 
+fn insert_answer(conn: &Connection, a: &StoredAnswer) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO answers (check_id, created_ms, expires_ms, patient, body)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        a.check_id,
+        ms(a.created_at),
+        ms(a.expires_at),
+        a.patient.as_ref().map(KeyedHash::as_str),
+        a.sealed
+    ])?;
+    Ok(())
+}
+
+/// A card's ledger rows in a month: other institutions' rows, and the rows of each visit's
+/// latest version unless that version is a void.
+fn ledger_rows(
+    conn: &Connection,
+    card: &KeyedHash,
+    month: NaiveDate,
+) -> rusqlite::Result<Vec<LedgerRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT l.id, l.source, l.visit_id, l.version, l.entry_date, l.amount,
+                l.total_cost, l.care, l.institution, l.cap, l.client, l.at_ms
+         FROM ledger_entries l
+         WHERE l.card = ?1 AND l.month = ?2
+           AND l.voids IS NULL
+           AND NOT EXISTS (SELECT 1 FROM ledger_entries v WHERE v.voids = l.id)
+           AND (l.source = 'other' OR (
+                l.version = (SELECT MAX(c.version) FROM charges c WHERE c.visit_id = l.visit_id)
+                AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.visit_id = l.visit_id
+                                AND c.version = l.version AND c.voided = 1)))
+         ORDER BY l.entry_date, l.id",
+    )?;
+    let rows = stmt.query_map(params![card.as_str(), month_key(month)], |r| {
+        let source: String = r.get(1)?;
+        let date: String = r.get(4)?;
+        let care: String = r.get(7)?;
+        Ok(LedgerRow {
+            id: r.get(0)?,
+            source: if source == "own" {
+                LedgerSource::Own
+            } else {
+                LedgerSource::Other
+            },
+            visit_id: r.get(2)?,
+            version: r.get(3)?,
+            date: crate::domain::date::parse_iso(&date).unwrap_or_default(),
+            amount: Yen(r.get::<_, i64>(5)?.max(0) as u64),
+            total_cost: r.get::<_, Option<i64>>(6)?.map(|v| Yen(v.max(0) as u64)),
+            care: if care == "inpatient" {
+                Care::Inpatient
+            } else {
+                Care::Outpatient
+            },
+            institution: r.get(8)?,
+            cap: r.get::<_, Option<i64>>(9)?.map(|v| Yen(v.max(0) as u64)),
+            client: r.get(10)?,
+            at: from_ms(r.get(11)?),
+        })
+    })?;
+    rows.collect()
+}
+
 impl Store for SqliteStore {
     fn append(&self, rec: AuditRecord) -> BoxFuture<'_, Result<i64, StoreError>> {
         self.run(move |conn, path| insert_audit(conn, &rec).map_err(db_error(path)))
@@ -357,22 +433,28 @@ impl Store for SqliteStore {
     }
 
     fn put_answer(&self, a: StoredAnswer) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.run(move |conn, path| insert_answer(conn, &a).map_err(db_error(path)))
+    }
+
+    fn record_check(&self, c: CheckCommit) -> BoxFuture<'_, Result<CheckCommitted, StoreError>> {
         self.run(move |conn, path| {
-            conn.prepare_cached(
-                "INSERT OR REPLACE INTO answers (check_id, created_ms, expires_ms, patient, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    a.check_id,
-                    ms(a.created_at),
-                    ms(a.expires_at),
-                    a.patient.as_ref().map(KeyedHash::as_str),
-                    a.sealed
-                ])
+            let err = db_error(path);
+            // A failed statement leaves SQLite's transaction open: the kept answer or a ledger
+            // read may fail alone, the audit record stays in.
+            insert_audit(conn, &c.audit).map_err(&err)?;
+            let answer_kept = c
+                .answer
+                .as_ref()
+                .map_or(Ok(()), |a| insert_answer(conn, a).map_err(&err));
+            let ledger = c
+                .cards
+                .iter()
+                .map(|card| ledger_rows(conn, card, c.month).map_err(&err))
+                .collect();
+            Ok(CheckCommitted {
+                answer_kept,
+                ledger,
             })
-            .map_err(db_error(path))?;
-            Ok(())
         })
     }
 
@@ -638,56 +720,7 @@ impl Store for SqliteStore {
         card: KeyedHash,
         month: NaiveDate,
     ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>> {
-        self.run(move |conn, path| {
-            let err = db_error(path);
-            // Other institutions' rows, and the rows of each visit's latest version unless that
-            // version is a void.
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT l.id, l.source, l.visit_id, l.version, l.entry_date, l.amount,
-                            l.total_cost, l.care, l.institution, l.cap, l.client, l.at_ms
-                     FROM ledger_entries l
-                     WHERE l.card = ?1 AND l.month = ?2
-                       AND l.voids IS NULL
-                       AND NOT EXISTS (SELECT 1 FROM ledger_entries v WHERE v.voids = l.id)
-                       AND (l.source = 'other' OR (
-                            l.version = (SELECT MAX(c.version) FROM charges c WHERE c.visit_id = l.visit_id)
-                            AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.visit_id = l.visit_id
-                                            AND c.version = l.version AND c.voided = 1)))
-                     ORDER BY l.entry_date, l.id",
-                )
-                .map_err(&err)?;
-            let rows = stmt
-                .query_map(params![card.as_str(), month_key(month)], |r| {
-                    let source: String = r.get(1)?;
-                    let date: String = r.get(4)?;
-                    let care: String = r.get(7)?;
-                    Ok(LedgerRow {
-                        id: r.get(0)?,
-                        source: if source == "own" {
-                            LedgerSource::Own
-                        } else {
-                            LedgerSource::Other
-                        },
-                        visit_id: r.get(2)?,
-                        version: r.get(3)?,
-                        date: crate::domain::date::parse_iso(&date).unwrap_or_default(),
-                        amount: Yen(r.get::<_, i64>(5)?.max(0) as u64),
-                        total_cost: r.get::<_, Option<i64>>(6)?.map(|v| Yen(v.max(0) as u64)),
-                        care: if care == "inpatient" {
-                            Care::Inpatient
-                        } else {
-                            Care::Outpatient
-                        },
-                        institution: r.get(8)?,
-                        cap: r.get::<_, Option<i64>>(9)?.map(|v| Yen(v.max(0) as u64)),
-                        client: r.get(10)?,
-                        at: from_ms(r.get(11)?),
-                    })
-                })
-                .map_err(&err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(&err)
-        })
+        self.run(move |conn, path| ledger_rows(conn, &card, month).map_err(db_error(path)))
     }
 
     fn key_check(&self, check: String) -> BoxFuture<'_, Result<bool, StoreError>> {

@@ -106,6 +106,55 @@ pub async fn answers_expire(store: &dyn Store) {
     assert!(store.answer("c1".into(), at(5)).await.unwrap().is_none());
     assert!(store.answer("c2".into(), at(2)).await.unwrap().is_none());
     assert_eq!(store.purge(at(0), at(6)).await.unwrap().answers, 1);
+
+    // An answered check in one commit: its record, its kept answer, and the months of its
+    // cards read in the same transaction (another institution's 管理票 row on one, none on
+    // the other).
+    let hasher = Hasher::from_secret(b"0123456789abcdef0123456789abcdef");
+    let (card, empty) = (hasher.reference("card-1"), hasher.reference("card-2"));
+    store
+        .add_ledger_entry(NewLedgerEntry {
+            institution: Some("薬局".into()),
+            ..entry(&card, "2026-11-02", 700)
+        })
+        .await
+        .unwrap();
+    let mut rec = AuditRecord::new(at(7), "recept-2", Operation::Check);
+    rec.check_id = Some("c3".into());
+    let done = store
+        .record_check(CheckCommit {
+            audit: rec,
+            answer: Some(StoredAnswer {
+                check_id: "c3".into(),
+                created_at: at(7),
+                expires_at: at(9),
+                patient: None,
+                sealed: b"sealed".to_vec(),
+            }),
+            cards: vec![card, empty],
+            month: crate::domain::date::parse_iso("2026-11-21").unwrap(),
+        })
+        .await
+        .unwrap();
+    assert!(done.answer_kept.is_ok());
+    let amounts: Vec<Vec<u64>> = done
+        .ledger
+        .into_iter()
+        .map(|r| r.unwrap().iter().map(|row| row.amount.0).collect())
+        .collect();
+    assert_eq!(amounts, [vec![700], vec![]]);
+    let recorded = store
+        .search(AuditQuery {
+            client: Some("recept-2".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].check_id.as_deref(), Some("c3"));
+    let kept = store.answer("c3".into(), at(8)).await.unwrap().unwrap();
+    assert_eq!(kept.sealed, b"sealed");
 }
 
 /// The secret's fingerprint is recorded at first use and compared afterwards.
