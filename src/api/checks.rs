@@ -2,6 +2,7 @@
 //! `GET /v1/subsidy-checks?reference=` (a checked-in patient by 照会番号).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -19,10 +20,14 @@ use super::negotiate::{BodyKind, Rendering, body_kind, rendering};
 use super::params::{CheckAnswerJson, FormatParam};
 use super::problem::Problem;
 use super::render::{answer_status, render};
+use super::rendered::{BODY_ITEM, SharedBody};
 use super::request::{parse_check_request, parse_result_body, setting_from_query};
 use crate::auth::{Caller, Scope};
+use crate::domain::{hex, unhex};
 use crate::service::{CheckIn, CheckOutcome, Intake};
-use crate::store::{AuditRecord, CheckCommit, KeyedHash, Operation, StoredAnswer};
+use crate::store::{
+    AuditRecord, CheckCommit, KEY_BYTES, KeyedHash, Operation, Sealer, StoredAnswer,
+};
 
 /// A refused check: counted by reason, recorded, answered with its problem.
 async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
@@ -94,7 +99,7 @@ async fn answered(
             )
         })
         .collect();
-    let answer = kept(st, outcome, rec.patient.clone());
+    let (answer, shared) = kept(st, outcome, rec.patient.clone()).unzip();
     let committed = st
         .store
         .record_check(CheckCommit {
@@ -112,8 +117,15 @@ async fn answered(
             return Problem::audit_unavailable().into_response();
         }
     };
-    if let Err(e) = committed.answer_kept {
-        tracing::error!(error = %e, "cannot keep an answer for GET /v1/subsidy-checks/{{check_id}}");
+    match committed.answer_kept {
+        Ok(()) => {
+            if let Some(b) = shared.flatten() {
+                b.mark_stored();
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot keep an answer for GET /v1/subsidy-checks/{{check_id}}");
+        }
     }
     let mut read = committed.ledger.into_iter();
     let months: Vec<Option<MonthTotalsDto>> = outcome
@@ -140,10 +152,36 @@ async fn answered(
     render(&st.rendered, outcome, rendering, check_in, &months)
 }
 
-/// An answer to keep for its retention time; `None` (logged) when it cannot be written, which
-/// is not fatal: the access itself is recorded either way.
-fn kept(st: &AppState, outcome: &CheckOutcome, patient: Option<KeyedHash>) -> Option<StoredAnswer> {
-    let body = match serde_json::to_vec(outcome) {
+/// A kept answer as sealed under its check id: the answer without its mapped part and the key
+/// of the shared body that holds it — or, written by an earlier build or without a basis, the
+/// whole answer (`body_key` absent).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptHead {
+    #[serde(flatten)]
+    outcome: CheckOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body_key: Option<String>,
+}
+
+/// An answer to keep for its retention time, with the shared body it refers to; `None` (logged)
+/// when it cannot be written, which is not fatal: the access itself is recorded either way.
+fn kept(
+    st: &AppState,
+    outcome: &CheckOutcome,
+    patient: Option<KeyedHash>,
+) -> Option<(StoredAnswer, Option<Arc<SharedBody>>)> {
+    let shared = st.rendered.body(outcome, st.service.now());
+    let written = match &shared {
+        Some(b) => serde_json::to_vec(&KeptHead {
+            outcome: CheckOutcome {
+                mapped: Arc::default(),
+                ..outcome.clone()
+            },
+            body_key: Some(hex(&b.key)),
+        }),
+        None => serde_json::to_vec(outcome),
+    };
+    let plain = match written {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "cannot serialise an answer to keep it");
@@ -153,20 +191,34 @@ fn kept(st: &AppState, outcome: &CheckOutcome, patient: Option<KeyedHash>) -> Op
     let created_at = outcome.checked_at;
     let expires_at = created_at
         + chrono::Duration::from_std(st.answer_retention).unwrap_or(chrono::Duration::days(1));
-    Some(StoredAnswer {
+    let answer = StoredAnswer {
         check_id: outcome.check_id.clone(),
         created_at,
         expires_at,
         patient,
-        sealed: st.hasher.answer(&outcome.check_id).seal(&body),
-    })
+        sealed: st.hasher.answer(&outcome.check_id).seal(&plain),
+        body_id: shared.as_ref().map(|b| b.id.clone()),
+        body: shared
+            .as_ref()
+            .filter(|b| !b.stored())
+            .map(|b| b.sealed.clone()),
+    };
+    Some((answer, shared))
 }
 
-/// A kept answer, opened and read; `None` when it does not open (another store secret) or no
-/// longer reads (another build's form).
+/// A kept answer, opened and read (with its shared body, when it has one); `None` when it does
+/// not open (another store secret), its body is gone, or it no longer reads (another build's
+/// form).
 pub(super) fn opened(st: &AppState, k: &StoredAnswer) -> Option<CheckOutcome> {
     let plain = st.hasher.answer(&k.check_id).open(&k.sealed)?;
-    serde_json::from_slice(&plain).ok()
+    let head: KeptHead = serde_json::from_slice(&plain).ok()?;
+    let mut outcome = head.outcome;
+    if let Some(key) = head.body_key {
+        let key: [u8; KEY_BYTES] = unhex(&key)?.try_into().ok()?;
+        let body = Sealer::with_key(&key, BODY_ITEM).open(k.body.as_deref()?)?;
+        outcome.mapped = Arc::new(serde_json::from_slice(&body).ok()?);
+    }
+    Some(outcome)
 }
 
 /// Ask which subsidies apply to a patient on a service date.

@@ -1,3 +1,8 @@
+//! What is written once per cached answer's mapping (its
+//! [`basis`](crate::service::CheckOutcome::basis)): the body of the kept answers (the mapped
+//! part, sealed once under a random key and stored once for all the checks that gave it), and
+//! the JSON rendering.
+//!
 //! Answers rendered once: the JSON of a cached answer is written once per mapping (its
 //! [`basis`](crate::service::CheckOutcome::basis)) and kept, bounded by bytes; each check writes
 //! only its own head (check id, status, source, dates, age) before the kept bytes, and its
@@ -6,7 +11,9 @@
 //! with the old tables is reused; kept bytes of old bases fall out of the bounded cache.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::dto::{CheckInDto, SubsidyCheckResponse};
@@ -14,6 +21,33 @@ use super::labels::{source_label, status_label};
 use crate::domain::ServiceDate;
 use crate::domain::date::jst_rfc3339;
 use crate::service::{CheckIn, CheckOutcome, Source};
+use crate::store::{BODY_KEEP, KEY_BYTES, Sealer};
+
+/// The item a shared body is sealed as.
+pub const BODY_ITEM: &str = "answer-body";
+
+/// An answer's mapped part, sealed once per basis under a random key, for the kept answers of
+/// the checks that gave it; used for half of [`BODY_KEEP`], then written anew (the store removes
+/// bodies no answer holds once older than that).
+#[derive(Debug)]
+pub struct SharedBody {
+    pub id: String,
+    pub key: [u8; KEY_BYTES],
+    pub sealed: Vec<u8>,
+    made_at: DateTime<Utc>,
+    stored: AtomicBool,
+}
+
+impl SharedBody {
+    /// Whether the store has it (a later answer then sends only its id).
+    pub fn stored(&self) -> bool {
+        self.stored.load(Ordering::Acquire)
+    }
+
+    pub fn mark_stored(&self) {
+        self.stored.store(true, Ordering::Release);
+    }
+}
 
 /// The default bound of the kept bytes: a few thousand answers of a few kilobytes.
 pub const DEFAULT_MAX_BYTES: u64 = 16 * 1024 * 1024;
@@ -45,16 +79,45 @@ const CHECK_IN_BEFORE: &[u8] = b",\"upstream_problem\":";
 #[derive(Debug)]
 pub struct RenderCache {
     json: moka::sync::Cache<u64, Arc<Tail>>,
+    bodies: moka::sync::Cache<u64, Arc<SharedBody>>,
 }
 
 impl RenderCache {
+    /// `max_bytes` for the JSON and as much again for the bodies.
     pub fn new(max_bytes: u64) -> Self {
         Self {
             json: moka::sync::Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(|_, t: &Arc<Tail>| u32::try_from(t.bytes.len()).unwrap_or(u32::MAX))
                 .build(),
+            bodies: moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|_, b: &Arc<SharedBody>| u32::try_from(b.sealed.len()).unwrap_or(u32::MAX))
+                .build(),
         }
+    }
+
+    /// The shared body for this answer's kept copy, `now` by the service's clock; `None` when
+    /// the answer has no basis (it is then kept whole).
+    pub fn body(&self, o: &CheckOutcome, now: DateTime<Utc>) -> Option<Arc<SharedBody>> {
+        let basis = o.basis?;
+        if let Some(b) = self.bodies.get(&basis)
+            && now - b.made_at < BODY_KEEP / 2
+            && now >= b.made_at
+        {
+            return Some(b);
+        }
+        let plain = serde_json::to_vec(&*o.mapped).ok()?;
+        let (sealer, key) = Sealer::random(BODY_ITEM);
+        let b = Arc::new(SharedBody {
+            id: uuid::Uuid::new_v4().to_string(),
+            key,
+            sealed: sealer.seal(&plain),
+            made_at: now,
+            stored: AtomicBool::new(false),
+        });
+        self.bodies.insert(basis, b.clone());
+        Some(b)
     }
 
     /// The JSON answer, from kept bytes when this answer's mapping has been written before;

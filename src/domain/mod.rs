@@ -24,7 +24,7 @@ pub use certificate::{
     Certificate, CertificateDetail, CopayCaps, DesignatedInstitution, MaxCopayment,
 };
 pub use days::{ServiceDate, Validity, ValidityStatus};
-pub use hex::hex;
+pub use hex::{hex, unhex};
 pub use high_cost::{AgeGroup, HighCostClass, HighCostClassError};
 pub use insured::{InsuredError, InsuredIdentity};
 pub use money::{Rounding, Yen};

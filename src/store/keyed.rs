@@ -13,8 +13,8 @@ use super::StoreError;
 use crate::domain::{InsuredIdentity, PayerNumber, hex};
 use crate::files::{create_owner_only, is_private_secret};
 
-/// The secret's size in bytes.
-const KEY_BYTES: usize = 32;
+/// The secret's size in bytes (and a sealing key's).
+pub const KEY_BYTES: usize = 32;
 
 /// A keyed hash, as lowercase hex (64 characters).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -214,6 +214,26 @@ impl std::fmt::Debug for Sealer {
 }
 
 impl Sealer {
+    /// A sealer under a fresh random key, and the key (to be kept sealed elsewhere: an answer's
+    /// shared body is opened by the key its checks' own sealed rows hold).
+    pub fn random(item: &str) -> (Self, [u8; KEY_BYTES]) {
+        let mut key = [0u8; KEY_BYTES];
+        SystemRandom::new()
+            .fill(&mut key)
+            .expect("the system has random bytes");
+        (Self::with_key(&key, item), key)
+    }
+
+    /// A sealer under a given key (from [`Sealer::random`]).
+    pub fn with_key(key: &[u8; KEY_BYTES], item: &str) -> Self {
+        let key =
+            aead::UnboundKey::new(&aead::AES_256_GCM, key).expect("32 bytes are an AES-256 key");
+        Self {
+            key: aead::LessSafeKey::new(key),
+            aad: item.to_owned(),
+        }
+    }
+
     pub fn seal(&self, plain: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; aead::NONCE_LEN];
         SystemRandom::new()

@@ -25,7 +25,7 @@ use std::pin::Pin;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use keyed::{Hasher, KeyedHash, Sealer, key_path};
+pub use keyed::{Hasher, KEY_BYTES, KeyedHash, Sealer, key_path};
 pub use lease::{LeaseBoard, LeaseMode, LeaseReport, WATCHER_LEASE};
 pub use ledger::{
     ChargeCommit, ChargeRecord, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, LedgerRow,
@@ -267,10 +267,20 @@ pub struct StoredAnswer {
     pub expires_at: DateTime<Utc>,
     /// Whom it is about (a keyed hash), so that reading it again is audited with the patient.
     pub patient: Option<KeyedHash>,
-    /// The serialised answer, sealed under a key derived from the check id
-    /// (`Hasher::answer`): the store holds no certificate that reads without the check id.
+    /// The serialised answer (or its per-check part, with the key of its body), sealed under a
+    /// key derived from the check id (`Hasher::answer`): the store holds no certificate that
+    /// reads without the check id.
     pub sealed: Vec<u8>,
+    /// The body this answer shares with other checks of the same cached answer, by id.
+    pub body_id: Option<String>,
+    /// The body's sealed bytes: when writing, present if the body is not stored yet (it is
+    /// inserted unless one with its id is); when reading, the stored body.
+    pub body: Option<Vec<u8>>,
 }
+
+/// Bodies without answers are removed once older than this: a body is shared by new checks for
+/// at most half of it (then a new one is written), so one in use is never removed.
+pub const BODY_KEEP: chrono::Duration = chrono::Duration::hours(2);
 
 /// An answered check, committed in one transaction — one trip to the store per answer: its
 /// audit record, its kept answer, and the ledger rows (read in the same transaction) of the
@@ -528,5 +538,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "leases_and_checkin_files",
         sqlite: include_str!("migrations/0006_leases_and_checkin_files.sql"),
         postgres: include_str!("migrations/postgres/0006_leases_and_checkin_files.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "answer_bodies",
+        sqlite: include_str!("migrations/0007_answer_bodies.sql"),
+        postgres: include_str!("migrations/postgres/0007_answer_bodies.sql"),
     },
 ];

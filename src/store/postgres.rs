@@ -19,10 +19,10 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 use tokio_postgres::types::ToSql;
 
 use super::{
-    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CheckCommit, CheckCommitted,
-    CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LeaseState,
-    LedgerRow, LedgerSource, MIGRATIONS, NewLedgerEntry, Operation, ProcessedFile, Purged, Store,
-    StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key,
+    AuditQuery, AuditRecord, BODY_KEEP, BoxFuture, ChargeCommit, ChargeRecord, CheckCommit,
+    CheckCommitted, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow,
+    KeyedHash, LeaseState, LedgerRow, LedgerSource, MIGRATIONS, NewLedgerEntry, Operation,
+    ProcessedFile, Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key,
 };
 use crate::domain::{Care, Yen};
 
@@ -384,19 +384,29 @@ async fn insert_answer(
     client: &impl deadpool_postgres::GenericClient,
     a: &StoredAnswer,
 ) -> Result<(), tokio_postgres::Error> {
+    if let (Some(id), Some(body)) = (&a.body_id, &a.body) {
+        client
+            .execute(
+                "INSERT INTO answer_bodies (id, created_ms, body) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO NOTHING",
+                &[id, &ms(a.created_at), body],
+            )
+            .await?;
+    }
     client
         .execute(
-            "INSERT INTO answers (check_id, created_ms, expires_ms, patient, body)
-             VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO answers (check_id, created_ms, expires_ms, patient, body, body_id)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (check_id) DO UPDATE SET created_ms = EXCLUDED.created_ms,
                 expires_ms = EXCLUDED.expires_ms, patient = EXCLUDED.patient,
-                body = EXCLUDED.body",
+                body = EXCLUDED.body, body_id = EXCLUDED.body_id",
             &[
                 &a.check_id,
                 &ms(a.created_at),
                 &ms(a.expires_at),
                 &a.patient.as_ref().map(KeyedHash::as_str),
                 &a.sealed,
+                &a.body_id,
             ],
         )
         .await?;
@@ -609,8 +619,10 @@ impl Store for PostgresStore {
             let conn = self.conn().await?;
             let row = conn
                 .query_opt(
-                    "SELECT check_id, created_ms, expires_ms, patient, body FROM answers
-                     WHERE check_id = $1 AND expires_ms > $2",
+                    "SELECT a.check_id, a.created_ms, a.expires_ms, a.patient, a.body, a.body_id,
+                            b.body
+                     FROM answers a LEFT JOIN answer_bodies b ON b.id = a.body_id
+                     WHERE a.check_id = $1 AND a.expires_ms > $2",
                     &[&check_id, &ms(now)],
                 )
                 .await
@@ -621,6 +633,8 @@ impl Store for PostgresStore {
                 expires_at: from_ms(r.get(2)),
                 patient: hash(r.get(3)),
                 sealed: r.get(4),
+                body_id: r.get(5),
+                body: r.get(6),
             }))
         })
     }
@@ -643,6 +657,13 @@ impl Store for PostgresStore {
                 .execute("DELETE FROM answers WHERE expires_ms <= $1", &[&now])
                 .await
                 .map_err(&err)?;
+            tx.execute(
+                "DELETE FROM answer_bodies WHERE created_ms < $1 AND NOT EXISTS
+                    (SELECT 1 FROM answers a WHERE a.body_id = answer_bodies.id)",
+                &[&(now - BODY_KEEP.num_milliseconds())],
+            )
+            .await
+            .map_err(&err)?;
             let mut ledger_rows = tx
                 .execute(
                     "DELETE FROM ledger_entries WHERE at_ms < $1

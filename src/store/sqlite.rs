@@ -16,10 +16,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::{
-    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CheckCommit, CheckCommitted,
-    CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LeaseState,
-    LedgerRow, LedgerSource, MIGRATIONS, NewLedgerEntry, Operation, ProcessedFile, Purged, Store,
-    StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key,
+    AuditQuery, AuditRecord, BODY_KEEP, BoxFuture, ChargeCommit, ChargeRecord, CheckCommit,
+    CheckCommitted, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow,
+    KeyedHash, LeaseState, LedgerRow, LedgerSource, MIGRATIONS, NewLedgerEntry, Operation,
+    ProcessedFile, Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key,
 };
 use crate::domain::{Care, Yen};
 use crate::files::{owner_only_dir, restrict_to_owner};
@@ -321,16 +321,23 @@ fn insert_audit(conn: &Connection, rec: &AuditRecord) -> rusqlite::Result<i64> {
 }
 
 fn insert_answer(conn: &Connection, a: &StoredAnswer) -> rusqlite::Result<()> {
+    if let (Some(id), Some(body)) = (&a.body_id, &a.body) {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO answer_bodies (id, created_ms, body) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![id, ms(a.created_at), body])?;
+    }
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO answers (check_id, created_ms, expires_ms, patient, body)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR REPLACE INTO answers (check_id, created_ms, expires_ms, patient, body, body_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         a.check_id,
         ms(a.created_at),
         ms(a.expires_at),
         a.patient.as_ref().map(KeyedHash::as_str),
-        a.sealed
+        a.sealed,
+        a.body_id,
     ])?;
     Ok(())
 }
@@ -465,8 +472,10 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'_, Result<Option<StoredAnswer>, StoreError>> {
         self.run(move |conn, path| {
             conn.query_row(
-                "SELECT check_id, created_ms, expires_ms, patient, body FROM answers
-                 WHERE check_id = ?1 AND expires_ms > ?2",
+                "SELECT a.check_id, a.created_ms, a.expires_ms, a.patient, a.body, a.body_id,
+                        b.body
+                 FROM answers a LEFT JOIN answer_bodies b ON b.id = a.body_id
+                 WHERE a.check_id = ?1 AND a.expires_ms > ?2",
                 params![check_id, ms(now)],
                 |r| {
                     Ok(StoredAnswer {
@@ -478,6 +487,8 @@ impl Store for SqliteStore {
                             .as_deref()
                             .and_then(KeyedHash::parse),
                         sealed: r.get(4)?,
+                        body_id: r.get(5)?,
+                        body: r.get(6)?,
                     })
                 },
             )
@@ -506,6 +517,12 @@ impl Store for SqliteStore {
                     params![ms(now)],
                 )
                 .map_err(&err)? as u64;
+            conn.execute(
+                "DELETE FROM answer_bodies WHERE created_ms < ?1 AND NOT EXISTS
+                    (SELECT 1 FROM answers a WHERE a.body_id = answer_bodies.id)",
+                params![ms(now - BODY_KEEP)],
+            )
+            .map_err(&err)?;
             // A void row goes with the row it voids.
             let mut ledger_rows = conn
                 .execute(
@@ -965,6 +982,8 @@ mod tests {
                     expires_at: at(5),
                     patient: None,
                     sealed: b"{}".to_vec(),
+                    body_id: None,
+                    body: None,
                 })
                 .await
                 .unwrap();

@@ -94,6 +94,8 @@ pub async fn answers_expire(store: &dyn Store) {
         expires_at: at(5),
         patient: None,
         sealed: sealed.to_vec(),
+        body_id: None,
+        body: None,
     };
     store.put_answer(answer(b"\x00first")).await.unwrap();
     store.put_answer(answer(b"\x00\xffsecond")).await.unwrap();
@@ -130,6 +132,8 @@ pub async fn answers_expire(store: &dyn Store) {
                 expires_at: at(9),
                 patient: None,
                 sealed: b"sealed".to_vec(),
+                body_id: None,
+                body: None,
             }),
             cards: vec![card, empty],
             month: crate::domain::date::parse_iso("2026-11-21").unwrap(),
@@ -155,6 +159,55 @@ pub async fn answers_expire(store: &dyn Store) {
     assert_eq!(recorded[0].check_id.as_deref(), Some("c3"));
     let kept = store.answer("c3".into(), at(8)).await.unwrap().unwrap();
     assert_eq!(kept.sealed, b"sealed");
+
+    // Answers sharing a body: written with the first, not replaced by a later one with the same
+    // id, read back with each; removed once no answer holds it and it is older than BODY_KEEP.
+    let shared = |check_id: &str, body: Option<&[u8]>, expires| StoredAnswer {
+        check_id: check_id.into(),
+        created_at: at(10),
+        expires_at: at(expires),
+        patient: None,
+        sealed: check_id.as_bytes().to_vec(),
+        body_id: Some("b1".into()),
+        body: body.map(<[u8]>::to_vec),
+    };
+    store
+        .put_answer(shared("s1", Some(b"body"), 11))
+        .await
+        .unwrap();
+    store
+        .put_answer(shared("s2", Some(b"other"), 13))
+        .await
+        .unwrap();
+    store.put_answer(shared("s3", None, 13)).await.unwrap();
+    for id in ["s1", "s2", "s3"] {
+        let kept = store.answer(id.into(), at(10)).await.unwrap().unwrap();
+        assert_eq!(kept.sealed, id.as_bytes());
+        assert_eq!(
+            kept.body.as_deref(),
+            Some(&b"body"[..]),
+            "{id}: the first body"
+        );
+    }
+    let unshared = store.answer("c3".into(), at(8)).await.unwrap().unwrap();
+    assert_eq!((unshared.body_id, unshared.body), (None, None));
+    // s1 expires; the body stays for s2 and s3.
+    store.purge(at(0), at(12)).await.unwrap();
+    let kept = store.answer("s2".into(), at(12)).await.unwrap().unwrap();
+    assert_eq!(kept.body.as_deref(), Some(&b"body"[..]));
+    // All expired: the body goes with the purge once it is old enough.
+    store.purge(at(0), at(14)).await.unwrap();
+    store.put_answer(shared("s4", None, 20)).await.unwrap();
+    assert_eq!(
+        store
+            .answer("s4".into(), at(14))
+            .await
+            .unwrap()
+            .unwrap()
+            .body,
+        None,
+        "the body was removed with its last answer"
+    );
 }
 
 /// The secret's fingerprint is recorded at first use and compared afterwards.

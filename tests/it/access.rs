@@ -336,6 +336,32 @@ async fn an_earlier_answer_is_the_same_in_every_rendering_until_its_retention() 
     .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(again, first, "the same answer");
+    // A second check from the cache shares the first one's stored body: it sends only the
+    // body's id, and reads back whole.
+    let (s, second) = call(
+        st,
+        "POST",
+        "/v1/subsidy-checks",
+        Some(TEST_TOKEN),
+        Some(body_for(pop.find(&["showcase", "triple"]).unwrap())),
+    )
+    .await;
+    assert_eq!(
+        (s, second["source"].as_str()),
+        (StatusCode::OK, Some("cache"))
+    );
+    let second_id = second["check_id"].as_str().unwrap();
+    let (s, second_again) = call(
+        st,
+        "GET",
+        &format!("/v1/subsidy-checks/{second_id}"),
+        Some(TEST_TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(second_again, second);
+    assert_eq!(second["subsidies"], first["subsidies"]);
     for format in ["orca", "fhir"] {
         let (s, v) = call(
             st,
@@ -366,7 +392,7 @@ async fn an_earlier_answer_is_the_same_in_every_rendering_until_its_retention() 
         },
     )
     .await;
-    assert_eq!(reads.len(), 4);
+    assert_eq!(reads.len(), 5);
     assert!(
         reads
             .iter()
