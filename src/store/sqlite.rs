@@ -342,6 +342,21 @@ fn insert_answer(conn: &Connection, a: &StoredAnswer) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// A card's ledger rows in a month (see [`ledger_rows`]). Without `ORDER BY`: with it and the
+/// card and month bound, SQLite prepared the statement again whenever they changed — for every
+/// answer, most of the store thread's time under load (a test counts re-preparations); the few
+/// rows are sorted after reading.
+const LEDGER_SQL: &str = "SELECT l.id, l.source, l.visit_id, l.version, l.entry_date, l.amount,
+        l.total_cost, l.care, l.institution, l.cap, l.client, l.at_ms
+ FROM ledger_entries l
+ WHERE l.card = ?1 AND l.month = ?2
+   AND l.voids IS NULL
+   AND NOT EXISTS (SELECT 1 FROM ledger_entries v WHERE v.voids = l.id)
+   AND (l.source = 'other' OR (
+        l.version = (SELECT MAX(c.version) FROM charges c WHERE c.visit_id = l.visit_id)
+        AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.visit_id = l.visit_id
+                        AND c.version = l.version AND c.voided = 1)))";
+
 /// A card's ledger rows in a month: other institutions' rows, and the rows of each visit's
 /// latest version unless that version is a void.
 fn ledger_rows(
@@ -349,19 +364,7 @@ fn ledger_rows(
     card: &KeyedHash,
     month: NaiveDate,
 ) -> rusqlite::Result<Vec<LedgerRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT l.id, l.source, l.visit_id, l.version, l.entry_date, l.amount,
-                l.total_cost, l.care, l.institution, l.cap, l.client, l.at_ms
-         FROM ledger_entries l
-         WHERE l.card = ?1 AND l.month = ?2
-           AND l.voids IS NULL
-           AND NOT EXISTS (SELECT 1 FROM ledger_entries v WHERE v.voids = l.id)
-           AND (l.source = 'other' OR (
-                l.version = (SELECT MAX(c.version) FROM charges c WHERE c.visit_id = l.visit_id)
-                AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.visit_id = l.visit_id
-                                AND c.version = l.version AND c.voided = 1)))
-         ORDER BY l.entry_date, l.id",
-    )?;
+    let mut stmt = conn.prepare_cached(LEDGER_SQL)?;
     let rows = stmt.query_map(params![card.as_str(), month_key(month)], |r| {
         let source: String = r.get(1)?;
         let date: String = r.get(4)?;
@@ -389,7 +392,9 @@ fn ledger_rows(
             at: from_ms(r.get(11)?),
         })
     })?;
-    rows.collect()
+    let mut rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.sort_by_key(|r| (r.date, r.id));
+    Ok(rows)
 }
 
 impl Store for SqliteStore {
@@ -967,6 +972,28 @@ mod tests {
             })
             .await;
         assert!(changed.unwrap_err().to_string().contains("append-only"));
+    }
+
+    #[tokio::test]
+    async fn the_ledger_read_of_every_answer_is_not_prepared_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), false).unwrap();
+        let hasher = crate::store::Hasher::from_secret(b"0123456789abcdef0123456789abcdef");
+        let month = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        for i in 0..5 {
+            store
+                .ledger(hasher.reference(&format!("card-{i}")), month)
+                .await
+                .unwrap();
+        }
+        let reprepared = store
+            .run(|conn, path| {
+                let stmt = conn.prepare_cached(LEDGER_SQL).map_err(db_error(path))?;
+                Ok(stmt.get_status(rusqlite::StatementStatus::RePrepare))
+            })
+            .await
+            .unwrap();
+        assert_eq!(reprepared, 0, "five cards, one preparation");
     }
 
     #[tokio::test]
