@@ -1,0 +1,133 @@
+//! A store that keeps nothing: the gateway without an audit or kept answers, for comparison
+//! only (benches/audit.rs and the no-store gateway peer of deploy/bench/run).
+
+use std::time::Duration;
+
+use pmh_gateway::store::{
+    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CheckCommit, CheckCommitted,
+    CommitOutcome, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LedgerRow,
+    NewLedgerEntry, Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome,
+};
+
+/// A store that keeps nothing: the gateway without an audit, for comparison only.
+pub struct NullStore;
+
+impl Store for NullStore {
+    fn append(&self, _: AuditRecord) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async { Ok(0) })
+    }
+    fn search(&self, _: AuditQuery) -> BoxFuture<'_, Result<Vec<AuditRecord>, StoreError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    fn put_answer(&self, _: StoredAnswer) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn record_check(&self, c: CheckCommit) -> BoxFuture<'_, Result<CheckCommitted, StoreError>> {
+        Box::pin(async move {
+            Ok(CheckCommitted {
+                answer_kept: Ok(()),
+                ledger: c.cards.iter().map(|_| Ok(Vec::new())).collect(),
+            })
+        })
+    }
+    fn answer(
+        &self,
+        _: String,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'_, Result<Option<StoredAnswer>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn purge(
+        &self,
+        _: chrono::DateTime<chrono::Utc>,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'_, Result<Purged, StoreError>> {
+        Box::pin(async { Ok(Purged::default()) })
+    }
+    fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>> {
+        Box::pin(async { Ok(StoreInfo::default()) })
+    }
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn commit_charge(&self, _: ChargeCommit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
+        Box::pin(async { Ok(CommitOutcome::Committed { version: 1 }) })
+    }
+    fn charge(&self, _: String) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn void_charge(
+        &self,
+        _: String,
+        _: String,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'_, Result<VoidOutcome, StoreError>> {
+        Box::pin(async { Ok(VoidOutcome::Unknown) })
+    }
+    fn add_ledger_entry(&self, _: NewLedgerEntry) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async { Ok(0) })
+    }
+    fn void_ledger_entry(
+        &self,
+        _: i64,
+        _: String,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'_, Result<EntryVoid, StoreError>> {
+        Box::pin(async {
+            Ok(EntryVoid {
+                outcome: EntryVoidOutcome::Unknown,
+                of: None,
+            })
+        })
+    }
+    fn ledger(
+        &self,
+        _: KeyedHash,
+        _: chrono::NaiveDate,
+    ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    fn key_check(&self, _: String) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async { Ok(true) })
+    }
+    fn put_kept(&self, _: KeptRow) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn forget_kept(&self, _: KeptItem, _: KeyedHash) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn kept(
+        &self,
+        _: KeptItem,
+        _: KeyedHash,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'_, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn file_processed(&self, _: KeyedHash) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async { Ok(false) })
+    }
+    fn record_file(
+        &self,
+        _: pmh_gateway::store::ProcessedFile,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async { Ok(true) })
+    }
+    fn lease(
+        &self,
+        _: String,
+        holder: String,
+        _: Duration,
+    ) -> BoxFuture<'_, Result<pmh_gateway::store::LeaseState, StoreError>> {
+        Box::pin(async move {
+            Ok(pmh_gateway::store::LeaseState {
+                held: true,
+                holder,
+                term: 1,
+            })
+        })
+    }
+    fn release_lease(&self, _: String, _: String) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
