@@ -15,7 +15,7 @@ use super::params::{AuditFormatParam, OperationParam};
 use super::problem::Problem;
 use crate::auth::Caller;
 use crate::service::CheckOutcome;
-use crate::store::{AuditQuery, AuditRecord, Operation, export};
+use crate::store::{AuditQuery, AuditRecord, Operation, StoreError, export};
 
 /// A record of `operation` by `caller`, now.
 pub(super) fn begin(st: &AppState, caller: &Caller, operation: Operation) -> AuditRecord {
@@ -39,15 +39,28 @@ pub(super) fn refused(rec: &mut AuditRecord, p: &Problem) {
 
 /// Commits the record; `Err` is the response to send instead of the answer.
 pub(super) async fn commit(st: &AppState, rec: AuditRecord) -> Result<(), Response> {
-    let appended = st.store.append(rec).await;
-    st.metrics.audit_record(appended.is_ok());
-    match appended {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot record an access: the answer is withheld");
-            Err(Problem::audit_unavailable().into_response())
-        }
+    recorded(st, st.store.append(rec).await)
+        .map(drop)
+        .map_err(IntoResponse::into_response)
+}
+
+/// An answer withheld because its access could not be recorded: answered 503.
+pub(super) struct Withheld;
+
+impl IntoResponse for Withheld {
+    fn into_response(self) -> Response {
+        Problem::audit_unavailable().into_response()
     }
+}
+
+/// The outcome of committing an access record (alone, or with what commits beside it): counted;
+/// a failure is logged, and the answer is [`Withheld`].
+pub(super) fn recorded<T>(st: &AppState, committed: Result<T, StoreError>) -> Result<T, Withheld> {
+    st.metrics.audit_record(committed.is_ok());
+    committed.map_err(|e| {
+        tracing::error!(error = %e, "cannot record an access: the answer is withheld");
+        Withheld
+    })
 }
 
 /// Commits the record, then sends `response` (or the refusal to answer).

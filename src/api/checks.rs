@@ -24,9 +24,11 @@ use super::rendered::{BODY_ITEM, SharedBody};
 use super::request::{parse_check_request, parse_result_body, setting_from_query};
 use crate::auth::{Caller, Scope};
 use crate::domain::{hex, unhex};
+use crate::mapping::MappedSubsidy;
 use crate::service::{CheckIn, CheckOutcome, Intake};
 use crate::store::{
-    AuditRecord, CheckCommit, KEY_BYTES, KeyedHash, Operation, Sealer, StoredAnswer,
+    AuditRecord, CheckCommit, KEY_BYTES, KeyedHash, LedgerRow, Operation, Sealer, StoreError,
+    StoredAnswer,
 };
 
 /// A refused check: counted by reason, recorded, answered with its problem.
@@ -39,38 +41,52 @@ async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
     audit::then(st, rec, p.into_response()).await
 }
 
-/// Per active subsidy with a shared monthly cap (and a recipient number): its month as the
-/// ledger knows it, when the ledger has rows for it. A ledger that cannot be read leaves the
-/// totals out (logged); the answer itself does not depend on them.
-async fn months(st: &AppState, o: &CheckOutcome) -> Vec<Option<MonthTotalsDto>> {
-    let mut out = Vec::with_capacity(o.mapped.active.len());
-    for s in &o.mapped.active {
-        let Some(card) = shared_card(
-            st,
-            s.copay.monthly_cap_shared,
-            &s.payer_number,
-            &s.recipient_number,
-        ) else {
-            out.push(None);
-            continue;
-        };
-        let rows = match st.store.ledger(card, o.service_date.date()).await {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the ledger for an answer");
-                out.push(None);
-                continue;
-            }
-        };
-        if rows.is_empty() {
-            out.push(None);
-            continue;
-        }
-        out.push(Some(MonthTotalsDto::of(
+/// Per active subsidy, in the answer's order: the card of its shared monthly cap, when it has
+/// one (and a recipient number).
+fn cards(st: &AppState, o: &CheckOutcome) -> Vec<Option<KeyedHash>> {
+    o.mapped
+        .active
+        .iter()
+        .map(|s| {
+            shared_card(
+                st,
+                s.copay.monthly_cap_shared,
+                &s.payer_number,
+                &s.recipient_number,
+            )
+        })
+        .collect()
+}
+
+/// A subsidy's month as the ledger knows it, when the ledger has rows for it. A ledger that
+/// cannot be read leaves the totals out (logged); the answer itself does not depend on them.
+fn month(
+    o: &CheckOutcome,
+    s: &MappedSubsidy,
+    rows: Result<Vec<LedgerRow>, StoreError>,
+) -> Option<MonthTotalsDto> {
+    match rows {
+        Ok(rows) if rows.is_empty() => None,
+        Ok(rows) => Some(MonthTotalsDto::of(
             o.service_date.date(),
             s.copay.caps.per_month.map(|c| c.0),
             &rows,
-        )));
+        )),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the ledger for an answer");
+            None
+        }
+    }
+}
+
+/// Per active subsidy with a shared monthly cap: its month ([`month`]), each read on its own.
+async fn months(st: &AppState, o: &CheckOutcome) -> Vec<Option<MonthTotalsDto>> {
+    let mut out = Vec::with_capacity(o.mapped.active.len());
+    for (s, card) in o.mapped.active.iter().zip(cards(st, o)) {
+        out.push(match card {
+            Some(card) => month(o, s, st.store.ledger(card, o.service_date.date()).await),
+            None => None,
+        });
     }
     out
 }
@@ -86,19 +102,7 @@ async fn answered(
     check_in: Option<&CheckIn>,
 ) -> Response {
     audit::outcome(&mut rec, outcome, answer_status(outcome));
-    let cards: Vec<Option<KeyedHash>> = outcome
-        .mapped
-        .active
-        .iter()
-        .map(|s| {
-            shared_card(
-                st,
-                s.copay.monthly_cap_shared,
-                &s.payer_number,
-                &s.recipient_number,
-            )
-        })
-        .collect();
+    let cards = cards(st, outcome);
     let (answer, shared) = kept(st, outcome, rec.patient.clone()).unzip();
     let committed = st
         .store
@@ -109,13 +113,9 @@ async fn answered(
             month: outcome.service_date.date(),
         })
         .await;
-    st.metrics.audit_record(committed.is_ok());
-    let committed = match committed {
+    let committed = match audit::recorded(st, committed) {
         Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot record an access: the answer is withheld");
-            return Problem::audit_unavailable().into_response();
-        }
+        Err(withheld) => return withheld.into_response(),
     };
     match committed.answer_kept {
         Ok(()) => {
@@ -127,6 +127,7 @@ async fn answered(
             tracing::error!(error = %e, "cannot keep an answer for GET /v1/subsidy-checks/{{check_id}}");
         }
     }
+    // The rows read in the commit, one set per card, in the answer's order.
     let mut read = committed.ledger.into_iter();
     let months: Vec<Option<MonthTotalsDto>> = outcome
         .mapped
@@ -135,18 +136,7 @@ async fn answered(
         .zip(&cards)
         .map(|(s, card)| {
             card.as_ref()?;
-            match read.next()? {
-                Ok(rows) if rows.is_empty() => None,
-                Ok(rows) => Some(MonthTotalsDto::of(
-                    outcome.service_date.date(),
-                    s.copay.caps.per_month.map(|c| c.0),
-                    &rows,
-                )),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read the ledger for an answer");
-                    None
-                }
-            }
+            month(outcome, s, read.next()?)
         })
         .collect();
     render(&st.rendered, outcome, rendering, check_in, &months)
