@@ -19,9 +19,6 @@ impl Store for NullStore {
     fn search(&self, _: AuditQuery) -> BoxFuture<'_, Result<Vec<AuditRecord>, StoreError>> {
         Box::pin(async { Ok(Vec::new()) })
     }
-    fn put_answer(&self, _: StoredAnswer) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async { Ok(()) })
-    }
     fn record_check(&self, c: CheckCommit) -> BoxFuture<'_, Result<CheckCommitted, StoreError>> {
         Box::pin(async move {
             Ok(CheckCommitted {

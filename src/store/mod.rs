@@ -388,10 +388,9 @@ pub trait Store: Send + Sync + 'static {
     fn append(&self, record: AuditRecord) -> BoxFuture<'_, Result<i64, StoreError>>;
     /// The records matching `q`, newest first.
     fn search(&self, q: AuditQuery) -> BoxFuture<'_, Result<Vec<AuditRecord>, StoreError>>;
-    /// Keeps an answer (replacing one with the same check id).
-    fn put_answer(&self, answer: StoredAnswer) -> BoxFuture<'_, Result<(), StoreError>>;
-    /// Commits an answered check (see [`CheckCommit`]); `Err` when its audit record could not
-    /// be committed — then the answer must not be sent.
+    /// Commits an answered check (see [`CheckCommit`]; its kept answer replaces one with the same
+    /// check id); `Err` when its audit record could not be committed — then the answer must not
+    /// be sent.
     fn record_check(&self, c: CheckCommit) -> BoxFuture<'_, Result<CheckCommitted, StoreError>>;
     /// The answer of `check_id`, unless it expired before `now`.
     fn answer(

@@ -560,13 +560,6 @@ impl Store for PostgresStore {
         })
     }
 
-    fn put_answer(&self, a: StoredAnswer) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async move {
-            let conn = self.conn().await?;
-            insert_answer(&conn, &a).await.map_err(pg_error(&self.at))
-        })
-    }
-
     fn record_check(&self, c: CheckCommit) -> BoxFuture<'_, Result<CheckCommitted, StoreError>> {
         Box::pin(async move {
             let err = pg_error(&self.at);

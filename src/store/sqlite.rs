@@ -482,10 +482,6 @@ impl Store for SqliteStore {
         })
     }
 
-    fn put_answer(&self, a: StoredAnswer) -> BoxFuture<'_, Result<(), StoreError>> {
-        self.run(move |conn, path| insert_answer(conn, &a).map_err(db_error(path)))
-    }
-
     fn record_check(&self, c: CheckCommit) -> BoxFuture<'_, Result<CheckCommitted, StoreError>> {
         self.run(move |conn, path| {
             let err = db_error(path);
@@ -1063,8 +1059,9 @@ mod tests {
         {
             let store = SqliteStore::open(dir.path(), false).unwrap();
             suite::answers_expire(&store).await;
-            store
-                .put_answer(StoredAnswer {
+            suite::keep(
+                &store,
+                StoredAnswer {
                     check_id: "c1".into(),
                     created_at: at(1),
                     expires_at: at(5),
@@ -1072,9 +1069,9 @@ mod tests {
                     sealed: b"{}".to_vec(),
                     body_id: None,
                     body: None,
-                })
-                .await
-                .unwrap();
+                },
+            )
+            .await;
         }
         // Reopened: the schema is not applied twice, the data is there.
         let store = SqliteStore::open(dir.path(), false).unwrap();

@@ -86,6 +86,22 @@ pub async fn concurrent_appends_are_each_committed(store: Arc<dyn Store>) {
     assert_eq!(store.info().await.unwrap().audit_records, 300);
 }
 
+/// Keeps an answer as an answered check does: beside its access record, in one commit.
+pub async fn keep(store: &dyn Store, answer: StoredAnswer) {
+    let month = answer.created_at.date_naive();
+    let audit = AuditRecord::new(answer.created_at, "keeper", Operation::Check);
+    let done = store
+        .record_check(CheckCommit {
+            audit,
+            answer: Some(answer),
+            cards: Vec::new(),
+            month,
+        })
+        .await
+        .unwrap();
+    done.answer_kept.unwrap();
+}
+
 /// Answers are kept until they expire, replaced under the same check id, purged once expired.
 pub async fn answers_expire(store: &dyn Store) {
     let answer = |sealed: &[u8]| StoredAnswer {
@@ -97,8 +113,8 @@ pub async fn answers_expire(store: &dyn Store) {
         body_id: None,
         body: None,
     };
-    store.put_answer(answer(b"\x00first")).await.unwrap();
-    store.put_answer(answer(b"\x00\xffsecond")).await.unwrap();
+    keep(store, answer(b"\x00first")).await;
+    keep(store, answer(b"\x00\xffsecond")).await;
     let kept = store.answer("c1".into(), at(4)).await.unwrap().unwrap();
     assert_eq!(
         kept.sealed, b"\x00\xffsecond",
@@ -171,15 +187,9 @@ pub async fn answers_expire(store: &dyn Store) {
         body_id: Some("b1".into()),
         body: body.map(<[u8]>::to_vec),
     };
-    store
-        .put_answer(shared("s1", Some(b"body"), 11))
-        .await
-        .unwrap();
-    store
-        .put_answer(shared("s2", Some(b"other"), 13))
-        .await
-        .unwrap();
-    store.put_answer(shared("s3", None, 13)).await.unwrap();
+    keep(store, shared("s1", Some(b"body"), 11)).await;
+    keep(store, shared("s2", Some(b"other"), 13)).await;
+    keep(store, shared("s3", None, 13)).await;
     for id in ["s1", "s2", "s3"] {
         let kept = store.answer(id.into(), at(10)).await.unwrap().unwrap();
         assert_eq!(kept.sealed, id.as_bytes());
@@ -197,7 +207,7 @@ pub async fn answers_expire(store: &dyn Store) {
     assert_eq!(kept.body.as_deref(), Some(&b"body"[..]));
     // All expired: the body goes with the purge once it is old enough.
     store.purge(at(0), at(14)).await.unwrap();
-    store.put_answer(shared("s4", None, 20)).await.unwrap();
+    keep(store, shared("s4", None, 20)).await;
     assert_eq!(
         store
             .answer("s4".into(), at(14))
