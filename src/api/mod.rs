@@ -64,6 +64,51 @@ pub struct AppState {
     pub rendered: Arc<rendered::RenderCache>,
 }
 
+/// An answer for the renderings' tests: one certificate per payer number body (check digits
+/// completed, recipient numbers 12345i), valid around 2026-11-21 and mapped for that day with the
+/// embedded masters; `confirmed`, no source, origin or basis, check id `c`.
+#[cfg(test)]
+pub(crate) fn test_outcome(payer_bodies: &[&str]) -> crate::service::CheckOutcome {
+    use chrono::{NaiveDate, TimeZone};
+
+    use crate::domain::check_digit::complete;
+    use crate::domain::{Certificate, ServiceDate};
+    use crate::mapping::{VisitContext, map};
+    use crate::masters::MasterSnapshot;
+
+    let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+    let certs: Vec<Certificate> = payer_bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            Certificate::simple(
+                &complete(body).unwrap(),
+                Some(&complete(&format!("12345{i}")).unwrap()),
+                day - chrono::Duration::days(30),
+                day + chrono::Duration::days(300),
+            )
+        })
+        .collect();
+    let mapped = map(
+        &certs,
+        &MasterSnapshot::embedded(),
+        &VisitContext::on(ServiceDate::new(day)),
+    );
+    crate::service::CheckOutcome {
+        status: crate::service::Status::Confirmed,
+        source: None,
+        service_date: ServiceDate::new(day),
+        checked_at: Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap(),
+        obtained_at: None,
+        origin: None,
+        mapped: mapped.into(),
+        degradation: None,
+        masters_version: String::new(),
+        check_id: "c".into(),
+        basis: None,
+    }
+}
+
 /// `/readyz` says `degraded` this long before the client certificate expires.
 pub const CERTIFICATE_WARNING: chrono::Duration = chrono::Duration::days(30);
 

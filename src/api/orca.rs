@@ -240,47 +240,8 @@ impl OrcaAnswer {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{NaiveDate, TimeZone, Utc};
-
     use super::*;
-    use crate::domain::check_digit::complete;
-    use crate::domain::{Certificate, ServiceDate};
-    use crate::mapping::{VisitContext, map};
-    use crate::masters::MasterSnapshot;
-
-    fn outcome(payer_bodies: &[&str]) -> CheckOutcome {
-        let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-        let certs: Vec<Certificate> = payer_bodies
-            .iter()
-            .enumerate()
-            .map(|(i, body)| {
-                Certificate::simple(
-                    &complete(body).unwrap(),
-                    Some(&complete(&format!("12345{i}")).unwrap()),
-                    day - chrono::Duration::days(30),
-                    day + chrono::Duration::days(300),
-                )
-            })
-            .collect();
-        let mapped = map(
-            &certs,
-            &MasterSnapshot::embedded(),
-            &VisitContext::on(ServiceDate::new(day)),
-        );
-        CheckOutcome {
-            status: Status::Confirmed,
-            source: None,
-            service_date: ServiceDate::new(day),
-            checked_at: Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap(),
-            obtained_at: None,
-            origin: None,
-            mapped: mapped.into(),
-            degradation: None,
-            masters_version: String::new(),
-            check_id: "c".into(),
-            basis: None,
-        }
-    }
+    use crate::api::test_outcome as outcome;
 
     #[test]
     fn a_fifth_subsidy_is_left_out_and_said_so() {

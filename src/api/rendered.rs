@@ -207,46 +207,23 @@ mod tests {
     use chrono::{Duration, NaiveDate, TimeZone, Utc};
 
     use super::*;
-    use crate::domain::check_digit::complete;
-    use crate::domain::{Certificate, InsuredIdentity};
-    use crate::mapping::{VisitContext, map};
+    use crate::domain::InsuredIdentity;
     use crate::masters::MasterSnapshot;
     use crate::service::{Origin, Status};
 
+    /// A cached answer as the fast path sees it: with a basis, a source, an age, its origin.
     fn outcome(payer_bodies: &[&str], source: Source, origin: Origin) -> CheckOutcome {
-        let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-        let certs: Vec<Certificate> = payer_bodies
-            .iter()
-            .enumerate()
-            .map(|(i, body)| {
-                Certificate::simple(
-                    &complete(body).unwrap(),
-                    Some(&complete(&format!("12345{i}")).unwrap()),
-                    day - Duration::days(30),
-                    day + Duration::days(300),
-                )
-            })
-            .collect();
-        let masters = MasterSnapshot::embedded();
-        let mapped = map(&certs, &masters, &VisitContext::on(ServiceDate::new(day)));
-        let checked_at = Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap();
-        CheckOutcome {
-            status: if certs.is_empty() {
-                Status::NoneFound
-            } else {
-                Status::Confirmed
-            },
-            source: Some(source),
-            service_date: ServiceDate::new(day),
-            checked_at,
-            obtained_at: Some(checked_at - Duration::seconds(95)),
-            origin: Some(origin),
-            mapped: mapped.into(),
-            degradation: None,
-            masters_version: masters.version(),
-            check_id: "1b4e28ba-2fa1-11d2-883f-0016d3cca427".into(),
-            basis: Some(7),
+        let mut o = crate::api::test_outcome(payer_bodies);
+        if payer_bodies.is_empty() {
+            o.status = Status::NoneFound;
         }
+        o.source = Some(source);
+        o.obtained_at = Some(o.checked_at - Duration::seconds(95));
+        o.origin = Some(origin);
+        o.masters_version = MasterSnapshot::embedded().version();
+        o.check_id = "1b4e28ba-2fa1-11d2-883f-0016d3cca427".into();
+        o.basis = Some(7);
+        o
     }
 
     fn check_in(file_name: &str) -> CheckIn {
