@@ -15,18 +15,16 @@ use std::time::{Duration, Instant};
 
 use pmh_gateway::api::AppState;
 use pmh_gateway::app::GatewayListener;
-use pmh_gateway::auth::Scope;
-use pmh_gateway::demo::{Demo, client};
-use pmh_gateway::sandbox::{InMemoryUpstream, Population};
-use pmh_gateway::service::SystemClock;
 use pmh_gateway::store::{AuditRecord, Hasher, Operation, SqliteStore, Store};
 use tokio::net::TcpListener;
 
+#[path = "peers/in_process.rs"]
+mod in_process;
 #[path = "peers/null_store.rs"]
 mod null_store;
+use in_process::TOKEN;
 use null_store::NullStore;
 
-const TOKEN: &str = "pmhg_bench_token";
 const CONCURRENCY: usize = 32;
 const ROUND: Duration = Duration::from_secs(3);
 const ROUNDS: usize = 3;
@@ -82,37 +80,10 @@ async fn load(addr: std::net::SocketAddr, body: &str) -> f64 {
 
 fn main() {
     pmh_gateway::tls::install_crypto_provider();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let today = pmh_gateway::domain::date::jst_date(chrono::Utc::now());
-        let population = Population::generate(42, today, 100);
-        let person = population.find(&["showcase", "triple"]).unwrap().clone();
-        let body = Demo::request_body(&person);
+    in_process::runtime().block_on(async {
+        let body = in_process::showcase_body();
         let dir = tempfile::tempdir().unwrap();
-        let sandbox_cfg = |state: &std::path::Path| {
-            let mut cfg = pmh_gateway::config::FileConfig::from_toml(
-                "[institution]\ncode = \"1311111111\"\n[upstream]\nmode = \"terminal\"\n[onshi]\nfolder = \"/nonexistent\"\nwatch_face = false\n",
-            )
-            .unwrap()
-            .resolve(std::path::Path::new("/"))
-            .unwrap();
-            cfg.store.dir = state.to_path_buf();
-            cfg.access.clients = vec![client("bench", TOKEN, &[Scope::Check])];
-            cfg
-        };
-        let state_of = |name: &str| {
-            let cfg = sandbox_cfg(&dir.path().join(name));
-            pmh_gateway::app::state_with_upstream(
-                &cfg,
-                Arc::new(InMemoryUpstream::new(Population::generate(42, today, 100))),
-                Arc::new(SystemClock),
-            )
-            .unwrap()
-        };
+        let state_of = |name: &str| in_process::state(&dir.path().join(name));
         let audited = state_of("audited");
         let mut unaudited = state_of("unaudited");
         unaudited.store = Arc::new(NullStore);

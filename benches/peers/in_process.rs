@@ -1,0 +1,53 @@
+//! The gateway in process for the benchmarks (benches/audit.rs, benches/allocs.rs): terminal
+//! mode without a folder watcher, the sandbox's population (seed 42, 100 persons) as an
+//! in-memory upstream, one client `bench` with the `check` scope, its state in a given folder.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use pmh_gateway::api::AppState;
+use pmh_gateway::auth::Scope;
+use pmh_gateway::demo::{Demo, client};
+use pmh_gateway::sandbox::{InMemoryUpstream, Population};
+use pmh_gateway::service::SystemClock;
+
+/// The client's token.
+pub const TOKEN: &str = "pmhg_bench_token";
+
+fn population() -> Population {
+    let today = pmh_gateway::domain::date::jst_date(chrono::Utc::now());
+    Population::generate(42, today, 100)
+}
+
+/// The request body for the demo's three-subsidy person.
+pub fn showcase_body() -> String {
+    let population = population();
+    Demo::request_body(population.find(&["showcase", "triple"]).unwrap())
+}
+
+/// The gateway's state, its store (SQLite) in `state_dir`.
+pub fn state(state_dir: &Path) -> AppState {
+    let mut cfg = pmh_gateway::config::FileConfig::from_toml(
+        "[institution]\ncode = \"1311111111\"\n[upstream]\nmode = \"terminal\"\n[onshi]\nfolder = \"/nonexistent\"\nwatch_face = false\n",
+    )
+    .unwrap()
+    .resolve(Path::new("/"))
+    .unwrap();
+    cfg.store.dir = state_dir.to_path_buf();
+    cfg.access.clients = vec![client("bench", TOKEN, &[Scope::Check])];
+    pmh_gateway::app::state_with_upstream(
+        &cfg,
+        Arc::new(InMemoryUpstream::new(population())),
+        Arc::new(SystemClock),
+    )
+    .unwrap()
+}
+
+/// The runtime the benchmarks measure on: two workers, like the 2-core machine.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
