@@ -1,6 +1,9 @@
 //! Allocations per cached request, counted: the router in process (no sockets), the demo's
-//! three-subsidy person answered from the cache, with the SQLite audit; JSON, ORCA and FHIR. The counts cover every thread (the store's too), so a
-//! regression shows as a number. Run: `cargo bench --bench allocs`.
+//! three-subsidy person answered from the cache, with the SQLite audit; JSON, ORCA and FHIR. The
+//! counts cover every thread (the store's too), so a regression shows as a number. Then the heap
+//! held per cached person: each of `ALLOCS_PERSONS` (100,000 unless set) persons of the sandbox's
+//! population checked once, the bytes still allocated afterwards divided by their number.
+//! Run: `cargo bench --bench allocs`.
 
 // A benchmark: it unwraps and prints its results.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
@@ -58,5 +61,44 @@ fn main() {
                 s.bytes_allocated as f64 / REQUESTS as f64,
             );
         }
+    });
+    held_per_person();
+}
+
+/// The heap held for each cached person, by the bytes allocated and not freed while a gateway of
+/// its own checks every person of a population once.
+fn held_per_person() {
+    let persons: usize = std::env::var("ALLOCS_PERSONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let population = in_process::population_of(persons);
+    let bodies: Vec<String> = population
+        .personas
+        .iter()
+        .map(pmh_gateway::demo::Demo::request_body)
+        .collect();
+    in_process::runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let router = pmh_gateway::api::router(in_process::state_over(dir.path(), population));
+        let region = Region::new(GLOBAL);
+        for body in &bodies {
+            let request = Request::post("/v1/subsidy-checks")
+                .header("authorization", format!("Bearer {TOKEN}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.clone()))
+                .unwrap();
+            let r = router.clone().oneshot(request).await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.into_body().collect().await.unwrap();
+        }
+        let s = region.change();
+        let held = s.bytes_allocated as i64 - s.bytes_deallocated as i64; // reallocations are in both
+        println!(
+            "heap held with {} persons checked once and cached: {:.1} MB, {:.0} bytes a person",
+            bodies.len(),
+            held as f64 / 1e6,
+            held as f64 / bodies.len() as f64,
+        );
     });
 }

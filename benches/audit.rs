@@ -19,6 +19,7 @@ use pmh_gateway::store::{AuditRecord, Hasher, Operation, SqliteStore, Store};
 use tokio::net::TcpListener;
 
 #[path = "peers/in_process.rs"]
+#[allow(dead_code)] // this bench uses part of it
 mod in_process;
 #[path = "peers/null_store.rs"]
 mod null_store;

@@ -14,9 +14,14 @@ use pmh_gateway::service::SystemClock;
 /// The client's token.
 pub const TOKEN: &str = "pmhg_bench_token";
 
-fn population() -> Population {
+/// The sandbox's population of `size` persons (seed 42).
+pub fn population_of(size: usize) -> Population {
     let today = pmh_gateway::domain::date::jst_date(chrono::Utc::now());
-    Population::generate(42, today, 100)
+    Population::generate(42, today, size)
+}
+
+fn population() -> Population {
+    population_of(100)
 }
 
 /// The request body for the demo's three-subsidy person.
@@ -27,6 +32,11 @@ pub fn showcase_body() -> String {
 
 /// The gateway's state, its store (SQLite) in `state_dir`.
 pub fn state(state_dir: &Path) -> AppState {
+    state_over(state_dir, population())
+}
+
+/// The gateway's state over a given population as its upstream.
+pub fn state_over(state_dir: &Path, population: Population) -> AppState {
     let mut cfg = pmh_gateway::config::FileConfig::from_toml(
         "[institution]\ncode = \"1311111111\"\n[upstream]\nmode = \"terminal\"\n[onshi]\nfolder = \"/nonexistent\"\nwatch_face = false\n",
     )
@@ -37,7 +47,7 @@ pub fn state(state_dir: &Path) -> AppState {
     cfg.access.clients = vec![client("bench", TOKEN, &[Scope::Check])];
     pmh_gateway::app::state_with_upstream(
         &cfg,
-        Arc::new(InMemoryUpstream::new(population())),
+        Arc::new(InMemoryUpstream::new(population)),
         Arc::new(SystemClock),
     )
     .unwrap()

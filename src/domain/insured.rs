@@ -67,15 +67,16 @@ fn text(field: &'static str, s: &str, required: bool) -> Result<Option<String>, 
     Ok(Some(t.to_owned()))
 }
 
-/// The insured person: 保険者番号, 記号, 番号, 枝番, 生年月日. Hashable: it is the cache key.
+/// The insured person: 保険者番号, 記号, 番号, 枝番, 生年月日. Hashable: it is the cache key, held
+/// for each cached person, so its text is one allocation (the parts one after another).
 ///
 /// Personal data: `Debug` is redacted.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct InsuredIdentity {
-    insurer_number: InsurerNumber,
-    symbol: Option<String>,
-    number: String,
-    branch: Option<String>,
+    /// 保険者番号, 記号 (empty when none), 番号, 枝番 (empty when none), normalised.
+    parts: Box<str>,
+    /// Where 保険者番号, 記号 and 番号 end in `parts`.
+    ends: [u16; 3],
     birthdate: NaiveDate,
 }
 
@@ -100,26 +101,46 @@ impl InsuredIdentity {
             Some(b) if b.len() == 2 && b.bytes().all(|c| c.is_ascii_digit()) => Some(b.to_owned()),
             Some(_) => return Err(InsuredError::Branch),
         };
+        let mut parts = String::from(insurer_number.as_str());
+        // Each part is at most 40 characters (160 bytes): the ends fit in u16.
+        let end = |p: &String| u16::try_from(p.len()).expect("at most 3 x 160 bytes");
+        let insurer_end = end(&parts);
+        parts.push_str(symbol.as_deref().unwrap_or(""));
+        let symbol_end = end(&parts);
+        parts.push_str(&number);
+        let number_end = end(&parts);
+        parts.push_str(branch.as_deref().unwrap_or(""));
         Ok(Self {
-            insurer_number,
-            symbol,
-            number,
-            branch,
+            parts: parts.into_boxed_str(),
+            ends: [insurer_end, symbol_end, number_end],
             birthdate,
         })
     }
 
-    pub fn insurer_number(&self) -> &InsurerNumber {
-        &self.insurer_number
+    fn part(&self, i: usize) -> &str {
+        let start = match i {
+            0 => 0,
+            _ => usize::from(self.ends[i - 1]),
+        };
+        let end = self
+            .ends
+            .get(i)
+            .map_or(self.parts.len(), |e| usize::from(*e));
+        &self.parts[start..end]
+    }
+
+    /// 保険者番号 (6 or 8 digits, checked when the identity was made).
+    pub fn insurer_number(&self) -> &str {
+        self.part(0)
     }
     pub fn symbol(&self) -> Option<&str> {
-        self.symbol.as_deref()
+        Some(self.part(1)).filter(|s| !s.is_empty())
     }
     pub fn number(&self) -> &str {
-        &self.number
+        self.part(2)
     }
     pub fn branch(&self) -> Option<&str> {
-        self.branch.as_deref()
+        Some(self.part(3)).filter(|s| !s.is_empty())
     }
     pub fn birthdate(&self) -> NaiveDate {
         self.birthdate
@@ -174,7 +195,25 @@ mod tests {
         let a = InsuredIdentity::new("  123456", Some("12-34"), "4260", Some("01"), bd()).unwrap();
         let b = InsuredIdentity::new("123456", Some(" 12-34 "), "4260 ", Some("01"), bd()).unwrap();
         assert_eq!(a, b);
-        assert_eq!(a.insurer_number().as_str(), "123456");
+        assert_eq!(a.insurer_number(), "123456");
+        assert_eq!(a.symbol(), Some("12-34"));
+        assert_eq!(a.number(), "4260");
+        assert_eq!(a.branch(), Some("01"));
+        let bare = InsuredIdentity::new("06139999", None, "4260", None, bd()).unwrap();
+        assert_eq!(
+            (
+                bare.insurer_number(),
+                bare.symbol(),
+                bare.number(),
+                bare.branch()
+            ),
+            ("06139999", None, "4260", None)
+        );
+        // Where one part ends and the next begins is part of the identity.
+        assert_ne!(
+            InsuredIdentity::new("123456", Some("1"), "23", None, bd()).unwrap(),
+            InsuredIdentity::new("123456", Some("12"), "3", None, bd()).unwrap()
+        );
         assert_eq!(format!("{a:?}"), "InsuredIdentity(<redacted>)");
         assert_eq!(
             InsuredIdentity::new("123456", None, " ", None, bd()).unwrap_err(),

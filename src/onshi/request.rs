@@ -117,7 +117,7 @@ impl QualificationRequest {
         use quick_xml::escape::escape;
         let i = &self.insured;
         // オン資 pads a 6-digit 国保 insurer number to 8 with leading spaces.
-        let insurer = format!("{:>8}", i.insurer_number().as_str());
+        let insurer = format!("{:>8}", i.insurer_number());
         let opt = |name: &str, v: Option<&str>| {
             v.map(|v| format!("      <{name}>{}</{name}>\n", escape(v)))
                 .unwrap_or_default()

@@ -230,7 +230,7 @@ impl Qualification {
             || self
                 .insured
                 .as_ref()
-                .is_ok_and(|i| i.insurer_number().as_str().starts_with("39"));
+                .is_ok_and(|i| i.insurer_number().starts_with("39"));
         let kind = if self.card_classification.as_deref() == Some("A1") {
             InsuranceKind::None
         } else if late {

@@ -28,11 +28,7 @@ fn the_sample_yields_its_identity_and_consent_flags() {
     assert_eq!(r.results.len(), 1);
     let q = &r.results[0];
     let id = q.insured.as_ref().unwrap();
-    assert_eq!(
-        id.insurer_number().as_str(),
-        "123456",
-        "space padding removed"
-    );
+    assert_eq!(id.insurer_number(), "123456", "space padding removed");
     assert_eq!(id.symbol(), Some("12-34"));
     assert_eq!(id.number(), "4260");
     assert_eq!(id.branch(), Some("01"));

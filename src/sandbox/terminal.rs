@@ -438,7 +438,7 @@ fn answer(inner: &Inner, req_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
                 id: "P0000".into(),
                 tags: vec![],
                 insured: super::population::PersonaInsured {
-                    insurer_number: req.insured.insurer_number().as_str().to_owned(),
+                    insurer_number: req.insured.insurer_number().to_owned(),
                     symbol: req.insured.symbol().map(str::to_owned),
                     number: req.insured.number().to_owned(),
                     branch: req.insured.branch().map(str::to_owned),

@@ -105,7 +105,7 @@ impl KeptCheckIn {
     pub(super) fn of(c: &CheckIn, answer: Option<&Fetched>) -> Self {
         let i = &c.insured;
         Self {
-            insurer_number: i.insurer_number().as_str().to_owned(),
+            insurer_number: i.insurer_number().to_owned(),
             symbol: i.symbol().map(str::to_owned),
             number: i.number().to_owned(),
             branch: i.branch().map(str::to_owned),
