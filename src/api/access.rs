@@ -66,6 +66,26 @@ impl Access {
     pub fn has_clients(&self) -> bool {
         !self.clients.is_empty()
     }
+
+    /// Whether a request naming `host` is let in (the DNS-rebinding allow-list).
+    pub fn host_allowed(&self, host: &str) -> bool {
+        self.config.host_allowed(host)
+    }
+
+    /// The client with this token.
+    pub fn by_token(&self, token: &str) -> Option<&Caller> {
+        self.clients.by_token(token)
+    }
+
+    /// How long `ip` is still refused after repeated failures.
+    pub fn blocked(&self, ip: IpAddr, now: tokio::time::Instant) -> Option<std::time::Duration> {
+        self.limiter.blocked(ip, now)
+    }
+
+    /// Counts a failed credential from `ip`.
+    pub fn failed(&self, ip: IpAddr, now: tokio::time::Instant) {
+        self.limiter.failed(ip, now);
+    }
 }
 
 /// The state the guard needs.

@@ -23,6 +23,7 @@ use super::render::{answer_status, render};
 use super::rendered::{BODY_ITEM, SharedBody};
 use super::request::{parse_check_request, parse_result_body, setting_from_query};
 use crate::auth::{Caller, Scope};
+use crate::domain::{Care, Claim};
 use crate::domain::{hex, unhex};
 use crate::mapping::MappedSubsidy;
 use crate::service::{CheckIn, CheckOutcome, Intake};
@@ -365,17 +366,30 @@ pub(super) async fn subsidy_check_by_reference(
         Ok(s) => s,
         Err(p) => return reject(&st, rec, p).await,
     };
+    answer_by_reference(&st, rec, reference, (claim, care), rendering).await
+}
+
+/// The answer for a checked-in patient by 照会番号 (a valid one), recorded under `rec`: the
+/// route above and the reception page's patient view.
+pub(super) async fn answer_by_reference(
+    st: &AppState,
+    mut rec: AuditRecord,
+    reference: &str,
+    (claim, care): (Claim, Care),
+    rendering: Rendering,
+) -> Response {
+    rec.reference = Some(st.hasher.reference(reference));
     match st.service.check_by_reference(reference, claim, care).await {
         Some((outcome, c)) => {
             rec.patient = Some(st.hasher.patient(&c.insured));
-            answered(&st, rec, &outcome, rendering, Some(&c)).await
+            answered(st, rec, &outcome, rendering, Some(&c)).await
         }
         None => {
             let p = Problem::not_found(
                 "no check-in with this 照会番号 in the last 36 hours (none arrived since the gateway started, or the folder watcher is off); ask with POST /v1/subsidy-checks",
             );
             audit::refused(&mut rec, &p);
-            audit::then(&st, rec, p.into_response()).await
+            audit::then(st, rec, p.into_response()).await
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod openapi;
 mod orca;
 mod params;
 pub mod problem;
+pub mod reception;
 mod render;
 pub mod rendered;
 pub mod request;
@@ -62,6 +63,13 @@ pub struct AppState {
     pub lease: Arc<crate::store::LeaseBoard>,
     /// Answers written once per mapping, for cached checks.
     pub rendered: Arc<rendered::RenderCache>,
+    /// The reception page's signed-in sessions.
+    pub reception: Arc<reception::Sessions>,
+    /// Whether the gateway is served over TLS (the reception cookie is then `Secure`).
+    pub tls: bool,
+    /// Set when the server stops: long-lived answers (the reception page's live feed) end, so
+    /// that the drain does not wait for them.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// An answer for the renderings' tests: one certificate per payer number body (check digits
@@ -202,7 +210,8 @@ pub fn router(state: AppState) -> Router {
             handler(spec).route_layer(axum::middleware::from_fn_with_state(guard, access::guard)),
         );
     }
-    r.fallback(|| async { Problem::not_found("no such route; see /openapi.json") })
+    r.merge(reception::router())
+        .fallback(|| async { Problem::not_found("no such route; see /openapi.json") })
         .layer(DefaultBodyLimit::max(limit))
         // Answers hold personal data: no cache on the way (a proxy, the browser) keeps them.
         .layer(SetResponseHeaderLayer::overriding(

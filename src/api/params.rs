@@ -62,6 +62,14 @@ pub enum OperationParam {
     LedgerEntryVoid,
     #[schema(rename = "ledger_read")]
     LedgerRead,
+    #[schema(rename = "reception_sign_in")]
+    ReceptionSignIn,
+    #[schema(rename = "reception_sign_out")]
+    ReceptionSignOut,
+    #[schema(rename = "reception_list")]
+    ReceptionList,
+    #[schema(rename = "reception_health")]
+    ReceptionHealth,
 }
 
 /// The ORCA rendering in JSON (`format=orca`): ORCA's `publicinsurance_infores` document.

@@ -167,6 +167,9 @@ pub fn state_with_store(
         hasher,
         answer_retention: config.store.answer_retention,
         rendered: Arc::new(RenderCache::new(rendered::DEFAULT_MAX_BYTES)),
+        reception: Arc::default(),
+        tls: config.server_tls.is_some(),
+        stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
     })
 }
 
@@ -279,6 +282,11 @@ pub async fn run(
     let retention = spawn_retention(&state, &config.store);
     let listener = GatewayListener::new(listener, tls).map_err(StartupError::Serve)?;
     let metrics = state.metrics.clone();
+    let stopping = state.stopping.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.send_replace(true);
+    };
     let served = serve(
         listener,
         api::router(state),

@@ -140,6 +140,10 @@ impl Demo {
             self.sandbox.base_url(),
             pop.personas.len()
         );
+        out.push_str(&format!(
+            "  reception http://{}/reception  (the clerk's page: today's check-ins, live; sign in with the token below)\n  RECEPTION_TOKEN={}\n",
+            self.gateway_addr, self.reception_token
+        ));
         if let Some(a) = self.sandbox.admin_addr {
             out.push_str(&format!(
                 "  admin    http://{a}/admin/personas | /admin/stats | PUT /admin/faults\n"
@@ -174,6 +178,10 @@ impl Demo {
             self.gateway_addr,
             self.gateway_addr,
             self.gateway_addr,
+        ));
+        out.push_str(&format!(
+            "  reception http://{}/reception  (the clerk's page: today's check-ins, live; sign in with the token below)\n  RECEPTION_TOKEN={}\n",
+            self.gateway_addr, self.reception_token
         ));
         if let Some(a) = self.sandbox.admin_addr {
             out.push_str(&format!(

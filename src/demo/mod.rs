@@ -89,6 +89,8 @@ pub struct Demo {
     pub gateway_addr: SocketAddr,
     /// The demo client's bearer token (all scopes but `reception`), printed in the examples.
     pub token: String,
+    /// The reception page's sign-in token (client `reception`: scopes reception, charges).
+    pub reception_token: String,
     /// The gateway's state folder (audit, earlier answers), removed at the end.
     pub state_dir: PathBuf,
     pub sandbox: SandboxHandle,
@@ -111,6 +113,8 @@ async fn bind(port: u16) -> Result<TcpListener, DemoError> {
 
 /// The name of the demo's client.
 pub const DEMO_CLIENT: &str = "demo";
+/// The name of the demo's reception-page client.
+pub const RECEPTION_CLIENT: &str = "reception";
 
 /// A client named `name` with `scopes`, known by `token`.
 pub fn client(name: &str, token: &str, scopes: &[Scope]) -> Client {
@@ -183,6 +187,7 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
         sandbox.https_addr.port()
     ));
     let (token, _) = crate::auth::new_token().map_err(|_| DemoError::Token)?;
+    let (reception_token, _) = crate::auth::new_token().map_err(|_| DemoError::Token)?;
     let (onshi_root, remove_root) = match &opts.onshi_dir {
         Some(d) => (d.clone(), false),
         None => (
@@ -212,17 +217,24 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
         &sandbox,
         gateway_addr,
         &state_dir,
-        vec![client(
-            DEMO_CLIENT,
-            &token,
-            &[
-                Scope::Check,
-                Scope::CheckIn,
-                Scope::OnshiPost,
-                Scope::Charges,
-                Scope::Admin,
-            ],
-        )],
+        vec![
+            client(
+                DEMO_CLIENT,
+                &token,
+                &[
+                    Scope::Check,
+                    Scope::CheckIn,
+                    Scope::OnshiPost,
+                    Scope::Charges,
+                    Scope::Admin,
+                ],
+            ),
+            client(
+                RECEPTION_CLIENT,
+                &reception_token,
+                &[Scope::Reception, Scope::Charges],
+            ),
+        ],
     );
     cfg.checkin = Some(WatchOptions {
         settle: Duration::from_millis(300),
@@ -261,6 +273,7 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
     Ok(Demo {
         gateway_addr,
         token,
+        reception_token,
         state_dir,
         sandbox,
         terminal,

@@ -8,12 +8,15 @@
 //! - freshness follows the injectable [`Clock`], not moka's timers (moka's TTL is a backstop);
 //! - every check answers by its deadline.
 
+mod board;
 mod breaker;
 mod clock;
 mod durable;
 mod intake;
 
 use std::sync::Arc;
+
+pub use board::{Alert, Board, BoardRow, RowStatus};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -245,6 +248,8 @@ pub struct SubsidyService {
     durable: Arc<dyn Durable>,
     /// Mappings of cached answers, so that a cached check does not map again; with its basis.
     mapped: moka::sync::Cache<MapKey, (u64, Arc<Mapped>)>,
+    /// Today's check-ins for the reception page.
+    board: Board,
 }
 
 impl SubsidyService {
@@ -282,6 +287,7 @@ impl SubsidyService {
             check_ins,
             durable: Arc::new(Forgetful),
             mapped: moka::sync::Cache::new(MAPPED_CAPACITY),
+            board: Board::default(),
         }
     }
 
@@ -290,6 +296,11 @@ impl SubsidyService {
     pub fn with_durable(mut self, durable: Arc<dyn Durable>) -> Self {
         self.durable = durable;
         self
+    }
+
+    /// Today's check-ins, as they arrive and end.
+    pub fn board(&self) -> &Board {
+        &self.board
     }
 
     /// The snapshot in force; checks in flight finish with the one they started with.
@@ -344,6 +355,12 @@ impl SubsidyService {
             Intake::Posted { trusted } => (None, *trusted),
             Intake::CheckIn { file_name, .. } => (Some(file_name.clone()), true),
         };
+        if let (Intake::CheckIn { arrived_at, .. }, Some(reference)) = (&intake, &reference) {
+            let day = request
+                .service_date
+                .unwrap_or_else(|| ServiceDate::today_at(self.clock.now()));
+            self.board.pending(reference, day, *arrived_at);
+        }
         let out = match block {
             Some(certificates) => {
                 let asked = Asked::new(request, self.clock.now());
@@ -377,6 +394,7 @@ impl SubsidyService {
                     .get_or_create(&vec![("status", metric_status(out.status))])
                     .inc();
                 if let Some(reference) = reference {
+                    self.board.done(&reference, arrived_at, &out);
                     let answer = self.fresh.get(&(insured.clone(), out.service_date)).await;
                     let c = CheckIn {
                         insured,

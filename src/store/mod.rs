@@ -125,10 +125,18 @@ pub enum Operation {
     LedgerEntryVoid,
     /// `GET /v1/ledgers`.
     LedgerRead,
+    /// The reception page: a person signed in with a client's token.
+    ReceptionSignIn,
+    /// The reception page: signed out (or the session ended).
+    ReceptionSignOut,
+    /// The reception page: today's check-ins listed (or their live feed opened).
+    ReceptionList,
+    /// The reception page: the gateway's health viewed.
+    ReceptionHealth,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 18] = [
         Self::Check,
         Self::CheckWithResult,
         Self::CheckByReference,
@@ -143,6 +151,10 @@ impl Operation {
         Self::LedgerEntry,
         Self::LedgerEntryVoid,
         Self::LedgerRead,
+        Self::ReceptionSignIn,
+        Self::ReceptionSignOut,
+        Self::ReceptionList,
+        Self::ReceptionHealth,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -161,6 +173,10 @@ impl Operation {
             Self::LedgerEntry => "ledger_entry",
             Self::LedgerEntryVoid => "ledger_entry_void",
             Self::LedgerRead => "ledger_read",
+            Self::ReceptionSignIn => "reception_sign_in",
+            Self::ReceptionSignOut => "reception_sign_out",
+            Self::ReceptionList => "reception_list",
+            Self::ReceptionHealth => "reception_health",
         }
     }
 

@@ -21,8 +21,8 @@ pub const SEED: u64 = 42;
 pub const TEST_CLIENT: &str = "test-client";
 pub const TEST_TOKEN: &str = "pmhg_test_token_0123456789abcdef0123456789abcdef";
 
-/// The tests' clients: `test-client` with every scope but `reception`, and `checker` with
-/// `check` alone.
+/// The tests' clients: `test-client` with every scope but `reception`, `checker` with
+/// `check` alone, and `counter` for the reception page.
 pub fn test_clients() -> Vec<pmh_gateway::auth::Client> {
     use pmh_gateway::auth::Scope::*;
     vec![
@@ -32,8 +32,13 @@ pub fn test_clients() -> Vec<pmh_gateway::auth::Client> {
             &[Check, CheckIn, OnshiPost, Charges, Admin],
         ),
         demo::client("checker", CHECKER_TOKEN, &[Check]),
+        demo::client(RECEPTION_CLIENT, RECEPTION_TOKEN, &[Reception, Charges]),
     ]
 }
+
+/// The reception page's client (`reception` and `charges`: the 管理票 form).
+pub const RECEPTION_CLIENT: &str = "counter";
+pub const RECEPTION_TOKEN: &str = "pmhg_counter_token_0123456789abcdef0123456789abcdef";
 
 /// A client with the `check` scope only.
 pub const CHECKER_TOKEN: &str = "pmhg_checker_token_0123456789abcdef0123456789abcdef";

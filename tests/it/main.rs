@@ -23,6 +23,8 @@ mod masters_reload;
 mod one_path;
 mod privacy;
 mod properties;
+mod reception;
 mod replicas;
 mod restart;
 mod terminal;
+mod webdriver;

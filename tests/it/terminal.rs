@@ -11,7 +11,7 @@ use pmh_gateway::onshi::Charset;
 use pmh_gateway::sandbox::terminal::{Terminal, TerminalOptions};
 use pmh_gateway::upstream::TerminalUpstreamOptions;
 
-fn terminal_config(root: &std::path::Path, deadline_ms: u64) -> GatewayConfig {
+pub(crate) fn terminal_config(root: &std::path::Path, deadline_ms: u64) -> GatewayConfig {
     let mut cfg = demo_like_config();
     cfg.upstream = UpstreamConfig::Terminal(TerminalUpstreamOptions {
         req_dir: Terminal::req_dir(root),
@@ -34,7 +34,7 @@ fn demo_like_config() -> GatewayConfig {
     cfg
 }
 
-fn emulator(root: &std::path::Path, check_ins: Option<Duration>) -> TerminalOptions {
+pub(crate) fn emulator(root: &std::path::Path, check_ins: Option<Duration>) -> TerminalOptions {
     TerminalOptions {
         check_in_every: check_ins,
         population_size: 300,

@@ -1,0 +1,702 @@
+//! The reception page: today's check-ins and their subsidies, for the clerk, in a browser — served
+//! by the gateway itself, in Japanese, with its own styles and script (no external asset).
+//!
+//! - Sign-in (`/reception`, `POST /reception/sign-in`) with a client token that has the
+//!   `reception` scope; the session ([`session`]) is an HttpOnly, SameSite=Strict cookie.
+//! - Today's check-ins (`/reception`), kept up to date by server-sent events
+//!   (`/reception/events`) from the service's [`crate::service::Board`].
+//! - One patient (`/reception/patients/{reference}`, its print view `…/print`): drawn from the
+//!   API's JSON answer for the 照会番号, recorded in the audit as that access under the client's
+//!   name; amounts from the paper 管理票 (`POST …/ledger-entries`) go through the ledger route.
+//! - The gateway's health (`/reception/health`).
+//!
+//! Invariants: every page but sign-in needs a live session; every form that changes something
+//! carries the session's CSRF token (and the sign-in form its own); every view of patients is
+//! recorded before it is sent; the page loads nothing from elsewhere (a Content-Security-Policy
+//! of `'self'` says so to the browser).
+
+pub mod html;
+pub mod session;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Form, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde_json::Value;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+
+use super::AppState;
+use super::access::Peer;
+use super::audit;
+use super::negotiate::Rendering;
+use crate::auth::Scope;
+use crate::domain::{Care, Claim};
+use crate::store::Operation;
+pub use session::Sessions;
+use session::{COOKIE, SIGN_IN_COOKIE, Session};
+
+const CSS: &str = include_str!("reception.css");
+const JS: &str = include_str!("reception.js");
+
+/// How often the live feed checks that its session is still alive (and sends a comment to keep
+/// proxies from closing it).
+const FEED_CHECK: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The page's routes, with their own guard (`Host` allow-list, security headers).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/reception", get(home))
+        .route("/reception/sign-in", post(sign_in))
+        .route("/reception/sign-out", post(sign_out))
+        .route("/reception/events", get(events))
+        .route("/reception/health", get(health))
+        .route("/reception/patients/{reference}", get(patient))
+        .route("/reception/patients/{reference}/print", get(print))
+        .route(
+            "/reception/patients/{reference}/ledger-entries",
+            post(ledger_entry),
+        )
+        .route("/reception/assets/{name}", get(asset))
+        .layer(axum::middleware::from_fn(headers))
+}
+
+/// Security headers on every page: nothing from elsewhere, no framing, no referrer.
+async fn headers(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn now() -> Instant {
+    Instant::now()
+}
+
+/// The `Host` allow-list (a rebound name is refused), as for the API.
+fn host_refused(st: &AppState, headers: &HeaderMap) -> Option<Response> {
+    let host = headers
+        .get(header::HOST)
+        .map(|h| h.to_str().unwrap_or("\u{fffd}"))?;
+    (!st.access.host_allowed(host)).then(|| NoSession::Host.into_response())
+}
+
+/// Why a request has no session to act under.
+enum NoSession {
+    /// A rebound host name.
+    Host,
+    /// A page view: to the sign-in page.
+    SignIn,
+    /// A form or the feed: refused.
+    Refused,
+}
+
+impl IntoResponse for NoSession {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Host => html(
+                StatusCode::FORBIDDEN,
+                html::page(
+                    "拒否",
+                    None,
+                    &html::message("拒否されました", "このホスト名では利用できません。"),
+                ),
+            ),
+            Self::SignIn => Redirect::to("/reception").into_response(),
+            Self::Refused => html(
+                StatusCode::FORBIDDEN,
+                html::page(
+                    "サインインが必要です",
+                    None,
+                    &html::message(
+                        "サインインが必要です",
+                        "セッションが切れました。もう一度サインインしてください。",
+                    ),
+                ),
+            ),
+        }
+    }
+}
+
+/// The live session, or why there is none: the sign-in page for a page view, 403 for a form or
+/// the feed.
+fn signed_in(st: &AppState, headers: &HeaderMap, page: bool) -> Result<Session, NoSession> {
+    if host_refused(st, headers).is_some() {
+        return Err(NoSession::Host);
+    }
+    match st.reception.find(headers, now(), page) {
+        Some(s) => Ok(s),
+        None if page => Err(NoSession::SignIn),
+        None => Err(NoSession::Refused),
+    }
+}
+
+/// A form's CSRF token against the session's.
+fn csrf_ok(s: &Session, form: &HashMap<String, String>) -> bool {
+    form.get("csrf").is_some_and(|t| session::same(t, &s.csrf))
+}
+
+fn csrf_refused() -> Response {
+    html(
+        StatusCode::FORBIDDEN,
+        html::page(
+            "拒否",
+            None,
+            &html::message(
+                "拒否されました",
+                "フォームの確認用トークンが一致しません。ページを開き直してください。",
+            ),
+        ),
+    )
+}
+
+/// Commits a reception record; the page is withheld when the access cannot be recorded.
+async fn recorded(
+    st: &AppState,
+    s: &Session,
+    op: Operation,
+    detail: &str,
+    page: Response,
+) -> Response {
+    let mut rec = audit::begin(st, &s.caller, op);
+    rec.http_status = Some(page.status().as_u16());
+    rec.detail = Some(detail.to_owned());
+    audit::then(st, rec, page).await
+}
+
+fn today(st: &AppState) -> String {
+    st.service.today().date().format("%Y-%m-%d").to_string()
+}
+
+/// The list of today's check-ins, or the sign-in page.
+async fn home(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(r) = host_refused(&st, &headers) {
+        return r;
+    }
+    let Some(s) = st.reception.find(&headers, now(), true) else {
+        let csrf = session::random_token();
+        let mut r = html(StatusCode::OK, html::sign_in(&csrf, None));
+        set(
+            &mut r,
+            &session::set_cookie(SIGN_IN_COOKIE, &csrf, st.tls, None),
+        );
+        return r;
+    };
+    let rows = st.service.board().rows_for(st.service.today());
+    let body = html::page(
+        "本日の受付",
+        Some((&s.caller.name, &s.csrf)),
+        &html::list(&today(&st), &rows),
+    );
+    recorded(
+        &st,
+        &s,
+        Operation::ReceptionList,
+        "GET /reception",
+        html(StatusCode::OK, body),
+    )
+    .await
+}
+
+fn set(r: &mut Response, cookie: &str) {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// Signs in with a client token that has the `reception` scope. Failures count towards the
+/// same per-address limit as the API's.
+async fn sign_in(
+    State(st): State<AppState>,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = host_refused(&st, &headers) {
+        return r;
+    }
+    let expected = session::cookie(&headers, SIGN_IN_COOKIE).unwrap_or("");
+    if !form.get("csrf").is_some_and(|t| session::same(t, expected)) {
+        return csrf_refused();
+    }
+    let ip = peer
+        .and_then(|p| p.0.0.addr)
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let t = now();
+    let again = |problem: &str| {
+        let csrf = session::random_token();
+        let mut r = html(
+            StatusCode::UNAUTHORIZED,
+            html::sign_in(&csrf, Some(problem)),
+        );
+        set(
+            &mut r,
+            &session::set_cookie(SIGN_IN_COOKIE, &csrf, st.tls, None),
+        );
+        r
+    };
+    if st.access.blocked(ip, t).is_some() {
+        return again("失敗が続いたため、しばらくサインインできません。");
+    }
+    let token = form.get("token").map(|t| t.trim()).unwrap_or("");
+    let caller = match st.access.by_token(token) {
+        Some(c) if c.may(Scope::Reception) => c.clone(),
+        Some(_) => return again("このトークンには受付画面（reception）の権限がありません。"),
+        None => {
+            st.access.failed(ip, t);
+            st.metrics
+                .auth_failures
+                .get_or_create(&vec![("reason", "invalid")])
+                .inc();
+            return again("トークンが正しくありません。");
+        }
+    };
+    let s = st.reception.open(caller, t);
+    let mut r = Redirect::to("/reception").into_response();
+    set(&mut r, &session::set_cookie(COOKIE, &s.id, st.tls, None));
+    set(
+        &mut r,
+        &session::set_cookie(SIGN_IN_COOKIE, "", st.tls, Some(0)),
+    );
+    recorded(
+        &st,
+        &s,
+        Operation::ReceptionSignIn,
+        "POST /reception/sign-in",
+        r,
+    )
+    .await
+}
+
+async fn sign_out(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let s = match signed_in(&st, &headers, false) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    if !csrf_ok(&s, &form) {
+        return csrf_refused();
+    }
+    st.reception.close(&s.id);
+    let mut r = Redirect::to("/reception").into_response();
+    set(&mut r, &session::set_cookie(COOKIE, "", st.tls, Some(0)));
+    recorded(
+        &st,
+        &s,
+        Operation::ReceptionSignOut,
+        "POST /reception/sign-out",
+        r,
+    )
+    .await
+}
+
+/// Today's rows as they change: an `row` event with the row's HTML per change, `reload` when
+/// the feed fell behind, and the stream ends when the session does.
+async fn events(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let s = match signed_in(&st, &headers, false) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let rx = st.service.board().subscribe();
+    let state = (st.clone(), headers.clone(), rx);
+    let stream = futures::stream::unfold(Some(state), |state| async move {
+        let (st, headers, mut rx) = state?;
+        let mut stopping = st.stopping.subscribe();
+        loop {
+            if *stopping.borrow_and_update() {
+                return None;
+            }
+            let next = tokio::select! {
+                next = tokio::time::timeout(FEED_CHECK, rx.recv()) => next,
+                _ = stopping.changed() => return None,
+            };
+            if st.reception.find(&headers, now(), false).is_none() {
+                let e = Event::default().event("signed-out").data("");
+                return Some((Ok::<_, Infallible>(e), None));
+            }
+            match next {
+                Err(_) => {
+                    let e = Event::default().comment("alive");
+                    return Some((Ok(e), Some((st, headers, rx))));
+                }
+                Ok(Ok(row)) if row.service_date == st.service.today() => {
+                    let e = Event::default()
+                        .event("row")
+                        .id(row.seq.to_string())
+                        .data(html::row(&row));
+                    return Some((Ok(e), Some((st, headers, rx))));
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(RecvError::Lagged(_))) => {
+                    let e = Event::default().event("reload").data("");
+                    return Some((Ok(e), Some((st, headers, rx))));
+                }
+                Ok(Err(RecvError::Closed)) => return None,
+            }
+        }
+    });
+    let r = Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response();
+    recorded(
+        &st,
+        &s,
+        Operation::ReceptionList,
+        "GET /reception/events",
+        r,
+    )
+    .await
+}
+
+/// The visit setting of the patient's page: `outpatient` (default), `inpatient`, `pharmacy`.
+fn setting(q: &HashMap<String, String>) -> (&'static str, (Claim, Care)) {
+    match q.get("setting").map(String::as_str) {
+        Some("inpatient") => ("inpatient", (Claim::Medical, Care::Inpatient)),
+        Some("pharmacy") => ("pharmacy", (Claim::Pharmacy, Care::Outpatient)),
+        _ => ("outpatient", (Claim::Medical, Care::Outpatient)),
+    }
+}
+
+/// A 照会番号 as the API accepts it.
+fn reference_ok(r: &str) -> bool {
+    !r.trim().is_empty() && r.chars().count() <= 50
+}
+
+/// The API's JSON answer for the patient, recorded as that access under the client's name.
+async fn answer(
+    st: &AppState,
+    s: &Session,
+    reference: &str,
+    visit: (Claim, Care),
+    detail: &str,
+) -> Result<Value, Response> {
+    let mut rec = audit::begin(st, &s.caller, Operation::CheckByReference);
+    rec.detail = Some(detail.to_owned());
+    let r =
+        super::checks::answer_by_reference(st, rec, reference.trim(), visit, Rendering::Json).await;
+    let status = r.status();
+    let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
+    let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if status == StatusCode::NOT_FOUND {
+        return Err(html(
+            StatusCode::NOT_FOUND,
+            html::page(
+                "見つかりません",
+                Some((&s.caller.name, &s.csrf)),
+                &html::message(
+                    "見つかりません",
+                    "この照会番号の受付は36時間以内にありません。",
+                ),
+            ),
+        ));
+    }
+    if v.get("status").is_none() {
+        // A refusal (the audit could not record it: 503) — never shown as "no subsidy".
+        return Err(html(
+            status,
+            html::page(
+                "表示できません",
+                Some((&s.caller.name, &s.csrf)),
+                &html::message(
+                    "表示できません",
+                    "ゲートウェイが記録できないため表示できません。時間をおいて開き直してください。",
+                ),
+            ),
+        ));
+    }
+    Ok(v)
+}
+
+async fn patient_page(
+    st: AppState,
+    headers: HeaderMap,
+    reference: String,
+    q: HashMap<String, String>,
+    print: bool,
+) -> Response {
+    let s = match signed_in(&st, &headers, true) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    if !reference_ok(&reference) {
+        return html(
+            StatusCode::BAD_REQUEST,
+            html::page(
+                "照会番号",
+                Some((&s.caller.name, &s.csrf)),
+                &html::message(
+                    "照会番号が正しくありません",
+                    "50文字以内の照会番号を指定してください。",
+                ),
+            ),
+        );
+    }
+    let (name, visit) = setting(&q);
+    let detail = if print {
+        "reception print view"
+    } else {
+        "reception patient view"
+    };
+    let v = match answer(&st, &s, &reference, visit, detail).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let main = html::patient(&v, reference.trim(), &s.csrf, &today(&st), name, print);
+    let title = format!("照会番号 {}", reference.trim());
+    html(
+        StatusCode::OK,
+        html::page(&title, Some((&s.caller.name, &s.csrf)), &main),
+    )
+}
+
+async fn patient(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    patient_page(st, headers, reference, q, false).await
+}
+
+async fn print(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    patient_page(st, headers, reference, q, true).await
+}
+
+/// An amount from the paper 自己負担上限額管理票, through `POST /v1/ledger-entries` (its checks,
+/// its audit record under the client's name); back to the patient's page, or the refusal.
+async fn ledger_entry(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let s = match signed_in(&st, &headers, true) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    if !csrf_ok(&s, &form) {
+        return csrf_refused();
+    }
+    let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let number = |k: &str| field(k).map(|v| v.parse::<i64>().map_err(|_| k.to_owned()));
+    let amount = match number("amount") {
+        Some(Ok(a)) => a,
+        _ => {
+            return html(
+                StatusCode::BAD_REQUEST,
+                html::page(
+                    "入力エラー",
+                    Some((&s.caller.name, &s.csrf)),
+                    &html::message("入力エラー", "金額を円で入力してください。"),
+                ),
+            );
+        }
+    };
+    let mut body = serde_json::json!({
+        "payer_number": field("payer_number").unwrap_or(""),
+        "recipient_number": field("recipient_number").unwrap_or(""),
+        "date": field("date").unwrap_or(""),
+        "amount": amount,
+        "care": if field("care") == Some("inpatient") { "inpatient" } else { "outpatient" },
+    });
+    if let Some(i) = field("institution") {
+        body["institution"] = i.into();
+    }
+    if let Some(Ok(c)) = number("monthly_cap") {
+        body["monthly_cap"] = c.into();
+    }
+    let r = super::charges::add_entry(
+        State(st.clone()),
+        Extension(s.caller.clone()),
+        Ok(Bytes::from(body.to_string())),
+    )
+    .await;
+    if r.status() == StatusCode::CREATED {
+        return Redirect::to(&format!(
+            "/reception/patients/{}",
+            html::seg(reference.trim())
+        ))
+        .into_response();
+    }
+    let status = r.status();
+    let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
+    let problem: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let why = problem["errors"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .map(|x| {
+                    format!(
+                        "{} {}",
+                        x["field"].as_str().unwrap_or(""),
+                        x["reason"].as_str().unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| problem["detail"].as_str().unwrap_or("").to_owned());
+    html(
+        status,
+        html::page(
+            "入力エラー",
+            Some((&s.caller.name, &s.csrf)),
+            &html::message("追加できませんでした", &why),
+        ),
+    )
+}
+
+/// The gateway's health for the clinic's IT person.
+async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let s = match signed_in(&st, &headers, true) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let mut items: Vec<(String, String, bool)> = Vec::new();
+    let breaker = st.service.breaker_state();
+    items.push((
+        "PMH への接続".into(),
+        match breaker {
+            crate::service::BreakerState::Closed => "正常（ブレーカー閉）".into(),
+            other => format!("接続できていません（ブレーカー {}）", other.as_str()),
+        },
+        breaker == crate::service::BreakerState::Closed,
+    ));
+    let m = st.service.masters();
+    let failure = st.service.master_store().last_failure();
+    items.push(("マスタ".into(), m.version(), true));
+    items.push((
+        "マスタの読込".into(),
+        match &failure {
+            None => format!(
+                "{} に読込",
+                m.loaded_at
+                    .with_timezone(&crate::domain::date::jst())
+                    .format("%Y-%m-%d %H:%M")
+            ),
+            Some(f) => format!(
+                "{} の再読込は拒否されました（{} 件の誤り、前のマスタを使用中）",
+                f.at.with_timezone(&crate::domain::date::jst())
+                    .format("%Y-%m-%d %H:%M"),
+                f.errors.len()
+            ),
+        },
+        failure.is_none(),
+    ));
+    let now = st.service.now();
+    match st.client_certificate_expires {
+        Some(t) => items.push((
+            "クライアント証明書の期限".into(),
+            format!(
+                "{}（残り {} 日）",
+                t.with_timezone(&crate::domain::date::jst())
+                    .format("%Y-%m-%d"),
+                (t - now).num_days()
+            ),
+            t - now >= super::CERTIFICATE_WARNING,
+        )),
+        None => items.push((
+            "クライアント証明書".into(),
+            "なし（オン資端末のファイルを利用）".into(),
+            true,
+        )),
+    }
+    let metrics = st.metrics.render();
+    for line in metrics
+        .lines()
+        .filter(|l| l.starts_with("pmh_gateway_checkin_files_") && !l.starts_with('#'))
+    {
+        if let Some((name, value)) = line.rsplit_once(' ') {
+            let ok = !name.contains("rejected") || value == "0";
+            items.push((
+                name.trim_start_matches("pmh_gateway_").to_owned(),
+                value.to_owned(),
+                ok,
+            ));
+        }
+    }
+    match st.store.info().await {
+        Ok(info) => {
+            if let Ok(Value::Object(o)) = serde_json::to_value(info) {
+                for (k, v) in o {
+                    items.push((
+                        format!("記録（store）: {k}"),
+                        v.to_string().trim_matches('"').to_owned(),
+                        true,
+                    ));
+                }
+            }
+        }
+        Err(e) => items.push(("記録（store）".into(), format!("応答しません: {e}"), false)),
+    }
+    let lease = st.lease.report();
+    items.push((
+        "受付フォルダの担当".into(),
+        serde_json::to_value(&lease)
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        true,
+    ));
+    let page = html::page(
+        "ゲートウェイの状態",
+        Some((&s.caller.name, &s.csrf)),
+        &html::health(&items),
+    );
+    recorded(
+        &st,
+        &s,
+        Operation::ReceptionHealth,
+        "GET /reception/health",
+        html(StatusCode::OK, page),
+    )
+    .await
+}
+
+async fn asset(Path(name): Path<String>) -> Response {
+    let (body, kind) = match name.as_str() {
+        "reception.css" => (CSS, "text/css; charset=utf-8"),
+        "reception.js" => (JS, "text/javascript; charset=utf-8"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    ([(header::CONTENT_TYPE, kind)], body).into_response()
+}

@@ -1,0 +1,50 @@
+// The reception page's own script (no external asset): the live list of today's check-ins
+// (server-sent events), and the copy buttons.
+"use strict";
+(function () {
+  function live() {
+    var rows = document.getElementById("rows");
+    if (!rows || !window.EventSource) return;
+    var note = document.getElementById("live");
+    var empty = document.getElementById("empty");
+    var feed = new EventSource("/reception/events");
+    feed.addEventListener("row", function (e) {
+      var t = document.createElement("tbody");
+      t.innerHTML = e.data; // written and escaped by the gateway
+      var row = t.firstElementChild;
+      if (!row) return;
+      var old = rows.querySelector('tr[data-ref="' + CSS.escape(row.dataset.ref) + '"]');
+      if (old) {
+        if (Number(old.dataset.seq) >= Number(row.dataset.seq)) return;
+        rows.replaceChild(row, old);
+      } else {
+        rows.insertBefore(row, rows.firstChild);
+      }
+      row.classList.add("fresh");
+      if (empty) empty.hidden = true;
+      if (note) note.textContent = "更新 " + new Date().toLocaleTimeString("ja-JP") + "：照会番号 " + row.dataset.ref;
+    });
+    feed.addEventListener("reload", function () { location.reload(); });
+    feed.addEventListener("signed-out", function () { feed.close(); location.reload(); });
+    feed.onerror = function () {
+      if (note) note.textContent = "接続が切れました。再接続しています…";
+    };
+  }
+  function copies() {
+    document.addEventListener("click", function (e) {
+      var b = e.target.closest("button.copy");
+      if (!b) return;
+      var text = b.dataset.copy;
+      var done = function () { b.textContent = "コピーしました"; setTimeout(function () { b.textContent = "コピー"; }, 1500); };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done, function () {});
+      } else {
+        var a = document.createElement("textarea");
+        a.value = text; document.body.appendChild(a); a.select();
+        try { document.execCommand("copy"); done(); } catch (_) {}
+        a.remove();
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { live(); copies(); });
+})();

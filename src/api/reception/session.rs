@@ -1,0 +1,205 @@
+//! The reception page's sessions: a person signs in with a client's token (scope `reception`)
+//! and the browser keeps a random session id in an HttpOnly, SameSite=Strict cookie; the
+//! session ends after [`IDLE`] without a page or a form (the live feed does not count), or at
+//! sign-out. Each session has its own CSRF token, which every form carries. Sessions live in
+//! memory: a restart signs everybody out.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use axum::http::HeaderMap;
+use axum::http::header;
+use tokio::time::Instant;
+
+use crate::auth::Caller;
+use crate::domain::hex;
+
+/// How long a session lasts without a page view or a form.
+pub const IDLE: Duration = Duration::from_secs(15 * 60);
+
+/// The session cookie's name.
+pub const COOKIE: &str = "pmhg_reception";
+/// The sign-in form's own CSRF cookie (before there is a session).
+pub const SIGN_IN_COOKIE: &str = "pmhg_reception_signin";
+
+/// The most sessions at once: a sign-in beyond it ends the least recently used one.
+const MAX_SESSIONS: usize = 256;
+
+/// 32 random bytes, hex.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    // The system's generator does not fail on a running Linux; a zero token would only fail
+    // every comparison below (never accepted: see `same`).
+    if SystemRandom::new().fill(&mut b).is_err() {
+        return String::new();
+    }
+    hex(&b)
+}
+
+/// Compares two tokens without leaking where they differ; an empty one never matches.
+pub fn same(a: &str, b: &str) -> bool {
+    if a.is_empty() || b.is_empty() || a.len() != b.len() {
+        return false;
+    }
+    a.bytes()
+        .zip(b.bytes())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+/// A signed-in person's session.
+#[derive(Clone)]
+pub struct Session {
+    pub id: String,
+    pub caller: Caller,
+    pub csrf: String,
+    last_seen: Instant,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("client", &self.caller.name)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+pub struct Sessions {
+    by_id: Mutex<HashMap<String, Session>>,
+}
+
+impl Sessions {
+    /// A new session for `caller`.
+    pub fn open(&self, caller: Caller, now: Instant) -> Session {
+        let s = Session {
+            id: random_token(),
+            caller,
+            csrf: random_token(),
+            last_seen: now,
+        };
+        let mut g = self.lock();
+        g.retain(|_, v| now.duration_since(v.last_seen) < IDLE);
+        if g.len() >= MAX_SESSIONS
+            && let Some(oldest) = g
+                .iter()
+                .min_by_key(|(_, v)| v.last_seen)
+                .map(|(k, _)| k.clone())
+        {
+            g.remove(&oldest);
+        }
+        g.insert(s.id.clone(), s.clone());
+        s
+    }
+
+    /// The session named by the request's cookie, if it has not been idle too long; `touch`
+    /// counts this request as activity.
+    pub fn find(&self, headers: &HeaderMap, now: Instant, touch: bool) -> Option<Session> {
+        let id = cookie(headers, COOKIE)?;
+        let mut g = self.lock();
+        let s = g.get_mut(id)?;
+        if now.duration_since(s.last_seen) >= IDLE {
+            g.remove(id);
+            return None;
+        }
+        if touch {
+            s.last_seen = now;
+        }
+        Some(s.clone())
+    }
+
+    pub fn close(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.by_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, for the page's paths; `Secure` when the
+/// page is served over TLS; `max_age` 0 removes it.
+pub fn set_cookie(name: &str, value: &str, secure: bool, max_age: Option<u64>) -> String {
+    let mut c = format!("{name}={value}; Path=/reception; HttpOnly; SameSite=Strict");
+    if secure {
+        c.push_str("; Secure");
+    }
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn caller() -> Caller {
+        Caller {
+            name: "counter".into(),
+            scopes: [crate::auth::Scope::Reception].into(),
+        }
+    }
+
+    fn with_cookie(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn a_session_ends_after_its_idle_time_and_activity_extends_it() {
+        let sessions = Sessions::default();
+        let t0 = Instant::now();
+        let s = sessions.open(caller(), t0);
+        let h = with_cookie(&format!("other=1; {COOKIE}={}", s.id));
+        let later = t0 + IDLE - Duration::from_secs(1);
+        assert!(sessions.find(&h, later, false).is_some());
+        // Not touched: idle since t0.
+        assert!(sessions.find(&h, t0 + IDLE, true).is_none());
+        let s = sessions.open(caller(), t0);
+        let h = with_cookie(&format!("{COOKIE}={}", s.id));
+        assert!(sessions.find(&h, later, true).is_some());
+        assert!(
+            sessions
+                .find(&h, t0 + IDLE + Duration::from_secs(60), false)
+                .is_some()
+        );
+        sessions.close(&s.id);
+        assert!(sessions.find(&h, later, false).is_none());
+        assert!(
+            sessions
+                .find(&with_cookie(&format!("{COOKIE}=forged")), later, false)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn tokens_are_random_and_compared_whole() {
+        let (a, b) = (random_token(), random_token());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert!(same(&a, &a.clone()));
+        assert!(!same(&a, &b));
+        assert!(!same("", ""));
+        assert!(!same(&a, &a[..63]));
+    }
+}

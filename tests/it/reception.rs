@@ -1,0 +1,588 @@
+//! The reception page in process: sign-in, sessions, CSRF, refusals, the audit of every view;
+//! and in a real browser (headless Chromium by WebDriver) against a real gateway watching a
+//! `face/` folder: a check-in appears without reloading, the patient's numbers match the API's
+//! answer, a 管理票 amount changes the month, the print view is one A4 page.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::common::*;
+use crate::webdriver::Browser;
+use pmh_gateway::api::reception::session::{COOKIE, IDLE, SIGN_IN_COOKIE};
+use pmh_gateway::store::{AuditQuery, Operation};
+
+struct Page {
+    status: StatusCode,
+    cookies: HashMap<String, String>,
+    set_cookie: Vec<String>,
+    location: Option<String>,
+    body: String,
+}
+
+async fn send(app: &axum::Router, req: Request<Body>) -> Page {
+    let r = app.clone().oneshot(req).await.unwrap();
+    let status = r.status();
+    let set_cookie: Vec<String> = r
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let cookies = set_cookie
+        .iter()
+        .filter_map(|c| c.split(';').next()?.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let location = r
+        .headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body =
+        String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    Page {
+        status,
+        cookies,
+        set_cookie,
+        location,
+        body,
+    }
+}
+
+fn get(path: &str, cookie: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn post(path: &str, cookie: &str, form: &[(&str, &str)]) -> Request<Body> {
+    let body: Vec<String> = form
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect();
+    Request::post(path)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.join("&")))
+        .unwrap()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The value of a hidden input `name` in a page.
+fn hidden(body: &str, name: &str) -> String {
+    let at = body
+        .find(&format!(r#"name="{name}" value=""#))
+        .unwrap_or_else(|| panic!("no {name} in {body}"));
+    let rest = &body[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// Signs in with `token`; the session cookie and the page's CSRF token.
+async fn signed_in(app: &axum::Router, token: &str) -> (String, String) {
+    let page = send(app, get("/reception", "")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("サインイン"), "{}", page.body);
+    let pre = &page.cookies[SIGN_IN_COOKIE];
+    let csrf = hidden(&page.body, "csrf");
+    let r = send(
+        app,
+        post(
+            "/reception/sign-in",
+            &format!("{SIGN_IN_COOKIE}={pre}"),
+            &[("csrf", &csrf), ("token", token)],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let session = r.cookies[COOKIE].clone();
+    let cookie = format!("{COOKIE}={session}");
+    let list = send(app, get("/reception", &cookie)).await;
+    assert!(list.body.contains("本日の受付"), "{}", list.body);
+    (cookie, hidden(&list.body, "csrf"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_page_signs_in_by_token_keeps_a_strict_cookie_and_refuses_without_a_session_or_csrf() {
+    let p = in_process();
+    let app = pmh_gateway::api::router(p.state.clone());
+
+    // The sign-in form's own token must come back with it.
+    let page = send(&app, get("/reception", "")).await;
+    let pre = page.cookies[SIGN_IN_COOKIE].clone();
+    let csrf = hidden(&page.body, "csrf");
+    let forged = send(
+        &app,
+        post(
+            "/reception/sign-in",
+            &format!("{SIGN_IN_COOKIE}={pre}"),
+            &[("csrf", "forged"), ("token", RECEPTION_TOKEN)],
+        ),
+    )
+    .await;
+    assert_eq!(forged.status, 403);
+    // A token without the scope, and a wrong one.
+    for (token, status, says) in [
+        (TEST_TOKEN, 401, "reception"),
+        ("pmhg_wrong", 401, "トークンが正しくありません"),
+    ] {
+        let r = send(
+            &app,
+            post(
+                "/reception/sign-in",
+                &format!("{SIGN_IN_COOKIE}={pre}"),
+                &[("csrf", &csrf), ("token", token)],
+            ),
+        )
+        .await;
+        assert_eq!(r.status, status);
+        assert!(r.body.contains(says), "{}", r.body);
+        assert!(!r.cookies.contains_key(COOKIE));
+    }
+
+    let (cookie, csrf) = signed_in(&app, RECEPTION_TOKEN).await;
+    let r = send(&app, get("/reception", "")).await;
+    assert!(r.body.contains("サインイン"), "no cookie, no list");
+    // The session cookie: HttpOnly, SameSite=Strict, the page's paths.
+    let page = send(&app, get("/reception", "")).await;
+    let pre = page.cookies[SIGN_IN_COOKIE].clone();
+    let r = send(
+        &app,
+        post(
+            "/reception/sign-in",
+            &format!("{SIGN_IN_COOKIE}={pre}"),
+            &[
+                ("csrf", &hidden(&page.body, "csrf")),
+                ("token", RECEPTION_TOKEN),
+            ],
+        ),
+    )
+    .await;
+    let set = r.set_cookie.iter().find(|c| c.starts_with(COOKIE)).unwrap();
+    assert!(
+        set.contains("HttpOnly")
+            && set.contains("SameSite=Strict")
+            && set.contains("Path=/reception"),
+        "{set}"
+    );
+
+    // Without a session: pages go to sign-in, the feed and forms are refused.
+    let r = send(&app, get("/reception/patients/0000000001", "")).await;
+    assert_eq!(
+        (r.status, r.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/reception"))
+    );
+    let r = send(&app, get("/reception/events", "")).await;
+    assert_eq!(r.status, 403);
+    let r = send(
+        &app,
+        post(
+            "/reception/patients/1/ledger-entries",
+            "",
+            &[("csrf", &csrf)],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // With a session but a bad CSRF token.
+    let r = send(
+        &app,
+        post(
+            "/reception/patients/1/ledger-entries",
+            &cookie,
+            &[("csrf", "bad"), ("amount", "100")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("確認用トークン"), "{}", r.body);
+    let r = send(
+        &app,
+        post("/reception/sign-out", &cookie, &[("csrf", "bad")]),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+
+    // Pages carry the policy that nothing loads from elsewhere.
+    let r = app
+        .clone()
+        .oneshot(get("/reception", &cookie))
+        .await
+        .unwrap();
+    let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert_eq!(r.headers()[header::X_FRAME_OPTIONS], "DENY");
+
+    // Idle for the timeout: signed out.
+    tokio::time::advance(IDLE).await;
+    let r = send(&app, get("/reception", &cookie)).await;
+    assert!(r.body.contains("サインイン"), "idle session ended");
+
+    // Sign-out ends a session at once.
+    let (cookie, csrf) = signed_in(&app, RECEPTION_TOKEN).await;
+    let r = send(
+        &app,
+        post("/reception/sign-out", &cookie, &[("csrf", &csrf)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = send(&app, get("/reception/health", &cookie)).await;
+    assert_eq!(r.location.as_deref(), Some("/reception"));
+
+    // Each sign-in, list and sign-out is in the audit under the client's name.
+    let records = p
+        .state
+        .store
+        .search(AuditQuery {
+            client: Some(RECEPTION_CLIENT.into()),
+            limit: 100,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    let count = |op: Operation| records.iter().filter(|r| r.operation == op).count();
+    assert_eq!(count(Operation::ReceptionSignIn), 3);
+    assert!(count(Operation::ReceptionList) >= 3);
+    assert_eq!(count(Operation::ReceptionSignOut), 1);
+}
+
+#[tokio::test]
+async fn a_rebound_host_name_is_refused() {
+    let p = in_process();
+    let app = pmh_gateway::api::router(p.state.clone());
+    let r = send(
+        &app,
+        Request::get("/reception")
+            .header(header::HOST, "evil.example:8080")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(!r.cookies.contains_key(SIGN_IN_COOKIE));
+}
+
+#[tokio::test]
+async fn the_health_page_shows_upstream_masters_and_store() {
+    let p = in_process();
+    let app = pmh_gateway::api::router(p.state.clone());
+    let (cookie, _) = signed_in(&app, RECEPTION_TOKEN).await;
+    let r = send(&app, get("/reception/health", &cookie)).await;
+    assert_eq!(r.status, 200);
+    for says in [
+        "PMH への接続",
+        "正常",
+        "マスタ",
+        "national_programmes@",
+        "記録（store）",
+    ] {
+        assert!(r.body.contains(says), "{says}: {}", r.body);
+    }
+    let assets = send(&app, get("/reception/assets/reception.js", "")).await;
+    assert_eq!(assets.status, 200);
+    assert!(assets.body.contains("EventSource"));
+    assert_eq!(
+        send(&app, get("/reception/assets/other.js", ""))
+            .await
+            .status,
+        404
+    );
+}
+
+/// Over real sockets: a live feed that is open when the server stops ends cleanly at once, so
+/// the drain does not wait for it (were it still open at the end of the grace, the connection
+/// would be cut and the read would fail).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_live_feed_ends_when_the_server_stops() {
+    pmh_gateway::tls::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let _terminal = pmh_gateway::sandbox::terminal::Terminal::start(crate::terminal::emulator(
+        dir.path(),
+        None,
+    ))
+    .unwrap();
+    let mut cfg = crate::terminal::terminal_config(dir.path(), 1000);
+    cfg.limits.shutdown_grace = Duration::from_secs(30);
+    let gw = Gateway::start(cfg).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = client.get(gw.url("/reception")).send().await.unwrap();
+    let pre = page
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .next()
+        .unwrap();
+    let csrf = hidden(&page.text().await.unwrap(), "csrf");
+    let signed = client
+        .post(gw.url("/reception/sign-in"))
+        .header(header::COOKIE, &pre)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&token={RECEPTION_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 303);
+    let session = signed
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with(COOKIE))
+        .unwrap();
+    let feed = client
+        .get(gw.url("/reception/events"))
+        .header(header::COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), 200);
+    assert_eq!(feed.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let (read, ()) = tokio::join!(feed.bytes(), gw.stop());
+    assert!(read.is_ok(), "the feed ended cleanly: {read:?}");
+}
+
+/// In Chromium: sign in, watch a check-in arrive without reloading, open the patient, compare
+/// with the API, add a 管理票 amount, print; a forged CSRF token is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_a_check_in_arrives_live_and_the_patient_page_matches_the_api() {
+    use pmh_gateway::checkin::WatchOptions;
+    use pmh_gateway::sandbox::terminal::{Terminal, TerminalOptions, check_in_xml, reference_of};
+
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let term = Terminal::start(TerminalOptions {
+        ..crate::terminal::emulator(&root, None)
+    })
+    .unwrap();
+    let mut cfg = crate::terminal::terminal_config(&root, 3000);
+    cfg.checkin = Some(WatchOptions {
+        settle: Duration::from_millis(50),
+        ..WatchOptions::for_face_dir(Terminal::face_dir(&root))
+    });
+    let gw = Gateway::start(cfg).await;
+    let base = format!("http://{}", gw.addr);
+
+    // Sign in.
+    browser.goto(&format!("{base}/reception")).await;
+    let token = browser.wait("#token", 10).await;
+    browser.type_into(&token, RECEPTION_TOKEN).await;
+    browser
+        .click(&browser.wait("form.card button", 5).await)
+        .await;
+    browser.wait("#rows", 10).await;
+    browser
+        .run(
+            "window.__notReloaded = true; return 1;",
+            serde_json::json!([]),
+        )
+        .await;
+
+    // A check-in lands in face/: its row appears without a reload.
+    let persona = term
+        .population()
+        .find(&["showcase", "triple"])
+        .unwrap()
+        .clone();
+    let reference = reference_of(&persona);
+    let today = pmh_gateway::domain::date::jst_date(chrono::Utc::now());
+    let xml = check_in_xml(&persona, 0, today, "1311111111", "000000000001").unwrap();
+    let face = Terminal::face_dir(&root);
+    let tmp = root.join("landing.tmp");
+    std::fs::write(&tmp, xml).unwrap();
+    let landed = std::time::Instant::now();
+    std::fs::rename(
+        &tmp,
+        face.join("OQSsiquc01res_face_20261121100000000001.xml"),
+    )
+    .unwrap();
+    let row_css = format!(r#"tr[data-ref="{reference}"].subsidies"#);
+    let row = browser.wait(&row_css, 20).await;
+    let appeared = landed.elapsed();
+    let still = browser
+        .run(
+            "return window.__notReloaded === true;",
+            serde_json::json!([]),
+        )
+        .await;
+    assert_eq!(still, true, "the row came without reloading the page");
+    let text = browser.text(&row).await;
+    assert!(text.contains("公費あり"), "{text}");
+    println!(
+        "reception: a file in face/ to its row in the browser: {} ms",
+        appeared.as_millis()
+    );
+    let weight = browser
+        .run(
+            "const n = performance.getEntriesByType('navigation')[0]; \
+             const r = performance.getEntriesByType('resource').filter(e => !e.name.includes('/events')); \
+             return [n.transferSize, n.decodedBodySize, r.reduce((a, e) => a + e.transferSize, 0), r.reduce((a, e) => a + e.decodedBodySize, 0)];",
+            serde_json::json!([]),
+        )
+        .await;
+    println!(
+        "reception: list view weight (navigation transfer, body; assets transfer, body): {weight}"
+    );
+    browser.screenshot("reception-list.png").await;
+
+    // The patient: the numbers are the API's.
+    let link = browser.wait(&format!("{row_css} a"), 5).await;
+    browser.click(&link).await;
+    browser.wait("article.patient", 10).await;
+    let api: serde_json::Value = http()
+        .get(format!("{base}/v1/subsidy-checks?reference={reference}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let subsidies = api["subsidies"].as_array().unwrap();
+    assert_eq!(subsidies.len(), 3, "{api}");
+    let sections = browser.all("section.subsidy").await;
+    assert_eq!(sections.len(), subsidies.len());
+    let payers = browser.all("dd[data-field=payer_number] .num").await;
+    let recipients = browser.all("dd[data-field=recipient_number] .num").await;
+    for (i, s) in subsidies.iter().enumerate() {
+        assert_eq!(
+            browser.text(&payers[i]).await,
+            s["payer_number"].as_str().unwrap()
+        );
+        assert_eq!(
+            browser.text(&recipients[i]).await,
+            s["recipient_number"].as_str().unwrap()
+        );
+    }
+    let receipt = browser.wait("[data-field=receipt_type]", 2).await;
+    assert_eq!(
+        browser.text(&receipt).await,
+        api["receipt_type"].as_str().unwrap_or("—")
+    );
+    browser.screenshot("reception-patient.png").await;
+    // The view is an access in the audit, under the client's name, about this patient.
+    let audit: serde_json::Value = http()
+        .get(format!(
+            "{base}/v1/audit?client={RECEPTION_CLIENT}&operation=check_by_reference&reference={reference}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let records = audit.as_array().unwrap_or_else(|| panic!("{audit}"));
+    assert_eq!(records.len(), 1, "{audit}");
+    assert_eq!(records[0]["detail"], "reception patient view", "{audit}");
+    assert!(records[0]["patient"].is_string(), "{audit}");
+
+    // A 管理票 amount for the first shared cap: the month goes up by it.
+    let before = month_total(&browser).await;
+    let amount = browser.wait("form.entry input[name=amount]", 5).await;
+    browser.type_into(&amount, "1500").await;
+    let institution = browser.wait("form.entry input[name=institution]", 5).await;
+    browser.type_into(&institution, "サンプル病院").await;
+    browser
+        .click(&browser.wait("form.entry button", 5).await)
+        .await;
+    browser.wait("article.patient", 10).await;
+    let after = month_total(&browser).await;
+    assert_eq!(
+        after,
+        before + 1500,
+        "the month to date after the 管理票 amount"
+    );
+
+    // A forged CSRF token is refused, and nothing is added.
+    browser
+        .run(
+            "document.querySelector('form.entry input[name=csrf]').value = 'forged'; \
+             document.querySelector('form.entry input[name=amount]').value = '700'; \
+             document.querySelector('form.entry').submit(); return 1;",
+            serde_json::json!([]),
+        )
+        .await;
+    let refused = browser.wait("main h1", 10).await;
+    assert_eq!(browser.text(&refused).await, "拒否されました");
+
+    // The print view: one A4 page.
+    browser
+        .goto(&format!("{base}/reception/patients/{reference}/print"))
+        .await;
+    browser.wait("article.patient.print", 10).await;
+    browser.screenshot("reception-print.png").await;
+    let pdf = browser.print_pdf().await;
+    std::fs::write(
+        crate::webdriver::artifacts().join("reception-print.pdf"),
+        &pdf,
+    )
+    .unwrap();
+    assert_eq!(count_pages(&pdf), 1, "the print view fits one A4 page");
+    browser
+        .goto(&format!("{base}/reception/patients/{reference}"))
+        .await;
+    let after_forgery = month_total(&browser).await;
+    assert_eq!(after_forgery, after, "the forged form added nothing");
+
+    // Signed out: the page is gone, and so is the feed.
+    let csrf_out = browser.wait("nav form button", 5).await;
+    browser.click(&csrf_out).await;
+    browser.wait("#token", 10).await;
+    browser
+        .goto(&format!("{base}/reception/patients/{reference}"))
+        .await;
+    browser.wait("#token", 10).await;
+
+    browser.quit().await;
+    gw.stop().await;
+    drop(term);
+}
+
+/// The month to date of the first shared cap on the patient's page.
+async fn month_total(b: &Browser) -> u64 {
+    let el = b.wait(".mtd", 5).await;
+    b.attr(&el, "data-total").await.unwrap().parse().unwrap()
+}
+
+/// Pages in a PDF: `/Type /Page` objects that are not `/Pages`.
+fn count_pages(pdf: &[u8]) -> usize {
+    let needle = b"/Type /Page";
+    let alt = b"/Type/Page";
+    let mut n = 0;
+    for pat in [&needle[..], &alt[..]] {
+        let mut i = 0;
+        while let Some(at) = pdf[i..].windows(pat.len()).position(|w| w == pat) {
+            let end = i + at + pat.len();
+            if pdf.get(end) != Some(&b's') {
+                n += 1;
+            }
+            i = end;
+        }
+    }
+    n
+}
