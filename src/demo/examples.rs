@@ -179,10 +179,6 @@ impl Demo {
             self.gateway_addr,
             self.gateway_addr,
         ));
-        out.push_str(&format!(
-            "  reception http://{}/reception  (the clerk's page: today's check-ins, live; sign in with the token below)\n  RECEPTION_TOKEN={}\n",
-            self.gateway_addr, self.reception_token
-        ));
         if let Some(a) = self.sandbox.admin_addr {
             out.push_str(&format!(
                 "\n# Break the upstream, then ask again: a cached person comes back `stale`, a new one `unavailable` (never none_found)\ncurl -s -X PUT http://{a}/admin/faults -H 'content-type: application/json' -d '{{\"mode\":\"down\"}}'\n# Modes: ok | down | hang | error | garbage; add \"latency_ms\": N for a slow upstream\n"

@@ -346,6 +346,13 @@ async fn every_demo_example_answers_in_all_renderings() {
     }
     assert!(demo.instructions().contains("?reference="));
     assert!(demo.instructions().contains("format=orca"));
+    // The reception page's address and its sign-in token, one line each.
+    let reception = format!("http://{}/reception", demo.gateway_addr);
+    assert_eq!(demo.instructions().matches(&reception).count(), 1);
+    assert!(
+        demo.instructions()
+            .contains(&format!("RECEPTION_TOKEN={}", demo.reception_token))
+    );
     let root = demo.onshi_root.clone();
     demo.shutdown().await;
     assert!(!root.exists(), "the demo's temporary folder is removed");
