@@ -530,6 +530,12 @@ async fn in_a_browser_a_check_in_arrives_live_and_the_patient_page_matches_the_a
     let refused = browser.wait("main h1", 10).await;
     assert_eq!(browser.text(&refused).await, "拒否されました");
 
+    // The health page, for the IT person: the folder's counts are there.
+    browser.goto(&format!("{base}/reception/health")).await;
+    let health = browser.wait("table.health", 10).await;
+    assert!(browser.text(&health).await.contains("受付ファイル：処理済"));
+    browser.screenshot("reception-health.png").await;
+
     // The print view: one A4 page.
     browser
         .goto(&format!("{base}/reception/patients/{reference}/print"))

@@ -604,7 +604,7 @@ async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
     ));
     let m = st.service.masters();
     let failure = st.service.master_store().last_failure();
-    items.push(("マスタ".into(), m.version(), true));
+    items.push(("マスタ".into(), m.version().replace(',', ", "), true));
     items.push((
         "マスタの読込".into(),
         match &failure {
@@ -642,41 +642,48 @@ async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
         )),
     }
     let metrics = st.metrics.render();
-    for line in metrics
-        .lines()
-        .filter(|l| l.starts_with("pmh_gateway_checkin_files_") && !l.starts_with('#'))
-    {
-        if let Some((name, value)) = line.rsplit_once(' ') {
-            let ok = !name.contains("rejected") || value == "0";
-            items.push((
-                name.trim_start_matches("pmh_gateway_").to_owned(),
-                value.to_owned(),
-                ok,
-            ));
+    for line in metrics.lines().filter(|l| !l.starts_with('#')) {
+        if let Some(item) = checkin_item(line) {
+            items.push(item);
         }
     }
     match st.store.info().await {
-        Ok(info) => {
-            if let Ok(Value::Object(o)) = serde_json::to_value(info) {
-                for (k, v) in o {
-                    items.push((
-                        format!("記録（store）: {k}"),
-                        v.to_string().trim_matches('"').to_owned(),
-                        true,
-                    ));
-                }
-            }
+        Ok(i) => {
+            items.push((
+                "記録（store）".into(),
+                format!(
+                    "{}・{:.1} MB・スキーマ {}",
+                    i.backend,
+                    i.size_bytes as f64 / 1e6,
+                    i.schema_version
+                ),
+                true,
+            ));
+            items.push((
+                "記録の件数".into(),
+                format!(
+                    "監査 {}・回答 {}・上限額管理 {}・受付ファイル {}",
+                    i.audit_records, i.answers, i.ledger_rows, i.checkin_files
+                ),
+                true,
+            ));
         }
         Err(e) => items.push(("記録（store）".into(), format!("応答しません: {e}"), false)),
     }
     let lease = st.lease.report();
-    items.push((
-        "受付フォルダの担当".into(),
-        serde_json::to_value(&lease)
-            .map(|v| v.to_string())
-            .unwrap_or_default(),
-        true,
-    ));
+    let who = match (lease.mode, lease.held, lease.holder.as_deref()) {
+        (crate::store::LeaseMode::None, ..) => "受付フォルダの監視なし".to_owned(),
+        (crate::store::LeaseMode::Local, ..) => format!("このゲートウェイ（{}）", lease.replica),
+        (_, true, _) => format!("このレプリカ（{}）", lease.replica),
+        (_, false, Some(h)) => format!("別のレプリカ（{h}）"),
+        (_, false, None) => "未定（記録に問い合わせ中）".to_owned(),
+    };
+    let fine = lease.error.is_none();
+    let who = match lease.error {
+        Some(e) => format!("{who}・記録に問い合わせできません: {e}"),
+        None => who,
+    };
+    items.push(("受付フォルダの担当".into(), who, fine));
     let page = html::page(
         "ゲートウェイの状態",
         Some((&s.caller.name, &s.csrf)),
@@ -692,6 +699,33 @@ async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
     .await
 }
 
+/// A line of the check-in folder's counters as a health item: seen, processed, rejected (by
+/// reason, not fine unless zero).
+fn checkin_item(line: &str) -> Option<(String, String, bool)> {
+    let (name, value) = line.rsplit_once(' ')?;
+    let (metric, labels) = name.split_once('{').unwrap_or((name, ""));
+    let what = match metric {
+        "pmh_gateway_checkin_files_seen_total" => "受付ファイル：検出",
+        "pmh_gateway_checkin_files_processed_total" => "受付ファイル：処理済",
+        "pmh_gateway_checkin_files_rejected_total" => "受付ファイル：拒否",
+        "pmh_gateway_checkin_files_outstanding" => "受付ファイル：未処理",
+        _ => return None,
+    };
+    let labels: Vec<&str> = labels
+        .trim_end_matches('}')
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(_, v)| v.trim_matches('"'))
+        .collect();
+    let label = if labels.is_empty() {
+        what.to_owned()
+    } else {
+        format!("{what}（{}）", labels.join("・"))
+    };
+    let fine = !metric.contains("rejected") || value == "0";
+    Some((label, value.to_owned(), fine))
+}
+
 async fn asset(Path(name): Path<String>) -> Response {
     let (body, kind) = match name.as_str() {
         "reception.css" => (CSS, "text/css; charset=utf-8"),
@@ -699,4 +733,28 @@ async fn asset(Path(name): Path<String>) -> Response {
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     ([(header::CONTENT_TYPE, kind)], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_in_counters_read_as_health_items() {
+        assert_eq!(
+            checkin_item(
+                r#"pmh_gateway_checkin_files_rejected_total{folder="face",reason="truncated"} 2"#
+            ),
+            Some((
+                "受付ファイル：拒否（face・truncated）".into(),
+                "2".into(),
+                false
+            ))
+        );
+        assert_eq!(
+            checkin_item(r#"pmh_gateway_checkin_files_seen_total{folder="face"} 30"#),
+            Some(("受付ファイル：検出（face）".into(), "30".into(), true))
+        );
+        assert_eq!(checkin_item("pmh_gateway_checks_total 3"), None);
+    }
 }
