@@ -267,6 +267,50 @@ async fn the_page_signs_in_by_token_keeps_a_strict_cookie_and_refuses_without_a_
 }
 
 #[tokio::test]
+async fn a_client_without_the_charges_scope_cannot_add_a_kanrihyo_amount() {
+    let p = in_process();
+    let mut config = p.config.clone();
+    config.store.dir = state_dir();
+    config.access.clients.push(pmh_gateway::demo::client(
+        "viewer",
+        "pmhg_viewer_token_0123456789abcdef0123456789abcdef",
+        &[pmh_gateway::auth::Scope::Reception],
+    ));
+    let st = pmh_gateway::app::state_with_upstream(&config, p.upstream.clone(), p.clock.clone())
+        .unwrap();
+    let app = pmh_gateway::api::router(st.clone());
+    let (cookie, csrf) =
+        signed_in(&app, "pmhg_viewer_token_0123456789abcdef0123456789abcdef").await;
+    let r = send(
+        &app,
+        post(
+            "/reception/patients/0000000004/ledger-entries",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("payer_number", "21136015"),
+                ("recipient_number", "7294523"),
+                ("date", "2026-11-21"),
+                ("amount", "500"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("charges 権限"), "{}", r.body);
+    let ledger_entries = st
+        .store
+        .search(AuditQuery {
+            operation: Some(Operation::LedgerEntry),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(ledger_entries.is_empty(), "nothing reached the ledger");
+}
+
+#[tokio::test]
 async fn a_rebound_host_name_is_refused() {
     let p = in_process();
     let app = pmh_gateway::api::router(p.state.clone());

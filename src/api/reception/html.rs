@@ -235,8 +235,9 @@ fn share(c: &Value) -> String {
     }
 }
 
-/// The subsidy's month from the ledger, and the 管理票 form when its monthly cap is shared.
-fn ledger_panel(sub: &Value, reference: &str, csrf: &str, today: &str) -> String {
+/// The subsidy's month from the ledger, and the 管理票 form when its monthly cap is shared (with
+/// the session's CSRF token; `None`: the client may not add amounts — scope `charges`).
+fn ledger_panel(sub: &Value, reference: &str, csrf: Option<&str>, today: &str) -> String {
     if sub["copay"]["monthly_cap_shared"] != Value::Bool(true) {
         return String::new();
     }
@@ -255,6 +256,11 @@ fn ledger_panel(sub: &Value, reference: &str, csrf: &str, today: &str) -> String
         )
     } else {
         r#"<p class="mtd" data-total="0">今月の記録はまだありません。</p>"#.into()
+    };
+    let Some(csrf) = csrf else {
+        return format!(
+            r#"<section class="ledger" aria-label="上限額管理">{totals}<p class="note">管理票の金額の入力には <code>charges</code> 権限のあるクライアントでサインインしてください。</p></section>"#
+        );
     };
     let cap = sub["copay"]["caps"]["per_month"]
         .as_u64()
@@ -279,7 +285,7 @@ fn ledger_panel(sub: &Value, reference: &str, csrf: &str, today: &str) -> String
     )
 }
 
-fn subsidy(sub: &Value, reference: &str, csrf: &str, today: &str, print: bool) -> String {
+fn subsidy(sub: &Value, reference: &str, csrf: Option<&str>, today: &str, print: bool) -> String {
     let c = &sub["copay"];
     let institutions: Vec<String> = sub["designated_institutions"]
         .as_array()
@@ -389,11 +395,12 @@ fn visit_burden(answer: &Value) -> String {
     }
 }
 
-/// One patient's page (or its print view) from the API's JSON answer.
+/// One patient's page (or its print view) from the API's JSON answer; `ledger_csrf` is the
+/// session's CSRF token when the client may add 管理票 amounts.
 pub fn patient(
     answer: &Value,
     reference: &str,
-    csrf: &str,
+    ledger_csrf: Option<&str>,
     today: &str,
     setting: &str,
     print: bool,
@@ -413,7 +420,7 @@ pub fn patient(
     };
     let body: String = subsidies
         .iter()
-        .map(|sub| subsidy(sub, reference, csrf, today, print))
+        .map(|sub| subsidy(sub, reference, ledger_csrf, today, print))
         .collect();
     let inactive: String = answer["inactive_subsidies"]
         .as_array()

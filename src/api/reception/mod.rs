@@ -473,7 +473,8 @@ async fn patient_page(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let main = html::patient(&v, reference.trim(), &s.csrf, &today(&st), name, print);
+    let ledger_csrf = s.caller.may(Scope::Charges).then_some(s.csrf.as_str());
+    let main = html::patient(&v, reference.trim(), ledger_csrf, &today(&st), name, print);
     let title = format!("照会番号 {}", reference.trim());
     html(
         StatusCode::OK,
@@ -513,6 +514,19 @@ async fn ledger_entry(
     };
     if !csrf_ok(&s, &form) {
         return csrf_refused();
+    }
+    if !s.caller.may(Scope::Charges) {
+        return html(
+            StatusCode::FORBIDDEN,
+            html::page(
+                "拒否",
+                Some((&s.caller.name, &s.csrf)),
+                &html::message(
+                    "拒否されました",
+                    "管理票の金額の入力には charges 権限が必要です。",
+                ),
+            ),
+        );
     }
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let number = |k: &str| field(k).map(|v| v.parse::<i64>().map_err(|_| k.to_owned()));
