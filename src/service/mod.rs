@@ -226,6 +226,9 @@ struct MapKey {
 /// three subsidies holds a few kilobytes; the cache of fetched answers stays compact.
 const MAPPED_CAPACITY: u64 = 2048;
 
+/// How many stand-ins stay in memory when a durable state keeps them all.
+pub const STAND_INS_IN_MEMORY: u64 = 4096;
+
 /// A number no other `Fetched` or mapping of this process has.
 fn next_id() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -293,8 +296,16 @@ impl SubsidyService {
 
     /// Keeps the stale stand-ins and the check-in index in `durable` as well as in memory, and
     /// reads them from it when memory misses (after a restart, or written by another replica).
+    ///
+    /// Stand-ins are then read from the durable state when memory misses, so memory keeps only
+    /// the most recent [`STAND_INS_IN_MEMORY`] of them (a large clinic's day) instead of a
+    /// week's worth: they are only asked for while the upstream fails.
     pub fn with_durable(mut self, durable: Arc<dyn Durable>) -> Self {
         self.durable = durable;
+        self.last_confirmed = Cache::builder()
+            .max_capacity(self.cfg.cache_capacity.min(STAND_INS_IN_MEMORY))
+            .time_to_live(self.cfg.stale_max_age)
+            .build();
         self
     }
 

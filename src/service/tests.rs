@@ -578,3 +578,34 @@ async fn a_failing_durable_state_is_logged_never_an_answer() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn with_a_durable_state_memory_keeps_few_stand_ins_and_the_rest_are_read_back() {
+    let shelf = Arc::new(Shelf::default());
+    let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
+    let clock = Arc::new(ManualClock::new(morning()));
+    let mut svc = service(fake.clone(), clock.clone(), 300);
+    svc.cfg.cache_capacity = 3;
+    let svc = svc.with_durable(shelf.clone());
+    for n in 0..10 {
+        assert_eq!(svc.check(req_for(n)).await.status, Status::Confirmed);
+    }
+    svc.last_confirmed.run_pending_tasks().await;
+    assert!(
+        svc.last_confirmed.entry_count() <= 3,
+        "memory keeps the latest few"
+    );
+    assert_eq!(
+        shelf.items.lock().unwrap().len(),
+        10,
+        "the durable state keeps all"
+    );
+    // The next day, PMH down: the first person's stand-in comes back from the durable state.
+    clock.advance(chrono::Duration::days(1));
+    fake.set(Mode::Down);
+    let out = svc.check(req_for(0)).await;
+    assert_eq!(
+        (out.status, out.source),
+        (Status::Confirmed, Some(Source::Stale))
+    );
+}
