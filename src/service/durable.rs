@@ -60,7 +60,7 @@ pub(super) struct KeptFetched {
 impl KeptFetched {
     pub(super) fn of(f: &Fetched) -> Self {
         Self {
-            certificates: f.certificates.clone(),
+            certificates: f.certificates.to_vec(),
             obtained_at: f.obtained_at,
             fresh_until: f.fresh_until,
             origin: f.origin.clone(),
@@ -69,7 +69,7 @@ impl KeptFetched {
     pub(super) fn into_fetched(self) -> Fetched {
         Fetched {
             id: super::next_id(),
-            certificates: self.certificates,
+            certificates: super::certs::Certs::new(self.certificates),
             obtained_at: self.obtained_at,
             fresh_until: self.fresh_until,
             origin: self.origin,

@@ -10,6 +10,7 @@
 
 mod board;
 mod breaker;
+mod certs;
 mod clock;
 mod durable;
 mod intake;
@@ -202,7 +203,7 @@ impl CheckOutcome {
 struct Fetched {
     /// Unique within the process ([`next_id`]): the mapping memo's key.
     id: u64,
-    certificates: Vec<Certificate>,
+    certificates: certs::Certs,
     obtained_at: DateTime<Utc>,
     fresh_until: DateTime<Utc>,
     origin: Origin,
@@ -582,7 +583,7 @@ impl SubsidyService {
         };
         Fetched {
             id: next_id(),
-            certificates,
+            certificates: certs::Certs::new(certificates),
             obtained_at: now,
             fresh_until,
             origin,
@@ -642,7 +643,7 @@ impl SubsidyService {
                     };
                     (
                         next_id(),
-                        Arc::new(mapping::map(&f.certificates, &masters, &ctx)),
+                        Arc::new(mapping::map(&f.certificates.to_vec(), &masters, &ctx)),
                     )
                 });
                 (Some(basis), mapped)
