@@ -104,11 +104,17 @@ pub const TOKEN_PREFIX: &str = "pmhg_";
 
 /// A new random token (256 bits) and its hash.
 pub fn new_token() -> Result<(String, TokenHash), aws_lc_rs::error::Unspecified> {
-    let mut bytes = [0u8; 32];
-    SystemRandom::new().fill(&mut bytes)?;
-    let token = format!("{TOKEN_PREFIX}{}", crate::domain::hex(&bytes));
+    let token = format!("{TOKEN_PREFIX}{}", random_hex()?);
     let hash = TokenHash::of(&token);
     Ok((token, hash))
+}
+
+/// 32 bytes from the system's generator, in hex: a client token's body, a session id, a CSRF
+/// token.
+pub fn random_hex() -> Result<String, aws_lc_rs::error::Unspecified> {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new().fill(&mut bytes)?;
+    Ok(crate::domain::hex(&bytes))
 }
 
 /// Whether `name` can name a client: 1-64 characters of A-Z a-z 0-9 . _ - (it appears in the

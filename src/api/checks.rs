@@ -369,8 +369,8 @@ pub(super) async fn subsidy_check_by_reference(
     answer_by_reference(&st, rec, reference, (claim, care), rendering).await
 }
 
-/// The answer for a checked-in patient by 照会番号 (a valid one), recorded under `rec`: the
-/// route above and the reception page's patient view.
+/// The answer for a checked-in patient by 照会番号 (a valid one), recorded under `rec` (whose
+/// `reference` the caller has set): the route above and the reception page's patient view.
 pub(super) async fn answer_by_reference(
     st: &AppState,
     mut rec: AuditRecord,
@@ -378,7 +378,6 @@ pub(super) async fn answer_by_reference(
     (claim, care): (Claim, Care),
     rendering: Rendering,
 ) -> Response {
-    rec.reference = Some(st.hasher.reference(reference));
     match st.service.check_by_reference(reference, claim, care).await {
         Some((outcome, c)) => {
             rec.patient = Some(st.hasher.patient(&c.insured));

@@ -13,6 +13,7 @@ use tower::ServiceExt;
 
 use crate::common::*;
 use crate::webdriver::Browser;
+use pmh_gateway::api::reception::html::seg;
 use pmh_gateway::api::reception::session::{COOKIE, IDLE, SIGN_IN_COOKIE};
 use pmh_gateway::store::{AuditQuery, Operation};
 
@@ -63,25 +64,13 @@ fn get(path: &str, cookie: &str) -> Request<Body> {
 fn post(path: &str, cookie: &str, form: &[(&str, &str)]) -> Request<Body> {
     let body: Vec<String> = form
         .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .map(|(k, v)| format!("{k}={}", seg(v)))
         .collect();
     Request::post(path)
         .header(header::COOKIE, cookie)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(body.join("&")))
         .unwrap()
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// The value of a hidden input `name` in a page.
@@ -499,14 +488,9 @@ async fn in_a_browser_a_check_in_arrives_live_and_the_patient_page_matches_the_a
     let link = browser.wait(&format!("{row_css} a"), 5).await;
     browser.click(&link).await;
     browser.wait("article.patient", 10).await;
-    let api: serde_json::Value = http()
-        .get(format!("{base}/v1/subsidy-checks?reference={reference}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api = gw
+        .get_json(&format!("/v1/subsidy-checks?reference={reference}"))
+        .await;
     let subsidies = api["subsidies"].as_array().unwrap();
     assert_eq!(subsidies.len(), 3, "{api}");
     let sections = browser.all("section.subsidy").await;
@@ -530,16 +514,11 @@ async fn in_a_browser_a_check_in_arrives_live_and_the_patient_page_matches_the_a
     );
     browser.screenshot("reception-patient.png").await;
     // The view is an access in the audit, under the client's name, about this patient.
-    let audit: serde_json::Value = http()
-        .get(format!(
-            "{base}/v1/audit?client={RECEPTION_CLIENT}&operation=check_by_reference&reference={reference}"
+    let audit = gw
+        .get_json(&format!(
+            "/v1/audit?client={RECEPTION_CLIENT}&operation=check_by_reference&reference={reference}"
         ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     let records = audit.as_array().unwrap_or_else(|| panic!("{audit}"));
     assert_eq!(records.len(), 1, "{audit}");
     assert_eq!(records[0]["detail"], "reception patient view", "{audit}");

@@ -378,8 +378,7 @@ fn visit_burden(answer: &Value) -> String {
     let active = answer["subsidies"].as_array().map_or(0, Vec::len);
     let codes = answer["burden_codes"]
         .as_array()
-        .cloned()
-        .unwrap_or_default();
+        .map_or(&[][..], Vec::as_slice);
     let wanted = |with_insurance: bool| {
         codes.iter().find(|b| {
             let payers = b["payers"].as_array().map_or(0, Vec::len);
@@ -405,7 +404,9 @@ pub fn patient(
     setting: &str,
     print: bool,
 ) -> String {
-    let subsidies = answer["subsidies"].as_array().cloned().unwrap_or_default();
+    let subsidies = answer["subsidies"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
     let status = match s(answer, "status") {
         "confirmed" if subsidies.is_empty() => "公費の適用はありません（期限切れ・対象外を含む）",
         "confirmed" => "公費あり",

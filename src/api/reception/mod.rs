@@ -100,12 +100,29 @@ fn now() -> Instant {
     Instant::now()
 }
 
-/// The `Host` allow-list (a rebound name is refused), as for the API.
-fn host_refused(st: &AppState, headers: &HeaderMap) -> Option<Response> {
-    let host = headers
+/// A page that says one thing (a refusal, an error, not found): `title` in the window,
+/// `heading` and `text` on the page, the signed-in header when there is a session.
+fn message_page(
+    status: StatusCode,
+    session: Option<&Session>,
+    title: &str,
+    heading: &str,
+    text: &str,
+) -> Response {
+    let signed_in = session.map(|s| (s.caller.name.as_str(), s.csrf.as_str()));
+    html(
+        status,
+        html::page(title, signed_in, &html::message(heading, text)),
+    )
+}
+
+/// The `Host` allow-list (a rebound name is refused), as for the API; a request without a
+/// `Host` (not a browser's) is let through to the session check.
+fn host_allowed(st: &AppState, headers: &HeaderMap) -> bool {
+    headers
         .get(header::HOST)
-        .map(|h| h.to_str().unwrap_or("\u{fffd}"))?;
-    (!st.access.host_allowed(host)).then(|| NoSession::Host.into_response())
+        .map(|h| h.to_str().unwrap_or("\u{fffd}"))
+        .is_none_or(|host| st.access.host_allowed(host))
 }
 
 /// Why a request has no session to act under.
@@ -121,25 +138,20 @@ enum NoSession {
 impl IntoResponse for NoSession {
     fn into_response(self) -> Response {
         match self {
-            Self::Host => html(
+            Self::Host => message_page(
                 StatusCode::FORBIDDEN,
-                html::page(
-                    "拒否",
-                    None,
-                    &html::message("拒否されました", "このホスト名では利用できません。"),
-                ),
+                None,
+                "拒否",
+                "拒否されました",
+                "このホスト名では利用できません。",
             ),
             Self::SignIn => Redirect::to("/reception").into_response(),
-            Self::Refused => html(
+            Self::Refused => message_page(
                 StatusCode::FORBIDDEN,
-                html::page(
-                    "サインインが必要です",
-                    None,
-                    &html::message(
-                        "サインインが必要です",
-                        "セッションが切れました。もう一度サインインしてください。",
-                    ),
-                ),
+                None,
+                "サインインが必要です",
+                "サインインが必要です",
+                "セッションが切れました。もう一度サインインしてください。",
             ),
         }
     }
@@ -148,7 +160,7 @@ impl IntoResponse for NoSession {
 /// The live session, or why there is none: the sign-in page for a page view, 403 for a form or
 /// the feed.
 fn signed_in(st: &AppState, headers: &HeaderMap, page: bool) -> Result<Session, NoSession> {
-    if host_refused(st, headers).is_some() {
+    if !host_allowed(st, headers) {
         return Err(NoSession::Host);
     }
     match st.reception.find(headers, now(), page) {
@@ -164,16 +176,12 @@ fn csrf_ok(s: &Session, form: &HashMap<String, String>) -> bool {
 }
 
 fn csrf_refused() -> Response {
-    html(
+    message_page(
         StatusCode::FORBIDDEN,
-        html::page(
-            "拒否",
-            None,
-            &html::message(
-                "拒否されました",
-                "フォームの確認用トークンが一致しません。ページを開き直してください。",
-            ),
-        ),
+        None,
+        "拒否",
+        "拒否されました",
+        "フォームの確認用トークンが一致しません。ページを開き直してください。",
     )
 }
 
@@ -197,8 +205,8 @@ fn today(st: &AppState) -> String {
 
 /// The list of today's check-ins, or the sign-in page.
 async fn home(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(r) = host_refused(&st, &headers) {
-        return r;
+    if !host_allowed(&st, &headers) {
+        return NoSession::Host.into_response();
     }
     let Some(s) = st.reception.find(&headers, now(), true) else {
         let csrf = session::random_token();
@@ -239,8 +247,8 @@ async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = host_refused(&st, &headers) {
-        return r;
+    if !host_allowed(&st, &headers) {
+        return NoSession::Host.into_response();
     }
     let expected = session::cookie(&headers, SIGN_IN_COOKIE).unwrap_or("");
     if !form.get("csrf").is_some_and(|t| session::same(t, expected)) {
@@ -400,40 +408,33 @@ async fn answer(
     visit: (Claim, Care),
     detail: &str,
 ) -> Result<Value, Response> {
+    let reference = reference.trim();
     let mut rec = audit::begin(st, &s.caller, Operation::CheckByReference);
     rec.detail = Some(detail.to_owned());
-    let r =
-        super::checks::answer_by_reference(st, rec, reference.trim(), visit, Rendering::Json).await;
+    rec.reference = Some(st.hasher.reference(reference));
+    let r = super::checks::answer_by_reference(st, rec, reference, visit, Rendering::Json).await;
     let status = r.status();
     let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
         .await
         .unwrap_or_default();
     let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     if status == StatusCode::NOT_FOUND {
-        return Err(html(
+        return Err(message_page(
             StatusCode::NOT_FOUND,
-            html::page(
-                "見つかりません",
-                Some((&s.caller.name, &s.csrf)),
-                &html::message(
-                    "見つかりません",
-                    "この照会番号の受付は36時間以内にありません。",
-                ),
-            ),
+            Some(s),
+            "見つかりません",
+            "見つかりません",
+            "この照会番号の受付は36時間以内にありません。",
         ));
     }
     if v.get("status").is_none() {
         // A refusal (the audit could not record it: 503) — never shown as "no subsidy".
-        return Err(html(
+        return Err(message_page(
             status,
-            html::page(
-                "表示できません",
-                Some((&s.caller.name, &s.csrf)),
-                &html::message(
-                    "表示できません",
-                    "ゲートウェイが記録できないため表示できません。時間をおいて開き直してください。",
-                ),
-            ),
+            Some(s),
+            "表示できません",
+            "表示できません",
+            "ゲートウェイが記録できないため表示できません。時間をおいて開き直してください。",
         ));
     }
     Ok(v)
@@ -451,16 +452,12 @@ async fn patient_page(
         Err(r) => return r.into_response(),
     };
     if !reference_ok(&reference) {
-        return html(
+        return message_page(
             StatusCode::BAD_REQUEST,
-            html::page(
-                "照会番号",
-                Some((&s.caller.name, &s.csrf)),
-                &html::message(
-                    "照会番号が正しくありません",
-                    "50文字以内の照会番号を指定してください。",
-                ),
-            ),
+            Some(&s),
+            "照会番号",
+            "照会番号が正しくありません",
+            "50文字以内の照会番号を指定してください。",
         );
     }
     let (name, visit) = setting(&q);
@@ -516,32 +513,24 @@ async fn ledger_entry(
         return csrf_refused();
     }
     if !s.caller.may(Scope::Charges) {
-        return html(
+        return message_page(
             StatusCode::FORBIDDEN,
-            html::page(
-                "拒否",
-                Some((&s.caller.name, &s.csrf)),
-                &html::message(
-                    "拒否されました",
-                    "管理票の金額の入力には charges 権限が必要です。",
-                ),
-            ),
+            Some(&s),
+            "拒否",
+            "拒否されました",
+            "管理票の金額の入力には charges 権限が必要です。",
         );
     }
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let number = |k: &str| field(k).map(|v| v.parse::<i64>().map_err(|_| k.to_owned()));
-    let amount = match number("amount") {
-        Some(Ok(a)) => a,
-        _ => {
-            return html(
-                StatusCode::BAD_REQUEST,
-                html::page(
-                    "入力エラー",
-                    Some((&s.caller.name, &s.csrf)),
-                    &html::message("入力エラー", "金額を円で入力してください。"),
-                ),
-            );
-        }
+    let number = |k: &str| field(k).and_then(|v| v.parse::<i64>().ok());
+    let Some(amount) = number("amount") else {
+        return message_page(
+            StatusCode::BAD_REQUEST,
+            Some(&s),
+            "入力エラー",
+            "入力エラー",
+            "金額を円で入力してください。",
+        );
     };
     let mut body = serde_json::json!({
         "payer_number": field("payer_number").unwrap_or(""),
@@ -553,7 +542,7 @@ async fn ledger_entry(
     if let Some(i) = field("institution") {
         body["institution"] = i.into();
     }
-    if let Some(Ok(c)) = number("monthly_cap") {
+    if let Some(c) = number("monthly_cap") {
         body["monthly_cap"] = c.into();
     }
     let r = super::charges::add_entry(
@@ -590,14 +579,7 @@ async fn ledger_entry(
         })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| problem["detail"].as_str().unwrap_or("").to_owned());
-    html(
-        status,
-        html::page(
-            "入力エラー",
-            Some((&s.caller.name, &s.csrf)),
-            &html::message("追加できませんでした", &why),
-        ),
-    )
+    message_page(status, Some(&s), "入力エラー", "追加できませんでした", &why)
 }
 
 /// The gateway's health for the clinic's IT person.

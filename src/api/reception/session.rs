@@ -8,13 +8,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use axum::http::HeaderMap;
 use axum::http::header;
 use tokio::time::Instant;
 
 use crate::auth::Caller;
-use crate::domain::hex;
 
 /// How long a session lasts without a page view or a form.
 pub const IDLE: Duration = Duration::from_secs(15 * 60);
@@ -27,26 +25,17 @@ pub const SIGN_IN_COOKIE: &str = "pmhg_reception_signin";
 /// The most sessions at once: a sign-in beyond it ends the least recently used one.
 const MAX_SESSIONS: usize = 256;
 
-/// 32 random bytes, hex.
+/// 32 random bytes, hex ([`crate::auth::random_hex`]).
 pub fn random_token() -> String {
-    let mut b = [0u8; 32];
-    // The system's generator does not fail on a running Linux; a zero token would only fail
+    // The system's generator does not fail on a running Linux; an empty token would only fail
     // every comparison below (never accepted: see `same`).
-    if SystemRandom::new().fill(&mut b).is_err() {
-        return String::new();
-    }
-    hex(&b)
+    crate::auth::random_hex().unwrap_or_default()
 }
 
-/// Compares two tokens without leaking where they differ; an empty one never matches.
+/// Compares two tokens in constant time; an empty one never matches.
 pub fn same(a: &str, b: &str) -> bool {
-    if a.is_empty() || b.is_empty() || a.len() != b.len() {
-        return false;
-    }
-    a.bytes()
-        .zip(b.bytes())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
+    !a.is_empty()
+        && aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
 }
 
 /// A signed-in person's session.
