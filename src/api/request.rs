@@ -4,8 +4,6 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-
 use super::dto::SubsidyCheckRequest;
 use super::problem::{FieldError, Problem};
 use crate::domain::date::{self, DateError};
@@ -24,31 +22,136 @@ const MY_NUMBER_KEYS: [&str; 6] = [
     "マイナンバー",
 ];
 
-/// The JSON path of the first key that names a My Number, if any.
-fn find_my_number(v: &Value, path: &str) -> Option<String> {
-    match v {
-        Value::Object(m) => m.iter().find_map(|(k, v)| {
-            let norm: String = k
-                .chars()
-                .filter(|c| !matches!(c, '_' | '-' | ' '))
-                .flat_map(char::to_lowercase)
-                .collect();
-            let here = if path.is_empty() {
-                k.clone()
-            } else {
-                format!("{path}.{k}")
-            };
-            if MY_NUMBER_KEYS.iter().any(|m| norm.contains(m)) {
-                Some(here)
-            } else {
-                find_my_number(v, &here)
-            }
-        }),
-        Value::Array(a) => a
+/// Whether a JSON key names a My Number: compared without case, `_`, `-` or spaces.
+fn names_my_number(key: &str) -> bool {
+    // The usual key (short, ASCII) folded on the stack: only the ASCII names can be in it.
+    const SHORT: usize = 64;
+    if key.is_ascii() && key.len() <= SHORT {
+        let mut buf = [0u8; SHORT];
+        let mut n = 0;
+        for b in key.bytes().filter(|b| !matches!(b, b'_' | b'-' | b' ')) {
+            buf[n] = b.to_ascii_lowercase();
+            n += 1;
+        }
+        let norm = &buf[..n];
+        return MY_NUMBER_KEYS
             .iter()
-            .enumerate()
-            .find_map(|(i, v)| find_my_number(v, &format!("{path}[{i}]"))),
-        _ => None,
+            .filter(|m| m.is_ascii())
+            .any(|m| norm.windows(m.len()).any(|w| w == m.as_bytes()));
+    }
+    let norm: String = key
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect();
+    MY_NUMBER_KEYS.iter().any(|m| norm.contains(m))
+}
+
+/// The JSON path of the first key (in document order) that names a My Number, if any, read
+/// straight from the bytes: nothing of the document is built, and a path is written only for a
+/// key found. `Err` when `body` is not JSON.
+fn find_my_number(body: &[u8]) -> Result<Option<String>, serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let found = MyNumberScan.deserialize(&mut de)?;
+    de.end()?;
+    Ok(found)
+}
+
+/// A path below a value joined to the step that leads to it (`insured` + `My_Number`,
+/// `x` + `[0].id`).
+fn joined(step: &str, below: &str) -> String {
+    if below.is_empty() || below.starts_with('[') {
+        format!("{step}{below}")
+    } else {
+        format!("{step}.{below}")
+    }
+}
+
+/// One JSON value, walked for a key that names a My Number: its path below this value.
+struct MyNumberScan;
+
+impl<'de> serde::de::DeserializeSeed<'de> for MyNumberScan {
+    type Value = Option<String>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// A key as it came: borrowed from the body unless it had escapes.
+struct Key;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Key {
+    type Value = std::borrow::Cow<'de, str>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Key {
+    type Value = std::borrow::Cow<'de, str>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.to_owned().into())
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for MyNumberScan {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        let mut i = 0usize;
+        while let Some(below) = seq.next_element_seed(MyNumberScan)? {
+            if found.is_none()
+                && let Some(below) = below
+            {
+                found = Some(joined(&format!("[{i}]"), &below));
+            }
+            i += 1;
+        }
+        Ok(found)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        // The whole map is read even after a find: the walk also checks that the body is JSON.
+        while let Some(key) = map.next_key_seed(Key)? {
+            let below = map.next_value_seed(MyNumberScan)?;
+            if found.is_some() {
+                continue;
+            }
+            if names_my_number(&key) {
+                found = Some(key.into_owned());
+            } else if let Some(below) = below {
+                found = Some(joined(&key, &below));
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -110,21 +213,40 @@ fn date_field(
 /// A JSON body into `T`: not JSON, a key naming a My Number (refused before deserialising), or
 /// the first field that does not fit — each a problem naming the field, never its value.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
+    let found = find_my_number(body).map_err(|e| {
         Problem::invalid_field(
             "body",
             format!("not valid JSON (line {}, column {})", e.line(), e.column()),
         )
     })?;
-    if let Some(field) = find_my_number(&value, "") {
+    if let Some(field) = found {
         return Err(Problem::my_number(field));
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        let reason = without_values(&e.into_inner().to_string());
-        Problem::invalid_field(field, reason)
+    // Straight from the bytes; only a body that does not fit is read again, for the path of the
+    // field that does not.
+    serde_json::from_slice(body).map_err(|_| {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Ok(_) => Problem::invalid_field("body", "does not fit the schema".to_owned()),
+            Err(e) => {
+                let path = e.path().to_string();
+                let field = if path == "." { "body".to_owned() } else { path };
+                let reason = without_values(&without_position(e.into_inner()));
+                Problem::invalid_field(field, reason)
+            }
+        }
     })
+}
+
+/// serde_json's message without the position it appends (` at line 1 column 40`): the field's
+/// path says where.
+fn without_position(e: serde_json::Error) -> String {
+    let msg = e.to_string();
+    if e.line() == 0 {
+        return msg;
+    }
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    msg.strip_suffix(&suffix).map(str::to_owned).unwrap_or(msg)
 }
 
 pub fn parse_check_request(body: &[u8], today: ServiceDate) -> Result<CheckRequest, Problem> {
@@ -265,6 +387,7 @@ pub fn parse_result_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn serde_messages_lose_the_values_they_quote() {
@@ -292,14 +415,52 @@ mod tests {
 
     #[test]
     fn my_number_keys_are_found_anywhere() {
-        let v: Value = serde_json::json!({"insured": {"number": "1", "My_Number": "123456789012"}});
-        assert_eq!(find_my_number(&v, "").as_deref(), Some("insured.My_Number"));
-        let v: Value = serde_json::json!({"x": [{"individualNumber": 1}]});
+        let found = |v: Value| find_my_number(v.to_string().as_bytes()).unwrap();
+        let v = serde_json::json!({"insured": {"number": "1", "My_Number": "123456789012"}});
+        assert_eq!(found(v).as_deref(), Some("insured.My_Number"));
+        let v = serde_json::json!({"x": [{"individualNumber": 1}]});
+        assert_eq!(found(v).as_deref(), Some("x[0].individualNumber"));
+        let v = serde_json::json!([[1, {"a": {"kojin-bangou": null}}]]);
+        assert_eq!(found(v).as_deref(), Some("[0][1].a.kojin-bangou"));
+        // An escaped key is read as its text.
+        let escaped = br#"{"insured": {"\u30de\u30a4\u30ca\u30f3\u30d0\u30fc": "1"}}"#;
         assert_eq!(
-            find_my_number(&v, "").as_deref(),
-            Some("x[0].individualNumber")
+            find_my_number(escaped).unwrap().as_deref(),
+            Some("insured.マイナンバー")
         );
-        let v: Value = serde_json::json!({"insured": {"number": "123456789012"}});
-        assert_eq!(find_my_number(&v, ""), None);
+        let v = serde_json::json!({"insured": {"number": "123456789012"}});
+        assert_eq!(found(v), None);
+        for key in [
+            "MyNumber",
+            "my-number",
+            "patient_my_number",
+            "Individual Number",
+            "KOJIN_BANGOU",
+            "個人番号",
+            "x_マイナンバー",
+        ] {
+            assert!(names_my_number(key), "{key}");
+        }
+        let long = format!("{}my_number", "a".repeat(80));
+        assert!(names_my_number(&long));
+        for key in ["number", "insurer_number", "birthdate", "mynumbe", "個人"] {
+            assert!(!names_my_number(key), "{key}");
+        }
+        // Not JSON: an error, whatever keys came before.
+        assert!(find_my_number(br#"{"my_number": 1"#).is_err());
+        assert!(find_my_number(br#"{"a": 1} x"#).is_err());
+    }
+
+    #[test]
+    fn a_field_that_does_not_fit_is_named_without_its_value_or_position() {
+        let p = parse_json::<SubsidyCheckRequest>(
+            br#"{"insured": {"insurer_number": 6132013, "number": "1", "birthdate": "1990-01-01"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(p.errors[0].field, "insured.insurer_number");
+        assert_eq!(
+            p.errors[0].reason,
+            "invalid type: integer, expected a string"
+        );
     }
 }
