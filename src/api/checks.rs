@@ -143,14 +143,38 @@ async fn answered(
     render(&st.rendered, outcome, rendering, check_in, &months)
 }
 
-/// A kept answer as sealed under its check id: the answer without its mapped part and the key
-/// of the shared body that holds it — or, written by an earlier build or without a basis, the
-/// whole answer (`body_key` absent).
-#[derive(serde::Serialize, serde::Deserialize)]
-struct KeptHead {
-    #[serde(flatten)]
-    outcome: CheckOutcome,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+/// A kept answer as sealed under its check id, written: the answer's own fields without its
+/// mapped part, and the key of the shared body that holds that part.
+#[derive(serde::Serialize)]
+struct KeptHeadOut<'a> {
+    status: &'a crate::service::Status,
+    source: &'a Option<crate::service::Source>,
+    service_date: &'a crate::domain::ServiceDate,
+    checked_at: &'a chrono::DateTime<chrono::Utc>,
+    obtained_at: &'a Option<chrono::DateTime<chrono::Utc>>,
+    origin: &'a Option<crate::service::Origin>,
+    degradation: &'a Option<crate::service::Degradation>,
+    masters_version: &'a str,
+    check_id: &'a str,
+    body_key: String,
+}
+
+/// A kept answer as read: [`KeptHeadOut`]; or, written without a shared body (or by a build
+/// that wrote the empty mapped part too), the whole answer with its `mapped` part.
+#[derive(serde::Deserialize)]
+struct KeptHeadIn {
+    status: crate::service::Status,
+    source: Option<crate::service::Source>,
+    service_date: crate::domain::ServiceDate,
+    checked_at: chrono::DateTime<chrono::Utc>,
+    obtained_at: Option<chrono::DateTime<chrono::Utc>>,
+    origin: Option<crate::service::Origin>,
+    #[serde(default)]
+    mapped: Option<Arc<crate::mapping::Mapped>>,
+    degradation: Option<crate::service::Degradation>,
+    masters_version: String,
+    check_id: String,
+    #[serde(default)]
     body_key: Option<String>,
 }
 
@@ -163,12 +187,17 @@ fn kept(
 ) -> Option<(StoredAnswer, Option<Arc<SharedBody>>)> {
     let shared = st.rendered.body(outcome, st.service.now());
     let written = match &shared {
-        Some(b) => serde_json::to_vec(&KeptHead {
-            outcome: CheckOutcome {
-                mapped: Arc::default(),
-                ..outcome.clone()
-            },
-            body_key: Some(hex(&b.key)),
+        Some(b) => serde_json::to_vec(&KeptHeadOut {
+            status: &outcome.status,
+            source: &outcome.source,
+            service_date: &outcome.service_date,
+            checked_at: &outcome.checked_at,
+            obtained_at: &outcome.obtained_at,
+            origin: &outcome.origin,
+            degradation: &outcome.degradation,
+            masters_version: &outcome.masters_version,
+            check_id: &outcome.check_id,
+            body_key: hex(&b.key),
         }),
         None => serde_json::to_vec(outcome),
     };
@@ -202,14 +231,28 @@ fn kept(
 /// form).
 pub(super) fn opened(st: &AppState, k: &StoredAnswer) -> Option<CheckOutcome> {
     let plain = st.hasher.answer(&k.check_id).open(&k.sealed)?;
-    let head: KeptHead = serde_json::from_slice(&plain).ok()?;
-    let mut outcome = head.outcome;
-    if let Some(key) = head.body_key {
-        let key: [u8; KEY_BYTES] = unhex(&key)?.try_into().ok()?;
-        let body = Sealer::with_key(&key, BODY_ITEM).open(k.body.as_deref()?)?;
-        outcome.mapped = Arc::new(serde_json::from_slice(&body).ok()?);
-    }
-    Some(outcome)
+    let head: KeptHeadIn = serde_json::from_slice(&plain).ok()?;
+    let mapped = match head.body_key {
+        Some(key) => {
+            let key: [u8; KEY_BYTES] = unhex(&key)?.try_into().ok()?;
+            let body = Sealer::with_key(&key, BODY_ITEM).open(k.body.as_deref()?)?;
+            Arc::new(serde_json::from_slice(&body).ok()?)
+        }
+        None => head.mapped?,
+    };
+    Some(CheckOutcome {
+        status: head.status,
+        source: head.source,
+        service_date: head.service_date,
+        checked_at: head.checked_at,
+        obtained_at: head.obtained_at,
+        origin: head.origin,
+        mapped,
+        degradation: head.degradation,
+        masters_version: head.masters_version,
+        check_id: head.check_id,
+        basis: None,
+    })
 }
 
 /// Ask which subsidies apply to a patient on a service date.
@@ -466,5 +509,44 @@ pub(super) async fn earlier_check(
             audit::refused(&mut rec, &p);
             audit::then(&st, rec, p.into_response()).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows kept by earlier builds (the whole answer with an empty mapped part beside the body
+    /// key, or the whole answer alone) still read, as do this build's (no mapped part).
+    #[test]
+    fn kept_heads_of_every_form_read() {
+        let earlier = r#"{"status":"Confirmed","source":null,"service_date":"2026-11-21","checked_at":"2026-11-21T01:00:00Z","obtained_at":null,"origin":null,"mapped":{"active":[],"inactive":[],"warnings":[],"receipt_type":null,"burden_codes":[],"calc_codes_version":""},"degradation":null,"masters_version":"m","check_id":"c","body_key":"00"}"#;
+        let head: KeptHeadIn = serde_json::from_str(earlier).unwrap();
+        assert_eq!(head.body_key.as_deref(), Some("00"));
+        assert_eq!(head.masters_version, "m");
+
+        let outcome = crate::api::test_outcome(&["2113601"]);
+        let now = serde_json::to_vec(&KeptHeadOut {
+            status: &outcome.status,
+            source: &outcome.source,
+            service_date: &outcome.service_date,
+            checked_at: &outcome.checked_at,
+            obtained_at: &outcome.obtained_at,
+            origin: &outcome.origin,
+            degradation: &outcome.degradation,
+            masters_version: &outcome.masters_version,
+            check_id: &outcome.check_id,
+            body_key: "11".into(),
+        })
+        .unwrap();
+        assert!(!String::from_utf8_lossy(&now).contains("mapped"));
+        let head: KeptHeadIn = serde_json::from_slice(&now).unwrap();
+        assert!(head.mapped.is_none());
+        assert_eq!(head.check_id, outcome.check_id);
+
+        let whole: KeptHeadIn =
+            serde_json::from_slice(&serde_json::to_vec(&outcome).unwrap()).unwrap();
+        assert_eq!(whole.mapped.unwrap().active.len(), 1);
+        assert!(whole.body_key.is_none());
     }
 }

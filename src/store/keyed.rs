@@ -162,28 +162,33 @@ impl Hasher {
     /// The key an answer kept under `check_id` is sealed with (the check id is not personal,
     /// so it is the row's key as it is).
     pub fn answer(&self, check_id: &str) -> Sealer {
-        self.kept("answer", check_id).1
+        self.sealer("answer", check_id)
     }
 
     /// The row's key (an HMAC in the item's own domain) and a sealing key derived from the same
     /// value in another: a kept row reads nothing to whoever lacks the secret *or* the value
     /// it is looked up by (the person's identity, the 照会番号).
     fn kept(&self, item: &str, value: &str) -> (KeyedHash, Sealer) {
-        let index = self.hash(&format!("kept:{item}"), value);
+        (
+            self.hash(&format!("kept:{item}"), value),
+            self.sealer(item, value),
+        )
+    }
+
+    /// The sealing key of [`Hasher::kept`] alone.
+    fn sealer(&self, item: &str, value: &str) -> Sealer {
         let mut ctx = hmac::Context::with_key(&self.key);
-        ctx.update(format!("seal:{item}").as_bytes());
+        ctx.update(b"seal:");
+        ctx.update(item.as_bytes());
         ctx.update(&[0]);
         ctx.update(value.as_bytes());
         let tag = ctx.sign();
         let key = aead::UnboundKey::new(&aead::AES_256_GCM, tag.as_ref())
             .expect("an HMAC-SHA256 tag is an AES-256 key");
-        (
-            index,
-            Sealer {
-                key: aead::LessSafeKey::new(key),
-                aad: item.to_owned(),
-            },
-        )
+        Sealer {
+            key: aead::LessSafeKey::new(key),
+            aad: item.to_owned(),
+        }
     }
 }
 
@@ -196,8 +201,19 @@ fn canonical(insured: &InsuredIdentity) -> String {
         insured.symbol().unwrap_or(""),
         insured.number(),
         insured.branch().unwrap_or(""),
-        insured.birthdate().format("%Y%m%d"),
+        Yyyymmdd(insured.birthdate()),
     )
+}
+
+/// A date as `YYYYMMDD`, written without chrono's format parser.
+struct Yyyymmdd(chrono::NaiveDate);
+
+impl std::fmt::Display for Yyyymmdd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use chrono::Datelike;
+        let d = self.0;
+        write!(f, "{:04}{:02}{:02}", d.year(), d.month(), d.day())
+    }
 }
 
 /// AES-256-GCM under a key derived from a kept row's lookup value; a random nonce per seal,
@@ -239,16 +255,19 @@ impl Sealer {
         SystemRandom::new()
             .fill(&mut nonce)
             .expect("the system has random bytes");
-        let mut out = plain.to_vec();
-        self.key
-            .seal_in_place_append_tag(
+        // Nonce, ciphertext and tag in one buffer, sealed in place after the nonce.
+        let mut sealed = Vec::with_capacity(aead::NONCE_LEN + plain.len() + aead::MAX_TAG_LEN);
+        sealed.extend_from_slice(&nonce);
+        sealed.extend_from_slice(plain);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(
                 aead::Nonce::assume_unique_for_key(nonce),
                 aead::Aad::from(self.aad.as_bytes()),
-                &mut out,
+                &mut sealed[aead::NONCE_LEN..],
             )
             .expect("sealing a buffer in memory cannot fail");
-        let mut sealed = nonce.to_vec();
-        sealed.extend_from_slice(&out);
+        sealed.extend_from_slice(tag.as_ref());
         sealed
     }
 
@@ -276,6 +295,7 @@ pub fn key_path(dir: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::unhex;
 
     fn insured(number: &str) -> InsuredIdentity {
         InsuredIdentity::new(
@@ -300,6 +320,28 @@ mod tests {
         assert!(!h.as_str().contains("345"));
         assert_ne!(a.reference("0000000001"), a.patient(&insured("0000000001")));
         assert_eq!(a.reference(" 0000000001 "), a.reference("0000000001"));
+    }
+
+    /// Rows written by earlier builds stay findable and readable: the keyed hash of a patient
+    /// and the sealing key of a kept answer are pinned to values computed independently
+    /// (Python's hmac and cryptography's AES-GCM).
+    #[test]
+    fn hashes_and_sealing_keys_are_the_same_across_builds() {
+        let a = Hasher::from_secret(b"one secret of thirty-two bytes!!");
+        assert_eq!(
+            a.patient(&insured("345")).as_str(),
+            "f7299fe8a9ca3e6db61cd52b132e533f8a94cfc6658ea186f920fce843857781"
+        );
+        let sealed = unhex(
+            "000102030405060708090a0b4bc59bd56b4f77c2081746a31fa2272219463e8f0f8e11662988c932f1",
+        )
+        .unwrap();
+        assert_eq!(
+            a.answer("0b5c7a52-1d1e-4a37-9d27-6f5a1f0c2a10")
+                .open(&sealed)
+                .as_deref(),
+            Some(&br#"{"kept":true}"#[..])
+        );
     }
 
     #[test]
