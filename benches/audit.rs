@@ -87,7 +87,7 @@ fn main() {
         let state_of = |name: &str| in_process::state(&dir.path().join(name));
         let audited = state_of("audited");
         let mut unaudited = state_of("unaudited");
-        unaudited.store = Arc::new(NullStore);
+        unaudited.parts_mut().unwrap().store = Arc::new(NullStore);
         let audited_store = audited.store.clone();
         let (a, u) = (serve(audited).await, serve(unaudited).await);
         // Warm both caches.

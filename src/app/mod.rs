@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 
 use crate::api::access::Access;
 use crate::api::rendered::{self, RenderCache};
-use crate::api::{self, AppState};
+use crate::api::{self, AppParts, AppState};
 use crate::checkin::Watcher;
 use crate::config::{ConfigError, GatewayConfig, UpstreamConfig};
 use crate::masters::MasterStore;
@@ -156,7 +156,7 @@ pub fn state_with_store(
         held: lease.mode == LeaseMode::Local,
         ..lease
     };
-    Ok(AppState {
+    Ok(AppState::new(AppParts {
         lease: Arc::new(LeaseBoard::new(lease)),
         client_certificate_expires,
         service: Arc::new(service),
@@ -170,7 +170,7 @@ pub fn state_with_store(
         reception: Arc::default(),
         tls: config.server_tls.is_some(),
         stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
-    })
+    }))
 }
 
 /// When the first certificate of the PMH client identity expires (`None` in terminal mode).
