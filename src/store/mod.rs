@@ -560,4 +560,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0007_answer_bodies.sql"),
         postgres: include_str!("migrations/postgres/0007_answer_bodies.sql"),
     },
+    Migration {
+        version: 8,
+        name: "partial_audit_indexes",
+        sqlite: include_str!("migrations/0008_partial_audit_indexes.sql"),
+        postgres: include_str!("migrations/postgres/0008_partial_audit_indexes.sql"),
+    },
 ];
