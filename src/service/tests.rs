@@ -161,6 +161,22 @@ async fn concurrent_misses_make_one_upstream_call() {
     assert_eq!(fake.calls(), 1);
 }
 
+/// Check ids are UUIDs of version 7, each later one sorting after the one before (the store's
+/// index of kept answers then grows at its end).
+#[tokio::test]
+async fn check_ids_are_time_ordered_uuids() {
+    let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
+    let svc = service(fake, Arc::new(ManualClock::new(morning())), 2000);
+    let mut ids = Vec::new();
+    for _ in 0..200 {
+        ids.push(svc.check(req()).await.check_id);
+    }
+    for id in &ids {
+        assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 7);
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in the order made");
+}
+
 #[tokio::test]
 async fn confirmed_answers_are_fresh_until_the_end_of_the_jst_day() {
     let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);

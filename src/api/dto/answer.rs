@@ -12,7 +12,8 @@ use crate::service::{CheckIn, CheckOutcome, Origin};
 /// The answer to a subsidy check.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubsidyCheckResponse {
-    /// Identifies this check (also sent upstream as `arbitraryIdentifier`).
+    /// Identifies this check (also sent upstream as `arbitraryIdentifier`): a UUID, version 7
+    /// (time-ordered).
     pub check_id: String,
     /// `confirmed`: PMH returned certificates. `none_found`: PMH returned nothing — unknown,
     /// ask for the paper certificate (never "expired"). `unavailable`: the upstream failed and
