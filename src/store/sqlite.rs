@@ -1011,6 +1011,53 @@ mod tests {
         assert_eq!(reprepared, 0, "five cards, one preparation");
     }
 
+    /// A record without 照会番号 or card adds no entry to their indexes, and a search by either
+    /// still finds its rows through them.
+    #[tokio::test]
+    async fn reference_and_card_indexes_hold_only_the_records_that_have_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), false).unwrap();
+        let (partial, plans) = store
+            .run(|conn, path| {
+                let err = db_error(path);
+                conn.execute_batch(
+                    "INSERT INTO audit (at, at_ms, client, operation, http_status)
+                     VALUES ('t', 1, 'c', 'check', 200), ('t', 2, 'c', 'check', 200);
+                     INSERT INTO audit (at, at_ms, client, operation, http_status, reference)
+                     VALUES ('t', 3, 'c', 'check_by_reference', 200, 'r');",
+                )
+                .map_err(&err)?;
+                // A partial index cannot serve a scan of every row: SQLite refuses to plan it.
+                let partial = ["audit_reference", "audit_card"].map(|index| {
+                    conn.prepare(&format!("SELECT * FROM audit INDEXED BY {index} WHERE at_ms >= 0"))
+                        .is_err()
+                });
+                let mut plans = Vec::new();
+                for column in ["reference", "card"] {
+                    let plan: Vec<String> = conn
+                        .prepare(&format!(
+                            "EXPLAIN QUERY PLAN SELECT * FROM audit WHERE {column} = ?1 AND at_ms >= ?2"
+                        ))
+                        .map_err(&err)?
+                        .query_map(["r", "0"], |r| r.get::<_, String>(3))
+                        .map_err(&err)?
+                        .collect::<Result<_, _>>()
+                        .map_err(&err)?;
+                    plans.push(plan.join("; "));
+                }
+                Ok((partial, plans))
+            })
+            .await
+            .unwrap();
+        assert_eq!(partial, [true, true]);
+        assert!(
+            plans[0].contains("USING INDEX audit_reference"),
+            "{}",
+            plans[0]
+        );
+        assert!(plans[1].contains("USING INDEX audit_card"), "{}", plans[1]);
+    }
+
     #[tokio::test]
     async fn answers_expire_and_migrations_run_once() {
         let dir = tempfile::tempdir().unwrap();
