@@ -124,6 +124,9 @@ impl Store for NullStore {
             })
         })
     }
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
     fn release_lease(&self, _: String, _: String) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
     }

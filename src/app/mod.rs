@@ -287,6 +287,7 @@ pub async fn run(
         shutdown.await;
         stopping.send_replace(true);
     };
+    let store = state.store.clone();
     let served = serve(
         listener,
         api::router(state),
@@ -302,6 +303,9 @@ pub async fn run(
         Some(CheckinWatcher::Leased(w)) => w.shutdown().await,
         None => {}
     }
+    // Last: what was answered is committed, and the state files are closed before `run`
+    // returns (a backup or a restart right after finds them still).
+    store.close().await;
     served
 }
 

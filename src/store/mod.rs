@@ -483,6 +483,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<LeaseState, StoreError>>;
     /// Gives the lease up, if `holder` has it (another may take it at once).
     fn release_lease(&self, name: String, holder: String) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Closes the store once what was sent before is committed: later calls fail with
+    /// [`StoreError::Stopped`]. Returns when the files (SQLite) or connections (PostgreSQL) are
+    /// closed, so that a stopped gateway leaves its state folder still.
+    fn close(&self) -> BoxFuture<'_, ()>;
 }
 
 /// A check-in file processed, and the accesses its prefetch made.

@@ -174,9 +174,12 @@ impl PostgresStore {
     }
 
     async fn conn(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(|e| StoreError::Remote {
-            at: self.at.clone(),
-            reason: format!("no connection: {e}"),
+        self.pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Closed => StoreError::Stopped,
+            e => StoreError::Remote {
+                at: self.at.clone(),
+                reason: format!("no connection: {e}"),
+            },
         })
     }
 
@@ -1092,6 +1095,11 @@ impl Store for PostgresStore {
         })
     }
 
+    fn close(&self) -> BoxFuture<'_, ()> {
+        self.pool.close();
+        Box::pin(std::future::ready(()))
+    }
+
     fn release_lease(&self, name: String, holder: String) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             let conn = self.conn().await?;
@@ -1145,6 +1153,15 @@ mod tests {
         };
         let store = std::sync::Arc::new(store(&cluster).await);
         suite::concurrent_appends_are_each_committed(store).await;
+    }
+
+    #[tokio::test]
+    async fn a_closed_store_refuses_later_calls() {
+        let Some(cluster) = Cluster::start_or_skip("postgres close") else {
+            return;
+        };
+        suite::a_closed_store_keeps_what_was_committed_and_refuses_more(&store(&cluster).await)
+            .await;
     }
 
     #[tokio::test]

@@ -32,6 +32,13 @@ pub const DB_FILE: &str = "state.db";
 type Job = Box<dyn FnOnce(&mut Connection) -> Reply + Send>;
 type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
 
+/// What the store's thread is sent: a job, or the word to close once the jobs before it are
+/// committed (the reply comes after the connection is closed and its WAL folded back).
+enum Msg {
+    Job(Job),
+    Close(oneshot::Sender<()>),
+}
+
 /// How many prepared statements the store's connection keeps.
 const STATEMENT_CACHE: usize = 128;
 
@@ -41,7 +48,7 @@ const MAX_BATCH: usize = 256;
 /// The SQLite store.
 pub struct SqliteStore {
     path: PathBuf,
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Msg>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -99,32 +106,41 @@ impl SqliteStore {
                 })?;
             }
         }
-        let (jobs, rx) = mpsc::channel::<Job>();
+        let (jobs, rx) = mpsc::channel::<Msg>();
         std::thread::Builder::new()
             .name("pmh-store".into())
             .spawn(move || {
                 // Group commit: whatever queued up while the last batch was committing goes
                 // into the next transaction, and each caller hears back after the commit.
+                let mut closing = None;
                 while let Ok(first) = rx.recv() {
-                    let mut batch = vec![first];
-                    while batch.len() < MAX_BATCH {
-                        match rx.try_recv() {
-                            Ok(job) => batch.push(job),
-                            Err(_) => break,
+                    let mut batch = Vec::new();
+                    let mut next = Some(first);
+                    while let Some(msg) = next.take() {
+                        match msg {
+                            Msg::Job(job) => batch.push(job),
+                            Msg::Close(done) => {
+                                closing = Some(done);
+                                break;
+                            }
+                        }
+                        if batch.len() < MAX_BATCH {
+                            next = rx.try_recv().ok();
                         }
                     }
-                    let began = exec_cached(&conn, "BEGIN IMMEDIATE");
-                    let replies: Vec<Reply> = batch.into_iter().map(|job| job(&mut conn)).collect();
-                    let committed =
-                        began
-                            .and_then(|()| exec_cached(&conn, "COMMIT"))
-                            .map_err(|e| {
-                                let _ = conn.execute_batch("ROLLBACK");
-                                e.to_string()
-                            });
-                    for reply in replies {
-                        reply(committed.clone());
+                    if !batch.is_empty() {
+                        commit_batch(&mut conn, batch);
                     }
+                    if closing.is_some() {
+                        break;
+                    }
+                }
+                // Jobs sent after the close find the channel gone (`StoreError::Stopped`).
+                drop(rx);
+                // Closing the last connection checkpoints the WAL and removes its files.
+                drop(conn);
+                if let Some(done) = closing {
+                    let _ = done.send(());
                 }
             })
             .map_err(|source| StoreError::Folder {
@@ -147,7 +163,7 @@ impl SqliteStore {
         let path = self.path.clone();
         let sent = self
             .jobs
-            .send(Box::new(move |conn: &mut Connection| -> Reply {
+            .send(Msg::Job(Box::new(move |conn: &mut Connection| -> Reply {
                 let result = f(conn, &path);
                 Box::new(move |committed: Result<(), String>| {
                     let result = committed
@@ -158,11 +174,26 @@ impl SqliteStore {
                         .and(result);
                     let _ = tx.send(result);
                 })
-            }));
+            })));
         Box::pin(async move {
             sent.map_err(|_| StoreError::Stopped)?;
             rx.await.map_err(|_| StoreError::Stopped)?
         })
+    }
+}
+
+/// Runs `batch` in one transaction and tells each job's caller how the commit went.
+fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
+    let began = exec_cached(conn, "BEGIN IMMEDIATE");
+    let replies: Vec<Reply> = batch.into_iter().map(|job| job(&mut *conn)).collect();
+    let committed = began
+        .and_then(|()| exec_cached(conn, "COMMIT"))
+        .map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            e.to_string()
+        });
+    for reply in replies {
+        reply(committed.clone());
     }
 }
 
@@ -913,6 +944,16 @@ impl Store for SqliteStore {
         })
     }
 
+    fn close(&self) -> BoxFuture<'_, ()> {
+        let (done, closed) = oneshot::channel();
+        let sent = self.jobs.send(Msg::Close(done));
+        Box::pin(async move {
+            if sent.is_ok() {
+                let _ = closed.await;
+            }
+        })
+    }
+
     fn release_lease(&self, name: String, holder: String) -> BoxFuture<'_, Result<(), StoreError>> {
         self.run(move |conn, path| {
             conn.execute(
@@ -940,6 +981,42 @@ mod tests {
         // Owner-only on disk.
         assert!(is_owner_only(&dir.path().join("state")).unwrap());
         assert!(is_owner_only(store.path()).unwrap());
+    }
+
+    /// Appends sent before the close are committed; when `close` returns the WAL is folded back
+    /// and its files removed, so the folder holds the database alone and nothing changes in it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn close_commits_what_was_sent_and_leaves_the_folder_still() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), false).unwrap();
+        suite::a_closed_store_keeps_what_was_committed_and_refuses_more(&store).await;
+
+        let store = SqliteStore::open(dir.path(), false).unwrap();
+        let sent: Vec<_> = (0..50)
+            .map(|i| store.append(AuditRecord::new(at(2), &format!("c{i}"), Operation::Check)))
+            .collect();
+        store.close().await;
+        for appended in futures::future::join_all(sent).await {
+            appended.unwrap();
+        }
+        let names = |dir: &Path| -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(dir.path()), [DB_FILE], "no WAL or shared memory left");
+        assert_eq!(
+            SqliteStore::open(dir.path(), false)
+                .unwrap()
+                .info()
+                .await
+                .unwrap()
+                .audit_records,
+            51
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

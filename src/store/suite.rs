@@ -13,6 +13,24 @@ pub fn at(h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, h, 0, 0).unwrap()
 }
 
+/// After `close`, what was committed before is there (a new store on the same state reads it:
+/// the backend's own test) and every call fails as stopped.
+pub async fn a_closed_store_keeps_what_was_committed_and_refuses_more(store: &dyn Store) {
+    store
+        .append(AuditRecord::new(at(1), "recept-1", Operation::Check))
+        .await
+        .unwrap();
+    store.close().await;
+    let refused = store
+        .append(AuditRecord::new(at(2), "recept-1", Operation::Check))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Stopped), "{refused}");
+    assert!(matches!(store.ping().await, Err(StoreError::Stopped)));
+    // Closing twice is harmless.
+    store.close().await;
+}
+
 /// Records appended, searched (newest first, by criteria) and purged by age.
 pub async fn records_are_appended_searched_and_purged(store: &dyn Store) {
     let hasher = Hasher::from_secret(b"0123456789abcdef0123456789abcdef");

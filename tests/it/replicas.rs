@@ -190,6 +190,11 @@ async fn two_replicas_process_a_burst_once_and_the_survivor_takes_over_from_a_ki
     })
     .await;
     let mut b = Replica::start(dir.path(), "b", &sandbox.base_url(), &db);
+    // B answers before its first look at the lease (`checked_at` null until then).
+    wait_for("B to look at the lease", 30, async || {
+        !b.ready(&ops).await["lease"]["checked_at"].is_null()
+    })
+    .await;
     let b_ready = b.ready(&ops).await;
     assert_eq!(b_ready["lease"]["mode"], "shared", "{b_ready}");
     assert_eq!(b_ready["lease"]["held"], false, "{b_ready}");
