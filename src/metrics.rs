@@ -18,6 +18,7 @@ pub struct Metrics {
     pub rejected: Family<Labels, Counter>,
     pub cache_hits: Counter,
     pub cache_misses: Counter,
+    pub cache_entries: Gauge,
     /// Upstream calls, by `outcome` (`ok` or an error kind).
     pub upstream_calls: Family<Labels, Counter>,
     pub upstream_errors: Family<Labels, Counter>,
@@ -112,6 +113,12 @@ impl Metrics {
             "cache_misses",
             "Checks that needed the upstream",
             cache_misses.clone(),
+        );
+        let cache_entries = Gauge::default();
+        registry.register(
+            "cache_entries",
+            "Answers held in the cache, by person and service date (counted after each miss)",
+            cache_entries.clone(),
         );
         let upstream_calls = Family::<Labels, Counter>::default();
         registry.register(
@@ -273,6 +280,7 @@ impl Metrics {
             rejected,
             cache_hits,
             cache_misses,
+            cache_entries,
             upstream_calls,
             upstream_errors,
             upstream_latency,

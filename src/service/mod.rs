@@ -13,6 +13,7 @@ mod breaker;
 mod certs;
 mod clock;
 mod durable;
+mod fresh;
 mod intake;
 
 use std::sync::Arc;
@@ -242,7 +243,7 @@ pub struct SubsidyService {
     clock: Arc<dyn Clock>,
     cfg: ServiceConfig,
     institution: Option<MedicalInstitutionCode>,
-    fresh: Cache<Key, Arc<Fetched>>,
+    fresh: fresh::FreshCache,
     last_confirmed: Cache<InsuredIdentity, Arc<Fetched>>,
     breaker: Breaker,
     metrics: Arc<Metrics>,
@@ -265,10 +266,7 @@ impl SubsidyService {
         institution: Option<MedicalInstitutionCode>,
         metrics: Arc<Metrics>,
     ) -> Self {
-        let fresh = Cache::builder()
-            .max_capacity(cfg.cache_capacity)
-            .time_to_live(cfg.confirmed_max_age.max(cfg.none_found_max_age))
-            .build();
+        let fresh = fresh::FreshCache::new(cfg.cache_capacity);
         let last_confirmed = Cache::builder()
             .max_capacity(cfg.cache_capacity)
             .time_to_live(cfg.stale_max_age)
@@ -344,7 +342,7 @@ impl SubsidyService {
 
     /// Forgets what is cached about a person (e.g. a new オン資 result arrived).
     pub async fn invalidate(&self, insured: &InsuredIdentity, date: ServiceDate) {
-        self.fresh.invalidate(&(insured.clone(), date)).await;
+        self.fresh.remove(&(insured.clone(), date));
     }
 
     /// Answers one person's check from an オン資 result, whichever door it came through. With the
@@ -379,7 +377,7 @@ impl SubsidyService {
                 let origin = Origin::OnshiResult { file };
                 let f = Arc::new(self.fetched(certificates, asked.service_date, origin));
                 if cacheable {
-                    self.fresh.insert(asked.key(), f.clone()).await;
+                    self.fresh.insert(asked.key(), f.clone());
                     if f.certificates.is_empty() {
                         // The block is PMH's "none": no older answer stands in for it.
                         self.forget_stand_in(&insured).await;
@@ -391,7 +389,7 @@ impl SubsidyService {
                 let day = request
                     .service_date
                     .unwrap_or_else(|| ServiceDate::today_at(self.clock.now()));
-                self.fresh.invalidate(&(request.insured.clone(), day)).await;
+                self.fresh.remove(&(request.insured.clone(), day));
                 self.check_inner(request).await
             }
         };
@@ -407,7 +405,7 @@ impl SubsidyService {
                     .inc();
                 if let Some(reference) = reference {
                     self.board.done(&reference, arrived_at, &out);
-                    let answer = self.fresh.get(&(insured.clone(), out.service_date)).await;
+                    let answer = self.fresh.get(&(insured.clone(), out.service_date));
                     let c = CheckIn {
                         insured,
                         service_date: out.service_date,
@@ -449,8 +447,8 @@ impl SubsidyService {
         }
         if let Some(f) = answer.filter(|f| f.fresh_until > now) {
             let key = (c.insured.clone(), c.service_date);
-            if self.fresh.get(&key).await.is_none() {
-                self.fresh.insert(key, Arc::new(f)).await;
+            if self.fresh.get(&key).is_none() {
+                self.fresh.insert(key, Arc::new(f));
             }
         }
         let c = Arc::new(c);
@@ -673,17 +671,18 @@ impl SubsidyService {
         let key = asked.key();
         let now = asked.now;
 
-        if let Some(f) = self.fresh.get(&key).await {
+        if let Some(f) = self.fresh.get(&key) {
             if f.fresh_until > now {
                 self.metrics.cache_hits.inc();
                 return self.answer(&asked, found(&f), Some(Source::Cache), Some(&f), None);
             }
-            self.fresh.invalidate(&key).await;
+            self.fresh.remove(&key);
         }
         self.metrics.cache_misses.inc();
 
         let result =
             tokio::time::timeout_at(deadline, self.fetch(key, &asked.check_id, deadline)).await;
+        self.metrics.cache_entries.set(self.fresh.len() as i64);
         let degradation = match result {
             Ok(Ok(f)) => {
                 let source = if f.obtained_at >= now {
@@ -774,7 +773,7 @@ impl SubsidyService {
                 }
             }
         };
-        self.fresh.try_get_with(key, init).await
+        self.fresh.get_or_fetch(key, init).await
     }
 }
 

@@ -1,0 +1,254 @@
+//! The cache of fetched answers by person and service date, and the one upstream call per key
+//! at a time.
+//!
+//! Compact: a `quick_cache` table holds about 115 bytes an entry beside its key and value where
+//! moka's held about 310 (its entries carry shared keys, timestamps and deque nodes; measured
+//! with a counting allocator, 100,000 entries each). Freshness is the service's own (each
+//! [`Fetched`] carries `fresh_until`, read against the injectable clock), so the table needs no
+//! time to live: it is bounded by its capacity, and an entry past its freshness is replaced by
+//! the next fetch.
+//!
+//! Misses on one key share one fetch: the first caller runs it, the others wait for its result,
+//! failure included (a failing upstream is asked once, not once per waiting caller). A caller
+//! that goes away mid-fetch drops it; one of the waiting callers then fetches in its place, so
+//! the deadline must live inside the fetch.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::watch;
+
+use super::{Degradation, Fetched, Key};
+
+/// What a fetch gives every caller that waited for it.
+pub(super) type Landed = Result<Arc<Fetched>, Arc<Degradation>>;
+
+pub(super) struct FreshCache {
+    entries: quick_cache::sync::Cache<Key, Arc<Fetched>>,
+    /// The fetches under way, by key; the sender is the fetching caller's.
+    flights: Mutex<HashMap<Key, watch::Receiver<Option<Landed>>>>,
+}
+
+/// Ends a flight however its fetch ends (a result, or the caller gone).
+struct Flight<'a> {
+    cache: &'a FreshCache,
+    key: &'a Key,
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        self.cache.flights().remove(self.key);
+    }
+}
+
+enum Turn {
+    Wait(watch::Receiver<Option<Landed>>),
+    Fetch(watch::Sender<Option<Landed>>),
+}
+
+impl FreshCache {
+    /// Holds `capacity` persons' answers; beyond it the least used leave first. The table is
+    /// sized a sixteenth over, as its shards fill unevenly (at exactly `capacity` about 1% were
+    /// turned away before the rest was full).
+    pub(super) fn new(capacity: u64) -> Self {
+        let capacity = usize::try_from(capacity).unwrap_or(usize::MAX / 2);
+        Self {
+            entries: quick_cache::sync::Cache::new(capacity.saturating_add(capacity / 16 + 64)),
+            flights: Mutex::default(),
+        }
+    }
+
+    fn flights(&self) -> std::sync::MutexGuard<'_, HashMap<Key, watch::Receiver<Option<Landed>>>> {
+        // The map stays whole under a panic elsewhere (each change is one call).
+        self.flights.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn get(&self, key: &Key) -> Option<Arc<Fetched>> {
+        self.entries.get(key)
+    }
+
+    pub(super) fn insert(&self, key: Key, fetched: Arc<Fetched>) {
+        self.entries.insert(key, fetched);
+    }
+
+    pub(super) fn remove(&self, key: &Key) {
+        self.entries.remove(key);
+    }
+
+    /// How many answers are held.
+    pub(super) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// What is held for `key`; else the result of the fetch under way for it; else `fetch`'s,
+    /// held when it succeeds.
+    pub(super) async fn get_or_fetch(
+        &self,
+        key: Key,
+        fetch: impl Future<Output = Result<Arc<Fetched>, Degradation>>,
+    ) -> Landed {
+        let sender = loop {
+            let turn = {
+                let mut flights = self.flights();
+                match flights.get(&key) {
+                    Some(rx) => Turn::Wait(rx.clone()),
+                    None => {
+                        // Checked under the lock: a fetch ends by holding its answer before it
+                        // leaves `flights`, so an answer just fetched is found here.
+                        if let Some(f) = self.entries.get(&key) {
+                            return Ok(f);
+                        }
+                        let (tx, rx) = watch::channel(None);
+                        flights.insert(key.clone(), rx);
+                        Turn::Fetch(tx)
+                    }
+                }
+            };
+            match turn {
+                Turn::Fetch(tx) => break tx,
+                Turn::Wait(mut rx) => {
+                    if let Ok(landed) = rx.wait_for(Option::is_some).await
+                        && let Some(landed) = landed.as_ref()
+                    {
+                        return landed.clone();
+                    }
+                    // The fetching caller went away: take a turn.
+                }
+            }
+        };
+        let flight = Flight {
+            cache: self,
+            key: &key,
+        };
+        let landed = fetch.await.map_err(Arc::new);
+        if let Ok(f) = &landed {
+            self.entries.insert(key.clone(), f.clone());
+        }
+        sender.send_replace(Some(landed.clone()));
+        drop(flight);
+        landed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::domain::{InsuredIdentity, ServiceDate};
+    use crate::service::Origin;
+
+    fn key(n: u32) -> Key {
+        let birthdate = NaiveDate::from_ymd_opt(1980, 1, 1).unwrap();
+        let insured =
+            InsuredIdentity::new("06139999", None, &format!("{n:08}"), None, birthdate).unwrap();
+        let day = ServiceDate::new(NaiveDate::from_ymd_opt(2026, 11, 21).unwrap());
+        (insured, day)
+    }
+
+    fn fetched() -> Arc<Fetched> {
+        let now = chrono::Utc::now();
+        Arc::new(Fetched {
+            id: super::super::next_id(),
+            certificates: super::super::certs::Certs::new(Vec::new()),
+            obtained_at: now,
+            fresh_until: now,
+            origin: Origin::Upstream,
+        })
+    }
+
+    /// Sixteen callers miss at once: one fetch runs, all get its answer, and it is held.
+    #[tokio::test]
+    async fn concurrent_misses_share_one_fetch_and_its_answer() {
+        let cache = FreshCache::new(100);
+        let calls = AtomicUsize::new(0);
+        let (open, opened) = watch::channel(false);
+        let one = fetched();
+        let callers = (0..16).map(|_| {
+            cache.get_or_fetch(key(1), async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                let mut opened = opened.clone();
+                let _ = opened.wait_for(|o| *o).await;
+                Ok(one.clone())
+            })
+        });
+        let all = futures::future::join(futures::future::join_all(callers), async {
+            tokio::task::yield_now().await;
+            let _ = open.send(true);
+        })
+        .await
+        .0;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        for got in all {
+            assert!(Arc::ptr_eq(&got.unwrap(), &one));
+        }
+        assert!(Arc::ptr_eq(&cache.get(&key(1)).unwrap(), &one));
+        assert!(cache.flights().is_empty());
+    }
+
+    /// A failure reaches every waiting caller from one fetch and is not held: the next miss
+    /// fetches again.
+    #[tokio::test]
+    async fn a_failure_is_shared_and_not_held() {
+        let cache = FreshCache::new(100);
+        let calls = AtomicUsize::new(0);
+        let fail = || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            Err(Degradation::BreakerOpen)
+        };
+        let all =
+            futures::future::join_all((0..8).map(|_| cache.get_or_fetch(key(2), fail()))).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(
+            all.iter()
+                .all(|r| matches!(r.as_ref().map_err(|e| &**e), Err(Degradation::BreakerOpen)))
+        );
+        assert!(cache.get(&key(2)).is_none());
+        let _ = cache.get_or_fetch(key(2), fail()).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// The fetching caller goes away: a waiting caller fetches in its place.
+    #[tokio::test]
+    async fn a_waiting_caller_fetches_when_the_first_goes_away() {
+        let cache = FreshCache::new(100);
+        let one = fetched();
+        let mut first = Box::pin(cache.get_or_fetch(key(3), std::future::pending()));
+        assert!(futures::poll!(first.as_mut()).is_pending());
+        let mut second = Box::pin(cache.get_or_fetch(key(3), async { Ok(one.clone()) }));
+        assert!(futures::poll!(second.as_mut()).is_pending(), "it waits");
+        drop(first);
+        assert!(Arc::ptr_eq(&second.await.unwrap(), &one));
+        assert!(cache.flights().is_empty());
+    }
+
+    /// `capacity` persons all stay (the table's shards fill unevenly).
+    #[test]
+    fn a_full_capacity_is_held() {
+        let cache = FreshCache::new(20_000);
+        let one = fetched();
+        for n in 0..20_000 {
+            cache.insert(key(n), one.clone());
+        }
+        assert_eq!(cache.len(), 20_000);
+    }
+
+    /// What is held is answered without a fetch; a removed entry is fetched again.
+    #[tokio::test]
+    async fn held_answers_are_found_and_removed_ones_fetched() {
+        let cache = FreshCache::new(100);
+        let one = fetched();
+        cache.insert(key(4), one.clone());
+        let got = cache
+            .get_or_fetch(key(4), async { Err(Degradation::BreakerOpen) })
+            .await;
+        assert!(Arc::ptr_eq(&got.unwrap(), &one));
+        cache.remove(&key(4));
+        assert!(cache.get(&key(4)).is_none());
+        assert_eq!(cache.len(), 0);
+    }
+}
