@@ -159,6 +159,24 @@ struct KeptHeadOut<'a> {
     body_key: String,
 }
 
+impl<'a> KeptHeadOut<'a> {
+    /// `outcome`'s own fields, its mapped part in the shared body under `body_key`.
+    fn new(outcome: &'a CheckOutcome, body_key: String) -> Self {
+        Self {
+            status: &outcome.status,
+            source: &outcome.source,
+            service_date: &outcome.service_date,
+            checked_at: &outcome.checked_at,
+            obtained_at: &outcome.obtained_at,
+            origin: &outcome.origin,
+            degradation: &outcome.degradation,
+            masters_version: &outcome.masters_version,
+            check_id: &outcome.check_id,
+            body_key,
+        }
+    }
+}
+
 /// A kept answer as read: [`KeptHeadOut`]; or, written without a shared body (or by a build
 /// that wrote the empty mapped part too), the whole answer with its `mapped` part.
 #[derive(serde::Deserialize)]
@@ -187,18 +205,7 @@ fn kept(
 ) -> Option<(StoredAnswer, Option<Arc<SharedBody>>)> {
     let shared = st.rendered.body(outcome, st.service.now());
     let written = match &shared {
-        Some(b) => serde_json::to_vec(&KeptHeadOut {
-            status: &outcome.status,
-            source: &outcome.source,
-            service_date: &outcome.service_date,
-            checked_at: &outcome.checked_at,
-            obtained_at: &outcome.obtained_at,
-            origin: &outcome.origin,
-            degradation: &outcome.degradation,
-            masters_version: &outcome.masters_version,
-            check_id: &outcome.check_id,
-            body_key: hex(&b.key),
-        }),
+        Some(b) => serde_json::to_vec(&KeptHeadOut::new(outcome, hex(&b.key))),
         None => serde_json::to_vec(outcome),
     };
     let plain = match written {
@@ -526,19 +533,7 @@ mod tests {
         assert_eq!(head.masters_version, "m");
 
         let outcome = crate::api::test_outcome(&["2113601"]);
-        let now = serde_json::to_vec(&KeptHeadOut {
-            status: &outcome.status,
-            source: &outcome.source,
-            service_date: &outcome.service_date,
-            checked_at: &outcome.checked_at,
-            obtained_at: &outcome.obtained_at,
-            origin: &outcome.origin,
-            degradation: &outcome.degradation,
-            masters_version: &outcome.masters_version,
-            check_id: &outcome.check_id,
-            body_key: "11".into(),
-        })
-        .unwrap();
+        let now = serde_json::to_vec(&KeptHeadOut::new(&outcome, "11".into())).unwrap();
         assert!(!String::from_utf8_lossy(&now).contains("mapped"));
         let head: KeptHeadIn = serde_json::from_slice(&now).unwrap();
         assert!(head.mapped.is_none());
