@@ -538,6 +538,12 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
 }
 
 fn main() -> ExitCode {
+    // No transparent huge pages in this process: mimalloc advises them for its arenas, and
+    // where the kernel follows (THP "madvise" or "always") each touched 2 MiB became resident
+    // whole — 18 of the 40 MB an idle gateway held, for no measurable throughput
+    // (deploy/bench/run, side by side). A kernel without the setting keeps its default.
+    #[cfg(target_os = "linux")]
+    let _unsupported = rustix::thread::disable_transparent_huge_pages(true);
     let cli = Cli::parse();
     tls::install_crypto_provider();
     let rt = match tokio::runtime::Runtime::new() {

@@ -162,6 +162,11 @@ async fn serve_uses_the_certificates_a_separate_sandbox_wrote_and_no_proxy_from_
         ],
     );
     let mut serve = Reaped(serve);
+    // Transparent huge pages are off for the process (the kernel says so where it tells).
+    let status = std::fs::read_to_string(format!("/proc/{}/status", serve.0.id())).unwrap();
+    if let Some(thp) = status.lines().find(|l| l.starts_with("THP_enabled:")) {
+        assert_eq!(thp.split_whitespace().nth(1), Some("0"), "{thp}");
+    }
 
     let r = crate::common::http()
         .post(format!("http://{addr}/v1/subsidy-checks"))
