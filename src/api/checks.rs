@@ -225,10 +225,7 @@ fn kept(
         patient,
         sealed: st.hasher.answer(&outcome.check_id).seal(&plain),
         body_id: shared.as_ref().map(|b| b.id.clone()),
-        body: shared
-            .as_ref()
-            .filter(|b| !b.stored())
-            .map(|b| b.sealed.clone()),
+        body: shared.as_ref().and_then(|b| b.unsent()).map(|b| b.to_vec()),
     };
     Some((answer, shared))
 }
