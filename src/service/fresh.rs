@@ -8,6 +8,11 @@
 //! time to live: it is bounded by its capacity, and an entry past its freshness is replaced by
 //! the next fetch.
 //!
+//! The table is keyed by a keyed hash of the person (HMAC-SHA-256 under a key the process draws
+//! at start, cut to 128 bits) and the service date: 20 bytes in place, no allocation, and no
+//! insured number or birthdate in the table. Two persons share a key with a chance of about
+//! n²/2¹²⁹ — none in practice — and nobody without the process's key can aim for one.
+//!
 //! Misses on one key share one fetch: the first caller runs it, the others wait for its result,
 //! failure included (a failing upstream is asked once, not once per waiting caller). A caller
 //! that goes away mid-fetch drops it; one of the waiting callers then fetches in its place, so
@@ -17,14 +22,27 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use aws_lc_rs::hmac;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use chrono::Datelike;
 use tokio::sync::watch;
 
-use super::{Degradation, Fetched, Key};
+use super::{Degradation, Fetched};
+use crate::domain::{InsuredIdentity, ServiceDate};
+
+/// A person and service date as the cache holds them ([`FreshCache::key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct Key {
+    person: [u8; 16],
+    date: ServiceDate,
+}
 
 /// What a fetch gives every caller that waited for it.
 pub(super) type Landed = Result<Arc<Fetched>, Arc<Degradation>>;
 
 pub(super) struct FreshCache {
+    /// The process's key for [`Key`]s.
+    keying: hmac::Key,
     entries: quick_cache::sync::Cache<Key, Arc<Fetched>>,
     /// The fetches under way, by key; the sender is the fetching caller's.
     flights: Mutex<HashMap<Key, watch::Receiver<Option<Landed>>>>,
@@ -53,7 +71,18 @@ impl FreshCache {
     /// turned away before the rest was full).
     pub(super) fn new(capacity: u64) -> Self {
         let capacity = usize::try_from(capacity).unwrap_or(usize::MAX / 2);
+        let mut secret = [0u8; 32];
+        // The system's random source; should it ever fail, a key from the time and address
+        // still differs per process (it only has to keep one table's keys apart).
+        if SystemRandom::new().fill(&mut secret).is_err() {
+            let fallback = format!("{:?}{:p}", std::time::SystemTime::now(), &secret);
+            secret = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, fallback.as_bytes())
+                .as_ref()
+                .try_into()
+                .unwrap_or([7; 32]);
+        }
         Self {
+            keying: hmac::Key::new(hmac::HMAC_SHA256, &secret),
             entries: quick_cache::sync::Cache::new(capacity.saturating_add(capacity / 16 + 64)),
             flights: Mutex::default(),
         }
@@ -62,6 +91,26 @@ impl FreshCache {
     fn flights(&self) -> std::sync::MutexGuard<'_, HashMap<Key, watch::Receiver<Option<Landed>>>> {
         // The map stays whole under a panic elsewhere (each change is one call).
         self.flights.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The key of a person's answer for a service date: the normalised identity's parts
+    /// (insurer, symbol, number, branch, birthdate), hashed under the process's key.
+    pub(super) fn key(&self, insured: &InsuredIdentity, date: ServiceDate) -> Key {
+        let mut ctx = hmac::Context::with_key(&self.keying);
+        for part in [
+            insured.insurer_number(),
+            insured.symbol().unwrap_or(""),
+            insured.number(),
+            insured.branch().unwrap_or(""),
+        ] {
+            ctx.update(part.as_bytes());
+            ctx.update(&[0]);
+        }
+        ctx.update(&insured.birthdate().num_days_from_ce().to_le_bytes());
+        let tag = ctx.sign();
+        let mut person = [0u8; 16];
+        person.copy_from_slice(&tag.as_ref()[..16]);
+        Key { person, date }
     }
 
     pub(super) fn get(&self, key: &Key) -> Option<Arc<Fetched>> {
@@ -100,7 +149,7 @@ impl FreshCache {
                             return Ok(f);
                         }
                         let (tx, rx) = watch::channel(None);
-                        flights.insert(key.clone(), rx);
+                        flights.insert(key, rx);
                         Turn::Fetch(tx)
                     }
                 }
@@ -123,7 +172,7 @@ impl FreshCache {
         };
         let landed = fetch.await.map_err(Arc::new);
         if let Ok(f) = &landed {
-            self.entries.insert(key.clone(), f.clone());
+            self.entries.insert(key, f.clone());
         }
         sender.send_replace(Some(landed.clone()));
         drop(flight);
@@ -138,15 +187,19 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
-    use crate::domain::{InsuredIdentity, ServiceDate};
     use crate::service::Origin;
 
-    fn key(n: u32) -> Key {
+    fn person(n: u32) -> InsuredIdentity {
         let birthdate = NaiveDate::from_ymd_opt(1980, 1, 1).unwrap();
-        let insured =
-            InsuredIdentity::new("06139999", None, &format!("{n:08}"), None, birthdate).unwrap();
-        let day = ServiceDate::new(NaiveDate::from_ymd_opt(2026, 11, 21).unwrap());
-        (insured, day)
+        InsuredIdentity::new("06139999", None, &format!("{n:08}"), None, birthdate).unwrap()
+    }
+
+    fn day() -> ServiceDate {
+        ServiceDate::new(NaiveDate::from_ymd_opt(2026, 11, 21).unwrap())
+    }
+
+    fn key(cache: &FreshCache, n: u32) -> Key {
+        cache.key(&person(n), day())
     }
 
     fn fetched() -> Arc<Fetched> {
@@ -160,6 +213,37 @@ mod tests {
         })
     }
 
+    /// A key is the person's, however the caller wrote them, and the day's; it holds no part of
+    /// the identity, and another process (another cache) keys the same person otherwise.
+    #[test]
+    fn a_key_is_a_keyed_hash_of_the_person_and_the_day() {
+        let cache = FreshCache::new(10);
+        let birthdate = NaiveDate::from_ymd_opt(1980, 1, 1).unwrap();
+        let written = |insurer: &str, symbol, number: &str, branch| {
+            InsuredIdentity::new(insurer, symbol, number, branch, birthdate).unwrap()
+        };
+        let a = written("06132013", Some("12"), "345", Some("01"));
+        let same = written("０６１３２０１３", Some(" 12 "), "345", Some("０１"));
+        assert_eq!(cache.key(&a, day()), cache.key(&same, day()));
+        let others = [
+            written("06132013", Some("12"), "346", Some("01")),
+            written("06132013", Some("123"), "45", Some("01")),
+            written("06132013", None, "12345", Some("01")),
+            written("06132013", Some("12"), "345", None),
+            InsuredIdentity::new("06132013", Some("12"), "345", Some("01"), day().date()).unwrap(),
+        ];
+        for other in &others {
+            assert_ne!(cache.key(&a, day()), cache.key(other, day()), "{other:?}");
+        }
+        let tomorrow = ServiceDate::new(day().date().succ_opt().unwrap());
+        assert_ne!(cache.key(&a, day()), cache.key(&a, tomorrow));
+        assert_ne!(cache.key(&a, day()), FreshCache::new(10).key(&a, day()));
+        let shown = format!("{:?}", cache.key(&a, day()));
+        for part in ["06132013", "345", "1980"] {
+            assert!(!shown.contains(part), "{shown}");
+        }
+    }
+
     /// Sixteen callers miss at once: one fetch runs, all get its answer, and it is held.
     #[tokio::test]
     async fn concurrent_misses_share_one_fetch_and_its_answer() {
@@ -168,7 +252,7 @@ mod tests {
         let (open, opened) = watch::channel(false);
         let one = fetched();
         let callers = (0..16).map(|_| {
-            cache.get_or_fetch(key(1), async {
+            cache.get_or_fetch(key(&cache, 1), async {
                 calls.fetch_add(1, Ordering::SeqCst);
                 let mut opened = opened.clone();
                 let _ = opened.wait_for(|o| *o).await;
@@ -185,7 +269,7 @@ mod tests {
         for got in all {
             assert!(Arc::ptr_eq(&got.unwrap(), &one));
         }
-        assert!(Arc::ptr_eq(&cache.get(&key(1)).unwrap(), &one));
+        assert!(Arc::ptr_eq(&cache.get(&key(&cache, 1)).unwrap(), &one));
         assert!(cache.flights().is_empty());
     }
 
@@ -201,14 +285,15 @@ mod tests {
             Err(Degradation::BreakerOpen)
         };
         let all =
-            futures::future::join_all((0..8).map(|_| cache.get_or_fetch(key(2), fail()))).await;
+            futures::future::join_all((0..8).map(|_| cache.get_or_fetch(key(&cache, 2), fail())))
+                .await;
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert!(
             all.iter()
                 .all(|r| matches!(r.as_ref().map_err(|e| &**e), Err(Degradation::BreakerOpen)))
         );
-        assert!(cache.get(&key(2)).is_none());
-        let _ = cache.get_or_fetch(key(2), fail()).await;
+        assert!(cache.get(&key(&cache, 2)).is_none());
+        let _ = cache.get_or_fetch(key(&cache, 2), fail()).await;
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
@@ -217,9 +302,9 @@ mod tests {
     async fn a_waiting_caller_fetches_when_the_first_goes_away() {
         let cache = FreshCache::new(100);
         let one = fetched();
-        let mut first = Box::pin(cache.get_or_fetch(key(3), std::future::pending()));
+        let mut first = Box::pin(cache.get_or_fetch(key(&cache, 3), std::future::pending()));
         assert!(futures::poll!(first.as_mut()).is_pending());
-        let mut second = Box::pin(cache.get_or_fetch(key(3), async { Ok(one.clone()) }));
+        let mut second = Box::pin(cache.get_or_fetch(key(&cache, 3), async { Ok(one.clone()) }));
         assert!(futures::poll!(second.as_mut()).is_pending(), "it waits");
         drop(first);
         assert!(Arc::ptr_eq(&second.await.unwrap(), &one));
@@ -232,7 +317,7 @@ mod tests {
         let cache = FreshCache::new(20_000);
         let one = fetched();
         for n in 0..20_000 {
-            cache.insert(key(n), one.clone());
+            cache.insert(key(&cache, n), one.clone());
         }
         assert_eq!(cache.len(), 20_000);
     }
@@ -242,13 +327,13 @@ mod tests {
     async fn held_answers_are_found_and_removed_ones_fetched() {
         let cache = FreshCache::new(100);
         let one = fetched();
-        cache.insert(key(4), one.clone());
+        cache.insert(key(&cache, 4), one.clone());
         let got = cache
-            .get_or_fetch(key(4), async { Err(Degradation::BreakerOpen) })
+            .get_or_fetch(key(&cache, 4), async { Err(Degradation::BreakerOpen) })
             .await;
         assert!(Arc::ptr_eq(&got.unwrap(), &one));
-        cache.remove(&key(4));
-        assert!(cache.get(&key(4)).is_none());
+        cache.remove(&key(&cache, 4));
+        assert!(cache.get(&key(&cache, 4)).is_none());
         assert_eq!(cache.len(), 0);
     }
 }

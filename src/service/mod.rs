@@ -210,8 +210,6 @@ struct Fetched {
     origin: Origin,
 }
 
-type Key = (InsuredIdentity, ServiceDate);
-
 /// What a mapping depends on besides the person: the certificates (by the `Fetched` they came
 /// in), the visit and the master tables (by snapshot). The institution is the service's own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -342,7 +340,7 @@ impl SubsidyService {
 
     /// Forgets what is cached about a person (e.g. a new オン資 result arrived).
     pub async fn invalidate(&self, insured: &InsuredIdentity, date: ServiceDate) {
-        self.fresh.remove(&(insured.clone(), date));
+        self.fresh.remove(&self.fresh.key(insured, date));
     }
 
     /// Answers one person's check from an オン資 result, whichever door it came through. With the
@@ -377,7 +375,7 @@ impl SubsidyService {
                 let origin = Origin::OnshiResult { file };
                 let f = Arc::new(self.fetched(certificates, asked.service_date, origin));
                 if cacheable {
-                    self.fresh.insert(asked.key(), f.clone());
+                    self.fresh.insert(asked.key(&self.fresh), f.clone());
                     if f.certificates.is_empty() {
                         // The block is PMH's "none": no older answer stands in for it.
                         self.forget_stand_in(&insured).await;
@@ -389,7 +387,7 @@ impl SubsidyService {
                 let day = request
                     .service_date
                     .unwrap_or_else(|| ServiceDate::today_at(self.clock.now()));
-                self.fresh.remove(&(request.insured.clone(), day));
+                self.fresh.remove(&self.fresh.key(&request.insured, day));
                 self.check_inner(request).await
             }
         };
@@ -405,7 +403,7 @@ impl SubsidyService {
                     .inc();
                 if let Some(reference) = reference {
                     self.board.done(&reference, arrived_at, &out);
-                    let answer = self.fresh.get(&(insured.clone(), out.service_date));
+                    let answer = self.fresh.get(&self.fresh.key(&insured, out.service_date));
                     let c = CheckIn {
                         insured,
                         service_date: out.service_date,
@@ -446,7 +444,7 @@ impl SubsidyService {
             return None;
         }
         if let Some(f) = answer.filter(|f| f.fresh_until > now) {
-            let key = (c.insured.clone(), c.service_date);
+            let key = self.fresh.key(&c.insured, c.service_date);
             if self.fresh.get(&key).is_none() {
                 self.fresh.insert(key, Arc::new(f));
             }
@@ -668,7 +666,7 @@ impl SubsidyService {
         // Keep a margin for mapping and writing the answer, so the caller has it by the deadline.
         let margin = (self.cfg.deadline / 10).min(Duration::from_millis(100));
         let deadline = Instant::now() + self.cfg.deadline - margin;
-        let key = asked.key();
+        let key = asked.key(&self.fresh);
         let now = asked.now;
 
         if let Some(f) = self.fresh.get(&key) {
@@ -680,8 +678,7 @@ impl SubsidyService {
         }
         self.metrics.cache_misses.inc();
 
-        let result =
-            tokio::time::timeout_at(deadline, self.fetch(key, &asked.check_id, deadline)).await;
+        let result = tokio::time::timeout_at(deadline, self.fetch(key, &asked, deadline)).await;
         self.metrics.cache_entries.set(self.fresh.len() as i64);
         let degradation = match result {
             Ok(Ok(f)) => {
@@ -719,12 +716,11 @@ impl SubsidyService {
     /// so that a caller that goes away cannot stall the others.
     async fn fetch(
         &self,
-        key: Key,
-        check_id: &str,
+        key: fresh::Key,
+        asked: &Asked,
         deadline: Instant,
     ) -> Result<Arc<Fetched>, Arc<Degradation>> {
-        let insured = key.0.clone();
-        let date = key.1;
+        let (insured, date, check_id) = (&asked.req.insured, asked.service_date, &asked.check_id);
         let init = async {
             if self.breaker.permit() == breaker::Permit::Refused {
                 return Err(Degradation::BreakerOpen);
@@ -753,16 +749,16 @@ impl SubsidyService {
                     self.breaker.record_success();
                     let f = Arc::new(self.fetched(a.certificates, date, Origin::Upstream));
                     if f.certificates.is_empty() {
-                        self.forget_stand_in(&insured).await;
+                        self.forget_stand_in(insured).await;
                     } else {
-                        self.keep_stand_in(&insured, &f).await;
+                        self.keep_stand_in(insured, &f).await;
                     }
                     Ok(f)
                 }
                 Err(e) => {
                     // Only what says the upstream is unwell counts, once per person.
                     if e.is_unwell() {
-                        self.breaker.record_failure(person_hash(&insured));
+                        self.breaker.record_failure(person_hash(insured));
                     }
                     self.metrics
                         .upstream_errors
@@ -805,8 +801,8 @@ impl Asked {
             check_id: uuid::Uuid::now_v7().to_string(),
         }
     }
-    fn key(&self) -> Key {
-        (self.req.insured.clone(), self.service_date)
+    fn key(&self, fresh: &fresh::FreshCache) -> fresh::Key {
+        fresh.key(&self.req.insured, self.service_date)
     }
 }
 
