@@ -19,7 +19,7 @@ use super::dto::{CheckInDto, SubsidyCheckResponse};
 use super::labels::{source_label, status_label};
 use crate::domain::ServiceDate;
 use crate::domain::date::jst_rfc3339;
-use crate::service::{CheckIn, CheckOutcome, Source};
+use crate::service::{CheckIn, CheckOutcome, MAPPED_CAPACITY, Source};
 use crate::store::{BODY_KEEP, KEY_BYTES, Sealer};
 
 /// The item a shared body is sealed as.
@@ -55,15 +55,15 @@ impl SharedBody {
     }
 }
 
-/// The default bound of the kept JSON bytes: a clinic's day of answers (a thousand or so of a
-/// few kilobytes). Beyond it an answer is written again (its mapping is memoised apart); with
-/// 16 MB the caches held 32 of the 177 MB measured for 100,000 cached persons
-/// (benches/allocs.rs).
-pub const DEFAULT_MAX_BYTES: u64 = 4 * 1024 * 1024;
+/// The default bound of the kept JSON bytes: the answers of the memoised mappings
+/// ([`MAPPED_CAPACITY`], a few kilobytes each); an answer of a basis whose mapping has left is
+/// never asked for again. Beyond it an answer is written again; with 16 MB the caches held 32 of
+/// the 177 MB measured for 100,000 cached persons (benches/allocs.rs).
+pub const DEFAULT_MAX_BYTES: u64 = 2 * 1024 * 1024;
 
-/// How many shared bodies are held (their ids and keys, once stored): a body not held is sealed
-/// and stored anew, a few kilobytes more in the store.
-pub const BODIES_HELD: u64 = 1024;
+/// How many shared bodies are held (their ids and keys, once stored): one per memoised mapping.
+/// A body not held is sealed and stored anew, a few kilobytes more in the store.
+pub const BODIES_HELD: u64 = MAPPED_CAPACITY;
 
 /// The JSON after the head: from `,"subsidies":` to the closing brace, and where a check-in
 /// goes (before `,"upstream_problem":`).
