@@ -538,10 +538,11 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
 }
 
 fn main() -> ExitCode {
-    // No transparent huge pages in this process: mimalloc advises them for its arenas, and
-    // where the kernel follows (THP "madvise" or "always") each touched 2 MiB became resident
-    // whole — 18 of the 40 MB an idle gateway held, for no measurable throughput
-    // (deploy/bench/run, side by side). A kernel without the setting keeps its default.
+    // No transparent huge pages in this process: where the kernel backs a touched 2 MiB with a
+    // huge page, it is resident whole — 18 of the 40 MB an idle gateway held, for no measurable
+    // throughput (deploy/bench/run, side by side). mimalloc is built not to advise them (feature
+    // `no_thp`: the pages it touched before this line), and this turns them off where the
+    // kernel would use them unasked (THP "always"). A kernel without the setting keeps its own.
     #[cfg(target_os = "linux")]
     let _unsupported = rustix::thread::disable_transparent_huge_pages(true);
     let cli = Cli::parse();
