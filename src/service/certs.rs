@@ -9,9 +9,13 @@
 
 use crate::domain::Certificate;
 
+/// Sixteen bytes in place (a test holds it to that): the encoding with its length, or a boxed
+/// vector when the encoding failed. No certificates: an empty encoding, no allocation.
 pub(super) enum Certs {
-    Encoded { len: usize, bytes: Box<[u8]> },
-    Parsed(Vec<Certificate>),
+    Encoded(Box<[u8]>),
+    // A thin pointer, so that the enum fits in the encoding's 16 bytes (a boxed slice would not).
+    #[allow(clippy::box_collection)]
+    Parsed(Box<Vec<Certificate>>),
 }
 
 /// Personal data: the count only.
@@ -24,20 +28,17 @@ impl std::fmt::Debug for Certs {
 impl Certs {
     pub(super) fn new(certificates: Vec<Certificate>) -> Self {
         if certificates.is_empty() {
-            return Self::Parsed(certificates);
+            return Self::Encoded(Box::default());
         }
         let encoded = postcard::to_allocvec(&certificates).ok().filter(|b| {
             postcard::from_bytes::<Vec<Certificate>>(b)
                 .is_ok_and(|back| back.len() == certificates.len())
         });
         match encoded {
-            Some(bytes) => Self::Encoded {
-                len: certificates.len(),
-                bytes: bytes.into_boxed_slice(),
-            },
+            Some(bytes) => Self::Encoded(bytes.into_boxed_slice()),
             None => {
                 tracing::warn!("certificates could not be encoded compactly; kept as parsed");
-                Self::Parsed(certificates)
+                Self::Parsed(Box::new(certificates))
             }
         }
     }
@@ -46,9 +47,13 @@ impl Certs {
         self.len() == 0
     }
 
+    /// How many: an encoding starts with its count (postcard's sequence length).
     pub(super) fn len(&self) -> usize {
         match self {
-            Self::Encoded { len, .. } => *len,
+            Self::Encoded(bytes) if bytes.is_empty() => 0,
+            Self::Encoded(bytes) => postcard::take_from_bytes::<usize>(bytes)
+                .map(|(n, _)| n)
+                .expect("an encoding is used only once it has decoded"),
             Self::Parsed(c) => c.len(),
         }
     }
@@ -56,10 +61,11 @@ impl Certs {
     /// The certificates, as parsed.
     pub(super) fn to_vec(&self) -> Vec<Certificate> {
         match self {
-            Self::Encoded { bytes, .. } => {
+            Self::Encoded(bytes) if bytes.is_empty() => Vec::new(),
+            Self::Encoded(bytes) => {
                 postcard::from_bytes(bytes).expect("an encoding is used only once it has decoded")
             }
-            Self::Parsed(c) => c.clone(),
+            Self::Parsed(c) => (**c).clone(),
         }
     }
 }
@@ -91,13 +97,15 @@ mod tests {
         a.unreadable = vec!["maxCopaymentAmount.inpatient.perDay".into()];
         let b = Certificate::simple("21136015", None, day, day);
         let certs = Certs::new(vec![a.clone(), b.clone()]);
-        assert!(matches!(certs, Certs::Encoded { len: 2, .. }));
+        assert!(matches!(certs, Certs::Encoded(_)));
         assert_eq!((certs.len(), certs.is_empty()), (2, false));
         let back = certs.to_vec();
         assert_eq!(format!("{back:?}"), format!("{:?}", vec![a, b]));
         assert_eq!(back[0].recipient_number_raw.as_deref(), Some("1774264"));
         assert_eq!(back[0].details[0].value, "潰瘍性大腸炎");
         assert!(Certs::new(Vec::new()).is_empty());
+        assert!(Certs::new(Vec::new()).to_vec().is_empty());
+        assert_eq!(size_of::<Certs>(), 16);
         assert_eq!(
             format!("{certs:?}"),
             "Certs(2 certificates)",

@@ -61,19 +61,18 @@ impl KeptFetched {
     pub(super) fn of(f: &Fetched) -> Self {
         Self {
             certificates: f.certificates.to_vec(),
-            obtained_at: f.obtained_at,
-            fresh_until: f.fresh_until,
-            origin: f.origin.clone(),
+            obtained_at: f.obtained_at(),
+            fresh_until: f.fresh_until(),
+            origin: f.origin(),
         }
     }
     pub(super) fn into_fetched(self) -> Fetched {
-        Fetched {
-            id: super::next_id(),
-            certificates: super::certs::Certs::new(self.certificates),
-            obtained_at: self.obtained_at,
-            fresh_until: self.fresh_until,
-            origin: self.origin,
-        }
+        Fetched::new(
+            super::certs::Certs::new(self.certificates),
+            self.obtained_at,
+            self.fresh_until,
+            self.origin,
+        )
     }
 }
 

@@ -204,13 +204,12 @@ mod tests {
 
     fn fetched() -> Arc<Fetched> {
         let now = chrono::Utc::now();
-        Arc::new(Fetched {
-            id: super::super::next_id(),
-            certificates: super::super::certs::Certs::new(Vec::new()),
-            obtained_at: now,
-            fresh_until: now,
-            origin: Origin::Upstream,
-        })
+        Arc::new(Fetched::new(
+            super::super::certs::Certs::new(Vec::new()),
+            now,
+            now,
+            Origin::Upstream,
+        ))
     }
 
     /// A key is the person's, however the caller wrote them, and the day's; it holds no part of
