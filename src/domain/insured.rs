@@ -67,8 +67,9 @@ fn text(field: &'static str, s: &str, required: bool) -> Result<Option<String>, 
     Ok(Some(t.to_owned()))
 }
 
-/// The insured person: 保険者番号, 記号, 番号, 枝番, 生年月日. Hashable: it is the cache key, held
-/// for each cached person, so its text is one allocation (the parts one after another).
+/// The insured person: 保険者番号, 記号, 番号, 枝番, 生年月日. Hashable: it keys the stand-ins held
+/// in memory (the cache of answers holds a keyed hash instead), and its text is one allocation
+/// (the parts one after another).
 ///
 /// Personal data: `Debug` is redacted.
 #[derive(Clone, PartialEq, Eq, Hash)]

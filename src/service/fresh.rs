@@ -23,7 +23,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_lc_rs::hmac;
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::rand::SystemRandom;
 use chrono::Datelike;
 use tokio::sync::watch;
 
@@ -71,18 +71,10 @@ impl FreshCache {
     /// turned away before the rest was full).
     pub(super) fn new(capacity: u64) -> Self {
         let capacity = usize::try_from(capacity).unwrap_or(usize::MAX / 2);
-        let mut secret = [0u8; 32];
-        // The system's random source; should it ever fail, a key from the time and address
-        // still differs per process (it only has to keep one table's keys apart).
-        if SystemRandom::new().fill(&mut secret).is_err() {
-            let fallback = format!("{:?}{:p}", std::time::SystemTime::now(), &secret);
-            secret = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, fallback.as_bytes())
-                .as_ref()
-                .try_into()
-                .unwrap_or([7; 32]);
-        }
         Self {
-            keying: hmac::Key::new(hmac::HMAC_SHA256, &secret),
+            // As the store's random keys (`Sealer::random`): the system has random bytes.
+            keying: hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new())
+                .expect("the system has random bytes"),
             entries: quick_cache::sync::Cache::new(capacity.saturating_add(capacity / 16 + 64)),
             flights: Mutex::default(),
         }
@@ -94,7 +86,9 @@ impl FreshCache {
     }
 
     /// The key of a person's answer for a service date: the normalised identity's parts
-    /// (insurer, symbol, number, branch, birthdate), hashed under the process's key.
+    /// (insurer, symbol, number, branch, birthdate), hashed under the process's key. Each part
+    /// ends with a NUL, which no part can hold (control characters are refused), so no two
+    /// identities feed the same bytes — unlike a printable separator such as the store's `|`.
     pub(super) fn key(&self, insured: &InsuredIdentity, date: ServiceDate) -> Key {
         let mut ctx = hmac::Context::with_key(&self.keying);
         for part in [
@@ -234,6 +228,11 @@ mod tests {
         for other in &others {
             assert_ne!(cache.key(&a, day()), cache.key(other, day()), "{other:?}");
         }
+        // A printable separator could be written inside a part; the key's cannot.
+        assert_ne!(
+            cache.key(&written("06132013", Some("1|2"), "3", None), day()),
+            cache.key(&written("06132013", Some("1"), "2|3", None), day())
+        );
         let tomorrow = ServiceDate::new(day().date().succ_opt().unwrap());
         assert_ne!(cache.key(&a, day()), cache.key(&a, tomorrow));
         assert_ne!(cache.key(&a, day()), FreshCache::new(10).key(&a, day()));
