@@ -12,6 +12,8 @@ pub mod demo;
 pub mod domain;
 pub mod errors;
 pub mod files;
+#[cfg(feature = "emulator")]
+pub mod fuzzing;
 pub mod mapping;
 pub mod masters;
 pub mod metrics;

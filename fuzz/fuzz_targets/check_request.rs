@@ -1,11 +1,8 @@
-//! Fuzz the JSON check request (the REST API's body): any bytes give a request or a problem with
-//! field errors, never a panic.
+//! Fuzz target `check_request`: its body is `pmh_gateway::fuzzing::check_request` (what it feeds and what it
+//! asserts), shared with `cargo test`, which replays this target's committed corpus.
+//! Run: `fuzz/run` (or `RUSTC_BOOTSTRAP=1 cargo fuzz run check_request`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pmh_gateway::domain::ServiceDate;
 
-fuzz_target!(|data: &[u8]| {
-    let today = ServiceDate::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
-    let _ = pmh_gateway::api::request::parse_check_request(data, today);
-});
+fuzz_target!(|data: &[u8]| pmh_gateway::fuzzing::check_request(data));

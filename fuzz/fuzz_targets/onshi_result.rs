@@ -1,9 +1,8 @@
-//! Fuzz the オン資 result parser: any bytes must give a value or an error, never a panic.
+//! Fuzz target `onshi_result`: its body is `pmh_gateway::fuzzing::onshi_result` (what it feeds and what it
+//! asserts), shared with `cargo test`, which replays this target's committed corpus.
 //! Run: `fuzz/run` (or `RUSTC_BOOTSTRAP=1 cargo fuzz run onshi_result`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = pmh_gateway::onshi::OnshiResult::parse(data);
-});
+fuzz_target!(|data: &[u8]| pmh_gateway::fuzzing::onshi_result(data));

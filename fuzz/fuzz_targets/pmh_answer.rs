@@ -1,24 +1,8 @@
-//! Fuzz the PMH answer parser (the upstream's JSON, the boundary parse into certificates) and the
-//! mapping of what it gives: any bytes give an answer or an upstream error, never a panic.
+//! Fuzz target `pmh_answer`: its body is `pmh_gateway::fuzzing::pmh_answer` (what it feeds and what it
+//! asserts), shared with `cargo test`, which replays this target's committed corpus.
+//! Run: `fuzz/run` (or `RUSTC_BOOTSTRAP=1 cargo fuzz run pmh_answer`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pmh_gateway::domain::{Care, Claim, ServiceDate};
-use pmh_gateway::mapping::{self, VisitContext};
-use pmh_gateway::masters::MasterSnapshot;
 
-fuzz_target!(|data: &[u8]| {
-    static MASTERS: std::sync::OnceLock<MasterSnapshot> = std::sync::OnceLock::new();
-    let masters = MASTERS.get_or_init(MasterSnapshot::embedded);
-    if let Ok(answer) = pmh_gateway::upstream::parse_answer(data) {
-        let ctx = VisitContext {
-            service_date: ServiceDate::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()),
-            claim: Claim::Medical,
-            care: Care::Outpatient,
-            institution: None,
-            insurance: None,
-            birthdate: None,
-        };
-        let _ = mapping::map(&answer.certificates, masters, &ctx);
-    }
-});
+fuzz_target!(|data: &[u8]| pmh_gateway::fuzzing::pmh_answer(data));
