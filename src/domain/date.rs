@@ -54,27 +54,42 @@ fn in_range(d: NaiveDate) -> Result<NaiveDate, DateError> {
     }
 }
 
+/// The number ASCII digits write; `None` when any byte is not a digit.
+fn digits(s: &[u8]) -> Option<u32> {
+    s.iter().try_fold(0u32, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+    })
+}
+
+/// The day a year, month and day written in digits name; `None` when there is no such day.
+/// Read by hand: chrono's `parse_from_str` interprets its format string on every call (a
+/// measurable share of a cached check, which parses a birthdate or two).
+fn ymd(y: &[u8], m: &[u8], d: &[u8]) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(i32::try_from(digits(y)?).ok()?, digits(m)?, digits(d)?)
+}
+
 /// `YYYY-MM-DD` (the REST API's form).
 pub fn parse_iso(s: &str) -> Result<NaiveDate, DateError> {
-    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| DateError::Format {
+    let b = s.as_bytes();
+    let d = if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        ymd(&b[0..4], &b[5..7], &b[8..10])
+    } else {
+        None
+    };
+    in_range(d.ok_or(DateError::Format {
         format: "YYYY-MM-DD",
-    })?;
-    if s.len() != 10 {
-        return Err(DateError::Format {
-            format: "YYYY-MM-DD",
-        });
-    }
-    in_range(d)
+    })?)
 }
 
 /// `YYYYMMDD` (the オン資 XML and the provisional PMH contract).
 pub fn parse_compact(s: &str) -> Result<NaiveDate, DateError> {
-    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(DateError::Format { format: "YYYYMMDD" });
-    }
-    let d = NaiveDate::parse_from_str(s, "%Y%m%d")
-        .map_err(|_| DateError::Format { format: "YYYYMMDD" })?;
-    in_range(d)
+    let b = s.as_bytes();
+    let d = if b.len() == 8 {
+        ymd(&b[0..4], &b[4..6], &b[6..8])
+    } else {
+        None
+    };
+    in_range(d.ok_or(DateError::Format { format: "YYYYMMDD" })?)
 }
 
 pub fn format_compact(d: NaiveDate) -> String {
@@ -84,6 +99,56 @@ pub fn format_compact(d: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_read_by_hand_as_chrono_reads_them() {
+        assert!(parse_iso("2024-01- 5").is_err() && parse_iso("2024-01-05").is_ok());
+        // Every day of two years around a leap day, each written both ways and with one byte
+        // changed (a letter, a sign, a space, another separator, a digit more or less).
+        let mut day = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+        let mut forms = vec![
+            "2024-1-05".to_owned(),
+            "+024-01-05".to_owned(),
+            "2024-01- 5".to_owned(),
+            "0000-01-01".to_owned(),
+            "1899-12-31".to_owned(),
+            "2200-01-01".to_owned(),
+            "２０２４-01-05".to_owned(),
+        ];
+        while day.year() < 2025 {
+            for f in [day.format("%Y-%m-%d").to_string(), format_compact(day)] {
+                for (i, c) in [(9, 'x'), (0, '+'), (5, ' '), (4, '/'), (7, '1')] {
+                    if i < f.len() {
+                        let mut g = f.clone();
+                        g.replace_range(i..=i, &c.to_string());
+                        forms.push(g);
+                    }
+                }
+                forms.push(format!("{f}0"));
+                forms.push(f[1..].to_owned());
+                forms.push(f);
+            }
+            day = day.succ_opt().unwrap();
+        }
+        for f in &forms {
+            // chrono also reads a space for a leading zero ("2024-01- 5"): not YYYY-MM-DD.
+            let written = f.len() == 10
+                && f.bytes().enumerate().all(|(i, b)| match i {
+                    4 | 7 => b == b'-',
+                    _ => b.is_ascii_digit(),
+                });
+            let iso = NaiveDate::parse_from_str(f, "%Y-%m-%d")
+                .ok()
+                .filter(|_| written)
+                .and_then(|d| in_range(d).ok());
+            assert_eq!(parse_iso(f).ok(), iso, "{f:?} as YYYY-MM-DD");
+            let compact = NaiveDate::parse_from_str(f, "%Y%m%d")
+                .ok()
+                .filter(|_| f.len() == 8 && f.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|d| in_range(d).ok());
+            assert_eq!(parse_compact(f).ok(), compact, "{f:?} as YYYYMMDD");
+        }
+    }
 
     #[test]
     fn jst_day_boundaries() {
