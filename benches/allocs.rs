@@ -10,15 +10,10 @@
 
 use std::alloc::System;
 
-use axum::body::Body;
-use axum::http::Request;
-use http_body_util::BodyExt;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use tower::ServiceExt;
 
 #[path = "peers/in_process.rs"]
 mod in_process;
-use in_process::TOKEN;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -34,19 +29,7 @@ fn main() {
         let router = pmh_gateway::api::router(state);
         println!("allocations per cached POST /v1/subsidy-checks ({REQUESTS} requests each, all threads)");
         for format in ["json", "orca", "fhir"] {
-            let send = || {
-                let request = Request::post(format!("/v1/subsidy-checks?format={format}"))
-                    .header("authorization", format!("Bearer {TOKEN}"))
-                    .header("content-type", "application/json")
-                    .body(Body::from(body.clone()))
-                    .unwrap();
-                let router = router.clone();
-                async move {
-                    let r = router.oneshot(request).await.unwrap();
-                    assert_eq!(r.status(), 200);
-                    r.into_body().collect().await.unwrap().to_bytes().len()
-                }
-            };
+            let send = || in_process::check(&router, &body, format);
             // Warm the cache and the rendered bytes.
             send().await;
             let region = Region::new(GLOBAL);
@@ -83,14 +66,7 @@ fn held_per_person() {
         let router = pmh_gateway::api::router(in_process::state_over(dir.path(), population));
         let region = Region::new(GLOBAL);
         for body in &bodies {
-            let request = Request::post("/v1/subsidy-checks")
-                .header("authorization", format!("Bearer {TOKEN}"))
-                .header("content-type", "application/json")
-                .body(Body::from(body.clone()))
-                .unwrap();
-            let r = router.clone().oneshot(request).await.unwrap();
-            assert_eq!(r.status(), 200);
-            r.into_body().collect().await.unwrap();
+            in_process::check(&router, body, "json").await;
         }
         let s = region.change();
         let held = s.bytes_allocated as i64 - s.bytes_deallocated as i64; // reallocations are in both

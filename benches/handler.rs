@@ -11,17 +11,12 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::Request;
 use futures::StreamExt;
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 #[path = "peers/in_process.rs"]
 mod in_process;
 #[path = "peers/null_store.rs"]
 mod null_store;
-use in_process::TOKEN;
 
 /// The gateway binary's allocator.
 #[global_allocator]
@@ -54,19 +49,7 @@ fn main() {
             }
             let router = pmh_gateway::api::router(state);
             for format in ["json", "orca", "fhir"] {
-                let send = || {
-                    let request = Request::post(format!("/v1/subsidy-checks?format={format}"))
-                        .header("authorization", format!("Bearer {TOKEN}"))
-                        .header("content-type", "application/json")
-                        .body(Body::from(body.clone()))
-                        .unwrap();
-                    let router = router.clone();
-                    async move {
-                        let r = router.oneshot(request).await.unwrap();
-                        assert_eq!(r.status(), 200);
-                        r.into_body().collect().await.unwrap().to_bytes().len()
-                    }
-                };
+                let send = || in_process::check(&router, &body, format);
                 // Warm the cache and the rendered bytes.
                 send().await;
                 let before = cpu_seconds();

@@ -1,15 +1,21 @@
-//! The gateway in process for the benchmarks (benches/audit.rs, benches/allocs.rs): terminal
+//! The gateway in process for the benchmarks (benches/audit.rs, benches/allocs.rs,
+//! benches/handler.rs): terminal
 //! mode without a folder watcher, the sandbox's population (seed 42, 100 persons) as an
 //! in-memory upstream, one client `bench` with the `check` scope, its state in a given folder.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
 use pmh_gateway::api::AppState;
 use pmh_gateway::auth::Scope;
 use pmh_gateway::demo::{Demo, client};
 use pmh_gateway::sandbox::{InMemoryUpstream, Population};
 use pmh_gateway::service::SystemClock;
+use tower::ServiceExt;
 
 /// The client's token.
 pub const TOKEN: &str = "pmhg_bench_token";
@@ -60,4 +66,17 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// One cached check through `router` in process: `POST /v1/subsidy-checks?format=FORMAT` with
+/// `body` under the bench client's token; it must answer 200. The answer's length in bytes.
+pub async fn check(router: &Router, body: &str, format: &str) -> usize {
+    let request = Request::post(format!("/v1/subsidy-checks?format={format}"))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    let r = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.into_body().collect().await.unwrap().to_bytes().len()
 }
