@@ -181,7 +181,8 @@ fn insured_field_error(e: InsuredError) -> FieldError {
         InsuredError::Empty { field }
         | InsuredError::TooLong { field, .. }
         | InsuredError::Control { field }
-        | InsuredError::Invisible { field } => field,
+        | InsuredError::Invisible { field }
+        | InsuredError::Separator { field } => field,
         InsuredError::Branch => "branch",
     };
     let reason = match e {

@@ -25,6 +25,8 @@ pub enum InsuredError {
     Control { field: &'static str },
     #[error("{field} must not contain invisible characters (zero-width or bidirectional controls)")]
     Invisible { field: &'static str },
+    #[error("{field} must not contain '|' (no insurance card number holds one)")]
+    Separator { field: &'static str },
     #[error("branch must be 2 digits (枝番, e.g. \"01\")")]
     Branch,
 }
@@ -32,6 +34,9 @@ pub enum InsuredError {
 /// 被保険者証 記号・番号 are at most 20 full-width characters in the オン資 specification; allow
 /// a little slack for data entered with separators.
 const MAX_SYMBOL_NUMBER_CHARS: usize = 40;
+
+/// The character that no 記号 or 番号 may hold, so that it can separate them in text.
+pub const SEPARATOR: char = '|';
 
 /// One part of an identity as entered or received: invisible characters refused, then NFKC
 /// (full-width digits and letters to ASCII, half-width kana to full-width), so that one person
@@ -63,6 +68,11 @@ fn text(field: &'static str, s: &str, required: bool) -> Result<Option<String>, 
     }
     if t.chars().any(char::is_control) {
         return Err(InsuredError::Control { field });
+    }
+    // The store's canonical form of a person (store::keyed) separates the parts with '|':
+    // refused here (as the API's pattern does), no two identities write the same form.
+    if t.contains(SEPARATOR) {
+        return Err(InsuredError::Separator { field });
     }
     Ok(Some(t.to_owned()))
 }
@@ -228,6 +238,17 @@ mod tests {
             InsuredIdentity::new("12345", None, "1", None, bd()).unwrap_err(),
             InsuredError::Insurer(_)
         ));
+        // '|' (or its full-width form) would let two persons share the store's canonical form:
+        // symbol "1|2" + number "3" against symbol "1" + number "2|3".
+        for (symbol, number, field) in [
+            (Some("1|2"), "3", "symbol"),
+            (Some("1"), "2｜3", "number"),
+        ] {
+            assert_eq!(
+                InsuredIdentity::new("123456", symbol, number, None, bd()).unwrap_err(),
+                InsuredError::Separator { field }
+            );
+        }
         let long = "あ".repeat(41);
         assert!(matches!(
             InsuredIdentity::new("123456", Some(&long), "1", None, bd()).unwrap_err(),

@@ -26,7 +26,7 @@ pub use certificate::{
 pub use days::{ServiceDate, Validity, ValidityStatus};
 pub use hex::{hex, unhex};
 pub use high_cost::{AgeGroup, HighCostClass, HighCostClassError};
-pub use insured::{InsuredError, InsuredIdentity};
+pub use insured::{InsuredError, InsuredIdentity, SEPARATOR as IDENTITY_SEPARATOR};
 pub use money::{Rounding, Yen};
 pub use numbers::{
     InsurerNumber, LawCode, MedicalInstitutionCode, NumberError, PayerNumber, RecipientNumber,

@@ -10,7 +10,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::{aead, hmac};
 
 use super::StoreError;
-use crate::domain::{InsuredIdentity, PayerNumber, hex};
+use crate::domain::{IDENTITY_SEPARATOR, InsuredIdentity, PayerNumber, hex};
 use crate::files::{create_owner_only, is_private_secret};
 
 /// The secret's size in bytes (and a sealing key's).
@@ -195,13 +195,16 @@ impl Hasher {
 /// The insured identity as the store knows it (insurer, symbol, number, branch, birthdate),
 /// whatever order or padding the caller used.
 fn canonical(insured: &InsuredIdentity) -> String {
+    // Injective: the insurer, branch and date are digits, and the identity refuses the
+    // separator in 記号 and 番号.
     format!(
-        "{}|{}|{}|{}|{}",
+        "{}{s}{}{s}{}{s}{}{s}{}",
         insured.insurer_number(),
         insured.symbol().unwrap_or(""),
         insured.number(),
         insured.branch().unwrap_or(""),
         Yyyymmdd(insured.birthdate()),
+        s = IDENTITY_SEPARATOR,
     )
 }
 
