@@ -64,17 +64,35 @@ fn held_per_person() {
     in_process::runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let router = pmh_gateway::api::router(in_process::state_over(dir.path(), population));
+        let anon_before = resident_anonymous_kb();
         let region = Region::new(GLOBAL);
         for body in &bodies {
             in_process::check(&router, body, "json").await;
         }
         let s = region.change();
         let held = s.bytes_allocated as i64 - s.bytes_deallocated as i64; // reallocations are in both
+        let grown = (resident_anonymous_kb() - anon_before) * 1024;
         println!(
-            "heap held with {} persons checked once and cached: {:.1} MB, {:.0} bytes a person",
+            "heap held with {} persons checked once and cached: {:.1} MB, {:.0} bytes a person; \
+             resident anonymous memory grew {:.1} MB, {:.0} bytes a person (with the allocators' \
+             own overhead and the store's SQLite pages)",
             bodies.len(),
             held as f64 / 1e6,
             held as f64 / bodies.len() as f64,
+            grown as f64 / 1e6,
+            grown as f64 / bodies.len() as f64,
         );
     });
+}
+
+/// The process's resident anonymous memory (heap and stacks), from /proc (0 where there is none).
+fn resident_anonymous_kb() -> i64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("RssAnon:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }

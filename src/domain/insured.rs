@@ -240,10 +240,8 @@ mod tests {
         ));
         // '|' (or its full-width form) would let two persons share the store's canonical form:
         // symbol "1|2" + number "3" against symbol "1" + number "2|3".
-        for (symbol, number, field) in [
-            (Some("1|2"), "3", "symbol"),
-            (Some("1"), "2｜3", "number"),
-        ] {
+        for (symbol, number, field) in [(Some("1|2"), "3", "symbol"), (Some("1"), "2｜3", "number")]
+        {
             assert_eq!(
                 InsuredIdentity::new("123456", symbol, number, None, bd()).unwrap_err(),
                 InsuredError::Separator { field }

@@ -10,7 +10,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{CheckIn, Fetched, Origin, Status};
+use super::fetched::Fetched;
+use super::{CheckIn, Origin, Status};
 use crate::domain::{Certificate, InsuredIdentity, ServiceDate};
 use crate::upstream::BoxFuture;
 
@@ -60,7 +61,7 @@ pub(super) struct KeptFetched {
 impl KeptFetched {
     pub(super) fn of(f: &Fetched) -> Self {
         Self {
-            certificates: f.certificates.to_vec(),
+            certificates: f.certificates().to_vec(),
             obtained_at: f.obtained_at(),
             fresh_until: f.fresh_until(),
             origin: f.origin(),
@@ -68,7 +69,7 @@ impl KeptFetched {
     }
     pub(super) fn into_fetched(self) -> Fetched {
         Fetched::new(
-            super::certs::Certs::new(self.certificates),
+            &self.certificates,
             self.obtained_at,
             self.fresh_until,
             self.origin,

@@ -4,7 +4,7 @@
 //! Compact: a `quick_cache` table holds about 115 bytes an entry beside its key and value where
 //! moka's held about 310 (its entries carry shared keys, timestamps and deque nodes; measured
 //! with a counting allocator, 100,000 entries each). Freshness is the service's own (each
-//! [`Fetched`] carries `fresh_until`, read against the injectable clock), so the table needs no
+//! cached answer carries `fresh_until`, read against the injectable clock), so the table needs no
 //! time to live: it is bounded by its capacity, and an entry past its freshness is replaced by
 //! the next fetch.
 //!
@@ -27,7 +27,8 @@ use aws_lc_rs::rand::SystemRandom;
 use chrono::Datelike;
 use tokio::sync::watch;
 
-use super::{Degradation, Fetched};
+use super::Degradation;
+use super::fetched::Fetched;
 use crate::domain::{InsuredIdentity, ServiceDate};
 
 /// A person and service date as the cache holds them ([`FreshCache::key`]).
@@ -38,12 +39,12 @@ pub(super) struct Key {
 }
 
 /// What a fetch gives every caller that waited for it.
-pub(super) type Landed = Result<Arc<Fetched>, Arc<Degradation>>;
+pub(super) type Landed = Result<Fetched, Arc<Degradation>>;
 
 pub(super) struct FreshCache {
     /// The process's key for [`Key`]s.
     keying: hmac::Key,
-    entries: quick_cache::sync::Cache<Key, Arc<Fetched>>,
+    entries: quick_cache::sync::Cache<Key, Fetched>,
     /// The fetches under way, by key; the sender is the fetching caller's.
     flights: Mutex<HashMap<Key, watch::Receiver<Option<Landed>>>>,
 }
@@ -129,11 +130,11 @@ impl FreshCache {
         Key { person, date }
     }
 
-    pub(super) fn get(&self, key: &Key) -> Option<Arc<Fetched>> {
+    pub(super) fn get(&self, key: &Key) -> Option<Fetched> {
         self.entries.get(key)
     }
 
-    pub(super) fn insert(&self, key: Key, fetched: Arc<Fetched>) {
+    pub(super) fn insert(&self, key: Key, fetched: Fetched) {
         self.entries.insert(key, fetched);
     }
 
@@ -151,7 +152,7 @@ impl FreshCache {
     pub(super) async fn get_or_fetch(
         &self,
         key: Key,
-        fetch: impl Future<Output = Result<Arc<Fetched>, Degradation>>,
+        fetch: impl Future<Output = Result<Fetched, Degradation>>,
     ) -> Landed {
         let sender = loop {
             let turn = {
@@ -218,14 +219,9 @@ mod tests {
         cache.key(&person(n), day())
     }
 
-    fn fetched() -> Arc<Fetched> {
+    fn fetched() -> Fetched {
         let now = chrono::Utc::now();
-        Arc::new(Fetched::new(
-            super::super::certs::Certs::new(Vec::new()),
-            now,
-            now,
-            Origin::Upstream,
-        ))
+        Fetched::new(&[], now, now, Origin::Upstream)
     }
 
     /// A key is the person's, however the caller wrote them, and the day's; it holds no part of
@@ -282,9 +278,9 @@ mod tests {
         .0;
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         for got in all {
-            assert!(Arc::ptr_eq(&got.unwrap(), &one));
+            assert_eq!(got.unwrap().id(), one.id());
         }
-        assert!(Arc::ptr_eq(&cache.get(&key(&cache, 1)).unwrap(), &one));
+        assert_eq!(cache.get(&key(&cache, 1)).unwrap().id(), one.id());
         assert!(cache.flights().is_empty());
     }
 
@@ -322,7 +318,7 @@ mod tests {
         let mut second = Box::pin(cache.get_or_fetch(key(&cache, 3), async { Ok(one.clone()) }));
         assert!(futures::poll!(second.as_mut()).is_pending(), "it waits");
         drop(first);
-        assert!(Arc::ptr_eq(&second.await.unwrap(), &one));
+        assert_eq!(second.await.unwrap().id(), one.id());
         assert!(cache.flights().is_empty());
     }
 
@@ -350,7 +346,7 @@ mod tests {
         let got = cache
             .get_or_fetch(key(&cache, 4), async { Err(Degradation::BreakerOpen) })
             .await;
-        assert!(Arc::ptr_eq(&got.unwrap(), &one));
+        assert_eq!(got.unwrap().id(), one.id());
         cache.remove(&key(&cache, 4));
         assert!(cache.get(&key(&cache, 4)).is_none());
         assert_eq!(cache.len(), 0);

@@ -10,9 +10,9 @@
 
 mod board;
 mod breaker;
-mod certs;
 mod clock;
 mod durable;
+mod fetched;
 mod fresh;
 mod intake;
 
@@ -28,6 +28,7 @@ use tokio::time::Instant;
 pub use breaker::{Breaker, BreakerState};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use durable::{Durable, DurableError, Forgetful, Lookup, Saved};
+use fetched::Fetched;
 pub use intake::{ResultCheck, ResultError, ResultVisit, checks_from_result};
 
 use crate::domain::date::end_of_jst_day;
@@ -199,81 +200,6 @@ impl CheckOutcome {
     }
 }
 
-/// An upstream answer as cached, one per cached person: 64 bytes beside its encoded
-/// certificates (an 80-byte allocation with the `Arc`'s counts, where the plain fields — times
-/// as `DateTime`, the origin as its enum — made 112; a test holds it to 64).
-#[derive(Debug)]
-struct Fetched {
-    /// Unique within the process ([`next_id`]): the mapping memo's key.
-    id: u64,
-    certificates: certs::Certs,
-    /// The オン資 result's file, when it came from one in the terminal's folder.
-    result_file: Option<Box<str>>,
-    obtained_at: Stamp,
-    fresh_until: Stamp,
-    /// From an オン資 result (posted or filed) rather than the upstream.
-    from_result: bool,
-}
-
-impl Fetched {
-    fn new(
-        certificates: certs::Certs,
-        obtained_at: DateTime<Utc>,
-        fresh_until: DateTime<Utc>,
-        origin: Origin,
-    ) -> Self {
-        let (from_result, result_file) = match origin {
-            Origin::Upstream => (false, None),
-            Origin::OnshiResult { file } => (true, file.map(String::into_boxed_str)),
-        };
-        Self {
-            id: next_id(),
-            certificates,
-            result_file,
-            obtained_at: Stamp::of(obtained_at),
-            fresh_until: Stamp::of(fresh_until),
-            from_result,
-        }
-    }
-
-    fn obtained_at(&self) -> DateTime<Utc> {
-        self.obtained_at.get()
-    }
-
-    fn fresh_until(&self) -> DateTime<Utc> {
-        self.fresh_until.get()
-    }
-
-    fn origin(&self) -> Origin {
-        if self.from_result {
-            Origin::OnshiResult {
-                file: self.result_file.as_deref().map(str::to_owned),
-            }
-        } else {
-            Origin::Upstream
-        }
-    }
-}
-
-/// A time in 8 bytes: nanoseconds since the Unix epoch (years 1677 to 2262; beyond them, the
-/// nearest end).
-#[derive(Debug, Clone, Copy)]
-struct Stamp(i64);
-
-impl Stamp {
-    fn of(t: DateTime<Utc>) -> Self {
-        Self(t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
-            i64::MIN
-        } else {
-            i64::MAX
-        }))
-    }
-
-    fn get(self) -> DateTime<Utc> {
-        DateTime::from_timestamp_nanos(self.0)
-    }
-}
-
 /// What a mapping depends on besides the person: the certificates (by the `Fetched` they came
 /// in), the visit and the master tables (by snapshot). The institution is the service's own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -312,7 +238,7 @@ pub struct SubsidyService {
     cfg: ServiceConfig,
     institution: Option<MedicalInstitutionCode>,
     fresh: fresh::FreshCache,
-    last_confirmed: Cache<InsuredIdentity, Arc<Fetched>>,
+    last_confirmed: Cache<InsuredIdentity, Fetched>,
     breaker: Breaker,
     metrics: Arc<Metrics>,
     /// 照会番号 → the latest check-in.
@@ -443,10 +369,10 @@ impl SubsidyService {
             Some(certificates) => {
                 let asked = Asked::new(request, self.clock.now());
                 let origin = Origin::OnshiResult { file };
-                let f = Arc::new(self.fetched(certificates, asked.service_date, origin));
+                let f = self.fetched(certificates, asked.service_date, origin);
                 if cacheable {
                     self.fresh.insert(asked.key(&self.fresh), f.clone());
-                    if f.certificates.is_empty() {
+                    if f.certificates().is_empty() {
                         // The block is PMH's "none": no older answer stands in for it.
                         self.forget_stand_in(&insured).await;
                     }
@@ -483,7 +409,7 @@ impl SubsidyService {
                         cached_at: self.clock.now(),
                         status: out.status,
                     };
-                    self.keep_check_in(&reference, &c, answer.as_deref()).await;
+                    self.keep_check_in(&reference, &c, answer.as_ref()).await;
                     self.check_ins.insert(reference, Arc::new(c)).await;
                 }
             }
@@ -516,7 +442,7 @@ impl SubsidyService {
         if let Some(f) = answer.filter(|f| f.fresh_until() > now) {
             let key = self.fresh.key(&c.insured, c.service_date);
             if self.fresh.get(&key).is_none() {
-                self.fresh.insert(key, Arc::new(f));
+                self.fresh.insert(key, f);
             }
         }
         let c = Arc::new(c);
@@ -525,11 +451,7 @@ impl SubsidyService {
     }
 
     /// The last confirmed answer of a person: from memory, or else from the durable state.
-    async fn stand_in(
-        &self,
-        insured: &InsuredIdentity,
-        now: DateTime<Utc>,
-    ) -> Option<Arc<Fetched>> {
+    async fn stand_in(&self, insured: &InsuredIdentity, now: DateTime<Utc>) -> Option<Fetched> {
         if let Some(f) = self.last_confirmed.get(insured).await {
             return Some(f);
         }
@@ -541,7 +463,7 @@ impl SubsidyService {
             tracing::warn!("a kept stand-in could not be read back; it is ignored");
             return None;
         };
-        let f = Arc::new(kept.into_fetched());
+        let f = kept.into_fetched();
         self.last_confirmed.insert(insured.clone(), f.clone()).await;
         Some(f)
     }
@@ -585,7 +507,7 @@ impl SubsidyService {
     }
 
     /// A confirmed answer from PMH becomes the person's stand-in, here and in the durable state.
-    async fn keep_stand_in(&self, insured: &InsuredIdentity, f: &Arc<Fetched>) {
+    async fn keep_stand_in(&self, insured: &InsuredIdentity, f: &Fetched) {
         self.last_confirmed.insert(insured.clone(), f.clone()).await;
         let body = serde_json::to_vec(&durable::KeptFetched::of(f)).unwrap_or_default();
         let saved = Saved {
@@ -647,7 +569,7 @@ impl SubsidyService {
         } else {
             (now + chrono_dur(self.cfg.confirmed_max_age)).min(end_of_jst_day(date.date()))
         };
-        Fetched::new(certs::Certs::new(certificates), now, fresh_until, origin)
+        Fetched::new(&certificates, now, fresh_until, origin)
     }
 
     pub async fn check(&self, req: CheckRequest) -> CheckOutcome {
@@ -685,7 +607,7 @@ impl SubsidyService {
         let (basis, mapped) = match fetched {
             Some(f) => {
                 let key = MapKey {
-                    fetched: f.id,
+                    fetched: f.id(),
                     service_date: asked.service_date,
                     claim: req.claim,
                     care: req.care,
@@ -703,7 +625,7 @@ impl SubsidyService {
                     };
                     (
                         next_id(),
-                        Arc::new(mapping::map(&f.certificates.to_vec(), &masters, &ctx)),
+                        Arc::new(mapping::map(&f.certificates().to_vec(), &masters, &ctx)),
                     )
                 });
                 (Some(basis), mapped)
@@ -783,7 +705,7 @@ impl SubsidyService {
         key: fresh::Key,
         asked: &Asked,
         deadline: Instant,
-    ) -> Result<Arc<Fetched>, Arc<Degradation>> {
+    ) -> Result<Fetched, Arc<Degradation>> {
         let (insured, date, check_id) = (&asked.req.insured, asked.service_date, &asked.check_id);
         let init = async {
             if self.breaker.permit() == breaker::Permit::Refused {
@@ -811,8 +733,8 @@ impl SubsidyService {
             match r {
                 Ok(a) => {
                     self.breaker.record_success();
-                    let f = Arc::new(self.fetched(a.certificates, date, Origin::Upstream));
-                    if f.certificates.is_empty() {
+                    let f = self.fetched(a.certificates, date, Origin::Upstream);
+                    if f.certificates().is_empty() {
                         self.forget_stand_in(insured).await;
                     } else {
                         self.keep_stand_in(insured, &f).await;
@@ -879,7 +801,7 @@ fn person_hash(insured: &InsuredIdentity) -> u64 {
 }
 
 fn found(f: &Fetched) -> Status {
-    if f.certificates.is_empty() {
+    if f.certificates().is_empty() {
         Status::NoneFound
     } else {
         Status::Confirmed

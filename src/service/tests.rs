@@ -625,34 +625,3 @@ async fn with_a_durable_state_memory_keeps_few_stand_ins_and_the_rest_are_read_b
         (Status::Confirmed, Some(Source::Stale))
     );
 }
-
-/// A cached answer is 64 bytes beside its certificates, and gives back its times to the
-/// nanosecond and its origin whole.
-#[test]
-fn a_cached_answer_is_compact_and_keeps_its_times_and_origin() {
-    assert_eq!(size_of::<Fetched>(), 64);
-    let obtained = DateTime::parse_from_rfc3339("2026-11-21T09:59:58.123456789+09:00")
-        .unwrap()
-        .to_utc();
-    let until = obtained + chrono::Duration::minutes(5);
-    for origin in [
-        Origin::Upstream,
-        Origin::OnshiResult { file: None },
-        Origin::OnshiResult {
-            file: Some("OQSsiquc01res_20261121.xml".into()),
-        },
-    ] {
-        let f = Fetched::new(
-            certs::Certs::new(Vec::new()),
-            obtained,
-            until,
-            origin.clone(),
-        );
-        assert_eq!((f.obtained_at(), f.fresh_until()), (obtained, until));
-        assert_eq!(format!("{:?}", f.origin()), format!("{origin:?}"));
-    }
-    let far = DateTime::parse_from_rfc3339("2300-01-01T00:00:00Z")
-        .unwrap()
-        .to_utc();
-    assert!(Stamp::of(far).get() > until, "beyond 2262: the nearest end");
-}
