@@ -170,8 +170,11 @@ fn encode(certificates: &[Certificate]) -> (Vec<u8>, bool) {
         Ok(b) if whole(&b) => (b, false),
         _ => {
             tracing::warn!("certificates could not be encoded compactly; kept as JSON");
-            // Serialising strings, numbers, options and lists to JSON does not fail.
-            (serde_json::to_vec(certificates).unwrap_or_default(), true)
+            // Serialising strings, integers, options and lists to JSON does not fail; were it
+            // to, the check fails whole rather than reading as "no certificates".
+            let json = serde_json::to_vec(certificates)
+                .expect("certificates serialise to JSON (the durable state's form)");
+            (json, true)
         }
     }
 }
