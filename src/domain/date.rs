@@ -93,7 +93,19 @@ pub fn parse_compact(s: &str) -> Result<NaiveDate, DateError> {
 }
 
 pub fn format_compact(d: NaiveDate) -> String {
-    d.format("%Y%m%d").to_string()
+    Yyyymmdd(d).to_string()
+}
+
+/// A date written `YYYYMMDD` where it is formatted (no `String` of its own), by hand: chrono's
+/// `format` interprets its format string on every call. As chrono's `%Y%m%d` for the years 0 to
+/// 9999, which hold every date the parsers above accept.
+pub struct Yyyymmdd(pub NaiveDate);
+
+impl std::fmt::Display for Yyyymmdd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = self.0;
+        write!(f, "{:04}{:02}{:02}", d.year(), d.month(), d.day())
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +159,20 @@ mod tests {
                 .filter(|_| f.len() == 8 && f.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|d| in_range(d).ok());
             assert_eq!(parse_compact(f).ok(), compact, "{f:?} as YYYYMMDD");
+        }
+    }
+
+    #[test]
+    fn yyyymmdd_is_chronos_compact_form() {
+        for (y, m, d) in [
+            (1, 1, 1),
+            (999, 12, 31),
+            (1900, 1, 1),
+            (2024, 2, 29),
+            (2199, 12, 31),
+        ] {
+            let day = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            assert_eq!(format_compact(day), day.format("%Y%m%d").to_string());
         }
     }
 

@@ -10,6 +10,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::{aead, hmac};
 
 use super::StoreError;
+use crate::domain::date::Yyyymmdd;
 use crate::domain::{IDENTITY_SEPARATOR, InsuredIdentity, PayerNumber, hex};
 use crate::files::{create_owner_only, is_private_secret};
 
@@ -206,17 +207,6 @@ fn canonical(insured: &InsuredIdentity) -> String {
         Yyyymmdd(insured.birthdate()),
         s = IDENTITY_SEPARATOR,
     )
-}
-
-/// A date as `YYYYMMDD`, written without chrono's format parser.
-struct Yyyymmdd(chrono::NaiveDate);
-
-impl std::fmt::Display for Yyyymmdd {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use chrono::Datelike;
-        let d = self.0;
-        write!(f, "{:04}{:02}{:02}", d.year(), d.month(), d.day())
-    }
 }
 
 /// AES-256-GCM under a key derived from a kept row's lookup value; a random nonce per seal,
