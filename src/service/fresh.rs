@@ -4,10 +4,10 @@
 //! Compact: a `quick_cache` table holds about 41 bytes an entry beside its key and value (69 in
 //! all with this 20-byte key and an 8-byte value: 100,000 entries in a table sized as below,
 //! alone under a counting allocator; its ghost allocation made no difference) where moka's held
-//! about 310 (its entries carry shared keys, timestamps and deque nodes). Freshness is the service's own (each
-//! cached answer carries `fresh_until`, read against the injectable clock), so the table needs no
-//! time to live: it is bounded by its capacity, and an entry past its freshness is replaced by
-//! the next fetch.
+//! about 310 (its entries carry shared keys, timestamps and deque nodes). Freshness is the
+//! service's own (each cached answer carries `fresh_until`, read against the injectable clock),
+//! so the table needs no time to live: it is bounded by its capacity, and an entry past its
+//! freshness is replaced by the next fetch.
 //!
 //! The table is keyed by a keyed hash of the person (HMAC-SHA-256 under a key the process draws
 //! at start, cut to 128 bits) and the service date: 20 bytes in place, no allocation, and no
