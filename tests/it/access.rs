@@ -462,8 +462,8 @@ fn forged_block(p: &Persona) -> Vec<pmh_gateway::pmh::WireSubsidy> {
         medical_subsidy_recipient_number: Some(
             pmh_gateway::domain::check_digit::complete("765432").unwrap(),
         ),
-        valid_from: Some("20260101".into()),
-        valid_to: Some("20271231".into()),
+        valid_from: Some((today() - chrono::Duration::days(30)).format("%Y%m%d").to_string()),
+        valid_to: Some((today() + chrono::Duration::days(365)).format("%Y%m%d").to_string()),
         ..Default::default()
     });
     certs
@@ -563,7 +563,7 @@ async fn a_posted_block_cannot_poison_the_cache() {
     assert!(has_tb(&cached));
     p.upstream.set_failing(true);
     let mut tomorrow = body_for(other);
-    tomorrow["service_date"] = json!("2026-11-22");
+    tomorrow["service_date"] = json!(today().succ_opt().unwrap().to_string());
     let (s, v) = call(
         st,
         "POST",
@@ -579,7 +579,7 @@ async fn a_posted_block_cannot_poison_the_cache() {
     );
     // While PMH's own answer is the stand-in for a person it answered.
     let mut day_after = body_for(person);
-    day_after["service_date"] = json!("2026-11-22");
+    day_after["service_date"] = json!(today().succ_opt().unwrap().to_string());
     let (_, v) = call(
         st,
         "POST",

@@ -322,6 +322,7 @@ async fn representative_answers_snapshot() {
         ("expired", &["showcase", "expired"]),
     ] {
         let (_, _, v) = send(&app, post_json(&body_for(pop.find(tags).unwrap()))).await;
+        let v = json_on_default_day(&v);
         insta::assert_json_snapshot!(format!("answer_{name}"), v, {".check_id" => "[check_id]"});
     }
 }
@@ -393,6 +394,7 @@ async fn the_same_answer_in_orca_and_fhir_renderings() {
         "national 0+法別; マル障 has no known ORCA class"
     );
     assert_eq!(orca["publicinsurance_infores"]["Api_Result"], "00");
+    let orca = json_on_default_day(&orca);
     insta::assert_json_snapshot!("orca_triple", orca, {".publicinsurance_infores.Check_Id" => "[check_id]"});
 
     let (status, ct, xml) = send_raw(
@@ -419,6 +421,7 @@ async fn the_same_answer_in_orca_and_fhir_renderings() {
         })
         .collect::<Vec<_>>()
         .join("\n");
+    let xml = as_on_default_day(&xml);
     insta::assert_snapshot!("orca_xml_triple", xml);
 
     let (status, ct, text) = send_raw(
@@ -457,6 +460,7 @@ async fn the_same_answer_in_orca_and_fhir_renderings() {
         );
         assert!(c["period"]["start"].is_string());
     }
+    let fhir = json_on_default_day(&fhir);
     insta::assert_json_snapshot!("fhir_triple", fhir, {".identifier.value" => "[check_id]", ".timestamp" => "[timestamp]"});
 }
 
@@ -638,7 +642,10 @@ async fn a_checked_in_patient_is_answered_by_reference_from_the_cache() {
     let app = pmh_gateway::api::router(state.clone());
     let pop = population();
     let p = pop.find(&["showcase", "triple"]).unwrap();
-    let file = "OQSsiquc01res_face_20261121100000000001.xml";
+    let file = &format!(
+        "OQSsiquc01res_face_{}100000000001.xml",
+        today().format("%Y%m%d")
+    );
     pmh_gateway::checkin::prefetch(
         &state.service,
         &state.metrics,
@@ -660,10 +667,11 @@ async fn a_checked_in_patient_is_answered_by_reference_from_the_cache() {
         v["origin"],
         json!({"kind": "onshi_result", "file_name": file})
     );
-    assert_eq!(v["check_in"]["file_name"], file);
+    assert_eq!(v["check_in"]["file_name"], *file);
     assert_eq!(v["check_in"]["prefetch_status"], "confirmed");
     assert!(v["receipt_type"].is_string());
     assert_eq!(upstream.calls(), 0);
+    let v = json_on_default_day(&v);
     insta::assert_json_snapshot!("answer_by_reference", v, {
         ".check_id" => "[check_id]",
         ".check_in.arrived_at" => "[time]",
@@ -738,7 +746,7 @@ async fn readiness_is_degraded_within_30_days_of_the_client_certificate_expiring
 #[tokio::test]
 async fn a_birthdate_after_the_service_date_is_unprocessable_not_malformed() {
     let (app, _) = in_process_app();
-    let body = json!({"insured": {"insurer_number": "123456", "number": "1", "birthdate": "2030-01-01"}, "service_date": "2026-11-21"});
+    let body = json!({"insured": {"insurer_number": "123456", "number": "1", "birthdate": "2030-01-01"}, "service_date": today().to_string()});
     let (status, ct, v) = send(&app, post_json(&body)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(ct.as_deref(), Some("application/problem+json"));

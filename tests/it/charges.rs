@@ -77,7 +77,7 @@ async fn a_quote_from_an_earlier_check_and_the_same_from_paper() {
     // A clinic visit of 1,000 points (10,000 yen) under 精神通院 alone: 3割 copay 3,000; 1割 of
     // 10,000 = 1,000 (cap 5,000) → 1,000 at the window; 精神通院 pays 2,000.
     let body = json!({"check_id": check_id, "insurance": kenpo(),
-        "visit": {"date": "2026-11-21", "parts": [{"points": 1000, "subsidies": [1]}]}});
+        "visit": {"date": today().to_string(), "parts": [{"points": 1000, "subsidies": [1]}]}});
     let (s, v) = quote(&app, body).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["window_charge"], 1000);
@@ -91,7 +91,7 @@ async fn a_quote_from_an_earlier_check_and_the_same_from_paper() {
     assert!(v["trace"].as_array().unwrap().len() > 3);
     // With all three on the items: 難病 (cap 0) leaves nothing → 0; マル障 has nothing to do.
     let body = json!({"check_id": check_id, "insurance": kenpo(),
-        "visit": {"date": "2026-11-21", "parts": [{"points": 1000, "burden_code": "2"}]}});
+        "visit": {"date": today().to_string(), "parts": [{"points": 1000, "burden_code": "2"}]}});
     let (s, v) = quote(&app, body).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(
@@ -100,7 +100,7 @@ async fn a_quote_from_an_earlier_check_and_the_same_from_paper() {
     );
     // The same visit from a paper certificate.
     let body = json!({"subsidies": seishin(), "insurance": kenpo(),
-        "visit": {"date": "2026-11-21", "parts": [{"points": 1000, "subsidies": [1]}]}});
+        "visit": {"date": today().to_string(), "parts": [{"points": 1000, "subsidies": [1]}]}});
     let (s, v) = quote(&app, body).await;
     assert_eq!(
         (s, v["window_charge"].clone()),
@@ -108,7 +108,7 @@ async fn a_quote_from_an_earlier_check_and_the_same_from_paper() {
         "{v}"
     );
     // A quote stores nothing: the ledger is still empty.
-    let (_, l) = ledger(&app, "2026-11").await;
+    let (_, l) = ledger(&app, &month()).await;
     assert_eq!(l["total"], 0, "{l}");
 }
 
@@ -520,21 +520,21 @@ async fn the_check_answer_shows_the_month_of_a_shared_cap() {
         .to_owned();
     // A visit under 精神通院 (1割 of 10,000 = 1,000) committed, and 500 from the 管理票.
     let body = json!({"check_id": v["check_id"], "insurance": kenpo(),
-        "visit": {"visit_id": "T1", "date": "2026-11-21", "parts": [{"points": 1000, "subsidies": [1]}]}});
+        "visit": {"visit_id": "T1", "date": today().to_string(), "parts": [{"points": 1000, "subsidies": [1]}]}});
     let (s, c) = commit(&app, body).await;
     assert_eq!(
         (s, c["window_charge"].clone()),
         (StatusCode::CREATED, json!(1000)),
         "{c}"
     );
-    let entry = json!({"payer_number": "21136015", "recipient_number": recipient, "date": "2026-11-20", "amount": 500});
+    let entry = json!({"payer_number": "21136015", "recipient_number": recipient, "date": today().to_string(), "amount": 500});
     let (s, _) = send(&app, Method::POST, "/v1/ledger-entries", Some(entry)).await;
     assert_eq!(s, StatusCode::CREATED);
     // The next check of the month: cap 5,000, own 1,000, others 500 → 3,500 left.
     let (_, v) = send(&app, Method::POST, "/v1/subsidy-checks", Some(body_for(p))).await;
     assert_eq!(
         v["subsidies"][0]["month_to_date"],
-        json!({"month": "2026-11", "cap": 5000, "own": 1000, "others": 500, "total": 1500, "remaining": 3500})
+        json!({"month": month(), "cap": 5000, "own": 1000, "others": 500, "total": 1500, "remaining": 3500})
     );
     assert!(
         v["subsidies"][2].get("month_to_date").is_none(),
@@ -551,4 +551,9 @@ async fn the_check_answer_shows_the_month_of_a_shared_cap() {
     assert_eq!(first["Gateway_Month_Own_Money"], "1000", "{o}");
     assert_eq!(first["Gateway_Month_Others_Money"], "500");
     assert_eq!(first["Gateway_Month_Remaining_Money"], "3500");
+}
+
+/// The month of `today()` (`YYYY-MM`).
+fn month() -> String {
+    today().format("%Y-%m").to_string()
 }

@@ -63,9 +63,62 @@ pub fn http() -> reqwest::Client {
         .unwrap()
 }
 
-/// The fixed day in-process tests run on.
+/// The day snapshots were taken on.
+pub const DEFAULT_TODAY: &str = "2026-11-21";
+
+/// The day in-process tests run on: `DEFAULT_TODAY`, or `PMH_GATEWAY_TEST_TODAY` (YYYY-MM-DD).
+/// `tests/on-other-days` (in CI) runs the suite on month ends, a fiscal-year change and a leap
+/// day, with the process clock moved there too, to show that no test depends on the calendar.
 pub fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
+    let day = std::env::var("PMH_GATEWAY_TEST_TODAY").unwrap_or_else(|_| DEFAULT_TODAY.into());
+    NaiveDate::parse_from_str(&day, "%Y-%m-%d").expect("PMH_GATEWAY_TEST_TODAY is YYYY-MM-DD")
+}
+
+/// 10:00 JST on `today()`.
+pub fn ten_am_jst() -> chrono::DateTime<Utc> {
+    Utc.from_utc_datetime(&today().and_hms_opt(1, 0, 0).unwrap())
+}
+
+/// `text` as it would read on `DEFAULT_TODAY`: every date within three years of `today()`
+/// (`YYYY-MM-DD`, or the first eight digits of a run starting `YYYYMMDD`) moved back by the days
+/// between the two. Answers that hold dates relative to the day are compared with the snapshots
+/// taken on the default day through this.
+pub fn as_on_default_day(text: &str) -> String {
+    let default = NaiveDate::parse_from_str(DEFAULT_TODAY, "%Y-%m-%d").unwrap();
+    let shift = default - today();
+    if shift.is_zero() {
+        return text.to_owned();
+    }
+    let near = |d: NaiveDate| (d - today()).num_days().abs() <= 3 * 366;
+    let b = text.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let starts_run = digit(i) && (i == 0 || !digit(i - 1));
+        if starts_run {
+            let dashed = (i..i + 10).all(|j| if j == i + 4 || j == i + 7 { b.get(j) == Some(&b'-') } else { digit(j) });
+            let compact = (i..i + 8).all(digit);
+            let (len, format) = if dashed { (10, "%Y-%m-%d") } else if compact { (8, "%Y%m%d") } else { (0, "") };
+            if len > 0
+                && let Ok(d) = NaiveDate::parse_from_str(&text[i..i + len], format)
+                && near(d)
+            {
+                out.push_str(&(d + shift).format(format).to_string());
+                i += len;
+                continue;
+            }
+        }
+        let c = text[i..].chars().next().unwrap();
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// A JSON answer as it would read on `DEFAULT_TODAY` (see [`as_on_default_day`]).
+pub fn json_on_default_day(v: &serde_json::Value) -> serde_json::Value {
+    serde_json::from_str(&as_on_default_day(&v.to_string())).unwrap()
 }
 
 /// A router over the in-memory sandbox population, with a clock fixed at 10:00 JST on `today()`.
@@ -96,9 +149,7 @@ pub fn in_process() -> InProcess {
         today(),
         300,
     )));
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap(),
-    ));
+    let clock = Arc::new(ManualClock::new(ten_am_jst()));
     let config = test_config_without_upstream();
     let state: AppState =
         pmh_gateway::app::state_with_upstream(&config, upstream.clone(), clock.clone()).unwrap();

@@ -179,6 +179,24 @@ impl Browser {
             .to_owned()
     }
 
+    /// An attribute of an element that may have gone with a navigation: `Err` with the
+    /// WebDriver's error (e.g. a stale element) instead of a panic.
+    pub async fn try_attr(&self, el: &str, name: &str) -> Result<Option<String>, String> {
+        let v: Value = self
+            .http
+            .get(format!("{}/element/{el}/attribute/{name}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match v["value"]["error"].as_str() {
+            Some(e) => Err(e.to_owned()),
+            None => Ok(v["value"].as_str().map(str::to_owned)),
+        }
+    }
+
     pub async fn attr(&self, el: &str, name: &str) -> Option<String> {
         self.get(&format!("/element/{el}/attribute/{name}"))
             .await

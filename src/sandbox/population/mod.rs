@@ -2,8 +2,9 @@
 //!
 //! Everything here is invented: identities are random digits, no names are generated at all.
 //! Numbers carry correct check digits except in personas tagged `broken_check_digit`.
-//! Validity periods are placed relative to `today`, so the same seed and day always give the
-//! same population.
+//! The seed alone draws the population: every number, class and cap is the same whatever the
+//! day. Only dates move with `today`, by fixed offsets (validity periods, and birthdates so that
+//! ages stay the same), so a test or a demo run on any day sees the same persons.
 
 mod certificates;
 mod recipes;
@@ -13,7 +14,7 @@ use recipes::{SHOWCASE, random_recipe};
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::pmh::{EligibilityRequest, WireSubsidy};
@@ -104,7 +105,7 @@ impl Population {
     pub const DEFAULT_SIZE: usize = 1200;
 
     pub fn generate(seed: u64, today: NaiveDate, size: usize) -> Self {
-        let mut rng = Rng(seed ^ u64::from(today.num_days_from_ce() as u32));
+        let mut rng = Rng(seed);
         let mut personas = Vec::with_capacity(size.max(SHOWCASE.len()));
         let mut index = HashMap::new();
         let mut i = 0;
