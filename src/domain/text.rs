@@ -23,6 +23,59 @@ pub fn nfkc(s: &str) -> String {
     s.nfkc().collect()
 }
 
+/// Text from outside (a file name, a reason that quotes a file) made safe for a log line, a
+/// record or an answer: control characters (C0 with ESC, DEL, C1), and the invisible format
+/// characters that can reorder or hide text (bidi controls, zero-width), are written as
+/// `\u{…}`, and so is a backslash that could be read as the start of one.
+pub fn escape_text(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write as _;
+    let needs_escape = |c: char| c.is_control() || c == '\\' || is_invisible_format(c);
+    if !text.chars().any(needs_escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs_escape(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A message that should hold no control character (its values were quoted with [`quoted`]),
+/// checked once more before it reaches a log or a file: any control or invisible format
+/// character left is written as `\u{…}` (a backslash is left as it is, so that text escaped
+/// already is not escaped twice).
+pub fn without_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write as _;
+    let bad = |c: char| c.is_control() || is_invisible_format(c);
+    if !text.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if bad(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A value quoted from a file or an answer into a message (an element or entity name, a code):
+/// escaped as [`escape_text`] and cut to `max` characters, so that a crafted value can neither
+/// forge a log line nor fill one.
+pub fn quoted(value: &str, max: usize) -> String {
+    let mut out: String = escape_text(value).chars().take(max).collect();
+    if out.len() < escape_text(value).len() {
+        out.push('…');
+    }
+    out
+}
+
 /// A value from an untrusted file or answer that is not personal (a code, a status), made safe
 /// for a message: at most `max` characters, anything but printable ASCII as `?`.
 pub fn printable(s: &str, max: usize) -> String {

@@ -4,6 +4,7 @@
 use encoding_rs::{DecoderResult, Encoding, SHIFT_JIS, UTF_8};
 
 use super::OnshiError;
+use crate::domain::text::quoted;
 
 /// The two encodings オン資 uses (`CharacterCodeIdentifier` 0 / 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +66,7 @@ fn declared(bytes: &[u8]) -> Result<Option<Charset>, OnshiError> {
         "shift_jis" | "shift-jis" | "sjis" | "windows-31j" | "cp932" | "ms932" | "x-sjis" => {
             Ok(Some(Charset::ShiftJis))
         }
-        other => Err(OnshiError::UnsupportedEncoding(other.to_owned())),
+        other => Err(OnshiError::UnsupportedEncoding(quoted(other, 32))),
     }
 }
 

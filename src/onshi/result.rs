@@ -8,6 +8,7 @@ use super::decode::{Charset, decode};
 use super::tree::{self, Element};
 use super::{OnshiError, pmh_block};
 use crate::domain::date::parse_compact;
+use crate::domain::text::quoted;
 use crate::domain::{Beneficiary, InsuranceContext, InsuranceKind, InsuredIdentity, Redacted};
 use crate::pmh::WireSubsidy;
 
@@ -265,7 +266,7 @@ impl OnshiResult {
         let (text, charset) = decode(bytes)?;
         let root = tree::parse(&text)?;
         if root.name != "XmlMsg" {
-            return Err(OnshiError::WrongRoot(root.name));
+            return Err(OnshiError::WrongRoot(quoted(&root.name, 64)));
         }
         let h = require(&root, "MessageHeader", "XmlMsg/MessageHeader")?;
         let body = require(&root, "MessageBody", "XmlMsg/MessageBody")?;
@@ -286,7 +287,7 @@ impl OnshiResult {
         };
         if header.segment_of_result.as_deref() == Some("9") {
             return Err(OnshiError::ResultError {
-                code: header.error_code.clone().unwrap_or_default(),
+                code: quoted(header.error_code.as_deref().unwrap_or_default(), 32),
             });
         }
         let status = body

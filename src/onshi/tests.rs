@@ -253,3 +253,29 @@ fn an_unreadable_cap_in_the_block_is_reported_not_dropped() {
         "{mapped:?}"
     );
 }
+
+/// Values quoted from a file into an error (an entity or element name, an encoding, an error
+/// code) reach logs, reason files and answers: escaped, and cut short.
+#[test]
+fn errors_quote_a_file_escaped_and_short() {
+    let esc = "\u{1b}[31m";
+    let long = "x".repeat(5000);
+    for xml in [
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader>&{esc}evil;</MessageHeader></XmlMsg>"
+        ),
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader>&{long};</MessageHeader></XmlMsg>"
+        ),
+        format!("<?xml version=\"1.0\" encoding=\"{esc}x\"?><XmlMsg/>"),
+        format!("<Xml{esc}Msg/>"),
+        format!("<Root\u{202e}{long}/>"),
+        format!(
+            "<XmlMsg><MessageHeader><SegmentOfResult>9</SegmentOfResult><ErrorCode>{esc}{long}</ErrorCode></MessageHeader><MessageBody/></XmlMsg>"
+        ),
+    ] {
+        let e = OnshiResult::parse(xml.as_bytes()).unwrap_err().to_string();
+        assert!(!e.contains('\u{1b}') && !e.contains('\u{202e}'), "{e}");
+        assert!(e.chars().count() < 400, "{} characters", e.chars().count());
+    }
+}

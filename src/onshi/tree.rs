@@ -5,6 +5,7 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::OnshiError;
+use crate::domain::text::quoted;
 
 const MAX_DEPTH: usize = 32;
 const MAX_ELEMENTS: usize = 20_000;
@@ -55,7 +56,7 @@ pub fn parse(text: &str) -> Result<Element, OnshiError> {
     let mut count = 0usize;
     let syntax = |reader: &Reader<&[u8]>, e: &dyn std::fmt::Display| OnshiError::Syntax {
         offset: usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX),
-        reason: e.to_string(),
+        reason: quoted(&e.to_string(), 200),
     };
     loop {
         let event = reader.read_event().map_err(|e| syntax(&reader, &e))?;
@@ -144,7 +145,10 @@ pub fn parse(text: &str) -> Result<Element, OnshiError> {
     if !stack.is_empty() {
         return Err(OnshiError::Syntax {
             offset: text.len(),
-            reason: format!("element <{}> is not closed", stack[stack.len() - 1].name),
+            reason: format!(
+                "element <{}> is not closed",
+                quoted(&stack[stack.len() - 1].name, 64)
+            ),
         });
     }
     root.ok_or(OnshiError::Syntax {

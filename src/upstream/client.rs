@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use super::{Answer, BoxFuture, Query, Upstream, UpstreamError};
 use crate::domain::MedicalInstitutionCode;
+use crate::domain::text::quoted;
 use crate::pmh::{self, EligibilityRequest, EligibilityResponse};
 
 /// The largest answer read (a real one is a few KiB; a person has a handful of certificates).
@@ -205,17 +206,12 @@ pub fn into_answer(r: EligibilityResponse) -> Result<Answer, UpstreamError> {
             processed_at: r.processed_at,
         }),
         pmh::STATUS_ERROR => Err(UpstreamError::Rejected {
-            code: r.error_code.unwrap_or_else(|| "unknown".into()),
-            message: r
-                .error_message
-                .unwrap_or_else(|| "no message".into())
-                .chars()
-                .take(200)
-                .collect(),
+            code: quoted(r.error_code.as_deref().unwrap_or("unknown"), 32),
+            message: quoted(r.error_message.as_deref().unwrap_or("no message"), 200),
         }),
         other => Err(UpstreamError::Protocol(format!(
             "processingResultStatus {:?} is neither 1 nor 2",
-            other.chars().take(8).collect::<String>()
+            quoted(other, 8)
         ))),
     }
 }
