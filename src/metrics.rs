@@ -51,6 +51,9 @@ pub struct Metrics {
     pub checkin_scans: Counter,
     /// Files noticed and not yet finished (waiting to settle, ready, or being read).
     pub checkin_files_outstanding: Gauge,
+    /// Calls on the terminal's share given up at `onshi.share_timeout_ms` (a share that stopped
+    /// answering).
+    pub checkin_share_timeouts: Counter,
     /// When the PMH client certificate expires (Unix seconds); absent in terminal mode.
     pub client_certificate_expiry: Gauge,
     /// Open connections to the REST server.
@@ -217,6 +220,12 @@ impl Metrics {
             "オン資 result files noticed and not yet processed or rejected",
             checkin_files_outstanding.clone(),
         );
+        let checkin_share_timeouts = Counter::default();
+        registry.register(
+            "checkin_share_timeouts",
+            "Calls on the terminal's share given up at onshi.share_timeout_ms",
+            checkin_share_timeouts.clone(),
+        );
         let http_connections_open = Gauge::default();
         registry.register(
             "http_connections_open",
@@ -303,6 +312,7 @@ impl Metrics {
             auth_failures,
             audit_records,
             checkin_files_outstanding,
+            checkin_share_timeouts,
             prefetches,
             prefetch_latency,
             arrival_to_cached,

@@ -87,10 +87,14 @@ pub async fn state_from_config(config: &GatewayConfig) -> Result<AppState, Start
                     }));
                 }
             }
-            Arc::new(TerminalUpstream::new(
-                opts.clone(),
-                config.institution.clone(),
-            ))
+            Arc::new(
+                TerminalUpstream::new(opts.clone(), config.institution.clone()).map_err(|e| {
+                    StartupError::Config(ConfigError::Invalid {
+                        field: "onshi.folder",
+                        reason: format!("the terminal's folders: {e}"),
+                    })
+                })?,
+            )
         }
     };
     let (store, hasher) = open_store(&config.store).await?;

@@ -18,7 +18,6 @@
 //! left-mode: left, recorded). File names reach logs, reason files and the ledger escaped.
 //! Files in `processed` and `rejected` are removed `retention` after they were put there.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -32,7 +31,8 @@ use tokio::time::Instant;
 use super::ledger::{Entry, Ledger};
 use super::schedule::{Done, Folder, Job, Schedule, Version};
 use super::{FileError, prefetch};
-use crate::files::{self, ReadError, escape_name};
+use crate::domain::text::without_controls;
+use crate::files::{self, ReadError, ShareDir, ShareError, ShareIo, escape_name};
 use crate::metrics::Metrics;
 use crate::service::SubsidyService;
 use crate::store::Recorder;
@@ -71,6 +71,9 @@ pub struct WatchOptions {
     /// Files in the processed and rejected folders are removed this long after they were put
     /// there.
     pub retention: Duration,
+    /// A call on the share (a listing, a read, a move) is given up after this long: a network
+    /// share that stops answering holds a few threads, never the watcher or the API.
+    pub share_timeout: Duration,
 }
 
 /// 1 MiB: a real result is a few KiB.
@@ -96,6 +99,7 @@ impl WatchOptions {
             skip_prefix: None,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             retention: DEFAULT_RETENTION,
+            share_timeout: ShareIo::DEFAULT_DEADLINE,
         }
     }
 }
@@ -126,6 +130,17 @@ pub fn is_result_file(name: &str) -> bool {
         && name.to_ascii_lowercase().ends_with(".xml")
 }
 
+/// A name the watcher itself writes into its folders: a result file (or its `~N` variant),
+/// its `<name>.reason.txt`, or the temporary `.<name>.tmp` of a reason being replaced. The
+/// retention purge removes these names and no other.
+pub fn is_own_name(name: &str) -> bool {
+    let name = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(".tmp"))
+        .unwrap_or(name);
+    is_result_file(name) || name.strip_suffix(".reason.txt").is_some_and(is_result_file)
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Hint {
     /// Closed after writing, or renamed in: complete now.
@@ -138,7 +153,36 @@ struct Shared {
     metrics: Arc<Metrics>,
     audit: Option<Recorder>,
     opts: WatchOptions,
-    ledger: Option<Mutex<Ledger>>,
+    /// The folders as found at start (see `files::ShareDir`).
+    face: ShareDir,
+    res: Option<ShareDir>,
+    processed: Option<ShareDir>,
+    rejected: ShareDir,
+    share: ShareIo,
+    ledger: Option<Arc<Mutex<Ledger>>>,
+}
+
+impl Shared {
+    fn dir(&self, folder: Folder) -> &ShareDir {
+        match (folder, &self.res) {
+            (Folder::Res, Some(res)) => res,
+            _ => &self.face,
+        }
+    }
+
+    /// Runs a call on the share off the runtime, within the share's deadline; a share that does
+    /// not answer is counted.
+    async fn on_share<T: Send + 'static>(
+        &self,
+        name: &str,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ShareError> {
+        let r = self.share.run(name, f).await;
+        if matches!(r, Err(ShareError::NotAnswering(_))) {
+            self.metrics.checkin_share_timeouts.inc();
+        }
+        r
+    }
 }
 
 /// A running watcher. [`Watcher::shutdown`] stops taking new files and waits for those in
@@ -152,7 +196,20 @@ pub struct Watcher {
 impl Watcher {
     /// Starts watching; `audit` records every prefetch (a write into the cache) in the audit.
     pub fn start(
+        opts: WatchOptions,
+        service: Arc<SubsidyService>,
+        metrics: Arc<Metrics>,
+        audit: Option<Recorder>,
+    ) -> Result<Self, WatchError> {
+        let share = ShareIo::new(ShareIo::CONCURRENCY, opts.share_timeout);
+        Self::start_on(opts, share, service, metrics, audit)
+    }
+
+    /// [`Watcher::start`] with the runner of calls on the share given (a test's share that
+    /// stops answering).
+    pub fn start_on(
         mut opts: WatchOptions,
+        share: ShareIo,
         service: Arc<SubsidyService>,
         metrics: Arc<Metrics>,
         audit: Option<Recorder>,
@@ -189,18 +246,29 @@ impl Watcher {
         if let Some(r) = &opts.res_dir {
             opts.res_dir = Some(canonical(r)?);
         }
+        let found = |d: &PathBuf| ShareDir::open(d).map_err(folder_error(d));
+        let face = found(&opts.face_dir)?;
+        let res = opts.res_dir.as_ref().map(found).transpose()?;
+        let rejected = found(&opts.rejected_dir)?;
+        let processed = match &opts.disposal {
+            Disposal::Move(d) => Some(found(d)?),
+            Disposal::Leave { .. } => None,
+        };
         let ledger = match &opts.disposal {
             Disposal::Leave { ledger } => {
-                let folder_dir = |f: &str| match f {
-                    "face" => Some(opts.face_dir.clone()),
-                    "res" => opts.res_dir.clone(),
+                let dir_of = |f: &str| match f {
+                    "face" => Some(&face),
+                    "res" => res.as_ref(),
                     _ => None,
                 };
                 let l = Ledger::open(ledger, |e| {
-                    folder_dir(&e.folder)
-                        .and_then(|d| std::fs::metadata(d.join(&e.name)).ok())
-                        .and_then(|m| {
-                            Some(Entry::new(&e.folder, &e.name, m.len(), m.modified().ok()?))
+                    dir_of(&e.folder)
+                        .and_then(|d| d.stat(&e.name).ok().flatten())
+                        .and_then(|entry| match entry {
+                            files::Entry::File { size, modified, .. } => {
+                                Some(Entry::new(&e.folder, &e.name, size, modified))
+                            }
+                            _ => None,
                         })
                         .is_some_and(|now| &now == e)
                 })
@@ -208,7 +276,7 @@ impl Watcher {
                     path: ledger.clone(),
                     source,
                 })?;
-                Some(Mutex::new(l))
+                Some(Arc::new(Mutex::new(l)))
             }
             Disposal::Move(_) => None,
         };
@@ -231,6 +299,11 @@ impl Watcher {
             metrics,
             audit,
             opts,
+            face,
+            res,
+            processed,
+            rejected,
+            share,
             ledger,
         });
         let task = tokio::spawn(run(shared, rx, stop_rx));
@@ -283,11 +356,35 @@ fn start_notify(
     Ok(w)
 }
 
-/// The watcher's state, owned by its task: the scheduling core and the reads in flight.
+/// Why the watcher looks at a file again.
+#[derive(Debug, Clone, Copy)]
+enum Look {
+    /// An event named it.
+    Event(Hint),
+    /// Its settle time passed.
+    Settled,
+    /// Its read ended and it may have changed meanwhile.
+    AfterRead,
+}
+
+/// What a look at one file found (`None`: the share did not answer; looked at again later).
+type Looked = (PathBuf, Folder, Look, Option<Seen>);
+
+/// A listing of the folders: each result file's path, folder and what is there.
+type Listing = Option<Vec<(PathBuf, Folder, Seen)>>;
+
+/// The watcher's state, owned by its task: the scheduling core and what is in flight. Every call
+/// on the share runs in a task of its own (a listing, a look at a file, a read, a purge), so a
+/// share that stops answering delays only what touches it.
 struct State {
     shared: Arc<Shared>,
     schedule: Schedule,
     tasks: JoinSet<(Job, Done)>,
+    looks: JoinSet<Looked>,
+    /// Files being looked at (one look at a time per file).
+    looking: HashSet<PathBuf>,
+    scan: Option<tokio::task::JoinHandle<Listing>>,
+    purge: Option<tokio::task::JoinHandle<usize>>,
     /// Symbolic links already rejected (they stay where they are; rejected once while there).
     links: HashSet<PathBuf>,
 }
@@ -302,6 +399,10 @@ async fn run(
         shared: shared.clone(),
         schedule: Schedule::new(opts.settle, opts.incomplete_grace, opts.concurrency),
         tasks: JoinSet::new(),
+        looks: JoinSet::new(),
+        looking: HashSet::new(),
+        scan: None,
+        purge: None,
         links: HashSet::new(),
     };
     let poll = (opts.settle / 4).clamp(Duration::from_millis(5), Duration::from_millis(50));
@@ -314,15 +415,15 @@ async fn run(
     let mut last_purge: Option<Instant> = None;
     let mut events_open = true;
     loop {
-        if last_purge.is_none_or(|t| t.elapsed() >= purge_every) {
+        if st.purge.is_none() && last_purge.is_none_or(|t| t.elapsed() >= purge_every) {
             last_purge = Some(Instant::now());
-            st.purge().await;
+            st.start_purge();
         }
-        if last_scan.is_none_or(|t| t.elapsed() >= opts.rescan_interval) {
+        if st.scan.is_none() && last_scan.is_none_or(|t| t.elapsed() >= opts.rescan_interval) {
             last_scan = Some(Instant::now());
-            st.scan().await;
+            st.start_scan();
         }
-        st.restat_due();
+        st.look_at_due();
         st.dispatch();
         st.shared
             .metrics
@@ -332,6 +433,17 @@ async fn run(
             biased;
             _ = stop.changed() => break,
             Some(done) = st.tasks.join_next(), if !st.tasks.is_empty() => st.finished(done),
+            Some(Ok(looked)) = st.looks.join_next(), if !st.looks.is_empty() => st.looked(looked),
+            listed = async { st.scan.as_mut().expect("a scan").await }, if st.scan.is_some() => {
+                st.scan = None;
+                if let Ok(Some(listed)) = listed {
+                    st.listed(listed);
+                }
+            }
+            purged = async { st.purge.as_mut().expect("a purge").await }, if st.purge.is_some() => {
+                st.purge = None;
+                st.purged(purged.unwrap_or_default());
+            }
             ev = events.recv(), if events_open => match ev {
                 Some((path, hint)) => st.event(path, hint),
                 None => events_open = false,
@@ -343,16 +455,17 @@ async fn run(
     while let Some(done) = st.tasks.join_next().await {
         st.finished(done);
     }
-}
-
-fn version_of(m: &std::fs::Metadata) -> Version {
-    Version {
-        size: m.len(),
-        mtime: m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+    if let Some(purge) = st.purge.take() {
+        purge.abort();
     }
 }
 
+fn version_of(size: u64, mtime: SystemTime) -> Version {
+    Version { size, mtime }
+}
+
 /// What is at a path, without following a link.
+#[derive(Debug, Clone, Copy)]
 enum Seen {
     File(Version),
     Link,
@@ -360,27 +473,11 @@ enum Seen {
     Nothing,
 }
 
-fn seen(m: &std::fs::Metadata) -> Seen {
-    if m.file_type().is_symlink() {
-        Seen::Link
-    } else if m.is_file() {
-        Seen::File(version_of(m))
-    } else {
-        Seen::Nothing
-    }
-}
-
-fn stat(path: &Path) -> Seen {
-    std::fs::symlink_metadata(path)
-        .map(|m| seen(&m))
-        .unwrap_or(Seen::Nothing)
-}
-
-/// The version of a regular file (not a link); `None` otherwise.
-fn file_version(path: &Path) -> Option<Version> {
-    match stat(path) {
-        Seen::File(v) => Some(v),
-        _ => None,
+fn seen(e: Option<files::Entry>) -> Seen {
+    match e {
+        Some(files::Entry::File { size, modified, .. }) => Seen::File(version_of(size, modified)),
+        Some(files::Entry::Link) => Seen::Link,
+        Some(files::Entry::Other) | None => Seen::Nothing,
     }
 }
 
@@ -450,8 +547,33 @@ impl State {
                 reject_as_partial: None,
             };
             let r = Rejection::link();
-            let done = reject(&shared, &job.path, folder, &name, job.version, &r).await;
+            let done = reject(&shared, folder, &name, job.version, &r).await;
             (job, done)
+        });
+    }
+
+    /// Looks at a file on the share in a task of its own (one look per file at a time).
+    fn look(&mut self, path: PathBuf, folder: Folder, why: Look) {
+        if !self.looking.insert(path.clone()) {
+            return;
+        }
+        let shared = self.shared.clone();
+        self.looks.spawn(async move {
+            let name = name_of(&path);
+            let dir = shared.dir(folder).clone();
+            let found = shared
+                .on_share(&name.clone(), move || dir.stat(&name))
+                .await;
+            let found = match found {
+                Ok(Ok(e)) => Some(seen(e)),
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Some(Seen::Nothing),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "cannot look at a check-in file");
+                    None
+                }
+                Err(_) => None,
+            };
+            (path, folder, why, found)
         });
     }
 
@@ -459,58 +581,87 @@ impl State {
         let Some(folder) = self.folder_of(&path) else {
             return;
         };
-        match stat(&path) {
-            Seen::File(v) => {
-                self.links.remove(&path);
-                self.observe(path, folder, v, matches!(hint, Hint::Complete));
+        self.look(path, folder, Look::Event(hint));
+    }
+
+    fn looked(&mut self, (path, folder, why, found): Looked) {
+        self.looking.remove(&path);
+        let Some(found) = found else {
+            return; // the share did not answer: the next event, settle or scan looks again
+        };
+        match why {
+            Look::Event(hint) => match found {
+                Seen::File(v) => {
+                    self.links.remove(&path);
+                    self.observe(path, folder, v, matches!(hint, Hint::Complete));
+                }
+                Seen::Link => self.link(path, folder),
+                Seen::Nothing => {
+                    self.links.remove(&path);
+                    self.schedule.gone(&path);
+                }
+            },
+            Look::Settled => {
+                let v = match found {
+                    Seen::File(v) => Some(v),
+                    _ => None,
+                };
+                self.schedule.restat(&path, v, Instant::now());
             }
-            Seen::Link => self.link(path, folder),
-            Seen::Nothing => {
-                self.links.remove(&path);
-                self.schedule.gone(&path);
+            Look::AfterRead => {
+                if let Seen::File(v) = found
+                    && !self.links.contains(&path)
+                {
+                    self.observe(path, folder, v, false);
+                }
             }
         }
     }
 
-    async fn scan(&mut self) {
-        let opts = &self.shared.opts;
-        let dirs: Vec<PathBuf> = std::iter::once(opts.face_dir.clone())
-            .chain(opts.res_dir.clone())
-            .collect();
-        let listed = tokio::task::spawn_blocking(move || {
+    /// Lists the folders in a task of its own.
+    fn start_scan(&mut self) {
+        let shared = self.shared.clone();
+        self.scan = Some(tokio::spawn(async move {
+            let mut dirs = vec![(Folder::Face, shared.face.clone())];
+            dirs.extend(shared.res.clone().map(|r| (Folder::Res, r)));
             let mut out = Vec::new();
-            for d in dirs {
-                let Ok(rd) = std::fs::read_dir(&d) else {
-                    tracing::warn!(dir = %d.display(), "cannot list the folder");
-                    continue;
-                };
-                // `DirEntry::metadata` does not follow links.
-                for e in rd.flatten() {
-                    if let Ok(m) = e.metadata() {
-                        match seen(&m) {
-                            Seen::Nothing => {}
-                            s => out.push((e.path(), s)),
-                        }
+            for (folder, dir) in dirs {
+                let base = dir.path().to_path_buf();
+                let listed = shared.on_share("", move || dir.entries()).await;
+                match listed {
+                    Ok(Ok(entries)) => out.extend(
+                        entries
+                            .into_iter()
+                            .map(|(name, e)| (base.join(name), folder, seen(Some(e)))),
+                    ),
+                    Ok(Err(e)) => {
+                        tracing::warn!(dir = %base.display(), error = %e, "cannot list the folder");
+                        return None;
+                    }
+                    Err(e) => {
+                        tracing::warn!(dir = %base.display(), error = %e, "cannot list the folder");
+                        return None;
                     }
                 }
             }
-            out
-        })
-        .await
-        .unwrap_or_default();
+            Some(out)
+        }));
+    }
+
+    fn listed(&mut self, listed: Vec<(PathBuf, Folder, Seen)>) {
         let present: HashSet<&PathBuf> = listed
             .iter()
-            .filter(|(_, s)| matches!(s, Seen::File(_)))
-            .map(|(p, _)| p)
+            .filter(|(_, _, s)| matches!(s, Seen::File(_)))
+            .map(|(p, _, _)| p)
             .collect();
         self.schedule.listed(&present);
         let links: HashSet<PathBuf> = listed
             .iter()
-            .filter(|(_, s)| matches!(s, Seen::Link))
-            .map(|(p, _)| p.clone())
+            .filter(|(_, _, s)| matches!(s, Seen::Link))
+            .map(|(p, _, _)| p.clone())
             .collect();
         self.links.retain(|p| links.contains(p));
-        for (path, s) in listed {
+        for (path, _, s) in listed {
             if let Some(folder) = self.folder_of(&path) {
                 match s {
                     Seen::File(v) => self.observe(path, folder, v, false),
@@ -522,21 +673,37 @@ impl State {
         self.shared.metrics.checkin_scans.inc();
     }
 
-    /// Removes what has been kept in the processed and rejected folders beyond the retention.
-    async fn purge(&mut self) {
-        let opts = &self.shared.opts;
-        let mut dirs = vec![opts.rejected_dir.clone()];
-        if let Disposal::Move(d) = &opts.disposal {
-            dirs.push(d.clone());
-        }
-        let cutoff = SystemTime::now()
-            .checked_sub(opts.retention)
-            .unwrap_or(SystemTime::UNIX_EPOCH);
-        let removed = tokio::task::spawn_blocking(move || {
-            dirs.iter().map(|d| purge_before(d, cutoff)).sum::<usize>()
-        })
-        .await
-        .unwrap_or_default();
+    /// Removes, in a task of its own, what has been kept in the processed and rejected folders
+    /// beyond the retention: only names the watcher wrote, through handles on the folders it
+    /// found at start.
+    fn start_purge(&mut self) {
+        let shared = self.shared.clone();
+        self.purge = Some(tokio::spawn(async move {
+            let mut dirs = vec![shared.rejected.clone()];
+            dirs.extend(shared.processed.clone());
+            let cutoff = SystemTime::now()
+                .checked_sub(shared.opts.retention)
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            let mut removed = 0;
+            for dir in dirs {
+                let shown = dir.path().display().to_string();
+                match shared
+                    .on_share("", move || dir.purge(cutoff, is_own_name))
+                    .await
+                {
+                    Ok(Ok(n)) => removed += n,
+                    Ok(Err(e)) => {
+                        shared.metrics.checkin_disposal_failures.inc();
+                        tracing::error!(dir = %shown, error = %e, "cannot purge the folder");
+                    }
+                    Err(e) => tracing::warn!(dir = %shown, error = %e, "cannot purge the folder"),
+                }
+            }
+            removed
+        }));
+    }
+
+    fn purged(&mut self, removed: usize) {
         if removed > 0 {
             self.shared
                 .metrics
@@ -550,11 +717,11 @@ impl State {
     }
 
     /// Looks again at files whose settle time has passed.
-    fn restat_due(&mut self) {
-        let now = Instant::now();
-        for path in self.schedule.due(now) {
-            let v = file_version(&path);
-            self.schedule.restat(&path, v, now);
+    fn look_at_due(&mut self) {
+        for path in self.schedule.due(Instant::now()) {
+            if let Some(folder) = self.folder_of(&path) {
+                self.look(path, folder, Look::Settled);
+            }
         }
     }
 
@@ -576,45 +743,9 @@ impl State {
         if self.links.contains(&job.path) {
             return;
         }
-        if self.schedule.finished(&job, done, Instant::now())
-            && let Some(v) = file_version(&job.path)
-        {
-            self.observe(job.path, job.folder, v, false);
+        if self.schedule.finished(&job, done, Instant::now()) {
+            self.look(job.path, job.folder, Look::AfterRead);
         }
-    }
-}
-
-/// Removes the regular files in `dir` put there (moved, copied, written: the inode's change
-/// time) before `cutoff`; links and folders are left alone. Returns how many were removed.
-fn purge_before(dir: &Path, cutoff: SystemTime) -> usize {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let mut removed = 0;
-    for e in rd.flatten() {
-        let Ok(m) = e.metadata() else { continue };
-        if !m.is_file() {
-            continue;
-        }
-        if put_there_at(&m) < cutoff && std::fs::remove_file(e.path()).is_ok() {
-            removed += 1;
-        }
-    }
-    removed
-}
-
-/// When a file was put where it is: its change time (a rename sets it), else its modification.
-fn put_there_at(m: &std::fs::Metadata) -> SystemTime {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let secs = u64::try_from(m.ctime()).unwrap_or(0);
-        let nanos = u32::try_from(m.ctime_nsec()).unwrap_or(0);
-        SystemTime::UNIX_EPOCH + Duration::new(secs, nanos)
-    }
-    #[cfg(not(unix))]
-    {
-        m.modified().unwrap_or(SystemTime::UNIX_EPOCH)
     }
 }
 
@@ -629,6 +760,8 @@ fn name_of(path: &Path) -> String {
 struct Rejection {
     /// A fixed label (metrics).
     kind: &'static str,
+    /// Without control characters: it may quote the file (an element or entity name, quoted
+    /// escaped by the parser; checked again here).
     reason: String,
     keep: Keep,
 }
@@ -672,8 +805,16 @@ impl Rejection {
         };
         Self {
             kind: e.kind(),
-            reason: e.to_string(),
+            reason: without_controls(&e.to_string()).into_owned(),
             keep,
+        }
+    }
+
+    fn partial(reason: &str) -> Self {
+        Self {
+            kind: "partial",
+            reason: without_controls(reason).into_owned(),
+            keep: Keep::Store,
         }
     }
 }
@@ -684,28 +825,26 @@ async fn handle(shared: &Shared, job: &Job) -> Done {
     let (path, folder, version) = (job.path.as_path(), job.folder, job.version);
     let name = name_of(path);
     if let Some(reason) = &job.reject_as_partial {
-        let r = Rejection {
-            kind: "partial",
-            reason: reason.clone(),
-            keep: Keep::Store,
-        };
-        return reject(shared, path, folder, &name, version, &r).await;
+        return reject(shared, folder, &name, version, &Rejection::partial(reason)).await;
     }
     let limit = shared.opts.max_file_bytes;
     if version.size > limit {
         let r = Rejection::too_large(version.size, limit);
-        return reject(shared, path, folder, &name, version, &r).await;
+        return reject(shared, folder, &name, version, &r).await;
     }
-    let owned = path.to_path_buf();
-    let read = tokio::task::spawn_blocking(move || files::read_limited(&owned, limit)).await;
+    let dir = shared.dir(folder).clone();
+    let owned = name.clone();
+    let read = shared
+        .on_share(&name, move || dir.read_limited(&owned, limit))
+        .await;
     let bytes = match read {
         Ok(Ok(b)) => b,
         Ok(Err(ReadError::Link)) => {
-            return reject(shared, path, folder, &name, version, &Rejection::link()).await;
+            return reject(shared, folder, &name, version, &Rejection::link()).await;
         }
         Ok(Err(ReadError::TooLarge { size, limit })) => {
             let r = Rejection::too_large(size, limit);
-            return reject(shared, path, folder, &name, version, &r).await;
+            return reject(shared, folder, &name, version, &r).await;
         }
         Ok(Err(_)) | Err(_) => return Done::Again,
     };
@@ -736,11 +875,13 @@ async fn handle(shared: &Shared, job: &Job) -> Done {
                     .get_or_create(&vec![("folder", folder.label())])
                     .inc();
             }
-            let disposed = match (&shared.opts.disposal, folder) {
-                (Disposal::Move(dir), Folder::Face) => {
-                    move_into(path, dir, &name).await.map(|_| ())
+            let disposed = match (&shared.processed, folder) {
+                (Some(processed), Folder::Face) => {
+                    move_into(shared, folder, &name, processed.clone())
+                        .await
+                        .map(|_| ())
                 }
-                _ => record(shared, folder, &name, version),
+                _ => record(shared, folder, &name, version).await,
             };
             if let Err(e) = disposed {
                 shared.metrics.checkin_disposal_failures.inc();
@@ -753,13 +894,13 @@ async fn handle(shared: &Shared, job: &Job) -> Done {
                 .duration_since(version.mtime)
                 .unwrap_or_default();
             if age >= shared.opts.incomplete_grace {
-                reject(shared, path, folder, &name, version, &Rejection::of(&e)).await
+                reject(shared, folder, &name, version, &Rejection::of(&e)).await
             } else {
                 Done::Partial(e.to_string())
             }
         }
         Err(FileError::Invalid(e)) => {
-            reject(shared, path, folder, &name, version, &Rejection::of(&e)).await
+            reject(shared, folder, &name, version, &Rejection::of(&e)).await
         }
         Err(e @ FileError::Unrecorded(_)) => {
             tracing::error!(file = %escape_name(&name), error = %e, "a check-in stays in the folder until the store records it");
@@ -768,20 +909,26 @@ async fn handle(shared: &Shared, job: &Job) -> Done {
     }
 }
 
-fn record(shared: &Shared, folder: Folder, name: &str, v: Version) -> std::io::Result<()> {
-    match &shared.ledger {
-        Some(l) => {
-            l.lock()
-                .expect("ledger lock")
-                .record(Entry::new(folder.label(), name, v.size, v.mtime))
-        }
-        None => Ok(()),
-    }
+/// Records a file left in place in the ledger (off the runtime: the ledger may live on the
+/// share too).
+async fn record(shared: &Shared, folder: Folder, name: &str, v: Version) -> std::io::Result<()> {
+    let Some(ledger) = shared.ledger.clone() else {
+        return Ok(());
+    };
+    let entry = Entry::new(folder.label(), name, v.size, v.mtime);
+    shared
+        .on_share(name, move || {
+            ledger
+                .lock()
+                .map_err(|_| std::io::Error::other("the ledger's lock is poisoned"))?
+                .record(entry)
+        })
+        .await
+        .map_err(std::io::Error::other)?
 }
 
 async fn reject(
     shared: &Shared,
-    path: &Path,
     folder: Folder,
     name: &str,
     version: Version,
@@ -794,49 +941,58 @@ async fn reject(
         .inc();
     let shown = escape_name(name);
     tracing::warn!(file = %shown, folder = folder.label(), reason = %r.reason, "オン資 result file rejected");
-    let dir = &shared.opts.rejected_dir;
     let leave = matches!(shared.opts.disposal, Disposal::Leave { .. }) || folder == Folder::Res;
     let text = format!(
         "{shown}: {}\nrejected at {}\n",
         r.reason,
         crate::domain::date::jst_rfc3339(Utc::now())
     );
+    let rejected = shared.rejected.clone();
     let result = match r.keep {
         Keep::Store => {
             let stored = if leave {
-                copy_into(path, dir, name).await
+                copy_into(shared, folder, name, rejected.clone()).await
             } else {
-                move_into(path, dir, name).await
+                move_into(shared, folder, name, rejected.clone()).await
             };
             match stored {
                 Ok(target) => {
-                    let mut reason_file = target.into_os_string();
-                    reason_file.push(".reason.txt");
-                    write_reason(PathBuf::from(reason_file), text, false).await
+                    write_reason(
+                        shared,
+                        rejected,
+                        format!("{target}.reason.txt"),
+                        text,
+                        false,
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             }
         }
         Keep::Untouched | Keep::Discard => {
             let removed = if r.keep == Keep::Discard && !leave {
-                tokio::fs::remove_file(path).await
+                let dir = shared.dir(folder).clone();
+                let owned = name.to_owned();
+                shared
+                    .on_share(name, move || dir.remove(&owned))
+                    .await
+                    .map_err(std::io::Error::other)
+                    .and_then(|r| r)
             } else {
                 Ok(())
             };
-            let reason_file = dir.join(format!("{name}.reason.txt"));
             match removed {
-                Ok(()) => write_reason(reason_file, text, true).await,
+                Ok(()) => {
+                    write_reason(shared, rejected, format!("{name}.reason.txt"), text, true).await
+                }
                 Err(e) => Err(e),
             }
         }
-    }
-    .and_then(|()| {
-        if leave && r.keep != Keep::Untouched {
-            record(shared, folder, name, version)
-        } else {
-            Ok(())
-        }
-    });
+    };
+    let result = match result {
+        Ok(()) if leave && r.keep != Keep::Untouched => record(shared, folder, name, version).await,
+        other => other,
+    };
     if let Err(e) = result {
         shared.metrics.checkin_disposal_failures.inc();
         tracing::error!(file = %shown, error = %e, "cannot store the rejected file and its reason");
@@ -844,71 +1000,71 @@ async fn reject(
     Done::Rejected
 }
 
-/// Writes a reason file (owner-only, never through a link); `replace` for the reason of a file
-/// that stays where it is (the same name each time it is rejected again).
-async fn write_reason(path: PathBuf, text: String, replace: bool) -> std::io::Result<()> {
-    tokio::task::spawn_blocking(move || {
-        if let Some(dir) = path.parent() {
-            files::check_real_dir(dir)?;
-        }
-        if replace {
-            files::replace_atomically(&path, text.as_bytes(), false)
-        } else {
-            files::write_new(&path, text.as_bytes())
-        }
-    })
-    .await
-    .map_err(std::io::Error::other)?
+/// Writes a reason file into `dir` (owner-only, never through a link); `replace` for the reason
+/// of a file that stays where it is (the same name each time it is rejected again).
+async fn write_reason(
+    shared: &Shared,
+    dir: ShareDir,
+    name: String,
+    text: String,
+    replace: bool,
+) -> std::io::Result<()> {
+    shared
+        .on_share(&name.clone(), move || {
+            if replace {
+                dir.replace(&name, text.as_bytes())
+            } else {
+                dir.create_new(&name, text.as_bytes())
+            }
+        })
+        .await
+        .map_err(std::io::Error::other)?
 }
 
-/// A free name in `dir`: `name`, else `stem~1.ext`, `stem~2.ext` … (a link counts as taken).
-fn free_name(dir: &Path, name: &str) -> PathBuf {
-    let taken = |p: &Path| std::fs::symlink_metadata(p).is_ok();
-    let first = dir.join(name);
-    if !taken(&first) {
-        return first;
-    }
-    let (stem, ext): (Cow<'_, str>, &str) = match name.rsplit_once('.') {
-        Some((s, e)) => (Cow::Borrowed(s), e),
-        None => (Cow::Borrowed(name), ""),
+/// `name`, then `stem~1.ext`, `stem~2.ext` …: the names a file moved or copied into a folder
+/// may take (the first free one is used; nothing is overwritten).
+fn candidates(name: &str) -> impl Iterator<Item = String> + use<> {
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) => (s.to_owned(), e.to_owned()),
+        None => (name.to_owned(), String::new()),
     };
-    (1..)
-        .map(|i| dir.join(format!("{stem}~{i}.{ext}")))
-        .find(|p| !taken(p))
-        .expect("some free name")
+    std::iter::once(name.to_owned()).chain((1..10_000).map(move |i| format!("{stem}~{i}.{ext}")))
 }
 
-/// Moves a file (never a link: the caller read it as a regular file) into `dir`, which must be
-/// a real folder; the moved file is made owner-only.
-async fn move_into(path: &Path, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
-    let (path, dir, name) = (path.to_path_buf(), dir.to_path_buf(), name.to_owned());
-    tokio::task::spawn_blocking(move || {
-        files::check_real_dir(&dir)?;
-        if files::is_link(&path) {
-            return Err(files::link_refused(&path));
-        }
-        let target = free_name(&dir, &name);
-        if std::fs::rename(&path, &target).is_err() {
-            // Another file system (e.g. a network share): copy, then remove.
-            files::copy_no_follow(&path, &target).map_err(std::io::Error::other)?;
-            std::fs::remove_file(&path)?;
-        }
-        files::restrict_to_owner(&target)?;
-        Ok(target)
-    })
-    .await
-    .map_err(std::io::Error::other)?
+/// Moves a file (never a link) from its folder into `to`, made owner-only; the name it got.
+async fn move_into(
+    shared: &Shared,
+    folder: Folder,
+    name: &str,
+    to: ShareDir,
+) -> std::io::Result<String> {
+    let from = shared.dir(folder).clone();
+    let owned = name.to_owned();
+    shared
+        .on_share(name, move || {
+            from.move_into(&owned, &to, candidates(&owned))
+        })
+        .await
+        .map_err(std::io::Error::other)?
 }
 
-/// Copies a file (never through a link) into a new owner-only file in `dir`.
-async fn copy_into(path: &Path, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
-    let (path, dir, name) = (path.to_path_buf(), dir.to_path_buf(), name.to_owned());
-    tokio::task::spawn_blocking(move || {
-        files::check_real_dir(&dir)?;
-        let target = free_name(&dir, &name);
-        files::copy_no_follow(&path, &target).map_err(std::io::Error::other)?;
-        Ok(target)
-    })
-    .await
-    .map_err(std::io::Error::other)?
+/// Copies a file (never through a link) into a new owner-only file in `to`; the name it got.
+async fn copy_into(
+    shared: &Shared,
+    folder: Folder,
+    name: &str,
+    to: ShareDir,
+) -> std::io::Result<String> {
+    let from = shared.dir(folder).clone();
+    let owned = name.to_owned();
+    shared
+        .on_share(name, move || {
+            from.copy_into(&owned, &to, candidates(&owned))
+        })
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(|e| match e {
+            ReadError::Io(e) => e,
+            e => std::io::Error::other(e.to_string()),
+        })
 }

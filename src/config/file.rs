@@ -282,6 +282,9 @@ pub struct OnshiSection {
     /// Days files are kept in the processed and rejected folders (default 3; 0 = removed at
     /// once).
     pub retention_days: u64,
+    /// A call on the share (a listing, a read, a move, a terminal request) is given up after
+    /// this long (default 5000).
+    pub share_timeout_ms: u64,
 }
 
 impl Default for OnshiSection {
@@ -307,6 +310,7 @@ impl Default for OnshiSection {
             poll_ms: 20,
             max_file_bytes: w.max_file_bytes,
             retention_days: w.retention.as_secs() / 86_400,
+            share_timeout_ms: w.share_timeout.as_millis() as u64,
         }
     }
 }

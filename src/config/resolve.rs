@@ -284,6 +284,7 @@ impl OnshiSection {
             ("onshi.settle_ms", self.settle_ms, 1),
             ("onshi.incomplete_grace_ms", self.incomplete_grace_ms, 1),
             ("onshi.poll_ms", self.poll_ms, 1),
+            ("onshi.share_timeout_ms", self.share_timeout_ms, 100),
         ] {
             in_range(field, v, min, 3_600_000)?;
         }
@@ -337,6 +338,7 @@ impl OnshiSection {
             skip_prefix: Some(crate::upstream::OWN_PREFIX.into()),
             max_file_bytes: self.max_file_bytes,
             retention: Duration::from_secs(self.retention_days * 86_400),
+            share_timeout: Duration::from_millis(self.share_timeout_ms),
         });
         Ok(Some(ResolvedOnshi {
             terminal: TerminalUpstreamOptions {
@@ -347,6 +349,7 @@ impl OnshiSection {
                     RequestEncoding::Utf8 => Charset::Utf8,
                 },
                 poll: Duration::from_millis(self.poll_ms),
+                share_timeout: Duration::from_millis(self.share_timeout_ms),
             },
             watch,
         }))

@@ -247,6 +247,7 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
             res_dir: Terminal::res_dir(&onshi_root),
             charset: crate::onshi::Charset::ShiftJis,
             poll: Duration::from_millis(10),
+            share_timeout: crate::files::ShareIo::DEFAULT_DEADLINE,
         });
     }
     let (stop, stopped) = oneshot::channel();

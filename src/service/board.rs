@@ -186,6 +186,9 @@ impl Board {
             row.seq = g.seq;
             let row = Arc::new(row);
             match g.rows.iter().position(|r| r.reference == row.reference) {
+                // An older check-in of the same person handled after a newer one (files are
+                // handled several at once) does not replace it.
+                Some(i) if g.rows[i].arrived_at > row.arrived_at => return,
                 Some(i) => g.rows[i] = row.clone(),
                 None => {
                     if g.rows.len() == MAX_ROWS {

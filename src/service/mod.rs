@@ -397,7 +397,18 @@ impl SubsidyService {
                     .prefetches
                     .get_or_create(&vec![("status", metric_status(out.status))])
                     .inc();
-                if let Some(reference) = reference {
+                // The latest check-in under a 照会番号 is the one that arrived last: an older file
+                // handled after a newer one (files are handled several at once) is answered and
+                // cached, but does not replace the newer one's index.
+                let newer = match &reference {
+                    Some(r) => self
+                        .check_ins
+                        .get(r)
+                        .await
+                        .is_none_or(|prev| prev.arrived_at <= arrived_at),
+                    None => false,
+                };
+                if let Some(reference) = reference.filter(|_| newer) {
                     self.board.done(&reference, arrived_at, &out);
                     let answer = self.fresh.get(&self.fresh.key(&insured, out.service_date));
                     let c = CheckIn {

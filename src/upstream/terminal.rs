@@ -8,25 +8,27 @@
 //! is removed when it arrives.
 //!
 //! The share is not trusted: requests are written owner-only and never through a link; answers
-//! are read up to [`MAX_ANSWER_BYTES`] and never through a link; a `.err` file's content never
-//! reaches a caller (a fixed description and the file's name do; at most [`ERR_LOG_BYTES`] of it
-//! go to the log, escaped).
+//! are read up to [`MAX_ANSWER_BYTES`] and never through a link; the folders are used only as
+//! found at start (`files::ShareDir`), and every call on them runs off the runtime by a deadline
+//! (`files::ShareIo`); a `.err` file's content never reaches a caller or the log (its name, size
+//! and a hash do), since the terminal's words may echo the request.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::{Answer, BoxFuture, MAX_ANSWER_BYTES, Query, Upstream, UpstreamError};
 use crate::domain::MedicalInstitutionCode;
-use crate::files::{self, ReadError};
+use crate::files::{ReadError, ShareDir, ShareError, ShareIo};
 use crate::onshi::{Charset, OnshiError, OnshiResult, QualificationRequest};
 
 /// The start of the gateway's own request ids (12 characters in all).
 pub const OWN_PREFIX: &str = "PMHG";
 
-/// How much of a `.err` file goes to the log.
-pub const ERR_LOG_BYTES: u64 = 4096;
+/// How much of a `.err` file is read (to log its size and a hash of it, never its words).
+pub const ERR_READ_BYTES: u64 = 64 * 1024;
 
 /// How long a late answer to a withdrawn request is waited for, to be removed.
 const LATE_ANSWER_WINDOW: Duration = Duration::from_secs(60);
@@ -39,25 +41,75 @@ pub struct TerminalUpstreamOptions {
     pub charset: Charset,
     /// How often the `res` folder is looked at while waiting.
     pub poll: Duration,
+    /// A call on the share is given up after this long (and always at the query's deadline).
+    pub share_timeout: Duration,
 }
 
 pub struct TerminalUpstream {
     opts: TerminalUpstreamOptions,
     institution: MedicalInstitutionCode,
+    folders: Arc<Folders>,
+}
+
+/// The terminal's folders as found at start, and the runner of calls on them.
+struct Folders {
+    req: ShareDir,
+    res: ShareDir,
+    share: ShareIo,
+}
+
+impl Folders {
+    /// Runs a call on the share off the runtime, by the share's deadline and the query's.
+    async fn run<T: Send + 'static>(
+        &self,
+        name: &str,
+        deadline: Instant,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ShareError> {
+        tokio::time::timeout_at(deadline, self.share.run(name, f))
+            .await
+            .unwrap_or(Err(ShareError::NotAnswering(self.share.deadline())))
+    }
+}
+
+/// Which folder an answer file is in.
+#[derive(Debug, Clone, Copy)]
+enum In {
+    Req,
+    Res,
 }
 
 impl TerminalUpstream {
-    pub fn new(opts: TerminalUpstreamOptions, institution: MedicalInstitutionCode) -> Self {
-        Self { opts, institution }
+    /// The terminal as the upstream on its `req` and `res` folders, which must be real folders
+    /// (never links) now; they are then used only as they are now (`files::ShareDir`).
+    pub fn new(
+        opts: TerminalUpstreamOptions,
+        institution: MedicalInstitutionCode,
+    ) -> std::io::Result<Self> {
+        Self::on_share(
+            ShareIo::new(ShareIo::CONCURRENCY, opts.share_timeout),
+            opts,
+            institution,
+        )
     }
 
-    /// The files that may answer request `req_name`.
-    fn answer_paths(&self, req: &QualificationRequest) -> (PathBuf, [PathBuf; 2]) {
-        let err = format!("{}.err", req.file_name());
-        (
-            self.opts.res_dir.join(req.result_file_name()),
-            [self.opts.res_dir.join(&err), self.opts.req_dir.join(&err)],
-        )
+    /// [`TerminalUpstream::new`] with the runner of calls on the share given (a test's share
+    /// that stops answering).
+    pub fn on_share(
+        share: ShareIo,
+        opts: TerminalUpstreamOptions,
+        institution: MedicalInstitutionCode,
+    ) -> std::io::Result<Self> {
+        let folders = Arc::new(Folders {
+            req: ShareDir::open(&opts.req_dir)?,
+            res: ShareDir::open(&opts.res_dir)?,
+            share,
+        });
+        Ok(Self {
+            opts,
+            institution,
+            folders,
+        })
     }
 
     async fn ask(&self, q: &Query, deadline: Instant) -> Result<Answer, UpstreamError> {
@@ -76,26 +128,46 @@ impl TerminalUpstream {
         let bytes = req
             .to_xml(self.opts.charset)
             .map_err(|e| UpstreamError::Other(format!("cannot write the request: {e}")))?;
-        let req_path = self.opts.req_dir.join(req.file_name());
-        let (res_path, err_paths) = self.answer_paths(&req);
-        // Written without an await (a small file), and the guard made before the next one: from
-        // here the request is withdrawn however this ends — answered, timed out, or the caller
-        // gone (this future dropped at the service's deadline or a closed connection).
-        write_atomically(&self.opts.req_dir, &req_path, &bytes).map_err(|e| {
+        let req_name = req.file_name();
+        let res_name = req.result_file_name();
+        let err_name = format!("{req_name}.err");
+        // The guard is made before the request is written: from here the request is withdrawn
+        // however this ends — answered, timed out, or the caller gone (this future dropped at
+        // the service's deadline or a closed connection).
+        let mut pending = Pending {
+            folders: self.folders.clone(),
+            req_name: req_name.clone(),
+            late: vec![
+                (In::Res, res_name.clone()),
+                (In::Res, err_name.clone()),
+                (In::Req, err_name.clone()),
+            ],
+            poll: self.opts.poll,
+            answered: false,
+        };
+        // Written under a temporary name the terminal ignores, then renamed, so the terminal
+        // never reads half a request; owner-only, never through a link.
+        let dir = self.folders.req.clone();
+        let written = self
+            .folders
+            .run(&req_name.clone(), deadline, move || {
+                dir.replace(&req_name, &bytes)
+            })
+            .await;
+        let write_failed = |e: String| {
             UpstreamError::Connect(format!(
                 "cannot write into the terminal's req folder {}: {e}",
                 self.opts.req_dir.display()
             ))
-        })?;
-        let mut pending = Pending::new(
-            req_path,
-            res_path.clone(),
-            err_paths.clone(),
-            self.opts.poll,
-        );
+        };
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(write_failed(e.to_string())),
+            Err(e) => return Err(write_failed(e.to_string())),
+        }
         loop {
-            if let Some(answer) = self.look(&res_path, &err_paths, q).await {
-                pending.answered();
+            if let Some(answer) = self.look(&res_name, &err_name, q, deadline).await {
+                pending.answered = true;
                 return answer;
             }
             if Instant::now() + self.opts.poll >= deadline {
@@ -107,61 +179,86 @@ impl TerminalUpstream {
         Err(UpstreamError::Timeout(started.elapsed().as_millis() as u64))
     }
 
+    fn dir(&self, at: In) -> ShareDir {
+        match at {
+            In::Req => self.folders.req.clone(),
+            In::Res => self.folders.res.clone(),
+        }
+    }
+
+    /// Removes an answer file once read (off the runtime, by the deadline).
+    async fn remove(&self, at: In, name: &str, deadline: Instant) {
+        let dir = self.dir(at);
+        let owned = name.to_owned();
+        let _ = self
+            .folders
+            .run(name, deadline, move || dir.remove(&owned))
+            .await;
+    }
+
     /// `Some` once the terminal has answered (the answer files are then removed).
     async fn look(
         &self,
-        res_path: &Path,
-        err_paths: &[PathBuf],
+        res_name: &str,
+        err_name: &str,
         q: &Query,
+        deadline: Instant,
     ) -> Option<Result<Answer, UpstreamError>> {
-        for err in err_paths {
-            let owned = err.clone();
-            let head =
-                tokio::task::spawn_blocking(move || files::head_escaped(&owned, ERR_LOG_BYTES))
-                    .await
-                    .ok()?;
-            if matches!(&head, Err(e) if e.is_not_found()) {
+        for at in [In::Res, In::Req] {
+            let dir = self.dir(at);
+            let owned = err_name.to_owned();
+            let read = self
+                .folders
+                .run(err_name, deadline, move || {
+                    dir.read_head(&owned, ERR_READ_BYTES)
+                })
+                .await
+                .ok()?;
+            if matches!(&read, Err(e) if e.is_not_found()) {
                 continue;
             }
             // Only once there is a refusal (not on every poll): its name, escaped.
-            let name = files::escape_name(
-                &err.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            )
-            .into_owned();
-            match head {
-                Err(e) => {
-                    let _ = tokio::fs::remove_file(err).await;
-                    return Some(Err(UpstreamError::Protocol(format!(
-                        "the terminal's refusal {name} cannot be read: {e}"
-                    ))));
-                }
-                Ok(text) => {
-                    let _ = tokio::fs::remove_file(err).await;
-                    // The terminal's words may echo the request: the log only, never the caller.
-                    tracing::warn!(file = %name, content = %text, "the オン資 terminal refused a request");
-                    return Some(Err(UpstreamError::Rejected {
+            let name = crate::files::escape_name(err_name).into_owned();
+            self.remove(at, err_name, deadline).await;
+            return Some(match read {
+                Err(e) => Err(UpstreamError::Protocol(format!(
+                    "the terminal's refusal {name} cannot be read: {e}"
+                ))),
+                Ok(bytes) => {
+                    // The terminal's words may echo the request (an insured number, a
+                    // birthdate): neither the caller nor the log sees them; the log has the
+                    // file's size and a hash, to match it with the terminal's own records.
+                    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &bytes);
+                    tracing::warn!(
+                        file = %name,
+                        bytes = bytes.len(),
+                        sha256 = %crate::domain::hex(&digest.as_ref()[..8]),
+                        "the オン資 terminal refused a request (its words are not logged: they may echo the request)"
+                    );
+                    Err(UpstreamError::Rejected {
                         code: "err-file".into(),
                         message: format!(
-                            "the オン資 terminal refused the request ({name}; its reason is in the gateway's log)"
+                            "the オン資 terminal refused the request ({name}; see the terminal's own log)"
                         ),
-                    }));
+                    })
                 }
-            }
+            });
         }
-        let owned = res_path.to_path_buf();
-        let read = tokio::task::spawn_blocking(move || {
-            files::read_limited(&owned, MAX_ANSWER_BYTES as u64)
-        })
-        .await
-        .ok()?;
+        let dir = self.folders.res.clone();
+        let owned = res_name.to_owned();
+        let read = self
+            .folders
+            .run(res_name, deadline, move || {
+                dir.read_limited(&owned, MAX_ANSWER_BYTES as u64)
+            })
+            .await
+            .ok()?;
         let bytes = match read {
             Ok(b) => b,
             Err(e) if e.is_not_found() => return None,
             Err(ReadError::Io(_)) => return None,
             Err(e) => {
-                let _ = tokio::fs::remove_file(res_path).await;
+                self.remove(In::Res, res_name, deadline).await;
                 return Some(Err(UpstreamError::Protocol(format!(
                     "the terminal's result cannot be read: {e}"
                 ))));
@@ -171,7 +268,7 @@ impl TerminalUpstream {
             // Still being written: look again.
             Err(e) if e.could_be_partial() => None,
             parsed => {
-                let _ = tokio::fs::remove_file(res_path).await;
+                self.remove(In::Res, res_name, deadline).await;
                 Some(answer_from(parsed, q))
             }
         }
@@ -198,8 +295,14 @@ fn answer_from(
     };
     if r.processing_result_status == "2" {
         return Err(UpstreamError::Rejected {
-            code: r.processing_result_code.unwrap_or_default(),
-            message: r.processing_result_message.unwrap_or_default(),
+            code: crate::domain::text::quoted(
+                r.processing_result_code.as_deref().unwrap_or_default(),
+                32,
+            ),
+            message: crate::domain::text::quoted(
+                r.processing_result_message.as_deref().unwrap_or_default(),
+                200,
+            ),
         });
     }
     let person = r
@@ -225,61 +328,66 @@ fn answer_from(
     })
 }
 
-/// A request in the terminal's `req` folder that this gateway is waiting on. Dropped before it
-/// was answered, it withdraws the request file and has a late answer removed when it arrives
-/// (within a minute): no personal data is left behind in the share. Answered, it removes the
-/// request file.
+/// A request in the terminal's `req` folder that this gateway is waiting on. Dropped, it
+/// withdraws the request file; dropped before it was answered, it also has a late answer removed
+/// when it arrives (within a minute): no personal data is left behind in the share. Both happen
+/// in a task of their own, off the runtime's threads (a share that hangs holds none of them).
 struct Pending {
-    req_path: PathBuf,
-    late: Vec<PathBuf>,
+    folders: Arc<Folders>,
+    req_name: String,
+    late: Vec<(In, String)>,
     poll: Duration,
     answered: bool,
 }
 
-impl Pending {
-    fn new(req_path: PathBuf, res_path: PathBuf, err_paths: [PathBuf; 2], poll: Duration) -> Self {
-        let mut late = vec![res_path];
-        late.extend(err_paths);
-        Self {
-            req_path,
-            late,
-            poll,
-            answered: false,
-        }
-    }
-
-    fn answered(&mut self) {
-        self.answered = true;
-    }
-}
-
 impl Drop for Pending {
     fn drop(&mut self) {
-        // A small synchronous removal: it must happen even when no runtime polls us any more.
-        let _ = std::fs::remove_file(&self.req_path);
-        if !self.answered
-            && let Ok(rt) = tokio::runtime::Handle::try_current()
-        {
-            rt.spawn(remove_when_they_appear(
-                std::mem::take(&mut self.late),
-                self.poll,
-            ));
+        let folders = self.folders.clone();
+        let req_name = std::mem::take(&mut self.req_name);
+        let late = if self.answered {
+            Vec::new()
+        } else {
+            std::mem::take(&mut self.late)
+        };
+        let poll = self.poll;
+        let withdraw = async move {
+            let deadline = Instant::now() + folders.share.deadline();
+            let dir = folders.req.clone();
+            let name = req_name.clone();
+            let _ = folders
+                .run(&req_name, deadline, move || dir.remove(&name))
+                .await;
+            remove_when_they_appear(&folders, late, poll).await;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(withdraw);
+            }
+            // No runtime any more (the process is stopping): at least the request goes.
+            Err(_) => {
+                let _ = self.folders.req.remove(&self.req_name);
+            }
         }
     }
 }
 
-/// Writes under a temporary name the terminal ignores, then renames, so the terminal never reads
-/// half a request; owner-only, never through a link, into a folder that is not a link.
-fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    files::check_real_dir(dir)?;
-    files::replace_atomically(path, bytes, false)
-}
-
-async fn remove_when_they_appear(paths: Vec<PathBuf>, poll: Duration) {
+async fn remove_when_they_appear(folders: &Folders, paths: Vec<(In, String)>, poll: Duration) {
+    if paths.is_empty() {
+        return;
+    }
     let end = Instant::now() + LATE_ANSWER_WINDOW;
     while Instant::now() < end {
-        for p in &paths {
-            if tokio::fs::remove_file(p).await.is_ok() {
+        for (at, name) in &paths {
+            let dir = match at {
+                In::Req => folders.req.clone(),
+                In::Res => folders.res.clone(),
+            };
+            let owned = name.clone();
+            let deadline = Instant::now() + folders.share.deadline();
+            if let Ok(Ok(())) = folders
+                .run(name, deadline, move || dir.remove(&owned))
+                .await
+            {
                 return;
             }
         }

@@ -462,8 +462,16 @@ fn forged_block(p: &Persona) -> Vec<pmh_gateway::pmh::WireSubsidy> {
         medical_subsidy_recipient_number: Some(
             pmh_gateway::domain::check_digit::complete("765432").unwrap(),
         ),
-        valid_from: Some((today() - chrono::Duration::days(30)).format("%Y%m%d").to_string()),
-        valid_to: Some((today() + chrono::Duration::days(365)).format("%Y%m%d").to_string()),
+        valid_from: Some(
+            (today() - chrono::Duration::days(30))
+                .format("%Y%m%d")
+                .to_string(),
+        ),
+        valid_to: Some(
+            (today() + chrono::Duration::days(365))
+                .format("%Y%m%d")
+                .to_string(),
+        ),
         ..Default::default()
     });
     certs

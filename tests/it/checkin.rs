@@ -549,6 +549,162 @@ async fn a_processed_folder_that_is_a_link_stops_the_watcher_from_starting() {
     assert!(err.to_string().contains("symbolic link"), "{err}");
 }
 
+/// Whoever can write the share can replace `processed/` or `rejected/` by a link to the
+/// gateway's own state while it runs: the retention purge never follows it, and in the real
+/// folders it removes only the names the watcher wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_purge_never_follows_a_replaced_folder_nor_takes_foreign_names() {
+    let (st, _) = crate::common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    // The gateway's state, and a stray result-looking name, where the links will point.
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let precious = [
+        "audit.key",
+        "state.db",
+        "state.db-wal",
+        "OQSsiquc01res_elsewhere.xml",
+    ];
+    for n in precious {
+        std::fs::write(state.join(n), b"keep").unwrap();
+    }
+    let opts = WatchOptions {
+        retention: Duration::ZERO,
+        ..options(dir.path())
+    };
+    let processed = dir.path().join("face/processed");
+    std::fs::create_dir_all(&opts.rejected_dir).unwrap();
+    // Names in the real folders that the watcher never wrote.
+    for n in ["notes.txt", "state.db", "OQSsiquc01res_x.xml.bak"] {
+        std::fs::write(opts.rejected_dir.join(n), b"keep").unwrap();
+    }
+    let w = start(&opts, &st);
+    good_files_and_a_bad_one(&opts, &st, 2).await;
+    wait_for("its own files purged", 10, || {
+        names(&processed).is_empty() && names(&opts.rejected_dir).len() == 3
+    })
+    .await;
+    // Both folders replaced by links to the state.
+    let refused = st.metrics.checkin_disposal_failures.get();
+    for d in [&processed, &opts.rejected_dir] {
+        std::fs::rename(d, d.with_extension("gone")).unwrap();
+        std::os::unix::fs::symlink(&state, d).unwrap();
+    }
+    wait_for("two purges refused", 10, || {
+        st.metrics.checkin_disposal_failures.get() >= refused + 4
+    })
+    .await;
+    w.shutdown().await;
+    for n in precious {
+        assert!(state.join(n).exists(), "{n} was removed through a link");
+    }
+    assert_eq!(
+        names(&dir.path().join("face/rejected.gone")),
+        ["OQSsiquc01res_x.xml.bak", "notes.txt", "state.db"]
+            .map(String::from)
+            .into(),
+        "foreign names stay"
+    );
+}
+
+/// A share that stops answering (every call about one file blocks, as on a hung SMB server):
+/// the other check-ins are processed, the API answers, and the watcher stops when asked — on a
+/// runtime of one thread, which a blocking call on it would stall whole.
+#[tokio::test]
+async fn a_share_that_does_not_answer_stalls_neither_the_api_nor_other_check_ins() {
+    use tower::ServiceExt;
+    let (st, _) = crate::common::in_process_state();
+    let app = pmh_gateway::api::router(st.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let opts = WatchOptions {
+        share_timeout: Duration::from_millis(300),
+        ..options(dir.path())
+    };
+    std::fs::create_dir_all(&opts.face_dir).unwrap();
+    let (share, release) = crate::common::hung_share("hung", opts.share_timeout);
+    let pop = population();
+    let (_, bytes, _) = check_in(&pop, 0);
+    std::fs::write(opts.face_dir.join("OQSsiquc01res_face_hung.xml"), &bytes).unwrap();
+    let w = Watcher::start_on(
+        opts.clone(),
+        share,
+        st.service.clone(),
+        st.metrics.clone(),
+        None,
+    )
+    .unwrap();
+    let writer = write_burst(opts.face_dir.clone(), 1..11);
+    writer.join().unwrap();
+    wait_for("10 processed beside the hung one", 20, || {
+        count(&st, "processed") == 10
+    })
+    .await;
+    wait_for("the hung calls given up", 10, || {
+        st.metrics.checkin_share_timeouts.get() > 0
+    })
+    .await;
+    let r = app
+        .oneshot(
+            axum::http::Request::post("/v1/subsidy-checks")
+                .header(
+                    "authorization",
+                    format!("Bearer {}", crate::common::TEST_TOKEN),
+                )
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(
+                    crate::common::body_for(&pop.personas[0]).to_string(),
+                ))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    w.shutdown().await;
+    assert!(
+        opts.face_dir.join("OQSsiquc01res_face_hung.xml").exists(),
+        "the hung file stays for later"
+    );
+    drop(release);
+}
+
+/// A crafted file whose error quotes its own content (an entity name with a terminal escape):
+/// the log and the reason file get it escaped, never raw.
+#[tokio::test]
+async fn a_rejection_reason_quoting_the_file_is_escaped_in_the_log_and_the_reason_file() {
+    let (logs, _guard) = crate::common::capture_logs("info");
+    let (st, _) = crate::common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(dir.path());
+    std::fs::create_dir_all(&opts.face_dir).unwrap();
+    let w = start(&opts, &st);
+    let crafted = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader>&\u{1b}[2K\u{1b}[1Gforged;</MessageHeader></XmlMsg>";
+    std::fs::write(
+        opts.face_dir.join("OQSsiquc01res_face_crafted.xml"),
+        crafted,
+    )
+    .unwrap();
+    wait_for("rejected", 10, || count(&st, "rejected") == 1).await;
+    wait_for("its reason written", 10, || {
+        names(&opts.rejected_dir).len() == 2
+    })
+    .await;
+    w.shutdown().await;
+    let reason = std::fs::read_to_string(
+        opts.rejected_dir
+            .join("OQSsiquc01res_face_crafted.xml.reason.txt"),
+    )
+    .unwrap();
+    assert!(reason.contains("\\u{1b}[2K"), "{reason}");
+    let logged = logs.text();
+    assert!(
+        logged.contains("OQSsiquc01res_face_crafted.xml"),
+        "{logged}"
+    );
+    for text in [&reason, &logged] {
+        assert!(!text.contains('\u{1b}'), "a raw escape: {text:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_naming_a_my_number_is_never_copied() {
     let pop = population();

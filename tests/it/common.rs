@@ -97,9 +97,21 @@ pub fn as_on_default_day(text: &str) -> String {
     while i < b.len() {
         let starts_run = digit(i) && (i == 0 || !digit(i - 1));
         if starts_run {
-            let dashed = (i..i + 10).all(|j| if j == i + 4 || j == i + 7 { b.get(j) == Some(&b'-') } else { digit(j) });
+            let dashed = (i..i + 10).all(|j| {
+                if j == i + 4 || j == i + 7 {
+                    b.get(j) == Some(&b'-')
+                } else {
+                    digit(j)
+                }
+            });
             let compact = (i..i + 8).all(digit);
-            let (len, format) = if dashed { (10, "%Y-%m-%d") } else if compact { (8, "%Y%m%d") } else { (0, "") };
+            let (len, format) = if dashed {
+                (10, "%Y-%m-%d")
+            } else if compact {
+                (8, "%Y%m%d")
+            } else {
+                (0, "")
+            };
             if len > 0
                 && let Ok(d) = NaiveDate::parse_from_str(&text[i..i + len], format)
                 && near(d)
@@ -119,6 +131,66 @@ pub fn as_on_default_day(text: &str) -> String {
 /// A JSON answer as it would read on `DEFAULT_TODAY` (see [`as_on_default_day`]).
 pub fn json_on_default_day(v: &serde_json::Value) -> serde_json::Value {
     serde_json::from_str(&as_on_default_day(&v.to_string())).unwrap()
+}
+
+/// What a test's subscriber logged (see [`capture_logs`]).
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Everything logged at `filter` on this thread while the guard lives (a current-thread test
+/// sees what its gateway, watcher and sandbox log).
+pub fn capture_logs(filter: &str) -> (LogBuffer, tracing::subscriber::DefaultGuard) {
+    let buf = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(buf.clone())
+        .with_ansi(false)
+        .finish();
+    (buf, tracing::subscriber::set_default(subscriber))
+}
+
+/// A share that stops answering for names containing `needle`: their calls block until the
+/// returned sender is dropped, or a minute has passed (for the tests that show a hung share
+/// stalls nothing else; a regression that blocks a runtime thread then fails instead of hanging).
+pub fn hung_share(
+    needle: &'static str,
+    deadline: Duration,
+) -> (pmh_gateway::files::ShareIo, std::sync::mpsc::Sender<()>) {
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let held = Arc::new(std::sync::Mutex::new(held));
+    let stall: pmh_gateway::files::Stall = Arc::new(move |name: &str| {
+        if name.contains(needle) {
+            // Blocks this blocking-pool thread as a hung network share would.
+            let _ = held.lock().unwrap().recv_timeout(Duration::from_secs(60));
+        }
+    });
+    let share =
+        pmh_gateway::files::ShareIo::new(pmh_gateway::files::ShareIo::CONCURRENCY, deadline)
+            .stalled_by(stall);
+    (share, release)
 }
 
 /// A router over the in-memory sandbox population, with a clock fixed at 10:00 JST on `today()`.

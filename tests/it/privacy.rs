@@ -3,8 +3,6 @@
 //! And none in `Debug`: every type that holds a recipient number, an insurance identity, a
 //! birthdate or a 照会番号 writes `<redacted>` in its place.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::common::*;
@@ -18,37 +16,11 @@ use pmh_gateway::service::{CheckRequest, Intake, ResultVisit, checks_from_result
 use pmh_gateway::upstream::Query;
 use serde_json::json;
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
-    type Writer = Buffer;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 // One thread, so that the subscriber set for this test (not for the whole test binary) sees
 // everything the sandbox, the gateway and its watcher log.
 #[tokio::test]
 async fn nothing_personal_is_logged_even_at_trace_level() {
-    let buf = Buffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("trace")
-        .with_writer(buf.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (buf, _guard) = capture_logs("trace");
 
     let sandbox = start_sandbox().await;
     let dir = tempfile::tempdir().unwrap();
@@ -155,7 +127,7 @@ async fn nothing_personal_is_logged_even_at_trace_level() {
     gw.stop().await;
     sandbox.shutdown().await;
 
-    let logged = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logged = buf.text();
     assert!(logged.len() > 1000, "the test must have captured the logs");
     assert!(
         logged.contains("OQSsiquc01res_face_cut.xml"),

@@ -18,6 +18,7 @@ pub(crate) fn terminal_config(root: &std::path::Path, deadline_ms: u64) -> Gatew
         res_dir: Terminal::res_dir(root),
         charset: Charset::ShiftJis,
         poll: Duration::from_millis(10),
+        share_timeout: Duration::from_secs(5),
     });
     cfg.service.deadline = Duration::from_millis(deadline_ms);
     cfg
@@ -214,11 +215,14 @@ async fn a_cancelled_request_is_withdrawn_and_its_late_answer_removed() {
         }
     };
     drop(asking);
-    assert_eq!(
-        std::fs::read_dir(&req).unwrap().count(),
-        0,
-        "withdrawn at once"
-    );
+    // Withdrawn at once, off the runtime's threads.
+    for _ in 0..500 {
+        if std::fs::read_dir(&req).unwrap().count() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(std::fs::read_dir(&req).unwrap().count(), 0, "withdrawn");
     // The terminal answers late: the answer does not stay in the share.
     let late = res.join(name.replace("req_", "res_"));
     std::fs::write(&late, b"<XmlMsg/>").unwrap();
@@ -250,9 +254,11 @@ fn terminal_upstream(
             res_dir: res.clone(),
             charset: Charset::Utf8,
             poll: Duration::from_millis(10),
+            share_timeout: Duration::from_secs(5),
         },
         MedicalInstitutionCode::parse("1311111111").unwrap(),
-    );
+    )
+    .unwrap();
     let p = pmh_gateway::sandbox::Population::generate(SEED, today(), 50)
         .personas
         .remove(0);
@@ -307,7 +313,8 @@ async fn ask_and_answer(
 #[tokio::test]
 async fn a_refusal_file_never_reaches_the_caller_and_links_are_not_followed() {
     use pmh_gateway::upstream::UpstreamError;
-    // The .err file's words (which may echo the request) stay out of the answer.
+    // The .err file's words (which may echo the request) stay out of the answer and the log.
+    let (logs, _guard) = capture_logs("trace");
     let secret = "山田太郎 06139999 \u{1b}[31m";
     let r = ask_and_answer(|_, res, name| {
         let mut text = secret.repeat(1000);
@@ -323,6 +330,12 @@ async fn a_refusal_file_never_reaches_the_caller_and_links_are_not_followed() {
         "{message}"
     );
     assert!(message.contains(".xml.err"), "{message}");
+    let logged = logs.text();
+    assert!(logged.contains("refused a request"), "{logged}");
+    assert!(logged.contains("bytes="), "its size is logged: {logged}");
+    for word in ["山田", "06139999", "\u{1b}"] {
+        assert!(!logged.contains(word), "the log holds {word:?}: {logged}");
+    }
     // An answer that is a link elsewhere is not read: a protocol error, the target untouched.
     let outside = tempfile::tempdir().unwrap();
     let target = outside.path().join("target.xml");
@@ -352,6 +365,72 @@ async fn requests_are_written_owner_only() {
     })
     .await;
     assert!(r.is_err());
+}
+
+/// A terminal share that stops answering (the request's write blocks, as on a hung SMB server):
+/// the check answers `unavailable` by its deadline and the gateway's other routes answer
+/// meanwhile — on a runtime of one thread, which a blocking call on it would stall whole.
+#[tokio::test]
+async fn a_terminal_share_that_does_not_answer_gives_unavailable_and_stalls_nothing() {
+    use tower::ServiceExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (req, res) = (Terminal::req_dir(dir.path()), Terminal::res_dir(dir.path()));
+    std::fs::create_dir_all(&req).unwrap();
+    std::fs::create_dir_all(&res).unwrap();
+    let opts = TerminalUpstreamOptions {
+        req_dir: req.clone(),
+        res_dir: res,
+        charset: Charset::Utf8,
+        poll: Duration::from_millis(10),
+        share_timeout: Duration::from_secs(30),
+    };
+    // Every call about a request file hangs (the gateway's requests are named …PMHG…).
+    let (share, release) = hung_share("PMHG", Duration::from_secs(30));
+    let up = std::sync::Arc::new(
+        pmh_gateway::upstream::TerminalUpstream::on_share(
+            share,
+            opts,
+            MedicalInstitutionCode::parse("1311111111").unwrap(),
+        )
+        .unwrap(),
+    );
+    let mut cfg = test_config_without_upstream();
+    cfg.service.deadline = Duration::from_millis(500);
+    let st = pmh_gateway::app::state_with_upstream(
+        &cfg,
+        up,
+        std::sync::Arc::new(pmh_gateway::service::ManualClock::new(ten_am_jst())),
+    )
+    .unwrap();
+    let app = pmh_gateway::api::router(st);
+    let pop = pmh_gateway::sandbox::Population::generate(SEED, today(), 50);
+    let check = axum::http::Request::post("/v1/subsidy-checks")
+        .header("authorization", format!("Bearer {TEST_TOKEN}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            body_for(&pop.personas[0]).to_string(),
+        ))
+        .unwrap();
+    let health = axum::http::Request::get("/healthz")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (checked, healthy) = tokio::join!(app.clone().oneshot(check), async {
+        // Asked while the check's request hangs in the share.
+        tokio::task::yield_now().await;
+        app.clone().oneshot(health).await
+    });
+    assert_eq!(healthy.unwrap().status(), 200);
+    let checked = checked.unwrap();
+    assert_eq!(checked.status(), 503);
+    let v: serde_json::Value = serde_json::from_slice(
+        &http_body_util::BodyExt::collect(checked.into_body())
+            .await
+            .unwrap()
+            .to_bytes(),
+    )
+    .unwrap();
+    assert_eq!(v["status"], "unavailable", "{v}");
+    drop(release);
 }
 
 /// Replicas share the terminal's folder: each writes its own requests (its ids are random) and

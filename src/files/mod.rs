@@ -8,12 +8,12 @@
 //! limit (+1 byte to tell that the limit was passed).
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::domain::text::is_invisible_format;
+mod share;
+pub use share::{Entry, ShareDir, ShareError, ShareIo, Stall};
 
 /// Why a bounded, link-refusing read failed.
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +84,11 @@ pub fn open_no_follow(path: &Path) -> Result<File, ReadError> {
 /// is refused from its size, without reading it; one that grows past the limit while read is
 /// refused after `limit + 1` bytes.
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let f = open_no_follow(path)?;
+    read_bounded(open_no_follow(path)?, limit)
+}
+
+/// Reads an open file whole, at most `limit` bytes (see [`read_limited`]).
+fn read_bounded(f: File, limit: u64) -> Result<Vec<u8>, ReadError> {
     let size = f.metadata()?.len();
     if size > limit {
         return Err(ReadError::TooLarge { size, limit });
@@ -242,26 +246,9 @@ pub fn is_private_secret(path: &Path) -> std::io::Result<bool> {
     }
 }
 
-/// A file name made safe for a log line or a record: control characters (C0, DEL, C1), and the
-/// invisible format characters that can reorder or hide text (bidi controls, zero-width), are
-/// written as `\u{…}`, and so is a backslash that could be read as the start of one.
+/// A file name made safe for a log line or a record (see `domain::text::escape_text`).
 pub fn escape_name(name: &str) -> Cow<'_, str> {
-    if !name.chars().any(needs_escape) {
-        return Cow::Borrowed(name);
-    }
-    let mut out = String::with_capacity(name.len() + 8);
-    for c in name.chars() {
-        if needs_escape(c) {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
-fn needs_escape(c: char) -> bool {
-    c.is_control() || c == '\\' || is_invisible_format(c)
+    crate::domain::text::escape_text(name)
 }
 
 /// Reads the start of a file (at most `limit` bytes, no link followed) as text with control
