@@ -399,7 +399,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
         } => {
             let cfg = config::load(&config)?;
             Ok(print_or_fail(
-                cli::audit::search(&cfg.store.dir, criteria, &format).await,
+                cli::audit::search(&cfg.store, criteria, &format).await,
             ))
         }
         Command::Masters {

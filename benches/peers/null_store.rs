@@ -50,11 +50,22 @@ impl Store for NullStore {
     fn commit_charge(&self, _: ChargeCommit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
         Box::pin(async { Ok(CommitOutcome::Committed { version: 1 }) })
     }
-    fn charge(&self, _: String) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>> {
+    fn charge(
+        &self,
+        _: String,
+        _: String,
+    ) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>> {
         Box::pin(async { Ok(None) })
+    }
+    fn reseal_charges(
+        &self,
+        _: pmh_gateway::store::Reseal,
+    ) -> BoxFuture<'_, Result<usize, StoreError>> {
+        Box::pin(async { Ok(0) })
     }
     fn void_charge(
         &self,
+        _: String,
         _: String,
         _: String,
         _: chrono::DateTime<chrono::Utc>,
@@ -67,6 +78,7 @@ impl Store for NullStore {
     fn void_ledger_entry(
         &self,
         _: i64,
+        _: Option<String>,
         _: String,
         _: chrono::DateTime<chrono::Utc>,
     ) -> BoxFuture<'_, Result<EntryVoid, StoreError>> {

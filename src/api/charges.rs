@@ -25,7 +25,7 @@ use super::dto::{
 };
 use super::problem::{FieldError, Problem};
 use super::request::parse_json;
-use crate::auth::Caller;
+use crate::auth::{Caller, Scope};
 use crate::charges::{
     self, Described, Insurance, Month, Named, Part, Quote, Setting, SpecificDisease, Visit,
 };
@@ -773,6 +773,7 @@ async fn computed(
     tag = "charges",
     path = "/v1/charges",
     request_body = ChargeQuoteRequest,
+    params(("client" = Option<String>, Query, description = "With `admin`: commit or correct another client's visit (visit ids are each client's own); without it the caller's", pattern = r"^[A-Za-z0-9._-]{1,64}$")),
     responses(
         (status = 200, description = "The same request was committed before: its answer", body = ChargeQuoteResponse),
         (status = 201, description = "Committed (a new version)", body = ChargeQuoteResponse),
@@ -785,12 +786,18 @@ async fn computed(
 pub(super) async fn commit(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Query(query): Query<HashMap<String, String>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let (mut rec, p, q) = match computed(&st, &caller, body, true).await {
         Ok(c) => c,
         Err(r) => return r,
     };
+    let owner = match owner_of(&caller, &query) {
+        Ok(o) => o,
+        Err(p) => return reject(&st, rec, p).await,
+    };
+    let visit_id = p.request_visit_id.clone().unwrap_or_default();
     let mut dto = answer(&p, &q);
     let Ok(stored) = serde_json::to_string(&dto) else {
         return reject(
@@ -800,6 +807,8 @@ pub(super) async fn commit(
         )
         .await;
     };
+    // Kept sealed: the answer names programmes and amounts of a patient's certificates.
+    let stored = st.hasher.seal_charge(&owner, &visit_id, &stored);
     let now = st.service.now();
     let entries = p
         .cards
@@ -815,6 +824,7 @@ pub(super) async fn commit(
                 .map(|part| part.cost.0)
                 .sum();
             Some(NewLedgerEntry {
+                owner: owner.clone(),
                 card,
                 date: p.visit.date,
                 amount: q.shares[i],
@@ -830,8 +840,10 @@ pub(super) async fn commit(
     let outcome = st
         .store
         .commit_charge(ChargeCommit {
-            visit_id: p.request_visit_id.clone().unwrap_or_default(),
-            fingerprint: p.fingerprint.clone(),
+            owner: owner.clone(),
+            visit_id: visit_id.clone(),
+            // Keyed: a plain hash of the request could be searched for its recipient number.
+            fingerprint: st.hasher.charge_request(&p.fingerprint),
             correction: p.correction,
             month: p.visit.date,
             answer: stored,
@@ -851,7 +863,18 @@ pub(super) async fn commit(
             audit::then(&st, rec, response).await
         }
         Ok(CommitOutcome::Repeated { version, answer }) => {
-            let mut v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+            let Some(mut v) = st
+                .hasher
+                .open_charge(&owner, &visit_id, &answer)
+                .and_then(|a| serde_json::from_str::<serde_json::Value>(&a).ok())
+            else {
+                return reject(
+                    &st,
+                    rec,
+                    Problem::internal("the committed answer could not be read back"),
+                )
+                .await;
+            };
             v["committed"] = serde_json::json!({"version": version, "repeated": true});
             rec.http_status = Some(200);
             rec.detail = Some(format!(
@@ -875,31 +898,54 @@ pub(super) async fn commit(
     delete,
     tag = "charges",
     path = "/v1/charges/{visit_id}",
-    params(("visit_id" = String, Path, description = "The receipt computer's id of the visit", pattern = r"^[A-Za-z0-9._:-]{1,64}$")),
+    params(
+        ("visit_id" = String, Path, description = "The receipt computer's id of the visit (each client's own)", pattern = r"^[A-Za-z0-9._:-]{1,64}$"),
+        ("client" = Option<String>, Query, description = "With `admin`: void another client's visit; without it the caller's", pattern = r"^[A-Za-z0-9._-]{1,64}$"),
+    ),
     responses(
         (status = 200, description = "Voided (or void already)", body = VoidDto),
         (status = 400, description = "Not a visit id", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No visit committed with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No visit of this client is committed with this id (another client's visit is never voided: only its owner or an `admin` may)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn void(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let mut rec = audit::begin(&st, &caller, Operation::ChargeVoid);
     let id = match visit_id("visit_id", &id) {
         Ok(v) => v,
         Err(e) => return reject(&st, rec, Problem::invalid(vec![e])).await,
     };
-    rec.detail = Some(format!("visit {id}"));
+    let owner = match owner_of(&caller, &query) {
+        Ok(o) => o,
+        Err(p) => return reject(&st, rec, p).await,
+    };
+    rec.detail = Some(if owner == caller.name {
+        format!("visit {id}")
+    } else {
+        format!("visit {id} of {owner}")
+    });
     let outcome = st
         .store
-        .void_charge(id.clone(), caller.name.clone(), st.service.now())
+        .void_charge(owner, id.clone(), caller.name.clone(), st.service.now())
         .await;
     let (version, already_void) = match outcome {
         Ok(VoidOutcome::Voided { version }) => (version, false),
         Ok(VoidOutcome::AlreadyVoided { version }) => (version, true),
+        Ok(VoidOutcome::NotOwner) => {
+            // Answered as an unknown id (whether another client has it is not told); the
+            // audit says what was refused.
+            rec.detail = Some(format!("visit {id}: refused, another client's"));
+            return reject(
+                &st,
+                rec,
+                Problem::not_found("no visit is committed with this id"),
+            )
+            .await;
+        }
         Ok(VoidOutcome::Unknown) => {
             return reject(
                 &st,
@@ -917,6 +963,21 @@ pub(super) async fn void(
         already_void,
     };
     audit::then(&st, rec, Json(body).into_response()).await
+}
+
+/// Whose visits a request acts on: the caller's own, or — for a client with `admin` — the
+/// client named by `?client=` (a visit id is each receipt computer's own).
+fn owner_of(caller: &Caller, query: &HashMap<String, String>) -> Result<String, Problem> {
+    match query.get("client").map(|c| c.trim()) {
+        None => Ok(caller.name.clone()),
+        Some(c) if c == caller.name => Ok(c.to_owned()),
+        Some(_) if !caller.may(Scope::Admin) => Err(Problem::forbidden(&caller.name, Scope::Admin)),
+        Some(c) if crate::auth::valid_client_name(c) => Ok(c.to_owned()),
+        Some(_) => Err(Problem::invalid_field(
+            "client",
+            "is a client's name (A-Z a-z 0-9 . _ -, up to 64 characters)",
+        )),
+    }
 }
 
 /// The ledger's key for a subsidy whose monthly cap is shared (自己負担上限額管理票): its
@@ -1068,6 +1129,7 @@ pub(super) async fn add_entry(
     let added = st
         .store
         .add_ledger_entry(NewLedgerEntry {
+            owner: caller.name.clone(),
             card: card.clone(),
             date,
             amount: amount_yen,
@@ -1102,7 +1164,7 @@ pub(super) async fn add_entry(
     responses(
         (status = 200, description = "Voided (or void already); the month after it", body = LedgerDto),
         (status = 400, description = "Not an entry id", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such entry", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry of this client (only the client that entered it, or an `admin`, voids it)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The entry is a committed visit's: void the visit", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1121,9 +1183,11 @@ pub(super) async fn void_entry(
         .await;
     };
     rec.detail = Some(format!("entry {id}"));
+    // Only the client that entered it, or an admin.
+    let owner = (!caller.may(Scope::Admin)).then(|| caller.name.clone());
     let v = match st
         .store
-        .void_ledger_entry(id, caller.name.clone(), st.service.now())
+        .void_ledger_entry(id, owner, caller.name.clone(), st.service.now())
         .await
     {
         Ok(r) => r,
@@ -1131,6 +1195,11 @@ pub(super) async fn void_entry(
     };
     rec.card = v.of.as_ref().map(|o| o.card.clone());
     let (card, date) = match (v.outcome, v.of) {
+        (EntryVoidOutcome::NotOwner, _) => {
+            // Answered as an unknown id; the audit says what was refused.
+            rec.detail = Some(format!("entry {id}: refused, another client's"));
+            return reject(&st, rec, Problem::not_found("no ledger entry has this id")).await;
+        }
         (EntryVoidOutcome::Unknown, _) | (_, None) => {
             return reject(&st, rec, Problem::not_found("no ledger entry has this id")).await;
         }

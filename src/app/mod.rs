@@ -97,7 +97,7 @@ pub async fn state_from_config(config: &GatewayConfig) -> Result<AppState, Start
             )
         }
     };
-    let (store, hasher) = open_store(&config.store).await?;
+    let (store, hasher) = open_store(&config.store, StoreUse::Serve).await?;
     state_with_store(config, upstream, Arc::new(SystemClock), store, hasher)
 }
 
@@ -187,55 +187,100 @@ fn client_certificate_expiry(config: &GatewayConfig) -> Option<chrono::DateTime<
     chrono::DateTime::from_timestamp(secs, 0)
 }
 
+/// What a store is opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreUse {
+    /// `serve`: the embedded store and its secret are created at first start; charges kept by
+    /// an earlier build are rewritten keyed and sealed.
+    Serve,
+    /// Reading an existing store (`pmh-gateway audit`): the store and its secret must exist and
+    /// match; nothing is created or rewritten, and the secret is only read.
+    Inspect,
+}
+
 /// Opens the configured store — PostgreSQL when `store.url` is set, else SQLite in
-/// `store.dir` — and its hashing secret, and checks that the secret is the one the store was
-/// written with.
-pub async fn open_store(cfg: &StoreConfig) -> Result<(Arc<dyn Store>, Arc<Hasher>), StartupError> {
+/// `store.dir` — and its hashing secret (`store.key_file`), and checks that the secret is the
+/// one the store was written with. The one way a store is opened, by `serve` and the CLI alike.
+pub async fn open_store(
+    cfg: &StoreConfig,
+    usage: StoreUse,
+) -> Result<(Arc<dyn Store>, Arc<Hasher>), StartupError> {
     let Some(pg) = &cfg.postgres else {
-        return open_local_store(cfg);
+        return open_local_store_for(cfg, usage);
     };
     // Replicas share the secret: it is given, never made here.
-    let hasher = Hasher::open(&cfg.key_path())?;
+    let hasher = Arc::new(Hasher::open(&cfg.key_path())?);
     let store: Arc<dyn Store> = Arc::new(PostgresStore::open(pg).await?);
-    check_secret(&*store, &hasher, cfg).await?;
-    Ok((store, Arc::new(hasher)))
+    check_secret(&*store, &hasher, cfg, usage).await?;
+    Ok((store, hasher))
 }
 
 /// Opens SQLite in `store.dir` and its hashing secret (both owner-only, created at first start).
 pub fn open_local_store(cfg: &StoreConfig) -> Result<(Arc<dyn Store>, Arc<Hasher>), StartupError> {
-    let store = SqliteStore::open(&cfg.dir, cfg.full_sync)?;
-    let hasher = Hasher::open_or_create(&cfg.key_path())?;
-    // SQLite answers on its own thread: the check needs no runtime of the caller's.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let check = store.key_check(hasher.key_check());
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let _ = tx.send(futures::executor::block_on(check));
-        });
-    });
-    match rx.recv().map_err(|_| crate::store::StoreError::Stopped)? {
-        Ok(true) => Ok((Arc::new(store), Arc::new(hasher))),
-        Ok(false) => Err(crate::store::StoreError::OtherSecret {
-            path: cfg.key_path(),
-        }
-        .into()),
-        Err(e) => Err(e.into()),
-    }
+    open_local_store_for(cfg, StoreUse::Serve)
 }
 
+fn open_local_store_for(
+    cfg: &StoreConfig,
+    usage: StoreUse,
+) -> Result<(Arc<dyn Store>, Arc<Hasher>), StartupError> {
+    let (store, hasher) = match usage {
+        // The store first: it makes the state folder the secret is created in.
+        StoreUse::Serve => {
+            let store = SqliteStore::open(&cfg.dir, cfg.full_sync)?;
+            (store, Hasher::open_or_create(&cfg.key_path())?)
+        }
+        StoreUse::Inspect => {
+            let db = cfg.dir.join(crate::store::DB_FILE);
+            if !db.exists() {
+                return Err(crate::store::StoreError::NoStore { path: db }.into());
+            }
+            let hasher = Hasher::open(&cfg.key_path())?;
+            (SqliteStore::open(&cfg.dir, cfg.full_sync)?, hasher)
+        }
+    };
+    let (store, hasher): (Arc<dyn Store>, _) = (Arc::new(store), Arc::new(hasher));
+    // SQLite answers on its own thread: the check needs no runtime of the caller's.
+    let checked = std::thread::scope(|s| {
+        s.spawn(|| futures::executor::block_on(check_secret(&*store, &hasher, cfg, usage)))
+            .join()
+    })
+    .map_err(|_| crate::store::StoreError::Stopped)?;
+    checked.map(|()| (store, hasher))
+}
+
+/// Refuses a secret the store was not written with; then (serving) rewrites charges an earlier
+/// build kept with a plain fingerprint or answer.
 async fn check_secret(
     store: &dyn Store,
-    hasher: &Hasher,
+    hasher: &Arc<Hasher>,
     cfg: &StoreConfig,
+    usage: StoreUse,
 ) -> Result<(), StartupError> {
-    if store.key_check(hasher.key_check()).await? {
-        Ok(())
-    } else {
-        Err(crate::store::StoreError::OtherSecret {
+    if !store.key_check(hasher.key_check()).await? {
+        return Err(crate::store::StoreError::OtherSecret {
             path: cfg.key_path(),
         }
-        .into())
+        .into());
     }
+    if usage == StoreUse::Serve {
+        let h = hasher.clone();
+        let resealed = store
+            .reseal_charges(Arc::new(move |c| {
+                (
+                    h.charge_request(&c.fingerprint),
+                    h.seal_charge(&c.owner, &c.visit_id, &c.answer),
+                )
+            }))
+            .await?;
+        if resealed > 0 {
+            tracing::info!(
+                resealed,
+                "charges kept by an earlier build rewritten: keyed fingerprints, sealed answers"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Removes audit records older than the audit retention and answers past their own, by the

@@ -1,7 +1,8 @@
 //! `pmh-gateway audit`: search the audit of a gateway's state folder by client, time,
 //! operation or patient (hashed here with the store's secret), and export it.
 
-use pmh_gateway::store::{Hasher, SqliteStore, Store, export, key_path};
+use pmh_gateway::app::{StoreUse, open_store};
+use pmh_gateway::store::{StoreConfig, export};
 
 /// What to look for (all optional, all must match).
 #[derive(clap::Args)]
@@ -58,14 +59,14 @@ impl From<Criteria> for export::Criteria {
     }
 }
 
-/// The records as `format` (`csv`, `jsonl`, `json`).
-pub async fn search(
-    state_dir: &std::path::Path,
-    c: Criteria,
-    format: &str,
-) -> Result<String, String> {
-    let store = SqliteStore::open(state_dir, false).map_err(|e| e.to_string())?;
-    let hasher = Hasher::open_or_create(&key_path(state_dir)).map_err(|e| e.to_string())?;
+/// The records as `format` (`csv`, `jsonl`, `json`), from the store `serve` uses with this
+/// configuration (SQLite in `store.dir`, or PostgreSQL at `store.url`, with `store.key_file`),
+/// opened as `serve` opens it; the store and its secret must exist and match (a wrong folder or
+/// secret is an error, never an empty answer).
+pub async fn search(store: &StoreConfig, c: Criteria, format: &str) -> Result<String, String> {
+    let (store, hasher) = open_store(store, StoreUse::Inspect)
+        .await
+        .map_err(|e| pmh_gateway::errors::report(&e))?;
     let q = export::Criteria::from(c)
         .to_query(&hasher)
         .map_err(|e| format!("--{}: {}", e.field.replace('_', "-"), e.reason))?;

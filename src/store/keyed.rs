@@ -17,6 +17,12 @@ use crate::files::{create_owner_only, is_private_secret};
 /// The secret's size in bytes (and a sealing key's).
 pub const KEY_BYTES: usize = 32;
 
+/// How a committed charge's fingerprint starts (a keyed hash; earlier builds kept a plain
+/// SHA-256 of the request, which a brute force over recipient numbers reverses).
+pub const CHARGE_FINGERPRINT_PREFIX: &str = "k1:";
+/// How a committed charge's sealed answer starts (hex of the sealed bytes follows).
+pub const SEALED_CHARGE_PREFIX: &str = "sealed1:";
+
 /// A keyed hash, as lowercase hex (64 characters).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyedHash(String);
@@ -142,6 +148,35 @@ impl Hasher {
         ctx.update(&[0]);
         ctx.update(bytes);
         KeyedHash(hex(ctx.sign().as_ref()))
+    }
+
+    /// A charge request's fingerprint: a keyed hash, in its own domain, of the SHA-256 (hex) of
+    /// the request as parsed. Keyed so that a copy of the database cannot be searched for the
+    /// recipient number a request held; over the SHA-256 so that rows of earlier builds, which
+    /// kept that SHA-256, are rewritten to the same value.
+    pub fn charge_request(&self, sha256_hex: &str) -> String {
+        format!(
+            "{CHARGE_FINGERPRINT_PREFIX}{}",
+            self.hash("charge-request", sha256_hex)
+        )
+    }
+
+    /// A committed charge's answer as kept: sealed under a key derived from its owner and
+    /// visit id (the row's lookup values; the secret makes the key).
+    pub fn seal_charge(&self, owner: &str, visit_id: &str, answer: &str) -> String {
+        let sealed = self.charge_sealer(owner, visit_id).seal(answer.as_bytes());
+        format!("{SEALED_CHARGE_PREFIX}{}", hex(&sealed))
+    }
+
+    /// A committed charge's answer from what is kept; `None` when it does not open.
+    pub fn open_charge(&self, owner: &str, visit_id: &str, kept: &str) -> Option<String> {
+        let sealed = crate::domain::unhex(kept.strip_prefix(SEALED_CHARGE_PREFIX)?)?;
+        let plain = self.charge_sealer(owner, visit_id).open(&sealed)?;
+        String::from_utf8(plain).ok()
+    }
+
+    fn charge_sealer(&self, owner: &str, visit_id: &str) -> Sealer {
+        self.sealer("charge", &format!("{owner}\0{visit_id}"))
     }
 
     /// The secret's fingerprint: its keyed hash of a fixed text (the store records it, to refuse

@@ -34,6 +34,8 @@ pub fn month_key(day: NaiveDate) -> String {
 /// An amount to add to a certificate's month.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewLedgerEntry {
+    /// The client it belongs to: who entered it (a 管理票 amount), or the visit's owner.
+    pub owner: String,
     pub card: KeyedHash,
     pub date: NaiveDate,
     /// The patient's share under the programme (the 管理票's 自己負担額).
@@ -79,13 +81,17 @@ pub fn ledger_totals<'a>(rows: impl IntoIterator<Item = &'a LedgerRow>) -> (u64,
 /// A visit to commit (a new version when `correction`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargeCommit {
+    /// The client the visit belongs to: visits are keyed by owner and visit id (each receipt
+    /// computer's ids are its own). The committing client, or another for an `admin`.
+    pub owner: String,
     pub visit_id: String,
-    /// Identifies the request as parsed: the same commit again is answered from the first.
+    /// Identifies the request as parsed (a keyed hash, `Hasher::charge_request`): the same
+    /// commit again is answered from the first.
     pub fingerprint: String,
     /// Replace a committed visit whose request differs (else that is a conflict).
     pub correction: bool,
     pub month: NaiveDate,
-    /// The answer to keep (amounts, trace; no personal number).
+    /// The answer to keep, sealed (`Hasher::seal_charge`).
     pub answer: String,
     /// The visit's rows for each certificate with a shared cap (`visit_id` and `version` are the
     /// commit's).
@@ -99,7 +105,7 @@ pub struct ChargeCommit {
 pub enum CommitOutcome {
     /// A new version was written.
     Committed { version: u32 },
-    /// The same request was committed before: its answer.
+    /// The same request was committed before: its answer (sealed, as kept).
     Repeated { version: u32, answer: String },
     /// The visit id is committed with a different request, and no correction was asked for.
     Conflict { version: u32 },
@@ -108,6 +114,7 @@ pub enum CommitOutcome {
 /// The latest version of a committed visit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargeRecord {
+    pub owner: String,
     pub visit_id: String,
     pub version: u32,
     pub voided: bool,
@@ -130,6 +137,9 @@ pub enum EntryVoidOutcome {
     },
     /// The row is a committed visit's: voided with its visit, not here.
     OwnVisit,
+    /// Another client's entry, and the asker may not void it (answered as unknown: whether it
+    /// exists is not told).
+    NotOwner,
     Unknown,
 }
 
@@ -158,5 +168,28 @@ pub enum VoidOutcome {
     AlreadyVoided {
         version: u32,
     },
+    /// The asker has no visit with this id, but another client has one (answered as unknown:
+    /// whether it exists is not told).
+    NotOwner,
     Unknown,
+}
+
+/// A committed version as an earlier build kept it (a plain SHA-256 of the request, a plain
+/// answer), to be rewritten keyed and sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyCharge {
+    pub owner: String,
+    pub visit_id: String,
+    pub version: u32,
+    pub fingerprint: String,
+    pub answer: String,
+}
+
+/// Rewrites a legacy row: its keyed fingerprint and its sealed answer.
+pub type Reseal = std::sync::Arc<dyn Fn(&LegacyCharge) -> (String, String) + Send + Sync>;
+
+/// Whether a row is kept as this build writes it (a keyed fingerprint and a sealed answer).
+pub fn is_sealed_charge(fingerprint: &str, answer: &str) -> bool {
+    fingerprint.starts_with(super::keyed::CHARGE_FINGERPRINT_PREFIX)
+        && answer.starts_with(super::keyed::SEALED_CHARGE_PREFIX)
 }

@@ -29,10 +29,11 @@ pub use keyed::{Hasher, KEY_BYTES, KeyedHash, Sealer, key_path};
 pub use lease::{LeaseBoard, LeaseMode, LeaseReport, WATCHER_LEASE};
 pub use ledger::{
     ChargeCommit, ChargeRecord, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, LedgerRow,
-    LedgerSource, NewLedgerEntry, VoidOutcome, ledger_totals, month_key,
+    LedgerSource, LegacyCharge, NewLedgerEntry, Reseal, VoidOutcome, is_sealed_charge,
+    ledger_totals, month_key,
 };
 pub use postgres::{PostgresConfig, PostgresStore, where_of};
-pub use sqlite::SqliteStore;
+pub use sqlite::{DB_FILE, SqliteStore};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -74,6 +75,10 @@ pub enum StoreError {
         "the hashing secret {path} is not the one this database was written with: give every replica the same secret (or restore the original); a new secret would make the audit unsearchable and the kept rows unreadable"
     )]
     OtherSecret { path: PathBuf },
+    #[error(
+        "no store at {path}: the gateway has not run with this configuration (check store.dir, store.url and store.key_file: the same as `serve` uses)"
+    )]
+    NoStore { path: PathBuf },
 }
 
 /// Where the state lives and how long records are kept.
@@ -427,11 +432,20 @@ pub trait Store: Send + Sync + 'static {
     /// Commits a visit's charge and its ledger rows, in one transaction: a new version, the
     /// earlier answer for the same request, or a conflict.
     fn commit_charge(&self, c: ChargeCommit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>>;
-    /// The latest version of a committed visit.
-    fn charge(&self, visit_id: String) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>>;
-    /// Voids a committed visit (a new version; its ledger rows no longer count).
+    /// The latest version of `owner`'s committed visit.
+    fn charge(
+        &self,
+        owner: String,
+        visit_id: String,
+    ) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>>;
+    /// Rewrites the charges an earlier build kept with a plain fingerprint or a plain answer
+    /// (see [`LegacyCharge`]); how many it rewrote. Called at start, after the key check.
+    fn reseal_charges(&self, reseal: Reseal) -> BoxFuture<'_, Result<usize, StoreError>>;
+    /// Voids `owner`'s committed visit (a new version written by `client`; its ledger rows no
+    /// longer count).
     fn void_charge(
         &self,
+        owner: String,
         visit_id: String,
         client: String,
         at: DateTime<Utc>,
@@ -439,10 +453,12 @@ pub trait Store: Send + Sync + 'static {
     /// Adds an amount from the paper 管理票 (another institution's).
     fn add_ledger_entry(&self, e: NewLedgerEntry) -> BoxFuture<'_, Result<i64, StoreError>>;
     /// Voids another institution's entry (a mistyped amount) with a row that names it; returns
-    /// the entry's certificate and date with the outcome, for the answer and the audit.
+    /// the entry's certificate and date with the outcome, for the answer and the audit. Only
+    /// an entry of `owner`'s, unless `owner` is `None` (an `admin`).
     fn void_ledger_entry(
         &self,
         id: i64,
+        owner: Option<String>,
         client: String,
         at: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<EntryVoid, StoreError>>;
@@ -569,5 +585,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "partial_audit_indexes",
         sqlite: include_str!("migrations/0008_partial_audit_indexes.sql"),
         postgres: include_str!("migrations/postgres/0008_partial_audit_indexes.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "charge_owners",
+        sqlite: include_str!("migrations/0009_charge_owners.sql"),
+        postgres: include_str!("migrations/postgres/0009_charge_owners.sql"),
     },
 ];

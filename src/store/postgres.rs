@@ -21,8 +21,9 @@ use tokio_postgres::types::ToSql;
 use super::{
     AuditQuery, AuditRecord, BODY_KEEP, BoxFuture, ChargeCommit, ChargeRecord, CheckCommit,
     CheckCommitted, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow,
-    KeyedHash, LeaseState, LedgerRow, LedgerSource, MIGRATIONS, NewLedgerEntry, Operation,
-    ProcessedFile, Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key,
+    KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge, MIGRATIONS, NewLedgerEntry,
+    Operation, ProcessedFile, Purged, Reseal, Store, StoreError, StoreInfo, StoredAnswer,
+    VoidOutcome, month_key,
 };
 use crate::domain::{Care, Yen};
 
@@ -315,16 +316,17 @@ fn record_from_row(r: &tokio_postgres::Row) -> AuditRecord {
     }
 }
 
-/// The latest version of a visit: (version, voided, fingerprint, answer, month).
+/// The latest version of an owner's visit: (version, voided, fingerprint, answer, month).
 async fn latest_charge(
     tx: &deadpool_postgres::Transaction<'_>,
+    owner: &str,
     visit_id: &str,
 ) -> Result<Option<(u32, bool, String, String, String)>, tokio_postgres::Error> {
     let row = tx
         .query_opt(
             "SELECT version, voided, fingerprint, answer, month FROM charges
-             WHERE visit_id = $1 ORDER BY version DESC LIMIT 1",
-            &[&visit_id],
+             WHERE owner = $1 AND visit_id = $2 ORDER BY version DESC LIMIT 1",
+            &[&owner, &visit_id],
         )
         .await?;
     Ok(row.map(|r| {
@@ -341,11 +343,12 @@ async fn latest_charge(
 /// Serialises the commits and voids of one visit across replicas, until the transaction ends.
 async fn lock_visit(
     tx: &deadpool_postgres::Transaction<'_>,
+    owner: &str,
     visit_id: &str,
 ) -> Result<(), tokio_postgres::Error> {
     tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('charge:' || $1, 0))",
-        &[&visit_id],
+        "SELECT pg_advisory_xact_lock(hashtextextended('charge:' || $1 || '/' || $2, 0))",
+        &[&owner, &visit_id],
     )
     .await
     .map(|_| ())
@@ -360,8 +363,8 @@ async fn insert_entry(
     let row = tx
         .query_one(
             "INSERT INTO ledger_entries (card, month, source, visit_id, version, entry_date, amount,
-                total_cost, care, institution, cap, client, at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                total_cost, care, institution, cap, client, at_ms, owner)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
              RETURNING id",
             &[
                 &e.card.as_str(),
@@ -377,6 +380,7 @@ async fn insert_entry(
                 &e.cap.map(yen),
                 &e.client,
                 &ms(e.at),
+                &e.owner,
             ],
         )
         .await?;
@@ -432,9 +436,11 @@ async fn ledger_rows(
                        AND l.voids IS NULL
                        AND NOT EXISTS (SELECT 1 FROM ledger_entries v WHERE v.voids = l.id)
                        AND (l.source = 'other' OR (
-                            l.version = (SELECT MAX(c.version) FROM charges c WHERE c.visit_id = l.visit_id)
-                            AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.visit_id = l.visit_id
-                                            AND c.version = l.version AND c.voided = 1)))
+                            l.version = (SELECT MAX(c.version) FROM charges c
+                                         WHERE c.owner = l.owner AND c.visit_id = l.visit_id)
+                            AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.owner = l.owner
+                                            AND c.visit_id = l.visit_id AND c.version = l.version
+                                            AND c.voided = 1)))
                      ORDER BY l.entry_date, l.id",
             &[&card.as_str(), &month_key(month)],
         )
@@ -736,8 +742,11 @@ impl Store for PostgresStore {
             let err = pg_error(&self.at);
             let mut conn = self.conn().await?;
             let tx = conn.transaction().await.map_err(&err)?;
-            lock_visit(&tx, &c.visit_id).await.map_err(&err)?;
-            let version = match latest_charge(&tx, &c.visit_id).await.map_err(&err)? {
+            lock_visit(&tx, &c.owner, &c.visit_id).await.map_err(&err)?;
+            let version = match latest_charge(&tx, &c.owner, &c.visit_id)
+                .await
+                .map_err(&err)?
+            {
                 Some((version, false, fingerprint, answer, _)) => {
                     if fingerprint == c.fingerprint {
                         return Ok(CommitOutcome::Repeated { version, answer });
@@ -751,9 +760,11 @@ impl Store for PostgresStore {
                 None => 1,
             };
             tx.execute(
-                "INSERT INTO charges (visit_id, version, voided, fingerprint, month, answer, client, at_ms)
-                 VALUES ($1, $2, 0, $3, $4, $5, $6, $7)",
+                "INSERT INTO charges (owner, visit_id, version, voided, fingerprint, month, answer,
+                    client, at_ms)
+                 VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8)",
                 &[
+                    &c.owner,
                     &c.visit_id,
                     &(version as i32),
                     &c.fingerprint,
@@ -775,18 +786,23 @@ impl Store for PostgresStore {
         })
     }
 
-    fn charge(&self, visit_id: String) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>> {
+    fn charge(
+        &self,
+        owner: String,
+        visit_id: String,
+    ) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>> {
         Box::pin(async move {
             let conn = self.conn().await?;
             let row = conn
                 .query_opt(
                     "SELECT version, voided, month, answer, client, at_ms FROM charges
-                     WHERE visit_id = $1 ORDER BY version DESC LIMIT 1",
-                    &[&visit_id],
+                     WHERE owner = $1 AND visit_id = $2 ORDER BY version DESC LIMIT 1",
+                    &[&owner, &visit_id],
                 )
                 .await
                 .map_err(pg_error(&self.at))?;
             Ok(row.map(|r| ChargeRecord {
+                owner: owner.clone(),
                 visit_id: visit_id.clone(),
                 version: r.get::<_, i32>(0).max(0) as u32,
                 voided: r.get::<_, i32>(1) != 0,
@@ -800,6 +816,7 @@ impl Store for PostgresStore {
 
     fn void_charge(
         &self,
+        owner: String,
         visit_id: String,
         client: String,
         at: DateTime<Utc>,
@@ -808,19 +825,33 @@ impl Store for PostgresStore {
             let err = pg_error(&self.at);
             let mut conn = self.conn().await?;
             let tx = conn.transaction().await.map_err(&err)?;
-            lock_visit(&tx, &visit_id).await.map_err(&err)?;
+            lock_visit(&tx, &owner, &visit_id).await.map_err(&err)?;
             let Some((version, voided, fingerprint, answer, month)) =
-                latest_charge(&tx, &visit_id).await.map_err(&err)?
+                latest_charge(&tx, &owner, &visit_id).await.map_err(&err)?
             else {
-                return Ok(VoidOutcome::Unknown);
+                let others: bool = tx
+                    .query_one(
+                        "SELECT EXISTS (SELECT 1 FROM charges WHERE visit_id = $1 AND owner <> $2)",
+                        &[&visit_id, &owner],
+                    )
+                    .await
+                    .map_err(&err)?
+                    .get(0);
+                return Ok(if others {
+                    VoidOutcome::NotOwner
+                } else {
+                    VoidOutcome::Unknown
+                });
             };
             if voided {
                 return Ok(VoidOutcome::AlreadyVoided { version });
             }
             tx.execute(
-                "INSERT INTO charges (visit_id, version, voided, fingerprint, month, answer, client, at_ms)
-                 VALUES ($1, $2, 1, $3, $4, $5, $6, $7)",
+                "INSERT INTO charges (owner, visit_id, version, voided, fingerprint, month, answer,
+                    client, at_ms)
+                 VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8)",
                 &[
+                    &owner,
                     &visit_id,
                     &(version as i32 + 1),
                     &fingerprint,
@@ -855,6 +886,7 @@ impl Store for PostgresStore {
     fn void_ledger_entry(
         &self,
         id: i64,
+        owner: Option<String>,
         client: String,
         at: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<EntryVoid, StoreError>> {
@@ -865,7 +897,7 @@ impl Store for PostgresStore {
             // The row locked: two replicas voiding it at once see one void.
             let row = tx
                 .query_opt(
-                    "SELECT card, month, source, entry_date, care FROM ledger_entries
+                    "SELECT card, month, source, entry_date, care, owner FROM ledger_entries
                      WHERE id = $1 AND voids IS NULL FOR UPDATE",
                     &[&id],
                 )
@@ -879,6 +911,13 @@ impl Store for PostgresStore {
             };
             let (card, month, source, date, care): (String, String, String, String, String) =
                 (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+            let entry_owner: String = row.get(5);
+            if owner.as_ref().is_some_and(|o| *o != entry_owner) {
+                return Ok(EntryVoid {
+                    outcome: EntryVoidOutcome::NotOwner,
+                    of: None,
+                });
+            }
             let of = KeyedHash::parse(&card)
                 .zip(crate::domain::date::parse_iso(&date).ok())
                 .map(|(card, date)| EntryOf { card, date });
@@ -901,9 +940,18 @@ impl Store for PostgresStore {
             let by: i64 = tx
                 .query_one(
                     "INSERT INTO ledger_entries (card, month, source, entry_date, amount, care,
-                        voids, client, at_ms)
-                     VALUES ($1, $2, 'other', $3, 0, $4, $5, $6, $7) RETURNING id",
-                    &[&card, &month, &date, &care, &id, &client, &ms(at)],
+                        voids, client, at_ms, owner)
+                     VALUES ($1, $2, 'other', $3, 0, $4, $5, $6, $7, $8) RETURNING id",
+                    &[
+                        &card,
+                        &month,
+                        &date,
+                        &care,
+                        &id,
+                        &client,
+                        &ms(at),
+                        &entry_owner,
+                    ],
                 )
                 .await
                 .map_err(&err)?
@@ -923,6 +971,70 @@ impl Store for PostgresStore {
             ledger_rows(&conn, &card, month)
                 .await
                 .map_err(pg_error(&self.at))
+        })
+    }
+
+    fn reseal_charges(&self, reseal: Reseal) -> BoxFuture<'_, Result<usize, StoreError>> {
+        Box::pin(async move {
+            let err = pg_error(&self.at);
+            let mut conn = self.conn().await?;
+            let tx = conn.transaction().await.map_err(&err)?;
+            // Replicas starting together: one rewrites, the others find nothing left.
+            tx.execute("LOCK TABLE charges IN EXCLUSIVE MODE", &[])
+                .await
+                .map_err(&err)?;
+            let legacy: Vec<LegacyCharge> = tx
+                .query(
+                    "SELECT owner, visit_id, version, fingerprint, answer FROM charges
+                     WHERE fingerprint NOT LIKE 'k1:%' OR answer NOT LIKE 'sealed1:%'",
+                    &[],
+                )
+                .await
+                .map_err(&err)?
+                .iter()
+                .map(|r| LegacyCharge {
+                    owner: r.get(0),
+                    visit_id: r.get(1),
+                    version: r.get::<_, i32>(2).max(0) as u32,
+                    fingerprint: r.get(3),
+                    answer: r.get(4),
+                })
+                .collect();
+            if legacy.is_empty() {
+                return Ok(0);
+            }
+            // The one rewrite of rows: the append-only trigger is lifted for it, inside the
+            // transaction.
+            tx.execute(
+                "ALTER TABLE charges DISABLE TRIGGER charges_append_only",
+                &[],
+            )
+            .await
+            .map_err(&err)?;
+            for c in &legacy {
+                let (fingerprint, answer) = reseal(c);
+                tx.execute(
+                    "UPDATE charges SET fingerprint = $1, answer = $2
+                     WHERE owner = $3 AND visit_id = $4 AND version = $5",
+                    &[
+                        &fingerprint,
+                        &answer,
+                        &c.owner,
+                        &c.visit_id,
+                        &(c.version as i32),
+                    ],
+                )
+                .await
+                .map_err(&err)?;
+            }
+            tx.execute(
+                "ALTER TABLE charges ENABLE TRIGGER charges_append_only",
+                &[],
+            )
+            .await
+            .map_err(&err)?;
+            tx.commit().await.map_err(&err)?;
+            Ok(legacy.len())
         })
     }
 
@@ -1239,6 +1351,15 @@ mod tests {
             return;
         };
         suite::kept_items_are_replaced_forgotten_and_expire(&store(&cluster).await).await;
+    }
+
+    #[tokio::test]
+    async fn visits_are_their_owners_and_legacy_charges_are_resealed() {
+        let Some(cluster) = Cluster::start_or_skip("postgres owners") else {
+            return;
+        };
+        suite::visits_are_their_owners(&store(&cluster).await).await;
+        suite::legacy_charges_are_resealed_once(&store(&cluster).await).await;
     }
 
     #[tokio::test]

@@ -18,8 +18,9 @@ use tokio::sync::oneshot;
 use super::{
     AuditQuery, AuditRecord, BODY_KEEP, BoxFuture, ChargeCommit, ChargeRecord, CheckCommit,
     CheckCommitted, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow,
-    KeyedHash, LeaseState, LedgerRow, LedgerSource, MIGRATIONS, NewLedgerEntry, Operation,
-    ProcessedFile, Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key,
+    KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge, MIGRATIONS, NewLedgerEntry,
+    Operation, ProcessedFile, Purged, Reseal, Store, StoreError, StoreInfo, StoredAnswer,
+    VoidOutcome, month_key,
 };
 use crate::domain::{Care, Yen};
 use crate::files::{owner_only_dir, restrict_to_owner};
@@ -281,18 +282,28 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
     })
 }
 
-/// The latest version of a visit: (version, voided, fingerprint, answer).
+/// The latest version of an owner's visit: (version, voided, fingerprint, answer).
 fn latest_charge(
     conn: &Connection,
+    owner: &str,
     visit_id: &str,
 ) -> rusqlite::Result<Option<(u32, bool, String, String)>> {
     conn.query_row(
         "SELECT version, voided, fingerprint, answer FROM charges
-         WHERE visit_id = ?1 ORDER BY version DESC LIMIT 1",
-        params![visit_id],
+         WHERE owner = ?1 AND visit_id = ?2 ORDER BY version DESC LIMIT 1",
+        params![owner, visit_id],
         |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0, r.get(2)?, r.get(3)?)),
     )
     .optional()
+}
+
+/// Whether a client other than `owner` has a visit with this id.
+fn other_owner_has(conn: &Connection, owner: &str, visit_id: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM charges WHERE visit_id = ?1 AND owner <> ?2)",
+        params![visit_id, owner],
+        |r| r.get(0),
+    )
 }
 
 fn insert_entry(
@@ -304,8 +315,8 @@ fn insert_entry(
     let yen = |y: Yen| i64::try_from(y.0).unwrap_or(i64::MAX);
     conn.execute(
         "INSERT INTO ledger_entries (card, month, source, visit_id, version, entry_date, amount,
-            total_cost, care, institution, cap, client, at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            total_cost, care, institution, cap, client, at_ms, owner)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             e.card.as_str(),
             month_key(e.date),
@@ -323,6 +334,7 @@ fn insert_entry(
             e.cap.map(yen),
             e.client,
             ms(e.at),
+            e.owner,
         ],
     )
 }
@@ -384,9 +396,11 @@ const LEDGER_SQL: &str = "SELECT l.id, l.source, l.visit_id, l.version, l.entry_
    AND l.voids IS NULL
    AND NOT EXISTS (SELECT 1 FROM ledger_entries v WHERE v.voids = l.id)
    AND (l.source = 'other' OR (
-        l.version = (SELECT MAX(c.version) FROM charges c WHERE c.visit_id = l.visit_id)
-        AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.visit_id = l.visit_id
-                        AND c.version = l.version AND c.voided = 1)))";
+        l.version = (SELECT MAX(c.version) FROM charges c
+                     WHERE c.owner = l.owner AND c.visit_id = l.visit_id)
+        AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.owner = l.owner
+                        AND c.visit_id = l.visit_id AND c.version = l.version
+                        AND c.voided = 1)))";
 
 /// A card's ledger rows in a month: other institutions' rows, and the rows of each visit's
 /// latest version unless that version is a void.
@@ -600,7 +614,7 @@ impl Store for SqliteStore {
             let err = db_error(path);
             // A savepoint inside the batch's transaction: the visit and its rows, or nothing.
             let sp = conn.savepoint().map_err(&err)?;
-            let latest = latest_charge(&sp, &c.visit_id).map_err(&err)?;
+            let latest = latest_charge(&sp, &c.owner, &c.visit_id).map_err(&err)?;
             let version = match latest {
                 Some((version, voided, fingerprint, answer)) if !voided => {
                     if fingerprint == c.fingerprint {
@@ -615,9 +629,11 @@ impl Store for SqliteStore {
                 None => 1,
             };
             sp.execute(
-                "INSERT INTO charges (visit_id, version, voided, fingerprint, month, answer, client, at_ms)
-                 VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO charges (owner, visit_id, version, voided, fingerprint, month, answer,
+                    client, at_ms)
+                 VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8)",
                 params![
+                    c.owner,
                     c.visit_id,
                     version,
                     c.fingerprint,
@@ -637,14 +653,19 @@ impl Store for SqliteStore {
         })
     }
 
-    fn charge(&self, visit_id: String) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>> {
+    fn charge(
+        &self,
+        owner: String,
+        visit_id: String,
+    ) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>> {
         self.run(move |conn, path| {
             conn.query_row(
                 "SELECT version, voided, month, answer, client, at_ms FROM charges
-                 WHERE visit_id = ?1 ORDER BY version DESC LIMIT 1",
-                params![visit_id],
+                 WHERE owner = ?1 AND visit_id = ?2 ORDER BY version DESC LIMIT 1",
+                params![owner, visit_id],
                 |r| {
                     Ok(ChargeRecord {
+                        owner: owner.clone(),
                         visit_id: visit_id.clone(),
                         version: r.get(0)?,
                         voided: r.get::<_, i64>(1)? != 0,
@@ -662,6 +683,7 @@ impl Store for SqliteStore {
 
     fn void_charge(
         &self,
+        owner: String,
         visit_id: String,
         client: String,
         at: DateTime<Utc>,
@@ -670,24 +692,38 @@ impl Store for SqliteStore {
             let err = db_error(path);
             let sp = conn.savepoint().map_err(&err)?;
             let Some((version, voided, fingerprint, answer)) =
-                latest_charge(&sp, &visit_id).map_err(&err)?
+                latest_charge(&sp, &owner, &visit_id).map_err(&err)?
             else {
-                return Ok(VoidOutcome::Unknown);
+                return Ok(if other_owner_has(&sp, &owner, &visit_id).map_err(&err)? {
+                    VoidOutcome::NotOwner
+                } else {
+                    VoidOutcome::Unknown
+                });
             };
             if voided {
                 return Ok(VoidOutcome::AlreadyVoided { version });
             }
             let month: String = sp
                 .query_row(
-                    "SELECT month FROM charges WHERE visit_id = ?1 AND version = ?2",
-                    params![visit_id, version],
+                    "SELECT month FROM charges WHERE owner = ?1 AND visit_id = ?2 AND version = ?3",
+                    params![owner, visit_id, version],
                     |r| r.get(0),
                 )
                 .map_err(&err)?;
             sp.execute(
-                "INSERT INTO charges (visit_id, version, voided, fingerprint, month, answer, client, at_ms)
-                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7)",
-                params![visit_id, version + 1, fingerprint, month, answer, client, ms(at)],
+                "INSERT INTO charges (owner, visit_id, version, voided, fingerprint, month, answer,
+                    client, at_ms)
+                 VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    owner,
+                    visit_id,
+                    version + 1,
+                    fingerprint,
+                    month,
+                    answer,
+                    client,
+                    ms(at)
+                ],
             )
             .map_err(&err)?;
             sp.commit().map_err(&err)?;
@@ -707,27 +743,43 @@ impl Store for SqliteStore {
     fn void_ledger_entry(
         &self,
         id: i64,
+        owner: Option<String>,
         client: String,
         at: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<EntryVoid, StoreError>> {
         self.run(move |conn, path| {
             let err = db_error(path);
             let sp = conn.savepoint().map_err(&err)?;
-            let row: Option<(String, String, String, String, String)> = sp
+            let row: Option<(String, String, String, String, String, String)> = sp
                 .query_row(
-                    "SELECT card, month, source, entry_date, care FROM ledger_entries
+                    "SELECT card, month, source, entry_date, care, owner FROM ledger_entries
                      WHERE id = ?1 AND voids IS NULL",
                     params![id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    },
                 )
                 .optional()
                 .map_err(&err)?;
-            let Some((card, month, source, date, care)) = row else {
+            let Some((card, month, source, date, care, entry_owner)) = row else {
                 return Ok(EntryVoid {
                     outcome: EntryVoidOutcome::Unknown,
                     of: None,
                 });
             };
+            if owner.as_ref().is_some_and(|o| *o != entry_owner) {
+                return Ok(EntryVoid {
+                    outcome: EntryVoidOutcome::NotOwner,
+                    of: None,
+                });
+            }
             let of = KeyedHash::parse(&card)
                 .zip(crate::domain::date::parse_iso(&date).ok())
                 .map(|(card, date)| EntryOf { card, date });
@@ -753,9 +805,9 @@ impl Store for SqliteStore {
             }
             sp.execute(
                 "INSERT INTO ledger_entries (card, month, source, entry_date, amount, care, voids,
-                    client, at_ms)
-                 VALUES (?1, ?2, 'other', ?3, 0, ?4, ?5, ?6, ?7)",
-                params![card, month, date, care, id, client, ms(at)],
+                    client, at_ms, owner)
+                 VALUES (?1, ?2, 'other', ?3, 0, ?4, ?5, ?6, ?7, ?8)",
+                params![card, month, date, care, id, client, ms(at), entry_owner],
             )
             .map_err(&err)?;
             let by = sp.last_insert_rowid();
@@ -770,6 +822,58 @@ impl Store for SqliteStore {
         month: NaiveDate,
     ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>> {
         self.run(move |conn, path| ledger_rows(conn, &card, month).map_err(db_error(path)))
+    }
+
+    fn reseal_charges(&self, reseal: Reseal) -> BoxFuture<'_, Result<usize, StoreError>> {
+        self.run(move |conn, path| {
+            let err = db_error(path);
+            let legacy: Vec<LegacyCharge> = {
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT owner, visit_id, version, fingerprint, answer FROM charges
+                         WHERE fingerprint NOT LIKE 'k1:%' OR answer NOT LIKE 'sealed1:%'",
+                    )
+                    .map_err(&err)?;
+                stmt.query_map([], |r| {
+                    Ok(LegacyCharge {
+                        owner: r.get(0)?,
+                        visit_id: r.get(1)?,
+                        version: r.get(2)?,
+                        fingerprint: r.get(3)?,
+                        answer: r.get(4)?,
+                    })
+                })
+                .map_err(&err)?
+                .collect::<Result<_, _>>()
+                .map_err(&err)?
+            };
+            if legacy.is_empty() {
+                return Ok(0);
+            }
+            // The one rewrite of rows: the append-only trigger is lifted for it, in the same
+            // savepoint as the rows.
+            let sp = conn.savepoint().map_err(&err)?;
+            sp.execute_batch("DROP TRIGGER charges_append_only")
+                .map_err(&err)?;
+            for c in &legacy {
+                let (fingerprint, answer) = reseal(c);
+                sp.execute(
+                    "UPDATE charges SET fingerprint = ?1, answer = ?2
+                     WHERE owner = ?3 AND visit_id = ?4 AND version = ?5",
+                    params![fingerprint, answer, c.owner, c.visit_id, c.version],
+                )
+                .map_err(&err)?;
+            }
+            sp.execute_batch(
+                "CREATE TRIGGER charges_append_only BEFORE UPDATE ON charges
+                 BEGIN
+                     SELECT RAISE(ABORT, 'charges are versioned, never changed');
+                 END;",
+            )
+            .map_err(&err)?;
+            sp.commit().map_err(&err)?;
+            Ok(legacy.len())
+        })
     }
 
     fn key_check(&self, check: String) -> BoxFuture<'_, Result<bool, StoreError>> {
@@ -1189,6 +1293,107 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path(), false).unwrap();
         suite::kept_items_are_replaced_forgotten_and_expire(&store).await;
+    }
+
+    /// A database of the previous schema (8) with charges and ledger rows of an earlier build:
+    /// migration 9 gives each visit the owner of its earliest version and each entry its
+    /// client (a visit's rows its visit's owner), and the rows are then resealed.
+    #[tokio::test]
+    async fn migration_9_gives_visits_and_entries_their_owners() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                 applied_at TEXT NOT NULL)",
+            )
+            .unwrap();
+            for m in MIGRATIONS.iter().filter(|m| m.version <= 8) {
+                conn.execute_batch(m.sqlite).unwrap();
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?1, ?2, 'then')",
+                    params![m.version, m.name],
+                )
+                .unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO charges VALUES ('V1', 1, 0, 'abc', '2026-04', '{\"a\":1}', 'recept', 1);
+                 INSERT INTO charges VALUES ('V1', 2, 1, 'abc', '2026-04', '{\"a\":1}', 'admin', 2);
+                 INSERT INTO charges VALUES ('V2', 1, 0, 'def', '2026-04', '{\"b\":2}', 'pharm', 3);
+                 INSERT INTO ledger_entries (card, month, source, visit_id, version, entry_date,
+                    amount, care, client, at_ms)
+                    VALUES ('c', '2026-04', 'own', 'V2', 1, '2026-04-01', 100, 'outpatient', 'pharm', 3);
+                 INSERT INTO ledger_entries (card, month, source, entry_date, amount, care, client,
+                    at_ms)
+                    VALUES ('c', '2026-04', 'other', '2026-04-02', 50, 'outpatient', 'recept', 4);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(dir.path(), false).unwrap();
+        let v1 = store
+            .charge("recept".into(), "V1".into())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(v1.voided && v1.version == 2 && v1.client == "admin");
+        assert!(
+            store
+                .charge("pharm".into(), "V2".into())
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let owners = store.run(|conn, _| {
+            let mut stmt = conn
+                .prepare("SELECT source, owner FROM ledger_entries ORDER BY id")
+                .unwrap();
+            Ok(stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect::<Vec<_>>())
+        });
+        assert_eq!(
+            owners.await.unwrap(),
+            [
+                ("own".into(), "pharm".into()),
+                ("other".into(), "recept".into())
+            ]
+        );
+        let h = std::sync::Arc::new(crate::store::Hasher::from_secret(b"k"));
+        let hh = h.clone();
+        let resealed = store
+            .reseal_charges(std::sync::Arc::new(move |c| {
+                (
+                    hh.charge_request(&c.fingerprint),
+                    hh.seal_charge(&c.owner, &c.visit_id, &c.answer),
+                )
+            }))
+            .await
+            .unwrap();
+        assert_eq!(resealed, 3);
+        let v2 = store
+            .charge("pharm".into(), "V2".into())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            h.open_charge("pharm", "V2", &v2.answer).as_deref(),
+            Some("{\"b\":2}")
+        );
+        // Append-only again after the rewrite.
+        let refused =
+            store.run(|conn, _| Ok(conn.execute("UPDATE charges SET voided = 0", []).is_err()));
+        assert!(refused.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn visits_are_their_owners_and_legacy_charges_are_resealed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("a"), false).unwrap();
+        suite::visits_are_their_owners(&store).await;
+        let store = SqliteStore::open(&dir.path().join("b"), false).unwrap();
+        suite::legacy_charges_are_resealed_once(&store).await;
     }
 
     #[tokio::test]

@@ -306,6 +306,7 @@ pub async fn kept_items_are_replaced_forgotten_and_expire(store: &dyn Store) {
 
 pub fn entry(card: &KeyedHash, day: &str, amount: u64) -> NewLedgerEntry {
     NewLedgerEntry {
+        owner: "recept".into(),
         card: card.clone(),
         date: crate::domain::date::parse_iso(day).unwrap(),
         amount: Yen(amount),
@@ -325,6 +326,7 @@ pub fn commit(
     rows: Vec<NewLedgerEntry>,
 ) -> ChargeCommit {
     ChargeCommit {
+        owner: "recept".into(),
         visit_id: visit.into(),
         fingerprint: fingerprint.into(),
         correction,
@@ -401,21 +403,21 @@ pub async fn charges_are_versioned_idempotent_and_voidable(store: &dyn Store) {
     // A void is a new version; its rows no longer count; a second void changes nothing.
     assert_eq!(
         store
-            .void_charge("V2".into(), "recept".into(), at(11))
+            .void_charge("recept".into(), "V2".into(), "recept".into(), at(11))
             .await
             .unwrap(),
         VoidOutcome::Voided { version: 2 }
     );
     assert_eq!(
         store
-            .void_charge("V2".into(), "recept".into(), at(11))
+            .void_charge("recept".into(), "V2".into(), "recept".into(), at(11))
             .await
             .unwrap(),
         VoidOutcome::AlreadyVoided { version: 2 }
     );
     assert_eq!(
         store
-            .void_charge("V9".into(), "recept".into(), at(11))
+            .void_charge("recept".into(), "V9".into(), "recept".into(), at(11))
             .await
             .unwrap(),
         VoidOutcome::Unknown
@@ -424,8 +426,28 @@ pub async fn charges_are_versioned_idempotent_and_voidable(store: &dyn Store) {
         amounts(&store.ledger(card.clone(), april).await.unwrap()),
         [(LedgerSource::Own, 1_200), (LedgerSource::Other, 500)]
     );
-    let latest = store.charge("V2".into()).await.unwrap().unwrap();
+    let latest = store
+        .charge("recept".into(), "V2".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(latest.voided && latest.version == 2);
+    // Visits are each client's own: another's "V2" is not this one, and cannot be voided by
+    // it (told apart from an unknown id for the audit only).
+    assert_eq!(
+        store
+            .void_charge("intruder".into(), "V2".into(), "intruder".into(), at(11))
+            .await
+            .unwrap(),
+        VoidOutcome::NotOwner
+    );
+    assert!(
+        store
+            .charge("intruder".into(), "V2".into())
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Committed again after a void: version 3 counts.
     let v2 = commit("V2", "f3", false, vec![entry(&card, "2026-04-03", 2_000)]);
     assert_eq!(
@@ -451,7 +473,16 @@ pub async fn charges_are_versioned_idempotent_and_voidable(store: &dyn Store) {
         .unwrap()
         .id;
     let v = store
-        .void_ledger_entry(other_id, "recept".into(), at(11))
+        .void_ledger_entry(other_id, Some("intruder".into()), "intruder".into(), at(11))
+        .await
+        .unwrap();
+    assert_eq!(
+        (v.outcome, v.of),
+        (EntryVoidOutcome::NotOwner, None),
+        "another client's entry"
+    );
+    let v = store
+        .void_ledger_entry(other_id, Some("recept".into()), "recept".into(), at(11))
         .await
         .unwrap();
     assert!(
@@ -461,7 +492,7 @@ pub async fn charges_are_versioned_idempotent_and_voidable(store: &dyn Store) {
     assert_eq!(v.of.unwrap().card, card);
     assert!(matches!(
         store
-            .void_ledger_entry(other_id, "recept".into(), at(11))
+            .void_ledger_entry(other_id, None, "admin".into(), at(11))
             .await
             .unwrap()
             .outcome,
@@ -470,7 +501,7 @@ pub async fn charges_are_versioned_idempotent_and_voidable(store: &dyn Store) {
     let own_id = store.ledger(card.clone(), april).await.unwrap()[0].id;
     assert_eq!(
         store
-            .void_ledger_entry(own_id, "recept".into(), at(11))
+            .void_ledger_entry(own_id, Some("recept".into()), "recept".into(), at(11))
             .await
             .unwrap()
             .outcome,
@@ -478,7 +509,7 @@ pub async fn charges_are_versioned_idempotent_and_voidable(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .void_ledger_entry(9_999, "recept".into(), at(11))
+            .void_ledger_entry(9_999, None, "admin".into(), at(11))
             .await
             .unwrap()
             .outcome,
@@ -490,6 +521,120 @@ pub async fn charges_are_versioned_idempotent_and_voidable(store: &dyn Store) {
     // 管理票 row it voids; the charges (10:00, the void 11:00) go before 12:00.
     assert_eq!(store.purge(at(10), at(10)).await.unwrap().ledger_rows, 6);
     assert_eq!(store.purge(at(12), at(12)).await.unwrap().ledger_rows, 5);
+}
+
+/// Visits are keyed by owner and visit id: two clients' "V1" are two visits, each in the ledger,
+/// each voided by its own owner only.
+pub async fn visits_are_their_owners(store: &dyn Store) {
+    let h = Hasher::from_secret(b"k");
+    let card = h.card(
+        &crate::domain::PayerNumber::parse("21136015").unwrap(),
+        "1234566",
+    );
+    let april = crate::domain::date::parse_iso("2026-04-01").unwrap();
+    let mine = commit("V1", "f1", false, vec![entry(&card, "2026-04-01", 1_000)]);
+    let theirs = ChargeCommit {
+        owner: "pharmacy".into(),
+        client: "pharmacy".into(),
+        entries: vec![NewLedgerEntry {
+            owner: "pharmacy".into(),
+            ..entry(&card, "2026-04-02", 700)
+        }],
+        ..commit("V1", "f9", false, Vec::new())
+    };
+    for c in [mine, theirs.clone()] {
+        assert_eq!(
+            store.commit_charge(c).await.unwrap(),
+            CommitOutcome::Committed { version: 1 }
+        );
+    }
+    let total = |rows: Vec<LedgerRow>| rows.iter().map(|r| r.amount.0).sum::<u64>();
+    assert_eq!(
+        total(store.ledger(card.clone(), april).await.unwrap()),
+        1_700
+    );
+    // A correction by one owner leaves the other's visit as it was.
+    let corrected = ChargeCommit {
+        correction: true,
+        entries: vec![NewLedgerEntry {
+            owner: "pharmacy".into(),
+            ..entry(&card, "2026-04-02", 300)
+        }],
+        fingerprint: "f10".into(),
+        ..theirs
+    };
+    assert_eq!(
+        store.commit_charge(corrected).await.unwrap(),
+        CommitOutcome::Committed { version: 2 }
+    );
+    assert_eq!(
+        total(store.ledger(card.clone(), april).await.unwrap()),
+        1_300
+    );
+    assert_eq!(
+        store
+            .void_charge("pharmacy".into(), "V1".into(), "admin".into(), at(11))
+            .await
+            .unwrap(),
+        VoidOutcome::Voided { version: 3 }
+    );
+    assert_eq!(
+        total(store.ledger(card.clone(), april).await.unwrap()),
+        1_000
+    );
+    let mine = store
+        .charge("recept".into(), "V1".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!mine.voided && mine.version == 1 && mine.owner == "recept");
+}
+
+/// Rows an earlier build kept (a plain fingerprint, a plain answer) are rewritten once, keyed
+/// and sealed; rows of this build are left alone.
+pub async fn legacy_charges_are_resealed_once(store: &dyn Store) {
+    let h = Arc::new(Hasher::from_secret(b"0123456789abcdef0123456789abcdef"));
+    let legacy = commit("OLD", "0123abcd", false, Vec::new());
+    store.commit_charge(legacy).await.unwrap();
+    let current = ChargeCommit {
+        fingerprint: h.charge_request("feed"),
+        answer: h.seal_charge("recept", "NEW", "{}"),
+        ..commit("NEW", "x", false, Vec::new())
+    };
+    store.commit_charge(current.clone()).await.unwrap();
+    let hh = h.clone();
+    let reseal: Reseal = Arc::new(move |c| {
+        (
+            hh.charge_request(&c.fingerprint),
+            hh.seal_charge(&c.owner, &c.visit_id, &c.answer),
+        )
+    });
+    assert_eq!(store.reseal_charges(reseal.clone()).await.unwrap(), 1);
+    assert_eq!(store.reseal_charges(reseal).await.unwrap(), 0, "once");
+    let old = store
+        .charge("recept".into(), "OLD".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        h.open_charge("recept", "OLD", &old.answer).as_deref(),
+        Some("{\"fingerprint\":\"0123abcd\"}")
+    );
+    // The same request again is still recognised by its (now keyed) fingerprint.
+    let again = ChargeCommit {
+        fingerprint: h.charge_request("0123abcd"),
+        ..commit("OLD", "0123abcd", false, Vec::new())
+    };
+    assert!(matches!(
+        store.commit_charge(again).await.unwrap(),
+        CommitOutcome::Repeated { version: 1, .. }
+    ));
+    let new = store
+        .charge("recept".into(), "NEW".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(new.answer, current.answer, "left alone");
 }
 
 /// A processed check-in file is recorded once with its records; recording it again (a

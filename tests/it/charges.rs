@@ -19,10 +19,20 @@ async fn send(
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
+    send_as(TEST_TOKEN, app, method, path, body).await
+}
+
+async fn send_as(
+    token: &str,
+    app: &axum::Router,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut req = Request::builder()
         .method(method)
         .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {TEST_TOKEN}"));
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
     if body.is_some() {
         req = req.header(header::CONTENT_TYPE, "application/json");
     }
@@ -556,4 +566,173 @@ async fn the_check_answer_shows_the_month_of_a_shared_cap() {
 /// The month of `today()` (`YYYY-MM`).
 fn month() -> String {
     today().format("%Y-%m").to_string()
+}
+
+/// Each visit and 管理票 entry belongs to the client that made it: another client's DELETE or
+/// correction never touches it (404, as for an unknown id; the audit records the refusal), a
+/// visit id is each client's own, and a client with `admin` acts for another with `?client=`.
+#[tokio::test]
+async fn another_clients_visits_and_entries_are_never_voided_or_replaced() {
+    let (state, _) = in_process_state();
+    let app = pmh_gateway::api::router(state.clone());
+    let (a, b) = (RECEPTION_TOKEN, PHARMACY_TOKEN);
+    let body = |points| json!({"subsidies": seishin(), "insurance": kenpo(), "visit": visit("V1", "2026-04-01", "medical", points)});
+    let total = |v: &Value| v["total"].as_u64().unwrap();
+    let (s, _) = send_as(a, &app, Method::POST, "/v1/charges", Some(body(1000))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let entry = json!({"payer_number": "21136015", "recipient_number": "1234566", "date": "2026-04-02", "amount": 500});
+    let (s, l) = send_as(a, &app, Method::POST, "/v1/ledger-entries", Some(entry)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(total(&l), 1_500);
+    let entry_id = l["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["source"] == "other")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    // B cannot void A's visit or entry: answered as unknown ids.
+    let (s, v) = send_as(b, &app, Method::DELETE, "/v1/charges/V1", None).await;
+    assert_eq!(
+        (s, v["type"].as_str()),
+        (StatusCode::NOT_FOUND, Some("/problems/not-found")),
+        "{v}"
+    );
+    let (s9, v9) = send_as(b, &app, Method::DELETE, "/v1/charges/V9", None).await;
+    assert_eq!(
+        (s9, &v9["detail"]),
+        (StatusCode::NOT_FOUND, &v["detail"]),
+        "the same answer as an unknown id"
+    );
+    let (s, _) = send_as(
+        b,
+        &app,
+        Method::DELETE,
+        &format!("/v1/ledger-entries/{entry_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // B's "correction" of V1 is a visit of B's own; A's stays as it was.
+    let corrected = json!({"subsidies": seishin(), "insurance": kenpo(), "correction": true,
+        "visit": visit("V1", "2026-04-01", "medical", 3000)});
+    let (s, _) = send_as(b, &app, Method::POST, "/v1/charges", Some(corrected)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, l) = ledger(&app, "2026-04").await;
+    assert_eq!(total(&l), 1_000 + 500 + 3_000, "{l}");
+    // B may not act for A.
+    let (s, _) = send_as(
+        b,
+        &app,
+        Method::DELETE,
+        "/v1/charges/V1?client=counter",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // The owner voids its own; an admin voids another's by naming it.
+    let (s, _) = send_as(
+        a,
+        &app,
+        Method::DELETE,
+        &format!("/v1/ledger-entries/{entry_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = send(&app, Method::DELETE, "/v1/charges/V1?client=pharmacy", None).await;
+    assert_eq!((s, v["version"].as_u64()), (StatusCode::OK, Some(2)), "{v}");
+    let (_, l) = ledger(&app, "2026-04").await;
+    assert_eq!(total(&l), 1_000, "A's visit alone: {l}");
+
+    // The refusals are in the audit, under B's name.
+    let records = state
+        .store
+        .search(AuditQuery {
+            client: Some(PHARMACY_CLIENT.into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let refused: Vec<_> = records
+        .iter()
+        .filter(|r| r.http_status == Some(404))
+        .filter_map(|r| r.detail.clone())
+        .collect();
+    assert!(
+        refused.contains(&"visit V1: refused, another client's".to_owned()),
+        "{refused:?}"
+    );
+    assert!(
+        refused.contains(&format!("entry {entry_id}: refused, another client's")),
+        "{refused:?}"
+    );
+    assert!(refused.contains(&"visit V9".to_owned()), "{refused:?}");
+}
+
+/// A copy of the state folder reads no recipient number, insured number, birthdate or
+/// programme name: the audit, the kept answers, the committed charges (their fingerprints keyed,
+/// their answers sealed) and the ledger are searched raw.
+#[tokio::test]
+async fn the_state_folder_holds_no_certificate_or_patient_in_plain() {
+    let p = in_process();
+    let app = pmh_gateway::api::router(p.state.clone());
+    let pop = Population::generate(SEED, today(), 300);
+    let person = pop.find(&["showcase", "triple"]).unwrap();
+    let (_, v) = send(
+        &app,
+        Method::POST,
+        "/v1/subsidy-checks",
+        Some(body_for(person)),
+    )
+    .await;
+    let check_id = v["check_id"].as_str().unwrap().to_owned();
+    let body = json!({"check_id": check_id, "insurance": kenpo(),
+        "visit": {"visit_id": "S1", "date": today().to_string(), "parts": [{"points": 1000, "subsidies": [1]}]}});
+    let (s, _) = commit(&app, body.clone()).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = commit(&app, body).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the same commit again: answered from the sealed first"
+    );
+    // A visit from a typed certificate: the recipient number is in the request only.
+    let typed = json!([{"payer_number": "21136015", "recipient_number": "7294523", "income_class": "低所得2"}]);
+    let (s, _) = commit(&app, json!({"subsidies": typed, "insurance": kenpo(), "visit": visit("S2", "2026-04-01", "medical", 1000)})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let entry = json!({"payer_number": "21136015", "recipient_number": "7294523", "date": "2026-04-02", "amount": 500});
+    let (s, _) = send(&app, Method::POST, "/v1/ledger-entries", Some(entry)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = send(&app, Method::DELETE, "/v1/charges/S2", None).await;
+    assert_eq!(s, StatusCode::OK);
+
+    let mut secrets = vec![
+        "7294523".to_owned(),
+        person.insured.number.clone(),
+        person.insured.birthdate.clone(),
+        person.insured.birthdate.replace('-', ""),
+    ];
+    for c in &person.certificates {
+        secrets.extend(c.medical_subsidy_recipient_number.clone());
+    }
+    for name in ["精神通院", "難病", "マル障", "自立支援医療", "特定医療費"] {
+        secrets.push(name.to_owned());
+    }
+    let mut raw = Vec::new();
+    for e in std::fs::read_dir(&p.config.store.dir).unwrap() {
+        raw.extend(std::fs::read(e.unwrap().path()).unwrap());
+    }
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(raw.len() > 10_000, "the database is there");
+    for s in &secrets {
+        assert!(
+            !raw.contains(s.as_str()),
+            "the state folder holds {s:?} in plain"
+        );
+    }
 }

@@ -336,3 +336,125 @@ fn quote_prints_the_charge_and_why() {
         "{err}"
     );
 }
+
+/// `pmh-gateway audit` opens the store exactly as `serve` does — `store.dir` and
+/// `store.key_file` of the configuration — and says so when the secret is missing or is not
+/// the database's, instead of answering "no records" from a fresh store of its own.
+#[test]
+fn audit_searches_the_store_serve_writes_and_refuses_a_wrong_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["onshi/req", "onshi/res"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    let write_cfg = |name: &str, key_file: &str| {
+        let cfg = dir.path().join(name);
+        std::fs::write(
+            &cfg,
+            format!(
+                "[store]\ndir = \"state\"\nkey_file = \"{key_file}\"\n{}",
+                crate::common::TERMINAL_TOML.replace("/nonexistent", "onshi")
+            ),
+        )
+        .unwrap();
+        cfg
+    };
+    let cfg = write_cfg("gateway.toml", "secrets/audit.key");
+    std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
+    // What `serve` writes: a patient's check, under the secret of store.key_file.
+    let insured = pmh_gateway::domain::InsuredIdentity::new(
+        "06132013",
+        Some("12"),
+        "345",
+        Some("01"),
+        chrono::NaiveDate::from_ymd_opt(1980, 4, 1).unwrap(),
+    )
+    .unwrap();
+    let store_cfg = pmh_gateway::config::load(&cfg).unwrap().store;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (store, hasher) =
+            pmh_gateway::app::open_store(&store_cfg, pmh_gateway::app::StoreUse::Serve)
+                .await
+                .unwrap();
+        let mut rec = pmh_gateway::store::AuditRecord::new(
+            chrono::Utc::now(),
+            "recept-1",
+            pmh_gateway::store::Operation::Check,
+        );
+        rec.patient = Some(hasher.patient(&insured));
+        store.append(rec).await.unwrap();
+        store.close().await;
+    });
+    let audit = |cfg: &std::path::Path| {
+        bin()
+            .args(["audit", "--config"])
+            .arg(cfg)
+            .args([
+                "--insurer-number",
+                "06132013",
+                "--symbol",
+                "12",
+                "--number",
+                "345",
+                "--branch",
+                "01",
+                "--birthdate",
+                "1980-04-01",
+                "--format",
+                "jsonl",
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = audit(&cfg);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("recept-1"), "{text}");
+    assert!(
+        !dir.path().join("state/audit.key").exists(),
+        "no secret of its own beside the database"
+    );
+    // A missing secret, another secret, a folder without a store: errors, never "no records".
+    std::fs::write(dir.path().join("secrets/other.key"), [7u8; 32]).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.path().join("secrets/other.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
+    for (cfg, says) in [
+        (write_cfg("missing.toml", "secrets/none.key"), "none.key"),
+        (
+            write_cfg("other.toml", "secrets/other.key"),
+            "not the one this database was written with",
+        ),
+    ] {
+        let out = audit(&cfg);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{cfg:?}");
+        assert!(err.contains(says), "{cfg:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(
+        &empty,
+        std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("dir = \"state\"", "dir = \"elsewhere\""),
+    )
+    .unwrap();
+    let out = audit(&empty);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("no store at"),
+        "{err}"
+    );
+    assert!(!dir.path().join("elsewhere/audit.key").exists());
+}

@@ -22,7 +22,7 @@ pub const TEST_CLIENT: &str = "test-client";
 pub const TEST_TOKEN: &str = "pmhg_test_token_0123456789abcdef0123456789abcdef";
 
 /// The tests' clients: `test-client` with every scope but `reception`, `checker` with
-/// `check` alone, and `counter` for the reception page.
+/// `check` alone, `counter` for the reception page, and `pharmacy` with `charges` alone.
 pub fn test_clients() -> Vec<pmh_gateway::auth::Client> {
     use pmh_gateway::auth::Scope::*;
     vec![
@@ -33,8 +33,13 @@ pub fn test_clients() -> Vec<pmh_gateway::auth::Client> {
         ),
         demo::client("checker", CHECKER_TOKEN, &[Check]),
         demo::client(RECEPTION_CLIENT, RECEPTION_TOKEN, &[Reception, Charges]),
+        demo::client(PHARMACY_CLIENT, PHARMACY_TOKEN, &[Charges]),
     ]
 }
+
+/// Another receipt computer with the `charges` scope alone (visits of its own).
+pub const PHARMACY_CLIENT: &str = "pharmacy";
+pub const PHARMACY_TOKEN: &str = "pmhg_pharmacy_token_0123456789abcdef0123456789abcdef";
 
 /// The reception page's client (`reception` and `charges`: the 管理票 form).
 pub const RECEPTION_CLIENT: &str = "counter";

@@ -347,9 +347,12 @@ async fn a_restored_dump_opens_with_its_secret_and_refuses_another() {
     )
     .unwrap();
     {
-        let (store, hasher) = pmh_gateway::app::open_store(&config(&original, "audit.key"))
-            .await
-            .unwrap();
+        let (store, hasher) = pmh_gateway::app::open_store(
+            &config(&original, "audit.key"),
+            pmh_gateway::app::StoreUse::Serve,
+        )
+        .await
+        .unwrap();
         let mut rec = AuditRecord::new(chrono::Utc::now(), TEST_CLIENT, Operation::Check);
         rec.patient = Some(hasher.patient(&patient));
         store.append(rec).await.unwrap();
@@ -359,9 +362,12 @@ async fn a_restored_dump_opens_with_its_secret_and_refuses_another() {
     let restored = cluster.database().await.unwrap();
     cluster.restore("backup.dump", &name(&restored)).unwrap();
 
-    let (store, hasher) = pmh_gateway::app::open_store(&config(&restored, "audit.key"))
-        .await
-        .unwrap();
+    let (store, hasher) = pmh_gateway::app::open_store(
+        &config(&restored, "audit.key"),
+        pmh_gateway::app::StoreUse::Serve,
+    )
+    .await
+    .unwrap();
     let found = store
         .search(AuditQuery {
             patient: Some(hasher.patient(&patient)),
@@ -371,7 +377,11 @@ async fn a_restored_dump_opens_with_its_secret_and_refuses_another() {
         .await
         .unwrap();
     assert_eq!(found.len(), 1, "the restored audit, found by patient");
-    let refused = pmh_gateway::app::open_store(&config(&restored, "other.key")).await;
+    let refused = pmh_gateway::app::open_store(
+        &config(&restored, "other.key"),
+        pmh_gateway::app::StoreUse::Serve,
+    )
+    .await;
     let err = refused
         .err()
         .expect("another secret is refused")
