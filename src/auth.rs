@@ -240,20 +240,50 @@ impl Clients {
     }
 }
 
-/// Slows down a source address that keeps failing: after `max_failures` failed attempts within
-/// `window`, its requests are refused for `block` without being looked at.
+/// Who failed: a source address and the credential it presented (a token's hash, cut short;
+/// never the token). Failures with one wrong token do not stand in the way of another
+/// credential from the same address — in a one-PC clinic the receipt computer, the clerk's
+/// browser and scripts share one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Attempt {
+    ip: IpAddr,
+    credential: [u8; 16],
+}
+
+impl Attempt {
+    /// A presented token from `ip`.
+    pub fn token(ip: IpAddr, token: &str) -> Self {
+        let mut credential = [0u8; 16];
+        credential.copy_from_slice(&TokenHash::of(token.trim()).0[..16]);
+        Self { ip, credential }
+    }
+}
+
+/// Slows down a credential that keeps failing: after `max_failures` failures of one [`Attempt`]
+/// within `window`, that address with that credential is refused (429) for `block`, then twice
+/// as long each time it trips again (up to a day; forgotten after a day without failures). It
+/// only ever answers a failing attempt: a valid credential is never refused, whatever failed
+/// before from its address. A missing credential is counted in the metrics, not here.
 pub struct FailureLimiter {
     max_failures: u32,
     window: Duration,
     block: Duration,
-    state: Mutex<HashMap<IpAddr, Failures>>,
+    state: Mutex<HashMap<Attempt, Failures>>,
 }
 
 struct Failures {
     first: Instant,
+    last: Instant,
     count: u32,
+    /// How many times this attempt was blocked (the back-off doubles with each).
+    strikes: u32,
     blocked_until: Option<Instant>,
 }
+
+/// The longest block, and how long a quiet attempt is remembered.
+const MAX_BLOCK: Duration = Duration::from_secs(24 * 3600);
+/// At most this many attempts are remembered (the oldest quiet ones go first).
+const MAX_ATTEMPTS: usize = 10_000;
 
 impl FailureLimiter {
     pub fn new(max_failures: u32, window: Duration, block: Duration) -> Self {
@@ -265,43 +295,58 @@ impl FailureLimiter {
         }
     }
 
-    /// `Some(remaining)` while `ip` is blocked.
-    pub fn blocked(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
+    /// `Some(remaining)` while `attempt` is blocked.
+    pub fn blocked(&self, attempt: &Attempt, now: Instant) -> Option<Duration> {
         let state = self.state.lock().ok()?;
-        let until = state.get(&ip)?.blocked_until?;
+        let until = state.get(attempt)?.blocked_until?;
         (until > now).then(|| until - now)
     }
 
-    /// Counts a failure; returns true when this one blocks the address.
-    pub fn failed(&self, ip: IpAddr, now: Instant) -> bool {
-        let Ok(mut state) = self.state.lock() else {
-            return false;
-        };
-        // Bounded memory: forget addresses whose window and block are over.
-        if state.len() > 10_000 {
-            let (window, block) = (self.window, self.block);
+    /// Counts a failure; `Some(block)` when this one blocks the attempt (for that long).
+    pub fn failed(&self, attempt: Attempt, now: Instant) -> Option<Duration> {
+        let mut state = self.state.lock().ok()?;
+        if state.len() >= MAX_ATTEMPTS {
             state.retain(|_, f| {
-                now.duration_since(f.first) < window.max(block)
-                    || f.blocked_until.is_some_and(|u| u > now)
+                f.blocked_until.is_some_and(|u| u > now) || now.duration_since(f.last) < MAX_BLOCK
             });
+            if state.len() >= MAX_ATTEMPTS {
+                // Still full of recent failures (a flood of guesses): the oldest go.
+                let mut by_age: Vec<(Instant, Attempt)> =
+                    state.iter().map(|(a, f)| (f.last, *a)).collect();
+                by_age.sort_by_key(|(last, _)| *last);
+                for (_, a) in by_age.iter().take(MAX_ATTEMPTS / 10) {
+                    state.remove(a);
+                }
+            }
         }
-        let f = state.entry(ip).or_insert(Failures {
+        let f = state.entry(attempt).or_insert(Failures {
             first: now,
+            last: now,
             count: 0,
+            strikes: 0,
             blocked_until: None,
         });
+        if now.duration_since(f.last) >= MAX_BLOCK {
+            f.strikes = 0;
+        }
         if now.duration_since(f.first) >= self.window {
             f.first = now;
             f.count = 0;
         }
+        f.last = now;
         f.count += 1;
-        if f.count >= self.max_failures {
-            f.blocked_until = Some(now + self.block);
-            f.first = now;
-            f.count = 0;
-            return true;
+        if f.count < self.max_failures {
+            return None;
         }
-        false
+        let block = self
+            .block
+            .saturating_mul(1u32 << f.strikes.min(16))
+            .min(MAX_BLOCK);
+        f.strikes += 1;
+        f.blocked_until = Some(now + block);
+        f.first = now;
+        f.count = 0;
+        Some(block)
     }
 }
 
@@ -369,24 +414,53 @@ mod tests {
     }
 
     #[test]
-    fn repeated_failures_block_an_address_for_a_while() {
+    fn repeated_failures_block_that_credential_from_that_address_longer_each_time() {
+        let t0 = Instant::now();
+        let secs = Duration::from_secs;
+        let l = FailureLimiter::new(3, secs(60), secs(30));
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let wrong = Attempt::token(ip, "pmhg_wrong");
+        assert_eq!(l.failed(wrong, t0), None);
+        assert_eq!(l.failed(wrong, t0), None);
+        assert!(l.blocked(&wrong, t0).is_none());
+        assert_eq!(l.failed(wrong, t0 + secs(1)), Some(secs(30)));
+        assert_eq!(l.blocked(&wrong, t0 + secs(11)), Some(secs(20)));
+        // Another credential from the same address, or the same from another, is not blocked.
+        assert!(l.blocked(&Attempt::token(ip, "pmhg_other"), t0).is_none());
+        let elsewhere = Attempt::token("127.0.0.2".parse().unwrap(), "pmhg_wrong");
+        assert!(l.blocked(&elsewhere, t0).is_none());
+        assert!(l.blocked(&wrong, t0 + secs(31)).is_none());
+        // Tripped again: twice as long, then four times.
+        for _ in 0..3 {
+            l.failed(wrong, t0 + secs(40));
+        }
+        assert_eq!(l.blocked(&wrong, t0 + secs(40)), Some(secs(60)));
+        for _ in 0..3 {
+            l.failed(wrong, t0 + secs(200));
+        }
+        assert_eq!(l.blocked(&wrong, t0 + secs(200)), Some(secs(120)));
+        // A day without failures: back to the first block.
+        for _ in 0..3 {
+            l.failed(wrong, t0 + secs(200 + 86_400 + 1));
+        }
+        assert_eq!(
+            l.blocked(&wrong, t0 + secs(200 + 86_400 + 1)),
+            Some(secs(30))
+        );
+        // Failures spread beyond the window do not add up.
+        let l = FailureLimiter::new(2, secs(10), secs(30));
+        assert_eq!(l.failed(wrong, t0), None);
+        assert_eq!(l.failed(wrong, t0 + secs(11)), None);
+    }
+
+    #[test]
+    fn a_flood_of_guesses_keeps_memory_bounded() {
         let t0 = Instant::now();
         let l = FailureLimiter::new(3, Duration::from_secs(60), Duration::from_secs(30));
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let other: IpAddr = "127.0.0.2".parse().unwrap();
-        assert!(!l.failed(ip, t0));
-        assert!(!l.failed(ip, t0));
-        assert!(l.blocked(ip, t0).is_none());
-        assert!(l.failed(ip, t0 + Duration::from_secs(1)));
-        assert_eq!(
-            l.blocked(ip, t0 + Duration::from_secs(11)),
-            Some(Duration::from_secs(20))
-        );
-        assert!(l.blocked(other, t0).is_none(), "per address");
-        assert!(l.blocked(ip, t0 + Duration::from_secs(31)).is_none());
-        // Failures spread beyond the window do not add up.
-        let l = FailureLimiter::new(2, Duration::from_secs(10), Duration::from_secs(30));
-        assert!(!l.failed(ip, t0));
-        assert!(!l.failed(ip, t0 + Duration::from_secs(11)));
+        for i in 0..(MAX_ATTEMPTS * 2) {
+            l.failed(Attempt::token(ip, &format!("pmhg_{i}")), t0);
+        }
+        assert!(l.state.lock().unwrap().len() <= MAX_ATTEMPTS);
     }
 }

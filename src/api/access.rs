@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::problem::Problem;
-use crate::auth::{AccessConfig, Caller, Clients, FailureLimiter, Scope};
+use crate::auth::{AccessConfig, Attempt, Caller, Clients, FailureLimiter, Scope};
 use crate::metrics::Metrics;
 
 /// What a route needs.
@@ -77,14 +77,23 @@ impl Access {
         self.clients.by_token(token)
     }
 
-    /// How long `ip` is still refused after repeated failures.
-    pub fn blocked(&self, ip: IpAddr, now: tokio::time::Instant) -> Option<std::time::Duration> {
-        self.limiter.blocked(ip, now)
+    /// How long a credential that failed is still refused from its address (see
+    /// [`FailureLimiter`]: a valid credential is never asked about).
+    pub fn blocked(
+        &self,
+        attempt: &Attempt,
+        now: tokio::time::Instant,
+    ) -> Option<std::time::Duration> {
+        self.limiter.blocked(attempt, now)
     }
 
-    /// Counts a failed credential from `ip`.
-    pub fn failed(&self, ip: IpAddr, now: tokio::time::Instant) {
-        self.limiter.failed(ip, now);
+    /// Counts a failed credential; `Some(block)` when this failure blocks it.
+    pub fn failed(
+        &self,
+        attempt: Attempt,
+        now: tokio::time::Instant,
+    ) -> Option<std::time::Duration> {
+        self.limiter.failed(attempt, now)
     }
 }
 
@@ -130,10 +139,6 @@ pub async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Resp
     let ip = peer
         .addr
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-    let now = tokio::time::Instant::now();
-    if let Some(wait) = g.access.limiter.blocked(ip, now) {
-        return refuse(&g.metrics, "blocked", Problem::too_many_failures(wait));
-    }
     let by_certificate = peer
         .certificate_name
         .as_deref()
@@ -154,13 +159,21 @@ pub async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Resp
     if g.required == Required::Optional && bearer.is_none() && by_certificate.is_none() {
         return next.run(req).await;
     }
+    // A valid credential is never refused, whatever failed before from its address. A wrong
+    // token is counted with its address; repeated, that pair is answered 429 for a while
+    // (growing). A missing one is counted in the metrics only: it must not lock others out.
     let Some(caller) = caller else {
-        let reason = if bearer.is_some() {
+        let reason = if let Some(token) = bearer {
+            let attempt = Attempt::token(ip, token);
+            let now = tokio::time::Instant::now();
+            if let Some(wait) = g.access.limiter.blocked(&attempt, now) {
+                return refuse(&g.metrics, "blocked", Problem::too_many_failures(wait));
+            }
+            g.access.limiter.failed(attempt, now);
             "invalid"
         } else {
             "missing"
         };
-        g.access.limiter.failed(ip, now);
         let mut r = refuse(
             &g.metrics,
             reason,

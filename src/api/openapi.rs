@@ -76,10 +76,12 @@ use super::problem::{FieldError, Problem};
 struct ApiDoc;
 
 pub fn document() -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
     use utoipa::openapi::security::{
         HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
     };
-    use utoipa::openapi::{RefOr, ResponseBuilder};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
@@ -104,6 +106,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         let op = match r.method {
             "GET" => item.get.as_mut(),
             "POST" => item.post.as_mut(),
+            "DELETE" => item.delete.as_mut(),
             _ => None,
         };
         let Some(op) = op else { continue };
@@ -135,17 +138,36 @@ pub fn document() -> utoipa::openapi::OpenApi {
                 ),
                 (
                     "429",
-                    "Too many failed attempts from this address (`/problems/too-many-failures`)"
+                    "This wrong credential failed too often from this address (`/problems/too-many-failures`); `Retry-After` says when to try again. A valid credential is never refused"
                         .to_owned(),
                 ),
             ];
             for (code, description) in refusals {
+                let mut response = ResponseBuilder::new().description(description).content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                );
+                if code == "429" {
+                    response = response.header(
+                        "Retry-After",
+                        HeaderBuilder::new()
+                            .schema(
+                                ObjectBuilder::new()
+                                    .schema_type(Type::Integer)
+                                    .minimum(Some(1)),
+                            )
+                            .description(Some(
+                                "Seconds to wait before trying this credential again",
+                            ))
+                            .build(),
+                    );
+                }
                 op.responses
                     .responses
                     .entry(code.into())
-                    .or_insert(RefOr::T(
-                        ResponseBuilder::new().description(description).build(),
-                    ));
+                    .or_insert(RefOr::T(response.build()));
             }
         }
     }

@@ -175,7 +175,7 @@ impl Problem {
             title: "Too many failed attempts",
             status: 429,
             detail: format!(
-                "too many failed authentication attempts from this address; try again in {secs} s"
+                "this credential failed too often from this address; try again in {secs} s (a valid credential is never refused)"
             ),
             errors: Vec::new(),
             retry_after: Some(secs),

@@ -186,18 +186,44 @@ async fn a_foreign_host_is_refused_and_failing_addresses_are_slowed_down() {
     let r = masters(Some("localhost:8421")).await;
     assert_eq!(r.status(), StatusCode::OK);
 
-    // The test configuration blocks after 5 failures: the 6th attempt, even with a good token,
-    // is refused with Retry-After.
+    // The test configuration blocks after 5 failures: that wrong token from this address is
+    // then refused with Retry-After …
     for _ in 0..5 {
         let (s, _) = call(&st, "GET", "/v1/masters", Some("pmhg_wrong"), None).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
-    let r = masters(None).await;
+    let wrong = || {
+        let req = Request::get("/v1/masters")
+            .header(header::AUTHORIZATION, "Bearer pmhg_wrong")
+            .body(Body::empty())
+            .unwrap();
+        pmh_gateway::api::router(st.clone()).oneshot(req)
+    };
+    let r = wrong().await.unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().contains_key(header::RETRY_AFTER));
+    // … but every valid caller on the same machine goes on: a good token, another client's.
+    let r = masters(None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (s, _) = call(&st, "GET", "/v1/masters", Some(CHECKER_TOKEN), None).await;
+    assert_eq!(s, StatusCode::OK);
+    // Requests without a token (a stock API tester's probes) lock nobody out and stay 401.
+    for _ in 0..20 {
+        let (s, _) = call(&st, "GET", "/v1/masters", None, None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let r = masters(None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Another wrong token is its own attempt (a 401 that says why, not a 429).
+    let (s, _) = call(&st, "GET", "/v1/masters", Some("pmhg_typo"), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
     let metrics = st.metrics.render();
     assert!(
-        metrics.contains("auth_failures_total{reason=\"invalid\"} 5"),
+        metrics.contains("auth_failures_total{reason=\"invalid\"} 6"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("auth_failures_total{reason=\"blocked\"} 1"),
         "{metrics}"
     );
 }

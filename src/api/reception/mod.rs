@@ -270,15 +270,17 @@ async fn sign_in(
         );
         r
     };
-    if st.access.blocked(ip, t).is_some() {
-        return again("失敗が続いたため、しばらくサインインできません。");
-    }
     let token = form.get("token").map(|t| t.trim()).unwrap_or("");
     let caller = match st.access.by_token(token) {
         Some(c) if c.may(Scope::Reception) => c.clone(),
         Some(_) => return again("このトークンには受付画面（reception）の権限がありません。"),
         None => {
-            st.access.failed(ip, t);
+            // A valid token is never refused; a wrong one repeated from this address waits.
+            let attempt = crate::auth::Attempt::token(ip, token);
+            if st.access.blocked(&attempt, t).is_some() {
+                return again("失敗が続いたため、しばらくサインインできません。");
+            }
+            st.access.failed(attempt, t);
             st.metrics
                 .auth_failures
                 .get_or_create(&vec![("reason", "invalid")])
