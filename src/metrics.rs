@@ -58,8 +58,12 @@ pub struct Metrics {
     pub client_certificate_expiry: Gauge,
     /// Open connections to the REST server.
     pub http_connections_open: Gauge,
-    /// Connections refused at the cap (`server.max_connections`).
+    /// Connections refused at accept (`server.max_connections`, or its address's unauthenticated
+    /// connections at `server.max_connections_per_address`).
     pub http_connections_refused: Counter,
+    /// Connections closed before their first byte: idle past `server.first_byte_timeout_ms`, or
+    /// their place taken by a newcomer at the cap.
+    pub http_connections_idle_closed: Counter,
     /// Requests cut off at `server.request_timeout_ms`.
     pub http_request_timeouts: Counter,
     /// Refused callers, by `reason` (`missing`, `invalid`, `forbidden`, `blocked`, `host`).
@@ -235,8 +239,14 @@ impl Metrics {
         let http_connections_refused = Counter::default();
         registry.register(
             "http_connections_refused",
-            "Connections refused at the cap (server.max_connections)",
+            "Connections refused at accept (server.max_connections, or server.max_connections_per_address unauthenticated from one address)",
             http_connections_refused.clone(),
+        );
+        let http_connections_idle_closed = Counter::default();
+        registry.register(
+            "http_connections_idle_closed",
+            "Connections closed before their first byte (idle past server.first_byte_timeout_ms, or displaced at the cap)",
+            http_connections_idle_closed.clone(),
         );
         let http_request_timeouts = Counter::default();
         registry.register(
@@ -308,6 +318,7 @@ impl Metrics {
             client_certificate_expiry,
             http_connections_open,
             http_connections_refused,
+            http_connections_idle_closed,
             http_request_timeouts,
             auth_failures,
             audit_records,

@@ -45,7 +45,38 @@ pub struct Peer {
     pub addr: Option<SocketAddr>,
     /// The common name of a verified client certificate.
     pub certificate_name: Option<String>,
+    /// Told when a request on this connection authenticates (the server keeps part of its
+    /// capacity for such connections).
+    pub proof: Option<ConnectionProof>,
 }
+
+/// What the guard calls when a request authenticates, for the connection it came on.
+#[derive(Clone)]
+pub struct ConnectionProof(Arc<dyn Fn() + Send + Sync>);
+
+impl ConnectionProof {
+    pub fn new(f: impl Fn() + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    pub fn proven(&self) {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for ConnectionProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectionProof")
+    }
+}
+
+impl PartialEq for ConnectionProof {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ConnectionProof {}
 
 /// The access policy in force.
 pub struct Access {
@@ -185,6 +216,9 @@ pub async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Resp
         );
         return r;
     };
+    if let Some(proof) = &peer.proof {
+        proof.proven();
+    }
     if let Required::Scope(scope) = g.required
         && !caller.may(scope)
     {

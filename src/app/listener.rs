@@ -12,19 +12,31 @@ use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
 use axum::serve::IncomingStream;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::api::access::Peer;
+use super::admission::{Admission, Ticket};
+use crate::api::access::{ConnectionProof, Peer};
+use crate::config::ServerLimits;
+use crate::metrics::Metrics;
 
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// An accepted connection.
-pub enum Incoming {
+/// What a connection refused at accept is told before it is closed (plain HTTP; a TLS one is
+/// closed).
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 1\r\nConnection: close\r\nCache-Control: no-store\r\nContent-Length: 119\r\n\r\n{\"type\":\"/problems/too-many-connections\",\"title\":\"Too many open connections\",\"status\":503,\"detail\":\"try again shortly\"}";
+
+/// An accepted connection, with its place among the listener's connections.
+pub struct Incoming {
+    stream: Stream,
+    ticket: Option<Ticket>,
+}
+
+enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
 }
@@ -32,11 +44,16 @@ pub enum Incoming {
 impl Incoming {
     /// The common name of the client's verified certificate, if it sent one.
     pub(super) fn certificate_name(&self) -> Option<String> {
-        let Self::Tls(tls) = self else {
+        let Stream::Tls(tls) = &self.stream else {
             return None;
         };
         let cert = tls.get_ref().1.peer_certificates()?.first()?;
         crate::tls::common_name(cert.as_ref())
+    }
+
+    /// What proves the connection when a request on it authenticates.
+    pub(super) fn proof(&self) -> Option<ConnectionProof> {
+        self.ticket.as_ref().map(Ticket::proof)
     }
 }
 
@@ -46,9 +63,9 @@ impl AsyncRead for Incoming {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -59,105 +76,158 @@ impl AsyncWrite for Incoming {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
-    // Forwarded so that hyper sees a stream that writes vectored (TCP and rustls both do): it
-    // then sends an answer's head and body with one writev instead of copying the body into
-    // its buffer first.
     fn poll_write_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Self::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
     fn is_write_vectored(&self) -> bool {
-        match self {
-            Self::Plain(s) => s.is_write_vectored(),
-            Self::Tls(s) => s.is_write_vectored(),
+        match &self.stream {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_flush(cx),
-            Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
 
-/// The listener axum serves from.
+/// The REST listener. Created bound; [`GatewayListener::start`] (called by `serve`) begins
+/// accepting with the server's limits.
 pub struct GatewayListener {
     local: SocketAddr,
-    ready: mpsc::Receiver<(Incoming, SocketAddr)>,
-    _accept: tokio::task::JoinHandle<()>,
+    tcp: Option<TcpListener>,
+    acceptor: Option<TlsAcceptor>,
+    ready: Option<mpsc::Receiver<(Incoming, SocketAddr)>>,
+    accept: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl GatewayListener {
-    /// Plain TCP when `tls` is `None`.
     pub fn new(listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -> io::Result<Self> {
-        let local = listener.local_addr()?;
+        Ok(Self {
+            local: listener.local_addr()?,
+            tcp: Some(listener),
+            acceptor: tls.map(TlsAcceptor::from),
+            ready: None,
+            accept: None,
+        })
+    }
+
+    /// Starts accepting: each connection is admitted (see `admission`), must send its first
+    /// byte within `first_byte_timeout` (or be displaced by a newcomer first), and — with TLS —
+    /// complete its handshake within a time limit, beside the accept loop.
+    pub(super) fn start(&mut self, limits: &ServerLimits, metrics: Arc<Metrics>) {
+        let Some(listener) = self.tcp.take() else {
+            return;
+        };
         let (tx, ready) = mpsc::channel(64);
-        let acceptor = tls.map(TlsAcceptor::from);
-        let accept = tokio::spawn(async move {
+        self.ready = Some(ready);
+        let acceptor = self.acceptor.clone();
+        let admission = Admission::new(limits);
+        let first_byte = limits.first_byte_timeout;
+        self.accept = Some(tokio::spawn(async move {
             loop {
                 let (tcp, addr) = match listener.accept().await {
                     Ok(c) => c,
                     Err(e) => {
-                        // Out of file descriptors and the like: wait a moment, go on.
                         tracing::warn!(error = %e, "accept failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
                 };
                 let _ = tcp.set_nodelay(true);
-                match &acceptor {
-                    None => {
-                        if tx.send((Incoming::Plain(tcp), addr)).await.is_err() {
-                            return;
+                let ticket = match admission.admit(addr.ip()) {
+                    Ok(t) => t,
+                    Err(reason) => {
+                        metrics.http_connections_refused.inc();
+                        tracing::debug!(?reason, "connection refused");
+                        if acceptor.is_none() {
+                            tokio::spawn(refuse(tcp));
                         }
+                        continue;
                     }
-                    Some(acceptor) => {
-                        let (acceptor, tx) = (acceptor.clone(), tx.clone());
-                        tokio::spawn(async move {
+                };
+                let (acceptor, tx, metrics) = (acceptor.clone(), tx.clone(), metrics.clone());
+                tokio::spawn(async move {
+                    // The first byte, unless the time runs out or a newcomer takes the place.
+                    let mut byte = [0u8; 1];
+                    let arrived = tokio::select! {
+                        r = tokio::time::timeout(first_byte, tcp.peek(&mut byte)) => r.is_ok(),
+                        () = ticket.displaced() => false,
+                    };
+                    if !arrived {
+                        metrics.http_connections_idle_closed.inc();
+                        return;
+                    }
+                    ticket.arrived();
+                    let stream = match acceptor {
+                        None => Stream::Plain(tcp),
+                        Some(acceptor) => {
                             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp))
                                 .await
                             {
-                                Ok(Ok(tls)) => {
-                                    let _ = tx.send((Incoming::Tls(Box::new(tls)), addr)).await;
-                                }
+                                Ok(Ok(tls)) => Stream::Tls(Box::new(tls)),
                                 Ok(Err(e)) => {
                                     tracing::debug!(error = %e, "TLS handshake refused");
+                                    return;
                                 }
-                                Err(_) => tracing::debug!("TLS handshake timed out"),
+                                Err(_) => {
+                                    tracing::debug!("TLS handshake timed out");
+                                    return;
+                                }
                             }
-                        });
+                        }
+                    };
+                    let incoming = Incoming {
+                        stream,
+                        ticket: Some(ticket),
+                    };
+                    // A verified client certificate authenticates the connection.
+                    if incoming.certificate_name().is_some()
+                        && let Some(t) = &incoming.ticket
+                    {
+                        t.prove();
                     }
-                }
+                    let _ = tx.send((incoming, addr)).await;
+                });
             }
-        });
-        Ok(Self {
-            local,
-            ready,
-            _accept: accept,
-        })
+        }));
     }
+}
+
+/// Tells a plain connection refused at accept to come back later, and closes it.
+async fn refuse(mut tcp: TcpStream) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let _ = tcp.write_all(BUSY).await;
+        let _ = tcp.shutdown().await;
+    })
+    .await;
 }
 
 impl Drop for GatewayListener {
     fn drop(&mut self) {
-        self._accept.abort();
+        if let Some(a) = &self.accept {
+            a.abort();
+        }
     }
 }
 
@@ -166,7 +236,11 @@ impl axum::serve::Listener for GatewayListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
+        if self.ready.is_none() {
+            let metrics = Arc::new(Metrics::new());
+            self.start(&ServerLimits::default(), metrics);
+        }
+        match self.ready.as_mut().expect("started").recv().await {
             Some(c) => c,
             // The accept loop ended (never, while the listener lives): wait for shutdown.
             None => std::future::pending().await,
@@ -183,6 +257,17 @@ impl Connected<IncomingStream<'_, GatewayListener>> for Peer {
         Peer {
             addr: Some(*stream.remote_addr()),
             certificate_name: stream.io().certificate_name(),
+            proof: stream.io().proof(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_busy_answer_announces_its_length() {
+        let text = std::str::from_utf8(super::BUSY).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains(&format!("Content-Length: {}", body.len())));
     }
 }

@@ -2,6 +2,7 @@
 //! plain TCP on loopback, or TLS with optional client certificates).
 //! `run(listener, config, shutdown)` lets tests bind port 0 and stop the server at will.
 
+mod admission;
 mod durable;
 mod lease;
 mod listener;

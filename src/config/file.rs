@@ -57,8 +57,14 @@ pub struct ServerSection {
     pub header_read_timeout_ms: u64,
     /// A request (its body included) must be answered within this.
     pub request_timeout_ms: u64,
-    /// Open connections at most (beyond: 503 and closed).
+    /// Open connections at most (beyond: the oldest that sent nothing yet is closed, else 503).
     pub max_connections: usize,
+    /// Connections that have not authenticated, from one address, at most.
+    pub max_connections_per_address: usize,
+    /// Part of `max_connections` kept for connections that have authenticated.
+    pub reserved_connections: usize,
+    /// A connection that sends nothing for this long is closed.
+    pub first_byte_timeout_ms: u64,
     /// On shutdown, requests in flight get this long.
     pub shutdown_grace_ms: u64,
 }
@@ -75,6 +81,9 @@ impl Default for ServerSection {
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
             max_connections: 512,
+            max_connections_per_address: 64,
+            reserved_connections: 128,
+            first_byte_timeout_ms: 2_000,
             shutdown_grace_ms: 10_000,
         }
     }

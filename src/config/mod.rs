@@ -77,8 +77,17 @@ pub struct ServerLimits {
     pub header_read_timeout: Duration,
     /// A request (body included) must be answered within this, else `503`.
     pub request_timeout: Duration,
-    /// Open connections at most; beyond, a new one gets `503` and is closed.
+    /// Open connections at most; beyond, a new one takes the place of the oldest that has sent
+    /// nothing yet, or gets `503` and is closed.
     pub max_connections: usize,
+    /// Connections that have not authenticated (no request with a valid credential, no client
+    /// certificate) from one address at most.
+    pub max_connections_per_address: usize,
+    /// Of `max_connections`, this many are kept for connections that have authenticated: the
+    /// others are capped at `max_connections - reserved_connections`.
+    pub reserved_connections: usize,
+    /// A connection that sends nothing for this long after it opened is closed.
+    pub first_byte_timeout: Duration,
     /// On shutdown, requests in flight get this long to finish.
     pub shutdown_grace: Duration,
 }
@@ -89,6 +98,9 @@ impl Default for ServerLimits {
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_connections: 512,
+            max_connections_per_address: 64,
+            reserved_connections: 128,
+            first_byte_timeout: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(10),
         }
     }

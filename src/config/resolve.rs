@@ -100,8 +100,26 @@ impl FileConfig {
                 0,
                 600_000,
             ),
+            (
+                "server.max_connections_per_address",
+                self.server.max_connections_per_address as u64,
+                1,
+                100_000,
+            ),
+            (
+                "server.first_byte_timeout_ms",
+                self.server.first_byte_timeout_ms,
+                100,
+                600_000,
+            ),
         ] {
             in_range(field, value, min, max)?;
+        }
+        if self.server.reserved_connections >= self.server.max_connections {
+            return Err(invalid(
+                "server.reserved_connections",
+                "must be less than server.max_connections (the rest serves connections that have not authenticated yet)".into(),
+            ));
         }
         let institution = MedicalInstitutionCode::parse(&self.institution.code)
             .map_err(|e| invalid("institution.code", format!("医療機関コード {e}")))?;
@@ -152,6 +170,9 @@ impl FileConfig {
                 header_read_timeout: Duration::from_millis(self.server.header_read_timeout_ms),
                 request_timeout: Duration::from_millis(self.server.request_timeout_ms),
                 max_connections: self.server.max_connections,
+                max_connections_per_address: self.server.max_connections_per_address,
+                reserved_connections: self.server.reserved_connections,
+                first_byte_timeout: Duration::from_millis(self.server.first_byte_timeout_ms),
                 shutdown_grace: Duration::from_millis(self.server.shutdown_grace_ms),
             },
             institution,

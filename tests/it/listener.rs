@@ -162,18 +162,32 @@ async fn served_with(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 ) {
+    let (addr, stop, task, _) = served_with_metrics(limits).await;
+    (addr, stop, task)
+}
+
+/// [`served_with`], and the server's metrics.
+async fn served_with_metrics(
+    limits: pmh_gateway::config::ServerLimits,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+    std::sync::Arc<pmh_gateway::metrics::Metrics>,
+) {
     let p = in_process();
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
     let listener = pmh_gateway::app::GatewayListener::new(tcp, None).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let metrics = p.state.metrics.clone();
+    let served = metrics.clone();
     let task = tokio::spawn(async move {
         pmh_gateway::app::serve(
             listener,
             pmh_gateway::api::router(p.state),
             limits,
-            metrics,
+            served,
             async {
                 let _ = stopped.await;
             },
@@ -181,7 +195,19 @@ async fn served_with(
         .await
         .unwrap();
     });
-    (addr, stop, task)
+    (addr, stop, task, metrics)
+}
+
+/// Waits until the server has taken `n` connections past their first byte.
+async fn open_connections(metrics: &pmh_gateway::metrics::Metrics, n: i64) {
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while metrics.http_connections_open.get() < n {
+        assert!(
+            std::time::Instant::now() < end,
+            "{n} connections never opened"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// A client that sends the start of a request and then nothing (slowloris).
@@ -254,19 +280,114 @@ async fn slow_clients_do_not_stall_a_graceful_shutdown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_cap_are_told_to_come_back() {
-    let (addr, stop, task) = served_with(pmh_gateway::config::ServerLimits {
+    let (addr, stop, task, metrics) = served_with_metrics(pmh_gateway::config::ServerLimits {
         header_read_timeout: Duration::from_secs(600),
         max_connections: 2,
+        reserved_connections: 0,
         shutdown_grace: Duration::from_millis(100),
         ..Default::default()
     })
     .await;
     let _a = slow_client(addr).await;
     let _b = slow_client(addr).await;
+    // Both have sent bytes (neither is an idle socket a newcomer may displace).
+    open_connections(&metrics, 2).await;
     let mut third = slow_client(addr).await;
     let said = read_to_close(&mut third).await;
     assert!(said.starts_with("HTTP/1.1 503"), "{said}");
     assert!(said.contains("/problems/too-many-connections"), "{said}");
+    let _ = stop.send(());
+    task.await.unwrap();
+}
+
+/// A TCP connection from `from` (an address of the loopback range) that sends nothing.
+async fn idle_from(from: &str, addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let s = tokio::net::TcpSocket::new_v4().unwrap();
+    s.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    s.connect(addr).await.unwrap()
+}
+
+/// A client from `from` that sends the tests' token (keeps its connection alive).
+fn client_from(from: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {TEST_TOKEN}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// One address cannot take every connection: its unauthenticated connections are capped (then
+/// 503), at the cap a newcomer takes the place of the oldest connection that has sent nothing,
+/// and a connection that has authenticated is never displaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_connection() {
+    let (addr, stop, task) = served_with(pmh_gateway::config::ServerLimits {
+        header_read_timeout: Duration::from_secs(600),
+        first_byte_timeout: Duration::from_secs(600),
+        max_connections: 12,
+        reserved_connections: 4,
+        max_connections_per_address: 4,
+        shutdown_grace: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let masters = format!("http://{addr}/v1/masters");
+    // A receipt computer, authenticated on a kept-alive connection.
+    let receipt = client_from("127.0.0.2");
+    assert_eq!(receipt.get(&masters).send().await.unwrap().status(), 200);
+    // One address: four idle sockets, and the fifth is refused.
+    let mut first = Vec::new();
+    for _ in 0..4 {
+        first.push(idle_from("127.0.0.1", addr).await);
+    }
+    let mut fifth = idle_from("127.0.0.1", addr).await;
+    let said = read_to_close(&mut fifth).await;
+    assert!(said.contains("/problems/too-many-connections"), "{said}");
+    // More idle sockets from other addresses: past 8 unauthenticated (12 less 4 kept), each
+    // newcomer closes the oldest idle one — the first address's.
+    let mut others = Vec::new();
+    for from in ["127.0.0.3", "127.0.0.4"] {
+        for _ in 0..4 {
+            others.push(idle_from(from, addr).await);
+        }
+    }
+    for s in &mut first {
+        assert_eq!(
+            read_to_close(s).await,
+            "",
+            "displaced, closed without a word"
+        );
+    }
+    // A new caller still gets in, and the authenticated one was never touched.
+    let newcomer = client_from("127.0.0.5");
+    assert_eq!(newcomer.get(&masters).send().await.unwrap().status(), 200);
+    assert_eq!(receipt.get(&masters).send().await.unwrap().status(), 200);
+    let _ = stop.send(());
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_sends_nothing_is_closed_soon() {
+    let (addr, stop, task) = served_with(pmh_gateway::config::ServerLimits {
+        header_read_timeout: Duration::from_secs(600),
+        first_byte_timeout: Duration::from_millis(200),
+        ..Default::default()
+    })
+    .await;
+    let mut idle = idle_from("127.0.0.1", addr).await;
+    assert_eq!(read_to_close(&mut idle).await, "");
+    // One that speaks at once is served.
+    let r = http()
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let _ = stop.send(());
     task.await.unwrap();
 }
