@@ -11,7 +11,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 
@@ -63,7 +63,20 @@ struct Prepared {
     correction: bool,
 }
 
-fn body_of(st: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
+/// A JSON body: `Content-Type: application/json` (or `+json`), as the check route requires —
+/// anything else is 415 — and within the size limit.
+fn body_of(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, Problem> {
+    if super::negotiate::body_kind(headers)? != super::negotiate::BodyKind::Json {
+        let ct = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        return Err(Problem::unsupported_media_type(ct));
+    }
     match body {
         Ok(b) => Ok(b),
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -332,9 +345,15 @@ async fn named(
                     "an earlier check is known only to the running gateway: give `subsidies` here",
                 ));
             };
+            let Some(check_id) = super::request::check_id(check_id) else {
+                return Err(Problem::invalid_field(
+                    "check_id",
+                    "is a check id (a UUID the gateway answered)",
+                ));
+            };
             let kept = st
                 .store
-                .answer(check_id.trim().to_owned(), st.service.now())
+                .answer(check_id, st.service.now())
                 .await
                 .map_err(|e| internal("the kept answers could not be read", e))?;
             let outcome = kept
@@ -711,6 +730,7 @@ pub async fn quote_offline(
     responses(
         (status = 200, description = "The charge, its amounts and its trace", body = ChargeQuoteResponse),
         (status = 400, description = "Invalid input (a negative cost, an unknown class, a malformed visit id …)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No answer kept for `check_id`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Well-formed, but cannot be computed (a part covered by a subsidy that is not in the quote, visits of two months, a rule the masters do not know …)", body = Problem, content_type = "application/problem+json"),
     )
@@ -718,9 +738,10 @@ pub async fn quote_offline(
 pub(super) async fn quote(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (mut rec, p, q) = match computed(&st, &caller, body, false).await {
+    let (mut rec, p, q) = match computed(&st, &caller, &headers, body, false).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -734,6 +755,7 @@ pub(super) async fn quote(
 async fn computed(
     st: &AppState,
     caller: &Caller,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     commit: bool,
 ) -> Result<(AuditRecord, Prepared, Quote), Response> {
@@ -743,7 +765,7 @@ async fn computed(
         Operation::ChargeQuote
     };
     let mut rec = audit::begin(st, caller, op);
-    let body = match body_of(st, body) {
+    let body = match body_of(st, headers, body) {
         Ok(b) => b,
         Err(p) => return Err(reject(st, rec, p).await),
     };
@@ -778,6 +800,7 @@ async fn computed(
         (status = 200, description = "The same request was committed before: its answer", body = ChargeQuoteResponse),
         (status = 201, description = "Committed (a new version)", body = ChargeQuoteResponse),
         (status = 400, description = "Invalid input (no visit id …)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No answer kept for `check_id`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The visit id is committed with a different request; send `correction: true` to replace it", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Well-formed, but cannot be computed", body = Problem, content_type = "application/problem+json"),
@@ -787,9 +810,10 @@ pub(super) async fn commit(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (mut rec, p, q) = match computed(&st, &caller, body, true).await {
+    let (mut rec, p, q) = match computed(&st, &caller, &headers, body, true).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -1072,15 +1096,17 @@ fn ledger_dto(month: NaiveDate, rows: &[LedgerRow]) -> LedgerDto {
     responses(
         (status = 201, description = "Added; the month after it", body = LedgerDto),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn add_entry(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let mut rec = audit::begin(&st, &caller, Operation::LedgerEntry);
-    let body = match body_of(&st, body) {
+    let body = match body_of(&st, &headers, body) {
         Ok(b) => b,
         Err(p) => return reject(&st, rec, p).await,
     };

@@ -448,7 +448,7 @@ pub(super) async fn answer_by_reference(
     tag = "subsidy-checks",
     path = "/v1/subsidy-checks/{check_id}",
     params(
-        ("check_id" = String, Path, description = "The `check_id` of an earlier answer", min_length = 1, max_length = 64, pattern = r"^[0-9A-Za-z-]+$"),
+        ("check_id" = String, Path, description = "The `check_id` of an earlier answer (a UUID, hyphenated)", pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"),
         ("format" = Option<FormatParam>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
     ),
     responses(
@@ -457,7 +457,7 @@ pub(super) async fn answer_by_reference(
             (Object = "application/fhir+json"),
             (String = "application/xml"),
         )),
-        (status = 400, description = "A bad `format`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad `format`, or a `check_id` that is not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No kept answer with this check id (never given, or past its retention)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The earlier answer was `unavailable`", content(
             (CheckAnswerJson = "application/json"),
@@ -478,15 +478,16 @@ pub(super) async fn earlier_check(
         Ok(r) => r,
         Err(p) => return reject(&st, rec, p).await,
     };
-    let check_id = check_id.trim().to_owned();
-    if check_id.is_empty() || check_id.len() > 64 {
+    // A check id is a UUID the gateway gave: anything else is refused before it could reach
+    // the audit (the refusal is recorded without it).
+    let Some(check_id) = super::request::check_id(&check_id) else {
         return reject(
             &st,
             rec,
-            Problem::invalid_field("check_id", "is a check id of up to 64 characters"),
+            Problem::invalid_field("check_id", "is a check id (a UUID the gateway answered)"),
         )
         .await;
-    }
+    };
     rec.check_id = Some(check_id.clone());
     let kept = match st.store.answer(check_id, st.service.now()).await {
         Ok(k) => k,

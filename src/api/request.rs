@@ -385,6 +385,18 @@ pub fn parse_result_body(
     Ok(checks.remove(0))
 }
 
+/// A check id as the gateway gives it: a hyphenated UUID (either case; lowercase after), the
+/// one form the OpenAPI document names. Anything else is `None`.
+pub(super) fn check_id(value: &str) -> Option<String> {
+    let v = value.trim();
+    let ok = v.len() == 36
+        && v.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    ok.then(|| v.to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

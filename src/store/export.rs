@@ -23,6 +23,17 @@ pub fn to_jsonl(records: &[AuditRecord]) -> String {
 
 /// CSV with a header row; the gateway's own values need no quoting but are quoted when they
 /// could.
+/// A cell a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, a tab or a carriage
+/// return first: `=HYPERLINK(…)` in a client name or a detail) is written after a `'`, which
+/// spreadsheets show as text (OWASP's advice on CSV injection).
+fn cell(value: String) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value
+    }
+}
+
 pub fn to_csv(records: &[AuditRecord]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record([
@@ -42,21 +53,24 @@ pub fn to_csv(records: &[AuditRecord]) -> String {
     ]);
     let opt = |v: Option<String>| v.unwrap_or_default();
     for r in records {
-        let _ = w.write_record([
-            opt(r.seq.map(|s| s.to_string())),
-            r.at.to_rfc3339(),
-            r.client.clone(),
-            r.operation.as_str().to_owned(),
-            opt(r.http_status.map(|s| s.to_string())),
-            opt(r.status.clone()),
-            opt(r.source.clone()),
-            opt(r.subsidies.map(|s| s.to_string())),
-            opt(r.check_id.clone()),
-            opt(r.patient.as_ref().map(KeyedHash::to_string)),
-            opt(r.reference.as_ref().map(KeyedHash::to_string)),
-            opt(r.detail.clone()),
-            opt(r.card.as_ref().map(KeyedHash::to_string)),
-        ]);
+        let _ = w.write_record(
+            [
+                opt(r.seq.map(|s| s.to_string())),
+                r.at.to_rfc3339(),
+                r.client.clone(),
+                r.operation.as_str().to_owned(),
+                opt(r.http_status.map(|s| s.to_string())),
+                opt(r.status.clone()),
+                opt(r.source.clone()),
+                opt(r.subsidies.map(|s| s.to_string())),
+                opt(r.check_id.clone()),
+                opt(r.patient.as_ref().map(KeyedHash::to_string)),
+                opt(r.reference.as_ref().map(KeyedHash::to_string)),
+                opt(r.detail.clone()),
+                opt(r.card.as_ref().map(KeyedHash::to_string)),
+            ]
+            .map(cell),
+        );
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
@@ -149,5 +163,42 @@ impl Criteria {
             card: None,
             limit: self.limit,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Operation;
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_are_written_as_text() {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut rec = AuditRecord::new(at, "=HYPERLINK(\"http://evil\",\"x\")", Operation::Check);
+        rec.detail = Some("+SUM(A1)".into());
+        rec.status = Some("@cmd".into());
+        rec.source = Some("-1+2".into());
+        rec.check_id = Some("\tx".into());
+        let csv = to_csv(&[rec]);
+        let row = csv.lines().nth(1).unwrap();
+        let mut r = csv::Reader::from_reader(csv.as_bytes());
+        let cells: Vec<String> = r
+            .records()
+            .next()
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        for c in &cells {
+            assert!(
+                !c.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{c:?} in {row}"
+            );
+        }
+        assert!(cells.contains(&"'=HYPERLINK(\"http://evil\",\"x\")".to_owned()));
+        assert!(cells.contains(&"'+SUM(A1)".to_owned()));
+        // Ordinary values are left as they are.
+        assert!(cells.contains(&"check".to_owned()), "{cells:?}");
     }
 }

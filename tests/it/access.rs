@@ -402,7 +402,7 @@ async fn an_earlier_answer_is_the_same_in_every_rendering_until_its_retention() 
     let (s, _) = call(
         st,
         "GET",
-        "/v1/subsidy-checks/no-such-check",
+        "/v1/subsidy-checks/0193a1b2-0000-7000-8000-000000000000",
         Some(TEST_TOKEN),
         None,
     )

@@ -826,3 +826,41 @@ async fn full_width_and_half_width_entries_are_one_person() {
     assert_eq!(upstream.calls(), calls);
     assert_eq!(again["subsidies"], first["subsidies"]);
 }
+
+/// A check id is a UUID the gateway gave: anything else is refused (400) and never reaches the
+/// audit, where an export would carry it.
+#[tokio::test]
+async fn an_earlier_check_id_that_is_not_a_uuid_is_refused_before_the_audit() {
+    let (state, _) = in_process_state();
+    let app = pmh_gateway::api::router(state.clone());
+    for bad in ["=HYPERLINK(\"x\")", "not-a-check", "0000"] {
+        let uri = format!(
+            "/v1/subsidy-checks/{}",
+            bad.replace('"', "%22")
+                .replace('(', "%28")
+                .replace(')', "%29")
+        );
+        let (status, _, v) = send(&app, Request::get(&uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {v}");
+        assert_eq!(v["errors"][0]["field"], "check_id");
+    }
+    let records = state
+        .store
+        .search(pmh_gateway::store::AuditQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 3, "each refusal recorded");
+    assert!(records.iter().all(|r| r.check_id.is_none()));
+    // A UUID in either case is a check id (none kept here).
+    let (status, _, _) = send(
+        &app,
+        Request::get("/v1/subsidy-checks/01234567-89AB-CDEF-0123-456789ABCDEF")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

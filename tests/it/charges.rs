@@ -438,11 +438,18 @@ async fn what_cannot_be_computed_is_said_and_why() {
     }
     let (s, p) = quote(
         &app,
-        json!({"check_id": "no-such-check", "insurance": kenpo(),
+        json!({"check_id": "0193a1b2-0000-7000-8000-000000000000", "insurance": kenpo(),
         "visit": {"date": "2026-04-01", "parts": [{"points": 100}]}}),
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{p}");
+    let (s, p) = quote(
+        &app,
+        json!({"check_id": "no-such-check", "insurance": kenpo(),
+        "visit": {"date": "2026-04-01", "parts": [{"points": 100}]}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "not a check id: {p}");
     let (s, p) = commit(&app, base()).await;
     assert_eq!(
         (s, p["errors"][0]["field"].clone()),
@@ -735,4 +742,46 @@ async fn the_state_folder_holds_no_certificate_or_patient_in_plain() {
             "the state folder holds {s:?} in plain"
         );
     }
+}
+
+/// The charge and ledger routes take JSON only, as the check route does: a `text/plain` body
+/// (or none declared) is 415 and nothing is committed.
+#[tokio::test]
+async fn charge_and_ledger_bodies_must_be_declared_json() {
+    let (state, _) = in_process_state();
+    let app = pmh_gateway::api::router(state.clone());
+    let commit = json!({"subsidies": seishin(), "insurance": kenpo(), "visit": visit("CT1", "2026-04-01", "medical", 1000)});
+    let entry = json!({"payer_number": "21136015", "recipient_number": "1234566", "date": "2026-04-02", "amount": 500});
+    for (path, body) in [
+        ("/v1/charge-quotes", &commit),
+        ("/v1/charges", &commit),
+        ("/v1/ledger-entries", &entry),
+    ] {
+        for ct in [
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            None,
+        ] {
+            let mut req =
+                Request::post(path).header(header::AUTHORIZATION, format!("Bearer {TEST_TOKEN}"));
+            if let Some(ct) = ct {
+                req = req.header(header::CONTENT_TYPE, ct);
+            }
+            let resp = app
+                .clone()
+                .oneshot(req.body(Body::from(body.to_string())).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(
+                resp.status(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "{path} with {ct:?}"
+            );
+        }
+    }
+    let (_, l) = ledger(&app, "2026-04").await;
+    assert_eq!(l["total"], 0, "nothing committed: {l}");
+    // The same bodies as JSON are taken.
+    let (s, _) = self::commit(&app, commit).await;
+    assert_eq!(s, StatusCode::CREATED);
 }

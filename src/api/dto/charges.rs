@@ -21,6 +21,9 @@ use crate::domain::Redacted;
 pub struct ChargeQuoteRequest {
     /// The subsidies of an earlier check (`check_id` of its answer); the parts then name them
     /// by that answer's `order`. Give this or `subsidies`.
+    #[schema(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    )]
     pub check_id: Option<String>,
     /// The subsidies typed from paper certificates (the gateway orders them: the parts name them
     /// by their position in the answer's `subsidies`, 第1公費 = 1). Give this or `check_id`.

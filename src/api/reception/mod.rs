@@ -547,9 +547,15 @@ async fn ledger_entry(
     if let Some(c) = number("monthly_cap") {
         body["monthly_cap"] = c.into();
     }
+    let mut json = HeaderMap::new();
+    json.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     let r = super::charges::add_entry(
         State(st.clone()),
         Extension(s.caller.clone()),
+        json,
         Ok(Bytes::from(body.to_string())),
     )
     .await;
