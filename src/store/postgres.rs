@@ -97,9 +97,14 @@ fn pg_error(at: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {
     }
 }
 
+/// Whether every address the connection can use is on this machine: every `host` (a Unix
+/// socket, `localhost` or a loopback address) and every `hostaddr` — which, when given, is
+/// where the connection goes whatever `host` says (`host` then only names the server).
 fn is_loopback(c: &tokio_postgres::Config) -> bool {
-    !c.get_hosts().is_empty()
-        && c.get_hosts().iter().all(|h| match h {
+    let hosts = c.get_hosts();
+    let addrs = c.get_hostaddrs();
+    (!hosts.is_empty() || !addrs.is_empty())
+        && hosts.iter().all(|h| match h {
             tokio_postgres::config::Host::Unix(_) => true,
             tokio_postgres::config::Host::Tcp(h) => {
                 h == "localhost"
@@ -107,6 +112,7 @@ fn is_loopback(c: &tokio_postgres::Config) -> bool {
                         .is_ok_and(|ip| ip.is_loopback())
             }
         })
+        && addrs.iter().all(|a| a.is_loopback())
 }
 
 impl PostgresStore {
@@ -1477,13 +1483,39 @@ mod tests {
 
     #[tokio::test]
     async fn a_remote_database_without_tls_is_refused() {
-        let e = PostgresStore::open(&PostgresConfig {
-            url: "postgres://gw@db.example/pmh".into(),
-            ca_pem: None,
-            pool_size: 1,
-        })
-        .await
-        .unwrap_err();
-        assert!(e.to_string().contains("store.ca_cert"), "{e}");
+        // A remote host, or a loopback name whose hostaddr (where the connection really goes)
+        // is remote: refused before any connection is made, so no password leaves in plain.
+        for url in [
+            "postgres://gw@db.example/pmh",
+            "postgres://gw:s3cret@localhost/pmh?hostaddr=192.0.2.10",
+            "host=localhost hostaddr=192.0.2.10 user=gw password=s3cret dbname=pmh",
+            "host=127.0.0.1,db.example user=gw dbname=pmh",
+            "host=/run/postgresql hostaddr=192.0.2.10 user=gw dbname=pmh",
+        ] {
+            let e = PostgresStore::open(&PostgresConfig {
+                url: url.into(),
+                ca_pem: None,
+                pool_size: 1,
+            })
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{url} was accepted"));
+            assert!(e.to_string().contains("store.ca_cert"), "{url}: {e}");
+        }
+    }
+
+    #[test]
+    fn loopback_is_every_address_the_connection_can_use() {
+        let loopback = |url: &str| is_loopback(&url.parse().unwrap());
+        assert!(loopback("postgres://gw@localhost/pmh"));
+        assert!(loopback("host=127.0.0.1 hostaddr=127.0.0.1 dbname=pmh"));
+        assert!(
+            !loopback("host=db.internal hostaddr=::1 dbname=pmh"),
+            "a host beyond is refused too"
+        );
+        assert!(loopback("host=localhost hostaddr=::1 dbname=pmh"));
+        assert!(loopback("host=/run/postgresql dbname=pmh"));
+        assert!(!loopback("host=localhost hostaddr=10.0.0.5 dbname=pmh"));
+        assert!(!loopback("postgres://gw@[2001:db8::1]/pmh"));
     }
 }
