@@ -50,6 +50,7 @@ pub fn to_csv(records: &[AuditRecord]) -> String {
         "reference",
         "detail",
         "card",
+        "shown",
     ]);
     let opt = |v: Option<String>| v.unwrap_or_default();
     for r in records {
@@ -68,6 +69,11 @@ pub fn to_csv(records: &[AuditRecord]) -> String {
                 opt(r.reference.as_ref().map(KeyedHash::to_string)),
                 opt(r.detail.clone()),
                 opt(r.card.as_ref().map(KeyedHash::to_string)),
+                r.shown
+                    .iter()
+                    .map(KeyedHash::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "),
             ]
             .map(cell),
         );

@@ -219,6 +219,10 @@ pub struct AuditRecord {
     /// HMAC of a certificate (payer and recipient number), for charges and the ledger.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<KeyedHash>,
+    /// HMACs of the 照会番号 the access showed beyond `reference` (the reception page's list of
+    /// today's check-ins); a search by 照会番号 finds these accesses too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shown: Vec<KeyedHash>,
 }
 
 impl Serialize for KeyedHash {
@@ -251,6 +255,7 @@ impl AuditRecord {
             reference: None,
             detail: None,
             card: None,
+            shown: Vec::new(),
         }
     }
 }
@@ -591,5 +596,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "charge_owners",
         sqlite: include_str!("migrations/0009_charge_owners.sql"),
         postgres: include_str!("migrations/postgres/0009_charge_owners.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "audit_shown",
+        sqlite: include_str!("migrations/0010_audit_shown.sql"),
+        postgres: include_str!("migrations/postgres/0010_audit_shown.sql"),
     },
 ];

@@ -319,6 +319,7 @@ fn record_from_row(r: &tokio_postgres::Row) -> AuditRecord {
         reference: hash(r.get("reference")),
         detail: r.get("detail"),
         card: hash(r.get("card")),
+        shown: Vec::new(),
     }
 }
 
@@ -489,10 +490,15 @@ async fn insert_audit(
 ) -> Result<i64, tokio_postgres::Error> {
     let stmt = client
         .prepare_cached(
-            "INSERT INTO audit (at, at_ms, client, operation, http_status, status, source,
-                subsidies, check_id, patient, reference, detail, card)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-             RETURNING seq",
+            "WITH a AS (
+                INSERT INTO audit (at, at_ms, client, operation, http_status, status, source,
+                    subsidies, check_id, patient, reference, detail, card)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                RETURNING seq),
+             s AS (
+                INSERT INTO audit_shown (audit_seq, reference, at_ms)
+                SELECT a.seq, r, $2 FROM a, unnest($14::text[]) AS r)
+             SELECT seq FROM a",
         )
         .await?;
     let row = client
@@ -512,6 +518,10 @@ async fn insert_audit(
                 &rec.reference.as_ref().map(KeyedHash::as_str),
                 &rec.detail,
                 &rec.card.as_ref().map(KeyedHash::as_str),
+                &rec.shown
+                    .iter()
+                    .map(KeyedHash::as_str)
+                    .collect::<Vec<&str>>(),
             ],
         )
         .await?;
@@ -552,26 +562,54 @@ impl Store for PostgresStore {
             if let Some(p) = q.patient {
                 add("patient =", Box::new(p.as_str().to_owned()));
             }
-            if let Some(r) = q.reference {
-                add("reference =", Box::new(r.as_str().to_owned()));
-            }
             if let Some(c) = q.card {
                 add("card =", Box::new(c.as_str().to_owned()));
+            }
+            if let Some(r) = q.reference {
+                // The accesses about it, and those that showed it (the reception list).
+                args.push(Box::new(r.as_str().to_owned()));
+                let n = args.len();
+                sql.push_str(&format!(
+                    " AND (reference = ${n} OR seq IN \
+                     (SELECT audit_seq FROM audit_shown WHERE reference = ${n}))"
+                ));
             }
             sql.push_str(&format!(
                 " ORDER BY seq DESC LIMIT {}",
                 q.limit.clamp(1, 1_000_000)
             ));
+            let err = pg_error(&self.at);
             let conn = self.conn().await?;
             let params: Vec<&(dyn ToSql + Sync)> = args
                 .iter()
                 .map(|a| a.as_ref() as &(dyn ToSql + Sync))
                 .collect();
-            let rows = conn
-                .query(&sql, &params)
-                .await
-                .map_err(pg_error(&self.at))?;
-            Ok(rows.iter().map(record_from_row).collect())
+            let rows = conn.query(&sql, &params).await.map_err(&err)?;
+            let mut records: Vec<AuditRecord> = rows.iter().map(record_from_row).collect();
+            let seqs: Vec<i64> = records.iter().filter_map(|r| r.seq).collect();
+            if !seqs.is_empty() {
+                let shown = conn
+                    .query(
+                        "SELECT audit_seq, reference FROM audit_shown
+                         WHERE audit_seq = ANY($1) ORDER BY ctid",
+                        &[&seqs],
+                    )
+                    .await
+                    .map_err(&err)?;
+                let mut by_seq: std::collections::HashMap<i64, Vec<KeyedHash>> = Default::default();
+                for row in &shown {
+                    by_seq
+                        .entry(row.get(0))
+                        .or_default()
+                        .extend(KeyedHash::parse(row.get(1)));
+                }
+                for r in &mut records {
+                    if let Some(s) = r.seq.and_then(|seq| by_seq.remove(&seq)) {
+                        r.shown = s;
+                    }
+                }
+            }
+            Ok(records)
         })
     }
 
@@ -657,6 +695,9 @@ impl Store for PostgresStore {
             let mut conn = self.conn().await?;
             let tx = conn.transaction().await.map_err(&err)?;
             let (before, now) = (ms(audit_before), ms(now));
+            tx.execute("DELETE FROM audit_shown WHERE at_ms < $1", &[&before])
+                .await
+                .map_err(&err)?;
             let audit_records = tx
                 .execute("DELETE FROM audit WHERE at_ms < $1", &[&before])
                 .await

@@ -279,6 +279,7 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
         reference: hash(r.get("reference")?),
         detail: r.get("detail")?,
         card: hash(r.get("card")?),
+        shown: Vec::new(),
     })
 }
 
@@ -360,7 +361,50 @@ fn insert_audit(conn: &Connection, rec: &AuditRecord) -> rusqlite::Result<i64> {
         rec.detail,
         rec.card.as_ref().map(KeyedHash::as_str),
     ])?;
-    Ok(conn.last_insert_rowid())
+    let seq = conn.last_insert_rowid();
+    if !rec.shown.is_empty() {
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO audit_shown (audit_seq, reference, at_ms) VALUES (?1, ?2, ?3)",
+        )?;
+        for r in &rec.shown {
+            stmt.execute(params![seq, r.as_str(), ms(rec.at)])?;
+        }
+    }
+    Ok(seq)
+}
+
+/// Fills in what each record showed (`audit_shown`).
+fn with_shown(conn: &Connection, records: &mut [AuditRecord]) -> rusqlite::Result<()> {
+    let seqs: Vec<String> = records
+        .iter()
+        .filter_map(|r| r.seq)
+        .map(|s| s.to_string())
+        .collect();
+    if seqs.is_empty() {
+        return Ok(());
+    }
+    let mut shown: std::collections::HashMap<i64, Vec<KeyedHash>> = Default::default();
+    for chunk in seqs.chunks(500) {
+        let sql = format!(
+            "SELECT audit_seq, reference FROM audit_shown WHERE audit_seq IN ({}) ORDER BY rowid",
+            chunk.join(",")
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (seq, reference) = row?;
+            shown
+                .entry(seq)
+                .or_default()
+                .extend(KeyedHash::parse(&reference));
+        }
+    }
+    for r in records {
+        if let Some(s) = r.seq.and_then(|seq| shown.remove(&seq)) {
+            r.shown = s;
+        }
+    }
+    Ok(())
 }
 
 fn insert_answer(conn: &Connection, a: &StoredAnswer) -> rusqlite::Result<()> {
@@ -470,11 +514,17 @@ impl Store for SqliteStore {
             if let Some(p) = q.patient {
                 add("patient =", p.as_str().to_owned().into());
             }
-            if let Some(r) = q.reference {
-                add("reference =", r.as_str().to_owned().into());
-            }
             if let Some(c) = q.card {
                 add("card =", c.as_str().to_owned().into());
+            }
+            if let Some(r) = q.reference {
+                // The accesses about it, and those that showed it (the reception list).
+                args.push(r.as_str().to_owned().into());
+                let n = args.len();
+                sql.push_str(&format!(
+                    " AND (reference = ?{n} OR seq IN \
+                     (SELECT audit_seq FROM audit_shown WHERE reference = ?{n}))"
+                ));
             }
             sql.push_str(&format!(
                 " ORDER BY seq DESC LIMIT {}",
@@ -485,7 +535,9 @@ impl Store for SqliteStore {
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(args), record_from_row)
                 .map_err(&err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(&err)
+            let mut records = rows.collect::<Result<Vec<_>, _>>().map_err(&err)?;
+            with_shown(conn, &mut records).map_err(&err)?;
+            Ok(records)
         })
     }
 
@@ -551,6 +603,11 @@ impl Store for SqliteStore {
         self.run(move |conn, path| {
             // In the batch's transaction, like every job: both deletes or neither.
             let err = db_error(path);
+            conn.execute(
+                "DELETE FROM audit_shown WHERE at_ms < ?1",
+                params![ms(audit_before)],
+            )
+            .map_err(&err)?;
             let audit_records = conn
                 .execute(
                     "DELETE FROM audit WHERE at_ms < ?1",

@@ -76,9 +76,60 @@ pub async fn records_are_appended_searched_and_purged(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(by_client.len(), 1);
+    // A list view that showed several 照会番号 is found by each of them, with what it showed.
+    let (one, two) = (
+        hasher.reference("0000000001"),
+        hasher.reference("0000000002"),
+    );
+    let mut list = AuditRecord::new(at(4), "counter", Operation::ReceptionList);
+    list.shown = vec![one.clone(), two.clone()];
+    store.append(list).await.unwrap();
+    let mut about = AuditRecord::new(at(5), "recept-1", Operation::CheckByReference);
+    about.reference = Some(two.clone());
+    store.append(about).await.unwrap();
+    let saw_two = store
+        .search(AuditQuery {
+            reference: Some(two.clone()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        saw_two
+            .iter()
+            .map(|r| r.client.as_str())
+            .collect::<Vec<_>>(),
+        ["recept-1", "counter"]
+    );
+    assert_eq!(saw_two[1].shown, [one.clone(), two.clone()]);
+    let saw_one = store
+        .search(AuditQuery {
+            reference: Some(one),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(saw_one.len(), 1);
     let purged = store.purge(at(2), at(12)).await.unwrap();
     assert_eq!(purged.audit_records, 1);
-    assert_eq!(store.info().await.unwrap().audit_records, 2);
+    assert_eq!(store.info().await.unwrap().audit_records, 4);
+    let purged = store.purge(at(5), at(12)).await.unwrap();
+    assert_eq!(purged.audit_records, 3);
+    assert!(
+        store
+            .search(AuditQuery {
+                reference: Some(two),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.operation != Operation::ReceptionList),
+        "what it showed goes with the record"
+    );
     store.ping().await.unwrap();
 }
 

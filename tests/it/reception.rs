@@ -634,3 +634,97 @@ fn count_pages(pdf: &[u8]) -> usize {
     }
     n
 }
+
+/// The list of today's check-ins and its live feed show 照会番号 with programme names: each view
+/// and each row sent is recorded with the keyed 照会番号 it showed, so that a search of the audit
+/// by 照会番号 ("who saw this patient") finds them.
+#[tokio::test]
+async fn the_list_and_its_feed_are_audited_with_every_reference_they_show() {
+    use futures::StreamExt;
+    let p = in_process();
+    let app = pmh_gateway::api::router(p.state.clone());
+    let pop = pmh_gateway::sandbox::Population::generate(SEED, today(), 300);
+    let check_in = |n: usize| {
+        let person = &pop.personas[n];
+        let xml = pmh_gateway::sandbox::terminal::check_in_xml(
+            person,
+            n as u64,
+            today(),
+            "1311111111",
+            &format!("{n:012}"),
+        )
+        .unwrap();
+        (xml, pmh_gateway::sandbox::terminal::reference_of(person))
+    };
+    let prefetch = |xml: Vec<u8>, n: usize| {
+        let st = p.state.clone();
+        async move {
+            pmh_gateway::checkin::prefetch(
+                &st.service,
+                &st.metrics,
+                None,
+                &xml,
+                &format!("OQSsiquc01res_face_{n:06}.xml"),
+                ten_am_jst(),
+            )
+            .await
+            .unwrap();
+        }
+    };
+    let (first, first_ref) = check_in(0);
+    prefetch(first, 0).await;
+    let (cookie, _) = signed_in(&app, RECEPTION_TOKEN).await;
+    let list = send(&app, get("/reception", &cookie)).await;
+    assert!(list.body.contains(&first_ref), "the list shows it");
+    // The feed: a row for a new check-in is recorded before it is sent.
+    let feed = app
+        .clone()
+        .oneshot(get("/reception/events", &cookie))
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), 200);
+    let mut body = feed.into_body().into_data_stream();
+    let (second, second_ref) = check_in(1);
+    prefetch(second, 1).await;
+    let mut seen = String::new();
+    while !seen.contains("event: row") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), body.next())
+            .await
+            .expect("a row arrives")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains(&second_ref), "{seen}");
+    let who_saw = |reference: &str| {
+        let st = p.state.clone();
+        let key = st.hasher.reference(reference);
+        async move {
+            st.store
+                .search(AuditQuery {
+                    reference: Some(key),
+                    limit: 100,
+                    ..AuditQuery::default()
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let saw_first = who_saw(&first_ref).await;
+    assert!(
+        saw_first
+            .iter()
+            .any(|r| r.operation == Operation::ReceptionList
+                && r.client == RECEPTION_CLIENT
+                && r.detail.as_deref() == Some("GET /reception")),
+        "{saw_first:?}"
+    );
+    let saw_second = who_saw(&second_ref).await;
+    assert!(
+        saw_second
+            .iter()
+            .any(|r| r.operation == Operation::ReceptionList
+                && r.detail.as_deref() == Some("GET /reception/events: a row")),
+        "{saw_second:?}"
+    );
+}

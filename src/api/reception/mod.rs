@@ -223,14 +223,16 @@ async fn home(State(st): State<AppState>, headers: HeaderMap) -> Response {
         Some((&s.caller.name, &s.csrf)),
         &html::list(&today(&st), &rows),
     );
-    recorded(
-        &st,
-        &s,
-        Operation::ReceptionList,
-        "GET /reception",
-        html(StatusCode::OK, body),
-    )
-    .await
+    // The list shows every row's 照会番号: the record names them (keyed), so that "who saw this
+    // patient" finds this view too.
+    let mut rec = audit::begin(&st, &s.caller, Operation::ReceptionList);
+    rec.http_status = Some(200);
+    rec.detail = Some("GET /reception".into());
+    rec.shown = rows
+        .iter()
+        .map(|r| st.hasher.reference(&r.reference))
+        .collect();
+    audit::then(&st, rec, html(StatusCode::OK, body)).await
 }
 
 fn set(r: &mut Response, cookie: &str) {
@@ -338,9 +340,9 @@ async fn events(State(st): State<AppState>, headers: HeaderMap) -> Response {
         Err(r) => return r.into_response(),
     };
     let rx = st.service.board().subscribe();
-    let state = (st.clone(), headers.clone(), rx);
+    let state = (st.clone(), headers.clone(), rx, s.caller.clone());
     let stream = futures::stream::unfold(Some(state), |state| async move {
-        let (st, headers, mut rx) = state?;
+        let (st, headers, mut rx, caller) = state?;
         let mut stopping = st.stopping.subscribe();
         loop {
             if *stopping.borrow_and_update() {
@@ -357,19 +359,29 @@ async fn events(State(st): State<AppState>, headers: HeaderMap) -> Response {
             match next {
                 Err(_) => {
                     let e = Event::default().comment("alive");
-                    return Some((Ok(e), Some((st, headers, rx))));
+                    return Some((Ok(e), Some((st, headers, rx, caller))));
                 }
                 Ok(Ok(row)) if row.service_date == st.service.today() => {
+                    // A row shown is an access to its 照会番号, recorded before it is sent; a
+                    // feed that cannot record ends (the page reconnects, and is recorded then).
+                    let mut rec = audit::begin(&st, &caller, Operation::ReceptionList);
+                    rec.http_status = Some(200);
+                    rec.detail = Some("GET /reception/events: a row".into());
+                    rec.shown = vec![st.hasher.reference(&row.reference)];
+                    if let Err(e) = st.store.append(rec).await {
+                        tracing::error!(error = %e, "the reception feed's access cannot be recorded: the feed ends");
+                        return None;
+                    }
                     let e = Event::default()
                         .event("row")
                         .id(row.seq.to_string())
                         .data(html::row(&row));
-                    return Some((Ok(e), Some((st, headers, rx))));
+                    return Some((Ok(e), Some((st, headers, rx, caller))));
                 }
                 Ok(Ok(_)) => {}
                 Ok(Err(RecvError::Lagged(_))) => {
                     let e = Event::default().event("reload").data("");
-                    return Some((Ok(e), Some((st, headers, rx))));
+                    return Some((Ok(e), Some((st, headers, rx, caller))));
                 }
                 Ok(Err(RecvError::Closed)) => return None,
             }
