@@ -11,6 +11,7 @@ pub mod access;
 mod audit;
 mod charges;
 mod checks;
+mod lookups;
 pub use charges::quote_offline;
 pub mod dto;
 mod fhir;
@@ -165,6 +166,11 @@ pub const ROUTES: &[RouteSpec] = &[
     route("POST", "/v1/subsidy-checks", Required::Scope(Scope::Check)),
     route("GET", "/v1/subsidy-checks", Required::Scope(Scope::CheckIn)),
     route(
+        "POST",
+        "/v1/subsidy-checks/by-reference",
+        Required::Scope(Scope::CheckIn),
+    ),
+    route(
         "GET",
         "/v1/subsidy-checks/{check_id}",
         Required::Scope(Scope::Check),
@@ -187,9 +193,15 @@ pub const ROUTES: &[RouteSpec] = &[
         Required::Scope(Scope::Charges),
     ),
     route("GET", "/v1/ledgers", Required::Scope(Scope::Charges)),
+    route(
+        "POST",
+        "/v1/ledgers/search",
+        Required::Scope(Scope::Charges),
+    ),
     route("GET", "/v1/masters", Required::Authenticated),
     route("POST", "/v1/masters/reload", Required::Scope(Scope::Admin)),
     route("GET", "/v1/audit", Required::Scope(Scope::Admin)),
+    route("POST", "/v1/audit/search", Required::Scope(Scope::Admin)),
     route("GET", "/metrics", Required::Scope(Scope::Admin)),
     route("GET", "/readyz", Required::Optional),
     route("GET", "/healthz", Required::Open),
@@ -201,6 +213,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
     match (spec.method, spec.path) {
         ("POST", "/v1/subsidy-checks") => post(checks::create_subsidy_check),
         ("GET", "/v1/subsidy-checks") => get(checks::subsidy_check_by_reference),
+        ("POST", "/v1/subsidy-checks/by-reference") => post(lookups::by_reference),
         ("GET", "/v1/subsidy-checks/{check_id}") => get(checks::earlier_check),
         ("POST", "/v1/charge-quotes") => post(charges::quote),
         ("POST", "/v1/charges") => post(charges::commit),
@@ -208,9 +221,11 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         ("POST", "/v1/ledger-entries") => post(charges::add_entry),
         ("DELETE", "/v1/ledger-entries/{id}") => delete(charges::void_entry),
         ("GET", "/v1/ledgers") => get(charges::ledger),
+        ("POST", "/v1/ledgers/search") => post(lookups::ledger),
         ("GET", "/v1/masters") => get(masters),
         ("POST", "/v1/masters/reload") => post(reload_masters),
         ("GET", "/v1/audit") => get(audit::search),
+        ("POST", "/v1/audit/search") => post(lookups::audit),
         ("GET", "/metrics") => get(metrics),
         ("GET", "/readyz") => get(readyz),
         ("GET", "/healthz") => get(healthz),
@@ -248,15 +263,41 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
-                .make_span_with(
-                    tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::DEBUG),
-                )
+                // Never the query string (identifiers travel there in the GET forms), and no
+                // path segment that holds one.
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    tracing::debug_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %loggable_path(req.uri().path()),
+                    )
+                })
                 .on_request(())
                 .on_response(
                     tower_http::trace::DefaultOnResponse::new().level(tracing::Level::DEBUG),
                 ),
         )
         .with_state(state)
+}
+
+/// A request's path for a log line: no query string (the caller never gives it here), and a
+/// segment with a digit — a 照会番号, a check id, a visit id, an entry id — written `{…}`.
+pub fn loggable_path(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            if seg.bytes().any(|b| b.is_ascii_digit()) && !matches!(seg, "v1") {
+                "{…}"
+            } else if seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                seg
+            } else {
+                "{…}"
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Cuts a request off at `limit` (`server.request_timeout_ms`): a slow body or a stuck handler
@@ -412,4 +453,21 @@ async fn metrics(State(st): State<AppState>) -> Response {
 
 async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi::document())
+}
+
+#[cfg(test)]
+mod log_tests {
+    #[test]
+    fn a_logged_path_holds_no_identifier() {
+        assert_eq!(super::loggable_path("/v1/ledgers"), "/v1/ledgers");
+        assert_eq!(
+            super::loggable_path("/reception/patients/0000000004/print"),
+            "/reception/patients/{…}/print"
+        );
+        assert_eq!(
+            super::loggable_path("/v1/subsidy-checks/0193a1b2-0000-7000-8000-000000000000"),
+            "/v1/subsidy-checks/{…}"
+        );
+        assert_eq!(super::loggable_path("/v1/charges/V%201"), "/v1/charges/{…}");
+    }
 }

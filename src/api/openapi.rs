@@ -15,6 +15,7 @@ use super::problem::{FieldError, Problem};
     paths(
         super::checks::create_subsidy_check,
         super::checks::subsidy_check_by_reference,
+        super::lookups::by_reference,
         super::checks::earlier_check,
         super::charges::quote,
         super::charges::commit,
@@ -22,7 +23,9 @@ use super::problem::{FieldError, Problem};
         super::charges::add_entry,
         super::charges::void_entry,
         super::charges::ledger,
+        super::lookups::ledger,
         super::audit::search,
+        super::lookups::audit,
         super::masters,
         super::reload_masters,
         super::healthz,
@@ -70,7 +73,10 @@ use super::problem::{FieldError, Problem};
         LedgerEntryRequest,
         LedgerDto,
         LedgerEntryDto,
-        VoidDto
+        VoidDto,
+        super::lookups::ReferenceLookup,
+        super::lookups::LedgerLookup,
+        super::lookups::AuditSearch
     ))
 )]
 struct ApiDoc;

@@ -864,3 +864,97 @@ async fn an_earlier_check_id_that_is_not_a_uuid_is_refused_before_the_audit() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// The lookups that take identifiers have POST forms (the identifiers in a JSON body, not the
+/// URL) that answer exactly as their GET forms.
+#[tokio::test]
+async fn the_post_forms_of_the_lookups_answer_as_their_get_forms() {
+    let (state, _) = in_process_state();
+    let app = pmh_gateway::api::router(state.clone());
+    let pop = population();
+    let p = pop.find(&["showcase", "triple"]).unwrap();
+    pmh_gateway::checkin::prefetch(
+        &state.service,
+        &state.metrics,
+        None,
+        &result_file(p, true, Charset::Utf8),
+        "OQSsiquc01res_face_000001.xml",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let reference = reference_of(p);
+    let post = |uri: &str, body: Value| {
+        Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let strip = |mut v: Value| {
+        v["check_id"] = Value::Null;
+        v["checked_at"] = Value::Null;
+        v
+    };
+    let (s1, _, by_get) = send(
+        &app,
+        Request::get(format!(
+            "/v1/subsidy-checks?reference={reference}&claim=pharmacy"
+        ))
+        .body(Body::empty())
+        .unwrap(),
+    )
+    .await;
+    let (s2, _, by_post) = send(
+        &app,
+        post(
+            "/v1/subsidy-checks/by-reference",
+            json!({"reference": reference, "claim": "pharmacy"}),
+        ),
+    )
+    .await;
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK), "{by_post}");
+    assert_eq!(strip(by_get), strip(by_post));
+    let (s, _, v) = send(
+        &app,
+        post(
+            "/v1/ledgers/search",
+            json!({"payer_number": "21136015", "recipient_number": "1234566", "month": "2026-04"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["month"], "2026-04");
+    let (s, _, v) = send(
+        &app,
+        post(
+            "/v1/audit/search",
+            json!({"reference": reference, "limit": 10}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v.as_array().unwrap().len(),
+        2,
+        "both reads by 照会番号: {v}"
+    );
+    // A bad body is refused as a bad query would be; an unknown field too.
+    let (s, _, _) = send(
+        &app,
+        post(
+            "/v1/audit/search",
+            json!({"reference": reference, "nmber": "1"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, _) = send(
+        &app,
+        post(
+            "/v1/audit/search",
+            json!({"insurer_number": "06132013", "birthdate": "1980-04-01"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}

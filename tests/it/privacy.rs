@@ -277,3 +277,44 @@ async fn debug_output_holds_no_personal_value() {
         assert!(!all.contains(s.as_str()), "{s} appears in Debug output");
     }
 }
+
+/// Identifiers travel in the GET forms' query strings (a 照会番号, a recipient number, a
+/// patient's identity for the audit): no log line carries a query string, at any level, nor a
+/// path segment that holds an identifier; the POST forms keep them out of URLs altogether.
+#[tokio::test]
+async fn request_logs_carry_no_query_string_or_identifier() {
+    use tower::ServiceExt;
+    let (buf, _guard) = capture_logs("trace");
+    let (app, _) = in_process_app();
+    let get = |uri: &str| {
+        axum::http::Request::get(uri)
+            .header("authorization", format!("Bearer {TEST_TOKEN}"))
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    for uri in [
+        "/v1/subsidy-checks?reference=7777777777&claim=medical",
+        "/v1/ledgers?payer_number=21136015&recipient_number=7294523&month=2026-04",
+        "/v1/audit?insurer_number=06132013&number=98765&birthdate=1980-04-01",
+        "/v1/subsidy-checks/0193a1b2-0000-7000-8000-000000000000",
+        "/reception/patients/7777777777",
+    ] {
+        let _ = app.clone().oneshot(get(uri)).await.unwrap();
+    }
+    let logged = buf.text();
+    assert!(logged.contains("path=/v1/ledgers"), "{logged}");
+    for secret in [
+        "7777777777",
+        "7294523",
+        "98765",
+        "1980-04-01",
+        "0193a1b2",
+        "recipient_number=",
+        "?",
+    ] {
+        assert!(
+            !logged.contains(secret),
+            "the log holds {secret:?}: {logged}"
+        );
+    }
+}

@@ -1,0 +1,244 @@
+//! The lookups that take personal identifiers, as POST forms with a JSON body: a 照会番号, a
+//! certificate's numbers, a patient's insurance identity in a query string end up in proxy and
+//! server logs, browser histories and shell histories; in a body they do not. Each answers
+//! exactly as its GET form (kept for compatibility), from the same handler: the body's fields
+//! are the GET form's parameters.
+
+use std::collections::HashMap;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::dto::{CareDto, ClaimDto};
+use super::negotiate::{BodyKind, body_kind};
+use super::params::{AuditFormatParam, CheckAnswerJson, FormatParam, OperationParam};
+use super::problem::Problem;
+use super::request::parse_json;
+use crate::auth::Caller;
+
+/// `POST /v1/subsidy-checks/by-reference`: the parameters of `GET /v1/subsidy-checks`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reference": "0000000004", "claim": "medical", "care": "outpatient"}))]
+pub struct ReferenceLookup {
+    /// 照会番号 (ReferenceNumber) of the オン資 result.
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[!-~]([ -~]{0,48}[!-~])?$"
+    )]
+    pub reference: String,
+    #[schema(value_type = Option<ClaimDto>)]
+    pub claim: Option<String>,
+    #[schema(value_type = Option<CareDto>)]
+    pub care: Option<String>,
+    #[schema(value_type = Option<FormatParam>)]
+    pub format: Option<String>,
+}
+
+/// `POST /v1/ledgers/search`: the parameters of `GET /v1/ledgers`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"payer_number": "21136015", "recipient_number": "1234566", "month": "2026-04"}))]
+pub struct LedgerLookup {
+    /// 公費負担者番号.
+    #[schema(pattern = r"^[0-9]{8}$")]
+    pub payer_number: String,
+    /// 公費受給者番号.
+    #[schema(min_length = 1, max_length = 30)]
+    pub recipient_number: String,
+    /// YYYY-MM.
+    #[schema(pattern = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$")]
+    pub month: String,
+}
+
+/// `POST /v1/audit/search`: the criteria of `GET /v1/audit` (all optional, all must match).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"insurer_number": "06132013", "number": "1234", "birthdate": "1980-04-01", "format": "csv"}))]
+pub struct AuditSearch {
+    pub client: Option<String>,
+    #[schema(value_type = Option<OperationParam>)]
+    pub operation: Option<String>,
+    /// Inclusive; RFC 3339, or YYYY-MM-DD (JST midnight).
+    pub from: Option<String>,
+    /// Exclusive; RFC 3339, or YYYY-MM-DD (JST midnight).
+    pub to: Option<String>,
+    /// With `number` and `birthdate`: a patient.
+    #[schema(pattern = r"^[0-9]{6}([0-9]{2})?$")]
+    pub insurer_number: Option<String>,
+    pub symbol: Option<String>,
+    pub number: Option<String>,
+    #[schema(pattern = r"^[0-9]{2}$")]
+    pub branch: Option<String>,
+    /// YYYY-MM-DD.
+    pub birthdate: Option<String>,
+    /// 照会番号.
+    pub reference: Option<String>,
+    #[schema(minimum = 1, maximum = 100000)]
+    pub limit: Option<u32>,
+    #[schema(value_type = Option<AuditFormatParam>)]
+    pub format: Option<String>,
+}
+
+/// The body read into the GET form's parameters, or the refusal (415, 413, 400).
+fn form<T: for<'de> Deserialize<'de>>(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, Problem> {
+    if body_kind(headers)? != BodyKind::Json {
+        let ct = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        return Err(Problem::unsupported_media_type(ct));
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(Problem::too_large(st.body_limit));
+        }
+        Err(e) => return Err(Problem::invalid_field("body", e.body_text())),
+    };
+    parse_json(&body)
+}
+
+fn params(
+    pairs: impl IntoIterator<Item = (&'static str, Option<String>)>,
+) -> HashMap<String, String> {
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+        .collect()
+}
+
+/// The answer for a patient who checked in, by 照会番号, with the 照会番号 in the body.
+#[utoipa::path(
+    post,
+    tag = "subsidy-checks",
+    path = "/v1/subsidy-checks/by-reference",
+    request_body = ReferenceLookup,
+    responses(
+        (status = 200, description = "As `GET /v1/subsidy-checks`", content(
+            (CheckAnswerJson = "application/json"),
+            (Object = "application/fhir+json"),
+            (String = "application/xml"),
+        )),
+        (status = 400, description = "A bad body, `reference`, `claim`, `care` or `format`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No check-in with this 照会番号", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", content(
+            (CheckAnswerJson = "application/json"),
+            (Object = "application/fhir+json"),
+            (String = "application/xml"),
+        )),
+    )
+)]
+pub(super) async fn by_reference(
+    State(st): State<AppState>,
+    caller: Extension<Caller>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let q: ReferenceLookup = match form(&st, &headers, body) {
+        Ok(q) => q,
+        Err(p) => return refused(&st, &caller, crate::store::Operation::CheckByReference, p).await,
+    };
+    let query = params([
+        ("reference", Some(q.reference)),
+        ("claim", q.claim),
+        ("care", q.care),
+        ("format", q.format),
+    ]);
+    super::checks::subsidy_check_by_reference(State(st), caller, Query(query), headers).await
+}
+
+/// A certificate's month, with its numbers in the body.
+#[utoipa::path(
+    post,
+    tag = "charges",
+    path = "/v1/ledgers/search",
+    request_body = LedgerLookup,
+    responses(
+        (status = 200, description = "As `GET /v1/ledgers`", body = super::dto::LedgerDto),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn ledger(
+    State(st): State<AppState>,
+    caller: Extension<Caller>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let q: LedgerLookup = match form(&st, &headers, body) {
+        Ok(q) => q,
+        Err(p) => return refused(&st, &caller, crate::store::Operation::LedgerRead, p).await,
+    };
+    let query = params([
+        ("payer_number", Some(q.payer_number)),
+        ("recipient_number", Some(q.recipient_number)),
+        ("month", Some(q.month)),
+    ]);
+    super::charges::ledger(State(st), caller, Query(query)).await
+}
+
+/// Search the audit (admin), with a patient's identity in the body.
+#[utoipa::path(
+    post,
+    tag = "operations",
+    path = "/v1/audit/search",
+    request_body = AuditSearch,
+    responses(
+        (status = 200, description = "As `GET /v1/audit`: the records, newest first"),
+        (status = 400, description = "A criterion cannot be read", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The patient's parts do not go together", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn audit(
+    State(st): State<AppState>,
+    caller: Extension<Caller>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let q: AuditSearch = match form(&st, &headers, body) {
+        Ok(q) => q,
+        Err(p) => return refused(&st, &caller, crate::store::Operation::AuditSearch, p).await,
+    };
+    let query = params([
+        ("client", q.client),
+        ("operation", q.operation),
+        ("from", q.from),
+        ("to", q.to),
+        ("insurer_number", q.insurer_number),
+        ("symbol", q.symbol),
+        ("number", q.number),
+        ("branch", q.branch),
+        ("birthdate", q.birthdate),
+        ("reference", q.reference),
+        ("limit", q.limit.map(|l| l.to_string())),
+        ("format", q.format),
+    ]);
+    super::audit::search(State(st), caller, Query(query)).await
+}
+
+/// A body refused before its lookup: recorded as that lookup's refusal.
+async fn refused(
+    st: &AppState,
+    caller: &Caller,
+    operation: crate::store::Operation,
+    p: Problem,
+) -> Response {
+    let mut rec = super::audit::begin(st, caller, operation);
+    super::audit::refused(&mut rec, &p);
+    super::audit::then(st, rec, p.into_response()).await
+}
