@@ -1,8 +1,10 @@
 //! The reception page's sessions: a person signs in with a client's token (scope `reception`)
 //! and the browser keeps a random session id in an HttpOnly, SameSite=Strict cookie; the
-//! session ends after [`IDLE`] without a page or a form (the live feed does not count), or at
-//! sign-out. Each session has its own CSRF token, which every form carries. Sessions live in
-//! memory: a restart signs everybody out.
+//! session ends after [`IDLE`] without a page or a form (the live feed does not count), [`LIFETIME`]
+//! after sign-in whatever the activity (a clerk's shift), or at sign-out. A client has at most
+//! [`PER_CLIENT`] sessions: a sign-in beyond ends that client's oldest, never another client's.
+//! Each session has its own CSRF token, which every form carries. Sessions live in memory: a
+//! restart signs everybody out.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,13 +19,17 @@ use crate::auth::Caller;
 /// How long a session lasts without a page view or a form.
 pub const IDLE: Duration = Duration::from_secs(15 * 60);
 
+/// How long a session lasts at most, active or not: a shift; then the clerk signs in again.
+pub const LIFETIME: Duration = Duration::from_secs(8 * 3600);
+
+/// Sessions of one client at once (the counters of a clinic that share its token); a sign-in
+/// beyond ends that client's oldest session.
+pub const PER_CLIENT: usize = 16;
+
 /// The session cookie's name.
 pub const COOKIE: &str = "pmhg_reception";
 /// The sign-in form's own CSRF cookie (before there is a session).
 pub const SIGN_IN_COOKIE: &str = "pmhg_reception_signin";
-
-/// The most sessions at once: a sign-in beyond it ends the least recently used one.
-const MAX_SESSIONS: usize = 256;
 
 /// 32 random bytes, hex ([`crate::auth::random_hex`]).
 pub fn random_token() -> String {
@@ -44,7 +50,14 @@ pub struct Session {
     pub id: String,
     pub caller: Caller,
     pub csrf: String,
+    opened: Instant,
     last_seen: Instant,
+}
+
+impl Session {
+    fn alive(&self, now: Instant) -> bool {
+        now.duration_since(self.last_seen) < IDLE && now.duration_since(self.opened) < LIFETIME
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -67,15 +80,19 @@ impl Sessions {
             id: random_token(),
             caller,
             csrf: random_token(),
+            opened: now,
             last_seen: now,
         };
         let mut g = self.lock();
-        g.retain(|_, v| now.duration_since(v.last_seen) < IDLE);
-        if g.len() >= MAX_SESSIONS
-            && let Some(oldest) = g
-                .iter()
-                .min_by_key(|(_, v)| v.last_seen)
-                .map(|(k, _)| k.clone())
+        g.retain(|_, v| v.alive(now));
+        // At the client's cap its oldest session ends: one token never ends another client's.
+        let mine: Vec<(Instant, String)> = g
+            .values()
+            .filter(|v| v.caller.name == s.caller.name)
+            .map(|v| (v.opened, v.id.clone()))
+            .collect();
+        if mine.len() >= PER_CLIENT
+            && let Some((_, oldest)) = mine.into_iter().min()
         {
             g.remove(&oldest);
         }
@@ -89,7 +106,7 @@ impl Sessions {
         let id = cookie(headers, COOKIE)?;
         let mut g = self.lock();
         let s = g.get_mut(id)?;
-        if now.duration_since(s.last_seen) >= IDLE {
+        if !s.alive(now) {
             g.remove(id);
             return None;
         }
@@ -179,6 +196,46 @@ mod tests {
                 .find(&with_cookie(&format!("{COOKIE}=forged")), later, false)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_session_ends_after_a_shift_however_active() {
+        let sessions = Sessions::default();
+        let t0 = Instant::now();
+        let s = sessions.open(caller(), t0);
+        let h = with_cookie(&format!("{COOKIE}={}", s.id));
+        let mut t = t0;
+        while t + IDLE / 2 < t0 + LIFETIME {
+            t += IDLE / 2;
+            assert!(sessions.find(&h, t, true).is_some(), "active at {t:?}");
+        }
+        assert!(sessions.find(&h, t0 + LIFETIME, true).is_none());
+    }
+
+    #[test]
+    fn one_client_signing_in_again_and_again_ends_only_its_own_oldest_sessions() {
+        let sessions = Sessions::default();
+        let t0 = Instant::now();
+        let other = Caller {
+            name: "counter-2".into(),
+            scopes: [crate::auth::Scope::Reception].into(),
+        };
+        let theirs = sessions.open(other, t0);
+        let first = sessions.open(caller(), t0 + Duration::from_secs(1));
+        for i in 0..300 {
+            sessions.open(caller(), t0 + Duration::from_secs(2 + i));
+        }
+        let at = t0 + Duration::from_secs(400);
+        let find =
+            |s: &Session| sessions.find(&with_cookie(&format!("{COOKIE}={}", s.id)), at, false);
+        assert!(find(&theirs).is_some(), "another client's session stays");
+        assert!(find(&first).is_none(), "its own oldest went");
+        let mine = sessions
+            .lock()
+            .values()
+            .filter(|v| v.caller.name == "counter")
+            .count();
+        assert_eq!(mine, PER_CLIENT);
     }
 
     #[test]
