@@ -84,6 +84,10 @@ enum Command {
         /// client.key, …) so that a separately started `serve` can use them.
         #[arg(long, value_name = "DIR")]
         cert_dir: Option<PathBuf>,
+        /// Write only what a gateway needs here — the CA's certificate and the client
+        /// certificate and key (ca.pem, client.pem, client.key) — without the sandbox's own key.
+        #[arg(long, value_name = "DIR")]
+        client_dir: Option<PathBuf>,
         /// Another name the sandbox's server certificate is valid for, besides localhost and
         /// 127.0.0.1 (repeatable): the host name a gateway in another container uses.
         #[arg(long = "server-name", value_name = "NAME")]
@@ -431,6 +435,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
             listen,
             admin_port,
             cert_dir,
+            client_dir,
             server_names,
             seed,
             today,
@@ -455,6 +460,14 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
                     source,
                 })?;
                 println!("certificates written to {}", dir.display());
+            }
+            if let Some(dir) = &client_dir {
+                pki.write_client_to(dir)
+                    .map_err(|source| SandboxError::CertDir {
+                        path: dir.clone(),
+                        source,
+                    })?;
+                println!("the client identity written to {}", dir.display());
             }
             let handle = sandbox::start(SandboxOptions {
                 https: bind(listen).await?,

@@ -51,14 +51,36 @@ impl Pki {
 
     /// Writes the five PEM files; private keys are readable by the owner only.
     pub fn write_to(&self, dir: &Path) -> std::io::Result<()> {
+        Self::write_files(
+            dir,
+            [
+                (CA_FILE, &self.ca_pem, false),
+                (SERVER_CERT_FILE, &self.server_cert_pem, false),
+                (SERVER_KEY_FILE, &self.server_key_pem, true),
+                (CLIENT_CERT_FILE, &self.client_cert_pem, false),
+                (CLIENT_KEY_FILE, &self.client_key_pem, true),
+            ],
+        )
+    }
+
+    /// Writes what a gateway needs alone: the CA's certificate and the client identity (never
+    /// the sandbox's own key).
+    pub fn write_client_to(&self, dir: &Path) -> std::io::Result<()> {
+        Self::write_files(
+            dir,
+            [
+                (CA_FILE, &self.ca_pem, false),
+                (CLIENT_CERT_FILE, &self.client_cert_pem, false),
+                (CLIENT_KEY_FILE, &self.client_key_pem, true),
+            ],
+        )
+    }
+
+    fn write_files<const N: usize>(
+        dir: &Path,
+        files: [(&str, &String, bool); N],
+    ) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
-        let files = [
-            (CA_FILE, &self.ca_pem, false),
-            (SERVER_CERT_FILE, &self.server_cert_pem, false),
-            (SERVER_KEY_FILE, &self.server_key_pem, true),
-            (CLIENT_CERT_FILE, &self.client_cert_pem, false),
-            (CLIENT_KEY_FILE, &self.client_key_pem, true),
-        ];
         for (name, text, secret) in files {
             let path = dir.join(name);
             std::fs::write(&path, text)?;
@@ -71,5 +93,27 @@ impl Pki {
             let _ = secret;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod client_dir_tests {
+    #[test]
+    fn the_client_directory_holds_the_client_identity_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = super::Pki::generate("1311111111").unwrap();
+        pki.write_client_to(dir.path()).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let mut expected = [
+            super::CA_FILE,
+            super::CLIENT_CERT_FILE,
+            super::CLIENT_KEY_FILE,
+        ];
+        expected.sort();
+        assert_eq!(names, expected);
     }
 }
