@@ -580,8 +580,12 @@ async fn the_retention_purge_never_follows_a_replaced_folder_nor_takes_foreign_n
     }
     let w = start(&opts, &st);
     good_files_and_a_bad_one(&opts, &st, 2).await;
+    // The two processed files, the rejected one and its reason: all four purged (the reason
+    // may be written after its file was purged already).
     wait_for("its own files purged", 10, || {
-        names(&processed).is_empty() && names(&opts.rejected_dir).len() == 3
+        st.metrics.checkin_files_purged.get() >= 4
+            && names(&processed).is_empty()
+            && names(&opts.rejected_dir).len() == 3
     })
     .await;
     // Both folders replaced by links to the state.
