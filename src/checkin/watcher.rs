@@ -1038,14 +1038,10 @@ async fn move_into(
     name: &str,
     to: ShareDir,
 ) -> std::io::Result<String> {
-    let from = shared.dir(folder).clone();
-    let owned = name.to_owned();
-    shared
-        .on_share(name, move || {
-            from.move_into(&owned, &to, candidates(&owned))
-        })
-        .await
-        .map_err(std::io::Error::other)?
+    into(shared, folder, name, move |from, owned| {
+        from.move_into(owned, &to, candidates(owned))
+    })
+    .await
 }
 
 /// Copies a file (never through a link) into a new owner-only file in `to`; the name it got.
@@ -1055,16 +1051,27 @@ async fn copy_into(
     name: &str,
     to: ShareDir,
 ) -> std::io::Result<String> {
+    into(shared, folder, name, move |from, owned| {
+        from.copy_into(owned, &to, candidates(owned))
+            .map_err(|e| match e {
+                ReadError::Io(e) => e,
+                e => std::io::Error::other(e.to_string()),
+            })
+    })
+    .await
+}
+
+/// Runs `put` (a move or a copy of `name` out of its folder) on the share.
+async fn into(
+    shared: &Shared,
+    folder: Folder,
+    name: &str,
+    put: impl FnOnce(&ShareDir, &str) -> std::io::Result<String> + Send + 'static,
+) -> std::io::Result<String> {
     let from = shared.dir(folder).clone();
     let owned = name.to_owned();
     shared
-        .on_share(name, move || {
-            from.copy_into(&owned, &to, candidates(&owned))
-        })
+        .on_share(name, move || put(&from, &owned))
         .await
         .map_err(std::io::Error::other)?
-        .map_err(|e| match e {
-            ReadError::Io(e) => e,
-            e => std::io::Error::other(e.to_string()),
-        })
 }

@@ -28,20 +28,9 @@ pub fn nfkc(s: &str) -> String {
 /// characters that can reorder or hide text (bidi controls, zero-width), are written as
 /// `\u{…}`, and so is a backslash that could be read as the start of one.
 pub fn escape_text(text: &str) -> std::borrow::Cow<'_, str> {
-    use std::fmt::Write as _;
-    let needs_escape = |c: char| c.is_control() || c == '\\' || is_invisible_format(c);
-    if !text.chars().any(needs_escape) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if needs_escape(c) {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
+    escaped(text, |c| {
+        c.is_control() || c == '\\' || is_invisible_format(c)
+    })
 }
 
 /// A message that should hold no control character (its values were quoted with [`quoted`]),
@@ -49,9 +38,13 @@ pub fn escape_text(text: &str) -> std::borrow::Cow<'_, str> {
 /// character left is written as `\u{…}` (a backslash is left as it is, so that text escaped
 /// already is not escaped twice).
 pub fn without_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    escaped(text, |c| c.is_control() || is_invisible_format(c))
+}
+
+/// `text` with each character `bad` says as `\u{…}`.
+fn escaped(text: &str, bad: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
     use std::fmt::Write as _;
-    let bad = |c: char| c.is_control() || is_invisible_format(c);
-    if !text.chars().any(bad) {
+    if !text.chars().any(&bad) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);

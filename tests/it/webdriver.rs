@@ -113,15 +113,27 @@ impl Browser {
     }
 
     async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_cmd(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver {path}: {e}"))
+    }
+
+    /// A command's value, or the WebDriver's error and message.
+    async fn try_cmd(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(b) = body {
             req = req.json(&b);
         }
         let v: Value = req.send().await.unwrap().json().await.unwrap();
-        if let Some(e) = v["value"]["error"].as_str() {
-            panic!("WebDriver {path}: {e}: {}", v["value"]["message"]);
+        match v["value"]["error"].as_str() {
+            Some(e) => Err(format!("{e}: {}", v["value"]["message"])),
+            None => Ok(v["value"].clone()),
         }
-        v["value"].clone()
     }
 
     async fn post(&self, path: &str, body: Value) -> Value {
@@ -182,19 +194,9 @@ impl Browser {
     /// An attribute of an element that may have gone with a navigation: `Err` with the
     /// WebDriver's error (e.g. a stale element) instead of a panic.
     pub async fn try_attr(&self, el: &str, name: &str) -> Result<Option<String>, String> {
-        let v: Value = self
-            .http
-            .get(format!("{}/element/{el}/attribute/{name}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        match v["value"]["error"].as_str() {
-            Some(e) => Err(e.to_owned()),
-            None => Ok(v["value"].as_str().map(str::to_owned)),
-        }
+        let path = format!("/element/{el}/attribute/{name}");
+        let v = self.try_cmd(reqwest::Method::GET, &path, None).await?;
+        Ok(v.as_str().map(str::to_owned))
     }
 
     pub async fn attr(&self, el: &str, name: &str) -> Option<String> {
