@@ -18,7 +18,7 @@
 //! left-mode: left, recorded). File names reach logs, reason files and the ledger escaped.
 //! Files in `processed` and `rejected` are removed `retention` after they were put there.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -367,6 +367,19 @@ enum Look {
     AfterRead,
 }
 
+impl Look {
+    /// Which of two looks asked for at once to keep: a closed file's event over a change's,
+    /// either over a settle or a look after a read.
+    fn rank(self) -> u8 {
+        match self {
+            Self::Settled => 0,
+            Self::AfterRead => 1,
+            Self::Event(Hint::Changed) => 2,
+            Self::Event(Hint::Complete) => 3,
+        }
+    }
+}
+
 /// What a look at one file found (`None`: the share did not answer; looked at again later).
 type Looked = (PathBuf, Folder, Look, Option<Seen>);
 
@@ -381,8 +394,9 @@ struct State {
     schedule: Schedule,
     tasks: JoinSet<(Job, Done)>,
     looks: JoinSet<Looked>,
-    /// Files being looked at (one look at a time per file).
-    looking: HashSet<PathBuf>,
+    /// Files being looked at (one look at a time per file), with the look asked for meanwhile
+    /// (the strongest: a closed file's event is not lost behind an earlier look).
+    looking: HashMap<PathBuf, Option<Look>>,
     scan: Option<tokio::task::JoinHandle<Listing>>,
     purge: Option<tokio::task::JoinHandle<usize>>,
     /// Symbolic links already rejected (they stay where they are; rejected once while there).
@@ -400,7 +414,7 @@ async fn run(
         schedule: Schedule::new(opts.settle, opts.incomplete_grace, opts.concurrency),
         tasks: JoinSet::new(),
         looks: JoinSet::new(),
-        looking: HashSet::new(),
+        looking: HashMap::new(),
         scan: None,
         purge: None,
         links: HashSet::new(),
@@ -554,9 +568,14 @@ impl State {
 
     /// Looks at a file on the share in a task of its own (one look per file at a time).
     fn look(&mut self, path: PathBuf, folder: Folder, why: Look) {
-        if !self.looking.insert(path.clone()) {
+        if let Some(pending) = self.looking.get_mut(&path) {
+            *pending = Some(match *pending {
+                Some(p) if p.rank() >= why.rank() => p,
+                _ => why,
+            });
             return;
         }
+        self.looking.insert(path.clone(), None);
         let shared = self.shared.clone();
         self.looks.spawn(async move {
             let name = name_of(&path);
@@ -585,7 +604,12 @@ impl State {
     }
 
     fn looked(&mut self, (path, folder, why, found): Looked) {
-        self.looking.remove(&path);
+        let again = self.looking.remove(&path).flatten();
+        if let Some(again) = again {
+            // Asked for while this look was on the share: look again (the file may have been
+            // closed since).
+            self.look(path.clone(), folder, again);
+        }
         let Some(found) = found else {
             return; // the share did not answer: the next event, settle or scan looks again
         };
