@@ -191,6 +191,30 @@ async fn a_burst_of_500_files_is_processed_with_none_lost_or_duplicated() {
     }
 }
 
+/// A file its writer closed is read at once: the close event is not lost behind the look its
+/// creation asked for (the settle time here is a minute, so nothing else could read them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_files_are_read_at_once_not_after_their_settle_time() {
+    let (st, _) = crate::common::in_process_state();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = WatchOptions {
+        settle: Duration::from_secs(60),
+        incomplete_grace: Duration::from_secs(60),
+        rescan_interval: Duration::from_secs(600),
+        ..options(dir.path())
+    };
+    std::fs::create_dir_all(&opts.face_dir).unwrap();
+    let w = start(&opts, &st);
+    // The first scan has looked at the empty folder: what follows arrives by events.
+    wait_for("the first scan", 10, || st.metrics.checkin_scans.get() >= 1).await;
+    write_burst(opts.face_dir.clone(), 0..20).join().unwrap();
+    wait_for("20 processed by their close events", 20, || {
+        count(&st, "processed") == 20
+    })
+    .await;
+    w.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_written_slowly_in_chunks_is_read_once_complete() {
     let (st, _) = crate::common::in_process_state();
