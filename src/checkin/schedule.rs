@@ -66,6 +66,8 @@ struct Pending {
     version: Version,
     /// When `version` was last seen to change.
     changed_at: Instant,
+    /// When the file was last seen at all (a listing begun before then does not forget it).
+    seen_at: Instant,
     ready: bool,
     /// The last read of this version looked cut off.
     partial: Option<String>,
@@ -79,8 +81,8 @@ pub struct Schedule {
     concurrency: usize,
     pending: HashMap<PathBuf, Pending>,
     in_flight: HashSet<PathBuf>,
-    /// Files handled in this run (a later sighting of the same version is ignored).
-    handled: HashMap<PathBuf, Version>,
+    /// Files handled in this run, and when (a later sighting of the same version is ignored).
+    handled: HashMap<PathBuf, (Version, Instant)>,
 }
 
 impl Schedule {
@@ -112,10 +114,11 @@ impl Schedule {
         now: Instant,
         handled_before: impl FnOnce() -> bool,
     ) -> bool {
-        if self.in_flight.contains(&path) || self.handled.get(&path) == Some(&v) {
+        if self.in_flight.contains(&path) || self.handled.get(&path).map(|h| h.0) == Some(v) {
             return false;
         }
         if let Some(p) = self.pending.get_mut(&path) {
+            p.seen_at = now;
             if p.version != v {
                 p.version = v;
                 p.changed_at = now;
@@ -136,6 +139,7 @@ impl Schedule {
                 folder,
                 version: v,
                 changed_at: now,
+                seen_at: now,
                 ready: complete,
                 partial: None,
             },
@@ -143,17 +147,26 @@ impl Schedule {
         true
     }
 
+    /// Whether the file is known and waiting (to settle, or ready to be read).
+    pub fn is_pending(&self, path: &Path) -> bool {
+        self.pending.contains_key(path)
+    }
+
     /// A file is gone (moved away by us or someone else): forget it unless it is being read.
     pub fn gone(&mut self, path: &Path) {
         self.pending.remove(path);
     }
 
-    /// A full listing of the folders: what is not listed any more is forgotten.
-    pub fn listed(&mut self, present: &HashSet<&PathBuf>) {
+    /// A full listing of the folders, begun at `began`: what it did not list is forgotten —
+    /// unless it was seen or handled after the listing began (a listing is not newer than
+    /// what was learnt while it ran).
+    pub fn listed(&mut self, present: &HashSet<&PathBuf>, began: Instant) {
         let in_flight = &self.in_flight;
-        self.pending
-            .retain(|p, _| present.contains(p) || in_flight.contains(p));
-        self.handled.retain(|p, _| present.contains(p));
+        self.pending.retain(|p, pending| {
+            present.contains(p) || in_flight.contains(p) || pending.seen_at >= began
+        });
+        self.handled
+            .retain(|p, (_, at)| present.contains(p) || *at >= began);
     }
 
     /// The files whose settle time has passed at `now` and whose version the shell is to look
@@ -214,7 +227,7 @@ impl Schedule {
         self.in_flight.remove(&job.path);
         match done {
             Done::Processed | Done::Rejected => {
-                self.handled.insert(job.path.clone(), job.version);
+                self.handled.insert(job.path.clone(), (job.version, now));
                 false
             }
             Done::Partial(reason) => {
@@ -224,6 +237,7 @@ impl Schedule {
                         folder: job.folder,
                         version: job.version,
                         changed_at: now,
+                        seen_at: now,
                         ready: false,
                         partial: Some(reason),
                     },
@@ -346,8 +360,33 @@ mod tests {
         s.observe(p("gone"), Folder::Face, v(1, 1), false, t0, || false);
         s.restat(&p("gone"), None, t0 + SETTLE);
         s.observe(p("moved"), Folder::Face, v(1, 1), false, t0, || false);
-        s.listed(&HashSet::new());
+        s.listed(&HashSet::new(), t0 + Duration::from_secs(3600));
         assert!(s.next_job().is_none());
+        assert_eq!(s.outstanding(), 0);
+    }
+
+    /// Listings and looks run beside each other: a listing begun before a file was seen (or
+    /// handled) does not forget it, so it is neither counted as new again nor read twice.
+    #[test]
+    fn a_listing_older_than_a_sighting_does_not_forget_it() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut s = schedule(4);
+        assert!(s.observe(p("new"), Folder::Face, v(1, 1), false, t0 + ms(1), || false));
+        s.listed(&HashSet::new(), t0);
+        assert!(
+            !s.observe(p("new"), Folder::Face, v(1, 1), true, t0 + ms(2), || false),
+            "not new again"
+        );
+        let job = s.next_job().unwrap();
+        assert!(!s.finished(&job, Done::Processed, t0 + ms(3)));
+        s.listed(&HashSet::new(), t0 + ms(2));
+        assert!(
+            !s.observe(p("new"), Folder::Face, v(1, 1), true, t0 + ms(4), || false),
+            "handled after the listing began: still handled"
+        );
+        // A listing begun after both forgets it.
+        s.listed(&HashSet::new(), t0 + ms(5));
         assert_eq!(s.outstanding(), 0);
     }
 

@@ -381,10 +381,12 @@ impl Look {
 }
 
 /// What a look at one file found (`None`: the share did not answer; looked at again later).
-type Looked = (PathBuf, Folder, Look, Option<Seen>);
+/// With when the look began (a listing begun later is newer, and wins).
+type Looked = (PathBuf, Folder, Look, Option<Seen>, Instant);
 
 /// A listing of the folders: each result file's path, folder and what is there.
-type Listing = Option<Vec<(PathBuf, Folder, Seen)>>;
+/// With when the listing began.
+type Listing = Option<(Vec<(PathBuf, Folder, Seen)>, Instant)>;
 
 /// The watcher's state, owned by its task: the scheduling core and what is in flight. Every call
 /// on the share runs in a task of its own (a listing, a look at a file, a read, a purge), so a
@@ -398,6 +400,8 @@ struct State {
     /// (the strongest: a closed file's event is not lost behind an earlier look).
     looking: HashMap<PathBuf, Option<Look>>,
     scan: Option<tokio::task::JoinHandle<Listing>>,
+    /// When the latest listing applied began.
+    listed_at: Option<Instant>,
     purge: Option<tokio::task::JoinHandle<usize>>,
     /// Symbolic links already rejected (they stay where they are; rejected once while there).
     links: HashSet<PathBuf>,
@@ -416,6 +420,7 @@ async fn run(
         looks: JoinSet::new(),
         looking: HashMap::new(),
         scan: None,
+        listed_at: None,
         purge: None,
         links: HashSet::new(),
     };
@@ -450,8 +455,8 @@ async fn run(
             Some(Ok(looked)) = st.looks.join_next(), if !st.looks.is_empty() => st.looked(looked),
             listed = async { st.scan.as_mut().expect("a scan").await }, if st.scan.is_some() => {
                 st.scan = None;
-                if let Ok(Some(listed)) = listed {
-                    st.listed(listed);
+                if let Ok(Some((listed, began))) = listed {
+                    st.listed(listed, began);
                 }
             }
             purged = async { st.purge.as_mut().expect("a purge").await }, if st.purge.is_some() => {
@@ -578,6 +583,7 @@ impl State {
         self.looking.insert(path.clone(), None);
         let shared = self.shared.clone();
         self.looks.spawn(async move {
+            let began = Instant::now();
             let name = name_of(&path);
             let dir = shared.dir(folder).clone();
             let found = shared
@@ -592,7 +598,7 @@ impl State {
                 }
                 Err(_) => None,
             };
-            (path, folder, why, found)
+            (path, folder, why, found, began)
         });
     }
 
@@ -603,7 +609,7 @@ impl State {
         self.look(path, folder, Look::Event(hint));
     }
 
-    fn looked(&mut self, (path, folder, why, found): Looked) {
+    fn looked(&mut self, (path, folder, why, found, began): Looked) {
         let again = self.looking.remove(&path).flatten();
         if let Some(again) = again {
             // Asked for while this look was on the share: look again (the file may have been
@@ -613,6 +619,12 @@ impl State {
         let Some(found) = found else {
             return; // the share did not answer: the next event, settle or scan looks again
         };
+        if self.listed_at.is_some_and(|l| l > began) && !self.schedule.is_pending(&path) {
+            // A listing begun after this look is newer, and it did not list the file: what it
+            // found stands (a file moved away since this look must not come back as a new
+            // one). A file it listed takes the look (a closed file's event is not lost).
+            return;
+        }
         match why {
             Look::Event(hint) => match found {
                 Seen::File(v) => {
@@ -646,6 +658,7 @@ impl State {
     fn start_scan(&mut self) {
         let shared = self.shared.clone();
         self.scan = Some(tokio::spawn(async move {
+            let began = Instant::now();
             let mut dirs = vec![(Folder::Face, shared.face.clone())];
             dirs.extend(shared.res.clone().map(|r| (Folder::Res, r)));
             let mut out = Vec::new();
@@ -668,17 +681,18 @@ impl State {
                     }
                 }
             }
-            Some(out)
+            Some((out, began))
         }));
     }
 
-    fn listed(&mut self, listed: Vec<(PathBuf, Folder, Seen)>) {
+    fn listed(&mut self, listed: Vec<(PathBuf, Folder, Seen)>, began: Instant) {
+        self.listed_at = Some(began);
         let present: HashSet<&PathBuf> = listed
             .iter()
             .filter(|(_, _, s)| matches!(s, Seen::File(_)))
             .map(|(p, _, _)| p)
             .collect();
-        self.schedule.listed(&present);
+        self.schedule.listed(&present, began);
         let links: HashSet<PathBuf> = listed
             .iter()
             .filter(|(_, _, s)| matches!(s, Seen::Link))
