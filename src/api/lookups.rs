@@ -68,22 +68,33 @@ pub struct AuditSearch {
     #[schema(value_type = Option<OperationParam>)]
     pub operation: Option<String>,
     /// Inclusive; RFC 3339, or YYYY-MM-DD (JST midnight).
+    #[schema(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     pub from: Option<String>,
     /// Exclusive; RFC 3339, or YYYY-MM-DD (JST midnight).
+    #[schema(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     pub to: Option<String>,
     /// With `number` and `birthdate`: a patient.
     #[schema(pattern = r"^[0-9]{6}([0-9]{2})?$")]
     pub insurer_number: Option<String>,
+    /// 記号.
+    #[schema(pattern = r"^[0-9A-Za-z\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF-]{1,20}$")]
     pub symbol: Option<String>,
+    /// 番号.
+    #[schema(pattern = r"^[0-9A-Za-z\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF-]{1,20}$")]
     pub number: Option<String>,
     #[schema(pattern = r"^[0-9]{2}$")]
     pub branch: Option<String>,
-    /// YYYY-MM-DD.
+    /// YYYY-MM-DD (1900–2199).
+    #[schema(
+        value_type = Option<chrono::NaiveDate>,
+        pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$"
+    )]
     pub birthdate: Option<String>,
     /// 照会番号.
     pub reference: Option<String>,
-    #[schema(minimum = 1, maximum = 100000)]
-    pub limit: Option<u32>,
+    /// A whole number (JSON's `98.0` is one too).
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 100000)]
+    pub limit: Option<serde_json::Number>,
     #[schema(value_type = Option<AuditFormatParam>)]
     pub format: Option<String>,
 }
@@ -225,10 +236,21 @@ pub(super) async fn audit(
         ("branch", q.branch),
         ("birthdate", q.birthdate),
         ("reference", q.reference),
-        ("limit", q.limit.map(|l| l.to_string())),
+        ("limit", q.limit.map(|n| whole(&n))),
         ("format", q.format),
     ]);
     super::audit::search(State(st), caller, Query(query)).await
+}
+
+/// A JSON number as the GET form's parameter would carry it: `98.0` as `98` (JSON Schema's
+/// integers include it); anything else as written, for the handler to refuse.
+fn whole(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if n.is_f64() && f.fract() == 0.0 && (0.0..=1e15).contains(&f) => {
+            format!("{}", f as u64)
+        }
+        _ => n.to_string(),
+    }
 }
 
 /// A body refused before its lookup: recorded as that lookup's refusal.
