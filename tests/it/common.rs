@@ -463,3 +463,84 @@ pub fn spawn_serve(cfg: &std::path::Path, env: &[(&str, &str)]) -> (std::process
     let _ = serve.wait();
     panic!("serve did not say where it listens");
 }
+
+/// Fails the test when a personal value is found in plain in any file of the state folder
+/// `dir`. `secrets` are (kind, value) pairs; the message names the kind, the value and the
+/// bytes around it.
+///
+/// What is not personal but is made of digits is blanked first, or a number turns up in it by
+/// chance and fails a run now and then: keyed hashes and check ids (runs of at least 32 of
+/// `0-9a-f-`) and timestamps (`2026-12-04T23:50:10.587238567+00:00`). A number of fewer than
+/// five digits (a 4-digit 番号) identifies nobody alone and turns up in any binary file by
+/// chance; it is not searched.
+pub fn assert_nothing_personal_in(dir: &std::path::Path, secrets: &[(&str, String)]) {
+    let mut raw = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        raw.extend(std::fs::read(e.unwrap().path()).unwrap());
+    }
+    assert!(raw.len() > 10_000, "the state folder holds a database");
+    let raw = String::from_utf8_lossy(&blank_non_personal_digits(raw)).into_owned();
+    for (kind, s) in secrets {
+        if s.len() < 5 && s.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Some(at) = raw.find(s.as_str()) {
+            let before: Vec<char> = raw[..at].chars().rev().take(40).collect();
+            let before: String = before.into_iter().rev().collect();
+            let after: String = raw[at + s.len()..].chars().take(40).collect();
+            panic!("the state folder holds a {kind} ({s}) in plain: {before:?} {after:?}");
+        }
+    }
+}
+
+/// `bytes` with keyed hashes, UUIDs and RFC 3339 timestamps replaced by spaces.
+pub fn blank_non_personal_digits(mut bytes: Vec<u8>) -> Vec<u8> {
+    let hexish = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-';
+    let stampish = |b: u8| b.is_ascii_digit() || b"-:.+TZ".contains(&b);
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = start + bytes[start..].iter().take_while(|&&b| hexish(b)).count();
+        if end - start >= 32 {
+            bytes[start..end].fill(b' ');
+        }
+        start = end + 1;
+    }
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = start + bytes[start..].iter().take_while(|&&b| stampish(b)).count();
+        let run = &bytes[start..end];
+        if run.len() >= 19 && run.contains(&b'T') && run.contains(&b':') {
+            bytes[start..end].fill(b' ');
+        }
+        start = end + 1;
+    }
+    bytes
+}
+
+#[test]
+fn hashes_ids_and_timestamps_are_blanked_and_numbers_kept() {
+    let hash = "0123456789abcdef".repeat(4);
+    let text = format!(
+        "x{hash}|2026-12-04T23:50:10.587238567+00:00|0b5c1a9e-2385-4f0e-9d1c-123456789abc|2012-03-15|7294523|20120315"
+    );
+    let out = String::from_utf8(blank_non_personal_digits(text.into_bytes())).unwrap();
+    assert_eq!(
+        out,
+        format!(
+            "x{}|{}|{}|2012-03-15|7294523|20120315",
+            " ".repeat(64),
+            " ".repeat(35),
+            " ".repeat(36)
+        )
+    );
+}
+
+#[test]
+#[should_panic(expected = "holds a recipient number (7294523) in plain")]
+fn a_plain_number_in_the_state_folder_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = vec![0u8; 20_000];
+    bytes.extend_from_slice(b"2026-12-04T23:50:10.587238567+00:00 7294523");
+    std::fs::write(dir.path().join("state.db"), bytes).unwrap();
+    assert_nothing_personal_in(dir.path(), &[("recipient number", "7294523".into())]);
+}
