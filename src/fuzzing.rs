@@ -32,7 +32,7 @@ fn day() -> ServiceDate {
 /// The shipped masters, loaded once per process.
 fn masters() -> &'static Arc<MasterSnapshot> {
     static MASTERS: OnceLock<Arc<MasterSnapshot>> = OnceLock::new();
-    MASTERS.get_or_init(|| Arc::new(MasterSnapshot::embedded()))
+    MASTERS.get_or_init(|| Arc::new(crate::masters::embedded()))
 }
 
 /// The オン資 result parser: any bytes give a value or an error.

@@ -4,21 +4,16 @@
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod charges;
 pub mod checkin;
 pub mod config;
 #[cfg(feature = "emulator")]
 pub mod demo;
-pub mod domain;
 pub mod errors;
 pub mod files;
 #[cfg(feature = "emulator")]
 pub mod fuzzing;
-pub mod mapping;
 pub mod masters;
 pub mod metrics;
-pub mod onshi;
-pub mod pmh;
 #[cfg(feature = "emulator")]
 pub mod sandbox;
 pub mod service;
@@ -27,3 +22,7 @@ pub mod tls;
 pub mod upstream;
 
 pub use app::run;
+/// The pure core (`crates/pmh-core`), under the paths the gateway has always used.
+pub use pmh_core::{charges, domain, mapping};
+/// The wire formats (`crates/pmh-formats`), likewise.
+pub use pmh_formats::{onshi, pmh};

@@ -21,7 +21,6 @@ use tracing_subscriber::EnvFilter;
 use pmh_gateway::app::StartupError;
 use pmh_gateway::config::{self, ConfigError, LogFormat};
 use pmh_gateway::domain::check_digit::{self, Verdict};
-use pmh_gateway::masters::MasterSnapshot;
 use pmh_gateway::tls;
 #[cfg(feature = "emulator")]
 use pmh_gateway::{
@@ -244,7 +243,7 @@ fn masters_check(dir: Option<PathBuf>) -> ExitCode {
         Some(d) => pmh_gateway::masters::MasterSource::Dir(d),
         None => pmh_gateway::masters::MasterSource::Embedded,
     };
-    match MasterSnapshot::load(&source) {
+    match pmh_gateway::masters::load(&source) {
         Ok(m) => {
             for f in &m.files {
                 println!(
@@ -336,7 +335,7 @@ fn print_or_fail(r: Result<String, String>) -> ExitCode {
 }
 
 fn check_numbers(numbers: &[String]) -> ExitCode {
-    let masters = MasterSnapshot::embedded();
+    let masters = pmh_gateway::masters::embedded();
     let mut all_ok = true;
     for n in numbers {
         let kind = match n.len() {

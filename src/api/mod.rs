@@ -107,7 +107,6 @@ pub(crate) fn test_outcome(payer_bodies: &[&str]) -> crate::service::CheckOutcom
     use crate::domain::check_digit::complete;
     use crate::domain::{Certificate, ServiceDate};
     use crate::mapping::{VisitContext, map};
-    use crate::masters::MasterSnapshot;
 
     let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
     let certs: Vec<Certificate> = payer_bodies
@@ -124,7 +123,7 @@ pub(crate) fn test_outcome(payer_bodies: &[&str]) -> crate::service::CheckOutcom
         .collect();
     let mapped = map(
         &certs,
-        &MasterSnapshot::embedded(),
+        &crate::masters::embedded(),
         &VisitContext::on(ServiceDate::new(day)),
     );
     crate::service::CheckOutcome {

@@ -217,7 +217,6 @@ mod tests {
 
     use super::*;
     use crate::domain::InsuredIdentity;
-    use crate::masters::MasterSnapshot;
     use crate::service::{Origin, Status};
 
     /// A cached answer as the fast path sees it: with a basis, a source, an age, its origin.
@@ -229,7 +228,7 @@ mod tests {
         o.source = Some(source);
         o.obtained_at = Some(o.checked_at - Duration::seconds(95));
         o.origin = Some(origin);
-        o.masters_version = MasterSnapshot::embedded().version();
+        o.masters_version = crate::masters::embedded().version();
         o.check_id = "1b4e28ba-2fa1-11d2-883f-0016d3cca427".into();
         o.basis = Some(7);
         o

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use pmh_gateway::api::dto::ChargeQuoteResponse;
-use pmh_gateway::masters::{MasterSnapshot, MasterSource};
+use pmh_gateway::masters::MasterSource;
 
 /// The most a request file may be.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -23,7 +23,7 @@ pub async fn run(file: &Path, masters: Option<&Path>, json: bool) -> Result<Stri
         Some(d) => MasterSource::Dir(d.to_path_buf()),
         None => MasterSource::Embedded,
     };
-    let masters = MasterSnapshot::load(&source).map_err(|e| e.to_string())?;
+    let masters = pmh_gateway::masters::load(&source).map_err(|e| e.to_string())?;
     let bytes = pmh_gateway::files::read_limited(file, MAX_FILE_BYTES)
         .map_err(|e| format!("{}: {e}", file.display()))?;
     let answer = pmh_gateway::api::quote_offline(Arc::new(masters), &bytes)

@@ -8,7 +8,6 @@ use std::time::Duration;
 use crate::common::*;
 use pmh_gateway::domain::{Care, Claim, InsuredIdentity, ServiceDate};
 use pmh_gateway::mapping::{VisitContext, map};
-use pmh_gateway::masters::MasterSnapshot;
 use pmh_gateway::onshi::{Charset, OnshiResult};
 use pmh_gateway::pmh::{EligibilityRequest, EligibilityResponse};
 use pmh_gateway::sandbox::terminal::{Malformation, ResultSpec, reference_of, result_xml};
@@ -196,7 +195,7 @@ async fn debug_output_holds_no_personal_value() {
     out.push(format!("{certificates:?}"));
     let mut ctx = VisitContext::on(ServiceDate::new(today()));
     ctx.birthdate = Some(birthdate);
-    let mapped = map(&certificates, &MasterSnapshot::embedded(), &ctx);
+    let mapped = map(&certificates, &pmh_gateway::masters::embedded(), &ctx);
     assert_eq!(mapped.active.len(), 3);
     out.push(format!("{mapped:?}"));
     out.push(format!(
@@ -253,7 +252,7 @@ async fn debug_output_holds_no_personal_value() {
         .collect();
     let resolved = pmh_gateway::charges::resolve(
         &named,
-        &MasterSnapshot::embedded(),
+        &pmh_gateway::masters::embedded(),
         ServiceDate::new(today()),
         &ctx,
     )

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use pmh_gateway::domain::check_digit::complete;
 use pmh_gateway::domain::{Certificate, ServiceDate};
 use pmh_gateway::mapping::{self, ProgrammeKind, VisitContext};
-use pmh_gateway::masters::{FILES, MasterSnapshot, MasterSource, MasterStore, embedded_text};
+use pmh_gateway::masters::{FILES, MasterSource, MasterStore, embedded_text};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -23,7 +23,7 @@ fn ctx() -> VisitContext {
 /// Payer numbers of every kind the mapping meets: each national 法別, local exact and prefix
 /// programmes, a local number in no master, and a broken check digit.
 fn payer_pool() -> Vec<String> {
-    let m = MasterSnapshot::embedded();
+    let m = pmh_gateway::masters::embedded();
     let mut pool: Vec<String> = m
         .national_programmes()
         .map(|p| complete(&format!("{}13601", p.law_code)).unwrap())
@@ -67,7 +67,7 @@ proptest! {
     fn ordering_is_deterministic_and_total(
         (certs, shuffled) in certificates().prop_flat_map(|c| (Just(c.clone()), Just(c).prop_shuffle()))
     ) {
-        let masters = MasterSnapshot::embedded();
+        let masters = pmh_gateway::masters::embedded();
         let a = mapping::map(&certs, &masters, &ctx());
         let b = mapping::map(&shuffled, &masters, &ctx());
         prop_assert_eq!(order_of(&a), order_of(&b));
@@ -90,7 +90,7 @@ proptest! {
 
 #[test]
 fn every_shipped_master_row_passes_the_loader() {
-    let m = MasterSnapshot::load(&MasterSource::Embedded).expect("shipped masters load");
+    let m = pmh_gateway::masters::load(&MasterSource::Embedded).expect("shipped masters load");
     for file in FILES {
         let text = embedded_text(file).unwrap();
         let data_lines = text

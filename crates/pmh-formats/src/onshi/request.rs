@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use super::OnshiError;
 use super::decode::{Charset, decode, encode};
 use super::tree;
-use crate::domain::date::parse_compact;
-use crate::domain::{InsuredIdentity, MedicalInstitutionCode};
+use pmh_core::domain::date::parse_compact;
+use pmh_core::domain::{InsuredIdentity, MedicalInstitutionCode};
 
 #[derive(Debug, Clone)]
 pub struct QualificationRequest {

@@ -5,7 +5,7 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::OnshiError;
-use crate::domain::text::quoted;
+use pmh_core::domain::text::quoted;
 
 const MAX_DEPTH: usize = 32;
 const MAX_ELEMENTS: usize = 20_000;

@@ -14,8 +14,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::date::{self, DateError};
-use crate::domain::{
+use pmh_core::domain::date::{self, DateError};
+use pmh_core::domain::{
     Certificate, CertificateDetail, CopayCaps, DesignatedInstitution, InsuredIdentity,
     MaxCopayment, PayerNumber, Redacted, Validity, Yen,
 };

@@ -4,7 +4,7 @@
 use encoding_rs::{DecoderResult, Encoding, SHIFT_JIS, UTF_8};
 
 use super::OnshiError;
-use crate::domain::text::quoted;
+use pmh_core::domain::text::quoted;
 
 /// The two encodings オン資 uses (`CharacterCodeIdentifier` 0 / 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

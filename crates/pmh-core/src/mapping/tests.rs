@@ -39,7 +39,7 @@ fn laws(m: &Mapped) -> Vec<String> {
 
 #[test]
 fn psychiatric_outpatient_comes_before_public_assistance() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     let m = map(&[cert(&payer("12")), cert(&payer("21"))], &masters, &ctx());
     assert_eq!(laws(&m), ["21", "12"]);
     assert_eq!(m.active[0].order, Some(1));
@@ -49,7 +49,7 @@ fn psychiatric_outpatient_comes_before_public_assistance() {
 
 #[test]
 fn national_programmes_come_before_local_ones() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     let maru_sho = complete("8013601").unwrap();
     let m = map(&[cert(&maru_sho), cert(&payer("54"))], &masters, &ctx());
     assert_eq!(laws(&m), ["54", "80"]);
@@ -59,7 +59,7 @@ fn national_programmes_come_before_local_ones() {
 
 #[test]
 fn expired_and_future_certificates_are_reported_not_applied() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     let mut old = cert(&payer("54"));
     old.validity = Ok(Validity {
         from: Some(d(2024, 4, 1)),
@@ -83,7 +83,7 @@ fn expired_and_future_certificates_are_reported_not_applied() {
 
 #[test]
 fn bad_check_digits_become_warnings_on_that_subsidy() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     let good = payer("54");
     let bad_payer = format!("{}{}", &good[..7], (good.as_bytes()[7] - b'0' + 1) % 10);
     let mut c = cert(&bad_payer);
@@ -115,7 +115,7 @@ fn bad_check_digits_become_warnings_on_that_subsidy() {
 
 #[test]
 fn flags_for_reimbursement_non_disclosure_and_designated_institutions() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     let mut c = cert(&payer("54"));
     c.always_reimbursement = true;
     c.not_disclosed = true;
@@ -140,7 +140,7 @@ fn flags_for_reimbursement_non_disclosure_and_designated_institutions() {
 
 #[test]
 fn single_only_combined_unknown_programmes_and_too_many() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     let mut certs = vec![cert(&payer("13")), cert(&payer("21"))];
     let m = map(&certs, &masters, &ctx());
     assert_eq!(laws(&m), ["13", "21"]);
@@ -170,7 +170,7 @@ fn single_only_combined_unknown_programmes_and_too_many() {
 
 #[test]
 fn law_30_has_no_recipient_number() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     let m = map(&[cert(&payer("30"))], &masters, &ctx());
     assert_eq!(
         m.active[0].warnings[0].code,
@@ -183,7 +183,7 @@ fn law_30_has_no_recipient_number() {
 
 #[test]
 fn ordering_is_deterministic_whatever_the_input_order() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     let mut certs: Vec<_> = ["12", "54", "21", "10"]
         .iter()
         .map(|l| cert(&payer(l)))
@@ -209,7 +209,7 @@ fn ordering_is_deterministic_whatever_the_input_order() {
 #[test]
 fn receipt_type_follows_the_active_subsidies() {
     use crate::domain::{Beneficiary, InsuranceKind};
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     let mut c = ctx();
     c.insurance = Some(InsuranceContext {
         kind: InsuranceKind::HealthInsurance,
@@ -261,7 +261,7 @@ fn codes(s: &MappedSubsidy) -> Vec<WarningCode> {
 
 #[test]
 fn nanbyou_caps_by_income_class_and_condition() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     for (segment, conditions, cap) in [
         ("生活保護", &[][..], 0),
         ("低所得Ⅰ", &[], 2_500),
@@ -288,7 +288,7 @@ fn nanbyou_caps_by_income_class_and_condition() {
 
 #[test]
 fn shoman_caps_by_income_class_including_severe_and_ventilator() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     for (segment, conditions, cap, name) in [
         ("低所得Ⅰ", &[][..], 1_250, None),
         ("一般所得Ⅰ", &[], 5_000, None),
@@ -306,7 +306,7 @@ fn shoman_caps_by_income_class_including_severe_and_ventilator() {
 
 #[test]
 fn jiritsu_caps_by_income_class() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     for law in ["15", "16", "21"] {
         let cap = |segment, conditions: &[&str]| {
             let m = map(&[with_class(law, segment, conditions)], &masters, &ctx());
@@ -333,7 +333,7 @@ fn jiritsu_caps_by_income_class() {
 
 #[test]
 fn the_certificate_cap_wins_and_a_conflict_is_warned() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     let mut c = with_class("54", "一般所得Ⅰ", &[]);
     c.max_copayment.outpatient.per_month = Some(Yen(5_000));
     let m = map(std::slice::from_ref(&c), &masters, &ctx());
@@ -359,7 +359,7 @@ fn maru_ko(cert_cap: bool) -> Certificate {
 
 #[test]
 fn maru_ko_charges_200_yen_at_the_clinic_and_nothing_at_the_pharmacy() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     for with_cert in [false, true] {
         let clinic = map(&[maru_ko(with_cert)], &masters, &ctx());
         let s = &clinic.active[0];
@@ -386,7 +386,7 @@ fn maru_ko_charges_200_yen_at_the_clinic_and_nothing_at_the_pharmacy() {
 
 #[test]
 fn local_rules_by_income_class_counts_and_age() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     let tateyama = cert("88122056");
     let m = map(std::slice::from_ref(&tateyama), &masters, &ctx());
     let s = &m.active[0];
@@ -422,7 +422,7 @@ fn local_rules_by_income_class_counts_and_age() {
 
 #[test]
 fn settings_a_programme_does_not_cover_are_warned() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     // 結核入院 (11) covers 入院 only.
     let m = map(&[cert(&payer("11"))], &masters, &ctx());
     assert_eq!(codes(&m.active[0]), [WarningCode::SettingNotCovered]);
@@ -436,7 +436,7 @@ fn settings_a_programme_does_not_cover_are_warned() {
 
 #[test]
 fn calculation_module_codes_are_looked_up_most_specific_first() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     let code = |c: Certificate| {
         let m = map(&[c], &masters, &ctx());
         let k = m.active[0].calc_codes.clone().unwrap();
@@ -460,7 +460,7 @@ fn calculation_module_codes_are_looked_up_most_specific_first() {
 
 #[test]
 fn ko_identity_fields_in_record_order() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     let m = map(&[cert(&payer("54"))], &masters, &ctx());
     let ko = &m.active[0].ko;
     let fields: Vec<(&str, &str)> = ko
@@ -498,7 +498,7 @@ fn ko_identity_fields_in_record_order() {
 
 #[test]
 fn burden_codes_cover_every_payer_combination_of_the_visit() {
-    let masters = MasterSnapshot::embedded();
+    let masters = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
     let two = [cert(&payer("21")), cert(&payer("12"))];
     let m = map(&two, &masters, &ctx());
     let table: Vec<(String, char)> = m

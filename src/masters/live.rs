@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{MasterSnapshot, MasterSource, MastersError, RowError};
+use super::{MasterSnapshot, MasterSource, MastersError, RowError, load};
 
 /// Why the last reload was refused.
 #[derive(Debug, Clone, Serialize)]
@@ -24,7 +24,7 @@ pub struct MasterStore {
 
 impl MasterStore {
     pub fn open(source: MasterSource) -> Result<Self, MastersError> {
-        let snapshot = MasterSnapshot::load(&source)?;
+        let snapshot = load(&source)?;
         Ok(Self::with_snapshot(source, snapshot))
     }
 
@@ -38,7 +38,7 @@ impl MasterStore {
 
     /// The embedded tables.
     pub fn embedded() -> Self {
-        Self::with_snapshot(MasterSource::Embedded, MasterSnapshot::embedded())
+        Self::with_snapshot(MasterSource::Embedded, super::embedded())
     }
 
     pub fn source(&self) -> &MasterSource {
@@ -53,7 +53,7 @@ impl MasterStore {
     /// Loads the source again; on success swaps the snapshot in, on failure keeps the old one
     /// and remembers why.
     pub fn reload(&self) -> Result<Arc<MasterSnapshot>, MastersError> {
-        match MasterSnapshot::load(&self.source) {
+        match load(&self.source) {
             Ok(s) => {
                 let s = Arc::new(s);
                 *self.current.write().expect("masters lock") = s.clone();
@@ -83,13 +83,13 @@ impl MasterStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::masters::{EMBEDDED, LOCAL_FILE, embedded_text};
+    use crate::masters::{FILES, LOCAL_FILE, embedded_text};
 
     #[test]
     fn a_bad_reload_keeps_the_old_snapshot_and_says_why() {
         let dir = tempfile::tempdir().unwrap();
-        for (name, text) in EMBEDDED {
-            std::fs::write(dir.path().join(name), text).unwrap();
+        for name in FILES {
+            std::fs::write(dir.path().join(name), embedded_text(name).unwrap()).unwrap();
         }
         let store = MasterStore::open(MasterSource::Dir(dir.path().into())).unwrap();
         let before = store.current();

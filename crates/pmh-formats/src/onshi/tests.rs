@@ -1,7 +1,7 @@
 use super::*;
-use crate::domain::{Beneficiary, InsuranceContext, InsuranceKind, MedicalInstitutionCode};
+use pmh_core::domain::{Beneficiary, InsuranceContext, InsuranceKind, MedicalInstitutionCode};
 
-const SAMPLE: &str = include_str!("../../tests/fixtures/onshi/face_result_synthetic.xml");
+const SAMPLE: &str = include_str!("../../../../tests/fixtures/onshi/face_result_synthetic.xml");
 
 fn sjis_copy(utf8: &str) -> Vec<u8> {
     let text = utf8
@@ -72,29 +72,6 @@ fn shift_jis_and_utf8_copies_give_equal_results() {
     assert_eq!(a.processing_result_status, b.processing_result_status);
 }
 
-#[cfg(feature = "emulator")]
-#[test]
-fn the_pmh_block_round_trips_through_the_xml() {
-    let pop = crate::sandbox::Population::generate(
-        7,
-        chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-        40,
-    );
-    let persona = pop.find(&["showcase", "triple"]).unwrap();
-    let mut block = String::new();
-    pmh_block::write(&persona.certificates, &mut block);
-    let text = SAMPLE.replace(
-        "<PostNumber>",
-        &format!("{block}<ReferenceNumber>P-0001</ReferenceNumber><PostNumber>"),
-    );
-    for bytes in [text.clone().into_bytes(), sjis_copy(&text)] {
-        let r = OnshiResult::parse(&bytes).unwrap();
-        let q = &r.results[0];
-        assert_eq!(q.subsidies.as_ref().unwrap(), &persona.certificates);
-        assert_eq!(q.reference_number.as_deref(), Some("P-0001"));
-    }
-}
-
 #[test]
 fn missing_and_malformed_are_specific_errors() {
     let no_birth = SAMPLE.replace("<Birthdate>20010327</Birthdate>", "");
@@ -135,7 +112,7 @@ fn missing_and_malformed_are_specific_errors() {
 
 #[test]
 fn requests_are_written_in_either_encoding() {
-    let insured = crate::domain::InsuredIdentity::new(
+    let insured = pmh_core::domain::InsuredIdentity::new(
         "123456",
         Some("記号1"),
         "4260",
@@ -236,20 +213,20 @@ fn an_unreadable_cap_in_the_block_is_reported_not_dropped() {
     );
     assert_eq!(
         certs[0].max_copayment.outpatient.per_visit,
-        Some(crate::domain::Yen(500)),
+        Some(pmh_core::domain::Yen(500)),
         "the readable caps are kept"
     );
-    let mapped = crate::mapping::map(
+    let mapped = pmh_core::mapping::map(
         &certs,
-        &crate::masters::MasterSnapshot::embedded(),
-        &crate::mapping::VisitContext::on(crate::domain::ServiceDate::new(
+        &pmh_core::masters::MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH),
+        &pmh_core::mapping::VisitContext::on(pmh_core::domain::ServiceDate::new(
             chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
         )),
     );
     let all = mapped.active.iter().chain(&mapped.inactive);
     assert!(
         all.flat_map(|s| &s.warnings)
-            .any(|w| w.code == crate::mapping::WarningCode::CertificateFieldUnreadable),
+            .any(|w| w.code == pmh_core::mapping::WarningCode::CertificateFieldUnreadable),
         "{mapped:?}"
     );
 }

@@ -280,7 +280,7 @@ mod tests {
 
     #[test]
     fn limits_are_dated_and_the_2026_rows_are_provisional() {
-        let m = MasterSnapshot::embedded();
+        let m = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
         let u = LimitKey::Class(HighCostClass::parse("A03").unwrap());
         let before = m
             .high_cost()
@@ -325,7 +325,7 @@ mod tests {
 
     #[test]
     fn bad_rows_are_located() {
-        let m = MasterSnapshot::embedded();
+        let m = MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
         let index = FILES.iter().position(|f| *f == HIGH_COST_FILE).unwrap();
         let text = embedded_text(HIGH_COST_FILE).unwrap();
         let lines = text.lines().count() as u64;

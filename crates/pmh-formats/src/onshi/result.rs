@@ -7,10 +7,10 @@ use chrono::NaiveDate;
 use super::decode::{Charset, decode};
 use super::tree::{self, Element};
 use super::{OnshiError, pmh_block};
-use crate::domain::date::parse_compact;
-use crate::domain::text::quoted;
-use crate::domain::{Beneficiary, InsuranceContext, InsuranceKind, InsuredIdentity, Redacted};
 use crate::pmh::WireSubsidy;
+use pmh_core::domain::date::parse_compact;
+use pmh_core::domain::text::quoted;
+use pmh_core::domain::{Beneficiary, InsuranceContext, InsuranceKind, InsuredIdentity, Redacted};
 
 #[derive(Debug, Clone, Default)]
 pub struct ResultHeader {
@@ -217,7 +217,7 @@ impl Qualification {
 
     /// The PMH block's certificates, through the same boundary parse as the upstream's answer;
     /// `None` when the result carries no block (which says nothing about subsidies).
-    pub fn certificates(&self) -> Option<Vec<crate::domain::Certificate>> {
+    pub fn certificates(&self) -> Option<Vec<pmh_core::domain::Certificate>> {
         self.subsidies
             .as_ref()
             .map(|b| b.iter().map(WireSubsidy::to_certificate).collect())
