@@ -76,7 +76,8 @@ pub struct Metrics {
     /// From the file's last write to the answer being cached.
     pub arrival_to_cached: Histogram,
     /// The service's durable state (stale stand-ins, check-ins), by `item` (`stand_in`,
-    /// `check_in`) and `op` (`kept`, `forgotten`, `loaded`, `failed`).
+    /// `check_in`) and `op` (`kept`, `forgotten`, `loaded`, `failed`; `late`: not read by the
+    /// check's deadline; `dropped`: a stand-in not written because the store was far behind).
     pub durable_state: Family<Labels, Counter>,
 }
 

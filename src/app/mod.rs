@@ -338,6 +338,7 @@ pub async fn run(
         stopping.send_replace(true);
     };
     let store = state.store.clone();
+    let service = state.service.clone();
     let served = serve(
         listener,
         api::router(state),
@@ -353,8 +354,17 @@ pub async fn run(
         Some(CheckinWatcher::Leased(w)) => w.shutdown().await,
         None => {}
     }
-    // Last: what was answered is committed, and the state files are closed before `run`
-    // returns (a backup or a restart right after finds them still).
+    // Last: the stand-ins written after their answers, then what was answered is committed,
+    // and the state files are closed before `run` returns (a backup or a restart right after
+    // finds them still).
+    if tokio::time::timeout(config.limits.shutdown_grace, service.flush_kept())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the durable state did not take the last stand-ins within the shutdown grace"
+        );
+    }
     store.close().await;
     served
 }

@@ -15,6 +15,7 @@ mod durable;
 mod fetched;
 mod fresh;
 mod intake;
+mod keeper;
 
 use std::sync::Arc;
 
@@ -245,6 +246,8 @@ pub struct SubsidyService {
     check_ins: Cache<String, Arc<CheckIn>>,
     /// Where stand-ins and check-ins outlive the process.
     durable: Arc<dyn Durable>,
+    /// Writes the stand-ins there after the answer (`keeper.rs`).
+    keeper: keeper::Keeper,
     /// Mappings of cached answers, so that a cached check does not map again; with its basis.
     mapped: moka::sync::Cache<MapKey, (u64, Arc<Mapped>)>,
     /// Today's check-ins for the reception page.
@@ -279,6 +282,7 @@ impl SubsidyService {
             fresh,
             last_confirmed,
             breaker,
+            keeper: keeper::Keeper::new(Arc::new(Forgetful), metrics.durable_state.clone()),
             metrics,
             check_ins,
             durable: Arc::new(Forgetful),
@@ -294,6 +298,7 @@ impl SubsidyService {
     /// the most recent [`STAND_INS_IN_MEMORY`] of them (a clinic's day) instead of a
     /// week's worth: they are only asked for while the upstream fails.
     pub fn with_durable(mut self, durable: Arc<dyn Durable>) -> Self {
+        self.keeper = keeper::Keeper::new(durable.clone(), self.metrics.durable_state.clone());
         self.durable = durable;
         self.last_confirmed = Cache::builder()
             .max_capacity(self.cfg.cache_capacity.min(STAND_INS_IN_MEMORY))
@@ -305,6 +310,12 @@ impl SubsidyService {
     /// Today's check-ins, as they arrive and end.
     pub fn board(&self) -> &Board {
         &self.board
+    }
+
+    /// Waits until every stand-in handed to the durable state so far is written (the stand-ins
+    /// are written after their answers: see `keeper.rs`).
+    pub async fn flush_kept(&self) {
+        self.keeper.flush().await;
     }
 
     /// The snapshot in force; checks in flight finish with the one they started with.
@@ -367,7 +378,7 @@ impl SubsidyService {
         }
         let out = match block {
             Some(certificates) => {
-                let asked = Asked::new(request, self.clock.now());
+                let asked = Asked::new(request, self.clock.now(), self.masters());
                 let origin = Origin::OnshiResult { file };
                 let f = self.fetched(certificates, asked.service_date, origin);
                 if cacheable {
@@ -461,14 +472,24 @@ impl SubsidyService {
         Some(c)
     }
 
-    /// The last confirmed answer of a person: from memory, or else from the durable state.
-    async fn stand_in(&self, insured: &InsuredIdentity, now: DateTime<Utc>) -> Option<Fetched> {
+    /// The last confirmed answer of a person: from memory, or else from the durable state if it
+    /// answers by `by` (the check's own deadline; a slow store is "not known here").
+    async fn stand_in(
+        &self,
+        insured: &InsuredIdentity,
+        now: DateTime<Utc>,
+        by: Instant,
+    ) -> Option<Fetched> {
         if let Some(f) = self.last_confirmed.get(insured).await {
             return Some(f);
         }
-        let bytes = self
-            .durable_get(Lookup::StandIn(insured), "stand_in", now)
-            .await?;
+        let read = self.durable_get(Lookup::StandIn(insured), "stand_in", now);
+        let Ok(bytes) = tokio::time::timeout_at(by, read).await else {
+            self.durable_count("stand_in", "late");
+            tracing::warn!("the durable state did not answer by the deadline; no stand-in");
+            return None;
+        };
+        let bytes = bytes?;
         let Ok(kept) = serde_json::from_slice::<durable::KeptFetched>(&bytes) else {
             self.durable_count("stand_in", "failed");
             tracing::warn!("a kept stand-in could not be read back; it is ignored");
@@ -517,7 +538,8 @@ impl SubsidyService {
             .inc();
     }
 
-    /// A confirmed answer from PMH becomes the person's stand-in, here and in the durable state.
+    /// A confirmed answer from PMH becomes the person's stand-in: in memory at once, in the
+    /// durable state after the answer.
     async fn keep_stand_in(&self, insured: &InsuredIdentity, f: &Fetched) {
         self.last_confirmed.insert(insured.clone(), f.clone()).await;
         let body = serde_json::to_vec(&durable::KeptFetched::of(f)).unwrap_or_default();
@@ -525,15 +547,14 @@ impl SubsidyService {
             expires_at: f.obtained_at() + chrono_dur(self.cfg.stale_max_age),
             body,
         };
-        self.durable_put(Lookup::StandIn(insured), "stand_in", Some(saved))
-            .await;
+        self.keeper
+            .put(keeper::Key::StandIn(insured.clone()), Some(saved));
     }
 
     /// PMH now says "none": an older confirmed answer must not come back as the stand-in.
     async fn forget_stand_in(&self, insured: &InsuredIdentity) {
         self.last_confirmed.invalidate(insured).await;
-        self.durable_put(Lookup::StandIn(insured), "stand_in", None)
-            .await;
+        self.keeper.put(keeper::Key::StandIn(insured.clone()), None);
     }
 
     async fn keep_check_in(&self, reference: &str, c: &CheckIn, answer: Option<&Fetched>) {
@@ -614,7 +635,7 @@ impl SubsidyService {
         degradation: Option<Degradation>,
     ) -> CheckOutcome {
         let req = &asked.req;
-        let masters = self.masters();
+        let masters = &asked.masters;
         let (basis, mapped) = match fetched {
             Some(f) => {
                 let key = MapKey {
@@ -636,7 +657,7 @@ impl SubsidyService {
                     };
                     (
                         next_id(),
-                        Arc::new(mapping::map(&f.certificates().to_vec(), &masters, &ctx)),
+                        Arc::new(mapping::map(&f.certificates().to_vec(), masters, &ctx)),
                     )
                 });
                 (Some(basis), mapped)
@@ -659,10 +680,11 @@ impl SubsidyService {
     }
 
     async fn check_inner(&self, req: CheckRequest) -> CheckOutcome {
-        let asked = Asked::new(req, self.clock.now());
+        let asked = Asked::new(req, self.clock.now(), self.masters());
         // Keep a margin for mapping and writing the answer, so the caller has it by the deadline.
         let margin = (self.cfg.deadline / 10).min(Duration::from_millis(100));
-        let deadline = Instant::now() + self.cfg.deadline - margin;
+        let end = Instant::now() + self.cfg.deadline;
+        let deadline = end - margin;
         let key = asked.key(&self.fresh);
         let now = asked.now;
 
@@ -691,7 +713,7 @@ impl SubsidyService {
         };
 
         // Stale-if-error: the last confirmed answer, only while it still applies.
-        if let Some(last) = self.stand_in(&asked.req.insured, now).await {
+        if let Some(last) = self.stand_in(&asked.req.insured, now, end).await {
             let age = now - last.obtained_at();
             if age.to_std().unwrap_or_default() <= self.cfg.stale_max_age {
                 let a = self.answer(
@@ -780,10 +802,12 @@ struct Asked {
     service_date: ServiceDate,
     now: DateTime<Utc>,
     check_id: String,
+    /// The tables in force when the check started: a reload meanwhile does not change its answer.
+    masters: Arc<MasterSnapshot>,
 }
 
 impl Asked {
-    fn new(req: CheckRequest, now: DateTime<Utc>) -> Self {
+    fn new(req: CheckRequest, now: DateTime<Utc>, masters: Arc<MasterSnapshot>) -> Self {
         let service_date = req
             .service_date
             .unwrap_or_else(|| ServiceDate::today_at(now));
@@ -796,6 +820,7 @@ impl Asked {
             // audited checks from ~19k to ~26k a second (deploy/bench/run). The time it shows is
             // the check's own `checked_at`, which the answer states anyway.
             check_id: uuid::Uuid::now_v7().to_string(),
+            masters,
         }
     }
     fn key(&self, fresh: &fresh::FreshCache) -> fresh::Key {

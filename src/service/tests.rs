@@ -510,6 +510,7 @@ async fn a_restarted_service_keeps_check_ins_and_stale_stand_ins() {
         (out.status, out.source),
         (Status::Confirmed, Some(Source::Upstream))
     );
+    before.flush_kept().await;
     assert_eq!(shelf.items.lock().unwrap().len(), 2);
     drop(before);
 
@@ -553,6 +554,7 @@ async fn a_restarted_service_keeps_check_ins_and_stale_stand_ins() {
     *fake.certs.lock().unwrap() = Vec::new();
     clock.advance(chrono::Duration::days(1));
     assert_eq!(again.check(req()).await.status, Status::NoneFound);
+    again.flush_kept().await;
     fake.set(Mode::Down);
     clock.advance(chrono::Duration::days(1));
     let fresh_start = service(fake.clone(), clock.clone(), 300).with_durable(shelf.clone());
@@ -607,6 +609,7 @@ async fn with_a_durable_state_memory_keeps_few_stand_ins_and_the_rest_are_read_b
         assert_eq!(svc.check(req_for(n)).await.status, Status::Confirmed);
     }
     svc.last_confirmed.run_pending_tasks().await;
+    svc.flush_kept().await;
     assert!(
         svc.last_confirmed.entry_count() <= 3,
         "memory keeps the latest few"
@@ -623,5 +626,95 @@ async fn with_a_durable_state_memory_keeps_few_stand_ins_and_the_rest_are_read_b
     assert_eq!(
         (out.status, out.source),
         (Status::Confirmed, Some(Source::Stale))
+    );
+}
+
+/// A durable state that takes `put_delay` to write and never answers a read when `reads_hang`.
+struct Slow {
+    shelf: Shelf,
+    put_delay: Duration,
+    reads_hang: bool,
+}
+
+impl Durable for Slow {
+    fn put(&self, at: Lookup<'_>, saved: Option<Saved>) -> BoxFuture<'_, Result<(), DurableError>> {
+        let put = self.shelf.put(at, saved);
+        Box::pin(async move {
+            tokio::time::sleep(self.put_delay).await;
+            put.await
+        })
+    }
+    fn get(
+        &self,
+        at: Lookup<'_>,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<Vec<u8>>, DurableError>> {
+        let get = self.shelf.get(at, now);
+        Box::pin(async move {
+            if self.reads_hang {
+                std::future::pending::<()>().await;
+            }
+            get.await
+        })
+    }
+}
+
+/// The store is written after the answer: with every write taking far longer than the
+/// deadline, a healthy upstream's answer is still `confirmed` from the upstream, and the
+/// stand-in reaches the store afterwards.
+#[tokio::test(start_paused = true)]
+async fn a_slow_store_never_turns_a_good_answer_stale() {
+    let slow = Arc::new(Slow {
+        shelf: Shelf::default(),
+        put_delay: Duration::from_secs(30),
+        reads_hang: false,
+    });
+    let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
+    let clock = Arc::new(ManualClock::new(morning()));
+    let svc = service(fake.clone(), clock.clone(), 300).with_durable(slow.clone());
+    for n in 0..3 {
+        let out = svc.check(req_for(n)).await;
+        assert_eq!(
+            (out.status, out.source, out.degradation),
+            (Status::Confirmed, Some(Source::Upstream), None)
+        );
+    }
+    assert!(
+        slow.shelf.items.lock().unwrap().is_empty(),
+        "not yet written"
+    );
+    svc.flush_kept().await;
+    assert_eq!(slow.shelf.items.lock().unwrap().len(), 3, "written after");
+}
+
+/// After the deadline the store is asked for a stand-in only as long as the check's own
+/// deadline: a store that does not answer gives `unavailable` in time, never a hang.
+#[tokio::test(start_paused = true)]
+async fn a_store_that_does_not_answer_does_not_hold_the_check() {
+    let slow = Arc::new(Slow {
+        shelf: Shelf::default(),
+        put_delay: Duration::ZERO,
+        reads_hang: true,
+    });
+    let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
+    fake.set(Mode::Down);
+    let clock = Arc::new(ManualClock::new(morning()));
+    let metrics = Arc::new(Metrics::new());
+    let mut svc = service(fake.clone(), clock.clone(), 300);
+    svc.metrics = metrics.clone();
+    let svc = svc.with_durable(slow);
+    let started = Instant::now();
+    let out = tokio::time::timeout(Duration::from_secs(60), svc.check(req()))
+        .await
+        .expect("the check answers although the store does not");
+    assert_eq!((out.status, out.source), (Status::Unavailable, None));
+    assert!(
+        started.elapsed() <= Duration::from_millis(300),
+        "by the deadline"
+    );
+    let text = metrics.render();
+    assert!(
+        text.contains(r#"pmh_gateway_durable_state_total{item="stand_in",op="late"} 1"#),
+        "{text}"
     );
 }
