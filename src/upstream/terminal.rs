@@ -175,6 +175,9 @@ impl TerminalUpstream {
             }
             tokio::time::sleep(self.opts.poll).await;
         }
+        // Withdrawn before the caller hears of the timeout (the share's own deadline bounds it);
+        // a late answer is still removed when it arrives, after.
+        pending.withdraw_request().await;
         drop(pending);
         Err(UpstreamError::Timeout(started.elapsed().as_millis() as u64))
     }
@@ -340,34 +343,50 @@ struct Pending {
     answered: bool,
 }
 
+impl Pending {
+    /// Removes the request file now; once removed, dropping the guard leaves it be.
+    async fn withdraw_request(&mut self) {
+        let deadline = Instant::now() + self.folders.share.deadline();
+        let dir = self.folders.req.clone();
+        let name = self.req_name.clone();
+        if let Ok(Ok(())) = self
+            .folders
+            .run(&self.req_name, deadline, move || dir.remove(&name))
+            .await
+        {
+            self.req_name.clear();
+        }
+    }
+}
+
 impl Drop for Pending {
     fn drop(&mut self) {
-        let folders = self.folders.clone();
         let req_name = std::mem::take(&mut self.req_name);
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            // No runtime any more (the process is stopping): at least the request goes.
+            if !req_name.is_empty() {
+                let _ = self.folders.req.remove(&req_name);
+            }
+            return;
+        };
+        let folders = self.folders.clone();
         let late = if self.answered {
             Vec::new()
         } else {
             std::mem::take(&mut self.late)
         };
         let poll = self.poll;
-        let withdraw = async move {
-            let deadline = Instant::now() + folders.share.deadline();
-            let dir = folders.req.clone();
-            let name = req_name.clone();
-            let _ = folders
-                .run(&req_name, deadline, move || dir.remove(&name))
-                .await;
+        rt.spawn(async move {
+            if !req_name.is_empty() {
+                let deadline = Instant::now() + folders.share.deadline();
+                let dir = folders.req.clone();
+                let name = req_name.clone();
+                let _ = folders
+                    .run(&req_name, deadline, move || dir.remove(&name))
+                    .await;
+            }
             remove_when_they_appear(&folders, late, poll).await;
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(withdraw);
-            }
-            // No runtime any more (the process is stopping): at least the request goes.
-            Err(_) => {
-                let _ = self.folders.req.remove(&self.req_name);
-            }
-        }
+        });
     }
 }
 
