@@ -175,6 +175,7 @@ enum Command {
     },
     /// A local CA for clinics without a PKI: the REST listener's certificate and client
     /// certificates for receipt computers (keys owner-only).
+    #[cfg(feature = "pki")]
     Pki {
         #[command(subcommand)]
         command: PkiCommand,
@@ -207,6 +208,7 @@ enum ClientsCommand {
     },
 }
 
+#[cfg(feature = "pki")]
 #[derive(Subcommand)]
 enum PkiCommand {
     /// A new CA and the REST listener's certificate in DIR (and client certificates).
@@ -387,6 +389,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Clients {
             command: ClientsCommand::Add { name, scopes },
         } => Ok(print_or_fail(cli::clients::add(&name, &scopes))),
+        #[cfg(feature = "pki")]
         Command::Pki { command } => Ok(print_or_fail(match command {
             PkiCommand::Init {
                 dir,

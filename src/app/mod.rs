@@ -27,9 +27,7 @@ use crate::config::{ConfigError, GatewayConfig, UpstreamConfig};
 use crate::masters::MasterStore;
 use crate::metrics::Metrics;
 use crate::service::{Clock, SubsidyService, SystemClock};
-use crate::store::{
-    Hasher, LeaseBoard, LeaseMode, LeaseReport, PostgresStore, SqliteStore, Store, StoreConfig,
-};
+use crate::store::{Hasher, LeaseBoard, LeaseMode, LeaseReport, SqliteStore, Store, StoreConfig};
 use crate::upstream::{PmhClient, TerminalUpstream, Upstream};
 
 /// Why the gateway could not start (or stopped serving): each names the setting, file or address.
@@ -209,11 +207,33 @@ pub async fn open_store(
     let Some(pg) = &cfg.postgres else {
         return open_local_store_for(cfg, usage);
     };
-    // Replicas share the secret: it is given, never made here.
+    open_shared_store(pg, cfg, usage).await
+}
+
+/// Opens the shared PostgreSQL database; the secret is given (replicas share it), never made.
+#[cfg(feature = "postgres")]
+async fn open_shared_store(
+    pg: &crate::store::PostgresConfig,
+    cfg: &StoreConfig,
+    usage: StoreUse,
+) -> Result<(Arc<dyn Store>, Arc<Hasher>), StartupError> {
     let hasher = Arc::new(Hasher::open(&cfg.key_path())?);
-    let store: Arc<dyn Store> = Arc::new(PostgresStore::open(pg).await?);
+    let store: Arc<dyn Store> = Arc::new(crate::store::PostgresStore::open(pg).await?);
     check_secret(&*store, &hasher, cfg, usage).await?;
     Ok((store, hasher))
+}
+
+/// A configuration naming PostgreSQL is refused when it is read (`config`) in a build without
+/// it; this is what a configuration built by hand gets.
+#[cfg(not(feature = "postgres"))]
+async fn open_shared_store(
+    _pg: &crate::store::PostgresConfig,
+    _cfg: &StoreConfig,
+    _usage: StoreUse,
+) -> Result<(Arc<dyn Store>, Arc<Hasher>), StartupError> {
+    Err(StartupError::Store(crate::store::StoreError::Unsupported(
+        "this build has no PostgreSQL support (build it with `--features postgres`)",
+    )))
 }
 
 /// Opens SQLite in `store.dir` and its hashing secret (both owner-only, created at first start).

@@ -4,5 +4,6 @@
 pub mod audit;
 pub mod clients;
 pub mod healthcheck;
+#[cfg(feature = "pki")]
 pub mod pki;
 pub mod quote;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use pmh_gateway::files::{create_owner_only, owner_only_dir};
-use pmh_gateway::tls::LocalCa;
+use pmh_pki::LocalCa;
 
 const CA_CERT: &str = "ca.pem";
 const CA_KEY: &str = "ca.key";

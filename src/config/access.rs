@@ -185,6 +185,14 @@ pub fn store(
             }
             None
         }
+        #[cfg(not(feature = "postgres"))]
+        Some(_) => {
+            return Err(invalid(
+                "store.url",
+                "this build has no PostgreSQL support: build it with `--features postgres`, or remove store.url to keep the state in SQLite".into(),
+            ));
+        }
+        #[cfg(feature = "postgres")]
         Some(url) => {
             let parsed: Result<tokio_postgres::Config, _> = url.parse();
             if let Err(e) = parsed {

@@ -10,6 +10,7 @@
 
 mod pki;
 mod population;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod terminal;
 
@@ -149,7 +150,7 @@ pub enum SandboxError {
     #[error("sandbox socket error: {0}")]
     Io(#[from] std::io::Error),
     #[error("cannot generate sandbox certificates: {0}")]
-    Pki(rcgen::Error),
+    Pki(pmh_pki::Error),
     #[error("cannot write sandbox certificates to {path}: {source}")]
     CertDir {
         path: std::path::PathBuf,

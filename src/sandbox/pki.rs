@@ -1,9 +1,9 @@
 //! A throw-away PKI for the sandbox: a private CA, a server certificate for the sandbox and a
-//! client certificate for the institution, generated at start (`tls::LocalCa`).
+//! client certificate for the institution, generated at start (`pmh_pki::LocalCa`).
 
 use std::path::Path;
 
-use crate::tls::LocalCa;
+use pmh_pki::LocalCa;
 
 #[derive(Clone)]
 pub struct Pki {
@@ -23,13 +23,13 @@ pub const CLIENT_KEY_FILE: &str = "client.key";
 
 impl Pki {
     /// `institution` goes into the client certificate's common name.
-    pub fn generate(institution: &str) -> Result<Self, rcgen::Error> {
+    pub fn generate(institution: &str) -> Result<Self, pmh_pki::Error> {
         Self::generate_for(institution, &[])
     }
 
     /// As [`Pki::generate`], with the server's certificate also naming `names` (the host names
     /// a gateway in another container uses to reach the sandbox).
-    pub fn generate_for(institution: &str, names: &[String]) -> Result<Self, rcgen::Error> {
+    pub fn generate_for(institution: &str, names: &[String]) -> Result<Self, pmh_pki::Error> {
         let ca = LocalCa::create("pmh-gateway sandbox CA")?;
         let mut all = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
         all.extend(names.iter().cloned());

@@ -13,6 +13,7 @@ pub mod export;
 mod keyed;
 mod lease;
 mod ledger;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod sqlite;
 #[cfg(test)]
@@ -32,8 +33,36 @@ pub use ledger::{
     LedgerSource, LegacyCharge, NewLedgerEntry, Reseal, VoidOutcome, is_sealed_charge,
     ledger_totals, month_key,
 };
-pub use postgres::{PostgresConfig, PostgresStore, where_of};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresStore, where_of};
 pub use sqlite::{DB_FILE, SqliteStore};
+
+/// Where the database is and how to reach it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+    /// A libpq-style URL or key=value string; may hold a password, so `Debug` shows only where.
+    pub url: String,
+    /// The CA (PEM) the server's certificate must chain to; with it, TLS is required.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Connections at most.
+    pub pool_size: usize,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("at", &where_of(&self.url))
+            .field("tls", &self.ca_pem.is_some())
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+/// Where a connection string points, in a build without PostgreSQL (nothing is parsed).
+#[cfg(not(feature = "postgres"))]
+pub fn where_of(_url: &str) -> String {
+    "a PostgreSQL database (this build has no PostgreSQL support)".into()
+}
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -79,6 +108,9 @@ pub enum StoreError {
         "no store at {path}: the gateway has not run with this configuration (check store.dir, store.url and store.key_file: the same as `serve` uses)"
     )]
     NoStore { path: PathBuf },
+    /// The configuration asks for what this build leaves out.
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 /// Where the state lives and how long records are kept.

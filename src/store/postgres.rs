@@ -22,31 +22,10 @@ use super::{
     AuditQuery, AuditRecord, BODY_KEEP, BoxFuture, ChargeCommit, ChargeRecord, CheckCommit,
     CheckCommitted, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow,
     KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge, MIGRATIONS, NewLedgerEntry,
-    Operation, ProcessedFile, Purged, Reseal, Store, StoreError, StoreInfo, StoredAnswer,
-    VoidOutcome, month_key,
+    Operation, PostgresConfig, ProcessedFile, Purged, Reseal, Store, StoreError, StoreInfo,
+    StoredAnswer, VoidOutcome, month_key,
 };
 use crate::domain::{Care, Yen};
-
-/// Where the database is and how to reach it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PostgresConfig {
-    /// A libpq-style URL or key=value string; may hold a password, so `Debug` shows only where.
-    pub url: String,
-    /// The CA (PEM) the server's certificate must chain to; with it, TLS is required.
-    pub ca_pem: Option<Vec<u8>>,
-    /// Connections at most.
-    pub pool_size: usize,
-}
-
-impl std::fmt::Debug for PostgresConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresConfig")
-            .field("at", &where_of(&self.url))
-            .field("tls", &self.ca_pem.is_some())
-            .field("pool_size", &self.pool_size)
-            .finish()
-    }
-}
 
 /// Host(s), port and database of a connection string, without user or password.
 pub fn where_of(url: &str) -> String {

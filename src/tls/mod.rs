@@ -2,7 +2,6 @@
 //! server configurations of the REST listener and the sandbox. (The outbound client lives in
 //! `upstream`.)
 
-mod issue;
 mod pinned;
 
 use std::sync::Arc;
@@ -12,7 +11,6 @@ use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-pub use issue::{Issued, LocalCa};
 pub use pinned::client_config_pinned;
 
 /// The subject's common name of a DER certificate.
@@ -136,4 +134,34 @@ pub fn server_config_requiring_client_cert(
     let mut cfg = server_config(cert_chain_pem, key_pem, Some(client_ca_pem), true)?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use pmh_pki::LocalCa;
+
+    /// What the local CA issues, the gateway's TLS reads: the client's name from its
+    /// certificate, the server's material as a server configuration.
+    #[test]
+    fn the_local_ca_s_certificates_serve_and_name_their_clients() {
+        let ca = LocalCa::create("test CA").unwrap();
+        let server = ca
+            .server(&["gateway.clinic.example".into(), "192.0.2.10".into()])
+            .unwrap();
+        let client = ca.client("recept-1").unwrap();
+        let der = super::certs_from_pem(client.cert_pem.as_bytes()).unwrap();
+        assert_eq!(
+            super::common_name(der[0].as_ref()).as_deref(),
+            Some("recept-1")
+        );
+        assert!(
+            super::server_config(
+                server.cert_pem.as_bytes(),
+                server.key_pem.as_bytes(),
+                Some(ca.cert_pem.as_bytes()),
+                false
+            )
+            .is_ok()
+        );
+    }
 }

@@ -83,7 +83,7 @@ pub fn client_config_pinned(cert_chain_pem: &[u8]) -> Result<rustls::ClientConfi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tls::LocalCa;
+    use pmh_pki::LocalCa;
 
     async fn handshake(server_cert: &str, server_key: &str, pinned: &str) -> Result<(), String> {
         let server =

@@ -707,7 +707,7 @@ async fn a_checked_in_patient_is_answered_by_reference_from_the_cache() {
 #[tokio::test]
 async fn readiness_is_degraded_within_30_days_of_the_client_certificate_expiring() {
     pmh_gateway::tls::install_crypto_provider();
-    let ca = pmh_gateway::tls::LocalCa::create("test CA").unwrap();
+    let ca = pmh_pki::LocalCa::create("test CA").unwrap();
     for (days, status) in [(10, "degraded"), (400, "ready")] {
         let issued = ca.client_valid_for("1311111111", days).unwrap();
         let mut config = test_config_without_upstream();

@@ -191,7 +191,7 @@ async fn serve_uses_the_certificates_a_separate_sandbox_wrote_and_no_proxy_from_
 #[test]
 fn healthcheck_asks_the_gateway_of_its_configuration() {
     let dir = tempfile::tempdir().unwrap();
-    let ca = pmh_gateway::tls::LocalCa::create("test CA").unwrap();
+    let ca = pmh_pki::LocalCa::create("test CA").unwrap();
     let server = ca.server(&["localhost".to_owned()]).unwrap();
     std::fs::write(dir.path().join("server.pem"), &server.cert_pem).unwrap();
     std::fs::write(dir.path().join("server.key"), &server.key_pem).unwrap();

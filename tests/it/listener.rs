@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use pmh_gateway::auth::{Client, Scope};
 use pmh_gateway::store::{AuditQuery, SqliteStore, Store};
-use pmh_gateway::tls::{LocalCa, ServerTlsMaterial};
+use pmh_gateway::tls::ServerTlsMaterial;
+use pmh_pki::LocalCa;
 
 use crate::common::*;
 
