@@ -15,7 +15,12 @@ pub mod fuzzing;
 pub mod masters;
 pub mod metrics;
 #[cfg(feature = "emulator")]
-pub mod sandbox;
+pub mod sandbox {
+    //! The emulators (`crates/pmh-sandbox`), and the sandbox's population as an in-process
+    //! upstream, under the paths the gateway's tests and the demo use.
+    pub use crate::upstream::InMemoryUpstream;
+    pub use pmh_sandbox::*;
+}
 pub mod service;
 pub mod store;
 pub mod tls;

@@ -123,19 +123,6 @@ pub fn rest_server_config(m: &ServerTlsMaterial) -> Result<rustls::ServerConfig,
     Ok(cfg)
 }
 
-/// A server configuration that requires a client certificate signed by `client_ca_pem` (the
-/// sandbox PMH's).
-#[cfg(feature = "emulator")]
-pub fn server_config_requiring_client_cert(
-    cert_chain_pem: &[u8],
-    key_pem: &[u8],
-    client_ca_pem: &[u8],
-) -> Result<rustls::ServerConfig, TlsError> {
-    let mut cfg = server_config(cert_chain_pem, key_pem, Some(client_ca_pem), true)?;
-    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(cfg)
-}
-
 #[cfg(test)]
 mod tests {
     use pmh_pki::LocalCa;

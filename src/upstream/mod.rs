@@ -6,6 +6,8 @@
 //! request bodies, no identities), so they can be logged and counted.
 
 mod client;
+#[cfg(feature = "emulator")]
+mod memory;
 mod terminal;
 
 use std::future::Future;
@@ -17,6 +19,8 @@ use thiserror::Error;
 pub use client::{
     ClientBuildError, MAX_ANSWER_BYTES, PmhClient, UpstreamTls, into_answer, parse_answer,
 };
+#[cfg(feature = "emulator")]
+pub use memory::InMemoryUpstream;
 pub use terminal::{OWN_PREFIX, TerminalUpstream, TerminalUpstreamOptions};
 
 use crate::domain::{Certificate, InsuredIdentity};

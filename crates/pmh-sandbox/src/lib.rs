@@ -33,7 +33,7 @@ use tokio_rustls::TlsAcceptor;
 pub use pki::Pki;
 pub use population::{DEMO_INSTITUTION, OTHER_INSTITUTION, Persona, PersonaInsured, Population};
 
-use crate::pmh::{self, EligibilityRequest, EligibilityResponse};
+use pmh_formats::pmh::{self, EligibilityRequest, EligibilityResponse};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -146,7 +146,7 @@ impl SandboxHandle {
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     #[error("sandbox TLS setup failed: {0}")]
-    Tls(#[from] crate::tls::TlsError),
+    Tls(String),
     #[error("sandbox socket error: {0}")]
     Io(#[from] std::io::Error),
     #[error("cannot generate sandbox certificates: {0}")]
@@ -164,11 +164,7 @@ pub enum SandboxError {
 }
 
 pub async fn start(opts: SandboxOptions) -> Result<SandboxHandle, SandboxError> {
-    let tls = crate::tls::server_config_requiring_client_cert(
-        opts.pki.server_cert_pem.as_bytes(),
-        opts.pki.server_key_pem.as_bytes(),
-        opts.pki.ca_pem.as_bytes(),
-    )?;
+    let tls = server_config(&opts.pki)?;
     let acceptor = TlsAcceptor::from(Arc::new(tls));
     let (faults, _) = watch::channel(Faults::default());
     let shared = Arc::new(Shared {
@@ -378,7 +374,7 @@ async fn eligibility(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
         processing_result_status: pmh::STATUS_OK.into(),
         processed_at: Some(
             chrono::Utc::now()
-                .with_timezone(&crate::domain::date::jst())
+                .with_timezone(&pmh_core::domain::date::jst())
                 .to_rfc3339(),
         ),
         arbitrary_identifier: Some(req.arbitrary_identifier),
@@ -458,63 +454,35 @@ async fn set_faults(
     }
 }
 
-/// The sandbox population as an in-process upstream: no sockets, same data and contract
-/// semantics. For in-process API tests and benchmarks.
-pub struct InMemoryUpstream {
-    pub population: Population,
-    pub institution: String,
-    calls: AtomicU64,
-    failing: std::sync::atomic::AtomicBool,
-}
-
-impl InMemoryUpstream {
-    pub fn new(population: Population) -> Self {
-        Self {
-            population,
-            institution: DEMO_INSTITUTION.into(),
-            calls: AtomicU64::new(0),
-            failing: std::sync::atomic::AtomicBool::new(false),
-        }
+/// The HTTPS server's TLS: the sandbox's certificate, and a client certificate signed by its CA
+/// required (HTTP/2 or HTTP/1.1).
+fn server_config(pki: &Pki) -> Result<rustls::ServerConfig, SandboxError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |e: &dyn std::fmt::Display| SandboxError::Tls(e.to_string());
+    let certs = |pem: &str| {
+        CertificateDer::pem_slice_iter(pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(&e))
+    };
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in certs(&pki.ca_pem)? {
+        roots.add(c).map_err(|e| bad(&e))?;
     }
-    pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::SeqCst)
-    }
-    /// While set, every query fails as if the upstream refused connections.
-    pub fn set_failing(&self, failing: bool) {
-        self.failing.store(failing, Ordering::SeqCst);
-    }
-}
-
-impl crate::upstream::Upstream for InMemoryUpstream {
-    fn query<'a>(
-        &'a self,
-        q: &'a crate::upstream::Query,
-        _deadline: tokio::time::Instant,
-    ) -> crate::upstream::BoxFuture<
-        'a,
-        Result<crate::upstream::Answer, crate::upstream::UpstreamError>,
-    > {
-        Box::pin(async move {
-            self.calls.fetch_add(1, Ordering::SeqCst);
-            if self.failing.load(Ordering::SeqCst) {
-                return Err(crate::upstream::UpstreamError::Connect(
-                    "in-memory upstream set to fail".into(),
-                ));
-            }
-            let req = EligibilityRequest::new(&self.institution, &q.insured, q.date, &q.check_id);
-            let certs = self
-                .population
-                .lookup(&req)
-                .map(|p| p.certificates.clone())
-                .unwrap_or_default();
-            crate::upstream::into_answer(EligibilityResponse {
-                processing_result_status: pmh::STATUS_OK.into(),
-                processed_at: None,
-                arbitrary_identifier: None,
-                error_code: None,
-                error_message: None,
-                medical_subsidies: Some(certs),
-            })
-        })
-    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| bad(&e))?;
+    let key = PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes()).map_err(|e| bad(&e))?;
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(&e))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs(&pki.server_cert_pem)?, key)
+        .map_err(|e| bad(&e))?;
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(cfg)
 }

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::pmh::{EligibilityRequest, WireSubsidy};
+use pmh_formats::pmh::{EligibilityRequest, WireSubsidy};
 
 /// The sandbox's own institution code, used by `demo` as the gateway's 医療機関コード.
 pub const DEMO_INSTITUTION: &str = "1311111111";
@@ -171,7 +171,7 @@ impl Population {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::check_digit::{Verdict, verify};
+    use pmh_core::domain::check_digit::{Verdict, verify};
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()

@@ -15,11 +15,11 @@ use chrono::{Datelike, NaiveDate, Utc};
 use tokio::sync::{broadcast, watch};
 
 use super::population::{Persona, Population};
-use crate::domain::InsuredIdentity;
-use crate::domain::date::{jst, parse_iso};
-use crate::onshi::{Charset, encode};
-use crate::onshi::{OnshiError, QualificationRequest, pmh_block};
-use crate::pmh::{EligibilityRequest, WireSubsidy};
+use pmh_core::domain::InsuredIdentity;
+use pmh_core::domain::date::{jst, parse_iso};
+use pmh_formats::onshi::{Charset, encode};
+use pmh_formats::onshi::{OnshiError, QualificationRequest, pmh_block};
+use pmh_formats::pmh::{EligibilityRequest, WireSubsidy};
 
 /// What a synthetic result file holds.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ pub fn result_xml(spec: &ResultSpec<'_>) -> Result<Vec<u8>, OnshiError> {
         body.push_str("<InsuredPartialContributionRatio>010</InsuredPartialContributionRatio>");
     } else if age >= 70 {
         body.push_str("<ElderlyRecipientCertificateInfo><ElderlyRecipientContributionRatio>2</ElderlyRecipientContributionRatio></ElderlyRecipientCertificateInfo>");
-    } else if crate::domain::fiscal_year_age(birth, spec.date).is_some_and(|a| a < 6) {
+    } else if pmh_core::domain::fiscal_year_age(birth, spec.date).is_some_and(|a| a < 6) {
         body.push_str("<PreschoolClassification>1</PreschoolClassification>");
     }
     body.push_str(&opt("ReferenceNumber", spec.reference));
@@ -473,23 +473,13 @@ fn lookup<'a>(
     insured: &InsuredIdentity,
     date: NaiveDate,
 ) -> Option<&'a Persona> {
-    let q = crate::upstream::Query {
-        insured: insured.clone(),
-        date,
-        check_id: String::new(),
-    };
-    population.lookup(&EligibilityRequest::new(
-        "",
-        &q.insured,
-        q.date,
-        &q.check_id,
-    ))
+    population.lookup(&EligibilityRequest::new("", insured, date, ""))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::onshi::OnshiResult;
+    use pmh_formats::onshi::OnshiResult;
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()

@@ -3,7 +3,7 @@
 
 use super::OTHER_INSTITUTION;
 use super::certificates::*;
-use crate::pmh::{WireInstitution, WireSubsidy};
+use pmh_formats::pmh::{WireInstitution, WireSubsidy};
 
 /// A persona template: tags, age range, certificates.
 pub(super) type Recipe = fn(&mut Gen<'_>) -> (Vec<&'static str>, (i64, i64), Vec<WireSubsidy>);

@@ -4,8 +4,8 @@
 use chrono::{Duration, NaiveDate};
 
 use super::{DEMO_INSTITUTION, PersonaInsured, Rng};
-use crate::domain::check_digit::complete;
-use crate::pmh::{WireCaps, WireDetail, WireInstitution, WireMaxCopayment, WireSubsidy};
+use pmh_core::domain::check_digit::complete;
+use pmh_formats::pmh::{WireCaps, WireDetail, WireInstitution, WireMaxCopayment, WireSubsidy};
 
 /// Income classes with monthly caps (外来・入院 shared), as the programmes' orders set them (難病法施行令, 児童福祉法施行令, 障害者総合支援法施行令; `masters/national_income_caps.csv`). Codes for
 /// `additionalConditions` are the project's provisional ones: `01-1` 高額かつ長期 / 重症,
