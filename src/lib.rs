@@ -1,6 +1,7 @@
 //! pmh-gateway: the clinic-side gateway for public-expense medical subsidies held in PMH.
 //! See ARCHITECTURE.md for the map of modules and their invariants.
 
+pub mod answers;
 pub mod api;
 pub mod app;
 pub mod auth;

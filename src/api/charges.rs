@@ -357,7 +357,7 @@ async fn named(
                 .await
                 .map_err(|e| internal("the kept answers could not be read", e))?;
             let outcome = kept
-                .and_then(|k| super::checks::opened(st, &k))
+                .and_then(|k| crate::answers::open(&st.hasher, &k))
                 .ok_or_else(|| {
                     Problem::not_found(
                         "no answer with this check id is kept (never given, or older than the answer retention)",
@@ -556,9 +556,10 @@ async fn prepare(cx: &Context<'_>, body: &[u8], commit: bool) -> Result<Prepared
     let mut cards = Vec::new();
     let mut ledger = Vec::new();
     for (s, d) in subsidies.iter_mut().zip(&described) {
-        let card = cx
-            .gateway
-            .and_then(|st| shared_card(st, d.shared_cap, &d.payer_number, &d.recipient_number));
+        let card = cx.gateway.and_then(|st| {
+            st.hasher
+                .shared_card(d.shared_cap, &d.payer_number, d.recipient_number.as_deref())
+        });
         let sums = match (&card, cx.gateway) {
             (Some(c), Some(st)) => {
                 let rows = st
@@ -1002,19 +1003,6 @@ fn owner_of(caller: &Caller, query: &HashMap<String, String>) -> Result<String, 
             "is a client's name (A-Z a-z 0-9 . _ -, up to 64 characters)",
         )),
     }
-}
-
-/// The ledger's key for a subsidy whose monthly cap is shared (自己負担上限額管理票): its
-/// certificate's keyed hash; `None` without a shared cap, a readable payer number or a recipient
-/// number.
-pub(super) fn shared_card(
-    st: &AppState,
-    shared: bool,
-    payer: &str,
-    recipient: &Option<String>,
-) -> Option<KeyedHash> {
-    let payer = PayerNumber::parse(payer).ok().filter(|_| shared)?;
-    Some(st.hasher.card(&payer, recipient.as_deref()?))
 }
 
 /// Text a person typed, without control or invisible format characters.

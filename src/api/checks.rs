@@ -2,7 +2,6 @@
 //! `GET /v1/subsidy-checks?reference=` (a checked-in patient by 照会番号).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -13,24 +12,18 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::audit;
-use super::charges::shared_card;
 use super::dto::MonthTotalsDto;
 use super::dto::{CareDto, ClaimDto, SubsidyCheckRequest};
 use super::negotiate::{BodyKind, Rendering, body_kind, rendering};
 use super::params::{CheckAnswerJson, FormatParam};
 use super::problem::Problem;
 use super::render::{answer_status, render};
-use super::rendered::{BODY_ITEM, SharedBody};
 use super::request::{parse_check_request, parse_result_body, setting_from_query};
 use crate::auth::{Caller, Scope};
 use crate::domain::{Care, Claim};
-use crate::domain::{hex, unhex};
 use crate::mapping::MappedSubsidy;
 use crate::service::{CheckIn, CheckOutcome, Intake};
-use crate::store::{
-    AuditRecord, CheckCommit, KEY_BYTES, KeyedHash, LedgerRow, Operation, Sealer, StoreError,
-    StoredAnswer,
-};
+use crate::store::{AuditRecord, CheckCommit, KeyedHash, LedgerRow, Operation, StoreError};
 
 /// A refused check: counted by reason, recorded, answered with its problem.
 async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
@@ -49,11 +42,10 @@ fn cards(st: &AppState, o: &CheckOutcome) -> Vec<Option<KeyedHash>> {
         .active
         .iter()
         .map(|s| {
-            shared_card(
-                st,
+            st.hasher.shared_card(
                 s.copay.monthly_cap_shared,
                 &s.payer_number,
-                &s.recipient_number,
+                s.recipient_number.as_deref(),
             )
         })
         .collect()
@@ -104,7 +96,15 @@ async fn answered(
 ) -> Response {
     audit::outcome(&mut rec, outcome, answer_status(outcome));
     let cards = cards(st, outcome);
-    let (answer, shared) = kept(st, outcome, rec.patient.clone()).unzip();
+    let (answer, shared) = crate::answers::seal(
+        &st.hasher,
+        &st.bodies,
+        st.answer_retention,
+        outcome,
+        rec.patient.clone(),
+        st.service.now(),
+    )
+    .unzip();
     let committed = st
         .store
         .record_check(CheckCommit {
@@ -141,122 +141,6 @@ async fn answered(
         })
         .collect();
     render(&st.rendered, outcome, rendering, check_in, &months)
-}
-
-/// A kept answer as sealed under its check id, written: the answer's own fields without its
-/// mapped part, and the key of the shared body that holds that part.
-#[derive(serde::Serialize)]
-struct KeptHeadOut<'a> {
-    status: &'a crate::service::Status,
-    source: &'a Option<crate::service::Source>,
-    service_date: &'a crate::domain::ServiceDate,
-    checked_at: &'a chrono::DateTime<chrono::Utc>,
-    obtained_at: &'a Option<chrono::DateTime<chrono::Utc>>,
-    origin: &'a Option<crate::service::Origin>,
-    degradation: &'a Option<crate::service::Degradation>,
-    masters_version: &'a str,
-    check_id: &'a str,
-    body_key: String,
-}
-
-impl<'a> KeptHeadOut<'a> {
-    /// `outcome`'s own fields, its mapped part in the shared body under `body_key`.
-    fn new(outcome: &'a CheckOutcome, body_key: String) -> Self {
-        Self {
-            status: &outcome.status,
-            source: &outcome.source,
-            service_date: &outcome.service_date,
-            checked_at: &outcome.checked_at,
-            obtained_at: &outcome.obtained_at,
-            origin: &outcome.origin,
-            degradation: &outcome.degradation,
-            masters_version: &outcome.masters_version,
-            check_id: &outcome.check_id,
-            body_key,
-        }
-    }
-}
-
-/// A kept answer as read: [`KeptHeadOut`]; or, written without a shared body (or by a build
-/// that wrote the empty mapped part too), the whole answer with its `mapped` part.
-#[derive(serde::Deserialize)]
-struct KeptHeadIn {
-    status: crate::service::Status,
-    source: Option<crate::service::Source>,
-    service_date: crate::domain::ServiceDate,
-    checked_at: chrono::DateTime<chrono::Utc>,
-    obtained_at: Option<chrono::DateTime<chrono::Utc>>,
-    origin: Option<crate::service::Origin>,
-    #[serde(default)]
-    mapped: Option<Arc<crate::mapping::Mapped>>,
-    degradation: Option<crate::service::Degradation>,
-    masters_version: String,
-    check_id: String,
-    #[serde(default)]
-    body_key: Option<String>,
-}
-
-/// An answer to keep for its retention time, with the shared body it refers to; `None` (logged)
-/// when it cannot be written, which is not fatal: the access itself is recorded either way.
-fn kept(
-    st: &AppState,
-    outcome: &CheckOutcome,
-    patient: Option<KeyedHash>,
-) -> Option<(StoredAnswer, Option<Arc<SharedBody>>)> {
-    let shared = st.rendered.body(outcome, st.service.now());
-    let written = match &shared {
-        Some(b) => serde_json::to_vec(&KeptHeadOut::new(outcome, hex(&b.key))),
-        None => serde_json::to_vec(outcome),
-    };
-    let plain = match written {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot serialise an answer to keep it");
-            return None;
-        }
-    };
-    let created_at = outcome.checked_at;
-    let expires_at = created_at
-        + chrono::Duration::from_std(st.answer_retention).unwrap_or(chrono::Duration::days(1));
-    let answer = StoredAnswer {
-        check_id: outcome.check_id.clone(),
-        created_at,
-        expires_at,
-        patient,
-        sealed: st.hasher.answer(&outcome.check_id).seal(&plain),
-        body_id: shared.as_ref().map(|b| b.id.clone()),
-        body: shared.as_ref().and_then(|b| b.unsent()).map(|b| b.to_vec()),
-    };
-    Some((answer, shared))
-}
-
-/// A kept answer, opened and read (with its shared body, when it has one); `None` when it does
-/// not open (another store secret), its body is gone, or it no longer reads (another build's
-/// form).
-pub(super) fn opened(st: &AppState, k: &StoredAnswer) -> Option<CheckOutcome> {
-    let plain = st.hasher.answer(&k.check_id).open(&k.sealed)?;
-    let head: KeptHeadIn = serde_json::from_slice(&plain).ok()?;
-    let mapped = match head.body_key {
-        Some(key) => {
-            let key: [u8; KEY_BYTES] = unhex(&key)?.try_into().ok()?;
-            let body = Sealer::with_key(&key, BODY_ITEM).open(k.body.as_deref()?)?;
-            Arc::new(serde_json::from_slice(&body).ok()?)
-        }
-        None => head.mapped?,
-    };
-    Some(CheckOutcome {
-        status: head.status,
-        source: head.source,
-        service_date: head.service_date,
-        checked_at: head.checked_at,
-        obtained_at: head.obtained_at,
-        origin: head.origin,
-        mapped,
-        degradation: head.degradation,
-        masters_version: head.masters_version,
-        check_id: head.check_id,
-        basis: None,
-    })
 }
 
 /// Ask which subsidies apply to a patient on a service date.
@@ -499,7 +383,7 @@ pub(super) async fn earlier_check(
     if let Some(k) = &kept {
         rec.patient = k.patient.clone();
     }
-    let outcome = kept.and_then(|k| opened(&st, &k));
+    let outcome = kept.and_then(|k| crate::answers::open(&st.hasher, &k));
     match outcome {
         Some(outcome) => {
             let months = months(&st, &outcome).await;
@@ -514,32 +398,5 @@ pub(super) async fn earlier_check(
             audit::refused(&mut rec, &p);
             audit::then(&st, rec, p.into_response()).await
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Rows kept by earlier builds (the whole answer with an empty mapped part beside the body
-    /// key, or the whole answer alone) still read, as do this build's (no mapped part).
-    #[test]
-    fn kept_heads_of_every_form_read() {
-        let earlier = r#"{"status":"Confirmed","source":null,"service_date":"2026-11-21","checked_at":"2026-11-21T01:00:00Z","obtained_at":null,"origin":null,"mapped":{"active":[],"inactive":[],"warnings":[],"receipt_type":null,"burden_codes":[],"calc_codes_version":""},"degradation":null,"masters_version":"m","check_id":"c","body_key":"00"}"#;
-        let head: KeptHeadIn = serde_json::from_str(earlier).unwrap();
-        assert_eq!(head.body_key.as_deref(), Some("00"));
-        assert_eq!(head.masters_version, "m");
-
-        let outcome = crate::api::test_outcome(&["2113601"]);
-        let now = serde_json::to_vec(&KeptHeadOut::new(&outcome, "11".into())).unwrap();
-        assert!(!String::from_utf8_lossy(&now).contains("mapped"));
-        let head: KeptHeadIn = serde_json::from_slice(&now).unwrap();
-        assert!(head.mapped.is_none());
-        assert_eq!(head.check_id, outcome.check_id);
-
-        let whole: KeptHeadIn =
-            serde_json::from_slice(&serde_json::to_vec(&outcome).unwrap()).unwrap();
-        assert_eq!(whole.mapped.unwrap().active.len(), 1);
-        assert!(whole.body_key.is_none());
     }
 }

@@ -88,6 +88,8 @@ pub struct AppParts {
     pub lease: Arc<crate::store::LeaseBoard>,
     /// Answers written once per mapping, for cached checks.
     pub rendered: Arc<rendered::RenderCache>,
+    /// The shared bodies of the kept answers (`answers`).
+    pub bodies: Arc<crate::answers::Bodies>,
     /// The reception page's signed-in sessions.
     pub reception: Arc<reception::Sessions>,
     /// Whether the gateway is served over TLS (the reception cookie is then `Secure`).

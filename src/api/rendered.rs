@@ -10,60 +10,21 @@
 //! writes (a test compares them). A reload of the masters gives new bases, so nothing written
 //! with the old tables is reused; kept bytes of old bases fall out of the bounded cache.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::dto::{CheckInDto, SubsidyCheckResponse};
 use super::labels::{source_label, status_label};
 use crate::domain::ServiceDate;
 use crate::domain::date::jst_rfc3339;
-use crate::service::{CheckIn, CheckOutcome, MAPPED_CAPACITY, Source};
-use crate::store::{BODY_KEEP, KEY_BYTES, Sealer};
-
-/// The item a shared body is sealed as.
-pub const BODY_ITEM: &str = "answer-body";
-
-/// An answer's mapped part, sealed once per basis under a random key, for the kept answers of
-/// the checks that gave it; used for half of [`BODY_KEEP`], then written anew (the store removes
-/// bodies no answer holds once older than that). The sealed bytes are held only until the store
-/// has them: later answers send only the id, so memory keeps the id and key.
-#[derive(Debug)]
-pub struct SharedBody {
-    pub id: String,
-    pub key: [u8; KEY_BYTES],
-    /// The sealed body while the store does not have it yet.
-    unsent: Mutex<Option<Arc<[u8]>>>,
-    made_at: DateTime<Utc>,
-}
-
-impl SharedBody {
-    /// The sealed body, when the store does not have it yet (an answer then sends it along).
-    pub fn unsent(&self) -> Option<Arc<[u8]>> {
-        self.slot().clone()
-    }
-
-    /// The store has it: later answers send only its id, and its bytes are let go.
-    pub fn mark_stored(&self) {
-        self.slot().take();
-    }
-
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Arc<[u8]>>> {
-        // One assignment or clone under the lock: whole under a panic elsewhere.
-        self.unsent.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
+use crate::service::{CheckIn, CheckOutcome, Source};
 
 /// The default bound of the kept JSON bytes: the answers of the memoised mappings
-/// ([`MAPPED_CAPACITY`], a few kilobytes each); an answer of a basis whose mapping has left is
+/// ([`MAPPED_CAPACITY`](crate::service::MAPPED_CAPACITY), a few kilobytes each); an answer of a basis whose mapping has left is
 /// never asked for again. Beyond it an answer is written again; with 16 MB the caches held 32 of
 /// the 177 MB measured for 100,000 cached persons (benches/allocs.rs).
 pub const DEFAULT_MAX_BYTES: u64 = 2 * 1024 * 1024;
-
-/// How many shared bodies are held (their ids and keys, once stored): one per memoised mapping.
-/// A body not held is sealed and stored anew, a few kilobytes more in the store.
-pub const BODIES_HELD: u64 = MAPPED_CAPACITY;
 
 /// The JSON after the head: from `,"subsidies":` to the closing brace, and where a check-in
 /// goes (before `,"upstream_problem":`).
@@ -92,41 +53,17 @@ const CHECK_IN_BEFORE: &[u8] = b",\"upstream_problem\":";
 #[derive(Debug)]
 pub struct RenderCache {
     json: moka::sync::Cache<u64, Arc<Tail>>,
-    bodies: moka::sync::Cache<u64, Arc<SharedBody>>,
 }
 
 impl RenderCache {
-    /// `max_bytes` of JSON, and [`BODIES_HELD`] shared bodies.
+    /// `max_bytes` of JSON.
     pub fn new(max_bytes: u64) -> Self {
         Self {
             json: moka::sync::Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(|_, t: &Arc<Tail>| u32::try_from(t.bytes.len()).unwrap_or(u32::MAX))
                 .build(),
-            bodies: moka::sync::Cache::new(BODIES_HELD),
         }
-    }
-
-    /// The shared body for this answer's kept copy, `now` by the service's clock; `None` when
-    /// the answer has no basis (it is then kept whole).
-    pub fn body(&self, o: &CheckOutcome, now: DateTime<Utc>) -> Option<Arc<SharedBody>> {
-        let basis = o.basis?;
-        if let Some(b) = self.bodies.get(&basis)
-            && now - b.made_at < BODY_KEEP / 2
-            && now >= b.made_at
-        {
-            return Some(b);
-        }
-        let plain = serde_json::to_vec(&*o.mapped).ok()?;
-        let (sealer, key) = Sealer::random(BODY_ITEM);
-        let b = Arc::new(SharedBody {
-            id: uuid::Uuid::new_v4().to_string(),
-            key,
-            unsent: Mutex::new(Some(sealer.seal(&plain).into())),
-            made_at: now,
-        });
-        self.bodies.insert(basis, b.clone());
-        Some(b)
     }
 
     /// The JSON answer, from kept bytes when this answer's mapping has been written before;
@@ -295,38 +232,6 @@ mod tests {
             cache.json.run_pending_tasks();
             assert_eq!(cache.json.entry_count(), 1, "one write per basis");
         }
-    }
-
-    #[test]
-    fn a_shared_body_is_held_sealed_until_stored_then_only_by_its_id_and_key() {
-        let cache = RenderCache::new(DEFAULT_MAX_BYTES);
-        let o = outcome(&["2113601", "5413601"], Source::Cache, Origin::Upstream);
-        let now = o.checked_at;
-        let first = cache.body(&o, now).unwrap();
-        let sealed = first.unsent().expect("sealed until the store has it");
-        let plain = Sealer::with_key(&first.key, BODY_ITEM)
-            .open(&sealed)
-            .unwrap();
-        assert_eq!(plain, serde_json::to_vec(&*o.mapped).unwrap());
-        // Not stored yet (the commit failed or is under way): the next answer sends it too.
-        let again = cache.body(&o, now).unwrap();
-        assert_eq!(again.id, first.id);
-        assert!(again.unsent().is_some());
-        first.mark_stored();
-        let later = cache.body(&o, now + BODY_KEEP / 4).unwrap();
-        assert_eq!(
-            (later.id.as_str(), later.key),
-            (first.id.as_str(), first.key)
-        );
-        assert!(later.unsent().is_none(), "its bytes let go once stored");
-        // Past half its keeping time, a body is written anew.
-        let renewed = cache.body(&o, now + BODY_KEEP / 2).unwrap();
-        assert_ne!(renewed.id, first.id);
-        assert!(renewed.unsent().is_some());
-        // Without a basis, an answer is kept whole.
-        let mut unbased = o.clone();
-        unbased.basis = None;
-        assert!(cache.body(&unbased, now).is_none());
     }
 
     #[test]

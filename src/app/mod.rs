@@ -170,6 +170,7 @@ pub fn state_with_store(
         hasher,
         answer_retention: config.store.answer_retention,
         rendered: Arc::new(RenderCache::new(rendered::DEFAULT_MAX_BYTES)),
+        bodies: Arc::default(),
         reception: Arc::default(),
         tls: config.server_tls.is_some(),
         stopping: Arc::new(tokio::sync::watch::Sender::new(false)),

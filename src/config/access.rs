@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::ConfigError;
 use super::file::{AuditSection, AuthSection, ClientSection, Fsync, ServerSection, StateSection};
-use super::resolve::{in_range, read_pem};
+use super::values::{in_range, read_pem};
 use crate::auth::{AccessConfig, Client, Scope, TokenHash, valid_client_name};
 use crate::store::StoreConfig;
 use crate::tls::ServerTlsMaterial;

@@ -26,6 +26,7 @@ mod access;
 mod env;
 mod file;
 mod resolve;
+mod values;
 
 pub use file::{
     AfterProcessing, AuditSection, AuthSection, ClientSection, DEFAULT_LISTEN, FileConfig, Fsync,

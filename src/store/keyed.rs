@@ -133,6 +133,19 @@ impl Hasher {
         self.hash("card", &format!("{}|{}", payer.as_str(), recipient.trim()))
     }
 
+    /// The ledger's key for a subsidy whose monthly cap is shared (自己負担上限額管理票): its
+    /// certificate's [`card`](Self::card); `None` without a shared cap, a readable payer number or
+    /// a recipient number.
+    pub fn shared_card(
+        &self,
+        shared: bool,
+        payer: &str,
+        recipient: Option<&str>,
+    ) -> Option<KeyedHash> {
+        let payer = PayerNumber::parse(payer).ok().filter(|_| shared)?;
+        Some(self.card(&payer, recipient?))
+    }
+
     /// A 照会番号 (trimmed).
     pub fn reference(&self, reference: &str) -> KeyedHash {
         self.hash("reference", reference.trim())

@@ -537,3 +537,63 @@ fn the_pure_crates_depend_on_no_io_clock_or_runtime() {
         }
     }
 }
+
+/// No cycle among the submodules of any module either (`api::checks` → `api::charges` →
+/// `api::checks` was one): the sibling paths a submodule's non-test code names — `super::x` from
+/// a direct child, `crate::m::x` — form a graph without cycles.
+#[test]
+fn no_submodules_use_each_other_in_a_circle() {
+    for (name, dir) in crates() {
+        let src = dir.join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        // Each module's submodules, by the files of src/.
+        let mut children: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for f in &files {
+            let path = module_path(&src, f);
+            if path.len() >= 2 {
+                children
+                    .entry(path[0].clone())
+                    .or_default()
+                    .insert(path[1].clone());
+            }
+        }
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for f in &files {
+            let path = module_path(&src, f);
+            if path.len() < 2 || f.file_name().is_some_and(|n| n == "tests.rs") {
+                continue;
+            }
+            let (top, sub) = (&path[0], &path[1]);
+            let siblings = &children[top];
+            let (code, _) = without_test_modules(&code_only(&std::fs::read_to_string(f).unwrap()));
+            let mut named = BTreeSet::new();
+            let ident = |s: &str| -> String {
+                s.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect()
+            };
+            if path.len() == 2 {
+                for (i, _) in code.match_indices("super::") {
+                    named.insert(ident(&code[i + "super::".len()..]));
+                }
+            }
+            let prefix = format!("crate::{top}::");
+            for (i, _) in code.match_indices(&prefix) {
+                named.insert(ident(&code[i + prefix.len()..]));
+            }
+            let edges = graph.entry(format!("{top}::{sub}")).or_default();
+            for n in named {
+                if siblings.contains(&n) && n != *sub {
+                    edges.insert(format!("{top}::{n}"));
+                }
+            }
+        }
+        for deps in graph.clone().values() {
+            for d in deps {
+                graph.entry(d.clone()).or_default();
+            }
+        }
+        assert_no_cycle(&format!("{name}'s submodules"), &graph);
+    }
+}

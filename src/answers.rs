@@ -1,0 +1,270 @@
+//! Answers kept for re-reading (`GET /v1/subsidy-checks/{check_id}`, a charge quote by check
+//! id): each answer's own fields sealed under a key derived from its check id, and its mapped
+//! part sealed once per mapping (its [`basis`](crate::service::CheckOutcome::basis)) in a shared
+//! body under a random key, stored once for all the checks that gave it. Opened, it is the
+//! answer again. Used by the API and the reception page alike; the store only holds the bytes.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{ServiceDate, hex, unhex};
+use crate::mapping::Mapped;
+use crate::service::{CheckOutcome, Degradation, MAPPED_CAPACITY, Origin, Source, Status};
+use crate::store::{BODY_KEEP, Hasher, KEY_BYTES, KeyedHash, Sealer, StoredAnswer};
+
+/// The item a shared body is sealed as.
+pub const BODY_ITEM: &str = "answer-body";
+
+/// An answer's mapped part, sealed once per basis under a random key, for the kept answers of
+/// the checks that gave it; used for half of [`BODY_KEEP`], then written anew (the store removes
+/// bodies no answer holds once older than that). The sealed bytes are held only until the store
+/// has them: later answers send only the id, so memory keeps the id and key.
+#[derive(Debug)]
+pub struct SharedBody {
+    pub id: String,
+    pub key: [u8; KEY_BYTES],
+    /// The sealed body while the store does not have it yet.
+    unsent: Mutex<Option<Arc<[u8]>>>,
+    made_at: DateTime<Utc>,
+}
+
+impl SharedBody {
+    /// The sealed body, when the store does not have it yet (an answer then sends it along).
+    pub fn unsent(&self) -> Option<Arc<[u8]>> {
+        self.slot().clone()
+    }
+
+    /// The store has it: later answers send only its id, and its bytes are let go.
+    pub fn mark_stored(&self) {
+        self.slot().take();
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Arc<[u8]>>> {
+        // One assignment or clone under the lock: whole under a panic elsewhere.
+        self.unsent.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How many shared bodies are held (their ids and keys, once stored): one per memoised mapping.
+/// A body not held is sealed and stored anew, a few kilobytes more in the store.
+pub const BODIES_HELD: u64 = MAPPED_CAPACITY;
+
+/// The shared bodies held, by basis (their ids and keys, once stored): [`BODIES_HELD`].
+#[derive(Debug)]
+pub struct Bodies {
+    bodies: moka::sync::Cache<u64, Arc<SharedBody>>,
+}
+
+impl Default for Bodies {
+    fn default() -> Self {
+        Self {
+            bodies: moka::sync::Cache::new(BODIES_HELD),
+        }
+    }
+}
+
+impl Bodies {
+    /// The shared body for this answer's kept copy, `now` by the service's clock; `None` when
+    /// the answer has no basis (it is then kept whole).
+    pub fn body(&self, o: &CheckOutcome, now: DateTime<Utc>) -> Option<Arc<SharedBody>> {
+        let basis = o.basis?;
+        if let Some(b) = self.bodies.get(&basis)
+            && now - b.made_at < BODY_KEEP / 2
+            && now >= b.made_at
+        {
+            return Some(b);
+        }
+        let plain = serde_json::to_vec(&*o.mapped).ok()?;
+        let (sealer, key) = Sealer::random(BODY_ITEM);
+        let b = Arc::new(SharedBody {
+            id: uuid::Uuid::new_v4().to_string(),
+            key,
+            unsent: Mutex::new(Some(sealer.seal(&plain).into())),
+            made_at: now,
+        });
+        self.bodies.insert(basis, b.clone());
+        Some(b)
+    }
+}
+
+/// A kept answer as sealed under its check id, written: the answer's own fields without its
+/// mapped part, and the key of the shared body that holds that part.
+#[derive(serde::Serialize)]
+struct KeptHeadOut<'a> {
+    status: &'a Status,
+    source: &'a Option<Source>,
+    service_date: &'a ServiceDate,
+    checked_at: &'a DateTime<Utc>,
+    obtained_at: &'a Option<DateTime<Utc>>,
+    origin: &'a Option<Origin>,
+    degradation: &'a Option<Degradation>,
+    masters_version: &'a str,
+    check_id: &'a str,
+    body_key: String,
+}
+
+impl<'a> KeptHeadOut<'a> {
+    /// `outcome`'s own fields, its mapped part in the shared body under `body_key`.
+    fn new(outcome: &'a CheckOutcome, body_key: String) -> Self {
+        Self {
+            status: &outcome.status,
+            source: &outcome.source,
+            service_date: &outcome.service_date,
+            checked_at: &outcome.checked_at,
+            obtained_at: &outcome.obtained_at,
+            origin: &outcome.origin,
+            degradation: &outcome.degradation,
+            masters_version: &outcome.masters_version,
+            check_id: &outcome.check_id,
+            body_key,
+        }
+    }
+}
+
+/// A kept answer as read: [`KeptHeadOut`]; or, written without a shared body (or by a build
+/// that wrote the empty mapped part too), the whole answer with its `mapped` part.
+#[derive(serde::Deserialize)]
+struct KeptHeadIn {
+    status: Status,
+    source: Option<Source>,
+    service_date: ServiceDate,
+    checked_at: DateTime<Utc>,
+    obtained_at: Option<DateTime<Utc>>,
+    origin: Option<Origin>,
+    #[serde(default)]
+    mapped: Option<Arc<Mapped>>,
+    degradation: Option<Degradation>,
+    masters_version: String,
+    check_id: String,
+    #[serde(default)]
+    body_key: Option<String>,
+}
+
+/// An answer to keep for `retention`, with the shared body it refers to (`now` by the service's
+/// clock); `None` (logged) when it cannot be written, which is not fatal: the access itself is
+/// recorded either way.
+pub fn seal(
+    hasher: &Hasher,
+    bodies: &Bodies,
+    retention: std::time::Duration,
+    outcome: &CheckOutcome,
+    patient: Option<KeyedHash>,
+    now: DateTime<Utc>,
+) -> Option<(StoredAnswer, Option<Arc<SharedBody>>)> {
+    let shared = bodies.body(outcome, now);
+    let written = match &shared {
+        Some(b) => serde_json::to_vec(&KeptHeadOut::new(outcome, hex(&b.key))),
+        None => serde_json::to_vec(outcome),
+    };
+    let plain = match written {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialise an answer to keep it");
+            return None;
+        }
+    };
+    let created_at = outcome.checked_at;
+    let expires_at =
+        created_at + chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(1));
+    let answer = StoredAnswer {
+        check_id: outcome.check_id.clone(),
+        created_at,
+        expires_at,
+        patient,
+        sealed: hasher.answer(&outcome.check_id).seal(&plain),
+        body_id: shared.as_ref().map(|b| b.id.clone()),
+        body: shared.as_ref().and_then(|b| b.unsent()).map(|b| b.to_vec()),
+    };
+    Some((answer, shared))
+}
+
+/// A kept answer, opened and read (with its shared body, when it has one); `None` when it does
+/// not open (another store secret), its body is gone, or it no longer reads (another build's
+/// form).
+pub fn open(hasher: &Hasher, k: &StoredAnswer) -> Option<CheckOutcome> {
+    let plain = hasher.answer(&k.check_id).open(&k.sealed)?;
+    let head: KeptHeadIn = serde_json::from_slice(&plain).ok()?;
+    let mapped = match head.body_key {
+        Some(key) => {
+            let key: [u8; KEY_BYTES] = unhex(&key)?.try_into().ok()?;
+            let body = Sealer::with_key(&key, BODY_ITEM).open(k.body.as_deref()?)?;
+            Arc::new(serde_json::from_slice(&body).ok()?)
+        }
+        None => head.mapped?,
+    };
+    Some(CheckOutcome {
+        status: head.status,
+        source: head.source,
+        service_date: head.service_date,
+        checked_at: head.checked_at,
+        obtained_at: head.obtained_at,
+        origin: head.origin,
+        mapped,
+        degradation: head.degradation,
+        masters_version: head.masters_version,
+        check_id: head.check_id,
+        basis: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows kept by earlier builds (the whole answer with an empty mapped part beside the body
+    /// key, or the whole answer alone) still read, as do this build's (no mapped part).
+    #[test]
+    fn kept_heads_of_every_form_read() {
+        let earlier = r#"{"status":"Confirmed","source":null,"service_date":"2026-11-21","checked_at":"2026-11-21T01:00:00Z","obtained_at":null,"origin":null,"mapped":{"active":[],"inactive":[],"warnings":[],"receipt_type":null,"burden_codes":[],"calc_codes_version":""},"degradation":null,"masters_version":"m","check_id":"c","body_key":"00"}"#;
+        let head: KeptHeadIn = serde_json::from_str(earlier).unwrap();
+        assert_eq!(head.body_key.as_deref(), Some("00"));
+        assert_eq!(head.masters_version, "m");
+
+        let outcome = crate::api::test_outcome(&["2113601"]);
+        let now = serde_json::to_vec(&KeptHeadOut::new(&outcome, "11".into())).unwrap();
+        assert!(!String::from_utf8_lossy(&now).contains("mapped"));
+        let head: KeptHeadIn = serde_json::from_slice(&now).unwrap();
+        assert!(head.mapped.is_none());
+        assert_eq!(head.check_id, outcome.check_id);
+
+        let whole: KeptHeadIn =
+            serde_json::from_slice(&serde_json::to_vec(&outcome).unwrap()).unwrap();
+        assert_eq!(whole.mapped.unwrap().active.len(), 1);
+        assert!(whole.body_key.is_none());
+    }
+
+    #[test]
+    fn a_shared_body_is_held_sealed_until_stored_then_only_by_its_id_and_key() {
+        let cache = Bodies::default();
+        let mut o = crate::api::test_outcome(&["2113601", "5413601"]);
+        o.source = Some(Source::Cache);
+        o.basis = Some(7);
+        let now = o.checked_at;
+        let first = cache.body(&o, now).unwrap();
+        let sealed = first.unsent().expect("sealed until the store has it");
+        let plain = Sealer::with_key(&first.key, BODY_ITEM)
+            .open(&sealed)
+            .unwrap();
+        assert_eq!(plain, serde_json::to_vec(&*o.mapped).unwrap());
+        // Not stored yet (the commit failed or is under way): the next answer sends it too.
+        let again = cache.body(&o, now).unwrap();
+        assert_eq!(again.id, first.id);
+        assert!(again.unsent().is_some());
+        first.mark_stored();
+        let later = cache.body(&o, now + BODY_KEEP / 4).unwrap();
+        assert_eq!(
+            (later.id.as_str(), later.key),
+            (first.id.as_str(), first.key)
+        );
+        assert!(later.unsent().is_none(), "its bytes let go once stored");
+        // Past half its keeping time, a body is written anew.
+        let renewed = cache.body(&o, now + BODY_KEEP / 2).unwrap();
+        assert_ne!(renewed.id, first.id);
+        assert!(renewed.unsent().is_some());
+        // Without a basis, an answer is kept whole.
+        let mut unbased = o.clone();
+        unbased.basis = None;
+        assert!(cache.body(&unbased, now).is_none());
+    }
+}
