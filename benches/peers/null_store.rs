@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+
 use pmh_gateway::store::{
-    AuditQuery, AuditRecord, BoxFuture, ChargeCommit, ChargeRecord, CheckCommit, CheckCommitted,
+    AuditQuery, AuditRecord, ChargeCommit, ChargeRecord, CheckCommit, CheckCommitted,
     CommitOutcome, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LedgerRow,
     NewLedgerEntry, Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome,
 };

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::service::{Clock, Durable, DurableError, Lookup, Saved};
 use crate::store::{Hasher, KeptItem, KeptRow, KeyedHash, Sealer, Store};
-use crate::upstream::BoxFuture;
+use futures::future::BoxFuture;
 
 pub struct StoreDurable {
     pub store: Arc<dyn Store>,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::fetched::Fetched;
 use super::{CheckIn, Origin, Status};
 use crate::domain::{Certificate, InsuredIdentity, ServiceDate};
-use crate::upstream::BoxFuture;
+use futures::future::BoxFuture;
 
 /// What a kept item is looked up by. The backend derives its key (and may derive a sealing key)
 /// from it; the value itself is not to be stored in plain.

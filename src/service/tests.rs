@@ -5,7 +5,9 @@ use chrono::{NaiveDate, TimeZone};
 
 use super::*;
 use crate::domain::check_digit::complete;
-use crate::upstream::{Answer, BoxFuture};
+use futures::future::BoxFuture;
+
+use crate::upstream::Answer;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {

@@ -19,9 +19,8 @@ mod sqlite;
 #[cfg(test)]
 mod suite;
 
-use std::future::Future;
+use futures::future::BoxFuture;
 use std::path::PathBuf;
-use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -63,8 +62,6 @@ impl std::fmt::Debug for PostgresConfig {
 pub fn where_of(_url: &str) -> String {
     "a PostgreSQL database (this build has no PostgreSQL support)".into()
 }
-
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What can go wrong with the store; messages name files, never records.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@
 //! TLS: a database beyond loopback is reached over TLS with the CA given (`store.ca_cert`),
 //! verified by rustls; without a CA only a loopback host or a Unix socket is accepted.
 
+use futures::future::BoxFuture;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -19,11 +20,11 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 use tokio_postgres::types::ToSql;
 
 use super::{
-    AuditQuery, AuditRecord, BODY_KEEP, BoxFuture, ChargeCommit, ChargeRecord, CheckCommit,
-    CheckCommitted, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow,
-    KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge, MIGRATIONS, NewLedgerEntry,
-    Operation, PostgresConfig, ProcessedFile, Purged, Reseal, Store, StoreError, StoreInfo,
-    StoredAnswer, VoidOutcome, month_key,
+    AuditQuery, AuditRecord, BODY_KEEP, ChargeCommit, ChargeRecord, CheckCommit, CheckCommitted,
+    CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LeaseState,
+    LedgerRow, LedgerSource, LegacyCharge, MIGRATIONS, NewLedgerEntry, Operation, PostgresConfig,
+    ProcessedFile, Purged, Reseal, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome,
+    month_key,
 };
 use crate::domain::{Care, Yen};
 

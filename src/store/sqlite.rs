@@ -8,6 +8,7 @@
 //! killed (it is in the log the OS holds); on power loss the last commits before the cut may be
 //! lost. `synchronous = FULL` (`store.fsync = "full"`) trades throughput for that too.
 
+use futures::future::BoxFuture;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -16,11 +17,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::{
-    AuditQuery, AuditRecord, BODY_KEEP, BoxFuture, ChargeCommit, ChargeRecord, CheckCommit,
-    CheckCommitted, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow,
-    KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge, MIGRATIONS, NewLedgerEntry,
-    Operation, ProcessedFile, Purged, Reseal, Store, StoreError, StoreInfo, StoredAnswer,
-    VoidOutcome, month_key,
+    AuditQuery, AuditRecord, BODY_KEEP, ChargeCommit, ChargeRecord, CheckCommit, CheckCommitted,
+    CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LeaseState,
+    LedgerRow, LedgerSource, LegacyCharge, MIGRATIONS, NewLedgerEntry, Operation, ProcessedFile,
+    Purged, Reseal, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key,
 };
 use crate::domain::{Care, Yen};
 use crate::files::{owner_only_dir, restrict_to_owner};

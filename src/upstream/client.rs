@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Answer, BoxFuture, Query, Upstream, UpstreamError};
+use futures::future::BoxFuture;
+
+use super::{Answer, Query, Upstream, UpstreamError};
 use crate::domain::MedicalInstitutionCode;
 use crate::domain::text::quoted;
 use crate::pmh::{self, EligibilityRequest, EligibilityResponse};

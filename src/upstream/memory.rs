@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use pmh_sandbox::{DEMO_INSTITUTION, Population};
 
-use super::{Answer, BoxFuture, Query, Upstream, UpstreamError, into_answer};
+use futures::future::BoxFuture;
+
+use super::{Answer, Query, Upstream, UpstreamError, into_answer};
 use crate::pmh::{self, EligibilityRequest, EligibilityResponse};
 
 /// The sandbox population as an in-process upstream: no sockets, same data and contract

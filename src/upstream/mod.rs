@@ -10,8 +10,7 @@ mod client;
 mod memory;
 mod terminal;
 
-use std::future::Future;
-use std::pin::Pin;
+use futures::future::BoxFuture;
 
 use chrono::NaiveDate;
 use thiserror::Error;
@@ -92,8 +91,6 @@ impl UpstreamError {
         }
     }
 }
-
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// An eligibility source. The real one is [`PmhClient`]; tests may substitute their own.
 pub trait Upstream: Send + Sync + 'static {

@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Answer, BoxFuture, MAX_ANSWER_BYTES, Query, Upstream, UpstreamError};
+use futures::future::BoxFuture;
+
+use super::{Answer, MAX_ANSWER_BYTES, Query, Upstream, UpstreamError};
 use crate::domain::MedicalInstitutionCode;
 use crate::files::{ReadError, ShareDir, ShareError, ShareIo};
 use crate::onshi::{Charset, OnshiError, OnshiResult, QualificationRequest};
