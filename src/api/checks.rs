@@ -140,7 +140,7 @@ async fn answered(
             month(outcome, s, read.next()?)
         })
         .collect();
-    render(&st.rendered, outcome, rendering, check_in, &months)
+    render(&st.json_cache, outcome, rendering, check_in, &months)
 }
 
 /// Ask which subsidies apply to a patient on a service date.
@@ -387,7 +387,7 @@ pub(super) async fn earlier_check(
     match outcome {
         Some(outcome) => {
             let months = months(&st, &outcome).await;
-            let response = render(&st.rendered, &outcome, rendering, None, &months);
+            let response = render(&st.json_cache, &outcome, rendering, None, &months);
             audit::outcome(&mut rec, &outcome, response.status());
             audit::then(&st, rec, response).await
         }

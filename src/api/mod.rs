@@ -15,6 +15,7 @@ mod lookups;
 pub use charges::quote_offline;
 pub mod dto;
 mod fhir;
+pub mod json_cache;
 pub mod labels;
 pub mod negotiate;
 pub mod openapi;
@@ -23,7 +24,6 @@ mod params;
 pub mod problem;
 pub mod reception;
 mod render;
-pub mod rendered;
 pub mod request;
 
 use std::sync::Arc;
@@ -87,7 +87,7 @@ pub struct AppParts {
     /// The `face/` watcher's lease, as this replica sees it.
     pub lease: Arc<crate::store::LeaseBoard>,
     /// Answers written once per mapping, for cached checks.
-    pub rendered: Arc<rendered::RenderCache>,
+    pub json_cache: Arc<json_cache::JsonCache>,
     /// The shared bodies of the kept answers (`answers`).
     pub bodies: Arc<crate::answers::Bodies>,
     /// The reception page's signed-in sessions.

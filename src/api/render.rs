@@ -5,10 +5,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::dto::{MonthTotalsDto, SubsidyCheckResponse};
+use super::json_cache::JsonCache;
 use super::labels::advice;
 use super::negotiate::Rendering;
 use super::problem::Problem;
-use super::rendered::RenderCache;
 use super::{fhir, orca};
 use crate::service::{CheckIn, CheckOutcome, Status};
 
@@ -17,7 +17,7 @@ use crate::service::{CheckIn, CheckOutcome, Status};
 /// `months`: per active subsidy (by position), its shared cap's month from the ledger. A JSON
 /// answer without months comes from `cache` when its mapping was written before.
 pub fn render(
-    cache: &RenderCache,
+    cache: &JsonCache,
     outcome: &CheckOutcome,
     rendering: Rendering,
     check_in: Option<&CheckIn>,

@@ -3,13 +3,13 @@
 //! `run(listener, config, shutdown)` lets tests bind port 0 and stop the server at will.
 
 mod admission;
-mod durable;
-mod lease;
+mod leased_watcher;
 mod listener;
 mod server;
+mod store_durable;
 
-pub use durable::StoreDurable;
-pub use lease::{LeaseLoop, LeasedWatcher, replica_name};
+pub use leased_watcher::{LeaseLoop, LeasedWatcher, replica_name};
+pub use store_durable::StoreDurable;
 
 pub use listener::{GatewayListener, Incoming};
 pub use server::serve;
@@ -20,7 +20,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::api::access::Access;
-use crate::api::rendered::{self, RenderCache};
+use crate::api::json_cache::{self, JsonCache};
 use crate::api::{self, AppParts, AppState};
 use crate::checkin::Watcher;
 use crate::config::{ConfigError, GatewayConfig, UpstreamConfig};
@@ -169,7 +169,7 @@ pub fn state_with_store(
         store,
         hasher,
         answer_retention: config.store.answer_retention,
-        rendered: Arc::new(RenderCache::new(rendered::DEFAULT_MAX_BYTES)),
+        json_cache: Arc::new(JsonCache::new(json_cache::DEFAULT_MAX_BYTES)),
         bodies: Arc::default(),
         reception: Arc::default(),
         tls: config.server_tls.is_some(),

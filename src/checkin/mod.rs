@@ -5,14 +5,14 @@
 //! block when the file has one (else a query to the upstream), the check-in index by 照会番号.
 //! `watcher` finds the files (notify events plus a periodic rescan), waits until a file is
 //! complete, and disposes of it afterwards (`processed/` or left in place, `rejected/` with a
-//! reason file); `ledger` remembers files left in place across restarts.
+//! reason file); `handled` remembers files left in place across restarts (the `ledger_file`).
 //!
 //! Invariants: a file is either processed or rejected — never dropped silently; a file is read
 //! only once it is complete (closed, renamed in, or unchanged for the settle time); processing is
 //! idempotent (a file processed twice leaves the same cache and index); only this module reads
 //! the terminal's `face` and `res` folders (the terminal upstream reads its own results in `res`).
 
-mod ledger;
+mod handled;
 mod schedule;
 mod watcher;
 

@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::ledger::{Entry, Ledger};
+use super::handled::{Entry, HandledFiles};
 use super::schedule::{Done, Folder, Job, Schedule, Version};
 use super::{FileError, prefetch};
 use crate::domain::text::without_controls;
@@ -159,7 +159,7 @@ struct Shared {
     processed: Option<ShareDir>,
     rejected: ShareDir,
     share: ShareIo,
-    ledger: Option<Arc<Mutex<Ledger>>>,
+    ledger: Option<Arc<Mutex<HandledFiles>>>,
 }
 
 impl Shared {
@@ -261,7 +261,7 @@ impl Watcher {
                     "res" => res.as_ref(),
                     _ => None,
                 };
-                let l = Ledger::open(ledger, |e| {
+                let l = HandledFiles::open(ledger, |e| {
                     dir_of(&e.folder)
                         .and_then(|d| d.stat(&e.name).ok().flatten())
                         .and_then(|entry| match entry {

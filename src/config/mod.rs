@@ -25,7 +25,7 @@ use crate::upstream::{TerminalUpstreamOptions, UpstreamTls};
 mod access;
 mod env;
 mod file;
-mod resolve;
+mod sections;
 mod values;
 
 pub use file::{

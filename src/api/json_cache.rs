@@ -1,8 +1,3 @@
-//! What is written once per cached answer's mapping (its
-//! [`basis`](crate::service::CheckOutcome::basis)): the body of the kept answers (the mapped
-//! part, sealed once under a random key and stored once for all the checks that gave it), and
-//! the JSON rendering.
-//!
 //! Answers rendered once: the JSON of a cached answer is written once per mapping (its
 //! [`basis`](crate::service::CheckOutcome::basis)) and kept, bounded by bytes; each check writes
 //! only its own head (check id, status, source, dates, age) before the kept bytes, and its
@@ -51,11 +46,11 @@ const CHECK_IN_BEFORE: &[u8] = b",\"upstream_problem\":";
 
 /// Rendered answers by basis, bounded by their bytes.
 #[derive(Debug)]
-pub struct RenderCache {
+pub struct JsonCache {
     json: moka::sync::Cache<u64, Arc<Tail>>,
 }
 
-impl RenderCache {
+impl JsonCache {
     /// `max_bytes` of JSON.
     pub fn new(max_bytes: u64) -> Self {
         Self {
@@ -210,7 +205,7 @@ mod tests {
             ),
         ];
         for first in cases {
-            let cache = RenderCache::new(DEFAULT_MAX_BYTES);
+            let cache = JsonCache::new(DEFAULT_MAX_BYTES);
             let written = cache.json(&first, None).unwrap().unwrap();
             assert_eq!(written, full(&first, None));
             // Later checks on the same basis: other ids, times, sources, a check-in.
@@ -236,7 +231,7 @@ mod tests {
 
     #[test]
     fn answers_without_a_basis_or_degraded_are_written_in_full() {
-        let cache = RenderCache::new(DEFAULT_MAX_BYTES);
+        let cache = JsonCache::new(DEFAULT_MAX_BYTES);
         let mut o = outcome(&["2113601"], Source::Cache, Origin::Upstream);
         o.basis = None;
         assert!(cache.json(&o, None).is_none());

@@ -90,12 +90,12 @@ fn decode_name(field: &str) -> Option<String> {
 /// thousand).
 const MAX_LEDGER_BYTES: u64 = 64 << 20;
 
-pub struct Ledger {
+pub struct HandledFiles {
     entries: HashSet<Entry>,
     file: std::fs::File,
 }
 
-impl Ledger {
+impl HandledFiles {
     /// Opens (or creates) the ledger and drops entries whose file is gone or changed, so that it
     /// does not grow without bound. `exists` tells whether an entry still names a file as it was.
     pub fn open(path: &Path, exists: impl Fn(&Entry) -> bool) -> std::io::Result<Self> {
@@ -150,15 +150,15 @@ mod tests {
         let a = Entry::new("face", "OQSsiquc01res_face_a.xml", 10, t);
         let b = Entry::new("face", "OQSsiquc01res_face_b.xml", 20, t);
         {
-            let mut l = Ledger::open(&path, |_| true).unwrap();
+            let mut l = HandledFiles::open(&path, |_| true).unwrap();
             l.record(a.clone()).unwrap();
             l.record(b.clone()).unwrap();
             l.record(b.clone()).unwrap();
         }
-        let l = Ledger::open(&path, |_| true).unwrap();
+        let l = HandledFiles::open(&path, |_| true).unwrap();
         assert!(l.contains(&a) && l.contains(&b));
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
-        let l = Ledger::open(&path, |e| e.name.ends_with("a.xml")).unwrap();
+        let l = HandledFiles::open(&path, |e| e.name.ends_with("a.xml")).unwrap();
         assert!(l.contains(&a) && !l.contains(&b));
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
         // A file with the same name but another size is not the recorded one.
@@ -173,7 +173,7 @@ mod tests {
         let odd = "OQSsiquc01res_a\tb\nc%41\u{202e}d\u{1b}[31m.xml";
         let e = Entry::new("face", odd, 10, t);
         {
-            let mut l = Ledger::open(&path, |_| true).unwrap();
+            let mut l = HandledFiles::open(&path, |_| true).unwrap();
             l.record(e.clone()).unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
@@ -185,7 +185,7 @@ mod tests {
         );
         assert!(!text.contains('\u{202e}'));
         assert_eq!(text.matches('\t').count(), 3);
-        let l = Ledger::open(&path, |_| true).unwrap();
+        let l = HandledFiles::open(&path, |_| true).unwrap();
         assert!(l.contains(&e));
         assert!(files::is_owner_only(&path).unwrap());
     }
@@ -198,7 +198,7 @@ mod tests {
         std::fs::write(&target, "not a ledger\n").unwrap();
         let path = dir.path().join("ledger.tsv");
         std::os::unix::fs::symlink(&target, &path).unwrap();
-        assert!(Ledger::open(&path, |_| true).is_err());
+        assert!(HandledFiles::open(&path, |_| true).is_err());
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "not a ledger\n");
     }
 }
