@@ -96,6 +96,42 @@ impl Problem {
         }
     }
 
+    /// The listener's answer to a connection it cannot take (over its connection limit).
+    pub fn too_many_connections() -> Self {
+        Self {
+            kind: "/problems/too-many-connections",
+            title: "Too many open connections",
+            status: 503,
+            detail: "try again shortly".into(),
+            errors: Vec::new(),
+            retry_after: Some(1),
+        }
+    }
+
+    /// This problem as a whole HTTP/1.1 response that closes the connection, for a socket the
+    /// HTTP stack never sees (the listener refusing a connection at accept).
+    pub fn raw_response(&self) -> Vec<u8> {
+        let body = serde_json::to_vec(self).unwrap_or_default();
+        let reason = StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("");
+        let mut head = format!(
+            "HTTP/1.1 {} {reason}\r\nContent-Type: application/problem+json\r\n",
+            self.status
+        );
+        if let Some(s) = self.retry_after {
+            head.push_str(&format!("Retry-After: {s}\r\n"));
+        }
+        head.push_str(&format!(
+            "Connection: close\r\nCache-Control: no-store\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        ));
+        let mut out = head.into_bytes();
+        out.extend_from_slice(&body);
+        out
+    }
+
     pub fn too_large(limit: usize) -> Self {
         Self {
             kind: TOO_LARGE,

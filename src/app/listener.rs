@@ -28,7 +28,11 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a connection refused at accept is told before it is closed (plain HTTP; a TLS one is
 /// closed).
-const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 1\r\nConnection: close\r\nCache-Control: no-store\r\nContent-Length: 119\r\n\r\n{\"type\":\"/problems/too-many-connections\",\"title\":\"Too many open connections\",\"status\":503,\"detail\":\"try again shortly\"}";
+/// The answer to a connection refused at accept: the API's problem, written whole (the HTTP
+/// stack never sees this socket).
+static BUSY: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+    crate::api::problem::Problem::too_many_connections().raw_response()
+});
 
 /// An accepted connection, with its place among the listener's connections.
 pub struct Incoming {
@@ -217,7 +221,7 @@ impl GatewayListener {
 /// Tells a plain connection refused at accept to come back later, and closes it.
 async fn refuse(mut tcp: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        let _ = tcp.write_all(BUSY).await;
+        let _ = tcp.write_all(&BUSY).await;
         let _ = tcp.shutdown().await;
     })
     .await;
@@ -265,9 +269,17 @@ impl Connected<IncomingStream<'_, GatewayListener>> for Peer {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_busy_answer_announces_its_length() {
-        let text = std::str::from_utf8(super::BUSY).unwrap();
+    fn the_busy_answer_is_the_api_s_problem_with_its_length() {
+        let text = std::str::from_utf8(&super::BUSY).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+            "{head}"
+        );
+        assert!(head.contains("Retry-After: 1\r\n"), "{head}");
         assert!(head.contains(&format!("Content-Length: {}", body.len())));
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["type"], "/problems/too-many-connections");
+        assert_eq!(v["status"], 503);
     }
 }
