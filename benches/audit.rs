@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use pmh_gateway::api::AppState;
 use pmh_gateway::app::GatewayListener;
-use pmh_gateway::store::{AuditRecord, Hasher, Operation, SqliteStore, Store};
+use pmh_gateway::store::{Audit, AuditRecord, Hasher, Operation, SqliteStore, Store};
 use tokio::net::TcpListener;
 
 #[path = "peers/in_process.rs"]

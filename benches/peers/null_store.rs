@@ -6,21 +6,24 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use pmh_gateway::store::{
-    AuditQuery, AuditRecord, ChargeCommit, ChargeRecord, CheckCommit, CheckCommitted,
-    CommitOutcome, EntryVoid, EntryVoidOutcome, KeptItem, KeptRow, KeyedHash, LedgerRow,
-    NewLedgerEntry, Purged, Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome,
+    Audit, AuditQuery, AuditRecord, ChargeCommit, ChargeRecord, Charges, CheckCommit,
+    CheckCommitted, CheckinFiles, CommitOutcome, EntryVoid, EntryVoidOutcome, Kept, KeptItem,
+    KeptRow, KeyedHash, LedgerRow, NewLedgerEntry, Purged, Store, StoreError, StoreInfo,
+    StoredAnswer, VoidOutcome,
 };
 
 /// A store that keeps nothing: the gateway without an audit, for comparison only.
 pub struct NullStore;
 
-impl Store for NullStore {
+impl Audit for NullStore {
     fn append(&self, _: AuditRecord) -> BoxFuture<'_, Result<i64, StoreError>> {
         Box::pin(async { Ok(0) })
     }
+
     fn search(&self, _: AuditQuery) -> BoxFuture<'_, Result<Vec<AuditRecord>, StoreError>> {
         Box::pin(async { Ok(Vec::new()) })
     }
+
     fn record_check(&self, c: CheckCommit) -> BoxFuture<'_, Result<CheckCommitted, StoreError>> {
         Box::pin(async move {
             Ok(CheckCommitted {
@@ -29,6 +32,7 @@ impl Store for NullStore {
             })
         })
     }
+
     fn answer(
         &self,
         _: String,
@@ -36,6 +40,7 @@ impl Store for NullStore {
     ) -> BoxFuture<'_, Result<Option<StoredAnswer>, StoreError>> {
         Box::pin(async { Ok(None) })
     }
+
     fn purge(
         &self,
         _: chrono::DateTime<chrono::Utc>,
@@ -43,15 +48,13 @@ impl Store for NullStore {
     ) -> BoxFuture<'_, Result<Purged, StoreError>> {
         Box::pin(async { Ok(Purged::default()) })
     }
-    fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>> {
-        Box::pin(async { Ok(StoreInfo::default()) })
-    }
-    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async { Ok(()) })
-    }
+}
+
+impl Charges for NullStore {
     fn commit_charge(&self, _: ChargeCommit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
         Box::pin(async { Ok(CommitOutcome::Committed { version: 1 }) })
     }
+
     fn charge(
         &self,
         _: String,
@@ -59,12 +62,14 @@ impl Store for NullStore {
     ) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>> {
         Box::pin(async { Ok(None) })
     }
+
     fn reseal_charges(
         &self,
         _: pmh_gateway::store::Reseal,
     ) -> BoxFuture<'_, Result<usize, StoreError>> {
         Box::pin(async { Ok(0) })
     }
+
     fn void_charge(
         &self,
         _: String,
@@ -74,9 +79,11 @@ impl Store for NullStore {
     ) -> BoxFuture<'_, Result<VoidOutcome, StoreError>> {
         Box::pin(async { Ok(VoidOutcome::Unknown) })
     }
+
     fn add_ledger_entry(&self, _: NewLedgerEntry) -> BoxFuture<'_, Result<i64, StoreError>> {
         Box::pin(async { Ok(0) })
     }
+
     fn void_ledger_entry(
         &self,
         _: i64,
@@ -91,6 +98,7 @@ impl Store for NullStore {
             })
         })
     }
+
     fn ledger(
         &self,
         _: KeyedHash,
@@ -98,15 +106,17 @@ impl Store for NullStore {
     ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>> {
         Box::pin(async { Ok(Vec::new()) })
     }
-    fn key_check(&self, _: String) -> BoxFuture<'_, Result<bool, StoreError>> {
-        Box::pin(async { Ok(true) })
-    }
+}
+
+impl Kept for NullStore {
     fn put_kept(&self, _: KeptRow) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
     }
+
     fn forget_kept(&self, _: KeptItem, _: KeyedHash) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
     }
+
     fn kept(
         &self,
         _: KeptItem,
@@ -115,15 +125,20 @@ impl Store for NullStore {
     ) -> BoxFuture<'_, Result<Option<Vec<u8>>, StoreError>> {
         Box::pin(async { Ok(None) })
     }
+}
+
+impl CheckinFiles for NullStore {
     fn file_processed(&self, _: KeyedHash) -> BoxFuture<'_, Result<bool, StoreError>> {
         Box::pin(async { Ok(false) })
     }
+
     fn record_file(
         &self,
         _: pmh_gateway::store::ProcessedFile,
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
         Box::pin(async { Ok(true) })
     }
+
     fn lease(
         &self,
         _: String,
@@ -138,10 +153,26 @@ impl Store for NullStore {
             })
         })
     }
-    fn close(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async {})
-    }
+
     fn release_lease(&self, _: String, _: String) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
+    }
+}
+
+impl Store for NullStore {
+    fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>> {
+        Box::pin(async { Ok(StoreInfo::default()) })
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn key_check(&self, _: String) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async { Ok(true) })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
     }
 }

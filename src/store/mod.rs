@@ -1,5 +1,5 @@
 //! Durable state behind one interface ([`Store`]): the audit trail of who asked about whom, and
-//! the answers of earlier checks. The embedded backend is SQLite (`sqlite.rs`: one file under the
+//! the answers of earlier checks. The embedded backend is SQLite (`sqlite/`: one file under the
 //! state directory, WAL, owner-only); a second backend implements the same trait. Schema changes
 //! are versioned migrations (`migrations/NNNN_name.sql`), applied in order at open.
 //!
@@ -437,8 +437,8 @@ pub struct KeptRow {
     pub sealed: Vec<u8>,
 }
 
-/// The durable state, whichever backend holds it.
-pub trait Store: Send + Sync + 'static {
+/// The audit of who asked about whom, and the answers kept for re-reading.
+pub trait Audit: Send + Sync + 'static {
     /// Appends a record; returns once it is committed (an answer is sent only after).
     fn append(&self, record: AuditRecord) -> BoxFuture<'_, Result<i64, StoreError>>;
     /// The records matching `q`, newest first.
@@ -459,10 +459,10 @@ pub trait Store: Send + Sync + 'static {
         audit_before: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Purged, StoreError>>;
-    /// Sizes (counts every table: for operators, not for every probe).
-    fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>>;
-    /// Whether the store answers at all (cheap: readiness probes call it).
-    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+/// Committed charges and the 管理票 ledger.
+pub trait Charges: Send + Sync + 'static {
     /// Commits a visit's charge and its ledger rows, in one transaction: a new version, the
     /// earlier answer for the same request, or a conflict.
     fn commit_charge(&self, c: ChargeCommit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>>;
@@ -502,9 +502,10 @@ pub trait Store: Send + Sync + 'static {
         card: KeyedHash,
         month: chrono::NaiveDate,
     ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>>;
-    /// Records `check` (the secret's keyed hash of a fixed text) at first use; afterwards says
-    /// whether `check` is the one recorded.
-    fn key_check(&self, check: String) -> BoxFuture<'_, Result<bool, StoreError>>;
+}
+
+/// The service's durable state: stand-ins and check-ins, sealed under keyed hashes.
+pub trait Kept: Send + Sync + 'static {
     /// Keeps an item, replacing the one under the same item and key.
     fn put_kept(&self, row: KeptRow) -> BoxFuture<'_, Result<(), StoreError>>;
     /// Forgets an item.
@@ -516,6 +517,10 @@ pub trait Store: Send + Sync + 'static {
         key: KeyedHash,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Option<Vec<u8>>, StoreError>>;
+}
+
+/// Check-in files processed once across replicas, and the leases that choose who watches.
+pub trait CheckinFiles: Send + Sync + 'static {
     /// Whether a check-in file (`Hasher::checkin_file`) was recorded as processed.
     fn file_processed(&self, key: KeyedHash) -> BoxFuture<'_, Result<bool, StoreError>>;
     /// Records a processed check-in file with the audit records of its prefetch, in one
@@ -533,6 +538,18 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<LeaseState, StoreError>>;
     /// Gives the lease up, if `holder` has it (another may take it at once).
     fn release_lease(&self, name: String, holder: String) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+/// The durable state, whichever backend holds it: each kind of data behind its own trait (a
+/// backend implements each in a file of its own), and what concerns the store as a whole.
+pub trait Store: Audit + Charges + Kept + CheckinFiles {
+    /// Sizes (counts every table: for operators, not for every probe).
+    fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>>;
+    /// Whether the store answers at all (cheap: readiness probes call it).
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Records `check` (the secret's keyed hash of a fixed text) at first use; afterwards says
+    /// whether `check` is the one recorded.
+    fn key_check(&self, check: String) -> BoxFuture<'_, Result<bool, StoreError>>;
     /// Closes the store once what was sent before is committed: later calls fail with
     /// [`StoreError::Stopped`]. Returns when the files (SQLite) or connections (PostgreSQL) are
     /// closed, so that a stopped gateway leaves its state folder still.

@@ -1,4 +1,4 @@
-//! The store's contract, run against every backend (`sqlite.rs` and `postgres.rs` tests call
+//! The store's contract, run against every backend (`sqlite/` and `postgres/` tests call
 //! each of these on an empty store). What only one backend can show (files on disk, its own
 //! refusal of an UPDATE) stays with its own tests.
 

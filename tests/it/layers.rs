@@ -475,21 +475,31 @@ fn only_test_modules_are_cut_and_strings_hide_nothing() {
     assert_eq!(files, ["more"]);
 }
 
-/// The scan sees the whole of the PostgreSQL store, past its first test-only helper: a path to
-/// the service inserted late in the file is caught.
+/// The scan sees the whole of the PostgreSQL store past its first test-only helper (a
+/// `#[cfg(all(test, …))]` function inside an `impl`, where the scan once stopped): a path to
+/// the service planted between that helper and the file's test module is caught.
 #[test]
 fn an_import_deep_in_a_long_file_is_caught() {
-    let file = root().join("src/store/postgres.rs");
+    let file = root().join("src/store/postgres/mod.rs");
     let text = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines.len() > 600, "the file is long enough to test");
-    let mut planted = lines[..600].join("\n");
+    let helper = lines
+        .iter()
+        .position(|l| l.starts_with("    #[cfg(all(test"))
+        .expect("the file has a test-only helper");
+    let tests = lines
+        .iter()
+        .position(|l| l.starts_with("#[cfg(all(test"))
+        .expect("the file has a test module");
+    assert!(tests > helper + 100, "production code lies between them");
+    let at = (helper + tests) / 2;
+    let mut planted = lines[..at].join("\n");
     planted.push_str("\nfn planted() { crate::service::SubsidyService::noop(); }\n");
-    planted.push_str(&lines[600..].join("\n"));
+    planted.push_str(&lines[at..].join("\n"));
     let (code, _) = without_test_modules(&code_only(&planted));
     assert!(
         used_modules(&code, &["store".to_owned(), "postgres".to_owned()]).contains("service"),
-        "a line inserted at line 600 is read"
+        "a line planted at line {at} is read"
     );
 }
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use pmh_gateway::auth::{Client, Scope};
-use pmh_gateway::store::{AuditQuery, SqliteStore, Store};
+use pmh_gateway::store::{Audit, AuditQuery, SqliteStore};
 use pmh_gateway::tls::ServerTlsMaterial;
 use pmh_pki::LocalCa;
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use pmh_gateway::sandbox::postgres::Cluster;
 use pmh_gateway::sandbox::terminal::check_in_xml;
-use pmh_gateway::store::{AuditQuery, Operation, PostgresConfig, PostgresStore, Store};
+use pmh_gateway::store::{Audit, AuditQuery, Operation, PostgresConfig, PostgresStore, Store};
 
 use crate::common::*;
 
