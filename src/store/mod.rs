@@ -587,6 +587,26 @@ pub struct Migration {
     pub postgres: &'static str,
 }
 
+/// The table that records the migrations applied: the same SQL in both dialects.
+const SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)";
+
+/// The one rule of the migration runners: the next migration a database at schema `current`
+/// needs (`None` when it is up to date), or a refusal when a newer build wrote it.
+fn next_migration(current: u32) -> Result<Option<&'static Migration>, StoreError> {
+    let known = MIGRATIONS.last().map_or(0, |m| m.version);
+    if current > known {
+        return Err(StoreError::NewerSchema {
+            found: current,
+            known,
+        });
+    }
+    Ok(MIGRATIONS.iter().find(|m| m.version > current))
+}
+
 /// The schema, in order. A released migration is never edited: a change is a new one.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {

@@ -27,9 +27,9 @@ use tokio_postgres::types::ToSql;
 use super::{
     Audit, AuditQuery, AuditRecord, BODY_KEEP, ChargeCommit, ChargeRecord, Charges, CheckCommit,
     CheckCommitted, CheckinFiles, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, Kept,
-    KeptItem, KeptRow, KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge, MIGRATIONS,
-    NewLedgerEntry, Operation, PostgresConfig, ProcessedFile, Purged, Reseal, Store, StoreError,
-    StoreInfo, StoredAnswer, VoidOutcome, month_key,
+    KeptItem, KeptRow, KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge,
+    NewLedgerEntry, Operation, PostgresConfig, ProcessedFile, Purged, Reseal, SCHEMA_MIGRATIONS,
+    Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key, next_migration,
 };
 use crate::domain::{Care, Yen};
 
@@ -186,17 +186,8 @@ impl PostgresStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await
             .map_err(&err)?;
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                version INTEGER PRIMARY KEY,
-                name TEXT NOT NULL,
-                applied_at TEXT NOT NULL
-            )",
-        )
-        .await
-        .map_err(&err)?;
+        tx.batch_execute(SCHEMA_MIGRATIONS).await.map_err(&err)?;
         tx.commit().await.map_err(&err)?;
-        let known = MIGRATIONS.last().map_or(0, |m| m.version);
         loop {
             let tx = conn.transaction().await.map_err(&err)?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
@@ -210,14 +201,7 @@ impl PostgresStore {
                 .await
                 .map_err(&err)?
                 .get(0);
-            let current = current.max(0) as u32;
-            if current > known {
-                return Err(StoreError::NewerSchema {
-                    found: current,
-                    known,
-                });
-            }
-            let Some(m) = MIGRATIONS.iter().find(|m| m.version > current) else {
+            let Some(m) = next_migration(current.max(0) as u32)? else {
                 return Ok(());
             };
             let failed = |e: tokio_postgres::Error| StoreError::Migration {
@@ -587,6 +571,7 @@ impl Store for PostgresStore {
 mod tests {
     use super::*;
     use crate::sandbox::postgres::Cluster;
+    use crate::store::MIGRATIONS;
     use crate::store::suite::{self, at};
 
     async fn store(cluster: &Cluster) -> PostgresStore {

@@ -24,9 +24,9 @@ use tokio::sync::oneshot;
 use super::{
     Audit, AuditQuery, AuditRecord, BODY_KEEP, ChargeCommit, ChargeRecord, Charges, CheckCommit,
     CheckCommitted, CheckinFiles, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, Kept,
-    KeptItem, KeptRow, KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge, MIGRATIONS,
-    NewLedgerEntry, Operation, ProcessedFile, Purged, Reseal, Store, StoreError, StoreInfo,
-    StoredAnswer, VoidOutcome, month_key,
+    KeptItem, KeptRow, KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge,
+    NewLedgerEntry, Operation, ProcessedFile, Purged, Reseal, SCHEMA_MIGRATIONS, Store, StoreError,
+    StoreInfo, StoredAnswer, VoidOutcome, month_key, next_migration,
 };
 use crate::domain::{Care, Yen};
 use crate::files::{owner_only_dir, restrict_to_owner};
@@ -213,29 +213,15 @@ fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 /// `schema_migrations`.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let err = db_error(path);
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
-            version INTEGER PRIMARY KEY,
-            name TEXT NOT NULL,
-            applied_at TEXT NOT NULL
-        )",
-    )
-    .map_err(&err)?;
-    let current: u32 = conn
+    conn.execute_batch(SCHEMA_MIGRATIONS).map_err(&err)?;
+    let mut current: u32 = conn
         .query_row(
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
             [],
             |r| r.get(0),
         )
         .map_err(&err)?;
-    let known = MIGRATIONS.last().map_or(0, |m| m.version);
-    if current > known {
-        return Err(StoreError::NewerSchema {
-            found: current,
-            known,
-        });
-    }
-    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+    while let Some(m) = next_migration(current)? {
         let failed = |e: rusqlite::Error| StoreError::Migration {
             version: m.version,
             name: m.name,
@@ -254,6 +240,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
             name = m.name,
             "store migration applied"
         );
+        current = m.version;
     }
     Ok(())
 }
@@ -562,6 +549,7 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
     use crate::files::is_owner_only;
+    use crate::store::MIGRATIONS;
     use crate::store::Store;
     use crate::store::suite::{self, at};
 
