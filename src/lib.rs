@@ -10,7 +10,6 @@ pub mod config;
 #[cfg(feature = "emulator")]
 pub mod demo;
 pub mod errors;
-pub mod files;
 #[cfg(feature = "emulator")]
 pub mod fuzzing;
 pub mod masters;
@@ -30,5 +29,7 @@ pub mod upstream;
 pub use app::run;
 /// The pure core (`crates/pmh-core`), under the paths the gateway has always used.
 pub use pmh_core::{charges, domain, mapping};
+/// The file operations (`crates/pmh-files`), likewise.
+pub use pmh_files as files;
 /// The wire formats (`crates/pmh-formats`), likewise.
 pub use pmh_formats::{onshi, pmh};

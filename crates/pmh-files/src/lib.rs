@@ -248,7 +248,7 @@ pub fn is_private_secret(path: &Path) -> std::io::Result<bool> {
 
 /// A file name made safe for a log line or a record (see `domain::text::escape_text`).
 pub fn escape_name(name: &str) -> Cow<'_, str> {
-    crate::domain::text::escape_text(name)
+    pmh_core::domain::text::escape_text(name)
 }
 
 /// Reads the start of a file (at most `limit` bytes, no link followed) as text with control
