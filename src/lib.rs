@@ -22,7 +22,6 @@ pub mod sandbox {
     pub use pmh_sandbox::*;
 }
 pub mod service;
-pub mod store;
 pub mod tls;
 pub mod upstream;
 
@@ -33,3 +32,5 @@ pub use pmh_core::{charges, domain, mapping};
 pub use pmh_files as files;
 /// The wire formats (`crates/pmh-formats`), likewise.
 pub use pmh_formats::{onshi, pmh};
+/// The durable state (`crates/pmh-store`), likewise.
+pub use pmh_store as store;

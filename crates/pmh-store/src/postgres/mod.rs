@@ -31,7 +31,7 @@ use super::{
     NewLedgerEntry, Operation, PostgresConfig, ProcessedFile, Purged, Reseal, SCHEMA_MIGRATIONS,
     Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key, next_migration,
 };
-use crate::domain::{Care, Yen};
+use pmh_core::domain::{Care, Yen};
 
 /// Host(s), port and database of a connection string, without user or password.
 pub fn where_of(url: &str) -> String {
@@ -119,12 +119,19 @@ impl PostgresStore {
         };
         let manager = match &cfg.ca_pem {
             Some(pem) => {
-                crate::tls::install_crypto_provider();
+                let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
                 pg.ssl_mode(tokio_postgres::config::SslMode::Require);
                 let mut roots = rustls::RootCertStore::empty();
-                for cert in crate::tls::certs_from_pem(pem)
-                    .map_err(|e| refused(format!("store.ca_cert: {e}")))?
-                {
+                use rustls_pki_types::pem::PemObject;
+                let certs = rustls_pki_types::CertificateDer::pem_slice_iter(pem)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| refused(format!("store.ca_cert: {e}")))?;
+                if certs.is_empty() {
+                    return Err(refused(
+                        "store.ca_cert: no certificate found in the PEM data".into(),
+                    ));
+                }
+                for cert in certs {
                     roots
                         .add(cert)
                         .map_err(|e| refused(format!("store.ca_cert: {e}")))?;
@@ -229,7 +236,7 @@ impl PostgresStore {
     }
 
     /// Runs one statement that changes rows (tests: to show what the database refuses).
-    #[cfg(all(test, feature = "emulator"))]
+    #[cfg(test)]
     pub(crate) async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
         let conn = self.conn().await?;
         conn.execute(sql, &[]).await.map_err(pg_error(&self.at))
@@ -436,7 +443,7 @@ async fn ledger_rows(
                 },
                 visit_id: r.get(2),
                 version: r.get::<_, Option<i32>>(3).map(|v| v.max(0) as u32),
-                date: crate::domain::date::parse_iso(&date).unwrap_or_default(),
+                date: pmh_core::domain::date::parse_iso(&date).unwrap_or_default(),
                 amount: yen_of(r.get(5)),
                 total_cost: r.get::<_, Option<i64>>(6).map(yen_of),
                 care: if care == "inpatient" {
@@ -567,12 +574,12 @@ impl Store for PostgresStore {
 }
 
 // The store's contract on a real PostgreSQL: a throw-away cluster per test.
-#[cfg(all(test, feature = "emulator"))]
+#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::postgres::Cluster;
-    use crate::store::MIGRATIONS;
-    use crate::store::suite::{self, at};
+    use crate::MIGRATIONS;
+    use crate::suite::{self, at};
+    use pmh_sandbox::postgres::Cluster;
 
     async fn store(cluster: &Cluster) -> PostgresStore {
         let url = cluster.database().await.expect("a fresh database");
@@ -710,8 +717,8 @@ mod tests {
         };
         let store = store(&cluster).await;
         suite::charges_are_versioned_idempotent_and_voidable(&store).await;
-        let card = crate::store::Hasher::from_secret(b"k").card(
-            &crate::domain::PayerNumber::parse("21136015").unwrap(),
+        let card = crate::Hasher::from_secret(b"k").card(
+            &pmh_core::domain::PayerNumber::parse("21136015").unwrap(),
             "1234566",
         );
         let row = suite::entry(&card, "2026-04-01", 1_000);
@@ -740,8 +747,8 @@ mod tests {
         };
         let a = std::sync::Arc::new(PostgresStore::open(&cfg).await.unwrap());
         let b = std::sync::Arc::new(PostgresStore::open(&cfg).await.unwrap());
-        let card = crate::store::Hasher::from_secret(b"k").card(
-            &crate::domain::PayerNumber::parse("21136015").unwrap(),
+        let card = crate::Hasher::from_secret(b"k").card(
+            &pmh_core::domain::PayerNumber::parse("21136015").unwrap(),
             "1234566",
         );
         // The same request from both at once: one commit, one repeat.
@@ -792,7 +799,7 @@ mod tests {
         }
         versions.sort();
         assert_eq!(versions, [2, 3]);
-        let april = crate::domain::date::parse_iso("2026-04-01").unwrap();
+        let april = pmh_core::domain::date::parse_iso("2026-04-01").unwrap();
         assert_eq!(
             a.ledger(card, april).await.unwrap().len(),
             1,

@@ -227,7 +227,7 @@ impl Charges for SqliteStore {
                 });
             }
             let of = KeyedHash::parse(&card)
-                .zip(crate::domain::date::parse_iso(&date).ok())
+                .zip(pmh_core::domain::date::parse_iso(&date).ok())
                 .map(|(card, date)| EntryOf { card, date });
             let done = |outcome| {
                 Ok(EntryVoid {

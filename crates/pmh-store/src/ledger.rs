@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::KeyedHash;
-use crate::domain::{Care, Yen};
+use pmh_core::domain::{Care, Yen};
 
 /// Where a ledger amount comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

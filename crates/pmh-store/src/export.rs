@@ -1,7 +1,7 @@
 //! The audit as text: JSON Lines and CSV for export, and the time criteria people type.
 
 use super::{AuditQuery, AuditRecord, KeyedHash, Operation};
-use crate::domain::{InsuredIdentity, date};
+use pmh_core::domain::{InsuredIdentity, date};
 
 /// RFC 3339, or a day (its JST midnight).
 pub fn parse_time(v: &str) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -175,7 +175,7 @@ impl Criteria {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Operation;
+    use crate::Operation;
 
     #[test]
     fn csv_cells_a_spreadsheet_would_run_are_written_as_text() {

@@ -249,7 +249,7 @@ impl Charges for PostgresStore {
                 });
             }
             let of = KeyedHash::parse(&card)
-                .zip(crate::domain::date::parse_iso(&date).ok())
+                .zip(pmh_core::domain::date::parse_iso(&date).ok())
                 .map(|(card, date)| EntryOf { card, date });
             let done = |outcome| {
                 Ok(EntryVoid {

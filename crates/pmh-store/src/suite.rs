@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::*;
-use crate::domain::{Care, Yen};
+use pmh_core::domain::{Care, Yen};
 
 pub fn at(h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, h, 0, 0).unwrap()
@@ -221,7 +221,7 @@ pub async fn answers_expire(store: &dyn Store) {
                 body: None,
             }),
             cards: vec![card, empty],
-            month: crate::domain::date::parse_iso("2026-11-21").unwrap(),
+            month: pmh_core::domain::date::parse_iso("2026-11-21").unwrap(),
         })
         .await
         .unwrap();
@@ -359,7 +359,7 @@ pub fn entry(card: &KeyedHash, day: &str, amount: u64) -> NewLedgerEntry {
     NewLedgerEntry {
         owner: "recept".into(),
         card: card.clone(),
-        date: crate::domain::date::parse_iso(day).unwrap(),
+        date: pmh_core::domain::date::parse_iso(day).unwrap(),
         amount: Yen(amount),
         total_cost: Some(Yen(amount * 10)),
         care: Care::Outpatient,
@@ -381,7 +381,7 @@ pub fn commit(
         visit_id: visit.into(),
         fingerprint: fingerprint.into(),
         correction,
-        month: crate::domain::date::parse_iso("2026-04-01").unwrap(),
+        month: pmh_core::domain::date::parse_iso("2026-04-01").unwrap(),
         answer: format!("{{\"fingerprint\":\"{fingerprint}\"}}"),
         entries: rows,
         client: "recept".into(),
@@ -393,10 +393,10 @@ pub fn commit(
 pub async fn charges_are_versioned_idempotent_and_voidable(store: &dyn Store) {
     let h = Hasher::from_secret(b"k");
     let card = h.card(
-        &crate::domain::PayerNumber::parse("21136015").unwrap(),
+        &pmh_core::domain::PayerNumber::parse("21136015").unwrap(),
         "1234566",
     );
-    let april = crate::domain::date::parse_iso("2026-04-01").unwrap();
+    let april = pmh_core::domain::date::parse_iso("2026-04-01").unwrap();
     let amounts = |rows: &[LedgerRow]| -> Vec<(LedgerSource, u64)> {
         rows.iter().map(|r| (r.source, r.amount.0)).collect()
     };
@@ -507,10 +507,10 @@ pub async fn charges_are_versioned_idempotent_and_voidable(store: &dyn Store) {
     );
     assert_eq!(store.ledger(card.clone(), april).await.unwrap().len(), 3);
     // Another month, another certificate: nothing.
-    let may = crate::domain::date::parse_iso("2026-05-01").unwrap();
+    let may = pmh_core::domain::date::parse_iso("2026-05-01").unwrap();
     assert!(store.ledger(card.clone(), may).await.unwrap().is_empty());
     let other = h.card(
-        &crate::domain::PayerNumber::parse("21136015").unwrap(),
+        &pmh_core::domain::PayerNumber::parse("21136015").unwrap(),
         "7654321",
     );
     assert!(store.ledger(other, april).await.unwrap().is_empty());
@@ -579,10 +579,10 @@ pub async fn charges_are_versioned_idempotent_and_voidable(store: &dyn Store) {
 pub async fn visits_are_their_owners(store: &dyn Store) {
     let h = Hasher::from_secret(b"k");
     let card = h.card(
-        &crate::domain::PayerNumber::parse("21136015").unwrap(),
+        &pmh_core::domain::PayerNumber::parse("21136015").unwrap(),
         "1234566",
     );
-    let april = crate::domain::date::parse_iso("2026-04-01").unwrap();
+    let april = pmh_core::domain::date::parse_iso("2026-04-01").unwrap();
     let mine = commit("V1", "f1", false, vec![entry(&card, "2026-04-01", 1_000)]);
     let theirs = ChargeCommit {
         owner: "pharmacy".into(),

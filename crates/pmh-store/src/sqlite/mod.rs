@@ -28,8 +28,8 @@ use super::{
     NewLedgerEntry, Operation, ProcessedFile, Purged, Reseal, SCHEMA_MIGRATIONS, Store, StoreError,
     StoreInfo, StoredAnswer, VoidOutcome, month_key, next_migration,
 };
-use crate::domain::{Care, Yen};
-use crate::files::{owner_only_dir, restrict_to_owner};
+use pmh_core::domain::{Care, Yen};
+use pmh_files::{owner_only_dir, restrict_to_owner};
 
 /// The database file's name in the state folder.
 pub const DB_FILE: &str = "state.db";
@@ -460,7 +460,7 @@ fn ledger_rows(
             },
             visit_id: r.get(2)?,
             version: r.get(3)?,
-            date: crate::domain::date::parse_iso(&date).unwrap_or_default(),
+            date: pmh_core::domain::date::parse_iso(&date).unwrap_or_default(),
             amount: Yen(r.get::<_, i64>(5)?.max(0) as u64),
             total_cost: r.get::<_, Option<i64>>(6)?.map(|v| Yen(v.max(0) as u64)),
             care: if care == "inpatient" {
@@ -548,10 +548,10 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::files::is_owner_only;
-    use crate::store::MIGRATIONS;
-    use crate::store::Store;
-    use crate::store::suite::{self, at};
+    use crate::MIGRATIONS;
+    use crate::Store;
+    use crate::suite::{self, at};
+    use pmh_files::is_owner_only;
 
     #[tokio::test]
     async fn records_are_appended_searched_and_purged() {
@@ -650,7 +650,7 @@ mod tests {
     async fn the_ledger_read_of_every_answer_is_not_prepared_again() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path(), false).unwrap();
-        let hasher = crate::store::Hasher::from_secret(b"0123456789abcdef0123456789abcdef");
+        let hasher = crate::Hasher::from_secret(b"0123456789abcdef0123456789abcdef");
         let month = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         for i in 0..5 {
             store
@@ -836,7 +836,7 @@ mod tests {
                 ("other".into(), "recept".into())
             ]
         );
-        let h = std::sync::Arc::new(crate::store::Hasher::from_secret(b"k"));
+        let h = std::sync::Arc::new(crate::Hasher::from_secret(b"k"));
         let hh = h.clone();
         let resealed = store
             .reseal_charges(std::sync::Arc::new(move |c| {
@@ -878,8 +878,8 @@ mod tests {
         let store = SqliteStore::open(dir.path(), false).unwrap();
         suite::charges_are_versioned_idempotent_and_voidable(&store).await;
         // Nothing is edited in place.
-        let card = crate::store::Hasher::from_secret(b"k").card(
-            &crate::domain::PayerNumber::parse("21136015").unwrap(),
+        let card = crate::Hasher::from_secret(b"k").card(
+            &pmh_core::domain::PayerNumber::parse("21136015").unwrap(),
             "1234566",
         );
         let row = suite::entry(&card, "2026-04-01", 1_000);

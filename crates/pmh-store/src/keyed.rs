@@ -10,9 +10,9 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::{aead, hmac};
 
 use super::StoreError;
-use crate::domain::date::Yyyymmdd;
-use crate::domain::{IDENTITY_SEPARATOR, InsuredIdentity, PayerNumber, hex};
-use crate::files::{create_owner_only, is_private_secret};
+use pmh_core::domain::date::Yyyymmdd;
+use pmh_core::domain::{IDENTITY_SEPARATOR, InsuredIdentity, PayerNumber, hex};
+use pmh_files::{create_owner_only, is_private_secret};
 
 /// The secret's size in bytes (and a sealing key's).
 pub const KEY_BYTES: usize = 32;
@@ -183,7 +183,7 @@ impl Hasher {
 
     /// A committed charge's answer from what is kept; `None` when it does not open.
     pub fn open_charge(&self, owner: &str, visit_id: &str, kept: &str) -> Option<String> {
-        let sealed = crate::domain::unhex(kept.strip_prefix(SEALED_CHARGE_PREFIX)?)?;
+        let sealed = pmh_core::domain::unhex(kept.strip_prefix(SEALED_CHARGE_PREFIX)?)?;
         let plain = self.charge_sealer(owner, visit_id).open(&sealed)?;
         String::from_utf8(plain).ok()
     }
@@ -336,7 +336,7 @@ pub fn key_path(dir: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::unhex;
+    use pmh_core::domain::unhex;
 
     fn insured(number: &str) -> InsuredIdentity {
         InsuredIdentity::new(
@@ -432,7 +432,7 @@ mod tests {
         let first = Hasher::open_or_create(&path)
             .unwrap()
             .patient(&insured("1"));
-        assert!(crate::files::is_owner_only(&path).unwrap());
+        assert!(pmh_files::is_owner_only(&path).unwrap());
         let again = Hasher::open_or_create(&path)
             .unwrap()
             .patient(&insured("1"));
