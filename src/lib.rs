@@ -5,6 +5,7 @@ pub mod answers;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod billing;
 pub mod checkin;
 pub mod config;
 #[cfg(feature = "emulator")]

@@ -26,42 +26,20 @@ use super::dto::{
 use super::problem::{FieldError, Problem};
 use super::request::parse_json;
 use crate::auth::{Caller, Scope};
-use crate::charges::{
-    self, Described, Insurance, Month, Named, Part, Quote, Setting, SpecificDisease, Visit,
-};
+use crate::billing::{self, Books, Certificates, Committed, Prepared};
+use crate::charges::{Insurance, Named, Part, Quote, Setting, SpecificDisease, Visit};
 use crate::domain::{
     Care, Certificate, Claim, CopayCaps, HighCostClass, InsuranceKind, MaxCopayment,
-    MedicalInstitutionCode, PayerNumber, ServiceDate, Validity, Yen, date, hex, text,
+    MedicalInstitutionCode, PayerNumber, Validity, Yen, date, hex, text,
 };
-use crate::mapping::{Flag, MappedSubsidy, VisitContext};
 use crate::masters::MasterSnapshot;
 use crate::store::{
-    AuditRecord, ChargeCommit, CommitOutcome, EntryVoidOutcome, KeyedHash, LedgerRow,
-    NewLedgerEntry, Operation, VoidOutcome, ledger_totals, month_key,
+    AuditRecord, EntryVoidOutcome, KeyedHash, LedgerRow, NewLedgerEntry, Operation, VoidOutcome,
+    month_key,
 };
 
 /// The most any amount typed into the API may be (a sanity bound, not a rule).
 const MAX_AMOUNT: i64 = 1_000_000_000;
-
-/// A request read and resolved, ready for the engine.
-struct Prepared {
-    /// The snapshot the request was read with: the limits and the answer's version come from
-    /// it too, so a reload in between cannot mix two.
-    masters: Arc<MasterSnapshot>,
-    month: Month,
-    /// The engine's id of the visit to quote.
-    visit_key: String,
-    visit: Visit,
-    described: Vec<Described>,
-    /// Per subsidy: the certificate's ledger key, when its cap is shared and it has a recipient
-    /// number.
-    cards: Vec<Option<KeyedHash>>,
-    /// Per subsidy: (own committed visits outside the request, other institutions) this month.
-    ledger: Vec<Option<(u64, u64)>>,
-    request_visit_id: Option<String>,
-    fingerprint: String,
-    correction: bool,
-}
 
 /// A JSON body: `Content-Type: application/json` (or `+json`), as the check route requires —
 /// anything else is 415 — and within the size limit.
@@ -302,77 +280,24 @@ fn part(
     Ok(Part { cost, subsidies })
 }
 
-/// The certificate behind a subsidy of an earlier answer.
-fn certificate_of(m: &MappedSubsidy) -> Certificate {
-    Certificate {
-        certificate_type_id: m.certificate_type_id.clone(),
-        certification_name: m.certification_name.clone(),
-        payer_number_raw: m.payer_number.clone(),
-        payer_number: PayerNumber::parse(&m.payer_number),
-        recipient_number_raw: m.recipient_number.clone(),
-        segment: m.segment.clone(),
-        income_segment: m.income_segment.clone(),
-        additional_conditions: m.additional_conditions.clone(),
-        designated_institutions: m.designated_institutions.clone(),
-        always_reimbursement: m.flags.contains(&Flag::ReimbursementOnly),
-        not_disclosed: m.flags.contains(&Flag::NotDisclosed),
-        max_copayment: m.copay.certificate,
-        validity: Ok(m.validity.unwrap_or(Validity {
-            from: None,
-            to: None,
-        })),
-        details: Vec::new(),
-        unreadable: Vec::new(),
-    }
-}
-
 /// The certificates of the request: an earlier check's, or typed in.
-async fn named(
-    st: Option<&AppState>,
+fn certificates(
     req: &ChargeQuoteRequest,
     first: NaiveDate,
     last: NaiveDate,
-) -> Result<Vec<Named>, Problem> {
+) -> Result<Certificates, Problem> {
     match (&req.check_id, &req.subsidies) {
         (Some(_), Some(_)) | (None, None) => Err(Problem::invalid_field(
             "check_id",
             "give `check_id` (the subsidies of an earlier check) or `subsidies` (typed from paper certificates), one of them",
         )),
-        (Some(check_id), None) => {
-            let Some(st) = st else {
-                return Err(Problem::invalid_field(
-                    "check_id",
-                    "an earlier check is known only to the running gateway: give `subsidies` here",
-                ));
-            };
-            let Some(check_id) = super::request::check_id(check_id) else {
-                return Err(Problem::invalid_field(
-                    "check_id",
-                    "is a check id (a UUID the gateway answered)",
-                ));
-            };
-            let kept = st
-                .store
-                .answer(check_id, st.service.now())
-                .await
-                .map_err(|e| internal("the kept answers could not be read", e))?;
-            let outcome = kept
-                .and_then(|k| crate::answers::open(&st.hasher, &k))
-                .ok_or_else(|| {
-                    Problem::not_found(
-                        "no answer with this check id is kept (never given, or older than the answer retention)",
-                    )
-                })?;
-            Ok(outcome
-                .mapped
-                .active
-                .iter()
-                .map(|m| Named {
-                    certificate: certificate_of(m),
-                    own_payment: None,
-                })
-                .collect())
-        }
+        (Some(check_id), None) => match super::request::check_id(check_id) {
+            Some(id) => Ok(Certificates::Earlier(id.to_owned())),
+            None => Err(Problem::invalid_field(
+                "check_id",
+                "is a check id (a UUID the gateway answered)",
+            )),
+        },
         (None, Some(list)) => {
             let mut errors = Vec::new();
             let mut out = Vec::new();
@@ -437,7 +362,7 @@ async fn named(
                 });
             }
             if errors.is_empty() {
-                Ok(out)
+                Ok(Certificates::Typed(out))
             } else {
                 Err(Problem::invalid(errors))
             }
@@ -456,27 +381,14 @@ fn fingerprint(body: &[u8]) -> String {
     hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &canonical).as_ref())
 }
 
-/// Where a request is read: the running gateway (its masters, earlier checks, the ledger), or
-/// the masters alone (the command line: subsidies typed in, no ledger).
-struct Context<'a> {
-    masters: Arc<MasterSnapshot>,
-    institution: Option<MedicalInstitutionCode>,
-    gateway: Option<&'a AppState>,
-}
-
-impl<'a> Context<'a> {
-    fn of(st: &'a AppState) -> Self {
-        Self {
-            masters: st.service.masters(),
-            institution: st.service.institution().cloned(),
-            gateway: Some(st),
-        }
-    }
-}
-
-async fn prepare(cx: &Context<'_>, body: &[u8], commit: bool) -> Result<Prepared, Problem> {
+/// A charge request read into the core's terms (every field checked, each mistake named), with
+/// the masters in force, for `billing::prepare`.
+fn read(
+    masters: &MasterSnapshot,
+    body: &[u8],
+    commit: bool,
+) -> Result<billing::ChargeRequest, Problem> {
     let req: ChargeQuoteRequest = parse_json(body)?;
-    let masters = cx.masters.clone();
     let mut errors = Vec::new();
     let ins = insurance(&req.insurance, &mut errors);
     let with_insurance = ins.as_ref().is_none_or(|i| i.kind != InsuranceKind::None);
@@ -503,7 +415,7 @@ async fn prepare(cx: &Context<'_>, body: &[u8], commit: bool) -> Result<Prepared
         .clone()
         .unwrap_or_else(|| "this-visit".to_owned());
     let this = visit(
-        &masters,
+        masters,
         "visit",
         &req.visit,
         visit_key.clone(),
@@ -532,7 +444,7 @@ async fn prepare(cx: &Context<'_>, body: &[u8], commit: bool) -> Result<Prepared
             });
             continue;
         }
-        if let Some(v) = visit(&masters, &f, e, id, with_insurance, &mut errors) {
+        if let Some(v) = visit(masters, &f, e, id, with_insurance, &mut errors) {
             visits.push(v);
         }
     }
@@ -545,55 +457,39 @@ async fn prepare(cx: &Context<'_>, body: &[u8], commit: bool) -> Result<Prepared
         dates.clone().min().unwrap_or(this.date),
         dates.max().unwrap_or(this.date),
     );
-    let named = named(cx.gateway, &req, first, last).await?;
-    let base = VisitContext {
-        institution: cx.institution.clone(),
-        ..VisitContext::on(ServiceDate::new(this.date))
-    };
-    let (mut subsidies, described) =
-        charges::resolve(&named, &masters, ServiceDate::new(this.date), &base)?;
-    // The ledger: what was paid this month under each shared cap, here and elsewhere.
-    let mut cards = Vec::new();
-    let mut ledger = Vec::new();
-    for (s, d) in subsidies.iter_mut().zip(&described) {
-        let card = cx.gateway.and_then(|st| {
-            st.hasher
-                .shared_card(d.shared_cap, &d.payer_number, d.recipient_number.as_deref())
-        });
-        let sums = match (&card, cx.gateway) {
-            (Some(c), Some(st)) => {
-                let rows = st
-                    .store
-                    .ledger(c.clone(), this.date)
-                    .await
-                    .map_err(|e| internal("the ledger could not be read", e))?;
-                // Committed visits that are in the request are computed, not counted twice.
-                let (own, others) = ledger_totals(
-                    rows.iter()
-                        .filter(|r| r.visit_id.as_ref().is_none_or(|v| !ids.contains(v))),
-                );
-                s.paid_elsewhere = Yen(own + others);
-                Some((own, others))
-            }
-            _ => None,
-        };
-        cards.push(card);
-        ledger.push(sums);
-    }
-    visits.push(this.clone());
-    let month = Month::new(ins, subsidies, visits)?;
-    Ok(Prepared {
-        masters,
-        month,
-        visit_key,
+    Ok(billing::ChargeRequest {
+        insurance: ins,
         visit: this,
-        described,
-        cards,
-        ledger,
-        request_visit_id,
-        fingerprint: fingerprint(body),
+        earlier: visits,
+        visit_key,
+        visit_id: request_visit_id,
         correction: req.correction,
+        fingerprint: fingerprint(body),
+        certificates: certificates(&req, first, last)?,
     })
+}
+
+/// A request read, then resolved with the masters in force and, when the gateway runs, its
+/// books.
+async fn prepare(
+    masters: Arc<MasterSnapshot>,
+    institution: Option<MedicalInstitutionCode>,
+    books: Option<Books<'_>>,
+    body: &[u8],
+    commit: bool,
+) -> Result<Prepared, Problem> {
+    let req = read(&masters, body, commit)?;
+    billing::prepare(masters, institution, books, req)
+        .await
+        .map_err(Problem::from)
+}
+
+fn books(st: &AppState) -> Books<'_> {
+    Books {
+        store: &*st.store,
+        hasher: &st.hasher,
+        now: st.service.now(),
+    }
 }
 
 fn setting_label(s: Setting) -> &'static str {
@@ -677,7 +573,7 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
         .flat_map(|d| d.warnings.iter().map(WarningDto::from))
         .collect();
     ChargeQuoteResponse {
-        visit_id: p.request_visit_id.clone(),
+        visit_id: p.visit_id.clone(),
         date: p.visit.date.to_string(),
         month: month_key(p.visit.date),
         setting: setting_label(setting).into(),
@@ -706,13 +602,8 @@ pub async fn quote_offline(
     masters: Arc<MasterSnapshot>,
     body: &[u8],
 ) -> Result<ChargeQuoteResponse, Problem> {
-    let cx = Context {
-        masters,
-        institution: None,
-        gateway: None,
-    };
-    let p = prepare(&cx, body, false).await?;
-    let q = charges::quote(&p.month, &p.visit_key, p.masters.high_cost())?;
+    let p = prepare(masters, None, None, body, false).await?;
+    let q = billing::quote(&p)?;
     Ok(answer(&p, &q))
 }
 
@@ -770,16 +661,24 @@ async fn computed(
         Ok(b) => b,
         Err(p) => return Err(reject(st, rec, p).await),
     };
-    let p = match prepare(&Context::of(st), &body, commit).await {
+    let p = match prepare(
+        st.service.masters(),
+        st.service.institution().cloned(),
+        Some(books(st)),
+        &body,
+        commit,
+    )
+    .await
+    {
         Ok(p) => p,
         Err(p) => return Err(reject(st, rec, p).await),
     };
     rec.card = p.cards.iter().flatten().next().cloned();
     rec.subsidies = Some(p.described.len() as u32);
     if commit {
-        rec.detail = p.request_visit_id.clone().map(|v| format!("visit {v}"));
+        rec.detail = p.visit_id.clone().map(|v| format!("visit {v}"));
     }
-    match charges::quote(&p.month, &p.visit_key, p.masters.high_cost()) {
+    match billing::quote(&p) {
         Ok(q) => Ok((rec, p, q)),
         Err(e) => Err(reject(st, rec, e.into()).await),
     }
@@ -822,9 +721,8 @@ pub(super) async fn commit(
         Ok(o) => o,
         Err(p) => return reject(&st, rec, p).await,
     };
-    let visit_id = p.request_visit_id.clone().unwrap_or_default();
     let mut dto = answer(&p, &q);
-    let Ok(stored) = serde_json::to_string(&dto) else {
+    let Ok(written) = serde_json::to_string(&dto) else {
         return reject(
             &st,
             rec,
@@ -832,53 +730,8 @@ pub(super) async fn commit(
         )
         .await;
     };
-    // Kept sealed: the answer names programmes and amounts of a patient's certificates.
-    let stored = st.hasher.seal_charge(&owner, &visit_id, &stored);
-    let now = st.service.now();
-    let entries = p
-        .cards
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| {
-            let card = c.clone()?;
-            let covered: u64 = p
-                .visit
-                .parts
-                .iter()
-                .filter(|part| part.subsidies.contains(&i))
-                .map(|part| part.cost.0)
-                .sum();
-            Some(NewLedgerEntry {
-                owner: owner.clone(),
-                card,
-                date: p.visit.date,
-                amount: q.shares[i],
-                total_cost: Some(Yen(covered)),
-                care: p.visit.setting.care(),
-                institution: None,
-                cap: p.described[i].monthly_cap,
-                client: caller.name.clone(),
-                at: now,
-            })
-        })
-        .collect();
-    let outcome = st
-        .store
-        .commit_charge(ChargeCommit {
-            owner: owner.clone(),
-            visit_id: visit_id.clone(),
-            // Keyed: a plain hash of the request could be searched for its recipient number.
-            fingerprint: st.hasher.charge_request(&p.fingerprint),
-            correction: p.correction,
-            month: p.visit.date,
-            answer: stored,
-            entries,
-            client: caller.name.clone(),
-            at: now,
-        })
-        .await;
-    match outcome {
-        Ok(CommitOutcome::Committed { version }) => {
+    match billing::commit(books(&st), &p, &q, &owner, &caller.name, &written).await {
+        Ok(Committed::New { version }) => {
             dto.committed = Some(CommittedDto {
                 version,
                 repeated: false,
@@ -887,12 +740,8 @@ pub(super) async fn commit(
             let response = (StatusCode::CREATED, Json(dto)).into_response();
             audit::then(&st, rec, response).await
         }
-        Ok(CommitOutcome::Repeated { version, answer }) => {
-            let Some(mut v) = st
-                .hasher
-                .open_charge(&owner, &visit_id, &answer)
-                .and_then(|a| serde_json::from_str::<serde_json::Value>(&a).ok())
-            else {
+        Ok(Committed::Repeated { version, answer }) => {
+            let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&answer) else {
                 return reject(
                     &st,
                     rec,
@@ -908,13 +757,13 @@ pub(super) async fn commit(
             ));
             audit::then(&st, rec, Json(v).into_response()).await
         }
-        Ok(CommitOutcome::Conflict { version }) => {
+        Ok(Committed::Conflict { version }) => {
             let p = Problem::conflict(format!(
                 "this visit id is committed (version {version}) with a different request; send `correction: true` to replace it, or void it first"
             ));
             reject(&st, rec, p).await
         }
-        Err(e) => reject(&st, rec, internal("the charge could not be committed", e)).await,
+        Err(e) => reject(&st, rec, e.into()).await,
     }
 }
 
@@ -953,10 +802,7 @@ pub(super) async fn void(
     } else {
         format!("visit {id} of {owner}")
     });
-    let outcome = st
-        .store
-        .void_charge(owner, id.clone(), caller.name.clone(), st.service.now())
-        .await;
+    let outcome = billing::void(books(&st), &owner, &id, &caller.name).await;
     let (version, already_void) = match outcome {
         Ok(VoidOutcome::Voided { version }) => (version, false),
         Ok(VoidOutcome::AlreadyVoided { version }) => (version, true),
@@ -979,7 +825,7 @@ pub(super) async fn void(
             )
             .await;
         }
-        Err(e) => return reject(&st, rec, internal("the charge could not be voided", e)).await,
+        Err(e) => return reject(&st, rec, e.into()).await,
     };
     rec.http_status = Some(200);
     let body = VoidDto {

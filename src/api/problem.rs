@@ -310,6 +310,25 @@ impl Problem {
 
 /// A charge the engine cannot compute from a well-formed request: 422, with the engine's reason
 /// (which names visits and parts by position, never a personal value).
+impl From<crate::billing::BillingError> for Problem {
+    fn from(e: crate::billing::BillingError) -> Self {
+        use crate::billing::BillingError as E;
+        match e {
+            E::EarlierCheckOffline => Problem::invalid_field("check_id", e.to_string()),
+            E::NoKeptAnswer => Problem::not_found(e.to_string()),
+            E::Charge(c) => c.into(),
+            E::Store { what, source } => {
+                tracing::error!(error = %source, "{what}");
+                Problem::internal(what.to_owned())
+            }
+            E::Answer(what) => {
+                tracing::error!("{what}");
+                Problem::internal(what.to_owned())
+            }
+        }
+    }
+}
+
 impl From<crate::charges::ChargeError> for Problem {
     fn from(e: crate::charges::ChargeError) -> Self {
         Problem::cannot_compute(e.to_string())
