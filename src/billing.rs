@@ -8,15 +8,15 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::charges::{self, ChargeError, Described, Insurance, Month, Named, Quote, Visit};
 use crate::domain::{Certificate, MedicalInstitutionCode, PayerNumber, ServiceDate, Validity, Yen};
 use crate::mapping::{Flag, MappedSubsidy, VisitContext};
 use crate::masters::MasterSnapshot;
 use crate::store::{
-    ChargeCommit, CommitOutcome, Hasher, KeyedHash, NewLedgerEntry, Store, StoreError, VoidOutcome,
-    ledger_totals,
+    ChargeCommit, CommitOutcome, EntryVoidOutcome, Hasher, KeyedHash, LedgerRow, NewLedgerEntry,
+    Store, StoreError, VoidOutcome, ledger_totals,
 };
 
 /// The running gateway's books: the store (kept answers, the ledger, committed charges), its
@@ -313,4 +313,77 @@ fn certificate_of(m: &MappedSubsidy) -> Certificate {
         details: Vec::new(),
         unreadable: Vec::new(),
     }
+}
+
+/// Adds an amount from the paper 管理票 (another institution's) and answers the certificate's
+/// month after it, oldest row first.
+pub async fn add_entry(
+    books: Books<'_>,
+    entry: NewLedgerEntry,
+) -> Result<Vec<LedgerRow>, BillingError> {
+    let (card, date) = (entry.card.clone(), entry.date);
+    books
+        .store
+        .add_ledger_entry(entry)
+        .await
+        .map_err(store_failed("the ledger could not be written"))?;
+    month(books, card, date).await
+}
+
+/// What voiding a 管理票 entry did.
+pub enum EntryVoided {
+    /// Voided now or before: the certificate's month after it.
+    Done {
+        card: KeyedHash,
+        month: NaiveDate,
+        rows: Vec<LedgerRow>,
+    },
+    /// Another client's entry (answered as unknown; the audit says what was refused).
+    NotOwner { card: Option<KeyedHash> },
+    /// No such entry.
+    Unknown,
+    /// A committed visit's row: the visit is voided instead.
+    OwnVisit { card: Option<KeyedHash> },
+}
+
+/// Voids entry `id` (a mistyped amount) with a row that names it; only `owner`'s entry, unless
+/// `owner` is `None` (an `admin`).
+pub async fn void_entry(
+    books: Books<'_>,
+    id: i64,
+    owner: Option<String>,
+    client: &str,
+) -> Result<EntryVoided, BillingError> {
+    let v = books
+        .store
+        .void_ledger_entry(id, owner, client.to_owned(), books.now)
+        .await
+        .map_err(store_failed("the ledger could not be written"))?;
+    let card = v.of.as_ref().map(|o| o.card.clone());
+    Ok(match (v.outcome, v.of) {
+        (EntryVoidOutcome::NotOwner, _) => EntryVoided::NotOwner { card },
+        (EntryVoidOutcome::Unknown, _) | (_, None) => EntryVoided::Unknown,
+        (EntryVoidOutcome::OwnVisit, _) => EntryVoided::OwnVisit { card },
+        (EntryVoidOutcome::Voided { .. } | EntryVoidOutcome::AlreadyVoided { .. }, Some(o)) => {
+            let rows = month(books, o.card.clone(), o.date).await?;
+            EntryVoided::Done {
+                card: o.card,
+                month: o.date,
+                rows,
+            }
+        }
+    })
+}
+
+/// The rows in force for a certificate (`card`) and the month of `date`, oldest first.
+pub async fn month(
+    books: Books<'_>,
+    card: KeyedHash,
+    date: NaiveDate,
+) -> Result<Vec<LedgerRow>, BillingError> {
+    books
+        .store
+        .ledger(card, date)
+        .await
+        .map_err(store_failed("the ledger could not be read"))
 }

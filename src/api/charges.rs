@@ -26,7 +26,7 @@ use super::dto::{
 use super::problem::{FieldError, Problem};
 use super::request::parse_json;
 use crate::auth::{Caller, Scope};
-use crate::billing::{self, Books, Certificates, Committed, Prepared};
+use crate::billing::{self, Books, Certificates, Committed, EntryVoided, Prepared};
 use crate::charges::{Insurance, Named, Part, Quote, Setting, SpecificDisease, Visit};
 use crate::domain::{
     Care, Certificate, Claim, CopayCaps, HighCostClass, InsuranceKind, MaxCopayment,
@@ -34,8 +34,7 @@ use crate::domain::{
 };
 use crate::masters::MasterSnapshot;
 use crate::store::{
-    AuditRecord, EntryVoidOutcome, KeyedHash, LedgerRow, NewLedgerEntry, Operation, VoidOutcome,
-    month_key,
+    AuditRecord, KeyedHash, LedgerRow, NewLedgerEntry, Operation, VoidOutcome, month_key,
 };
 
 /// The most any amount typed into the API may be (a sanity bound, not a rule).
@@ -67,11 +66,6 @@ fn body_of(
 async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
     audit::refused(&mut rec, &p);
     audit::then(st, rec, p.into_response()).await
-}
-
-fn internal(what: &str, e: impl std::fmt::Display) -> Problem {
-    tracing::error!(error = %e, "{what}");
-    Problem::internal(what.to_owned())
 }
 
 /// A visit id as the receipt computer chose it: 1–64 of `A-Z a-z 0-9 . _ : -`.
@@ -986,9 +980,9 @@ pub(super) async fn add_entry(
         amount_yen.expect("no errors"),
     );
     rec.card = Some(card.clone());
-    let added = st
-        .store
-        .add_ledger_entry(NewLedgerEntry {
+    let added = billing::add_entry(
+        books(&st),
+        NewLedgerEntry {
             owner: caller.name.clone(),
             card: card.clone(),
             date,
@@ -999,14 +993,12 @@ pub(super) async fn add_entry(
             cap,
             client: caller.name.clone(),
             at: st.service.now(),
-        })
-        .await;
-    if let Err(e) = added {
-        return reject(&st, rec, internal("the ledger could not be written", e)).await;
-    }
-    let rows = match st.store.ledger(card, date).await {
+        },
+    )
+    .await;
+    let rows = match added {
         Ok(r) => r,
-        Err(e) => return reject(&st, rec, internal("the ledger could not be read", e)).await,
+        Err(e) => return reject(&st, rec, e.into()).await,
     };
     rec.http_status = Some(201);
     let response = (StatusCode::CREATED, Json(ledger_dto(date, &rows))).into_response();
@@ -1045,40 +1037,29 @@ pub(super) async fn void_entry(
     rec.detail = Some(format!("entry {id}"));
     // Only the client that entered it, or an admin.
     let owner = (!caller.may(Scope::Admin)).then(|| caller.name.clone());
-    let v = match st
-        .store
-        .void_ledger_entry(id, owner, caller.name.clone(), st.service.now())
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return reject(&st, rec, internal("the ledger could not be written", e)).await,
-    };
-    rec.card = v.of.as_ref().map(|o| o.card.clone());
-    let (card, date) = match (v.outcome, v.of) {
-        (EntryVoidOutcome::NotOwner, _) => {
+    match billing::void_entry(books(&st), id, owner, &caller.name).await {
+        Ok(EntryVoided::Done { card, month, rows }) => {
+            rec.card = Some(card);
+            rec.http_status = Some(200);
+            audit::then(&st, rec, Json(ledger_dto(month, &rows)).into_response()).await
+        }
+        Ok(EntryVoided::NotOwner { card }) => {
             // Answered as an unknown id; the audit says what was refused.
+            rec.card = card;
             rec.detail = Some(format!("entry {id}: refused, another client's"));
-            return reject(&st, rec, Problem::not_found("no ledger entry has this id")).await;
+            reject(&st, rec, Problem::not_found("no ledger entry has this id")).await
         }
-        (EntryVoidOutcome::Unknown, _) | (_, None) => {
-            return reject(&st, rec, Problem::not_found("no ledger entry has this id")).await;
+        Ok(EntryVoided::Unknown) => {
+            reject(&st, rec, Problem::not_found("no ledger entry has this id")).await
         }
-        (EntryVoidOutcome::OwnVisit, _) => {
+        Ok(EntryVoided::OwnVisit { card }) => {
+            rec.card = card;
             let p = Problem::conflict(
                 "this entry is a committed visit's: void the visit (DELETE /v1/charges/{visit_id})",
             );
-            return reject(&st, rec, p).await;
+            reject(&st, rec, p).await
         }
-        (EntryVoidOutcome::Voided { .. } | EntryVoidOutcome::AlreadyVoided { .. }, Some(o)) => {
-            (o.card, o.date)
-        }
-    };
-    match st.store.ledger(card, date).await {
-        Ok(rows) => {
-            rec.http_status = Some(200);
-            audit::then(&st, rec, Json(ledger_dto(date, &rows)).into_response()).await
-        }
-        Err(e) => reject(&st, rec, internal("the ledger could not be read", e)).await,
+        Err(e) => reject(&st, rec, e.into()).await,
     }
 }
 
@@ -1143,11 +1124,11 @@ pub(super) async fn ledger(
     }
     let (card, first) = (card.expect("no errors"), first.expect("no errors"));
     rec.card = Some(card.clone());
-    match st.store.ledger(card, first).await {
+    match billing::month(books(&st), card, first).await {
         Ok(rows) => {
             rec.http_status = Some(200);
             audit::then(&st, rec, Json(ledger_dto(first, &rows)).into_response()).await
         }
-        Err(e) => reject(&st, rec, internal("the ledger could not be read", e)).await,
+        Err(e) => reject(&st, rec, e.into()).await,
     }
 }
