@@ -11,7 +11,10 @@ use chrono::{DateTime, Utc};
 use crate::domain::{ServiceDate, hex, unhex};
 use crate::mapping::Mapped;
 use crate::service::{CheckOutcome, Degradation, MAPPED_CAPACITY, Origin, Source, Status};
-use crate::store::{BODY_KEEP, Hasher, KEY_BYTES, KeyedHash, Sealer, StoredAnswer};
+use crate::store::{
+    AuditRecord, BODY_KEEP, CheckCommit, Hasher, KEY_BYTES, KeyedHash, LedgerRow, Sealer, Store,
+    StoreError, StoredAnswer,
+};
 
 /// The item a shared body is sealed as.
 pub const BODY_ITEM: &str = "answer-body";
@@ -206,6 +209,104 @@ pub fn open(hasher: &Hasher, k: &StoredAnswer) -> Option<CheckOutcome> {
         check_id: head.check_id,
         basis: None,
     })
+}
+
+/// An answered check committed: per active subsidy of the answer, in its order, the ledger
+/// rows of its shared cap's month as read in the same transaction (`None` when the subsidy has
+/// no shared cap or no readable certificate; an `Err` when they could not be read — the answer
+/// does not depend on them).
+pub type Months = Vec<Option<Result<Vec<LedgerRow>, StoreError>>>;
+
+/// An earlier answer, by its check id, read at `now`: `Ok(None)` when none is kept (never
+/// given, or expired); `Ok(Some((patient, None)))` when one is kept but does not open (another
+/// secret, its body gone, another build's form). The patient's keyed hash is the audit's.
+pub async fn earlier(
+    store: &dyn Store,
+    hasher: &Hasher,
+    check_id: String,
+    now: DateTime<Utc>,
+) -> Result<Option<(Option<KeyedHash>, Option<CheckOutcome>)>, StoreError> {
+    let kept = store.answer(check_id, now).await?;
+    Ok(kept.map(|k| (k.patient.clone(), open(hasher, &k))))
+}
+
+/// Per active subsidy, in the answer's order: the ledger card of its shared monthly cap, when it
+/// has one (and a recipient number).
+fn cards(hasher: &Hasher, outcome: &CheckOutcome) -> Vec<Option<KeyedHash>> {
+    outcome
+        .mapped
+        .active
+        .iter()
+        .map(|s| {
+            hasher.shared_card(
+                s.copay.monthly_cap_shared,
+                &s.payer_number,
+                s.recipient_number.as_deref(),
+            )
+        })
+        .collect()
+}
+
+/// The ledger months an earlier answer's shared caps show, read now (each on its own), as
+/// [`record`] reads them in its commit.
+pub async fn months(store: &dyn Store, hasher: &Hasher, outcome: &CheckOutcome) -> Months {
+    let mut out = Vec::with_capacity(outcome.mapped.active.len());
+    for card in cards(hasher, outcome) {
+        out.push(match card {
+            Some(card) => Some(store.ledger(card, outcome.service_date.date()).await),
+            None => None,
+        });
+    }
+    out
+}
+
+/// Commits an answered check in one transaction: its audit record `audit`, its kept answer
+/// (sealed, for `retention`), and the ledger months its shared caps show. `Err` when the audit
+/// record could not be committed — then the answer must not be sent; a failure to keep the
+/// answer is logged, never fatal.
+pub async fn record(
+    store: &dyn Store,
+    hasher: &Hasher,
+    bodies: &Bodies,
+    retention: std::time::Duration,
+    audit: AuditRecord,
+    outcome: &CheckOutcome,
+    now: DateTime<Utc>,
+) -> Result<Months, StoreError> {
+    let cards = cards(hasher, outcome);
+    let (answer, shared) = seal(
+        hasher,
+        bodies,
+        retention,
+        outcome,
+        audit.patient.clone(),
+        now,
+    )
+    .unzip();
+    let committed = store
+        .record_check(CheckCommit {
+            audit,
+            answer,
+            cards: cards.iter().flatten().cloned().collect(),
+            month: outcome.service_date.date(),
+        })
+        .await?;
+    match committed.answer_kept {
+        Ok(()) => {
+            if let Some(b) = shared.flatten() {
+                b.mark_stored();
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot keep an answer for GET /v1/subsidy-checks/{{check_id}}");
+        }
+    }
+    // The rows read in the commit, one set per card, in the answer's order.
+    let mut read = committed.ledger.into_iter();
+    Ok(cards
+        .iter()
+        .map(|card| card.as_ref().and_then(|_| read.next()))
+        .collect())
 }
 
 #[cfg(test)]

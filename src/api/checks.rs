@@ -23,7 +23,7 @@ use crate::auth::{Caller, Scope};
 use crate::domain::{Care, Claim};
 use crate::mapping::MappedSubsidy;
 use crate::service::{CheckIn, CheckOutcome, Intake};
-use crate::store::{AuditRecord, CheckCommit, KeyedHash, LedgerRow, Operation, StoreError};
+use crate::store::{AuditRecord, LedgerRow, Operation, StoreError};
 
 /// A refused check: counted by reason, recorded, answered with its problem.
 async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
@@ -33,22 +33,6 @@ async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
         .inc();
     audit::refused(&mut rec, &p);
     audit::then(st, rec, p.into_response()).await
-}
-
-/// Per active subsidy, in the answer's order: the card of its shared monthly cap, when it has
-/// one (and a recipient number).
-fn cards(st: &AppState, o: &CheckOutcome) -> Vec<Option<KeyedHash>> {
-    o.mapped
-        .active
-        .iter()
-        .map(|s| {
-            st.hasher.shared_card(
-                s.copay.monthly_cap_shared,
-                &s.payer_number,
-                s.recipient_number.as_deref(),
-            )
-        })
-        .collect()
 }
 
 /// A subsidy's month as the ledger knows it, when the ledger has rows for it. A ledger that
@@ -74,14 +58,13 @@ fn month(
 
 /// Per active subsidy with a shared monthly cap: its month ([`month`]), each read on its own.
 async fn months(st: &AppState, o: &CheckOutcome) -> Vec<Option<MonthTotalsDto>> {
-    let mut out = Vec::with_capacity(o.mapped.active.len());
-    for (s, card) in o.mapped.active.iter().zip(cards(st, o)) {
-        out.push(match card {
-            Some(card) => month(o, s, st.store.ledger(card, o.service_date.date()).await),
-            None => None,
-        });
-    }
-    out
+    let read = crate::answers::months(&*st.store, &st.hasher, o).await;
+    o.mapped
+        .active
+        .iter()
+        .zip(read)
+        .map(|(s, rows)| month(o, s, rows?))
+        .collect()
 }
 
 /// Commits an answered check — its audit record, its kept answer (for
@@ -95,50 +78,26 @@ async fn answered(
     check_in: Option<&CheckIn>,
 ) -> Response {
     audit::outcome(&mut rec, outcome, answer_status(outcome));
-    let cards = cards(st, outcome);
-    let (answer, shared) = crate::answers::seal(
+    let recorded = crate::answers::record(
+        &*st.store,
         &st.hasher,
         &st.bodies,
         st.answer_retention,
+        rec,
         outcome,
-        rec.patient.clone(),
         st.service.now(),
     )
-    .unzip();
-    let committed = st
-        .store
-        .record_check(CheckCommit {
-            audit: rec,
-            answer,
-            cards: cards.iter().flatten().cloned().collect(),
-            month: outcome.service_date.date(),
-        })
-        .await;
-    let committed = match audit::recorded(st, committed) {
-        Ok(c) => c,
+    .await;
+    let read = match audit::recorded(st, recorded) {
+        Ok(r) => r,
         Err(withheld) => return withheld.into_response(),
     };
-    match committed.answer_kept {
-        Ok(()) => {
-            if let Some(b) = shared.flatten() {
-                b.mark_stored();
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot keep an answer for GET /v1/subsidy-checks/{{check_id}}");
-        }
-    }
-    // The rows read in the commit, one set per card, in the answer's order.
-    let mut read = committed.ledger.into_iter();
     let months: Vec<Option<MonthTotalsDto>> = outcome
         .mapped
         .active
         .iter()
-        .zip(&cards)
-        .map(|(s, card)| {
-            card.as_ref()?;
-            month(outcome, s, read.next()?)
-        })
+        .zip(read)
+        .map(|(s, rows)| month(outcome, s, rows?))
         .collect();
     render(&st.json_cache, outcome, rendering, check_in, &months)
 }
@@ -373,17 +332,18 @@ pub(super) async fn earlier_check(
         .await;
     };
     rec.check_id = Some(check_id.clone());
-    let kept = match st.store.answer(check_id, st.service.now()).await {
-        Ok(k) => k,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read a kept answer");
-            return Problem::internal("the kept answers could not be read").into_response();
-        }
-    };
-    if let Some(k) = &kept {
-        rec.patient = k.patient.clone();
-    }
-    let outcome = kept.and_then(|k| crate::answers::open(&st.hasher, &k));
+    let kept =
+        match crate::answers::earlier(&*st.store, &st.hasher, check_id, st.service.now()).await {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a kept answer");
+                return Problem::internal("the kept answers could not be read").into_response();
+            }
+        };
+    let outcome = kept.and_then(|(patient, outcome)| {
+        rec.patient = patient;
+        outcome
+    });
     match outcome {
         Some(outcome) => {
             let months = months(&st, &outcome).await;
