@@ -24,7 +24,7 @@ use super::dto::{
     VoidDto, WarningDto,
 };
 use super::problem::{FieldError, Problem};
-use super::request::parse_json;
+use super::request::{json_body, parse_json};
 use crate::auth::{Caller, Scope};
 use crate::billing::{self, Books, Certificates, Committed, EntryVoided, Prepared};
 use crate::charges::{Insurance, Named, Part, Quote, Setting, SpecificDisease, Visit};
@@ -39,29 +39,6 @@ use crate::store::{
 
 /// The most any amount typed into the API may be (a sanity bound, not a rule).
 const MAX_AMOUNT: i64 = 1_000_000_000;
-
-/// A JSON body: `Content-Type: application/json` (or `+json`), as the check route requires —
-/// anything else is 415 — and within the size limit.
-fn body_of(
-    st: &AppState,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Bytes, Problem> {
-    if super::negotiate::body_kind(headers)? != super::negotiate::BodyKind::Json {
-        let ct = headers
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        return Err(Problem::unsupported_media_type(ct));
-    }
-    match body {
-        Ok(b) => Ok(b),
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Err(Problem::too_large(st.body_limit))
-        }
-        Err(e) => Err(Problem::invalid_field("body", e.body_text())),
-    }
-}
 
 async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
     audit::refused(&mut rec, &p);
@@ -651,7 +628,7 @@ async fn computed(
         Operation::ChargeQuote
     };
     let mut rec = audit::begin(st, caller, op);
-    let body = match body_of(st, headers, body) {
+    let body = match json_body(st.body_limit, headers, body) {
         Ok(b) => b,
         Err(p) => return Err(reject(st, rec, p).await),
     };
@@ -934,7 +911,7 @@ pub(super) async fn add_entry(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let mut rec = audit::begin(&st, &caller, Operation::LedgerEntry);
-    let body = match body_of(&st, &headers, body) {
+    let body = match json_body(st.body_limit, &headers, body) {
         Ok(b) => b,
         Err(p) => return reject(&st, rec, p).await,
     };

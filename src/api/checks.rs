@@ -7,7 +7,7 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
@@ -18,7 +18,7 @@ use super::negotiate::{BodyKind, Rendering, body_kind, rendering};
 use super::params::{CheckAnswerJson, FormatParam};
 use super::problem::Problem;
 use super::render::{answer_status, render};
-use super::request::{parse_check_request, parse_result_body, setting_from_query};
+use super::request::{body_bytes, parse_check_request, parse_result_body, setting_from_query};
 use crate::auth::{Caller, Scope};
 use crate::domain::{Care, Claim};
 use crate::mapping::MappedSubsidy;
@@ -161,12 +161,9 @@ pub(super) async fn create_subsidy_check(
         Ok(r) => r,
         Err(p) => return reject(&st, rec, p).await,
     };
-    let body = match body {
+    let body = match body_bytes(st.body_limit, body) {
         Ok(b) => b,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return reject(&st, rec, Problem::too_large(st.body_limit)).await;
-        }
-        Err(e) => return reject(&st, rec, Problem::invalid_field("body", e.body_text())).await,
+        Err(p) => return reject(&st, rec, p).await,
     };
     let today = st.service.today();
     let outcome = match kind {

@@ -10,17 +10,16 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::AppState;
 use super::dto::{CareDto, ClaimDto};
-use super::negotiate::{BodyKind, body_kind};
 use super::params::{AuditFormatParam, CheckAnswerJson, FormatParam, OperationParam};
 use super::problem::Problem;
-use super::request::parse_json;
+use super::request::{json_body, parse_json};
 use crate::auth::Caller;
 
 /// `POST /v1/subsidy-checks/by-reference`: the parameters of `GET /v1/subsidy-checks`.
@@ -105,20 +104,7 @@ fn form<T: for<'de> Deserialize<'de>>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, Problem> {
-    if body_kind(headers)? != BodyKind::Json {
-        let ct = headers
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        return Err(Problem::unsupported_media_type(ct));
-    }
-    let body = match body {
-        Ok(b) => b,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Err(Problem::too_large(st.body_limit));
-        }
-        Err(e) => return Err(Problem::invalid_field("body", e.body_text())),
-    };
+    let body = json_body(st.body_limit, headers, body)?;
     parse_json(&body)
 }
 

@@ -4,13 +4,45 @@
 
 use std::collections::HashMap;
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+
 use super::dto::SubsidyCheckRequest;
+use super::negotiate::{BodyKind, body_kind};
 use super::problem::{FieldError, Problem};
 use crate::domain::date::{self, DateError};
 use crate::domain::{
     Care, Claim, InsuredError, InsuredIdentity, MedicalInstitutionCode, ServiceDate,
 };
 use crate::service::{CheckRequest, ResultCheck, ResultError, ResultVisit, checks_from_result};
+
+/// A request body as axum read it: the bytes, or the refusal — 413 past `limit` bytes, 400
+/// otherwise.
+pub fn body_bytes(limit: usize, body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
+    match body {
+        Ok(b) => Ok(b),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Problem::too_large(limit)),
+        Err(e) => Err(Problem::invalid_field("body", e.body_text())),
+    }
+}
+
+/// A body that must be JSON (`Content-Type: application/json` or `+json`; 415 otherwise), read
+/// as [`body_bytes`] reads it.
+pub fn json_body(
+    limit: usize,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, Problem> {
+    if body_kind(headers)? != BodyKind::Json {
+        let ct = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        return Err(Problem::unsupported_media_type(ct));
+    }
+    body_bytes(limit, body)
+}
 
 /// Keys that name a My Number (個人番号), compared without case, `_`, `-` or spaces.
 const MY_NUMBER_KEYS: [&str; 6] = [
