@@ -72,6 +72,23 @@ impl Folders {
             .await
             .unwrap_or(Err(ShareError::NotAnswering(self.share.deadline())))
     }
+
+    fn dir(&self, at: In) -> ShareDir {
+        match at {
+            In::Req => self.req.clone(),
+            In::Res => self.res.clone(),
+        }
+    }
+
+    /// Removes `name` from a folder, off the runtime, by the deadline; whether it did.
+    async fn remove(&self, at: In, name: &str, deadline: Instant) -> bool {
+        let dir = self.dir(at);
+        let owned = name.to_owned();
+        matches!(
+            self.run(name, deadline, move || dir.remove(&owned)).await,
+            Ok(Ok(()))
+        )
+    }
 }
 
 /// Which folder an answer file is in.
@@ -184,23 +201,6 @@ impl TerminalUpstream {
         Err(UpstreamError::Timeout(started.elapsed().as_millis() as u64))
     }
 
-    fn dir(&self, at: In) -> ShareDir {
-        match at {
-            In::Req => self.folders.req.clone(),
-            In::Res => self.folders.res.clone(),
-        }
-    }
-
-    /// Removes an answer file once read (off the runtime, by the deadline).
-    async fn remove(&self, at: In, name: &str, deadline: Instant) {
-        let dir = self.dir(at);
-        let owned = name.to_owned();
-        let _ = self
-            .folders
-            .run(name, deadline, move || dir.remove(&owned))
-            .await;
-    }
-
     /// `Some` once the terminal has answered (the answer files are then removed).
     async fn look(
         &self,
@@ -210,7 +210,7 @@ impl TerminalUpstream {
         deadline: Instant,
     ) -> Option<Result<Answer, UpstreamError>> {
         for at in [In::Res, In::Req] {
-            let dir = self.dir(at);
+            let dir = self.folders.dir(at);
             let owned = err_name.to_owned();
             let read = self
                 .folders
@@ -224,7 +224,7 @@ impl TerminalUpstream {
             }
             // Only once there is a refusal (not on every poll): its name, escaped.
             let name = crate::files::escape_name(err_name).into_owned();
-            self.remove(at, err_name, deadline).await;
+            self.folders.remove(at, err_name, deadline).await;
             return Some(match read {
                 Err(e) => Err(UpstreamError::Protocol(format!(
                     "the terminal's refusal {name} cannot be read: {e}"
@@ -263,7 +263,7 @@ impl TerminalUpstream {
             Err(e) if e.is_not_found() => return None,
             Err(ReadError::Io(_)) => return None,
             Err(e) => {
-                self.remove(In::Res, res_name, deadline).await;
+                self.folders.remove(In::Res, res_name, deadline).await;
                 return Some(Err(UpstreamError::Protocol(format!(
                     "the terminal's result cannot be read: {e}"
                 ))));
@@ -273,7 +273,7 @@ impl TerminalUpstream {
             // Still being written: look again.
             Err(e) if e.could_be_partial() => None,
             parsed => {
-                self.remove(In::Res, res_name, deadline).await;
+                self.folders.remove(In::Res, res_name, deadline).await;
                 Some(answer_from(parsed, q))
             }
         }
@@ -349,13 +349,7 @@ impl Pending {
     /// Removes the request file now; once removed, dropping the guard leaves it be.
     async fn withdraw_request(&mut self) {
         let deadline = Instant::now() + self.folders.share.deadline();
-        let dir = self.folders.req.clone();
-        let name = self.req_name.clone();
-        if let Ok(Ok(())) = self
-            .folders
-            .run(&self.req_name, deadline, move || dir.remove(&name))
-            .await
-        {
+        if self.folders.remove(In::Req, &self.req_name, deadline).await {
             self.req_name.clear();
         }
     }
@@ -381,11 +375,7 @@ impl Drop for Pending {
         rt.spawn(async move {
             if !req_name.is_empty() {
                 let deadline = Instant::now() + folders.share.deadline();
-                let dir = folders.req.clone();
-                let name = req_name.clone();
-                let _ = folders
-                    .run(&req_name, deadline, move || dir.remove(&name))
-                    .await;
+                folders.remove(In::Req, &req_name, deadline).await;
             }
             remove_when_they_appear(&folders, late, poll).await;
         });
@@ -399,16 +389,8 @@ async fn remove_when_they_appear(folders: &Folders, paths: Vec<(In, String)>, po
     let end = Instant::now() + LATE_ANSWER_WINDOW;
     while Instant::now() < end {
         for (at, name) in &paths {
-            let dir = match at {
-                In::Req => folders.req.clone(),
-                In::Res => folders.res.clone(),
-            };
-            let owned = name.clone();
             let deadline = Instant::now() + folders.share.deadline();
-            if let Ok(Ok(())) = folders
-                .run(name, deadline, move || dir.remove(&owned))
-                .await
-            {
+            if folders.remove(*at, name, deadline).await {
                 return;
             }
         }
