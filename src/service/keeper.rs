@@ -22,26 +22,12 @@ const QUEUE: usize = 4096;
 
 type Counts = Family<Vec<(&'static str, &'static str)>, Counter>;
 
-/// What a queued write is kept under.
-pub(super) enum Key {
-    StandIn(InsuredIdentity),
-}
-
-impl Key {
-    fn lookup(&self) -> Lookup<'_> {
-        match self {
-            Self::StandIn(i) => Lookup::StandIn(i),
-        }
-    }
-    fn item(&self) -> &'static str {
-        match self {
-            Self::StandIn(_) => "stand_in",
-        }
-    }
-}
+/// The item the keeper writes, as the metrics name it.
+const ITEM: &str = "stand_in";
 
 enum Job {
-    Put(Key, Option<Saved>),
+    /// A person's stand-in, or its removal (`None`).
+    Put(InsuredIdentity, Option<Saved>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -61,18 +47,17 @@ impl Keeper {
         }
     }
 
-    /// Hands a write to the task; returns at once.
-    pub(super) fn put(&self, key: Key, saved: Option<Saved>) {
-        let item = key.item();
+    /// Hands the write of `person`'s stand-in (or its removal) to the task; returns at once.
+    pub(super) fn put(&self, person: InsuredIdentity, saved: Option<Saved>) {
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
             tokio::spawn(write_all(rx, self.durable.clone(), self.counts.clone()));
             tx
         });
-        if queue.try_send(Job::Put(key, saved)).is_err() {
-            count(&self.counts, item, "dropped");
+        if queue.try_send(Job::Put(person, saved)).is_err() {
+            count(&self.counts, ITEM, "dropped");
             tracing::warn!(
-                item,
+                item = ITEM,
                 "the durable state is behind; a write was dropped (memory still holds it)"
             );
         }
@@ -93,13 +78,13 @@ impl Keeper {
 async fn write_all(mut rx: mpsc::Receiver<Job>, durable: Arc<dyn Durable>, counts: Counts) {
     while let Some(job) = rx.recv().await {
         match job {
-            Job::Put(key, saved) => {
+            Job::Put(person, saved) => {
                 let op = if saved.is_some() { "kept" } else { "forgotten" };
-                match durable.put(key.lookup(), saved).await {
-                    Ok(()) => count(&counts, key.item(), op),
+                match durable.put(Lookup::StandIn(&person), saved).await {
+                    Ok(()) => count(&counts, ITEM, op),
                     Err(e) => {
-                        count(&counts, key.item(), "failed");
-                        tracing::warn!(item = key.item(), error = %e, "cannot write the durable state");
+                        count(&counts, ITEM, "failed");
+                        tracing::warn!(item = ITEM, error = %e, "cannot write the durable state");
                     }
                 }
             }
@@ -110,7 +95,8 @@ async fn write_all(mut rx: mpsc::Receiver<Job>, durable: Arc<dyn Durable>, count
     }
 }
 
-fn count(counts: &Counts, item: &'static str, op: &'static str) {
+/// Counts an operation on the durable state (`pmh_gateway_durable_state_total`).
+pub(super) fn count(counts: &Counts, item: &'static str, op: &'static str) {
     counts
         .get_or_create(&vec![("item", item), ("op", op)])
         .inc();

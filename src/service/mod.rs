@@ -532,10 +532,7 @@ impl SubsidyService {
     }
 
     fn durable_count(&self, item: &'static str, op: &'static str) {
-        self.metrics
-            .durable_state
-            .get_or_create(&vec![("item", item), ("op", op)])
-            .inc();
+        keeper::count(&self.metrics.durable_state, item, op);
     }
 
     /// A confirmed answer from PMH becomes the person's stand-in: in memory at once, in the
@@ -547,14 +544,13 @@ impl SubsidyService {
             expires_at: f.obtained_at() + chrono_dur(self.cfg.stale_max_age),
             body,
         };
-        self.keeper
-            .put(keeper::Key::StandIn(insured.clone()), Some(saved));
+        self.keeper.put(insured.clone(), Some(saved));
     }
 
     /// PMH now says "none": an older confirmed answer must not come back as the stand-in.
     async fn forget_stand_in(&self, insured: &InsuredIdentity) {
         self.last_confirmed.invalidate(insured).await;
-        self.keeper.put(keeper::Key::StandIn(insured.clone()), None);
+        self.keeper.put(insured.clone(), None);
     }
 
     async fn keep_check_in(&self, reference: &str, c: &CheckIn, answer: Option<&Fetched>) {
