@@ -23,7 +23,6 @@ pub mod sandbox {
     pub use pmh_sandbox::*;
 }
 pub mod service;
-pub mod tls;
 pub mod upstream;
 
 pub use app::run;
@@ -35,3 +34,5 @@ pub use pmh_files as files;
 pub use pmh_formats::{onshi, pmh};
 /// The durable state (`crates/pmh-store`), likewise.
 pub use pmh_store as store;
+/// TLS (`crates/pmh-tls`), likewise.
+pub use pmh_tls as tls;

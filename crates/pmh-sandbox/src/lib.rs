@@ -146,7 +146,7 @@ impl SandboxHandle {
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     #[error("sandbox TLS setup failed: {0}")]
-    Tls(String),
+    Tls(#[from] pmh_tls::TlsError),
     #[error("sandbox socket error: {0}")]
     Io(#[from] std::io::Error),
     #[error("cannot generate sandbox certificates: {0}")]
@@ -457,32 +457,12 @@ async fn set_faults(
 /// The HTTPS server's TLS: the sandbox's certificate, and a client certificate signed by its CA
 /// required (HTTP/2 or HTTP/1.1).
 fn server_config(pki: &Pki) -> Result<rustls::ServerConfig, SandboxError> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let bad = |e: &dyn std::fmt::Display| SandboxError::Tls(e.to_string());
-    let certs = |pem: &str| {
-        CertificateDer::pem_slice_iter(pem.as_bytes())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| bad(&e))
-    };
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    for c in certs(&pki.ca_pem)? {
-        roots.add(c).map_err(|e| bad(&e))?;
-    }
-    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-        Arc::new(roots),
-        provider.clone(),
-    )
-    .build()
-    .map_err(|e| bad(&e))?;
-    let key = PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes()).map_err(|e| bad(&e))?;
-    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| bad(&e))?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(certs(&pki.server_cert_pem)?, key)
-        .map_err(|e| bad(&e))?;
+    let mut cfg = pmh_tls::server_config(
+        pki.server_cert_pem.as_bytes(),
+        pki.server_key_pem.as_bytes(),
+        Some(pki.ca_pem.as_bytes()),
+        true,
+    )?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(cfg)
 }

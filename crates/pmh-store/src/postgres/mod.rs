@@ -119,19 +119,12 @@ impl PostgresStore {
         };
         let manager = match &cfg.ca_pem {
             Some(pem) => {
-                let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+                pmh_tls::install_crypto_provider();
                 pg.ssl_mode(tokio_postgres::config::SslMode::Require);
                 let mut roots = rustls::RootCertStore::empty();
-                use rustls_pki_types::pem::PemObject;
-                let certs = rustls_pki_types::CertificateDer::pem_slice_iter(pem)
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| refused(format!("store.ca_cert: {e}")))?;
-                if certs.is_empty() {
-                    return Err(refused(
-                        "store.ca_cert: no certificate found in the PEM data".into(),
-                    ));
-                }
-                for cert in certs {
+                for cert in pmh_tls::certs_from_pem(pem)
+                    .map_err(|e| refused(format!("store.ca_cert: {e}")))?
+                {
                     roots
                         .add(cert)
                         .map_err(|e| refused(format!("store.ca_cert: {e}")))?;

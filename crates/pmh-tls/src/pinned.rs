@@ -87,7 +87,7 @@ mod tests {
 
     async fn handshake(server_cert: &str, server_key: &str, pinned: &str) -> Result<(), String> {
         let server =
-            crate::tls::server_config(server_cert.as_bytes(), server_key.as_bytes(), None, false)
+            crate::server_config(server_cert.as_bytes(), server_key.as_bytes(), None, false)
                 .unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
