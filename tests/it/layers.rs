@@ -279,15 +279,17 @@ fn without_test_modules(code: &str) -> (String, Vec<String>) {
     (out, test_files)
 }
 
+/// The identifier `s` starts with.
+fn ident(s: &str) -> String {
+    s.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
 /// The top-level modules a piece of code names: `crate::a`, `use crate::{a, b::c}` groups, and
 /// `super::` paths that climb from `path` (the file's module path) to the crate's root.
 fn used_modules(code: &str, path: &[String]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let ident = |s: &str| -> String {
-        s.chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect()
-    };
     let is_path_start = |i: usize| {
         i == 0 || {
             let p = code.as_bytes()[i - 1];
@@ -580,11 +582,6 @@ fn no_submodules_use_each_other_in_a_circle() {
             let siblings = &children[top];
             let (code, _) = without_test_modules(&code_only(&std::fs::read_to_string(f).unwrap()));
             let mut named = BTreeSet::new();
-            let ident = |s: &str| -> String {
-                s.chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect()
-            };
             if path.len() == 2 {
                 for (i, _) in code.match_indices("super::") {
                     named.insert(ident(&code[i + "super::".len()..]));
