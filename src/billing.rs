@@ -118,13 +118,10 @@ pub async fn prepare(
         Certificates::Typed(named) => named,
         Certificates::Earlier(check_id) => {
             let books = books.ok_or(BillingError::EarlierCheckOffline)?;
-            let kept = books
-                .store
-                .answer(check_id, books.now)
+            let outcome = crate::answers::earlier(books.store, books.hasher, check_id, books.now)
                 .await
-                .map_err(store_failed("the kept answers could not be read"))?;
-            let outcome = kept
-                .and_then(|k| crate::answers::open(books.hasher, &k))
+                .map_err(store_failed("the kept answers could not be read"))?
+                .and_then(|(_, outcome)| outcome)
                 .ok_or(BillingError::NoKeptAnswer)?;
             outcome
                 .mapped
