@@ -10,10 +10,13 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{ServiceDate, hex, unhex};
 use crate::mapping::Mapped;
-use crate::service::{CheckOutcome, Degradation, MAPPED_CAPACITY, Origin, Source, Status};
+use crate::service::{
+    CheckOutcome, Degradation, Lookup, MAPPED_CAPACITY, Origin, Saved, Source, StandInChange,
+    Status,
+};
 use crate::store::{
-    AuditRecord, BODY_KEEP, CheckCommit, Hasher, KEY_BYTES, KeyedHash, LedgerRow, Sealer, Store,
-    StoreError, StoredAnswer,
+    AuditRecord, BODY_KEEP, CheckCommit, Hasher, KEY_BYTES, KeptChange, KeptItem, KeptRow,
+    KeyedHash, LedgerRow, Sealer, Store, StoreError, StoredAnswer,
 };
 
 /// The item a shared body is sealed as.
@@ -247,23 +250,47 @@ fn cards(hasher: &Hasher, outcome: &CheckOutcome) -> Vec<Option<KeyedHash>> {
         .collect()
 }
 
-/// The ledger months an earlier answer's shared caps show, read now (each on its own), as
-/// [`record`] reads them in its commit.
-pub async fn months(store: &dyn Store, hasher: &Hasher, outcome: &CheckOutcome) -> Months {
-    let mut out = Vec::with_capacity(outcome.mapped.active.len());
-    for card in cards(hasher, outcome) {
-        out.push(match card {
-            Some(card) => Some(store.ledger(card, outcome.service_date.date()).await),
-            None => None,
-        });
+/// The service's durable item under `at` as the store keeps it: under a keyed hash of what it
+/// is looked up by, sealed under a key derived from the same value (`Hasher::stand_in`,
+/// `check_in`), so the store holds no identity, 照会番号 or certificate that reads without both
+/// the store's secret and that value.
+pub fn kept_change(
+    hasher: &Hasher,
+    at: Lookup<'_>,
+    saved: Option<&Saved>,
+    decided: DateTime<Utc>,
+) -> KeptChange {
+    let (item, (key, sealer)) = kept_key(hasher, at);
+    match saved {
+        Some(s) => KeptChange::Keep(KeptRow {
+            item,
+            key,
+            updated_at: decided,
+            expires_at: s.expires_at,
+            sealed: sealer.seal(&s.body),
+        }),
+        None => KeptChange::Forget {
+            item,
+            key,
+            at: decided,
+        },
     }
-    out
+}
+
+/// Where the item under `at` is kept, and the sealer of its bytes.
+pub fn kept_key(hasher: &Hasher, at: Lookup<'_>) -> (KeptItem, (KeyedHash, Sealer)) {
+    match at {
+        Lookup::StandIn(insured) => (KeptItem::StandIn, hasher.stand_in(insured)),
+        Lookup::CheckIn(reference) => (KeptItem::CheckIn, hasher.check_in(reference)),
+    }
 }
 
 /// Commits an answered check in one transaction: its audit record `audit`, its kept answer
-/// (sealed, for `retention`), and the ledger months its shared caps show. `Err` when the audit
-/// record could not be committed — then the answer must not be sent; a failure to keep the
-/// answer is logged, never fatal.
+/// (sealed, for `retention`), the person's stand-in change when its PMH call made one, and the
+/// ledger months its shared caps show. `Err` when the audit record could not be committed —
+/// then the answer must not be sent; a failure to keep the answer is logged, never fatal, and
+/// a stand-in change the commit did not make goes to the service's keeper.
+#[allow(clippy::too_many_arguments)]
 pub async fn record(
     store: &dyn Store,
     hasher: &Hasher,
@@ -271,6 +298,7 @@ pub async fn record(
     retention: std::time::Duration,
     audit: AuditRecord,
     outcome: &CheckOutcome,
+    stand_in: Option<StandInChange>,
     now: DateTime<Utc>,
 ) -> Result<Months, StoreError> {
     let cards = cards(hasher, outcome);
@@ -289,8 +317,15 @@ pub async fn record(
             answer,
             cards: cards.iter().flatten().cloned().collect(),
             month: outcome.service_date.date(),
+            kept: stand_in
+                .as_ref()
+                .map(|c| kept_change(hasher, Lookup::StandIn(c.person()), c.saved(), c.decided())),
         })
         .await?;
+    let months = in_order(&cards, committed.ledger);
+    if let (Some(change), Ok(())) = (stand_in, &committed.kept) {
+        change.written();
+    }
     match committed.answer_kept {
         Ok(()) => {
             if let Some(b) = shared.flatten() {
@@ -301,12 +336,37 @@ pub async fn record(
             tracing::error!(error = %e, "cannot keep an answer for GET /v1/subsidy-checks/{{check_id}}");
         }
     }
-    // The rows read in the commit, one set per card, in the answer's order.
-    let mut read = committed.ledger.into_iter();
-    Ok(cards
+    Ok(months)
+}
+
+/// Records the access to an earlier answer (`rec`, about `outcome`) and reads the ledger months
+/// its shared caps show now, in one commit; `Err` when the record could not be committed.
+pub async fn record_reread(
+    store: &dyn Store,
+    hasher: &Hasher,
+    audit: AuditRecord,
+    outcome: &CheckOutcome,
+) -> Result<Months, StoreError> {
+    let cards = cards(hasher, outcome);
+    let committed = store
+        .record_check(CheckCommit {
+            audit,
+            answer: None,
+            cards: cards.iter().flatten().cloned().collect(),
+            month: outcome.service_date.date(),
+            kept: None,
+        })
+        .await?;
+    Ok(in_order(&cards, committed.ledger))
+}
+
+/// The rows read in a commit, one set per card, in the answer's order.
+fn in_order(cards: &[Option<KeyedHash>], read: Vec<Result<Vec<LedgerRow>, StoreError>>) -> Months {
+    let mut read = read.into_iter();
+    cards
         .iter()
         .map(|card| card.as_ref().and_then(|_| read.next()))
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use futures::future::BoxFuture;
 
 use pmh_gateway::store::{
     Audit, AuditQuery, AuditRecord, ChargeCommit, ChargeRecord, Charges, CheckCommit,
-    CheckCommitted, CheckinFiles, CommitOutcome, EntryVoid, EntryVoidOutcome, Kept, KeptItem,
-    KeptRow, KeyedHash, LedgerRow, NewLedgerEntry, Purged, Store, StoreError, StoreInfo,
+    CheckCommitted, CheckinFiles, CommitOutcome, EntryVoid, EntryVoidOutcome, Kept, KeptChange,
+    KeptItem, KeyedHash, LedgerRow, NewLedgerEntry, Purged, Store, StoreError, StoreInfo,
     StoredAnswer, VoidOutcome,
 };
 
@@ -28,6 +28,7 @@ impl Audit for NullStore {
         Box::pin(async move {
             Ok(CheckCommitted {
                 answer_kept: Ok(()),
+                kept: Ok(()),
                 ledger: c.cards.iter().map(|_| Ok(Vec::new())).collect(),
             })
         })
@@ -109,11 +110,7 @@ impl Charges for NullStore {
 }
 
 impl Kept for NullStore {
-    fn put_kept(&self, _: KeptRow) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async { Ok(()) })
-    }
-
-    fn forget_kept(&self, _: KeptItem, _: KeyedHash) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn change_kept(&self, _: KeptChange) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
     }
 

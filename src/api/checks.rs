@@ -22,7 +22,7 @@ use super::request::{body_bytes, parse_check_request, parse_result_body, setting
 use crate::auth::{Caller, Scope};
 use crate::domain::{Care, Claim};
 use crate::mapping::MappedSubsidy;
-use crate::service::{CheckIn, CheckOutcome, Intake};
+use crate::service::{CheckIn, CheckOutcome, Checked, Intake};
 use crate::store::{AuditRecord, LedgerRow, Operation, StoreError};
 
 /// A refused check: counted by reason, recorded, answered with its problem.
@@ -56,27 +56,19 @@ fn month(
     }
 }
 
-/// Per active subsidy with a shared monthly cap: its month ([`month`]), each read on its own.
-async fn months(st: &AppState, o: &CheckOutcome) -> Vec<Option<MonthTotalsDto>> {
-    let read = crate::answers::months(&*st.store, &st.hasher, o).await;
-    o.mapped
-        .active
-        .iter()
-        .zip(read)
-        .map(|(s, rows)| month(o, s, rows?))
-        .collect()
-}
-
 /// Commits an answered check — its audit record, its kept answer (for
-/// `GET /v1/subsidy-checks/{check_id}`) and the ledger months its shared caps show, in one
-/// transaction — then sends it in `rendering`. No answer without its committed record (503).
+/// `GET /v1/subsidy-checks/{check_id}`), the stand-in its PMH call changed and the ledger
+/// months its shared caps show, in one transaction — then sends it in `rendering`. No answer
+/// without its committed record (503).
 async fn answered(
     st: &AppState,
     mut rec: AuditRecord,
-    outcome: &CheckOutcome,
+    checked: Checked,
     rendering: Rendering,
     check_in: Option<&CheckIn>,
 ) -> Response {
+    let Checked { outcome, stand_in } = checked;
+    let outcome = &outcome;
     audit::outcome(&mut rec, outcome, answer_status(outcome));
     let recorded = crate::answers::record(
         &*st.store,
@@ -85,9 +77,22 @@ async fn answered(
         st.answer_retention,
         rec,
         outcome,
+        stand_in,
         st.service.now(),
     )
     .await;
+    sent(st, recorded, outcome, rendering, check_in)
+}
+
+/// The answer rendered with the ledger months read in its commit, or withheld (503) when its
+/// record could not be committed.
+fn sent(
+    st: &AppState,
+    recorded: Result<crate::answers::Months, StoreError>,
+    outcome: &CheckOutcome,
+    rendering: Rendering,
+    check_in: Option<&CheckIn>,
+) -> Response {
     let read = match audit::recorded(st, recorded) {
         Ok(r) => r,
         Err(withheld) => return withheld.into_response(),
@@ -171,7 +176,7 @@ pub(super) async fn create_subsidy_check(
         Ok(BodyKind::Json) => match parse_check_request(&body, today) {
             Ok(req) => {
                 rec.patient = Some(st.hasher.patient(&req.insured));
-                st.service.check(req).await
+                st.service.check_to_record(req).await
             }
             Err(p) => return reject(&st, rec, p).await,
         },
@@ -188,14 +193,14 @@ pub(super) async fn create_subsidy_check(
                         });
                     }
                     st.service
-                        .check_result(rc, Intake::Posted { trusted })
+                        .check_result_to_record(rc, Intake::Posted { trusted })
                         .await
                 }
                 Err(p) => return reject(&st, rec, p).await,
             }
         }
     };
-    answered(&st, rec, &outcome, rendering, None).await
+    answered(&st, rec, outcome, rendering, None).await
 }
 
 /// The answer for a patient who checked in at the オン資 terminal, by 照会番号.
@@ -266,9 +271,9 @@ pub(super) async fn answer_by_reference(
     rendering: Rendering,
 ) -> Response {
     match st.service.check_by_reference(reference, claim, care).await {
-        Some((outcome, c)) => {
+        Some((checked, c)) => {
             rec.patient = Some(st.hasher.patient(&c.insured));
-            answered(st, rec, &outcome, rendering, Some(&c)).await
+            answered(st, rec, checked, rendering, Some(&c)).await
         }
         None => {
             let p = Problem::not_found(
@@ -343,10 +348,10 @@ pub(super) async fn earlier_check(
     });
     match outcome {
         Some(outcome) => {
-            let months = months(&st, &outcome).await;
-            let response = render(&st.json_cache, &outcome, rendering, None, &months);
-            audit::outcome(&mut rec, &outcome, response.status());
-            audit::then(&st, rec, response).await
+            audit::outcome(&mut rec, &outcome, answer_status(&outcome));
+            let recorded =
+                crate::answers::record_reread(&*st.store, &st.hasher, rec, &outcome).await;
+            sent(&st, recorded, &outcome, rendering, None)
         }
         None => {
             let p = Problem::not_found(

@@ -130,7 +130,6 @@ pub fn state_with_store(
     let durable = Arc::new(StoreDurable {
         store: store.clone(),
         hasher: hasher.clone(),
-        clock: clock.clone(),
     });
     let service = SubsidyService::new(
         upstream,

@@ -1,30 +1,19 @@
-//! The service's durable state in the store: each item under a keyed hash of what it is looked
-//! up by, sealed under a key derived from the same value (`store::Hasher::stand_in`,
-//! `check_in`), so the store — SQLite file or shared PostgreSQL — holds no identity, 照会番号 or
-//! certificate that reads without both the store's secret and that value.
+//! The service's durable state in the store, keyed and sealed as `answers::kept_change` says:
+//! the store — SQLite file or shared PostgreSQL — holds no identity, 照会番号 or certificate
+//! that reads without both the store's secret and the value looked up by.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::service::{Clock, Durable, DurableError, Lookup, Saved};
-use crate::store::{Hasher, KeptItem, KeptRow, KeyedHash, Sealer, Store};
+use crate::answers::{kept_change, kept_key};
+use crate::service::{Durable, DurableError, Lookup, Saved};
+use crate::store::{Hasher, Store};
 use futures::future::BoxFuture;
 
 pub struct StoreDurable {
     pub store: Arc<dyn Store>,
     pub hasher: Arc<Hasher>,
-    pub clock: Arc<dyn Clock>,
-}
-
-impl StoreDurable {
-    fn locate(&self, at: Lookup<'_>) -> (KeptItem, KeyedHash, Sealer) {
-        let (item, (key, sealer)) = match at {
-            Lookup::StandIn(insured) => (KeptItem::StandIn, self.hasher.stand_in(insured)),
-            Lookup::CheckIn(reference) => (KeptItem::CheckIn, self.hasher.check_in(reference)),
-        };
-        (item, key, sealer)
-    }
 }
 
 fn failed(e: crate::store::StoreError) -> DurableError {
@@ -32,21 +21,14 @@ fn failed(e: crate::store::StoreError) -> DurableError {
 }
 
 impl Durable for StoreDurable {
-    fn put(&self, at: Lookup<'_>, saved: Option<Saved>) -> BoxFuture<'_, Result<(), DurableError>> {
-        let (item, key, sealer) = self.locate(at);
-        let row = saved.map(|s| KeptRow {
-            item,
-            key: key.clone(),
-            updated_at: self.clock.now(),
-            expires_at: s.expires_at,
-            sealed: sealer.seal(&s.body),
-        });
-        Box::pin(async move {
-            match row {
-                Some(row) => self.store.put_kept(row).await.map_err(failed),
-                None => self.store.forget_kept(item, key).await.map_err(failed),
-            }
-        })
+    fn put(
+        &self,
+        at: Lookup<'_>,
+        saved: Option<Saved>,
+        decided: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<(), DurableError>> {
+        let change = kept_change(&self.hasher, at, saved.as_ref(), decided);
+        Box::pin(async move { self.store.change_kept(change).await.map_err(failed) })
     }
 
     fn get(
@@ -54,7 +36,7 @@ impl Durable for StoreDurable {
         at: Lookup<'_>,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Option<Vec<u8>>, DurableError>> {
-        let (item, key, sealer) = self.locate(at);
+        let (item, (key, sealer)) = kept_key(&self.hasher, at);
         Box::pin(async move {
             let Some(sealed) = self.store.kept(item, key, now).await.map_err(failed)? else {
                 return Ok(None);

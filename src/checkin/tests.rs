@@ -78,7 +78,7 @@ async fn a_file_with_the_block_is_cached_without_a_query_and_indexed_by_referenc
         }
     );
     assert_eq!(upstream.calls(), 0);
-    let (out, c) = svc
+    let (checked, c) = svc
         .check_by_reference(&reference_of(p), Claim::Medical, Care::Outpatient)
         .await
         .unwrap();
@@ -87,6 +87,7 @@ async fn a_file_with_the_block_is_cached_without_a_query_and_indexed_by_referenc
         ("f.xml", Status::Confirmed)
     );
     assert_eq!(c.service_date.date(), today());
+    let out = checked.outcome;
     assert_eq!(out.source, Some(Source::Cache));
     assert_eq!(out.mapped.active.len(), 3);
     assert!(out.mapped.receipt_type.is_some());

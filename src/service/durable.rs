@@ -39,8 +39,14 @@ pub struct Saved {
 
 /// Where the service's durable state lives.
 pub trait Durable: Send + Sync + 'static {
-    /// Keeps `saved` under `at` (replacing what was there), or forgets it (`None`).
-    fn put(&self, at: Lookup<'_>, saved: Option<Saved>) -> BoxFuture<'_, Result<(), DurableError>>;
+    /// Keeps `saved` under `at` (replacing what was there), or forgets it (`None`); neither
+    /// undoes a change decided after `decided`.
+    fn put(
+        &self,
+        at: Lookup<'_>,
+        saved: Option<Saved>,
+        decided: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<(), DurableError>>;
     /// What is kept under `at`, unless it expired before `now`.
     fn get(
         &self,
@@ -178,7 +184,12 @@ fn beneficiary_named(s: &str) -> Option<crate::domain::Beneficiary> {
 pub struct Forgetful;
 
 impl Durable for Forgetful {
-    fn put(&self, _: Lookup<'_>, _: Option<Saved>) -> BoxFuture<'_, Result<(), DurableError>> {
+    fn put(
+        &self,
+        _: Lookup<'_>,
+        _: Option<Saved>,
+        _: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<(), DurableError>> {
         Box::pin(async { Ok(()) })
     }
     fn get(

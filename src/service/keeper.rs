@@ -1,14 +1,18 @@
 //! Keeps the stand-ins in the durable state after the answer, never within a check's deadline.
 //!
-//! A check that PMH answered hands the person's new stand-in (or its removal) to one task that
-//! writes them in the order they were handed in (a "forget" after a "keep" stays last), and
-//! answers at once: a slow or failing store never turns a good PMH answer into `stale` or
-//! `unavailable`. The queue is bounded; when it is full a write is dropped and counted, and the
-//! memory still holds the stand-in. `flush` waits until everything handed in so far is written
-//! (shutdown, tests).
+//! A check that PMH answered decides the person's new stand-in (or its removal): a
+//! [`StandInChange`]. The caller that records the check writes it in the check's own commit
+//! (`answers::record`: one store trip per answered check); one it drops unwritten (a check-in's
+//! prefetch, a commit that failed) goes to one task that writes such changes in the order they
+//! come. Either way the answer never waits for it: a slow or failing store never turns a good
+//! PMH answer into `stale` or `unavailable`, and each change carries when it was decided, so a
+//! late write never undoes a later one. The queue is bounded; when it is full a write is
+//! dropped and counted, and the memory still holds the stand-in. `flush` waits until everything
+//! handed in so far is written (shutdown, tests).
 
 use std::sync::{Arc, OnceLock};
 
+use chrono::{DateTime, Utc};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use tokio::sync::{mpsc, oneshot};
@@ -26,9 +30,58 @@ type Counts = Family<Vec<(&'static str, &'static str)>, Counter>;
 const ITEM: &str = "stand_in";
 
 enum Job {
-    /// A person's stand-in, or its removal (`None`).
-    Put(InsuredIdentity, Option<Saved>),
+    /// A person's stand-in, or its removal (`None`), decided at the time given.
+    Put(InsuredIdentity, Option<Saved>, DateTime<Utc>),
     Flush(oneshot::Sender<()>),
+}
+
+/// A stand-in change not yet written: the recording caller writes it ([`StandInChange::saved`],
+/// then [`StandInChange::written`]); dropped otherwise, the keeper's task writes it.
+pub struct StandInChange {
+    person: InsuredIdentity,
+    saved: Option<Saved>,
+    decided: DateTime<Utc>,
+    /// Where it goes when dropped unwritten; `None` once written.
+    keeper: Option<(mpsc::Sender<Job>, Counts)>,
+}
+
+impl StandInChange {
+    pub fn person(&self) -> &InsuredIdentity {
+        &self.person
+    }
+    /// The new stand-in, or `None` to forget the person's.
+    pub fn saved(&self) -> Option<&Saved> {
+        self.saved.as_ref()
+    }
+    /// When the change was decided (the answer's time): a change never undoes a later one.
+    pub fn decided(&self) -> DateTime<Utc> {
+        self.decided
+    }
+    /// The change was written with the check's commit: counted, and not handed to the keeper.
+    pub fn written(mut self) {
+        if let Some((_, counts)) = self.keeper.take() {
+            count(&counts, ITEM, op(self.saved.is_some()));
+        }
+    }
+}
+
+impl Drop for StandInChange {
+    fn drop(&mut self) {
+        if let Some((queue, counts)) = self.keeper.take() {
+            let job = Job::Put(self.person.clone(), self.saved.take(), self.decided);
+            if queue.try_send(job).is_err() {
+                count(&counts, ITEM, "dropped");
+                tracing::warn!(
+                    item = ITEM,
+                    "the durable state is behind; a write was dropped (memory still holds it)"
+                );
+            }
+        }
+    }
+}
+
+fn op(kept: bool) -> &'static str {
+    if kept { "kept" } else { "forgotten" }
 }
 
 pub(super) struct Keeper {
@@ -47,19 +100,24 @@ impl Keeper {
         }
     }
 
-    /// Hands the write of `person`'s stand-in (or its removal) to the task; returns at once.
-    pub(super) fn put(&self, person: InsuredIdentity, saved: Option<Saved>) {
+    /// A change of `person`'s stand-in (or its removal), decided at `decided`: written by the
+    /// caller that records the check, or by the keeper's task.
+    pub(super) fn change(
+        &self,
+        person: InsuredIdentity,
+        saved: Option<Saved>,
+        decided: DateTime<Utc>,
+    ) -> StandInChange {
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
             tokio::spawn(write_all(rx, self.durable.clone(), self.counts.clone()));
             tx
         });
-        if queue.try_send(Job::Put(person, saved)).is_err() {
-            count(&self.counts, ITEM, "dropped");
-            tracing::warn!(
-                item = ITEM,
-                "the durable state is behind; a write was dropped (memory still holds it)"
-            );
+        StandInChange {
+            person,
+            saved,
+            decided,
+            keeper: Some((queue.clone(), self.counts.clone())),
         }
     }
 
@@ -78,9 +136,9 @@ impl Keeper {
 async fn write_all(mut rx: mpsc::Receiver<Job>, durable: Arc<dyn Durable>, counts: Counts) {
     while let Some(job) = rx.recv().await {
         match job {
-            Job::Put(person, saved) => {
-                let op = if saved.is_some() { "kept" } else { "forgotten" };
-                match durable.put(Lookup::StandIn(&person), saved).await {
+            Job::Put(person, saved, decided) => {
+                let op = op(saved.is_some());
+                match durable.put(Lookup::StandIn(&person), saved, decided).await {
                     Ok(()) => count(&counts, ITEM, op),
                     Err(e) => {
                         count(&counts, ITEM, "failed");

@@ -31,6 +31,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use durable::{Durable, DurableError, Forgetful, Lookup, Saved};
 use fetched::Fetched;
 pub use intake::{ResultCheck, ResultError, ResultVisit, checks_from_result};
+pub use keeper::StandInChange;
 
 use crate::domain::date::end_of_jst_day;
 use crate::domain::{
@@ -192,6 +193,33 @@ pub struct CheckOutcome {
     /// mapped or the answer was read back from the store.
     #[serde(skip)]
     pub basis: Option<u64>,
+}
+
+/// A check's answer, with the stand-in change its PMH call decided (when this check made the
+/// call): the caller that records the check writes it in the same commit, or drops it and the
+/// keeper writes it.
+pub struct Checked {
+    pub outcome: CheckOutcome,
+    pub stand_in: Option<StandInChange>,
+}
+
+impl Checked {
+    fn new(outcome: CheckOutcome, slot: Slot) -> Self {
+        Self {
+            outcome,
+            stand_in: slot.0.into_inner().unwrap_or_else(|p| p.into_inner()),
+        }
+    }
+}
+
+/// Where a check's own PMH call leaves its stand-in change.
+#[derive(Default)]
+struct Slot(std::sync::Mutex<Option<StandInChange>>);
+
+impl Slot {
+    fn put(&self, change: StandInChange) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(change);
+    }
 }
 
 impl CheckOutcome {
@@ -360,6 +388,17 @@ impl SubsidyService {
     /// neither a posted nor a filed file can bring its content back when the upstream fails. A
     /// posted block from a caller without `onshi_post` does not enter the cache at all.
     pub async fn check_result(&self, rc: ResultCheck, intake: Intake) -> CheckOutcome {
+        self.check_result_to_record(rc, intake).await.outcome
+    }
+
+    /// [`Service::check_result`], with the stand-in change for the caller that records it.
+    pub async fn check_result_to_record(&self, rc: ResultCheck, intake: Intake) -> Checked {
+        let slot = Slot::default();
+        let outcome = self.check_result_in(rc, intake, &slot).await;
+        Checked::new(outcome, slot)
+    }
+
+    async fn check_result_in(&self, rc: ResultCheck, intake: Intake, slot: &Slot) -> CheckOutcome {
         let ResultCheck {
             request,
             block,
@@ -385,7 +424,7 @@ impl SubsidyService {
                     self.fresh.insert(asked.key(&self.fresh), f.clone());
                     if f.certificates().is_empty() {
                         // The block is PMH's "none": no older answer stands in for it.
-                        self.forget_stand_in(&insured).await;
+                        slot.put(self.forget_stand_in(&insured, f.obtained_at()).await);
                     }
                 }
                 self.answer(&asked, found(&f), Some(Source::OnshiResult), Some(&f), None)
@@ -395,7 +434,7 @@ impl SubsidyService {
                     .service_date
                     .unwrap_or_else(|| ServiceDate::today_at(self.clock.now()));
                 self.fresh.remove(&self.fresh.key(&request.insured, day));
-                self.check_inner(request).await
+                self.check_inner(request, slot).await
             }
         };
         match intake {
@@ -522,7 +561,7 @@ impl SubsidyService {
 
     async fn durable_put(&self, at: Lookup<'_>, item: &'static str, saved: Option<Saved>) {
         let op = if saved.is_some() { "kept" } else { "forgotten" };
-        match self.durable.put(at, saved).await {
+        match self.durable.put(at, saved, self.clock.now()).await {
             Ok(()) => self.durable_count(item, op),
             Err(e) => {
                 self.durable_count(item, "failed");
@@ -536,21 +575,23 @@ impl SubsidyService {
     }
 
     /// A confirmed answer from PMH becomes the person's stand-in: in memory at once, in the
-    /// durable state after the answer.
-    async fn keep_stand_in(&self, insured: &InsuredIdentity, f: &Fetched) {
+    /// durable state after the answer (the change returned).
+    async fn keep_stand_in(&self, insured: &InsuredIdentity, f: &Fetched) -> StandInChange {
         self.last_confirmed.insert(insured.clone(), f.clone()).await;
         let body = serde_json::to_vec(&durable::KeptFetched::of(f)).unwrap_or_default();
         let saved = Saved {
             expires_at: f.obtained_at() + chrono_dur(self.cfg.stale_max_age),
             body,
         };
-        self.keeper.put(insured.clone(), Some(saved));
+        self.keeper
+            .change(insured.clone(), Some(saved), f.obtained_at())
     }
 
-    /// PMH now says "none": an older confirmed answer must not come back as the stand-in.
-    async fn forget_stand_in(&self, insured: &InsuredIdentity) {
+    /// PMH now says "none" (at `at`): an older confirmed answer must not come back as the
+    /// stand-in.
+    async fn forget_stand_in(&self, insured: &InsuredIdentity, at: DateTime<Utc>) -> StandInChange {
         self.last_confirmed.invalidate(insured).await;
-        self.keeper.put(insured.clone(), None);
+        self.keeper.change(insured.clone(), None, at)
     }
 
     async fn keep_check_in(&self, reference: &str, c: &CheckIn, answer: Option<&Fetched>) {
@@ -571,10 +612,10 @@ impl SubsidyService {
         reference: &str,
         claim: Claim,
         care: Care,
-    ) -> Option<(CheckOutcome, Arc<CheckIn>)> {
+    ) -> Option<(Checked, Arc<CheckIn>)> {
         let c = self.check_in(reference).await?;
         let out = self
-            .check(CheckRequest {
+            .check_to_record(CheckRequest {
                 insured: c.insured.clone(),
                 service_date: Some(c.service_date),
                 claim,
@@ -601,13 +642,19 @@ impl SubsidyService {
     }
 
     pub async fn check(&self, req: CheckRequest) -> CheckOutcome {
+        self.check_to_record(req).await.outcome
+    }
+
+    /// [`Service::check`], with the stand-in change for the caller that records it.
+    pub async fn check_to_record(&self, req: CheckRequest) -> Checked {
         let started = std::time::Instant::now();
-        let out = self.check_inner(req).await;
+        let slot = Slot::default();
+        let out = self.check_inner(req, &slot).await;
         self.metrics
             .check_latency
             .observe(started.elapsed().as_secs_f64());
         self.count(&out);
-        out
+        Checked::new(out, slot)
     }
 
     fn count(&self, out: &CheckOutcome) {
@@ -675,7 +722,7 @@ impl SubsidyService {
         }
     }
 
-    async fn check_inner(&self, req: CheckRequest) -> CheckOutcome {
+    async fn check_inner(&self, req: CheckRequest, slot: &Slot) -> CheckOutcome {
         let asked = Asked::new(req, self.clock.now(), self.masters());
         // Keep a margin for mapping and writing the answer, so the caller has it by the deadline.
         let margin = (self.cfg.deadline / 10).min(Duration::from_millis(100));
@@ -693,7 +740,8 @@ impl SubsidyService {
         }
         self.metrics.cache_misses.inc();
 
-        let result = tokio::time::timeout_at(deadline, self.fetch(key, &asked, deadline)).await;
+        let result =
+            tokio::time::timeout_at(deadline, self.fetch(key, &asked, deadline, slot)).await;
         self.metrics.cache_entries.set(self.fresh.len() as i64);
         let degradation = match result {
             Ok(Ok(f)) => {
@@ -734,6 +782,7 @@ impl SubsidyService {
         key: fresh::Key,
         asked: &Asked,
         deadline: Instant,
+        slot: &Slot,
     ) -> Result<Fetched, Arc<Degradation>> {
         let (insured, date, check_id) = (&asked.req.insured, asked.service_date, &asked.check_id);
         let init = async {
@@ -763,11 +812,12 @@ impl SubsidyService {
                 Ok(a) => {
                     self.breaker.record_success();
                     let f = self.fetched(a.certificates, date, Origin::Upstream);
-                    if f.certificates().is_empty() {
-                        self.forget_stand_in(insured).await;
+                    // Only the caller whose call this is (not those waiting on it) gets the change.
+                    slot.put(if f.certificates().is_empty() {
+                        self.forget_stand_in(insured, f.obtained_at()).await
                     } else {
-                        self.keep_stand_in(insured, &f).await;
-                    }
+                        self.keep_stand_in(insured, &f).await
+                    });
                     Ok(f)
                 }
                 Err(e) => {

@@ -163,6 +163,46 @@ async fn concurrent_misses_make_one_upstream_call() {
     assert_eq!(fake.calls(), 1);
 }
 
+/// A PMH call's stand-in change goes to the one check that made the call (the others waited on
+/// it): recorded, it is that check's to write; dropped, the keeper writes it.
+#[tokio::test]
+async fn each_pmh_call_hands_its_stand_in_change_to_one_check() {
+    let shelf = Arc::new(Shelf::default());
+    let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
+    let svc = Arc::new(
+        service(fake.clone(), Arc::new(ManualClock::new(morning())), 2000)
+            .with_durable(shelf.clone()),
+    );
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let s = svc.clone();
+            tokio::spawn(async move { s.check_to_record(req()).await })
+        })
+        .collect();
+    let mut changes = Vec::new();
+    for t in tasks {
+        let checked = t.await.unwrap();
+        assert_eq!(checked.outcome.status, Status::Confirmed);
+        changes.extend(checked.stand_in);
+    }
+    assert_eq!((fake.calls(), changes.len()), (1, 1));
+    let change = changes.pop().unwrap();
+    assert!(change.saved().is_some());
+    assert_eq!(change.person(), &person());
+    // Written by its check's commit: the keeper has nothing to write.
+    change.written();
+    svc.flush_kept().await;
+    assert!(shelf.items.lock().unwrap().is_empty());
+    // A cached answer changes nothing.
+    assert!(svc.check_to_record(req()).await.stand_in.is_none());
+    // Not recorded (dropped): the keeper writes it.
+    let other = svc.check_to_record(req_for(1)).await;
+    assert!(other.stand_in.is_some());
+    drop(other);
+    svc.flush_kept().await;
+    assert_eq!(shelf.items.lock().unwrap().len(), 1);
+}
+
 /// Check ids are UUIDs of version 7, each later one sorting after the one before (the store's
 /// index of kept answers then grows at its end).
 #[tokio::test]
@@ -465,7 +505,12 @@ impl Shelf {
 }
 
 impl Durable for Shelf {
-    fn put(&self, at: Lookup<'_>, saved: Option<Saved>) -> BoxFuture<'_, Result<(), DurableError>> {
+    fn put(
+        &self,
+        at: Lookup<'_>,
+        saved: Option<Saved>,
+        _: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<(), DurableError>> {
         let name = Self::name(at);
         Box::pin(async move {
             if self.fail.load(Ordering::SeqCst) {
@@ -525,7 +570,7 @@ async fn a_restarted_service_keeps_check_ins_and_stale_stand_ins() {
         .await
         .expect("the check-in survives");
     assert_eq!(
-        (out.status, out.source),
+        (out.outcome.status, out.outcome.source),
         (Status::Confirmed, Some(Source::Cache))
     );
     assert_eq!(
@@ -639,8 +684,13 @@ struct Slow {
 }
 
 impl Durable for Slow {
-    fn put(&self, at: Lookup<'_>, saved: Option<Saved>) -> BoxFuture<'_, Result<(), DurableError>> {
-        let put = self.shelf.put(at, saved);
+    fn put(
+        &self,
+        at: Lookup<'_>,
+        saved: Option<Saved>,
+        decided: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<(), DurableError>> {
+        let put = self.shelf.put(at, saved, decided);
         Box::pin(async move {
             tokio::time::sleep(self.put_delay).await;
             put.await

@@ -8,7 +8,6 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use pmh_gateway::api::access::Required;
 use pmh_gateway::api::{AppState, ROUTES};
-use pmh_gateway::domain::InsuredIdentity;
 use pmh_gateway::onshi::Charset;
 use pmh_gateway::sandbox::{Persona, Population};
 use pmh_gateway::store::{AuditQuery, Operation};
@@ -53,17 +52,6 @@ async fn records(st: &AppState, q: AuditQuery) -> Vec<pmh_gateway::store::AuditR
 
 fn population() -> Population {
     Population::generate(SEED, today(), 300)
-}
-
-fn insured(p: &Persona) -> InsuredIdentity {
-    InsuredIdentity::new(
-        &p.insured.insurer_number,
-        p.insured.symbol.as_deref(),
-        &p.insured.number,
-        p.insured.branch.as_deref(),
-        chrono::NaiveDate::parse_from_str(&p.insured.birthdate, "%Y-%m-%d").unwrap(),
-    )
-    .unwrap()
 }
 
 /// A concrete URI for a route's path.

@@ -272,6 +272,18 @@ pub fn test_config_without_upstream() -> GatewayConfig {
     }
 }
 
+/// A persona's identity, as the gateway reads it.
+pub fn insured(p: &Persona) -> pmh_gateway::domain::InsuredIdentity {
+    pmh_gateway::domain::InsuredIdentity::new(
+        &p.insured.insurer_number,
+        p.insured.symbol.as_deref(),
+        &p.insured.number,
+        p.insured.branch.as_deref(),
+        NaiveDate::parse_from_str(&p.insured.birthdate, "%Y-%m-%d").unwrap(),
+    )
+    .unwrap()
+}
+
 pub fn body_for(p: &Persona) -> serde_json::Value {
     demo::Demo::request_json(p)
 }

@@ -27,5 +27,6 @@ mod properties;
 mod reception;
 mod replicas;
 mod restart;
+mod store_trips;
 mod terminal;
 mod webdriver;

@@ -15,6 +15,7 @@ mod lease;
 mod ledger;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod sql;
 mod sqlite;
 #[cfg(test)]
 mod suite;
@@ -348,6 +349,8 @@ pub struct CheckCommit {
     pub cards: Vec<KeyedHash>,
     /// A day in the month.
     pub month: chrono::NaiveDate,
+    /// The person's stand-in, when the check's answer changed it.
+    pub kept: Option<KeptChange>,
 }
 
 /// What a check's commit read and kept beside its audit record.
@@ -355,6 +358,8 @@ pub struct CheckCommit {
 pub struct CheckCommitted {
     /// Whether the answer was kept: a failure here is not fatal, the access is recorded.
     pub answer_kept: Result<(), StoreError>,
+    /// Whether the stand-in change was made (`Ok` when there was none); not fatal either.
+    pub kept: Result<(), StoreError>,
     /// Per card of the commit, in order: its rows in the month, or why they could not be read.
     pub ledger: Vec<Result<Vec<LedgerRow>, StoreError>>,
 }
@@ -437,6 +442,20 @@ pub struct KeptRow {
     pub sealed: Vec<u8>,
 }
 
+/// A change to the service's durable state. Each carries when it was decided: a change never
+/// undoes one decided later, whatever order the writes arrive in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeptChange {
+    /// Keep the row (its `updated_at` is when it was decided).
+    Keep(KeptRow),
+    /// Forget what is kept under the item and key, unless it was kept after `at`.
+    Forget {
+        item: KeptItem,
+        key: KeyedHash,
+        at: DateTime<Utc>,
+    },
+}
+
 /// The audit of who asked about whom, and the answers kept for re-reading.
 pub trait Audit: Send + Sync + 'static {
     /// Appends a record; returns once it is committed (an answer is sent only after).
@@ -506,10 +525,8 @@ pub trait Charges: Send + Sync + 'static {
 
 /// The service's durable state: stand-ins and check-ins, sealed under keyed hashes.
 pub trait Kept: Send + Sync + 'static {
-    /// Keeps an item, replacing the one under the same item and key.
-    fn put_kept(&self, row: KeptRow) -> BoxFuture<'_, Result<(), StoreError>>;
-    /// Forgets an item.
-    fn forget_kept(&self, item: KeptItem, key: KeyedHash) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Keeps an item (replacing an older one under the same item and key) or forgets one.
+    fn change_kept(&self, change: KeptChange) -> BoxFuture<'_, Result<(), StoreError>>;
     /// The sealed bytes kept under an item and key, unless they expired before `now`.
     fn kept(
         &self,

@@ -165,6 +165,7 @@ pub async fn keep(store: &dyn Store, answer: StoredAnswer) {
             answer: Some(answer),
             cards: Vec::new(),
             month,
+            kept: None,
         })
         .await
         .unwrap();
@@ -222,10 +223,27 @@ pub async fn answers_expire(store: &dyn Store) {
             }),
             cards: vec![card, empty],
             month: pmh_core::domain::date::parse_iso("2026-11-21").unwrap(),
+            kept: Some(KeptChange::Keep(KeptRow {
+                item: KeptItem::StandIn,
+                key: hasher.reference("person"),
+                updated_at: at(7),
+                expires_at: at(20),
+                sealed: b"stand-in".to_vec(),
+            })),
         })
         .await
         .unwrap();
     assert!(done.answer_kept.is_ok());
+    assert!(done.kept.is_ok());
+    assert_eq!(
+        store
+            .kept(KeptItem::StandIn, hasher.reference("person"), at(8))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"stand-in"[..]),
+        "the stand-in in the check's commit"
+    );
     let amounts: Vec<Vec<u64>> = done
         .ledger
         .into_iter()
@@ -299,34 +317,35 @@ pub async fn another_secret_is_refused(store: &dyn Store) {
 }
 
 /// Kept items (stand-ins, check-ins): replaced, forgotten, expired, purged; the item and the
-/// key both matter.
+/// key both matter; a change never undoes one decided later.
 pub async fn kept_items_are_replaced_forgotten_and_expire(store: &dyn Store) {
     let hasher = Hasher::from_secret(b"0123456789abcdef0123456789abcdef");
     let key = hasher.reference("0000000001");
     let other = hasher.reference("0000000002");
-    let row = |item, key: &KeyedHash, sealed: &[u8], expires| KeptRow {
+    let row = |item, key: &KeyedHash, sealed: &[u8], decided, expires| {
+        KeptChange::Keep(KeptRow {
+            item,
+            key: key.clone(),
+            updated_at: at(decided),
+            expires_at: at(expires),
+            sealed: sealed.to_vec(),
+        })
+    };
+    let forget = |item, key: &KeyedHash, decided| KeptChange::Forget {
         item,
         key: key.clone(),
-        updated_at: at(1),
-        expires_at: at(expires),
-        sealed: sealed.to_vec(),
+        at: at(decided),
     };
-    store
-        .put_kept(row(KeptItem::CheckIn, &key, b"\x01one", 5))
-        .await
-        .unwrap();
-    store
-        .put_kept(row(KeptItem::CheckIn, &key, b"\x01two", 6))
-        .await
-        .unwrap();
-    store
-        .put_kept(row(KeptItem::StandIn, &key, b"\x02stand", 9))
-        .await
-        .unwrap();
-    store
-        .put_kept(row(KeptItem::CheckIn, &other, b"\x03", 3))
-        .await
-        .unwrap();
+    for change in [
+        row(KeptItem::CheckIn, &key, b"\x01one", 1, 5),
+        row(KeptItem::CheckIn, &key, b"\x01two", 2, 6),
+        // Decided before "two", arriving after it: not kept.
+        row(KeptItem::CheckIn, &key, b"\x01late", 1, 7),
+        row(KeptItem::StandIn, &key, b"\x02stand", 1, 9),
+        row(KeptItem::CheckIn, &other, b"\x03", 1, 3),
+    ] {
+        store.change_kept(change).await.unwrap();
+    }
     let get = |item, key: &KeyedHash, h| store.kept(item, key.clone(), at(h));
     assert_eq!(
         get(KeptItem::CheckIn, &key, 5).await.unwrap().unwrap(),
@@ -342,13 +361,19 @@ pub async fn kept_items_are_replaced_forgotten_and_expire(store: &dyn Store) {
     );
     assert!(get(KeptItem::StandIn, &other, 1).await.unwrap().is_none());
     assert_eq!(store.info().await.unwrap().kept, 3);
+    // A forget decided before the stand-in was kept leaves it.
     store
-        .forget_kept(KeptItem::StandIn, key.clone())
+        .change_kept(forget(KeptItem::StandIn, &key, 0))
+        .await
+        .unwrap();
+    assert!(get(KeptItem::StandIn, &key, 5).await.unwrap().is_some());
+    store
+        .change_kept(forget(KeptItem::StandIn, &key, 1))
         .await
         .unwrap();
     assert!(get(KeptItem::StandIn, &key, 5).await.unwrap().is_none());
     store
-        .forget_kept(KeptItem::StandIn, key.clone())
+        .change_kept(forget(KeptItem::StandIn, &key, 1))
         .await
         .unwrap();
     assert_eq!(store.purge(at(0), at(4)).await.unwrap().kept, 1);

@@ -105,6 +105,19 @@ impl Audit for PostgresStore {
                     }
                 }
             };
+            let kept = match &c.kept {
+                None => Ok(()),
+                Some(k) => {
+                    let sp = tx.savepoint("kept").await.map_err(&err)?;
+                    match kept::change_kept(&sp, k).await {
+                        Ok(()) => sp.commit().await.map_err(&err),
+                        Err(e) => {
+                            sp.rollback().await.map_err(&err)?;
+                            Err(err(e))
+                        }
+                    }
+                }
+            };
             let mut ledger = Vec::with_capacity(c.cards.len());
             for card in &c.cards {
                 let sp = tx.savepoint("ledger").await.map_err(&err)?;
@@ -122,6 +135,7 @@ impl Audit for PostgresStore {
             tx.commit().await.map_err(&err)?;
             Ok(CheckCommitted {
                 answer_kept,
+                kept,
                 ledger,
             })
         })

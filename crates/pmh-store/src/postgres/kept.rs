@@ -1,46 +1,15 @@
 //! PostgreSQL: the service's durable state (stand-ins and check-ins).
 
 use super::*;
+use crate::sql;
 
 impl Kept for PostgresStore {
-    fn put_kept(&self, row: KeptRow) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn change_kept(&self, change: KeptChange) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             let conn = self.conn().await?;
-            let stmt = conn
-                .prepare_cached(
-                    "INSERT INTO kept (item, key, updated_ms, expires_ms, body)
-                     VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (item, key) DO UPDATE SET updated_ms = EXCLUDED.updated_ms,
-                        expires_ms = EXCLUDED.expires_ms, body = EXCLUDED.body",
-                )
+            change_kept(&conn, &change)
                 .await
-                .map_err(pg_error(&self.at))?;
-            conn.execute(
-                &stmt,
-                &[
-                    &row.item.as_str(),
-                    &row.key.as_str(),
-                    &ms(row.updated_at),
-                    &ms(row.expires_at),
-                    &row.sealed,
-                ],
-            )
-            .await
-            .map_err(pg_error(&self.at))?;
-            Ok(())
-        })
-    }
-
-    fn forget_kept(&self, item: KeptItem, key: KeyedHash) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async move {
-            let conn = self.conn().await?;
-            conn.execute(
-                "DELETE FROM kept WHERE item = $1 AND key = $2",
-                &[&item.as_str(), &key.as_str()],
-            )
-            .await
-            .map_err(pg_error(&self.at))?;
-            Ok(())
+                .map_err(pg_error(&self.at))
         })
     }
 
@@ -53,9 +22,7 @@ impl Kept for PostgresStore {
         Box::pin(async move {
             let conn = self.conn().await?;
             let stmt = conn
-                .prepare_cached(
-                    "SELECT body FROM kept WHERE item = $1 AND key = $2 AND expires_ms > $3",
-                )
+                .prepare_cached(sql::KEPT)
                 .await
                 .map_err(pg_error(&self.at))?;
             let row = conn
@@ -65,4 +32,33 @@ impl Kept for PostgresStore {
             Ok(row.map(|r| r.get(0)))
         })
     }
+}
+
+/// Makes a change to the kept items (alone, or in a check's transaction).
+pub(super) async fn change_kept(
+    conn: &impl deadpool_postgres::GenericClient,
+    change: &KeptChange,
+) -> Result<(), tokio_postgres::Error> {
+    match change {
+        KeptChange::Keep(row) => {
+            let stmt = conn.prepare_cached(sql::PUT_KEPT).await?;
+            conn.execute(
+                &stmt,
+                &[
+                    &row.item.as_str(),
+                    &row.key.as_str(),
+                    &ms(row.updated_at),
+                    &ms(row.expires_at),
+                    &row.sealed,
+                ],
+            )
+            .await?
+        }
+        KeptChange::Forget { item, key, at } => {
+            let stmt = conn.prepare_cached(sql::FORGET_KEPT).await?;
+            conn.execute(&stmt, &[&item.as_str(), &key.as_str(), &ms(*at)])
+                .await?
+        }
+    };
+    Ok(())
 }

@@ -27,7 +27,7 @@ use tokio_postgres::types::ToSql;
 use super::{
     Audit, AuditQuery, AuditRecord, BODY_KEEP, ChargeCommit, ChargeRecord, Charges, CheckCommit,
     CheckCommitted, CheckinFiles, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, Kept,
-    KeptItem, KeptRow, KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge,
+    KeptChange, KeptItem, KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge,
     NewLedgerEntry, Operation, PostgresConfig, ProcessedFile, Purged, Reseal, SCHEMA_MIGRATIONS,
     Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key, next_migration,
 };

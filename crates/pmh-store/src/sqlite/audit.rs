@@ -67,6 +67,10 @@ impl Audit for SqliteStore {
                 .answer
                 .as_ref()
                 .map_or(Ok(()), |a| insert_answer(conn, a).map_err(&err));
+            let kept = c
+                .kept
+                .as_ref()
+                .map_or(Ok(()), |k| kept::change_kept(conn, k).map_err(&err));
             let ledger = c
                 .cards
                 .iter()
@@ -74,6 +78,7 @@ impl Audit for SqliteStore {
                 .collect();
             Ok(CheckCommitted {
                 answer_kept,
+                kept,
                 ledger,
             })
         })
