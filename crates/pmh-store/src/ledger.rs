@@ -193,3 +193,44 @@ pub fn is_sealed_charge(fingerprint: &str, answer: &str) -> bool {
     fingerprint.starts_with(super::keyed::CHARGE_FINGERPRINT_PREFIX)
         && answer.starts_with(super::keyed::SEALED_CHARGE_PREFIX)
 }
+
+/// A live (not void) ledger entry, read for its void.
+pub(crate) struct LiveEntry {
+    pub card: String,
+    pub month: String,
+    pub source: String,
+    pub date: String,
+    pub care: String,
+    pub owner: String,
+}
+
+/// What a void does with the entry it read, in both backends: answer at once, or void the
+/// entry (unless a void of it exists) — then answer with `of`.
+pub(crate) enum VoidPlan {
+    Answer(EntryVoid),
+    Void {
+        entry: LiveEntry,
+        of: Option<EntryOf>,
+    },
+}
+
+impl VoidPlan {
+    /// `row`: the live entry under the id, if any; `owner`: the asker, unless an admin acts
+    /// for anyone.
+    pub(crate) fn new(row: Option<LiveEntry>, owner: Option<&str>) -> Self {
+        let answer = |outcome, of| Self::Answer(EntryVoid { outcome, of });
+        let Some(entry) = row else {
+            return answer(EntryVoidOutcome::Unknown, None);
+        };
+        if owner.is_some_and(|o| o != entry.owner) {
+            return answer(EntryVoidOutcome::NotOwner, None);
+        }
+        let of = KeyedHash::parse(&entry.card)
+            .zip(pmh_core::domain::date::parse_iso(&entry.date).ok())
+            .map(|(card, date)| EntryOf { card, date });
+        if entry.source == LedgerSource::Own.as_str() {
+            return answer(EntryVoidOutcome::OwnVisit, of);
+        }
+        Self::Void { entry, of }
+    }
+}

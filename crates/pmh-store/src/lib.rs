@@ -9,6 +9,7 @@
 //! store creates is owner-only. Stored answers do hold certificates (recipient numbers): the
 //! database file is owner-only and README says so.
 
+mod columns;
 pub mod export;
 mod keyed;
 mod lease;

@@ -1,6 +1,7 @@
 //! PostgreSQL: the audit of who asked about whom, and the answers kept for re-reading.
 
 use super::*;
+use crate::sql;
 
 impl Audit for PostgresStore {
     fn append(&self, rec: AuditRecord) -> BoxFuture<'_, Result<i64, StoreError>> {
@@ -149,13 +150,7 @@ impl Audit for PostgresStore {
         Box::pin(async move {
             let conn = self.conn().await?;
             let row = conn
-                .query_opt(
-                    "SELECT a.check_id, a.created_ms, a.expires_ms, a.patient, a.body, a.body_id,
-                            b.body
-                     FROM answers a LEFT JOIN answer_bodies b ON b.id = a.body_id
-                     WHERE a.check_id = $1 AND a.expires_ms > $2",
-                    &[&check_id, &ms(now)],
-                )
+                .query_opt(sql::KEPT_ANSWER, &[&check_id, &ms(now)])
                 .await
                 .map_err(pg_error(&self.at))?;
             Ok(row.map(|r| StoredAnswer {
@@ -179,53 +174,13 @@ impl Audit for PostgresStore {
             let err = pg_error(&self.at);
             let mut conn = self.conn().await?;
             let tx = conn.transaction().await.map_err(&err)?;
-            let (before, now) = (ms(audit_before), ms(now));
-            tx.execute("DELETE FROM audit_shown WHERE at_ms < $1", &[&before])
-                .await
-                .map_err(&err)?;
-            let audit_records = tx
-                .execute("DELETE FROM audit WHERE at_ms < $1", &[&before])
-                .await
-                .map_err(&err)?;
-            let answers = tx
-                .execute("DELETE FROM answers WHERE expires_ms <= $1", &[&now])
-                .await
-                .map_err(&err)?;
-            tx.execute(
-                "DELETE FROM answer_bodies WHERE created_ms < $1 AND NOT EXISTS
-                    (SELECT 1 FROM answers a WHERE a.body_id = answer_bodies.id)",
-                &[&(now - BODY_KEEP.num_milliseconds())],
-            )
-            .await
-            .map_err(&err)?;
-            let mut ledger_rows = tx
-                .execute(
-                    "DELETE FROM ledger_entries WHERE at_ms < $1
-                        OR voids IN (SELECT id FROM ledger_entries WHERE at_ms < $1)",
-                    &[&before],
-                )
-                .await
-                .map_err(&err)?;
-            ledger_rows += tx
-                .execute("DELETE FROM charges WHERE at_ms < $1", &[&before])
-                .await
-                .map_err(&err)?;
-            let kept = tx
-                .execute("DELETE FROM kept WHERE expires_ms <= $1", &[&now])
-                .await
-                .map_err(&err)?;
-            let checkin_files = tx
-                .execute("DELETE FROM checkin_files WHERE at_ms < $1", &[&before])
-                .await
-                .map_err(&err)?;
+            let mut purged = Purged::default();
+            for (statement, t, tally) in sql::purge(audit_before, now) {
+                let n = tx.execute(statement, &[&t]).await.map_err(&err)?;
+                tally.add(&mut purged, n);
+            }
             tx.commit().await.map_err(&err)?;
-            Ok(Purged {
-                audit_records,
-                answers,
-                ledger_rows,
-                kept,
-                checkin_files,
-            })
+            Ok(purged)
         })
     }
 }

@@ -1,6 +1,8 @@
 //! PostgreSQL: committed charges and the 管理票 ledger.
 
 use super::*;
+use crate::ledger::{LiveEntry, VoidPlan};
+use crate::sql;
 
 impl Charges for PostgresStore {
     fn commit_charge(&self, c: ChargeCommit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
@@ -26,9 +28,7 @@ impl Charges for PostgresStore {
                 None => 1,
             };
             tx.execute(
-                "INSERT INTO charges (owner, visit_id, version, voided, fingerprint, month, answer,
-                    client, at_ms)
-                 VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8)",
+                sql::INSERT_CHARGE,
                 &[
                     &c.owner,
                     &c.visit_id,
@@ -60,11 +60,7 @@ impl Charges for PostgresStore {
         Box::pin(async move {
             let conn = self.conn().await?;
             let row = conn
-                .query_opt(
-                    "SELECT version, voided, month, answer, client, at_ms FROM charges
-                     WHERE owner = $1 AND visit_id = $2 ORDER BY version DESC LIMIT 1",
-                    &[&owner, &visit_id],
-                )
+                .query_opt(sql::LATEST_CHARGE, &[&owner, &visit_id])
                 .await
                 .map_err(pg_error(&self.at))?;
             Ok(row.map(|r| ChargeRecord {
@@ -90,11 +86,7 @@ impl Charges for PostgresStore {
                 .await
                 .map_err(&err)?;
             let legacy: Vec<LegacyCharge> = tx
-                .query(
-                    "SELECT owner, visit_id, version, fingerprint, answer FROM charges
-                     WHERE fingerprint NOT LIKE 'k1:%' OR answer NOT LIKE 'sealed1:%'",
-                    &[],
-                )
+                .query(sql::LEGACY_CHARGES, &[])
                 .await
                 .map_err(&err)?
                 .iter()
@@ -120,8 +112,7 @@ impl Charges for PostgresStore {
             for c in &legacy {
                 let (fingerprint, answer) = reseal(c);
                 tx.execute(
-                    "UPDATE charges SET fingerprint = $1, answer = $2
-                     WHERE owner = $3 AND visit_id = $4 AND version = $5",
+                    sql::RESEAL_CHARGE,
                     &[
                         &fingerprint,
                         &answer,
@@ -160,10 +151,7 @@ impl Charges for PostgresStore {
                 latest_charge(&tx, &owner, &visit_id).await.map_err(&err)?
             else {
                 let others: bool = tx
-                    .query_one(
-                        "SELECT EXISTS (SELECT 1 FROM charges WHERE visit_id = $1 AND owner <> $2)",
-                        &[&visit_id, &owner],
-                    )
+                    .query_one(sql::VISIT_OF_ANOTHER, &[&visit_id, &owner])
                     .await
                     .map_err(&err)?
                     .get(0);
@@ -177,9 +165,7 @@ impl Charges for PostgresStore {
                 return Ok(VoidOutcome::AlreadyVoided { version });
             }
             tx.execute(
-                "INSERT INTO charges (owner, visit_id, version, voided, fingerprint, month, answer,
-                    client, at_ms)
-                 VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8)",
+                sql::INSERT_CHARGE_VOID,
                 &[
                     &owner,
                     &visit_id,
@@ -226,68 +212,45 @@ impl Charges for PostgresStore {
             let tx = conn.transaction().await.map_err(&err)?;
             // The row locked: two replicas voiding it at once see one void.
             let row = tx
-                .query_opt(
-                    "SELECT card, month, source, entry_date, care, owner FROM ledger_entries
-                     WHERE id = $1 AND voids IS NULL FOR UPDATE",
-                    &[&id],
-                )
+                .query_opt(&format!("{} FOR UPDATE", sql::LIVE_ENTRY), &[&id])
                 .await
-                .map_err(&err)?;
-            let Some(row) = row else {
-                return Ok(EntryVoid {
-                    outcome: EntryVoidOutcome::Unknown,
-                    of: None,
+                .map_err(&err)?
+                .map(|r| LiveEntry {
+                    card: r.get(0),
+                    month: r.get(1),
+                    source: r.get(2),
+                    date: r.get(3),
+                    care: r.get(4),
+                    owner: r.get(5),
                 });
+            let (e, of) = match VoidPlan::new(row, owner.as_deref()) {
+                VoidPlan::Answer(answer) => return Ok(answer),
+                VoidPlan::Void { entry, of } => (entry, of),
             };
-            let (card, month, source, date, care): (String, String, String, String, String) =
-                (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
-            let entry_owner: String = row.get(5);
-            if owner.as_ref().is_some_and(|o| *o != entry_owner) {
-                return Ok(EntryVoid {
-                    outcome: EntryVoidOutcome::NotOwner,
-                    of: None,
-                });
-            }
-            let of = KeyedHash::parse(&card)
-                .zip(pmh_core::domain::date::parse_iso(&date).ok())
-                .map(|(card, date)| EntryOf { card, date });
-            let done = |outcome| {
-                Ok(EntryVoid {
-                    outcome,
-                    of: of.clone(),
-                })
-            };
-            if source == "own" {
-                return done(EntryVoidOutcome::OwnVisit);
-            }
-            let by = tx
-                .query_opt("SELECT id FROM ledger_entries WHERE voids = $1", &[&id])
-                .await
-                .map_err(&err)?;
+            let voided = |outcome| Ok(EntryVoid { outcome, of });
+            let by = tx.query_opt(sql::VOIDER, &[&id]).await.map_err(&err)?;
             if let Some(by) = by {
-                return done(EntryVoidOutcome::AlreadyVoided { by: by.get(0) });
+                return voided(EntryVoidOutcome::AlreadyVoided { by: by.get(0) });
             }
             let by: i64 = tx
                 .query_one(
-                    "INSERT INTO ledger_entries (card, month, source, entry_date, amount, care,
-                        voids, client, at_ms, owner)
-                     VALUES ($1, $2, 'other', $3, 0, $4, $5, $6, $7, $8) RETURNING id",
+                    sql::INSERT_VOID,
                     &[
-                        &card,
-                        &month,
-                        &date,
-                        &care,
+                        &e.card,
+                        &e.month,
+                        &e.date,
+                        &e.care,
                         &id,
                         &client,
                         &ms(at),
-                        &entry_owner,
+                        &e.owner,
                     ],
                 )
                 .await
                 .map_err(&err)?
                 .get(0);
             tx.commit().await.map_err(&err)?;
-            done(EntryVoidOutcome::Voided { by })
+            voided(EntryVoidOutcome::Voided { by })
         })
     }
 

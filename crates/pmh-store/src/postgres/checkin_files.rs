@@ -1,16 +1,14 @@
 //! PostgreSQL: check-in files processed once, and the leases.
 
 use super::*;
+use crate::sql;
 
 impl CheckinFiles for PostgresStore {
     fn file_processed(&self, key: KeyedHash) -> BoxFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
             let conn = self.conn().await?;
             let row = conn
-                .query_opt(
-                    "SELECT 1 FROM checkin_files WHERE key = $1",
-                    &[&key.as_str()],
-                )
+                .query_opt(sql::FILE_PROCESSED, &[&key.as_str()])
                 .await
                 .map_err(pg_error(&self.at))?;
             Ok(row.is_some())
@@ -77,7 +75,7 @@ impl CheckinFiles for PostgresStore {
             let row = match taken {
                 Some(r) => r,
                 None => conn
-                    .query_one("SELECT holder, term FROM leases WHERE name = $1", &[&name])
+                    .query_one(sql::LEASE_HOLDER, &[&name])
                     .await
                     .map_err(&err)?,
             };
@@ -93,12 +91,9 @@ impl CheckinFiles for PostgresStore {
     fn release_lease(&self, name: String, holder: String) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             let conn = self.conn().await?;
-            conn.execute(
-                "UPDATE leases SET expires_ms = 0 WHERE name = $1 AND holder = $2",
-                &[&name, &holder],
-            )
-            .await
-            .map_err(pg_error(&self.at))?;
+            conn.execute(sql::RELEASE_LEASE, &[&name, &holder])
+                .await
+                .map_err(pg_error(&self.at))?;
             Ok(())
         })
     }

@@ -20,18 +20,19 @@ mod kept;
 use futures::future::BoxFuture;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::ToSql;
 
 use super::{
-    Audit, AuditQuery, AuditRecord, BODY_KEEP, ChargeCommit, ChargeRecord, Charges, CheckCommit,
-    CheckCommitted, CheckinFiles, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, Kept,
-    KeptChange, KeptItem, KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge,
-    NewLedgerEntry, Operation, PostgresConfig, ProcessedFile, Purged, Reseal, SCHEMA_MIGRATIONS,
-    Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key, next_migration,
+    Audit, AuditQuery, AuditRecord, ChargeCommit, ChargeRecord, Charges, CheckCommit,
+    CheckCommitted, CheckinFiles, CommitOutcome, EntryVoid, EntryVoidOutcome, Kept, KeptChange,
+    KeptItem, KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge, NewLedgerEntry,
+    Operation, PostgresConfig, ProcessedFile, Purged, Reseal, SCHEMA_MIGRATIONS, Store, StoreError,
+    StoreInfo, StoredAnswer, VoidOutcome, month_key, next_migration,
 };
-use pmh_core::domain::{Care, Yen};
+use crate::columns::{care_of, care_str, from_ms, ms, source_of, yen, yen_of};
+use crate::sql;
 
 /// Host(s), port and database of a connection string, without user or password.
 pub fn where_of(url: &str) -> String {
@@ -194,10 +195,7 @@ impl PostgresStore {
                 .await
                 .map_err(&err)?;
             let current: i32 = tx
-                .query_one(
-                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                    &[],
-                )
+                .query_one(sql::SCHEMA_VERSION, &[])
                 .await
                 .map_err(&err)?
                 .get(0);
@@ -214,7 +212,7 @@ impl PostgresStore {
             };
             tx.batch_execute(m.postgres).await.map_err(failed)?;
             tx.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                sql::RECORD_MIGRATION,
                 &[&(m.version as i32), &m.name, &Utc::now().to_rfc3339()],
             )
             .await
@@ -238,31 +236,6 @@ impl PostgresStore {
 
 /// The advisory lock key of the migrations ("pmhg-mig").
 const MIGRATION_LOCK: i64 = 0x0070_6d68_676d_6967;
-
-fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_ms(v: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(v)
-        .single()
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
-fn yen(y: Yen) -> i64 {
-    i64::try_from(y.0).unwrap_or(i64::MAX)
-}
-
-fn yen_of(v: i64) -> Yen {
-    Yen(v.max(0) as u64)
-}
-
-fn care_str(c: Care) -> &'static str {
-    match c {
-        Care::Inpatient => "inpatient",
-        Care::Outpatient => "outpatient",
-    }
-}
 
 fn hash(v: Option<String>) -> Option<KeyedHash> {
     v.as_deref().and_then(KeyedHash::parse)
@@ -336,12 +309,10 @@ async fn insert_entry(
     source: LedgerSource,
     visit: Option<(&str, u32)>,
 ) -> Result<i64, tokio_postgres::Error> {
+    let stmt = tx.prepare_cached(sql::INSERT_ENTRY).await?;
     let row = tx
         .query_one(
-            "INSERT INTO ledger_entries (card, month, source, visit_id, version, entry_date, amount,
-                total_cost, care, institution, cap, client, at_ms, owner)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-             RETURNING id",
+            &stmt,
             &[
                 &e.card.as_str(),
                 &month_key(e.date),
@@ -368,21 +339,15 @@ async fn insert_answer(
     a: &StoredAnswer,
 ) -> Result<(), tokio_postgres::Error> {
     if let (Some(id), Some(body)) = (&a.body_id, &a.body) {
+        let stmt = client.prepare_cached(sql::INSERT_ANSWER_BODY).await?;
         client
-            .execute(
-                "INSERT INTO answer_bodies (id, created_ms, body) VALUES ($1, $2, $3)
-                 ON CONFLICT (id) DO NOTHING",
-                &[id, &ms(a.created_at), body],
-            )
+            .execute(&stmt, &[id, &ms(a.created_at), body])
             .await?;
     }
+    let stmt = client.prepare_cached(sql::INSERT_ANSWER).await?;
     client
         .execute(
-            "INSERT INTO answers (check_id, created_ms, expires_ms, patient, body, body_id)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (check_id) DO UPDATE SET created_ms = EXCLUDED.created_ms,
-                expires_ms = EXCLUDED.expires_ms, patient = EXCLUDED.patient,
-                body = EXCLUDED.body, body_id = EXCLUDED.body_id",
+            &stmt,
             &[
                 &a.check_id,
                 &ms(a.created_at),
@@ -396,61 +361,35 @@ async fn insert_answer(
     Ok(())
 }
 
-/// A card's ledger rows in a month: other institutions' rows, and the rows of each visit's
-/// latest version unless that version is a void.
+/// A card's ledger rows in a month, by date (`sql::LEDGER_ROWS`).
 async fn ledger_rows(
     client: &impl deadpool_postgres::GenericClient,
     card: &KeyedHash,
     month: NaiveDate,
 ) -> Result<Vec<LedgerRow>, tokio_postgres::Error> {
+    let stmt = client.prepare_cached(sql::LEDGER_ROWS).await?;
     let rows = client
-        .query(
-            "SELECT l.id, l.source, l.visit_id, l.version, l.entry_date, l.amount,
-                            l.total_cost, l.care, l.institution, l.cap, l.client, l.at_ms
-                     FROM ledger_entries l
-                     WHERE l.card = $1 AND l.month = $2
-                       AND l.voids IS NULL
-                       AND NOT EXISTS (SELECT 1 FROM ledger_entries v WHERE v.voids = l.id)
-                       AND (l.source = 'other' OR (
-                            l.version = (SELECT MAX(c.version) FROM charges c
-                                         WHERE c.owner = l.owner AND c.visit_id = l.visit_id)
-                            AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.owner = l.owner
-                                            AND c.visit_id = l.visit_id AND c.version = l.version
-                                            AND c.voided = 1)))
-                     ORDER BY l.entry_date, l.id",
-            &[&card.as_str(), &month_key(month)],
-        )
+        .query(&stmt, &[&card.as_str(), &month_key(month)])
         .await?;
-    Ok(rows
+    let mut rows: Vec<LedgerRow> = rows
         .iter()
-        .map(|r| {
-            let source: String = r.get(1);
-            let date: String = r.get(4);
-            let care: String = r.get(7);
-            LedgerRow {
-                id: r.get(0),
-                source: if source == "own" {
-                    LedgerSource::Own
-                } else {
-                    LedgerSource::Other
-                },
-                visit_id: r.get(2),
-                version: r.get::<_, Option<i32>>(3).map(|v| v.max(0) as u32),
-                date: pmh_core::domain::date::parse_iso(&date).unwrap_or_default(),
-                amount: yen_of(r.get(5)),
-                total_cost: r.get::<_, Option<i64>>(6).map(yen_of),
-                care: if care == "inpatient" {
-                    Care::Inpatient
-                } else {
-                    Care::Outpatient
-                },
-                institution: r.get(8),
-                cap: r.get::<_, Option<i64>>(9).map(yen_of),
-                client: r.get(10),
-                at: from_ms(r.get(11)),
-            }
+        .map(|r| LedgerRow {
+            id: r.get(0),
+            source: source_of(r.get(1)),
+            visit_id: r.get(2),
+            version: r.get::<_, Option<i32>>(3).map(|v| v.max(0) as u32),
+            date: pmh_core::domain::date::parse_iso(r.get(4)).unwrap_or_default(),
+            amount: yen_of(r.get(5)),
+            total_cost: r.get::<_, Option<i64>>(6).map(yen_of),
+            care: care_of(r.get(7)),
+            institution: r.get(8),
+            cap: r.get::<_, Option<i64>>(9).map(yen_of),
+            client: r.get(10),
+            at: from_ms(r.get(11)),
         })
-        .collect())
+        .collect();
+    rows.sort_by_key(|r| (r.date, r.id));
+    Ok(rows)
 }
 
 async fn insert_audit(
@@ -552,7 +491,7 @@ impl Store for PostgresStore {
             .await
             .map_err(&err)?;
             let recorded: String = conn
-                .query_one("SELECT key_check FROM store_key WHERE id = 1", &[])
+                .query_one(sql::KEY_CHECK, &[])
                 .await
                 .map_err(&err)?
                 .get(0);

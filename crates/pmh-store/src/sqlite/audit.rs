@@ -1,6 +1,7 @@
 //! SQLite: the audit of who asked about whom, and the answers kept for re-reading.
 
 use super::*;
+use crate::sql;
 
 impl Audit for SqliteStore {
     fn append(&self, rec: AuditRecord) -> BoxFuture<'_, Result<i64, StoreError>> {
@@ -90,27 +91,20 @@ impl Audit for SqliteStore {
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Option<StoredAnswer>, StoreError>> {
         self.run(move |conn, path| {
-            conn.query_row(
-                "SELECT a.check_id, a.created_ms, a.expires_ms, a.patient, a.body, a.body_id,
-                        b.body
-                 FROM answers a LEFT JOIN answer_bodies b ON b.id = a.body_id
-                 WHERE a.check_id = ?1 AND a.expires_ms > ?2",
-                params![check_id, ms(now)],
-                |r| {
-                    Ok(StoredAnswer {
-                        check_id: r.get(0)?,
-                        created_at: from_ms(r.get(1)?),
-                        expires_at: from_ms(r.get(2)?),
-                        patient: r
-                            .get::<_, Option<String>>(3)?
-                            .as_deref()
-                            .and_then(KeyedHash::parse),
-                        sealed: r.get(4)?,
-                        body_id: r.get(5)?,
-                        body: r.get(6)?,
-                    })
-                },
-            )
+            conn.query_row(sql::KEPT_ANSWER, params![check_id, ms(now)], |r| {
+                Ok(StoredAnswer {
+                    check_id: r.get(0)?,
+                    created_at: from_ms(r.get(1)?),
+                    expires_at: from_ms(r.get(2)?),
+                    patient: r
+                        .get::<_, Option<String>>(3)?
+                        .as_deref()
+                        .and_then(KeyedHash::parse),
+                    sealed: r.get(4)?,
+                    body_id: r.get(5)?,
+                    body: r.get(6)?,
+                })
+            })
             .optional()
             .map_err(db_error(path))
         })
@@ -122,61 +116,14 @@ impl Audit for SqliteStore {
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Purged, StoreError>> {
         self.run(move |conn, path| {
-            // In the batch's transaction, like every job: both deletes or neither.
+            // In the batch's transaction, like every job: every delete or none.
             let err = db_error(path);
-            conn.execute(
-                "DELETE FROM audit_shown WHERE at_ms < ?1",
-                params![ms(audit_before)],
-            )
-            .map_err(&err)?;
-            let audit_records = conn
-                .execute(
-                    "DELETE FROM audit WHERE at_ms < ?1",
-                    params![ms(audit_before)],
-                )
-                .map_err(&err)? as u64;
-            let answers = conn
-                .execute(
-                    "DELETE FROM answers WHERE expires_ms <= ?1",
-                    params![ms(now)],
-                )
-                .map_err(&err)? as u64;
-            conn.execute(
-                "DELETE FROM answer_bodies WHERE created_ms < ?1 AND NOT EXISTS
-                    (SELECT 1 FROM answers a WHERE a.body_id = answer_bodies.id)",
-                params![ms(now - BODY_KEEP)],
-            )
-            .map_err(&err)?;
-            // A void row goes with the row it voids.
-            let mut ledger_rows = conn
-                .execute(
-                    "DELETE FROM ledger_entries WHERE at_ms < ?1
-                        OR voids IN (SELECT id FROM ledger_entries WHERE at_ms < ?1)",
-                    params![ms(audit_before)],
-                )
-                .map_err(&err)? as u64;
-            ledger_rows += conn
-                .execute(
-                    "DELETE FROM charges WHERE at_ms < ?1",
-                    params![ms(audit_before)],
-                )
-                .map_err(&err)? as u64;
-            let kept = conn
-                .execute("DELETE FROM kept WHERE expires_ms <= ?1", params![ms(now)])
-                .map_err(&err)? as u64;
-            let checkin_files = conn
-                .execute(
-                    "DELETE FROM checkin_files WHERE at_ms < ?1",
-                    params![ms(audit_before)],
-                )
-                .map_err(&err)? as u64;
-            Ok(Purged {
-                audit_records,
-                answers,
-                ledger_rows,
-                kept,
-                checkin_files,
-            })
+            let mut purged = Purged::default();
+            for (statement, t, tally) in sql::purge(audit_before, now) {
+                let n = conn.execute(statement, params![t]).map_err(&err)?;
+                tally.add(&mut purged, n as u64);
+            }
+            Ok(purged)
         })
     }
 }

@@ -1,6 +1,8 @@
 //! SQLite: committed charges and the 管理票 ledger.
 
 use super::*;
+use crate::ledger::{LiveEntry, VoidPlan};
+use crate::sql;
 
 impl Charges for SqliteStore {
     fn commit_charge(&self, c: ChargeCommit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
@@ -23,9 +25,7 @@ impl Charges for SqliteStore {
                 None => 1,
             };
             sp.execute(
-                "INSERT INTO charges (owner, visit_id, version, voided, fingerprint, month, answer,
-                    client, at_ms)
-                 VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8)",
+                sql::INSERT_CHARGE,
                 params![
                     c.owner,
                     c.visit_id,
@@ -53,23 +53,18 @@ impl Charges for SqliteStore {
         visit_id: String,
     ) -> BoxFuture<'_, Result<Option<ChargeRecord>, StoreError>> {
         self.run(move |conn, path| {
-            conn.query_row(
-                "SELECT version, voided, month, answer, client, at_ms FROM charges
-                 WHERE owner = ?1 AND visit_id = ?2 ORDER BY version DESC LIMIT 1",
-                params![owner, visit_id],
-                |r| {
-                    Ok(ChargeRecord {
-                        owner: owner.clone(),
-                        visit_id: visit_id.clone(),
-                        version: r.get(0)?,
-                        voided: r.get::<_, i64>(1)? != 0,
-                        month: r.get(2)?,
-                        answer: r.get(3)?,
-                        client: r.get(4)?,
-                        at: from_ms(r.get(5)?),
-                    })
-                },
-            )
+            conn.query_row(sql::LATEST_CHARGE, params![owner, visit_id], |r| {
+                Ok(ChargeRecord {
+                    owner: owner.clone(),
+                    visit_id: visit_id.clone(),
+                    version: r.get(0)?,
+                    voided: r.get::<_, i64>(1)? != 0,
+                    month: r.get(2)?,
+                    answer: r.get(3)?,
+                    client: r.get(4)?,
+                    at: from_ms(r.get(5)?),
+                })
+            })
             .optional()
             .map_err(db_error(path))
         })
@@ -79,12 +74,7 @@ impl Charges for SqliteStore {
         self.run(move |conn, path| {
             let err = db_error(path);
             let legacy: Vec<LegacyCharge> = {
-                let mut stmt = conn
-                    .prepare(
-                        "SELECT owner, visit_id, version, fingerprint, answer FROM charges
-                         WHERE fingerprint NOT LIKE 'k1:%' OR answer NOT LIKE 'sealed1:%'",
-                    )
-                    .map_err(&err)?;
+                let mut stmt = conn.prepare(sql::LEGACY_CHARGES).map_err(&err)?;
                 stmt.query_map([], |r| {
                     Ok(LegacyCharge {
                         owner: r.get(0)?,
@@ -109,8 +99,7 @@ impl Charges for SqliteStore {
             for c in &legacy {
                 let (fingerprint, answer) = reseal(c);
                 sp.execute(
-                    "UPDATE charges SET fingerprint = ?1, answer = ?2
-                     WHERE owner = ?3 AND visit_id = ?4 AND version = ?5",
+                    sql::RESEAL_CHARGE,
                     params![fingerprint, answer, c.owner, c.visit_id, c.version],
                 )
                 .map_err(&err)?;
@@ -157,9 +146,7 @@ impl Charges for SqliteStore {
                 )
                 .map_err(&err)?;
             sp.execute(
-                "INSERT INTO charges (owner, visit_id, version, voided, fingerprint, month, answer,
-                    client, at_ms)
-                 VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8)",
+                sql::INSERT_CHARGE_VOID,
                 params![
                     owner,
                     visit_id,
@@ -196,69 +183,43 @@ impl Charges for SqliteStore {
         self.run(move |conn, path| {
             let err = db_error(path);
             let sp = conn.savepoint().map_err(&err)?;
-            let row: Option<(String, String, String, String, String, String)> = sp
-                .query_row(
-                    "SELECT card, month, source, entry_date, care, owner FROM ledger_entries
-                     WHERE id = ?1 AND voids IS NULL",
-                    params![id],
-                    |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                        ))
-                    },
-                )
-                .optional()
-                .map_err(&err)?;
-            let Some((card, month, source, date, care, entry_owner)) = row else {
-                return Ok(EntryVoid {
-                    outcome: EntryVoidOutcome::Unknown,
-                    of: None,
-                });
-            };
-            if owner.as_ref().is_some_and(|o| *o != entry_owner) {
-                return Ok(EntryVoid {
-                    outcome: EntryVoidOutcome::NotOwner,
-                    of: None,
-                });
-            }
-            let of = KeyedHash::parse(&card)
-                .zip(pmh_core::domain::date::parse_iso(&date).ok())
-                .map(|(card, date)| EntryOf { card, date });
-            let done = |outcome| {
-                Ok(EntryVoid {
-                    outcome,
-                    of: of.clone(),
+            let row = sp
+                .prepare_cached(sql::LIVE_ENTRY)
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![id], |r| {
+                        Ok(LiveEntry {
+                            card: r.get(0)?,
+                            month: r.get(1)?,
+                            source: r.get(2)?,
+                            date: r.get(3)?,
+                            care: r.get(4)?,
+                            owner: r.get(5)?,
+                        })
+                    })
+                    .optional()
                 })
+                .map_err(&err)?;
+            let (e, of) = match VoidPlan::new(row, owner.as_deref()) {
+                VoidPlan::Answer(answer) => return Ok(answer),
+                VoidPlan::Void { entry, of } => (entry, of),
             };
-            if source == "own" {
-                return done(EntryVoidOutcome::OwnVisit);
-            }
+            let voided = |outcome| Ok(EntryVoid { outcome, of });
             let by: Option<i64> = sp
-                .query_row(
-                    "SELECT id FROM ledger_entries WHERE voids = ?1",
-                    params![id],
-                    |r| r.get(0),
-                )
+                .query_row(sql::VOIDER, params![id], |r| r.get(0))
                 .optional()
                 .map_err(&err)?;
             if let Some(by) = by {
-                return done(EntryVoidOutcome::AlreadyVoided { by });
+                return voided(EntryVoidOutcome::AlreadyVoided { by });
             }
-            sp.execute(
-                "INSERT INTO ledger_entries (card, month, source, entry_date, amount, care, voids,
-                    client, at_ms, owner)
-                 VALUES (?1, ?2, 'other', ?3, 0, ?4, ?5, ?6, ?7, ?8)",
-                params![card, month, date, care, id, client, ms(at), entry_owner],
-            )
-            .map_err(&err)?;
-            let by = sp.last_insert_rowid();
+            let by: i64 = sp
+                .query_row(
+                    sql::INSERT_VOID,
+                    params![e.card, e.month, e.date, e.care, id, client, ms(at), e.owner],
+                    |r| r.get(0),
+                )
+                .map_err(&err)?;
             sp.commit().map_err(&err)?;
-            done(EntryVoidOutcome::Voided { by })
+            voided(EntryVoidOutcome::Voided { by })
         })
     }
 

@@ -1,18 +1,15 @@
 //! SQLite: check-in files processed once, and the leases.
 
 use super::*;
+use crate::sql;
 
 impl CheckinFiles for SqliteStore {
     fn file_processed(&self, key: KeyedHash) -> BoxFuture<'_, Result<bool, StoreError>> {
         self.run(move |conn, path| {
-            conn.query_row(
-                "SELECT 1 FROM checkin_files WHERE key = ?1",
-                params![key.as_str()],
-                |_| Ok(()),
-            )
-            .optional()
-            .map(|r| r.is_some())
-            .map_err(db_error(path))
+            conn.query_row(sql::FILE_PROCESSED, params![key.as_str()], |_| Ok(()))
+                .optional()
+                .map(|r| r.is_some())
+                .map_err(db_error(path))
         })
     }
 
@@ -66,11 +63,9 @@ impl CheckinFiles for SqliteStore {
             )
             .map_err(&err)?;
             let (by, term): (String, i64) = conn
-                .query_row(
-                    "SELECT holder, term FROM leases WHERE name = ?1",
-                    params![name],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
+                .query_row(sql::LEASE_HOLDER, params![name], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .map_err(&err)?;
             Ok(LeaseState {
                 held: by == holder,
@@ -82,11 +77,8 @@ impl CheckinFiles for SqliteStore {
 
     fn release_lease(&self, name: String, holder: String) -> BoxFuture<'_, Result<(), StoreError>> {
         self.run(move |conn, path| {
-            conn.execute(
-                "UPDATE leases SET expires_ms = 0 WHERE name = ?1 AND holder = ?2",
-                params![name, holder],
-            )
-            .map_err(db_error(path))?;
+            conn.execute(sql::RELEASE_LEASE, params![name, holder])
+                .map_err(db_error(path))?;
             Ok(())
         })
     }

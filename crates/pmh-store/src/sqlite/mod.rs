@@ -17,18 +17,19 @@ use futures::future::BoxFuture;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::{
-    Audit, AuditQuery, AuditRecord, BODY_KEEP, ChargeCommit, ChargeRecord, Charges, CheckCommit,
-    CheckCommitted, CheckinFiles, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, Kept,
-    KeptChange, KeptItem, KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge,
-    NewLedgerEntry, Operation, ProcessedFile, Purged, Reseal, SCHEMA_MIGRATIONS, Store, StoreError,
-    StoreInfo, StoredAnswer, VoidOutcome, month_key, next_migration,
+    Audit, AuditQuery, AuditRecord, ChargeCommit, ChargeRecord, Charges, CheckCommit,
+    CheckCommitted, CheckinFiles, CommitOutcome, EntryVoid, EntryVoidOutcome, Kept, KeptChange,
+    KeptItem, KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge, NewLedgerEntry,
+    Operation, ProcessedFile, Purged, Reseal, SCHEMA_MIGRATIONS, Store, StoreError, StoreInfo,
+    StoredAnswer, VoidOutcome, month_key, next_migration,
 };
-use pmh_core::domain::{Care, Yen};
+use crate::columns::{care_of, care_str, from_ms, ms, source_of, yen, yen_of};
+use crate::sql;
 use pmh_files::{owner_only_dir, restrict_to_owner};
 
 /// The database file's name in the state folder.
@@ -215,11 +216,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let err = db_error(path);
     conn.execute_batch(SCHEMA_MIGRATIONS).map_err(&err)?;
     let mut current: u32 = conn
-        .query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            [],
-            |r| r.get(0),
-        )
+        .query_row(sql::SCHEMA_VERSION, [], |r| r.get(0))
         .map_err(&err)?;
     while let Some(m) = next_migration(current)? {
         let failed = |e: rusqlite::Error| StoreError::Migration {
@@ -230,7 +227,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         let tx = conn.transaction().map_err(failed)?;
         tx.execute_batch(m.sqlite).map_err(failed)?;
         tx.execute(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            sql::RECORD_MIGRATION,
             params![m.version, m.name, Utc::now().to_rfc3339()],
         )
         .map_err(failed)?;
@@ -243,16 +240,6 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         current = m.version;
     }
     Ok(())
-}
-
-fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_ms(v: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(v)
-        .single()
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
@@ -293,11 +280,9 @@ fn latest_charge(
 
 /// Whether a client other than `owner` has a visit with this id.
 fn other_owner_has(conn: &Connection, owner: &str, visit_id: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM charges WHERE visit_id = ?1 AND owner <> ?2)",
-        params![visit_id, owner],
-        |r| r.get(0),
-    )
+    conn.query_row(sql::VISIT_OF_ANOTHER, params![visit_id, owner], |r| {
+        r.get(0)
+    })
 }
 
 fn insert_entry(
@@ -305,12 +290,8 @@ fn insert_entry(
     e: &NewLedgerEntry,
     source: LedgerSource,
     visit: Option<(&str, u32)>,
-) -> rusqlite::Result<usize> {
-    let yen = |y: Yen| i64::try_from(y.0).unwrap_or(i64::MAX);
-    conn.execute(
-        "INSERT INTO ledger_entries (card, month, source, visit_id, version, entry_date, amount,
-            total_cost, care, institution, cap, client, at_ms, owner)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+) -> rusqlite::Result<i64> {
+    conn.prepare_cached(sql::INSERT_ENTRY)?.query_row(
         params![
             e.card.as_str(),
             month_key(e.date),
@@ -320,16 +301,14 @@ fn insert_entry(
             e.date.format("%Y-%m-%d").to_string(),
             yen(e.amount),
             e.total_cost.map(yen),
-            match e.care {
-                Care::Inpatient => "inpatient",
-                Care::Outpatient => "outpatient",
-            },
+            care_str(e.care),
             e.institution,
             e.cap.map(yen),
             e.client,
             ms(e.at),
             e.owner,
         ],
+        |r| r.get(0),
     )
 }
 
@@ -402,16 +381,10 @@ fn with_shown(conn: &Connection, records: &mut [AuditRecord]) -> rusqlite::Resul
 
 fn insert_answer(conn: &Connection, a: &StoredAnswer) -> rusqlite::Result<()> {
     if let (Some(id), Some(body)) = (&a.body_id, &a.body) {
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO answer_bodies (id, created_ms, body) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![id, ms(a.created_at), body])?;
+        conn.prepare_cached(sql::INSERT_ANSWER_BODY)?
+            .execute(params![id, ms(a.created_at), body])?;
     }
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO answers (check_id, created_ms, expires_ms, patient, body, body_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
+    conn.prepare_cached(sql::INSERT_ANSWER)?.execute(params![
         a.check_id,
         ms(a.created_at),
         ms(a.expires_at),
@@ -422,54 +395,25 @@ fn insert_answer(conn: &Connection, a: &StoredAnswer) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// A card's ledger rows in a month (see [`ledger_rows`]). Without `ORDER BY`: with it and the
-/// card and month bound, SQLite prepared the statement again whenever they changed — for every
-/// answer, most of the store thread's time under load (a test counts re-preparations); the few
-/// rows are sorted after reading.
-const LEDGER_SQL: &str = "SELECT l.id, l.source, l.visit_id, l.version, l.entry_date, l.amount,
-        l.total_cost, l.care, l.institution, l.cap, l.client, l.at_ms
- FROM ledger_entries l
- WHERE l.card = ?1 AND l.month = ?2
-   AND l.voids IS NULL
-   AND NOT EXISTS (SELECT 1 FROM ledger_entries v WHERE v.voids = l.id)
-   AND (l.source = 'other' OR (
-        l.version = (SELECT MAX(c.version) FROM charges c
-                     WHERE c.owner = l.owner AND c.visit_id = l.visit_id)
-        AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.owner = l.owner
-                        AND c.visit_id = l.visit_id AND c.version = l.version
-                        AND c.voided = 1)))";
-
-/// A card's ledger rows in a month: other institutions' rows, and the rows of each visit's
-/// latest version unless that version is a void.
+/// A card's ledger rows in a month, by date (`sql::LEDGER_ROWS`).
 fn ledger_rows(
     conn: &Connection,
     card: &KeyedHash,
     month: NaiveDate,
 ) -> rusqlite::Result<Vec<LedgerRow>> {
-    let mut stmt = conn.prepare_cached(LEDGER_SQL)?;
+    let mut stmt = conn.prepare_cached(sql::LEDGER_ROWS)?;
     let rows = stmt.query_map(params![card.as_str(), month_key(month)], |r| {
-        let source: String = r.get(1)?;
-        let date: String = r.get(4)?;
-        let care: String = r.get(7)?;
         Ok(LedgerRow {
             id: r.get(0)?,
-            source: if source == "own" {
-                LedgerSource::Own
-            } else {
-                LedgerSource::Other
-            },
+            source: source_of(&r.get::<_, String>(1)?),
             visit_id: r.get(2)?,
             version: r.get(3)?,
-            date: pmh_core::domain::date::parse_iso(&date).unwrap_or_default(),
-            amount: Yen(r.get::<_, i64>(5)?.max(0) as u64),
-            total_cost: r.get::<_, Option<i64>>(6)?.map(|v| Yen(v.max(0) as u64)),
-            care: if care == "inpatient" {
-                Care::Inpatient
-            } else {
-                Care::Outpatient
-            },
+            date: pmh_core::domain::date::parse_iso(&r.get::<_, String>(4)?).unwrap_or_default(),
+            amount: yen_of(r.get(5)?),
+            total_cost: r.get::<_, Option<i64>>(6)?.map(yen_of),
+            care: care_of(&r.get::<_, String>(7)?),
             institution: r.get(8)?,
-            cap: r.get::<_, Option<i64>>(9)?.map(|v| Yen(v.max(0) as u64)),
+            cap: r.get::<_, Option<i64>>(9)?.map(yen_of),
             client: r.get(10)?,
             at: from_ms(r.get(11)?),
         })
@@ -496,9 +440,7 @@ impl Store for SqliteStore {
             )
             .map_err(&err)?;
             let recorded: String = conn
-                .query_row("SELECT key_check FROM store_key WHERE id = 1", [], |r| {
-                    r.get(0)
-                })
+                .query_row(sql::KEY_CHECK, [], |r| r.get(0))
                 .map_err(&err)?;
             Ok(recorded == check)
         })
@@ -513,8 +455,7 @@ impl Store for SqliteStore {
             let ledger_rows = count("SELECT COUNT(*) FROM ledger_entries").map_err(&err)? as u64;
             let kept = count("SELECT COUNT(*) FROM kept").map_err(&err)? as u64;
             let checkin_files = count("SELECT COUNT(*) FROM checkin_files").map_err(&err)? as u64;
-            let schema_version = count("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-                .map_err(&err)? as u32;
+            let schema_version = count(sql::SCHEMA_VERSION).map_err(&err)? as u32;
             let size = |suffix: &str| {
                 let mut p = path.to_path_buf().into_os_string();
                 p.push(suffix);
@@ -660,7 +601,9 @@ mod tests {
         }
         let reprepared = store
             .run(|conn, path| {
-                let stmt = conn.prepare_cached(LEDGER_SQL).map_err(db_error(path))?;
+                let stmt = conn
+                    .prepare_cached(sql::LEDGER_ROWS)
+                    .map_err(db_error(path))?;
                 Ok(stmt.get_status(rusqlite::StatementStatus::RePrepare))
             })
             .await
