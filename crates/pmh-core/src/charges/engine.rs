@@ -516,7 +516,6 @@ impl Calc<'_> {
                 after_limit: copay,
             });
         }
-        let copays: Vec<(u64, u64)> = parts.iter().map(|p| (p.cost, p.left)).collect();
         // 2. A 公費 part's own 高額 limit.
         let tokutei = if has_insurance {
             self.tokutei(care)?
@@ -583,8 +582,7 @@ impl Calc<'_> {
         // 4. The receipt's class limit.
         let mut receipt_high = 0;
         if has_insurance {
-            self.receipt_limit(care, &mut parts, tokutei.clone(), &mut receipt_high)?;
-            self.no_more_than_without(care, &mut parts, tokutei, &copays, &mut receipt_high)?;
+            self.receipt_limit(care, &mut parts, tokutei, &mut receipt_high)?;
         }
         let insurance: u64 = parts.iter().map(|p| p.insurance).sum();
         let high: u64 = parts.iter().map(|p| p.high_cost).sum::<u64>() + receipt_high;
@@ -776,46 +774,6 @@ impl Calc<'_> {
             patient_share: Yen(share),
             pays: Yen(pays),
         })
-    }
-
-    /// A 公費 can only lower the charge (the rule of §5.4 of the project's domain notes, and of
-    /// 保発第42号's purpose): the receipt never costs the patient more than it would with no
-    /// 公費 at all — the whole copay held to the class limit. (Under 70, a 公費 part under
-    /// 21,000 yen stays out of the class limit and could otherwise make the patient pay more
-    /// than without it.)
-    fn no_more_than_without(
-        &mut self,
-        care: Care,
-        parts: &mut [PartState],
-        tokutei: Option<(u64, String)>,
-        copays: &[(u64, u64)],
-        high: &mut u64,
-    ) -> Result<(), ChargeError> {
-        let ins = self.m.insurance();
-        let cost: u64 = copays.iter().map(|c| c.0).sum();
-        let copay: u64 = copays.iter().map(|c| c.1).sum();
-        let class_limit = match ins.class {
-            Some(c) => Some(self.limit(LimitKey::Class(c), care, cost)?.0),
-            None => None,
-        };
-        let limit = [class_limit, tokutei.map(|t| t.0)]
-            .into_iter()
-            .flatten()
-            .min();
-        let without = limit.map_or(copay, |l| l.min(copay));
-        let patient: u64 = parts.iter().map(|p| p.left).sum();
-        if patient <= without {
-            return Ok(());
-        }
-        let excess = patient - without;
-        *high += excess;
-        self.trace.push(format!(
-            "  Without any 公費 the patient would pay {} on this receipt; a 公費 only lowers the charge: 高額療養費 pays {} more.",
-            Yen(without),
-            Yen(excess)
-        ));
-        take_from_patient(parts, (0..parts.len()).collect(), excess);
-        Ok(())
     }
 
     fn receipt_limit(

@@ -17,8 +17,11 @@
 //!    of the 10割 cost or a fixed amount, then caps per visit, day and month — the month's cap
 //!    shared with other institutions where the programme says so) and pays the rest; a 第2公費
 //!    works on what the 第1 left to the patient;
-//! 5. the receipt is held to the patient's own class limit on its total (under 70, a 公費 part
-//!    joins only when its copay after step 3 is 21,000 yen or more), the excess again 高額;
+//! 5. the receipt is held to the patient's own class limit on the cost of the parts that join
+//!    it, the excess again 高額: under 70 a 公費 part joins only when its copay after step 3 is
+//!    21,000 yen or more (健康保険法施行令 第41条); one that stays out is not held to the limit,
+//!    and the rest is held to it on its own cost — so the patient can pay more than with no
+//!    公費 at all, as the rules say (no "never more than without" correction);
 //! 6. a visit's window charge is the month's patient total with the visit minus without it,
 //!    rounded to 10 yen (5 up).
 //!
