@@ -470,8 +470,10 @@ impl SubsidyService {
                         cached_at: self.clock.now(),
                         status: out.status,
                     };
+                    // Answerable from memory at once; the durable copy follows.
+                    let c = Arc::new(c);
+                    self.check_ins.insert(reference.clone(), c.clone()).await;
                     self.keep_check_in(&reference, &c, answer.as_ref()).await;
-                    self.check_ins.insert(reference, Arc::new(c)).await;
                 }
             }
         }
