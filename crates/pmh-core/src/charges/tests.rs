@@ -290,6 +290,53 @@ fn golden_21000_rule_a_small_kohi_part_stays_out_of_the_class_limit() {
     assert!(!t.contains("Without any 公費"), "{t}");
 }
 
+#[test]
+fn golden_kanen_pays_the_insurance_copay_up_to_its_shared_monthly_cap() {
+    // 肝炎治療 (法別 38, 肝炎治療特別促進事業実施要綱): the patient pays the insurance-stage
+    // copay (3割 here) until the month's payments on the 自己負担限度月額管理票 reach the cap,
+    // 10,000 yen (20,000 for the upper income class), counted across institutions. The 管理票
+    // sequence 5,700, then 2,250, then 4,300 cut to 2,050 at the cap: visits of 19,000 (3割 =
+    // 5,700) and 7,500 (2,250) here, then 14,340 (4,302): 10,000 − 7,950 = 2,050 is left.
+    let kanen = |elsewhere: u64| {
+        let mut s = national("38", Some(10_000));
+        s.paid_elsewhere = Yen(elsewhere);
+        s
+    };
+    let visits = vec![
+        visit("k1", "2026-04-02", OUT, &[(19_000, &[0])]),
+        visit("k2", "2026-04-09", OUT, &[(7_500, &[0])]),
+        visit("k3", "2026-04-16", OUT, &[(14_340, &[0])]),
+    ];
+    let charges: Vec<Yen> = ["k1", "k2", "k3"]
+        .iter()
+        .map(|id| run(kenpo(30, None), vec![kanen(0)], visits.clone(), id).window_charge)
+        .collect();
+    assert_eq!(charges, [Yen(5_700), Yen(2_250), Yen(2_050)]);
+    // The same third visit when the first two were at another institution (on the 管理票).
+    let elsewhere = run(
+        kenpo(30, None),
+        vec![kanen(7_950)],
+        vec![visit("k3", "2026-04-16", OUT, &[(14_340, &[0])])],
+        "k3",
+    );
+    assert_eq!(elsewhere.window_charge, Yen(2_050));
+    // A 2割 patient (70–74) pays the insurance's own 2割.
+    let two = run(
+        insurance(InsuranceKind::HealthInsurance, 20, None, true),
+        vec![kanen(0)],
+        vec![visit("k1", "2026-04-02", OUT, &[(19_000, &[0])])],
+        "k1",
+    );
+    assert_eq!(two.window_charge, Yen(3_800));
+    // The shipped master: the cap shared on a 管理票, the insurance copay as the rate.
+    let p = masters().national(LawCode::parse("38").unwrap()).unwrap();
+    assert!(p.monthly_cap_shared);
+    assert_eq!(
+        (p.default_rate_percent, p.rate_rule),
+        (30, RateRule::LowerOfInsurance)
+    );
+}
+
 /// The 自己負担上限額管理票 of the 精神通院 example (cap 5,000), seen from the hospital and from
 /// the pharmacy: each enters the other's payments from the paper 管理票.
 #[test]
