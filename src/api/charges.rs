@@ -32,7 +32,7 @@ use crate::domain::{
     Care, Certificate, Claim, CopayCaps, HighCostClass, InsuranceKind, MaxCopayment,
     MedicalInstitutionCode, PayerNumber, Validity, Yen, date, hex, text,
 };
-use crate::masters::MasterSnapshot;
+use crate::masters::{MasterSnapshot, segment_key};
 use crate::store::{
     AuditRecord, KeyedHash, LedgerRow, NewLedgerEntry, Operation, VoidOutcome, month_key,
 };
@@ -341,6 +341,46 @@ fn certificates(
     }
 }
 
+/// What the masters refuse in typed certificates (422): an income class the programme does not
+/// have (never quoted without its cap), and a programme whose monthly cap is shared across
+/// institutions without the recipient number its 管理票 ledger is kept under, unless the caller
+/// says it keeps no ledger for it.
+fn typed_against_masters(masters: &MasterSnapshot, req: &ChargeQuoteRequest) -> Vec<FieldError> {
+    let mut unfit = Vec::new();
+    for (i, s) in req.subsidies.iter().flatten().enumerate() {
+        let Ok(payer) = PayerNumber::parse(&s.payer_number) else {
+            continue;
+        };
+        let law = payer.law_code();
+        let Some(national) = masters.national(law) else {
+            continue;
+        };
+        if let (Some(class), Some(classes)) = (&s.income_class, masters.income_classes(law))
+            && !classes.iter().any(|c| segment_key(c) == segment_key(class))
+        {
+            unfit.push(FieldError {
+                field: format!("subsidies[{i}].income_class"),
+                reason: format!(
+                    "is not an income class of {} (法別 {law}); one of: {}",
+                    national.short_name,
+                    classes.join(", ")
+                ),
+            });
+        }
+        let recipient = s.recipient_number.as_deref().map(str::trim);
+        if national.monthly_cap_shared && recipient.is_none_or(str::is_empty) && !s.no_ledger {
+            unfit.push(FieldError {
+                field: format!("subsidies[{i}].recipient_number"),
+                reason: format!(
+                    "is required for {} (its monthly cap is shared across institutions on a 管理票, kept under the recipient number); set `no_ledger` to quote without one",
+                    national.short_name
+                ),
+            });
+        }
+    }
+    unfit
+}
+
 /// SHA-256 of the request as parsed (keys sorted, no whitespace), without `correction`: the
 /// same commit sent again is recognised whatever its formatting.
 fn fingerprint(body: &[u8]) -> String {
@@ -421,6 +461,10 @@ fn read(
     }
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
+    }
+    let unfit = typed_against_masters(masters, &req);
+    if !unfit.is_empty() {
+        return Err(Problem::inconsistent(unfit));
     }
     let (ins, this) = (ins.expect("no errors"), this.expect("no errors"));
     let dates = visits.iter().chain([&this]).map(|v| v.date);

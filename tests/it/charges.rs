@@ -776,3 +776,49 @@ async fn charge_and_ledger_bodies_must_be_declared_json() {
     let (s, _) = self::commit(&app, commit).await;
     assert_eq!(s, StatusCode::CREATED);
 }
+
+/// A typed income class is matched however it is written, and one the programme does not have
+/// is refused with the valid ones — never quoted without its cap; a shared monthly cap needs
+/// the recipient number its 管理票 is kept under, unless the caller keeps no ledger.
+#[tokio::test]
+async fn typed_classes_are_matched_or_refused_and_shared_caps_need_their_recipient() {
+    let (app, _) = in_process_app();
+    let nanbyo = |class: &str, recipient: Option<&str>, no_ledger: bool| {
+        let mut s =
+            json!({"payer_number": "54136015", "income_class": class, "no_ledger": no_ledger});
+        if let Some(r) = recipient {
+            s["recipient_number"] = json!(r);
+        }
+        json!({"subsidies": [s], "insurance": kenpo(),
+            "visit": {"date": today().to_string(), "parts": [{"points": 10000, "subsidies": [1]}]}})
+    };
+    // 難病 一般所得Ⅱ (cap 20,000) typed with ASCII numerals and a full-width space: a visit of
+    // 100,000 yen, 2割 = 20,000, at the cap → 20,000 at the window.
+    for typed in ["一般所得Ⅱ", "一般所得　II", "一般所得２"] {
+        let (s, v) = quote(&app, nanbyo(typed, Some("1234566"), false)).await;
+        assert_eq!(s, StatusCode::OK, "{typed}: {v}");
+        assert_eq!(v["subsidies"][0]["monthly_cap"], 20000, "{typed}: {v}");
+        assert_eq!(v["window_charge"], 20000, "{typed}: {v}");
+    }
+    // A class 難病 does not have: 422, naming the field and listing the valid classes.
+    let (s, v) = quote(&app, nanbyo("一般所得Ⅲ", Some("1234566"), false)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["field"], "subsidies[0].income_class", "{v}");
+    let reason = v["errors"][0]["reason"].as_str().unwrap();
+    for class in ["生活保護", "低所得Ⅰ", "一般所得Ⅰ", "上位所得"] {
+        assert!(reason.contains(class), "{reason}");
+    }
+    // No recipient number for a shared cap: 422 unless the caller keeps no ledger for it.
+    let (s, v) = quote(&app, nanbyo("一般所得Ⅱ", None, false)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(
+        v["errors"][0]["field"], "subsidies[0].recipient_number",
+        "{v}"
+    );
+    let (s, v) = quote(&app, nanbyo("一般所得Ⅱ", None, true)).await;
+    assert_eq!(
+        (s, v["window_charge"].clone()),
+        (StatusCode::OK, json!(20000)),
+        "{v}"
+    );
+}

@@ -48,10 +48,14 @@ pub struct InlineSubsidyDto {
     /// 公費負担者番号, 8 digits.
     #[schema(example = "54136015", pattern = r"^[0-9]{8}$")]
     pub payer_number: String,
-    /// 公費受給者番号 (needed for the ledger of a shared monthly cap).
+    /// 公費受給者番号: required for a programme whose monthly cap is shared across institutions
+    /// (the 管理票 ledger is kept under it), unless `no_ledger` is set.
     #[schema(example = "1234566")]
     pub recipient_number: Option<String>,
-    /// 所得区分 as printed (難病: 一般所得Ⅰ …; 自立支援: 中間所得1 …): the master's cap.
+    /// 所得区分 as printed (難病: 一般所得Ⅰ …; 自立支援: 中間所得1 …): the master's cap. Matched
+    /// as typed alike (full-width, spaces, Ⅱ or 2); a class the programme does not have is
+    /// refused (422, with the valid ones).
+    #[schema(example = "一般所得Ⅰ")]
     pub income_class: Option<String>,
     /// 追加条件 codes (`01-1` 高額かつ長期 …).
     pub conditions: Option<Vec<String>>,
@@ -61,6 +65,11 @@ pub struct InlineSubsidyDto {
     /// 生活保護: the 医療券's 本人支払額 for the month.
     #[schema(minimum = 0)]
     pub own_payment: Option<i64>,
+    /// The caller keeps no 管理票 ledger for this certificate: a shared monthly cap is then
+    /// quoted without a recipient number, from this request's visits alone (nothing is read
+    /// from or written to the ledger for it).
+    #[serde(default)]
+    pub no_ledger: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
@@ -335,6 +344,7 @@ impl std::fmt::Debug for InlineSubsidyDto {
             .field("conditions", &self.conditions)
             .field("monthly_cap", &self.monthly_cap)
             .field("own_payment", &self.own_payment)
+            .field("no_ledger", &self.no_ledger)
             .finish()
     }
 }

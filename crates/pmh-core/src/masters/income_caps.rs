@@ -31,7 +31,28 @@ pub struct IncomeCap {
     pub monthly_cap: Option<Yen>,
 }
 
+/// Rows are keyed by the class's [`segment_key`]: the same class however it is typed.
 type Key = (LawCode, String, Option<String>);
+
+/// A 所得区分 as compared: NFKC (full-width letters and digits, Roman numeral signs), no spaces,
+/// and a trailing Roman numeral read as its digit — `一般所得Ⅱ`, `一般所得 II`, `一般所得２` and
+/// `一般所得2` are one class. (The masters spell 難病's classes with Ⅰ/Ⅱ, 自立支援医療's with
+/// 1/2, as the programmes' tables do; a certificate or a clerk may write either.)
+pub fn segment_key(segment: &str) -> String {
+    let mut s: String = crate::domain::text::nfkc(segment)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    for (roman, digit) in [("III", "3"), ("II", "2"), ("IV", "4"), ("I", "1")] {
+        if let Some(stem) = s.strip_suffix(roman)
+            && !stem.ends_with(|c: char| c.is_ascii_alphabetic())
+        {
+            s = format!("{stem}{digit}");
+            break;
+        }
+    }
+    s
+}
 
 #[derive(Debug, Default)]
 pub struct IncomeCaps {
@@ -66,14 +87,15 @@ impl IncomeCaps {
         let Some(segment) = segment.map(str::trim).filter(|s| !s.is_empty()) else {
             return CapLookup::NoSegment;
         };
+        let segment = segment_key(segment);
         let with_condition = conditions
             .iter()
             .filter_map(|c| {
                 self.rows
-                    .get(&(law, segment.to_owned(), Some(c.trim().to_owned())))
+                    .get(&(law, segment.clone(), Some(c.trim().to_owned())))
             })
             .min_by_key(|r| r.monthly_cap.map(|y| y.0).unwrap_or(u64::MAX));
-        match with_condition.or_else(|| self.rows.get(&(law, segment.to_owned(), None))) {
+        match with_condition.or_else(|| self.rows.get(&(law, segment, None))) {
             Some(r) => CapLookup::Found(r),
             None => CapLookup::UnknownSegment,
         }
@@ -88,7 +110,32 @@ impl IncomeCaps {
     }
 
     pub(super) fn knows_segment(&self, law: LawCode, segment: &str) -> bool {
-        self.rows.keys().any(|(l, s, _)| *l == law && s == segment)
+        let segment = segment_key(segment);
+        self.rows.keys().any(|(l, s, _)| *l == law && *s == segment)
+    }
+
+    /// Whether the programme's caps go by income class here.
+    pub fn has_classes(&self, law: LawCode) -> bool {
+        self.programmes.contains(&law)
+    }
+
+    /// The programme's income classes as the master spells them, in the file's order of caps
+    /// (lowest first), each once.
+    pub fn segments(&self, law: LawCode) -> Vec<&str> {
+        let mut rows: Vec<&IncomeCap> = self
+            .rows
+            .values()
+            .filter(|r| r.law_code == law && r.condition.is_none())
+            .collect();
+        rows.sort_by_key(|r| {
+            (
+                r.monthly_cap.map_or(u64::MAX, |y| y.0),
+                r.income_segment.clone(),
+            )
+        });
+        rows.into_iter()
+            .map(|r| r.income_segment.as_str())
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -158,7 +205,7 @@ pub(super) fn index(
                 continue;
             }
         };
-        let key = (law_code, r.income_segment.clone(), condition.clone());
+        let key = (law_code, segment_key(&r.income_segment), condition.clone());
         let row = IncomeCap {
             law_code,
             income_segment: r.income_segment,
@@ -167,10 +214,33 @@ pub(super) fn index(
             monthly_cap,
         };
         if out.rows.insert(key, row).is_some() {
-            bad("this 法別, income_segment and condition appear twice".into());
+            bad("this 法別, income_segment and condition appear twice (classes are compared as typed alike: full-width, spaces and Roman numerals aside)".into());
             continue;
         }
         out.programmes.insert(law_code);
     }
     out
+}
+
+#[cfg(test)]
+mod segment_tests {
+    use super::segment_key;
+
+    #[test]
+    fn a_class_is_the_same_however_it_is_typed() {
+        for typed in [
+            "一般所得Ⅱ",
+            "一般所得II",
+            "一般所得 Ⅱ",
+            "一般所得２",
+            "一般所得2",
+            "　一般所得Ⅱ ",
+        ] {
+            assert_eq!(segment_key(typed), "一般所得2", "{typed}");
+        }
+        assert_eq!(segment_key("低所得Ⅰ"), segment_key("低所得1"));
+        assert_eq!(segment_key("中間所得1"), "中間所得1");
+        assert_eq!(segment_key("上位所得"), "上位所得");
+        assert_ne!(segment_key("一般所得Ⅰ"), segment_key("一般所得Ⅱ"));
+    }
 }

@@ -25,7 +25,7 @@ use crate::domain::{Care, LawCode, PayerNumber};
 pub use burden::{BurdenCode, BurdenCodes, Payers};
 pub use calc_codes::{CalcCodeTable, CalcCodes};
 pub use high_cost::{HighCostLimit, HighCostLimits, LimitKey, LimitStatus};
-pub use income_caps::{CapLookup, IncomeCap, IncomeCaps};
+pub use income_caps::{CapLookup, IncomeCap, IncomeCaps, segment_key};
 pub use local::LocalProgramme;
 pub use local_rules::{LocalRule, LocalRules};
 pub use national::NationalProgramme;
@@ -429,6 +429,13 @@ impl MasterSnapshot {
         conditions: &[String],
     ) -> CapLookup<'_> {
         self.income_caps.lookup(law, segment, conditions)
+    }
+
+    /// The programme's income classes (`None` when its caps do not go by class here).
+    pub fn income_classes(&self, law: LawCode) -> Option<Vec<&str>> {
+        self.income_caps
+            .has_classes(law)
+            .then(|| self.income_caps.segments(law))
     }
 
     pub fn local_rules(&self) -> &LocalRules {
