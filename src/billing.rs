@@ -15,8 +15,8 @@ use crate::domain::{Certificate, MedicalInstitutionCode, PayerNumber, ServiceDat
 use crate::mapping::{Flag, MappedSubsidy, VisitContext};
 use crate::masters::MasterSnapshot;
 use crate::store::{
-    ChargeCommit, CommitOutcome, EntryVoidOutcome, Hasher, KeyedHash, LedgerRow, NewLedgerEntry,
-    Store, StoreError, VoidOutcome, ledger_totals,
+    ChargeCommit, CommitOutcome, EntryAdded, EntryVoidOutcome, Hasher, KeyedHash, LedgerRow,
+    NewLedgerEntry, Store, StoreError, VoidOutcome, ledger_totals,
 };
 
 /// The running gateway's books: the store (kept answers, the ledger, committed charges), its
@@ -97,6 +97,11 @@ pub enum BillingError {
     /// A committed answer could not be written or read back.
     #[error("{0}")]
     Answer(&'static str),
+    /// The caller's `entry_id` names another 管理票 entry (a different request under it).
+    #[error(
+        "this entry_id was used for another entry; a retry sends the same body, a new entry a new id"
+    )]
+    EntryIdTaken,
 }
 
 fn store_failed(what: &'static str) -> impl Fn(StoreError) -> BillingError {
@@ -238,6 +243,7 @@ pub async fn commit(
                 cap: p.described[i].monthly_cap,
                 client: client.to_owned(),
                 at: books.now,
+                key: None,
             })
         })
         .collect();
@@ -317,14 +323,30 @@ fn certificate_of(m: &MappedSubsidy) -> Certificate {
 pub async fn add_entry(
     books: Books<'_>,
     entry: NewLedgerEntry,
-) -> Result<Vec<LedgerRow>, BillingError> {
+) -> Result<EntryAddedTo, BillingError> {
     let (card, date) = (entry.card.clone(), entry.date);
-    books
+    let added = books
         .store
         .add_ledger_entry(entry)
         .await
         .map_err(store_failed("the ledger could not be written"))?;
-    month(books, card, date).await
+    let again = match added {
+        EntryAdded::Added(_) => false,
+        EntryAdded::Again(_) => true,
+        EntryAdded::Conflict => return Err(BillingError::EntryIdTaken),
+    };
+    Ok(EntryAddedTo {
+        again,
+        rows: month(books, card, date).await?,
+    })
+}
+
+/// A 管理票 entry added (or found added before, the same request sent again) and the
+/// certificate's month after it.
+pub struct EntryAddedTo {
+    /// The same entry was added before: nothing new was written.
+    pub again: bool,
+    pub rows: Vec<LedgerRow>,
 }
 
 /// What voiding a 管理票 entry did.

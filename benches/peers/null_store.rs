@@ -7,9 +7,9 @@ use futures::future::BoxFuture;
 
 use pmh_gateway::store::{
     Audit, AuditQuery, AuditRecord, ChargeCommit, ChargeRecord, Charges, CheckCommit,
-    CheckCommitted, CheckinFiles, CommitOutcome, EntryVoid, EntryVoidOutcome, Kept, KeptChange,
-    KeptItem, KeyedHash, LedgerRow, NewLedgerEntry, Purged, Store, StoreError, StoreInfo,
-    StoredAnswer, VoidOutcome,
+    CheckCommitted, CheckinFiles, CommitOutcome, EntryAdded, EntryVoid, EntryVoidOutcome, Kept,
+    KeptChange, KeptItem, KeyedHash, LedgerRow, NewLedgerEntry, Purged, Store, StoreError,
+    StoreInfo, StoredAnswer, VoidOutcome,
 };
 
 /// A store that keeps nothing: the gateway without an audit, for comparison only.
@@ -81,8 +81,8 @@ impl Charges for NullStore {
         Box::pin(async { Ok(VoidOutcome::Unknown) })
     }
 
-    fn add_ledger_entry(&self, _: NewLedgerEntry) -> BoxFuture<'_, Result<i64, StoreError>> {
-        Box::pin(async { Ok(0) })
+    fn add_ledger_entry(&self, _: NewLedgerEntry) -> BoxFuture<'_, Result<EntryAdded, StoreError>> {
+        Box::pin(async { Ok(EntryAdded::Added(0)) })
     }
 
     fn void_ledger_entry(

@@ -34,7 +34,7 @@ use crate::domain::{
 };
 use crate::masters::{MasterSnapshot, segment_key};
 use crate::store::{
-    AuditRecord, KeyedHash, LedgerRow, NewLedgerEntry, Operation, VoidOutcome, month_key,
+    AuditRecord, EntryKey, KeyedHash, LedgerRow, NewLedgerEntry, Operation, VoidOutcome, month_key,
 };
 
 /// The most any amount typed into the API may be (a sanity bound, not a rule).
@@ -936,7 +936,8 @@ fn ledger_dto(month: NaiveDate, rows: &[LedgerRow]) -> LedgerDto {
 
 /// Add an amount from the paper 自己負担上限額管理票 (another institution's payment this month).
 ///
-/// Answers the certificate's month after it.
+/// Answers the certificate's month after it. With `entry_id`, a retry of the same request adds
+/// nothing (200).
 #[utoipa::path(
     post,
     tag = "charges",
@@ -944,7 +945,9 @@ fn ledger_dto(month: NaiveDate, rows: &[LedgerRow]) -> LedgerDto {
     request_body = LedgerEntryRequest,
     responses(
         (status = 201, description = "Added; the month after it", body = LedgerDto),
+        (status = 200, description = "The same entry again (its `entry_id` and body): nothing added; the month", body = LedgerDto),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The `entry_id` was used for another entry", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -983,6 +986,14 @@ pub(super) async fn add_entry(
         .map_err(|e| errors.push(e))
         .ok()
         .flatten();
+    let entry_id = req
+        .entry_id
+        .as_deref()
+        .map(|id| visit_id("entry_id", id))
+        .transpose()
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
     let institution = req.institution.as_deref().map(|i| text::nfkc(i.trim()));
     if let Some(i) = &institution
         && (i.chars().count() > 40 || !plain_text(i))
@@ -1014,15 +1025,25 @@ pub(super) async fn add_entry(
             cap,
             client: caller.name.clone(),
             at: st.service.now(),
+            key: entry_id.map(|id| EntryKey {
+                id,
+                fingerprint: st.hasher.ledger_entry(&fingerprint(&body)),
+            }),
         },
     )
     .await;
-    let rows = match added {
-        Ok(r) => r,
+    let added = match added {
+        Ok(a) => a,
         Err(e) => return reject(&st, rec, e.into()).await,
     };
-    rec.http_status = Some(201);
-    let response = (StatusCode::CREATED, Json(ledger_dto(date, &rows))).into_response();
+    let status = if added.again {
+        rec.detail = Some("the same entry again (entry_id): nothing added".into());
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    rec.http_status = Some(status.as_u16());
+    let response = (status, Json(ledger_dto(date, &added.rows))).into_response();
     audit::then(&st, rec, response).await
 }
 

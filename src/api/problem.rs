@@ -325,6 +325,7 @@ impl From<crate::billing::BillingError> for Problem {
                 tracing::error!("{what}");
                 Problem::internal(what.to_owned())
             }
+            E::EntryIdTaken => Problem::conflict(e.to_string()),
         }
     }
 }

@@ -822,3 +822,55 @@ async fn typed_classes_are_matched_or_refused_and_shared_caps_need_their_recipie
         "{v}"
     );
 }
+
+/// A 管理票 entry sent again with its `entry_id` (a retry after a lost answer) is added once;
+/// another body under the same id is a conflict; each client's ids are its own.
+#[tokio::test]
+async fn a_retried_ledger_entry_is_added_once() {
+    let (app, _) = in_process_app();
+    let entry = |amount: u64| {
+        json!({"entry_id": "K-0402-1", "payer_number": "21136015", "recipient_number": "1234566",
+            "date": today().to_string(), "amount": amount, "institution": "薬局"})
+    };
+    let (s, first) = send(&app, Method::POST, "/v1/ledger-entries", Some(entry(700))).await;
+    assert_eq!(
+        (s, first["total"].clone()),
+        (StatusCode::CREATED, json!(700)),
+        "{first}"
+    );
+    // The same body again: 200, the same month, nothing added.
+    let (s, again) = send(&app, Method::POST, "/v1/ledger-entries", Some(entry(700))).await;
+    assert_eq!(
+        (s, again["total"].clone()),
+        (StatusCode::OK, json!(700)),
+        "{again}"
+    );
+    // Another body under the id: 409, and the month unchanged.
+    let (s, p) = send(&app, Method::POST, "/v1/ledger-entries", Some(entry(900))).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{p}");
+    let (_, l) = ledger(&app, &month()).await;
+    assert_eq!(l["total"], 700, "{l}");
+    // Another client's id is its own.
+    let (s, other) = send_as(
+        PHARMACY_TOKEN,
+        &app,
+        Method::POST,
+        "/v1/ledger-entries",
+        Some(entry(700)),
+    )
+    .await;
+    assert_eq!(
+        (s, other["total"].clone()),
+        (StatusCode::CREATED, json!(1400)),
+        "{other}"
+    );
+    // A malformed id is refused like a visit id.
+    let mut bad = entry(700);
+    bad["entry_id"] = json!("K 1");
+    let (s, p) = send(&app, Method::POST, "/v1/ledger-entries", Some(bad)).await;
+    assert_eq!(
+        (s, p["errors"][0]["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("entry_id")),
+        "{p}"
+    );
+}

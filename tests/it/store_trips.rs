@@ -15,9 +15,9 @@ use pmh_gateway::sandbox::{InMemoryUpstream, Population};
 use pmh_gateway::service::{Clock, ManualClock};
 use pmh_gateway::store::{
     Audit, AuditQuery, AuditRecord, ChargeCommit, ChargeRecord, Charges, CheckCommit,
-    CheckCommitted, CheckinFiles, CommitOutcome, EntryVoid, KeptChange, KeptItem, KeyedHash,
-    LeaseState, LedgerRow, NewLedgerEntry, ProcessedFile, Purged, Reseal, Store, StoreError,
-    StoreInfo, StoredAnswer, VoidOutcome,
+    CheckCommitted, CheckinFiles, CommitOutcome, EntryAdded, EntryVoid, KeptChange, KeptItem,
+    KeyedHash, LeaseState, LedgerRow, NewLedgerEntry, ProcessedFile, Purged, Reseal, Store,
+    StoreError, StoreInfo, StoredAnswer, VoidOutcome,
 };
 use serde_json::Value;
 use tower::ServiceExt;
@@ -75,7 +75,7 @@ impl Charges for Trips {
     fn void_charge(&self, o: String, v: String, by: String, at: Time) -> F<'_, VoidOutcome> {
         self.count("void_charge").void_charge(o, v, by, at)
     }
-    fn add_ledger_entry(&self, e: NewLedgerEntry) -> F<'_, i64> {
+    fn add_ledger_entry(&self, e: NewLedgerEntry) -> F<'_, EntryAdded> {
         self.count("add_ledger_entry").add_ledger_entry(e)
     }
     fn void_ledger_entry(

@@ -174,6 +174,12 @@ impl Hasher {
         )
     }
 
+    /// A 管理票 entry request's fingerprint: a keyed hash, in its own domain, of the SHA-256
+    /// (hex) of the request as parsed (it names a recipient number: keyed, as a charge's).
+    pub fn ledger_entry(&self, sha256_hex: &str) -> String {
+        self.hash("ledger-entry", sha256_hex).as_str().to_owned()
+    }
+
     /// A committed charge's answer as kept: sealed under a key derived from its owner and
     /// visit id (the row's lookup values; the secret makes the key).
     pub fn seal_charge(&self, owner: &str, visit_id: &str, answer: &str) -> String {

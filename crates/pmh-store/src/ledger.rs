@@ -49,6 +49,40 @@ pub struct NewLedgerEntry {
     pub cap: Option<Yen>,
     pub client: String,
     pub at: DateTime<Utc>,
+    /// The client's own id for a 管理票 entry, with the request's fingerprint: the same entry
+    /// sent again is added once.
+    pub key: Option<EntryKey>,
+}
+
+/// A client's id for a 管理票 entry and the fingerprint of what it sent under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryKey {
+    pub id: String,
+    /// A keyed hash of the request (`Hasher::ledger_entry`).
+    pub fingerprint: String,
+}
+
+/// What adding a 管理票 entry did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryAdded {
+    /// Added now, as row `id`.
+    Added(i64),
+    /// The same entry was added before (the same owner, id and request): row `id`, nothing new.
+    Again(i64),
+    /// The owner's id is taken by another request.
+    Conflict,
+}
+
+impl EntryAdded {
+    /// When `e`'s id was taken: by the same request (its row) or by another one.
+    pub(crate) fn of_earlier(e: &NewLedgerEntry, earlier: Option<(i64, Option<String>)>) -> Self {
+        match (earlier, &e.key) {
+            (Some((id, Some(fingerprint))), Some(k)) if fingerprint == k.fingerprint => {
+                Self::Again(id)
+            }
+            _ => Self::Conflict,
+        }
+    }
 }
 
 /// A ledger row in force: another institution's amount, or the latest version of a committed

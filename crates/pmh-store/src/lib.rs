@@ -30,9 +30,9 @@ use serde::{Deserialize, Serialize};
 pub use keyed::{Hasher, KEY_BYTES, KeyedHash, Sealer, key_path};
 pub use lease::{LeaseBoard, LeaseMode, LeaseReport, WATCHER_LEASE};
 pub use ledger::{
-    ChargeCommit, ChargeRecord, CommitOutcome, EntryOf, EntryVoid, EntryVoidOutcome, LedgerRow,
-    LedgerSource, LegacyCharge, NewLedgerEntry, Reseal, VoidOutcome, is_sealed_charge,
-    ledger_totals, month_key,
+    ChargeCommit, ChargeRecord, CommitOutcome, EntryAdded, EntryKey, EntryOf, EntryVoid,
+    EntryVoidOutcome, LedgerRow, LedgerSource, LegacyCharge, NewLedgerEntry, Reseal, VoidOutcome,
+    is_sealed_charge, ledger_totals, month_key,
 };
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStore, where_of};
@@ -504,8 +504,9 @@ pub trait Charges: Send + Sync + 'static {
         client: String,
         at: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<VoidOutcome, StoreError>>;
-    /// Adds an amount from the paper 管理票 (another institution's).
-    fn add_ledger_entry(&self, e: NewLedgerEntry) -> BoxFuture<'_, Result<i64, StoreError>>;
+    /// Adds an amount from the paper 管理票 (another institution's); with an entry id, once per
+    /// owner and id.
+    fn add_ledger_entry(&self, e: NewLedgerEntry) -> BoxFuture<'_, Result<EntryAdded, StoreError>>;
     /// Voids another institution's entry (a mistyped amount) with a row that names it; returns
     /// the entry's certificate and date with the outcome, for the answer and the audit. Only
     /// an entry of `owner`'s, unless `owner` is `None` (an `admin`).
@@ -686,5 +687,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "audit_shown",
         sqlite: include_str!("migrations/0010_audit_shown.sql"),
         postgres: include_str!("migrations/postgres/0010_audit_shown.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "ledger_entry_ids",
+        sqlite: include_str!("migrations/0011_ledger_entry_ids.sql"),
+        postgres: include_str!("migrations/postgres/0011_ledger_entry_ids.sql"),
     },
 ];

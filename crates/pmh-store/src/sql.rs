@@ -92,9 +92,14 @@ pub(crate) const RELEASE_LEASE: &str =
 /// A ledger entry: a committed visit's amount or another institution's.
 pub(crate) const INSERT_ENTRY: &str =
     "INSERT INTO ledger_entries (card, month, source, visit_id, version, entry_date, amount,
-        total_cost, care, institution, cap, client, at_ms, owner)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+        total_cost, care, institution, cap, client, at_ms, owner, entry_id, fingerprint)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+     ON CONFLICT (owner, entry_id) WHERE entry_id IS NOT NULL DO NOTHING
      RETURNING id";
+
+/// The owner's entry under its own id, with the fingerprint of the request that added it.
+pub(crate) const KEYED_ENTRY: &str =
+    "SELECT id, fingerprint FROM ledger_entries WHERE owner = $1 AND entry_id = $2";
 
 /// A card's ledger rows in a month: other institutions' rows, and the rows of each visit's
 /// latest version unless that version is a void. Without `ORDER BY`: with it and the card and

@@ -392,7 +392,70 @@ pub fn entry(card: &KeyedHash, day: &str, amount: u64) -> NewLedgerEntry {
         cap: Some(Yen(5_000)),
         client: "reception".into(),
         at: at(9),
+        key: None,
     }
+}
+
+/// A 管理票 entry with the client's own id: added once; the same request again is the same
+/// row; another request under the id is a conflict; another owner's id is its own.
+pub async fn keyed_entries_are_added_once(store: &dyn Store) {
+    let hasher = Hasher::from_secret(b"0123456789abcdef0123456789abcdef");
+    let card = hasher.reference("card-keyed");
+    let keyed = |owner: &str, id: &str, fingerprint: &str, amount| NewLedgerEntry {
+        owner: owner.into(),
+        key: Some(EntryKey {
+            id: id.into(),
+            fingerprint: fingerprint.into(),
+        }),
+        ..entry(&card, "2026-04-05", amount)
+    };
+    let first = store
+        .add_ledger_entry(keyed("recept", "E1", "fp-a", 700))
+        .await
+        .unwrap();
+    let EntryAdded::Added(id) = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(
+        store
+            .add_ledger_entry(keyed("recept", "E1", "fp-a", 700))
+            .await
+            .unwrap(),
+        EntryAdded::Again(id)
+    );
+    assert_eq!(
+        store
+            .add_ledger_entry(keyed("recept", "E1", "fp-b", 900))
+            .await
+            .unwrap(),
+        EntryAdded::Conflict
+    );
+    assert!(matches!(
+        store
+            .add_ledger_entry(keyed("pharmacy", "E1", "fp-a", 700))
+            .await
+            .unwrap(),
+        EntryAdded::Added(other) if other != id
+    ));
+    // Entries without an id are never taken for one another.
+    for _ in 0..2 {
+        assert!(matches!(
+            store
+                .add_ledger_entry(entry(&card, "2026-04-05", 100))
+                .await
+                .unwrap(),
+            EntryAdded::Added(_)
+        ));
+    }
+    let month = pmh_core::domain::date::parse_iso("2026-04-01").unwrap();
+    let total: u64 = store
+        .ledger(card, month)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.amount.0)
+        .sum();
+    assert_eq!(total, 700 + 700 + 100 + 100, "the retry added nothing");
 }
 
 pub fn commit(

@@ -241,6 +241,11 @@ pub struct MonthToDateDto {
 #[schema(example = json!({"payer_number": "21136015", "recipient_number": "1234566", "date": "2026-04-01",
     "amount": 500, "total_cost": 5000, "care": "outpatient", "institution": "さくら薬局"}))]
 pub struct LedgerEntryRequest {
+    /// The receipt computer's own id for this entry (the visit-id grammar): sent again with
+    /// the same body (a retry), the entry is added once and the month answered again (200);
+    /// another body under the same id is refused (409). Without it every request adds a row.
+    #[schema(example = "K-0402-1", pattern = r"^[A-Za-z0-9._:-]{1,64}$")]
+    pub entry_id: Option<String>,
     #[schema(pattern = r"^[0-9]{8}$")]
     pub payer_number: String,
     pub recipient_number: String,
@@ -352,6 +357,7 @@ impl std::fmt::Debug for InlineSubsidyDto {
 impl std::fmt::Debug for LedgerEntryRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LedgerEntryRequest")
+            .field("entry_id", &self.entry_id)
             .field("payer_number", &self.payer_number)
             .field("recipient_number", &Redacted::Present)
             .field("date", &self.date)

@@ -186,16 +186,32 @@ impl Charges for PostgresStore {
         })
     }
 
-    fn add_ledger_entry(&self, e: NewLedgerEntry) -> BoxFuture<'_, Result<i64, StoreError>> {
+    fn add_ledger_entry(&self, e: NewLedgerEntry) -> BoxFuture<'_, Result<EntryAdded, StoreError>> {
         Box::pin(async move {
             let err = pg_error(&self.at);
             let mut conn = self.conn().await?;
             let tx = conn.transaction().await.map_err(&err)?;
-            let id = insert_entry(&tx, &e, LedgerSource::Other, None)
+            let added = match insert_entry(&tx, &e, LedgerSource::Other, None)
                 .await
-                .map_err(&err)?;
+                .map_err(&err)?
+            {
+                Some(id) => EntryAdded::Added(id),
+                None => {
+                    // The id is taken: by this same entry (a retry) or by another one. ON
+                    // CONFLICT waited for a concurrent insert of it to commit.
+                    let earlier = tx
+                        .query_opt(
+                            sql::KEYED_ENTRY,
+                            &[&e.owner, &e.key.as_ref().map(|k| k.id.as_str())],
+                        )
+                        .await
+                        .map_err(&err)?
+                        .map(|r| (r.get(0), r.get(1)));
+                    EntryAdded::of_earlier(&e, earlier)
+                }
+            };
             tx.commit().await.map_err(&err)?;
-            Ok(id)
+            Ok(added)
         })
     }
 

@@ -26,10 +26,10 @@ use tokio_postgres::types::ToSql;
 
 use super::{
     Audit, AuditQuery, AuditRecord, ChargeCommit, ChargeRecord, Charges, CheckCommit,
-    CheckCommitted, CheckinFiles, CommitOutcome, EntryVoid, EntryVoidOutcome, Kept, KeptChange,
-    KeptItem, KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge, NewLedgerEntry,
-    Operation, PostgresConfig, ProcessedFile, Purged, Reseal, SCHEMA_MIGRATIONS, Store, StoreError,
-    StoreInfo, StoredAnswer, VoidOutcome, month_key, next_migration,
+    CheckCommitted, CheckinFiles, CommitOutcome, EntryAdded, EntryVoid, EntryVoidOutcome, Kept,
+    KeptChange, KeptItem, KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge,
+    NewLedgerEntry, Operation, PostgresConfig, ProcessedFile, Purged, Reseal, SCHEMA_MIGRATIONS,
+    Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key, next_migration,
 };
 use crate::columns::{care_of, care_str, from_ms, ms, source_of, yen, yen_of};
 use crate::sql;
@@ -303,15 +303,16 @@ async fn lock_visit(
     .map(|_| ())
 }
 
+/// A ledger row; `None` when the owner's entry id is taken (nothing written).
 async fn insert_entry(
     tx: &deadpool_postgres::Transaction<'_>,
     e: &NewLedgerEntry,
     source: LedgerSource,
     visit: Option<(&str, u32)>,
-) -> Result<i64, tokio_postgres::Error> {
+) -> Result<Option<i64>, tokio_postgres::Error> {
     let stmt = tx.prepare_cached(sql::INSERT_ENTRY).await?;
     let row = tx
-        .query_one(
+        .query_opt(
             &stmt,
             &[
                 &e.card.as_str(),
@@ -328,10 +329,12 @@ async fn insert_entry(
                 &e.client,
                 &ms(e.at),
                 &e.owner,
+                &e.key.as_ref().map(|k| k.id.as_str()),
+                &e.key.as_ref().map(|k| k.fingerprint.as_str()),
             ],
         )
         .await?;
-    Ok(row.get(0))
+    Ok(row.map(|r| r.get(0)))
 }
 
 async fn insert_answer(
@@ -631,6 +634,14 @@ mod tests {
             return;
         };
         suite::kept_items_are_replaced_forgotten_and_expire(&store(&cluster).await).await;
+    }
+
+    #[tokio::test]
+    async fn keyed_entries_are_added_once() {
+        let Some(cluster) = Cluster::start_or_skip("postgres keyed entries") else {
+            return;
+        };
+        suite::keyed_entries_are_added_once(&store(&cluster).await).await;
     }
 
     #[tokio::test]

@@ -166,10 +166,23 @@ impl Charges for SqliteStore {
         })
     }
 
-    fn add_ledger_entry(&self, e: NewLedgerEntry) -> BoxFuture<'_, Result<i64, StoreError>> {
+    fn add_ledger_entry(&self, e: NewLedgerEntry) -> BoxFuture<'_, Result<EntryAdded, StoreError>> {
         self.run(move |conn, path| {
-            insert_entry(conn, &e, LedgerSource::Other, None).map_err(db_error(path))?;
-            Ok(conn.last_insert_rowid())
+            let err = db_error(path);
+            if let Some(id) = insert_entry(conn, &e, LedgerSource::Other, None).map_err(&err)? {
+                return Ok(EntryAdded::Added(id));
+            }
+            let earlier: Option<(i64, Option<String>)> = conn
+                .prepare_cached(sql::KEYED_ENTRY)
+                .and_then(|mut stmt| {
+                    stmt.query_row(
+                        params![e.owner, e.key.as_ref().map(|k| k.id.as_str())],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                })
+                .map_err(&err)?;
+            Ok(EntryAdded::of_earlier(&e, earlier))
         })
     }
 

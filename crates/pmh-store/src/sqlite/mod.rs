@@ -27,10 +27,10 @@ use tokio::sync::oneshot;
 
 use super::{
     Audit, AuditQuery, AuditRecord, ChargeCommit, ChargeRecord, Charges, CheckCommit,
-    CheckCommitted, CheckinFiles, CommitOutcome, EntryVoid, EntryVoidOutcome, Kept, KeptChange,
-    KeptItem, KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge, NewLedgerEntry,
-    Operation, ProcessedFile, Purged, Reseal, SCHEMA_MIGRATIONS, Store, StoreError, StoreInfo,
-    StoredAnswer, VoidOutcome, month_key, next_migration,
+    CheckCommitted, CheckinFiles, CommitOutcome, EntryAdded, EntryVoid, EntryVoidOutcome, Kept,
+    KeptChange, KeptItem, KeyedHash, LeaseState, LedgerRow, LedgerSource, LegacyCharge,
+    NewLedgerEntry, Operation, ProcessedFile, Purged, Reseal, SCHEMA_MIGRATIONS, Store, StoreError,
+    StoreInfo, StoredAnswer, VoidOutcome, month_key, next_migration,
 };
 use crate::columns::{care_of, care_str, from_ms, ms, source_of, yen, yen_of};
 use crate::sql;
@@ -353,31 +353,36 @@ fn other_owner_has(conn: &Connection, owner: &str, visit_id: &str) -> rusqlite::
     })
 }
 
+/// A ledger row; `None` when the owner's entry id is taken (nothing written).
 fn insert_entry(
     conn: &Connection,
     e: &NewLedgerEntry,
     source: LedgerSource,
     visit: Option<(&str, u32)>,
-) -> rusqlite::Result<i64> {
-    conn.prepare_cached(sql::INSERT_ENTRY)?.query_row(
-        params![
-            e.card.as_str(),
-            month_key(e.date),
-            source.as_str(),
-            visit.map(|v| v.0),
-            visit.map(|v| v.1),
-            e.date.format("%Y-%m-%d").to_string(),
-            yen(e.amount),
-            e.total_cost.map(yen),
-            care_str(e.care),
-            e.institution,
-            e.cap.map(yen),
-            e.client,
-            ms(e.at),
-            e.owner,
-        ],
-        |r| r.get(0),
-    )
+) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached(sql::INSERT_ENTRY)?
+        .query_row(
+            params![
+                e.card.as_str(),
+                month_key(e.date),
+                source.as_str(),
+                visit.map(|v| v.0),
+                visit.map(|v| v.1),
+                e.date.format("%Y-%m-%d").to_string(),
+                yen(e.amount),
+                e.total_cost.map(yen),
+                care_str(e.care),
+                e.institution,
+                e.cap.map(yen),
+                e.client,
+                ms(e.at),
+                e.owner,
+                e.key.as_ref().map(|k| k.id.as_str()),
+                e.key.as_ref().map(|k| k.fingerprint.as_str()),
+            ],
+            |r| r.get(0),
+        )
+        .optional()
 }
 
 fn insert_audit(conn: &Connection, rec: &AuditRecord) -> rusqlite::Result<i64> {
@@ -780,6 +785,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path(), false).unwrap();
         suite::kept_items_are_replaced_forgotten_and_expire(&store).await;
+    }
+
+    #[tokio::test]
+    async fn keyed_entries_are_added_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), false).unwrap();
+        suite::keyed_entries_are_added_once(&store).await;
     }
 
     /// A database of the previous schema (8) with charges and ledger rows of an earlier build:
