@@ -69,6 +69,9 @@ pub struct Prepared {
     pub cards: Vec<Option<KeyedHash>>,
     /// Per subsidy: (own committed visits outside the request, other institutions) this month.
     pub ledger: Vec<Option<(u64, u64)>>,
+    /// The month's rows in force that were read, per card: a commit is written only if they
+    /// are still the ones in force.
+    pub computed_on: Vec<(KeyedHash, Vec<i64>)>,
     pub visit_id: Option<String>,
     pub fingerprint: String,
     pub correction: bool,
@@ -148,6 +151,7 @@ pub async fn prepare(
     // The ledger: what was paid this month under each shared cap, here and elsewhere.
     let mut cards = Vec::new();
     let mut ledger = Vec::new();
+    let mut computed_on = Vec::new();
     for (s, d) in subsidies.iter_mut().zip(&described) {
         let card = books.and_then(|b| {
             b.hasher
@@ -160,6 +164,7 @@ pub async fn prepare(
                     .ledger(c.clone(), this.date)
                     .await
                     .map_err(store_failed("the ledger could not be read"))?;
+                computed_on.push((c.clone(), rows.iter().map(|r| r.id).collect()));
                 // Committed visits that are in the request are computed, not counted twice.
                 let (own, others) = ledger_totals(
                     rows.iter()
@@ -184,6 +189,7 @@ pub async fn prepare(
         described,
         cards,
         ledger,
+        computed_on,
         visit_id: req.visit_id,
         fingerprint: req.fingerprint,
         correction: req.correction,
@@ -203,6 +209,9 @@ pub enum Committed {
     Repeated { version: u32, answer: String },
     /// The visit id is committed with a different request (and this is no correction).
     Conflict { version: u32 },
+    /// The month's ledger changed since the charge was computed (another window or replica
+    /// committed against the same cap): nothing written; prepare and quote again.
+    Stale,
 }
 
 /// Commits `p`'s visit for `owner` (the client whose visit ids these are), by `client`: the
@@ -260,6 +269,7 @@ pub async fn commit(
             entries,
             client: client.to_owned(),
             at: books.now,
+            computed_on: p.computed_on.clone(),
         })
         .await
         .map_err(store_failed("the charge could not be committed"))?;
@@ -272,6 +282,7 @@ pub async fn commit(
             )?,
         },
         CommitOutcome::Conflict { version } => Committed::Conflict { version },
+        CommitOutcome::Stale => Committed::Stale,
     })
 }
 

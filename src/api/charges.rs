@@ -648,7 +648,7 @@ pub(super) async fn quote(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (mut rec, p, q) = match computed(&st, &caller, &headers, body, false).await {
+    let (mut rec, p, q, _) = match computed(&st, &caller, &headers, body, false).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -665,7 +665,7 @@ async fn computed(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     commit: bool,
-) -> Result<(AuditRecord, Prepared, Quote), Response> {
+) -> Result<(AuditRecord, Prepared, Quote, Bytes), Response> {
     let op = if commit {
         Operation::ChargeCommit
     } else {
@@ -694,10 +694,14 @@ async fn computed(
         rec.detail = p.visit_id.clone().map(|v| format!("visit {v}"));
     }
     match billing::quote(&p) {
-        Ok(q) => Ok((rec, p, q)),
+        Ok(q) => Ok((rec, p, q, body)),
         Err(e) => Err(reject(st, rec, e.into()).await),
     }
 }
+
+/// How many times a commit is computed again when the month's ledger changed under it (other
+/// windows committing against the same cap at the same moment).
+const COMMIT_ATTEMPTS: usize = 16;
 
 /// Commit a visit: the same body as a quote, with `visit.visit_id`.
 ///
@@ -728,7 +732,7 @@ pub(super) async fn commit(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (mut rec, p, q) = match computed(&st, &caller, &headers, body, true).await {
+    let (rec, mut p, mut q, body) = match computed(&st, &caller, &headers, body, true).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -736,16 +740,54 @@ pub(super) async fn commit(
         Ok(o) => o,
         Err(p) => return reject(&st, rec, p).await,
     };
-    let mut dto = answer(&p, &q);
-    let Ok(written) = serde_json::to_string(&dto) else {
-        return reject(
-            &st,
-            rec,
-            Problem::internal("the answer could not be written"),
-        )
-        .await;
-    };
-    match billing::commit(books(&st), &p, &q, &owner, &caller.name, &written).await {
+    let mut attempt = 1;
+    loop {
+        let dto = answer(&p, &q);
+        let Ok(written) = serde_json::to_string(&dto) else {
+            return reject(
+                &st,
+                rec,
+                Problem::internal("the answer could not be written"),
+            )
+            .await;
+        };
+        let committed = billing::commit(books(&st), &p, &q, &owner, &caller.name, &written).await;
+        if let Ok(Committed::Stale) = committed {
+            if attempt == COMMIT_ATTEMPTS {
+                let p = Problem::conflict(
+                    "the month's ledger for this certificate kept changing while the charge was computed (other windows committing at the same moment); send the request again",
+                );
+                return reject(&st, rec, p).await;
+            }
+            attempt += 1;
+            // Computed again on the ledger as it is now.
+            let prepared = prepare(
+                st.service.masters(),
+                st.service.institution().cloned(),
+                Some(books(&st)),
+                &body,
+                true,
+            )
+            .await;
+            (p, q) = match prepared.map(|p| billing::quote(&p).map(|q| (p, q))) {
+                Ok(Ok(pq)) => pq,
+                Ok(Err(e)) => return reject(&st, rec, e.into()).await,
+                Err(problem) => return reject(&st, rec, problem).await,
+            };
+            continue;
+        }
+        return committed_response(&st, rec, dto, committed).await;
+    }
+}
+
+/// The answer to a commit, recorded.
+async fn committed_response(
+    st: &AppState,
+    mut rec: AuditRecord,
+    mut dto: ChargeQuoteResponse,
+    committed: Result<Committed, billing::BillingError>,
+) -> Response {
+    match committed {
         Ok(Committed::New { version }) => {
             dto.committed = Some(CommittedDto {
                 version,
@@ -753,12 +795,12 @@ pub(super) async fn commit(
             });
             rec.http_status = Some(201);
             let response = (StatusCode::CREATED, Json(dto)).into_response();
-            audit::then(&st, rec, response).await
+            audit::then(st, rec, response).await
         }
         Ok(Committed::Repeated { version, answer }) => {
             let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&answer) else {
                 return reject(
-                    &st,
+                    st,
                     rec,
                     Problem::internal("the committed answer could not be read back"),
                 )
@@ -770,15 +812,21 @@ pub(super) async fn commit(
                 "{} (repeated)",
                 rec.detail.clone().unwrap_or_default()
             ));
-            audit::then(&st, rec, Json(v).into_response()).await
+            audit::then(st, rec, Json(v).into_response()).await
         }
         Ok(Committed::Conflict { version }) => {
             let p = Problem::conflict(format!(
                 "this visit id is committed (version {version}) with a different request; send `correction: true` to replace it, or void it first"
             ));
-            reject(&st, rec, p).await
+            reject(st, rec, p).await
         }
-        Err(e) => reject(&st, rec, e.into()).await,
+        Ok(Committed::Stale) => {
+            let p = Problem::conflict(
+                "the month's ledger changed while the charge was computed; send the request again",
+            );
+            reject(st, rec, p).await
+        }
+        Err(e) => reject(st, rec, e.into()).await,
     }
 }
 

@@ -874,3 +874,35 @@ async fn a_retried_ledger_entry_is_added_once() {
         "{p}"
     );
 }
+
+/// Windows committing visits against one shared cap at the same moment never spend it twice:
+/// each commit is written only on the month it was computed on, and computed again otherwise.
+/// 精神通院 (cap 5,000): twelve visits of 10,000 yen (1割 = 1,000 each) committed at once add up
+/// to the cap exactly — five at 1,000, the rest at 0 — never 12,000.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commits_never_spend_one_cap_twice() {
+    let (app, _) = in_process_app();
+    let commits: Vec<_> = (0..12)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let body = json!({"subsidies": seishin(), "insurance": kenpo(),
+                    "visit": visit(&format!("C{i}"), &today().to_string(), "medical", 1000)});
+                commit(&app, body).await
+            })
+        })
+        .collect();
+    let mut charged = 0;
+    for c in commits {
+        let (s, v) = c.await.unwrap();
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        charged += v["window_charge"].as_u64().unwrap();
+    }
+    assert_eq!(charged, 5_000);
+    let (_, l) = ledger(&app, &month()).await;
+    assert_eq!(
+        (l["own"].clone(), l["remaining"].clone()),
+        (json!(5000), json!(0)),
+        "{l}"
+    );
+}

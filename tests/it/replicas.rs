@@ -388,3 +388,88 @@ async fn a_restored_dump_opens_with_its_secret_and_refuses_another() {
         .to_string();
     assert!(err.contains("other.key"), "{err}");
 }
+
+/// Two gateways on one PostgreSQL database committing visits against one shared cap at the
+/// same moment: each commit is written only on the month it was computed on (the card's
+/// commits serialised across replicas), so the month's total is the cap, never more. 精神通院
+/// (cap 5,000), sixteen visits of 1,000 yen's share each, alternately through A and B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_committing_at_once_never_spend_one_cap_twice() {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use http_body_util::BodyExt;
+    use serde_json::{Value, json};
+    use tower::ServiceExt;
+
+    let Some(cluster) = Cluster::start_or_skip("two gateways, one cap") else {
+        return;
+    };
+    let db = cluster.database().await.unwrap();
+    pmh_gateway::tls::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let hasher = std::sync::Arc::new(
+        pmh_gateway::store::Hasher::open_or_create(&dir.path().join("audit.key")).unwrap(),
+    );
+    let gateway = || async {
+        let store = PostgresStore::open(&PostgresConfig {
+            url: db.clone(),
+            ca_pem: None,
+            pool_size: 4,
+        })
+        .await
+        .unwrap();
+        let p = in_process();
+        let st = pmh_gateway::app::state_with_store(
+            &p.config,
+            p.upstream.clone(),
+            p.clock.clone(),
+            std::sync::Arc::new(store),
+            hasher.clone(),
+        )
+        .unwrap();
+        pmh_gateway::api::router(st)
+    };
+    let (a, b) = (gateway().await, gateway().await);
+    let commit = |app: axum::Router, i: usize| async move {
+        let body = json!({
+            "subsidies": [{"payer_number": "21136015", "recipient_number": "1234566", "income_class": "低所得2"}],
+            "insurance": {"kind": "health_insurance", "share_percent": 30},
+            "visit": {"visit_id": format!("R{i}"), "date": today().to_string(),
+                "parts": [{"points": 1000, "subsidies": [1]}]}});
+        let req = Request::post("/v1/charges")
+            .header(header::AUTHORIZATION, format!("Bearer {TEST_TOKEN}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let resp = app.oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+    };
+    let tasks: Vec<_> = (0..16)
+        .map(|i| tokio::spawn(commit(if i % 2 == 0 { a.clone() } else { b.clone() }, i)))
+        .collect();
+    let mut charged = 0;
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        charged += v["window_charge"].as_u64().unwrap();
+    }
+    assert_eq!(charged, 5_000, "the windows add up to the cap");
+    let store = PostgresStore::open(&PostgresConfig {
+        url: db.clone(),
+        ca_pem: None,
+        pool_size: 1,
+    })
+    .await
+    .unwrap();
+    let card = hasher.card(
+        &pmh_gateway::domain::PayerNumber::parse("21136015").unwrap(),
+        "1234566",
+    );
+    let rows = pmh_gateway::store::Charges::ledger(&store, card, today())
+        .await
+        .unwrap();
+    let total: u64 = rows.iter().map(|r| r.amount.0).sum();
+    assert_eq!(total, 5_000, "the ledger's month is the cap");
+}

@@ -132,6 +132,25 @@ pub struct ChargeCommit {
     pub entries: Vec<NewLedgerEntry>,
     pub client: String,
     pub at: DateTime<Utc>,
+    /// The month's rows in force under each shared cap when the charge was computed (card,
+    /// row ids): if any changed since (another window or replica committed against the same
+    /// cap), nothing is written and the commit is `Stale` — computed again, it cannot spend
+    /// one cap twice.
+    pub computed_on: Vec<(KeyedHash, Vec<i64>)>,
+}
+
+impl ChargeCommit {
+    /// Whether the rows in force now (per card of `computed_on`, in its order) are the ones
+    /// the charge was computed on.
+    pub(crate) fn still_computed_on(&self, now: &[Vec<LedgerRow>]) -> bool {
+        self.computed_on.iter().zip(now).all(|((_, ids), rows)| {
+            let mut now: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let mut then = ids.clone();
+            now.sort_unstable();
+            then.sort_unstable();
+            now == then
+        })
+    }
 }
 
 /// What a commit did.
@@ -143,6 +162,9 @@ pub enum CommitOutcome {
     Repeated { version: u32, answer: String },
     /// The visit id is committed with a different request, and no correction was asked for.
     Conflict { version: u32 },
+    /// The month's ledger changed since the charge was computed: nothing written; compute it
+    /// again.
+    Stale,
 }
 
 /// The latest version of a committed visit.

@@ -474,7 +474,54 @@ pub fn commit(
         entries: rows,
         client: "recept".into(),
         at: at(10),
+        computed_on: Vec::new(),
     }
+}
+
+/// A commit computed on a month's ledger that has changed since is written only when the rows
+/// in force are still those it was computed on: two windows computing against one cap at the
+/// same moment cannot both spend it.
+pub async fn a_commit_on_a_changed_ledger_is_stale(store: &dyn Store) {
+    let h = Hasher::from_secret(b"stale");
+    let card = h.reference("card-stale");
+    let april = pmh_core::domain::date::parse_iso("2026-04-01").unwrap();
+    // Two windows computed on the same (empty) month.
+    let on_empty = |visit: &str, f: &str| ChargeCommit {
+        computed_on: vec![(card.clone(), Vec::new())],
+        ..commit(visit, f, false, vec![entry(&card, "2026-04-02", 3_000)])
+    };
+    assert_eq!(
+        store.commit_charge(on_empty("A", "fa")).await.unwrap(),
+        CommitOutcome::Committed { version: 1 }
+    );
+    assert_eq!(
+        store.commit_charge(on_empty("B", "fb")).await.unwrap(),
+        CommitOutcome::Stale,
+        "B was computed before A's rows were in"
+    );
+    // Computed again on the month as it is now: written.
+    let rows = store.ledger(card.clone(), april).await.unwrap();
+    let again = ChargeCommit {
+        computed_on: vec![(card.clone(), rows.iter().map(|r| r.id).collect())],
+        ..commit("B", "fb", false, vec![entry(&card, "2026-04-02", 2_000)])
+    };
+    assert_eq!(
+        store.commit_charge(again).await.unwrap(),
+        CommitOutcome::Committed { version: 1 }
+    );
+    // The same request as A again is answered from the first, whatever the ledger now.
+    assert!(matches!(
+        store.commit_charge(on_empty("A", "fa")).await.unwrap(),
+        CommitOutcome::Repeated { version: 1, .. }
+    ));
+    let total: u64 = store
+        .ledger(card, april)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.amount.0)
+        .sum();
+    assert_eq!(total, 5_000);
 }
 
 /// Charges and the ledger: versions, idempotence, voids, 管理票 entries, months, the purge.

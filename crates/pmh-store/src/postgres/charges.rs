@@ -27,6 +27,26 @@ impl Charges for PostgresStore {
                 Some((version, ..)) => version + 1,
                 None => 1,
             };
+            // Each card's commits one at a time across replicas (cards in one order: no
+            // deadlock), then its rows in force compared with those the charge was computed on.
+            let mut cards: Vec<&str> = c.computed_on.iter().map(|(k, _)| k.as_str()).collect();
+            cards.sort_unstable();
+            cards.dedup();
+            for card in cards {
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended('card:' || $1, 0))",
+                    &[&card],
+                )
+                .await
+                .map_err(&err)?;
+            }
+            let mut now = Vec::with_capacity(c.computed_on.len());
+            for (card, _) in &c.computed_on {
+                now.push(ledger_rows(&tx, card, c.month).await.map_err(&err)?);
+            }
+            if !c.still_computed_on(&now) {
+                return Ok(CommitOutcome::Stale);
+            }
             tx.execute(
                 sql::INSERT_CHARGE,
                 &[

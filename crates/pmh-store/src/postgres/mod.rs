@@ -637,6 +637,14 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_commit_on_a_changed_ledger_is_stale() {
+        let Some(cluster) = Cluster::start_or_skip("postgres stale commit") else {
+            return;
+        };
+        suite::a_commit_on_a_changed_ledger_is_stale(&store(&cluster).await).await;
+    }
+
+    #[tokio::test]
     async fn keyed_entries_are_added_once() {
         let Some(cluster) = Cluster::start_or_skip("postgres keyed entries") else {
             return;

@@ -24,6 +24,17 @@ impl Charges for SqliteStore {
                 Some((version, ..)) => version + 1,
                 None => 1,
             };
+            // The writer runs one commit at a time: the ledger read here is the one written to.
+            let month = c.month;
+            let now = c
+                .computed_on
+                .iter()
+                .map(|(card, _)| ledger_rows(&sp, card, month))
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(&err)?;
+            if !c.still_computed_on(&now) {
+                return Ok(CommitOutcome::Stale);
+            }
             sp.execute(
                 sql::INSERT_CHARGE,
                 params![

@@ -129,8 +129,10 @@ impl SqliteStore {
         let signal = checkpointer.signal.clone();
         conn.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: i32| {
             if pages >= BACKSTOP_PAGES {
-                // Never the commit's failure: busy means the checkpointer is at it already.
-                if let Err(e) = wal.checkpoint() {
+                // Waits (the busy timeout) for the checkpointer's pass, then folds the whole log
+                // back so that the next commit starts it again from its beginning. Never the
+                // commit's failure.
+                if let Err(e) = wal.checkpoint_v2(rusqlite::wal::CheckpointMode::RESTART) {
                     tracing::debug!(error = %e, "the writer's WAL checkpoint did not run");
                 }
             } else if pages >= CHECKPOINT_PAGES {
@@ -785,6 +787,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path(), false).unwrap();
         suite::kept_items_are_replaced_forgotten_and_expire(&store).await;
+    }
+
+    #[tokio::test]
+    async fn a_commit_on_a_changed_ledger_is_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), false).unwrap();
+        suite::a_commit_on_a_changed_ledger_is_stale(&store).await;
     }
 
     #[tokio::test]
