@@ -526,8 +526,11 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
             setting: setting_label(r.setting).into(),
             visits: r.visits,
             cost: r.cost.0,
+            points: points(r.cost),
             insurance: r.insurance.0,
             high_cost: r.high_cost.0,
+            insurer_total: r.insurance.0 + r.high_cost.0,
+            insurance_copay: r.cost.0 - r.insurance.0 - r.high_cost.0,
             patient: r.patient.0,
             subsidies: r
                 .subsidies
@@ -536,6 +539,7 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
                     let inpatient = r.setting.care() == Care::Inpatient;
                     KoAmountsDto {
                         order: a.subsidy as u8 + 1,
+                        points: points(a.covered_cost),
                         patient_share: a.patient_share.0,
                         covered_copay_outpatient: (!inpatient).then_some(a.works_on.0),
                         covered_copay_inpatient: inpatient.then_some(a.works_on.0),
@@ -548,8 +552,11 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
             setting: setting_label(setting).into(),
             visits: 0,
             cost: 0,
+            points: Some(0),
             insurance: 0,
             high_cost: 0,
+            insurer_total: 0,
+            insurance_copay: 0,
             patient: 0,
             subsidies: Vec::new(),
         });
@@ -603,6 +610,11 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
         masters_version: p.masters.version(),
         committed: None,
     }
+}
+
+/// A cost in points (10 yen each), when it is a whole number of them.
+fn points(cost: Yen) -> Option<u64> {
+    cost.0.is_multiple_of(10).then_some(cost.0 / 10)
 }
 
 /// The patient's share under subsidy `i` for the request's visits up to and with the quoted

@@ -906,3 +906,53 @@ async fn concurrent_commits_never_spend_one_cap_twice() {
         "{l}"
     );
 }
+
+/// The amounts a receipt's HO and KO records need, beside the parts. 入院 3割, class ウ (A03),
+/// 更生医療 (cap 30,000 printed) on 200,000 yen of items beside 400,000 of insurance-only items
+/// (the engine's golden case 6, on a day of 2026-11): insurance 420,000; the 公費 part's 60,000
+/// joins the class limit, ウ from 2026-08 (the masters' provisional row) on 600,000: 85,800 +
+/// (600,000 − 286,000) × 1 % = 88,940; the patient's 20,000 + 120,000 = 140,000 → 高額 51,060.
+/// The insurer bears 471,060; the HO 負担金額 is 600,000 − 471,060 = 128,940; the KO: 20,000
+/// points, 負担金額 20,000 (1割 of 200,000), the 公費 pays 40,000; the patient 88,940.
+#[tokio::test]
+async fn a_receipt_answer_holds_the_ho_and_ko_amounts() {
+    let (app, _) = in_process_app();
+    let body = json!({
+        "subsidies": [{"payer_number": "15136013", "recipient_number": "1234566", "monthly_cap": 30000}],
+        "insurance": {"kind": "health_insurance", "share_percent": 30, "high_cost_class": "A03"},
+        "visit": {"date": "2026-11-10", "care": "inpatient",
+            "parts": [{"points": 20000, "subsidies": [1]}, {"points": 40000}]}});
+    let (s, v) = quote(&app, body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let r = &v["receipt"];
+    assert_eq!(
+        [
+            &r["points"],
+            &r["insurance"],
+            &r["high_cost"],
+            &r["insurer_total"],
+            &r["insurance_copay"],
+            &r["patient"]
+        ],
+        [
+            &json!(60000),
+            &json!(420000),
+            &json!(51060),
+            &json!(471060),
+            &json!(128940),
+            &json!(88940)
+        ],
+        "{r}"
+    );
+    let ko = &r["subsidies"][0];
+    assert_eq!(
+        [
+            &ko["points"],
+            &ko["patient_share"],
+            &ko["covered_copay_inpatient"],
+            &ko["pays"]
+        ],
+        [&json!(20000), &json!(20000), &json!(60000), &json!(40000)],
+        "{ko}"
+    );
+}

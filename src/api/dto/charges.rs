@@ -185,9 +185,16 @@ pub struct ReceiptAmountsDto {
     pub visits: usize,
     /// 10割.
     pub cost: u64,
+    /// 請求点数 (the cost in points), when the cost is a whole number of points.
+    pub points: Option<u64>,
     pub insurance: u64,
     /// 高額療養費 in kind.
     pub high_cost: u64,
+    /// What the insurer bears: insurance + 高額療養費.
+    pub insurer_total: u64,
+    /// 負担金額 (医療保険) of the HO record: the copay under the insurance after its 高額
+    /// limits (cost − insurer_total), before any 公費 pays part of it.
+    pub insurance_copay: u64,
     pub patient: u64,
     /// One per 公費 on the receipt: the KO record's amounts.
     pub subsidies: Vec<KoAmountsDto>,
@@ -197,6 +204,8 @@ pub struct ReceiptAmountsDto {
 pub struct KoAmountsDto {
     /// 1 = 第1公費.
     pub order: u8,
+    /// 請求点数 (公費): the points of the items it covers, when a whole number of points.
+    pub points: Option<u64>,
     /// 負担金額 (公費): the patient's share under it, in yen.
     pub patient_share: u64,
     /// 公費給付対象外来一部負担金 (on an outpatient receipt).

@@ -20,6 +20,8 @@ pub struct SubsidyAmounts {
     /// Index in the month's subsidies (0 = 第1公費).
     pub subsidy: usize,
     pub label: String,
+    /// The 10割 cost of the parts it covers (its KO record's points × 10).
+    pub covered_cost: Yen,
     /// What was left to this 公費 on its parts, the amount it works on (公費給付対象 外来 /
     /// 入院 一部負担金).
     pub works_on: Yen,
@@ -770,6 +772,7 @@ impl Calc<'_> {
         Ok(SubsidyAmounts {
             subsidy: s,
             label: sub.label.clone(),
+            covered_cost: Yen(on.iter().map(|&i| parts[i].cost).sum()),
             works_on: Yen(left_total),
             patient_share: Yen(share),
             pays: Yen(pays),
