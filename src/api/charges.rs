@@ -108,20 +108,37 @@ fn insurance(d: &ChargeInsuranceDto, errors: &mut Vec<FieldError>) -> Option<Ins
             return None;
         }
     };
-    let class = match d.high_cost_class.as_deref().map(HighCostClass::parse) {
-        None => None,
-        Some(Ok(c)) => Some(c),
-        Some(Err(e)) => {
-            errors.push(FieldError {
-                field: "insurance.high_cost_class".into(),
-                reason: e.to_string(),
-            });
-            return None;
-        }
+    // An オン資 code (A01–B10), or a receipt's 特記事項 code (26–35, 41–44; 31–35, 43, 44 also
+    // 多数回).
+    let given = d.high_cost_class.as_deref().map(str::trim);
+    let (class, remark) = match given {
+        None => (None, None),
+        Some(code) => match (
+            HighCostClass::parse(code),
+            HighCostClass::from_receipt_remark(code),
+        ) {
+            (Ok(c), _) => (Some(c), None),
+            (Err(_), Some((c, many))) => (Some(c), Some((code.to_owned(), many))),
+            (Err(e), None) => {
+                errors.push(FieldError {
+                    field: "insurance.high_cost_class".into(),
+                    reason: format!(
+                        "{e}, or a receipt's 特記事項 code: 26–30 (区ア–区オ), 31–35 (多ア–多オ), 41, 42 (区カ, 区キ), 43, 44 (多カ, 多キ)"
+                    ),
+                });
+                return None;
+            }
+        },
     };
     match Insurance::new(kind, share, class, d.seventy_plus) {
         Ok(mut i) => {
-            i.many_times = d.many_times;
+            i.many_times = d.many_times || remark.as_ref().is_some_and(|r| r.1);
+            i.class_given_as = remark.zip(class).map(|((code, many), c)| {
+                format!(
+                    "特記事項 {code} {}",
+                    c.receipt_remark_label(many).unwrap_or_default()
+                )
+            });
             i.turning_75 = d.turning_75;
             i.specific_disease = d.specific_disease.map(|s| match s {
                 SpecificDiseaseDto::Standard => SpecificDisease::Standard,
@@ -589,11 +606,18 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
             }
         })
         .collect();
-    let warnings = p
+    let mut warnings: Vec<WarningDto> = p
         .described
         .iter()
         .flat_map(|d| d.warnings.iter().map(WarningDto::from))
         .collect();
+    let ins = p.month.insurance();
+    if ins.kind != InsuranceKind::None && ins.class.is_none() {
+        warnings.push(WarningDto {
+            code: "no_high_cost_class",
+            message: "高額療養費の区分（限度額適用区分）が指定されていません: 限度額を超えて窓口で請求するおそれがあります。オン資の区分か限度額適用認定証を確認してください".into(),
+        });
+    }
     ChargeQuoteResponse {
         visit_id: p.visit_id.clone(),
         date: p.visit.date.to_string(),

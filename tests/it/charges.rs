@@ -956,3 +956,44 @@ async fn a_receipt_answer_holds_the_ho_and_ko_amounts() {
         "{ko}"
     );
 }
+
+/// The class as the receipt computer holds it: a 特記事項 code (28 区ウ; 33 多ウ, which is also
+/// 多数回) gives the same limit as the オン資 code, and the trace says how it was given; no
+/// class at all is a warning in the answer. Outpatient 3割 on 300,000 yen, 2026-11 (ウ from
+/// 2026-08, provisional: 85,800 + (300,000 − 286,000) × 1 % = 85,940; 多数回 44,400).
+#[tokio::test]
+async fn a_receipt_remark_code_gives_the_class_and_no_class_is_a_warning() {
+    let (app, _) = in_process_app();
+    let body = |class: Option<&str>| {
+        let mut ins = json!({"kind": "health_insurance", "share_percent": 30});
+        if let Some(c) = class {
+            ins["high_cost_class"] = json!(c);
+        }
+        json!({"subsidies": [], "insurance": ins,
+            "visit": {"date": "2026-11-10", "parts": [{"points": 30000}]}})
+    };
+    let charge = |v: &Value| v["window_charge"].as_u64().unwrap();
+    let (_, a03) = quote(&app, body(Some("A03"))).await;
+    let (s, r28) = quote(&app, body(Some("28"))).await;
+    assert_eq!(s, StatusCode::OK, "{r28}");
+    assert_eq!((charge(&a03), charge(&r28)), (85_940, 85_940));
+    let trace = r28["trace"].to_string();
+    assert!(trace.contains("given as 特記事項 28 区ウ"), "{trace}");
+    let (_, r33) = quote(&app, body(Some("33"))).await;
+    assert_eq!(charge(&r33), 44_400, "{r33}");
+    assert!(r33["trace"].to_string().contains("特記事項 33 多ウ"));
+    let (s, bad) = quote(&app, body(Some("36"))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    // No class: billed the whole copay, and told so.
+    let (_, none) = quote(&app, body(None)).await;
+    assert_eq!(charge(&none), 90_000);
+    let codes: Vec<&str> = none["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"no_high_cost_class"), "{none}");
+    let (_, with) = quote(&app, body(Some("A03"))).await;
+    assert!(!with["warnings"].to_string().contains("no_high_cost_class"));
+}

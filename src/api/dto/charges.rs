@@ -90,8 +90,13 @@ pub struct ChargeInsuranceDto {
     #[schema(example = 30)]
     pub share_percent: Option<u8>,
     /// 高額療養費 class as the オン資 result codes it: A01–A06 (under 70), B01–B10 (70 and
-    /// over). Without it the receipt is not held to a class limit.
-    #[schema(example = "A03", pattern = r"^(A0[1-6]|B0[1-9]|B10)$")]
+    /// over); or as the receipt's 特記事項 code: 26–30 (区ア–区オ), 41, 42 (区カ, 区キ), and
+    /// 31–35, 43, 44 (多ア–多オ, 多カ, 多キ: also 多数回). Without it the receipt is not held to a
+    /// class limit, and the answer warns.
+    #[schema(
+        example = "A03",
+        pattern = r"^(A0[1-6]|B0[1-9]|B10|2[6-9]|3[0-5]|4[1-4])$"
+    )]
     pub high_cost_class: Option<String>,
     /// 70歳以上 (implied by a B class).
     pub seventy_plus: Option<bool>,

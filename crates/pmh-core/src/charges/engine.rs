@@ -341,9 +341,12 @@ impl Calc<'_> {
                 ins.age_group.label()
             ),
         };
-        let class = match ins.class {
-            Some(c) => format!("高額療養費 class {c} {}", c.name()),
-            None => "no 高額療養費 class given".to_owned(),
+        let class = match (ins.class, &ins.class_given_as) {
+            (Some(c), Some(given)) => {
+                format!("高額療養費 class {c} {} (given as {given})", c.name())
+            }
+            (Some(c), None) => format!("高額療養費 class {c} {}", c.name()),
+            (None, _) => "no 高額療養費 class given".to_owned(),
         };
         let mut extras = Vec::new();
         if ins.many_times {

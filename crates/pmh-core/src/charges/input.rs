@@ -89,6 +89,8 @@ pub struct Insurance {
     /// The month of the 75th birthday (not born on the 1st): limits halved.
     pub turning_75: bool,
     pub specific_disease: Option<SpecificDisease>,
+    /// How the class was given, when not as an オン資 code (a receipt's 特記事項): for the trace.
+    pub class_given_as: Option<String>,
 }
 
 impl Insurance {
@@ -118,6 +120,7 @@ impl Insurance {
             many_times: false,
             turning_75: false,
             specific_disease: None,
+            class_given_as: None,
         })
     }
 }

@@ -62,6 +62,36 @@ impl HighCostClass {
         self.group
     }
 
+    /// The class a receipt's 特記事項 code names (診療報酬請求書等の記載要領, 別表 特記事項):
+    /// 26–30 区ア–区オ (under 70), 41 区カ (現役並みⅡ), 42 区キ (現役並みⅠ); 31–35 多ア–多オ,
+    /// 43 多カ, 44 多キ the same classes 多数回該当 (`true`). Other codes name no class.
+    pub fn from_receipt_remark(code: &str) -> Option<(Self, bool)> {
+        let n: u8 = code.trim().parse().ok()?;
+        let (group, number, many) = match n {
+            26..=30 => (AgeGroup::Under70, n - 25, false),
+            31..=35 => (AgeGroup::Under70, n - 30, true),
+            41 | 42 => (AgeGroup::SeventyPlus, n - 39, false),
+            43 | 44 => (AgeGroup::SeventyPlus, n - 41, true),
+            _ => return None,
+        };
+        Some((Self { group, number }, many))
+    }
+
+    /// The 特記事項 label of a class (区ア …, 多ア … when 多数回), where the receipt has one.
+    pub fn receipt_remark_label(self, many_times: bool) -> Option<&'static str> {
+        let kana = match (self.group, self.number) {
+            (AgeGroup::Under70, 1) => ("区ア", "多ア"),
+            (AgeGroup::Under70, 2) => ("区イ", "多イ"),
+            (AgeGroup::Under70, 3) => ("区ウ", "多ウ"),
+            (AgeGroup::Under70, 4) => ("区エ", "多エ"),
+            (AgeGroup::Under70, 5) => ("区オ", "多オ"),
+            (AgeGroup::SeventyPlus, 2) => ("区カ", "多カ"),
+            (AgeGroup::SeventyPlus, 3) => ("区キ", "多キ"),
+            _ => return None,
+        };
+        Some(if many_times { kana.1 } else { kana.0 })
+    }
+
     /// The class's common name (ア … オ, 現役並みⅢ … 低所得Ⅰ).
     pub fn name(self) -> &'static str {
         match (self.group, self.number) {
@@ -129,5 +159,49 @@ mod tests {
             (b.to_string(), b.name(), b.age_group()),
             ("B05".into(), "低所得Ⅱ", AgeGroup::SeventyPlus)
         );
+    }
+}
+
+#[cfg(test)]
+mod remark_tests {
+    use super::*;
+
+    #[test]
+    fn receipt_remark_codes_name_their_class() {
+        let class = |c: &str| HighCostClass::parse(c).unwrap();
+        assert_eq!(
+            HighCostClass::from_receipt_remark("26"),
+            Some((class("A01"), false))
+        );
+        assert_eq!(
+            HighCostClass::from_receipt_remark("28"),
+            Some((class("A03"), false))
+        );
+        assert_eq!(
+            HighCostClass::from_receipt_remark("30"),
+            Some((class("A05"), false))
+        );
+        assert_eq!(
+            HighCostClass::from_receipt_remark("33"),
+            Some((class("A03"), true))
+        );
+        assert_eq!(
+            HighCostClass::from_receipt_remark("41"),
+            Some((class("B02"), false))
+        );
+        assert_eq!(
+            HighCostClass::from_receipt_remark("42"),
+            Some((class("B03"), false))
+        );
+        assert_eq!(
+            HighCostClass::from_receipt_remark("44"),
+            Some((class("B03"), true))
+        );
+        for other in ["25", "36", "40", "45", "A03", ""] {
+            assert_eq!(HighCostClass::from_receipt_remark(other), None, "{other}");
+        }
+        assert_eq!(class("A03").receipt_remark_label(true), Some("多ウ"));
+        assert_eq!(class("B02").receipt_remark_label(false), Some("区カ"));
+        assert_eq!(class("B04").receipt_remark_label(false), None);
     }
 }
