@@ -126,13 +126,15 @@ impl SqliteStore {
             }
         }
         let checkpointer = Checkpointer::start(&path)?;
-        let signal = checkpointer.signal.clone();
+        let (signal, passing) = (checkpointer.signal.clone(), checkpointer.passing.clone());
         conn.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: i32| {
             if pages >= BACKSTOP_PAGES {
-                // Waits (the busy timeout) for the checkpointer's pass, then folds the whole log
-                // back so that the next commit starts it again from its beginning. Never the
-                // commit's failure.
-                if let Err(e) = wal.checkpoint_v2(rusqlite::wal::CheckpointMode::RESTART) {
+                // Commits without pause (or a disk too slow for the checkpointer): the writer
+                // waits for the checkpointer's pass to end, then folds the log back itself, as
+                // SQLite's own automatic checkpoint does — the log stays bounded because the
+                // writer appends nothing meanwhile. Never the commit's failure.
+                let _pass = passing.lock().unwrap_or_else(|p| p.into_inner());
+                if let Err(e) = wal.checkpoint() {
                     tracing::debug!(error = %e, "the writer's WAL checkpoint did not run");
                 }
             } else if pages >= CHECKPOINT_PAGES {
@@ -225,6 +227,9 @@ impl SqliteStore {
 /// grown, with a connection of its own (a passive checkpoint never blocks the writer).
 struct Checkpointer {
     signal: mpsc::SyncSender<()>,
+    /// Held for each of the checkpointer's passes, and by the writer when it folds the log
+    /// back itself: one checkpoint at a time, and the writer's never refused as busy.
+    passing: std::sync::Arc<std::sync::Mutex<()>>,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -235,11 +240,14 @@ impl Checkpointer {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(&err)?;
         let (signal, rx) = mpsc::sync_channel::<()>(1);
+        let passing = std::sync::Arc::new(std::sync::Mutex::new(()));
+        let pass = passing.clone();
         let at = path.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("pmh-store-ckpt".into())
             .spawn(move || {
                 while rx.recv().is_ok() {
+                    let _pass = pass.lock().unwrap_or_else(|p| p.into_inner());
                     let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
                     if let Err(e) = done {
                         tracing::warn!(error = %db_error(&at)(e), "a WAL checkpoint failed (the writer's backstop will fold it)");
@@ -250,7 +258,11 @@ impl Checkpointer {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok(Self { signal, thread })
+        Ok(Self {
+            signal,
+            passing,
+            thread,
+        })
     }
 
     /// Ends the thread and closes its connection.
