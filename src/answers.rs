@@ -15,8 +15,8 @@ use crate::service::{
     Status,
 };
 use crate::store::{
-    AuditRecord, BODY_KEEP, CheckCommit, Hasher, KEY_BYTES, KeptChange, KeptItem, KeptRow,
-    KeyedHash, LedgerRow, Sealer, Store, StoreError, StoredAnswer,
+    AuditRecord, BODY_KEEP, CheckCommit, CheckCommitted, Hasher, KEY_BYTES, KeptChange, KeptItem,
+    KeptRow, KeyedHash, LedgerRow, Sealer, Store, StoreError, StoredAnswer,
 };
 
 /// The item a shared body is sealed as.
@@ -301,7 +301,6 @@ pub async fn record(
     stand_in: Option<StandInChange>,
     now: DateTime<Utc>,
 ) -> Result<Months, StoreError> {
-    let cards = cards(hasher, outcome);
     let (answer, shared) = seal(
         hasher,
         bodies,
@@ -311,18 +310,10 @@ pub async fn record(
         now,
     )
     .unzip();
-    let committed = store
-        .record_check(CheckCommit {
-            audit,
-            answer,
-            cards: cards.iter().flatten().cloned().collect(),
-            month: outcome.service_date.date(),
-            kept: stand_in
-                .as_ref()
-                .map(|c| kept_change(hasher, Lookup::StandIn(c.person()), c.saved(), c.decided())),
-        })
-        .await?;
-    let months = in_order(&cards, committed.ledger);
+    let kept = stand_in
+        .as_ref()
+        .map(|c| kept_change(hasher, Lookup::StandIn(c.person()), c.saved(), c.decided()));
+    let (months, committed) = commit(store, hasher, audit, outcome, answer, kept).await?;
     if let (Some(change), Ok(())) = (stand_in, &committed.kept) {
         change.written();
     }
@@ -347,26 +338,37 @@ pub async fn record_reread(
     audit: AuditRecord,
     outcome: &CheckOutcome,
 ) -> Result<Months, StoreError> {
-    let cards = cards(hasher, outcome);
-    let committed = store
-        .record_check(CheckCommit {
-            audit,
-            answer: None,
-            cards: cards.iter().flatten().cloned().collect(),
-            month: outcome.service_date.date(),
-            kept: None,
-        })
-        .await?;
-    Ok(in_order(&cards, committed.ledger))
+    let (months, _) = commit(store, hasher, audit, outcome, None, None).await?;
+    Ok(months)
 }
 
-/// The rows read in a commit, one set per card, in the answer's order.
-fn in_order(cards: &[Option<KeyedHash>], read: Vec<Result<Vec<LedgerRow>, StoreError>>) -> Months {
-    let mut read = read.into_iter();
-    cards
+/// One commit of an access to `outcome`: its record, the answer and stand-in change to keep
+/// with it, and the ledger months its shared caps show, read in it (one per active subsidy, in
+/// the answer's order).
+async fn commit(
+    store: &dyn Store,
+    hasher: &Hasher,
+    audit: AuditRecord,
+    outcome: &CheckOutcome,
+    answer: Option<StoredAnswer>,
+    kept: Option<KeptChange>,
+) -> Result<(Months, CheckCommitted), StoreError> {
+    let cards = cards(hasher, outcome);
+    let mut committed = store
+        .record_check(CheckCommit {
+            audit,
+            answer,
+            cards: cards.iter().flatten().cloned().collect(),
+            month: outcome.service_date.date(),
+            kept,
+        })
+        .await?;
+    let mut read = std::mem::take(&mut committed.ledger).into_iter();
+    let months = cards
         .iter()
         .map(|card| card.as_ref().and_then(|_| read.next()))
-        .collect()
+        .collect();
+    Ok((months, committed))
 }
 
 #[cfg(test)]

@@ -516,6 +516,18 @@ async fn prepare(
         .map_err(Problem::from)
 }
 
+/// A request read and resolved by the running gateway: its masters, institution and books.
+async fn prepared(st: &AppState, body: &[u8], commit: bool) -> Result<Prepared, Problem> {
+    prepare(
+        st.service.masters(),
+        st.service.institution().cloned(),
+        Some(books(st)),
+        body,
+        commit,
+    )
+    .await
+}
+
 fn books(st: &AppState) -> Books<'_> {
     Books {
         store: &*st.store,
@@ -712,15 +724,7 @@ async fn computed(
         Ok(b) => b,
         Err(p) => return Err(reject(st, rec, p).await),
     };
-    let p = match prepare(
-        st.service.masters(),
-        st.service.institution().cloned(),
-        Some(books(st)),
-        &body,
-        commit,
-    )
-    .await
-    {
+    let p = match prepared(st, &body, commit).await {
         Ok(p) => p,
         Err(p) => return Err(reject(st, rec, p).await),
     };
@@ -797,15 +801,10 @@ pub(super) async fn commit(
             }
             attempt += 1;
             // Computed again on the ledger as it is now.
-            let prepared = prepare(
-                st.service.masters(),
-                st.service.institution().cloned(),
-                Some(books(&st)),
-                &body,
-                true,
-            )
-            .await;
-            (p, q) = match prepared.map(|p| billing::quote(&p).map(|q| (p, q))) {
+            (p, q) = match prepared(&st, &body, true)
+                .await
+                .map(|p| billing::quote(&p).map(|q| (p, q)))
+            {
                 Ok(Ok(pq)) => pq,
                 Ok(Err(e)) => return reject(&st, rec, e.into()).await,
                 Err(problem) => return reject(&st, rec, problem).await,
