@@ -33,12 +33,7 @@ impl Charges for PostgresStore {
             cards.sort_unstable();
             cards.dedup();
             for card in cards {
-                tx.execute(
-                    "SELECT pg_advisory_xact_lock(hashtextextended('card:' || $1, 0))",
-                    &[&card],
-                )
-                .await
-                .map_err(&err)?;
+                lock(&tx, &format!("card:{card}")).await.map_err(&err)?;
             }
             let mut now = Vec::with_capacity(c.computed_on.len());
             for (card, _) in &c.computed_on {

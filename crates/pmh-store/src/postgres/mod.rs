@@ -295,9 +295,18 @@ async fn lock_visit(
     owner: &str,
     visit_id: &str,
 ) -> Result<(), tokio_postgres::Error> {
+    lock(tx, &format!("charge:{owner}/{visit_id}")).await
+}
+
+/// A transaction-scoped advisory lock on `key`: held by one transaction of any replica at a
+/// time, until it ends.
+async fn lock(
+    tx: &deadpool_postgres::Transaction<'_>,
+    key: &str,
+) -> Result<(), tokio_postgres::Error> {
     tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('charge:' || $1 || '/' || $2, 0))",
-        &[&owner, &visit_id],
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &[&key],
     )
     .await
     .map(|_| ())
