@@ -473,17 +473,10 @@ fn forged_file(p: &Persona) -> Vec<u8> {
 
 async fn post_xml(st: &AppState, token: &str, xml: Vec<u8>) -> (StatusCode, Value) {
     let req = Request::post("/v1/subsidy-checks")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .header(header::CONTENT_TYPE, "application/xml")
         .body(Body::from(xml))
         .unwrap();
-    let resp = pmh_gateway::api::router(st.clone())
-        .oneshot(req)
-        .await
-        .unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap())
+    call_as(st, token, req).await
 }
 
 fn has_tb(v: &Value) -> bool {

@@ -220,6 +220,13 @@ pub struct InProcess {
 }
 
 pub fn in_process() -> InProcess {
+    in_process_on(|store| store)
+}
+
+/// [`in_process`], its local store seen through `wrap` (a store that counts or fails calls).
+pub fn in_process_on(
+    wrap: impl FnOnce(Arc<dyn pmh_gateway::store::Store>) -> Arc<dyn pmh_gateway::store::Store>,
+) -> InProcess {
     pmh_gateway::tls::install_crypto_provider();
     let upstream = Arc::new(InMemoryUpstream::new(Population::generate(
         SEED,
@@ -228,14 +235,42 @@ pub fn in_process() -> InProcess {
     )));
     let clock = Arc::new(ManualClock::new(ten_am_jst()));
     let config = test_config_without_upstream();
-    let state: AppState =
-        pmh_gateway::app::state_with_upstream(&config, upstream.clone(), clock.clone()).unwrap();
+    let (store, hasher) = pmh_gateway::app::open_local_store(&config.store).unwrap();
+    let state: AppState = pmh_gateway::app::state_with_store(
+        &config,
+        upstream.clone(),
+        clock.clone(),
+        wrap(store),
+        hasher,
+    )
+    .unwrap();
     InProcess {
         state,
         upstream,
         clock,
         config,
     }
+}
+
+/// `req` sent with `token` to the router of `st`, in process: the status and the JSON body
+/// (which must be JSON).
+pub async fn call_as(
+    st: &AppState,
+    token: &str,
+    mut req: axum::http::Request<axum::body::Body>,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    req.headers_mut().insert(
+        axum::http::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    let resp = api::router(st.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("{status}: the answer is not JSON ({e})"));
+    (status, body)
 }
 
 /// A config whose TLS material is never used (in-process upstream).

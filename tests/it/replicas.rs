@@ -397,9 +397,7 @@ async fn a_restored_dump_opens_with_its_secret_and_refuses_another() {
 async fn two_gateways_committing_at_once_never_spend_one_cap_twice() {
     use axum::body::Body;
     use axum::http::{Request, StatusCode, header};
-    use http_body_util::BodyExt;
-    use serde_json::{Value, json};
-    use tower::ServiceExt;
+    use serde_json::json;
 
     let Some(cluster) = Cluster::start_or_skip("two gateways, one cap") else {
         return;
@@ -419,32 +417,27 @@ async fn two_gateways_committing_at_once_never_spend_one_cap_twice() {
         .await
         .unwrap();
         let p = in_process();
-        let st = pmh_gateway::app::state_with_store(
+        pmh_gateway::app::state_with_store(
             &p.config,
             p.upstream.clone(),
             p.clock.clone(),
             std::sync::Arc::new(store),
             hasher.clone(),
         )
-        .unwrap();
-        pmh_gateway::api::router(st)
+        .unwrap()
     };
     let (a, b) = (gateway().await, gateway().await);
-    let commit = |app: axum::Router, i: usize| async move {
+    let commit = |st: pmh_gateway::api::AppState, i: usize| async move {
         let body = json!({
             "subsidies": [{"payer_number": "21136015", "recipient_number": "1234566", "income_class": "低所得2"}],
             "insurance": {"kind": "health_insurance", "share_percent": 30},
             "visit": {"visit_id": format!("R{i}"), "date": today().to_string(),
                 "parts": [{"points": 1000, "subsidies": [1]}]}});
         let req = Request::post("/v1/charges")
-            .header(header::AUTHORIZATION, format!("Bearer {TEST_TOKEN}"))
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(body.to_string()))
             .unwrap();
-        let resp = app.oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+        call_as(&st, TEST_TOKEN, req).await
     };
     let tasks: Vec<_> = (0..16)
         .map(|i| tokio::spawn(commit(if i % 2 == 0 { a.clone() } else { b.clone() }, i)))

@@ -9,10 +9,9 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use futures::future::BoxFuture;
-use http_body_util::BodyExt;
 use pmh_gateway::api::AppState;
-use pmh_gateway::sandbox::{InMemoryUpstream, Population};
-use pmh_gateway::service::{Clock, ManualClock};
+use pmh_gateway::sandbox::Population;
+use pmh_gateway::service::Clock;
 use pmh_gateway::store::{
     Audit, AuditQuery, AuditRecord, ChargeCommit, ChargeRecord, Charges, CheckCommit,
     CheckCommitted, CheckinFiles, CommitOutcome, EntryAdded, EntryVoid, KeptChange, KeptItem,
@@ -20,7 +19,6 @@ use pmh_gateway::store::{
     StoreError, StoreInfo, StoredAnswer, VoidOutcome,
 };
 use serde_json::Value;
-use tower::ServiceExt;
 
 use crate::common::*;
 
@@ -133,18 +131,7 @@ impl Store for Trips {
 }
 
 async fn call(st: &AppState, req: Request<Body>) -> (StatusCode, Value) {
-    let mut req = req;
-    req.headers_mut().insert(
-        header::AUTHORIZATION,
-        format!("Bearer {TEST_TOKEN}").parse().unwrap(),
-    );
-    let resp = pmh_gateway::api::router(st.clone())
-        .oneshot(req)
-        .await
-        .unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap())
+    call_as(st, TEST_TOKEN, req).await
 }
 
 fn post(body: &Value) -> Request<Body> {
@@ -160,28 +147,20 @@ fn trips(calls: &[(&'static str, u32)]) -> BTreeMap<&'static str, u32> {
 
 #[tokio::test]
 async fn an_answered_check_is_one_store_trip_with_its_stand_in() {
-    pmh_gateway::tls::install_crypto_provider();
     let population = Population::generate(SEED, today(), 300);
-    let upstream = Arc::new(InMemoryUpstream::new(Population::generate(
-        SEED,
-        today(),
-        300,
-    )));
-    let clock = Arc::new(ManualClock::new(ten_am_jst()));
-    let config = test_config_without_upstream();
-    let (real, hasher) = pmh_gateway::app::open_local_store(&config.store).unwrap();
-    let store = Arc::new(Trips {
-        inner: real.clone(),
-        calls: Mutex::default(),
+    let mut trips_store = None;
+    let InProcess {
+        state: st, clock, ..
+    } = in_process_on(|real| {
+        let store = Arc::new(Trips {
+            inner: real,
+            calls: Mutex::default(),
+        });
+        trips_store = Some(store.clone());
+        store
     });
-    let st = pmh_gateway::app::state_with_store(
-        &config,
-        upstream.clone(),
-        clock.clone(),
-        store.clone(),
-        hasher.clone(),
-    )
-    .unwrap();
+    let store = trips_store.unwrap();
+    let (real, hasher) = (store.inner.clone(), st.hasher.clone());
     store.take();
     let p = population.find(&["showcase", "multi"]).unwrap();
 
