@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::charges::{self, ChargeError, Described, Insurance, Month, Named, Quote, Visit};
+use crate::charges::{
+    self, ChargeError, Described, Insurance, Month, Named, PaidElsewhere, Quote, Visit,
+};
 use crate::domain::{Certificate, MedicalInstitutionCode, PayerNumber, ServiceDate, Validity, Yen};
 use crate::mapping::{Flag, MappedSubsidy, VisitContext};
 use crate::masters::MasterSnapshot;
@@ -166,11 +168,18 @@ pub async fn prepare(
                     .map_err(store_failed("the ledger could not be read"))?;
                 computed_on.push((c.clone(), rows.iter().map(|r| r.id).collect()));
                 // Committed visits that are in the request are computed, not counted twice.
-                let (own, others) = ledger_totals(
-                    rows.iter()
-                        .filter(|r| r.visit_id.as_ref().is_none_or(|v| !ids.contains(v))),
-                );
-                s.paid_elsewhere = Yen(own + others);
+                let outside: Vec<&LedgerRow> = rows
+                    .iter()
+                    .filter(|r| r.visit_id.as_ref().is_none_or(|v| !ids.contains(v)))
+                    .collect();
+                let (own, others) = ledger_totals(outside.iter().copied());
+                s.paid_elsewhere = outside
+                    .iter()
+                    .map(|r| PaidElsewhere {
+                        date: r.date,
+                        amount: r.amount,
+                    })
+                    .collect();
                 Some((own, others))
             }
             _ => None,

@@ -997,3 +997,23 @@ async fn a_receipt_remark_code_gives_the_class_and_no_class_is_a_warning() {
     let (_, with) = quote(&app, body(Some("A03"))).await;
     assert!(!with["warnings"].to_string().contains("no_high_cost_class"));
 }
+
+#[tokio::test]
+async fn a_kanrihyo_entry_counts_from_its_date_on() {
+    // 精神通院 cap 5,000: the pharmacy's 5,000 on 4/20 fills the cap from that day. A visit on
+    // 4/2 (10,000 → 1割 1,000) came before it and still costs 1,000; one on 4/21 costs nothing.
+    let (app, _) = in_process_app();
+    let entry = json!({"payer_number": "21136015", "recipient_number": "1234566", "date": "2026-04-20",
+        "amount": 5000, "institution": "さくら薬局"});
+    let (s, l) = send(&app, Method::POST, "/v1/ledger-entries", Some(entry)).await;
+    assert_eq!(s, StatusCode::CREATED, "{l}");
+    let body = |v: Value| json!({"subsidies": seishin(), "insurance": kenpo(), "visit": v});
+    let (s, before) = quote(&app, body(visit("E1", "2026-04-02", "medical", 1000))).await;
+    assert_eq!(
+        (s, before["window_charge"].clone()),
+        (StatusCode::OK, json!(1000)),
+        "{before}"
+    );
+    let (_, after) = quote(&app, body(visit("E2", "2026-04-21", "medical", 1000))).await;
+    assert_eq!(after["window_charge"], 0, "{after}");
+}

@@ -86,14 +86,15 @@ pub struct Quote {
     pub trace: Vec<String>,
 }
 
-/// Computes the month: every visit given.
+/// Computes the month: every visit given, every amount on the 管理票.
 pub fn month(m: &Month, limits: &HighCostLimits) -> Result<MonthCharges, ChargeError> {
-    compute(m, limits, &canonical_order(m))
+    compute(m, limits, &canonical_order(m), None)
 }
 
 /// What the visit `visit_id` of the month costs at the window: the patient's total for the
-/// month so far with it (the visits before it in date order, and it) minus without it. Visits of
-/// one day are taken in a fixed order of their content, never in the order given.
+/// month so far with it (the visits before it in date order — of its day, those given before it
+/// — and it) minus without it. Amounts on the 管理票 count where their date falls: those dated
+/// after the visit are not part of its charge.
 pub fn quote(m: &Month, visit_id: &str, limits: &HighCostLimits) -> Result<Quote, ChargeError> {
     let position = m
         .visits()
@@ -105,14 +106,11 @@ pub fn quote(m: &Month, visit_id: &str, limits: &HighCostLimits) -> Result<Quote
         .iter()
         .position(|&i| i == position)
         .expect("every visit is in the canonical order");
-    let with = compute(m, limits, &order[..=at])?;
-    // The whole month, for the receipts' amounts: the same computation when the visit is last.
-    let full = if at + 1 == order.len() {
-        with.clone()
-    } else {
-        compute(m, limits, &order)?
-    };
-    let without = compute(m, limits, &order[..at])?;
+    let until = Some(m.visits()[position].date);
+    let with = compute(m, limits, &order[..=at], until)?;
+    // The whole month, for the receipts' amounts.
+    let full = compute(m, limits, &order, None)?;
+    let without = compute(m, limits, &order[..at], until)?;
     let exact = Yen(with.patient.0.saturating_sub(without.patient.0));
     let refund = Yen(without.patient.0.saturating_sub(with.patient.0));
     let window = Rounding::TenHalfUp.apply(exact);
@@ -154,11 +152,11 @@ pub fn quote(m: &Month, visit_id: &str, limits: &HighCostLimits) -> Result<Quote
     })
 }
 
-/// The month's visits (by index) in their canonical order.
+/// The month's visits (by index) in date order; visits of one day in the order given.
 fn canonical_order(m: &Month) -> Vec<usize> {
     let v = m.visits();
     let mut order: Vec<usize> = (0..v.len()).collect();
-    order.sort_by(|&a, &b| canonical(&&v[a], &&v[b]));
+    order.sort_by_key(|&i| v[i].date);
     order
 }
 
@@ -182,8 +180,11 @@ struct Calc<'a> {
     limits: &'a HighCostLimits,
     trace: Vec<String>,
     provisional: BTreeSet<String>,
-    /// Per subsidy: the monthly cap used so far (starting at what was paid elsewhere).
+    /// Per subsidy: the monthly cap used so far by the computed visits.
     used: Vec<u64>,
+    /// Amounts on the 管理票 dated after this day are not counted (a visit's charge is computed
+    /// as of its day); `None`: every one.
+    until: Option<NaiveDate>,
     /// Per subsidy: fixed amounts charged so far (visits or days).
     times: Vec<u32>,
     shares: Vec<u64>,
@@ -200,27 +201,13 @@ fn payers_label(m: &Month, set: &[usize]) -> String {
     names.join(" + ")
 }
 
-/// The canonical order of visits: by date, then by content, so that the order they were given
-/// in never matters.
-fn canonical(a: &&Visit, b: &&Visit) -> std::cmp::Ordering {
-    let key = |v: &Visit| {
-        (
-            v.date,
-            v.setting,
-            v.parts
-                .iter()
-                .map(|p| (p.cost, p.subsidies.clone()))
-                .collect::<Vec<_>>(),
-        )
-    };
-    key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
-}
-
-/// Computes the month over the visits `order` (indexes, in canonical order).
+/// Computes the month over the visits `order` (indexes, in canonical order) and the amounts on
+/// the 管理票 dated up to `until`.
 fn compute(
     m: &Month,
     limits: &HighCostLimits,
     order: &[usize],
+    until: Option<NaiveDate>,
 ) -> Result<MonthCharges, ChargeError> {
     let visits: Vec<&Visit> = order.iter().map(|&i| &m.visits()[i]).collect();
     let n = m.subsidies().len();
@@ -229,11 +216,8 @@ fn compute(
         limits,
         trace: Vec::new(),
         provisional: BTreeSet::new(),
-        used: m
-            .subsidies()
-            .iter()
-            .map(|s| if s.shared_cap { s.paid_elsewhere.0 } else { 0 })
-            .collect(),
+        used: vec![0; n],
+        until,
         times: vec![0; n],
         shares: vec![0; n],
     };
@@ -257,7 +241,10 @@ fn compute(
         .subsidies()
         .iter()
         .enumerate()
-        .map(|(i, s)| monthly_cap(s).map(|cap| Yen(cap.saturating_sub(calc.used[i]))))
+        .map(|(i, s)| {
+            monthly_cap(s)
+                .map(|cap| Yen(cap.saturating_sub(calc.used[i] + calc.elsewhere(i, until))))
+        })
         .collect();
     Ok(MonthCharges {
         receipts,
@@ -371,15 +358,34 @@ impl Calc<'_> {
             }
         ));
         for (i, s) in self.m.subsidies().iter().enumerate() {
-            if s.shared_cap && s.paid_elsewhere.0 > 0 {
+            let counted: Vec<String> = s
+                .paid_elsewhere
+                .iter()
+                .filter(|e| s.shared_cap && self.until.is_none_or(|u| e.date <= u))
+                .map(|e| format!("{} on {}", e.amount, e.date.format("%m-%d")))
+                .collect();
+            if !counted.is_empty() {
                 self.trace.push(format!(
-                    "第{}公費 {}: {} already paid this month at other institutions (自己負担上限額管理票).",
+                    "第{}公費 {}: on the 自己負担上限額管理票 and not computed here: {} (each counted where its date falls among the visits).",
                     i + 1,
                     s.label,
-                    s.paid_elsewhere
+                    counted.join(", ")
                 ));
             }
         }
+    }
+
+    /// What the 管理票 holds for subsidy `s` (a shared cap) dated up to `day` and `until`.
+    fn elsewhere(&self, s: usize, day: Option<NaiveDate>) -> u64 {
+        let sub = &self.m.subsidies()[s];
+        if !sub.shared_cap {
+            return 0;
+        }
+        sub.paid_elsewhere
+            .iter()
+            .filter(|e| day.is_none_or(|d| e.date <= d) && self.until.is_none_or(|u| e.date <= u))
+            .map(|e| e.amount.0)
+            .sum()
     }
 
     /// A limit from the masters for `key`, applied to `cost`, in `care`.
@@ -732,23 +738,27 @@ impl Calc<'_> {
             }
         }
         // The month's cap, in date order: the visit that reaches it is cut to the remainder.
+        // Amounts on the 管理票 count where their date falls: before this institution's visits
+        // of the same day (they were written when the patient came in).
         if let Some(cap) = terms.monthly_cap().map(|c| c.0) {
-            let mut remaining = cap.saturating_sub(self.used[s]);
+            let before = self.elsewhere(s, vs.first().map(|v| v.date));
             how.push(format!(
-                "monthly cap {}{} with {} used before this receipt: {} remaining",
+                "monthly cap {}{} with {} used before this receipt's first visit: {} remaining",
                 Yen(cap),
                 if sub.shared_cap {
                     " (shared, 管理票)"
                 } else {
                     ""
                 },
-                Yen(self.used[s]),
-                Yen(remaining)
+                Yen(self.used[s] + before),
+                Yen(cap.saturating_sub(self.used[s] + before))
             ));
-            for r in raw.iter_mut() {
+            let mut here = self.used[s];
+            for (v, r) in raw.iter_mut().enumerate() {
+                let used = here + self.elsewhere(s, Some(vs[v].date));
                 let t: u64 = r.iter().sum();
-                let take = t.min(remaining);
-                remaining -= take;
+                let take = t.min(cap.saturating_sub(used));
+                here += take;
                 if take < t {
                     *r = allocate(take, r);
                 }

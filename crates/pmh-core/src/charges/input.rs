@@ -171,9 +171,10 @@ pub struct Subsidy {
     pub rate_rule: RateRule,
     /// The monthly cap is shared with other institutions (自己負担上限額管理票).
     pub shared_cap: bool,
-    /// What the patient already paid this month at other institutions under this cap (from
-    /// the 管理票); counts only when the cap is shared.
-    pub paid_elsewhere: Yen,
+    /// What the 管理票 already holds this month under this cap and the quote does not compute
+    /// (other institutions' amounts, this institution's committed visits not in the quote), each
+    /// on its date; counts only when the cap is shared, where its date falls among the visits.
+    pub paid_elsewhere: Vec<PaidElsewhere>,
     /// The rule per setting; `None` where the programme does not cover it.
     pub terms: [Option<Terms>; 3],
 }
@@ -182,6 +183,13 @@ impl Subsidy {
     pub fn terms_for(&self, setting: Setting) -> Option<&Terms> {
         self.terms[setting.index()].as_ref()
     }
+}
+
+/// An amount on the 自己負担上限額管理票 that the quote does not compute, on its date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaidElsewhere {
+    pub date: NaiveDate,
+    pub amount: Yen,
 }
 
 /// Items with one set of payers (one 負担区分).
@@ -339,6 +347,10 @@ impl Month {
                     }
                 }
             }
+        }
+        let mut subsidies = subsidies;
+        for s in &mut subsidies {
+            s.paid_elsewhere.sort_by_key(|e| e.date);
         }
         let mut visits = visits;
         for v in &mut visits {

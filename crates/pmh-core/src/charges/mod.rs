@@ -4,7 +4,8 @@
 //! Invariants: pure (no I/O, no clock: dates come in the input; limits come from the masters
 //! passed in); amounts are whole yen and every receipt's parts add up to its cost exactly
 //! (insurance + 高額 + every 公費 + patient = cost) before the window's 10-yen rounding; the
-//! result does not depend on the order visits are given in; every step is written to a trace a
+//! result does not depend on the order visits of different days are given in (visits of one
+//! day count in the order given, amounts on the 管理票 where their date falls); every step is written to a trace a
 //! clerk can follow.
 //!
 //! The model (each step cites its rule in the trace):
@@ -36,6 +37,7 @@ mod tests;
 
 pub use engine::{MonthCharges, Quote, ReceiptCharges, SubsidyAmounts, month, quote};
 pub use input::{
-    ChargeError, Insurance, Method, Month, Part, Setting, SpecificDisease, Subsidy, Terms, Visit,
+    ChargeError, Insurance, Method, Month, PaidElsewhere, Part, Setting, SpecificDisease, Subsidy,
+    Terms, Visit,
 };
 pub use resolve::{Described, Named, resolve};

@@ -130,7 +130,7 @@ pub fn resolve(
             kohi_limit,
             rate_rule,
             shared_cap: m.copay.monthly_cap_shared,
-            paid_elsewhere: Yen(0),
+            paid_elsewhere: Vec::new(),
             terms,
         });
     }

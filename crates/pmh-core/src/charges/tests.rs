@@ -59,7 +59,7 @@ fn national(law: &str, cap: Option<u64>) -> Subsidy {
         kohi_limit: p.kohi_limit,
         rate_rule: p.rate_rule,
         shared_cap: p.monthly_cap_shared,
-        paid_elsewhere: Yen(0),
+        paid_elsewhere: Vec::new(),
         terms: [Some(terms); 3],
     }
 }
@@ -97,7 +97,7 @@ fn local(payer_prefix: &str) -> Subsidy {
         kohi_limit: KohiLimitRule::None,
         rate_rule: RateRule::Programme,
         shared_cap: false,
-        paid_elsewhere: Yen(0),
+        paid_elsewhere: Vec::new(),
         terms,
     }
 }
@@ -115,6 +115,14 @@ fn visit(id: &str, date: &str, setting: Setting, parts: &[(u64, &[usize])]) -> V
             })
             .collect(),
     }
+}
+
+/// An amount on the 管理票 dated the 1st of April 2026 (before every visit of the tests).
+fn on_the_first(amount: u64) -> Vec<PaidElsewhere> {
+    vec![PaidElsewhere {
+        date: d("2026-04-01"),
+        amount: Yen(amount),
+    }]
 }
 
 const OUT: Setting = Setting::MedicalOutpatient;
@@ -299,7 +307,7 @@ fn golden_kanen_pays_the_insurance_copay_up_to_its_shared_monthly_cap() {
     // 5,700) and 7,500 (2,250) here, then 14,340 (4,302): 10,000 − 7,950 = 2,050 is left.
     let kanen = |elsewhere: u64| {
         let mut s = national("38", Some(10_000));
-        s.paid_elsewhere = Yen(elsewhere);
+        s.paid_elsewhere = on_the_first(elsewhere);
         s
     };
     let visits = vec![
@@ -343,7 +351,7 @@ fn golden_kanen_pays_the_insurance_copay_up_to_its_shared_monthly_cap() {
 fn golden_kanrihyo_seishin_tsuin_hospital_and_pharmacy() {
     let seishin = |elsewhere: u64| {
         let mut s = national("21", Some(5_000));
-        s.paid_elsewhere = Yen(elsewhere);
+        s.paid_elsewhere = on_the_first(elsewhere);
         s
     };
     let hospital = |v: &[(&str, &str, u64)], elsewhere: u64, id: &str| {
@@ -600,9 +608,70 @@ fn the_cap_is_reached_in_the_middle_of_a_visit() {
     );
     // With 1,200 already paid elsewhere (管理票): a 1,000, b only the 300 left.
     let mut s = national("54", Some(2_500));
-    s.paid_elsewhere = Yen(1_200);
+    s.paid_elsewhere = on_the_first(1_200);
     let q = run(kenpo(30, None), vec![s], visits, "b");
     assert_eq!((q.exact_charge, q.window_charge), (Yen(300), Yen(300)));
+}
+
+#[test]
+fn amounts_on_the_kanrihyo_count_where_their_date_falls() {
+    // 難病 (cap 2,500, shared on the 自己負担上限額管理票, 2割 of the 10割 cost). The 管理票 is
+    // filled in the order the patient's visits happen: another institution's 2,000 on 4/10
+    // comes after this clinic's visit on 4/1 (5,000 → 1,000 then, 1,500 of the cap left) and
+    // before the one on 4/20 (10,000 → 2,000, but 2,500 − 1,000 − 2,000 < 0: nothing).
+    let mut s = national("54", Some(2_500));
+    s.paid_elsewhere = vec![PaidElsewhere {
+        date: d("2026-04-10"),
+        amount: Yen(2_000),
+    }];
+    let visits = vec![
+        visit("a", "2026-04-01", OUT, &[(5_000, &[0])]),
+        visit("b", "2026-04-20", OUT, &[(10_000, &[0])]),
+    ];
+    let a = run(kenpo(30, None), vec![s.clone()], visits.clone(), "a");
+    let b = run(kenpo(30, None), vec![s.clone()], visits.clone(), "b");
+    assert_eq!((a.window_charge, b.window_charge), (Yen(1_000), Yen(0)));
+    assert!(
+        a.trace.iter().all(|t| !t.contains("2,000円 on 04-10")),
+        "{:?}",
+        a.trace
+    );
+    assert!(
+        b.trace.iter().any(|t| t.contains("2,000円 on 04-10")),
+        "{:?}",
+        b.trace
+    );
+    // The month: 1,000 here, 2,000 elsewhere: nothing of the cap remains.
+    assert_eq!(a.month.cap_remaining, vec![Some(Yen(0))]);
+    // Dated the 1st, the entry comes first: 500 of the cap is left for the visit of 4/1.
+    s.paid_elsewhere[0].date = d("2026-04-01");
+    let a = run(kenpo(30, None), vec![s], visits, "a");
+    assert_eq!(a.window_charge, Yen(500));
+}
+
+#[test]
+fn visits_of_one_day_count_in_the_order_given() {
+    // 難病 cap 2,500, 2割: two visits on 4/8, 10,000 (2,000) and 5,000 (1,000). The one given
+    // first takes its share in full; the second gets what is left of the cap.
+    let x = visit("x", "2026-04-08", OUT, &[(10_000, &[0])]);
+    let y = visit("y", "2026-04-08", OUT, &[(5_000, &[0])]);
+    let nan = || vec![national("54", Some(2_500))];
+    let xy = vec![x.clone(), y.clone()];
+    assert_eq!(
+        (
+            run(kenpo(30, None), nan(), xy.clone(), "x").window_charge,
+            run(kenpo(30, None), nan(), xy, "y").window_charge
+        ),
+        (Yen(2_000), Yen(500))
+    );
+    let yx = vec![y, x];
+    assert_eq!(
+        (
+            run(kenpo(30, None), nan(), yx.clone(), "y").window_charge,
+            run(kenpo(30, None), nan(), yx, "x").window_charge
+        ),
+        (Yen(1_000), Yen(1_500))
+    );
 }
 
 #[test]
@@ -738,13 +807,16 @@ fn arb_month() -> impl Strategy<Value = (Insurance, Vec<Subsidy>, Vec<Visit>)> {
             |(ins, mut subs, visits)| {
                 for s in &mut subs {
                     if s.shared_cap {
-                        s.paid_elsewhere = Yen(0);
+                        s.paid_elsewhere = Vec::new();
                     }
                 }
                 if let (Some(s), Some(v)) = (subs.first_mut(), visits.first())
                     && s.shared_cap
                 {
-                    s.paid_elsewhere = Yen(v.4);
+                    s.paid_elsewhere = vec![PaidElsewhere {
+                        date: d(&format!("2026-04-{:02}", v.3 % 28 + 1)),
+                        amount: Yen(v.4),
+                    }];
                 }
                 let visits = visits
                     .into_iter()
@@ -862,6 +934,14 @@ proptest! {
         for i in (1..shuffled.len()).rev() {
             x ^= x << 13; x ^= x >> 7; x ^= x << 17;
             shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        // Visits of one day count in the order given: keep that order among them.
+        let mut same_day = visits.clone();
+        same_day.reverse();
+        for slot in shuffled.iter_mut() {
+            let date = slot.date;
+            let k = same_day.iter().rposition(|v| v.date == date).unwrap();
+            *slot = same_day.remove(k);
         }
         let m2 = Month::new(ins, subs, shuffled).unwrap();
         for v in visits {
