@@ -148,6 +148,7 @@ pub async fn prepare(
         institution,
         ..VisitContext::on(ServiceDate::new(this.date))
     };
+    let given = named.len();
     let (mut subsidies, described) =
         charges::resolve(&named, &masters, ServiceDate::new(this.date), &base)?;
     // The ledger: what was paid this month under each shared cap, here and elsewhere.
@@ -188,7 +189,9 @@ pub async fn prepare(
         ledger.push(sums);
     }
     let mut visits = req.earlier;
-    visits.push(this.clone());
+    visits.push(this);
+    charges::to_receipt_order(&mut visits, &described, given)?;
+    let this = visits.last().cloned().expect("the quoted visit was pushed");
     let month = Month::new(req.insurance, subsidies, visits)?;
     Ok(Prepared {
         masters,

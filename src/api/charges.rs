@@ -27,7 +27,7 @@ use super::problem::{FieldError, Problem};
 use super::request::{json_body, parse_json};
 use crate::auth::{Caller, Scope};
 use crate::billing::{self, Books, Certificates, Committed, EntryVoided, Prepared};
-use crate::charges::{Insurance, Named, Part, Quote, Setting, SpecificDisease, Visit};
+use crate::charges::{Described, Insurance, Named, Part, Quote, Setting, SpecificDisease, Visit};
 use crate::domain::{
     Care, Certificate, Claim, CopayCaps, HighCostClass, InsuranceKind, MaxCopayment,
     MedicalInstitutionCode, PayerNumber, Validity, Yen, date, hex, text,
@@ -567,7 +567,8 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
                 .map(|a| {
                     let inpatient = r.setting.care() == Care::Inpatient;
                     KoAmountsDto {
-                        order: a.subsidy as u8 + 1,
+                        receipt_order: a.subsidy as u8 + 1,
+                        position: p.described[a.subsidy].position as u8 + 1,
                         points: points(a.covered_cost),
                         patient_share: a.patient_share.0,
                         covered_copay_outpatient: (!inpatient).then_some(a.works_on.0),
@@ -589,10 +590,11 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
             patient: 0,
             subsidies: Vec::new(),
         });
-    let subsidies = p
-        .described
-        .iter()
-        .enumerate()
+    // In the request's order; each with its place in the rules' order.
+    let mut by_position: Vec<(usize, &Described)> = p.described.iter().enumerate().collect();
+    by_position.sort_by_key(|(_, d)| d.position);
+    let subsidies = by_position
+        .into_iter()
         .map(|(i, d)| {
             let this_visit = q.shares.get(i).map_or(0, |y| y.0);
             let month_to_date = p.ledger[i].map(|(own_outside, others)| {
@@ -607,7 +609,8 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
                 }
             });
             ChargeSubsidyDto {
-                order: i as u8 + 1,
+                position: d.position as u8 + 1,
+                receipt_order: i as u8 + 1,
                 payer_number: d.payer_number.clone(),
                 law_code: d.law_code.map(|l| l.to_string()),
                 short_name: d.short_name.clone(),
@@ -623,6 +626,28 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
         .iter()
         .flat_map(|d| d.warnings.iter().map(WarningDto::from))
         .collect();
+    if p.described.iter().enumerate().any(|(i, d)| d.position != i) {
+        let applied: Vec<String> = p
+            .described
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                format!(
+                    "第{}公費 {}（入力{}番目）",
+                    i + 1,
+                    d.short_name,
+                    d.position + 1
+                )
+            })
+            .collect();
+        warnings.push(WarningDto {
+            code: "subsidy_order_differs",
+            message: format!(
+                "公費の入力順が優先順位と異なります。優先順位のとおり {} の順で計算しました（各部分の公費は入力順の番号のまま）。レセプトの公費の順序を確認してください",
+                applied.join("、")
+            ),
+        });
+    }
     let ins = p.month.insurance();
     if ins.kind != InsuranceKind::None && ins.class.is_none() {
         warnings.push(WarningDto {

@@ -71,7 +71,7 @@ fn render(a: &ChargeQuoteResponse) -> String {
         yen(r.patient)
     );
     for ko in &r.subsidies {
-        let s = a.subsidies.iter().find(|s| s.order == ko.order);
+        let s = a.subsidies.iter().find(|s| s.position == ko.position);
         let covered = ko
             .covered_copay_inpatient
             .map(|v| format!("公費給付対象入院一部負担金 {}", yen(v)))
@@ -82,7 +82,7 @@ fn render(a: &ChargeQuoteResponse) -> String {
         let _ = writeln!(
             out,
             "  第{}公費 {} ({}): 負担金額 {}, {covered}, pays {}",
-            ko.order,
+            ko.receipt_order,
             s.map_or("", |s| s.short_name.as_str()),
             s.map_or("", |s| s.payer_number.as_str()),
             yen(ko.patient_share),

@@ -1017,3 +1017,89 @@ async fn a_kanrihyo_entry_counts_from_its_date_on() {
     let (_, after) = quote(&app, body(visit("E2", "2026-04-21", "medical", 1000))).await;
     assert_eq!(after["window_charge"], 0, "{after}");
 }
+
+#[tokio::test]
+async fn typed_subsidies_keep_the_callers_order_and_the_answer_warns() {
+    // Typed 生活保護 (本人支払額 0) first and 難病 (低所得Ⅰ: cap 2,500) second; the priority
+    // rules put 難病 first (生活保護 is always last: 生活保護法 §4, the 他法優先). Part 1 is the
+    // 生活保護's and part 2 the 難病's, as given: 10,000 under 生活保護 → 0; 20,000 under 難病 →
+    // 2割 4,000, held to the cap 2,500. Reordered under the caller, part 1 would be 難病's
+    // (2,000) and part 2 生活保護's (0): 2,000.
+    let (app, _) = in_process_app();
+    let body = json!({
+        "subsidies": [
+            {"payer_number": "12136016", "recipient_number": "1234566", "own_payment": 0},
+            {"payer_number": "54136015", "income_class": "低所得Ⅰ", "no_ledger": true}
+        ],
+        "insurance": {"kind": "health_insurance", "share_percent": 30, "high_cost_class": "A03"},
+        "visit": {"date": "2026-04-10", "parts": [
+            {"points": 1000, "subsidies": [1]},
+            {"points": 2000, "subsidies": [2]}
+        ]}
+    });
+    let (s, v) = quote(&app, body.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["window_charge"], 2500, "{v}");
+    let listed: Vec<(Value, Value, Value)> = v["subsidies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["position"].clone(),
+                s["receipt_order"].clone(),
+                s["payer_number"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (json!(1), json!(2), json!("12136016")),
+            (json!(2), json!(1), json!("54136015"))
+        ]
+    );
+    // The KO records in receipt order, each naming the request's position.
+    let ko: Vec<(Value, Value, Value)> = v["receipt"]["subsidies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["receipt_order"].clone(),
+                k["position"].clone(),
+                k["patient_share"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ko,
+        [
+            (json!(1), json!(2), json!(2500)),
+            (json!(2), json!(1), json!(0))
+        ]
+    );
+    let codes: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"subsidy_order_differs"), "{v}");
+    // Given in the rules' order, the same charge and no warning.
+    let mut ordered = body;
+    ordered["subsidies"] = json!([
+        {"payer_number": "54136015", "income_class": "低所得Ⅰ", "no_ledger": true},
+        {"payer_number": "12136016", "recipient_number": "1234566", "own_payment": 0}
+    ]);
+    ordered["visit"]["parts"] = json!([
+        {"points": 1000, "subsidies": [2]},
+        {"points": 2000, "subsidies": [1]}
+    ]);
+    let (_, w) = quote(&app, ordered).await;
+    assert_eq!(w["window_charge"], 2500, "{w}");
+    assert!(
+        !w["warnings"].to_string().contains("subsidy_order_differs"),
+        "{w}"
+    );
+}

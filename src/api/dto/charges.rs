@@ -25,8 +25,10 @@ pub struct ChargeQuoteRequest {
         pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
     )]
     pub check_id: Option<String>,
-    /// The subsidies typed from paper certificates (the gateway orders them: the parts name them
-    /// by their position in the answer's `subsidies`, 第1公費 = 1). Give this or `check_id`.
+    /// The subsidies typed from paper certificates. The parts name them by their position here
+    /// (1 = the first), never reordered; the charge is computed in the priority rules' order,
+    /// which the answer gives as each subsidy's `receipt_order` (and warns when it differs).
+    /// Give this or `check_id`.
     pub subsidies: Option<Vec<InlineSubsidyDto>>,
     pub insurance: ChargeInsuranceDto,
     /// The visit to quote (or commit).
@@ -136,9 +138,10 @@ pub struct ChargePartDto {
     /// The 10割 cost in yen.
     #[schema(minimum = 0)]
     pub yen: Option<i64>,
-    /// The 公費 covering it, by order (1 = 第1公費). Or give `burden_code`; neither: insurance only.
+    /// The 公費 covering it, by their position in the request's `subsidies` (or the check
+    /// answer's `order`), 1 = the first. Or give `burden_code`; neither: insurance only.
     pub subsidies: Option<Vec<u8>>,
-    /// 負担区分 (1, 2, 3, 5, …).
+    /// 負担区分 (1, 2, 3, 5, …): its 第N公費 are the request's subsidies in the order given.
     #[schema(example = "2")]
     pub burden_code: Option<String>,
 }
@@ -207,8 +210,11 @@ pub struct ReceiptAmountsDto {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KoAmountsDto {
-    /// 1 = 第1公費.
-    pub order: u8,
+    /// The KO record's place: 1 = 第1公費, in the order the priority rules give.
+    pub receipt_order: u8,
+    /// The subsidy as the request's parts name it (its position in `subsidies`, or the check
+    /// answer's `order`; 1 = the first).
+    pub position: u8,
     /// 請求点数 (公費): the points of the items it covers, when a whole number of points.
     pub points: Option<u64>,
     /// 負担金額 (公費): the patient's share under it, in yen.
@@ -224,7 +230,13 @@ pub struct KoAmountsDto {
 /// A subsidy of the quote and its month.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChargeSubsidyDto {
-    pub order: u8,
+    /// As the request's parts name it: its position among the typed `subsidies` (1 = the
+    /// first), or the check answer's `order`. The answer lists the subsidies in this order.
+    pub position: u8,
+    /// Its place on the receipt as the priority rules give it (1 = 第1公費): the order the
+    /// charge was computed in. When it differs from `position`, the answer warns
+    /// (`subsidy_order_differs`).
+    pub receipt_order: u8,
     pub payer_number: String,
     pub law_code: Option<String>,
     pub short_name: String,

@@ -260,6 +260,14 @@ pub enum ChargeError {
         subsidy: usize,
         count: usize,
     },
+    #[error(
+        "part {part} of visit {visit} is covered by 公費 number {subsidy}, whose certificate is not in force on the visit's date (the check's answer says why)"
+    )]
+    SubsidyNotInForce {
+        visit: usize,
+        part: usize,
+        subsidy: usize,
+    },
     #[error("part {part} of visit {visit} names the same 公費 twice")]
     SubsidyTwice { visit: usize, part: usize },
     #[error(

@@ -40,4 +40,4 @@ pub use input::{
     ChargeError, Insurance, Method, Month, PaidElsewhere, Part, Setting, SpecificDisease, Subsidy,
     Terms, Visit,
 };
-pub use resolve::{Described, Named, resolve};
+pub use resolve::{Described, Named, resolve, to_receipt_order};

@@ -2,7 +2,7 @@
 //! (医科 入院, 医科 外来, 調剤) with the masters, and its copay rule in each becomes the engine's
 //! terms. The same path serves a check's certificates and a paper certificate typed in.
 
-use super::input::{ChargeError, Method, Setting, Subsidy, Terms};
+use super::input::{ChargeError, Method, Setting, Subsidy, Terms, Visit};
 use crate::domain::{Certificate, LawCode, Redacted, ServiceDate, Yen};
 use crate::mapping::{self, CopayRule, Flag, MappedSubsidy, ProgrammeKind, VisitContext, Warning};
 use crate::masters::{CopayMethod, KohiLimitRule, MasterSnapshot, RateRule};
@@ -18,6 +18,9 @@ pub struct Named {
 /// `Debug` leaves out the recipient number.
 #[derive(Clone)]
 pub struct Described {
+    /// Its index among the certificates given (how the request's parts name it); the engine's
+    /// index — its place in the priority order — is its index among the described.
+    pub position: usize,
     pub payer_number: String,
     /// Needed for the ledger's key; never shown in a trace or an error.
     pub recipient_number: Option<String>,
@@ -32,6 +35,7 @@ pub struct Described {
 impl std::fmt::Debug for Described {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Described")
+            .field("position", &self.position)
             .field("payer_number", &self.payer_number)
             .field("recipient_number", &Redacted::opt(&self.recipient_number))
             .field("law_code", &self.law_code)
@@ -43,8 +47,10 @@ impl std::fmt::Debug for Described {
     }
 }
 
-/// The active subsidies of `named` on `day`, in receipt order, with their terms per setting.
-/// Certificates that are not valid on the day are left out (the answer of a check says why).
+/// The active subsidies of `named` on `day`, in receipt order (the priority rules' order, which
+/// the engine computes in), with their terms per setting; each described with its position in
+/// `named`. Certificates that are not valid on the day are left out (the answer of a check says
+/// why).
 pub fn resolve(
     named: &[Named],
     masters: &MasterSnapshot,
@@ -66,8 +72,18 @@ pub fn resolve(
         .collect();
     let first = &by_setting[Setting::MedicalOutpatient as usize];
     let mut subsidies = Vec::new();
-    let mut described = Vec::new();
+    let mut described: Vec<Described> = Vec::new();
     for m in first {
+        // Its place among the certificates given: the first with its numbers not yet taken.
+        let position = named
+            .iter()
+            .enumerate()
+            .position(|(i, n)| {
+                n.certificate.payer_number_raw == m.payer_number
+                    && n.certificate.recipient_number_raw == m.recipient_number
+                    && described.iter().all(|d| d.position != i)
+            })
+            .unwrap_or(described.len());
         let same = |o: &&MappedSubsidy| {
             o.payer_number == m.payer_number && o.recipient_number == m.recipient_number
         };
@@ -116,6 +132,7 @@ pub fn resolve(
             label
         };
         described.push(Described {
+            position,
             payer_number: m.payer_number.clone(),
             recipient_number: m.recipient_number.clone(),
             law_code: m.programme.law_code,
@@ -159,4 +176,38 @@ fn to_terms(rule: &CopayRule, own_payment: Option<Yen>) -> Option<Terms> {
         charged_times_per_month: rule.charged_times_per_month,
         rounding: rule.rounding,
     })
+}
+
+/// Turns the parts' subsidies from positions among the certificates given (`given` of them) into
+/// the engine's indexes (the receipt order of `described`): the caller's order is never
+/// reordered under it. A position past the given ones, or of a certificate not in force on the
+/// day, is named.
+pub fn to_receipt_order(
+    visits: &mut [Visit],
+    described: &[Described],
+    given: usize,
+) -> Result<(), ChargeError> {
+    for (v, visit) in visits.iter_mut().enumerate() {
+        for (j, p) in visit.parts.iter_mut().enumerate() {
+            for s in p.subsidies.iter_mut() {
+                let (visit, part, subsidy) = (v + 1, j + 1, *s + 1);
+                if *s >= given {
+                    return Err(ChargeError::UnknownSubsidy {
+                        visit,
+                        part,
+                        subsidy,
+                        count: given,
+                    });
+                }
+                *s = described.iter().position(|d| d.position == *s).ok_or(
+                    ChargeError::SubsidyNotInForce {
+                        visit,
+                        part,
+                        subsidy,
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
