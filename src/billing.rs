@@ -54,6 +54,8 @@ pub struct ChargeRequest {
     /// The request as parsed, canonical (what makes the same commit recognised again).
     pub fingerprint: String,
     pub certificates: Certificates,
+    /// Warnings about the request itself (code, message), passed on to the answer.
+    pub notices: Vec<(&'static str, String)>,
 }
 
 /// A request resolved, ready for the engine.
@@ -77,6 +79,8 @@ pub struct Prepared {
     pub visit_id: Option<String>,
     pub fingerprint: String,
     pub correction: bool,
+    /// Warnings about the request itself (code, message), for the answer.
+    pub notices: Vec<(&'static str, String)>,
 }
 
 /// Why a charge could not be worked out or written.
@@ -205,6 +209,7 @@ pub async fn prepare(
         visit_id: req.visit_id,
         fingerprint: req.fingerprint,
         correction: req.correction,
+        notices: req.notices,
     })
 }
 

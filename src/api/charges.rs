@@ -29,8 +29,8 @@ use crate::auth::{Caller, Scope};
 use crate::billing::{self, Books, Certificates, Committed, EntryVoided, Prepared};
 use crate::charges::{Described, Insurance, Named, Part, Quote, Setting, SpecificDisease, Visit};
 use crate::domain::{
-    Care, Certificate, Claim, CopayCaps, HighCostClass, InsuranceKind, MaxCopayment,
-    MedicalInstitutionCode, PayerNumber, Validity, Yen, date, hex, text,
+    AgeFacts, AgeGroup, Care, Certificate, Claim, CopayCaps, HighCostClass, InsuranceKind,
+    MaxCopayment, MedicalInstitutionCode, PayerNumber, Validity, Yen, date, hex, text,
 };
 use crate::masters::{MasterSnapshot, segment_key};
 use crate::store::{
@@ -84,12 +84,49 @@ fn day(field: &str, v: &str) -> Result<NaiveDate, FieldError> {
     })
 }
 
-fn insurance(d: &ChargeInsuranceDto, errors: &mut Vec<FieldError>) -> Option<Insurance> {
+fn day_or_push(field: &str, v: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
+    day(field, v).map_err(|e| errors.push(e)).ok()
+}
+
+/// A warning of the request itself (code, message in Japanese), for the answer.
+type Notice = (&'static str, String);
+
+/// The insurance of the request for the month of `day` (the quoted visit's date, when it
+/// parses): what the birthdate says, unless a flag given says otherwise (then a notice).
+fn insurance(
+    d: &ChargeInsuranceDto,
+    day: Option<NaiveDate>,
+    errors: &mut Vec<FieldError>,
+    notices: &mut Vec<Notice>,
+) -> Option<Insurance> {
     let kind = match d.kind {
         InsuranceKindDto::HealthInsurance => InsuranceKind::HealthInsurance,
         InsuranceKindDto::LateElderly => InsuranceKind::LateElderly,
         InsuranceKindDto::None => InsuranceKind::None,
     };
+    let facts = match (&d.birthdate, day) {
+        (None, _) => None,
+        (Some(b), day) => {
+            let birth = day_or_push("insurance.birthdate", b, errors)?;
+            match AgeFacts::of(birth, day?) {
+                Some(f) => Some(f),
+                None => {
+                    errors.push(FieldError {
+                        field: "insurance.birthdate".into(),
+                        reason: "is after the visit's date".into(),
+                    });
+                    return None;
+                }
+            }
+        }
+    };
+    let mut from_birthdate = Vec::new();
+    // 健康保険法 §74: 3割 from school age to 70; 2割 before school (未就学).
+    let share_by_age = facts.and_then(|f| match kind {
+        InsuranceKind::HealthInsurance if f.preschool => Some((20, "未就学 2割")),
+        InsuranceKind::HealthInsurance if !f.seventy_plus => Some((30, "70歳未満 3割")),
+        _ => None,
+    });
     let share = match (kind, d.share_percent) {
         (InsuranceKind::None, None) => 0,
         (InsuranceKind::None, Some(_)) => {
@@ -99,14 +136,32 @@ fn insurance(d: &ChargeInsuranceDto, errors: &mut Vec<FieldError>) -> Option<Ins
             });
             return None;
         }
-        (_, Some(s)) => s,
-        (_, None) => {
-            errors.push(FieldError {
-                field: "insurance.share_percent".into(),
-                reason: "is required with insurance: 10, 20 or 30".into(),
-            });
-            return None;
+        (_, Some(s)) => {
+            if let Some((by_age, _)) = share_by_age.filter(|(a, _)| *a != s) {
+                notices.push((
+                    "share_differs_from_birthdate",
+                    format!(
+                        "負担割合 {}割 は生年月日から見た割合（{}割: 未就学は2割、70歳未満は3割）と異なります。指定のとおり計算しました。保険証・資格確認の結果を確認してください",
+                        s / 10,
+                        by_age / 10
+                    ),
+                ));
+            }
+            s
         }
+        (_, None) => match share_by_age {
+            Some((s, why)) => {
+                from_birthdate.push(why);
+                s
+            }
+            None => {
+                errors.push(FieldError {
+                    field: "insurance.share_percent".into(),
+                    reason: "is required with insurance: 10, 20 or 30 (a birthdate gives it for a child or a patient under 70 on health insurance)".into(),
+                });
+                return None;
+            }
+        },
     };
     // An オン資 code (A01–B10), or a receipt's 特記事項 code (26–35, 41–44; 31–35, 43, 44 also
     // 多数回).
@@ -130,8 +185,63 @@ fn insurance(d: &ChargeInsuranceDto, errors: &mut Vec<FieldError>) -> Option<Ins
             }
         },
     };
-    match Insurance::new(kind, share, class, d.seventy_plus) {
+    let seventy_plus = match (d.seventy_plus, facts) {
+        (Some(given), Some(f)) if given != f.seventy_plus => {
+            notices.push((
+                "age_differs_from_birthdate",
+                format!(
+                    "70歳以上の指定（{}）が生年月日と異なります。指定のとおり計算しました。高齢受給者証・資格確認の結果を確認してください",
+                    if given { "70歳以上" } else { "70歳未満" }
+                ),
+            ));
+            Some(given)
+        }
+        (Some(given), _) => Some(given),
+        (None, Some(f)) => match class {
+            Some(c) if (c.age_group() == AgeGroup::SeventyPlus) != f.seventy_plus => {
+                notices.push((
+                    "age_differs_from_birthdate",
+                    format!(
+                        "高額療養費の区分 {c} は生年月日から見た年齢（70歳{}）と合いません。区分のとおり計算しました",
+                        if f.seventy_plus { "以上" } else { "未満" }
+                    ),
+                ));
+                None
+            }
+            _ => {
+                from_birthdate.push(if f.seventy_plus {
+                    "70歳以上"
+                } else {
+                    "70歳未満"
+                });
+                Some(f.seventy_plus)
+            }
+        },
+        (None, None) => None,
+    };
+    let turning_75 = match (d.turning_75, facts) {
+        (Some(given), Some(f)) if given != f.turning_75 => {
+            notices.push((
+                "age_differs_from_birthdate",
+                format!(
+                    "75歳到達月の指定（{}）が生年月日と異なります（75歳の誕生日が1日以外の月が到達月です）。指定のとおり計算しました",
+                    if given { "到達月" } else { "到達月でない" }
+                ),
+            ));
+            given
+        }
+        (Some(given), _) => given,
+        (None, Some(f)) => {
+            if f.turning_75 {
+                from_birthdate.push("75歳到達月 (limits halved)");
+            }
+            f.turning_75
+        }
+        (None, None) => false,
+    };
+    match Insurance::new(kind, share, class, seventy_plus) {
         Ok(mut i) => {
+            i.from_birthdate = from_birthdate;
             i.many_times = d.many_times || remark.as_ref().is_some_and(|r| r.1);
             i.class_given_as = remark.zip(class).map(|((code, many), c)| {
                 format!(
@@ -139,7 +249,7 @@ fn insurance(d: &ChargeInsuranceDto, errors: &mut Vec<FieldError>) -> Option<Ins
                     c.receipt_remark_label(many).unwrap_or_default()
                 )
             });
-            i.turning_75 = d.turning_75;
+            i.turning_75 = turning_75;
             i.specific_disease = d.specific_disease.map(|s| match s {
                 SpecificDiseaseDto::Standard => SpecificDisease::Standard,
                 SpecificDiseaseDto::DialysisHighIncome => SpecificDisease::DialysisHighIncome,
@@ -418,7 +528,13 @@ fn read(
 ) -> Result<billing::ChargeRequest, Problem> {
     let req: ChargeQuoteRequest = parse_json(body)?;
     let mut errors = Vec::new();
-    let ins = insurance(&req.insurance, &mut errors);
+    let mut notices = Vec::new();
+    let ins = insurance(
+        &req.insurance,
+        date::parse_iso(&req.visit.date).ok(),
+        &mut errors,
+        &mut notices,
+    );
     let with_insurance = ins.as_ref().is_none_or(|i| i.kind != InsuranceKind::None);
     let request_visit_id = match &req.visit.visit_id {
         Some(v) => visit_id("visit.visit_id", v)
@@ -498,6 +614,7 @@ fn read(
         correction: req.correction,
         fingerprint: fingerprint(body),
         certificates: certificates(&req, first, last)?,
+        notices,
     })
 }
 
@@ -626,6 +743,10 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
         .iter()
         .flat_map(|d| d.warnings.iter().map(WarningDto::from))
         .collect();
+    warnings.extend(p.notices.iter().map(|(code, message)| WarningDto {
+        code,
+        message: message.clone(),
+    }));
     if p.described.iter().enumerate().any(|(i, d)| d.position != i) {
         let applied: Vec<String> = p
             .described

@@ -1103,3 +1103,88 @@ async fn typed_subsidies_keep_the_callers_order_and_the_answer_warns() {
         "{w}"
     );
 }
+
+fn warning_codes(v: &Value) -> Vec<String> {
+    v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["code"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_birthdate_gives_the_age_and_a_flag_given_wins_with_a_warning() {
+    let (app, _) = in_process_app();
+    let body = |insurance: Value, date: &str, points: u64| {
+        json!({"subsidies": [], "insurance": insurance,
+               "visit": {"date": date, "parts": [{"points": points}]}})
+    };
+    // 未就学 (健康保険法 §74 1項2号): born 10 May 2022, on 10 April 2026 the share is 2割 without
+    // being given: 10,000 → 2,000.
+    let child = json!({"kind": "health_insurance", "birthdate": "2022-05-10"});
+    let (s, v) = quote(&app, body(child, "2026-04-10", 1000)).await;
+    assert_eq!(
+        (s, v["window_charge"].clone()),
+        (StatusCode::OK, json!(2000)),
+        "{v}"
+    );
+    assert!(v["trace"].to_string().contains("未就学 2割"), "{v}");
+    assert!(
+        !v.to_string().contains("2022-05-10"),
+        "the birthdate is never echoed: {v}"
+    );
+    // 3割 given for the same child: computed as given, with a warning.
+    let given = json!({"kind": "health_insurance", "share_percent": 30, "birthdate": "2022-05-10"});
+    let (_, v) = quote(&app, body(given, "2026-04-10", 1000)).await;
+    assert_eq!(v["window_charge"], 3000, "{v}");
+    assert!(
+        warning_codes(&v).contains(&"share_differs_from_birthdate".to_owned()),
+        "{v}"
+    );
+    // The 75歳到達月 (born 20 April 1951, 後期 from 20 April 2026): the 外来 limit of 一般 (B04,
+    // 18,000 in 2026-04, 健康保険法施行令 §42) is halved: 300,000 at 1割 = 30,000 → 9,000.
+    let late = |birth: &str, turning: Option<bool>| {
+        let mut i = json!({"kind": "late_elderly", "share_percent": 10, "high_cost_class": "B04", "birthdate": birth});
+        if let Some(t) = turning {
+            i["turning_75"] = json!(t);
+        }
+        i
+    };
+    let (_, v) = quote(&app, body(late("1951-04-20", None), "2026-04-10", 30000)).await;
+    assert_eq!(v["window_charge"], 9000, "{v}");
+    assert!(v["trace"].to_string().contains("75歳到達月"), "{v}");
+    // Born on the 1st: 後期 the whole month, no halving: 18,000.
+    let (_, v) = quote(&app, body(late("1951-04-01", None), "2026-04-10", 30000)).await;
+    assert_eq!(v["window_charge"], 18000, "{v}");
+    assert!(warning_codes(&v).is_empty(), "{v}");
+    // The flag given wins, with a warning.
+    let (_, v) = quote(
+        &app,
+        body(late("1951-04-20", Some(false)), "2026-04-10", 30000),
+    )
+    .await;
+    assert_eq!(v["window_charge"], 18000, "{v}");
+    assert!(
+        warning_codes(&v).contains(&"age_differs_from_birthdate".to_owned()),
+        "{v}"
+    );
+    // 70歳以上 from the month after the 70th birthday (born 15 May 1956: from June 2026); an
+    // explicit `seventy_plus: false` in June wins with a warning.
+    let seventy =
+        json!({"kind": "health_insurance", "share_percent": 20, "birthdate": "1956-05-15"});
+    let (_, v) = quote(&app, body(seventy, "2026-06-10", 1000)).await;
+    assert!(v["trace"].to_string().contains("70歳以上"), "{v}");
+    let under = json!({"kind": "health_insurance", "share_percent": 20, "birthdate": "1956-05-15", "seventy_plus": false});
+    let (_, v) = quote(&app, body(under, "2026-06-10", 1000)).await;
+    assert!(
+        warning_codes(&v).contains(&"age_differs_from_birthdate".to_owned()),
+        "{v}"
+    );
+    // A birthdate after the visit is refused.
+    let unborn =
+        json!({"kind": "health_insurance", "share_percent": 30, "birthdate": "2026-05-01"});
+    let (s, v) = quote(&app, body(unborn, "2026-04-10", 1000)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v.to_string().contains("insurance.birthdate"), "{v}");
+}

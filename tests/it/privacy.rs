@@ -265,6 +265,13 @@ async fn debug_output_holds_no_personal_value() {
         }))
         .unwrap();
     out.push(format!("{typed:?}"));
+    let insurance: pmh_gateway::api::dto::ChargeInsuranceDto =
+        serde_json::from_value(serde_json::json!({
+            "kind": "health_insurance",
+            "birthdate": p.insured.birthdate,
+        }))
+        .unwrap();
+    out.push(format!("{insurance:?}"));
 
     let all = out.join("\n");
     assert!(all.contains("<redacted>"), "{all}");

@@ -83,12 +83,13 @@ pub enum SpecificDiseaseDto {
     DialysisHighIncome,
 }
 
-/// The insurance side of the month.
-#[derive(Debug, Deserialize, ToSchema)]
+/// The insurance side of the month. `Debug` leaves out the birthdate.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChargeInsuranceDto {
     pub kind: InsuranceKindDto,
-    /// The patient's share under the insurance: 10, 20 or 30 (not with `none`).
+    /// The patient's share under the insurance: 10, 20 or 30 (not with `none`). Without it, a
+    /// `birthdate` gives 2割 for 未就学 and 3割 under 70 on health insurance.
     #[schema(example = 30)]
     pub share_percent: Option<u8>,
     /// 高額療養費 class as the オン資 result codes it: A01–A06 (under 70), B01–B10 (70 and
@@ -100,14 +101,20 @@ pub struct ChargeInsuranceDto {
         pattern = r"^(A0[1-6]|B0[1-9]|B10|2[6-9]|3[0-5]|4[1-4])$"
     )]
     pub high_cost_class: Option<String>,
-    /// 70歳以上 (implied by a B class).
+    /// The patient's birthdate: 70歳以上, 未就学 (2割) and the 75歳到達月 are taken from it for
+    /// the visit's month (the share too, when not given, for a child or a patient under 70);
+    /// a flag given here wins, and the answer warns when it contradicts the birthdate. Used for
+    /// the computation only: never stored, logged or echoed.
+    #[schema(example = "1958-07-14", format = Date, pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$")]
+    pub birthdate: Option<String>,
+    /// 70歳以上 (implied by a B class; taken from `birthdate` when not given).
     pub seventy_plus: Option<bool>,
     /// 多数回該当.
     #[serde(default)]
     pub many_times: bool,
-    /// The month of the 75th birthday (not born on the 1st): the limits are halved.
-    #[serde(default)]
-    pub turning_75: bool,
+    /// The month of the 75th birthday (not born on the 1st): the limits are halved (taken from
+    /// `birthdate` when not given).
+    pub turning_75: Option<bool>,
     pub specific_disease: Option<SpecificDiseaseDto>,
 }
 
@@ -363,6 +370,21 @@ impl MonthTotalsDto {
             total: own + others,
             remaining: cap.map(|c| c.saturating_sub(own + others)),
         }
+    }
+}
+
+impl std::fmt::Debug for ChargeInsuranceDto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChargeInsuranceDto")
+            .field("kind", &self.kind)
+            .field("share_percent", &self.share_percent)
+            .field("high_cost_class", &self.high_cost_class)
+            .field("birthdate", &Redacted::opt(&self.birthdate))
+            .field("seventy_plus", &self.seventy_plus)
+            .field("many_times", &self.many_times)
+            .field("turning_75", &self.turning_75)
+            .field("specific_disease", &self.specific_disease)
+            .finish()
     }
 }
 

@@ -357,6 +357,12 @@ impl Calc<'_> {
                 format!("; {}", extras.join(", "))
             }
         ));
+        if !ins.from_birthdate.is_empty() {
+            self.trace.push(format!(
+                "From the patient's birthdate: {} (a flag given in the request wins).",
+                ins.from_birthdate.join(", ")
+            ));
+        }
         for (i, s) in self.m.subsidies().iter().enumerate() {
             let counted: Vec<String> = s
                 .paid_elsewhere

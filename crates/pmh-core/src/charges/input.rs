@@ -91,6 +91,9 @@ pub struct Insurance {
     pub specific_disease: Option<SpecificDisease>,
     /// How the class was given, when not as an オン資 code (a receipt's 特記事項): for the trace.
     pub class_given_as: Option<String>,
+    /// What was taken from the patient's birthdate (70歳以上, 未就学, 75歳到達月): for the trace
+    /// (never the birthdate itself).
+    pub from_birthdate: Vec<&'static str>,
 }
 
 impl Insurance {
@@ -121,6 +124,7 @@ impl Insurance {
             turning_75: false,
             specific_disease: None,
             class_given_as: None,
+            from_birthdate: Vec::new(),
         })
     }
 }

@@ -32,4 +32,6 @@ pub use numbers::{
     InsurerNumber, LawCode, MedicalInstitutionCode, NumberError, PayerNumber, RecipientNumber,
 };
 pub use redact::Redacted;
-pub use visit::{Beneficiary, Care, Claim, InsuranceContext, InsuranceKind, fiscal_year_age};
+pub use visit::{
+    AgeFacts, Beneficiary, Care, Claim, InsuranceContext, InsuranceKind, fiscal_year_age,
+};
