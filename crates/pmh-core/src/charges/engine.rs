@@ -441,7 +441,9 @@ impl Calc<'_> {
             let base = half(row.monthly.0);
             let t = half(t.0);
             let over = cost.saturating_sub(t);
-            let one = Rounding::Yen.share(over, 100).0;
+            let one = Rounding::Yen
+                .share(over * u64::from(row.percent_over_threshold), 100)
+                .0;
             let how = if over == 0 {
                 format!(
                     "{} (the cost {} is not over {}: no 1% part){halved}",
@@ -464,6 +466,68 @@ impl Calc<'_> {
             (b, format!("{}{halved}", Yen(b)))
         };
         Ok((amount, format!("{}: {how}", row.reference())))
+    }
+
+    /// The 後期 2割 配慮措置 (高齢者の医療の確保に関する法律施行令 附則; the dated row
+    /// `late_elderly_care`): for a 一般Ⅱ outpatient, the copay of the items no 公費 covers is
+    /// held to `monthly + (their cost − threshold) × percent %` — 6,000 + (cost − 30,000) × 10 %
+    /// from 2022-10 to 2025-09 — paid as 高額療養費 in kind. 公費 parts are not subject to it;
+    /// not halved in the 75歳到達月; not with 特定疾病 (MHLW's worked cases 6, 7, 16, 21).
+    fn late_elderly_care(&mut self, parts: &mut [PartState]) -> Result<(), ChargeError> {
+        let ins = self.m.insurance();
+        let applies = ins.kind == InsuranceKind::LateElderly
+            && ins.class.is_some_and(|c| c.is_general_ii())
+            && ins.specific_disease.is_none();
+        if !applies {
+            return Ok(());
+        }
+        let Some(row) = self.limits.find(
+            LimitKey::LateElderlyCare,
+            AgeGroup::SeventyPlus,
+            self.m.first_day(),
+        ) else {
+            return Ok(());
+        };
+        if row.status == LimitStatus::Provisional {
+            self.provisional
+                .insert(format!("high_cost_limits.csv: {}", row.reference()));
+        }
+        let Some(p) = parts.iter_mut().find(|p| p.set.is_empty()) else {
+            return Ok(());
+        };
+        let t = row.threshold.map_or(0, |t| t.0);
+        let over = p.cost.saturating_sub(t);
+        let limit = row.monthly.0
+            + Rounding::Yen
+                .share(over * u64::from(row.percent_over_threshold), 100)
+                .0;
+        let how = format!(
+            "{} ({} to {}): the insurance-only items' copay is held to {} + ({} − {}) × {}% = {}",
+            row.name,
+            row.valid_from,
+            row.valid_to.map_or_else(String::new, |d| d.to_string()),
+            row.monthly,
+            Yen(p.cost),
+            Yen(t),
+            row.percent_over_threshold,
+            Yen(limit)
+        );
+        if p.cost > t && p.left > limit {
+            let excess = p.left - limit;
+            p.high_cost += excess;
+            p.left = limit;
+            self.trace.push(format!(
+                "  {how}: their copay {} is over it; 高額療養費 pays {} in kind.",
+                Yen(limit + excess),
+                Yen(excess)
+            ));
+        } else {
+            self.trace.push(format!(
+                "  {how}: their copay {} is within it.",
+                Yen(p.left)
+            ));
+        }
+        Ok(())
     }
 
     /// The 特定疾病 limit, when the patient has one.
@@ -595,6 +659,10 @@ impl Calc<'_> {
             }
             let a = self.subsidy_stage(s, setting, vs, &mut parts, &on)?;
             amounts.push(a);
+        }
+        // 後期 2割 配慮措置 on the items no 公費 covers (before the 外来 limit).
+        if has_insurance && care == Care::Outpatient {
+            self.late_elderly_care(&mut parts)?;
         }
         // 4. The receipt's class limit.
         let mut receipt_high = 0;

@@ -18,12 +18,14 @@
 //!    of the 10割 cost or a fixed amount, then caps per visit, day and month — the month's cap
 //!    shared with other institutions where the programme says so) and pays the rest; a 第2公費
 //!    works on what the 第1 left to the patient;
-//! 5. the receipt is held to the patient's own class limit on the cost of the parts that join
+//! 5. for a 後期 一般Ⅱ outpatient in 2022-10 to 2025-09, the items no 公費 covers are held to
+//!    the 配慮措置 (a dated row of the limits), the excess 高額 in kind;
+//! 6. the receipt is held to the patient's own class limit on the cost of the parts that join
 //!    it, the excess again 高額: under 70 a 公費 part joins only when its copay after step 3 is
 //!    21,000 yen or more (健康保険法施行令 第41条); one that stays out is not held to the limit,
 //!    and the rest is held to it on its own cost — so the patient can pay more than with no
 //!    公費 at all, as the rules say (no "never more than without" correction);
-//! 6. a visit's window charge is the month's patient total with the visit minus without it,
+//! 7. a visit's window charge is the month's patient total with the visit minus without it,
 //!    rounded to 10 yen (5 up).
 //!
 //! Not modelled: meals (食事療養), 世帯合算 across institutions, the annual caps, the

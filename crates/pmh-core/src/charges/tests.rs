@@ -674,6 +674,88 @@ fn visits_of_one_day_count_in_the_order_given() {
     );
 }
 
+/// 後期 2割 (一般Ⅱ, B09) outpatient, optionally in the 75歳到達月 or with 特定疾病.
+fn ippan_ii(turning_75: bool, marucho: bool) -> Insurance {
+    let mut i = insurance(InsuranceKind::LateElderly, 20, Some("B09"), true);
+    i.turning_75 = turning_75;
+    i.specific_disease = marucho.then_some(SpecificDisease::Standard);
+    i
+}
+
+/// The patient's month at one outpatient visit on `date` with `parts`.
+fn one_visit(ins: Insurance, subs: Vec<Subsidy>, date: &str, parts: &[(u64, &[usize])]) -> Quote {
+    run(ins, subs, vec![visit("v", date, OUT, parts)], "v")
+}
+
+#[test]
+fn golden_late_elderly_2wari_care_measure() {
+    // 厚生労働省「後期高齢者医療制度の負担割合見直しに係る計算事例集」 (as transcribed in the
+    // published engine tests of the myclinic receipt computer, calc.hairyosochi.test.ts): the
+    // copay of the items no 公費 covers is held to 6,000 + (their cost − 30,000) × 10 % from
+    // 2022-10 to 2025-09, then to the 外来 limit 18,000.
+    let ins = || ippan_ii(false, false);
+    let day = "2023-06-12";
+    for (cost, pays) in [
+        (20_000, 4_000),   // 事例1: 2割 4,000 is within 6,000 − 1,000
+        (80_000, 11_000),  // 事例3: 6,000 + 5,000 (2割 would be 16,000)
+        (130_000, 16_000), // 事例4: 6,000 + 10,000
+        (200_000, 18_000), // 事例2: the 外来 limit
+    ] {
+        let q = one_visit(ins(), vec![], day, &[(cost, &[])]);
+        assert_eq!(q.window_charge, Yen(pays), "cost {cost}: {:?}", q.trace);
+    }
+    let q = one_visit(ins(), vec![], day, &[(80_000, &[])]);
+    assert!(
+        q.trace
+            .iter()
+            .any(|t| t.contains("配慮措置") && t.contains("11,000円")),
+        "{:?}",
+        q.trace
+    );
+    // 75歳到達月: the 外来 limit is halved (9,000), the 配慮措置 is not (事例5–7).
+    for (cost, pays) in [(100_000, 9_000), (40_000, 7_000), (50_000, 8_000)] {
+        let q = one_visit(ippan_ii(true, false), vec![], day, &[(cost, &[])]);
+        assert_eq!(q.window_charge, Yen(pays), "到達月 {cost}: {:?}", q.trace);
+    }
+    // 特定疾病: not under the 配慮措置; the lower of マル長 and the class limit (事例8, 21).
+    for (cost, pays) in [(150_000, 10_000), (40_000, 8_000)] {
+        let q = one_visit(ippan_ii(false, true), vec![], day, &[(cost, &[])]);
+        assert_eq!(q.window_charge, Yen(pays), "マル長 {cost}: {:?}", q.trace);
+    }
+    // 公費 parts are not subject to it (事例16–18): 難病 (cap 5,000) on 40,000 = 2割 8,000 → 5,000,
+    // beside 50,000 of other items → 6,000 + 2,000 = 8,000: 13,000.
+    let nanbyo = || vec![national("54", Some(5_000))];
+    let q = one_visit(ins(), nanbyo(), day, &[(40_000, &[0]), (50_000, &[])]);
+    assert_eq!(q.window_charge, Yen(13_000), "{:?}", q.trace);
+    // 難病 35,000 (7,000 → 5,000) beside 105,000 (6,000 + 7,500 = 13,500): 18,500, held to 18,000.
+    let q = one_visit(ins(), nanbyo(), day, &[(35_000, &[0]), (105_000, &[])]);
+    assert_eq!(q.window_charge, Yen(18_000), "{:?}", q.trace);
+    // 結核 (5 %) on 60,000 = 3,000 beside 80,000 (6,000 + 5,000 = 11,000): 14,000.
+    let q = one_visit(
+        ins(),
+        vec![national("10", None)],
+        day,
+        &[(60_000, &[0]), (80_000, &[])],
+    );
+    assert_eq!(q.window_charge, Yen(14_000), "{:?}", q.trace);
+    // Outside its period (from 2025-10) the 2割 stands: 80,000 → 16,000, and the trace is silent.
+    let q = one_visit(ins(), vec![], "2025-10-06", &[(80_000, &[])]);
+    assert_eq!(q.window_charge, Yen(16_000));
+    assert!(
+        q.trace.iter().all(|t| !t.contains("配慮措置")),
+        "{:?}",
+        q.trace
+    );
+    // Not for inpatients: 2割 of 80,000 under the 入院 limit 57,600.
+    let q = run(
+        ins(),
+        vec![],
+        vec![visit("i", day, IN, &[(80_000, &[])])],
+        "i",
+    );
+    assert_eq!(q.window_charge, Yen(16_000));
+}
+
 #[test]
 fn a_month_is_one_calendar_month_and_the_limits_follow_it() {
     let err = Month::new(

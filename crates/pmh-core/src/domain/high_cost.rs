@@ -93,6 +93,11 @@ impl HighCostClass {
     }
 
     /// The class's common name (ア … オ, 現役並みⅢ … 低所得Ⅰ).
+    /// 後期 一般Ⅱ (B09): the 2割 share from 2022-10, with its 配慮措置 until 2025-09.
+    pub fn is_general_ii(self) -> bool {
+        self.name() == "一般Ⅱ"
+    }
+
     pub fn name(self) -> &'static str {
         match (self.group, self.number) {
             (AgeGroup::Under70, 1) => "ア",

@@ -24,6 +24,8 @@ pub enum LimitKey {
     Tokutei,
     /// 特定疾病, 人工透析 under 70 in ア/イ, 20,000 yen.
     TokuteiHigh,
+    /// The 後期 2割 配慮措置 (一般Ⅱ 外来, 2022-10 to 2025-09): the items no 公費 covers.
+    LateElderlyCare,
 }
 
 impl LimitKey {
@@ -33,6 +35,7 @@ impl LimitKey {
             "kohi_welfare" => Self::KohiWelfare,
             "tokutei" => Self::Tokutei,
             "tokutei_high" => Self::TokuteiHigh,
+            "late_elderly_care" => Self::LateElderlyCare,
             other => Self::Class(HighCostClass::parse(other).ok()?),
         })
     }
@@ -46,6 +49,7 @@ impl std::fmt::Display for LimitKey {
             Self::KohiWelfare => f.write_str("kohi_welfare"),
             Self::Tokutei => f.write_str("tokutei"),
             Self::TokuteiHigh => f.write_str("tokutei_high"),
+            Self::LateElderlyCare => f.write_str("late_elderly_care"),
         }
     }
 }
@@ -69,6 +73,7 @@ pub(super) struct Row {
     outpatient_yen: String,
     monthly_yen: String,
     threshold_yen: String,
+    percent_over_threshold: String,
     many_times_yen: String,
     status: LimitStatus,
     source: String,
@@ -86,8 +91,11 @@ pub struct HighCostLimit {
     pub outpatient: Option<Yen>,
     /// The monthly limit's fixed part.
     pub monthly: Yen,
-    /// With it, the limit is `monthly + (cost − threshold) × 1 %` when the cost is above it.
+    /// With it, the limit is `monthly + (cost − threshold) × percent_over_threshold %` when the
+    /// cost is above it.
     pub threshold: Option<Yen>,
+    /// 1 for the 高額療養費 limits; 10 for the 後期 2割 配慮措置.
+    pub percent_over_threshold: u8,
     /// 多数回該当.
     pub many_times: Option<Yen>,
     pub status: LimitStatus,
@@ -160,7 +168,7 @@ pub(super) fn index(
         let mut bad = reporter(file, line, errors);
         let Some(key) = LimitKey::parse(&r.key) else {
             bad(format!(
-                "key `{}` is neither an オン資 class code (A01–A06, B01–B10) nor kohi_specific, kohi_welfare, tokutei, tokutei_high",
+                "key `{}` is neither an オン資 class code (A01–A06, B01–B10) nor kohi_specific, kohi_welfare, tokutei, tokutei_high, late_elderly_care",
                 r.key
             ));
             continue;
@@ -204,6 +212,20 @@ pub(super) fn index(
                     }
                 },
             };
+            let percent = match r.percent_over_threshold.as_str() {
+                "" => 1,
+                v => match v.parse::<u8>() {
+                    Ok(p) if (1..=100).contains(&p) && threshold.is_some() => p,
+                    Ok(_) if threshold.is_none() => {
+                        return Err("percent_over_threshold needs threshold_yen".to_owned());
+                    }
+                    _ => {
+                        return Err(format!(
+                            "percent_over_threshold `{v}` is not a percentage from 1 to 100"
+                        ));
+                    }
+                },
+            };
             let outpatient = yen("outpatient_yen", &r.outpatient_yen)?;
             if outpatient.is_some() && age_group == AgeGroup::Under70 {
                 return Err("outpatient_yen (外来特例) exists for 70歳以上 only".to_owned());
@@ -215,9 +237,16 @@ pub(super) fn index(
             if many.is_some_and(|m| m > monthly) {
                 return Err("many_times_yen is over monthly_yen".to_owned());
             }
-            Ok((from, to, outpatient, monthly, threshold, many))
+            Ok((from, to, outpatient, monthly, (threshold, percent), many))
         })();
-        let (valid_from, valid_to, outpatient, monthly, threshold, many_times) = match parsed {
+        let (
+            valid_from,
+            valid_to,
+            outpatient,
+            monthly,
+            (threshold, percent_over_threshold),
+            many_times,
+        ) = match parsed {
             Ok(p) => p,
             Err(e) => {
                 bad(e);
@@ -245,6 +274,7 @@ pub(super) fn index(
             outpatient,
             monthly,
             threshold,
+            percent_over_threshold,
             many_times,
             status: r.status,
             source: r.source,
@@ -331,32 +361,40 @@ mod tests {
         let lines = text.lines().count() as u64;
         for (row, reason) in [
             (
-                "A03,under70,ウ,2020-01-01,2020-12-31,,80100,267000,44400,confirmed,x",
+                "A03,under70,ウ,2020-01-01,2020-12-31,,80100,267000,,44400,confirmed,x",
                 "overlaps",
             ),
             (
-                "B03,under70,x,2030-01-01,,,80100,,,confirmed,x",
+                "B03,under70,x,2030-01-01,,,80100,,,,confirmed,x",
                 "belongs to 70歳以上",
             ),
             (
-                "C01,under70,x,2030-01-01,,,80100,,,confirmed,x",
+                "C01,under70,x,2030-01-01,,,80100,,,,confirmed,x",
                 "neither an オン資 class code",
             ),
             (
-                "A04,under70,x,2030-01-01,,18000,57600,,,confirmed,x",
+                "A04,under70,x,2030-01-01,,18000,57600,,,,confirmed,x",
                 "70歳以上 only",
             ),
             (
-                "A04,under70,x,2030-01-01,2029-01-01,,57600,,,confirmed,x",
+                "A04,under70,x,2030-01-01,2029-01-01,,57600,,,,confirmed,x",
                 "before valid_from",
             ),
             (
-                "A04,under70,x,2030-01-01,,,57600,,60000,confirmed,x",
+                "A04,under70,x,2030-01-01,,,57600,,,60000,confirmed,x",
                 "many_times_yen is over",
             ),
             (
-                "A04,under70,x,2030-01-01,,,,,,confirmed,x",
+                "A04,under70,x,2030-01-01,,,,,,,confirmed,x",
                 "monthly_yen is required",
+            ),
+            (
+                "A04,under70,x,2030-01-01,,,57600,,10,,confirmed,x",
+                "needs threshold_yen",
+            ),
+            (
+                "A04,under70,x,2030-01-01,,,57600,30000,101,,confirmed,x",
+                "from 1 to 100",
             ),
         ] {
             let broken = format!("{text}{row}\n");
