@@ -783,6 +783,7 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
         setting: setting_label(setting).into(),
         window_charge: q.window_charge.0,
         charge_before_rounding: q.exact_charge.0,
+        to_the_yen: q.to_the_yen,
         refund: q.refund.0,
         receipt,
         subsidies,

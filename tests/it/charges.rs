@@ -1188,3 +1188,31 @@ async fn the_birthdate_gives_the_age_and_a_flag_given_wins_with_a_warning() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     assert!(v.to_string().contains("insurance.birthdate"), "{v}");
 }
+
+#[tokio::test]
+async fn the_amount_printed_on_the_certificate_wins_over_the_masters_cap() {
+    // 難病 一般所得Ⅰ: the master's cap is 10,000 (難病法施行令 §1); the certificate prints 5,000
+    // (e.g. a 高額かつ長期 or a 経過措置 amount the master does not know): 30,000 at 2割 = 6,000
+    // is held to the printed 5,000, and the answer says the two differ.
+    let (app, _) = in_process_app();
+    let body = |cap: Option<u64>| {
+        let mut s =
+            json!({"payer_number": "54136015", "income_class": "一般所得Ⅰ", "no_ledger": true});
+        if let Some(c) = cap {
+            s["monthly_cap"] = json!(c);
+        }
+        json!({"subsidies": [s], "insurance": kenpo(),
+               "visit": {"date": "2026-04-10", "parts": [{"points": 3000, "subsidies": [1]}]}})
+    };
+    let (_, master) = quote(&app, body(None)).await;
+    assert_eq!(master["window_charge"], 6000, "{master}");
+    assert_eq!(master["subsidies"][0]["monthly_cap"], 10000);
+    let (_, printed) = quote(&app, body(Some(5000))).await;
+    assert_eq!(printed["window_charge"], 5000, "{printed}");
+    assert_eq!(printed["subsidies"][0]["monthly_cap"], 5000);
+    assert!(
+        warning_codes(&printed).contains(&"cap_conflict".to_owned()),
+        "{printed}"
+    );
+    assert_eq!(printed["to_the_yen"], true);
+}

@@ -163,11 +163,17 @@ pub struct ChargeQuoteResponse {
     pub month: String,
     /// `medical_inpatient`, `medical_outpatient`, `pharmacy`.
     pub setting: String,
-    /// What the patient pays at the window for this visit, rounded to 10 yen (5 up).
+    /// What the patient pays at the window for this visit: rounded to 10 yen (5 up), or to the
+    /// yen when a cap or limit sets it (`to_the_yen`).
     #[schema(example = 1500)]
     pub window_charge: u64,
     /// The same before rounding: the month's patient total so far with this visit minus without.
     pub charge_before_rounding: u64,
+    /// A cap or a limit sets this visit's amount (a monthly 公費 cap or 本人支払額 reached, a
+    /// 高額 limit holding the receipt): the window charge is then the month's total so far minus
+    /// what the earlier windows collected, to the yen, not rounded — the month's windows add up
+    /// to the cap or limit exactly.
+    pub to_the_yen: bool,
     /// When the visit lowers the month's total (a 公費 part now joins the class limit): what is
     /// due back; the charge is then 0.
     pub refund: u64,

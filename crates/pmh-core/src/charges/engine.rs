@@ -60,22 +60,51 @@ pub struct MonthCharges {
     pub trace: Vec<String>,
     /// The provisional master rows the computation used.
     pub provisional: Vec<String>,
+    /// The visits (ids) whose share a monthly cap (or a 本人支払額) cut, and the receipts
+    /// (settings) a 高額 limit held: a visit among them settles the month at the window to the
+    /// yen.
+    #[serde(skip)]
+    pub held: Held,
+}
+
+/// Where a cap or a limit set the amount.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Held {
+    /// (visit id, subsidy index): the subsidy's monthly cap (or 本人支払額) cut the visit's share.
+    pub capped: BTreeSet<(String, usize)>,
+    pub receipts: BTreeSet<Setting>,
+}
+
+impl Held {
+    fn visit(&self, v: &Visit) -> bool {
+        self.receipts.contains(&v.setting) || self.capped.iter().any(|(id, _)| *id == v.id)
+    }
 }
 
 /// What one visit costs at the window.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Quote {
     pub visit_id: String,
-    /// The month's patient total so far with the visit minus without it, rounded to 10 yen.
+    /// What the patient pays at the window for the visit: the month's patient total so far
+    /// with the visit minus without it, rounded to 10 yen (健康保険法 §75) — or, when a cap or
+    /// a limit sets the amount (`to_the_yen`), the month's total so far minus what the earlier
+    /// windows collected, to the yen, so that the month's windows add up to the cap or limit.
     pub window_charge: Yen,
+    /// The window charge settles the month to the yen (a monthly 公費 cap or 本人支払額 reached
+    /// at this visit, or a 高額 limit holding its receipt).
+    pub to_the_yen: bool,
+    /// What the month's earlier visits collected at the window (less refunds).
+    pub earlier_windows: Yen,
     /// The same before rounding.
     pub exact_charge: Yen,
     /// When the visit lowers the month's total (a 公費 part that now reaches 21,000 yen joins
     /// the receipt's limit): what is due back to the patient; the charge is then 0.
     pub refund: Yen,
-    /// Per subsidy: this visit's addition to the patient's share under it (the 管理票 row).
+    /// Per subsidy: this visit's 管理票 row — its addition to the patient's share under it (the
+    /// 公費-level amount, before a later 公費 pays part of it), rounded as a window charge is
+    /// (to 10 yen; to the yen when it reaches the monthly cap: the cap minus the earlier rows).
     pub shares: Vec<Yen>,
-    /// Per subsidy: the patient's share under it for the month so far, with this visit.
+    /// Per subsidy: the 管理票 rows of the month's visits so far, with this visit.
     pub shares_so_far: Vec<Yen>,
     /// The whole month as given (every visit): the receipts and their KO amounts.
     pub month: MonthCharges,
@@ -107,19 +136,47 @@ pub fn quote(m: &Month, visit_id: &str, limits: &HighCostLimits) -> Result<Quote
         .position(|&i| i == position)
         .expect("every visit is in the canonical order");
     let until = Some(m.visits()[position].date);
-    let with = compute(m, limits, &order[..=at], until)?;
+    // Every visit up to this one, as of its own day: what its window collected.
+    let mut collected: u64 = 0;
+    let mut rows_so_far = vec![0u64; m.subsidies().len()];
+    let mut rows = rows_so_far.clone();
+    let mut last = None;
+    for j in 0..=at {
+        let day = Some(m.visits()[order[j]].date);
+        let with = compute(m, limits, &order[..=j], day)?;
+        let without = compute(m, limits, &order[..j], day)?;
+        let visit = &m.visits()[order[j]];
+        let held = with.held.visit(visit);
+        // The 管理票 rows: each 公費's share of the visit, as a window would collect it.
+        for (s, (a, b)) in with.shares.iter().zip(&without.shares).enumerate() {
+            rows[s] = if with.held.capped.contains(&(visit.id.clone(), s)) {
+                a.0.saturating_sub(rows_so_far[s])
+            } else {
+                Rounding::TenHalfUp.apply(Yen(a.0.saturating_sub(b.0))).0
+            };
+            rows_so_far[s] += rows[s];
+        }
+        let exact = with.patient.0.saturating_sub(without.patient.0);
+        let refund = without.patient.0.saturating_sub(with.patient.0);
+        let window = if refund > 0 {
+            0
+        } else if held {
+            with.patient.0.saturating_sub(collected)
+        } else {
+            Rounding::TenHalfUp.apply(Yen(exact)).0
+        };
+        if j == at {
+            last = Some((with, without, exact, refund, window, held, collected));
+        }
+        collected = (collected + window).saturating_sub(refund);
+    }
+    let (with, without, exact, refund, window, held, earlier) =
+        last.expect("the quoted visit is among the month's");
+    debug_assert_eq!(until, Some(m.visits()[position].date));
     // The whole month, for the receipts' amounts.
     let full = compute(m, limits, &order, None)?;
-    let without = compute(m, limits, &order[..at], until)?;
-    let exact = Yen(with.patient.0.saturating_sub(without.patient.0));
-    let refund = Yen(without.patient.0.saturating_sub(with.patient.0));
-    let window = Rounding::TenHalfUp.apply(exact);
-    let shares = with
-        .shares
-        .iter()
-        .zip(&without.shares)
-        .map(|(a, b)| Yen(a.0.saturating_sub(b.0)))
-        .collect();
+    let (exact, refund, window) = (Yen(exact), Yen(refund), Yen(window));
+    let shares = rows.into_iter().map(Yen).collect();
     let mut trace = with.trace.clone();
     if at + 1 < order.len() {
         trace.push(format!(
@@ -132,6 +189,13 @@ pub fn quote(m: &Month, visit_id: &str, limits: &HighCostLimits) -> Result<Quote
             "Window: with this visit the month's patient total so far is {}, without it {}: the total went down (a 公費 part now joins the receipt's limit); {} is due back to the patient.",
             with.patient, without.patient, refund
         ));
+    } else if held {
+        trace.push(format!(
+            "Window: a cap or a limit sets the amount, so the visit settles the month to the yen: the month's patient total so far {} minus what the earlier windows collected {} = {} (not rounded to 10 yen, so that the month's windows add up to the cap or limit).",
+            with.patient,
+            Yen(earlier),
+            window
+        ));
     } else {
         trace.push(format!(
             "Window: the month's patient total so far is {} with this visit and {} without it: the visit adds {}; rounded to 10 yen (5 yen and over up, 健康保険法 §75): {}.",
@@ -141,10 +205,12 @@ pub fn quote(m: &Month, visit_id: &str, limits: &HighCostLimits) -> Result<Quote
     Ok(Quote {
         visit_id: visit_id.to_owned(),
         window_charge: window,
+        to_the_yen: held && refund.0 == 0,
+        earlier_windows: Yen(earlier),
         exact_charge: exact,
         refund,
         shares,
-        shares_so_far: with.shares.clone(),
+        shares_so_far: rows_so_far.into_iter().map(Yen).collect(),
         month_so_far: with.patient,
         month_without: without.patient,
         month: full,
@@ -188,6 +254,7 @@ struct Calc<'a> {
     /// Per subsidy: fixed amounts charged so far (visits or days).
     times: Vec<u32>,
     shares: Vec<u64>,
+    held: Held,
 }
 
 fn payers_label(m: &Month, set: &[usize]) -> String {
@@ -218,6 +285,7 @@ fn compute(
         provisional: BTreeSet::new(),
         used: vec![0; n],
         until,
+        held: Held::default(),
         times: vec![0; n],
         shares: vec![0; n],
     };
@@ -253,6 +321,7 @@ fn compute(
         cap_remaining,
         trace: calc.trace,
         provisional: calc.provisional.into_iter().collect(),
+        held: calc.held,
     })
 }
 
@@ -473,7 +542,11 @@ impl Calc<'_> {
     /// held to `monthly + (their cost − threshold) × percent %` — 6,000 + (cost − 30,000) × 10 %
     /// from 2022-10 to 2025-09 — paid as 高額療養費 in kind. 公費 parts are not subject to it;
     /// not halved in the 75歳到達月; not with 特定疾病 (MHLW's worked cases 6, 7, 16, 21).
-    fn late_elderly_care(&mut self, parts: &mut [PartState]) -> Result<(), ChargeError> {
+    fn late_elderly_care(
+        &mut self,
+        setting: Setting,
+        parts: &mut [PartState],
+    ) -> Result<(), ChargeError> {
         let ins = self.m.insurance();
         let applies = ins.kind == InsuranceKind::LateElderly
             && ins.class.is_some_and(|c| c.is_general_ii())
@@ -513,6 +586,7 @@ impl Calc<'_> {
             Yen(limit)
         );
         if p.cost > t && p.left > limit {
+            self.held.receipts.insert(setting);
             let excess = p.left - limit;
             p.high_cost += excess;
             p.left = limit;
@@ -631,6 +705,7 @@ impl Calc<'_> {
             };
             if let Some((l, how)) = limit {
                 if p.left > l {
+                    self.held.receipts.insert(setting);
                     p.high_cost = p.left - l;
                     self.trace.push(format!(
                         "    公費 part limit {how}: copay {} is over it; 高額療養費 pays {} in kind, {} is left.",
@@ -662,12 +737,12 @@ impl Calc<'_> {
         }
         // 後期 2割 配慮措置 on the items no 公費 covers (before the 外来 limit).
         if has_insurance && care == Care::Outpatient {
-            self.late_elderly_care(&mut parts)?;
+            self.late_elderly_care(setting, &mut parts)?;
         }
         // 4. The receipt's class limit.
         let mut receipt_high = 0;
         if has_insurance {
-            self.receipt_limit(care, &mut parts, tokutei, &mut receipt_high)?;
+            self.receipt_limit(setting, &mut parts, tokutei, &mut receipt_high)?;
         }
         let insurance: u64 = parts.iter().map(|p| p.insurance).sum();
         let high: u64 = parts.iter().map(|p| p.high_cost).sum::<u64>() + receipt_high;
@@ -835,6 +910,7 @@ impl Calc<'_> {
                 here += take;
                 if take < t {
                     *r = allocate(take, r);
+                    self.held.capped.insert((vs[v].id.clone(), s));
                 }
             }
         }
@@ -868,11 +944,12 @@ impl Calc<'_> {
 
     fn receipt_limit(
         &mut self,
-        care: Care,
+        setting: Setting,
         parts: &mut [PartState],
         tokutei: Option<(u64, String)>,
         high: &mut u64,
     ) -> Result<(), ChargeError> {
+        let care = setting.care();
         let ins = self.m.insurance();
         let under70 = ins.age_group == AgeGroup::Under70;
         let joined: Vec<usize> = (0..parts.len())
@@ -923,6 +1000,7 @@ impl Calc<'_> {
             return Ok(());
         }
         let excess = patient - limit;
+        self.held.receipts.insert(setting);
         *high += excess;
         self.trace.push(format!(
             "  Receipt limit {how}: the patient's {} is over it; 高額療養費 pays {} in kind.",

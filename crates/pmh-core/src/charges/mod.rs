@@ -26,7 +26,8 @@
 //!    and the rest is held to it on its own cost — so the patient can pay more than with no
 //!    公費 at all, as the rules say (no "never more than without" correction);
 //! 7. a visit's window charge is the month's patient total with the visit minus without it,
-//!    rounded to 10 yen (5 up).
+//!    rounded to 10 yen (5 up) — or, where a cap or a limit sets the amount, the month's total
+//!    so far minus the earlier windows, to the yen; each 公費's 管理票 row likewise.
 //!
 //! Not modelled: meals (食事療養), 世帯合算 across institutions, the annual caps, the
 //! reimbursement side of programmes paid later.

@@ -756,6 +756,111 @@ fn golden_late_elderly_2wari_care_measure() {
     assert_eq!(q.window_charge, Yen(16_000));
 }
 
+/// The window charges of every visit of the month, in the order given.
+fn windows(ins: &Insurance, subs: &[Subsidy], visits: &[Visit]) -> Vec<u64> {
+    visits
+        .iter()
+        .map(|v| {
+            run(ins.clone(), subs.to_vec(), visits.to_vec(), &v.id)
+                .window_charge
+                .0
+        })
+        .collect()
+}
+
+#[test]
+fn a_cap_or_a_limit_reached_is_collected_to_the_yen() {
+    // Each visit's window charge is rounded to 10 yen (健康保険法 §75); the visit that reaches a
+    // cap or a limit collects what is left of it, so that the month's windows add up to it
+    // exactly (as the 管理票 examples show: MHLW's 肝炎 管理票 cuts 4,300 to 2,050 at its cap).
+    //
+    // 難病 cap 2,500 at 2割: 5,030 three times → 1,006 (window 1,010), 1,006 (1,010), then only
+    // 488 of the cap is left: 2,500 − 2,020 collected = 480, not 490.
+    let visits: Vec<Visit> = ["a", "b", "c"]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| visit(id, &format!("2026-04-0{}", i + 1), OUT, &[(5_030, &[0])]))
+        .collect();
+    let nan = vec![national("54", Some(2_500))];
+    assert_eq!(
+        windows(&kenpo(30, None), &nan, &visits),
+        [1_010, 1_010, 480]
+    );
+    let a = run(kenpo(30, None), nan.clone(), visits.clone(), "a");
+    let c = run(kenpo(30, None), nan, visits, "c");
+    assert!(c.to_the_yen && c.earlier_windows == Yen(2_020), "{c:?}");
+    assert_eq!(c.exact_charge, Yen(488));
+    // The 管理票 rows are the 公費-level amounts as a window collects them: 1,010, 1,010, 480 —
+    // the month's rows add up to the cap.
+    assert_eq!(
+        (a.shares.clone(), c.shares.clone()),
+        (vec![Yen(1_010)], vec![Yen(480)])
+    );
+    assert_eq!(c.shares_so_far, [Yen(2_500)]);
+    // A 高額 limit with its 1 % part (健康保険法施行令 §42: the 1 % to the yen, 50 銭 up): ウ
+    // in 2026-04, 300,070 at 3割 = 90,021 over 80,100 + 33,070 × 1 % = 80,430.7 → 80,431, and the
+    // window collects 80,431, not 80,430.
+    let q = one_visit(
+        kenpo(30, Some("A03")),
+        vec![],
+        "2026-04-10",
+        &[(300_070, &[])],
+    );
+    assert_eq!(
+        (q.window_charge, q.to_the_yen),
+        (Yen(80_431), true),
+        "{:?}",
+        q.trace
+    );
+    // Under the limit the visit is rounded as always: 10,030 → 3,009 → 3,010.
+    let q = one_visit(
+        kenpo(30, Some("A03")),
+        vec![],
+        "2026-04-10",
+        &[(10_030, &[])],
+    );
+    assert_eq!((q.window_charge, q.to_the_yen), (Yen(3_010), false));
+    // A 生活保護 本人支払額 (3,333 on the 医療券) is collected exactly: 2,000, then 1,333.
+    let mut s = national("12", None);
+    s.terms = [Some(Terms {
+        method: Method::Monthly { amount: Yen(3_333) },
+        caps: CopayCaps::default(),
+        charged_times_per_month: None,
+        rounding: Rounding::Yen,
+    }); 3];
+    let none = insurance(InsuranceKind::None, 0, None, false);
+    let visits = vec![
+        visit("a", "2026-04-01", OUT, &[(2_000, &[0])]),
+        visit("b", "2026-04-08", OUT, &[(5_000, &[0])]),
+    ];
+    assert_eq!(windows(&none, &[s], &visits), [2_000, 1_333]);
+}
+
+#[test]
+fn the_75th_birthday_month_halves_the_limits_and_marucho_but_not_a_kohi_cap() {
+    // 計算事例集 (後期 2割, myclinic calc.hairyosochi.test.ts) 事例12: 一般Ⅱ in the 75歳到達月,
+    // 難病 (cap 5,000) on 50,000: the part is held to the halved 外来 limit 9,000 (2割 would be
+    // 10,000), and the patient pays the 難病 cap, 5,000, not halved.
+    let q = one_visit(
+        ippan_ii(true, false),
+        vec![national("54", Some(5_000))],
+        "2023-06-12",
+        &[(50_000, &[0])],
+    );
+    let r = receipt(&q, OUT);
+    assert_eq!(
+        (r.high_cost, r.patient),
+        (Yen(1_000), Yen(5_000)),
+        "{:?}",
+        q.trace
+    );
+    assert_eq!(r.subsidies[0].works_on, Yen(9_000));
+    // 事例9: マル長 in the 75歳到達月, 70,000 at 2割: マル長 halved to 5,000 (lower than the halved
+    // 外来 limit 9,000).
+    let q = one_visit(ippan_ii(true, true), vec![], "2023-06-12", &[(70_000, &[])]);
+    assert_eq!(q.window_charge, Yen(5_000), "{:?}", q.trace);
+}
+
 #[test]
 fn a_month_is_one_calendar_month_and_the_limits_follow_it() {
     let err = Month::new(
@@ -972,6 +1077,15 @@ proptest! {
         for v in m.visits() {
             let q = quote(&m, &v.id, masters().high_cost()).unwrap();
             prop_assert_eq!(q.month_so_far.0 + q.refund.0, q.month_without.0 + q.exact_charge.0);
+            // A visit a cap or limit sets settles the month's windows to the yen.
+            if q.to_the_yen {
+                prop_assert_eq!(
+                    q.window_charge.0 + q.earlier_windows.0,
+                    q.month_so_far.0.max(q.earlier_windows.0)
+                );
+            } else if q.refund.0 == 0 {
+                prop_assert_eq!(q.window_charge, Rounding::TenHalfUp.apply(q.exact_charge));
+            }
             charged += i128::from(q.exact_charge.0) - i128::from(q.refund.0);
         }
         prop_assert_eq!(charged, i128::from(mc.patient.0));
