@@ -215,7 +215,7 @@ pub async fn prepare(
 
 /// The quoted visit's charge, by the core's engine, with the limits of the request's masters.
 pub fn quote(p: &Prepared) -> Result<Quote, ChargeError> {
-    charges::quote(&p.month, &p.visit_key, p.masters.high_cost())
+    charges::quote(&p.month, &p.visit_key, &p.masters)
 }
 
 /// What a commit did.

@@ -20,19 +20,21 @@ use super::audit;
 use super::dto::{
     ChargeInsuranceDto, ChargePartDto, ChargeQuoteRequest, ChargeQuoteResponse, ChargeSubsidyDto,
     ChargeVisitDto, CommittedDto, InsuranceKindDto, KoAmountsDto, LedgerDto, LedgerEntryDto,
-    LedgerEntryRequest, MonthToDateDto, MonthTotalsDto, ReceiptAmountsDto, SpecificDiseaseDto,
-    VoidDto, WarningDto,
+    LedgerEntryRequest, MealClassDto, MonthToDateDto, MonthTotalsDto, ReceiptAmountsDto,
+    ReceiptMealsDto, SpecificDiseaseDto, VoidDto, WarningDto,
 };
 use super::problem::{FieldError, Problem};
 use super::request::{json_body, parse_json};
 use crate::auth::{Caller, Scope};
 use crate::billing::{self, Books, Certificates, Committed, EntryVoided, Prepared};
-use crate::charges::{Described, Insurance, Named, Part, Quote, Setting, SpecificDisease, Visit};
+use crate::charges::{
+    Described, Insurance, MealDay, Named, Part, Quote, Setting, SpecificDisease, Visit,
+};
 use crate::domain::{
     AgeFacts, AgeGroup, Care, Certificate, Claim, CopayCaps, HighCostClass, InsuranceKind,
     MaxCopayment, MedicalInstitutionCode, PayerNumber, Validity, Yen, date, hex, text,
 };
-use crate::masters::{MasterSnapshot, segment_key};
+use crate::masters::{MasterSnapshot, MealClass, segment_key};
 use crate::store::{
     AuditRecord, EntryKey, KeyedHash, LedgerRow, NewLedgerEntry, Operation, VoidOutcome, month_key,
 };
@@ -250,6 +252,8 @@ fn insurance(
                 )
             });
             i.turning_75 = turning_75;
+            i.meal_class = d.meal_class.map(meal_class);
+            i.long_stay = d.long_stay;
             i.specific_disease = d.specific_disease.map(|s| match s {
                 SpecificDiseaseDto::Standard => SpecificDisease::Standard,
                 SpecificDiseaseDto::DialysisHighIncome => SpecificDisease::DialysisHighIncome,
@@ -302,11 +306,35 @@ fn visit(
             Err(e) => errors.push(e),
         }
     }
-    (parts.len() == d.parts.len()).then(|| Visit {
+    let mut meals = Vec::new();
+    for (i, m) in d.meals.iter().enumerate() {
+        let f = format!("{field}.meals[{i}]");
+        if !(1..=3).contains(&m.count) {
+            errors.push(FieldError {
+                field: format!("{f}.count"),
+                reason: "is 1 to 3 meals a day".into(),
+            });
+        }
+        if let Some(date) = day_or_push(&format!("{f}.date"), &m.date, errors) {
+            meals.push(MealDay {
+                date,
+                count: m.count,
+            });
+        }
+    }
+    if !d.meals.is_empty() && care != Care::Inpatient {
+        errors.push(FieldError {
+            field: format!("{field}.meals"),
+            reason: "are for an inpatient visit (care inpatient) only".into(),
+        });
+        return None;
+    }
+    (parts.len() == d.parts.len() && meals.len() == d.meals.len()).then(|| Visit {
         id: key,
         date,
         setting: Setting::new(claim, care),
         parts,
+        meals,
     })
 }
 
@@ -691,9 +719,22 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
                         covered_copay_outpatient: (!inpatient).then_some(a.works_on.0),
                         covered_copay_inpatient: inpatient.then_some(a.works_on.0),
                         pays: a.pays.0,
+                        meals_pays: r
+                            .meals
+                            .iter()
+                            .flat_map(|m| m.by_subsidy.iter())
+                            .filter(|(s, _)| *s == a.subsidy)
+                            .map(|(_, y)| y.0)
+                            .sum(),
                     }
                 })
                 .collect(),
+            meals: r.meals.as_ref().map(|m| ReceiptMealsDto {
+                count: m.count,
+                class: meal_class_dto(m.class),
+                standard_charge: m.standard.0,
+                patient: m.patient.0,
+            }),
         })
         .unwrap_or(ReceiptAmountsDto {
             setting: setting_label(setting).into(),
@@ -706,6 +747,7 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
             insurance_copay: 0,
             patient: 0,
             subsidies: Vec::new(),
+            meals: None,
         });
     // In the request's order; each with its place in the rules' order.
     let mut by_position: Vec<(usize, &Described)> = p.described.iter().enumerate().collect();
@@ -784,6 +826,7 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
         window_charge: q.window_charge.0,
         charge_before_rounding: q.exact_charge.0,
         to_the_yen: q.to_the_yen,
+        meal_charge: q.meal_charge.0,
         refund: q.refund.0,
         receipt,
         subsidies,
@@ -792,6 +835,30 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
         trace: q.trace.clone(),
         masters_version: p.masters.version(),
         committed: None,
+    }
+}
+
+fn meal_class(d: MealClassDto) -> MealClass {
+    match d {
+        MealClassDto::General => MealClass::General,
+        MealClassDto::DesignatedDisease => MealClass::DesignatedDisease,
+        MealClassDto::LowIncomeIi => MealClass::LowIncomeIi,
+        MealClassDto::LowIncomeIiLong => MealClass::LowIncomeIiLong,
+        MealClassDto::LowIncomeI => MealClass::LowIncomeI,
+        MealClassDto::LivingI => MealClass::LivingI,
+        MealClassDto::LivingIi => MealClass::LivingIi,
+    }
+}
+
+fn meal_class_dto(c: MealClass) -> MealClassDto {
+    match c {
+        MealClass::General => MealClassDto::General,
+        MealClass::DesignatedDisease => MealClassDto::DesignatedDisease,
+        MealClass::LowIncomeIi => MealClassDto::LowIncomeIi,
+        MealClass::LowIncomeIiLong => MealClassDto::LowIncomeIiLong,
+        MealClass::LowIncomeI => MealClassDto::LowIncomeI,
+        MealClass::LivingI => MealClassDto::LivingI,
+        MealClass::LivingIi => MealClassDto::LivingIi,
     }
 }
 

@@ -66,6 +66,7 @@ mod tests {
                 "local_copay_rules.csv:13",
                 "local_copay_rules.csv:14",
                 "calc_module_codes.csv:112",
+                "meal_programme_rules.csv:28",
             ],
             "{rows:?}"
         );

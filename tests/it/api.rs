@@ -278,7 +278,7 @@ async fn health_readiness_metrics_and_masters() {
         assert!(text.contains(needle), "missing {needle}\n{text}");
     }
     let (_, _, v) = send(&app, get("/v1/masters")).await;
-    assert_eq!(v["files"].as_array().unwrap().len(), 7);
+    assert_eq!(v["files"].as_array().unwrap().len(), 9);
     assert_eq!(v["source"], "embedded");
 }
 

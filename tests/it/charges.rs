@@ -1216,3 +1216,51 @@ async fn the_amount_printed_on_the_certificate_wins_over_the_masters_cap() {
     );
     assert_eq!(printed["to_the_yen"], true);
 }
+
+#[tokio::test]
+async fn meals_in_hospital_are_their_own_line() {
+    // 入院, 3割, ウ; 2 days × 3 meals in 2025-05 at the 一般 510 yen (the 2025-04 標準負担額):
+    // 3,060 beside the care's 30,000 (100,000 at 3割, within the 高額 limit).
+    let (app, _) = in_process_app();
+    let body = json!({
+        "subsidies": [],
+        "insurance": {"kind": "health_insurance", "share_percent": 30, "high_cost_class": "A03"},
+        "visit": {"date": "2025-05-10", "care": "inpatient", "parts": [{"yen": 100000}],
+                  "meals": [{"date": "2025-05-10", "count": 3}, {"date": "2025-05-11", "count": 3}]}
+    });
+    let (s, v) = quote(&app, body.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["window_charge"].clone(), v["meal_charge"].clone()),
+        (json!(33060), json!(3060)),
+        "{v}"
+    );
+    assert_eq!(
+        v["receipt"]["meals"],
+        json!({"count": 6, "class": "general", "standard_charge": 3060, "patient": 3060})
+    );
+    assert_eq!(v["receipt"]["patient"], 30000);
+    // 生活保護 (本人支払額 0) pays the meals: nothing at the window; its KO carries them.
+    let mut welfare = body.clone();
+    welfare["subsidies"] =
+        json!([{"payer_number": "12136016", "recipient_number": "1234566", "own_payment": 0}]);
+    welfare["visit"]["parts"] = json!([{"yen": 100000, "subsidies": [1]}]);
+    let (_, w) = quote(&app, welfare).await;
+    assert_eq!(
+        (w["window_charge"].clone(), w["meal_charge"].clone()),
+        (json!(0), json!(0)),
+        "{w}"
+    );
+    assert_eq!(w["receipt"]["subsidies"][0]["meals_pays"], 3060, "{w}");
+    // Meals on an outpatient visit, or four in a day, are refused.
+    let mut out = body.clone();
+    out["visit"]["care"] = json!("outpatient");
+    let (s, p) = quote(&app, out).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{p}");
+    assert!(p.to_string().contains("visit.meals"), "{p}");
+    let mut four = body;
+    four["visit"]["meals"] = json!([{"date": "2025-05-10", "count": 4}]);
+    let (s, p) = quote(&app, four).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{p}");
+    assert!(p.to_string().contains("visit.meals[0].count"), "{p}");
+}

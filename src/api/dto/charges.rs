@@ -116,6 +116,13 @@ pub struct ChargeInsuranceDto {
     /// `birthdate` when not given).
     pub turning_75: Option<bool>,
     pub specific_disease: Option<SpecificDiseaseDto>,
+    /// The class of the meal charge in hospital; without it, the 高額 class (住民税非課税,
+    /// 低所得Ⅰ) and the 公費 (指定難病・小慢) decide, else 一般.
+    pub meal_class: Option<MealClassDto>,
+    /// More than 90 days in hospital in the last 12 months (長期該当): the lower 住民税非課税
+    /// meal charge.
+    #[serde(default)]
+    pub long_stay: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -133,6 +140,42 @@ pub struct ChargeVisitDto {
     pub care: Option<CareDto>,
     /// The bill in parts, one per set of payers (負担区分).
     pub parts: Vec<ChargePartDto>,
+    /// Inpatient only: the meals in hospital by day (入院時食事療養・生活療養), 1 to 3 a day, each
+    /// day once, in the visit's month. The patient's 標準負担額 comes from the masters by date and
+    /// class; it is a line of its own, outside the 高額 limits and the 公費 caps.
+    #[serde(default)]
+    pub meals: Vec<MealDayDto>,
+}
+
+/// The meals of one day in hospital.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"date": "2026-04-12", "count": 3}))]
+pub struct MealDayDto {
+    #[schema(format = Date, pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$")]
+    pub date: String,
+    #[schema(minimum = 1, maximum = 3)]
+    pub count: u8,
+}
+
+/// The class of the patient's meal charge (標準負担額).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MealClassDto {
+    /// 一般.
+    General,
+    /// 指定難病・小児慢性特定疾病 patients of 一般所得.
+    DesignatedDisease,
+    /// 住民税非課税 (under 70 オ, 70歳以上 低所得Ⅱ).
+    LowIncomeIi,
+    /// The same after 90 days in hospital (長期該当).
+    LowIncomeIiLong,
+    /// 70歳以上 低所得Ⅰ.
+    LowIncomeI,
+    /// 入院時生活療養 (Ⅰ) 食費.
+    LivingI,
+    /// 入院時生活療養 (Ⅱ) 食費.
+    LivingIi,
 }
 
 /// Items with one set of payers.
@@ -174,6 +217,8 @@ pub struct ChargeQuoteResponse {
     /// what the earlier windows collected, to the yen, not rounded — the month's windows add up
     /// to the cap or limit exactly.
     pub to_the_yen: bool,
+    /// Of the window charge, the visit's meals in hospital (their own line).
+    pub meal_charge: u64,
     /// When the visit lowers the month's total (a 公費 part now joins the class limit): what is
     /// due back; the charge is then 0.
     pub refund: u64,
@@ -219,6 +264,20 @@ pub struct ReceiptAmountsDto {
     pub patient: u64,
     /// One per 公費 on the receipt: the KO record's amounts.
     pub subsidies: Vec<KoAmountsDto>,
+    /// The meals of an inpatient receipt: outside the 高額 limits and the 公費 caps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meals: Option<ReceiptMealsDto>,
+}
+
+/// The meals in hospital on a receipt: the HO record's 食事療養・生活療養 回数 and 標準負担額.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptMealsDto {
+    pub count: u32,
+    pub class: MealClassDto,
+    /// 標準負担額 of the meals.
+    pub standard_charge: u64,
+    /// What the patient pays for them.
+    pub patient: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -236,8 +295,10 @@ pub struct KoAmountsDto {
     pub covered_copay_outpatient: Option<u64>,
     /// 公費給付対象入院一部負担金 (on an inpatient receipt).
     pub covered_copay_inpatient: Option<u64>,
-    /// What the 公費 pays.
+    /// What the 公費 pays (of the care).
     pub pays: u64,
+    /// What it pays of the meals' 標準負担額 (the KO record's 食事 amount).
+    pub meals_pays: u64,
 }
 
 /// A subsidy of the quote and its month.
@@ -390,6 +451,8 @@ impl std::fmt::Debug for ChargeInsuranceDto {
             .field("many_times", &self.many_times)
             .field("turning_75", &self.turning_75)
             .field("specific_disease", &self.specific_disease)
+            .field("meal_class", &self.meal_class)
+            .field("long_stay", &self.long_stay)
             .finish()
     }
 }

@@ -10,8 +10,8 @@ pub use answer::{CheckInDto, OriginDto, SubsidyCheckResponse, UpstreamProblemDto
 pub use charges::{
     ChargeInsuranceDto, ChargePartDto, ChargeQuoteRequest, ChargeQuoteResponse, ChargeSubsidyDto,
     ChargeVisitDto, CommittedDto, InlineSubsidyDto, KoAmountsDto, LedgerDto, LedgerEntryDto,
-    LedgerEntryRequest, MonthToDateDto, MonthTotalsDto, ReceiptAmountsDto, SpecificDiseaseDto,
-    VoidDto,
+    LedgerEntryRequest, MealClassDto, MealDayDto, MonthToDateDto, MonthTotalsDto,
+    ReceiptAmountsDto, ReceiptMealsDto, SpecificDiseaseDto, VoidDto,
 };
 pub use request::{
     BeneficiaryDto, CareDto, ClaimDto, InsuranceDto, InsuranceKindDto, InsuredDto, SettingDto,

@@ -8,7 +8,10 @@ use super::input::{
     ChargeError, Insurance, Method, Month, Setting, SpecificDisease, Subsidy, Visit,
 };
 use crate::domain::{AgeGroup, Care, InsuranceKind, Rounding, Yen};
-use crate::masters::{HighCostLimits, KohiLimitRule, LimitKey, LimitStatus, RateRule};
+use crate::masters::{
+    HighCostLimits, KohiLimitRule, LimitKey, LimitStatus, MasterSnapshot, MealCharges, MealClass,
+    MealRule, RateRule,
+};
 
 /// Under 70, a 公費 part joins the receipt's class limit only when its copay after its own
 /// limit is at least this much (合算対象基準額).
@@ -42,6 +45,24 @@ pub struct ReceiptCharges {
     /// 高額療養費 paid in kind (a 公費 part's limit and the receipt's class limit).
     pub high_cost: Yen,
     pub subsidies: Vec<SubsidyAmounts>,
+    /// The patient's share of the medical cost (meals apart).
+    pub patient: Yen,
+    /// Meals in hospital (an inpatient receipt with meals): their own line, outside the 高額
+    /// limits and the 公費 caps.
+    pub meals: Option<ReceiptMeals>,
+}
+
+/// The meals of an inpatient receipt: the 標準負担額 and who pays it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReceiptMeals {
+    /// 食事療養・生活療養 回数.
+    pub count: u32,
+    pub class: MealClass,
+    /// The 標準負担額 of the meals (the HO record's 食事療養・生活療養 標準負担額).
+    pub standard: Yen,
+    /// Per subsidy index: what it pays of the 標準負担額 (the KO record's 食事 amounts).
+    pub by_subsidy: Vec<(usize, Yen)>,
+    /// What the patient pays for the meals.
     pub patient: Yen,
 }
 
@@ -49,8 +70,10 @@ pub struct ReceiptCharges {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MonthCharges {
     pub receipts: Vec<ReceiptCharges>,
-    /// The patient's total for the month, before the window's rounding.
+    /// The patient's total for the month, meals included, before the window's rounding.
     pub patient: Yen,
+    /// Of it, the meals.
+    pub meals: Yen,
     /// Per subsidy (by index): the patient's share under it this month at this institution —
     /// what the 自己負担上限額管理票 records for a shared cap.
     pub shares: Vec<Yen>,
@@ -108,6 +131,8 @@ pub struct Quote {
     pub shares_so_far: Vec<Yen>,
     /// The whole month as given (every visit): the receipts and their KO amounts.
     pub month: MonthCharges,
+    /// Of the window charge, the visit's meals (their own line).
+    pub meal_charge: Yen,
     /// The patient's total for the month up to and with the visit.
     pub month_so_far: Yen,
     /// The same without the visit.
@@ -116,15 +141,15 @@ pub struct Quote {
 }
 
 /// Computes the month: every visit given, every amount on the 管理票.
-pub fn month(m: &Month, limits: &HighCostLimits) -> Result<MonthCharges, ChargeError> {
-    compute(m, limits, &canonical_order(m), None)
+pub fn month(m: &Month, masters: &MasterSnapshot) -> Result<MonthCharges, ChargeError> {
+    compute(m, masters, &canonical_order(m), None)
 }
 
 /// What the visit `visit_id` of the month costs at the window: the patient's total for the
 /// month so far with it (the visits before it in date order — of its day, those given before it
 /// — and it) minus without it. Amounts on the 管理票 count where their date falls: those dated
 /// after the visit are not part of its charge.
-pub fn quote(m: &Month, visit_id: &str, limits: &HighCostLimits) -> Result<Quote, ChargeError> {
+pub fn quote(m: &Month, visit_id: &str, masters: &MasterSnapshot) -> Result<Quote, ChargeError> {
     let position = m
         .visits()
         .iter()
@@ -143,8 +168,8 @@ pub fn quote(m: &Month, visit_id: &str, limits: &HighCostLimits) -> Result<Quote
     let mut last = None;
     for j in 0..=at {
         let day = Some(m.visits()[order[j]].date);
-        let with = compute(m, limits, &order[..=j], day)?;
-        let without = compute(m, limits, &order[..j], day)?;
+        let with = compute(m, masters, &order[..=j], day)?;
+        let without = compute(m, masters, &order[..j], day)?;
         let visit = &m.visits()[order[j]];
         let held = with.held.visit(visit);
         // The 管理票 rows: each 公費's share of the visit, as a window would collect it.
@@ -174,7 +199,7 @@ pub fn quote(m: &Month, visit_id: &str, limits: &HighCostLimits) -> Result<Quote
         last.expect("the quoted visit is among the month's");
     debug_assert_eq!(until, Some(m.visits()[position].date));
     // The whole month, for the receipts' amounts.
-    let full = compute(m, limits, &order, None)?;
+    let full = compute(m, masters, &order, None)?;
     let (exact, refund, window) = (Yen(exact), Yen(refund), Yen(window));
     let shares = rows.into_iter().map(Yen).collect();
     let mut trace = with.trace.clone();
@@ -206,6 +231,7 @@ pub fn quote(m: &Month, visit_id: &str, limits: &HighCostLimits) -> Result<Quote
         visit_id: visit_id.to_owned(),
         window_charge: window,
         to_the_yen: held && refund.0 == 0,
+        meal_charge: Yen(with.meals.0.saturating_sub(without.meals.0)),
         earlier_windows: Yen(earlier),
         exact_charge: exact,
         refund,
@@ -244,6 +270,7 @@ struct PartState {
 struct Calc<'a> {
     m: &'a Month,
     limits: &'a HighCostLimits,
+    meal_charges: &'a MealCharges,
     trace: Vec<String>,
     provisional: BTreeSet<String>,
     /// Per subsidy: the monthly cap used so far by the computed visits.
@@ -272,7 +299,7 @@ fn payers_label(m: &Month, set: &[usize]) -> String {
 /// the 管理票 dated up to `until`.
 fn compute(
     m: &Month,
-    limits: &HighCostLimits,
+    masters: &MasterSnapshot,
     order: &[usize],
     until: Option<NaiveDate>,
 ) -> Result<MonthCharges, ChargeError> {
@@ -280,7 +307,8 @@ fn compute(
     let n = m.subsidies().len();
     let mut calc = Calc {
         m,
-        limits,
+        limits: masters.high_cost(),
+        meal_charges: masters.meal_charges(),
         trace: Vec::new(),
         provisional: BTreeSet::new(),
         used: vec![0; n],
@@ -301,7 +329,11 @@ fn compute(
             receipts.push(calc.receipt(setting, &vs)?);
         }
     }
-    let patient = Yen(receipts.iter().map(|r| r.patient.0).sum());
+    let meals = Yen(receipts
+        .iter()
+        .filter_map(|r| r.meals.as_ref().map(|m| m.patient.0))
+        .sum());
+    let patient = Yen(receipts.iter().map(|r| r.patient.0).sum::<u64>() + meals.0);
     calc.trace.push(format!(
         "Month total at this institution: the patient pays {patient} before rounding."
     ));
@@ -317,6 +349,7 @@ fn compute(
     Ok(MonthCharges {
         receipts,
         patient,
+        meals,
         shares: calc.shares.iter().map(|&y| Yen(y)).collect(),
         cap_remaining,
         trace: calc.trace,
@@ -604,6 +637,112 @@ impl Calc<'_> {
         Ok(())
     }
 
+    /// The meals of an inpatient receipt's visits (健康保険法 §85: the patient's 標準負担額 per
+    /// meal by class and date), and what the 公費 covering the receipt do with them, in receipt
+    /// order (the masters' meal rules): outside the 高額 limits and the 公費 caps.
+    fn meals(&mut self, vs: &[&Visit]) -> Result<Option<ReceiptMeals>, ChargeError> {
+        let days: Vec<_> = vs.iter().flat_map(|v| v.meals.iter()).collect();
+        if days.is_empty() {
+            return Ok(None);
+        }
+        let m = self.m;
+        let ins = m.insurance();
+        let covering: BTreeSet<usize> = vs
+            .iter()
+            .flat_map(|v| v.parts.iter().flat_map(|p| p.subsidies.iter().copied()))
+            .collect();
+        let designated = covering.iter().any(|&s| {
+            m.subsidies()[s]
+                .meals
+                .is_some_and(|r| matches!(r.rule, MealRule::Reduced | MealRule::Half))
+        });
+        let by_class = ins.class.and_then(|c| match c.name() {
+            "オ" | "オ（境）" | "低所得Ⅱ" if ins.long_stay => {
+                Some(MealClass::LowIncomeIiLong)
+            }
+            "オ" | "オ（境）" | "低所得Ⅱ" => Some(MealClass::LowIncomeIi),
+            "低所得Ⅰ" => Some(MealClass::LowIncomeI),
+            _ => None,
+        });
+        let (class, why) = match (ins.meal_class, by_class) {
+            (Some(c), _) => (c, "as given"),
+            (None, Some(c)) => (c, "by the 高額 class"),
+            (None, None) if designated => (MealClass::DesignatedDisease, "指定難病・小慢"),
+            (None, None) => (MealClass::General, "一般"),
+        };
+        let mut count = 0u32;
+        let mut standard = 0u64;
+        let mut rates = BTreeSet::new();
+        for d in days {
+            let row =
+                self.meal_charges
+                    .find(class, d.date)
+                    .ok_or_else(|| ChargeError::NoMealCharge {
+                        class: class.key(),
+                        date: d.date.to_string(),
+                    })?;
+            if row.status == LimitStatus::Provisional {
+                self.provisional
+                    .insert(format!("meal_charges.csv: {}", row.reference()));
+            }
+            rates.insert(format!("{} a meal ({})", row.per_meal, row.reference()));
+            count += u32::from(d.count);
+            standard += row.per_meal.0 * u64::from(d.count);
+        }
+        let mut left = standard;
+        let mut by_subsidy = Vec::new();
+        let mut how = Vec::new();
+        for &s in &covering {
+            let sub = &m.subsidies()[s];
+            let name = format!("第{}公費 {}", s + 1, sub.label);
+            let Some(rule) = sub.meals else {
+                self.provisional.insert(format!(
+                    "meal_programme_rules.csv: no rule for {}: its patient pays the meals",
+                    sub.label
+                ));
+                how.push(format!(
+                    "{name} has no meal rule in the masters (the patient pays)"
+                ));
+                continue;
+            };
+            if rule.provisional {
+                self.provisional.insert(format!(
+                    "meal_programme_rules.csv: {} ({:?})",
+                    sub.label, rule.rule
+                ));
+            }
+            let pays = match rule.rule {
+                MealRule::Pays => left,
+                MealRule::Half => left / 2,
+                MealRule::Reduced | MealRule::None => 0,
+            };
+            if pays > 0 {
+                how.push(format!("{name} pays {}", Yen(pays)));
+                by_subsidy.push((s, Yen(pays)));
+                left -= pays;
+            }
+        }
+        self.trace.push(format!(
+            "  Meals (入院時食事療養・生活療養): {count}, the {} class ({why}): {}; 標準負担額 {}{}; the patient pays {} (outside the 高額 limits and the 公費 caps).",
+            class.key(),
+            rates.into_iter().collect::<Vec<_>>().join(", "),
+            Yen(standard),
+            if how.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", how.join(", "))
+            },
+            Yen(left)
+        ));
+        Ok(Some(ReceiptMeals {
+            count,
+            class,
+            standard: Yen(standard),
+            by_subsidy,
+            patient: Yen(left),
+        }))
+    }
+
     /// The 特定疾病 limit, when the patient has one.
     fn tokutei(&mut self, care: Care) -> Result<Option<(u64, String)>, ChargeError> {
         let ins = self.m.insurance();
@@ -758,6 +897,7 @@ impl Calc<'_> {
             Yen(patient),
             Yen(cost)
         ));
+        let meals = self.meals(vs)?;
         Ok(ReceiptCharges {
             setting,
             visits: vs.len(),
@@ -766,6 +906,7 @@ impl Calc<'_> {
             high_cost: Yen(high),
             subsidies: amounts,
             patient: Yen(patient),
+            meals,
         })
     }
 

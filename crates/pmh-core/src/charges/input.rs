@@ -7,7 +7,7 @@ use thiserror::Error;
 use crate::domain::{
     AgeGroup, Care, Claim, CopayCaps, HighCostClass, InsuranceKind, LawCode, Rounding, Yen,
 };
-use crate::masters::{KohiLimitRule, RateRule};
+use crate::masters::{KohiLimitRule, MealClass, MealRule, RateRule};
 
 /// The receipt a visit belongs to: 医科 入院, 医科 外来 and 調剤 are separate receipts.
 #[derive(
@@ -94,6 +94,11 @@ pub struct Insurance {
     /// What was taken from the patient's birthdate (70歳以上, 未就学, 75歳到達月): for the trace
     /// (never the birthdate itself).
     pub from_birthdate: Vec<&'static str>,
+    /// The class of the patient's meal charge (標準負担額) when given; otherwise it follows the
+    /// 高額 class (住民税非課税, 低所得Ⅰ) and the 公費 (指定難病・小慢).
+    pub meal_class: Option<MealClass>,
+    /// More than 90 days in hospital in 12 months (長期該当): the lower 住民税非課税 amount.
+    pub long_stay: bool,
 }
 
 impl Insurance {
@@ -125,6 +130,8 @@ impl Insurance {
             specific_disease: None,
             class_given_as: None,
             from_birthdate: Vec::new(),
+            meal_class: None,
+            long_stay: false,
         })
     }
 }
@@ -181,6 +188,16 @@ pub struct Subsidy {
     pub paid_elsewhere: Vec<PaidElsewhere>,
     /// The rule per setting; `None` where the programme does not cover it.
     pub terms: [Option<Terms>; 3],
+    /// What it does with the patient's meal charge on an inpatient receipt it covers; `None`
+    /// when the masters have no rule (the meals are then the patient's, and provisional).
+    pub meals: Option<SubsidyMeals>,
+}
+
+/// A subsidy's meal rule and whether the masters mark it provisional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubsidyMeals {
+    pub rule: MealRule,
+    pub provisional: bool,
 }
 
 impl Subsidy {
@@ -212,6 +229,16 @@ pub struct Visit {
     pub date: NaiveDate,
     pub setting: Setting,
     pub parts: Vec<Part>,
+    /// Meals in hospital by day (inpatient visits only).
+    pub meals: Vec<MealDay>,
+}
+
+/// The meals of one day in hospital.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MealDay {
+    pub date: NaiveDate,
+    /// 1 to 3.
+    pub count: u8,
 }
 
 impl Visit {
@@ -272,6 +299,16 @@ pub enum ChargeError {
         part: usize,
         subsidy: usize,
     },
+    #[error(
+        "visit {visit} has meals, but only an inpatient visit (医科 入院) has meals in hospital"
+    )]
+    MealsOutsideHospital { visit: usize },
+    #[error(
+        "visit {visit} gives {count} meals on one day: 1 to 3 a day, each day once, in the visit's month"
+    )]
+    MealsMalformed { visit: usize, count: u8 },
+    #[error("the masters have no meal charge (標準負担額) for {class} on {date}")]
+    NoMealCharge { class: &'static str, date: String },
     #[error("part {part} of visit {visit} names the same 公費 twice")]
     SubsidyTwice { visit: usize, part: usize },
     #[error(
@@ -329,6 +366,19 @@ impl Month {
             }
             if v.parts.is_empty() {
                 return Err(ChargeError::EmptyVisit(n));
+            }
+            if !v.meals.is_empty() && v.setting != Setting::MedicalInpatient {
+                return Err(ChargeError::MealsOutsideHospital { visit: n });
+            }
+            let mut days = std::collections::HashSet::new();
+            for m in &v.meals {
+                let in_month = (m.date.year(), m.date.month()) == (year, month);
+                if !(1..=3).contains(&m.count) || !in_month || !days.insert(m.date) {
+                    return Err(ChargeError::MealsMalformed {
+                        visit: n,
+                        count: m.count,
+                    });
+                }
             }
             for (j, p) in v.parts.iter().enumerate() {
                 let part = j + 1;

@@ -29,7 +29,11 @@
 //!    rounded to 10 yen (5 up) — or, where a cap or a limit sets the amount, the month's total
 //!    so far minus the earlier windows, to the yen; each 公費's 管理票 row likewise.
 //!
-//! Not modelled: meals (食事療養), 世帯合算 across institutions, the annual caps, the
+//! Meals in hospital are a line of their own per inpatient receipt: the patient's 標準負担額 by
+//! date and class (masters), what each 公費 covering the receipt does with it, outside the limits
+//! and caps.
+//!
+//! Not modelled: the 生活療養 居住費, 世帯合算 across institutions, the annual caps, the
 //! reimbursement side of programmes paid later.
 
 mod engine;
@@ -40,7 +44,7 @@ mod tests;
 
 pub use engine::{MonthCharges, Quote, ReceiptCharges, SubsidyAmounts, month, quote};
 pub use input::{
-    ChargeError, Insurance, Method, Month, PaidElsewhere, Part, Setting, SpecificDisease, Subsidy,
-    Terms, Visit,
+    ChargeError, Insurance, MealDay, Method, Month, PaidElsewhere, Part, Setting, SpecificDisease,
+    Subsidy, SubsidyMeals, Terms, Visit,
 };
 pub use resolve::{Described, Named, resolve, to_receipt_order};

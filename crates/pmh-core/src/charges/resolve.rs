@@ -2,10 +2,12 @@
 //! (医科 入院, 医科 外来, 調剤) with the masters, and its copay rule in each becomes the engine's
 //! terms. The same path serves a check's certificates and a paper certificate typed in.
 
-use super::input::{ChargeError, Method, Setting, Subsidy, Terms, Visit};
-use crate::domain::{Certificate, LawCode, Redacted, ServiceDate, Yen};
+use super::input::{ChargeError, Method, Setting, Subsidy, SubsidyMeals, Terms, Visit};
+use crate::domain::{Certificate, LawCode, PayerNumber, Redacted, ServiceDate, Yen};
 use crate::mapping::{self, CopayRule, Flag, MappedSubsidy, ProgrammeKind, VisitContext, Warning};
-use crate::masters::{CopayMethod, KohiLimitRule, MasterSnapshot, RateRule};
+use crate::masters::{
+    CopayMethod, KohiLimitRule, LimitStatus, MasterSnapshot, MealRule, ProgrammeMealRule, RateRule,
+};
 
 /// A certificate to quote with, and (for 生活保護) the 医療券's 本人支払額.
 #[derive(Debug, Clone)]
@@ -141,6 +143,11 @@ pub fn resolve(
             shared_cap: m.copay.monthly_cap_shared,
             warnings: m.warnings.clone(),
         });
+        let meals = meal_rule(masters, m).map(|r| SubsidyMeals {
+            // 償還払いのみ: the window charges in full, meals too.
+            rule: if reimbursed { MealRule::None } else { r.rule },
+            provisional: r.status == LimitStatus::Provisional,
+        });
         subsidies.push(Subsidy {
             label,
             law_code: m.programme.law_code,
@@ -149,9 +156,24 @@ pub fn resolve(
             shared_cap: m.copay.monthly_cap_shared,
             paid_elsewhere: Vec::new(),
             terms,
+            meals,
         });
     }
     Ok((subsidies, described))
+}
+
+/// The masters' meal rule of a mapped subsidy: by its 法別番号, or its local programme's row.
+fn meal_rule<'a>(masters: &'a MasterSnapshot, m: &MappedSubsidy) -> Option<&'a ProgrammeMealRule> {
+    match m.programme.kind {
+        ProgrammeKind::National => masters.meal_rules().national(m.programme.law_code?),
+        ProgrammeKind::Local => {
+            let payer = PayerNumber::parse(&m.payer_number).ok()?;
+            masters
+                .meal_rules()
+                .local(&masters.local(&payer)?.payer_match)
+        }
+        ProgrammeKind::Unknown => None,
+    }
 }
 
 /// The engine's terms for a resolved rule; `None` where the rule is unknown or incomplete (the

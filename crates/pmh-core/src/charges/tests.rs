@@ -61,6 +61,7 @@ fn national(law: &str, cap: Option<u64>) -> Subsidy {
         shared_cap: p.monthly_cap_shared,
         paid_elsewhere: Vec::new(),
         terms: [Some(terms); 3],
+        meals: masters().meal_rules().national(p.law_code).map(meal_rule),
     }
 }
 
@@ -99,6 +100,14 @@ fn local(payer_prefix: &str) -> Subsidy {
         shared_cap: false,
         paid_elsewhere: Vec::new(),
         terms,
+        meals: masters().meal_rules().local(&p.payer_match).map(meal_rule),
+    }
+}
+
+fn meal_rule(r: &crate::masters::ProgrammeMealRule) -> SubsidyMeals {
+    SubsidyMeals {
+        rule: r.rule,
+        provisional: r.status == crate::masters::LimitStatus::Provisional,
     }
 }
 
@@ -114,6 +123,7 @@ fn visit(id: &str, date: &str, setting: Setting, parts: &[(u64, &[usize])]) -> V
                 subsidies: s.to_vec(),
             })
             .collect(),
+        meals: Vec::new(),
     }
 }
 
@@ -131,7 +141,7 @@ const RX: Setting = Setting::Pharmacy;
 
 fn run(ins: Insurance, subs: Vec<Subsidy>, visits: Vec<Visit>, id: &str) -> Quote {
     let m = Month::new(ins, subs, visits).unwrap();
-    quote(&m, id, masters().high_cost()).unwrap()
+    quote(&m, id, masters()).unwrap()
 }
 
 /// The receipt of a quote's month for a setting.
@@ -861,6 +871,125 @@ fn the_75th_birthday_month_halves_the_limits_and_marucho_but_not_a_kohi_cap() {
     assert_eq!(q.window_charge, Yen(5_000), "{:?}", q.trace);
 }
 
+/// An inpatient visit on `date` costing `cost` under `subsidies`, with `meals` meals a day on
+/// `days` days from `date`.
+fn stay(date: &str, cost: u64, subsidies: &[usize], days: u32, meals: u8) -> Visit {
+    let mut v = visit("stay", date, IN, &[(cost, subsidies)]);
+    let first = d(date);
+    v.meals = (0..days)
+        .map(|i| MealDay {
+            date: first + chrono::Days::new(u64::from(i)),
+            count: meals,
+        })
+        .collect();
+    v
+}
+
+#[test]
+fn golden_meals_in_hospital_by_date_class_and_programme() {
+    // 食事療養標準負担額 per meal (the amounts of the 厚生労働大臣告示; 令和6年度改定 2024-06,
+    // the 2025-04 見直し): 一般 460 → 490 → 510. 3 days × 3 meals; 100,000 at 3割 (ウ: within
+    // 80,100 + 1 %): 30,000 for the care, the meals on their own line.
+    let ins = || kenpo(30, Some("A03"));
+    for (date, per_meal) in [
+        ("2024-05-10", 460),
+        ("2024-07-10", 490),
+        ("2025-05-10", 510),
+    ] {
+        let q = run(ins(), vec![], vec![stay(date, 100_000, &[], 3, 3)], "stay");
+        let m = receipt(&q, IN).meals.clone().unwrap();
+        assert_eq!(
+            (m.count, m.standard, m.patient),
+            (9, Yen(9 * per_meal), Yen(9 * per_meal))
+        );
+        assert_eq!(q.meal_charge, Yen(9 * per_meal));
+        assert_eq!(
+            q.window_charge,
+            Yen(30_000 + 9 * per_meal),
+            "{date}: {:?}",
+            q.trace
+        );
+        // Outside the 高額 limit: the care's 30,000 is what the limit sees.
+        assert_eq!(receipt(&q, IN).patient, Yen(30_000));
+    }
+    // 住民税非課税 (オ, A05): 240 a meal (2025-04); after 90 days (長期該当) 190.
+    let mut low = kenpo(30, Some("A05"));
+    let q = run(
+        low.clone(),
+        vec![],
+        vec![stay("2025-05-10", 10_000, &[], 2, 3)],
+        "stay",
+    );
+    assert_eq!(
+        receipt(&q, IN).meals.as_ref().unwrap().standard,
+        Yen(6 * 240)
+    );
+    low.long_stay = true;
+    let q = run(
+        low,
+        vec![],
+        vec![stay("2025-05-10", 10_000, &[], 2, 3)],
+        "stay",
+    );
+    assert_eq!(
+        receipt(&q, IN).meals.as_ref().unwrap().standard,
+        Yen(6 * 190)
+    );
+    // 生活保護 pays the meals (医療扶助): 公費のみ, 本人支払額 0 → nothing at the window; its KO
+    // carries the 標準負担額 it pays.
+    let mut welfare = national("12", None);
+    welfare.terms = [Some(Terms {
+        method: Method::Monthly { amount: Yen(0) },
+        caps: CopayCaps::default(),
+        charged_times_per_month: None,
+        rounding: Rounding::Yen,
+    }); 3];
+    let none = insurance(InsuranceKind::None, 0, None, false);
+    let q = run(
+        none,
+        vec![welfare],
+        vec![stay("2025-05-10", 50_000, &[0], 2, 3)],
+        "stay",
+    );
+    let m = receipt(&q, IN).meals.clone().unwrap();
+    assert_eq!((m.by_subsidy, m.patient), (vec![(0, Yen(3_060))], Yen(0)));
+    assert_eq!(q.window_charge, Yen(0));
+    // 難病 (cap 10,000): its patient pays the lower 指定難病 amount, 300 a meal, and the meals are
+    // not counted in the cap: 20,000 at 2割 = 4,000 + 6 × 300 = 1,800; 6,000 of the cap is left.
+    let q = run(
+        kenpo(30, Some("A03")),
+        vec![national("54", Some(10_000))],
+        vec![stay("2025-05-10", 20_000, &[0], 2, 3)],
+        "stay",
+    );
+    assert_eq!(q.window_charge, Yen(5_800), "{:?}", q.trace);
+    assert_eq!(q.month.cap_remaining, vec![Some(Yen(6_000))]);
+    // 小児慢性: half of the 指定難病 amount: 6 × 150 = 900, the 公費 pays the other 900.
+    let q = run(
+        kenpo(20, Some("A03")),
+        vec![national("52", Some(10_000))],
+        vec![stay("2025-05-10", 20_000, &[0], 2, 3)],
+        "stay",
+    );
+    let m = receipt(&q, IN).meals.clone().unwrap();
+    assert_eq!((m.patient, m.by_subsidy), (Yen(900), vec![(0, Yen(900))]));
+    // Meals belong to a stay: an outpatient visit with meals is refused; so is a 4th meal a day.
+    let mut out = visit("o", "2025-05-10", OUT, &[(1_000, &[])]);
+    out.meals = vec![MealDay {
+        date: d("2025-05-10"),
+        count: 1,
+    }];
+    let err = Month::new(kenpo(30, None), vec![], vec![out]).unwrap_err();
+    assert_eq!(err, ChargeError::MealsOutsideHospital { visit: 1 });
+    let err = Month::new(
+        kenpo(30, None),
+        vec![],
+        vec![stay("2025-05-10", 1_000, &[], 1, 4)],
+    )
+    .unwrap_err();
+    assert_eq!(err, ChargeError::MealsMalformed { visit: 1, count: 4 });
+}
+
 #[test]
 fn a_month_is_one_calendar_month_and_the_limits_follow_it() {
     let err = Month::new(
@@ -936,7 +1065,7 @@ fn inputs_that_cannot_be_computed_are_named() {
     assert!(matches!(err, ChargeError::ClassAgeMismatch(_)));
     let m = Month::new(kenpo(30, None), vec![], v(&[(1_000, &[])])).unwrap();
     assert_eq!(
-        quote(&m, "other", masters().high_cost()).unwrap_err(),
+        quote(&m, "other", masters()).unwrap_err(),
         ChargeError::VisitNotFound
     );
 }
@@ -1019,6 +1148,7 @@ fn arb_month() -> impl Strategy<Value = (Insurance, Vec<Subsidy>, Vec<Visit>)> {
                                 subsidies: s,
                             })
                             .collect(),
+                        meals: Vec::new(),
                     })
                     .collect();
                 (ins, subs, visits)
@@ -1029,7 +1159,7 @@ fn arb_month() -> impl Strategy<Value = (Insurance, Vec<Subsidy>, Vec<Visit>)> {
 
 fn total(ins: &Insurance, subs: &[Subsidy], visits: &[Visit]) -> u64 {
     let m = Month::new(ins.clone(), subs.to_vec(), visits.to_vec()).unwrap();
-    month(&m, masters().high_cost()).unwrap().patient.0
+    month(&m, masters()).unwrap().patient.0
 }
 
 /// The month with subsidy `k` taken out (of the list and of every part).
@@ -1060,7 +1190,7 @@ proptest! {
     #[test]
     fn parts_add_up_and_nobody_pays_a_negative_amount((ins, subs, visits) in arb_month()) {
         let m = Month::new(ins, subs, visits.clone()).unwrap();
-        let mc = month(&m, masters().high_cost()).unwrap();
+        let mc = month(&m, masters()).unwrap();
         let cost: u64 = visits.iter().map(|v| v.cost().0).sum();
         let mut sum = 0;
         for r in &mc.receipts {
@@ -1075,7 +1205,7 @@ proptest! {
         // The visits' charges (less any refund) add up to the month's total, exactly.
         let mut charged: i128 = 0;
         for v in m.visits() {
-            let q = quote(&m, &v.id, masters().high_cost()).unwrap();
+            let q = quote(&m, &v.id, masters()).unwrap();
             prop_assert_eq!(q.month_so_far.0 + q.refund.0, q.month_without.0 + q.exact_charge.0);
             // A visit a cap or limit sets settles the month's windows to the yen.
             if q.to_the_yen {
@@ -1141,8 +1271,8 @@ proptest! {
         }
         let m2 = Month::new(ins, subs, shuffled).unwrap();
         for v in visits {
-            let a = quote(&m, &v.id, masters().high_cost()).unwrap();
-            let b = quote(&m2, &v.id, masters().high_cost()).unwrap();
+            let a = quote(&m, &v.id, masters()).unwrap();
+            let b = quote(&m2, &v.id, masters()).unwrap();
             prop_assert_eq!(a.window_charge, b.window_charge);
             prop_assert_eq!(&a.month.receipts, &b.month.receipts);
         }

@@ -12,6 +12,7 @@ mod high_cost;
 mod income_caps;
 mod local;
 mod local_rules;
+mod meals;
 mod national;
 
 use std::collections::{BTreeMap, HashMap};
@@ -28,6 +29,7 @@ pub use high_cost::{HighCostLimit, HighCostLimits, LimitKey, LimitStatus};
 pub use income_caps::{CapLookup, IncomeCap, IncomeCaps, segment_key};
 pub use local::LocalProgramme;
 pub use local_rules::{LocalRule, LocalRules};
+pub use meals::{MealCharge, MealCharges, MealClass, MealRule, MealRules, ProgrammeMealRule};
 pub use national::NationalProgramme;
 
 pub const NATIONAL_FILE: &str = "national_programmes.csv";
@@ -37,9 +39,11 @@ pub const LOCAL_RULES_FILE: &str = "local_copay_rules.csv";
 pub const CALC_CODES_FILE: &str = "calc_module_codes.csv";
 pub const BURDEN_FILE: &str = "burden_codes.csv";
 pub const HIGH_COST_FILE: &str = "high_cost_limits.csv";
+pub const MEAL_CHARGES_FILE: &str = "meal_charges.csv";
+pub const MEAL_RULES_FILE: &str = "meal_programme_rules.csv";
 
 /// Every master file, in load order (later files refer to earlier ones).
-pub const FILES: [&str; 7] = [
+pub const FILES: [&str; 9] = [
     NATIONAL_FILE,
     INCOME_CAPS_FILE,
     LOCAL_FILE,
@@ -47,9 +51,11 @@ pub const FILES: [&str; 7] = [
     CALC_CODES_FILE,
     BURDEN_FILE,
     HIGH_COST_FILE,
+    MEAL_CHARGES_FILE,
+    MEAL_RULES_FILE,
 ];
 
-const EMBEDDED: [(&str, &str); 7] = [
+const EMBEDDED: [(&str, &str); 9] = [
     (
         NATIONAL_FILE,
         include_str!("../../../../masters/national_programmes.csv"),
@@ -77,6 +83,14 @@ const EMBEDDED: [(&str, &str); 7] = [
     (
         HIGH_COST_FILE,
         include_str!("../../../../masters/high_cost_limits.csv"),
+    ),
+    (
+        MEAL_CHARGES_FILE,
+        include_str!("../../../../masters/meal_charges.csv"),
+    ),
+    (
+        MEAL_RULES_FILE,
+        include_str!("../../../../masters/meal_programme_rules.csv"),
     ),
 ];
 
@@ -246,6 +260,8 @@ pub struct MasterSnapshot {
     calc_codes: CalcCodeTable,
     burden: BurdenCodes,
     high_cost: HighCostLimits,
+    meal_charges: MealCharges,
+    meal_rules: MealRules,
     pub files: Vec<FileInfo>,
     pub loaded_at: DateTime<Utc>,
     pub source: MasterSource,
@@ -312,6 +328,12 @@ impl MasterSnapshot {
         let high_cost = parse_file(6, texts, &mut files, &mut errors)
             .map(|rows| high_cost::index(HIGH_COST_FILE, rows, &mut errors))
             .unwrap_or_default();
+        let meal_charges = parse_file(7, texts, &mut files, &mut errors)
+            .map(|rows| meals::index_charges(MEAL_CHARGES_FILE, rows, &mut errors))
+            .unwrap_or_default();
+        let meal_rules = parse_file(8, texts, &mut files, &mut errors)
+            .map(|rows| meals::index_rules(MEAL_RULES_FILE, rows, &national, &locals, &mut errors))
+            .unwrap_or_default();
         if !errors.is_empty() {
             return Err(MastersError::Invalid(errors));
         }
@@ -325,6 +347,8 @@ impl MasterSnapshot {
             calc_codes,
             burden,
             high_cost,
+            meal_charges,
+            meal_rules,
             version: version_of(&files),
             generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             files,
@@ -385,9 +409,19 @@ impl MasterSnapshot {
                     burden::index(BURDEN_FILE, r, &mut errors);
                 }
             }
-            _ => {
+            6 => {
                 if let Some(r) = rows(file, text, &mut errors) {
                     high_cost::index(HIGH_COST_FILE, r, &mut errors);
+                }
+            }
+            7 => {
+                if let Some(r) = rows(file, text, &mut errors) {
+                    meals::index_charges(MEAL_CHARGES_FILE, r, &mut errors);
+                }
+            }
+            _ => {
+                if let Some(r) = rows(file, text, &mut errors) {
+                    meals::index_rules(MEAL_RULES_FILE, r, &self.national, &locals(), &mut errors);
                 }
             }
         }
@@ -456,6 +490,14 @@ impl MasterSnapshot {
     }
 
     /// The 高額療養費 limits (and the limits of 公費 parts).
+    pub fn meal_charges(&self) -> &MealCharges {
+        &self.meal_charges
+    }
+
+    pub fn meal_rules(&self) -> &MealRules {
+        &self.meal_rules
+    }
+
     pub fn high_cost(&self) -> &HighCostLimits {
         &self.high_cost
     }
