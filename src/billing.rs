@@ -18,7 +18,7 @@ use crate::mapping::{Flag, MappedSubsidy, VisitContext};
 use crate::masters::MasterSnapshot;
 use crate::store::{
     ChargeCommit, CommitOutcome, EntryAdded, EntryVoidOutcome, Hasher, KeyedHash, LedgerRow,
-    NewLedgerEntry, Store, StoreError, VoidOutcome, ledger_totals,
+    LedgerSource, NewLedgerEntry, Store, StoreError, VoidOutcome, ledger_totals,
 };
 
 /// The running gateway's books: the store (kept answers, the ledger, committed charges), its
@@ -161,8 +161,11 @@ pub async fn prepare(
     let mut computed_on = Vec::new();
     for (s, d) in subsidies.iter_mut().zip(&described) {
         let card = books.and_then(|b| {
-            b.hasher
-                .shared_card(d.shared_cap, &d.payer_number, d.recipient_number.as_deref())
+            b.hasher.shared_card(
+                d.shared_cap || d.counts_visits,
+                &d.payer_number,
+                d.recipient_number.as_deref(),
+            )
         });
         let sums = match (&card, books) {
             (Some(c), Some(b)) => {
@@ -183,6 +186,7 @@ pub async fn prepare(
                     .map(|r| PaidElsewhere {
                         date: r.date,
                         amount: r.amount,
+                        own: r.source == LedgerSource::Own,
                     })
                     .collect();
                 Some((own, others))

@@ -28,7 +28,8 @@ use super::request::{json_body, parse_json};
 use crate::auth::{Caller, Scope};
 use crate::billing::{self, Books, Certificates, Committed, EntryVoided, Prepared};
 use crate::charges::{
-    Described, Insurance, MealDay, Named, Part, Quote, Setting, SpecificDisease, Visit,
+    Consultation, Described, Insurance, MealDay, Named, Part, Quote, Setting, SpecificDisease,
+    Visit,
 };
 use crate::domain::{
     AgeFacts, AgeGroup, Care, Certificate, Claim, CopayCaps, HighCostClass, InsuranceKind,
@@ -335,6 +336,11 @@ fn visit(
         setting: Setting::new(claim, care),
         parts,
         meals,
+        consultation: Consultation {
+            first_visit: d.first_visit,
+            treatment_day: d.treatment_day.unwrap_or(true),
+            joins_visit: d.joins_visit,
+        },
     })
 }
 

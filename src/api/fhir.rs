@@ -36,11 +36,15 @@ fn cost(code: &str, text: &str, value: (&str, Value)) -> Value {
 fn costs(rule: &CopayRule) -> Vec<Value> {
     let mut out = Vec::new();
     match rule.method {
-        Some(CopayMethod::Rate) => {
+        Some(method @ (CopayMethod::Rate | CopayMethod::CopayRate)) => {
             if let Some(p) = rule.rate_percent {
                 out.push(cost(
                     "copaypct",
-                    "負担割合",
+                    if method == CopayMethod::Rate {
+                        "負担割合"
+                    } else {
+                        "自己負担額に対する負担割合"
+                    },
                     (
                         "valueQuantity",
                         json!({"value": p, "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"}),

@@ -30,6 +30,7 @@ pub fn method_label(m: CopayMethod) -> &'static str {
         CopayMethod::Rate => "rate",
         CopayMethod::PerVisit => "per_visit",
         CopayMethod::PerDay => "per_day",
+        CopayMethod::CopayRate => "copay_rate",
     }
 }
 

@@ -62,9 +62,9 @@ mod tests {
         assert_eq!(
             located,
             [
-                "local_copay_rules.csv:12",
-                "local_copay_rules.csv:13",
-                "local_copay_rules.csv:14",
+                "local_copay_rules.csv:20",
+                "local_copay_rules.csv:21",
+                "local_copay_rules.csv:22",
                 "calc_module_codes.csv:112",
                 "meal_programme_rules.csv:28",
             ],

@@ -1264,3 +1264,35 @@ async fn meals_in_hospital_are_their_own_line() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{p}");
     assert!(p.to_string().contains("visit.meals[0].count"), "{p}");
 }
+
+#[tokio::test]
+async fn a_visit_limit_counts_the_committed_visits_of_the_month() {
+    // 大阪市 こども医療費助成: 1日500円, 月2日まで at one institution. Two committed days cost 500
+    // each; the third day costs nothing even when the request does not list the earlier visits
+    // (the ledger keeps the programme's visits under the recipient number).
+    let (app, _) = in_process_app();
+    let body = |id: &str, day: &str| {
+        json!({"subsidies": [{"payer_number": "88271010", "recipient_number": "1234566"}],
+               "insurance": {"kind": "health_insurance", "share_percent": 20},
+               "visit": {"visit_id": id, "date": day, "parts": [{"points": 500, "subsidies": [1]}]}})
+    };
+    for (id, day) in [("O1", "2026-04-01"), ("O2", "2026-04-02")] {
+        let (s, v) = commit(&app, body(id, day)).await;
+        assert_eq!(
+            (s, v["window_charge"].clone()),
+            (StatusCode::CREATED, json!(500)),
+            "{v}"
+        );
+    }
+    let (s, v) = quote(&app, body("O3", "2026-04-03")).await;
+    assert_eq!(
+        (s, v["window_charge"].clone()),
+        (StatusCode::OK, json!(0)),
+        "{v}"
+    );
+    // Another child (another recipient number) is counted on its own.
+    let mut other = body("P1", "2026-04-03");
+    other["subsidies"][0]["recipient_number"] = json!("7654321");
+    let (_, v) = quote(&app, other).await;
+    assert_eq!(v["window_charge"], 500, "{v}");
+}

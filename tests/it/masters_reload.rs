@@ -81,10 +81,7 @@ async fn reloads_while_requests_flow_and_refuses_bad_files() {
     replace(
         dir.path(),
         LOCAL_FILE,
-        &original.replace(
-            "# version: 2026.11-provisional.2",
-            "# version: 2026.11-test.2",
-        ),
+        &with_version(&original, "2026.11-test.2"),
     );
     let r = reload().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -123,10 +120,7 @@ async fn reloads_while_requests_flow_and_refuses_bad_files() {
     replace(
         dir.path(),
         LOCAL_FILE,
-        &original.replace(
-            "# version: 2026.11-provisional.2",
-            "# version: 2026.11-test.3",
-        ),
+        &with_version(&original, "2026.11-test.3"),
     );
     let mut seen = false;
     for _ in 0..50 {
@@ -151,4 +145,19 @@ async fn reloads_while_requests_flow_and_refuses_bad_files() {
     );
     gw.stop().await;
     sandbox.shutdown().await;
+}
+
+/// A master file's text with another `# version:`.
+fn with_version(text: &str, version: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.starts_with("# version:") {
+                format!("# version: {version}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }

@@ -145,6 +145,17 @@ pub struct ChargeVisitDto {
     /// class; it is a line of its own, outside the 高額 limits and the 公費 caps.
     #[serde(default)]
     pub meals: Vec<MealDayDto>,
+    /// 初診 (a first consultation): a programme that charges at 初診 only reads it.
+    #[serde(default)]
+    pub first_visit: bool,
+    /// The day counts as a treatment day (診療実日数; default true): false for, e.g., a
+    /// prescription or a document alone — a local programme then charges no fixed amount for
+    /// it and does not count it.
+    pub treatment_day: Option<bool>,
+    /// A second department joining a visit of the same day already charged: counted and
+    /// charged as one visit with it (a second consultation on the same day is not this).
+    #[serde(default)]
+    pub joins_visit: bool,
 }
 
 /// The meals of one day in hospital.
@@ -351,7 +362,8 @@ pub struct LedgerEntryRequest {
     pub recipient_number: String,
     #[schema(format = Date, pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$")]
     pub date: String,
-    /// 自己負担額 as written on the 管理票.
+    /// 自己負担額 as written on the 管理票; 0 for a visit without an amount (it still counts
+    /// toward a programme's visit limit where the programme counts other institutions' visits).
     #[schema(minimum = 0)]
     pub amount: i64,
     /// 医療費総額 (10割), when written.

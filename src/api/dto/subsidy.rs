@@ -70,10 +70,11 @@ pub struct DetailDto {
 /// The effective copay rule for this visit.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CopayDto {
-    /// `free`, `rate`, `per_visit`, `per_day`; absent when the rule is unknown.
+    /// `free`, `rate` (of the 10割 cost), `copay_rate` (of the copay left to it), `per_visit`,
+    /// `per_day`; absent when the rule is unknown.
     #[schema(value_type = Option<String>, example = "rate")]
     pub method: Option<&'static str>,
-    /// For `rate`: the patient's share in percent, before caps.
+    /// For `rate` and `copay_rate`: the patient's share in percent, before caps.
     pub rate_percent: Option<u8>,
     /// For `per_visit` / `per_day`: the fixed amount in yen.
     pub amount_yen: Option<u64>,

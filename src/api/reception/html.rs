@@ -228,6 +228,9 @@ fn share(c: &Value) -> String {
             || "—".into(),
             |p| format!("{}割", p as f64 / 10.0).replace(".0割", "割"),
         ),
+        "copay_rate" => c["rate_percent"]
+            .as_u64()
+            .map_or_else(|| "—".into(), |p| format!("自己負担の{p}%")),
         "per_visit" => fixed("1回"),
         "per_day" => fixed("1日"),
         "free" => "負担なし".into(),

@@ -9,8 +9,8 @@ use super::input::{
 };
 use crate::domain::{AgeGroup, Care, InsuranceKind, Rounding, Yen};
 use crate::masters::{
-    HighCostLimits, KohiLimitRule, LimitKey, LimitStatus, MasterSnapshot, MealCharges, MealClass,
-    MealRule, RateRule,
+    CountScope, CountUnit, CountWhen, HighCostLimits, KohiLimitRule, LimitKey, LimitStatus,
+    MasterSnapshot, MealCharges, MealClass, MealRule, RateRule, VisitCounting,
 };
 
 /// Under 70, a 公費 part joins the receipt's class limit only when its copay after its own
@@ -386,6 +386,32 @@ fn day_groups(vs: &[&Visit]) -> Vec<Vec<usize>> {
     days.into_values().collect()
 }
 
+/// The occasions a fixed amount is charged for, in date order, each the visits (positions) it
+/// covers: a visit (with the departments that join it), a day, or a 初診 (with what joins it). A
+/// visit that is not a treatment day, or outside every occasion, pays no fixed amount.
+fn occasions(vs: &[&Visit], unit: CountUnit) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for (v, visit) in vs.iter().enumerate() {
+        let c = visit.consultation;
+        if !c.treatment_day {
+            continue;
+        }
+        let same_day = out.iter().rposition(|o| vs[o[0]].date == visit.date);
+        let starts = match unit {
+            CountUnit::Visit => !c.joins_visit,
+            CountUnit::Day => false,
+            CountUnit::FirstVisit => c.first_visit && !c.joins_visit,
+        };
+        match (starts, same_day, unit) {
+            (true, _, _) => out.push(vec![v]),
+            (false, Some(o), _) => out[o].push(v),
+            (false, None, CountUnit::Visit | CountUnit::Day) => out.push(vec![v]),
+            (false, None, CountUnit::FirstVisit) => {}
+        }
+    }
+    out
+}
+
 /// Splits `total` over `weights` in proportion, to the yen (largest remainder; ties to the
 /// first). Each share stays at or under its weight when `total` ≤ the weights' sum.
 fn allocate(total: u64, weights: &[u64]) -> Vec<u64> {
@@ -481,6 +507,25 @@ impl Calc<'_> {
                 ));
             }
         }
+    }
+
+    /// The charges of subsidy `s`'s fixed amount the 管理票 and the ledger hold before this
+    /// receipt's occasion on `day` (and up to `until`): this institution's committed visits
+    /// outside the quote (those with a payment, or every one when the programme counts all),
+    /// and other institutions' visits when it counts them.
+    fn counted_elsewhere(&self, s: usize, day: NaiveDate, counting: VisitCounting) -> u32 {
+        self.m.subsidies()[s]
+            .paid_elsewhere
+            .iter()
+            .filter(|e| e.date <= day && self.until.is_none_or(|u| e.date <= u))
+            .filter(|e| {
+                if e.own {
+                    e.amount.0 > 0 || counting.when == CountWhen::Any
+                } else {
+                    counting.scope == CountScope::All
+                }
+            })
+            .count() as u32
     }
 
     /// What the 管理票 holds for subsidy `s` (a shared cap) dated up to `day` and `until`.
@@ -959,39 +1004,71 @@ impl Calc<'_> {
                 }
             }
         }
-        let times_cap = terms.charged_times_per_month.map(u32::from);
-        // A fixed amount, or the copay if lower; nothing once it was charged `times_cap` times.
-        let times = &mut self.times[s];
-        let mut fixed = |amount: Yen, copay: u64| {
-            let charged = times_cap.is_none_or(|n| *times < n);
-            *times += 1;
-            if charged { amount.0.min(copay) } else { 0 }
-        };
-        // Fixed amounts: per visit, or per day split over the day's visits; never over the copay.
-        match terms.method {
-            Method::PerVisit { amount } => {
-                for v in 0..vs.len() {
-                    let c: u64 = copay[v].iter().sum();
-                    if c == 0 {
-                        continue;
-                    }
-                    raw[v] = allocate(fixed(amount, c), &copay[v]);
-                }
-                how.push(format!("{amount} per visit (or the copay if lower)"));
+        // What is left to it of each visit's copay on each part (after the part's own limit and
+        // the 公費 before it), split over the visits by their copay.
+        let mut left = vec![vec![0u64; k]; vs.len()];
+        for (j, &i) in on.iter().enumerate() {
+            let weights: Vec<u64> = (0..vs.len()).map(|v| copay[v][j]).collect();
+            for (v, l) in allocate(parts[i].left, &weights).into_iter().enumerate() {
+                left[v][j] = l;
             }
-            Method::PerDay { amount } => {
-                for day in day_groups(vs) {
-                    let c: u64 = day.iter().flat_map(|&v| copay[v].iter()).sum();
-                    if c == 0 {
-                        continue;
-                    }
-                    let take = fixed(amount, c);
-                    let per_visit: Vec<u64> = day.iter().map(|&v| copay[v].iter().sum()).collect();
-                    for (&v, t) in day.iter().zip(allocate(take, &per_visit)) {
-                        raw[v] = allocate(t, &copay[v]);
+        }
+        // Fixed amounts: one per occasion — a visit, a day or a 初診, as the programme counts —
+        // never over the occasion's copay, and nothing once charged `charged_times_per_month`
+        // times (counting what the programme counts: paid occasions or all, here or everywhere).
+        let fixed_amount = match terms.method {
+            Method::PerVisit { amount } | Method::PerDay { amount } => Some(amount),
+            _ => None,
+        };
+        if let Some(amount) = fixed_amount {
+            let counting = terms.counting;
+            let unit = match terms.method {
+                Method::PerDay { .. } => CountUnit::Day,
+                _ => counting.unit,
+            };
+            let times_cap = terms.charged_times_per_month.map(u32::from);
+            for occasion in occasions(vs, unit) {
+                // What is left to it on the occasion: nothing when another 公費 made it free.
+                let c: u64 = occasion.iter().flat_map(|&v| left[v].iter()).sum();
+                let date = vs[occasion[0]].date;
+                let before = self.times[s] + self.counted_elsewhere(s, date, counting);
+                let take = if times_cap.is_none_or(|n| before < n) {
+                    amount.0.min(c)
+                } else {
+                    0
+                };
+                if take > 0 || counting.when == CountWhen::Any {
+                    self.times[s] += 1;
+                }
+                let per_visit: Vec<u64> = occasion.iter().map(|&v| left[v].iter().sum()).collect();
+                for (&v, t) in occasion.iter().zip(allocate(take, &per_visit)) {
+                    raw[v] = allocate(t, &left[v]);
+                }
+            }
+            how.push(format!(
+                "{amount} per {} (or the copay if lower)",
+                match unit {
+                    CountUnit::Visit => "visit",
+                    CountUnit::Day => "day",
+                    CountUnit::FirstVisit => "初診 (first consultation)",
+                }
+            ));
+            if counting.scope == CountScope::All {
+                how.push("counting the visits at other institutions on the 管理票".into());
+            }
+            if counting.when == CountWhen::Any {
+                how.push("counting also visits another 公費 made free".into());
+            }
+        }
+        match terms.method {
+            Method::PerVisit { .. } | Method::PerDay { .. } => {}
+            Method::CopayRate { percent } => {
+                for (v, r) in raw.iter_mut().enumerate() {
+                    for (j, x) in r.iter_mut().enumerate() {
+                        *x = terms.rounding.share(left[v][j] * u64::from(percent), 100).0;
                     }
                 }
-                how.push(format!("{amount} per day (or the copay if lower)"));
+                how.push(format!("{percent}% of the copay left to it"));
             }
             Method::Monthly { amount } => {
                 raw.clone_from(&copay);
@@ -1057,6 +1134,7 @@ impl Calc<'_> {
         }
         // Never more than what is left to it on each part.
         let mut share = 0;
+        let before: Vec<u64> = on.iter().map(|&i| parts[i].left).collect();
         for (j, &i) in on.iter().enumerate() {
             let part: u64 = raw.iter().map(|r| r[j]).sum();
             let p = part.min(parts[i].left);
@@ -1065,6 +1143,28 @@ impl Calc<'_> {
         }
         self.used[s] += share;
         self.shares[s] += share;
+        // Without a 限度額適用認定証 some programmes pay only up to a class's limit: above it the
+        // patient pays at the window and claims 高額療養費 from the insurer later.
+        if let (Some(c), None, true) = (
+            terms.class_without_certificate,
+            m.insurance().class,
+            has_insurance,
+        ) {
+            let cost: u64 = on.iter().map(|&i| parts[i].cost).sum();
+            let (limit, how_limit) = self.limit(LimitKey::Class(c), setting.care(), cost)?;
+            let mut extra = left_total.saturating_sub(limit);
+            if extra > 0 {
+                for (j, &i) in on.iter().enumerate() {
+                    let add = (before[j] - parts[i].left).min(extra);
+                    parts[i].left += add;
+                    share += add;
+                    extra -= add;
+                }
+                how.push(format!(
+                    "no 限度額適用認定証: it pays only up to the limit {how_limit}; above it the patient pays (高額療養費 is claimed later)"
+                ));
+            }
+        }
         let pays = left_total - share;
         self.trace.push(format!(
             "  {name}: {} is left to it; the patient's share: {} → {}; it pays {}.",

@@ -7,7 +7,7 @@ use thiserror::Error;
 use crate::domain::{
     AgeGroup, Care, Claim, CopayCaps, HighCostClass, InsuranceKind, LawCode, Rounding, Yen,
 };
-use crate::masters::{KohiLimitRule, MealClass, MealRule, RateRule};
+use crate::masters::{KohiLimitRule, MealClass, MealRule, RateRule, VisitCounting};
 
 /// The receipt a visit belongs to: 医科 入院, 医科 外来 and 調剤 are separate receipts.
 #[derive(
@@ -150,6 +150,8 @@ pub enum Method {
     PerDay { amount: Yen },
     /// Up to a fixed amount a month (生活保護's 本人支払額).
     Monthly { amount: Yen },
+    /// A percentage of the copay left to it (e.g. half of it).
+    CopayRate { percent: u8 },
 }
 
 /// A subsidy's rule in one setting.
@@ -160,6 +162,11 @@ pub struct Terms {
     /// A fixed amount is charged at most this many times (visits or days) a month.
     pub charged_times_per_month: Option<u16>,
     pub rounding: Rounding,
+    /// How a fixed amount's charges are counted.
+    pub counting: VisitCounting,
+    /// Without a 高額 class given, it pays only up to this class's limit (the rest is the
+    /// patient's, to claim as 高額療養費 later).
+    pub class_without_certificate: Option<HighCostClass>,
 }
 
 impl Terms {
@@ -211,6 +218,8 @@ impl Subsidy {
 pub struct PaidElsewhere {
     pub date: NaiveDate,
     pub amount: Yen,
+    /// This institution's committed visit (not another institution's 管理票 line).
+    pub own: bool,
 }
 
 /// Items with one set of payers (one 負担区分).
@@ -231,6 +240,30 @@ pub struct Visit {
     pub parts: Vec<Part>,
     /// Meals in hospital by day (inpatient visits only).
     pub meals: Vec<MealDay>,
+    /// What a local programme's visit count reads.
+    pub consultation: Consultation,
+}
+
+/// The visit as a local programme counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consultation {
+    /// 初診 (a first consultation), not 再診.
+    pub first_visit: bool,
+    /// The day counts as a treatment day (診療実日数): not, e.g., a prescription or a document
+    /// alone. A visit that is not pays no fixed amount and is not counted.
+    pub treatment_day: bool,
+    /// A second department joining a visit of the same day already charged: one visit with it.
+    pub joins_visit: bool,
+}
+
+impl Default for Consultation {
+    fn default() -> Self {
+        Self {
+            first_visit: false,
+            treatment_day: true,
+            joins_visit: false,
+        }
+    }
 }
 
 /// The meals of one day in hospital.

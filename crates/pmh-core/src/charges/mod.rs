@@ -44,7 +44,7 @@ mod tests;
 
 pub use engine::{MonthCharges, Quote, ReceiptCharges, SubsidyAmounts, month, quote};
 pub use input::{
-    ChargeError, Insurance, MealDay, Method, Month, PaidElsewhere, Part, Setting, SpecificDisease,
-    Subsidy, SubsidyMeals, Terms, Visit,
+    ChargeError, Consultation, Insurance, MealDay, Method, Month, PaidElsewhere, Part, Setting,
+    SpecificDisease, Subsidy, SubsidyMeals, Terms, Visit,
 };
 pub use resolve::{Described, Named, resolve, to_receipt_order};

@@ -31,6 +31,9 @@ pub struct Described {
     /// The monthly cap in the visit's setting, if any.
     pub monthly_cap: Option<Yen>,
     pub shared_cap: bool,
+    /// A fixed amount charged at most so many times a month: the ledger keeps its visits (under
+    /// the recipient number) so that committed ones count.
+    pub counts_visits: bool,
     pub warnings: Vec<Warning>,
 }
 
@@ -44,6 +47,7 @@ impl std::fmt::Debug for Described {
             .field("short_name", &self.short_name)
             .field("monthly_cap", &self.monthly_cap)
             .field("shared_cap", &self.shared_cap)
+            .field("counts_visits", &self.counts_visits)
             .field("warnings", &self.warnings)
             .finish()
     }
@@ -126,6 +130,8 @@ pub fn resolve(
                     caps: Default::default(),
                     charged_times_per_month: None,
                     rounding: t.rounding,
+                    counting: Default::default(),
+                    class_without_certificate: None,
                 };
             }
             kohi_limit = KohiLimitRule::None;
@@ -141,6 +147,10 @@ pub fn resolve(
             short_name: label.clone(),
             monthly_cap: m.copay.caps.per_month.or(own_payment),
             shared_cap: m.copay.monthly_cap_shared,
+            counts_visits: terms
+                .iter()
+                .flatten()
+                .any(|t| t.charged_times_per_month.is_some()),
             warnings: m.warnings.clone(),
         });
         let meals = meal_rule(masters, m).map(|r| SubsidyMeals {
@@ -191,12 +201,17 @@ fn to_terms(rule: &CopayRule, own_payment: Option<Yen>) -> Option<Terms> {
         (CopayMethod::PerDay, None) => Method::PerDay {
             amount: rule.amount?,
         },
+        (CopayMethod::CopayRate, None) => Method::CopayRate {
+            percent: rule.rate_percent?,
+        },
     };
     Some(Terms {
         method,
         caps: rule.caps,
         charged_times_per_month: rule.charged_times_per_month,
         rounding: rule.rounding,
+        counting: rule.counting,
+        class_without_certificate: rule.class_without_certificate,
     })
 }
 

@@ -52,6 +52,8 @@ fn national(law: &str, cap: Option<u64>) -> Subsidy {
         },
         charged_times_per_month: None,
         rounding: p.rounding,
+        counting: Default::default(),
+        class_without_certificate: None,
     };
     Subsidy {
         label: p.short_name.clone(),
@@ -86,10 +88,15 @@ fn local(payer_prefix: &str) -> Subsidy {
                 },
                 CopayMethod::PerVisit => Method::PerVisit { amount: r.amount? },
                 CopayMethod::PerDay => Method::PerDay { amount: r.amount? },
+                CopayMethod::CopayRate => Method::CopayRate {
+                    percent: r.rate_percent?,
+                },
             },
             caps: r.caps,
             charged_times_per_month: r.charged_times_per_month,
             rounding: r.rounding,
+            counting: r.counting,
+            class_without_certificate: r.class_without_certificate,
         })
     });
     Subsidy {
@@ -124,6 +131,7 @@ fn visit(id: &str, date: &str, setting: Setting, parts: &[(u64, &[usize])]) -> V
             })
             .collect(),
         meals: Vec::new(),
+        consultation: Consultation::default(),
     }
 }
 
@@ -132,6 +140,7 @@ fn on_the_first(amount: u64) -> Vec<PaidElsewhere> {
     vec![PaidElsewhere {
         date: d("2026-04-01"),
         amount: Yen(amount),
+        own: false,
     }]
 }
 
@@ -505,6 +514,8 @@ fn welfare_alone_with_an_own_payment() {
         caps: CopayCaps::default(),
         charged_times_per_month: None,
         rounding: Rounding::Yen,
+        counting: Default::default(),
+        class_without_certificate: None,
     };
     s.terms = [Some(t); 3];
     let visits = vec![
@@ -633,6 +644,7 @@ fn amounts_on_the_kanrihyo_count_where_their_date_falls() {
     s.paid_elsewhere = vec![PaidElsewhere {
         date: d("2026-04-10"),
         amount: Yen(2_000),
+        own: false,
     }];
     let visits = vec![
         visit("a", "2026-04-01", OUT, &[(5_000, &[0])]),
@@ -837,6 +849,8 @@ fn a_cap_or_a_limit_reached_is_collected_to_the_yen() {
         caps: CopayCaps::default(),
         charged_times_per_month: None,
         rounding: Rounding::Yen,
+        counting: Default::default(),
+        class_without_certificate: None,
     }); 3];
     let none = insurance(InsuranceKind::None, 0, None, false);
     let visits = vec![
@@ -943,6 +957,8 @@ fn golden_meals_in_hospital_by_date_class_and_programme() {
         caps: CopayCaps::default(),
         charged_times_per_month: None,
         rounding: Rounding::Yen,
+        counting: Default::default(),
+        class_without_certificate: None,
     }); 3];
     let none = insurance(InsuranceKind::None, 0, None, false);
     let q = run(
@@ -988,6 +1004,236 @@ fn golden_meals_in_hospital_by_date_class_and_programme() {
     )
     .unwrap_err();
     assert_eq!(err, ChargeError::MealsMalformed { visit: 1, count: 4 });
+}
+
+/// A local programme with `method`, charged at most `times` times a month, counted so.
+fn counted(method: Method, times: Option<u16>, counting: crate::masters::VisitCounting) -> Subsidy {
+    let t = Terms {
+        method,
+        caps: CopayCaps::default(),
+        charged_times_per_month: times,
+        rounding: Rounding::Yen,
+        counting,
+        class_without_certificate: None,
+    };
+    Subsidy {
+        label: "地単".into(),
+        law_code: None,
+        kohi_limit: KohiLimitRule::None,
+        rate_rule: RateRule::Programme,
+        shared_cap: false,
+        paid_elsewhere: Vec::new(),
+        terms: [Some(t); 3],
+        meals: None,
+    }
+}
+
+fn counting(
+    unit: crate::masters::CountUnit,
+    scope: crate::masters::CountScope,
+    when: crate::masters::CountWhen,
+) -> crate::masters::VisitCounting {
+    crate::masters::VisitCounting { unit, scope, when }
+}
+
+#[test]
+fn local_visit_rules_count_as_the_programme_says() {
+    use crate::masters::{CountScope as S, CountUnit as U, CountWhen as W};
+    let ins = || kenpo(30, None);
+    let c = |v: &str, day: &str, flags: (bool, bool, bool)| {
+        let mut x = visit(v, day, OUT, &[(5_000, &[0])]);
+        x.consultation = Consultation {
+            first_visit: flags.0,
+            treatment_day: flags.1,
+            joins_visit: flags.2,
+        };
+        x
+    };
+    const PLAIN: (bool, bool, bool) = (false, true, false);
+    // 大阪市 こども医療費助成 (1医療機関 1日500円, 月2日まで): three days → 500, 500, 0; a second
+    // department joining the visit of the first day adds nothing and is not another day.
+    let osaka = counted(
+        Method::PerDay { amount: Yen(500) },
+        Some(2),
+        counting(U::Day, S::Institution, W::Charged),
+    );
+    let visits = vec![
+        c("a", "2026-04-01", PLAIN),
+        c("a2", "2026-04-01", (false, true, true)),
+        c("b", "2026-04-08", PLAIN),
+        c("d", "2026-04-15", PLAIN),
+    ];
+    assert_eq!(windows(&ins(), &[osaka], &visits), [500, 0, 500, 0]);
+    // Per visit (東京都 マル子 200円): a second department joining is one visit with it; a second
+    // consultation the same day is another; a day that is no treatment day pays nothing.
+    let maruko = counted(
+        Method::PerVisit { amount: Yen(200) },
+        None,
+        counting(U::Visit, S::Institution, W::Charged),
+    );
+    let visits = vec![
+        c("a", "2026-04-01", PLAIN),
+        c("a2", "2026-04-01", (false, true, true)),
+        c("a3", "2026-04-01", PLAIN),
+        c("rx", "2026-04-02", (false, false, false)),
+    ];
+    assert_eq!(windows(&ins(), &[maruko], &visits), [200, 0, 200, 0]);
+    // 初診時一部負担金 (札幌市 子ども医療費助成: 医療機関ごと初診時 580円): 580 at the 初診, then
+    // nothing at 再診.
+    let sapporo = counted(
+        Method::PerVisit { amount: Yen(580) },
+        None,
+        counting(U::FirstVisit, S::Institution, W::Charged),
+    );
+    let visits = vec![
+        c("f", "2026-04-01", (true, true, false)),
+        c("r", "2026-04-08", PLAIN),
+    ];
+    assert_eq!(windows(&ins(), &[sapporo], &visits), [580, 0]);
+    // Visits at other institutions count when the programme says so (scope all): one entered
+    // from the 管理票 on 4/3 leaves one of two charges here.
+    let mut all = counted(
+        Method::PerVisit { amount: Yen(500) },
+        Some(2),
+        counting(U::Visit, S::All, W::Charged),
+    );
+    all.paid_elsewhere = vec![PaidElsewhere {
+        date: d("2026-04-03"),
+        amount: Yen(0),
+        own: false,
+    }];
+    let visits = vec![
+        c("a", "2026-04-01", PLAIN),
+        c("b", "2026-04-08", PLAIN),
+        c("e", "2026-04-15", PLAIN),
+    ];
+    assert_eq!(windows(&ins(), &[all.clone()], &visits), [500, 0, 0]);
+    // Counted per institution, the same entry does not count: 500, 500, 0.
+    all.terms = all.terms.map(|t| {
+        t.map(|t| Terms {
+            counting: counting(U::Visit, S::Institution, W::Charged),
+            ..t
+        })
+    });
+    assert_eq!(windows(&ins(), &[all.clone()], &visits), [500, 500, 0]);
+    // This institution's committed visits outside the quote count (the ledger's own rows).
+    all.paid_elsewhere = vec![PaidElsewhere {
+        date: d("2026-04-03"),
+        amount: Yen(500),
+        own: true,
+    }];
+    assert_eq!(windows(&ins(), &[all], &visits), [500, 0, 0]);
+    // A day another 公費 made free (第1公費 free on the same items): counted only by a programme
+    // that counts every day (when any), not by one that counts paid days (when charged).
+    let free = |id: &str, day: &str| visit(id, day, OUT, &[(5_000, &[0, 1])]);
+    let paid = |id: &str, day: &str| visit(id, day, OUT, &[(5_000, &[1])]);
+    let visits = vec![
+        free("a", "2026-04-01"),
+        paid("b", "2026-04-08"),
+        paid("e", "2026-04-15"),
+    ];
+    let first = counted(Method::Free, None, Default::default());
+    for (when, expected) in [(W::Any, [0, 500, 0]), (W::Charged, [0, 500, 500])] {
+        let second = counted(
+            Method::PerVisit { amount: Yen(500) },
+            Some(2),
+            counting(U::Visit, S::Institution, when),
+        );
+        assert_eq!(
+            windows(&ins(), &[first.clone(), second], &visits),
+            expected,
+            "{when:?}"
+        );
+    }
+    // A share of the copay with a small monthly cap: half of it, up to 1,000 a month — 1,500
+    // (3割 of 5,000) → 750, then 750 but only 250 left, then 0.
+    let mut half = counted(Method::CopayRate { percent: 50 }, None, Default::default());
+    half.terms = half.terms.map(|t| {
+        t.map(|t| Terms {
+            caps: CopayCaps {
+                per_month: Some(Yen(1_000)),
+                ..Default::default()
+            },
+            ..t
+        })
+    });
+    let visits = vec![
+        c("a", "2026-04-01", PLAIN),
+        c("b", "2026-04-08", PLAIN),
+        c("e", "2026-04-15", PLAIN),
+    ];
+    assert_eq!(windows(&ins(), &[half], &visits), [750, 250, 0]);
+}
+
+#[test]
+fn real_local_programmes_from_the_masters() {
+    // Each row as the programme's public page states it (masters/README.md), 3割 of 5,000 =
+    // 1,500 a visit at one clinic.
+    let ins = || kenpo(30, None);
+    let five = |n: usize, first: bool| -> Vec<Visit> {
+        (0..n)
+            .map(|i| {
+                let mut v = visit(
+                    &format!("v{i}"),
+                    &format!("2026-04-{:02}", i + 1),
+                    OUT,
+                    &[(5_000, &[0])],
+                );
+                v.consultation.first_visit = first && i == 0;
+                v
+            })
+            .collect()
+    };
+    // 札幌市 (初診時一部負担金 580 at the 初診 only).
+    assert_eq!(
+        windows(&ins(), &[local("88011002")], &five(3, true)),
+        [580, 0, 0]
+    );
+    // 静岡市 (1回500円, 月4回まで at one institution).
+    assert_eq!(
+        windows(&ins(), &[local("88221007")], &five(5, false)),
+        [500, 500, 500, 500, 0]
+    );
+    // 京都府 子育て支援 (1医療機関 月200円) and 福岡市 (月500円): the copay up to the month's amount.
+    assert_eq!(
+        windows(&ins(), &[local("88261003")], &five(2, false)),
+        [200, 0]
+    );
+    assert_eq!(
+        windows(&ins(), &[local("88401302")], &five(2, false)),
+        [500, 0]
+    );
+    // 大阪市 (1日500円, 月2日まで).
+    assert_eq!(
+        windows(&ins(), &[local("88271010")], &five(3, false)),
+        [500, 500, 0]
+    );
+}
+
+#[test]
+fn a_programme_pays_up_to_a_class_limit_without_a_certificate() {
+    // A 1割 local programme capped at 57,600 a month for 入院, which without a 限度額適用認定証
+    // pays only up to the ウ limit: 1,000,000 at 3割 = 300,000 copay; ウ 80,100 + (1,000,000 −
+    // 267,000) × 1 % = 87,430. With the class given, 高額 holds the receipt and the patient
+    // pays the programme's 57,600. Without it, the programme pays 87,430 − 57,600 = 29,830 and the
+    // patient the rest at the window: 300,000 − 29,830 = 270,170 (高額 claimed later).
+    let mut s = counted(Method::Rate { percent: 10 }, None, Default::default());
+    s.terms = s.terms.map(|t| {
+        t.map(|t| Terms {
+            caps: CopayCaps {
+                per_month: Some(Yen(57_600)),
+                ..Default::default()
+            },
+            class_without_certificate: Some(HighCostClass::parse("A03").unwrap()),
+            ..t
+        })
+    });
+    let stay = || vec![visit("i", "2026-04-10", IN, &[(1_000_000, &[0])])];
+    let with = run(kenpo(30, Some("A03")), vec![s.clone()], stay(), "i");
+    assert_eq!(with.window_charge, Yen(57_600));
+    let without = run(kenpo(30, None), vec![s], stay(), "i");
+    assert_eq!(without.window_charge, Yen(270_170), "{:?}", without.trace);
+    assert_eq!(receipt(&without, IN).subsidies[0].pays, Yen(29_830));
 }
 
 #[test]
@@ -1132,6 +1378,7 @@ fn arb_month() -> impl Strategy<Value = (Insurance, Vec<Subsidy>, Vec<Visit>)> {
                     s.paid_elsewhere = vec![PaidElsewhere {
                         date: d(&format!("2026-04-{:02}", v.3 % 28 + 1)),
                         amount: Yen(v.4),
+                        own: false,
                     }];
                 }
                 let visits = visits
@@ -1149,6 +1396,7 @@ fn arb_month() -> impl Strategy<Value = (Insurance, Vec<Subsidy>, Vec<Visit>)> {
                             })
                             .collect(),
                         meals: Vec::new(),
+                        consultation: Consultation::default(),
                     })
                     .collect();
                 (ins, subs, visits)

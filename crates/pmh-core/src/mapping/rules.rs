@@ -7,10 +7,11 @@
 //! not 調剤) do not apply.
 
 use super::{Programme, ProgrammeKind, VisitContext, Warning, WarningCode};
+use crate::domain::HighCostClass;
 use crate::domain::{
     Care, Certificate, Claim, CopayCaps, MaxCopayment, Rounding, Yen, fiscal_year_age,
 };
-use crate::masters::{CapLookup, CopayMethod, MasterSnapshot, PharmacyRule};
+use crate::masters::{CapLookup, CopayMethod, MasterSnapshot, PharmacyRule, VisitCounting};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CapsSource {
@@ -39,6 +40,12 @@ pub struct CopayRule {
     pub caps: CopayCaps,
     /// The fixed amount is charged at most this many times a month at one institution.
     pub charged_times_per_month: Option<u16>,
+    /// How those times are counted (visits, days or 初診; here or everywhere; paid or all).
+    #[serde(default)]
+    pub counting: VisitCounting,
+    /// Without a 限度額適用認定証 the programme pays only up to this class's limit.
+    #[serde(default)]
+    pub class_without_certificate: Option<HighCostClass>,
     /// The monthly cap is shared with other institutions (自己負担上限額管理票).
     pub monthly_cap_shared: bool,
     /// The additional condition the cap was chosen by (高額かつ長期 …).
@@ -60,6 +67,8 @@ impl CopayRule {
             amount: None,
             caps: CopayCaps::default(),
             charged_times_per_month: None,
+            counting: VisitCounting::default(),
+            class_without_certificate: None,
             monthly_cap_shared: false,
             condition_name: None,
             source: CapsSource::None,
@@ -244,6 +253,8 @@ pub(super) fn resolve(
             rule.amount = r.amount;
             rule.caps = r.caps;
             rule.charged_times_per_month = r.charged_times_per_month;
+            rule.counting = r.counting;
+            rule.class_without_certificate = r.class_without_certificate;
             rule.rounding = r.rounding;
             rule.source = CapsSource::MasterProgramme;
             let free_at_pharmacy = ctx.claim == Claim::Pharmacy && r.method == CopayMethod::Free;

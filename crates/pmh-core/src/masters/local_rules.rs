@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::csvfile::{opt_small, opt_yen};
 use super::reporter;
 use super::{CopayMethod, LocalProgramme, RowError};
-use crate::domain::{Care, Claim, CopayCaps, Rounding, Yen};
+use crate::domain::{Care, Claim, CopayCaps, HighCostClass, Rounding, Yen};
 
 #[derive(Debug, Deserialize)]
 pub(super) struct Row {
@@ -25,6 +25,54 @@ pub(super) struct Row {
     charged_times_per_month: String,
     source: String,
     rounding: Rounding,
+    count_unit: String,
+    count_scope: String,
+    count_when: String,
+    class_without_certificate: String,
+}
+
+/// What one charge of a fixed amount is: a visit, a day, or a 初診.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountUnit {
+    /// Each consultation (a second department joining a visit already charged is not another;
+    /// a second consultation on the same day is).
+    #[default]
+    Visit,
+    /// Each day with a consultation.
+    Day,
+    /// Each 初診 (first consultation) only: 初診時一部負担金.
+    FirstVisit,
+}
+
+/// Whose visits count toward `charged_times_per_month`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountScope {
+    /// This institution's visits of the month.
+    #[default]
+    Institution,
+    /// The patient's visits at every institution (the others' from the paper 管理票).
+    All,
+}
+
+/// Which visits count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountWhen {
+    /// Only those with a payment under the programme.
+    #[default]
+    Charged,
+    /// Every one, also those another 公費 made free.
+    Any,
+}
+
+/// How a programme counts the charges of its fixed amount.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitCounting {
+    pub unit: CountUnit,
+    pub scope: CountScope,
+    pub when: CountWhen,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +90,11 @@ pub struct LocalRule {
     pub source: String,
     /// 端数条件: how the share under the programme is rounded.
     pub rounding: Rounding,
+    /// How the fixed amount's charges are counted.
+    pub counting: VisitCounting,
+    /// Without a 限度額適用認定証 (no 高額 class given) the programme pays only up to this
+    /// class's limit; above it the patient pays (and claims 高額療養費 later).
+    pub class_without_certificate: Option<HighCostClass>,
 }
 
 type Key = (String, Care, Claim, Option<String>);
@@ -138,8 +191,13 @@ pub(super) fn index(
                 CopayMethod::Free if rate.is_some() || amount.is_some() || !caps.is_empty() => {
                     return Err("method free takes no rate, amount or caps".to_owned());
                 }
-                CopayMethod::Rate if rate.is_none_or(|v| v == 0) || amount.is_some() => {
-                    return Err("method rate needs rate_percent 1–100 and no amount_yen".to_owned());
+                CopayMethod::Rate | CopayMethod::CopayRate
+                    if rate.is_none_or(|v| v == 0) || amount.is_some() =>
+                {
+                    return Err(
+                        "methods rate and copay_rate need rate_percent 1–100 and no amount_yen"
+                            .to_owned(),
+                    );
                 }
                 CopayMethod::PerVisit | CopayMethod::PerDay
                     if amount.is_none() || rate.is_some() =>
@@ -156,9 +214,46 @@ pub(super) fn index(
             if times.is_some() && !matches!(r.method, CopayMethod::PerVisit | CopayMethod::PerDay) {
                 return Err("charged_times_per_month applies to fixed amounts only".to_owned());
             }
-            Ok((rate.map(|v| v as u8), amount, caps, times))
+            let fixed = matches!(r.method, CopayMethod::PerVisit | CopayMethod::PerDay);
+            let unit = match (r.count_unit.as_str(), r.method) {
+                ("", CopayMethod::PerDay) | ("day", _) => CountUnit::Day,
+                ("", _) | ("visit", _) => CountUnit::Visit,
+                ("first_visit", _) => CountUnit::FirstVisit,
+                (other, _) => {
+                    return Err(format!(
+                        "count_unit `{other}` is not visit, day or first_visit"
+                    ));
+                }
+            };
+            if r.method == CopayMethod::PerDay && unit != CountUnit::Day {
+                return Err("method per_day counts days (count_unit day or empty)".to_owned());
+            }
+            let scope = match r.count_scope.as_str() {
+                "" | "institution" => CountScope::Institution,
+                "all" => CountScope::All,
+                other => return Err(format!("count_scope `{other}` is not institution or all")),
+            };
+            let when = match r.count_when.as_str() {
+                "" | "charged" => CountWhen::Charged,
+                "any" => CountWhen::Any,
+                other => return Err(format!("count_when `{other}` is not charged or any")),
+            };
+            let counting = VisitCounting { unit, scope, when };
+            if !fixed && counting != VisitCounting::default() {
+                return Err(
+                    "count_unit, count_scope and count_when apply to fixed amounts only".to_owned(),
+                );
+            }
+            let class = match r.class_without_certificate.as_str() {
+                "" => None,
+                c => Some(
+                    HighCostClass::parse(c)
+                        .map_err(|e| format!("class_without_certificate: {e}"))?,
+                ),
+            };
+            Ok((rate.map(|v| v as u8), amount, caps, times, counting, class))
         })();
-        let (rate_percent, amount, caps, charged_times_per_month) = match parsed {
+        let (rate_percent, amount, caps, charged_times_per_month, counting, class) = match parsed {
             Ok(p) => p,
             Err(e) => {
                 bad(e);
@@ -187,6 +282,8 @@ pub(super) fn index(
             income_segment: segment,
             source: r.source,
             rounding: r.rounding,
+            counting,
+            class_without_certificate: class,
         };
         if out.rows.insert(key, rule).is_some() {
             bad("this payer_number, care, claim and income_segment appear twice".into());

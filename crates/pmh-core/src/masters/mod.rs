@@ -28,7 +28,7 @@ pub use calc_codes::{CalcCodeTable, CalcCodes};
 pub use high_cost::{HighCostLimit, HighCostLimits, LimitKey, LimitStatus};
 pub use income_caps::{CapLookup, IncomeCap, IncomeCaps, segment_key};
 pub use local::LocalProgramme;
-pub use local_rules::{LocalRule, LocalRules};
+pub use local_rules::{CountScope, CountUnit, CountWhen, LocalRule, LocalRules, VisitCounting};
 pub use meals::{MealCharge, MealCharges, MealClass, MealRule, MealRules, ProgrammeMealRule};
 pub use national::NationalProgramme;
 
@@ -143,6 +143,8 @@ pub enum CopayMethod {
     PerVisit,
     /// A fixed amount per day.
     PerDay,
+    /// A share in percent of the copay left to the programme (before caps): e.g. half of it.
+    CopayRate,
 }
 
 /// The 高額療養費 limit of the part of a bill a national programme covers (保発第42号).
