@@ -474,13 +474,14 @@ mod tests {
         for n in ["audit.key", "state.db", "OQSsiquc01res_x.xml"] {
             std::fs::write(state.join(n), b"keep").unwrap();
         }
-        std::fs::remove_dir(&processed).unwrap();
+        // The folder found at start is moved aside, not removed: while it exists no new folder
+        // can be given its inode (a removed one's may be reused at once).
+        std::fs::rename(&processed, root.path().join("original")).unwrap();
         symlink(&state, &processed).unwrap();
         let later = SystemTime::now() + OLD;
         assert!(dir.purge(later, ours).is_err(), "a link is not the folder");
         assert!(dir.purge(later, |_| true).is_err());
-        // Another real folder in its place is not the folder found at start either (the
-        // link stays aside so that the new folder cannot reuse the first one's inode).
+        // Another real folder in its place is not the folder found at start either.
         std::fs::rename(&processed, root.path().join("aside")).unwrap();
         std::fs::create_dir(&processed).unwrap();
         std::fs::write(processed.join("OQSsiquc01res_y.xml"), b"x").unwrap();
