@@ -180,5 +180,86 @@ pub fn document() -> utoipa::openapi::OpenApi {
             }
         }
     }
+    // Named examples of the charge requests, one per kind of input a receipt computer sends.
+    for path in ["/v1/charge-quotes", "/v1/charges"] {
+        let Some(body) = doc
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.request_body.as_mut())
+        else {
+            continue;
+        };
+        if let Some(content) = body.content.get_mut("application/json") {
+            for (name, summary, value) in charge_examples() {
+                content.examples.insert(
+                    name.into(),
+                    RefOr::T(
+                        utoipa::openapi::example::ExampleBuilder::new()
+                            .summary(summary)
+                            .value(Some(value))
+                            .build(),
+                    ),
+                );
+            }
+        }
+    }
     doc
+}
+
+/// Example charge requests: from an earlier check; typed from paper in the caller's order with
+/// a birthdate; a hospital stay with meals; a local programme's visit counted.
+fn charge_examples() -> Vec<(&'static str, &'static str, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        (
+            "from_a_check",
+            "The subsidies of an earlier check; parts name them by the answer's order",
+            json!({
+                "check_id": "c2f6a1d0-2b1e-4c53-9a57-1e2f0d6b9a10",
+                "insurance": {"kind": "health_insurance", "share_percent": 30, "high_cost_class": "A03"},
+                "visit": {"visit_id": "R2026-0412-0007", "date": "2026-04-12",
+                          "parts": [{"points": 1520, "subsidies": [1, 2]}, {"points": 300}]},
+                "earlier_visits": [{"visit_id": "R2026-0403-0002", "date": "2026-04-03",
+                                    "parts": [{"points": 980, "subsidies": [1, 2]}]}]
+            }),
+        ),
+        (
+            "typed_in_the_callers_order",
+            "Paper certificates typed in; parts name them by position; the age from the birthdate",
+            json!({
+                "subsidies": [
+                    {"payer_number": "12136016", "recipient_number": "1234566", "own_payment": 0},
+                    {"payer_number": "54136015", "recipient_number": "1234566", "income_class": "低所得Ⅰ"}
+                ],
+                "insurance": {"kind": "health_insurance", "high_cost_class": "27", "birthdate": "1980-05-14"},
+                "visit": {"visit_id": "R2026-0410-0001", "date": "2026-04-10",
+                          "parts": [{"points": 1000, "subsidies": [1]}, {"points": 2000, "subsidies": [2]}]}
+            }),
+        ),
+        (
+            "a_stay_with_meals",
+            "An inpatient visit with its meals by day (their own line)",
+            json!({
+                "subsidies": [],
+                "insurance": {"kind": "health_insurance", "share_percent": 30, "high_cost_class": "A03"},
+                "visit": {"visit_id": "W2026-0510", "date": "2026-05-10", "care": "inpatient",
+                          "parts": [{"yen": 100000}],
+                          "meals": [{"date": "2026-05-10", "count": 2}, {"date": "2026-05-11", "count": 3}]}
+            }),
+        ),
+        (
+            "a_local_visit_limit",
+            "A local programme charged per day up to twice a month; a department joining a visit",
+            json!({
+                "subsidies": [{"payer_number": "88271010", "recipient_number": "7654321"}],
+                "insurance": {"kind": "health_insurance", "share_percent": 20},
+                "visit": {"visit_id": "K2026-0408-2", "date": "2026-04-08", "joins_visit": true,
+                          "parts": [{"points": 300, "subsidies": [1]}]},
+                "earlier_visits": [{"visit_id": "K2026-0408-1", "date": "2026-04-08", "first_visit": true,
+                                    "parts": [{"points": 500, "subsidies": [1]}]}]
+            }),
+        ),
+    ]
 }

@@ -1,7 +1,8 @@
 //! The charge showcase the demo prints: a quote for the three-subsidy persona from its check,
 //! and the 自己負担上限額管理票 sequence of the 精神通院 example (cap 5,000) across a hospital —
 //! this gateway, committing its visits — and a pharmacy, whose amounts are entered from the
-//! paper 管理票. Every step goes to the gateway over HTTP, as a receipt computer would send it.
+//! paper 管理票; a local programme's visit limit (大阪市, 月2日); a hospital stay with meals. Every
+//! step goes to the gateway over HTTP, as a receipt computer would send it.
 
 use chrono::{Datelike, Duration};
 use serde_json::{Value, json};
@@ -140,6 +141,36 @@ impl Demo {
             "curl -s 'http://{}/v1/ledgers?payer_number=21136015&recipient_number=1234566&month={}' -H \"authorization: Bearer $TOKEN\"\n",
             self.gateway_addr,
             crate::store::month_key(today)
+        ));
+        // A local programme's visit limit: 大阪市 こども医療費助成, 1日500円, 月2日まで.
+        out.push_str("\n# 大阪市 こども医療費助成 (1日500円, 月2日まで at one institution): three days committed\n");
+        let child = json!([{"payer_number": "88271010", "recipient_number": "7654321"}]);
+        for (n, id) in ["DEMO-C1", "DEMO-C2", "DEMO-C3"].iter().enumerate() {
+            let body = json!({"subsidies": child, "insurance": {"kind": "health_insurance", "share_percent": 20},
+                "visit": {"visit_id": id, "date": day(n as i64), "parts": [{"points": 500, "subsidies": [1]}]}});
+            let c = self
+                .send(reqwest::Method::POST, "/v1/charges", Some(body))
+                .await?;
+            out.push_str(&format!(
+                "#   {} {} (10割 5,000円, 2割 1,000円) → {}\n",
+                day(n as i64),
+                id,
+                yen(&c["window_charge"])
+            ));
+        }
+        // A hospital stay with meals: their own line, outside the 高額 limit.
+        let stay = json!({"subsidies": [], "insurance": {"kind": "health_insurance", "share_percent": 30, "high_cost_class": "A03"},
+            "visit": {"date": day(0), "care": "inpatient", "parts": [{"points": 10000}],
+                      "meals": [{"date": day(0), "count": 3}, {"date": day(1), "count": 3}]}});
+        let q = self
+            .send(reqwest::Method::POST, "/v1/charge-quotes", Some(stay))
+            .await?;
+        out.push_str(&format!(
+            "\n# 入院 100,000円 at 3割 with 6 meals: window {} (of it meals {}: 標準負担額 {}, class {})\n",
+            yen(&q["window_charge"]),
+            yen(&q["meal_charge"]),
+            yen(&q["receipt"]["meals"]["standard_charge"]),
+            q["receipt"]["meals"]["class"].as_str().unwrap_or_default()
         ));
         Ok(out)
     }

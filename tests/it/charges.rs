@@ -1296,3 +1296,26 @@ async fn a_visit_limit_counts_the_committed_visits_of_the_month() {
     let (_, v) = quote(&app, other).await;
     assert_eq!(v["window_charge"], 500, "{v}");
 }
+
+#[tokio::test]
+async fn the_openapi_examples_of_the_charge_requests_are_answered() {
+    let (app, _) = in_process_app();
+    let doc = serde_json::to_value(pmh_gateway::api::openapi::document()).unwrap();
+    let examples = doc["paths"]["/v1/charge-quotes"]["post"]["requestBody"]["content"]
+        ["application/json"]["examples"]
+        .as_object()
+        .unwrap()
+        .clone();
+    assert!(examples.len() >= 4, "{examples:?}");
+    for (name, e) in examples {
+        let body = e["value"].clone();
+        let (s, v) = quote(&app, body.clone()).await;
+        // The check-based example names a check this gateway never answered.
+        let expected = if body.get("check_id").is_some() {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(s, expected, "{name}: {v}");
+    }
+}

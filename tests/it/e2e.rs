@@ -341,6 +341,12 @@ async fn every_demo_example_answers_in_all_renderings() {
         "→ 3,000円 (month so far 4,500円)",
         "→ 0円 (month so far 5,000円)",
         "(month so far 5,000円, 0円 left)",
+        // 大阪市 こども (1日500円, 月2日まで): 500, 500, then nothing.
+        "DEMO-C1 (10割 5,000円, 2割 1,000円) → 500円",
+        "DEMO-C2 (10割 5,000円, 2割 1,000円) → 500円",
+        "DEMO-C3 (10割 5,000円, 2割 1,000円) → 0円",
+        // 100,000 at 3割 = 30,000 (within ウ) and 6 meals at the 一般 510円 (from 2025-04).
+        "window 33,060円 (of it meals 3,060円: 標準負担額 3,060円, class general)",
     ] {
         assert!(showcase.contains(step), "{step}\n{showcase}");
     }
