@@ -1320,15 +1320,14 @@ fn inputs_that_cannot_be_computed_are_named() {
 
 /// A pool of subsidies a generated month draws from, in a valid receipt order (national ones
 /// and one local programme).
-fn pool(local_programme: bool) -> Vec<Subsidy> {
+fn pool(local_programme: usize) -> Vec<Subsidy> {
+    // マル障 1割, マル子 200 a visit, 大阪市 500 a day twice, 静岡市 500 a visit 4 times, 京都府
+    // the copay up to 200 a month.
+    let locals = ["80136", "88131248", "88271010", "88221007", "88261003"];
     vec![
         national("21", Some(5_000)),
         national("54", Some(10_000)),
-        if local_programme {
-            local("80136")
-        } else {
-            local("88131248")
-        },
+        local(locals[local_programme % locals.len()]),
     ]
 }
 
@@ -1350,7 +1349,7 @@ fn arb_month() -> impl Strategy<Value = (Insurance, Vec<Subsidy>, Vec<Visit>)> {
                 i
             }),
     ];
-    let subs = any::<bool>().prop_flat_map(|b| prop::sample::subsequence(pool(b), 0..=3));
+    let subs = (0usize..5).prop_flat_map(|b| prop::sample::subsequence(pool(b), 0..=3));
     (ins, subs).prop_flat_map(|(ins, subs)| {
         let n = subs.len();
         let part = (
@@ -1384,19 +1383,34 @@ fn arb_month() -> impl Strategy<Value = (Insurance, Vec<Subsidy>, Vec<Visit>)> {
                 let visits = visits
                     .into_iter()
                     .enumerate()
-                    .map(|(i, (day, setting, parts, _, _))| Visit {
-                        id: format!("v{i}"),
-                        date: d(&format!("2026-04-{day:02}")),
-                        setting,
-                        parts: parts
-                            .into_iter()
-                            .map(|(c, s)| Part {
-                                cost: Yen(c),
-                                subsidies: s,
-                            })
-                            .collect(),
-                        meals: Vec::new(),
-                        consultation: Consultation::default(),
+                    .map(|(i, (day, setting, parts, bits, _))| {
+                        let date = d(&format!("2026-04-{day:02}"));
+                        // Meals on 0–2 days from the visit's day for a stay; the consultation's
+                        // flags from the same bits.
+                        let meal_days = if setting == IN { (bits >> 5) % 3 } else { 0 };
+                        Visit {
+                            id: format!("v{i}"),
+                            date,
+                            setting,
+                            parts: parts
+                                .into_iter()
+                                .map(|(c, s)| Part {
+                                    cost: Yen(c),
+                                    subsidies: s,
+                                })
+                                .collect(),
+                            meals: (0..meal_days)
+                                .map(|k| MealDay {
+                                    date: date + chrono::Days::new(u64::from(k)),
+                                    count: (bits >> 7) as u8 % 3 + 1,
+                                })
+                                .collect(),
+                            consultation: Consultation {
+                                first_visit: bits & 1 == 1,
+                                treatment_day: (bits >> 1) % 4 != 0,
+                                joins_visit: (bits >> 3) & 1 == 1,
+                            },
+                        }
                     })
                     .collect();
                 (ins, subs, visits)
