@@ -643,11 +643,17 @@ impl Calc<'_> {
             self.provisional
                 .insert(format!("high_cost_limits.csv: {}", row.reference()));
         }
-        let Some(p) = parts.iter_mut().find(|p| p.set.is_empty()) else {
+        // The items no national 公費 covers (a local programme is disregarded here too).
+        let base: Vec<usize> = (0..parts.len())
+            .filter(|&i| parts[i].set.iter().all(|&s| self.m.subsidies()[s].local))
+            .collect();
+        if base.is_empty() {
             return Ok(());
-        };
+        }
+        let cost: u64 = base.iter().map(|&i| parts[i].cost).sum();
+        let left: u64 = base.iter().map(|&i| parts[i].left).sum();
         let t = row.threshold.map_or(0, |t| t.0);
-        let over = p.cost.saturating_sub(t);
+        let over = cost.saturating_sub(t);
         let limit = row.monthly.0
             + Rounding::Yen
                 .share(over * u64::from(row.percent_over_threshold), 100)
@@ -658,26 +664,28 @@ impl Calc<'_> {
             row.valid_from,
             row.valid_to.map_or_else(String::new, |d| d.to_string()),
             row.monthly,
-            Yen(p.cost),
+            Yen(cost),
             Yen(t),
             row.percent_over_threshold,
             Yen(limit)
         );
-        if p.cost > t && p.left > limit {
+        if cost > t && left > limit {
             self.held.receipts.insert(setting);
-            let excess = p.left - limit;
-            p.high_cost += excess;
-            p.left = limit;
+            let mut excess = left - limit;
             self.trace.push(format!(
                 "  {how}: their copay {} is over it; 高額療養費 pays {} in kind.",
-                Yen(limit + excess),
+                Yen(left),
                 Yen(excess)
             ));
+            for i in base {
+                let take = parts[i].left.min(excess);
+                parts[i].left -= take;
+                parts[i].high_cost += take;
+                excess -= take;
+            }
         } else {
-            self.trace.push(format!(
-                "  {how}: their copay {} is within it.",
-                Yen(p.left)
-            ));
+            self.trace
+                .push(format!("  {how}: their copay {} is within it.", Yen(left)));
         }
         Ok(())
     }
@@ -907,27 +915,41 @@ impl Calc<'_> {
             }
             p.after_limit = p.left;
         }
-        // 3. Each 公費 in order.
+        // 3. Each national 公費 in order.
         let mut amounts: Vec<SubsidyAmounts> = Vec::new();
-        for s in 0..m.subsidies().len() {
-            let on: Vec<usize> = (0..parts.len())
-                .filter(|&i| parts[i].set.contains(&s))
-                .collect();
-            if on.is_empty() {
-                continue;
+        let stage = |this: &mut Self,
+                     parts: &mut Vec<PartState>,
+                     amounts: &mut Vec<SubsidyAmounts>,
+                     local: bool|
+         -> Result<(), ChargeError> {
+            for s in 0..m.subsidies().len() {
+                if m.subsidies()[s].local != local {
+                    continue;
+                }
+                let on: Vec<usize> = (0..parts.len())
+                    .filter(|&i| parts[i].set.contains(&s))
+                    .collect();
+                if !on.is_empty() {
+                    let a = this.subsidy_stage(s, setting, vs, parts, &on)?;
+                    amounts.push(a);
+                }
             }
-            let a = self.subsidy_stage(s, setting, vs, &mut parts, &on)?;
-            amounts.push(a);
-        }
-        // 後期 2割 配慮措置 on the items no 公費 covers (before the 外来 limit).
+            Ok(())
+        };
+        stage(self, &mut parts, &mut amounts, false)?;
+        // 後期 2割 配慮措置 on the items no national 公費 covers (before the 外来 limit).
         if has_insurance && care == Care::Outpatient {
             self.late_elderly_care(setting, &mut parts)?;
         }
-        // 4. The receipt's class limit.
+        // 4. The receipt's class limit, on the amounts the national 公費 left: a local programme
+        // (地単) is disregarded by 高額療養費 and pays last.
         let mut receipt_high = 0;
         if has_insurance {
             self.receipt_limit(setting, &mut parts, tokutei, &mut receipt_high)?;
         }
+        // 5. Each local programme in order, on what is left to the patient.
+        stage(self, &mut parts, &mut amounts, true)?;
+        amounts.sort_by_key(|a| a.subsidy);
         let insurance: u64 = parts.iter().map(|p| p.insurance).sum();
         let high: u64 = parts.iter().map(|p| p.high_cost).sum::<u64>() + receipt_high;
         let patient: u64 = parts.iter().map(|p| p.left).sum();
@@ -1248,16 +1270,20 @@ impl Calc<'_> {
             Yen(patient),
             Yen(excess)
         ));
-        take_from_patient(parts, joined, excess);
+        take_from_patient(self.m, parts, joined, excess);
         Ok(())
     }
 }
 
 /// Lowers the patient's amounts on the parts `among` by `excess` (paid by 高額療養費 instead):
-/// first on the insurance-only items, then on the 公費 parts, last 公費 first.
-fn take_from_patient(parts: &mut [PartState], mut among: Vec<usize>, mut excess: u64) {
+/// first on the parts no local programme covers (there it lowers what the patient pays; a local
+/// programme, paying last, would take what is left of its parts anyway) — the insurance-only
+/// items, then the 公費 parts, last 公費 first.
+fn take_from_patient(m: &Month, parts: &mut [PartState], mut among: Vec<usize>, mut excess: u64) {
+    let local = |p: &PartState| p.set.iter().any(|&s| m.subsidies()[s].local);
     among.sort_by_key(|&i| {
         (
+            local(&parts[i]),
             !parts[i].set.is_empty(),
             std::cmp::Reverse(parts[i].set.clone()),
         )

@@ -189,6 +189,8 @@ pub struct Subsidy {
     pub rate_rule: RateRule,
     /// The monthly cap is shared with other institutions (自己負担上限額管理票).
     pub shared_cap: bool,
+    /// A local programme (地単): it pays last, on what the 高額 limits leave to the patient.
+    pub local: bool,
     /// What the 管理票 already holds this month under this cap and the quote does not compute
     /// (other institutions' amounts, this institution's committed visits not in the quote), each
     /// on its date; counts only when the cap is shared, where its date falls among the visits.

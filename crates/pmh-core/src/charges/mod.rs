@@ -14,7 +14,7 @@
 //! 2. insurance pays its 給付率 of each part's 10割 cost; the rest is the part's copay;
 //! 3. a part a 公費 covers is held to that 公費's 高額療養費 limit (特定給付対象療養, the
 //!    patient's class, or 生活保護), the excess paid by 高額療養費 in kind;
-//! 4. each 公費, 第1 first, sets the patient's share of what is left to it on its parts (a rate
+//! 4. each national 公費, 第1 first, sets the patient's share of what is left to it on its parts (a rate
 //!    of the 10割 cost or a fixed amount, then caps per visit, day and month — the month's cap
 //!    shared with other institutions where the programme says so) and pays the rest; a 第2公費
 //!    works on what the 第1 left to the patient;
@@ -24,8 +24,11 @@
 //!    it, the excess again 高額: under 70 a 公費 part joins only when its copay after step 3 is
 //!    21,000 yen or more (健康保険法施行令 第41条); one that stays out is not held to the limit,
 //!    and the rest is held to it on its own cost — so the patient can pay more than with no
-//!    公費 at all, as the rules say (no "never more than without" correction);
-//! 7. a visit's window charge is the month's patient total with the visit minus without it,
+//!    公費 at all, as the rules say (no "never more than without" correction); the excess is
+//!    taken first from the parts no local programme covers;
+//! 7. each local programme (地単), disregarded by 高額療養費, then works as in step 4 on what
+//!    the limit left to the patient (it pays last);
+//! 8. a visit's window charge is the month's patient total with the visit minus without it,
 //!    rounded to 10 yen (5 up) — or, where a cap or a limit sets the amount, the month's total
 //!    so far minus the earlier windows, to the yen; each 公費's 管理票 row likewise.
 //!

@@ -164,6 +164,7 @@ pub fn resolve(
             kohi_limit,
             rate_rule,
             shared_cap: m.copay.monthly_cap_shared,
+            local: m.programme.kind == ProgrammeKind::Local,
             paid_elsewhere: Vec::new(),
             terms,
             meals,

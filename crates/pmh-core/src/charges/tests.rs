@@ -61,6 +61,7 @@ fn national(law: &str, cap: Option<u64>) -> Subsidy {
         kohi_limit: p.kohi_limit,
         rate_rule: p.rate_rule,
         shared_cap: p.monthly_cap_shared,
+        local: false,
         paid_elsewhere: Vec::new(),
         terms: [Some(terms); 3],
         meals: masters().meal_rules().national(p.law_code).map(meal_rule),
@@ -105,6 +106,7 @@ fn local(payer_prefix: &str) -> Subsidy {
         kohi_limit: KohiLimitRule::None,
         rate_rule: RateRule::Programme,
         shared_cap: false,
+        local: true,
         paid_elsewhere: Vec::new(),
         terms,
         meals: masters().meal_rules().local(&p.payer_match).map(meal_rule),
@@ -1022,6 +1024,7 @@ fn counted(method: Method, times: Option<u16>, counting: crate::masters::VisitCo
         kohi_limit: KohiLimitRule::None,
         rate_rule: RateRule::Programme,
         shared_cap: false,
+        local: true,
         paid_elsewhere: Vec::new(),
         terms: [Some(t); 3],
         meals: None,
@@ -1214,8 +1217,8 @@ fn real_local_programmes_from_the_masters() {
 fn a_programme_pays_up_to_a_class_limit_without_a_certificate() {
     // A 1割 local programme capped at 57,600 a month for 入院, which without a 限度額適用認定証
     // pays only up to the ウ limit: 1,000,000 at 3割 = 300,000 copay; ウ 80,100 + (1,000,000 −
-    // 267,000) × 1 % = 87,430. With the class given, 高額 holds the receipt and the patient
-    // pays the programme's 57,600. Without it, the programme pays 87,430 − 57,600 = 29,830 and the
+    // 267,000) × 1 % = 87,430. With the class given, 高額 holds the receipt at 87,430 and the
+    // programme takes it down to its 57,600 (paying 29,830). Without it, the programme pays 87,430 − 57,600 = 29,830 and the
     // patient the rest at the window: 300,000 − 29,830 = 270,170 (高額 claimed later).
     let mut s = counted(Method::Rate { percent: 10 }, None, Default::default());
     s.terms = s.terms.map(|t| {
@@ -1231,6 +1234,12 @@ fn a_programme_pays_up_to_a_class_limit_without_a_certificate() {
     let stay = || vec![visit("i", "2026-04-10", IN, &[(1_000_000, &[0])])];
     let with = run(kenpo(30, Some("A03")), vec![s.clone()], stay(), "i");
     assert_eq!(with.window_charge, Yen(57_600));
+    // The local programme pays last, on what the limit leaves: 高額 212,570 on the receipt.
+    let r = receipt(&with, IN);
+    assert_eq!(
+        (r.high_cost, r.subsidies[0].pays),
+        (Yen(212_570), Yen(29_830))
+    );
     let without = run(kenpo(30, None), vec![s], stay(), "i");
     assert_eq!(without.window_charge, Yen(270_170), "{:?}", without.trace);
     assert_eq!(receipt(&without, IN).subsidies[0].pays, Yen(29_830));
@@ -1506,8 +1515,18 @@ proptest! {
         // 公費 or 高額療養費 then lowers what the patient pays — so a 公費 that lowers another's
         // share at the clinic leaves more of that cap to be charged at the pharmacy. A yen or
         // so; a consequence of the rule, not of the arithmetic.)
+        //
+        // Nor for a national 公費 sharing a part with a local programme when the receipt's limit
+        // holds: the local programme pays last, on what the limit leaves of its part, so a yen
+        // the national one pays of that part is a yen the local one no longer pays, and the limit
+        // (taken from the other items first) then leaves it to the patient.
         let one_receipt = visits.iter().all(|v| v.setting == visits[0].setting);
-        for k in (0..subs.len()).filter(|_| one_receipt) {
+        let beside_a_local = |k: usize| {
+            visits.iter().flat_map(|v| &v.parts).any(|p| {
+                p.subsidies.contains(&k) && p.subsidies.iter().any(|&o| subs[o].local)
+            })
+        };
+        for k in (0..subs.len()).filter(|&k| one_receipt && (subs[k].local || !beside_a_local(k))) {
             let (s, v) = without_subsidy(&subs, &visits, k);
             prop_assert!(with <= total(&ins, &s, &v), "subsidy {k}: with {with}");
         }
