@@ -137,6 +137,22 @@ fn visit(id: &str, date: &str, setting: Setting, parts: &[(u64, &[usize])]) -> V
     }
 }
 
+/// 生活保護 with a 医療券's 本人支払額 of `amount` a month.
+fn welfare(amount: u64) -> Subsidy {
+    let mut s = national("12", None);
+    s.terms = [Some(Terms {
+        method: Method::Monthly {
+            amount: Yen(amount),
+        },
+        caps: CopayCaps::default(),
+        charged_times_per_month: None,
+        rounding: Rounding::Yen,
+        counting: Default::default(),
+        class_without_certificate: None,
+    }); 3];
+    s
+}
+
 /// An amount on the 管理票 dated the 1st of April 2026 (before every visit of the tests).
 fn on_the_first(amount: u64) -> Vec<PaidElsewhere> {
     vec![PaidElsewhere {
@@ -510,16 +526,7 @@ fn maruko_at_the_clinic_and_at_the_pharmacy() {
 fn welfare_alone_with_an_own_payment() {
     // 生活保護 alone with a 本人支払額 of 3,000 a month: the first visit (10,000) 3,000, the
     // second (5,000) nothing; 生活保護 pays the rest.
-    let mut s = national("12", None);
-    let t = Terms {
-        method: Method::Monthly { amount: Yen(3_000) },
-        caps: CopayCaps::default(),
-        charged_times_per_month: None,
-        rounding: Rounding::Yen,
-        counting: Default::default(),
-        class_without_certificate: None,
-    };
-    s.terms = [Some(t); 3];
+    let s = welfare(3_000);
     let visits = vec![
         visit("a", "2026-04-01", OUT, &[(10_000, &[0])]),
         visit("b", "2026-04-08", OUT, &[(5_000, &[0])]),
@@ -845,15 +852,7 @@ fn a_cap_or_a_limit_reached_is_collected_to_the_yen() {
     );
     assert_eq!((q.window_charge, q.to_the_yen), (Yen(3_010), false));
     // A 生活保護 本人支払額 (3,333 on the 医療券) is collected exactly: 2,000, then 1,333.
-    let mut s = national("12", None);
-    s.terms = [Some(Terms {
-        method: Method::Monthly { amount: Yen(3_333) },
-        caps: CopayCaps::default(),
-        charged_times_per_month: None,
-        rounding: Rounding::Yen,
-        counting: Default::default(),
-        class_without_certificate: None,
-    }); 3];
+    let s = welfare(3_333);
     let none = insurance(InsuranceKind::None, 0, None, false);
     let visits = vec![
         visit("a", "2026-04-01", OUT, &[(2_000, &[0])]),
@@ -953,15 +952,7 @@ fn golden_meals_in_hospital_by_date_class_and_programme() {
     );
     // 生活保護 pays the meals (医療扶助): 公費のみ, 本人支払額 0 → nothing at the window; its KO
     // carries the 標準負担額 it pays.
-    let mut welfare = national("12", None);
-    welfare.terms = [Some(Terms {
-        method: Method::Monthly { amount: Yen(0) },
-        caps: CopayCaps::default(),
-        charged_times_per_month: None,
-        rounding: Rounding::Yen,
-        counting: Default::default(),
-        class_without_certificate: None,
-    }); 3];
+    let welfare = welfare(0);
     let none = insurance(InsuranceKind::None, 0, None, false);
     let q = run(
         none,

@@ -101,6 +101,26 @@ pub(super) fn parse<R: DeserializeOwned>(
 }
 
 /// `YYYY-MM-DD` or empty.
+/// A dated row's period: `valid_from` required, `valid_to` optional (inclusive), in order.
+pub(super) fn period(from: &str, to: &str) -> Result<(NaiveDate, Option<NaiveDate>), String> {
+    let from = opt_date(from)
+        .map_err(|e| format!("valid_from {e}"))?
+        .ok_or("valid_from is required")?;
+    let to = opt_date(to).map_err(|e| format!("valid_to {e}"))?;
+    if to.is_some_and(|t| t < from) {
+        return Err("valid_to is before valid_from".to_owned());
+    }
+    Ok((from, to))
+}
+
+/// Whether two inclusive periods (an open end is `None`) share a day.
+pub(super) fn overlap(
+    a: (NaiveDate, Option<NaiveDate>),
+    b: (NaiveDate, Option<NaiveDate>),
+) -> bool {
+    a.0 <= b.1.unwrap_or(NaiveDate::MAX) && b.0 <= a.1.unwrap_or(NaiveDate::MAX)
+}
+
 pub(super) fn opt_date(s: &str) -> Result<Option<NaiveDate>, String> {
     if s.is_empty() {
         Ok(None)

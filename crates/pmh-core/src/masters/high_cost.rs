@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::csvfile::{opt_date, opt_yen};
+use super::csvfile::{opt_yen, overlap, period};
 use super::{RowError, reporter};
 use crate::domain::{AgeGroup, HighCostClass, Yen};
 
@@ -192,13 +192,7 @@ pub(super) fn index(
             continue;
         }
         let parsed = (|| {
-            let from = opt_date(&r.valid_from)
-                .map_err(|e| format!("valid_from {e}"))?
-                .ok_or("valid_from is required")?;
-            let to = opt_date(&r.valid_to).map_err(|e| format!("valid_to {e}"))?;
-            if to.is_some_and(|t| t < from) {
-                return Err("valid_to is before valid_from".to_owned());
-            }
+            let (from, to) = period(&r.valid_from, &r.valid_to)?;
             let yen = |name: &str, v: &str| opt_yen(v).map_err(|e| format!("{name} {e}"));
             let monthly = yen("monthly_yen", &r.monthly_yen)?.ok_or("monthly_yen is required")?;
             let threshold = match r.threshold_yen.as_str() {
@@ -254,10 +248,10 @@ pub(super) fn index(
             }
         };
         let periods = out.rows.entry((key, age_group)).or_default();
-        if let Some(other) = periods.iter().find(|o| {
-            o.valid_from <= valid_to.unwrap_or(NaiveDate::MAX)
-                && valid_from <= o.valid_to.unwrap_or(NaiveDate::MAX)
-        }) {
+        if let Some(other) = periods
+            .iter()
+            .find(|o| overlap((o.valid_from, o.valid_to), (valid_from, valid_to)))
+        {
             bad(format!(
                 "{key} ({}) overlaps the row of line {}",
                 age_group.label(),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::csvfile::{opt_date, opt_yen};
+use super::csvfile::{opt_yen, overlap, period};
 use super::{LimitStatus, LocalProgramme, NationalProgramme, RowError, reporter};
 use crate::domain::{LawCode, Yen};
 
@@ -156,13 +156,7 @@ pub(super) fn index_charges(
             continue;
         }
         let parsed = (|| {
-            let from = opt_date(&r.valid_from)
-                .map_err(|e| format!("valid_from {e}"))?
-                .ok_or("valid_from is required")?;
-            let to = opt_date(&r.valid_to).map_err(|e| format!("valid_to {e}"))?;
-            if to.is_some_and(|t| t < from) {
-                return Err("valid_to is before valid_from".to_owned());
-            }
+            let (from, to) = period(&r.valid_from, &r.valid_to)?;
             let per_meal = opt_yen(&r.per_meal_yen)
                 .map_err(|e| format!("per_meal_yen {e}"))?
                 .ok_or("per_meal_yen is required")?;
@@ -179,10 +173,10 @@ pub(super) fn index_charges(
             }
         };
         let periods = out.rows.entry(class).or_default();
-        if let Some(other) = periods.iter().find(|o| {
-            o.valid_from <= valid_to.unwrap_or(NaiveDate::MAX)
-                && valid_from <= o.valid_to.unwrap_or(NaiveDate::MAX)
-        }) {
+        if let Some(other) = periods
+            .iter()
+            .find(|o| overlap((o.valid_from, o.valid_to), (valid_from, valid_to)))
+        {
             bad(format!(
                 "{} overlaps the row of line {}",
                 class.key(),
