@@ -35,7 +35,9 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(300);
     let masters = std::sync::Arc::new(pmh_gateway::masters::embedded());
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     println!("| visits in the month | quotes | µs per quote | × one visit |");
     println!("|---|---|---|---|");
     let mut base = 0.0;

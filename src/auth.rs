@@ -207,6 +207,7 @@ impl Caller {
 pub struct Clients {
     by_token: HashMap<TokenHash, Caller>,
     by_certificate: HashMap<String, Caller>,
+    by_name: HashMap<String, Caller>,
 }
 
 impl Clients {
@@ -221,8 +222,9 @@ impl Clients {
                 out.by_token.insert(t.clone(), caller.clone());
             }
             if let Some(n) = &c.certificate_name {
-                out.by_certificate.insert(n.clone(), caller);
+                out.by_certificate.insert(n.clone(), caller.clone());
             }
+            out.by_name.insert(c.name.clone(), caller);
         }
         out
     }
@@ -233,6 +235,11 @@ impl Clients {
 
     pub fn by_certificate(&self, common_name: &str) -> Option<&Caller> {
         self.by_certificate.get(common_name)
+    }
+
+    /// The client of this name (a session names its client; the client's scopes are today's).
+    pub fn by_name(&self, name: &str) -> Option<&Caller> {
+        self.by_name.get(name)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -156,6 +156,33 @@ impl CheckinFiles for NullStore {
     }
 }
 
+impl pmh_gateway::store::Sessions for NullStore {
+    fn open_session(
+        &self,
+        _: KeyedHash,
+        _: String,
+        _: chrono::DateTime<chrono::Utc>,
+        _: pmh_gateway::store::SessionExpiry,
+        _: usize,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn session(
+        &self,
+        _: KeyedHash,
+        _: chrono::DateTime<chrono::Utc>,
+        _: pmh_gateway::store::SessionExpiry,
+        _: bool,
+    ) -> BoxFuture<'_, Result<Option<String>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn close_session(&self, _: KeyedHash) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
 impl Store for NullStore {
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>> {
         Box::pin(async { Ok(StoreInfo::default()) })

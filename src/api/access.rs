@@ -108,6 +108,11 @@ impl Access {
         self.clients.by_token(token)
     }
 
+    /// The client of this name.
+    pub fn by_name(&self, name: &str) -> Option<&Caller> {
+        self.clients.by_name(name)
+    }
+
     /// How long a credential that failed is still refused from its address (see
     /// [`FailureLimiter`]: a valid credential is never asked about).
     pub fn blocked(

@@ -90,8 +90,6 @@ pub struct AppParts {
     pub json_cache: Arc<json_cache::JsonCache>,
     /// The shared bodies of the kept answers (`answers`).
     pub bodies: Arc<crate::answers::Bodies>,
-    /// The reception page's signed-in sessions.
-    pub reception: Arc<reception::Sessions>,
     /// Whether the gateway is served over TLS (the reception cookie is then `Secure`).
     pub tls: bool,
     /// Set when the server stops: long-lived answers (the reception page's live feed) end, so

@@ -170,7 +170,6 @@ pub fn state_with_store(
         answer_retention: config.store.answer_retention,
         json_cache: Arc::new(JsonCache::new(json_cache::DEFAULT_MAX_BYTES)),
         bodies: Arc::default(),
-        reception: Arc::default(),
         tls: config.server_tls.is_some(),
         stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
     }))

@@ -223,7 +223,7 @@ async fn the_page_signs_in_by_token_keeps_a_strict_cookie_and_refuses_without_a_
     assert_eq!(r.headers()[header::X_FRAME_OPTIONS], "DENY");
 
     // Idle for the timeout: signed out.
-    tokio::time::advance(IDLE).await;
+    p.clock.advance(chrono::Duration::from_std(IDLE).unwrap());
     let r = send(&app, get("/reception", &cookie)).await;
     assert!(r.body.contains("サインイン"), "idle session ended");
 
@@ -727,4 +727,97 @@ async fn the_list_and_its_feed_are_audited_with_every_reference_they_show() {
                 && r.detail.as_deref() == Some("GET /reception/events: a row")),
         "{saw_second:?}"
     );
+}
+
+/// Two application states on one store, with one secret: what two replicas (or a gateway before
+/// and after a restart) share.
+fn replica(
+    store: std::sync::Arc<dyn pmh_gateway::store::Store>,
+    hasher: std::sync::Arc<pmh_gateway::store::Hasher>,
+) -> axum::Router {
+    let p = in_process();
+    pmh_gateway::api::router(
+        pmh_gateway::app::state_with_store(
+            &p.config,
+            p.upstream.clone(),
+            p.clock.clone(),
+            store,
+            hasher,
+        )
+        .unwrap(),
+    )
+}
+
+/// A signed-in page on `app`, and its CSRF token, or `None` when `cookie` has no session there.
+async fn page_on(app: &axum::Router, cookie: &str) -> Option<String> {
+    let r = send(app, get("/reception", cookie)).await;
+    r.body
+        .contains("本日の受付")
+        .then(|| hidden(&r.body, "csrf"))
+}
+
+#[tokio::test]
+async fn a_restart_signs_nobody_out() {
+    // A session opened before the restart is there after it (the store keeps it, under a keyed
+    // hash of its id); the CSRF token is the same, derived from the id by any process.
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        let store = pmh_gateway::store::SqliteStore::open(dir.path(), false).unwrap();
+        let hasher =
+            pmh_gateway::store::Hasher::open_or_create(&dir.path().join("audit.key")).unwrap();
+        (store, std::sync::Arc::new(hasher))
+    };
+    let (store, hasher) = open();
+    let before = replica(std::sync::Arc::new(store), hasher);
+    let (cookie, csrf) = signed_in(&before, RECEPTION_TOKEN).await;
+    drop(before);
+    // The first store is dropped with the router; the process opens the folder again.
+    let (store, hasher) = open();
+    let after = replica(std::sync::Arc::new(store), hasher);
+    assert_eq!(page_on(&after, &cookie).await, Some(csrf));
+    // The raw store holds no session id.
+    let id = cookie.split_once('=').unwrap().1.to_owned();
+    for suffix in ["", "-wal"] {
+        let file = dir
+            .path()
+            .join(format!("{}{suffix}", pmh_gateway::store::DB_FILE));
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !bytes.windows(id.len()).any(|w| w == id.as_bytes()),
+            "the session id is not in {}",
+            file.display()
+        );
+    }
+}
+
+#[tokio::test]
+async fn any_replica_serves_any_session() {
+    // Two gateways on one PostgreSQL with one secret: signed in through A, the clerk keeps
+    // working through B (the same CSRF token), signs out through B, and A no longer knows it.
+    let Some(cluster) = pmh_gateway::sandbox::postgres::Cluster::start_or_skip("shared sessions")
+    else {
+        return;
+    };
+    let db = cluster.database().await.unwrap();
+    pmh_gateway::tls::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let hasher = std::sync::Arc::new(
+        pmh_gateway::store::Hasher::open_or_create(&dir.path().join("audit.key")).unwrap(),
+    );
+    let gateway = || async {
+        let store = pmh_gateway::store::PostgresStore::open(&pmh_gateway::store::PostgresConfig {
+            url: db.clone(),
+            ca_pem: None,
+            pool_size: 2,
+        })
+        .await
+        .unwrap();
+        replica(std::sync::Arc::new(store), hasher.clone())
+    };
+    let (a, b) = (gateway().await, gateway().await);
+    let (cookie, csrf) = signed_in(&a, RECEPTION_TOKEN).await;
+    assert_eq!(page_on(&b, &cookie).await, Some(csrf.clone()));
+    let r = send(&b, post("/reception/sign-out", &cookie, &[("csrf", &csrf)])).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(page_on(&a, &cookie).await, None);
 }

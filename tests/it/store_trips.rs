@@ -115,6 +115,32 @@ impl CheckinFiles for Trips {
     }
 }
 
+impl pmh_gateway::store::Sessions for Trips {
+    fn open_session(
+        &self,
+        key: KeyedHash,
+        client: String,
+        now: Time,
+        expiry: pmh_gateway::store::SessionExpiry,
+        per_client: usize,
+    ) -> F<'_, ()> {
+        self.count("open_session")
+            .open_session(key, client, now, expiry, per_client)
+    }
+    fn session(
+        &self,
+        key: KeyedHash,
+        now: Time,
+        expiry: pmh_gateway::store::SessionExpiry,
+        touch: bool,
+    ) -> F<'_, Option<String>> {
+        self.count("session").session(key, now, expiry, touch)
+    }
+    fn close_session(&self, key: KeyedHash) -> F<'_, ()> {
+        self.count("close_session").close_session(key)
+    }
+}
+
 impl Store for Trips {
     fn info(&self) -> F<'_, StoreInfo> {
         self.count("info").info()

@@ -128,6 +128,16 @@ impl Hasher {
         self.hash("patient", &canonical(insured))
     }
 
+    /// A reception page session, by its cookie's id (the store keeps this, never the id).
+    pub fn session(&self, id: &str) -> KeyedHash {
+        self.hash("reception-session", id)
+    }
+
+    /// A reception page session's CSRF token: any replica derives it from the id.
+    pub fn session_csrf(&self, id: &str) -> KeyedHash {
+        self.hash("reception-csrf", id)
+    }
+
     /// A certificate (受給者証): its payer number and recipient number, as the ledger keys it.
     pub fn card(&self, payer: &PayerNumber, recipient: &str) -> KeyedHash {
         self.hash("card", &format!("{}|{}", payer.as_str(), recipient.trim()))

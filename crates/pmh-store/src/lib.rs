@@ -559,9 +559,54 @@ pub trait CheckinFiles: Send + Sync + 'static {
     fn release_lease(&self, name: String, holder: String) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
+/// The reception page's sessions, shared by every replica: a session is known by a keyed hash
+/// of its id; when it expires (idle, lifetime) is the caller's rule, passed in.
+pub trait Sessions: Send + Sync + 'static {
+    /// Opens a session for `client` at `now`, in one transaction: sessions expired by `expiry`
+    /// end, and so do that client's oldest beyond `per_client` (never another client's).
+    fn open_session(
+        &self,
+        key: KeyedHash,
+        client: String,
+        now: DateTime<Utc>,
+        expiry: SessionExpiry,
+        per_client: usize,
+    ) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// The client of the session under `key` if it has not expired by `now` (an expired one
+    /// ends); `touch` counts `now` as its last use.
+    fn session(
+        &self,
+        key: KeyedHash,
+        now: DateTime<Utc>,
+        expiry: SessionExpiry,
+        touch: bool,
+    ) -> BoxFuture<'_, Result<Option<String>, StoreError>>;
+    /// Ends a session (signing out).
+    fn close_session(&self, key: KeyedHash) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+/// When a session expires: after `idle` without use, or `lifetime` after it was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionExpiry {
+    pub idle: std::time::Duration,
+    pub lifetime: std::time::Duration,
+}
+
+impl SessionExpiry {
+    /// The oldest last use and the oldest opening still alive at `now`, in milliseconds.
+    pub(crate) fn cutoffs(&self, now: DateTime<Utc>) -> (i64, i64) {
+        let ms_of = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let now = now.timestamp_millis();
+        (
+            now.saturating_sub(ms_of(self.idle)),
+            now.saturating_sub(ms_of(self.lifetime)),
+        )
+    }
+}
+
 /// The durable state, whichever backend holds it: each kind of data behind its own trait (a
 /// backend implements each in a file of its own), and what concerns the store as a whole.
-pub trait Store: Audit + Charges + Kept + CheckinFiles {
+pub trait Store: Audit + Charges + Kept + CheckinFiles + Sessions {
     /// Sizes (counts every table: for operators, not for every probe).
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>>;
     /// Whether the store answers at all (cheap: readiness probes call it).
@@ -693,5 +738,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "ledger_entry_ids",
         sqlite: include_str!("migrations/0011_ledger_entry_ids.sql"),
         postgres: include_str!("migrations/postgres/0011_ledger_entry_ids.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "reception_sessions",
+        sqlite: include_str!("migrations/0012_reception_sessions.sql"),
+        postgres: include_str!("migrations/postgres/0012_reception_sessions.sql"),
     },
 ];

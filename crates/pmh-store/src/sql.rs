@@ -79,6 +79,25 @@ pub(crate) const INSERT_CHARGE_VOID: &str =
                     client, at_ms)
                  VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8)";
 
+/// Sessions expired by idleness or age ($1: oldest last use alive, $2: oldest opening alive).
+pub(crate) const END_EXPIRED_SESSIONS: &str =
+    "DELETE FROM reception_sessions WHERE seen_ms <= $1 OR opened_ms <= $2";
+
+/// A new session.
+pub(crate) const INSERT_SESSION: &str =
+    "INSERT INTO reception_sessions (key, client, opened_ms, seen_ms) VALUES ($1, $2, $3, $3)";
+
+/// A session that has not expired ($2, $3 as in [`END_EXPIRED_SESSIONS`]).
+pub(crate) const LIVE_SESSION: &str = "SELECT client FROM reception_sessions
+     WHERE key = $1 AND seen_ms > $2 AND opened_ms > $3";
+
+/// A session's last use ($1, then the key: SQLite numbers `$n` by first appearance).
+pub(crate) const TOUCH_SESSION: &str =
+    "UPDATE reception_sessions SET seen_ms = $1 WHERE key = $2 AND seen_ms < $1";
+
+/// A session ended.
+pub(crate) const END_SESSION: &str = "DELETE FROM reception_sessions WHERE key = $1";
+
 /// Whether a check-in file was processed.
 pub(crate) const FILE_PROCESSED: &str = "SELECT 1 FROM checkin_files WHERE key = $1";
 

@@ -914,3 +914,73 @@ pub async fn a_lease_has_one_holder_until_it_expires_or_is_released(store: &dyn 
     assert_eq!((a.held, a.holder.as_str(), a.term), (true, "a", 3));
     assert!(!take("b", long).await.unwrap().held);
 }
+
+/// Sessions: found until idle or too old, touched by use, ended at sign-out; a client past its
+/// cap loses its own oldest, never another client's; any handle on the store sees them.
+pub async fn sessions_expire_are_touched_and_capped_per_client(store: &dyn Store) {
+    let expiry = SessionExpiry {
+        idle: std::time::Duration::from_secs(15 * 60),
+        lifetime: std::time::Duration::from_secs(8 * 3600),
+    };
+    let key = |n: &str| KeyedHash::parse(&format!("{n:0>64}")).unwrap();
+    let min = |m: i64| at(9) + chrono::Duration::minutes(m);
+    store
+        .open_session(key("a1"), "counter".into(), min(0), expiry, 2)
+        .await
+        .unwrap();
+    let found = store
+        .session(key("a1"), min(10), expiry, false)
+        .await
+        .unwrap();
+    assert_eq!(found.as_deref(), Some("counter"));
+    // Not touched at 10: idle since 0, gone at 15.
+    assert_eq!(
+        store
+            .session(key("a1"), min(15), expiry, true)
+            .await
+            .unwrap(),
+        None
+    );
+    // Touched, it lives on; ended by its lifetime whatever the use.
+    store
+        .open_session(key("a2"), "counter".into(), min(20), expiry, 2)
+        .await
+        .unwrap();
+    for m in (30..480).step_by(10) {
+        let s = store
+            .session(key("a2"), min(m), expiry, true)
+            .await
+            .unwrap();
+        assert!(s.is_some(), "alive at {m}");
+    }
+    assert_eq!(
+        store
+            .session(key("a2"), min(500), expiry, true)
+            .await
+            .unwrap(),
+        None
+    );
+    // A client's third session ends its oldest; another client's is untouched.
+    store
+        .open_session(key("b1"), "desk".into(), min(600), expiry, 2)
+        .await
+        .unwrap();
+    for (n, m) in [("c1", 601), ("c2", 602), ("c3", 603)] {
+        store
+            .open_session(key(n), "counter".into(), min(m), expiry, 2)
+            .await
+            .unwrap();
+    }
+    let alive = |n: &'static str| async move {
+        store
+            .session(key(n), min(604), expiry, false)
+            .await
+            .unwrap()
+            .is_some()
+    };
+    assert!(!alive("c1").await && alive("c2").await && alive("c3").await);
+    assert!(alive("b1").await);
+    // Signed out.
+    store.close_session(key("c3")).await.unwrap();
+    assert!(!alive("c3").await);
+}

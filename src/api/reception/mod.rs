@@ -41,7 +41,6 @@ use super::negotiate::Rendering;
 use crate::auth::Scope;
 use crate::domain::{Care, Claim};
 use crate::store::Operation;
-pub use session::Sessions;
 use session::{COOKIE, SIGN_IN_COOKIE, Session};
 
 const CSS: &str = include_str!("reception.css");
@@ -133,6 +132,8 @@ enum NoSession {
     SignIn,
     /// A form or the feed: refused.
     Refused,
+    /// The store, which holds the sessions, does not answer.
+    Unavailable,
 }
 
 impl IntoResponse for NoSession {
@@ -153,21 +154,37 @@ impl IntoResponse for NoSession {
                 "サインインが必要です",
                 "セッションが切れました。もう一度サインインしてください。",
             ),
+            Self::Unavailable => store_unavailable(),
         }
     }
 }
 
 /// The live session, or why there is none: the sign-in page for a page view, 403 for a form or
 /// the feed.
-fn signed_in(st: &AppState, headers: &HeaderMap, page: bool) -> Result<Session, NoSession> {
+async fn signed_in(st: &AppState, headers: &HeaderMap, page: bool) -> Result<Session, NoSession> {
     if !host_allowed(st, headers) {
         return Err(NoSession::Host);
     }
-    match st.reception.find(headers, now(), page) {
-        Some(s) => Ok(s),
-        None if page => Err(NoSession::SignIn),
-        None => Err(NoSession::Refused),
+    match session::find(st, headers, page).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) if page => Err(NoSession::SignIn),
+        Ok(None) => Err(NoSession::Refused),
+        Err(e) => {
+            tracing::error!(error = %e, "the reception sessions cannot be read");
+            Err(NoSession::Unavailable)
+        }
     }
+}
+
+/// The page when the store, which holds the sessions, does not answer.
+fn store_unavailable() -> Response {
+    message_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        None,
+        "一時的に利用できません",
+        "一時的に利用できません",
+        "状態の保存先（データベース）に接続できません。しばらくしてから開き直してください。",
+    )
 }
 
 /// A form's CSRF token against the session's.
@@ -208,7 +225,14 @@ async fn home(State(st): State<AppState>, headers: HeaderMap) -> Response {
     if !host_allowed(&st, &headers) {
         return NoSession::Host.into_response();
     }
-    let Some(s) = st.reception.find(&headers, now(), true) else {
+    let found = match session::find(&st, &headers, true).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!(error = %e, "the reception sessions cannot be read");
+            return store_unavailable();
+        }
+    };
+    let Some(s) = found else {
         let csrf = session::random_token();
         let mut r = html(StatusCode::OK, html::sign_in(&csrf, None));
         set(
@@ -290,7 +314,13 @@ async fn sign_in(
             return again("トークンが正しくありません。");
         }
     };
-    let s = st.reception.open(caller, t);
+    let s = match session::open(&st, caller).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "a reception session cannot be opened");
+            return store_unavailable();
+        }
+    };
     let mut r = Redirect::to("/reception").into_response();
     set(&mut r, &session::set_cookie(COOKIE, &s.id, st.tls, None));
     set(
@@ -312,14 +342,17 @@ async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let s = match signed_in(&st, &headers, false) {
+    let s = match signed_in(&st, &headers, false).await {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
     if !csrf_ok(&s, &form) {
         return csrf_refused();
     }
-    st.reception.close(&s.id);
+    if let Err(e) = session::close(&st, &s.id).await {
+        tracing::error!(error = %e, "a reception session cannot be ended");
+        return store_unavailable();
+    }
     let mut r = Redirect::to("/reception").into_response();
     set(&mut r, &session::set_cookie(COOKIE, "", st.tls, Some(0)));
     recorded(
@@ -335,7 +368,7 @@ async fn sign_out(
 /// Today's rows as they change: an `row` event with the row's HTML per change, `reload` when
 /// the feed fell behind, and the stream ends when the session does.
 async fn events(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let s = match signed_in(&st, &headers, false) {
+    let s = match signed_in(&st, &headers, false).await {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -352,7 +385,7 @@ async fn events(State(st): State<AppState>, headers: HeaderMap) -> Response {
                 next = tokio::time::timeout(FEED_CHECK, rx.recv()) => next,
                 _ = stopping.changed() => return None,
             };
-            if st.reception.find(&headers, now(), false).is_none() {
+            if !matches!(session::find(&st, &headers, false).await, Ok(Some(_))) {
                 let e = Event::default().event("signed-out").data("");
                 return Some((Ok::<_, Infallible>(e), None));
             }
@@ -461,7 +494,7 @@ async fn patient_page(
     q: HashMap<String, String>,
     print: bool,
 ) -> Response {
-    let s = match signed_in(&st, &headers, true) {
+    let s = match signed_in(&st, &headers, true).await {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -519,7 +552,7 @@ async fn ledger_entry(
     Path(reference): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let s = match signed_in(&st, &headers, true) {
+    let s = match signed_in(&st, &headers, true).await {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -604,7 +637,7 @@ async fn ledger_entry(
 
 /// The gateway's health for the clinic's IT person.
 async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let s = match signed_in(&st, &headers, true) {
+    let s = match signed_in(&st, &headers, true).await {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };

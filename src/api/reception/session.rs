@@ -3,24 +3,30 @@
 //! session ends after [`IDLE`] without a page or a form (the live feed does not count), [`LIFETIME`]
 //! after sign-in whatever the activity (a clerk's shift), or at sign-out. A client has at most
 //! [`PER_CLIENT`] sessions: a sign-in beyond ends that client's oldest, never another client's.
-//! Each session has its own CSRF token, which every form carries. Sessions live in memory: a
-//! restart signs everybody out.
+//! Sessions live in the store under a keyed hash of their id (never the id), so that every
+//! replica serves every session and a restart signs nobody out; the time is the service's
+//! clock. Each session's CSRF token, which every form carries, is a keyed hash of its id: any
+//! replica derives it, and the store never holds it.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
 use axum::http::header;
-use tokio::time::Instant;
 
-use crate::auth::Caller;
+use super::super::AppState;
+use crate::auth::{Caller, Scope};
+use crate::store::{SessionExpiry, StoreError};
 
 /// How long a session lasts without a page view or a form.
 pub const IDLE: Duration = Duration::from_secs(15 * 60);
 
 /// How long a session lasts at most, active or not: a shift; then the clerk signs in again.
 pub const LIFETIME: Duration = Duration::from_secs(8 * 3600);
+
+const EXPIRY: SessionExpiry = SessionExpiry {
+    idle: IDLE,
+    lifetime: LIFETIME,
+};
 
 /// Sessions of one client at once (the counters of a clinic that share its token); a sign-in
 /// beyond ends that client's oldest session.
@@ -50,14 +56,6 @@ pub struct Session {
     pub id: String,
     pub caller: Caller,
     pub csrf: String,
-    opened: Instant,
-    last_seen: Instant,
-}
-
-impl Session {
-    fn alive(&self, now: Instant) -> bool {
-        now.duration_since(self.last_seen) < IDLE && now.duration_since(self.opened) < LIFETIME
-    }
 }
 
 impl std::fmt::Debug for Session {
@@ -68,63 +66,50 @@ impl std::fmt::Debug for Session {
     }
 }
 
-#[derive(Default)]
-pub struct Sessions {
-    by_id: Mutex<HashMap<String, Session>>,
+fn session(st: &AppState, id: String, caller: Caller) -> Session {
+    let csrf = st.hasher.session_csrf(&id).to_string();
+    Session { id, caller, csrf }
 }
 
-impl Sessions {
-    /// A new session for `caller`.
-    pub fn open(&self, caller: Caller, now: Instant) -> Session {
-        let s = Session {
-            id: random_token(),
-            caller,
-            csrf: random_token(),
-            opened: now,
-            last_seen: now,
-        };
-        let mut g = self.lock();
-        g.retain(|_, v| v.alive(now));
-        // At the client's cap its oldest session ends: one token never ends another client's.
-        let mine: Vec<(Instant, String)> = g
-            .values()
-            .filter(|v| v.caller.name == s.caller.name)
-            .map(|v| (v.opened, v.id.clone()))
-            .collect();
-        if mine.len() >= PER_CLIENT
-            && let Some((_, oldest)) = mine.into_iter().min()
-        {
-            g.remove(&oldest);
-        }
-        g.insert(s.id.clone(), s.clone());
-        s
-    }
+/// A new session for `caller`, in the store.
+pub async fn open(st: &AppState, caller: Caller) -> Result<Session, StoreError> {
+    let id = random_token();
+    st.store
+        .open_session(
+            st.hasher.session(&id),
+            caller.name.clone(),
+            st.service.now(),
+            EXPIRY,
+            PER_CLIENT,
+        )
+        .await?;
+    Ok(session(st, id, caller))
+}
 
-    /// The session named by the request's cookie, if it has not been idle too long; `touch`
-    /// counts this request as activity.
-    pub fn find(&self, headers: &HeaderMap, now: Instant, touch: bool) -> Option<Session> {
-        let id = cookie(headers, COOKIE)?;
-        let mut g = self.lock();
-        let s = g.get_mut(id)?;
-        if !s.alive(now) {
-            g.remove(id);
-            return None;
-        }
-        if touch {
-            s.last_seen = now;
-        }
-        Some(s.clone())
-    }
+/// The session named by the request's cookie, if it has not expired and its client still may
+/// use the page (a client removed or without `reception` since has none); `touch` counts this
+/// request as activity.
+pub async fn find(
+    st: &AppState,
+    headers: &HeaderMap,
+    touch: bool,
+) -> Result<Option<Session>, StoreError> {
+    let Some(id) = cookie(headers, COOKIE).filter(|id| !id.is_empty()) else {
+        return Ok(None);
+    };
+    let client = st
+        .store
+        .session(st.hasher.session(id), st.service.now(), EXPIRY, touch)
+        .await?;
+    Ok(client
+        .and_then(|name| st.access.by_name(&name).cloned())
+        .filter(|c| c.may(Scope::Reception))
+        .map(|caller| session(st, id.to_owned(), caller)))
+}
 
-    pub fn close(&self, id: &str) {
-        self.lock().remove(id);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.by_id
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+/// Ends a session (signing out).
+pub async fn close(st: &AppState, id: &str) -> Result<(), StoreError> {
+    st.store.close_session(st.hasher.session(id)).await
 }
 
 /// A cookie's value from the request's `Cookie` headers.
@@ -158,84 +143,15 @@ mod tests {
 
     use super::*;
 
-    fn caller() -> Caller {
-        Caller {
-            name: "counter".into(),
-            scopes: [crate::auth::Scope::Reception].into(),
-        }
-    }
-
-    fn with_cookie(v: &str) -> HeaderMap {
+    #[test]
+    fn the_cookie_is_found_among_others() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_str(v).unwrap());
-        h
-    }
-
-    #[test]
-    fn a_session_ends_after_its_idle_time_and_activity_extends_it() {
-        let sessions = Sessions::default();
-        let t0 = Instant::now();
-        let s = sessions.open(caller(), t0);
-        let h = with_cookie(&format!("other=1; {COOKIE}={}", s.id));
-        let later = t0 + IDLE - Duration::from_secs(1);
-        assert!(sessions.find(&h, later, false).is_some());
-        // Not touched: idle since t0.
-        assert!(sessions.find(&h, t0 + IDLE, true).is_none());
-        let s = sessions.open(caller(), t0);
-        let h = with_cookie(&format!("{COOKIE}={}", s.id));
-        assert!(sessions.find(&h, later, true).is_some());
-        assert!(
-            sessions
-                .find(&h, t0 + IDLE + Duration::from_secs(60), false)
-                .is_some()
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("other=1; {COOKIE}=abc; x=2")).unwrap(),
         );
-        sessions.close(&s.id);
-        assert!(sessions.find(&h, later, false).is_none());
-        assert!(
-            sessions
-                .find(&with_cookie(&format!("{COOKIE}=forged")), later, false)
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn a_session_ends_after_a_shift_however_active() {
-        let sessions = Sessions::default();
-        let t0 = Instant::now();
-        let s = sessions.open(caller(), t0);
-        let h = with_cookie(&format!("{COOKIE}={}", s.id));
-        let mut t = t0;
-        while t + IDLE / 2 < t0 + LIFETIME {
-            t += IDLE / 2;
-            assert!(sessions.find(&h, t, true).is_some(), "active at {t:?}");
-        }
-        assert!(sessions.find(&h, t0 + LIFETIME, true).is_none());
-    }
-
-    #[test]
-    fn one_client_signing_in_again_and_again_ends_only_its_own_oldest_sessions() {
-        let sessions = Sessions::default();
-        let t0 = Instant::now();
-        let other = Caller {
-            name: "counter-2".into(),
-            scopes: [crate::auth::Scope::Reception].into(),
-        };
-        let theirs = sessions.open(other, t0);
-        let first = sessions.open(caller(), t0 + Duration::from_secs(1));
-        for i in 0..300 {
-            sessions.open(caller(), t0 + Duration::from_secs(2 + i));
-        }
-        let at = t0 + Duration::from_secs(400);
-        let find =
-            |s: &Session| sessions.find(&with_cookie(&format!("{COOKIE}={}", s.id)), at, false);
-        assert!(find(&theirs).is_some(), "another client's session stays");
-        assert!(find(&first).is_none(), "its own oldest went");
-        let mine = sessions
-            .lock()
-            .values()
-            .filter(|v| v.caller.name == "counter")
-            .count();
-        assert_eq!(mine, PER_CLIENT);
+        assert_eq!(cookie(&h, COOKIE), Some("abc"));
+        assert_eq!(cookie(&h, SIGN_IN_COOKIE), None);
     }
 
     #[test]

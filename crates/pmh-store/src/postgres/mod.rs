@@ -16,6 +16,7 @@ mod audit;
 mod charges;
 mod checkin_files;
 mod kept;
+mod sessions;
 
 use futures::future::BoxFuture;
 use std::time::Duration;
@@ -627,6 +628,14 @@ mod tests {
         };
         let store = std::sync::Arc::new(store(&cluster).await);
         suite::checkin_files_are_recorded_once_with_their_records(store).await;
+    }
+
+    #[tokio::test]
+    async fn sessions_expire_are_touched_and_capped_per_client() {
+        let Some(cluster) = Cluster::start_or_skip("postgres sessions") else {
+            return;
+        };
+        suite::sessions_expire_are_touched_and_capped_per_client(&store(&cluster).await).await;
     }
 
     #[tokio::test]

@@ -16,6 +16,7 @@ mod audit;
 mod charges;
 mod checkin_files;
 mod kept;
+mod sessions;
 
 use futures::future::BoxFuture;
 use std::path::{Path, PathBuf};
@@ -785,6 +786,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path(), false).unwrap();
         suite::checkin_files_are_recorded_once_with_their_records(std::sync::Arc::new(store)).await;
+    }
+
+    #[tokio::test]
+    async fn sessions_expire_are_touched_and_capped_per_client() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), false).unwrap();
+        suite::sessions_expire_are_touched_and_capped_per_client(&store).await;
     }
 
     #[tokio::test]
