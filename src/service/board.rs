@@ -32,6 +32,10 @@ pub enum RowStatus {
     Subsidies,
     /// PMH answered, but nothing is in force (or nothing was found): check the paper certificate.
     NoneFound,
+    /// PMH answered with certificates, none in force: the newest has expired (期限切れ).
+    Expired,
+    /// PMH answered with certificates, none in force yet (有効期間前).
+    NotYetValid,
     /// PMH could not be reached and nothing is cached: check the paper certificate.
     Unavailable,
 }
@@ -76,7 +80,25 @@ impl BoardRow {
         let status = match out.status {
             Status::Unavailable => RowStatus::Unavailable,
             Status::NoneFound => RowStatus::NoneFound,
-            Status::Confirmed if m.active.is_empty() => RowStatus::NoneFound,
+            // Certificates, none in force: say why (the newest one's status), not "no
+            // information".
+            Status::Confirmed if m.active.is_empty() => {
+                let newest = m
+                    .inactive
+                    .iter()
+                    .filter(|s| {
+                        matches!(
+                            s.status,
+                            SubsidyStatus::Expired | SubsidyStatus::NotYetValid
+                        )
+                    })
+                    .max_by_key(|s| s.validity.as_ref().and_then(|v| v.from));
+                match newest.map(|s| s.status) {
+                    Some(SubsidyStatus::NotYetValid) => RowStatus::NotYetValid,
+                    Some(SubsidyStatus::Expired) => RowStatus::Expired,
+                    _ => RowStatus::NoneFound,
+                }
+            }
             Status::Confirmed => RowStatus::Subsidies,
         };
         let subsidies = m
@@ -288,5 +310,26 @@ mod tests {
         assert_eq!(rows[1].status, RowStatus::NoneFound);
         let other_day = ServiceDate::new(out.service_date.date().succ_opt().unwrap());
         assert!(board.rows_for(other_day).is_empty());
+
+        // Certificates, none in force: the row says why (期限切れ / 有効期間前), not 情報なし.
+        for (status, row_status) in [
+            (SubsidyStatus::Expired, RowStatus::Expired),
+            (SubsidyStatus::NotYetValid, RowStatus::NotYetValid),
+        ] {
+            let mut m = (*out.mapped).clone();
+            let mut gone = m.active.remove(0);
+            gone.status = status;
+            m.active.clear();
+            m.inactive = vec![gone];
+            let mut inactive = out.clone();
+            inactive.mapped = Arc::new(m);
+            board.done("R5", t + chrono::Duration::minutes(5), &inactive);
+            let row = board
+                .rows_for(out.service_date)
+                .into_iter()
+                .find(|r| r.reference == "R5")
+                .unwrap();
+            assert_eq!(row.status, row_status);
+        }
     }
 }

@@ -90,6 +90,8 @@ fn status_text(r: &BoardRow) -> String {
         RowStatus::Pending => "取得中".into(),
         RowStatus::Subsidies => format!("公費あり：{}", r.subsidies.join("・")),
         RowStatus::NoneFound => "情報なし（紙の受給者証を確認）".into(),
+        RowStatus::Expired => "期限切れ（紙の受給者証を確認）".into(),
+        RowStatus::NotYetValid => "有効期間前（紙の受給者証を確認）".into(),
         RowStatus::Unavailable => {
             "取得できません（PMHに接続できません・紙の受給者証を確認）".into()
         }
@@ -100,7 +102,7 @@ fn status_class(s: RowStatus) -> &'static str {
     match s {
         RowStatus::Pending => "pending",
         RowStatus::Subsidies => "subsidies",
-        RowStatus::NoneFound => "none",
+        RowStatus::NoneFound | RowStatus::Expired | RowStatus::NotYetValid => "none",
         RowStatus::Unavailable => "unavailable",
     }
 }
@@ -205,7 +207,17 @@ fn copy_button(label: &str, value: &str) -> String {
     )
 }
 
+/// A programme under which the patient pays nothing (生活保護 without a 本人支払額, a free
+/// programme, a monthly cap of 0): no share or cap to show, which would read as a
+/// contradiction ("2割" beside "月 0円").
+fn nothing_to_pay(c: &Value) -> bool {
+    s(c, "method") == "free" || c["caps"]["per_month"].as_u64() == Some(0)
+}
+
 fn caps(c: &Value) -> String {
+    if nothing_to_pay(c) {
+        return "自己負担なし".into();
+    }
     let caps = &c["caps"];
     let part = |k: &str, name: &str| yen(&caps[k]).map(|y| format!("{name} {y}"));
     let list: Vec<String> = [("per_visit", "回"), ("per_day", "日"), ("per_month", "月")]
@@ -220,6 +232,9 @@ fn caps(c: &Value) -> String {
 }
 
 fn share(c: &Value) -> String {
+    if nothing_to_pay(c) {
+        return "自己負担なし".into();
+    }
     let fixed = |per: &str| {
         yen(&c["amount_yen"]).map_or_else(|| format!("定額（{per}）"), |y| format!("{per} {y}"))
     };
@@ -410,7 +425,17 @@ pub fn patient(
     let subsidies = answer["subsidies"]
         .as_array()
         .map_or(&[][..], Vec::as_slice);
+    let inactive_list = answer["inactive_subsidies"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
+    let only = |status: &str| {
+        !inactive_list.is_empty() && inactive_list.iter().all(|i| s(i, "status") == status)
+    };
     let status = match s(answer, "status") {
+        "confirmed" if subsidies.is_empty() && only("expired") => "期限切れ（紙の受給者証を確認）",
+        "confirmed" if subsidies.is_empty() && only("not_yet_valid") => {
+            "有効期間前（紙の受給者証を確認）"
+        }
         "confirmed" if subsidies.is_empty() => "公費の適用はありません（期限切れ・対象外を含む）",
         "confirmed" => "公費あり",
         "none_found" => "情報なし（紙の受給者証を確認）",
@@ -532,6 +557,26 @@ mod tests {
         assert_eq!(
             share(&serde_json::json!({"method": "rate", "rate_percent": 15})),
             "1.5割"
+        );
+    }
+
+    #[test]
+    fn a_programme_with_nothing_to_pay_says_so_once() {
+        // 生活保護 without a 本人支払額: the master's rate beside a monthly cap of 0 read as a
+        // contradiction ("2割" and "月 0円"); both fields say 自己負担なし.
+        let welfare = serde_json::json!({"method": "rate", "rate_percent": 20,
+            "caps": {"per_visit": null, "per_day": null, "per_month": 0}});
+        assert_eq!(
+            (share(&welfare), caps(&welfare)),
+            ("自己負担なし".into(), "自己負担なし".into())
+        );
+        let free = serde_json::json!({"method": "free", "caps": {}});
+        assert_eq!(share(&free), "自己負担なし");
+        let capped = serde_json::json!({"method": "rate", "rate_percent": 20,
+            "caps": {"per_month": 5000}});
+        assert_eq!(
+            (share(&capped), caps(&capped)),
+            ("2割".into(), "月 5,000円".into())
         );
     }
 }
