@@ -183,6 +183,27 @@ impl pmh_gateway::store::Sessions for NullStore {
     }
 }
 
+impl pmh_gateway::store::BoardRows for NullStore {
+    fn add_board_row(
+        &self,
+        _: chrono::NaiveDate,
+        _: Vec<u8>,
+        _: chrono::DateTime<chrono::Utc>,
+        _: chrono::NaiveDate,
+    ) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async { Ok(0) })
+    }
+
+    fn board_rows(
+        &self,
+        _: chrono::NaiveDate,
+        _: i64,
+        _: u32,
+    ) -> BoxFuture<'_, Result<Vec<pmh_gateway::store::SealedRow>, StoreError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
 impl Store for NullStore {
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>> {
         Box::pin(async { Ok(StoreInfo::default()) })

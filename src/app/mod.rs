@@ -334,6 +334,28 @@ pub fn spawn_retention(state: &AppState, cfg: &StoreConfig) -> tokio::task::Join
     })
 }
 
+/// How often a replica reads the reception list's new rows (every replica's check-ins) into its
+/// board: a check-in handled by another replica shows on this one's page within this.
+pub const BOARD_SYNC: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Reads the durable reception list into the board at start (a restart shows the day's list)
+/// and then every [`BOARD_SYNC`], until the gateway stops.
+pub fn spawn_board_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut stopping = state.stopping.subscribe();
+        let mut every = tokio::time::interval(BOARD_SYNC);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last = 0;
+        loop {
+            tokio::select! {
+                _ = every.tick() => last = state.service.sync_board(last).await,
+                _ = stopping.changed() => return,
+            }
+        }
+    })
+}
+
 /// Serves the gateway on `listener` until `shutdown` completes, then drains in-flight requests.
 pub async fn run(
     listener: TcpListener,
@@ -349,6 +371,7 @@ pub async fn run(
     let _masters_watcher = watch_masters(state.service.master_store().clone())?;
     let watcher = start_checkin_watcher(&config, &state)?;
     let retention = spawn_retention(&state, &config.store);
+    let board_sync = spawn_board_sync(&state);
     let listener = GatewayListener::new(listener, tls).map_err(StartupError::Serve)?;
     let metrics = state.metrics.clone();
     let stopping = state.stopping.clone();
@@ -368,6 +391,7 @@ pub async fn run(
     .await
     .map_err(StartupError::Serve);
     retention.abort();
+    board_sync.abort();
     match watcher {
         Some(CheckinWatcher::Local(w)) => w.shutdown().await,
         Some(CheckinWatcher::Leased(w)) => w.shutdown().await,

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::answers::{kept_change, kept_key};
-use crate::service::{Durable, DurableError, Lookup, Saved};
+use crate::domain::ServiceDate;
+use crate::service::{Durable, DurableError, ListRow, Lookup, Saved};
 use crate::store::{Hasher, Store};
 use futures::future::BoxFuture;
 
@@ -49,4 +50,53 @@ impl Durable for StoreDurable {
             })
         })
     }
+
+    fn add_row(
+        &self,
+        day: ServiceDate,
+        body: Vec<u8>,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<(), DurableError>> {
+        // Sealed: a row names a 照会番号 and the programmes of a person's certificates.
+        let date = day.date();
+        let sealed = self.hasher.board(&date.to_string()).seal(&body);
+        // Yesterday's rows stay (a list opened just after midnight); older ones go.
+        let keep_from = date.pred_opt().unwrap_or(date);
+        Box::pin(async move {
+            self.store
+                .add_board_row(date, sealed, at, keep_from)
+                .await
+                .map(|_| ())
+                .map_err(failed)
+        })
+    }
+
+    fn rows(
+        &self,
+        day: ServiceDate,
+        after: i64,
+    ) -> BoxFuture<'_, Result<Vec<ListRow>, DurableError>> {
+        let date = day.date();
+        let sealer = self.hasher.board(&date.to_string());
+        Box::pin(async move {
+            let rows = self
+                .store
+                .board_rows(date, after, ROWS_PER_READ)
+                .await
+                .map_err(failed)?;
+            rows.into_iter()
+                .map(|(seq, sealed)| {
+                    sealer.open(&sealed).map(|b| (seq, b)).ok_or_else(|| {
+                        DurableError(
+                            "a row of the reception list does not open with this store's secret"
+                                .into(),
+                        )
+                    })
+                })
+                .collect()
+        })
+    }
 }
+
+/// The most rows of the reception list read at once (a busy day's list reads in a few).
+const ROWS_PER_READ: u32 = 2000;

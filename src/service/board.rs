@@ -4,8 +4,9 @@
 //! check-in file is seen (取得中) and replaced when its prefetch ends; every change is sent to
 //! the subscribers (the page's live feed).
 //!
-//! The board is the process's own: rows of check-ins handled by another replica, or before a
-//! restart, are not on it.
+//! Every change is also written to the durable list (the store's, shared by the replicas), and
+//! each process reads that list back into its board (`Service::sync_board`): the board shows
+//! every replica's check-ins, and the day's list survives a restart.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -24,7 +25,8 @@ const MAX_ROWS: usize = 2000;
 const FEED_BUFFER: usize = 256;
 
 /// Where a check-in stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RowStatus {
     /// The file was seen; its prefetch is running.
     Pending,
@@ -41,7 +43,8 @@ pub enum RowStatus {
 }
 
 /// What needs the clerk, beyond the status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Alert {
     /// A certificate has expired (期限切れ).
     Expired,
@@ -180,8 +183,14 @@ impl Default for Board {
 }
 
 impl Board {
-    /// A check-in file was seen: its row says 取得中 until [`Board::done`].
-    pub fn pending(&self, reference: &str, service_date: ServiceDate, arrived_at: DateTime<Utc>) {
+    /// A check-in file was seen: its row says 取得中 until [`Board::done`]. Returns the row
+    /// when the board changed.
+    pub fn pending(
+        &self,
+        reference: &str,
+        service_date: ServiceDate,
+        arrived_at: DateTime<Utc>,
+    ) -> Option<Arc<BoardRow>> {
         self.put(BoardRow {
             reference: reference.to_owned(),
             service_date,
@@ -190,27 +199,69 @@ impl Board {
             subsidies: Vec::new(),
             alerts: Vec::new(),
             seq: 0,
-        });
+        })
     }
 
-    /// A check-in's prefetch ended with `out`.
-    pub fn done(&self, reference: &str, arrived_at: DateTime<Utc>, out: &CheckOutcome) {
-        self.put(BoardRow::of(reference, arrived_at, out));
+    /// A check-in's prefetch ended with `out`. Returns the row when the board changed.
+    pub fn done(
+        &self,
+        reference: &str,
+        arrived_at: DateTime<Utc>,
+        out: &CheckOutcome,
+    ) -> Option<Arc<BoardRow>> {
+        self.put(BoardRow::of(reference, arrived_at, out))
     }
 
-    fn put(&self, mut row: BoardRow) {
+    /// A row read from the durable list (another replica's change, or one from before a
+    /// restart): put when it changes the board.
+    pub fn merge(&self, row: BoardRow) -> Option<Arc<BoardRow>> {
+        self.put(row)
+    }
+
+    /// Puts `row` unless an older check-in would replace a newer one, or nothing changes;
+    /// returns it when it was put (and sent to the subscribers).
+    fn put(&self, mut row: BoardRow) -> Option<Arc<BoardRow>> {
         let row = {
             let mut g = self
                 .rows
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let same = |a: &BoardRow, b: &BoardRow| {
+                (
+                    &a.reference,
+                    a.service_date,
+                    a.arrived_at,
+                    a.status,
+                    &a.subsidies,
+                    &a.alerts,
+                ) == (
+                    &b.reference,
+                    b.service_date,
+                    b.arrived_at,
+                    b.status,
+                    &b.subsidies,
+                    &b.alerts,
+                )
+            };
+            match g.rows.iter().position(|r| r.reference == row.reference) {
+                // An older check-in of the same person handled after a newer one (files are
+                // handled several at once) does not replace it; the same row again, or its
+                // 取得中 read back after its outcome (from the durable list), changes nothing.
+                Some(i)
+                    if g.rows[i].arrived_at > row.arrived_at
+                        || same(&g.rows[i], &row)
+                        || (g.rows[i].arrived_at == row.arrived_at
+                            && row.status == RowStatus::Pending
+                            && g.rows[i].status != RowStatus::Pending) =>
+                {
+                    return None;
+                }
+                _ => {}
+            }
             g.seq += 1;
             row.seq = g.seq;
             let row = Arc::new(row);
             match g.rows.iter().position(|r| r.reference == row.reference) {
-                // An older check-in of the same person handled after a newer one (files are
-                // handled several at once) does not replace it.
-                Some(i) if g.rows[i].arrived_at > row.arrived_at => return,
                 Some(i) => g.rows[i] = row.clone(),
                 None => {
                     if g.rows.len() == MAX_ROWS {
@@ -222,7 +273,8 @@ impl Board {
             row
         };
         // No subscriber is no error.
-        let _ = self.feed.send(row);
+        let _ = self.feed.send(row.clone());
+        Some(row)
     }
 
     /// The rows of check-ins for `day`, newest first.

@@ -53,6 +53,64 @@ pub trait Durable: Send + Sync + 'static {
         at: Lookup<'_>,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Option<Vec<u8>>, DurableError>>;
+    /// Appends a row of the day's reception list (`body` serialised), written at `at`.
+    fn add_row(
+        &self,
+        day: ServiceDate,
+        body: Vec<u8>,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<(), DurableError>> {
+        let _ = (day, body, at);
+        Box::pin(async { Ok(()) })
+    }
+    /// The day's rows written after sequence number `after`, in order, with their numbers.
+    fn rows(
+        &self,
+        day: ServiceDate,
+        after: i64,
+    ) -> BoxFuture<'_, Result<Vec<ListRow>, DurableError>> {
+        let _ = (day, after);
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
+/// A row of the reception list as read back: its sequence number and its serialised body.
+pub type ListRow = (i64, Vec<u8>);
+
+/// A row of the reception list as kept.
+#[derive(Serialize, Deserialize)]
+pub(super) struct KeptRow {
+    reference: String,
+    service_date: chrono::NaiveDate,
+    arrived_at: DateTime<Utc>,
+    status: super::RowStatus,
+    subsidies: Vec<String>,
+    alerts: Vec<super::Alert>,
+}
+
+impl KeptRow {
+    pub(super) fn of(r: &super::BoardRow) -> Self {
+        Self {
+            reference: r.reference.clone(),
+            service_date: r.service_date.date(),
+            arrived_at: r.arrived_at,
+            status: r.status,
+            subsidies: r.subsidies.clone(),
+            alerts: r.alerts.clone(),
+        }
+    }
+
+    pub(super) fn into_row(self) -> super::BoardRow {
+        super::BoardRow {
+            reference: self.reference,
+            service_date: ServiceDate::new(self.service_date),
+            arrived_at: self.arrived_at,
+            status: self.status,
+            subsidies: self.subsidies,
+            alerts: self.alerts,
+            seq: 0,
+        }
+    }
 }
 
 /// An answer as kept: what was fetched, and when.

@@ -28,7 +28,7 @@ use tokio::time::Instant;
 
 pub use breaker::{Breaker, BreakerState};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use durable::{Durable, DurableError, Forgetful, Lookup, Saved};
+pub use durable::{Durable, DurableError, Forgetful, ListRow, Lookup, Saved};
 use fetched::Fetched;
 pub use intake::{ResultCheck, ResultError, ResultVisit, checks_from_result};
 pub use keeper::StandInChange;
@@ -413,7 +413,9 @@ impl SubsidyService {
             let day = request
                 .service_date
                 .unwrap_or_else(|| ServiceDate::today_at(self.clock.now()));
-            self.board.pending(reference, day, *arrived_at);
+            if let Some(row) = self.board.pending(reference, day, *arrived_at) {
+                self.keep_row(&row).await;
+            }
         }
         let out = match block {
             Some(certificates) => {
@@ -459,7 +461,9 @@ impl SubsidyService {
                     None => false,
                 };
                 if let Some(reference) = reference.filter(|_| newer) {
-                    self.board.done(&reference, arrived_at, &out);
+                    if let Some(row) = self.board.done(&reference, arrived_at, &out) {
+                        self.keep_row(&row).await;
+                    }
                     let answer = self.fresh.get(&self.fresh.key(&insured, out.service_date));
                     let c = CheckIn {
                         insured,
@@ -594,6 +598,47 @@ impl SubsidyService {
     async fn forget_stand_in(&self, insured: &InsuredIdentity, at: DateTime<Utc>) -> StandInChange {
         self.last_confirmed.invalidate(insured).await;
         self.keeper.change(insured.clone(), None, at)
+    }
+
+    /// A change of the reception list, written to the durable list the replicas share.
+    async fn keep_row(&self, row: &BoardRow) {
+        let body = serde_json::to_vec(&durable::KeptRow::of(row)).unwrap_or_default();
+        match self
+            .durable
+            .add_row(row.service_date, body, self.clock.now())
+            .await
+        {
+            Ok(()) => self.durable_count("board_row", "kept"),
+            Err(e) => {
+                self.durable_count("board_row", "failed");
+                tracing::warn!(error = %e, "cannot write the reception list's row");
+            }
+        }
+    }
+
+    /// Reads today's rows of the durable list written after `after` into the board (another
+    /// replica's check-ins, or those from before a restart); returns the last number read, to
+    /// pass next time.
+    pub async fn sync_board(&self, after: i64) -> i64 {
+        let rows = match self.durable.rows(self.today(), after).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.durable_count("board_row", "failed");
+                tracing::warn!(error = %e, "cannot read the reception list");
+                return after;
+            }
+        };
+        let mut last = after;
+        for (seq, body) in rows {
+            last = last.max(seq);
+            match serde_json::from_slice::<durable::KeptRow>(&body) {
+                Ok(r) => {
+                    self.board.merge(r.into_row());
+                }
+                Err(_) => self.durable_count("board_row", "failed"),
+            }
+        }
+        last
     }
 
     async fn keep_check_in(&self, reference: &str, c: &CheckIn, answer: Option<&Fetched>) {

@@ -735,17 +735,48 @@ fn replica(
     store: std::sync::Arc<dyn pmh_gateway::store::Store>,
     hasher: std::sync::Arc<pmh_gateway::store::Hasher>,
 ) -> axum::Router {
+    pmh_gateway::api::router(replica_state(store, hasher))
+}
+
+fn replica_state(
+    store: std::sync::Arc<dyn pmh_gateway::store::Store>,
+    hasher: std::sync::Arc<pmh_gateway::store::Hasher>,
+) -> pmh_gateway::api::AppState {
     let p = in_process();
-    pmh_gateway::api::router(
-        pmh_gateway::app::state_with_store(
-            &p.config,
-            p.upstream.clone(),
-            p.clock.clone(),
-            store,
-            hasher,
-        )
-        .unwrap(),
+    pmh_gateway::app::state_with_store(
+        &p.config,
+        p.upstream.clone(),
+        p.clock.clone(),
+        store,
+        hasher,
     )
+    .unwrap()
+}
+
+/// A check-in of the population's `n`-th persona handled by `st` (its prefetch), and its
+/// 照会番号.
+async fn handle_check_in(st: &pmh_gateway::api::AppState, n: usize) -> String {
+    let pop = pmh_gateway::sandbox::Population::generate(SEED, today(), 300);
+    let person = &pop.personas[n];
+    let xml = pmh_gateway::sandbox::terminal::check_in_xml(
+        person,
+        n as u64,
+        today(),
+        "1311111111",
+        &format!("{n:012}"),
+    )
+    .unwrap();
+    pmh_gateway::checkin::prefetch(
+        &st.service,
+        &st.metrics,
+        None,
+        &xml,
+        &format!("OQSsiquc01res_face_{n:06}.xml"),
+        ten_am_jst(),
+    )
+    .await
+    .unwrap();
+    pmh_gateway::sandbox::terminal::reference_of(person)
 }
 
 /// A signed-in page on `app`, and its CSRF token, or `None` when `cookie` has no session there.
@@ -820,4 +851,63 @@ async fn any_replica_serves_any_session() {
     let r = send(&b, post("/reception/sign-out", &cookie, &[("csrf", &csrf)])).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(page_on(&a, &cookie).await, None);
+}
+
+#[tokio::test]
+async fn every_replica_lists_every_check_in_and_a_restart_keeps_the_list() {
+    // Two gateways on one PostgreSQL: a check-in handled by A is on B's list once B has read
+    // the shared list (what its sync loop does every 500 ms), with its outcome; a third
+    // gateway started afterwards (a restart) has the day's list at its first read.
+    let Some(cluster) = pmh_gateway::sandbox::postgres::Cluster::start_or_skip("shared list")
+    else {
+        return;
+    };
+    let db = cluster.database().await.unwrap();
+    pmh_gateway::tls::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let hasher = std::sync::Arc::new(
+        pmh_gateway::store::Hasher::open_or_create(&dir.path().join("audit.key")).unwrap(),
+    );
+    let gateway = || async {
+        let store = pmh_gateway::store::PostgresStore::open(&pmh_gateway::store::PostgresConfig {
+            url: db.clone(),
+            ca_pem: None,
+            pool_size: 2,
+        })
+        .await
+        .unwrap();
+        replica_state(std::sync::Arc::new(store), hasher.clone())
+    };
+    let (a, b) = (gateway().await, gateway().await);
+    let first = handle_check_in(&a, 0).await;
+    let second = handle_check_in(&a, 1).await;
+    let last = b.service.sync_board(0).await;
+    assert!(last > 0);
+    let app_b = pmh_gateway::api::router(b.clone());
+    let (cookie, _) = signed_in(&app_b, RECEPTION_TOKEN).await;
+    let list = send(&app_b, get("/reception", &cookie)).await;
+    assert!(
+        list.body.contains(&first) && list.body.contains(&second),
+        "{}",
+        list.body
+    );
+    // Newest first, each with its outcome (not 取得中).
+    assert!(list.body.find(&second) < list.body.find(&first));
+    assert!(!list.body.contains("取得中"), "{}", list.body);
+    // Read again: nothing new, nothing changes.
+    assert_eq!(b.service.sync_board(last).await, last);
+    assert_eq!(b.service.board().rows_for(b.service.today()).len(), 2);
+    // A's own rows read back do not turn its outcomes into 取得中.
+    a.service.sync_board(0).await;
+    assert!(
+        a.service
+            .board()
+            .rows_for(a.service.today())
+            .iter()
+            .all(|r| r.status != pmh_gateway::service::RowStatus::Pending)
+    );
+    // A restart: a new gateway on the same database lists both.
+    let c = gateway().await;
+    c.service.sync_board(0).await;
+    assert_eq!(c.service.board().rows_for(c.service.today()).len(), 2);
 }

@@ -141,6 +141,27 @@ impl pmh_gateway::store::Sessions for Trips {
     }
 }
 
+impl pmh_gateway::store::BoardRows for Trips {
+    fn add_board_row(
+        &self,
+        day: chrono::NaiveDate,
+        row: Vec<u8>,
+        at: Time,
+        keep_from: chrono::NaiveDate,
+    ) -> F<'_, i64> {
+        self.count("add_board_row")
+            .add_board_row(day, row, at, keep_from)
+    }
+    fn board_rows(
+        &self,
+        day: chrono::NaiveDate,
+        after: i64,
+        limit: u32,
+    ) -> F<'_, Vec<pmh_gateway::store::SealedRow>> {
+        self.count("board_rows").board_rows(day, after, limit)
+    }
+}
+
 impl Store for Trips {
     fn info(&self) -> F<'_, StoreInfo> {
         self.count("info").info()

@@ -224,6 +224,11 @@ impl Hasher {
         self.kept("check_in", reference.trim())
     }
 
+    /// The key the reception list's rows of a service day (`YYYY-MM-DD`) are sealed with.
+    pub fn board(&self, day: &str) -> Sealer {
+        self.sealer("board", day)
+    }
+
     /// The key an answer kept under `check_id` is sealed with (the check id is not personal,
     /// so it is the row's key as it is).
     pub fn answer(&self, check_id: &str) -> Sealer {

@@ -24,7 +24,7 @@ mod suite;
 use futures::future::BoxFuture;
 use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use keyed::{Hasher, KEY_BYTES, KeyedHash, Sealer, key_path};
@@ -349,7 +349,7 @@ pub struct CheckCommit {
     /// The cards whose month the answer shows, in the answer's order.
     pub cards: Vec<KeyedHash>,
     /// A day in the month.
-    pub month: chrono::NaiveDate,
+    pub month: NaiveDate,
     /// The person's stand-in, when the check's answer changed it.
     pub kept: Option<KeptChange>,
 }
@@ -521,7 +521,7 @@ pub trait Charges: Send + Sync + 'static {
     fn ledger(
         &self,
         card: KeyedHash,
-        month: chrono::NaiveDate,
+        month: NaiveDate,
     ) -> BoxFuture<'_, Result<Vec<LedgerRow>, StoreError>>;
 }
 
@@ -585,6 +585,30 @@ pub trait Sessions: Send + Sync + 'static {
     fn close_session(&self, key: KeyedHash) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
+/// A row of the reception list as stored: its sequence number and its sealed bytes.
+pub type SealedRow = (i64, Vec<u8>);
+
+/// The reception page's list of the day's check-ins, shared by every replica: sealed rows in
+/// the order written.
+pub trait BoardRows: Send + Sync + 'static {
+    /// Appends a sealed row for the service day `day`, written at `at`; rows of days before
+    /// `keep_from` go. Returns the row's sequence number.
+    fn add_board_row(
+        &self,
+        day: NaiveDate,
+        row: Vec<u8>,
+        at: DateTime<Utc>,
+        keep_from: NaiveDate,
+    ) -> BoxFuture<'_, Result<i64, StoreError>>;
+    /// The day's rows written after sequence number `after`, in order (at most `limit`).
+    fn board_rows(
+        &self,
+        day: NaiveDate,
+        after: i64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<SealedRow>, StoreError>>;
+}
+
 /// When a session expires: after `idle` without use, or `lifetime` after it was opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionExpiry {
@@ -606,7 +630,7 @@ impl SessionExpiry {
 
 /// The durable state, whichever backend holds it: each kind of data behind its own trait (a
 /// backend implements each in a file of its own), and what concerns the store as a whole.
-pub trait Store: Audit + Charges + Kept + CheckinFiles + Sessions {
+pub trait Store: Audit + Charges + Kept + CheckinFiles + Sessions + BoardRows {
     /// Sizes (counts every table: for operators, not for every probe).
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>>;
     /// Whether the store answers at all (cheap: readiness probes call it).
@@ -744,5 +768,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "reception_sessions",
         sqlite: include_str!("migrations/0012_reception_sessions.sql"),
         postgres: include_str!("migrations/postgres/0012_reception_sessions.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "board_rows",
+        sqlite: include_str!("migrations/0013_board_rows.sql"),
+        postgres: include_str!("migrations/postgres/0013_board_rows.sql"),
     },
 ];

@@ -98,6 +98,13 @@ pub(crate) const TOUCH_SESSION: &str =
 /// A session ended.
 pub(crate) const END_SESSION: &str = "DELETE FROM reception_sessions WHERE key = $1";
 
+/// Board rows of days before $1 go.
+pub(crate) const END_OLD_BOARD_ROWS: &str = "DELETE FROM board_rows WHERE day < $1";
+
+/// A day's board rows after a sequence number, in order.
+pub(crate) const BOARD_ROWS: &str =
+    "SELECT seq, row FROM board_rows WHERE day = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+
 /// Whether a check-in file was processed.
 pub(crate) const FILE_PROCESSED: &str = "SELECT 1 FROM checkin_files WHERE key = $1";
 

@@ -984,3 +984,36 @@ pub async fn sessions_expire_are_touched_and_capped_per_client(store: &dyn Store
     store.close_session(key("c3")).await.unwrap();
     assert!(!alive("c3").await);
 }
+
+/// Board rows: appended in order, read per day after a sequence number, sealed bytes as given;
+/// days before the one kept from go.
+pub async fn board_rows_are_read_in_order_per_day(store: &dyn Store) {
+    let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let a = store
+        .add_board_row(day(21), b"a".to_vec(), at(9), day(20))
+        .await
+        .unwrap();
+    let b = store
+        .add_board_row(day(21), b"b".to_vec(), at(10), day(20))
+        .await
+        .unwrap();
+    store
+        .add_board_row(day(20), b"old".to_vec(), at(8), day(20))
+        .await
+        .unwrap();
+    assert!(b > a);
+    let rows = store.board_rows(day(21), 0, 100).await.unwrap();
+    assert_eq!(rows, [(a, b"a".to_vec()), (b, b"b".to_vec())]);
+    assert_eq!(
+        store.board_rows(day(21), a, 100).await.unwrap(),
+        [(b, b"b".to_vec())]
+    );
+    assert_eq!(store.board_rows(day(21), 0, 1).await.unwrap().len(), 1);
+    // The next day's first row ends the day before yesterday's.
+    store
+        .add_board_row(day(22), b"c".to_vec(), at(11), day(21))
+        .await
+        .unwrap();
+    assert!(store.board_rows(day(20), 0, 100).await.unwrap().is_empty());
+    assert_eq!(store.board_rows(day(21), 0, 100).await.unwrap().len(), 2);
+}

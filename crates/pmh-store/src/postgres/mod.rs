@@ -13,6 +13,7 @@
 //! verified by rustls; without a CA only a loopback host or a Unix socket is accepted.
 
 mod audit;
+mod board;
 mod charges;
 mod checkin_files;
 mod kept;
@@ -628,6 +629,14 @@ mod tests {
         };
         let store = std::sync::Arc::new(store(&cluster).await);
         suite::checkin_files_are_recorded_once_with_their_records(store).await;
+    }
+
+    #[tokio::test]
+    async fn board_rows_are_read_in_order_per_day() {
+        let Some(cluster) = Cluster::start_or_skip("postgres board rows") else {
+            return;
+        };
+        suite::board_rows_are_read_in_order_per_day(&store(&cluster).await).await;
     }
 
     #[tokio::test]

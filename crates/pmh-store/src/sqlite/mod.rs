@@ -13,6 +13,7 @@
 //! lost. `synchronous = FULL` (`store.fsync = "full"`) trades throughput for that too.
 
 mod audit;
+mod board;
 mod charges;
 mod checkin_files;
 mod kept;
@@ -786,6 +787,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path(), false).unwrap();
         suite::checkin_files_are_recorded_once_with_their_records(std::sync::Arc::new(store)).await;
+    }
+
+    #[tokio::test]
+    async fn board_rows_are_read_in_order_per_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), false).unwrap();
+        suite::board_rows_are_read_in_order_per_day(&store).await;
     }
 
     #[tokio::test]
