@@ -591,3 +591,55 @@ fn a_plain_number_in_the_state_folder_is_found() {
     std::fs::write(dir.path().join("state.db"), bytes).unwrap();
     assert_nothing_personal_in(dir.path(), &[("recipient number", "7294523".into())]);
 }
+
+/// One PostgreSQL database and one secret, and in-process gateways on them: what replicas
+/// share. `None` (the test skips, or fails under `PMH_GATEWAY_REQUIRE_POSTGRES`) without
+/// PostgreSQL.
+pub struct SharedDatabase {
+    _cluster: sandbox::postgres::Cluster,
+    pub db: String,
+    _dir: tempfile::TempDir,
+    pub hasher: Arc<pmh_gateway::store::Hasher>,
+}
+
+impl SharedDatabase {
+    pub async fn start_or_skip(test: &str) -> Option<Self> {
+        let cluster = sandbox::postgres::Cluster::start_or_skip(test)?;
+        let db = cluster.database().await.unwrap();
+        pmh_gateway::tls::install_crypto_provider();
+        let dir = tempfile::tempdir().unwrap();
+        let hasher = Arc::new(
+            pmh_gateway::store::Hasher::open_or_create(&dir.path().join("audit.key")).unwrap(),
+        );
+        Some(Self {
+            _cluster: cluster,
+            db,
+            _dir: dir,
+            hasher,
+        })
+    }
+
+    /// A new store (`pool` connections) on the database.
+    pub async fn store(&self, pool: usize) -> pmh_gateway::store::PostgresStore {
+        pmh_gateway::store::PostgresStore::open(&pmh_gateway::store::PostgresConfig {
+            url: self.db.clone(),
+            ca_pem: None,
+            pool_size: pool,
+        })
+        .await
+        .unwrap()
+    }
+
+    /// An in-process gateway on the database (a replica, or the same one restarted).
+    pub async fn gateway(&self) -> AppState {
+        let p = in_process();
+        pmh_gateway::app::state_with_store(
+            &p.config,
+            p.upstream.clone(),
+            p.clock.clone(),
+            Arc::new(self.store(4).await),
+            self.hasher.clone(),
+        )
+        .unwrap()
+    }
+}

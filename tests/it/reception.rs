@@ -825,26 +825,10 @@ async fn a_restart_signs_nobody_out() {
 async fn any_replica_serves_any_session() {
     // Two gateways on one PostgreSQL with one secret: signed in through A, the clerk keeps
     // working through B (the same CSRF token), signs out through B, and A no longer knows it.
-    let Some(cluster) = pmh_gateway::sandbox::postgres::Cluster::start_or_skip("shared sessions")
-    else {
+    let Some(shared) = SharedDatabase::start_or_skip("shared sessions").await else {
         return;
     };
-    let db = cluster.database().await.unwrap();
-    pmh_gateway::tls::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let hasher = std::sync::Arc::new(
-        pmh_gateway::store::Hasher::open_or_create(&dir.path().join("audit.key")).unwrap(),
-    );
-    let gateway = || async {
-        let store = pmh_gateway::store::PostgresStore::open(&pmh_gateway::store::PostgresConfig {
-            url: db.clone(),
-            ca_pem: None,
-            pool_size: 2,
-        })
-        .await
-        .unwrap();
-        replica(std::sync::Arc::new(store), hasher.clone())
-    };
+    let gateway = || async { pmh_gateway::api::router(shared.gateway().await) };
     let (a, b) = (gateway().await, gateway().await);
     let (cookie, csrf) = signed_in(&a, RECEPTION_TOKEN).await;
     assert_eq!(page_on(&b, &cookie).await, Some(csrf.clone()));
@@ -858,26 +842,10 @@ async fn every_replica_lists_every_check_in_and_a_restart_keeps_the_list() {
     // Two gateways on one PostgreSQL: a check-in handled by A is on B's list once B has read
     // the shared list (what its sync loop does every 500 ms), with its outcome; a third
     // gateway started afterwards (a restart) has the day's list at its first read.
-    let Some(cluster) = pmh_gateway::sandbox::postgres::Cluster::start_or_skip("shared list")
-    else {
+    let Some(shared) = SharedDatabase::start_or_skip("shared list").await else {
         return;
     };
-    let db = cluster.database().await.unwrap();
-    pmh_gateway::tls::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let hasher = std::sync::Arc::new(
-        pmh_gateway::store::Hasher::open_or_create(&dir.path().join("audit.key")).unwrap(),
-    );
-    let gateway = || async {
-        let store = pmh_gateway::store::PostgresStore::open(&pmh_gateway::store::PostgresConfig {
-            url: db.clone(),
-            ca_pem: None,
-            pool_size: 2,
-        })
-        .await
-        .unwrap();
-        replica_state(std::sync::Arc::new(store), hasher.clone())
-    };
+    let gateway = || shared.gateway();
     let (a, b) = (gateway().await, gateway().await);
     let first = handle_check_in(&a, 0).await;
     let second = handle_check_in(&a, 1).await;

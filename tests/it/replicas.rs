@@ -399,33 +399,11 @@ async fn two_gateways_committing_at_once_never_spend_one_cap_twice() {
     use axum::http::{Request, StatusCode, header};
     use serde_json::json;
 
-    let Some(cluster) = Cluster::start_or_skip("two gateways, one cap") else {
+    let Some(shared) = SharedDatabase::start_or_skip("two gateways, one cap").await else {
         return;
     };
-    let db = cluster.database().await.unwrap();
-    pmh_gateway::tls::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let hasher = std::sync::Arc::new(
-        pmh_gateway::store::Hasher::open_or_create(&dir.path().join("audit.key")).unwrap(),
-    );
-    let gateway = || async {
-        let store = PostgresStore::open(&PostgresConfig {
-            url: db.clone(),
-            ca_pem: None,
-            pool_size: 4,
-        })
-        .await
-        .unwrap();
-        let p = in_process();
-        pmh_gateway::app::state_with_store(
-            &p.config,
-            p.upstream.clone(),
-            p.clock.clone(),
-            std::sync::Arc::new(store),
-            hasher.clone(),
-        )
-        .unwrap()
-    };
+    let hasher = shared.hasher.clone();
+    let gateway = || shared.gateway();
     let (a, b) = (gateway().await, gateway().await);
     let commit = |st: pmh_gateway::api::AppState, i: usize| async move {
         let body = json!({
@@ -449,13 +427,7 @@ async fn two_gateways_committing_at_once_never_spend_one_cap_twice() {
         charged += v["window_charge"].as_u64().unwrap();
     }
     assert_eq!(charged, 5_000, "the windows add up to the cap");
-    let store = PostgresStore::open(&PostgresConfig {
-        url: db.clone(),
-        ca_pem: None,
-        pool_size: 1,
-    })
-    .await
-    .unwrap();
+    let store = shared.store(1).await;
     let card = hasher.card(
         &pmh_gateway::domain::PayerNumber::parse("21136015").unwrap(),
         "1234566",

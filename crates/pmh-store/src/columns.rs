@@ -6,6 +6,11 @@ use pmh_core::domain::{Care, Yen};
 
 use crate::LedgerSource;
 
+/// A day as its column holds it: `YYYY-MM-DD` (which sorts as the days do).
+pub(crate) fn day_text(d: chrono::NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }

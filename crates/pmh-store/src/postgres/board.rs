@@ -1,11 +1,8 @@
 //! PostgreSQL: the reception page's list of the day's check-ins, shared by every replica.
 
 use super::*;
+use crate::columns::day_text;
 use crate::{BoardRows, sql};
-
-fn day_str(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
 
 impl BoardRows for PostgresStore {
     fn add_board_row(
@@ -19,13 +16,13 @@ impl BoardRows for PostgresStore {
             let err = pg_error(&self.at);
             let mut conn = self.conn().await?;
             let tx = conn.transaction().await.map_err(&err)?;
-            tx.execute(sql::END_OLD_BOARD_ROWS, &[&day_str(keep_from)])
+            tx.execute(sql::END_OLD_BOARD_ROWS, &[&day_text(keep_from)])
                 .await
                 .map_err(&err)?;
             let seq: i64 = tx
                 .query_one(
                     "INSERT INTO board_rows (day, row, at_ms) VALUES ($1, $2, $3) RETURNING seq",
-                    &[&day_str(day), &row, &ms(at)],
+                    &[&day_text(day), &row, &ms(at)],
                 )
                 .await
                 .map_err(&err)?
@@ -44,7 +41,10 @@ impl BoardRows for PostgresStore {
         Box::pin(async move {
             let conn = self.conn().await?;
             let rows = conn
-                .query(sql::BOARD_ROWS, &[&day_str(day), &after, &i64::from(limit)])
+                .query(
+                    sql::BOARD_ROWS,
+                    &[&day_text(day), &after, &i64::from(limit)],
+                )
                 .await
                 .map_err(pg_error(&self.at))?;
             Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())

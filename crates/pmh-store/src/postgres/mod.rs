@@ -33,7 +33,7 @@ use super::{
     NewLedgerEntry, Operation, PostgresConfig, ProcessedFile, Purged, Reseal, SCHEMA_MIGRATIONS,
     Store, StoreError, StoreInfo, StoredAnswer, VoidOutcome, month_key, next_migration,
 };
-use crate::columns::{care_of, care_str, from_ms, ms, source_of, yen, yen_of};
+use crate::columns::{care_of, care_str, day_text, from_ms, ms, source_of, yen, yen_of};
 use crate::sql;
 
 /// Host(s), port and database of a connection string, without user or password.
@@ -331,7 +331,7 @@ async fn insert_entry(
                 &source.as_str(),
                 &visit.map(|v| v.0),
                 &visit.map(|v| v.1 as i32),
-                &e.date.format("%Y-%m-%d").to_string(),
+                &day_text(e.date),
                 &yen(e.amount),
                 &e.total_cost.map(yen),
                 &care_str(e.care),

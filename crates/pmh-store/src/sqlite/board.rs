@@ -1,11 +1,8 @@
 //! SQLite: the reception page's list of the day's check-ins.
 
 use super::*;
+use crate::columns::day_text;
 use crate::{BoardRows, sql};
-
-fn day_str(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
 
 impl BoardRows for SqliteStore {
     fn add_board_row(
@@ -18,11 +15,11 @@ impl BoardRows for SqliteStore {
         self.run(move |conn, path| {
             let err = db_error(path);
             let sp = conn.savepoint().map_err(&err)?;
-            sp.execute(sql::END_OLD_BOARD_ROWS, params![day_str(keep_from)])
+            sp.execute(sql::END_OLD_BOARD_ROWS, params![day_text(keep_from)])
                 .map_err(&err)?;
             sp.execute(
                 "INSERT INTO board_rows (day, row, at_ms) VALUES (?1, ?2, ?3)",
-                params![day_str(day), row, ms(at)],
+                params![day_text(day), row, ms(at)],
             )
             .map_err(&err)?;
             let seq = sp.last_insert_rowid();
@@ -41,7 +38,7 @@ impl BoardRows for SqliteStore {
             let err = db_error(path);
             let mut st = conn.prepare_cached(sql::BOARD_ROWS).map_err(&err)?;
             let rows = st
-                .query_map(params![day_str(day), after, i64::from(limit)], |r| {
+                .query_map(params![day_text(day), after, i64::from(limit)], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })
                 .map_err(&err)?
