@@ -327,7 +327,9 @@ async fn the_health_page_shows_upstream_masters_and_store() {
         "正常",
         "マスタ",
         "national_programmes@",
-        "記録（store）",
+        "記録（保存先）",
+        "SQLite（このPCのファイル）",
+        "マスタの版",
     ] {
         assert!(r.body.contains(says), "{says}: {}", r.body);
     }
@@ -696,6 +698,8 @@ async fn the_list_and_its_feed_are_audited_with_every_reference_they_show() {
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(seen.contains(&second_ref), "{seen}");
+    // The time of the change, in JST by the gateway's clock (10:00 in these tests).
+    assert!(seen.contains(r#"data-updated="10:00:00""#), "{seen}");
     let who_saw = |reference: &str| {
         let st = p.state.clone();
         let key = st.hasher.reference(reference);

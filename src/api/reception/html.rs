@@ -120,13 +120,29 @@ fn alert_text(a: Alert) -> &'static str {
 
 /// One row of the list (also what the live feed sends).
 pub fn row(r: &BoardRow) -> String {
+    row_updated(r, None)
+}
+
+/// A row as the live feed sends it: with the time of the change in JST, by the server's clock
+/// (the page shows it; the browser's own clock may be another).
+pub fn row_at(r: &BoardRow, updated: DateTime<Utc>) -> String {
+    row_updated(r, Some(updated))
+}
+
+fn row_updated(r: &BoardRow, updated: Option<DateTime<Utc>>) -> String {
+    let updated = updated.map_or_else(String::new, |t| {
+        format!(
+            r#" data-updated="{}""#,
+            t.with_timezone(&jst()).format("%H:%M:%S")
+        )
+    });
     let alerts: String = r
         .alerts
         .iter()
         .map(|a| format!(r#"<span class="tag">{}</span>"#, alert_text(*a)))
         .collect();
     format!(
-        r#"<tr data-ref="{reference}" data-seq="{seq}" class="{class}"><td>{time}</td><td class="ref"><a href="/reception/patients/{link}">{reference}</a></td><td class="status">{status}</td><td>{alerts}</td></tr>"#,
+        r#"<tr data-ref="{reference}" data-seq="{seq}"{updated} class="{class}"><td>{time}</td><td class="ref"><a href="/reception/patients/{link}">{reference}</a></td><td class="status">{status}</td><td>{alerts}</td></tr>"#,
         reference = esc(&r.reference),
         seq = r.seq,
         class = status_class(r.status),
@@ -498,7 +514,7 @@ pub fn patient(
         r#"<article class="patient{print_class}"><h1>照会番号 <span class="num" id="reference">{reference}</span></h1>
 <p class="summary"><strong>{status}</strong>　受診日 {date}　レセプト種別 <span data-field="receipt_type">{receipt}</span>　この受診の負担区分 <span data-field="burden">{burden}</span></p>
 {stale}{settings}{body}{inactive}
-<p class="note">確認ID {check_id}・マスタ {masters}</p></article>"#,
+<p class="note">確認ID {check_id}</p><details class="note"><summary>マスタの版</summary><p>{masters}</p></details></article>"#,
         print_class = if print { " print" } else { "" },
         reference = esc(reference),
         date = esc(s(answer, "service_date")),
@@ -508,12 +524,13 @@ pub fn patient(
         }),
         burden = visit_burden(answer),
         check_id = esc(s(answer, "check_id")),
-        masters = esc(s(answer, "masters_version")),
+        masters = esc(&s(answer, "masters_version").replace(',', "、")),
     )
 }
 
-/// The gateway's health for the clinic's IT person: name, value, and whether it is fine.
-pub fn health(items: &[(String, String, bool)]) -> String {
+/// The gateway's health for the clinic's IT person: name, value, and whether it is fine; the
+/// masters' versions (long, for whoever updates them) behind a toggle.
+pub fn health(items: &[(String, String, bool)], masters: &str) -> String {
     let rows: String = items
         .iter()
         .map(|(k, v, ok)| {
@@ -525,7 +542,11 @@ pub fn health(items: &[(String, String, bool)]) -> String {
             )
         })
         .collect();
-    format!(r#"<h1>ゲートウェイの状態</h1><table class="health"><tbody>{rows}</tbody></table>"#)
+    format!(
+        r#"<h1>ゲートウェイの状態</h1><table class="health"><tbody>{rows}</tbody></table>
+<details class="note"><summary>マスタの版（ファイルごと）</summary><p>{}</p></details>"#,
+        esc(&masters.replace(',', "、"))
+    )
 }
 
 /// A message page (not found, refused, …).

@@ -408,7 +408,7 @@ async fn events(State(st): State<AppState>, headers: HeaderMap) -> Response {
                     let e = Event::default()
                         .event("row")
                         .id(row.seq.to_string())
-                        .data(html::row(&row));
+                        .data(html::row_at(&row, st.service.now()));
                     return Some((Ok(e), Some((st, headers, rx, caller))));
                 }
                 Ok(Ok(_)) => {}
@@ -653,7 +653,7 @@ async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
     ));
     let m = st.service.masters();
     let failure = st.service.master_store().last_failure();
-    items.push(("マスタ".into(), m.version().replace(',', ", "), true));
+
     items.push((
         "マスタの読込".into(),
         match &failure {
@@ -699,10 +699,14 @@ async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
     match st.store.info().await {
         Ok(i) => {
             items.push((
-                "記録（store）".into(),
+                "記録（保存先）".into(),
                 format!(
                     "{}・{:.1} MB・スキーマ {}",
-                    i.backend,
+                    match i.backend {
+                        "sqlite" => "SQLite（このPCのファイル）",
+                        "postgres" => "PostgreSQL（共有データベース）",
+                        other => other,
+                    },
                     i.size_bytes as f64 / 1e6,
                     i.schema_version
                 ),
@@ -717,7 +721,11 @@ async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
                 true,
             ));
         }
-        Err(e) => items.push(("記録（store）".into(), format!("応答しません: {e}"), false)),
+        Err(e) => items.push((
+            "記録（保存先）".into(),
+            format!("応答しません（{e}）"),
+            false,
+        )),
     }
     let lease = st.lease.report();
     let who = match (lease.mode, lease.held, lease.holder.as_deref()) {
@@ -736,7 +744,7 @@ async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
     let page = html::page(
         "ゲートウェイの状態",
         Some((&s.caller.name, &s.csrf)),
-        &html::health(&items),
+        &html::health(&items, &m.version()),
     );
     recorded(
         &st,
@@ -764,7 +772,7 @@ fn checkin_item(line: &str) -> Option<(String, String, bool)> {
         .trim_end_matches('}')
         .split(',')
         .filter_map(|kv| kv.split_once('='))
-        .map(|(_, v)| v.trim_matches('"'))
+        .map(|(_, v)| label_ja(v.trim_matches('"')))
         .collect();
     let label = if labels.is_empty() {
         what.to_owned()
@@ -773,6 +781,23 @@ fn checkin_item(line: &str) -> Option<(String, String, bool)> {
     };
     let fine = !metric.contains("rejected") || value == "0";
     Some((label, value.to_owned(), fine))
+}
+
+/// The check-in counters' label values in Japanese (folders and reasons of refusal).
+fn label_ja(v: &str) -> &str {
+    match v {
+        "face" => "顔認証（face）",
+        "res" => "結果（res）",
+        "unreadable" => "読み取れない",
+        "partial" => "書き込み途中",
+        "identity" => "本人の情報がない",
+        "my_number" => "個人番号を含む",
+        "no_person" => "該当者なし",
+        "other_institution" => "他の医療機関",
+        "link" => "リンク",
+        "too_large" => "大きすぎる",
+        other => other,
+    }
 }
 
 async fn asset(Path(name): Path<String>) -> Response {
@@ -792,17 +817,21 @@ mod tests {
     fn check_in_counters_read_as_health_items() {
         assert_eq!(
             checkin_item(
-                r#"pmh_gateway_checkin_files_rejected_total{folder="face",reason="truncated"} 2"#
+                r#"pmh_gateway_checkin_files_rejected_total{folder="face",reason="partial"} 2"#
             ),
             Some((
-                "受付ファイル：拒否（face・truncated）".into(),
+                "受付ファイル：拒否（顔認証（face）・書き込み途中）".into(),
                 "2".into(),
                 false
             ))
         );
         assert_eq!(
             checkin_item(r#"pmh_gateway_checkin_files_seen_total{folder="face"} 30"#),
-            Some(("受付ファイル：検出（face）".into(), "30".into(), true))
+            Some((
+                "受付ファイル：検出（顔認証（face））".into(),
+                "30".into(),
+                true
+            ))
         );
         assert_eq!(checkin_item("pmh_gateway_checks_total 3"), None);
     }

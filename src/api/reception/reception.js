@@ -22,7 +22,8 @@
       }
       row.classList.add("fresh");
       if (empty) empty.hidden = true;
-      if (note) note.textContent = "更新 " + new Date().toLocaleTimeString("ja-JP") + "：照会番号 " + row.dataset.ref;
+      // The time of the change as the gateway tells it (JST), not the PC's clock.
+      if (note) note.textContent = "更新 " + (row.dataset.updated || "") + "：照会番号 " + row.dataset.ref;
     });
     feed.addEventListener("reload", function () { location.reload(); });
     feed.addEventListener("signed-out", function () { feed.close(); location.reload(); });
