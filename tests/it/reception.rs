@@ -645,36 +645,7 @@ async fn the_list_and_its_feed_are_audited_with_every_reference_they_show() {
     use futures::StreamExt;
     let p = in_process();
     let app = pmh_gateway::api::router(p.state.clone());
-    let pop = pmh_gateway::sandbox::Population::generate(SEED, today(), 300);
-    let check_in = |n: usize| {
-        let person = &pop.personas[n];
-        let xml = pmh_gateway::sandbox::terminal::check_in_xml(
-            person,
-            n as u64,
-            today(),
-            "1311111111",
-            &format!("{n:012}"),
-        )
-        .unwrap();
-        (xml, pmh_gateway::sandbox::terminal::reference_of(person))
-    };
-    let prefetch = |xml: Vec<u8>, n: usize| {
-        let st = p.state.clone();
-        async move {
-            pmh_gateway::checkin::prefetch(
-                &st.service,
-                &st.metrics,
-                None,
-                &xml,
-                &format!("OQSsiquc01res_face_{n:06}.xml"),
-                ten_am_jst(),
-            )
-            .await
-            .unwrap();
-        }
-    };
-    let (first, first_ref) = check_in(0);
-    prefetch(first, 0).await;
+    let first_ref = handle_check_in(&p.state, 0).await;
     let (cookie, _) = signed_in(&app, RECEPTION_TOKEN).await;
     let list = send(&app, get("/reception", &cookie)).await;
     assert!(list.body.contains(&first_ref), "the list shows it");
@@ -686,8 +657,7 @@ async fn the_list_and_its_feed_are_audited_with_every_reference_they_show() {
         .unwrap();
     assert_eq!(feed.status(), 200);
     let mut body = feed.into_body().into_data_stream();
-    let (second, second_ref) = check_in(1);
-    prefetch(second, 1).await;
+    let second_ref = handle_check_in(&p.state, 1).await;
     let mut seen = String::new();
     while !seen.contains("event: row") {
         let chunk = tokio::time::timeout(Duration::from_secs(10), body.next())
