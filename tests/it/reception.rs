@@ -853,3 +853,69 @@ async fn every_replica_lists_every_check_in_and_a_restart_keeps_the_list() {
     c.service.sync_board(0).await;
     assert_eq!(c.service.board().rows_for(c.service.today()).len(), 2);
 }
+
+#[tokio::test]
+async fn the_month_of_a_shared_cap_is_a_kanrihyo_table_also_in_print() {
+    // The triple persona (精神通院, 難病 with shared caps, マル障): two amounts from other
+    // institutions' paper 管理票 entered on the page; the table has the paper form's columns and
+    // its running total, on the page and in the print view.
+    let p = in_process();
+    let app = pmh_gateway::api::router(p.state.clone());
+    let pop = pmh_gateway::sandbox::Population::generate(SEED, today(), 300);
+    let n = pop
+        .personas
+        .iter()
+        .position(|x| x.tags.contains(&"triple"))
+        .unwrap();
+    let reference = handle_check_in(&p.state, n).await;
+    let (cookie, csrf) = signed_in(&app, RECEPTION_TOKEN).await;
+    let page = send(
+        &app,
+        get(&format!("/reception/patients/{reference}"), &cookie),
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let payer = hidden(&page.body, "payer_number");
+    let recipient = hidden(&page.body, "recipient_number");
+    for (amount, institution) in [("1200", "さくら薬局"), ("800", "みどり病院")] {
+        let r = send(
+            &app,
+            post(
+                &format!("/reception/patients/{reference}/ledger-entries"),
+                &cookie,
+                &[
+                    ("csrf", &csrf),
+                    ("payer_number", &payer),
+                    ("recipient_number", &recipient),
+                    ("date", &today().to_string()),
+                    ("amount", amount),
+                    ("institution", institution),
+                ],
+            ),
+        )
+        .await;
+        assert!(
+            r.status.is_redirection() || r.status == 200,
+            "{}: {}",
+            r.status,
+            r.body
+        );
+    }
+    for path in [
+        format!("/reception/patients/{reference}"),
+        format!("/reception/patients/{reference}/print"),
+    ] {
+        let page = send(&app, get(&path, &cookie)).await;
+        for says in [
+            "自己負担上限額管理票（今月）",
+            "<th scope=\"col\">医療費総額</th>",
+            "<th scope=\"col\">累積額</th>",
+            "さくら薬局",
+            "みどり病院",
+            "<td>1,200円</td><td>1,200円</td>",
+            "<td>800円</td><td>2,000円</td>",
+        ] {
+            assert!(page.body.contains(says), "{path}: {says}\n{}", page.body);
+        }
+    }
+}

@@ -182,6 +182,20 @@ fn yen(v: &Value) -> Option<String> {
     Some(format!("{out}円"))
 }
 
+/// What a flag means for the clerk at the window, in one line (for the flags that change what
+/// happens there).
+fn flag_explained(f: &str) -> Option<&'static str> {
+    match f {
+        "reimbursement_only" => Some(
+            "償還払いのみ：この公費は窓口では使えません。保険の自己負担分を窓口でお支払いいただき、患者さんが後日、実施機関に請求します。",
+        ),
+        "designated_institution_mismatch" => Some(
+            "指定医療機関外：当院はこの受給者証の指定医療機関ではないため、この公費は使えません。受給者証の医療機関欄を確認してください。",
+        ),
+        _ => None,
+    }
+}
+
 fn flag_text(f: &str) -> &str {
     match f {
         "reimbursement_only" => "償還払いのみ",
@@ -271,10 +285,70 @@ fn share(c: &Value) -> String {
 
 /// The subsidy's month from the ledger, and the 管理票 form when its monthly cap is shared (with
 /// the session's CSRF token; `None`: the client may not add amounts — scope `charges`).
-fn ledger_panel(sub: &Value, reference: &str, csrf: Option<&str>, today: &str) -> String {
+/// One line of a 自己負担上限額管理票: a visit here (`institution` `None`) or another
+/// institution's amount.
+pub struct SheetLine {
+    pub date: chrono::NaiveDate,
+    pub institution: Option<String>,
+    pub total_cost: Option<u64>,
+    pub amount: u64,
+}
+
+/// The month's 管理票 per (payer number, recipient number); `Err` when it could not be read.
+pub type Sheets = std::collections::HashMap<(String, String), Result<Vec<SheetLine>, ()>>;
+
+/// The month's 管理票 as the paper form has it: 日付, 医療機関名, 医療費総額, 自己負担額, 累積額.
+fn sheet_table(sub: &Value, sheets: &Sheets) -> String {
+    let key = (
+        s(sub, "payer_number").to_owned(),
+        s(sub, "recipient_number").to_owned(),
+    );
+    let lines = match sheets.get(&key) {
+        None => return String::new(),
+        Some(Err(())) => {
+            return r#"<p class="alert" role="alert">管理票（当院の記録）を読み込めません。しばらくしてから開き直してください。</p>"#.into();
+        }
+        Some(Ok(lines)) => lines,
+    };
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut running = 0u64;
+    let rows: String = lines
+        .iter()
+        .map(|l| {
+            running += l.amount;
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                l.date.format("%m/%d"),
+                esc(l
+                    .institution
+                    .as_deref()
+                    .map_or("当院", |i| if i.is_empty() { "—" } else { i })),
+                l.total_cost
+                    .and_then(|c| yen(&Value::from(c)))
+                    .unwrap_or_else(|| "—".into()),
+                yen(&Value::from(l.amount)).unwrap_or_default(),
+                yen(&Value::from(running)).unwrap_or_default(),
+            )
+        })
+        .collect();
+    format!(
+        r#"<table class="kanrihyo"><caption>自己負担上限額管理票（今月）</caption><thead><tr><th scope="col">日付</th><th scope="col">医療機関名</th><th scope="col">医療費総額</th><th scope="col">自己負担額</th><th scope="col">累積額</th></tr></thead><tbody>{rows}</tbody></table>"#
+    )
+}
+
+fn ledger_panel(
+    sub: &Value,
+    reference: &str,
+    csrf: Option<&str>,
+    today: &str,
+    sheets: &Sheets,
+) -> String {
     if sub["copay"]["monthly_cap_shared"] != Value::Bool(true) {
         return String::new();
     }
+    let table = sheet_table(sub, sheets);
     let month = &sub["month_to_date"];
     let totals = if month.is_object() {
         format!(
@@ -293,7 +367,7 @@ fn ledger_panel(sub: &Value, reference: &str, csrf: Option<&str>, today: &str) -
     };
     let Some(csrf) = csrf else {
         return format!(
-            r#"<section class="ledger" aria-label="上限額管理">{totals}<p class="note">管理票の金額の入力には <code>charges</code> 権限のあるクライアントでサインインしてください。</p></section>"#
+            r#"<section class="ledger" aria-label="上限額管理">{totals}{table}<p class="note">管理票の金額の入力には <code>charges</code> 権限のあるクライアントでサインインしてください。</p></section>"#
         );
     };
     let cap = sub["copay"]["caps"]["per_month"]
@@ -301,7 +375,7 @@ fn ledger_panel(sub: &Value, reference: &str, csrf: Option<&str>, today: &str) -
         .map(|c| format!(r#"<input type="hidden" name="monthly_cap" value="{c}">"#))
         .unwrap_or_default();
     format!(
-        r#"<section class="ledger" aria-label="上限額管理">{totals}
+        r#"<section class="ledger" aria-label="上限額管理">{totals}{table}
 <form method="post" action="/reception/patients/{link}/ledger-entries" class="entry">
 <input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="payer_number" value="{payer}">
 <input type="hidden" name="recipient_number" value="{recipient}">{cap}
@@ -319,7 +393,14 @@ fn ledger_panel(sub: &Value, reference: &str, csrf: Option<&str>, today: &str) -
     )
 }
 
-fn subsidy(sub: &Value, reference: &str, csrf: Option<&str>, today: &str, print: bool) -> String {
+fn subsidy(
+    sub: &Value,
+    reference: &str,
+    csrf: Option<&str>,
+    today: &str,
+    print: bool,
+    sheets: &Sheets,
+) -> String {
     let c = &sub["copay"];
     let institutions: Vec<String> = sub["designated_institutions"]
         .as_array()
@@ -362,10 +443,11 @@ fn subsidy(sub: &Value, reference: &str, csrf: Option<&str>, today: &str, print:
         "" => s(sub, "programme_name"),
         n => n,
     };
+    // In print, the month's 管理票 as its table (no form).
     let panel = if print {
-        String::new()
+        sheet_table(sub, sheets)
     } else {
-        ledger_panel(sub, reference, csrf, today)
+        ledger_panel(sub, reference, csrf, today, sheets)
     };
     format!(
         r#"<section class="subsidy" data-order="{order}"><h2>第{order}公費　{name} <small>{full}</small></h2>
@@ -402,7 +484,15 @@ fn subsidy(sub: &Value, reference: &str, csrf: Option<&str>, today: &str, print:
         flags = if flags.is_empty() {
             "—".into()
         } else {
-            flags.concat()
+            let explained: String = sub["flags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .filter_map(flag_explained)
+                .map(|line| format!(r#"<p class="explain">{}</p>"#, esc(line)))
+                .collect();
+            flags.concat() + &explained
         },
     )
 }
@@ -437,6 +527,7 @@ pub fn patient(
     today: &str,
     setting: &str,
     print: bool,
+    sheets: &Sheets,
 ) -> String {
     let subsidies = answer["subsidies"]
         .as_array()
@@ -465,7 +556,7 @@ pub fn patient(
     };
     let body: String = subsidies
         .iter()
-        .map(|sub| subsidy(sub, reference, ledger_csrf, today, print))
+        .map(|sub| subsidy(sub, reference, ledger_csrf, today, print, sheets))
         .collect();
     let inactive: String = answer["inactive_subsidies"]
         .as_array()
@@ -579,6 +670,21 @@ mod tests {
             share(&serde_json::json!({"method": "rate", "rate_percent": 15})),
             "1.5割"
         );
+    }
+
+    #[test]
+    fn the_flags_that_change_the_window_are_explained() {
+        assert!(
+            flag_explained("reimbursement_only")
+                .unwrap()
+                .contains("窓口では使えません")
+        );
+        assert!(
+            flag_explained("designated_institution_mismatch")
+                .unwrap()
+                .contains("指定医療機関ではない")
+        );
+        assert_eq!(flag_explained("single_only"), None);
     }
 
     #[test]

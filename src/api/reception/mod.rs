@@ -518,12 +518,67 @@ async fn patient_page(
         Err(r) => return r,
     };
     let ledger_csrf = s.caller.may(Scope::Charges).then_some(s.csrf.as_str());
-    let main = html::patient(&v, reference.trim(), ledger_csrf, &today(&st), name, print);
+    let sheets = kanrihyo(&st, &v).await;
+    let main = html::patient(
+        &v,
+        reference.trim(),
+        ledger_csrf,
+        &today(&st),
+        name,
+        print,
+        &sheets,
+    );
     let title = format!("照会番号 {}", reference.trim());
     html(
         StatusCode::OK,
         html::page(&title, Some((&s.caller.name, &s.csrf)), &main),
     )
+}
+
+/// The month's 自己負担上限額管理票 of each shared-cap subsidy of the answer `v` (by payer and
+/// recipient number), from the ledger: the rows in force, in date order. A ledger that cannot
+/// be read is `Err` for that subsidy (the page says so).
+async fn kanrihyo(st: &AppState, v: &Value) -> html::Sheets {
+    let mut sheets = html::Sheets::new();
+    for sub in v["subsidies"].as_array().into_iter().flatten() {
+        if sub["copay"]["monthly_cap_shared"] != Value::Bool(true) {
+            continue;
+        }
+        let (payer, recipient) = (
+            sub["payer_number"].as_str().unwrap_or_default(),
+            sub["recipient_number"].as_str().unwrap_or_default(),
+        );
+        let Ok(p) = crate::domain::PayerNumber::parse(payer) else {
+            continue;
+        };
+        if recipient.is_empty() {
+            continue;
+        }
+        let card = st.hasher.card(&p, recipient);
+        let rows = st
+            .store
+            .ledger(card, st.service.today().date())
+            .await
+            .map_err(|e| tracing::error!(error = %e, "the 管理票 cannot be read for the page"))
+            .map(|mut rows| {
+                rows.sort_by_key(|r| (r.date, r.id));
+                rows.into_iter()
+                    .map(|r| html::SheetLine {
+                        date: r.date,
+                        institution: match r.source {
+                            crate::store::LedgerSource::Own => None,
+                            crate::store::LedgerSource::Other => {
+                                Some(r.institution.unwrap_or_default())
+                            }
+                        },
+                        total_cost: r.total_cost.map(|y| y.0),
+                        amount: r.amount.0,
+                    })
+                    .collect()
+            });
+        sheets.insert((payer.to_owned(), recipient.to_owned()), rows);
+    }
+    sheets
 }
 
 async fn patient(
