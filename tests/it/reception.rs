@@ -469,6 +469,38 @@ async fn in_a_browser_a_check_in_arrives_live_and_the_patient_page_matches_the_a
     assert_eq!(still, true, "the row came without reloading the page");
     let text = browser.text(&row).await;
     assert!(text.contains("公費あり"), "{text}");
+    // The filter box: the row stays for its own 照会番号 and its status, and goes for another.
+    let hidden = |css: String| {
+        let browser = &browser;
+        async move {
+            browser
+                .run(
+                    "return document.querySelector(arguments[0]).hidden;",
+                    serde_json::json!([css]),
+                )
+                .await
+        }
+    };
+    let filter = browser.wait("#filter", 5).await;
+    browser.type_into(&filter, &reference[..4]).await;
+    assert_eq!(hidden(row_css.clone()).await, false, "its own 照会番号");
+    browser.type_into(&filter, "x").await;
+    assert_eq!(hidden(row_css.clone()).await, true, "another 照会番号");
+    browser
+        .run(
+            "const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input')); \
+             const s = document.getElementById('filter-status'); s.value = 'none'; s.dispatchEvent(new Event('change')); return 1;",
+            serde_json::json!([]),
+        )
+        .await;
+    assert_eq!(hidden(row_css.clone()).await, true, "not 情報なし");
+    browser
+        .run(
+            "const s = document.getElementById('filter-status'); s.value = ''; s.dispatchEvent(new Event('change')); return 1;",
+            serde_json::json!([]),
+        )
+        .await;
+    assert_eq!(hidden(row_css.clone()).await, false, "すべて");
     println!(
         "reception: a file in face/ to its row in the browser: {} ms",
         appeared.as_millis()
@@ -649,6 +681,15 @@ async fn the_list_and_its_feed_are_audited_with_every_reference_they_show() {
     let (cookie, _) = signed_in(&app, RECEPTION_TOKEN).await;
     let list = send(&app, get("/reception", &cookie)).await;
     assert!(list.body.contains(&first_ref), "the list shows it");
+    // The filter box, and each row's status for it.
+    assert!(list.body.contains(r#"id="filter""#), "{}", list.body);
+    assert!(
+        ["subsidies", "check", "none"]
+            .iter()
+            .any(|s| list.body.contains(&format!(r#"data-status="{s}""#))),
+        "{}",
+        list.body
+    );
     // The feed: a row for a new check-in is recorded before it is sent.
     let feed = app
         .clone()

@@ -107,6 +107,20 @@ fn status_class(s: RowStatus) -> &'static str {
     }
 }
 
+/// The row's value for the list's status filter: 公費あり (nothing to check), 要確認 (a warning,
+/// or certificates none of which is in force, or PMH unreachable), 情報なし, or 取得中.
+fn filter_status(r: &BoardRow) -> &'static str {
+    match r.status {
+        RowStatus::Pending => "pending",
+        RowStatus::NoneFound => "none",
+        RowStatus::Subsidies if r.alerts.is_empty() => "subsidies",
+        RowStatus::Subsidies
+        | RowStatus::Expired
+        | RowStatus::NotYetValid
+        | RowStatus::Unavailable => "check",
+    }
+}
+
 fn alert_text(a: Alert) -> &'static str {
     match a {
         Alert::Expired => "期限切れ",
@@ -142,10 +156,11 @@ fn row_updated(r: &BoardRow, updated: Option<DateTime<Utc>>) -> String {
         .map(|a| format!(r#"<span class="tag">{}</span>"#, alert_text(*a)))
         .collect();
     format!(
-        r#"<tr data-ref="{reference}" data-seq="{seq}"{updated} class="{class}"><td>{time}</td><td class="ref"><a href="/reception/patients/{link}">{reference}</a></td><td class="status">{status}</td><td>{alerts}</td></tr>"#,
+        r#"<tr data-ref="{reference}" data-seq="{seq}" data-status="{filter}"{updated} class="{class}"><td>{time}</td><td class="ref"><a href="/reception/patients/{link}">{reference}</a></td><td class="status">{status}</td><td>{alerts}</td></tr>"#,
         reference = esc(&r.reference),
         seq = r.seq,
         class = status_class(r.status),
+        filter = filter_status(r),
         time = hhmm(r.arrived_at),
         link = seg(&r.reference),
         status = esc(&status_text(r)),
@@ -157,6 +172,8 @@ pub fn list(day: &str, rows: &[std::sync::Arc<BoardRow>]) -> String {
     format!(
         r#"<h1>本日の受付 <small>{day}</small></h1>
 <p class="note" id="live" aria-live="polite">カードが読み取られると自動で追加されます。</p>
+<div class="filter" role="search"><label>照会番号で絞り込み <input type="search" id="filter" inputmode="numeric" autocomplete="off"></label>
+<label>状態 <select id="filter-status"><option value="">すべて</option><option value="subsidies">公費あり</option><option value="check">要確認</option><option value="none">情報なし</option></select></label></div>
 <table class="board"><thead><tr><th scope="col">時刻</th><th scope="col">照会番号</th><th scope="col">公費</th><th scope="col">確認事項</th></tr></thead>
 <tbody id="rows">{body}</tbody></table>
 <p class="note" id="empty"{hidden}>まだ受付はありません。</p>"#,

@@ -2,6 +2,25 @@
 // (server-sent events), and the copy buttons.
 "use strict";
 (function () {
+  // The filter box: rows whose 照会番号 contains what is typed, of the status chosen.
+  function filter() {
+    var rows = document.getElementById("rows");
+    var box = document.getElementById("filter");
+    var status = document.getElementById("filter-status");
+    if (!rows || !box || !status) return function () {};
+    var apply = function () {
+      var q = box.value.trim();
+      var s = status.value;
+      Array.prototype.forEach.call(rows.rows, function (tr) {
+        var show = (q === "" || tr.dataset.ref.indexOf(q) >= 0) && (s === "" || tr.dataset.status === s);
+        tr.hidden = !show;
+      });
+    };
+    box.addEventListener("input", apply);
+    status.addEventListener("change", apply);
+    return apply;
+  }
+  var applyFilter = function () {};
   function live() {
     var rows = document.getElementById("rows");
     if (!rows || !window.EventSource) return;
@@ -21,6 +40,7 @@
         rows.insertBefore(row, rows.firstChild);
       }
       row.classList.add("fresh");
+      applyFilter();
       if (empty) empty.hidden = true;
       // The time of the change as the gateway tells it (JST), not the PC's clock.
       if (note) note.textContent = "更新 " + (row.dataset.updated || "") + "：照会番号 " + row.dataset.ref;
@@ -47,5 +67,5 @@
       }
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { live(); copies(); });
+  document.addEventListener("DOMContentLoaded", function () { applyFilter = filter(); live(); copies(); });
 })();
