@@ -280,9 +280,7 @@ fn visit(
     with_insurance: bool,
     errors: &mut Vec<FieldError>,
 ) -> Option<Visit> {
-    let date = day(&format!("{field}.date"), &d.date)
-        .map_err(|e| errors.push(e))
-        .ok()?;
+    let date = day_or_push(&format!("{field}.date"), &d.date, errors)?;
     let claim: Claim = d.claim.map(Into::into).unwrap_or_default();
     let care: Care = d.care.map(Into::into).unwrap_or_default();
     if claim == Claim::Pharmacy && care == Care::Inpatient {
@@ -679,7 +677,7 @@ async fn prepared(st: &AppState, body: &[u8], commit: bool) -> Result<Prepared, 
     .await
 }
 
-fn books(st: &AppState) -> Books<'_> {
+pub(super) fn books(st: &AppState) -> Books<'_> {
     Books {
         store: &*st.store,
         hasher: &st.hasher,

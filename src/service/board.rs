@@ -226,42 +226,27 @@ impl Board {
                 .rows
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let same = |a: &BoardRow, b: &BoardRow| {
-                (
-                    &a.reference,
-                    a.service_date,
-                    a.arrived_at,
-                    a.status,
-                    &a.subsidies,
-                    &a.alerts,
-                ) == (
-                    &b.reference,
-                    b.service_date,
-                    b.arrived_at,
-                    b.status,
-                    &b.subsidies,
-                    &b.alerts,
-                )
-            };
-            match g.rows.iter().position(|r| r.reference == row.reference) {
+            let at = g.rows.iter().position(|r| r.reference == row.reference);
+            if let Some(i) = at {
+                let old = &g.rows[i];
+                // The same row again differs from it at most in its sequence number.
+                row.seq = old.seq;
                 // An older check-in of the same person handled after a newer one (files are
                 // handled several at once) does not replace it; the same row again, or its
                 // 取得中 read back after its outcome (from the durable list), changes nothing.
-                Some(i)
-                    if g.rows[i].arrived_at > row.arrived_at
-                        || same(&g.rows[i], &row)
-                        || (g.rows[i].arrived_at == row.arrived_at
-                            && row.status == RowStatus::Pending
-                            && g.rows[i].status != RowStatus::Pending) =>
+                if old.arrived_at > row.arrived_at
+                    || **old == row
+                    || (old.arrived_at == row.arrived_at
+                        && row.status == RowStatus::Pending
+                        && old.status != RowStatus::Pending)
                 {
                     return None;
                 }
-                _ => {}
             }
             g.seq += 1;
             row.seq = g.seq;
             let row = Arc::new(row);
-            match g.rows.iter().position(|r| r.reference == row.reference) {
+            match at {
                 Some(i) => g.rows[i] = row.clone(),
                 None => {
                     if g.rows.len() == MAX_ROWS {

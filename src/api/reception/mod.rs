@@ -548,34 +548,32 @@ async fn kanrihyo(st: &AppState, v: &Value) -> html::Sheets {
             sub["payer_number"].as_str().unwrap_or_default(),
             sub["recipient_number"].as_str().unwrap_or_default(),
         );
-        let Ok(p) = crate::domain::PayerNumber::parse(payer) else {
+        let Some(card) =
+            st.hasher
+                .shared_card(true, payer, Some(recipient).filter(|r| !r.is_empty()))
+        else {
             continue;
         };
-        if recipient.is_empty() {
-            continue;
-        }
-        let card = st.hasher.card(&p, recipient);
-        let rows = st
-            .store
-            .ledger(card, st.service.today().date())
-            .await
-            .map_err(|e| tracing::error!(error = %e, "the 管理票 cannot be read for the page"))
-            .map(|mut rows| {
-                rows.sort_by_key(|r| (r.date, r.id));
-                rows.into_iter()
-                    .map(|r| html::SheetLine {
-                        date: r.date,
-                        institution: match r.source {
-                            crate::store::LedgerSource::Own => None,
-                            crate::store::LedgerSource::Other => {
-                                Some(r.institution.unwrap_or_default())
-                            }
-                        },
-                        total_cost: r.total_cost.map(|y| y.0),
-                        amount: r.amount.0,
-                    })
-                    .collect()
-            });
+        let rows =
+            crate::billing::month(super::charges::books(st), card, st.service.today().date())
+                .await
+                .map_err(|e| tracing::error!(error = %e, "the 管理票 cannot be read for the page"))
+                .map(|mut rows| {
+                    rows.sort_by_key(|r| (r.date, r.id));
+                    rows.into_iter()
+                        .map(|r| html::SheetLine {
+                            date: r.date,
+                            institution: match r.source {
+                                crate::store::LedgerSource::Own => None,
+                                crate::store::LedgerSource::Other => {
+                                    Some(r.institution.unwrap_or_default())
+                                }
+                            },
+                            total_cost: r.total_cost.map(|y| y.0),
+                            amount: r.amount.0,
+                        })
+                        .collect()
+                });
         sheets.insert((payer.to_owned(), recipient.to_owned()), rows);
     }
     sheets

@@ -160,7 +160,6 @@ pub fn quote(m: &Month, visit_id: &str, masters: &MasterSnapshot) -> Result<Quot
         .iter()
         .position(|&i| i == position)
         .expect("every visit is in the canonical order");
-    let until = Some(m.visits()[position].date);
     // Every visit up to this one, as of its own day: what its window collected.
     let mut collected: u64 = 0;
     let mut rows_so_far = vec![0u64; m.subsidies().len()];
@@ -197,7 +196,6 @@ pub fn quote(m: &Month, visit_id: &str, masters: &MasterSnapshot) -> Result<Quot
     }
     let (with, without, exact, refund, window, held, earlier) =
         last.expect("the quoted visit is among the month's");
-    debug_assert_eq!(until, Some(m.visits()[position].date));
     // The whole month, for the receipts' amounts.
     let full = compute(m, masters, &order, None)?;
     let (exact, refund, window) = (Yen(exact), Yen(refund), Yen(window));
