@@ -10,7 +10,7 @@ use pmh_gateway::domain::{Care, Claim, InsuredIdentity, ServiceDate};
 use pmh_gateway::mapping::{VisitContext, map};
 use pmh_gateway::onshi::{Charset, OnshiResult};
 use pmh_gateway::pmh::{EligibilityRequest, EligibilityResponse};
-use pmh_gateway::sandbox::terminal::{Malformation, ResultSpec, reference_of, result_xml};
+use pmh_gateway::sandbox::terminal::{Malformation, ResultSpec, name_of, reference_of, result_xml};
 use pmh_gateway::service::{CheckRequest, Intake, ResultVisit, checks_from_result};
 use pmh_gateway::upstream::Query;
 use serde_json::json;
@@ -111,8 +111,11 @@ async fn nothing_personal_is_logged_even_at_trace_level() {
         let r = client.get(url).send().await.unwrap();
         assert_eq!(r.status(), 200);
     }
-    secrets.push("患者".into());
-    secrets.push("サンドボックス".into());
+    for p in &people {
+        let who = name_of(p);
+        secrets.push(who.name);
+        secrets.push(who.kana);
+    }
 
     admin_put_faults(&sandbox, r#"{"mode": "error"}"#).await;
     let (_, v) = gw.check(&json!({"insured": {"insurer_number": "06139999", "number": "8642097531", "birthdate": "1999-09-09"}})).await;

@@ -3,8 +3,8 @@
 //! the provisional PMH block and some without, a few malformed), and answers to the request
 //! files that appear in `req`.
 //!
-//! Everything written is synthetic: the population's random identities, a placeholder name that
-//! says it is one, no addresses.
+//! Everything written is synthetic: the population's random identities, a name drawn from
+//! common family and given names by the persona's id (see [`name_of`]), no addresses.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,6 +39,64 @@ pub fn reference_of(p: &Persona) -> String {
     format!("{:0>10}", p.id.trim_start_matches('P'))
 }
 
+/// A persona's synthetic name as the terminal writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntheticName {
+    /// Kanji, family and given name separated by an ideographic space; a character outside
+    /// JIS X 0208 comes as ● (as terminals mark it), e.g. ●橋 for 髙橋.
+    pub name: String,
+    /// Half-width katakana, separated by a space.
+    pub kana: String,
+    /// `Sex1`: 1 男, 2 女.
+    pub sex: &'static str,
+}
+
+const FAMILY: [(&str, &str); 12] = [
+    ("佐藤", "ｻﾄｳ"),
+    ("鈴木", "ｽｽﾞｷ"),
+    ("●橋", "ﾀｶﾊｼ"),
+    ("田中", "ﾀﾅｶ"),
+    ("伊藤", "ｲﾄｳ"),
+    ("渡辺", "ﾜﾀﾅﾍﾞ"),
+    ("山本", "ﾔﾏﾓﾄ"),
+    ("中村", "ﾅｶﾑﾗ"),
+    ("小林", "ｺﾊﾞﾔｼ"),
+    ("加藤", "ｶﾄｳ"),
+    ("吉田", "ﾖｼﾀﾞ"),
+    ("山田", "ﾔﾏﾀﾞ"),
+];
+const GIVEN_MALE: [(&str, &str); 5] = [
+    ("太郎", "ﾀﾛｳ"),
+    ("健一", "ｹﾝｲﾁ"),
+    ("翔太", "ｼｮｳﾀ"),
+    ("大輔", "ﾀﾞｲｽｹ"),
+    ("蓮", "ﾚﾝ"),
+];
+const GIVEN_FEMALE: [(&str, &str); 5] = [
+    ("花子", "ﾊﾅｺ"),
+    ("陽子", "ﾖｳｺ"),
+    ("美咲", "ﾐｻｷ"),
+    ("さくら", "ｻｸﾗ"),
+    ("結衣", "ﾕｲ"),
+];
+
+/// The persona's synthetic name, the same on every run (drawn by its id's number).
+pub fn name_of(p: &Persona) -> SyntheticName {
+    let n: usize =
+        p.id.trim_start_matches('P')
+            .parse()
+            .unwrap_or_else(|_| p.id.bytes().map(usize::from).sum());
+    let (family, family_kana) = FAMILY[n % FAMILY.len()];
+    let female = (n / FAMILY.len()) % 2 == 1;
+    let given = if female { &GIVEN_FEMALE } else { &GIVEN_MALE };
+    let (given, given_kana) = given[(n / 2) % given.len()];
+    SyntheticName {
+        name: format!("{family}\u{3000}{given}"),
+        kana: format!("{family_kana} {given_kana}"),
+        sex: if female { "2" } else { "1" },
+    }
+}
+
 /// A result message (`OQSsiquc01res_*`) for a persona, in the given encoding.
 pub fn result_xml(spec: &ResultSpec<'_>) -> Result<Vec<u8>, OnshiError> {
     use quick_xml::escape::escape;
@@ -70,9 +128,12 @@ pub fn result_xml(spec: &ResultSpec<'_>) -> Result<Vec<u8>, OnshiError> {
     body.push_str(&format!(
         "<PersonalFamilyClassification>{family}</PersonalFamilyClassification>"
     ));
+    let who = name_of(spec.persona);
     body.push_str(&format!(
-        "<Name>サンドボックス　患者{}</Name><NameKana>ｻﾝﾄﾞﾎﾞｯｸｽ ｶﾝｼﾞｬ</NameKana>",
-        escape(spec.persona.id.as_str())
+        "<Name>{}</Name><NameKana>{}</NameKana><Sex1>{}</Sex1>",
+        escape(who.name.as_str()),
+        escape(who.kana.as_str()),
+        who.sex
     ));
     body.push_str(&format!(
         "<Birthdate>{}</Birthdate>",

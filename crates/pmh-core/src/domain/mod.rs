@@ -16,6 +16,7 @@ mod high_cost;
 mod insured;
 mod money;
 mod numbers;
+mod person;
 mod redact;
 pub mod text;
 mod visit;
@@ -31,6 +32,7 @@ pub use money::{Rounding, Yen};
 pub use numbers::{
     InsurerNumber, LawCode, MedicalInstitutionCode, NumberError, PayerNumber, RecipientNumber,
 };
+pub use person::{PatientDetails, Sex};
 pub use redact::Redacted;
 pub use visit::{
     AgeFacts, Beneficiary, Care, Claim, InsuranceContext, InsuranceKind, fiscal_year_age,

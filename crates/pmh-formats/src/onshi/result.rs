@@ -70,6 +70,9 @@ pub struct Qualification {
     pub consents: Vec<(String, bool)>,
     /// The PMH block, when the file carries one (`None` = absent, not "no subsidy").
     pub subsidies: Option<Vec<WireSubsidy>>,
+    /// `Name`, `NameKana`, `Sex1` and the birthdate, for the clerk (`None` when the identity
+    /// cannot be read).
+    pub person: Option<pmh_core::domain::PatientDetails>,
 }
 
 impl std::fmt::Debug for Qualification {
@@ -198,7 +201,16 @@ impl Qualification {
                 .map(pmh_block::subsidy)
                 .collect()
         });
+        let person = insured.as_ref().ok().map(|i| {
+            pmh_core::domain::PatientDetails::new(
+                r.text_of("Name"),
+                r.text_of("NameKana"),
+                r.text_of("Sex1"),
+                i.birthdate(),
+            )
+        });
         Ok(Self {
+            person,
             insured,
             card_classification: owned(r, "InsuredCardClassification"),
             family: r.text_of("PersonalFamilyClassification").map(|v| v == "2"),

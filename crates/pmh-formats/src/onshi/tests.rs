@@ -45,6 +45,12 @@ fn the_sample_yields_its_identity_and_consent_flags() {
         Some(false)
     );
     assert_eq!(q.family, Some(false));
+    let person = q.person.as_ref().unwrap();
+    assert_eq!(person.name.as_deref(), Some("診療　太郎"));
+    assert_eq!(person.kana.as_deref(), Some("ｼﾝﾘｮｳ ﾀﾛｳ"));
+    assert_eq!(person.sex, Some(pmh_core::domain::Sex::Male));
+    assert_eq!(person.birthdate, id.birthdate());
+    assert!(!format!("{q:?}").contains("太郎"));
     assert!(q.subsidies.is_none(), "no PMH block: absent, not empty");
     assert_eq!(
         q.insurance_context(),
