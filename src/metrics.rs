@@ -87,7 +87,67 @@ impl Default for Metrics {
     }
 }
 
+/// The folders the check-in counters are labelled with.
+pub const CHECKIN_FOLDERS: [&str; 2] = ["face", "res"];
+
+/// Every `reason` a rejected check-in file is counted under.
+pub const REJECTION_REASONS: [&str; 8] = [
+    "unreadable",
+    "partial",
+    "identity",
+    "my_number",
+    "no_person",
+    "other_institution",
+    "link",
+    "too_large",
+];
+
+/// The check-in folder's counters as numbers (for the health page), per folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckinCounts {
+    /// Per folder: (folder, seen, processed, rejected by reason (only the reasons counted)).
+    pub folders: Vec<FolderCounts>,
+    /// Files noticed and not yet finished.
+    pub outstanding: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FolderCounts {
+    pub folder: &'static str,
+    pub seen: u64,
+    pub processed: u64,
+    pub rejected: Vec<(&'static str, u64)>,
+}
+
 impl Metrics {
+    /// The check-in counters, read from the metrics themselves (folders with nothing seen,
+    /// processed or rejected are left out).
+    pub fn checkin_counts(&self) -> CheckinCounts {
+        let read =
+            |f: &Family<Labels, Counter>, labels: Labels| f.get(&labels).map_or(0, |c| c.get());
+        let folders = CHECKIN_FOLDERS
+            .iter()
+            .map(|&folder| FolderCounts {
+                folder,
+                seen: read(&self.checkin_files_seen, vec![("folder", folder)]),
+                processed: read(&self.checkin_files_processed, vec![("folder", folder)]),
+                rejected: REJECTION_REASONS
+                    .iter()
+                    .map(|&reason| {
+                        let labels = vec![("folder", folder), ("reason", reason)];
+                        (reason, read(&self.checkin_files_rejected, labels))
+                    })
+                    .filter(|(_, n)| *n > 0)
+                    .collect(),
+            })
+            .filter(|c| c.seen + c.processed > 0 || !c.rejected.is_empty())
+            .collect();
+        CheckinCounts {
+            folders,
+            outstanding: self.checkin_files_outstanding.get(),
+        }
+    }
+
     /// Counts an audit record appended (`ok`) or not (`failed`).
     pub fn audit_record(&self, appended: bool) {
         let outcome = if appended { "ok" } else { "failed" };

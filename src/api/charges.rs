@@ -1258,7 +1258,7 @@ pub(super) async fn add_entry(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let mut rec = audit::begin(&st, &caller, Operation::LedgerEntry);
+    let rec = audit::begin(&st, &caller, Operation::LedgerEntry);
     let body = match json_body(st.body_limit, &headers, body) {
         Ok(b) => b,
         Err(p) => return reject(&st, rec, p).await,
@@ -1267,8 +1267,32 @@ pub(super) async fn add_entry(
         Ok(r) => r,
         Err(p) => return reject(&st, rec, p).await,
     };
+    let key = fingerprint(&body);
+    match added_entry(&st, &caller, rec, req, &key).await {
+        Ok((status, month)) => (status, Json(month)).into_response(),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// Adds a 管理票 amount (the API's route and the reception page's form): the checks, the
+/// entry and its audit record; the status (201 added, 200 the same entry again) and the
+/// certificate's month, or the refusal (recorded, or `audit_unavailable` when it could not be).
+pub(super) async fn added_entry(
+    st: &AppState,
+    caller: &Caller,
+    mut rec: AuditRecord,
+    req: LedgerEntryRequest,
+    body_fingerprint: &str,
+) -> Result<(StatusCode, LedgerDto), Problem> {
+    async fn refuse(st: &AppState, mut rec: AuditRecord, p: Problem) -> Problem {
+        audit::refused(&mut rec, &p);
+        match audit::commit(st, rec).await {
+            Ok(()) => p,
+            Err(_) => Problem::audit_unavailable(),
+        }
+    }
     let mut errors = Vec::new();
-    let card = card_of(&st, &req.payer_number, &req.recipient_number, &mut errors);
+    let card = card_of(st, &req.payer_number, &req.recipient_number, &mut errors);
     let date = day("date", &req.date).map_err(|e| errors.push(e)).ok();
     let amount_yen = amount("amount", req.amount)
         .map_err(|e| errors.push(e))
@@ -1305,7 +1329,7 @@ pub(super) async fn add_entry(
         });
     }
     if !errors.is_empty() {
-        return reject(&st, rec, Problem::invalid(errors)).await;
+        return Err(refuse(st, rec, Problem::invalid(errors)).await);
     }
     let (card, date, amount_yen) = (
         card.expect("no errors"),
@@ -1314,7 +1338,7 @@ pub(super) async fn add_entry(
     );
     rec.card = Some(card.clone());
     let added = billing::add_entry(
-        books(&st),
+        books(st),
         NewLedgerEntry {
             owner: caller.name.clone(),
             card: card.clone(),
@@ -1328,14 +1352,14 @@ pub(super) async fn add_entry(
             at: st.service.now(),
             key: entry_id.map(|id| EntryKey {
                 id,
-                fingerprint: st.hasher.ledger_entry(&fingerprint(&body)),
+                fingerprint: st.hasher.ledger_entry(body_fingerprint),
             }),
         },
     )
     .await;
     let added = match added {
         Ok(a) => a,
-        Err(e) => return reject(&st, rec, e.into()).await,
+        Err(e) => return Err(refuse(st, rec, e.into()).await),
     };
     let status = if added.again {
         rec.detail = Some("the same entry again (entry_id): nothing added".into());
@@ -1344,8 +1368,10 @@ pub(super) async fn add_entry(
         StatusCode::CREATED
     };
     rec.http_status = Some(status.as_u16());
-    let response = (status, Json(ledger_dto(date, &added.rows))).into_response();
-    audit::then(&st, rec, response).await
+    match audit::commit(st, rec).await {
+        Ok(()) => Ok((status, ledger_dto(date, &added.rows))),
+        Err(_) => Err(Problem::audit_unavailable()),
+    }
 }
 
 /// Void an amount entered from the paper 管理票 (a mistyped one): a row naming it is written

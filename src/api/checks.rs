@@ -84,6 +84,65 @@ async fn answered(
     sent(st, recorded, outcome, rendering, check_in)
 }
 
+/// What the reception page gets for a 照会番号: the answer as the API's typed JSON body and the
+/// check-in it was prefetched for (with the person, which no API answer holds).
+pub(super) enum PageAnswer {
+    Answer(
+        Box<super::dto::SubsidyCheckResponse>,
+        std::sync::Arc<CheckIn>,
+    ),
+    /// No check-in under this 照会番号 in the last 36 hours.
+    NotFound,
+    /// The access could not be recorded: the answer is withheld.
+    Withheld,
+}
+
+/// [`answer_by_reference`] for the reception page: the same check, audit record and kept
+/// answer, given as the typed body instead of a rendering.
+pub(super) async fn page_answer(
+    st: &AppState,
+    mut rec: AuditRecord,
+    reference: &str,
+    (claim, care): (Claim, Care),
+) -> PageAnswer {
+    let Some((checked, c)) = st.service.check_by_reference(reference, claim, care).await else {
+        let p = Problem::not_found("no check-in with this 照会番号 in the last 36 hours");
+        audit::refused(&mut rec, &p);
+        return match audit::commit(st, rec).await {
+            Ok(()) => PageAnswer::NotFound,
+            Err(_) => PageAnswer::Withheld,
+        };
+    };
+    rec.patient = Some(st.hasher.patient(&c.insured));
+    let Checked { outcome, stand_in } = checked;
+    audit::outcome(&mut rec, &outcome, answer_status(&outcome));
+    let recorded = crate::answers::record(
+        &*st.store,
+        &st.hasher,
+        &st.bodies,
+        st.answer_retention,
+        rec,
+        &outcome,
+        stand_in,
+        st.service.now(),
+    )
+    .await;
+    let Ok(read) = audit::recorded(st, recorded) else {
+        return PageAnswer::Withheld;
+    };
+    let mut body = super::dto::SubsidyCheckResponse::new(&outcome);
+    body.check_in = Some((&*c).into());
+    for ((dto, s), rows) in body
+        .subsidies
+        .iter_mut()
+        .zip(&outcome.mapped.active)
+        .zip(read)
+    {
+        dto.month_to_date = rows.and_then(|rows| month(&outcome, s, rows));
+    }
+    PageAnswer::Answer(Box::new(body), c)
+}
+
 /// The answer rendered with the ledger months read in its commit, or withheld (503) when its
 /// record could not be committed.
 fn sent(

@@ -176,6 +176,7 @@ mod tests {
             arrived_at: Utc.with_ymd_and_hms(2026, 11, 21, 0, 59, 0).unwrap(),
             cached_at: Utc.with_ymd_and_hms(2026, 11, 21, 0, 59, 1).unwrap(),
             status: Status::Confirmed,
+            person: None,
         }
     }
 

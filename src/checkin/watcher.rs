@@ -972,6 +972,11 @@ async fn reject(
     version: Version,
     r: &Rejection,
 ) -> Done {
+    debug_assert!(
+        crate::metrics::REJECTION_REASONS.contains(&r.kind),
+        "the health page reads every reason: add {} to REJECTION_REASONS",
+        r.kind
+    );
     shared
         .metrics
         .checkin_files_rejected

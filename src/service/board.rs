@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::broadcast;
 
 use super::{CheckOutcome, Source, Status};
-use crate::domain::ServiceDate;
+use crate::domain::{PatientDetails, ServiceDate};
 use crate::mapping::{Flag, SubsidyStatus, WarningCode};
 
 /// The most rows kept (a busy day of a large clinic); the oldest go first.
@@ -60,12 +60,15 @@ pub enum Alert {
     Other,
 }
 
-/// One check-in as listed. No name, insurance or recipient number: the clerk matches by
-/// 照会番号.
+/// One check-in as listed: the 照会番号 and the person as the result names them (for the
+/// clerk to match the person at the counter; `Debug` redacts them), no insurance or recipient
+/// number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoardRow {
     /// 照会番号.
     pub reference: String,
+    /// Name, kana, sex and birthdate from the result file.
+    pub person: Option<PatientDetails>,
     pub service_date: ServiceDate,
     /// When the result file was written.
     pub arrived_at: DateTime<Utc>,
@@ -78,7 +81,12 @@ pub struct BoardRow {
 }
 
 impl BoardRow {
-    fn of(reference: &str, arrived_at: DateTime<Utc>, out: &CheckOutcome) -> Self {
+    fn of(
+        reference: &str,
+        person: Option<PatientDetails>,
+        arrived_at: DateTime<Utc>,
+        out: &CheckOutcome,
+    ) -> Self {
         let m = &out.mapped;
         let status = match out.status {
             Status::Unavailable => RowStatus::Unavailable,
@@ -151,6 +159,7 @@ impl BoardRow {
         }
         Self {
             reference: reference.to_owned(),
+            person,
             service_date: out.service_date,
             arrived_at,
             status,
@@ -188,11 +197,13 @@ impl Board {
     pub fn pending(
         &self,
         reference: &str,
+        person: Option<PatientDetails>,
         service_date: ServiceDate,
         arrived_at: DateTime<Utc>,
     ) -> Option<Arc<BoardRow>> {
         self.put(BoardRow {
             reference: reference.to_owned(),
+            person,
             service_date,
             arrived_at,
             status: RowStatus::Pending,
@@ -206,10 +217,11 @@ impl Board {
     pub fn done(
         &self,
         reference: &str,
+        person: Option<PatientDetails>,
         arrived_at: DateTime<Utc>,
         out: &CheckOutcome,
     ) -> Option<Arc<BoardRow>> {
-        self.put(BoardRow::of(reference, arrived_at, out))
+        self.put(BoardRow::of(reference, person, arrived_at, out))
     }
 
     /// A row read from the durable list (another replica's change, or one from before a
@@ -296,9 +308,9 @@ mod tests {
         let mut feed = board.subscribe();
         let t = Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap();
         let out = crate::api::test_outcome(&["2113601", "5413601"]);
-        board.pending("R1", out.service_date, t);
+        board.pending("R1", None, out.service_date, t);
         assert_eq!(feed.try_recv().unwrap().status, RowStatus::Pending);
-        board.done("R1", t, &out);
+        board.done("R1", None, t, &out);
         let row = feed.try_recv().unwrap();
         assert_eq!(row.status, RowStatus::Subsidies);
         assert_eq!(row.subsidies, ["精神通院", "難病"]);
@@ -308,7 +320,7 @@ mod tests {
 
         let mut stale = out.clone();
         stale.source = Some(Source::Stale);
-        board.done("R2", t + chrono::Duration::minutes(1), &stale);
+        board.done("R2", None, t + chrono::Duration::minutes(1), &stale);
         let rows = board.rows_for(out.service_date);
         assert_eq!(rows[0].reference, "R2", "newest first");
         assert_eq!(rows[0].alerts.first(), Some(&Alert::Stale));
@@ -322,7 +334,7 @@ mod tests {
         m.active[1].flags.push(Flag::ReimbursementOnly);
         let mut flagged = out.clone();
         flagged.mapped = Arc::new(m);
-        board.done("R4", t, &flagged);
+        board.done("R4", None, t, &flagged);
         let row = board
             .rows_for(out.service_date)
             .into_iter()
@@ -338,7 +350,7 @@ mod tests {
 
         let mut none = out.clone();
         none.status = Status::NoneFound;
-        board.done("R3", t, &none);
+        board.done("R3", None, t, &none);
         let rows = board.rows_for(out.service_date);
         assert_eq!(
             rows[1].reference, "R3",
@@ -360,7 +372,7 @@ mod tests {
             m.inactive = vec![gone];
             let mut inactive = out.clone();
             inactive.mapped = Arc::new(m);
-            board.done("R5", t + chrono::Duration::minutes(5), &inactive);
+            board.done("R5", None, t + chrono::Duration::minutes(5), &inactive);
             let row = board
                 .rows_for(out.service_date)
                 .into_iter()

@@ -81,6 +81,8 @@ pub type ListRow = (i64, Vec<u8>);
 #[derive(Serialize, Deserialize)]
 pub(super) struct KeptRow {
     reference: String,
+    #[serde(default)]
+    person: Option<crate::domain::PatientDetails>,
     service_date: chrono::NaiveDate,
     arrived_at: DateTime<Utc>,
     status: super::RowStatus,
@@ -92,6 +94,7 @@ impl KeptRow {
     pub(super) fn of(r: &super::BoardRow) -> Self {
         Self {
             reference: r.reference.clone(),
+            person: r.person.clone(),
             service_date: r.service_date.date(),
             arrived_at: r.arrived_at,
             status: r.status,
@@ -103,6 +106,7 @@ impl KeptRow {
     pub(super) fn into_row(self) -> super::BoardRow {
         super::BoardRow {
             reference: self.reference,
+            person: self.person,
             service_date: ServiceDate::new(self.service_date),
             arrived_at: self.arrived_at,
             status: self.status,
@@ -156,6 +160,8 @@ pub(super) struct KeptCheckIn {
     cached_at: DateTime<Utc>,
     status: Status,
     answer: Option<KeptFetched>,
+    #[serde(default)]
+    person: Option<crate::domain::PatientDetails>,
 }
 
 /// The insurance context in the kept form (the domain type has no serialised form of its own).
@@ -184,6 +190,7 @@ impl KeptCheckIn {
             cached_at: c.cached_at,
             status: c.status,
             answer: answer.map(KeptFetched::of),
+            person: c.person.clone(),
         }
     }
 
@@ -214,6 +221,7 @@ impl KeptCheckIn {
                 arrived_at: self.arrived_at,
                 cached_at: self.cached_at,
                 status: self.status,
+                person: self.person,
             },
             self.answer.map(KeptFetched::into_fetched),
         ))

@@ -6,7 +6,9 @@
 //! and the 照会番号. [`SubsidyService::check_result`](super::SubsidyService::check_result) then
 //! answers each the same way, whichever door it came through.
 
-use crate::domain::{Care, Certificate, Claim, MedicalInstitutionCode, Redacted, ServiceDate};
+use crate::domain::{
+    Care, Certificate, Claim, MedicalInstitutionCode, PatientDetails, Redacted, ServiceDate,
+};
 use crate::onshi::{OnshiError, OnshiResult};
 
 use super::CheckRequest;
@@ -29,6 +31,8 @@ pub struct ResultCheck {
     pub block: Option<Vec<Certificate>>,
     /// 照会番号, when the result has one.
     pub reference: Option<String>,
+    /// Name, kana, sex and birthdate, for the reception page only.
+    pub person: Option<PatientDetails>,
 }
 
 impl std::fmt::Debug for ResultCheck {
@@ -37,6 +41,7 @@ impl std::fmt::Debug for ResultCheck {
             .field("request", &self.request)
             .field("block", &self.block)
             .field("reference", &Redacted::opt(&self.reference))
+            .field("person", &Redacted::opt(&self.person))
             .finish()
     }
 }
@@ -141,6 +146,7 @@ pub fn checks_from_result(
                 },
                 block: q.certificates(),
                 reference: q.reference_number.clone().filter(|r| !r.is_empty()),
+                person: q.person.clone(),
             })
         })
         .collect()

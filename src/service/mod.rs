@@ -143,6 +143,9 @@ pub struct CheckIn {
     pub cached_at: DateTime<Utc>,
     /// How the prefetch ended.
     pub status: Status,
+    /// The person as the result names them (name, kana, sex, birthdate): for the reception
+    /// page only, never in an API answer.
+    pub person: Option<crate::domain::PatientDetails>,
 }
 
 /// Why an answer is unavailable or stale.
@@ -403,6 +406,7 @@ impl SubsidyService {
             request,
             block,
             reference,
+            person,
         } = rc;
         let (insured, insurance) = (request.insured.clone(), request.insurance);
         let (file, cacheable) = match &intake {
@@ -413,7 +417,10 @@ impl SubsidyService {
             let day = request
                 .service_date
                 .unwrap_or_else(|| ServiceDate::today_at(self.clock.now()));
-            if let Some(row) = self.board.pending(reference, day, *arrived_at) {
+            if let Some(row) = self
+                .board
+                .pending(reference, person.clone(), day, *arrived_at)
+            {
                 self.keep_row(&row).await;
             }
         }
@@ -461,7 +468,10 @@ impl SubsidyService {
                     None => false,
                 };
                 if let Some(reference) = reference.filter(|_| newer) {
-                    if let Some(row) = self.board.done(&reference, arrived_at, &out) {
+                    if let Some(row) = self
+                        .board
+                        .done(&reference, person.clone(), arrived_at, &out)
+                    {
                         self.keep_row(&row).await;
                     }
                     let answer = self.fresh.get(&self.fresh.key(&insured, out.service_date));
@@ -473,6 +483,7 @@ impl SubsidyService {
                         arrived_at,
                         cached_at: self.clock.now(),
                         status: out.status,
+                        person,
                     };
                     // Answerable from memory at once; the durable copy follows.
                     let c = Arc::new(c);

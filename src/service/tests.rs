@@ -353,6 +353,7 @@ fn with_block(block: Option<Vec<Certificate>>) -> ResultCheck {
         request: req(),
         block,
         reference: Some("0000000001".into()),
+        person: None,
     }
 }
 

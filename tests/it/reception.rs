@@ -960,3 +960,97 @@ async fn the_month_of_a_shared_cap_is_a_kanrihyo_table_also_in_print() {
         }
     }
 }
+
+/// A response's body as text, asked with `token`.
+async fn text_as(app: &axum::Router, token: &str, path: &str) -> (StatusCode, String) {
+    let r = app
+        .clone()
+        .oneshot(
+            Request::get(path)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = r.status();
+    let body = r.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn the_patients_name_is_shown_to_reception_only_and_kept_only_sealed() {
+    // A check-in's name (kanji and kana, as the file gives them, ● included), sex and
+    // birthdate are on the reception list and the patient's page; not in any API answer a
+    // `check` caller gets (every rendering), the metrics, the audit, the logs at TRACE, or the
+    // raw store files (where the row and the check-in are sealed). The API's client has every
+    // scope but `reception`.
+    let (logs, _guard) = capture_logs("trace");
+    let p = in_process();
+    let app = pmh_gateway::api::router(p.state.clone());
+    let pop = pmh_gateway::sandbox::Population::generate(SEED, today(), 300);
+    // A persona whose family name is written ●橋 (髙橋: 髙 is outside JIS X 0208).
+    let n = (0..pop.personas.len())
+        .find(|&i| {
+            pmh_gateway::sandbox::terminal::name_of(&pop.personas[i])
+                .name
+                .contains('●')
+        })
+        .unwrap();
+    let who = pmh_gateway::sandbox::terminal::name_of(&pop.personas[n]);
+    let reference = handle_check_in(&p.state, n).await;
+
+    let (cookie, _) = signed_in(&app, RECEPTION_TOKEN).await;
+    let list = send(&app, get("/reception", &cookie)).await;
+    assert!(list.body.contains(&who.name), "{}", list.body);
+    assert!(list.body.contains(&who.kana), "{}", list.body);
+    let patient = send(
+        &app,
+        get(&format!("/reception/patients/{reference}"), &cookie),
+    )
+    .await;
+    assert_eq!(patient.status, 200);
+    assert!(patient.body.contains(&who.name), "{}", patient.body);
+    let born = chrono::NaiveDate::parse_from_str(&pop.personas[n].insured.birthdate, "%Y-%m-%d")
+        .unwrap()
+        .format("%Y/%m/%d")
+        .to_string();
+    assert!(patient.body.contains(&born), "{}", patient.body);
+
+    // Everything else.
+    let mut seen = Vec::new();
+    for format in ["json", "orca", "orca-xml", "fhir"] {
+        let (status, body) = text_as(
+            &app,
+            TEST_TOKEN,
+            &format!("/v1/subsidy-checks?reference={reference}&format={format}"),
+        )
+        .await;
+        assert_eq!(status, 200, "{format}: {body}");
+        seen.push((format!("the {format} answer"), body));
+    }
+    let (_, metrics) = text_as(&app, TEST_TOKEN, "/metrics").await;
+    seen.push(("the metrics".into(), metrics));
+    let (status, audit) = text_as(&app, TEST_TOKEN, "/v1/audit?format=jsonl").await;
+    assert_eq!(status, 200);
+    assert!(audit.lines().count() >= 3, "{audit}");
+    seen.push(("the audit".into(), audit));
+    seen.push(("the logs".into(), logs.text()));
+    assert!(logs.text().len() > 1000, "the logs were captured");
+    for (what, text) in &seen {
+        for s in [&who.name, &who.kana] {
+            assert!(!text.contains(s.as_str()), "{what} holds {s}");
+        }
+    }
+    assert_nothing_personal_in(
+        &p.config.store.dir,
+        &[("name", who.name.clone()), ("kana", who.kana.clone())],
+    );
+
+    // Sealed, not lost: a replica that starts on the same store lists the person.
+    let again = replica_state(p.state.store.clone(), p.state.hasher.clone());
+    again.service.sync_board(0).await;
+    let app = pmh_gateway::api::router(again);
+    let list = send(&app, get("/reception", &cookie)).await;
+    assert!(list.body.contains(&who.name), "{}", list.body);
+}

@@ -438,3 +438,266 @@ async fn two_gateways_committing_at_once_never_spend_one_cap_twice() {
     let total: u64 = rows.iter().map(|r| r.amount.0).sum();
     assert_eq!(total, 5_000, "the ledger's month is the cap");
 }
+
+/// A replica's configuration with the reception page's client (`counter`) added.
+fn reception_replica(dir: &Path, name: &str, base_url: &str, db: &str) -> Replica {
+    let cfg = dir.join(format!("{name}.toml"));
+    let toml = replica_toml(base_url, dir, name)
+        + &format!(
+            "[[clients]]\nname = \"{RECEPTION_CLIENT}\"\nscopes = [\"reception\", \"charges\"]\ntoken_sha256 = \"{}\"\n",
+            pmh_gateway::auth::TokenHash::of(RECEPTION_TOKEN).to_config()
+        );
+    std::fs::write(&cfg, toml).unwrap();
+    let (child, addr) = spawn_serve(&cfg, &[("PMH_GATEWAY_STORE_URL", db)]);
+    Replica { child, addr }
+}
+
+/// The screen sizes the page is checked at: the common clinic laptop, and the same at 200 %.
+const SCREENS: [(&str, f64); 2] = [("1366x768", 1.0), ("1366x768-200pct", 2.0)];
+
+/// Screenshots of the page as it is now at each of [`SCREENS`] (`name-<screen>.png`); the page
+/// must not scroll sideways at either.
+async fn at_every_screen(browser: &crate::webdriver::Browser, name: &str) {
+    for (screen, zoom) in SCREENS {
+        browser.view(1366, 768, zoom).await;
+        assert!(
+            !browser.overflows_sideways().await,
+            "{name} scrolls sideways at {screen}"
+        );
+        browser.screenshot(&format!("{name}-{screen}.png")).await;
+    }
+    browser.view(1366, 768, 1.0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stderr)]
+async fn the_reception_page_works_across_two_replicas_and_their_restart() {
+    // Two gateway processes on one PostgreSQL and one face/: the clerk signs in through A and
+    // works through B; a check-in that A (the watcher) handles appears live on B's page; both
+    // restart, and the session and the day's list are still there.
+    let Some(cluster) = Cluster::start_or_skip("reception on two replicas") else {
+        return;
+    };
+    let Some(browser) = crate::webdriver::Browser::start().await else {
+        return;
+    };
+    let db = cluster.database().await.unwrap();
+    let sandbox = start_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    sandbox.pki.write_to(&dir.path().join("certs")).unwrap();
+    pmh_gateway::store::Hasher::open_or_create(&dir.path().join("audit.key")).unwrap();
+    let face: PathBuf = dir.path().join("onshi/face");
+    std::fs::create_dir_all(&face).unwrap();
+    let ops = ops_client();
+    let people = sandbox.population().personas.clone();
+
+    let mut a = reception_replica(dir.path(), "a", &sandbox.base_url(), &db);
+    wait_for("A to take the lease", 30, async || {
+        a.holds_lease(&ops).await
+    })
+    .await;
+    let mut b = reception_replica(dir.path(), "b", &sandbox.base_url(), &db);
+    wait_for("B to look at the lease", 30, async || {
+        !b.ready(&ops).await["lease"]["checked_at"].is_null()
+    })
+    .await;
+    assert_eq!(b.ready(&ops).await["lease"]["held"], false);
+
+    // Signed in through A; B's page has the session (cookies are per host, not per port).
+    let (on_a, on_b) = (format!("http://{}", a.addr), format!("http://{}", b.addr));
+    browser.view(1366, 768, 1.0).await;
+    browser.goto(&format!("{on_a}/reception")).await;
+    let token = browser.wait("#token", 10).await;
+    browser.type_into(&token, RECEPTION_TOKEN).await;
+    browser
+        .click(&browser.wait("form.card button", 5).await)
+        .await;
+    browser.wait("#rows", 10).await;
+    browser.goto(&format!("{on_b}/reception")).await;
+    browser.wait("#rows", 10).await;
+    browser
+        .run(
+            "window.__notReloaded = true; return 1;",
+            serde_json::json!([]),
+        )
+        .await;
+
+    // A check-in handled by A appears on B's page, live.
+    let today = pmh_gateway::domain::date::jst_date(chrono::Utc::now());
+    let land = |n: usize, p: &pmh_gateway::sandbox::Persona| {
+        let bytes = check_in_xml(p, n as u64, today, "1311111111", &format!("{n:012}")).unwrap();
+        let tmp = face.join(format!(".{n}.tmp"));
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, face.join(file_name(n))).unwrap();
+    };
+    let multi = people
+        .iter()
+        .find(|p| p.tags.contains(&"showcase") && p.tags.contains(&"triple"))
+        .unwrap();
+    let reference = pmh_gateway::sandbox::terminal::reference_of(multi);
+    let who = pmh_gateway::sandbox::terminal::name_of(multi);
+    let landed = Instant::now();
+    land(0, multi);
+    let row_css = format!(r#"tr[data-ref="{reference}"].subsidies"#);
+    let row = browser.wait(&row_css, 20).await;
+    let to_other_replica = landed.elapsed();
+    assert_eq!(
+        browser
+            .run(
+                "return window.__notReloaded === true;",
+                serde_json::json!([])
+            )
+            .await,
+        true,
+        "the row came without reloading B's page"
+    );
+    assert!(browser.text(&row).await.contains(&who.name));
+    assert_eq!(
+        a.metric(
+            &ops,
+            "pmh_gateway_checkin_files_processed_total{folder=\"face\"}"
+        )
+        .await,
+        1.0,
+        "A handled the file"
+    );
+    eprintln!(
+        "reception on two replicas: a file in face/ to its row on the other replica's page: {} ms",
+        to_other_replica.as_millis()
+    );
+
+    // A second person, on 生活保護 alone.
+    let welfare = people
+        .iter()
+        .find(|p| {
+            p.certificates.len() == 1
+                && p.certificates[0]
+                    .medical_subsidy_insurer_number
+                    .starts_with("12")
+                && p.tags
+                    .iter()
+                    .all(|t| !["expired", "not_yet_valid", "none"].contains(t))
+        })
+        .unwrap();
+    let welfare_ref = pmh_gateway::sandbox::terminal::reference_of(welfare);
+    land(1, welfare);
+    browser
+        .wait(&format!(r#"tr[data-ref="{welfare_ref}"].subsidies"#), 20)
+        .await;
+
+    // The filter box by kana, typed in hiragana: only that person's row stays.
+    let kana = pmh_gateway::domain::PatientDetails::search_kana(&who.kana);
+    let hiragana: String = kana
+        .chars()
+        .take(3)
+        .map(|c| char::from_u32(c as u32 - 0x60).unwrap())
+        .collect();
+    browser
+        .run(
+            "const f = document.getElementById('filter'); f.value = arguments[0]; f.dispatchEvent(new Event('input')); return 1;",
+            serde_json::json!([hiragana]),
+        )
+        .await;
+    let shown = browser
+        .run(
+            "return Array.from(document.querySelectorAll('#rows tr')).filter(r => !r.hidden).map(r => r.dataset.ref);",
+            serde_json::json!([]),
+        )
+        .await;
+    assert_eq!(
+        shown,
+        serde_json::json!([reference]),
+        "filtered by {hiragana}"
+    );
+    at_every_screen(&browser, "replicas-list-filtered").await;
+
+    // The patient, on B: the name, and a 管理票 amount through B's form.
+    browser
+        .goto(&format!("{on_b}/reception/patients/{reference}"))
+        .await;
+    let name = browser.wait("#person-name", 10).await;
+    assert_eq!(browser.text(&name).await, who.name);
+    let amount = browser.wait("form.entry input[name=amount]", 5).await;
+    browser.type_into(&amount, "1200").await;
+    let institution = browser.wait("form.entry input[name=institution]", 5).await;
+    browser.type_into(&institution, "さくら薬局").await;
+    browser
+        .click(&browser.wait("form.entry button", 5).await)
+        .await;
+    browser.wait("table.kanrihyo", 10).await;
+    at_every_screen(&browser, "replicas-patient").await;
+
+    // Its 管理票 in print, one A4 page.
+    browser
+        .goto(&format!("{on_b}/reception/patients/{reference}/print"))
+        .await;
+    let sheet = browser.wait("article.print table.kanrihyo", 10).await;
+    assert!(browser.text(&sheet).await.contains("さくら薬局"));
+    browser.screenshot("replicas-kanrihyo-print.png").await;
+    let pdf = browser.print_pdf().await;
+    std::fs::write(
+        crate::webdriver::artifacts().join("replicas-kanrihyo-print.pdf"),
+        &pdf,
+    )
+    .unwrap();
+
+    // 生活保護: nothing to pay, said once, not a rate beside a cap of 0.
+    browser
+        .goto(&format!("{on_b}/reception/patients/{welfare_ref}"))
+        .await;
+    let share = browser.wait("dd[data-field=share]", 10).await;
+    assert_eq!(browser.text(&share).await, "自己負担なし");
+    at_every_screen(&browser, "replicas-welfare-patient").await;
+
+    // The health page, in Japanese.
+    browser.goto(&format!("{on_b}/reception/health")).await;
+    let health = browser.wait("table.health", 10).await;
+    let text = browser.text(&health).await;
+    for english in [
+        "partial",
+        "unreadable",
+        "sqlite",
+        "postgres",
+        "open",
+        "closed",
+    ] {
+        assert!(
+            !text.contains(english),
+            "{english} on the health page: {text}"
+        );
+    }
+    assert!(
+        text.contains("別のレプリカ"),
+        "B says A watches the folder: {text}"
+    );
+    at_every_screen(&browser, "replicas-health").await;
+
+    // Both restart: the session and the day's list are still there.
+    a.kill();
+    b.kill();
+    let a2 = reception_replica(dir.path(), "a2", &sandbox.base_url(), &db);
+    let b2 = reception_replica(dir.path(), "b2", &sandbox.base_url(), &db);
+    for r in [&a2, &b2] {
+        browser.goto(&format!("http://{}/reception", r.addr)).await;
+        browser.wait(&row_css, 10).await;
+        browser
+            .wait(&format!(r#"tr[data-ref="{welfare_ref}"]"#), 5)
+            .await;
+    }
+    let weight = browser
+        .run(
+            "const n = performance.getEntriesByType('navigation')[0]; \
+             const r = performance.getEntriesByType('resource').filter(e => !e.name.includes('/events')); \
+             return [n.transferSize, n.decodedBodySize, r.reduce((a, e) => a + e.transferSize, 0), r.reduce((a, e) => a + e.decodedBodySize, 0)];",
+            serde_json::json!([]),
+        )
+        .await;
+    eprintln!(
+        "reception on two replicas: list of 2 rows, weight (navigation transfer, body; assets transfer, body): {weight}"
+    );
+    browser.quit().await;
+    for mut r in [a2, b2] {
+        r.kill();
+    }
+    sandbox.shutdown().await;
+}

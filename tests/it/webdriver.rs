@@ -233,6 +233,32 @@ impl Browser {
         path
     }
 
+    /// Lays the page out as a screen of `width` × `height` pixels at `zoom` (1.0 = 100 %) would:
+    /// a CSS viewport of `width / zoom` × `height / zoom` drawn at `zoom` device pixels per CSS
+    /// pixel — what the browser's own zoom does (media queries see the narrower viewport).
+    /// Through chromedriver's DevTools command `Emulation.setDeviceMetricsOverride`.
+    pub async fn view(&self, width: u32, height: u32, zoom: f64) {
+        let css = |px: u32| (f64::from(px) / zoom).round() as u32;
+        self.post(
+            "/goog/cdp/execute",
+            json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": {
+                "width": css(width), "height": css(height), "deviceScaleFactor": zoom, "mobile": false
+            }}),
+        )
+        .await;
+    }
+
+    /// Whether the page is wider than its viewport (the clerk would scroll sideways).
+    pub async fn overflows_sideways(&self) -> bool {
+        self.run(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            json!([]),
+        )
+        .await
+        .as_bool()
+        .unwrap()
+    }
+
     /// The page printed to PDF (A4), as the browser's print would lay it out.
     pub async fn print_pdf(&self) -> Vec<u8> {
         use base64::Engine;

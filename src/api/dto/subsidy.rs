@@ -101,13 +101,13 @@ pub struct CopayDto {
     pub certificate: CertificateCapsDto,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct CertificateCapsDto {
     pub outpatient: CapsDto,
     pub inpatient: CapsDto,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct CapsDto {
     pub per_month: Option<u64>,
     pub per_day: Option<u64>,

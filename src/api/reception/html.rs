@@ -1,30 +1,17 @@
-//! The reception page's HTML, written here (no template engine, no build step): every value is
-//! escaped on its way in ([`esc`]). The patient's page is drawn from the API's own JSON answer,
-//! so the page and `GET /v1/subsidy-checks?reference=` cannot disagree.
+//! The reception page's HTML, through maud templates (every value escaped by the engine) from
+//! typed models: the board's rows, the API's own typed answer ([`SubsidyCheckResponse`], so the
+//! page and `GET /v1/subsidy-checks?reference=` cannot disagree and a renamed field does not
+//! compile), the person of the check-in, and the health items.
 
 use std::fmt::Write;
 
-use chrono::{DateTime, Utc};
-use serde_json::Value;
+use chrono::{DateTime, NaiveDate, Utc};
+use maud::{DOCTYPE, Markup, html};
 
+use crate::api::dto::{CapsDto, CopayDto, SubsidyCheckResponse, SubsidyDto, WarningDto};
+use crate::domain::PatientDetails;
 use crate::domain::date::jst;
 use crate::service::{Alert, BoardRow, RowStatus};
-
-/// Text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
 
 /// A path segment (a 照会番号 in a link).
 pub fn seg(s: &str) -> String {
@@ -43,45 +30,68 @@ fn hhmm(t: DateTime<Utc>) -> String {
     t.with_timezone(&jst()).format("%H:%M").to_string()
 }
 
+/// Yen with thousands separators: `1,234円`.
+fn yen(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out.push('円');
+    out
+}
+
 /// The page around `main`: title, the header with the signed-in client and sign-out.
-pub fn page(title: &str, signed_in: Option<(&str, &str)>, main: &str) -> String {
-    let nav = match signed_in {
-        Some((client, csrf)) => format!(
-            r#"<nav aria-label="メニュー"><a href="/reception">受付一覧</a> <a href="/reception/health">ゲートウェイの状態</a>
-<form method="post" action="/reception/sign-out" class="inline"><input type="hidden" name="csrf" value="{}"><button type="submit">サインアウト（{}）</button></form></nav>"#,
-            esc(csrf),
-            esc(client)
-        ),
-        None => String::new(),
-    };
-    format!(
-        r#"<!doctype html>
-<html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} — pmh-gateway</title><link rel="stylesheet" href="/reception/assets/reception.css">
-<script src="/reception/assets/reception.js" defer></script></head>
-<body><header><span class="brand">公費受付</span>{nav}</header>
-<main id="main">{main}</main></body></html>"#,
-        title = esc(title),
-    )
+pub fn page(title: &str, signed_in: Option<(&str, &str)>, main: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="ja" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — pmh-gateway" }
+                link rel="stylesheet" href="/reception/assets/reception.css";
+                script src="/reception/assets/reception.js" defer {}
+            }
+            body {
+                header {
+                    span.brand { "公費受付" }
+                    @if let Some((client, csrf)) = signed_in {
+                        nav aria-label="メニュー" {
+                            a href="/reception" { "受付一覧" }
+                            a href="/reception/health" { "ゲートウェイの状態" }
+                            form.inline method="post" action="/reception/sign-out" {
+                                input type="hidden" name="csrf" value=(csrf);
+                                button type="submit" { "サインアウト（" (client) "）" }
+                            }
+                        }
+                    }
+                }
+                main #main { (main) }
+            }
+        }
+    }
+    .into_string()
 }
 
 pub fn sign_in(csrf: &str, problem: Option<&str>) -> String {
-    let problem = problem
-        .map(|p| format!(r#"<p class="alert" role="alert">{}</p>"#, esc(p)))
-        .unwrap_or_default();
     page(
         "サインイン",
         None,
-        &format!(
-            r#"<h1>サインイン</h1>{problem}
-<form method="post" action="/reception/sign-in" class="card">
-<input type="hidden" name="csrf" value="{}">
-<label for="token">受付用トークン（<code>reception</code> 権限のクライアント）</label>
-<input id="token" name="token" type="password" autocomplete="off" required autofocus>
-<button type="submit">サインイン</button></form>
-<p class="note">患者の氏名は表示されません。照会番号で照合してください。</p>"#,
-            esc(csrf)
-        ),
+        html! {
+            h1 { "サインイン" }
+            @if let Some(p) = problem { p.alert role="alert" { (p) } }
+            form.card method="post" action="/reception/sign-in" {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="token" { "受付用トークン（" code { "reception" } " 権限のクライアント）" }
+                input #token name="token" type="password" autocomplete="off" required autofocus;
+                button type="submit" { "サインイン" }
+            }
+            p.note { "患者の氏名・生年月日は、受付用にサインインした画面にだけ表示されます。" }
+        },
     )
 }
 
@@ -132,71 +142,91 @@ fn alert_text(a: Alert) -> &'static str {
     }
 }
 
-/// One row of the list (also what the live feed sends).
-pub fn row(r: &BoardRow) -> String {
-    row_updated(r, None)
-}
-
-/// A row as the live feed sends it: with the time of the change in JST, by the server's clock
-/// (the page shows it; the browser's own clock may be another).
-pub fn row_at(r: &BoardRow, updated: DateTime<Utc>) -> String {
-    row_updated(r, Some(updated))
-}
-
-fn row_updated(r: &BoardRow, updated: Option<DateTime<Utc>>) -> String {
-    let updated = updated.map_or_else(String::new, |t| {
-        format!(
-            r#" data-updated="{}""#,
-            t.with_timezone(&jst()).format("%H:%M:%S")
-        )
-    });
-    let alerts: String = r
-        .alerts
-        .iter()
-        .map(|a| format!(r#"<span class="tag">{}</span>"#, alert_text(*a)))
-        .collect();
-    format!(
-        r#"<tr data-ref="{reference}" data-seq="{seq}" data-status="{filter}"{updated} class="{class}"><td>{time}</td><td class="ref"><a href="/reception/patients/{link}">{reference}</a></td><td class="status">{status}</td><td>{alerts}</td></tr>"#,
-        reference = esc(&r.reference),
-        seq = r.seq,
-        class = status_class(r.status),
-        filter = filter_status(r),
-        time = hhmm(r.arrived_at),
-        link = seg(&r.reference),
-        status = esc(&status_text(r)),
-    )
-}
-
-pub fn list(day: &str, rows: &[std::sync::Arc<BoardRow>]) -> String {
-    let body: String = rows.iter().map(|r| row(r)).collect();
-    format!(
-        r#"<h1>本日の受付 <small>{day}</small></h1>
-<p class="note" id="live" aria-live="polite">カードが読み取られると自動で追加されます。</p>
-<div class="filter" role="search"><label>照会番号で絞り込み <input type="search" id="filter" inputmode="numeric" autocomplete="off"></label>
-<label>状態 <select id="filter-status"><option value="">すべて</option><option value="subsidies">公費あり</option><option value="check">要確認</option><option value="none">情報なし</option></select></label></div>
-<table class="board"><thead><tr><th scope="col">時刻</th><th scope="col">照会番号</th><th scope="col">公費</th><th scope="col">確認事項</th></tr></thead>
-<tbody id="rows">{body}</tbody></table>
-<p class="note" id="empty"{hidden}>まだ受付はありません。</p>"#,
-        day = esc(day),
-        hidden = if rows.is_empty() { "" } else { " hidden" },
-    )
-}
-
-fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v.get(k).and_then(Value::as_str).unwrap_or("")
-}
-
-fn yen(v: &Value) -> Option<String> {
-    let n = v.as_u64()?;
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
+/// A birthdate as the clerk reads it, with the age on `today`: `1980/04/01（46歳）`.
+fn birthdate(d: NaiveDate, today: Option<NaiveDate>) -> String {
+    let shown = d.format("%Y/%m/%d").to_string();
+    match today.and_then(|t| t.years_since(d)) {
+        Some(age) => format!("{shown}（{age}歳）"),
+        None => shown,
     }
-    Some(format!("{out}円"))
+}
+
+/// The person's name (kanji over kana), as the result file gives them.
+fn person_name(p: Option<&PatientDetails>) -> Markup {
+    html! {
+        @match p {
+            Some(p) => {
+                span.name lang="ja" { (p.name.as_deref().unwrap_or("（氏名なし）")) }
+                @if let Some(k) = &p.kana { br; small.kana { (k) } }
+            }
+            None => { span.note { "—" } }
+        }
+    }
+}
+
+/// One row of the list (also what the live feed sends); `updated` is the time of the change
+/// in JST by the server's clock (the page shows it; the browser's own clock may be another).
+fn row_markup(r: &BoardRow, updated: Option<DateTime<Utc>>) -> Markup {
+    let p = r.person.as_ref();
+    let today = Some(r.service_date.date());
+    html! {
+        tr data-ref=(r.reference) data-seq=(r.seq) data-status=(filter_status(r))
+            data-kana=[p.and_then(|p| p.kana.as_deref()).map(PatientDetails::search_kana)]
+            data-name=[p.and_then(|p| p.name.as_deref())]
+            data-updated=[updated.map(|t| t.with_timezone(&jst()).format("%H:%M:%S").to_string())]
+            class=(status_class(r.status)) {
+            td { (hhmm(r.arrived_at)) }
+            td.person { (person_name(p)) }
+            td {
+                @if let Some(p) = p {
+                    (p.sex.map_or("—", crate::domain::Sex::label_ja)) br;
+                    small { (birthdate(p.birthdate, today)) }
+                }
+            }
+            td.ref { a href={ "/reception/patients/" (seg(&r.reference)) } { (r.reference) } }
+            td.status { (status_text(r)) }
+            td { @for a in &r.alerts { span.tag { (alert_text(*a)) } } }
+        }
+    }
+}
+
+pub fn row(r: &BoardRow) -> Markup {
+    row_markup(r, None)
+}
+
+/// A row as the live feed sends it, with the time of the change.
+pub fn row_at(r: &BoardRow, updated: DateTime<Utc>) -> String {
+    row_markup(r, Some(updated)).into_string()
+}
+
+pub fn list(day: &str, rows: &[std::sync::Arc<BoardRow>]) -> Markup {
+    html! {
+        h1 { "本日の受付 " small { (day) } }
+        p.note #live aria-live="polite" { "カードが読み取られると自動で追加されます。" }
+        div.filter role="search" {
+            label { "カナ・照会番号で絞り込み " input type="search" #filter autocomplete="off"; }
+            label { "状態 "
+                select #filter-status {
+                    option value="" { "すべて" }
+                    option value="subsidies" { "公費あり" }
+                    option value="check" { "要確認" }
+                    option value="none" { "情報なし" }
+                }
+            }
+        }
+        table.board {
+            thead { tr {
+                th scope="col" { "時刻" }
+                th scope="col" { "氏名" }
+                th scope="col" { "性別・生年月日" }
+                th scope="col" { "照会番号" }
+                th scope="col" { "公費" }
+                th scope="col" { "確認事項" }
+            } }
+            tbody #rows { @for r in rows { (row(r)) } }
+        }
+        p.note #empty hidden[!rows.is_empty()] { "まだ受付はありません。" }
+    }
 }
 
 /// What a flag means for the clerk at the window, in one line (for the flags that change what
@@ -224,8 +254,8 @@ fn flag_text(f: &str) -> &str {
     }
 }
 
-fn warning_text(w: &Value) -> String {
-    let ja = match s(w, "code") {
+fn warning_text(w: &WarningDto) -> String {
+    let ja = match w.code {
         "designated_institution_mismatch" => Some("当院は指定医療機関に含まれていません"),
         "single_only_combined" => Some("単独で請求する公費が他の公費と併用されています"),
         "payer_number_check_digit" => Some("公費負担者番号の検証番号が合いません"),
@@ -238,38 +268,39 @@ fn warning_text(w: &Value) -> String {
         _ => None,
     };
     match ja {
-        Some(j) => format!("{j}（{}）", esc(s(w, "message"))),
-        None => esc(s(w, "message")),
+        Some(j) => format!("{j}（{}）", w.message),
+        None => w.message.clone(),
     }
 }
 
-fn copy_button(label: &str, value: &str) -> String {
-    if value.is_empty() {
-        return "—".into();
+fn copy_button(label: &str, value: &str) -> Markup {
+    html! {
+        @if value.is_empty() { "—" } @else {
+            span.num { (value) } " "
+            button.copy type="button" data-copy=(value) aria-label={ (label) "をコピー" } { "コピー" }
+        }
     }
-    format!(
-        r#"<span class="num">{v}</span> <button type="button" class="copy" data-copy="{v}" aria-label="{l}をコピー">コピー</button>"#,
-        v = esc(value),
-        l = esc(label)
-    )
 }
 
 /// A programme under which the patient pays nothing (生活保護 without a 本人支払額, a free
 /// programme, a monthly cap of 0): no share or cap to show, which would read as a
 /// contradiction ("2割" beside "月 0円").
-fn nothing_to_pay(c: &Value) -> bool {
-    s(c, "method") == "free" || c["caps"]["per_month"].as_u64() == Some(0)
+fn nothing_to_pay(c: &CopayDto) -> bool {
+    c.method == Some("free") || c.caps.per_month == Some(0)
 }
 
-fn caps(c: &Value) -> String {
+fn caps(c: &CopayDto) -> String {
     if nothing_to_pay(c) {
         return "自己負担なし".into();
     }
-    let caps = &c["caps"];
-    let part = |k: &str, name: &str| yen(&caps[k]).map(|y| format!("{name} {y}"));
-    let list: Vec<String> = [("per_visit", "回"), ("per_day", "日"), ("per_month", "月")]
+    let CapsDto {
+        per_visit,
+        per_day,
+        per_month,
+    } = &c.caps;
+    let list: Vec<String> = [(per_visit, "回"), (per_day, "日"), (per_month, "月")]
         .iter()
-        .filter_map(|(k, n)| part(k, n))
+        .filter_map(|(v, n)| v.map(|y| format!("{n} {}", yen(y))))
         .collect();
     if list.is_empty() {
         "なし".into()
@@ -278,34 +309,33 @@ fn caps(c: &Value) -> String {
     }
 }
 
-fn share(c: &Value) -> String {
+fn share(c: &CopayDto) -> String {
     if nothing_to_pay(c) {
         return "自己負担なし".into();
     }
     let fixed = |per: &str| {
-        yen(&c["amount_yen"]).map_or_else(|| format!("定額（{per}）"), |y| format!("{per} {y}"))
+        c.amount_yen
+            .map_or_else(|| format!("定額（{per}）"), |y| format!("{per} {}", yen(y)))
     };
-    match s(c, "method") {
-        "rate" => c["rate_percent"].as_u64().map_or_else(
+    match c.method {
+        Some("rate") => c.rate_percent.map_or_else(
             || "—".into(),
-            |p| format!("{}割", p as f64 / 10.0).replace(".0割", "割"),
+            |p| format!("{}割", f64::from(p) / 10.0).replace(".0割", "割"),
         ),
-        "copay_rate" => c["rate_percent"]
-            .as_u64()
+        Some("copay_rate") => c
+            .rate_percent
             .map_or_else(|| "—".into(), |p| format!("自己負担の{p}%")),
-        "per_visit" => fixed("1回"),
-        "per_day" => fixed("1日"),
-        "free" => "負担なし".into(),
-        other => esc(other),
+        Some("per_visit") => fixed("1回"),
+        Some("per_day") => fixed("1日"),
+        Some(other) => other.to_owned(),
+        None => "不明（受給者証を確認）".into(),
     }
 }
 
-/// The subsidy's month from the ledger, and the 管理票 form when its monthly cap is shared (with
-/// the session's CSRF token; `None`: the client may not add amounts — scope `charges`).
 /// One line of a 自己負担上限額管理票: a visit here (`institution` `None`) or another
 /// institution's amount.
 pub struct SheetLine {
-    pub date: chrono::NaiveDate,
+    pub date: NaiveDate,
     pub institution: Option<String>,
     pub total_cost: Option<u64>,
     pub amount: u64,
@@ -314,379 +344,300 @@ pub struct SheetLine {
 /// The month's 管理票 per (payer number, recipient number); `Err` when it could not be read.
 pub type Sheets = std::collections::HashMap<(String, String), Result<Vec<SheetLine>, ()>>;
 
+fn sheet_key(sub: &SubsidyDto) -> (String, String) {
+    (
+        sub.payer_number.clone(),
+        sub.recipient_number.clone().unwrap_or_default(),
+    )
+}
+
 /// The month's 管理票 as the paper form has it: 日付, 医療機関名, 医療費総額, 自己負担額, 累積額.
-fn sheet_table(sub: &Value, sheets: &Sheets) -> String {
-    let key = (
-        s(sub, "payer_number").to_owned(),
-        s(sub, "recipient_number").to_owned(),
-    );
-    let lines = match sheets.get(&key) {
-        None => return String::new(),
+fn sheet_table(sub: &SubsidyDto, sheets: &Sheets) -> Markup {
+    let lines = match sheets.get(&sheet_key(sub)) {
+        None => return html! {},
         Some(Err(())) => {
-            return r#"<p class="alert" role="alert">管理票（当院の記録）を読み込めません。しばらくしてから開き直してください。</p>"#.into();
+            return html! { p.alert role="alert" { "管理票（当院の記録）を読み込めません。しばらくしてから開き直してください。" } };
         }
         Some(Ok(lines)) => lines,
     };
-    if lines.is_empty() {
-        return String::new();
-    }
     let mut running = 0u64;
-    let rows: String = lines
+    let rows: Vec<(&SheetLine, u64)> = lines
         .iter()
         .map(|l| {
             running += l.amount;
-            format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                l.date.format("%m/%d"),
-                esc(l
-                    .institution
-                    .as_deref()
-                    .map_or("当院", |i| if i.is_empty() { "—" } else { i })),
-                l.total_cost
-                    .and_then(|c| yen(&Value::from(c)))
-                    .unwrap_or_else(|| "—".into()),
-                yen(&Value::from(l.amount)).unwrap_or_default(),
-                yen(&Value::from(running)).unwrap_or_default(),
-            )
+            (l, running)
         })
         .collect();
-    format!(
-        r#"<table class="kanrihyo"><caption>自己負担上限額管理票（今月）</caption><thead><tr><th scope="col">日付</th><th scope="col">医療機関名</th><th scope="col">医療費総額</th><th scope="col">自己負担額</th><th scope="col">累積額</th></tr></thead><tbody>{rows}</tbody></table>"#
-    )
-}
-
-fn ledger_panel(
-    sub: &Value,
-    reference: &str,
-    csrf: Option<&str>,
-    today: &str,
-    sheets: &Sheets,
-) -> String {
-    if sub["copay"]["monthly_cap_shared"] != Value::Bool(true) {
-        return String::new();
-    }
-    let table = sheet_table(sub, sheets);
-    let month = &sub["month_to_date"];
-    let totals = if month.is_object() {
-        format!(
-            r#"<p class="mtd" data-total="{t}">今月（{m}）の自己負担累計：<strong>{total}</strong>（当院 {own}・他機関 {others}）{rest}</p>"#,
-            t = month["total"].as_u64().unwrap_or(0),
-            m = esc(s(month, "month")),
-            total = yen(&month["total"]).unwrap_or_default(),
-            own = yen(&month["own"]).unwrap_or_default(),
-            others = yen(&month["others"]).unwrap_or_default(),
-            rest = yen(&month["remaining"])
-                .map(|r| format!("・残り {r}"))
-                .unwrap_or_default(),
-        )
-    } else {
-        r#"<p class="mtd" data-total="0">今月の記録はまだありません。</p>"#.into()
-    };
-    let Some(csrf) = csrf else {
-        return format!(
-            r#"<section class="ledger" aria-label="上限額管理">{totals}{table}<p class="note">管理票の金額の入力には <code>charges</code> 権限のあるクライアントでサインインしてください。</p></section>"#
-        );
-    };
-    let cap = sub["copay"]["caps"]["per_month"]
-        .as_u64()
-        .map(|c| format!(r#"<input type="hidden" name="monthly_cap" value="{c}">"#))
-        .unwrap_or_default();
-    format!(
-        r#"<section class="ledger" aria-label="上限額管理">{totals}{table}
-<form method="post" action="/reception/patients/{link}/ledger-entries" class="entry">
-<input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="payer_number" value="{payer}">
-<input type="hidden" name="recipient_number" value="{recipient}">{cap}
-<fieldset><legend>自己負担上限額管理票から入力</legend>
-<label>日付 <input type="date" name="date" value="{today}" required></label>
-<label>金額（円） <input type="number" name="amount" min="0" step="1" required inputmode="numeric"></label>
-<label>区分 <select name="care"><option value="outpatient">外来</option><option value="inpatient">入院</option></select></label>
-<label>医療機関 <input type="text" name="institution" maxlength="40"></label>
-<button type="submit">追加</button></fieldset></form></section>"#,
-        link = seg(reference),
-        csrf = esc(csrf),
-        payer = esc(s(sub, "payer_number")),
-        recipient = esc(s(sub, "recipient_number")),
-        today = esc(today),
-    )
-}
-
-fn subsidy(
-    sub: &Value,
-    reference: &str,
-    csrf: Option<&str>,
-    today: &str,
-    print: bool,
-    sheets: &Sheets,
-) -> String {
-    let c = &sub["copay"];
-    let institutions: Vec<String> = sub["designated_institutions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|i| {
-            let name = s(i, "name");
-            if name.is_empty() {
-                esc(s(i, "code"))
-            } else {
-                format!("{} {}", esc(s(i, "code")), esc(name))
+    html! {
+        @if !rows.is_empty() {
+            table.kanrihyo {
+                caption { "自己負担上限額管理票（今月）" }
+                thead { tr {
+                    th scope="col" { "日付" } th scope="col" { "医療機関名" }
+                    th scope="col" { "医療費総額" } th scope="col" { "自己負担額" }
+                    th scope="col" { "累積額" }
+                } }
+                tbody { @for (l, sum) in rows { tr {
+                    td { (l.date.format("%m/%d")) }
+                    td { (l.institution.as_deref().map_or("当院", |i| if i.is_empty() { "—" } else { i })) }
+                    td { (l.total_cost.map_or_else(|| "—".into(), yen)) }
+                    td { (yen(l.amount)) }
+                    td { (yen(sum)) }
+                } } }
             }
-        })
-        .collect();
-    let flags: Vec<String> = sub["flags"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(|f| format!(r#"<span class="tag">{}</span>"#, esc(flag_text(f))))
-        .collect();
-    let warnings: String = sub["warnings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|w| format!("<li>{}</li>", warning_text(w)))
-        .collect();
-    let warnings = if warnings.is_empty() {
-        String::new()
-    } else {
-        format!(r#"<ul class="warnings" role="list">{warnings}</ul>"#)
-    };
-    let validity = format!(
-        "{} 〜 {}",
-        esc(s(sub, "valid_from")),
-        esc(s(sub, "valid_to"))
-    );
-    let order = sub["order"].as_u64().unwrap_or(0);
-    let name = match s(sub, "programme_short_name") {
-        "" => s(sub, "programme_name"),
-        n => n,
-    };
-    // In print, the month's 管理票 as its table (no form).
-    let panel = if print {
-        sheet_table(sub, sheets)
-    } else {
-        ledger_panel(sub, reference, csrf, today, sheets)
-    };
-    format!(
-        r#"<section class="subsidy" data-order="{order}"><h2>第{order}公費　{name} <small>{full}</small></h2>
-<dl>
-<dt>公費負担者番号</dt><dd data-field="payer_number">{payer}</dd>
-<dt>受給者番号</dt><dd data-field="recipient_number">{recipient}</dd>
-<dt>有効期間</dt><dd>{validity}</dd>
-<dt>負担割合</dt><dd data-field="share">{share}</dd>
-<dt>上限額</dt><dd data-field="caps">{caps}{shared}</dd>
-<dt>所得区分</dt><dd>{income}</dd>
-<dt>指定医療機関</dt><dd>{institutions}</dd>
-<dt>注意</dt><dd>{flags}</dd>
-</dl>{warnings}{panel}</section>"#,
-        name = esc(name),
-        full = esc(s(sub, "programme_name")),
-        payer = copy_button("公費負担者番号", s(sub, "payer_number")),
-        recipient = copy_button("受給者番号", s(sub, "recipient_number")),
-        share = share(c),
-        caps = caps(c),
-        shared = if c["monthly_cap_shared"] == Value::Bool(true) {
-            "（他機関と合算）"
-        } else {
-            ""
-        },
-        income = esc(match s(sub, "income_segment") {
-            "" => "—",
-            i => i,
-        }),
-        institutions = if institutions.is_empty() {
-            "指定なし".into()
-        } else {
-            institutions.join("、")
-        },
-        flags = if flags.is_empty() {
-            "—".into()
-        } else {
-            let explained: String = sub["flags"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .filter_map(flag_explained)
-                .map(|line| format!(r#"<p class="explain">{}</p>"#, esc(line)))
-                .collect();
-            flags.concat() + &explained
-        },
-    )
+        }
+    }
+}
+
+/// The subsidy's month from the ledger, and the 管理票 form when its monthly cap is shared
+/// (with the session's CSRF token; `None`: the client may not add amounts — scope `charges`).
+fn ledger_panel(sub: &SubsidyDto, p: &PatientPage<'_>) -> Markup {
+    if !sub.copay.monthly_cap_shared {
+        return html! {};
+    }
+    html! {
+        section.ledger aria-label="上限額管理" {
+            @match &sub.month_to_date {
+                Some(m) => p.mtd data-total=(m.total) {
+                    "今月（" (m.month) "）の自己負担累計：" strong { (yen(m.total)) }
+                    "（当院 " (yen(m.own)) "・他機関 " (yen(m.others)) "）"
+                    @if let Some(r) = m.remaining { "・残り " (yen(r)) }
+                },
+                None => p.mtd data-total="0" { "今月の記録はまだありません。" },
+            }
+            (sheet_table(sub, p.sheets))
+            @match p.ledger_csrf {
+                None => p.note { "管理票の金額の入力には " code { "charges" } " 権限のあるクライアントでサインインしてください。" },
+                Some(csrf) => form.entry method="post" action={ "/reception/patients/" (seg(p.reference)) "/ledger-entries" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="payer_number" value=(sub.payer_number);
+                    input type="hidden" name="recipient_number" value=(sub.recipient_number.as_deref().unwrap_or_default());
+                    @if let Some(c) = sub.copay.caps.per_month { input type="hidden" name="monthly_cap" value=(c); }
+                    fieldset {
+                        legend { "自己負担上限額管理票から入力" }
+                        label { "日付 " input type="date" name="date" value=(p.today) required; }
+                        label { "金額（円） " input type="number" name="amount" min="0" step="1" required inputmode="numeric"; }
+                        label { "区分 " select name="care" { option value="outpatient" { "外来" } option value="inpatient" { "入院" } } }
+                        label { "医療機関 " input type="text" name="institution" maxlength="40"; }
+                        button type="submit" { "追加" }
+                    }
+                },
+            }
+        }
+    }
+}
+
+fn subsidy(sub: &SubsidyDto, p: &PatientPage<'_>) -> Markup {
+    let c = &sub.copay;
+    let order = sub.order.unwrap_or(0);
+    let full = sub.programme_name.as_deref().unwrap_or_default();
+    let name = sub.programme_short_name.as_deref().unwrap_or(full);
+    html! {
+        section.subsidy data-order=(order) {
+            h2 { "第" (order) "公費　" (name) " " small { (full) } }
+            dl {
+                dt { "公費負担者番号" } dd data-field="payer_number" { (copy_button("公費負担者番号", &sub.payer_number)) }
+                dt { "受給者番号" } dd data-field="recipient_number" { (copy_button("受給者番号", sub.recipient_number.as_deref().unwrap_or_default())) }
+                dt { "有効期間" } dd { (sub.valid_from.as_deref().unwrap_or_default()) " 〜 " (sub.valid_to.as_deref().unwrap_or_default()) }
+                dt { "負担割合" } dd data-field="share" { (share(c)) }
+                dt { "上限額" } dd data-field="caps" { (caps(c)) @if c.monthly_cap_shared { "（他機関と合算）" } }
+                dt { "所得区分" } dd { (sub.income_segment.as_deref().unwrap_or("—")) }
+                dt { "指定医療機関" } dd {
+                    @if sub.designated_institutions.is_empty() { "指定なし" }
+                    @for (i, inst) in sub.designated_institutions.iter().enumerate() {
+                        @if i > 0 { "、" }
+                        (inst.code) @if let Some(n) = &inst.name { " " (n) }
+                    }
+                }
+                dt { "注意" } dd {
+                    @if sub.flags.is_empty() { "—" }
+                    @for f in &sub.flags { span.tag { (flag_text(f)) } }
+                    @for line in sub.flags.iter().filter_map(|f| flag_explained(f)) { p.explain { (line) } }
+                }
+            }
+            @if !sub.warnings.is_empty() {
+                ul.warnings role="list" { @for w in &sub.warnings { li { (warning_text(w)) } } }
+            }
+            // In print, the month's 管理票 as its table (no form).
+            @if p.print { (sheet_table(sub, p.sheets)) } @else { (ledger_panel(sub, p)) }
+        }
+    }
 }
 
 /// The 負担区分 of this visit: every active subsidy, with insurance when it is not 公費のみ.
-fn visit_burden(answer: &Value) -> String {
-    let active = answer["subsidies"].as_array().map_or(0, Vec::len);
-    let codes = answer["burden_codes"]
-        .as_array()
-        .map_or(&[][..], Vec::as_slice);
+fn visit_burden(answer: &SubsidyCheckResponse) -> String {
+    let active = answer.subsidies.len();
     let wanted = |with_insurance: bool| {
-        codes.iter().find(|b| {
-            let payers = b["payers"].as_array().map_or(0, Vec::len);
-            let insured = b["payers"]
-                .as_array()
-                .is_some_and(|p| p.iter().any(|x| x == "insurance"));
-            insured == with_insurance && payers == active + usize::from(with_insurance)
+        answer.burden_codes.iter().find(|b| {
+            let insured = b.payers.contains(&"insurance");
+            insured == with_insurance && b.payers.len() == active + usize::from(with_insurance)
         })
     };
     match wanted(true).or_else(|| wanted(false)) {
-        Some(b) if active > 0 => format!("{}（{}）", esc(s(b, "code")), esc(s(b, "label"))),
+        Some(b) if active > 0 => format!("{}（{}）", b.code.as_deref().unwrap_or("—"), b.label),
         _ => "—".into(),
     }
 }
 
-/// One patient's page (or its print view) from the API's JSON answer; `ledger_csrf` is the
-/// session's CSRF token when the client may add 管理票 amounts.
-pub fn patient(
-    answer: &Value,
-    reference: &str,
-    ledger_csrf: Option<&str>,
-    today: &str,
-    setting: &str,
-    print: bool,
-    sheets: &Sheets,
-) -> String {
-    let subsidies = answer["subsidies"]
-        .as_array()
-        .map_or(&[][..], Vec::as_slice);
-    let inactive_list = answer["inactive_subsidies"]
-        .as_array()
-        .map_or(&[][..], Vec::as_slice);
-    let only = |status: &str| {
-        !inactive_list.is_empty() && inactive_list.iter().all(|i| s(i, "status") == status)
-    };
-    let status = match s(answer, "status") {
-        "confirmed" if subsidies.is_empty() && only("expired") => "期限切れ（紙の受給者証を確認）",
-        "confirmed" if subsidies.is_empty() && only("not_yet_valid") => {
-            "有効期間前（紙の受給者証を確認）"
-        }
-        "confirmed" if subsidies.is_empty() => "公費の適用はありません（期限切れ・対象外を含む）",
+/// Everything the patient's page (or its print view) shows.
+pub struct PatientPage<'a> {
+    /// The API's typed answer for the 照会番号.
+    pub answer: &'a SubsidyCheckResponse,
+    /// The person as the check-in's result names them.
+    pub person: Option<&'a PatientDetails>,
+    pub reference: &'a str,
+    /// The session's CSRF token when the client may add 管理票 amounts.
+    pub ledger_csrf: Option<&'a str>,
+    /// Today in JST, `YYYY-MM-DD` (the entry form's default date).
+    pub today: &'a str,
+    /// `outpatient`, `inpatient` or `pharmacy`.
+    pub setting: &'a str,
+    pub print: bool,
+    pub sheets: &'a Sheets,
+}
+
+fn heading(answer: &SubsidyCheckResponse) -> &'static str {
+    let inactive = &answer.inactive_subsidies;
+    let only = |status: &str| !inactive.is_empty() && inactive.iter().all(|i| i.status == status);
+    let none_active = answer.subsidies.is_empty();
+    match answer.status {
+        "confirmed" if none_active && only("expired") => "期限切れ（紙の受給者証を確認）",
+        "confirmed" if none_active && only("not_yet_valid") => "有効期間前（紙の受給者証を確認）",
+        "confirmed" if none_active => "公費の適用はありません（期限切れ・対象外を含む）",
         "confirmed" => "公費あり",
         "none_found" => "情報なし（紙の受給者証を確認）",
         "unavailable" => "取得できません（PMHに接続できません・紙の受給者証を確認）",
-        _ => "不明",
-    };
-    let stale = if s(answer, "source") == "stale" {
-        r#"<p class="alert" role="alert">PMHに接続できないため、前回確認した情報です。</p>"#
-    } else {
-        ""
-    };
-    let body: String = subsidies
-        .iter()
-        .map(|sub| subsidy(sub, reference, ledger_csrf, today, print, sheets))
-        .collect();
-    let inactive: String = answer["inactive_subsidies"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|sub| {
-            let why = match s(sub, "status") {
-                "expired" => "期限切れ",
-                "not_yet_valid" => "有効期間前",
-                _ => "有効期間不明",
-            };
-            format!(
-                "<li>{} {} — {why}（{} 〜 {}）</li>",
-                esc(s(sub, "programme_short_name")),
-                esc(s(sub, "payer_number")),
-                esc(s(sub, "valid_from")),
-                esc(s(sub, "valid_to"))
-            )
-        })
-        .collect();
-    let inactive = if inactive.is_empty() {
-        String::new()
-    } else {
-        format!(
-            r#"<section class="inactive"><h2>適用外の受給者証</h2><ul>{inactive}</ul></section>"#
-        )
-    };
-    let settings = if print {
-        String::new()
-    } else {
-        let opt = |v: &str, label: &str| {
-            let sel = if v == setting { " selected" } else { "" };
-            format!(r#"<option value="{v}"{sel}>{label}</option>"#)
-        };
-        format!(
-            r#"<form method="get" class="setting"><label>受診区分 <select name="setting">{}{}{}</select></label> <button type="submit">表示</button>
-<a class="button" href="/reception/patients/{}/print?setting={}">印刷用</a></form>"#,
-            opt("outpatient", "医科・外来"),
-            opt("inpatient", "医科・入院"),
-            opt("pharmacy", "調剤"),
-            seg(reference),
-            esc(setting),
-        )
-    };
-    format!(
-        r#"<article class="patient{print_class}"><h1>照会番号 <span class="num" id="reference">{reference}</span></h1>
-<p class="summary"><strong>{status}</strong>　受診日 {date}　レセプト種別 <span data-field="receipt_type">{receipt}</span>　この受診の負担区分 <span data-field="burden">{burden}</span></p>
-{stale}{settings}{body}{inactive}
-<p class="note">確認ID {check_id}</p><details class="note"><summary>マスタの版</summary><p>{masters}</p></details></article>"#,
-        print_class = if print { " print" } else { "" },
-        reference = esc(reference),
-        date = esc(s(answer, "service_date")),
-        receipt = esc(match s(answer, "receipt_type") {
-            "" => "—",
-            r => r,
-        }),
-        burden = visit_burden(answer),
-        check_id = esc(s(answer, "check_id")),
-        masters = esc(&s(answer, "masters_version").replace(',', "、")),
-    )
+        _ => "不明（紙の受給者証を確認）",
+    }
 }
 
-/// The gateway's health for the clinic's IT person: name, value, and whether it is fine; the
-/// masters' versions (long, for whoever updates them) behind a toggle.
-pub fn health(items: &[(String, String, bool)], masters: &str) -> String {
-    let rows: String = items
-        .iter()
-        .map(|(k, v, ok)| {
-            format!(
-                r#"<tr class="{}"><th scope="row">{}</th><td>{}</td></tr>"#,
-                if *ok { "ok" } else { "bad" },
-                esc(k),
-                esc(v)
-            )
-        })
-        .collect();
-    format!(
-        r#"<h1>ゲートウェイの状態</h1><table class="health"><tbody>{rows}</tbody></table>
-<details class="note"><summary>マスタの版（ファイルごと）</summary><p>{}</p></details>"#,
-        esc(&masters.replace(',', "、"))
-    )
+/// One patient's page (or its print view).
+pub fn patient(p: &PatientPage<'_>) -> Markup {
+    let a = p.answer;
+    let service_day = NaiveDate::parse_from_str(&a.service_date.to_string(), "%Y-%m-%d").ok();
+    html! {
+        article.patient.print[p.print] {
+            h1 { "照会番号 " span.num #reference { (p.reference) } }
+            @if let Some(who) = p.person {
+                dl.person {
+                    dt { "氏名" } dd #person-name { (who.name.as_deref().unwrap_or("（氏名なし）")) }
+                    dt { "カナ" } dd #person-kana { (who.kana.as_deref().unwrap_or("—")) }
+                    dt { "性別" } dd { (who.sex.map_or("—", crate::domain::Sex::label_ja)) }
+                    dt { "生年月日" } dd { (birthdate(who.birthdate, service_day)) }
+                }
+            }
+            p.summary {
+                strong { (heading(a)) } "　受診日 " (a.service_date)
+                "　レセプト種別 " span data-field="receipt_type" { (a.receipt_type.as_deref().unwrap_or("—")) }
+                "　この受診の負担区分 " span data-field="burden" { (visit_burden(a)) }
+            }
+            @if a.source == Some("stale") {
+                p.alert role="alert" { "PMHに接続できないため、前回確認した情報です。" }
+            }
+            @if !p.print {
+                form.setting method="get" {
+                    label { "受診区分 "
+                        select name="setting" {
+                            @for (v, label) in [("outpatient", "医科・外来"), ("inpatient", "医科・入院"), ("pharmacy", "調剤")] {
+                                option value=(v) selected[v == p.setting] { (label) }
+                            }
+                        }
+                    }
+                    " " button type="submit" { "表示" }
+                    " " a.button href={ "/reception/patients/" (seg(p.reference)) "/print?setting=" (p.setting) } { "印刷用" }
+                }
+            }
+            @for sub in &a.subsidies { (subsidy(sub, p)) }
+            @if !a.inactive_subsidies.is_empty() {
+                section.inactive {
+                    h2 { "適用外の受給者証" }
+                    ul { @for sub in &a.inactive_subsidies {
+                        li {
+                            (sub.programme_short_name.as_deref().or(sub.programme_name.as_deref()).unwrap_or_default())
+                            " " (sub.payer_number) " — "
+                            (match sub.status { "expired" => "期限切れ", "not_yet_valid" => "有効期間前", _ => "有効期間不明" })
+                            "（" (sub.valid_from.as_deref().unwrap_or_default()) " 〜 " (sub.valid_to.as_deref().unwrap_or_default()) "）"
+                        }
+                    } }
+                }
+            }
+            p.note { "確認ID " (a.check_id) }
+            details.note { summary { "マスタの版" } p { (a.masters_version.replace(',', "、")) } }
+        }
+    }
+}
+
+/// A line of the health page: what, its value, and whether it is fine.
+pub struct HealthItem {
+    pub name: String,
+    pub value: String,
+    pub fine: bool,
+}
+
+impl HealthItem {
+    pub fn new(name: impl Into<String>, value: impl Into<String>, fine: bool) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+            fine,
+        }
+    }
+}
+
+/// The gateway's health for the clinic's IT person; the masters' versions (long, for whoever
+/// updates them) behind a toggle.
+pub fn health(items: &[HealthItem], masters: &str) -> Markup {
+    html! {
+        h1 { "ゲートウェイの状態" }
+        table.health { tbody { @for i in items {
+            tr class=(if i.fine { "ok" } else { "bad" }) { th scope="row" { (i.name) } td { (i.value) } }
+        } } }
+        details.note { summary { "マスタの版（ファイルごと）" } p { (masters.replace(',', "、")) } }
+    }
 }
 
 /// A message page (not found, refused, …).
-pub fn message(title: &str, text: &str) -> String {
-    format!(
-        r#"<h1>{}</h1><p>{}</p><p><a href="/reception">受付一覧へ</a></p>"#,
-        esc(title),
-        esc(text)
-    )
+pub fn message(title: &str, text: &str) -> Markup {
+    html! {
+        h1 { (title) }
+        p { (text) }
+        p { a href="/reception" { "受付一覧へ" } }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::dto::CertificateCapsDto;
+
+    fn copay(method: &'static str, rate: Option<u8>, per_month: Option<u64>) -> CopayDto {
+        CopayDto {
+            method: Some(method),
+            rate_percent: rate,
+            amount_yen: None,
+            applies_to: "outpatient",
+            claim: "medical",
+            caps: CapsDto {
+                per_month,
+                ..CapsDto::default()
+            },
+            charged_times_per_month: None,
+            monthly_cap_shared: false,
+            condition_name: None,
+            source: "none",
+            certificate: CertificateCapsDto::default(),
+        }
+    }
 
     #[test]
     fn values_are_escaped_and_yen_grouped() {
-        assert_eq!(
-            esc(r#"<a href="x">&'"#),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
+        let m = message(r#"<a href="x">&'"#, "t").into_string();
+        assert!(m.contains("&lt;a href=&quot;x&quot;&gt;&amp;'"), "{m}");
         assert_eq!(seg("A 1/é"), "A%201%2F%C3%A9");
-        assert_eq!(yen(&serde_json::json!(1234567)).unwrap(), "1,234,567円");
-        assert_eq!(yen(&serde_json::json!(500)).unwrap(), "500円");
-        assert_eq!(
-            share(&serde_json::json!({"method": "rate", "rate_percent": 10})),
-            "1割"
-        );
-        assert_eq!(
-            share(&serde_json::json!({"method": "rate", "rate_percent": 15})),
-            "1.5割"
-        );
+        assert_eq!(yen(1_234_567), "1,234,567円");
+        assert_eq!(yen(500), "500円");
+        assert_eq!(share(&copay("rate", Some(10), None)), "1割");
+        assert_eq!(share(&copay("rate", Some(15), None)), "1.5割");
     }
 
     #[test]
@@ -708,19 +659,47 @@ mod tests {
     fn a_programme_with_nothing_to_pay_says_so_once() {
         // 生活保護 without a 本人支払額: the master's rate beside a monthly cap of 0 read as a
         // contradiction ("2割" and "月 0円"); both fields say 自己負担なし.
-        let welfare = serde_json::json!({"method": "rate", "rate_percent": 20,
-            "caps": {"per_visit": null, "per_day": null, "per_month": 0}});
+        let welfare = copay("rate", Some(20), Some(0));
         assert_eq!(
             (share(&welfare), caps(&welfare)),
             ("自己負担なし".into(), "自己負担なし".into())
         );
-        let free = serde_json::json!({"method": "free", "caps": {}});
-        assert_eq!(share(&free), "自己負担なし");
-        let capped = serde_json::json!({"method": "rate", "rate_percent": 20,
-            "caps": {"per_month": 5000}});
+        assert_eq!(share(&copay("free", None, None)), "自己負担なし");
+        let capped = copay("rate", Some(20), Some(5000));
         assert_eq!(
             (share(&capped), caps(&capped)),
             ("2割".into(), "月 5,000円".into())
         );
+    }
+
+    #[test]
+    fn a_row_shows_the_person_as_the_file_gives_them() {
+        let t = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 21, 1, 0, 0).unwrap();
+        let row = BoardRow {
+            reference: "R<1>".into(),
+            person: Some(PatientDetails::new(
+                Some("●橋　花子"),
+                Some("ﾀｶﾊｼ ﾊﾅｺ"),
+                Some("2"),
+                NaiveDate::from_ymd_opt(1980, 11, 22).unwrap(),
+            )),
+            service_date: crate::domain::ServiceDate::new(
+                NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+            ),
+            arrived_at: t,
+            status: RowStatus::Pending,
+            subsidies: vec![],
+            alerts: vec![Alert::Expired],
+            seq: 3,
+        };
+        let h = row_at(&row, t);
+        assert!(h.contains("●橋　花子"), "{h}");
+        assert!(h.contains("ﾀｶﾊｼ ﾊﾅｺ"), "{h}");
+        assert!(h.contains(r#"data-kana="タカハシハナコ""#), "{h}");
+        assert!(h.contains("1980/11/22（45歳）"), "{h}");
+        assert!(h.contains(r#"data-ref="R&lt;1&gt;""#), "{h}");
+        assert!(h.contains(r#"href="/reception/patients/R%3C1%3E""#), "{h}");
+        assert!(h.contains(r#"data-updated="10:00:00""#), "{h}");
+        assert!(h.contains("<td>女<br>"), "{h}");
     }
 }

@@ -22,7 +22,6 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr};
 
-use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Form, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -30,16 +29,18 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use serde_json::Value;
+use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use super::AppState;
 use super::access::Peer;
 use super::audit;
-use super::negotiate::Rendering;
+use super::checks::PageAnswer;
+use super::dto::{CareDto, LedgerEntryRequest, SubsidyCheckResponse};
 use crate::auth::Scope;
 use crate::domain::{Care, Claim};
+use crate::service::CheckIn;
 use crate::store::Operation;
 use session::{COOKIE, SIGN_IN_COOKIE, Session};
 
@@ -111,7 +112,7 @@ fn message_page(
     let signed_in = session.map(|s| (s.caller.name.as_str(), s.csrf.as_str()));
     html(
         status,
-        html::page(title, signed_in, &html::message(heading, text)),
+        html::page(title, signed_in, html::message(heading, text)),
     )
 }
 
@@ -245,7 +246,7 @@ async fn home(State(st): State<AppState>, headers: HeaderMap) -> Response {
     let body = html::page(
         "本日の受付",
         Some((&s.caller.name, &s.csrf)),
-        &html::list(&today(&st), &rows),
+        html::list(&today(&st), &rows),
     );
     // The list shows every row's 照会番号: the record names them (keyed), so that "who saw this
     // patient" finds this view too.
@@ -447,44 +448,37 @@ fn reference_ok(r: &str) -> bool {
     !r.trim().is_empty() && r.chars().count() <= 50
 }
 
-/// The API's JSON answer for the patient, recorded as that access under the client's name.
+/// The API's typed answer for the patient and the check-in (with the person), recorded as that
+/// access under the client's name.
 async fn answer(
     st: &AppState,
     s: &Session,
     reference: &str,
     visit: (Claim, Care),
     detail: &str,
-) -> Result<Value, Response> {
+) -> Result<(Box<SubsidyCheckResponse>, Arc<CheckIn>), Response> {
     let reference = reference.trim();
     let mut rec = audit::begin(st, &s.caller, Operation::CheckByReference);
     rec.detail = Some(detail.to_owned());
     rec.reference = Some(st.hasher.reference(reference));
-    let r = super::checks::answer_by_reference(st, rec, reference, visit, Rendering::Json).await;
-    let status = r.status();
-    let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
-        .await
-        .unwrap_or_default();
-    let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    if status == StatusCode::NOT_FOUND {
-        return Err(message_page(
+    match super::checks::page_answer(st, rec, reference, visit).await {
+        PageAnswer::Answer(answer, check_in) => Ok((answer, check_in)),
+        PageAnswer::NotFound => Err(message_page(
             StatusCode::NOT_FOUND,
             Some(s),
             "見つかりません",
             "見つかりません",
             "この照会番号の受付は36時間以内にありません。",
-        ));
-    }
-    if v.get("status").is_none() {
-        // A refusal (the audit could not record it: 503) — never shown as "no subsidy".
-        return Err(message_page(
-            status,
+        )),
+        // The access could not be recorded — never shown as "no subsidy".
+        PageAnswer::Withheld => Err(message_page(
+            StatusCode::SERVICE_UNAVAILABLE,
             Some(s),
             "表示できません",
             "表示できません",
             "ゲートウェイが記録できないため表示できません。時間をおいて開き直してください。",
-        ));
+        )),
     }
-    Ok(v)
 }
 
 async fn patient_page(
@@ -513,40 +507,41 @@ async fn patient_page(
     } else {
         "reception patient view"
     };
-    let v = match answer(&st, &s, &reference, visit, detail).await {
+    let (answer, check_in) = match answer(&st, &s, &reference, visit, detail).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let ledger_csrf = s.caller.may(Scope::Charges).then_some(s.csrf.as_str());
-    let sheets = kanrihyo(&st, &v).await;
-    let main = html::patient(
-        &v,
-        reference.trim(),
-        ledger_csrf,
-        &today(&st),
-        name,
+    let sheets = kanrihyo(&st, &answer).await;
+    let main = html::patient(&html::PatientPage {
+        answer: &answer,
+        person: check_in.person.as_ref(),
+        reference: reference.trim(),
+        ledger_csrf: s.caller.may(Scope::Charges).then_some(s.csrf.as_str()),
+        today: &today(&st),
+        setting: name,
         print,
-        &sheets,
-    );
+        sheets: &sheets,
+    });
     let title = format!("照会番号 {}", reference.trim());
     html(
         StatusCode::OK,
-        html::page(&title, Some((&s.caller.name, &s.csrf)), &main),
+        html::page(&title, Some((&s.caller.name, &s.csrf)), main),
     )
 }
 
-/// The month's 自己負担上限額管理票 of each shared-cap subsidy of the answer `v` (by payer and
+/// The month's 自己負担上限額管理票 of each shared-cap subsidy of the answer (by payer and
 /// recipient number), from the ledger: the rows in force, in date order. A ledger that cannot
 /// be read is `Err` for that subsidy (the page says so).
-async fn kanrihyo(st: &AppState, v: &Value) -> html::Sheets {
+async fn kanrihyo(st: &AppState, answer: &SubsidyCheckResponse) -> html::Sheets {
     let mut sheets = html::Sheets::new();
-    for sub in v["subsidies"].as_array().into_iter().flatten() {
-        if sub["copay"]["monthly_cap_shared"] != Value::Bool(true) {
-            continue;
-        }
+    for sub in answer
+        .subsidies
+        .iter()
+        .filter(|s| s.copay.monthly_cap_shared)
+    {
         let (payer, recipient) = (
-            sub["payer_number"].as_str().unwrap_or_default(),
-            sub["recipient_number"].as_str().unwrap_or_default(),
+            sub.payer_number.as_str(),
+            sub.recipient_number.as_deref().unwrap_or_default(),
         );
         let Some(card) =
             st.hasher
@@ -632,60 +627,43 @@ async fn ledger_entry(
             "金額を円で入力してください。",
         );
     };
-    let mut body = serde_json::json!({
-        "payer_number": field("payer_number").unwrap_or(""),
-        "recipient_number": field("recipient_number").unwrap_or(""),
-        "date": field("date").unwrap_or(""),
-        "amount": amount,
-        "care": if field("care") == Some("inpatient") { "inpatient" } else { "outpatient" },
-    });
-    if let Some(i) = field("institution") {
-        body["institution"] = i.into();
-    }
-    if let Some(c) = number("monthly_cap") {
-        body["monthly_cap"] = c.into();
-    }
-    let mut json = HeaderMap::new();
-    json.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    let r = super::charges::add_entry(
-        State(st.clone()),
-        Extension(s.caller.clone()),
-        json,
-        Ok(Bytes::from(body.to_string())),
-    )
-    .await;
-    if r.status() == StatusCode::CREATED {
-        return Redirect::to(&format!(
+    let req = LedgerEntryRequest {
+        entry_id: None,
+        payer_number: field("payer_number").unwrap_or_default().to_owned(),
+        recipient_number: field("recipient_number").unwrap_or_default().to_owned(),
+        date: field("date").unwrap_or_default().to_owned(),
+        amount,
+        total_cost: None,
+        care: Some(if field("care") == Some("inpatient") {
+            CareDto::Inpatient
+        } else {
+            CareDto::Outpatient
+        }),
+        institution: field("institution").map(str::to_owned),
+        monthly_cap: number("monthly_cap"),
+    };
+    let rec = audit::begin(&st, &s.caller, Operation::LedgerEntry);
+    // Without an entry id the fingerprint is not used.
+    match super::charges::added_entry(&st, &s.caller, rec, req, "").await {
+        Ok(_) => Redirect::to(&format!(
             "/reception/patients/{}",
             html::seg(reference.trim())
         ))
-        .into_response();
+        .into_response(),
+        Err(p) => {
+            let why = if p.errors.is_empty() {
+                p.detail.clone()
+            } else {
+                p.errors
+                    .iter()
+                    .map(|e| format!("{} {}", e.field, e.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+            message_page(status, Some(&s), "入力エラー", "追加できませんでした", &why)
+        }
     }
-    let status = r.status();
-    let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
-        .await
-        .unwrap_or_default();
-    let problem: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    let why = problem["errors"]
-        .as_array()
-        .map(|e| {
-            e.iter()
-                .map(|x| {
-                    format!(
-                        "{} {}",
-                        x["field"].as_str().unwrap_or(""),
-                        x["reason"].as_str().unwrap_or("")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| problem["detail"].as_str().unwrap_or("").to_owned());
-    message_page(status, Some(&s), "入力エラー", "追加できませんでした", &why)
 }
 
 /// The gateway's health for the clinic's IT person.
@@ -694,21 +672,26 @@ async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    let mut items: Vec<(String, String, bool)> = Vec::new();
+    let mut items: Vec<html::HealthItem> = Vec::new();
     let breaker = st.service.breaker_state();
-    items.push((
-        "PMH への接続".into(),
+    items.push(html::HealthItem::new(
+        "PMH への接続",
         match breaker {
-            crate::service::BreakerState::Closed => "正常（ブレーカー閉）".into(),
-            other => format!("接続できていません（ブレーカー {}）", other.as_str()),
+            crate::service::BreakerState::Closed => "正常（ブレーカー閉）".to_owned(),
+            crate::service::BreakerState::Open => {
+                "接続できていません（ブレーカー開：しばらく問い合わせを止めています）".to_owned()
+            }
+            crate::service::BreakerState::HalfOpen => {
+                "回復を確認中（ブレーカー半開：試しに問い合わせています）".to_owned()
+            }
         },
         breaker == crate::service::BreakerState::Closed,
     ));
     let m = st.service.masters();
     let failure = st.service.master_store().last_failure();
 
-    items.push((
-        "マスタの読込".into(),
+    items.push(html::HealthItem::new(
+        "マスタの読込",
         match &failure {
             None => format!(
                 "{} に読込",
@@ -727,8 +710,8 @@ async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
     ));
     let now = st.service.now();
     match st.client_certificate_expires {
-        Some(t) => items.push((
-            "クライアント証明書の期限".into(),
+        Some(t) => items.push(html::HealthItem::new(
+            "クライアント証明書の期限",
             format!(
                 "{}（残り {} 日）",
                 t.with_timezone(&crate::domain::date::jst())
@@ -737,22 +720,17 @@ async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
             ),
             t - now >= super::CERTIFICATE_WARNING,
         )),
-        None => items.push((
-            "クライアント証明書".into(),
-            "なし（オン資端末のファイルを利用）".into(),
+        None => items.push(html::HealthItem::new(
+            "クライアント証明書",
+            "なし（オン資端末のファイルを利用）",
             true,
         )),
     }
-    let metrics = st.metrics.render();
-    for line in metrics.lines().filter(|l| !l.starts_with('#')) {
-        if let Some(item) = checkin_item(line) {
-            items.push(item);
-        }
-    }
+    items.extend(checkin_items(&st.metrics.checkin_counts()));
     match st.store.info().await {
         Ok(i) => {
-            items.push((
-                "記録（保存先）".into(),
+            items.push(html::HealthItem::new(
+                "記録（保存先）",
                 format!(
                     "{}・{:.1} MB・スキーマ {}",
                     match i.backend {
@@ -765,8 +743,8 @@ async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
                 ),
                 true,
             ));
-            items.push((
-                "記録の件数".into(),
+            items.push(html::HealthItem::new(
+                "記録の件数",
                 format!(
                     "監査 {}・回答 {}・上限額管理 {}・受付ファイル {}",
                     i.audit_records, i.answers, i.ledger_rows, i.checkin_files
@@ -774,8 +752,8 @@ async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
                 true,
             ));
         }
-        Err(e) => items.push((
-            "記録（保存先）".into(),
+        Err(e) => items.push(html::HealthItem::new(
+            "記録（保存先）",
             format!("応答しません（{e}）"),
             false,
         )),
@@ -793,11 +771,11 @@ async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
         Some(e) => format!("{who}・記録に問い合わせできません: {e}"),
         None => who,
     };
-    items.push(("受付フォルダの担当".into(), who, fine));
+    items.push(html::HealthItem::new("受付フォルダの担当", who, fine));
     let page = html::page(
         "ゲートウェイの状態",
         Some((&s.caller.name, &s.csrf)),
-        &html::health(&items, &m.version()),
+        html::health(&items, &m.version()),
     );
     recorded(
         &st,
@@ -809,31 +787,36 @@ async fn health(State(st): State<AppState>, headers: HeaderMap) -> Response {
     .await
 }
 
-/// A line of the check-in folder's counters as a health item: seen, processed, rejected (by
-/// reason, not fine unless zero).
-fn checkin_item(line: &str) -> Option<(String, String, bool)> {
-    let (name, value) = line.rsplit_once(' ')?;
-    let (metric, labels) = name.split_once('{').unwrap_or((name, ""));
-    let what = match metric {
-        "pmh_gateway_checkin_files_seen_total" => "受付ファイル：検出",
-        "pmh_gateway_checkin_files_processed_total" => "受付ファイル：処理済",
-        "pmh_gateway_checkin_files_rejected_total" => "受付ファイル：拒否",
-        "pmh_gateway_checkin_files_outstanding" => "受付ファイル：未処理",
-        _ => return None,
-    };
-    let labels: Vec<&str> = labels
-        .trim_end_matches('}')
-        .split(',')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(_, v)| label_ja(v.trim_matches('"')))
-        .collect();
-    let label = if labels.is_empty() {
-        what.to_owned()
-    } else {
-        format!("{what}（{}）", labels.join("・"))
-    };
-    let fine = !metric.contains("rejected") || value == "0";
-    Some((label, value.to_owned(), fine))
+/// The check-in folder's counters as health items: seen, processed, rejected by reason (not
+/// fine), and the files not yet finished.
+fn checkin_items(c: &crate::metrics::CheckinCounts) -> Vec<html::HealthItem> {
+    let mut items = Vec::new();
+    for f in &c.folders {
+        let folder = label_ja(f.folder);
+        items.push(html::HealthItem::new(
+            format!("受付ファイル：検出（{folder}）"),
+            f.seen.to_string(),
+            true,
+        ));
+        items.push(html::HealthItem::new(
+            format!("受付ファイル：処理済（{folder}）"),
+            f.processed.to_string(),
+            true,
+        ));
+        for (reason, n) in &f.rejected {
+            items.push(html::HealthItem::new(
+                format!("受付ファイル：拒否（{folder}・{}）", label_ja(reason)),
+                n.to_string(),
+                false,
+            ));
+        }
+    }
+    items.push(html::HealthItem::new(
+        "受付ファイル：未処理",
+        c.outstanding.to_string(),
+        true,
+    ));
+    items
 }
 
 /// The check-in counters' label values in Japanese (folders and reasons of refusal).
@@ -865,27 +848,47 @@ async fn asset(Path(name): Path<String>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::{CheckinCounts, FolderCounts};
 
     #[test]
     fn check_in_counters_read_as_health_items() {
+        let items = checkin_items(&CheckinCounts {
+            folders: vec![FolderCounts {
+                folder: "face",
+                seen: 30,
+                processed: 27,
+                rejected: vec![("partial", 2), ("my_number", 1)],
+            }],
+            outstanding: 0,
+        });
+        let shown: Vec<(&str, &str, bool)> = items
+            .iter()
+            .map(|i| (i.name.as_str(), i.value.as_str(), i.fine))
+            .collect();
         assert_eq!(
-            checkin_item(
-                r#"pmh_gateway_checkin_files_rejected_total{folder="face",reason="partial"} 2"#
-            ),
-            Some((
-                "受付ファイル：拒否（顔認証（face）・書き込み途中）".into(),
-                "2".into(),
-                false
-            ))
+            shown,
+            [
+                ("受付ファイル：検出（顔認証（face））", "30", true),
+                ("受付ファイル：処理済（顔認証（face））", "27", true),
+                (
+                    "受付ファイル：拒否（顔認証（face）・書き込み途中）",
+                    "2",
+                    false
+                ),
+                (
+                    "受付ファイル：拒否（顔認証（face）・個人番号を含む）",
+                    "1",
+                    false
+                ),
+                ("受付ファイル：未処理", "0", true),
+            ]
         );
-        assert_eq!(
-            checkin_item(r#"pmh_gateway_checkin_files_seen_total{folder="face"} 30"#),
-            Some((
-                "受付ファイル：検出（顔認証（face））".into(),
-                "30".into(),
-                true
-            ))
-        );
-        assert_eq!(checkin_item("pmh_gateway_checks_total 3"), None);
+    }
+
+    #[test]
+    fn every_rejection_reason_reads_in_japanese() {
+        for r in crate::metrics::REJECTION_REASONS {
+            assert_ne!(label_ja(r), r, "{r} has no Japanese label");
+        }
     }
 }

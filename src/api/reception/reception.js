@@ -2,18 +2,27 @@
 // (server-sent events), and the copy buttons.
 "use strict";
 (function () {
-  // The filter box: rows whose 照会番号 contains what is typed, of the status chosen.
+  // What is typed, folded as the gateway folds the kana it lists (data-kana): NFKC (half-width
+  // katakana to full-width), hiragana to katakana, no spaces.
+  function fold(s) {
+    return s.normalize("NFKC").replace(/\s/g, "").replace(/[\u3041-\u3096]/g, function (c) {
+      return String.fromCharCode(c.charCodeAt(0) + 0x60);
+    });
+  }
+  // The filter box: rows whose kana, name or 照会番号 contains what is typed, of the status chosen.
   function filter() {
     var rows = document.getElementById("rows");
     var box = document.getElementById("filter");
     var status = document.getElementById("filter-status");
     if (!rows || !box || !status) return function () {};
     var apply = function () {
-      var q = box.value.trim();
+      var q = fold(box.value);
       var s = status.value;
       Array.prototype.forEach.call(rows.rows, function (tr) {
-        var show = (q === "" || tr.dataset.ref.indexOf(q) >= 0) && (s === "" || tr.dataset.status === s);
-        tr.hidden = !show;
+        var d = tr.dataset;
+        var found = q === "" || d.ref.indexOf(q) >= 0 || (d.kana || "").indexOf(q) >= 0 ||
+          fold(d.name || "").indexOf(q) >= 0;
+        tr.hidden = !(found && (s === "" || d.status === s));
       });
     };
     box.addEventListener("input", apply);
