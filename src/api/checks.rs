@@ -62,15 +62,26 @@ fn month(
 /// without its committed record (503).
 async fn answered(
     st: &AppState,
-    mut rec: AuditRecord,
+    rec: AuditRecord,
     checked: Checked,
     rendering: Rendering,
     check_in: Option<&CheckIn>,
 ) -> Response {
     let Checked { outcome, stand_in } = checked;
-    let outcome = &outcome;
+    let recorded = record(st, rec, &outcome, stand_in).await;
+    sent(st, recorded, &outcome, rendering, check_in)
+}
+
+/// The answer's audit record, kept answer and stand-in change, committed together; the ledger
+/// months of its shared caps as read in that commit.
+async fn record(
+    st: &AppState,
+    mut rec: AuditRecord,
+    outcome: &CheckOutcome,
+    stand_in: Option<crate::service::StandInChange>,
+) -> Result<crate::answers::Months, StoreError> {
     audit::outcome(&mut rec, outcome, answer_status(outcome));
-    let recorded = crate::answers::record(
+    crate::answers::record(
         &*st.store,
         &st.hasher,
         &st.bodies,
@@ -80,8 +91,7 @@ async fn answered(
         stand_in,
         st.service.now(),
     )
-    .await;
-    sent(st, recorded, outcome, rendering, check_in)
+    .await
 }
 
 /// What the reception page gets for a 照会番号: the answer as the API's typed JSON body and the
@@ -115,18 +125,7 @@ pub(super) async fn page_answer(
     };
     rec.patient = Some(st.hasher.patient(&c.insured));
     let Checked { outcome, stand_in } = checked;
-    audit::outcome(&mut rec, &outcome, answer_status(&outcome));
-    let recorded = crate::answers::record(
-        &*st.store,
-        &st.hasher,
-        &st.bodies,
-        st.answer_retention,
-        rec,
-        &outcome,
-        stand_in,
-        st.service.now(),
-    )
-    .await;
+    let recorded = record(st, rec, &outcome, stand_in).await;
     let Ok(read) = audit::recorded(st, recorded) else {
         return PageAnswer::Withheld;
     };

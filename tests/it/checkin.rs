@@ -62,7 +62,7 @@ fn count(st: &AppState, what: &str) -> u64 {
             .checkin_files_processed
             .get_or_create(&face)
             .get(),
-        "rejected" => REJECT_REASONS
+        "rejected" => pmh_gateway::metrics::REJECTION_REASONS
             .iter()
             .map(|r| {
                 st.metrics
@@ -76,18 +76,6 @@ fn count(st: &AppState, what: &str) -> u64 {
         _ => unreachable!(),
     }
 }
-
-/// The `reason` labels of `checkin_files_rejected`.
-const REJECT_REASONS: [&str; 8] = [
-    "unreadable",
-    "partial",
-    "identity",
-    "my_number",
-    "no_person",
-    "other_institution",
-    "link",
-    "too_large",
-];
 
 fn rejected_for(st: &AppState, reason: &'static str) -> u64 {
     st.metrics

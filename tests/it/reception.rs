@@ -424,14 +424,7 @@ async fn in_a_browser_a_check_in_arrives_live_and_the_patient_page_matches_the_a
     let gw = Gateway::start(cfg).await;
     let base = format!("http://{}", gw.addr);
 
-    // Sign in.
-    browser.goto(&format!("{base}/reception")).await;
-    let token = browser.wait("#token", 10).await;
-    browser.type_into(&token, RECEPTION_TOKEN).await;
-    browser
-        .click(&browser.wait("form.card button", 5).await)
-        .await;
-    browser.wait("#rows", 10).await;
+    sign_in_with_the_browser(&browser, &base).await;
     browser
         .run(
             "window.__notReloaded = true; return 1;",
@@ -505,14 +498,7 @@ async fn in_a_browser_a_check_in_arrives_live_and_the_patient_page_matches_the_a
         "reception: a file in face/ to its row in the browser: {} ms",
         appeared.as_millis()
     );
-    let weight = browser
-        .run(
-            "const n = performance.getEntriesByType('navigation')[0]; \
-             const r = performance.getEntriesByType('resource').filter(e => !e.name.includes('/events')); \
-             return [n.transferSize, n.decodedBodySize, r.reduce((a, e) => a + e.transferSize, 0), r.reduce((a, e) => a + e.decodedBodySize, 0)];",
-            serde_json::json!([]),
-        )
-        .await;
+    let weight = browser.page_weight().await;
     println!(
         "reception: list view weight (navigation transfer, body; assets transfer, body): {weight}"
     );
@@ -623,6 +609,17 @@ async fn in_a_browser_a_check_in_arrives_live_and_the_patient_page_matches_the_a
     browser.quit().await;
     gw.stop().await;
     drop(term);
+}
+
+/// Signs in to the page at `base` with the reception token, as the clerk would; back on the list.
+pub async fn sign_in_with_the_browser(browser: &Browser, base: &str) {
+    browser.goto(&format!("{base}/reception")).await;
+    let token = browser.wait("#token", 10).await;
+    browser.type_into(&token, RECEPTION_TOKEN).await;
+    browser
+        .click(&browser.wait("form.card button", 5).await)
+        .await;
+    browser.wait("#rows", 10).await;
 }
 
 /// The month to date of the first shared cap on the patient's page.

@@ -164,6 +164,22 @@ fn write_check_ins(
     }
 }
 
+/// The sandbox (PMH), and a folder with its certificates, the secret every replica shares (made
+/// once by the operator) and an empty `onshi/face`.
+async fn replicas_folder() -> (
+    pmh_gateway::sandbox::SandboxHandle,
+    tempfile::TempDir,
+    PathBuf,
+) {
+    let sandbox = start_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    sandbox.pki.write_to(&dir.path().join("certs")).unwrap();
+    pmh_gateway::store::Hasher::open_or_create(&dir.path().join("audit.key")).unwrap();
+    let face: PathBuf = dir.path().join("onshi/face");
+    std::fs::create_dir_all(&face).unwrap();
+    (sandbox, dir, face)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::print_stderr)]
 async fn two_replicas_process_a_burst_once_and_the_survivor_takes_over_from_a_killed_holder() {
@@ -171,13 +187,7 @@ async fn two_replicas_process_a_burst_once_and_the_survivor_takes_over_from_a_ki
         return;
     };
     let db = cluster.database().await.unwrap();
-    let sandbox = start_sandbox().await;
-    let dir = tempfile::tempdir().unwrap();
-    sandbox.pki.write_to(&dir.path().join("certs")).unwrap();
-    // The secret every replica shares, made once by the operator.
-    pmh_gateway::store::Hasher::open_or_create(&dir.path().join("audit.key")).unwrap();
-    let face: PathBuf = dir.path().join("onshi/face");
-    std::fs::create_dir_all(&face).unwrap();
+    let (sandbox, dir, face) = replicas_folder().await;
     let processed = face.join("processed");
     let people = sandbox.population().personas.clone();
     let ops = ops_client();
@@ -482,12 +492,7 @@ async fn the_reception_page_works_across_two_replicas_and_their_restart() {
         return;
     };
     let db = cluster.database().await.unwrap();
-    let sandbox = start_sandbox().await;
-    let dir = tempfile::tempdir().unwrap();
-    sandbox.pki.write_to(&dir.path().join("certs")).unwrap();
-    pmh_gateway::store::Hasher::open_or_create(&dir.path().join("audit.key")).unwrap();
-    let face: PathBuf = dir.path().join("onshi/face");
-    std::fs::create_dir_all(&face).unwrap();
+    let (sandbox, dir, face) = replicas_folder().await;
     let ops = ops_client();
     let people = sandbox.population().personas.clone();
 
@@ -506,13 +511,7 @@ async fn the_reception_page_works_across_two_replicas_and_their_restart() {
     // Signed in through A; B's page has the session (cookies are per host, not per port).
     let (on_a, on_b) = (format!("http://{}", a.addr), format!("http://{}", b.addr));
     browser.view(1366, 768, 1.0).await;
-    browser.goto(&format!("{on_a}/reception")).await;
-    let token = browser.wait("#token", 10).await;
-    browser.type_into(&token, RECEPTION_TOKEN).await;
-    browser
-        .click(&browser.wait("form.card button", 5).await)
-        .await;
-    browser.wait("#rows", 10).await;
+    crate::reception::sign_in_with_the_browser(&browser, &on_a).await;
     browser.goto(&format!("{on_b}/reception")).await;
     browser.wait("#rows", 10).await;
     browser
@@ -523,12 +522,9 @@ async fn the_reception_page_works_across_two_replicas_and_their_restart() {
         .await;
 
     // A check-in handled by A appears on B's page, live.
-    let today = pmh_gateway::domain::date::jst_date(chrono::Utc::now());
+    // The n-th check-in of the day, of `p`.
     let land = |n: usize, p: &pmh_gateway::sandbox::Persona| {
-        let bytes = check_in_xml(p, n as u64, today, "1311111111", &format!("{n:012}")).unwrap();
-        let tmp = face.join(format!(".{n}.tmp"));
-        std::fs::write(&tmp, bytes).unwrap();
-        std::fs::rename(&tmp, face.join(file_name(n))).unwrap();
+        write_check_ins(&face, std::slice::from_ref(p), n..n + 1);
     };
     let multi = people
         .iter()
@@ -684,14 +680,7 @@ async fn the_reception_page_works_across_two_replicas_and_their_restart() {
             .wait(&format!(r#"tr[data-ref="{welfare_ref}"]"#), 5)
             .await;
     }
-    let weight = browser
-        .run(
-            "const n = performance.getEntriesByType('navigation')[0]; \
-             const r = performance.getEntriesByType('resource').filter(e => !e.name.includes('/events')); \
-             return [n.transferSize, n.decodedBodySize, r.reduce((a, e) => a + e.transferSize, 0), r.reduce((a, e) => a + e.decodedBodySize, 0)];",
-            serde_json::json!([]),
-        )
-        .await;
+    let weight = browser.page_weight().await;
     eprintln!(
         "reception on two replicas: list of 2 rows, weight (navigation transfer, body; assets transfer, body): {weight}"
     );

@@ -248,6 +248,18 @@ impl Browser {
         .await;
     }
 
+    /// The page's weight: the document's transfer and body sizes, then its assets' (the live
+    /// feed left out).
+    pub async fn page_weight(&self) -> Value {
+        self.run(
+            "const n = performance.getEntriesByType('navigation')[0]; \
+             const r = performance.getEntriesByType('resource').filter(e => !e.name.includes('/events')); \
+             return [n.transferSize, n.decodedBodySize, r.reduce((a, e) => a + e.transferSize, 0), r.reduce((a, e) => a + e.decodedBodySize, 0)];",
+            json!([]),
+        )
+        .await
+    }
+
     /// Whether the page is wider than its viewport (the clerk would scroll sideways).
     pub async fn overflows_sideways(&self) -> bool {
         self.run(
