@@ -267,7 +267,7 @@ impl Attempt {
 }
 
 /// Slows down a credential that keeps failing: after `max_failures` failures of one [`Attempt`]
-/// within `window`, that address with that credential is refused (429) for `block`, then twice
+/// within `window`, that address with that credential is refused at once (401 with `Retry-After`) for `block`, then twice
 /// as long each time it trips again (up to a day; forgotten after a day without failures). It
 /// only ever answers a failing attempt: a valid credential is never refused, whatever failed
 /// before from its address. A missing credential is counted in the metrics, not here.

@@ -196,14 +196,22 @@ pub async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Resp
         return next.run(req).await;
     }
     // A valid credential is never refused, whatever failed before from its address. A wrong
-    // token is counted with its address; repeated, that pair is answered 429 for a while
-    // (growing). A missing one is counted in the metrics only: it must not lock others out.
+    // token is counted with its address; repeated, that pair is answered 401
+    // `/problems/too-many-failures` with `Retry-After` for a while (growing), without a lookup.
+    // A missing one is counted in the metrics only: it must not lock others out.
     let Some(caller) = caller else {
         let reason = if let Some(token) = bearer {
             let attempt = Attempt::token(ip, token);
             let now = tokio::time::Instant::now();
             if let Some(wait) = g.access.limiter.blocked(&attempt, now) {
-                return refuse(&g.metrics, "blocked", Problem::too_many_failures(wait));
+                let mut r = refuse(&g.metrics, "blocked", Problem::too_many_failures(wait));
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "Bearer realm=\"pmh-gateway\", error=\"invalid_token\"",
+                    ),
+                );
+                return r;
             }
             g.access.limiter.failed(attempt, now);
             "invalid"
@@ -217,7 +225,11 @@ pub async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Resp
         );
         r.headers_mut().insert(
             header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"pmh-gateway\""),
+            HeaderValue::from_static(if bearer.is_some() {
+                "Bearer realm=\"pmh-gateway\", error=\"invalid_token\""
+            } else {
+                "Bearer realm=\"pmh-gateway\""
+            }),
         );
         return r;
     };

@@ -8,14 +8,16 @@ use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::labels::{source_label, status_label};
 use super::params::{AuditFormatParam, OperationParam};
-use super::problem::Problem;
+use super::problem::{FieldError, Problem};
 use crate::auth::Caller;
 use crate::service::CheckOutcome;
-use crate::store::{AuditQuery, AuditRecord, Operation, StoreError, export};
+use crate::store::{AuditRecord, Operation, StoreError, export};
 
 /// A record of `operation` by `caller`, now.
 pub(super) fn begin(st: &AppState, caller: &Caller, operation: Operation) -> AuditRecord {
@@ -71,34 +73,88 @@ pub(super) async fn then(st: &AppState, rec: AuditRecord, response: Response) ->
     }
 }
 
+/// One access as the audit search answers it (JSON, and each line of JSON Lines).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditRecordDto {
+    /// Assigned by the store, increasing.
+    pub seq: Option<i64>,
+    /// When it was recorded (RFC 3339, JST).
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// The caller's name (a configured client, or `checkin-watcher`).
+    pub client: String,
+    #[schema(value_type = OperationParam)]
+    pub operation: &'static str,
+    /// The HTTP status answered (none for the watcher).
+    pub http_status: Option<u16>,
+    /// `confirmed`, `none_found`, `unavailable`, or a refusal's problem type.
+    pub status: Option<String>,
+    /// `upstream`, `cache`, `stale`, `onshi_result`.
+    pub source: Option<String>,
+    /// Active subsidies in the answer.
+    pub subsidies: Option<u32>,
+    pub check_id: Option<String>,
+    /// Keyed hash of the insured identity.
+    pub patient: Option<String>,
+    /// Keyed hash of the 照会番号, for accesses by reference.
+    pub reference: Option<String>,
+    /// A note in the gateway's words.
+    pub detail: Option<String>,
+    /// Keyed hash of a certificate (payer and recipient number), for charges and the ledger.
+    pub card: Option<String>,
+    /// Keyed hashes of the 照会番号 the access showed beyond `reference` (the reception list).
+    pub shown: Vec<String>,
+}
+
+impl From<&AuditRecord> for AuditRecordDto {
+    fn from(r: &AuditRecord) -> Self {
+        let hash = |h: &crate::store::KeyedHash| h.as_str().to_owned();
+        Self {
+            seq: r.seq,
+            at: crate::domain::date::jst_rfc3339(r.at),
+            client: r.client.clone(),
+            operation: r.operation.as_str(),
+            http_status: r.http_status,
+            status: r.status.clone(),
+            source: r.source.clone(),
+            subsidies: r.subsidies,
+            check_id: r.check_id.clone(),
+            patient: r.patient.as_ref().map(hash),
+            reference: r.reference.as_ref().map(hash),
+            detail: r.detail.clone(),
+            card: r.card.as_ref().map(hash),
+            shown: r.shown.iter().map(hash).collect(),
+        }
+    }
+}
+
 /// Search the audit (admin): who asked about whom, when, with what outcome.
 ///
 /// Criteria (all optional, all must match): `client`, `operation`, `from` / `to` (RFC 3339 or
-/// `YYYY-MM-DD`, `to` exclusive), a patient by insurance identity (`insurer_number`, `symbol`,
-/// `number`, `branch`, `birthdate` — hashed with the store's secret, never kept) or by
-/// `reference` (照会番号), `limit` (default 1000). `format`: `json` (default), `jsonl`, `csv`.
+/// `YYYY-MM-DD`, `to` exclusive), `reference` (照会番号, hashed with the store's secret), `limit`
+/// (default 1000). `format`: `json` (default), `jsonl`, `csv`. A patient's records are found by
+/// their insurance identity in the body of `POST /v1/audit/search`: identifiers stay out of URLs
+/// (which end up in proxy logs and histories), so the identity's parameters are refused here.
 #[utoipa::path(
     get,
-    tag = "operations",
+    tag = "audit", operation_id = "list_audit_records",
     path = "/v1/audit",
     params(
-        ("client" = Option<String>, Query, description = "The caller's name"),
+        ("client" = Option<String>, Query, description = "The caller's name", min_length = 1, max_length = 64),
         ("operation" = Option<OperationParam>, Query, description = "The kind of access"),
         ("from" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Inclusive; RFC 3339, or YYYY-MM-DD (JST midnight)"),
         ("to" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Exclusive; RFC 3339, or YYYY-MM-DD (JST midnight)"),
-        ("insurer_number" = Option<String>, Query, description = "With number and birthdate: a patient", pattern = r"^[0-9]{6}([0-9]{2})?$"),
-        ("symbol" = Option<String>, Query, description = "記号", pattern = r"^[0-9A-Za-z\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF-]{1,20}$"),
-        ("number" = Option<String>, Query, description = "番号", pattern = r"^[0-9A-Za-z\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF-]{1,20}$"),
-        ("branch" = Option<String>, Query, description = "枝番", pattern = r"^[0-9]{2}$"),
-        ("birthdate" = Option<chrono::NaiveDate>, Query, description = "YYYY-MM-DD (1900–2199)", pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$"),
-        ("reference" = Option<String>, Query, description = "照会番号"),
+        ("reference" = Option<String>, Query, description = "照会番号", pattern = r"^[!-~]([ -~]{0,48}[!-~])?$"),
         ("limit" = Option<u32>, Query, description = "At most this many records, newest first (default 1000)", minimum = 1, maximum = 100000),
         ("format" = Option<AuditFormatParam>, Query, description = "json (default), jsonl, csv"),
     ),
     responses(
-        (status = 200, description = "The records, newest first"),
-        (status = 400, description = "A criterion cannot be read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The patient's parts do not go together (insurer_number, number and birthdate are needed together)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The records, newest first", content(
+            (Vec<AuditRecordDto> = "application/json"),
+            (String = "application/jsonl"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "A criterion cannot be read (every one that cannot is listed), or a patient's identity in the URL", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn search(
@@ -106,20 +162,95 @@ pub(super) async fn search(
     Extension(caller): Extension<Caller>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let mut rec = begin(&st, &caller, Operation::AuditSearch);
-    let query = match audit_query(&st, &q) {
-        Ok(query) => query,
-        Err(p) => {
-            refused(&mut rec, &p);
-            return then(&st, rec, p.into_response()).await;
+    let rec = begin(&st, &caller, Operation::AuditSearch);
+    let mut errors = Vec::new();
+    for key in ["insurer_number", "symbol", "number", "branch", "birthdate"] {
+        if q.contains_key(key) {
+            errors.push(FieldError {
+                field: key.into(),
+                reason: "a patient is searched with POST /v1/audit/search (identifiers stay out of URLs)".into(),
+            });
+        }
+    }
+    let limit = match q.get("limit") {
+        None => Some(1000),
+        Some(l) => limit_of(l.trim().parse::<u64>().ok(), &mut errors),
+    };
+    let criteria = export::Criteria {
+        client: q.get("client").cloned(),
+        operation: q.get("operation").cloned(),
+        from: q.get("from").cloned(),
+        to: q.get("to").cloned(),
+        patient: None,
+        reference: q.get("reference").cloned(),
+        limit: limit.unwrap_or(1),
+    };
+    let format = q.get("format").map(String::as_str);
+    answer(&st, rec, criteria, format, errors).await
+}
+
+/// `limit` from 1 to 100 000, or the error.
+pub(super) fn limit_of(n: Option<u64>, errors: &mut Vec<FieldError>) -> Option<usize> {
+    match n.filter(|l| (1..=100_000).contains(l)) {
+        Some(l) => usize::try_from(l).ok(),
+        None => {
+            errors.push(FieldError {
+                field: "limit".into(),
+                reason: "must be a whole number between 1 and 100000".into(),
+            });
+            None
+        }
+    }
+}
+
+/// Answers an audit search (both forms): every criterion that cannot be read is reported
+/// together with `errors` found before; the search is itself recorded.
+pub(super) async fn answer(
+    st: &AppState,
+    mut rec: AuditRecord,
+    criteria: export::Criteria,
+    format: Option<&str>,
+    mut errors: Vec<FieldError>,
+) -> Response {
+    let format = format.unwrap_or("json");
+    if !["json", "jsonl", "csv"].contains(&format) {
+        errors.push(FieldError {
+            field: "format".into(),
+            reason: "must be json, jsonl or csv".into(),
+        });
+    }
+    if let Some(c) = &criteria.client
+        && !(1..=64).contains(&c.chars().count())
+    {
+        errors.push(FieldError {
+            field: "client".into(),
+            reason: "is a client's name (1–64 characters)".into(),
+        });
+    }
+    if let Some(r) = &criteria.reference
+        && !super::request::reference_ok(r)
+    {
+        errors.push(FieldError {
+            field: "reference".into(),
+            reason: "is a 照会番号 (1–50 printable ASCII characters, no space at either end)"
+                .into(),
+        });
+    }
+    if let Some(p) = &criteria.patient {
+        patient_errors(p, &mut errors);
+    }
+    let query = criteria.to_query(&st.hasher).map_err(|e| FieldError {
+        field: e.field.into(),
+        reason: e.reason,
+    });
+    let query = match query {
+        Ok(q) if errors.is_empty() => q,
+        Ok(_) => return refuse_all(st, rec, errors).await,
+        Err(e) => {
+            errors.push(e);
+            return refuse_all(st, rec, errors).await;
         }
     };
-    let format = q.get("format").map_or("json", |f| f.as_str());
-    if !["json", "jsonl", "csv"].contains(&format) {
-        let p = Problem::invalid_field("format", "must be json, jsonl or csv");
-        refused(&mut rec, &p);
-        return then(&st, rec, p.into_response()).await;
-    }
     rec.patient = query.patient.clone();
     rec.reference = query.reference.clone();
     let records = match st.store.search(query).await {
@@ -131,53 +262,64 @@ pub(super) async fn search(
     };
     rec.http_status = Some(200);
     rec.detail = Some(format!("{} records", records.len()));
+    let dtos = || records.iter().map(AuditRecordDto::from);
     let (content_type, body) = match format {
-        "jsonl" => ("application/jsonl", export::to_jsonl(&records)),
+        "jsonl" => (
+            "application/jsonl",
+            dtos()
+                .filter_map(|r| serde_json::to_string(&r).ok())
+                .map(|l| l + "\n")
+                .collect(),
+        ),
         "csv" => ("text/csv; charset=utf-8", export::to_csv(&records)),
         _ => (
             "application/json",
-            serde_json::to_string(&records).unwrap_or_else(|_| "[]".into()),
+            serde_json::to_string(&dtos().collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into()),
         ),
     };
     let mut r = (StatusCode::OK, body).into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    then(&st, rec, r).await
+    then(st, rec, r).await
 }
 
-fn audit_query(st: &AppState, q: &HashMap<String, String>) -> Result<AuditQuery, Problem> {
-    let limit = match q.get("limit") {
-        None => 1000,
-        Some(l) => l
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=100_000).contains(l))
-            .ok_or_else(|| Problem::invalid_field("limit", "must be between 1 and 100000"))?,
+/// The parts of a patient's identity the document's patterns allow, and nothing else: 記号 and
+/// 番号 of 1–20 digits, letters, kana, kanji or `-`; 枝番 two digits. (The insurer number and
+/// the birthdate are read by the identity itself.)
+fn patient_errors(p: &export::PatientCriteria, errors: &mut Vec<FieldError>) {
+    let part = |v: &str| {
+        (1..=20).contains(&v.chars().count())
+            && v.chars().all(|c| {
+                c.is_ascii_alphanumeric()
+                    || c == '-'
+                    || ('\u{3041}'..='\u{3096}').contains(&c)
+                    || ('\u{30A1}'..='\u{30FA}').contains(&c)
+                    || ('\u{4E00}'..='\u{9FFF}').contains(&c)
+            })
     };
-    let get = |k: &str| q.get(k).cloned();
-    export::Criteria {
-        client: get("client"),
-        operation: get("operation"),
-        from: get("from"),
-        to: get("to"),
-        insurer_number: get("insurer_number"),
-        symbol: get("symbol"),
-        number: get("number"),
-        branch: get("branch"),
-        birthdate: get("birthdate"),
-        reference: get("reference"),
-        limit,
+    let mut bad = |field: &str, reason: &str| {
+        errors.push(FieldError {
+            field: format!("patient.{field}"),
+            reason: reason.into(),
+        })
+    };
+    let part_reason = "is 1–20 digits, letters, kana, kanji or `-`";
+    if !part(&p.number) {
+        bad("number", part_reason);
     }
-    .to_query(&st.hasher)
-    .map_err(|e| {
-        if e.cross_field {
-            Problem::inconsistent(vec![super::problem::FieldError {
-                field: e.field.into(),
-                reason: e.reason,
-            }])
-        } else {
-            Problem::invalid_field(e.field, e.reason)
-        }
-    })
+    if p.symbol.as_deref().is_some_and(|s| !part(s)) {
+        bad("symbol", part_reason);
+    }
+    if p.branch
+        .as_deref()
+        .is_some_and(|b| b.len() != 2 || !b.bytes().all(|c| c.is_ascii_digit()))
+    {
+        bad("branch", "is two digits");
+    }
+}
+
+async fn refuse_all(st: &AppState, mut rec: AuditRecord, errors: Vec<FieldError>) -> Response {
+    let p = Problem::invalid(errors);
+    refused(&mut rec, &p);
+    then(st, rec, p.into_response()).await
 }

@@ -897,7 +897,7 @@ pub async fn quote_offline(
 /// each subsidy's month, and the trace of every step.
 #[utoipa::path(
     post,
-    tag = "charges",
+    tag = "charges", operation_id = "quote_charge",
     path = "/v1/charge-quotes",
     request_body = ChargeQuoteRequest,
     responses(
@@ -969,7 +969,7 @@ const COMMIT_ATTEMPTS: usize = 16;
 /// writes a new version (the old one no longer counts).
 #[utoipa::path(
     post,
-    tag = "charges",
+    tag = "charges", operation_id = "commit_charge",
     path = "/v1/charges",
     request_body = ChargeQuoteRequest,
     params(("client" = Option<String>, Query, description = "With `admin`: commit or correct another client's visit (visit ids are each client's own); without it the caller's", pattern = r"^[A-Za-z0-9._-]{1,64}$")),
@@ -1086,7 +1086,7 @@ async fn committed_response(
 /// Void a committed visit: a new version; its amounts no longer count in the ledger.
 #[utoipa::path(
     delete,
-    tag = "charges",
+    tag = "charges", operation_id = "void_charge",
     path = "/v1/charges/{visit_id}",
     params(
         ("visit_id" = String, Path, description = "The receipt computer's id of the visit (each client's own)", pattern = r"^[A-Za-z0-9._:-]{1,64}$"),
@@ -1229,7 +1229,7 @@ fn ledger_dto(month: NaiveDate, rows: &[LedgerRow]) -> LedgerDto {
                 },
                 institution: r.institution.clone(),
                 client: r.client.clone(),
-                at: r.at.to_rfc3339(),
+                at: date::jst_rfc3339(r.at),
             })
             .collect(),
     }
@@ -1241,7 +1241,7 @@ fn ledger_dto(month: NaiveDate, rows: &[LedgerRow]) -> LedgerDto {
 /// nothing (200).
 #[utoipa::path(
     post,
-    tag = "charges",
+    tag = "ledger", operation_id = "add_ledger_entry",
     path = "/v1/ledger-entries",
     request_body = LedgerEntryRequest,
     responses(
@@ -1379,7 +1379,7 @@ pub(super) async fn added_entry(
 /// voided with its visit (`DELETE /v1/charges/{visit_id}`).
 #[utoipa::path(
     delete,
-    tag = "charges",
+    tag = "ledger", operation_id = "void_ledger_entry",
     path = "/v1/ledger-entries/{id}",
     params(("id" = i64, Path, description = "The entry's id (from GET /v1/ledgers)", minimum = 1)),
     responses(
@@ -1436,11 +1436,11 @@ pub(super) async fn void_entry(
 /// the remainder, and every entry.
 #[utoipa::path(
     get,
-    tag = "charges",
+    tag = "ledger", operation_id = "get_ledger_month",
     path = "/v1/ledgers",
     params(
         ("payer_number" = String, Query, description = "公費負担者番号", pattern = r"^[0-9]{8}$"),
-        ("recipient_number" = String, Query, description = "公費受給者番号"),
+        ("recipient_number" = String, Query, description = "公費受給者番号 (1–30 printable characters)", min_length = 1, max_length = 30, pattern = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"),
         ("month" = String, Query, description = "YYYY-MM", pattern = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$"),
     ),
     responses(

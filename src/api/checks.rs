@@ -178,7 +178,7 @@ fn sent(
 /// in a Bundle (`format=fhir` or `Accept: application/fhir+json`).
 #[utoipa::path(
     post,
-    tag = "subsidy-checks",
+    tag = "subsidy-checks", operation_id = "create_subsidy_check",
     path = "/v1/subsidy-checks",
     request_body(description = "This API's JSON, or an オン資 result message (OQSsiquc01res…xml, UTF-8 or Shift_JIS as declared)", content(
         (SubsidyCheckRequest = "application/json"),
@@ -228,6 +228,10 @@ pub(super) async fn create_subsidy_check(
         Ok(b) => b,
         Err(p) => return reject(&st, rec, p).await,
     };
+    // The query is the document's whatever the body: a malformed one is refused.
+    if let Err(p) = super::request::check_query(&query) {
+        return reject(&st, rec, p).await;
+    }
     let today = st.service.today();
     let outcome = match kind {
         Err(p) => return reject(&st, rec, p).await,
@@ -269,7 +273,7 @@ pub(super) async fn create_subsidy_check(
 /// when.
 #[utoipa::path(
     get,
-    tag = "subsidy-checks",
+    tag = "check-ins", operation_id = "get_check_in_answer",
     path = "/v1/subsidy-checks",
     params(
         ("reference" = String, Query, description = "照会番号 (ReferenceNumber) of the オン資 result: up to 50 characters (half-width letters, digits and signs)", min_length = 1, max_length = 50, pattern = r"^[!-~]([ -~]{0,48}[!-~])?$"),
@@ -303,11 +307,11 @@ pub(super) async fn subsidy_check_by_reference(
         Ok(r) => r,
         Err(p) => return reject(&st, rec, p).await,
     };
-    let reference = query.get("reference").map(|r| r.trim()).unwrap_or("");
-    if reference.is_empty() || reference.chars().count() > 50 {
+    let reference = query.get("reference").map_or("", String::as_str);
+    if !super::request::reference_ok(reference) {
         let p = Problem::invalid_field(
             "reference",
-            "is required: the 照会番号 (ReferenceNumber) of a checked-in patient, up to 50 characters",
+            "is required: the 照会番号 (ReferenceNumber) of a checked-in patient, 1–50 printable ASCII characters without a space at either end",
         );
         return reject(&st, rec, p).await;
     }
@@ -348,7 +352,7 @@ pub(super) async fn answer_by_reference(
 /// default), then removed: 404.
 #[utoipa::path(
     get,
-    tag = "subsidy-checks",
+    tag = "subsidy-checks", operation_id = "get_earlier_subsidy_check",
     path = "/v1/subsidy-checks/{check_id}",
     params(
         ("check_id" = String, Path, description = "The `check_id` of an earlier answer (a UUID, hyphenated)", pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"),

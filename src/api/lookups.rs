@@ -61,8 +61,9 @@ pub struct LedgerLookup {
 /// `POST /v1/audit/search`: the criteria of `GET /v1/audit` (all optional, all must match).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"insurer_number": "06132013", "number": "1234", "birthdate": "1980-04-01", "format": "csv"}))]
+#[schema(example = json!({"patient": {"insurer_number": "06132013", "number": "1234", "birthdate": "1980-04-01"}, "format": "csv"}))]
 pub struct AuditSearch {
+    #[schema(min_length = 1, max_length = 64)]
     pub client: Option<String>,
     #[schema(value_type = Option<OperationParam>)]
     pub operation: Option<String>,
@@ -72,33 +73,40 @@ pub struct AuditSearch {
     /// Exclusive; RFC 3339, or YYYY-MM-DD (JST midnight).
     #[schema(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     pub to: Option<String>,
-    /// With `number` and `birthdate`: a patient.
-    #[schema(pattern = r"^[0-9]{6}([0-9]{2})?$")]
-    pub insurer_number: Option<String>,
-    /// 記号.
-    #[schema(pattern = r"^[0-9A-Za-z\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF-]{1,20}$")]
-    pub symbol: Option<String>,
-    /// 番号.
-    #[schema(pattern = r"^[0-9A-Za-z\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF-]{1,20}$")]
-    pub number: Option<String>,
-    #[schema(pattern = r"^[0-9]{2}$")]
-    pub branch: Option<String>,
-    /// YYYY-MM-DD (1900–2199).
-    #[schema(
-        value_type = Option<chrono::NaiveDate>,
-        pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$"
-    )]
-    pub birthdate: Option<String>,
+    /// A patient's records, by the whole insurance identity (hashed with the store's secret,
+    /// never kept).
+    pub patient: Option<AuditPatient>,
     /// 照会番号.
+    #[schema(pattern = r"^[!-~]([ -~]{0,48}[!-~])?$")]
     pub reference: Option<String>,
-    /// A whole number (JSON's `98.0` is one too).
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 100000)]
     pub limit: Option<serde_json::Number>,
     #[schema(value_type = Option<AuditFormatParam>)]
     pub format: Option<String>,
 }
 
-/// The body read into the GET form's parameters, or the refusal (415, 413, 400).
+/// A patient's insurance identity, as on the card.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditPatient {
+    #[schema(pattern = r"^[0-9]{6}([0-9]{2})?$")]
+    pub insurer_number: String,
+    /// 記号.
+    #[schema(pattern = r"^[0-9A-Za-z\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF-]{1,20}$")]
+    pub symbol: Option<String>,
+    /// 番号.
+    #[schema(pattern = r"^[0-9A-Za-z\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF-]{1,20}$")]
+    pub number: String,
+    /// 枝番.
+    #[schema(pattern = r"^[0-9]{2}$")]
+    pub branch: Option<String>,
+    #[schema(
+        value_type = chrono::NaiveDate,
+        pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$"
+    )]
+    pub birthdate: String,
+}
+
 fn form<T: for<'de> Deserialize<'de>>(
     st: &AppState,
     headers: &HeaderMap,
@@ -120,7 +128,7 @@ fn params(
 /// The answer for a patient who checked in, by 照会番号, with the 照会番号 in the body.
 #[utoipa::path(
     post,
-    tag = "subsidy-checks",
+    tag = "check-ins", operation_id = "find_check_in_answer",
     path = "/v1/subsidy-checks/by-reference",
     request_body = ReferenceLookup,
     responses(
@@ -161,7 +169,7 @@ pub(super) async fn by_reference(
 /// A certificate's month, with its numbers in the body.
 #[utoipa::path(
     post,
-    tag = "charges",
+    tag = "ledger", operation_id = "find_ledger_month",
     path = "/v1/ledgers/search",
     request_body = LedgerLookup,
     responses(
@@ -191,7 +199,7 @@ pub(super) async fn ledger(
 /// Search the audit (admin), with a patient's identity in the body.
 #[utoipa::path(
     post,
-    tag = "operations",
+    tag = "audit", operation_id = "find_audit_records",
     path = "/v1/audit/search",
     request_body = AuditSearch,
     responses(
@@ -211,32 +219,38 @@ pub(super) async fn audit(
         Ok(q) => q,
         Err(p) => return refused(&st, &caller, crate::store::Operation::AuditSearch, p).await,
     };
-    let query = params([
-        ("client", q.client),
-        ("operation", q.operation),
-        ("from", q.from),
-        ("to", q.to),
-        ("insurer_number", q.insurer_number),
-        ("symbol", q.symbol),
-        ("number", q.number),
-        ("branch", q.branch),
-        ("birthdate", q.birthdate),
-        ("reference", q.reference),
-        ("limit", q.limit.map(|n| whole(&n))),
-        ("format", q.format),
-    ]);
-    super::audit::search(State(st), caller, Query(query)).await
+    let mut errors = Vec::new();
+    let limit = match &q.limit {
+        None => Some(1000),
+        Some(n) => super::audit::limit_of(whole(n), &mut errors),
+    };
+    let criteria = crate::store::export::Criteria {
+        client: q.client,
+        operation: q.operation,
+        from: q.from,
+        to: q.to,
+        patient: q.patient.map(|p| crate::store::export::PatientCriteria {
+            insurer_number: p.insurer_number,
+            symbol: p.symbol,
+            number: p.number,
+            branch: p.branch,
+            birthdate: p.birthdate,
+        }),
+        reference: q.reference,
+        limit: limit.unwrap_or(1),
+    };
+    let rec = super::audit::begin(&st, &caller, crate::store::Operation::AuditSearch);
+    super::audit::answer(&st, rec, criteria, q.format.as_deref(), errors).await
 }
 
-/// A JSON number as the GET form's parameter would carry it: `98.0` as `98` (JSON Schema's
-/// integers include it); anything else as written, for the handler to refuse.
-fn whole(n: &serde_json::Number) -> String {
-    match n.as_f64() {
-        Some(f) if n.is_f64() && f.fract() == 0.0 && (0.0..=1e15).contains(&f) => {
-            format!("{}", f as u64)
-        }
-        _ => n.to_string(),
-    }
+/// A JSON number as a whole number: `98.0` as `98` (JSON Schema's integers include it);
+/// `None` for anything else, for the handler to refuse.
+fn whole(n: &serde_json::Number) -> Option<u64> {
+    n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=1e15).contains(f))
+            .map(|f| f as u64)
+    })
 }
 
 /// A body refused before its lookup: recorded as that lookup's refusal.

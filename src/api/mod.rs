@@ -205,6 +205,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/readyz", Required::Optional),
     route("GET", "/healthz", Required::Open),
     route("GET", "/openapi.json", Required::Open),
+    route("GET", "/problems/{kind}", Required::Open),
 ];
 
 /// The handler of a route in [`ROUTES`].
@@ -229,6 +230,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         ("GET", "/readyz") => get(readyz),
         ("GET", "/healthz") => get(healthz),
         ("GET", "/openapi.json") => get(openapi_json),
+        ("GET", "/problems/{kind}") => get(problem_type),
         // ROUTES and this match are side by side; a test builds the router from every row.
         _ => get(|| async { Problem::internal("route without a handler").into_response() }),
     }
@@ -316,7 +318,7 @@ pub async fn request_deadline(
 }
 
 /// The master tables in use.
-#[utoipa::path(get, tag = "operations", path = "/v1/masters", responses((status = 200, description = "Files, versions, row counts, load time")))]
+#[utoipa::path(get, tag = "operations", operation_id = "list_masters", path = "/v1/masters", responses((status = 200, description = "Files, versions, row counts, load time")))]
 async fn masters(State(st): State<AppState>, Extension(caller): Extension<Caller>) -> Response {
     let m = st.service.masters();
     let mut rec = audit::begin(&st, &caller, Operation::Operations);
@@ -324,7 +326,7 @@ async fn masters(State(st): State<AppState>, Extension(caller): Extension<Caller
     rec.detail = Some("GET /v1/masters".into());
     let body = Json(serde_json::json!({
         "version": m.version(),
-        "loaded_at": m.loaded_at.to_rfc3339(),
+        "loaded_at": crate::domain::date::jst_rfc3339(m.loaded_at),
         "source": match &m.source {
             crate::masters::MasterSource::Embedded => "embedded".to_owned(),
             crate::masters::MasterSource::Dir(d) => d.display().to_string(),
@@ -339,7 +341,7 @@ async fn masters(State(st): State<AppState>, Extension(caller): Extension<Caller
 /// the answer is 422 with every `file:line` problem, and the old tables keep serving.
 #[utoipa::path(
     post,
-    tag = "operations",
+    tag = "operations", operation_id = "reload_masters",
     path = "/v1/masters/reload",
     responses(
         (status = 200, description = "Reloaded"),
@@ -356,7 +358,7 @@ async fn reload_masters(
         Ok(Ok(m)) => Json(serde_json::json!({
             "reloaded": true,
             "version": m.version(),
-            "loaded_at": m.loaded_at.to_rfc3339(),
+            "loaded_at": crate::domain::date::jst_rfc3339(m.loaded_at),
             "files": m.files,
         }))
         .into_response(),
@@ -367,8 +369,46 @@ async fn reload_masters(
     audit::then(&st, rec, response).await
 }
 
+/// What a problem `type` means: the page its URI (`/problems/<kind>`) resolves to, with the
+/// status it comes with, what it means and what to do, in Japanese and English.
+#[utoipa::path(
+    get,
+    tag = "operations", operation_id = "get_problem_type",
+    path = "/problems/{kind}",
+    params(("kind" = String, Path, description = "The last segment of a problem's `type`", pattern = r"^[a-z-]{1,40}$")),
+    responses(
+        (status = 200, description = "The problem type's description", content_type = "text/html", body = String),
+        (status = 404, description = "No problem type of that name", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn problem_type(axum::extract::Path(kind): axum::extract::Path<String>) -> Response {
+    use maud::{DOCTYPE, html};
+    let Some(k) = problem::ProblemKind::from_slug(&kind) else {
+        return Problem::not_found("no such problem type; each one is listed in /openapi.json")
+            .into_response();
+    };
+    let (ja, en) = k.explanation();
+    let page = html! {
+        (DOCTYPE)
+        html lang="ja" {
+            head { meta charset="utf-8"; title { (k.uri()) " — pmh-gateway" } }
+            body {
+                h1 { code { (k.uri()) } }
+                p { "HTTP " (k.status()) }
+                p { (ja) }
+                p lang="en" { (en) }
+            }
+        }
+    };
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page.into_string(),
+    )
+        .into_response()
+}
+
 /// Liveness: the process answers.
-#[utoipa::path(get, tag = "operations", path = "/healthz", responses((status = 200, description = "Alive")))]
+#[utoipa::path(get, tag = "operations", operation_id = "check_liveness", path = "/healthz", responses((status = 200, description = "Alive")))]
 async fn healthz() -> Json<Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
@@ -378,7 +418,7 @@ async fn healthz() -> Json<Value> {
 /// answers — stale or unavailable, with the previous masters — so it stays ready);
 /// `unavailable` (503) when the store does not answer (no access could be recorded, so none is
 /// answered). The details (masters, breaker, store) are for a caller with `admin`.
-#[utoipa::path(get, tag = "operations", path = "/readyz", responses(
+#[utoipa::path(get, tag = "operations", operation_id = "check_readiness", path = "/readyz", responses(
     (status = 200, description = "`ready` or `degraded`; details for admin callers"),
     (status = 503, description = "`unavailable`: the state store does not answer"),
 ))]
@@ -416,13 +456,13 @@ async fn readyz(State(st): State<AppState>, caller: Option<Extension<Caller>>) -
             "status": status,
             "masters": {
                 "version": m.version(),
-                "loaded_at": m.loaded_at.to_rfc3339(),
+                "loaded_at": crate::domain::date::jst_rfc3339(m.loaded_at),
                 "last_reload_failure": failure,
             },
             "upstream": {
                 "breaker": breaker.as_str(),
                 "client_certificate": st.client_certificate_expires.map(|t| serde_json::json!({
-                    "expires_at": t.to_rfc3339(),
+                    "expires_at": crate::domain::date::jst_rfc3339(t),
                     "days_left": (t - now).num_days(),
                     "renew_soon": expiring,
                 })),
@@ -435,7 +475,7 @@ async fn readyz(State(st): State<AppState>, caller: Option<Extension<Caller>>) -
 }
 
 /// Prometheus metrics.
-#[utoipa::path(get, tag = "operations", path = "/metrics", responses((status = 200, description = "Prometheus / OpenMetrics text")))]
+#[utoipa::path(get, tag = "operations", operation_id = "get_metrics", path = "/metrics", responses((status = 200, description = "Prometheus / OpenMetrics text")))]
 async fn metrics(State(st): State<AppState>) -> Response {
     st.metrics
         .breaker_state

@@ -10,7 +10,17 @@ use super::problem::{FieldError, Problem};
 #[openapi(
     info(
         title = "pmh-gateway",
-        description = "Clinic-side gateway for public-expense medical subsidies held in PMH. Receipt computers ask which subsidies apply to a patient on a service date.",
+        description = "Clinic-side gateway for public-expense medical subsidies held in PMH. Receipt computers ask which subsidies apply to a patient on a service date, what the patient pays at the window, and keep the month's shared caps.\n\nEvery timestamp the API writes is RFC 3339 in JST with its offset (`+09:00`); dates are `YYYY-MM-DD` in JST. Problems are RFC 9457 `application/problem+json`; each `type` resolves to a page on this gateway. Compatibility of `/v1`: see the gateway's README.",
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
+    ),
+    servers((url = "/", description = "This gateway: the address the document was read from (loopback by default; TLS beyond it)")),
+    tags(
+        (name = "subsidy-checks", description = "Which subsidies apply to a patient on a service date: asked by insurance identity (JSON) or with an オン資 result (XML); an earlier answer again by its check id."),
+        (name = "check-ins", description = "Answers prefetched when a patient's card was read at the オン資 terminal, by the terminal's 照会番号."),
+        (name = "charges", description = "What the patient pays at the window for a visit: quoted, committed against the month's caps (idempotent by visit id), voided."),
+        (name = "ledger", description = "The month's shared caps per certificate: this institution's committed visits and the amounts from the paper 自己負担上限額管理票."),
+        (name = "audit", description = "Who asked about whom, when and with what outcome (admin)."),
+        (name = "operations", description = "Masters, liveness and readiness, metrics, and the problem types' pages."),
     ),
     paths(
         super::checks::create_subsidy_check,
@@ -31,6 +41,7 @@ use super::problem::{FieldError, Problem};
         super::healthz,
         super::readyz,
         super::metrics,
+        super::problem_type,
     ),
     components(schemas(
         SubsidyCheckRequest,
@@ -77,6 +88,8 @@ use super::problem::{FieldError, Problem};
         LedgerDto,
         LedgerEntryDto,
         VoidDto,
+        super::audit::AuditRecordDto,
+        super::lookups::AuditPatient,
         super::lookups::ReferenceLookup,
         super::lookups::LedgerLookup,
         super::lookups::AuditSearch
@@ -131,7 +144,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
             let refusals = [
                 (
                     "401",
-                    "No or unknown credential (`/problems/unauthenticated`)".to_owned(),
+                    "No or unknown credential (`/problems/unauthenticated`); a wrong token that failed too often from this address is refused at once (`/problems/too-many-failures`, with `Retry-After`). A valid credential is never refused".to_owned(),
                 ),
                 (
                     "403",
@@ -145,11 +158,6 @@ pub fn document() -> utoipa::openapi::OpenApi {
                     "The Host is not one this gateway answers to (`/problems/host-not-allowed`)"
                         .to_owned(),
                 ),
-                (
-                    "429",
-                    "This wrong credential failed too often from this address (`/problems/too-many-failures`); `Retry-After` says when to try again. A valid credential is never refused"
-                        .to_owned(),
-                ),
             ];
             for (code, description) in refusals {
                 let mut response = ResponseBuilder::new().description(description).content(
@@ -158,20 +166,30 @@ pub fn document() -> utoipa::openapi::OpenApi {
                         .schema(Some(Ref::from_schema_name("Problem")))
                         .build(),
                 );
-                if code == "429" {
-                    response = response.header(
-                        "Retry-After",
-                        HeaderBuilder::new()
-                            .schema(
-                                ObjectBuilder::new()
-                                    .schema_type(Type::Integer)
-                                    .minimum(Some(1)),
-                            )
-                            .description(Some(
-                                "Seconds to wait before trying this credential again",
-                            ))
-                            .build(),
-                    );
+                if code == "401" {
+                    response = response
+                        .header(
+                            "WWW-Authenticate",
+                            HeaderBuilder::new()
+                                .schema(ObjectBuilder::new().schema_type(Type::String))
+                                .description(Some(
+                                    "`Bearer realm=\"pmh-gateway\"`, with `error=\"invalid_token\"` when a token was sent",
+                                ))
+                                .build(),
+                        )
+                        .header(
+                            "Retry-After",
+                            HeaderBuilder::new()
+                                .schema(
+                                    ObjectBuilder::new()
+                                        .schema_type(Type::Integer)
+                                        .minimum(Some(1)),
+                                )
+                                .description(Some(
+                                    "With `/problems/too-many-failures`: seconds before this token is looked up again from this address",
+                                ))
+                                .build(),
+                        );
                 }
                 op.responses
                     .responses

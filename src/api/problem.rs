@@ -30,15 +30,181 @@ pub struct Problem {
     pub retry_after: Option<u64>,
 }
 
-const INVALID: &str = "/problems/invalid-request";
-const MY_NUMBER: &str = "/problems/my-number-rejected";
-const MEDIA_TYPE: &str = "/problems/unsupported-media-type";
-const TOO_LARGE: &str = "/problems/payload-too-large";
-pub const UNAUTHENTICATED: &str = "/problems/unauthenticated";
-pub const FORBIDDEN: &str = "/problems/forbidden";
-pub const TOO_MANY_FAILURES: &str = "/problems/too-many-failures";
-pub const HOST_NOT_ALLOWED: &str = "/problems/host-not-allowed";
-pub const AUDIT_UNAVAILABLE: &str = "/problems/audit-unavailable";
+/// Every kind of problem the gateway answers with. Its `type` URI (`/problems/<slug>`) resolves
+/// to a page the gateway serves (`GET /problems/{slug}`) saying what it means and what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    InvalidRequest,
+    MyNumberRejected,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    Unauthenticated,
+    Forbidden,
+    TooManyFailures,
+    HostNotAllowed,
+    AuditUnavailable,
+    TooManyConnections,
+    MastersRejected,
+    Internal,
+    RequestTimeout,
+    InconsistentRequest,
+    CannotCompute,
+    Conflict,
+    NotFound,
+}
+
+impl ProblemKind {
+    pub const ALL: [Self; 17] = [
+        Self::InvalidRequest,
+        Self::MyNumberRejected,
+        Self::UnsupportedMediaType,
+        Self::PayloadTooLarge,
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::TooManyFailures,
+        Self::HostNotAllowed,
+        Self::AuditUnavailable,
+        Self::TooManyConnections,
+        Self::MastersRejected,
+        Self::Internal,
+        Self::RequestTimeout,
+        Self::InconsistentRequest,
+        Self::CannotCompute,
+        Self::Conflict,
+        Self::NotFound,
+    ];
+
+    /// The problem's `type`: a path on this gateway.
+    pub const fn uri(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "/problems/invalid-request",
+            Self::MyNumberRejected => "/problems/my-number-rejected",
+            Self::UnsupportedMediaType => "/problems/unsupported-media-type",
+            Self::PayloadTooLarge => "/problems/payload-too-large",
+            Self::Unauthenticated => "/problems/unauthenticated",
+            Self::Forbidden => "/problems/forbidden",
+            Self::TooManyFailures => "/problems/too-many-failures",
+            Self::HostNotAllowed => "/problems/host-not-allowed",
+            Self::AuditUnavailable => "/problems/audit-unavailable",
+            Self::TooManyConnections => "/problems/too-many-connections",
+            Self::MastersRejected => "/problems/masters-rejected",
+            Self::Internal => "/problems/internal",
+            Self::RequestTimeout => "/problems/request-timeout",
+            Self::InconsistentRequest => "/problems/inconsistent-request",
+            Self::CannotCompute => "/problems/cannot-compute",
+            Self::Conflict => "/problems/conflict",
+            Self::NotFound => "/problems/not-found",
+        }
+    }
+
+    /// The kind whose `type` ends in `slug`.
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.uri().strip_prefix("/problems/") == Some(slug))
+    }
+
+    /// The HTTP status it is answered with.
+    pub const fn status(self) -> u16 {
+        match self {
+            Self::InvalidRequest | Self::MyNumberRejected => 400,
+            Self::Unauthenticated | Self::TooManyFailures => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::Conflict => 409,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::HostNotAllowed => 421,
+            Self::MastersRejected | Self::InconsistentRequest | Self::CannotCompute => 422,
+            Self::Internal => 500,
+            Self::AuditUnavailable | Self::TooManyConnections | Self::RequestTimeout => 503,
+        }
+    }
+
+    /// What it means and what the caller does about it: Japanese, then English.
+    pub const fn explanation(self) -> (&'static str, &'static str) {
+        match self {
+            Self::InvalidRequest => (
+                "要求の項目に誤りがあります。`errors` の各項目（field と reason）を直して送り直してください。",
+                "A field of the request is malformed. Every field in error is listed in `errors` (field, reason); correct them and send again.",
+            ),
+            Self::MyNumberRejected => (
+                "個人番号（マイナンバー）は受け付けません。保険者番号・記号・番号・枝番・生年月日で患者を指定してください。",
+                "A My Number (個人番号) is never accepted, stored or logged. Identify the patient by the insurance identity.",
+            ),
+            Self::UnsupportedMediaType => (
+                "本文の形式が違います。application/json（オン資の結果は application/xml）で送ってください。",
+                "The body's content type is not one this operation takes: application/json (an オン資 result: application/xml).",
+            ),
+            Self::PayloadTooLarge => (
+                "本文が大きすぎます（上限は detail を参照）。",
+                "The body exceeds the gateway's limit (see `detail`).",
+            ),
+            Self::Unauthenticated => (
+                "認証情報がないか、どのクライアントにも当たりません。Authorization: Bearer <トークン> を付けるか、TLS のクライアント証明書を使ってください。",
+                "No credential, or one that names no client: send `Authorization: Bearer <token>` or a client certificate over TLS.",
+            ),
+            Self::Forbidden => (
+                "このクライアントには、この操作の権限（scope）がありません。管理者に権限の追加を依頼してください。",
+                "The client is known but lacks the scope this operation needs (named in `detail`).",
+            ),
+            Self::TooManyFailures => (
+                "この接続元から誤った認証情報が続いたため、一時的に拒否しています。Retry-After 秒後に送り直してください。正しい認証情報は拒否されません。",
+                "This wrong credential failed too often from this address; wait `Retry-After` seconds. A valid credential is never refused.",
+            ),
+            Self::HostNotAllowed => (
+                "このゲートウェイが応答しない Host 名です（server.allowed_hosts）。設定されたアドレスで接続してください。",
+                "The `Host` is not one this gateway answers to (server.allowed_hosts).",
+            ),
+            Self::AuditUnavailable => (
+                "アクセスを監査記録に残せないため、回答を控えています。Retry-After 秒後に送り直してください。",
+                "The access could not be recorded in the audit, so the answer is withheld; try again after `Retry-After`.",
+            ),
+            Self::TooManyConnections => (
+                "接続数が上限に達しています。少し待って送り直してください。",
+                "The gateway is at its connection limit; try again shortly.",
+            ),
+            Self::MastersRejected => (
+                "マスタファイルに誤りがあり読み込みませんでした。errors の「ファイル:行」を直してください。前のマスタで動作を続けています。",
+                "The master files were rejected (each `file:line` in `errors`); the previous tables keep serving.",
+            ),
+            Self::Internal => (
+                "ゲートウェイ内部の不具合です。時間をおいて送り直し、続く場合はログを添えて連絡してください。",
+                "A fault of the gateway's own; try again, and report it with the gateway's log if it persists.",
+            ),
+            Self::RequestTimeout => (
+                "要求が時間内に完了しませんでした（server.request_timeout_ms）。送り直してください。",
+                "The request was not complete and answered in time (server.request_timeout_ms); try again.",
+            ),
+            Self::InconsistentRequest => (
+                "各項目は正しい形式ですが、組み合わせが合いません（errors を参照）。",
+                "Every field is well-formed, but they do not fit together (see `errors`).",
+            ),
+            Self::CannotCompute => (
+                "この要求からは窓口負担を計算できません（理由は detail）。",
+                "The charge cannot be computed from this request (why: `detail`).",
+            ),
+            Self::Conflict => (
+                "記録されている状態と要求が食い違っています（detail を参照）。",
+                "The request conflicts with what is recorded (see `detail`).",
+            ),
+            Self::NotFound => (
+                "該当するものがありません（保存期間を過ぎたものを含む）。",
+                "Nothing of that name or id (or it is past its retention).",
+            ),
+        }
+    }
+}
+
+const INVALID: &str = ProblemKind::InvalidRequest.uri();
+const MY_NUMBER: &str = ProblemKind::MyNumberRejected.uri();
+const MEDIA_TYPE: &str = ProblemKind::UnsupportedMediaType.uri();
+const TOO_LARGE: &str = ProblemKind::PayloadTooLarge.uri();
+pub const UNAUTHENTICATED: &str = ProblemKind::Unauthenticated.uri();
+pub const FORBIDDEN: &str = ProblemKind::Forbidden.uri();
+pub const TOO_MANY_FAILURES: &str = ProblemKind::TooManyFailures.uri();
+pub const HOST_NOT_ALLOWED: &str = ProblemKind::HostNotAllowed.uri();
+pub const AUDIT_UNAVAILABLE: &str = ProblemKind::AuditUnavailable.uri();
 
 impl Problem {
     /// The `reason` label under which a refused request is counted in the metrics.
@@ -99,7 +265,7 @@ impl Problem {
     /// The listener's answer to a connection it cannot take (over its connection limit).
     pub fn too_many_connections() -> Self {
         Self {
-            kind: "/problems/too-many-connections",
+            kind: ProblemKind::TooManyConnections.uri(),
             title: "Too many open connections",
             status: 503,
             detail: "try again shortly".into(),
@@ -145,7 +311,7 @@ impl Problem {
 
     pub fn masters_rejected(rows: Vec<crate::masters::RowError>) -> Self {
         Self {
-            kind: "/problems/masters-rejected",
+            kind: ProblemKind::MastersRejected.uri(),
             title: "The master tables were rejected; the previous snapshot keeps serving",
             status: 422,
             detail: format!("{} problem(s) found", rows.len()),
@@ -163,7 +329,7 @@ impl Problem {
     /// A fault of the gateway's own; the detail says what failed, never with request data.
     pub fn internal(detail: impl Into<String>) -> Self {
         Self {
-            kind: "/problems/internal",
+            kind: ProblemKind::Internal.uri(),
             title: "The gateway failed to answer",
             status: 500,
             detail: detail.into(),
@@ -203,13 +369,15 @@ impl Problem {
         }
     }
 
-    /// Too many failed attempts from this address.
+    /// A wrong credential that failed too often from this address: still 401 (it is a wrong
+    /// credential; a client that retries it learns nothing new), with `Retry-After` saying
+    /// for how long this pair is not even looked up.
     pub fn too_many_failures(wait: std::time::Duration) -> Self {
         let secs = wait.as_secs().max(1);
         Self {
             kind: TOO_MANY_FAILURES,
             title: "Too many failed attempts",
-            status: 429,
+            status: 401,
             detail: format!(
                 "this credential failed too often from this address; try again in {secs} s (a valid credential is never refused)"
             ),
@@ -247,7 +415,7 @@ impl Problem {
     /// The request (its body included) was not answered within `server.request_timeout_ms`.
     pub fn request_timeout(limit: std::time::Duration) -> Self {
         Self {
-            kind: "/problems/request-timeout",
+            kind: ProblemKind::RequestTimeout.uri(),
             title: "The request took too long",
             status: 503,
             detail: format!(
@@ -263,7 +431,7 @@ impl Problem {
     /// state): 422.
     pub fn inconsistent(errors: Vec<FieldError>) -> Self {
         Self {
-            kind: "/problems/inconsistent-request",
+            kind: ProblemKind::InconsistentRequest.uri(),
             title: "The parts of the request do not fit together",
             status: 422,
             detail: summary(&errors),
@@ -275,7 +443,7 @@ impl Problem {
     /// The request is well-formed but the charge cannot be computed from it (why: in `detail`).
     pub fn cannot_compute(detail: impl Into<String>) -> Self {
         Self {
-            kind: "/problems/cannot-compute",
+            kind: ProblemKind::CannotCompute.uri(),
             title: "The charge cannot be computed from this request",
             status: 422,
             detail: detail.into(),
@@ -287,7 +455,7 @@ impl Problem {
     /// The resource exists in another state than the request assumes: 409.
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self {
-            kind: "/problems/conflict",
+            kind: ProblemKind::Conflict.uri(),
             title: "The request conflicts with what is recorded",
             status: 409,
             detail: detail.into(),
@@ -298,7 +466,7 @@ impl Problem {
 
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self {
-            kind: "/problems/not-found",
+            kind: ProblemKind::NotFound.uri(),
             title: "Not found",
             status: 404,
             detail: detail.into(),

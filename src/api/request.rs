@@ -333,14 +333,17 @@ pub fn parse_check_request(body: &[u8], today: ServiceDate) -> Result<CheckReque
 }
 
 /// `claim` (`medical`, `pharmacy`) and `care` (`outpatient`, `inpatient`) from the query string;
-/// each defaults to the first.
+/// each defaults to the first. Both are read before either is refused: the problem lists each.
 pub fn setting_from_query(q: &HashMap<String, String>) -> Result<(Claim, Care), Problem> {
+    let mut errors = Vec::new();
     let claim = choice(
         q,
         "claim",
         [("medical", Claim::Medical), ("pharmacy", Claim::Pharmacy)],
         "must be `medical` (医科) or `pharmacy` (調剤)",
-    )?;
+    )
+    .map_err(|e| errors.push(e))
+    .ok();
     let care = choice(
         q,
         "care",
@@ -349,8 +352,41 @@ pub fn setting_from_query(q: &HashMap<String, String>) -> Result<(Claim, Care), 
             ("inpatient", Care::Inpatient),
         ],
         "must be `outpatient` (外来) or `inpatient` (入院)",
-    )?;
-    Ok((claim, care))
+    )
+    .map_err(|e| errors.push(e))
+    .ok();
+    match (claim, care) {
+        (Some(claim), Some(care)) => Ok((claim, care)),
+        _ => Err(Problem::invalid(errors)),
+    }
+}
+
+/// The query of `POST /v1/subsidy-checks`: `service_date`, `claim` and `care` (used with an XML
+/// body) are refused when malformed whatever the body, as the document says; every malformed
+/// one is listed.
+pub fn check_query(
+    q: &HashMap<String, String>,
+) -> Result<(Option<ServiceDate>, Claim, Care), Problem> {
+    let mut errors = Vec::new();
+    let service_date = q.get("service_date").and_then(|s| {
+        date::parse_iso(s)
+            .map(ServiceDate::new)
+            .map_err(|e| {
+                errors.push(FieldError {
+                    field: "service_date".into(),
+                    reason: e.to_string(),
+                })
+            })
+            .ok()
+    });
+    match setting_from_query(q) {
+        Ok((claim, care)) if errors.is_empty() => Ok((service_date, claim, care)),
+        Ok(_) => Err(Problem::invalid(errors)),
+        Err(p) => {
+            errors.extend(p.errors);
+            Err(Problem::invalid(errors))
+        }
+    }
 }
 
 /// The value of query parameter `key` among `options` (case-insensitive); the first when absent.
@@ -359,7 +395,7 @@ fn choice<T: Copy, const N: usize>(
     key: &str,
     options: [(&str, T); N],
     reason: &str,
-) -> Result<T, Problem> {
+) -> Result<T, FieldError> {
     let Some(given) = q.get(key) else {
         return Ok(options[0].1);
     };
@@ -368,7 +404,10 @@ fn choice<T: Copy, const N: usize>(
         .iter()
         .find(|(name, _)| *name == given)
         .map(|(_, v)| *v)
-        .ok_or_else(|| Problem::invalid_field(key, reason))
+        .ok_or_else(|| FieldError {
+            field: key.into(),
+            reason: reason.into(),
+        })
 }
 
 /// A check from a posted オン資 result: one person's, with the setting from the query and the
@@ -380,15 +419,7 @@ pub fn parse_result_body(
     today: ServiceDate,
     institution: Option<&MedicalInstitutionCode>,
 ) -> Result<ResultCheck, Problem> {
-    let service_date = q
-        .get("service_date")
-        .map(|s| {
-            date::parse_iso(s)
-                .map(ServiceDate::new)
-                .map_err(|e| Problem::invalid_field("service_date", e.to_string()))
-        })
-        .transpose()?;
-    let (claim, care) = setting_from_query(q)?;
+    let (service_date, claim, care) = check_query(q)?;
     let visit = ResultVisit {
         claim,
         care,
@@ -427,6 +458,16 @@ pub(super) fn check_id(value: &str) -> Option<String> {
             _ => c.is_ascii_hexdigit(),
         });
     ok.then(|| v.to_ascii_lowercase())
+}
+
+/// A 照会番号 as the document's pattern states it (`^[!-~]([ -~]{0,48}[!-~])?$`): 1–50 printable
+/// ASCII characters, no space at either end.
+pub fn reference_ok(r: &str) -> bool {
+    let b = r.as_bytes();
+    (1..=50).contains(&b.len())
+        && b.iter().all(|c| (b' '..=b'~').contains(c))
+        && b[0] != b' '
+        && b[b.len() - 1] != b' '
 }
 
 #[cfg(test)]

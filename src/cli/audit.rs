@@ -20,19 +20,19 @@ pub struct Criteria {
     #[arg(long)]
     pub to: Option<String>,
     /// The patient's 保険者番号 (with --number and --birthdate).
-    #[arg(long)]
+    #[arg(long, requires_all = ["number", "birthdate"])]
     pub insurer_number: Option<String>,
     /// 記号.
-    #[arg(long)]
+    #[arg(long, requires = "insurer_number")]
     pub symbol: Option<String>,
     /// 番号.
-    #[arg(long)]
+    #[arg(long, requires_all = ["insurer_number", "birthdate"])]
     pub number: Option<String>,
     /// 枝番.
-    #[arg(long)]
+    #[arg(long, requires = "insurer_number")]
     pub branch: Option<String>,
     /// YYYY-MM-DD.
-    #[arg(long)]
+    #[arg(long, requires_all = ["insurer_number", "number"])]
     pub birthdate: Option<String>,
     /// 照会番号.
     #[arg(long)]
@@ -48,11 +48,19 @@ impl From<Criteria> for export::Criteria {
             operation: c.operation,
             from: c.from,
             to: c.to,
-            insurer_number: c.insurer_number,
-            symbol: c.symbol,
-            number: c.number,
-            branch: c.branch,
-            birthdate: c.birthdate,
+            // clap requires the three together.
+            patient: match (c.insurer_number, c.number, c.birthdate) {
+                (Some(insurer_number), Some(number), Some(birthdate)) => {
+                    Some(export::PatientCriteria {
+                        insurer_number,
+                        symbol: c.symbol,
+                        number,
+                        branch: c.branch,
+                        birthdate,
+                    })
+                }
+                _ => None,
+            },
             reference: c.reference,
             limit: c.limit,
         }

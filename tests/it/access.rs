@@ -188,8 +188,11 @@ async fn a_foreign_host_is_refused_and_failing_addresses_are_slowed_down() {
         pmh_gateway::api::router(st.clone()).oneshot(req)
     };
     let r = wrong().await.unwrap();
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(r.headers().contains_key(header::RETRY_AFTER));
+    assert!(r.headers().contains_key(header::WWW_AUTHENTICATE));
+    let body = r.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("/problems/too-many-failures"));
     // … but every valid caller on the same machine goes on: a good token, another client's.
     let r = masters(None).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -202,7 +205,7 @@ async fn a_foreign_host_is_refused_and_failing_addresses_are_slowed_down() {
     }
     let r = masters(None).await;
     assert_eq!(r.status(), StatusCode::OK);
-    // Another wrong token is its own attempt (a 401 that says why, not a 429).
+    // Another wrong token is its own attempt (/problems/unauthenticated, not too-many-failures).
     let (s, _) = call(&st, "GET", "/v1/masters", Some("pmhg_typo"), None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let metrics = st.metrics.render();

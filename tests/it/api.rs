@@ -952,9 +952,130 @@ async fn the_post_forms_of_the_lookups_answer_as_their_get_forms() {
         &app,
         post(
             "/v1/audit/search",
-            json!({"insurer_number": "06132013", "birthdate": "1980-04-01"}),
+            json!({"patient": {"insurer_number": "06132013", "birthdate": "1980-04-01"}}),
         ),
     )
     .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a patient without its number");
+    // The GET form takes no patient: identifiers stay out of URLs.
+    let (s, _, v) = send(
+        &app,
+        Request::get("/v1/audit?insurer_number=06132013&number=1234&birthdate=1980-04-01")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["errors"].as_array().unwrap().len(), 3, "each named: {v}");
+}
+
+#[tokio::test]
+async fn every_problem_type_resolves_to_a_page_and_operations_read_as_verb_and_noun() {
+    use pmh_gateway::api::problem::ProblemKind;
+    let (app, _) = in_process_app();
+    for kind in ProblemKind::ALL {
+        let (status, ct, body) =
+            send_raw(&app, Request::get(kind.uri()).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{}", kind.uri());
+        assert!(ct.starts_with("text/html"), "{ct}");
+        let (ja, en) = kind.explanation();
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        assert!(body.contains(&esc(ja)) && body.contains(&esc(en)), "{body}");
+        assert!(body.contains(&format!("HTTP {}", kind.status())), "{body}");
+    }
+    let (status, _, v) = send(
+        &app,
+        Request::get("/problems/no-such-thing")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(v["type"], "/problems/not-found");
+
+    // Every operation: a unique id that reads as verb_noun, a described tag, security when
+    // guarded (the route table says which).
+    let doc = serde_json::to_value(pmh_gateway::api::openapi::document()).unwrap();
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .inspect(|t| {
+            assert!(
+                t["description"].as_str().is_some_and(|d| d.len() > 20),
+                "{t}"
+            )
+        })
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap();
+            assert!(
+                id.contains('_') && id.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{id}"
+            );
+            assert!(ids.insert(id.to_owned()), "{id} twice");
+            let tag = op["tags"][0].as_str().unwrap();
+            assert!(tags.contains(&tag), "{method} {path}: tag {tag}");
+            let guarded = pmh_gateway::api::ROUTES.iter().any(|r| {
+                r.path == path
+                    && r.method.eq_ignore_ascii_case(method)
+                    && !matches!(
+                        r.required,
+                        pmh_gateway::api::access::Required::Open
+                            | pmh_gateway::api::access::Required::Optional
+                    )
+            });
+            assert_eq!(op.get("security").is_some(), guarded, "{method} {path}");
+            if guarded {
+                let unauthorized = &op["responses"]["401"];
+                assert!(
+                    unauthorized["content"]["application/problem+json"].is_object()
+                        && unauthorized["headers"]["WWW-Authenticate"].is_object(),
+                    "{method} {path}: {unauthorized}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        ids.len(),
+        pmh_gateway::api::ROUTES.len() - 1,
+        "every route but /openapi.json"
+    );
+}
+
+#[test]
+fn each_problem_is_answered_with_its_kinds_status() {
+    use pmh_gateway::api::problem::{Problem, ProblemKind};
+    let all = [
+        Problem::invalid_field("f", "r"),
+        Problem::my_number("f".into()),
+        Problem::unsupported_media_type("text/plain"),
+        Problem::too_large(1),
+        Problem::unauthenticated(true),
+        Problem::too_many_failures(std::time::Duration::from_secs(3)),
+        Problem::host_not_allowed(),
+        Problem::audit_unavailable(),
+        Problem::too_many_connections(),
+        Problem::masters_rejected(Vec::new()),
+        Problem::internal("x"),
+        Problem::request_timeout(std::time::Duration::from_secs(1)),
+        Problem::inconsistent(Vec::new()),
+        Problem::cannot_compute("x"),
+        Problem::conflict("x"),
+        Problem::not_found("x"),
+    ];
+    for p in &all {
+        let kind = ProblemKind::ALL
+            .into_iter()
+            .find(|k| k.uri() == p.kind)
+            .unwrap_or_else(|| panic!("{} has no kind", p.kind));
+        assert_eq!(p.status, kind.status(), "{}", p.kind);
+    }
 }

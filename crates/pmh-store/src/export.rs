@@ -57,7 +57,7 @@ pub fn to_csv(records: &[AuditRecord]) -> String {
         let _ = w.write_record(
             [
                 opt(r.seq.map(|s| s.to_string())),
-                r.at.to_rfc3339(),
+                date::jst_rfc3339(r.at),
                 r.client.clone(),
                 r.operation.as_str().to_owned(),
                 opt(r.http_status.map(|s| s.to_string())),
@@ -89,32 +89,35 @@ pub struct Criteria {
     pub operation: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
-    pub insurer_number: Option<String>,
-    pub symbol: Option<String>,
-    pub number: Option<String>,
-    pub branch: Option<String>,
-    pub birthdate: Option<String>,
+    /// A patient, by the whole insurance identity (its parts come together or not at all).
+    pub patient: Option<PatientCriteria>,
     pub reference: Option<String>,
     pub limit: usize,
 }
 
-/// A criterion that cannot be read: its name (`from`, `operation`, `insured` …) and why.
+/// A patient's insurance identity as given to find their records (hashed, never kept).
+#[derive(Debug, Clone, Default)]
+pub struct PatientCriteria {
+    pub insurer_number: String,
+    pub symbol: Option<String>,
+    pub number: String,
+    pub branch: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub birthdate: String,
+}
+
+/// A criterion that cannot be read: its name (`from`, `operation`, `patient.birthdate` …) and
+/// why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CriteriaError {
     pub field: &'static str,
     pub reason: String,
-    /// Each part reads, but they do not go together.
-    pub cross_field: bool,
 }
 
 impl Criteria {
     /// The query, with the patient and the 照会番号 hashed under `hasher`'s secret.
     pub fn to_query(&self, hasher: &super::Hasher) -> Result<AuditQuery, CriteriaError> {
-        let bad = |field: &'static str, reason: String| CriteriaError {
-            field,
-            reason,
-            cross_field: false,
-        };
+        let bad = |field: &'static str, reason: String| CriteriaError { field, reason };
         let time = |field: &'static str, v: &Option<String>| {
             v.as_deref()
                 .map(|t| {
@@ -137,26 +140,20 @@ impl Criteria {
                 })
             })
             .transpose()?;
-        let patient = match (&self.insurer_number, &self.number, &self.birthdate) {
-            (None, None, None) => None,
-            (Some(insurer), Some(number), Some(birthdate)) => {
-                let bd = date::parse_iso(birthdate).map_err(|e| bad("birthdate", e.to_string()))?;
+        let patient = match &self.patient {
+            None => None,
+            Some(p) => {
+                let bd = date::parse_iso(&p.birthdate)
+                    .map_err(|e| bad("patient.birthdate", e.to_string()))?;
                 let insured = InsuredIdentity::new(
-                    insurer,
-                    self.symbol.as_deref(),
-                    number,
-                    self.branch.as_deref(),
+                    &p.insurer_number,
+                    p.symbol.as_deref(),
+                    &p.number,
+                    p.branch.as_deref(),
                     bd,
                 )
-                .map_err(|e| bad("insured", e.to_string()))?;
+                .map_err(|e| bad("patient", e.to_string()))?;
                 Some(hasher.patient(&insured))
-            }
-            _ => {
-                return Err(CriteriaError {
-                    field: "insured",
-                    reason: "a patient needs insurer_number, number and birthdate (symbol and branch when the card has them)".into(),
-                    cross_field: true,
-                });
             }
         };
         Ok(AuditQuery {

@@ -34,8 +34,10 @@ pub struct LeaseReport {
     pub holder: Option<String>,
     pub term: Option<i64>,
     /// Since when this replica holds it.
+    #[serde(serialize_with = "pmh_core::domain::date::serialize_jst_opt")]
     pub held_since: Option<DateTime<Utc>>,
     /// When the store last answered the lease loop.
+    #[serde(serialize_with = "pmh_core::domain::date::serialize_jst_opt")]
     pub checked_at: Option<DateTime<Utc>>,
     /// The lease's time to live.
     pub ttl_ms: u64,

@@ -228,6 +228,7 @@ pub struct AuditRecord {
     /// Assigned by the store, increasing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<i64>,
+    #[serde(serialize_with = "pmh_core::domain::date::serialize_jst")]
     pub at: DateTime<Utc>,
     /// The caller's name (a configured client, or `checkin-watcher`).
     pub client: String,

@@ -24,10 +24,13 @@ pub struct SubsidyCheckResponse {
     /// failed); absent when unavailable.
     #[schema(value_type = Option<String>, example = "upstream")]
     pub source: Option<&'static str>,
-    #[schema(value_type = String, example = "2026-11-21")]
+    #[schema(value_type = String, format = Date, example = "2026-11-21")]
     pub service_date: ServiceDate,
+    /// When the gateway answered (RFC 3339, JST).
+    #[schema(format = DateTime, example = "2026-11-21T10:00:00.000+09:00")]
     pub checked_at: String,
-    /// When the data was obtained from PMH.
+    /// When the data was obtained from PMH (RFC 3339, JST).
+    #[schema(format = DateTime)]
     pub obtained_at: Option<String>,
     pub age_seconds: Option<i64>,
     /// Subsidies valid on the service date, 第1公費 first.
@@ -70,9 +73,11 @@ pub struct CheckInDto {
     /// The result file's name (no folder).
     #[schema(example = "OQSsiquc01res_face_20261121100000000001.xml")]
     pub file_name: String,
-    /// When the file was written (its modification time).
+    /// When the file was written (its modification time; RFC 3339, JST).
+    #[schema(format = DateTime)]
     pub arrived_at: String,
-    /// When its answer was in the cache.
+    /// When its answer was in the cache (RFC 3339, JST).
+    #[schema(format = DateTime)]
     pub cached_at: String,
     /// The prefetch's answer: `confirmed`, `none_found` or `unavailable`.
     #[schema(value_type = String)]

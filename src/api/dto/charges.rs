@@ -211,7 +211,7 @@ pub struct ChargePartDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChargeQuoteResponse {
     pub visit_id: Option<String>,
-    #[schema(example = "2026-04-12")]
+    #[schema(example = "2026-04-12", format = Date)]
     pub date: String,
     /// `YYYY-MM`.
     pub month: String,
@@ -398,6 +398,7 @@ pub struct LedgerEntryDto {
     pub source: String,
     pub visit_id: Option<String>,
     pub version: Option<u32>,
+    #[schema(format = Date)]
     pub date: String,
     pub amount: u64,
     pub total_cost: Option<u64>,
@@ -405,6 +406,8 @@ pub struct LedgerEntryDto {
     pub institution: Option<String>,
     /// Who entered it.
     pub client: String,
+    /// When it was written (RFC 3339, JST).
+    #[schema(format = DateTime)]
     pub at: String,
 }
 

@@ -28,7 +28,9 @@ pub struct SubsidyDto {
     /// `national`, `local` or `unknown`.
     #[schema(value_type = String)]
     pub programme_kind: &'static str,
+    #[schema(format = Date)]
     pub valid_from: Option<String>,
+    #[schema(format = Date)]
     pub valid_to: Option<String>,
     pub certificate_type_id: Option<String>,
     /// 受給者証名; withheld when the certificate is not disclosed.

@@ -32,6 +32,23 @@ pub fn jst_rfc3339(t: DateTime<Utc>) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
+/// Serde's `serialize_with` for an instant the API writes: RFC 3339 in JST (`+09:00`), the
+/// one time-zone convention of every timestamp the gateway answers with.
+pub fn serialize_jst<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&jst_rfc3339(*t))
+}
+
+/// [`serialize_jst`] for an optional instant.
+pub fn serialize_jst_opt<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_some(&jst_rfc3339(*t)),
+        None => s.serialize_none(),
+    }
+}
+
 pub fn jst_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&jst()).date_naive()
 }
