@@ -164,13 +164,36 @@ impl Degradation {
             Self::Deadline(_) => "deadline",
         }
     }
+    /// What a caller is told: the gateway's own words per kind (Japanese, then English), with
+    /// the HTTP status, the time limit or PMH's error code where there is one — never PMH's
+    /// address, TLS internals or PMH's message (the log keeps the detail, `log_safe`).
     pub fn detail(&self) -> String {
+        use crate::upstream::UpstreamError as E;
         match self {
-            Self::Upstream(e) => e.to_string(),
-            Self::BreakerOpen => {
-                "the upstream failed repeatedly; calls are paused (circuit breaker open)".into()
+            Self::Upstream(E::Connect(_)) => {
+                "PMHに接続できません / cannot connect to PMH (network or TLS; see the gateway's log)".into()
             }
-            Self::Deadline(ms) => format!("no upstream answer within the {ms} ms deadline"),
+            Self::Upstream(E::Timeout(ms)) => {
+                format!("PMHが{ms}ミリ秒以内に応答しません / PMH did not answer within {ms} ms")
+            }
+            Self::Upstream(E::Status(code)) => {
+                format!("PMHがHTTP {code}を返しました / PMH answered HTTP {code}")
+            }
+            Self::Upstream(E::Protocol(_)) => {
+                "PMHの応答を読めません / PMH's answer could not be read (see the gateway's log)".into()
+            }
+            Self::Upstream(E::Rejected { code, .. }) => format!(
+                "PMHがエラーを返しました（コード {} ） / PMH reported an error (code {})",
+                crate::domain::text::printable(code, 16),
+                crate::domain::text::printable(code, 16)
+            ),
+            Self::Upstream(E::Other(_)) => {
+                "PMHへの要求が失敗しました / the request to PMH failed (see the gateway's log)".into()
+            }
+            Self::BreakerOpen => "PMHへの要求が続けて失敗したため、一時停止しています / PMH failed repeatedly; calls are paused (circuit breaker open)".into(),
+            Self::Deadline(ms) => {
+                format!("{ms}ミリ秒以内にPMHの応答がありません / no PMH answer within the {ms} ms deadline")
+            }
         }
     }
 }
