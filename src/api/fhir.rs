@@ -5,7 +5,10 @@
 //! `costToBeneficiary` for the rate, fixed amounts and caps of this visit's setting.
 //!
 //! Failure honesty: `none_found` is a Bundle with no Coverage and an OperationOutcome saying the
-//! answer is unknown; `unavailable` is an OperationOutcome (HTTP 503); `stale` adds a warning.
+//! answer is unknown; `unavailable` is an OperationOutcome (HTTP 503); `stale` adds a warning;
+//! certificates PMH holds that are not in force on the day are each an issue of that
+//! OperationOutcome (never left out, never a Coverage that would read as one in force). No
+//! empty array or string is written (FHIR JSON forbids them).
 
 use serde_json::{Value, json};
 
@@ -93,10 +96,10 @@ fn coverage(s: &MappedSubsidy) -> Value {
         "beneficiary": {"display": "the patient of this subsidy check"},
         "payor": [{"reference": "#payer"}],
     });
-    if let Some(name) = &s.programme.name {
+    if let Some(name) = s.programme.name.as_ref().filter(|n| !n.is_empty()) {
         c["contained"][0]["name"] = json!(name);
     }
-    if let Some(r) = &s.recipient_number {
+    if let Some(r) = s.recipient_number.as_ref().filter(|r| !r.is_empty()) {
         c["subscriberId"] = json!(r);
         c["identifier"] = json!([{"system": RECIPIENT_SYSTEM, "value": r}]);
     }
@@ -139,18 +142,57 @@ fn coverage(s: &MappedSubsidy) -> Value {
     c
 }
 
-fn outcome(severity: &str, code: &str, text: &str) -> Value {
-    json!({
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": severity, "code": code, "diagnostics": text}],
-    })
+/// One issue of an OperationOutcome; `text` left out when empty (FHIR JSON has no empty strings).
+fn issue(severity: &str, code: &str, text: &str) -> Value {
+    let mut i = json!({"severity": severity, "code": code});
+    if !text.is_empty() {
+        i["diagnostics"] = json!(text);
+    }
+    i
+}
+
+fn outcome(issues: Vec<Value>) -> Value {
+    json!({"resourceType": "OperationOutcome", "issue": issues})
+}
+
+/// A certificate PMH holds that is not in force on the service date, said in words: it is not
+/// coverage for this visit (a Coverage of it would read as one), and it is not left out either.
+fn not_in_force(s: &MappedSubsidy) -> Value {
+    use crate::mapping::SubsidyStatus;
+    let why = match s.status {
+        SubsidyStatus::Expired => "期限切れ / expired",
+        SubsidyStatus::NotYetValid => "有効期間前 / not yet valid",
+        _ => "有効期間不明 / validity unknown",
+    };
+    let day = |d: Option<chrono::NaiveDate>| d.map_or_else(|| "?".to_owned(), |d| d.to_string());
+    let (from, to) = s.validity.map_or((None, None), |v| (v.from, v.to));
+    let name = s
+        .programme
+        .short_name
+        .as_deref()
+        .or(s.programme.name.as_deref())
+        .unwrap_or("公費");
+    issue(
+        "warning",
+        "informational",
+        &format!(
+            "{name} {}: {why} ({} – {}); not in force on the service date",
+            s.payer_number,
+            day(from),
+            day(to)
+        ),
+    )
 }
 
 /// The FHIR body for an answer; for `unavailable` an OperationOutcome (sent with 503).
+///
+/// A Bundle has no empty `entry` (FHIR JSON forbids empty arrays): when no certificate is in
+/// force it holds an OperationOutcome that says why — nothing found (unknown, never "no
+/// coverage"), or each certificate PMH holds that is not in force on the day.
 pub fn render(o: &CheckOutcome, advice: Option<&str>) -> Value {
     let advice = advice.unwrap_or_default();
     if o.status == Status::Unavailable {
-        return outcome("error", "transient", advice);
+        return outcome(vec![issue("error", "transient", advice)]);
     }
     let mut entries: Vec<Value> = o
         .mapped
@@ -158,19 +200,27 @@ pub fn render(o: &CheckOutcome, advice: Option<&str>) -> Value {
         .iter()
         .map(|s| json!({"resource": coverage(s)}))
         .collect();
-    let note = match (o.status, o.source) {
-        (Status::NoneFound, _) => Some(outcome("warning", "not-found", advice)),
-        (_, Some(Source::Stale)) => Some(outcome("warning", "transient", advice)),
-        _ => None,
-    };
-    if let Some(n) = note {
-        entries.push(json!({"resource": n}));
+    let mut issues: Vec<Value> = Vec::new();
+    match (o.status, o.source) {
+        (Status::NoneFound, _) => issues.push(issue("warning", "not-found", advice)),
+        (_, Some(Source::Stale)) => issues.push(issue("warning", "transient", advice)),
+        _ => {}
     }
-    json!({
+    issues.extend(o.mapped.inactive.iter().map(not_in_force));
+    if o.status == Status::Confirmed && o.mapped.active.is_empty() && issues.is_empty() {
+        issues.push(issue("warning", "informational", advice));
+    }
+    if !issues.is_empty() {
+        entries.push(json!({"resource": outcome(issues)}));
+    }
+    let mut bundle = json!({
         "resourceType": "Bundle",
         "identifier": {"system": "urn:pmh-gateway:check-id", "value": o.check_id},
         "type": "collection",
         "timestamp": o.checked_at.with_timezone(&crate::domain::date::jst()).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-        "entry": entries,
-    })
+    });
+    if !entries.is_empty() {
+        bundle["entry"] = Value::Array(entries);
+    }
+    bundle
 }

@@ -99,6 +99,30 @@ async fn none_found_and_expired_are_told_apart() {
     assert_eq!(v["subsidies"], json!([]));
     assert_eq!(v["inactive_subsidies"][0]["status"], "expired");
     assert_eq!(v["inactive_subsidies"][0]["order"], Value::Null);
+
+    // In FHIR: no Coverage (none is in force), no empty array, and an OperationOutcome that
+    // names the expired certificate — never a Bundle that reads "no coverage".
+    let (status, _, text) = send_raw(
+        &app,
+        post_to(
+            "/v1/subsidy-checks",
+            Some("application/fhir+json"),
+            &body_for(pop.find(&["showcase", "expired"]).unwrap()),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let fhir: Value = serde_json::from_str(&text).unwrap();
+    let entries = fhir["entry"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{fhir}");
+    let outcome = &entries[0]["resource"];
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    let said = outcome["issue"][0]["diagnostics"].as_str().unwrap();
+    assert!(
+        said.contains("expired") && said.contains("期限切れ"),
+        "{said}"
+    );
+    insta::assert_json_snapshot!("fhir_expired", json_on_default_day(&fhir), {".identifier.value" => "[check_id]", ".timestamp" => "[timestamp]"});
 }
 
 #[tokio::test]
