@@ -55,7 +55,7 @@ pub struct ChargeRequest {
     pub fingerprint: String,
     pub certificates: Certificates,
     /// Warnings about the request itself (code, message), passed on to the answer.
-    pub notices: Vec<(&'static str, String)>,
+    pub notices: Vec<(ChargeNotice, String)>,
 }
 
 /// A request resolved, ready for the engine.
@@ -80,7 +80,7 @@ pub struct Prepared {
     pub fingerprint: String,
     pub correction: bool,
     /// Warnings about the request itself (code, message), for the answer.
-    pub notices: Vec<(&'static str, String)>,
+    pub notices: Vec<(ChargeNotice, String)>,
 }
 
 /// Why a charge could not be worked out or written.
@@ -437,4 +437,36 @@ pub async fn month(
         .ledger(card, date)
         .await
         .map_err(store_failed("the ledger could not be read"))
+}
+
+/// The charge routes' own notices (beside the mapping's warnings of each subsidy); their wire
+/// words are `as_str`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChargeNotice {
+    /// The share given differs from the one the birthdate gives.
+    ShareDiffersFromBirthdate,
+    /// An age flag given differs from the birthdate.
+    AgeDiffersFromBirthdate,
+    /// The subsidies were typed in another order than their priority.
+    SubsidyOrderDiffers,
+    /// No 高額療養費 class was given.
+    NoHighCostClass,
+}
+
+impl ChargeNotice {
+    pub const ALL: &'static [Self] = &[
+        Self::ShareDiffersFromBirthdate,
+        Self::AgeDiffersFromBirthdate,
+        Self::SubsidyOrderDiffers,
+        Self::NoHighCostClass,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ShareDiffersFromBirthdate => "share_differs_from_birthdate",
+            Self::AgeDiffersFromBirthdate => "age_differs_from_birthdate",
+            Self::SubsidyOrderDiffers => "subsidy_order_differs",
+            Self::NoHighCostClass => "no_high_cost_class",
+        }
+    }
 }

@@ -92,7 +92,9 @@ fn day_or_push(field: &str, v: &str, errors: &mut Vec<FieldError>) -> Option<Nai
 }
 
 /// A warning of the request itself (code, message in Japanese), for the answer.
-type Notice = (&'static str, String);
+use crate::billing::ChargeNotice;
+
+type Notice = (ChargeNotice, String);
 
 /// The insurance of the request for the month of `day` (the quoted visit's date, when it
 /// parses): what the birthdate says, unless a flag given says otherwise (then a notice).
@@ -142,7 +144,7 @@ fn insurance(
         (_, Some(s)) => {
             if let Some((by_age, _)) = share_by_age.filter(|(a, _)| *a != s) {
                 notices.push((
-                    "share_differs_from_birthdate",
+                    ChargeNotice::ShareDiffersFromBirthdate,
                     format!(
                         "負担割合 {}割 は生年月日から見た割合（{}割: 未就学は2割、70歳未満は3割）と異なります。指定のとおり計算しました。保険証・資格確認の結果を確認してください",
                         s / 10,
@@ -191,7 +193,7 @@ fn insurance(
     let seventy_plus = match (d.seventy_plus, facts) {
         (Some(given), Some(f)) if given != f.seventy_plus => {
             notices.push((
-                "age_differs_from_birthdate",
+                ChargeNotice::AgeDiffersFromBirthdate,
                 format!(
                     "70歳以上の指定（{}）が生年月日と異なります。指定のとおり計算しました。高齢受給者証・資格確認の結果を確認してください",
                     if given { "70歳以上" } else { "70歳未満" }
@@ -203,7 +205,7 @@ fn insurance(
         (None, Some(f)) => match class {
             Some(c) if (c.age_group() == AgeGroup::SeventyPlus) != f.seventy_plus => {
                 notices.push((
-                    "age_differs_from_birthdate",
+                    ChargeNotice::AgeDiffersFromBirthdate,
                     format!(
                         "高額療養費の区分 {c} は生年月日から見た年齢（70歳{}）と合いません。区分のとおり計算しました",
                         if f.seventy_plus { "以上" } else { "未満" }
@@ -225,7 +227,7 @@ fn insurance(
     let turning_75 = match (d.turning_75, facts) {
         (Some(given), Some(f)) if given != f.turning_75 => {
             notices.push((
-                "age_differs_from_birthdate",
+                ChargeNotice::AgeDiffersFromBirthdate,
                 format!(
                     "75歳到達月の指定（{}）が生年月日と異なります（75歳の誕生日が1日以外の月が到達月です）。指定のとおり計算しました",
                     if given { "到達月" } else { "到達月でない" }
@@ -790,7 +792,7 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
         .flat_map(|d| d.warnings.iter().map(WarningDto::from))
         .collect();
     warnings.extend(p.notices.iter().map(|(code, message)| WarningDto {
-        code,
+        code: (*code).into(),
         message: message.clone(),
     }));
     if p.described.iter().enumerate().any(|(i, d)| d.position != i) {
@@ -808,7 +810,7 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
             })
             .collect();
         warnings.push(WarningDto {
-            code: "subsidy_order_differs",
+            code: ChargeNotice::SubsidyOrderDiffers.into(),
             message: format!(
                 "公費の入力順が優先順位と異なります。優先順位のとおり {} の順で計算しました（各部分の公費は入力順の番号のまま）。レセプトの公費の順序を確認してください",
                 applied.join("、")
@@ -818,7 +820,7 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
     let ins = p.month.insurance();
     if ins.kind != InsuranceKind::None && ins.class.is_none() {
         warnings.push(WarningDto {
-            code: "no_high_cost_class",
+            code: ChargeNotice::NoHighCostClass.into(),
             message: "高額療養費の区分（限度額適用区分）が指定されていません: 限度額を超えて窓口で請求するおそれがあります。オン資の区分か限度額適用認定証を確認してください".into(),
         });
     }

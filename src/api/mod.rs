@@ -25,6 +25,7 @@ pub mod problem;
 pub mod reception;
 mod render;
 pub mod request;
+pub mod vocab;
 
 use std::sync::Arc;
 use std::time::Duration;

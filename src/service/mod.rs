@@ -156,7 +156,34 @@ pub enum Degradation {
     Deadline(u64),
 }
 
+/// What kind of failure a [`Degradation`] is, without its detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DegradationKind {
+    Connect,
+    Timeout,
+    Status,
+    Protocol,
+    Rejected,
+    Other,
+    BreakerOpen,
+    Deadline,
+}
+
 impl Degradation {
+    pub fn kind_of(&self) -> DegradationKind {
+        use DegradationKind as K;
+        match self {
+            Self::Upstream(UpstreamError::Connect(_)) => K::Connect,
+            Self::Upstream(UpstreamError::Timeout(_)) => K::Timeout,
+            Self::Upstream(UpstreamError::Status(_)) => K::Status,
+            Self::Upstream(UpstreamError::Protocol(_)) => K::Protocol,
+            Self::Upstream(UpstreamError::Rejected { .. }) => K::Rejected,
+            Self::Upstream(UpstreamError::Other(_)) => K::Other,
+            Self::BreakerOpen => K::BreakerOpen,
+            Self::Deadline(_) => K::Deadline,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Upstream(e) => e.kind(),

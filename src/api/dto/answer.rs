@@ -4,7 +4,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::subsidy::{BurdenCodeDto, SubsidyDto, WarningDto};
-use crate::api::labels::{advice, source_label, status_label};
+use crate::api::labels::advice;
+use crate::api::vocab::{AnswerSource, AnswerStatus, UpstreamProblemKind};
 use crate::domain::ServiceDate;
 use crate::domain::date::jst_rfc3339;
 use crate::service::{CheckIn, CheckOutcome, Origin};
@@ -15,15 +16,9 @@ pub struct SubsidyCheckResponse {
     /// Identifies this check (also sent upstream as `arbitraryIdentifier`): a UUID, version 7
     /// (time-ordered).
     pub check_id: String,
-    /// `confirmed`: PMH returned certificates. `none_found`: PMH returned nothing — unknown,
-    /// ask for the paper certificate (never "expired"). `unavailable`: the upstream failed and
-    /// nothing usable is cached.
-    #[schema(value_type = String, example = "confirmed")]
-    pub status: &'static str,
-    /// `upstream`, `cache` or `stale` (the last confirmed answer, served because the upstream
-    /// failed); absent when unavailable.
-    #[schema(value_type = Option<String>, example = "upstream")]
-    pub source: Option<&'static str>,
+    pub status: AnswerStatus,
+    /// Absent when unavailable.
+    pub source: Option<AnswerSource>,
     #[schema(value_type = String, format = Date, example = "2026-11-21")]
     pub service_date: ServiceDate,
     /// When the gateway answered (RFC 3339, JST).
@@ -79,9 +74,8 @@ pub struct CheckInDto {
     /// When its answer was in the cache (RFC 3339, JST).
     #[schema(format = DateTime)]
     pub cached_at: String,
-    /// The prefetch's answer: `confirmed`, `none_found` or `unavailable`.
-    #[schema(value_type = String)]
-    pub prefetch_status: &'static str,
+    /// The prefetch's answer.
+    pub prefetch_status: AnswerStatus,
 }
 
 impl From<&CheckIn> for CheckInDto {
@@ -90,16 +84,14 @@ impl From<&CheckIn> for CheckInDto {
             file_name: c.file_name.clone(),
             arrived_at: jst_rfc3339(c.arrived_at),
             cached_at: jst_rfc3339(c.cached_at),
-            prefetch_status: status_label(c.status),
+            prefetch_status: c.status.into(),
         }
     }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UpstreamProblemDto {
-    /// `connect`, `timeout`, `status`, `protocol`, `rejected`, `breaker_open`, `deadline`, `other`.
-    #[schema(value_type = String)]
-    pub kind: &'static str,
+    pub kind: UpstreamProblemKind,
     pub detail: String,
 }
 
@@ -108,8 +100,8 @@ impl SubsidyCheckResponse {
         let version = o.mapped.calc_codes_version.as_str();
         Self {
             check_id: o.check_id.clone(),
-            status: status_label(o.status),
-            source: o.source.map(source_label),
+            status: o.status.into(),
+            source: o.source.map(Into::into),
             service_date: o.service_date,
             checked_at: jst_rfc3339(o.checked_at),
             obtained_at: o.obtained_at.map(jst_rfc3339),
@@ -141,7 +133,7 @@ impl SubsidyCheckResponse {
             }),
             check_in: None,
             upstream_problem: o.degradation.as_ref().map(|d| UpstreamProblemDto {
-                kind: d.kind(),
+                kind: d.kind_of().into(),
                 detail: d.detail(),
             }),
             advice: advice(o),

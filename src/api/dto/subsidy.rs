@@ -4,19 +4,18 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::api::labels::{
-    care_label, claim_label, flag_label, method_label, subsidy_status_label, warning_code,
+use crate::api::vocab::{
+    AnyWarningCode, CapsSourceDto, CareWord, ClaimWord, CopayMethodDto, FlagDto, ProgrammeKindDto,
+    SubsidyStatusDto,
 };
 use crate::domain::CopayCaps;
-use crate::mapping::{BurdenEntry, CapsSource, KoRecord, MappedSubsidy, ProgrammeKind, Warning};
+use crate::mapping::{BurdenEntry, KoRecord, MappedSubsidy, Warning};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubsidyDto {
     /// 1 = 第1公費; absent for inactive subsidies.
     pub order: Option<u8>,
-    /// `active`, `expired`, `not_yet_valid`, `validity_unknown`.
-    #[schema(value_type = String)]
-    pub status: &'static str,
+    pub status: SubsidyStatusDto,
     /// 公費負担者番号 as registered.
     pub payer_number: String,
     /// 公費受給者番号 as registered (absent for 法別 30).
@@ -25,9 +24,7 @@ pub struct SubsidyDto {
     pub law_code: Option<String>,
     pub programme_name: Option<String>,
     pub programme_short_name: Option<String>,
-    /// `national`, `local` or `unknown`.
-    #[schema(value_type = String)]
-    pub programme_kind: &'static str,
+    pub programme_kind: ProgrammeKindDto,
     #[schema(format = Date)]
     pub valid_from: Option<String>,
     #[schema(format = Date)]
@@ -45,9 +42,9 @@ pub struct SubsidyDto {
     /// The KO (公費) record identity fields for this visit's claim layout.
     pub receipt: KoRecordDto,
     /// `reimbursement_only`, `not_disclosed`, `designated_institution_limited`,
-    /// `designated_institution_mismatch`, `single_only`.
-    #[schema(value_type = Vec<String>)]
-    pub flags: Vec<&'static str>,
+    /// `designated_institution_mismatch`, `single_only` (an open list: a later `/v1` may add one).
+    #[schema(schema_with = crate::api::vocab::flags_schema)]
+    pub flags: Vec<FlagDto>,
     pub warnings: Vec<WarningDto>,
     /// Items printed on the certificate; withheld when not disclosed.
     pub details: Vec<DetailDto>,
@@ -72,20 +69,15 @@ pub struct DetailDto {
 /// The effective copay rule for this visit.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CopayDto {
-    /// `free`, `rate` (of the 10割 cost), `copay_rate` (of the copay left to it), `per_visit`,
-    /// `per_day`; absent when the rule is unknown.
-    #[schema(value_type = Option<String>, example = "rate")]
-    pub method: Option<&'static str>,
+    /// Absent when the rule is unknown.
+    pub method: Option<CopayMethodDto>,
     /// For `rate` and `copay_rate`: the patient's share in percent, before caps.
     pub rate_percent: Option<u8>,
     /// For `per_visit` / `per_day`: the fixed amount in yen.
     pub amount_yen: Option<u64>,
-    /// The setting the rule was resolved for: `outpatient` or `inpatient`.
-    #[schema(value_type = String)]
-    pub applies_to: &'static str,
-    /// `medical` or `pharmacy`.
-    #[schema(value_type = String)]
-    pub claim: &'static str,
+    /// The setting the rule was resolved for.
+    pub applies_to: CareWord,
+    pub claim: ClaimWord,
     /// The caps that apply to this visit.
     pub caps: CapsDto,
     /// The fixed amount is charged at most this many times a month at one institution.
@@ -95,10 +87,7 @@ pub struct CopayDto {
     pub monthly_cap_shared: bool,
     /// The additional condition the cap was chosen by (高額かつ長期, 人工呼吸器等装着者 …).
     pub condition_name: Option<String>,
-    /// Where the caps come from: `certificate` (PMH maxCopaymentAmount), `master_income_class`,
-    /// `master_programme`, or `none`.
-    #[schema(value_type = String)]
-    pub source: &'static str,
+    pub source: CapsSourceDto,
     /// The certificate's maxCopaymentAmount as received.
     pub certificate: CertificateCapsDto,
 }
@@ -132,9 +121,7 @@ pub struct KoRecordDto {
     /// `KO`.
     #[schema(value_type = String)]
     pub record: &'static str,
-    /// `medical` (医科) or `pharmacy` (調剤).
-    #[schema(value_type = String)]
-    pub layout: &'static str,
+    pub layout: ClaimWord,
     /// In record order, after the record id.
     pub fields: Vec<RecordFieldDto>,
 }
@@ -188,7 +175,7 @@ impl From<&KoRecord> for KoRecordDto {
     fn from(k: &KoRecord) -> Self {
         Self {
             record: "KO",
-            layout: claim_label(k.layout),
+            layout: k.layout.into(),
             fields: k
                 .fields
                 .iter()
@@ -215,16 +202,16 @@ impl From<CopayCaps> for CapsDto {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WarningDto {
-    /// A stable code, e.g. `payer_number_check_digit`.
-    #[schema(value_type = String)]
-    pub code: &'static str,
+    /// A stable code, e.g. `payer_number_check_digit` (an open list: a later `/v1` may add one).
+    #[schema(schema_with = crate::api::vocab::warning_code_schema)]
+    pub code: AnyWarningCode,
     pub message: String,
 }
 
 impl From<&Warning> for WarningDto {
     fn from(w: &Warning) -> Self {
         Self {
-            code: warning_code(w.code),
+            code: w.code.into(),
             message: w.message.clone(),
         }
     }
@@ -240,17 +227,13 @@ impl SubsidyDto {
         let c = &s.copay;
         Self {
             order: s.order,
-            status: subsidy_status_label(s.status),
+            status: s.status.into(),
             payer_number: s.payer_number.clone(),
             recipient_number: s.recipient_number.clone(),
             law_code: s.programme.law_code.map(|l| l.to_string()),
             programme_name: s.programme.name.clone(),
             programme_short_name: s.programme.short_name.clone(),
-            programme_kind: match s.programme.kind {
-                ProgrammeKind::National => "national",
-                ProgrammeKind::Local => "local",
-                ProgrammeKind::Unknown => "unknown",
-            },
+            programme_kind: s.programme.kind.into(),
             valid_from: s.validity.and_then(|v| v.from).map(iso),
             valid_to: s.validity.and_then(|v| v.to).map(iso),
             certificate_type_id: s.certificate_type_id.clone(),
@@ -267,21 +250,16 @@ impl SubsidyDto {
                 })
                 .collect(),
             copay: CopayDto {
-                method: c.method.map(method_label),
+                method: c.method.map(Into::into),
                 rate_percent: c.rate_percent,
                 amount_yen: c.amount.map(|y| y.0),
-                applies_to: care_label(c.care),
-                claim: claim_label(c.claim),
+                applies_to: c.care.into(),
+                claim: c.claim.into(),
                 caps: c.caps.into(),
                 charged_times_per_month: c.charged_times_per_month,
                 monthly_cap_shared: c.monthly_cap_shared,
                 condition_name: c.condition_name.clone(),
-                source: match c.source {
-                    CapsSource::Certificate => "certificate",
-                    CapsSource::MasterIncomeClass => "master_income_class",
-                    CapsSource::MasterProgramme => "master_programme",
-                    CapsSource::None => "none",
-                },
+                source: c.source.into(),
                 certificate: CertificateCapsDto {
                     outpatient: c.certificate.outpatient.into(),
                     inpatient: c.certificate.inpatient.into(),
@@ -295,7 +273,7 @@ impl SubsidyDto {
                 condition_code: k.condition_code.clone(),
             }),
             receipt: (&s.ko).into(),
-            flags: s.flags.iter().map(|f| flag_label(*f)).collect(),
+            flags: s.flags.iter().map(|f| FlagDto::from(*f)).collect(),
             warnings: s.warnings.iter().map(WarningDto::from).collect(),
             details: s
                 .details

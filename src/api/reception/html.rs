@@ -9,6 +9,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use maud::{DOCTYPE, Markup, html};
 
 use crate::api::dto::{CapsDto, CopayDto, SubsidyCheckResponse, SubsidyDto, WarningDto};
+use crate::api::vocab::{
+    AnswerSource, AnswerStatus, AnyWarningCode, CopayMethodDto, FlagDto, SubsidyStatusDto,
+    WarningCodeDto,
+};
 use crate::domain::PatientDetails;
 use crate::domain::date::jst;
 use crate::service::{Alert, BoardRow, RowStatus};
@@ -231,40 +235,43 @@ pub fn list(day: &str, rows: &[std::sync::Arc<BoardRow>]) -> Markup {
 
 /// What a flag means for the clerk at the window, in one line (for the flags that change what
 /// happens there).
-fn flag_explained(f: &str) -> Option<&'static str> {
+fn flag_explained(f: FlagDto) -> Option<&'static str> {
     match f {
-        "reimbursement_only" => Some(
+        FlagDto::ReimbursementOnly => Some(
             "償還払いのみ：この公費は窓口では使えません。保険の自己負担分を窓口でお支払いいただき、患者さんが後日、実施機関に請求します。",
         ),
-        "designated_institution_mismatch" => Some(
+        FlagDto::DesignatedInstitutionMismatch => Some(
             "指定医療機関外：当院はこの受給者証の指定医療機関ではないため、この公費は使えません。受給者証の医療機関欄を確認してください。",
         ),
         _ => None,
     }
 }
 
-fn flag_text(f: &str) -> &str {
+fn flag_text(f: FlagDto) -> &'static str {
     match f {
-        "reimbursement_only" => "償還払いのみ",
-        "not_disclosed" => "不開示項目あり",
-        "designated_institution_limited" => "指定医療機関あり",
-        "designated_institution_mismatch" => "指定医療機関外",
-        "single_only" => "単独公費",
-        other => other,
+        FlagDto::ReimbursementOnly => "償還払いのみ",
+        FlagDto::NotDisclosed => "不開示項目あり",
+        FlagDto::DesignatedInstitutionLimited => "指定医療機関あり",
+        FlagDto::DesignatedInstitutionMismatch => "指定医療機関外",
+        FlagDto::SingleOnly => "単独公費",
     }
 }
 
 fn warning_text(w: &WarningDto) -> String {
-    let ja = match w.code {
-        "designated_institution_mismatch" => Some("当院は指定医療機関に含まれていません"),
-        "single_only_combined" => Some("単独で請求する公費が他の公費と併用されています"),
-        "payer_number_check_digit" => Some("公費負担者番号の検証番号が合いません"),
-        "recipient_number_check_digit" => Some("受給者番号の検証番号が合いません"),
-        "cap_unknown" => Some("上限額が不明です（受給者証を確認）"),
-        "cap_conflict" => Some("受給者証とマスタの上限額が異なります（受給者証を優先）"),
-        "unknown_programme" => Some("マスタにない公費です"),
-        "setting_not_covered" => Some("この受診区分は対象外です"),
-        "certificate_field_unreadable" => Some("読み取れない項目があります"),
+    use WarningCodeDto as W;
+    let AnyWarningCode::Mapping(code) = w.code else {
+        return w.message.clone();
+    };
+    let ja = match code {
+        W::DesignatedInstitutionMismatch => Some("当院は指定医療機関に含まれていません"),
+        W::SingleOnlyCombined => Some("単独で請求する公費が他の公費と併用されています"),
+        W::PayerNumberCheckDigit => Some("公費負担者番号の検証番号が合いません"),
+        W::RecipientNumberCheckDigit => Some("受給者番号の検証番号が合いません"),
+        W::CapUnknown => Some("上限額が不明です（受給者証を確認）"),
+        W::CapConflict => Some("受給者証とマスタの上限額が異なります（受給者証を優先）"),
+        W::UnknownProgramme => Some("マスタにない公費です"),
+        W::SettingNotCovered => Some("この受診区分は対象外です"),
+        W::CertificateFieldUnreadable => Some("読み取れない項目があります"),
         _ => None,
     };
     match ja {
@@ -286,7 +293,7 @@ fn copy_button(label: &str, value: &str) -> Markup {
 /// programme, a monthly cap of 0): no share or cap to show, which would read as a
 /// contradiction ("2割" beside "月 0円").
 fn nothing_to_pay(c: &CopayDto) -> bool {
-    c.method == Some("free") || c.caps.per_month == Some(0)
+    c.method == Some(CopayMethodDto::Free) || c.caps.per_month == Some(0)
 }
 
 fn caps(c: &CopayDto) -> String {
@@ -318,16 +325,16 @@ fn share(c: &CopayDto) -> String {
             .map_or_else(|| format!("定額（{per}）"), |y| format!("{per} {}", yen(y)))
     };
     match c.method {
-        Some("rate") => c.rate_percent.map_or_else(
+        Some(CopayMethodDto::Rate) => c.rate_percent.map_or_else(
             || "—".into(),
             |p| format!("{}割", f64::from(p) / 10.0).replace(".0割", "割"),
         ),
-        Some("copay_rate") => c
+        Some(CopayMethodDto::CopayRate) => c
             .rate_percent
             .map_or_else(|| "—".into(), |p| format!("自己負担の{p}%")),
-        Some("per_visit") => fixed("1回"),
-        Some("per_day") => fixed("1日"),
-        Some(other) => other.to_owned(),
+        Some(CopayMethodDto::PerVisit) => fixed("1回"),
+        Some(CopayMethodDto::PerDay) => fixed("1日"),
+        Some(CopayMethodDto::Free) => "自己負担なし".into(),
         None => "不明（受給者証を確認）".into(),
     }
 }
@@ -451,8 +458,8 @@ fn subsidy(sub: &SubsidyDto, p: &PatientPage<'_>) -> Markup {
                 }
                 dt { "注意" } dd {
                     @if sub.flags.is_empty() { "—" }
-                    @for f in &sub.flags { span.tag { (flag_text(f)) } }
-                    @for line in sub.flags.iter().filter_map(|f| flag_explained(f)) { p.explain { (line) } }
+                    @for f in &sub.flags { span.tag { (flag_text(*f)) } }
+                    @for line in sub.flags.iter().filter_map(|f| flag_explained(*f)) { p.explain { (line) } }
                 }
             }
             @if !sub.warnings.is_empty() {
@@ -498,16 +505,23 @@ pub struct PatientPage<'a> {
 
 fn heading(answer: &SubsidyCheckResponse) -> &'static str {
     let inactive = &answer.inactive_subsidies;
-    let only = |status: &str| !inactive.is_empty() && inactive.iter().all(|i| i.status == status);
+    let only = |status: SubsidyStatusDto| {
+        !inactive.is_empty() && inactive.iter().all(|i| i.status == status)
+    };
     let none_active = answer.subsidies.is_empty();
     match answer.status {
-        "confirmed" if none_active && only("expired") => "期限切れ（紙の受給者証を確認）",
-        "confirmed" if none_active && only("not_yet_valid") => "有効期間前（紙の受給者証を確認）",
-        "confirmed" if none_active => "公費の適用はありません（期限切れ・対象外を含む）",
-        "confirmed" => "公費あり",
-        "none_found" => "情報なし（紙の受給者証を確認）",
-        "unavailable" => "取得できません（PMHに接続できません・紙の受給者証を確認）",
-        _ => "不明（紙の受給者証を確認）",
+        AnswerStatus::Confirmed if none_active && only(SubsidyStatusDto::Expired) => {
+            "期限切れ（紙の受給者証を確認）"
+        }
+        AnswerStatus::Confirmed if none_active && only(SubsidyStatusDto::NotYetValid) => {
+            "有効期間前（紙の受給者証を確認）"
+        }
+        AnswerStatus::Confirmed if none_active => {
+            "公費の適用はありません（期限切れ・対象外を含む）"
+        }
+        AnswerStatus::Confirmed => "公費あり",
+        AnswerStatus::NoneFound => "情報なし（紙の受給者証を確認）",
+        AnswerStatus::Unavailable => "取得できません（PMHに接続できません・紙の受給者証を確認）",
     }
 }
 
@@ -531,7 +545,7 @@ pub fn patient(p: &PatientPage<'_>) -> Markup {
                 "　レセプト種別 " span data-field="receipt_type" { (a.receipt_type.as_deref().unwrap_or("—")) }
                 "　この受診の負担区分 " span data-field="burden" { (visit_burden(a)) }
             }
-            @if a.source == Some("stale") {
+            @if a.source == Some(AnswerSource::Stale) {
                 p.alert role="alert" { "PMHに接続できないため、前回確認した情報です。" }
             }
             @if !p.print {
@@ -555,7 +569,7 @@ pub fn patient(p: &PatientPage<'_>) -> Markup {
                         li {
                             (sub.programme_short_name.as_deref().or(sub.programme_name.as_deref()).unwrap_or_default())
                             " " (sub.payer_number) " — "
-                            (match sub.status { "expired" => "期限切れ", "not_yet_valid" => "有効期間前", _ => "有効期間不明" })
+                            (match sub.status { SubsidyStatusDto::Expired => "期限切れ", SubsidyStatusDto::NotYetValid => "有効期間前", _ => "有効期間不明" })
                             "（" (sub.valid_from.as_deref().unwrap_or_default()) " 〜 " (sub.valid_to.as_deref().unwrap_or_default()) "）"
                         }
                     } }
@@ -610,13 +624,13 @@ mod tests {
     use super::*;
     use crate::api::dto::CertificateCapsDto;
 
-    fn copay(method: &'static str, rate: Option<u8>, per_month: Option<u64>) -> CopayDto {
+    fn copay(method: CopayMethodDto, rate: Option<u8>, per_month: Option<u64>) -> CopayDto {
         CopayDto {
             method: Some(method),
             rate_percent: rate,
             amount_yen: None,
-            applies_to: "outpatient",
-            claim: "medical",
+            applies_to: crate::api::vocab::CareWord::Outpatient,
+            claim: crate::api::vocab::ClaimWord::Medical,
             caps: CapsDto {
                 per_month,
                 ..CapsDto::default()
@@ -624,7 +638,7 @@ mod tests {
             charged_times_per_month: None,
             monthly_cap_shared: false,
             condition_name: None,
-            source: "none",
+            source: crate::api::vocab::CapsSourceDto::None,
             certificate: CertificateCapsDto::default(),
         }
     }
@@ -636,36 +650,39 @@ mod tests {
         assert_eq!(seg("A 1/é"), "A%201%2F%C3%A9");
         assert_eq!(yen(1_234_567), "1,234,567円");
         assert_eq!(yen(500), "500円");
-        assert_eq!(share(&copay("rate", Some(10), None)), "1割");
-        assert_eq!(share(&copay("rate", Some(15), None)), "1.5割");
+        assert_eq!(share(&copay(CopayMethodDto::Rate, Some(10), None)), "1割");
+        assert_eq!(share(&copay(CopayMethodDto::Rate, Some(15), None)), "1.5割");
     }
 
     #[test]
     fn the_flags_that_change_the_window_are_explained() {
         assert!(
-            flag_explained("reimbursement_only")
+            flag_explained(FlagDto::ReimbursementOnly)
                 .unwrap()
                 .contains("窓口では使えません")
         );
         assert!(
-            flag_explained("designated_institution_mismatch")
+            flag_explained(FlagDto::DesignatedInstitutionMismatch)
                 .unwrap()
                 .contains("指定医療機関ではない")
         );
-        assert_eq!(flag_explained("single_only"), None);
+        assert_eq!(flag_explained(FlagDto::SingleOnly), None);
     }
 
     #[test]
     fn a_programme_with_nothing_to_pay_says_so_once() {
         // 生活保護 without a 本人支払額: the master's rate beside a monthly cap of 0 read as a
         // contradiction ("2割" and "月 0円"); both fields say 自己負担なし.
-        let welfare = copay("rate", Some(20), Some(0));
+        let welfare = copay(CopayMethodDto::Rate, Some(20), Some(0));
         assert_eq!(
             (share(&welfare), caps(&welfare)),
             ("自己負担なし".into(), "自己負担なし".into())
         );
-        assert_eq!(share(&copay("free", None, None)), "自己負担なし");
-        let capped = copay("rate", Some(20), Some(5000));
+        assert_eq!(
+            share(&copay(CopayMethodDto::Free, None, None)),
+            "自己負担なし"
+        );
+        let capped = copay(CopayMethodDto::Rate, Some(20), Some(5000));
         assert_eq!(
             (share(&capped), caps(&capped)),
             ("2割".into(), "月 5,000円".into())
