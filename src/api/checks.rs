@@ -7,7 +7,7 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
@@ -15,7 +15,6 @@ use super::audit;
 use super::dto::MonthTotalsDto;
 use super::dto::{CareDto, ClaimDto, SubsidyCheckRequest};
 use super::negotiate::{BodyKind, Rendering, body_kind, rendering};
-use super::params::{CheckAnswerJson, FormatParam};
 use super::problem::Problem;
 use super::render::{answer_status, render};
 use super::request::{body_bytes, parse_check_request, parse_result_body, setting_from_query};
@@ -33,6 +32,41 @@ async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
         .inc();
     audit::refused(&mut rec, &p);
     audit::then(st, rec, p.into_response()).await
+}
+
+/// The rendering: the operation's own (`forced`), else `?format=` or `Accept`.
+fn chosen(
+    forced: Option<Rendering>,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<Rendering, Problem> {
+    forced.map_or_else(
+        || rendering(query.get("format").map(String::as_str), headers),
+        Ok,
+    )
+}
+
+/// Whether a base operation was asked for another rendering than its JSON by `?format=` or
+/// `Accept` — the way before the rendering operations (`…/orca`, `…/orca-xml`, `…/fhir`), kept
+/// working and marked deprecated.
+fn legacy_rendering(query: &HashMap<String, String>, headers: &HeaderMap) -> bool {
+    matches!(rendering(query.get("format").map(String::as_str), headers), Ok(r) if r != Rendering::Json)
+}
+
+/// `r`, with the deprecation headers of the compatibility policy when `legacy`.
+fn deprecated_if(legacy: bool, mut r: Response) -> Response {
+    if legacy {
+        let h = r.headers_mut();
+        // RFC 9745: deprecated since this version (2026-12-05 00:00 JST as a Unix time).
+        h.insert("deprecation", HeaderValue::from_static("@1796396400"));
+        h.insert(
+            header::LINK,
+            HeaderValue::from_static(
+                "</openapi.json>; rel=\"deprecation\"; type=\"application/json\"",
+            ),
+        );
+    }
+    r
 }
 
 /// A subsidy's month as the ledger knows it, when the ledger has rows for it. A ledger that
@@ -172,10 +206,10 @@ fn sent(
 /// context gives the レセプト種別, its date the service date (unless `service_date` is in the
 /// query), its PMH block (when present) the certificates; `claim` and `care` come from the query.
 ///
-/// The same answer comes in three renderings, chosen by `?format=` or `Accept`: this API's JSON
-/// (default), ORCA `PublicInsurance_Information` (`format=orca` JSON, `format=orca-xml` or
-/// `Accept: application/xml` for ORCA's xmlio2 XML), and HL7 FHIR JP Core `Coverage` resources
-/// in a Bundle (`format=fhir` or `Accept: application/fhir+json`).
+/// This API's JSON answer. The same answer as ORCA `PublicInsurance_Information` (JSON or xmlio2
+/// XML) or HL7 FHIR JP Core `Coverage` resources: `POST /v1/subsidy-checks/orca`, `…/orca-xml`,
+/// `…/fhir` (one shape each). (`?format=` and `Accept` still choose a rendering here, marked
+/// with a `Deprecation` header.)
 #[utoipa::path(
     post,
     tag = "subsidy-checks", operation_id = "create_subsidy_check",
@@ -185,26 +219,17 @@ fn sent(
         (String = "application/xml"),
     )),
     params(
-        ("format" = Option<FormatParam>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
         ("claim" = Option<ClaimDto>, Query, description = "With an XML body: `medical` (default) or `pharmacy`"),
         ("care" = Option<CareDto>, Query, description = "With an XML body: `outpatient` (default) or `inpatient`"),
         ("service_date" = Option<chrono::NaiveDate>, Query, description = "With an XML body: YYYY-MM-DD (1900–2199); the result's QualificationConfirmationDate by default", pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$"),
     ),
     responses(
-        (status = 200, description = "`confirmed` or `none_found`, in the rendering asked for", content(
-            (CheckAnswerJson = "application/json"),
-            (Object = "application/fhir+json"),
-            (String = "application/xml"),
-        )),
+        (status = 200, description = "`confirmed` or `none_found`, this API's JSON (other renderings: the `…/orca`, `…/orca-xml`, `…/fhir` operations)", body = super::dto::SubsidyCheckResponse, content_type = "application/json"),
         (status = 400, description = "Invalid input, or a My Number was sent", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither JSON nor XML", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Well-formed, but the parts do not fit together (the birthdate is after the service date)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`unavailable`: the upstream failed and nothing usable is cached. The body is a full answer.", content(
-            (CheckAnswerJson = "application/json"),
-            (Object = "application/fhir+json"),
-            (String = "application/xml"),
-        )),
+        (status = 503, description = "`unavailable`: the upstream failed and nothing usable is cached. The body is a full answer.", body = super::dto::SubsidyCheckResponse, content_type = "application/json"),
     )
 )]
 pub(super) async fn create_subsidy_check(
@@ -214,13 +239,28 @@ pub(super) async fn create_subsidy_check(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let legacy = legacy_rendering(&query, &headers);
+    let r = create_subsidy_check_as(st, caller, query, headers, body, None).await;
+    deprecated_if(legacy, r)
+}
+
+/// [`create_subsidy_check`] in `forced` (a rendering operation), else as `format` / `Accept`
+/// say.
+pub(super) async fn create_subsidy_check_as(
+    st: AppState,
+    caller: Caller,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    forced: Option<Rendering>,
+) -> Response {
     let kind = body_kind(&headers);
     let operation = match kind {
         Ok(BodyKind::OnshiXml) => Operation::CheckWithResult,
         _ => Operation::Check,
     };
     let mut rec = audit::begin(&st, &caller, operation);
-    let rendering = match rendering(query.get("format").map(String::as_str), &headers) {
+    let rendering = match chosen(forced, &query, &headers) {
         Ok(r) => r,
         Err(p) => return reject(&st, rec, p).await,
     };
@@ -279,21 +319,12 @@ pub(super) async fn create_subsidy_check(
         ("reference" = String, Query, description = "照会番号 (ReferenceNumber) of the オン資 result: up to 50 characters (half-width letters, digits and signs)", min_length = 1, max_length = 50, pattern = r"^[!-~]([ -~]{0,48}[!-~])?$"),
         ("claim" = Option<ClaimDto>, Query, description = "`medical` (default) or `pharmacy`"),
         ("care" = Option<CareDto>, Query, description = "`outpatient` (default) or `inpatient`"),
-        ("format" = Option<FormatParam>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
     ),
     responses(
-        (status = 200, description = "`confirmed` or `none_found`, in the rendering asked for", content(
-            (CheckAnswerJson = "application/json"),
-            (Object = "application/fhir+json"),
-            (String = "application/xml"),
-        )),
+        (status = 200, description = "`confirmed` or `none_found`, this API's JSON (other renderings: the `…/orca`, `…/orca-xml`, `…/fhir` operations)", body = super::dto::SubsidyCheckResponse, content_type = "application/json"),
         (status = 400, description = "No or bad `reference`, `claim`, `care`, `format`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No check-in with this 照会番号", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`unavailable`", content(
-            (CheckAnswerJson = "application/json"),
-            (Object = "application/fhir+json"),
-            (String = "application/xml"),
-        )),
+        (status = 503, description = "`unavailable`", body = super::dto::SubsidyCheckResponse, content_type = "application/json"),
     )
 )]
 pub(super) async fn subsidy_check_by_reference(
@@ -302,8 +333,21 @@ pub(super) async fn subsidy_check_by_reference(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    let legacy = legacy_rendering(&query, &headers);
+    let r = subsidy_check_by_reference_as(st, caller, query, headers, None).await;
+    deprecated_if(legacy, r)
+}
+
+/// [`subsidy_check_by_reference`] in `forced`, else as `format` / `Accept` say.
+pub(super) async fn subsidy_check_by_reference_as(
+    st: AppState,
+    caller: Caller,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+    forced: Option<Rendering>,
+) -> Response {
     let mut rec = audit::begin(&st, &caller, Operation::CheckByReference);
-    let rendering = match rendering(query.get("format").map(String::as_str), &headers) {
+    let rendering = match chosen(forced, &query, &headers) {
         Ok(r) => r,
         Err(p) => return reject(&st, rec, p).await,
     };
@@ -356,21 +400,12 @@ pub(super) async fn answer_by_reference(
     path = "/v1/subsidy-checks/{check_id}",
     params(
         ("check_id" = String, Path, description = "The `check_id` of an earlier answer (a UUID, hyphenated)", pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"),
-        ("format" = Option<FormatParam>, Query, description = "`json` (default), `orca`, `orca-xml`, `fhir`; wins over `Accept`"),
     ),
     responses(
-        (status = 200, description = "The earlier answer, as it was given, in the rendering asked for", content(
-            (CheckAnswerJson = "application/json"),
-            (Object = "application/fhir+json"),
-            (String = "application/xml"),
-        )),
+        (status = 200, description = "The earlier answer, as it was given, this API's JSON (other renderings: the `…/orca`, `…/orca-xml`, `…/fhir` operations)", body = super::dto::SubsidyCheckResponse, content_type = "application/json"),
         (status = 400, description = "A bad `format`, or a `check_id` that is not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No kept answer with this check id (never given, or past its retention)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The earlier answer was `unavailable`", content(
-            (CheckAnswerJson = "application/json"),
-            (Object = "application/fhir+json"),
-            (String = "application/xml"),
-        )),
+        (status = 503, description = "The earlier answer was `unavailable`", body = super::dto::SubsidyCheckResponse, content_type = "application/json"),
     )
 )]
 pub(super) async fn earlier_check(
@@ -380,8 +415,22 @@ pub(super) async fn earlier_check(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    let legacy = legacy_rendering(&query, &headers);
+    let r = earlier_check_as(st, caller, check_id, query, headers, None).await;
+    deprecated_if(legacy, r)
+}
+
+/// [`earlier_check`] in `forced`, else as `format` / `Accept` say.
+pub(super) async fn earlier_check_as(
+    st: AppState,
+    caller: Caller,
+    check_id: String,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+    forced: Option<Rendering>,
+) -> Response {
     let mut rec = audit::begin(&st, &caller, Operation::EarlierCheck);
-    let rendering = match rendering(query.get("format").map(String::as_str), &headers) {
+    let rendering = match chosen(forced, &query, &headers) {
         Ok(r) => r,
         Err(p) => return reject(&st, rec, p).await,
     };

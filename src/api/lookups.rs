@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::dto::{CareDto, ClaimDto};
-use super::params::{AuditFormatParam, CheckAnswerJson, FormatParam, OperationParam};
+use super::params::{AuditFormatParam, OperationParam};
 use super::problem::Problem;
 use super::request::{json_body, parse_json};
 use crate::auth::Caller;
@@ -38,7 +38,8 @@ pub struct ReferenceLookup {
     pub claim: Option<String>,
     #[schema(value_type = Option<CareDto>)]
     pub care: Option<String>,
-    #[schema(value_type = Option<FormatParam>)]
+    /// Deprecated: the rendering operations (`…/by-reference/orca`, `…/orca-xml`, `…/fhir`).
+    #[schema(ignore)]
     pub format: Option<String>,
 }
 
@@ -132,19 +133,11 @@ fn params(
     path = "/v1/subsidy-checks/by-reference",
     request_body = ReferenceLookup,
     responses(
-        (status = 200, description = "As `GET /v1/subsidy-checks`", content(
-            (CheckAnswerJson = "application/json"),
-            (Object = "application/fhir+json"),
-            (String = "application/xml"),
-        )),
+        (status = 200, description = "As `GET /v1/subsidy-checks`", body = super::dto::SubsidyCheckResponse, content_type = "application/json"),
         (status = 400, description = "A bad body, `reference`, `claim`, `care` or `format`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No check-in with this 照会番号", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`unavailable`", content(
-            (CheckAnswerJson = "application/json"),
-            (Object = "application/fhir+json"),
-            (String = "application/xml"),
-        )),
+        (status = 503, description = "`unavailable`", body = super::dto::SubsidyCheckResponse, content_type = "application/json"),
     )
 )]
 pub(super) async fn by_reference(
@@ -152,6 +145,18 @@ pub(super) async fn by_reference(
     caller: Extension<Caller>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
+) -> Response {
+    by_reference_as(st, caller.0, headers, body, None).await
+}
+
+/// [`by_reference`] in `forced` (a rendering operation, whose body has no `format`), else as
+/// the body's `format` or `Accept` say.
+pub(super) async fn by_reference_as(
+    st: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    forced: Option<super::negotiate::Rendering>,
 ) -> Response {
     let q: ReferenceLookup = match form(&st, &headers, body) {
         Ok(q) => q,
@@ -163,7 +168,20 @@ pub(super) async fn by_reference(
         ("care", q.care),
         ("format", q.format),
     ]);
-    super::checks::subsidy_check_by_reference(State(st), caller, Query(query), headers).await
+    match forced {
+        Some(r) => {
+            super::checks::subsidy_check_by_reference_as(st, caller, query, headers, Some(r)).await
+        }
+        None => {
+            super::checks::subsidy_check_by_reference(
+                State(st),
+                Extension(caller),
+                Query(query),
+                headers,
+            )
+            .await
+        }
+    }
 }
 
 /// A certificate's month, with its numbers in the body.

@@ -24,6 +24,7 @@ mod params;
 pub mod problem;
 pub mod reception;
 mod render;
+mod renderings;
 pub mod request;
 pub mod vocab;
 
@@ -175,6 +176,51 @@ pub const ROUTES: &[RouteSpec] = &[
         "/v1/subsidy-checks/{check_id}",
         Required::Scope(Scope::Check),
     ),
+    route(
+        "POST",
+        "/v1/subsidy-checks/orca",
+        Required::Scope(Scope::Check),
+    ),
+    route(
+        "POST",
+        "/v1/subsidy-checks/orca-xml",
+        Required::Scope(Scope::Check),
+    ),
+    route(
+        "POST",
+        "/v1/subsidy-checks/fhir",
+        Required::Scope(Scope::Check),
+    ),
+    route(
+        "POST",
+        "/v1/subsidy-checks/by-reference/orca",
+        Required::Scope(Scope::CheckIn),
+    ),
+    route(
+        "POST",
+        "/v1/subsidy-checks/by-reference/orca-xml",
+        Required::Scope(Scope::CheckIn),
+    ),
+    route(
+        "POST",
+        "/v1/subsidy-checks/by-reference/fhir",
+        Required::Scope(Scope::CheckIn),
+    ),
+    route(
+        "GET",
+        "/v1/subsidy-checks/{check_id}/orca",
+        Required::Scope(Scope::Check),
+    ),
+    route(
+        "GET",
+        "/v1/subsidy-checks/{check_id}/orca-xml",
+        Required::Scope(Scope::Check),
+    ),
+    route(
+        "GET",
+        "/v1/subsidy-checks/{check_id}/fhir",
+        Required::Scope(Scope::Check),
+    ),
     route("POST", "/v1/charge-quotes", Required::Scope(Scope::Charges)),
     route("POST", "/v1/charges", Required::Scope(Scope::Charges)),
     route(
@@ -216,6 +262,17 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         ("GET", "/v1/subsidy-checks") => get(checks::subsidy_check_by_reference),
         ("POST", "/v1/subsidy-checks/by-reference") => post(lookups::by_reference),
         ("GET", "/v1/subsidy-checks/{check_id}") => get(checks::earlier_check),
+        ("POST", "/v1/subsidy-checks/orca") => post(renderings::create_orca),
+        ("POST", "/v1/subsidy-checks/orca-xml") => post(renderings::create_orca_xml),
+        ("POST", "/v1/subsidy-checks/fhir") => post(renderings::create_fhir),
+        ("POST", "/v1/subsidy-checks/by-reference/orca") => post(renderings::reference_orca),
+        ("POST", "/v1/subsidy-checks/by-reference/orca-xml") => {
+            post(renderings::reference_orca_xml)
+        }
+        ("POST", "/v1/subsidy-checks/by-reference/fhir") => post(renderings::reference_fhir),
+        ("GET", "/v1/subsidy-checks/{check_id}/orca") => get(renderings::earlier_orca),
+        ("GET", "/v1/subsidy-checks/{check_id}/orca-xml") => get(renderings::earlier_orca_xml),
+        ("GET", "/v1/subsidy-checks/{check_id}/fhir") => get(renderings::earlier_fhir),
         ("POST", "/v1/charge-quotes") => post(charges::quote),
         ("POST", "/v1/charges") => post(charges::commit),
         ("DELETE", "/v1/charges/{visit_id}") => delete(charges::void),

@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 
 use super::dto::*;
-use super::params::{AuditFormatParam, CheckAnswerJson, FormatParam, OperationParam, OrcaJson};
+use super::params::{AuditFormatParam, FhirBundle, FhirOperationOutcome, OperationParam, OrcaJson};
 use super::problem::{FieldError, Problem};
 
 #[derive(OpenApi)]
@@ -27,6 +27,15 @@ use super::problem::{FieldError, Problem};
         super::checks::subsidy_check_by_reference,
         super::lookups::by_reference,
         super::checks::earlier_check,
+        super::renderings::create_orca,
+        super::renderings::create_orca_xml,
+        super::renderings::create_fhir,
+        super::renderings::reference_orca,
+        super::renderings::reference_orca_xml,
+        super::renderings::reference_fhir,
+        super::renderings::earlier_orca,
+        super::renderings::earlier_orca_xml,
+        super::renderings::earlier_fhir,
         super::charges::quote,
         super::charges::commit,
         super::charges::void,
@@ -64,11 +73,11 @@ use super::problem::{FieldError, Problem};
         DetailDto,
         Problem,
         FieldError,
-        FormatParam,
         AuditFormatParam,
         OperationParam,
         OrcaJson,
-        CheckAnswerJson,
+        FhirBundle,
+        FhirOperationOutcome,
         ChargeQuoteRequest,
         InlineSubsidyDto,
         ChargeInsuranceDto,

@@ -4,7 +4,7 @@
 
 use utoipa::ToSchema;
 
-/// `format`: the rendering of an answer.
+/// `format`: the rendering of an answer (the deprecated way; `negotiate` reads it).
 #[derive(Debug, Clone, Copy, ToSchema)]
 #[allow(dead_code)] // a schema only: the handlers read the parameter themselves
 pub enum FormatParam {
@@ -81,20 +81,47 @@ pub struct OrcaJson {
     pub publicinsurance_infores: Object,
 }
 
+/// The FHIR rendering: a `collection` Bundle of HL7 FHIR JP Core `Coverage` resources (one per
+/// subsidy in force, in order) and, when there is something to say, an `OperationOutcome`
+/// (nothing found: unknown; a stale answer; certificates not in force on the day). FHIR R4B;
+/// no empty arrays.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // a schema only: `fhir.rs` writes the document
+pub struct FhirBundle {
+    /// `Bundle`.
+    #[schema(example = "Bundle")]
+    #[serde(rename = "resourceType")]
+    pub resource_type: String,
+    /// `collection`.
+    #[serde(rename = "type")]
+    #[schema(example = "collection")]
+    pub kind: String,
+    /// The check id (`urn:pmh-gateway:check-id`).
+    pub identifier: Object,
+    /// When the gateway answered (RFC 3339, JST).
+    #[schema(format = DateTime)]
+    pub timestamp: String,
+    /// Absent when empty. Each `{"resource": Coverage | OperationOutcome}`.
+    pub entry: Option<Vec<Object>>,
+}
+
+/// An HL7 FHIR `OperationOutcome`: the FHIR rendering of `unavailable` (HTTP 503).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // a schema only: `fhir.rs` writes the document
+pub struct FhirOperationOutcome {
+    /// `OperationOutcome`.
+    #[serde(rename = "resourceType")]
+    #[schema(example = "OperationOutcome")]
+    pub resource_type: String,
+    /// Each `{"severity", "code", "diagnostics"}`.
+    pub issue: Vec<Object>,
+}
+
 /// A free-form JSON object (documented in prose).
 #[derive(Debug, ToSchema)]
 #[schema(value_type = Object)]
 #[allow(dead_code)] // a schema only
 pub struct Object(serde_json::Value);
-
-/// An answer in JSON: this API's own (`format=json`, the default) or ORCA's (`format=orca`).
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)] // a schema only
-#[serde(untagged)]
-pub enum CheckAnswerJson {
-    Api(Box<super::dto::SubsidyCheckResponse>),
-    Orca(OrcaJson),
-}
 
 #[cfg(test)]
 mod tests {

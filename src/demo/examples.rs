@@ -40,7 +40,7 @@ impl Demo {
         let insurance = serde_json::json!({"insurance": {"kind": "health_insurance", "beneficiary": "insured"}});
         let pharmacy = serde_json::json!({"setting": {"claim": "pharmacy"}});
         let triple: &[&str] = &["showcase", "triple"];
-        // (what, persona tags, query string, Accept, extra body fields)
+        // (what, persona tags, path after /v1/subsidy-checks, Accept, extra body fields)
         type Spec<'a> = (
             &'static str,
             &'a [&'a str],
@@ -59,22 +59,16 @@ impl Demo {
             (
                 "the same answer as ORCA PublicInsurance_Information (JSON)",
                 triple,
-                "?format=orca",
+                "/orca",
                 None,
                 None,
             ),
-            (
-                "… as ORCA xmlio2 XML",
-                triple,
-                "",
-                Some("application/xml"),
-                None,
-            ),
+            ("… as ORCA xmlio2 XML", triple, "/orca-xml", None, None),
             (
                 "… as FHIR JP Core Coverage resources",
                 triple,
-                "",
-                Some("application/fhir+json"),
+                "/fhir",
+                None,
                 None,
             ),
             (

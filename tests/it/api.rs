@@ -1103,3 +1103,71 @@ fn each_problem_is_answered_with_its_kinds_status() {
         assert_eq!(p.status, kind.status(), "{}", p.kind);
     }
 }
+
+#[tokio::test]
+async fn each_rendering_is_an_operation_of_its_own_and_the_old_way_is_marked_deprecated() {
+    let (app, _) = in_process_app();
+    let pop = population();
+    let body = body_for(pop.find(&["showcase", "triple"]).unwrap());
+    let strip = |t: &str| {
+        // The check id and the times differ between two checks.
+        let mut v: Value = serde_json::from_str(t).unwrap_or(Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            o.remove("identifier");
+            o.remove("timestamp");
+        }
+        v
+    };
+    for (format, path, ct) in [
+        ("orca", "/v1/subsidy-checks/orca", "application/json"),
+        ("orca-xml", "/v1/subsidy-checks/orca-xml", "application/xml"),
+        ("fhir", "/v1/subsidy-checks/fhir", "application/fhir+json"),
+    ] {
+        let (status, got_ct, text) = send_raw(&app, post_to(path, None, &body)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {text}");
+        assert!(got_ct.starts_with(ct), "{path}: {got_ct}");
+        // The old way answers the same, with the deprecation headers.
+        let mut req = post_to(&format!("/v1/subsidy-checks?format={format}"), None, &body);
+        req.headers_mut().insert(
+            header::AUTHORIZATION,
+            format!("Bearer {TEST_TOKEN}").parse().unwrap(),
+        );
+        let r = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(r.headers()["deprecation"], "@1796396400", "{format}");
+        assert!(
+            r.headers()[header::LINK]
+                .to_str()
+                .unwrap()
+                .contains("rel=\"deprecation\"")
+        );
+        let old =
+            String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        if format == "fhir" {
+            assert_eq!(strip(&old), strip(&text), "{format}");
+            let check_id = serde_json::from_str::<Value>(&text).unwrap()["identifier"]["value"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            // The earlier answer, and its rendering operation.
+            let (status, got_ct, again) = send_raw(
+                &app,
+                Request::get(format!("/v1/subsidy-checks/{check_id}/fhir"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{again}");
+            assert!(got_ct.starts_with("application/fhir+json"));
+            assert_eq!(strip(&again), strip(&text));
+        }
+    }
+    // This API's JSON is not deprecated.
+    let mut req = post_to("/v1/subsidy-checks", None, &body);
+    req.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {TEST_TOKEN}").parse().unwrap(),
+    );
+    let r = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(!r.headers().contains_key("deprecation"));
+}

@@ -358,7 +358,7 @@ async fn every_demo_example_answers_in_all_renderings() {
         assert!(showcase.contains(step), "{step}\n{showcase}");
     }
     assert!(demo.instructions().contains("?reference="));
-    assert!(demo.instructions().contains("format=orca"));
+    assert!(demo.instructions().contains("/v1/subsidy-checks/orca'"));
     // The reception page's address and its sign-in token, one line each.
     let reception = format!("http://{}/reception", demo.gateway_addr);
     assert_eq!(demo.instructions().matches(&reception).count(), 1);
