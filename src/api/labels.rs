@@ -4,8 +4,8 @@
 //! (documented in the OpenAPI document); the service and the mapping know none of them.
 
 use super::vocab::{
-    AnswerSource, AnswerStatus, CareWord, ClaimWord, CopayMethodDto, FlagDto, SubsidyStatusDto,
-    WarningCodeDto,
+    AdviceCode, AnswerSource, AnswerStatus, CareWord, ClaimWord, CopayMethodDto, FlagDto,
+    SubsidyStatusDto, WarningCodeDto,
 };
 use crate::domain::{Care, Claim};
 use crate::mapping::{Flag, SubsidyStatus, WarningCode};
@@ -45,17 +45,16 @@ pub fn subsidy_status_label(s: SubsidyStatus) -> &'static str {
 }
 
 /// What the receipt computer should tell the clerk, when there is something to say.
-pub fn advice(o: &CheckOutcome) -> Option<&'static str> {
+pub fn advice_code(o: &CheckOutcome) -> Option<AdviceCode> {
     match (o.status, o.source) {
-        (Status::NoneFound, _) => Some(
-            "PMH returned no subsidy: the patient may not have consented or the municipality may not have registered it. Ask for the paper certificate.",
-        ),
-        (Status::Unavailable, _) => Some(
-            "Subsidies could not be confirmed (upstream failure). Ask for the paper certificate; this does not mean the patient has none.",
-        ),
-        (Status::Confirmed, Some(Source::Stale)) => Some(
-            "The upstream is failing; this is the last confirmed answer. Check the paper certificate if in doubt.",
-        ),
+        (Status::NoneFound, _) => Some(AdviceCode::NoneFoundAskForPaper),
+        (Status::Unavailable, _) => Some(AdviceCode::UnavailableAskForPaper),
+        (Status::Confirmed, Some(Source::Stale)) => Some(AdviceCode::StaleCheckPaperIfInDoubt),
         _ => None,
     }
+}
+
+/// [`advice_code`]'s words: Japanese, then English.
+pub fn advice(o: &CheckOutcome) -> Option<&'static str> {
+    advice_code(o).map(AdviceCode::text)
 }

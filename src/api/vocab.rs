@@ -198,6 +198,58 @@ vocabulary! {
     }
 }
 
+/// What the receipt computer should tell the clerk, as a stable code (the text beside it is
+/// Japanese, then English).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+pub enum AdviceCode {
+    /// PMH returned nothing: unknown — ask for the paper certificate.
+    #[schema(rename = "none_found_ask_for_paper")]
+    NoneFoundAskForPaper,
+    /// PMH could not be reached: unknown — ask for the paper certificate.
+    #[schema(rename = "unavailable_ask_for_paper")]
+    UnavailableAskForPaper,
+    /// The last confirmed answer while PMH fails: check the paper certificate if in doubt.
+    #[schema(rename = "stale_check_paper_if_in_doubt")]
+    StaleCheckPaperIfInDoubt,
+}
+
+impl AdviceCode {
+    pub const ALL: &'static [Self] = &[
+        Self::NoneFoundAskForPaper,
+        Self::UnavailableAskForPaper,
+        Self::StaleCheckPaperIfInDoubt,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::NoneFoundAskForPaper => "none_found_ask_for_paper",
+            Self::UnavailableAskForPaper => "unavailable_ask_for_paper",
+            Self::StaleCheckPaperIfInDoubt => "stale_check_paper_if_in_doubt",
+        }
+    }
+
+    /// The words for the clerk: Japanese, then English.
+    pub const fn text(self) -> &'static str {
+        match self {
+            Self::NoneFoundAskForPaper => {
+                "PMHに公費の登録がありません（同意がない、または自治体が未登録の可能性があります）。紙の受給者証を確認してください。 / PMH returned no subsidy: the patient may not have consented or the municipality may not have registered it. Ask for the paper certificate."
+            }
+            Self::UnavailableAskForPaper => {
+                "PMHに接続できず、公費を確認できません。公費がないという意味ではありません。紙の受給者証を確認してください。 / Subsidies could not be confirmed (upstream failure). Ask for the paper certificate; this does not mean the patient has none."
+            }
+            Self::StaleCheckPaperIfInDoubt => {
+                "PMHに接続できないため、前回確認した情報です。疑わしいときは紙の受給者証を確認してください。 / The upstream is failing; this is the last confirmed answer. Check the paper certificate if in doubt."
+            }
+        }
+    }
+}
+
+impl Serialize for AdviceCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// A warning's code in an answer: one of the mapping's, or one of the charge routes' own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnyWarningCode {

@@ -4,8 +4,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::subsidy::{BurdenCodeDto, SubsidyDto, WarningDto};
-use crate::api::labels::advice;
-use crate::api::vocab::{AnswerSource, AnswerStatus, UpstreamProblemKind};
+use crate::api::labels::{advice, advice_code};
+use crate::api::vocab::{AdviceCode, AnswerSource, AnswerStatus, UpstreamProblemKind};
 use crate::domain::ServiceDate;
 use crate::domain::date::jst_rfc3339;
 use crate::service::{CheckIn, CheckOutcome, Origin};
@@ -50,6 +50,8 @@ pub struct SubsidyCheckResponse {
     pub upstream_problem: Option<UpstreamProblemDto>,
     /// What the receipt computer should tell the clerk.
     pub advice: Option<&'static str>,
+    /// `advice` as a stable code.
+    pub advice_code: Option<AdviceCode>,
     pub masters_version: String,
 }
 
@@ -137,6 +139,7 @@ impl SubsidyCheckResponse {
                 detail: d.detail(),
             }),
             advice: advice(o),
+            advice_code: advice_code(o),
             masters_version: o.masters_version.clone(),
         }
     }
