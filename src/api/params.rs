@@ -125,17 +125,7 @@ pub struct Object(serde_json::Value);
 
 #[cfg(test)]
 mod tests {
-    use utoipa::PartialSchema;
-
-    fn names<T: PartialSchema>() -> Vec<String> {
-        let v = serde_json::to_value(T::schema()).unwrap();
-        v["enum"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n.as_str().unwrap().to_owned())
-            .collect()
-    }
+    use super::super::vocab::schema_names as names;
 
     #[test]
     fn the_vocabularies_are_the_servers() {

@@ -322,21 +322,23 @@ pub fn flags_schema() -> utoipa::openapi::schema::Array {
         .build()
 }
 
+/// The values a schema's `enum` lists (for the tests that keep a vocabulary and its schema in
+/// step).
+#[cfg(test)]
+pub(super) fn schema_names<T: utoipa::PartialSchema>() -> Vec<String> {
+    let v = serde_json::to_value(T::schema()).unwrap();
+    v["enum"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use utoipa::PartialSchema;
-
+    use super::schema_names as names;
     use super::*;
-
-    fn names<T: PartialSchema>() -> Vec<String> {
-        let v = serde_json::to_value(T::schema()).unwrap();
-        v["enum"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{v}"))
-            .iter()
-            .map(|n| n.as_str().unwrap().to_owned())
-            .collect()
-    }
 
     fn words<T: Copy>(all: &[T], f: impl Fn(T) -> &'static str) -> Vec<String> {
         all.iter().map(|&v| f(v).to_owned()).collect()
