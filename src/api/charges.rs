@@ -48,6 +48,50 @@ async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
     audit::then(st, rec, p.into_response()).await
 }
 
+/// What is wrong with a charge request: fields that cannot be read (400) and fields that read
+/// but do not fit together (422). Both are reported together; a request with a malformed field
+/// is 400, one whose fields only do not fit together 422.
+#[derive(Default)]
+struct Found {
+    malformed: Vec<FieldError>,
+    inconsistent: Vec<FieldError>,
+}
+
+impl Found {
+    /// A field that cannot be read.
+    fn push(&mut self, e: FieldError) {
+        self.malformed.push(e);
+    }
+
+    /// A field that reads, but does not fit with the others.
+    fn unfit(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+        self.inconsistent.push(FieldError {
+            field: field.into(),
+            reason: reason.into(),
+        });
+    }
+
+    fn is_empty(&self) -> bool {
+        self.malformed.is_empty() && self.inconsistent.is_empty()
+    }
+
+    fn into_problem(self) -> Problem {
+        if self.malformed.is_empty() {
+            Problem::inconsistent(self.inconsistent)
+        } else {
+            let mut all = self.malformed;
+            all.extend(self.inconsistent);
+            Problem::invalid(all)
+        }
+    }
+}
+
+/// Why a part cannot be read: a malformed field, or fields that do not fit together.
+enum PartError {
+    Bad(FieldError),
+    Unfit(FieldError),
+}
+
 /// A visit id as the receipt computer chose it: 1–64 of `A-Z a-z 0-9 . _ : -`.
 fn visit_id(field: &str, v: &str) -> Result<String, FieldError> {
     let ok = !v.is_empty()
@@ -87,7 +131,7 @@ fn day(field: &str, v: &str) -> Result<NaiveDate, FieldError> {
     })
 }
 
-fn day_or_push(field: &str, v: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
+fn day_or_push(field: &str, v: &str, errors: &mut Found) -> Option<NaiveDate> {
     day(field, v).map_err(|e| errors.push(e)).ok()
 }
 
@@ -101,7 +145,7 @@ type Notice = (ChargeNotice, String);
 fn insurance(
     d: &ChargeInsuranceDto,
     day: Option<NaiveDate>,
-    errors: &mut Vec<FieldError>,
+    errors: &mut Found,
     notices: &mut Vec<Notice>,
 ) -> Option<Insurance> {
     let kind = match d.kind {
@@ -116,10 +160,7 @@ fn insurance(
             match AgeFacts::of(birth, day?) {
                 Some(f) => Some(f),
                 None => {
-                    errors.push(FieldError {
-                        field: "insurance.birthdate".into(),
-                        reason: "is after the visit's date".into(),
-                    });
+                    errors.unfit("insurance.birthdate", "is after the visit's date");
                     return None;
                 }
             }
@@ -135,10 +176,10 @@ fn insurance(
     let share = match (kind, d.share_percent) {
         (InsuranceKind::None, None) => 0,
         (InsuranceKind::None, Some(_)) => {
-            errors.push(FieldError {
-                field: "insurance.share_percent".into(),
-                reason: "is not given without insurance (kind none)".into(),
-            });
+            errors.unfit(
+                "insurance.share_percent",
+                "is not given without insurance (kind none)",
+            );
             return None;
         }
         (_, Some(s)) => {
@@ -160,10 +201,10 @@ fn insurance(
                 s
             }
             None => {
-                errors.push(FieldError {
-                    field: "insurance.share_percent".into(),
-                    reason: "is required with insurance: 10, 20 or 30 (a birthdate gives it for a child or a patient under 70 on health insurance)".into(),
-                });
+                errors.unfit(
+                    "insurance.share_percent",
+                    "is required with insurance: 10, 20 or 30 (a birthdate gives it for a child or a patient under 70 on health insurance)",
+                );
                 return None;
             }
         },
@@ -280,16 +321,16 @@ fn visit(
     d: &ChargeVisitDto,
     key: String,
     with_insurance: bool,
-    errors: &mut Vec<FieldError>,
+    errors: &mut Found,
 ) -> Option<Visit> {
     let date = day_or_push(&format!("{field}.date"), &d.date, errors)?;
     let claim: Claim = d.claim.map(Into::into).unwrap_or_default();
     let care: Care = d.care.map(Into::into).unwrap_or_default();
     if claim == Claim::Pharmacy && care == Care::Inpatient {
-        errors.push(FieldError {
-            field: format!("{field}.care"),
-            reason: "a pharmacy (調剤) visit is outpatient".into(),
-        });
+        errors.unfit(
+            format!("{field}.care"),
+            "a pharmacy (調剤) visit is outpatient",
+        );
         return None;
     }
     if d.parts.is_empty() {
@@ -304,7 +345,8 @@ fn visit(
         let f = format!("{field}.parts[{i}]");
         match part(masters, &f, p, with_insurance) {
             Ok(p) => parts.push(p),
-            Err(e) => errors.push(e),
+            Err(PartError::Bad(e)) => errors.push(e),
+            Err(PartError::Unfit(e)) => errors.inconsistent.push(e),
         }
     }
     let mut meals = Vec::new();
@@ -324,10 +366,10 @@ fn visit(
         }
     }
     if !d.meals.is_empty() && care != Care::Inpatient {
-        errors.push(FieldError {
-            field: format!("{field}.meals"),
-            reason: "are for an inpatient visit (care inpatient) only".into(),
-        });
+        errors.unfit(
+            format!("{field}.meals"),
+            "are for an inpatient visit (care inpatient) only",
+        );
         return None;
     }
     (parts.len() == d.parts.len() && meals.len() == d.meals.len()).then(|| Visit {
@@ -349,19 +391,21 @@ fn part(
     f: &str,
     p: &ChargePartDto,
     with_insurance: bool,
-) -> Result<Part, FieldError> {
-    let bad = |field: &str, reason: String| FieldError {
+) -> Result<Part, PartError> {
+    let field = |field: &str, reason: String| FieldError {
         field: format!("{f}{field}"),
         reason,
     };
+    let bad = |name: &str, reason: String| PartError::Bad(field(name, reason));
+    let unfit = |name: &str, reason: String| PartError::Unfit(field(name, reason));
     let cost = match (p.points, p.yen) {
         (Some(points), None) => {
-            let points = amount(&format!("{f}.points"), points)?;
+            let points = amount(&format!("{f}.points"), points).map_err(PartError::Bad)?;
             Yen(points.0 * 10)
         }
-        (None, Some(yen)) => amount(&format!("{f}.yen"), yen)?,
+        (None, Some(yen)) => amount(&format!("{f}.yen"), yen).map_err(PartError::Bad)?,
         _ => {
-            return Err(bad(
+            return Err(unfit(
                 "",
                 "give the cost as `points` or as `yen` (one of them)".into(),
             ));
@@ -369,7 +413,7 @@ fn part(
     };
     let subsidies: Vec<usize> = match (&p.subsidies, &p.burden_code) {
         (Some(_), Some(_)) => {
-            return Err(bad(
+            return Err(unfit(
                 "",
                 "give `subsidies` or `burden_code`, not both".into(),
             ));
@@ -392,7 +436,7 @@ fn part(
                 ));
             };
             if payers.insurance() != with_insurance {
-                return Err(bad(
+                return Err(unfit(
                     ".burden_code",
                     if with_insurance {
                         "names a part without 医保, but the visit is insured: every part of an insured receipt has 医保".into()
@@ -419,10 +463,10 @@ fn certificates(
     last: NaiveDate,
 ) -> Result<Certificates, Problem> {
     match (&req.check_id, &req.subsidies) {
-        (Some(_), Some(_)) | (None, None) => Err(Problem::invalid_field(
-            "check_id",
-            "give `check_id` (the subsidies of an earlier check) or `subsidies` (typed from paper certificates), one of them",
-        )),
+        (Some(_), Some(_)) | (None, None) => Err(Problem::inconsistent(vec![FieldError {
+            field: "check_id".into(),
+            reason: "give `check_id` (the subsidies of an earlier check) or `subsidies` (typed from paper certificates), one of them".into(),
+        }])),
         (Some(check_id), None) => match super::request::check_id(check_id) {
             Some(id) => Ok(Certificates::Earlier(id.to_owned())),
             None => Err(Problem::invalid_field(
@@ -561,7 +605,7 @@ fn read(
     commit: bool,
 ) -> Result<billing::ChargeRequest, Problem> {
     let req: ChargeQuoteRequest = parse_json(body)?;
-    let mut errors = Vec::new();
+    let mut errors = Found::default();
     let mut notices = Vec::new();
     let ins = insurance(
         &req.insurance,
@@ -575,19 +619,13 @@ fn read(
             .map_err(|e| errors.push(e))
             .ok(),
         None if commit => {
-            errors.push(FieldError {
-                field: "visit.visit_id".into(),
-                reason: "is required to commit a visit".into(),
-            });
+            errors.unfit("visit.visit_id", "is required to commit a visit");
             None
         }
         None => None,
     };
     if req.correction && !commit {
-        errors.push(FieldError {
-            field: "correction".into(),
-            reason: "applies to POST /v1/charges only".into(),
-        });
+        errors.unfit("correction", "applies to POST /v1/charges only");
     }
     let visit_key = request_visit_id
         .clone()
@@ -606,20 +644,17 @@ fn read(
     for (i, e) in req.earlier_visits.iter().enumerate() {
         let f = format!("earlier_visits[{i}]");
         let Some(id) = e.visit_id.as_deref() else {
-            errors.push(FieldError {
-                field: format!("{f}.visit_id"),
-                reason: "is required for an earlier visit (so that a committed visit is not counted twice)".into(),
-            });
+            errors.unfit(
+                format!("{f}.visit_id"),
+                "is required for an earlier visit (so that a committed visit is not counted twice)",
+            );
             continue;
         };
         let Ok(id) = visit_id(&format!("{f}.visit_id"), id).map_err(|e| errors.push(e)) else {
             continue;
         };
         if !ids.insert(id.clone()) {
-            errors.push(FieldError {
-                field: format!("{f}.visit_id"),
-                reason: "appears twice in the request".into(),
-            });
+            errors.unfit(format!("{f}.visit_id"), "appears twice in the request");
             continue;
         }
         if let Some(v) = visit(masters, &f, e, id, with_insurance, &mut errors) {
@@ -627,7 +662,7 @@ fn read(
         }
     }
     if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
+        return Err(errors.into_problem());
     }
     let unfit = typed_against_masters(masters, &req);
     if !unfit.is_empty() {
@@ -904,10 +939,10 @@ pub async fn quote_offline(
     request_body = ChargeQuoteRequest,
     responses(
         (status = 200, description = "The charge, its amounts and its trace", body = ChargeQuoteResponse),
-        (status = 400, description = "Invalid input (a negative cost, an unknown class, a malformed visit id …)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A field cannot be read (a negative cost, an unknown class, a malformed visit id …); every such field is listed, with any that do not fit together", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No answer kept for `check_id`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Well-formed, but cannot be computed (a part covered by a subsidy that is not in the quote, visits of two months, a rule the masters do not know …)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every field reads, but they do not fit together (`/problems/inconsistent-request`: `check_id` and `subsidies` both or neither, `points` and `yen` both, a birthdate after the visit, meals on an outpatient visit, a visit id twice …) or the charge cannot be computed (`/problems/cannot-compute`: a part covered by a subsidy that is not in the quote, visits of two months, a rule the masters do not know …)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn quote(
@@ -978,11 +1013,11 @@ const COMMIT_ATTEMPTS: usize = 16;
     responses(
         (status = 200, description = "The same request was committed before: its answer", body = ChargeQuoteResponse),
         (status = 201, description = "Committed (a new version)", body = ChargeQuoteResponse),
-        (status = 400, description = "Invalid input (no visit id …)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A field cannot be read; every such field is listed", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No answer kept for `check_id`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The visit id is committed with a different request; send `correction: true` to replace it", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Well-formed, but cannot be computed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every field reads, but they do not fit together (no visit id to commit, …) or the charge cannot be computed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn commit(

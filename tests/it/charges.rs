@@ -343,7 +343,7 @@ async fn what_cannot_be_computed_is_said_and_why() {
                 b["check_id"] = json!("x");
                 b
             },
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "check_id",
             "one of them",
         ),
@@ -363,7 +363,7 @@ async fn what_cannot_be_computed_is_said_and_why() {
                 b["visit"]["parts"][0]["yen"] = json!(100);
                 b
             },
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "visit.parts[0]",
             "`points` or as `yen`",
         ),
@@ -377,7 +377,7 @@ async fn what_cannot_be_computed_is_said_and_why() {
                     .remove("subsidies");
                 b
             },
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "visit.parts[0].burden_code",
             "every part of an insured receipt has 医保",
         ),
@@ -397,7 +397,7 @@ async fn what_cannot_be_computed_is_said_and_why() {
                 b["earlier_visits"] = json!([{"date": "2026-04-01", "parts": [{"points": 1}]}]);
                 b
             },
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "earlier_visits[0].visit_id",
             "is required",
         ),
@@ -418,7 +418,7 @@ async fn what_cannot_be_computed_is_said_and_why() {
                 b["visit"]["care"] = json!("inpatient");
                 b
             },
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "visit.care",
             "outpatient",
         ),
@@ -450,11 +450,19 @@ async fn what_cannot_be_computed_is_said_and_why() {
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "not a check id: {p}");
+    // Committing needs a visit id (a quote does not): the parts do not fit together, 422.
     let (s, p) = commit(&app, base()).await;
     assert_eq!(
         (s, p["errors"][0]["field"].clone()),
-        (StatusCode::BAD_REQUEST, json!("visit.visit_id"))
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("visit.visit_id"))
     );
+    // A malformed field and one that does not fit: 400, both listed.
+    let mut both = base();
+    both["insurance"]["share_percent"] = json!(25);
+    both["visit"]["parts"][0]["yen"] = json!(100);
+    let (s, p) = quote(&app, both).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{p}");
+    assert_eq!(p["errors"].as_array().unwrap().len(), 2, "{p}");
     let (s, _) = send(&app, Method::DELETE, "/v1/charges/never-committed", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = send(&app, Method::DELETE, "/v1/charges/bad%20id", None).await;
@@ -1185,7 +1193,7 @@ async fn the_birthdate_gives_the_age_and_a_flag_given_wins_with_a_warning() {
     let unborn =
         json!({"kind": "health_insurance", "share_percent": 30, "birthdate": "2026-05-01"});
     let (s, v) = quote(&app, body(unborn, "2026-04-10", 1000)).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v.to_string().contains("insurance.birthdate"), "{v}");
 }
 
@@ -1256,7 +1264,7 @@ async fn meals_in_hospital_are_their_own_line() {
     let mut out = body.clone();
     out["visit"]["care"] = json!("outpatient");
     let (s, p) = quote(&app, out).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{p}");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
     assert!(p.to_string().contains("visit.meals"), "{p}");
     let mut four = body;
     four["visit"]["meals"] = json!([{"date": "2025-05-10", "count": 4}]);
