@@ -205,6 +205,10 @@ enum ClientsCommand {
         /// check, check_in, onshi_post, charges, admin, reception (repeat or separate by commas).
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
+        /// Also a client certificate for it from the CA in DIR (`pki init`): issued now, or the
+        /// one issued before; the one configuration block names both.
+        #[arg(long = "certificate-dir", value_name = "DIR")]
+        certificate_dir: Option<PathBuf>,
     },
 }
 
@@ -383,12 +387,42 @@ fn check_numbers(numbers: &[String]) -> ExitCode {
     }
 }
 
+/// `clients add NAME --certificate-dir DIR`: the client's certificate from the CA in DIR, then
+/// its token and the one block naming both.
+#[cfg(feature = "pki")]
+fn with_certificate(
+    dir: &std::path::Path,
+    name: &str,
+    scopes: &[String],
+) -> Result<String, String> {
+    cli::clients::add(name, scopes, true).and_then(|text| {
+        cli::pki::issue_or_reuse(dir, name)?;
+        Ok(format!(
+            "Client certificate {d}/{name}.pem and key {d}/{name}.key (give both to the client).\n\n{text}",
+            d = dir.display()
+        ))
+    })
+}
+
+#[cfg(not(feature = "pki"))]
+fn with_certificate(_: &std::path::Path, _: &str, _: &[String]) -> Result<String, String> {
+    Err("--certificate-dir needs a build with the `pki` feature".into())
+}
+
 async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::CheckNumber { numbers } => Ok(check_numbers(&numbers)),
         Command::Clients {
-            command: ClientsCommand::Add { name, scopes },
-        } => Ok(print_or_fail(cli::clients::add(&name, &scopes))),
+            command:
+                ClientsCommand::Add {
+                    name,
+                    scopes,
+                    certificate_dir,
+                },
+        } => Ok(print_or_fail(match certificate_dir {
+            None => cli::clients::add(&name, &scopes, false),
+            Some(dir) => with_certificate(&dir, &name, &scopes),
+        })),
         #[cfg(feature = "pki")]
         Command::Pki { command } => Ok(print_or_fail(match command {
             PkiCommand::Init {

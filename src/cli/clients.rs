@@ -3,8 +3,9 @@
 
 use pmh_gateway::auth::{Scope, new_token, valid_client_name};
 
-/// The text to print: the token and the `[[clients]]` block.
-pub fn add(name: &str, scopes: &[String]) -> Result<String, String> {
+/// The text to print: the token and the `[[clients]]` block; with `certificate`, the block also
+/// names the client's certificate (one client, two ways to prove who it is).
+pub fn add(name: &str, scopes: &[String], certificate: bool) -> Result<String, String> {
     if !valid_client_name(name) {
         return Err("NAME must be 1-64 characters of A-Z a-z 0-9 . _ -".into());
     }
@@ -27,8 +28,13 @@ pub fn add(name: &str, scopes: &[String]) -> Result<String, String> {
         .map(|s| format!("\"{}\"", s.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
+    let certificate = if certificate {
+        format!("certificate_name = \"{name}\"\n")
+    } else {
+        String::new()
+    };
     Ok(format!(
-        "Token for {name} (shown once; give it to the client, keep it nowhere else):\n\n  {token}\n\nAdd to the gateway's configuration, then restart it:\n\n[[clients]]\nname = \"{name}\"\nscopes = [{list}]\ntoken_sha256 = \"{}\"\n",
+        "Token for {name} (shown once; give it to the client, keep it nowhere else):\n\n  {token}\n\nAdd to the gateway's configuration, then restart it:\n\n[[clients]]\nname = \"{name}\"\nscopes = [{list}]\ntoken_sha256 = \"{}\"\n{certificate}",
         hash.to_config()
     ))
 }

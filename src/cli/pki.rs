@@ -30,7 +30,13 @@ pub fn init(dir: &Path, names: &[String], clients: &[String]) -> Result<String, 
     }
     owner_only_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let ca = LocalCa::create("pmh-gateway local CA").map_err(|e| e.to_string())?;
-    let server = ca.server(names).map_err(|e| e.to_string())?;
+    // `localhost` too: `pmh-gateway healthcheck` (and an admin on the machine) reach the
+    // listener by that name.
+    let mut with_localhost = names.to_vec();
+    if !with_localhost.iter().any(|n| n == "localhost") {
+        with_localhost.push("localhost".into());
+    }
+    let server = ca.server(&with_localhost).map_err(|e| e.to_string())?;
     write(dir, CA_CERT, &ca.cert_pem, false)?;
     write(dir, CA_KEY, ca.key_pem(), true)?;
     write(dir, "server.pem", &server.cert_pem, false)?;
@@ -45,13 +51,37 @@ pub fn init(dir: &Path, names: &[String], clients: &[String]) -> Result<String, 
             .join(", ")
     );
     for c in clients {
-        out.push_str(&client_with(&ca, dir, c)?);
+        client_with(&ca, dir, c)?;
+        out.push_str(&issued_note(dir, c));
     }
     Ok(out)
 }
 
+/// What to do with an issued certificate: give it to the client, and register the client once,
+/// with its scopes and a token beside the certificate, by `clients add`.
+fn issued_note(dir: &Path, name: &str) -> String {
+    format!(
+        "\nClient certificate {d}/{name}.pem and key {d}/{name}.key (give both to the client).\nRegister the client once, with its scopes (and a token beside the certificate):\n\n  pmh-gateway clients add {name} --scope check --certificate-dir {d}\n",
+        d = dir.display()
+    )
+}
+
 /// Another client certificate from the CA in `dir`.
 pub fn client(dir: &Path, name: &str) -> Result<String, String> {
+    issue(dir, name)?;
+    Ok(issued_note(dir, name))
+}
+
+/// `name`'s client certificate from the CA in `dir`: issued now, or the one issued before
+/// (`{name}.pem` already there). For `clients add --certificate-dir`.
+pub fn issue_or_reuse(dir: &Path, name: &str) -> Result<(), String> {
+    if dir.join(format!("{name}.pem")).is_file() {
+        return Ok(());
+    }
+    issue(dir, name)
+}
+
+fn issue(dir: &Path, name: &str) -> Result<(), String> {
     let read = |f: &str| {
         std::fs::read_to_string(dir.join(f)).map_err(|e| format!("{}: {e}", dir.join(f).display()))
     };
@@ -59,15 +89,11 @@ pub fn client(dir: &Path, name: &str) -> Result<String, String> {
     client_with(&ca, dir, name)
 }
 
-fn client_with(ca: &LocalCa, dir: &Path, name: &str) -> Result<String, String> {
+fn client_with(ca: &LocalCa, dir: &Path, name: &str) -> Result<(), String> {
     if !pmh_gateway::auth::valid_client_name(name) {
         return Err(format!("client name {name:?}: use A-Z a-z 0-9 . _ -"));
     }
     let issued = ca.client(name).map_err(|e| e.to_string())?;
     write(dir, &format!("{name}.pem"), &issued.cert_pem, false)?;
-    write(dir, &format!("{name}.key"), &issued.key_pem, true)?;
-    Ok(format!(
-        "\nClient certificate {d}/{name}.pem and key {d}/{name}.key (give both to the client).\nIn the configuration:\n\n[[clients]]\nname = \"{name}\"\nscopes = [\"check\"]\ncertificate_name = \"{name}\"\n",
-        d = dir.display()
-    ))
+    write(dir, &format!("{name}.key"), &issued.key_pem, true)
 }

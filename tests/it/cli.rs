@@ -458,3 +458,138 @@ fn audit_searches_the_store_serve_writes_and_refuses_a_wrong_secret() {
     );
     assert!(!dir.path().join("elsewhere/audit.key").exists());
 }
+
+#[tokio::test]
+async fn the_install_path_pki_init_one_client_serve_with_tls_healthcheck_and_a_call() {
+    // README's installation path as commands: a CA and the server's certificate, one client
+    // with a token and a certificate made by one command (one configuration block), serve with
+    // TLS, healthcheck, and calls with the token and with the certificate.
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let run = |args: &[&str]| {
+        let out = bin().args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let init = run(&[
+        "pki",
+        "init",
+        "--dir",
+        pki.to_str().unwrap(),
+        "--name",
+        "gateway.clinic.local",
+        "--client",
+        "rececon",
+    ]);
+    assert!(
+        !init.contains("[[clients]]"),
+        "pki init registers no client itself: {init}"
+    );
+    assert!(
+        init.contains("clients add rececon --scope check --certificate-dir"),
+        "{init}"
+    );
+    let add = run(&[
+        "clients",
+        "add",
+        "rececon",
+        "--scope",
+        "check",
+        "--certificate-dir",
+        pki.to_str().unwrap(),
+    ]);
+    assert_eq!(add.matches("[[clients]]").count(), 1, "{add}");
+    assert!(
+        add.contains("token_sha256") && add.contains("certificate_name = \"rececon\""),
+        "{add}"
+    );
+    let token = add
+        .split_whitespace()
+        .find(|w| w.starts_with("pmhg_"))
+        .unwrap()
+        .to_owned();
+    // The server's certificate names localhost as well, for healthcheck.
+    let server_pem = std::fs::read_to_string(pki.join("server.pem")).unwrap();
+    let server_der = rustls_pki_types::pem::PemObject::from_pem_slice(server_pem.as_bytes())
+        .map(|c: rustls_pki_types::CertificateDer<'static>| c.to_vec())
+        .unwrap();
+    assert!(
+        server_der.windows(9).any(|w| w == b"localhost"),
+        "the server certificate names localhost"
+    );
+
+    // The configuration: pki init's [server] lines (listen on loopback for the test) and the
+    // one [[clients]] block.
+    let server_block: String = init
+        .lines()
+        .skip_while(|l| *l != "[server]")
+        .take_while(|l| !l.is_empty())
+        .map(|l| {
+            if l.starts_with("listen") {
+                "listen = \"127.0.0.1:0\"".to_owned()
+            } else if l.starts_with("allowed_hosts") {
+                "allowed_hosts = [\"gateway.clinic.local\", \"localhost\"]".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let clients_block: String = add
+        .lines()
+        .skip_while(|l| *l != "[[clients]]")
+        .collect::<Vec<_>>()
+        .join("\n");
+    for sub in ["onshi/req", "onshi/res"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    let cfg = dir.path().join("gateway.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{server_block}\n[store]\ndir = \"state\"\n[log]\nformat = \"json\"\n{}\n{clients_block}\n",
+            crate::common::TERMINAL_TOML.replace("/nonexistent", "onshi")
+        ),
+    )
+    .unwrap();
+    let (serve, addr) = crate::common::spawn_serve(&cfg, &[]);
+    let _serve = Reaped(serve);
+    let out = bin()
+        .args(["healthcheck", "--config"])
+        .arg(&cfg)
+        .env("PMH_GATEWAY_LISTEN", &addr)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Calls over TLS to the name in the certificate: with the token, and with the client
+    // certificate alone.
+    pmh_gateway::tls::install_crypto_provider();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.join("ca.pem")).unwrap()).unwrap();
+    let port = addr.rsplit_once(':').unwrap().1;
+    let url = format!("https://gateway.clinic.local:{port}/v1/masters");
+    let resolve = |b: reqwest::ClientBuilder| {
+        b.resolve("gateway.clinic.local", addr.parse().unwrap())
+            .tls_certs_only([ca.clone()])
+    };
+    let by_token = resolve(reqwest::Client::builder()).build().unwrap();
+    let r = by_token.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut identity = std::fs::read(pki.join("rececon.pem")).unwrap();
+    identity.extend(std::fs::read(pki.join("rececon.key")).unwrap());
+    let by_certificate = resolve(reqwest::Client::builder())
+        .identity(reqwest::Identity::from_pem(&identity).unwrap())
+        .build()
+        .unwrap();
+    let r = by_certificate.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
