@@ -3,8 +3,9 @@
 //! style) or XML (`xmlio2`, ORCA's native API form).
 //!
 //! `Api_Result` follows ORCA's convention that `00` is success; the other values are this
-//! gateway's own: `10` PMH returned nothing (unknown — ask for the paper certificate), `90`
-//! the upstream failed and nothing usable is cached.
+//! gateway's own: `10` PMH returned nothing (unknown — ask for the paper certificate), `20` the
+//! last confirmed answer while PMH fails (stale), `90` the upstream failed and nothing usable is
+//! cached.
 //!
 //! ORCA registers at most four subsidies (第1〜第4公費). When more are active, the first four in
 //! order are rendered and the header says how many were left out (`Gateway_Omitted_Subsidies`,
@@ -130,6 +131,11 @@ impl OrcaAnswer {
     /// `months`: per active subsidy, its shared cap's month from the ledger.
     pub fn new(o: &CheckOutcome, months: &[Option<MonthTotalsDto>]) -> Self {
         let (result, message) = match o.status {
+            // The last confirmed answer while PMH fails: not the same as a fresh one.
+            Status::Confirmed if o.source == Some(crate::service::Source::Stale) => (
+                "20",
+                "PMHに接続できないため、前回確認した情報です。疑わしいときは紙の受給者証を確認してください",
+            ),
             Status::Confirmed => ("00", "処理終了"),
             Status::NoneFound => (
                 "10",

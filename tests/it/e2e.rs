@@ -192,6 +192,20 @@ async fn a_down_or_hanging_upstream_gives_stale_or_unavailable_never_none_found(
             "{mode}: {v}"
         );
         assert_eq!(v["subsidies"].as_array().unwrap().len(), 3);
+        // In ORCA's terms too, stale is not a fresh answer: Api_Result 20, not 00.
+        let orca: serde_json::Value = http()
+            .post(gw.url("/v1/subsidy-checks/orca"))
+            .json(&on(&known, i as i64 + 1))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            orca["publicinsurance_infores"]["Api_Result"], "20",
+            "{mode}: {orca}"
+        );
     }
     // Recovery: back to ok (the breaker may be open: wait out its cooldown).
     admin_put_faults(&sandbox, r#"{"mode": "ok"}"#).await;
