@@ -108,7 +108,7 @@ pub struct AuditPatient {
     pub birthdate: String,
 }
 
-fn form<T: for<'de> Deserialize<'de>>(
+fn form<T: super::dto::RequestBody>(
     st: &AppState,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -281,4 +281,16 @@ async fn refused(
     let mut rec = super::audit::begin(st, caller, operation);
     super::audit::refused(&mut rec, &p);
     super::audit::then(st, rec, p.into_response()).await
+}
+
+impl super::dto::RequestBody for ReferenceLookup {
+    const ARRAYS: &'static [&'static str] = &[];
+}
+
+impl super::dto::RequestBody for LedgerLookup {
+    const ARRAYS: &'static [&'static str] = &[];
+}
+
+impl super::dto::RequestBody for AuditSearch {
+    const ARRAYS: &'static [&'static str] = &[];
 }

@@ -290,3 +290,73 @@ fn charge_examples() -> Vec<(&'static str, &'static str, serde_json::Value)> {
         ),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::super::dto::RequestBody;
+
+    /// The property names whose values may be arrays, in `schema` and below it.
+    fn arrays(
+        doc: &Value,
+        schema: &Value,
+        seen: &mut BTreeSet<String>,
+        out: &mut BTreeSet<String>,
+    ) {
+        if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+            let name = r.rsplit('/').next().unwrap().to_owned();
+            if seen.insert(name.clone()) {
+                arrays(doc, &doc["components"]["schemas"][&name], seen, out);
+            }
+            return;
+        }
+        let is_array = |v: &Value| match &v["type"] {
+            Value::String(t) => t == "array",
+            Value::Array(ts) => ts.iter().any(|t| t == "array"),
+            _ => false,
+        };
+        for k in ["oneOf", "anyOf", "allOf"] {
+            for x in schema[k].as_array().into_iter().flatten() {
+                arrays(doc, x, seen, out);
+            }
+        }
+        for (name, p) in schema["properties"].as_object().into_iter().flatten() {
+            let alternatives = ["oneOf", "anyOf"]
+                .iter()
+                .flat_map(|k| p[*k].as_array().into_iter().flatten());
+            if is_array(p) || alternatives.clone().any(is_array) {
+                out.insert(name.clone());
+            }
+            arrays(doc, p, seen, out);
+        }
+        if let Some(items) = schema.get("items") {
+            arrays(doc, items, seen, out);
+        }
+    }
+
+    fn check<T: RequestBody>(name: &str) {
+        let doc = serde_json::to_value(super::document()).unwrap();
+        let mut out = BTreeSet::new();
+        arrays(
+            &doc,
+            &serde_json::json!({"$ref": format!("#/components/schemas/{name}")}),
+            &mut BTreeSet::new(),
+            &mut out,
+        );
+        let declared: BTreeSet<String> = T::ARRAYS.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(declared, out, "{name}: ARRAYS against the document");
+    }
+
+    #[test]
+    fn each_request_bodys_lists_are_the_documents() {
+        check::<super::SubsidyCheckRequest>("SubsidyCheckRequest");
+        check::<super::ChargeQuoteRequest>("ChargeQuoteRequest");
+        check::<super::LedgerEntryRequest>("LedgerEntryRequest");
+        check::<super::super::lookups::ReferenceLookup>("ReferenceLookup");
+        check::<super::super::lookups::LedgerLookup>("LedgerLookup");
+        check::<super::super::lookups::AuditSearch>("AuditSearch");
+    }
+}

@@ -90,6 +90,94 @@ fn find_my_number(body: &[u8]) -> Result<Option<String>, serde_json::Error> {
     Ok(found)
 }
 
+/// The path of the first array (in document order) where the body's type has an object or a
+/// value (the top level, or a key not among `arrays`, or an array's element). `Err` when `body`
+/// is not JSON.
+fn misplaced_array(
+    body: &[u8],
+    arrays: &'static [&'static str],
+) -> Result<Option<String>, serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let found = ArrayScan {
+        arrays,
+        list_here: false,
+    }
+    .deserialize(&mut de)?;
+    de.end()?;
+    Ok(found)
+}
+
+/// One JSON value, walked for an array where the type has none; `list_here`: this value's key
+/// holds a list.
+#[derive(Clone, Copy)]
+struct ArrayScan {
+    arrays: &'static [&'static str],
+    list_here: bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ArrayScan {
+    type Value = Option<String>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ArrayScan {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut found = (!self.list_here).then(String::new);
+        let element = ArrayScan {
+            list_here: false,
+            ..self
+        };
+        let mut i = 0usize;
+        while let Some(below) = seq.next_element_seed(element)? {
+            if found.is_none()
+                && let Some(below) = below
+            {
+                found = Some(joined(&format!("[{i}]"), &below));
+            }
+            i += 1;
+        }
+        Ok(found)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key_seed(Key)? {
+            let list_here = self.arrays.contains(&key.as_ref());
+            let below = map.next_value_seed(ArrayScan { list_here, ..self })?;
+            if found.is_none()
+                && let Some(below) = below
+            {
+                found = Some(joined(&key, &below));
+            }
+        }
+        Ok(found)
+    }
+}
+
 /// A path below a value joined to the step that leads to it (`insured` + `My_Number`,
 /// `x` + `[0].id`).
 fn joined(step: &str, below: &str) -> String {
@@ -245,15 +333,27 @@ fn date_field(
 /// field error.
 /// A JSON body into `T`: not JSON, a key naming a My Number (refused before deserialising), or
 /// the first field that does not fit — each a problem naming the field, never its value.
-pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
-    let found = find_my_number(body).map_err(|e| {
+pub fn parse_json<T: super::dto::RequestBody>(body: &[u8]) -> Result<T, Problem> {
+    let not_json = |e: serde_json::Error| {
         Problem::invalid_field(
             "body",
             format!("not valid JSON (line {}, column {})", e.line(), e.column()),
         )
-    })?;
+    };
+    let found = find_my_number(body).map_err(not_json)?;
     if let Some(field) = found {
         return Err(Problem::my_number(field));
+    }
+    if let Some(path) = misplaced_array(body, T::ARRAYS).map_err(not_json)? {
+        let field = if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path
+        };
+        return Err(Problem::invalid_field(
+            field,
+            "is a list where the schema has an object or a single value",
+        ));
     }
     // Straight from the bytes; only a body that does not fit is read again, for the path of the
     // field that does not.

@@ -1171,3 +1171,43 @@ async fn each_rendering_is_an_operation_of_its_own_and_the_old_way_is_marked_dep
     assert_eq!(r.status(), StatusCode::OK);
     assert!(!r.headers().contains_key("deprecation"));
 }
+
+#[tokio::test]
+async fn a_list_where_the_schema_has_an_object_is_refused() {
+    // serde reads a struct from a JSON array; the gateway does not take one.
+    let (app, _) = in_process_app();
+    let pop = population();
+    let mut body = body_for(pop.find(&["showcase", "triple"]).unwrap());
+    body["setting"] = json!([null, null]);
+    let (status, _, v) = send(&app, post_json(&body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["errors"][0]["field"], "setting", "{v}");
+    let insured = body["insured"].clone();
+    let (status, _, v) = send(&app, post_json(&json!([insured]))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["errors"][0]["field"], "body", "{v}");
+    // Lists where the schema has lists are read as before.
+    let quote = json!({"subsidies": [], "insurance": {"kind": "health_insurance", "share_percent": 30},
+        "visit": {"date": "2026-04-01", "parts": [{"points": 100}]}});
+    let (status, _, v) = send(
+        &app,
+        Request::post("/v1/charge-quotes")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(quote.to_string()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let mut nested = quote.clone();
+    nested["visit"]["parts"][0] = json!([100]);
+    let (status, _, v) = send(
+        &app,
+        Request::post("/v1/charge-quotes")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(nested.to_string()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["errors"][0]["field"], "visit.parts[0]", "{v}");
+}

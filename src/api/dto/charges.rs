@@ -501,3 +501,17 @@ impl std::fmt::Debug for LedgerEntryRequest {
             .finish()
     }
 }
+
+impl super::RequestBody for ChargeQuoteRequest {
+    const ARRAYS: &'static [&'static str] = &[
+        "conditions",
+        "earlier_visits",
+        "meals",
+        "parts",
+        "subsidies",
+    ];
+}
+
+impl super::RequestBody for LedgerEntryRequest {
+    const ARRAYS: &'static [&'static str] = &[];
+}

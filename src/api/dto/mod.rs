@@ -21,3 +21,12 @@ pub use subsidy::{
     BurdenCodeDto, CalcModuleDto, CapsDto, CertificateCapsDto, CopayDto, DesignatedInstitutionDto,
     DetailDto, KoRecordDto, RecordFieldDto, SubsidyDto, WarningDto,
 };
+
+/// A request body type: its JSON and the keys at which it holds lists. serde reads a struct from
+/// a JSON array as readily as from an object (`"setting": [null, null]` would be a setting), so
+/// a body is first walked for an array anywhere else (a test keeps `ARRAYS` equal to the
+/// document's array-typed properties).
+pub trait RequestBody: serde::de::DeserializeOwned {
+    /// The property names whose values are arrays, at any depth.
+    const ARRAYS: &'static [&'static str];
+}

@@ -143,3 +143,7 @@ impl From<CareDto> for Care {
         }
     }
 }
+
+impl super::RequestBody for SubsidyCheckRequest {
+    const ARRAYS: &'static [&'static str] = &[];
+}
