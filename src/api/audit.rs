@@ -237,7 +237,13 @@ pub(super) async fn answer(
         });
     }
     if let Some(p) = &criteria.patient {
-        patient_errors(p, &mut errors);
+        errors.extend(super::request::identity_errors(
+            "patient.",
+            &p.insurer_number,
+            p.symbol.as_deref(),
+            &p.number,
+            p.branch.as_deref(),
+        ));
     }
     let query = criteria.to_query(&st.hasher).map_err(|e| FieldError {
         field: e.field.into(),
@@ -281,41 +287,6 @@ pub(super) async fn answer(
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     then(st, rec, r).await
-}
-
-/// The parts of a patient's identity the document's patterns allow, and nothing else: 記号 and
-/// 番号 of 1–20 digits, letters, kana, kanji or `-`; 枝番 two digits. (The insurer number and
-/// the birthdate are read by the identity itself.)
-fn patient_errors(p: &export::PatientCriteria, errors: &mut Vec<FieldError>) {
-    let part = |v: &str| {
-        (1..=20).contains(&v.chars().count())
-            && v.chars().all(|c| {
-                c.is_ascii_alphanumeric()
-                    || c == '-'
-                    || ('\u{3041}'..='\u{3096}').contains(&c)
-                    || ('\u{30A1}'..='\u{30FA}').contains(&c)
-                    || ('\u{4E00}'..='\u{9FFF}').contains(&c)
-            })
-    };
-    let mut bad = |field: &str, reason: &str| {
-        errors.push(FieldError {
-            field: format!("patient.{field}"),
-            reason: reason.into(),
-        })
-    };
-    let part_reason = "is 1–20 digits, letters, kana, kanji or `-`";
-    if !part(&p.number) {
-        bad("number", part_reason);
-    }
-    if p.symbol.as_deref().is_some_and(|s| !part(s)) {
-        bad("symbol", part_reason);
-    }
-    if p.branch
-        .as_deref()
-        .is_some_and(|b| b.len() != 2 || !b.bytes().all(|c| c.is_ascii_digit()))
-    {
-        bad("branch", "is two digits");
-    }
 }
 
 async fn refuse_all(st: &AppState, mut rec: AuditRecord, errors: Vec<FieldError>) -> Response {

@@ -90,16 +90,20 @@ pub struct AuditSearch {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditPatient {
-    #[schema(pattern = r"^[0-9]{6}([0-9]{2})?$")]
+    #[schema(pattern = r"^[0-9\uFF10-\uFF19]{6}([0-9\uFF10-\uFF19]{2})?$")]
     pub insurer_number: String,
     /// 記号.
-    #[schema(pattern = r"^[0-9A-Za-z\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF-]{1,20}$")]
+    #[schema(
+        pattern = r"^[0-9A-Za-z\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF\uFF0D-]{1,20}$"
+    )]
     pub symbol: Option<String>,
     /// 番号.
-    #[schema(pattern = r"^[0-9A-Za-z\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF-]{1,20}$")]
+    #[schema(
+        pattern = r"^[0-9A-Za-z\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF\uFF0D-]{1,20}$"
+    )]
     pub number: String,
     /// 枝番.
-    #[schema(pattern = r"^[0-9]{2}$")]
+    #[schema(pattern = r"^[0-9\uFF10-\uFF19]{2}$")]
     pub branch: Option<String>,
     #[schema(
         value_type = chrono::NaiveDate,

@@ -382,6 +382,62 @@ fn without_position(e: serde_json::Error) -> String {
     msg.strip_suffix(&suffix).map(str::to_owned).unwrap_or(msg)
 }
 
+/// The parts of an insurance identity exactly as the document's patterns state them (the
+/// identity itself is lenient with what a card or a file may carry: spaces, full-width digits):
+/// 保険者番号 6 or 8 digits, 記号 and 番号 1–20 digits, letters, kana, kanji or `-`, 枝番 two
+/// digits. Each part that does not fit is named under `prefix`.
+pub fn identity_errors(
+    prefix: &str,
+    insurer_number: &str,
+    symbol: Option<&str>,
+    number: &str,
+    branch: Option<&str>,
+) -> Vec<FieldError> {
+    // Full-width digits, letters and hyphen are the same characters typed from paper (the
+    // identity folds them); the patterns say so too.
+    let digit = |c: char| c.is_ascii_digit() || ('\u{FF10}'..='\u{FF19}').contains(&c);
+    let digits = |v: &str, n: &[usize]| n.contains(&v.chars().count()) && v.chars().all(digit);
+    let part = |v: &str| {
+        (1..=20).contains(&v.chars().count())
+            && v.chars().all(|c| {
+                c.is_ascii_alphanumeric()
+                    || digit(c)
+                    || ('\u{FF21}'..='\u{FF3A}').contains(&c)
+                    || ('\u{FF41}'..='\u{FF5A}').contains(&c)
+                    || c == '-'
+                    || c == '\u{FF0D}'
+                    || ('\u{3041}'..='\u{3096}').contains(&c)
+                    || ('\u{30A1}'..='\u{30FA}').contains(&c)
+                    || ('\u{4E00}'..='\u{9FFF}').contains(&c)
+            })
+    };
+    let mut errors = Vec::new();
+    let mut bad = |field: &str, reason: &str| {
+        errors.push(FieldError {
+            field: format!("{prefix}{field}"),
+            reason: reason.into(),
+        })
+    };
+    let part_reason =
+        "is 1–20 digits, letters, kana, kanji or `-` (leave 記号 out when the card has none)";
+    if !digits(insurer_number, &[6, 8]) {
+        bad("insurer_number", "保険者番号 is 6 or 8 digits");
+    }
+    if symbol.is_some_and(|s| !part(s)) {
+        bad("symbol", part_reason);
+    }
+    if !part(number) {
+        bad("number", part_reason);
+    }
+    if branch.is_some_and(|b| !digits(b, &[2])) {
+        bad(
+            "branch",
+            "枝番 is two digits (leave it out when the card has none)",
+        );
+    }
+    errors
+}
+
 pub fn parse_check_request(body: &[u8], today: ServiceDate) -> Result<CheckRequest, Problem> {
     let req: SubsidyCheckRequest = parse_json(body)?;
 
@@ -406,6 +462,17 @@ pub fn parse_check_request(body: &[u8], today: ServiceDate) -> Result<CheckReque
         .map_err(|e| errors.push(insured_field_error(e)))
         .ok()
     });
+    // What the identity reads but the document's patterns do not allow (an empty 記号, a
+    // space): refused as the document says, after the identity's own, more specific reasons.
+    if errors.is_empty() {
+        errors.extend(identity_errors(
+            "insured.",
+            &req.insured.insurer_number,
+            req.insured.symbol.as_deref(),
+            &req.insured.number,
+            req.insured.branch.as_deref(),
+        ));
+    }
     // Compared with the date the check is for; skipped when that date is itself unreadable.
     let reference = match req.service_date {
         None => Some(today),

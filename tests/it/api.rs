@@ -204,6 +204,12 @@ async fn invalid_input_is_a_problem_naming_the_field() {
             "2 digits",
         ),
         (
+            // An empty 記号 reads as none to the identity; the document says 1–20 characters.
+            json!({"insured": {"insurer_number": "123456", "symbol": "", "number": "1", "birthdate": "1980-01-01"}}),
+            "insured.symbol",
+            "1–20",
+        ),
+        (
             json!({"insured": {"insurer_number": "123456", "number": "1", "birthdate": "1980-01-01"}, "service_date": "21/11/2026"}),
             "service_date",
             "YYYY-MM-DD",

@@ -78,23 +78,26 @@ impl From<InsuranceDto> for InsuranceContext {
 #[serde(deny_unknown_fields)]
 pub struct InsuredDto {
     /// 保険者番号: 6 or 8 digits (full-width digits are read as the same).
-    #[schema(example = "06132013", pattern = r"^[0-9]{6}([0-9]{2})?$")]
+    #[schema(
+        example = "06132013",
+        pattern = r"^[0-9\uFF10-\uFF19]{6}([0-9\uFF10-\uFF19]{2})?$"
+    )]
     pub insurer_number: String,
     /// 記号: digits, letters, kana, kanji, `-` (full-width forms are folded; zero-width and
     /// bidirectional characters are refused).
     #[schema(
         example = "12",
-        pattern = r"^[0-9A-Za-z\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF-]{1,20}$"
+        pattern = r"^[0-9A-Za-z\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF\uFF0D-]{1,20}$"
     )]
     pub symbol: Option<String>,
     /// 番号, as 記号.
     #[schema(
         example = "345",
-        pattern = r"^[0-9A-Za-z\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF-]{1,20}$"
+        pattern = r"^[0-9A-Za-z\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF\uFF0D-]{1,20}$"
     )]
     pub number: String,
     /// 枝番 (2 digits).
-    #[schema(example = "01", pattern = r"^[0-9]{2}$")]
+    #[schema(example = "01", pattern = r"^[0-9\uFF10-\uFF19]{2}$")]
     pub branch: Option<String>,
     /// `YYYY-MM-DD` (1900–2199), not after the service date (else 422).
     #[schema(example = "1980-04-01", format = Date, pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$")]
