@@ -225,6 +225,10 @@ enum PkiCommand {
         /// A client certificate to issue too, named so (repeatable).
         #[arg(long = "client")]
         clients: Vec<String>,
+        /// The service's group (e.g. `pmh-gateway`): it may then read the folder, the server's
+        /// certificate and key and the CA's certificate; the CA's key stays owner-only.
+        #[arg(long)]
+        group: Option<String>,
     },
     /// Another client certificate from the CA in DIR.
     Client {
@@ -429,7 +433,8 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
                 dir,
                 names,
                 clients,
-            } => cli::pki::init(&dir, &names, &clients),
+                group,
+            } => cli::pki::init(&dir, &names, &clients, group.as_deref()),
             PkiCommand::Client { dir, name } => cli::pki::client(&dir, &name),
         })),
         Command::Audit {

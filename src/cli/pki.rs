@@ -23,11 +23,60 @@ fn write(dir: &Path, name: &str, text: &str, secret: bool) -> Result<(), String>
     result.map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// A new CA and a server certificate for `names` in `dir`, plus client certificates.
-pub fn init(dir: &Path, names: &[String], clients: &[String]) -> Result<String, String> {
+/// The id of the group `name` (a name in `/etc/group`, or a number).
+fn group_id(name: &str) -> Result<u32, String> {
+    if let Ok(gid) = name.parse() {
+        return Ok(gid);
+    }
+    let groups = std::fs::read_to_string("/etc/group").map_err(|e| format!("/etc/group: {e}"))?;
+    groups
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            Some((f.next()?, f.nth(1)?))
+        })
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, gid)| gid.parse().ok())
+        .ok_or_else(|| format!("no group {name:?} (/etc/group)"))
+}
+
+/// What the service reads, given to its group: the folder (0750), the server's certificate
+/// and the CA's (0644) and the server's key (0640), all group `group`. The CA's key and clients'
+/// keys stay owner-only.
+#[cfg(unix)]
+fn share_with_group(dir: &Path, gid: u32) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    for (path, mode) in [
+        (dir.to_path_buf(), 0o750),
+        (dir.join("server.key"), 0o640),
+        (dir.join("server.pem"), 0o644),
+        (dir.join(CA_CERT), 0o644),
+    ] {
+        std::os::unix::fs::chown(&path, None, Some(gid))
+            .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn share_with_group(_: &Path, _: u32) -> Result<(), String> {
+    Err("--group needs a Unix system".into())
+}
+
+/// A new CA and a server certificate for `names` in `dir`, plus client certificates; with
+/// `group`, what the service reads is given to that group (see [`share_with_group`]).
+pub fn init(
+    dir: &Path,
+    names: &[String],
+    clients: &[String],
+    group: Option<&str>,
+) -> Result<String, String> {
     if names.is_empty() {
         return Err("give the server's names with --name (host names or addresses the receipt computers use)".into());
     }
+    // Before anything is written: an unknown group leaves no half-made folder.
+    let gid = group.map(group_id).transpose()?;
     owner_only_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let ca = LocalCa::create("pmh-gateway local CA").map_err(|e| e.to_string())?;
     // `localhost` too: `pmh-gateway healthcheck` (and an admin on the machine) reach the
@@ -53,6 +102,13 @@ pub fn init(dir: &Path, names: &[String], clients: &[String]) -> Result<String, 
     for c in clients {
         client_with(&ca, dir, c)?;
         out.push_str(&issued_note(dir, c));
+    }
+    if let (Some(g), Some(gid)) = (group, gid) {
+        share_with_group(dir, gid)?;
+        out.push_str(&format!(
+            "\nGroup {g} may read {d}, server.pem, server.key and ca.pem (ca.key and clients' keys stay owner-only).\n",
+            d = dir.display()
+        ));
     }
     Ok(out)
 }

@@ -593,3 +593,56 @@ async fn the_install_path_pki_init_one_client_serve_with_tls_healthcheck_and_a_c
     let r = by_certificate.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 200);
 }
+
+#[cfg(unix)]
+#[test]
+fn pki_init_gives_the_service_group_what_it_reads_and_keeps_the_ca_key_private() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    // A group this process may give files to: its own.
+    let gid = std::fs::metadata(dir.path()).unwrap().gid();
+    let pki = dir.path().join("pki");
+    let out = bin()
+        .args(["pki", "init", "--dir"])
+        .arg(&pki)
+        .args([
+            "--name",
+            "gateway.clinic.local",
+            "--client",
+            "rececon",
+            "--group",
+        ])
+        .arg(gid.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = |f: &str| {
+        let m = std::fs::metadata(pki.join(f)).unwrap();
+        (m.permissions().mode() & 0o777, m.gid())
+    };
+    assert_eq!(mode(""), (0o750, gid));
+    assert_eq!(mode("server.key"), (0o640, gid));
+    assert_eq!(mode("server.pem"), (0o644, gid));
+    assert_eq!(mode("ca.pem"), (0o644, gid));
+    assert_eq!(mode("ca.key").0, 0o600, "the CA's key stays owner-only");
+    assert_eq!(
+        mode("rececon.key").0,
+        0o600,
+        "a client's key stays owner-only"
+    );
+    let out = bin()
+        .args(["pki", "init", "--dir"])
+        .arg(dir.path().join("other"))
+        .args(["--name", "x", "--group", "no-such-group-here"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("no group")
+            || String::from_utf8_lossy(&out.stderr).contains("no group")
+    );
+}
