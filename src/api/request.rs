@@ -79,51 +79,34 @@ fn names_my_number(key: &str) -> bool {
     MY_NUMBER_KEYS.iter().any(|m| norm.contains(m))
 }
 
-/// The JSON path of the first key (in document order) that names a My Number, if any, read
-/// straight from the bytes: nothing of the document is built, and a path is written only for a
-/// key found. `Err` when `body` is not JSON.
-fn find_my_number(body: &[u8]) -> Result<Option<String>, serde_json::Error> {
-    use serde::de::DeserializeSeed;
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let found = MyNumberScan.deserialize(&mut de)?;
-    de.end()?;
-    Ok(found)
+/// What one walk over a body's bytes finds, each the JSON path of the first (in document order):
+/// a key that names a My Number, and an array where the body's type has an object or a single
+/// value (the top level, a key not among its lists, an array's element). Nothing of the document
+/// is built, and a path is written only for a find.
+#[derive(Default)]
+struct Finds {
+    my_number: Option<String>,
+    misplaced_array: Option<String>,
 }
 
-/// A scanning visitor's scalars: nothing is found in a number, a string, a bool or null.
-macro_rules! scalars_find_nothing {
-    () => {
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
+impl Finds {
+    /// Keeps the first of each: `self` (found earlier) before `below` (reached by `step`).
+    fn then(&mut self, step: &str, below: Finds) {
+        if self.my_number.is_none() {
+            self.my_number = below.my_number.map(|b| joined(step, &b));
         }
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
+        if self.misplaced_array.is_none() {
+            self.misplaced_array = below.misplaced_array.map(|b| joined(step, &b));
         }
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    };
+    }
 }
 
-/// The path of the first array (in document order) where the body's type has an object or a
-/// value (the top level, or a key not among `arrays`, or an array's element). `Err` when `body`
-/// is not JSON.
-fn misplaced_array(
-    body: &[u8],
-    arrays: &'static [&'static str],
-) -> Result<Option<String>, serde_json::Error> {
+/// Walks `body` once for what [`Finds`] holds, `arrays` being the keys whose values are lists.
+/// `Err` when `body` is not JSON.
+fn scan(body: &[u8], arrays: &'static [&'static str]) -> Result<Finds, serde_json::Error> {
     use serde::de::DeserializeSeed;
     let mut de = serde_json::Deserializer::from_slice(body);
-    let found = ArrayScan {
+    let found = Scan {
         arrays,
         list_here: false,
     }
@@ -132,56 +115,17 @@ fn misplaced_array(
     Ok(found)
 }
 
-/// One JSON value, walked for an array where the type has none; `list_here`: this value's key
-/// holds a list.
+/// One JSON value, walked for [`Finds`]; `list_here`: this value's key holds a list.
 #[derive(Clone, Copy)]
-struct ArrayScan {
+struct Scan {
     arrays: &'static [&'static str],
     list_here: bool,
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for ArrayScan {
-    type Value = Option<String>;
+impl<'de> serde::de::DeserializeSeed<'de> for Scan {
+    type Value = Finds;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for ArrayScan {
-    type Value = Option<String>;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    scalars_find_nothing!();
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut found = (!self.list_here).then(String::new);
-        let element = ArrayScan {
-            list_here: false,
-            ..self
-        };
-        let mut i = 0usize;
-        while let Some(below) = seq.next_element_seed(element)? {
-            if found.is_none()
-                && let Some(below) = below
-            {
-                found = Some(joined(&format!("[{i}]"), &below));
-            }
-            i += 1;
-        }
-        Ok(found)
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
-        while let Some(key) = map.next_key_seed(Key)? {
-            let list_here = self.arrays.contains(&key.as_ref());
-            let below = map.next_value_seed(ArrayScan { list_here, ..self })?;
-            if found.is_none()
-                && let Some(below) = below
-            {
-                found = Some(joined(&key, &below));
-            }
-        }
-        Ok(found)
     }
 }
 
@@ -192,16 +136,6 @@ fn joined(step: &str, below: &str) -> String {
         format!("{step}{below}")
     } else {
         format!("{step}.{below}")
-    }
-}
-
-/// One JSON value, walked for a key that names a My Number: its path below this value.
-struct MyNumberScan;
-
-impl<'de> serde::de::DeserializeSeed<'de> for MyNumberScan {
-    type Value = Option<String>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
     }
 }
 
@@ -228,38 +162,55 @@ impl<'de> serde::de::Visitor<'de> for Key {
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for MyNumberScan {
-    type Value = Option<String>;
+impl<'de> serde::de::Visitor<'de> for Scan {
+    type Value = Finds;
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("any JSON value")
     }
-    scalars_find_nothing!();
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Finds::default())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Finds::default())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Finds::default())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Finds::default())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Finds::default())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Finds::default())
+    }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
+        let mut found = Finds {
+            my_number: None,
+            misplaced_array: (!self.list_here).then(String::new),
+        };
+        let element = Scan {
+            list_here: false,
+            ..self
+        };
         let mut i = 0usize;
-        while let Some(below) = seq.next_element_seed(MyNumberScan)? {
-            if found.is_none()
-                && let Some(below) = below
-            {
-                found = Some(joined(&format!("[{i}]"), &below));
-            }
+        while let Some(below) = seq.next_element_seed(element)? {
+            found.then(&format!("[{i}]"), below);
             i += 1;
         }
         Ok(found)
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
+        let mut found = Finds::default();
         // The whole map is read even after a find: the walk also checks that the body is JSON.
         while let Some(key) = map.next_key_seed(Key)? {
-            let below = map.next_value_seed(MyNumberScan)?;
-            if found.is_some() {
-                continue;
+            let list_here = self.arrays.contains(&key.as_ref());
+            let below = map.next_value_seed(Scan { list_here, ..self })?;
+            if found.my_number.is_none() && names_my_number(&key) {
+                found.my_number = Some(key.clone().into_owned());
             }
-            if names_my_number(&key) {
-                found = Some(key.into_owned());
-            } else if let Some(below) = below {
-                found = Some(joined(&key, &below));
-            }
+            found.then(&key, below);
         }
         Ok(found)
     }
@@ -330,11 +281,11 @@ pub fn parse_json<T: super::dto::RequestBody>(body: &[u8]) -> Result<T, Problem>
             format!("not valid JSON (line {}, column {})", e.line(), e.column()),
         )
     };
-    let found = find_my_number(body).map_err(not_json)?;
-    if let Some(field) = found {
+    let found = scan(body, T::ARRAYS).map_err(not_json)?;
+    if let Some(field) = found.my_number {
         return Err(Problem::my_number(field));
     }
-    if let Some(path) = misplaced_array(body, T::ARRAYS).map_err(not_json)? {
+    if let Some(path) = found.misplaced_array {
         let field = if path.is_empty() {
             "body".to_owned()
         } else {
@@ -630,6 +581,11 @@ pub fn reference_ok(r: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The My Number find alone.
+    fn find_my_number(body: &[u8]) -> Result<Option<String>, serde_json::Error> {
+        scan(body, &[]).map(|f| f.my_number)
+    }
     use serde_json::Value;
 
     #[test]
