@@ -34,7 +34,8 @@ async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
     audit::then(st, rec, p.into_response()).await
 }
 
-/// The rendering: the operation's own (`forced`), else `?format=` or `Accept`.
+/// The rendering: the one given (a rendering operation's own, or what a base operation negotiated),
+/// else `?format=` or `Accept` read here — which, for a base operation, cannot be read: refused.
 fn chosen(
     forced: Option<Rendering>,
     query: &HashMap<String, String>,
@@ -46,11 +47,13 @@ fn chosen(
     )
 }
 
-/// Whether a base operation was asked for another rendering than its JSON by `?format=` or
-/// `Accept` — the way before the rendering operations (`…/orca`, `…/orca-xml`, `…/fhir`), kept
-/// working and marked deprecated.
-fn legacy_rendering(query: &HashMap<String, String>, headers: &HeaderMap) -> bool {
-    matches!(rendering(query.get("format").map(String::as_str), headers), Ok(r) if r != Rendering::Json)
+/// The rendering `?format=` or `Accept` ask a base operation for (`None` when they cannot be
+/// read: the handler refuses that), negotiated once; and whether it is another than the
+/// operation's JSON — the way before the rendering operations (`…/orca`, `…/orca-xml`,
+/// `…/fhir`), kept working and marked deprecated.
+fn negotiated(query: &HashMap<String, String>, headers: &HeaderMap) -> (Option<Rendering>, bool) {
+    let asked = rendering(query.get("format").map(String::as_str), headers).ok();
+    (asked, asked.is_some_and(|r| r != Rendering::Json))
 }
 
 /// `r`, with the deprecation headers of the compatibility policy when `legacy`.
@@ -239,8 +242,8 @@ pub(super) async fn create_subsidy_check(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let legacy = legacy_rendering(&query, &headers);
-    let r = create_subsidy_check_as(st, caller, query, headers, body, None).await;
+    let (asked, legacy) = negotiated(&query, &headers);
+    let r = create_subsidy_check_as(st, caller, query, headers, body, asked).await;
     deprecated_if(legacy, r)
 }
 
@@ -333,8 +336,8 @@ pub(super) async fn subsidy_check_by_reference(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let legacy = legacy_rendering(&query, &headers);
-    let r = subsidy_check_by_reference_as(st, caller, query, headers, None).await;
+    let (asked, legacy) = negotiated(&query, &headers);
+    let r = subsidy_check_by_reference_as(st, caller, query, headers, asked).await;
     deprecated_if(legacy, r)
 }
 
@@ -415,8 +418,8 @@ pub(super) async fn earlier_check(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let legacy = legacy_rendering(&query, &headers);
-    let r = earlier_check_as(st, caller, check_id, query, headers, None).await;
+    let (asked, legacy) = negotiated(&query, &headers);
+    let r = earlier_check_as(st, caller, check_id, query, headers, asked).await;
     deprecated_if(legacy, r)
 }
 
