@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::subsidy::{BurdenCodeDto, SubsidyDto, WarningDto};
-use crate::api::labels::{advice, advice_code};
+use crate::api::labels::advice_code;
 use crate::api::vocab::{AdviceCode, AnswerSource, AnswerStatus, UpstreamProblemKind};
 use crate::domain::ServiceDate;
 use crate::domain::date::jst_rfc3339;
@@ -100,6 +100,7 @@ pub struct UpstreamProblemDto {
 impl SubsidyCheckResponse {
     pub fn new(o: &CheckOutcome) -> Self {
         let version = o.mapped.calc_codes_version.as_str();
+        let advice_code = advice_code(o);
         Self {
             check_id: o.check_id.clone(),
             status: o.status.into(),
@@ -138,8 +139,8 @@ impl SubsidyCheckResponse {
                 kind: d.kind_of().into(),
                 detail: d.detail(),
             }),
-            advice: advice(o),
-            advice_code: advice_code(o),
+            advice: advice_code.map(AdviceCode::text),
+            advice_code,
             masters_version: o.masters_version.clone(),
         }
     }
