@@ -98,6 +98,25 @@ fn wait_for_line(r: &mut impl std::io::BufRead, needle: &str) -> String {
 
 /// A child process killed when the test ends, however it ends (a failed assertion must not
 /// leave a server holding the test's output open).
+/// The lines of a terminal-mode gateway whose オン資 folder is `dir/onshi` (made here, with
+/// `req/` and `res/`): no PMH, no certificates of its own.
+fn terminal_toml(dir: &std::path::Path) -> String {
+    for sub in ["onshi/req", "onshi/res"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    crate::common::TERMINAL_TOML.replace("/nonexistent", "onshi")
+}
+
+/// `pmh-gateway healthcheck` for the gateway of `cfg`, listening on `addr`.
+fn healthcheck(cfg: &std::path::Path, addr: &str) -> std::process::Output {
+    bin()
+        .args(["healthcheck", "--config"])
+        .arg(cfg)
+        .env("PMH_GATEWAY_LISTEN", addr)
+        .output()
+        .unwrap()
+}
+
 struct Reaped(std::process::Child);
 
 impl Drop for Reaped {
@@ -197,17 +216,6 @@ fn healthcheck_asks_the_gateway_of_its_configuration() {
     std::fs::write(dir.path().join("server.key"), &server.key_pem).unwrap();
     let other = ca.server(&["localhost".to_owned()]).unwrap();
     std::fs::write(dir.path().join("other.pem"), &other.cert_pem).unwrap();
-    for sub in ["onshi/req", "onshi/res"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-    }
-    let healthcheck = |cfg: &std::path::Path, addr: &str| {
-        bin()
-            .args(["healthcheck", "--config"])
-            .arg(cfg)
-            .env("PMH_GATEWAY_LISTEN", addr)
-            .output()
-            .unwrap()
-    };
     for tls in [false, true] {
         let tls_lines = if tls {
             "tls_cert = \"server.pem\"\ntls_key = \"server.key\"\n"
@@ -219,7 +227,7 @@ fn healthcheck_asks_the_gateway_of_its_configuration() {
             &cfg,
             format!(
                 "[server]\nlisten = \"127.0.0.1:0\"\n{tls_lines}[store]\ndir = \"state-{tls}\"\n[log]\nformat = \"json\"\n{}",
-                crate::common::TERMINAL_TOML.replace("/nonexistent", "onshi")
+                terminal_toml(dir.path())
             ),
         )
         .unwrap();
@@ -343,16 +351,13 @@ fn quote_prints_the_charge_and_why() {
 #[test]
 fn audit_searches_the_store_serve_writes_and_refuses_a_wrong_secret() {
     let dir = tempfile::tempdir().unwrap();
-    for sub in ["onshi/req", "onshi/res"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-    }
     let write_cfg = |name: &str, key_file: &str| {
         let cfg = dir.path().join(name);
         std::fs::write(
             &cfg,
             format!(
                 "[store]\ndir = \"state\"\nkey_file = \"{key_file}\"\n{}",
-                crate::common::TERMINAL_TOML.replace("/nonexistent", "onshi")
+                terminal_toml(dir.path())
             ),
         )
         .unwrap();
@@ -545,26 +550,18 @@ async fn the_install_path_pki_init_one_client_serve_with_tls_healthcheck_and_a_c
         .skip_while(|l| *l != "[[clients]]")
         .collect::<Vec<_>>()
         .join("\n");
-    for sub in ["onshi/req", "onshi/res"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-    }
     let cfg = dir.path().join("gateway.toml");
     std::fs::write(
         &cfg,
         format!(
             "{server_block}\n[store]\ndir = \"state\"\n[log]\nformat = \"json\"\n{}\n{clients_block}\n",
-            crate::common::TERMINAL_TOML.replace("/nonexistent", "onshi")
+            terminal_toml(dir.path())
         ),
     )
     .unwrap();
     let (serve, addr) = crate::common::spawn_serve(&cfg, &[]);
     let _serve = Reaped(serve);
-    let out = bin()
-        .args(["healthcheck", "--config"])
-        .arg(&cfg)
-        .env("PMH_GATEWAY_LISTEN", &addr)
-        .output()
-        .unwrap();
+    let out = healthcheck(&cfg, &addr);
     assert!(
         out.status.success(),
         "{}",
