@@ -12,15 +12,20 @@ use pmh_gateway::onshi::Charset;
 use pmh_gateway::sandbox::Population;
 use pmh_gateway::sandbox::terminal::reference_of;
 
-/// Sends `req` in-process, with the tests' token unless it carries an `authorization` header.
-async fn send(app: &axum::Router, mut req: Request<Body>) -> (StatusCode, Option<String>, Value) {
+/// `req` with the tests' token, unless it carries an `authorization` header.
+fn with_token(mut req: Request<Body>) -> Request<Body> {
     if !req.headers().contains_key(header::AUTHORIZATION) {
         req.headers_mut().insert(
             header::AUTHORIZATION,
             format!("Bearer {TEST_TOKEN}").parse().unwrap(),
         );
     }
-    let resp = app.clone().oneshot(req).await.unwrap();
+    req
+}
+
+/// Sends `req` in-process, with the tests' token unless it carries an `authorization` header.
+async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, Option<String>, Value) {
+    let resp = app.clone().oneshot(with_token(req)).await.unwrap();
     let status = resp.status();
     let ct = resp
         .headers()
@@ -378,12 +383,8 @@ async fn the_receipt_type_comes_with_the_insurance_context() {
     assert_eq!(v["errors"][0]["field"], "insurance.beneficiary");
 }
 
-async fn send_raw(app: &axum::Router, mut req: Request<Body>) -> (StatusCode, String, String) {
-    req.headers_mut().insert(
-        header::AUTHORIZATION,
-        format!("Bearer {TEST_TOKEN}").parse().unwrap(),
-    );
-    let resp = app.clone().oneshot(req).await.unwrap();
+async fn send_raw(app: &axum::Router, req: Request<Body>) -> (StatusCode, String, String) {
+    let resp = app.clone().oneshot(with_token(req)).await.unwrap();
     let status = resp.status();
     let ct = resp.headers()[header::CONTENT_TYPE]
         .to_str()
@@ -816,11 +817,9 @@ async fn problems_never_echo_identity_values_and_answers_are_not_stored_by_cache
     }
     // Answers with personal data are never kept by a cache on the way.
     let pop = population();
-    let mut req = post_json(&body_for(pop.find(&["showcase", "multi"]).unwrap()));
-    req.headers_mut().insert(
-        header::AUTHORIZATION,
-        format!("Bearer {TEST_TOKEN}").parse().unwrap(),
-    );
+    let req = with_token(post_json(&body_for(
+        pop.find(&["showcase", "multi"]).unwrap(),
+    )));
     let r = app.clone().oneshot(req).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
@@ -1133,11 +1132,11 @@ async fn each_rendering_is_an_operation_of_its_own_and_the_old_way_is_marked_dep
         assert_eq!(status, StatusCode::OK, "{path}: {text}");
         assert!(got_ct.starts_with(ct), "{path}: {got_ct}");
         // The old way answers the same, with the deprecation headers.
-        let mut req = post_to(&format!("/v1/subsidy-checks?format={format}"), None, &body);
-        req.headers_mut().insert(
-            header::AUTHORIZATION,
-            format!("Bearer {TEST_TOKEN}").parse().unwrap(),
-        );
+        let req = with_token(post_to(
+            &format!("/v1/subsidy-checks?format={format}"),
+            None,
+            &body,
+        ));
         let r = app.clone().oneshot(req).await.unwrap();
         assert_eq!(r.headers()["deprecation"], "@1796396400", "{format}");
         assert!(
@@ -1168,11 +1167,7 @@ async fn each_rendering_is_an_operation_of_its_own_and_the_old_way_is_marked_dep
         }
     }
     // This API's JSON is not deprecated.
-    let mut req = post_to("/v1/subsidy-checks", None, &body);
-    req.headers_mut().insert(
-        header::AUTHORIZATION,
-        format!("Bearer {TEST_TOKEN}").parse().unwrap(),
-    );
+    let req = with_token(post_to("/v1/subsidy-checks", None, &body));
     let r = app.clone().oneshot(req).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(!r.headers().contains_key("deprecation"));
@@ -1195,25 +1190,11 @@ async fn a_list_where_the_schema_has_an_object_is_refused() {
     // Lists where the schema has lists are read as before.
     let quote = json!({"subsidies": [], "insurance": {"kind": "health_insurance", "share_percent": 30},
         "visit": {"date": "2026-04-01", "parts": [{"points": 100}]}});
-    let (status, _, v) = send(
-        &app,
-        Request::post("/v1/charge-quotes")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(quote.to_string()))
-            .unwrap(),
-    )
-    .await;
+    let (status, _, v) = send(&app, post_to("/v1/charge-quotes", None, &quote)).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     let mut nested = quote.clone();
     nested["visit"]["parts"][0] = json!([100]);
-    let (status, _, v) = send(
-        &app,
-        Request::post("/v1/charge-quotes")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(nested.to_string()))
-            .unwrap(),
-    )
-    .await;
+    let (status, _, v) = send(&app, post_to("/v1/charge-quotes", None, &nested)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     assert_eq!(v["errors"][0]["field"], "visit.parts[0]", "{v}");
 }
