@@ -57,7 +57,8 @@ impl Durable for StoreDurable {
         body: Vec<u8>,
         at: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<(), DurableError>> {
-        // Sealed: a row names a 照会番号 and the programmes of a person's certificates.
+        // Sealed: a row names a 照会番号, the person (name, kana, sex, birthdate) and the
+        // programmes of their certificates.
         let date = day.date();
         let sealed = self.hasher.board(&date.to_string()).seal(&body);
         // Yesterday's rows stay (a list opened just after midnight); older ones go.

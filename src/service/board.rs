@@ -1,8 +1,9 @@
 //! Today's check-ins as the reception page shows them: one row per 照会番号, in arrival order,
 //! with what the clerk acts on (the status, the subsidies' short names in 第1公費 order, the
-//! warnings that need a person) and nothing that identifies the patient. Rows are added when a
-//! check-in file is seen (取得中) and replaced when its prefetch ends; every change is sent to
-//! the subscribers (the page's live feed).
+//! warnings that need a person) and the person as the オン資 result names them, for the clerk to
+//! match the person at the counter (`Debug` redacts it; no insurance or recipient number is
+//! here). Rows are added when a check-in file is seen (取得中) and replaced when its prefetch
+//! ends; every change is sent to the subscribers (the page's live feed).
 //!
 //! Every change is also written to the durable list (the store's, shared by the replicas), and
 //! each process reads that list back into its board (`Service::sync_board`): the board shows

@@ -1,6 +1,7 @@
 //! A deterministic, seeded synthetic population of insured persons and their certificates.
 //!
-//! Everything here is invented: identities are random digits, no names are generated at all.
+//! Everything here is invented: identities are random digits; no names here (the terminal draws
+//! invented ones by persona id, `terminal::name_of`).
 //! Numbers carry correct check digits except in personas tagged `broken_check_digit`.
 //! The seed alone draws the population: every number, class and cap is the same whatever the
 //! day. Only dates move with `today`, by fixed offsets (validity periods, and birthdates so that
