@@ -20,12 +20,6 @@ use super::params::{FhirBundle, FhirOperationOutcome, OrcaJson};
 use super::problem::Problem;
 use crate::auth::Caller;
 
-/// The base operation's query without `format` (the rendering is the operation's).
-fn without_format(mut q: HashMap<String, String>) -> HashMap<String, String> {
-    q.remove("format");
-    q
-}
-
 macro_rules! new_check {
     ($name:ident, $rendering:expr, $path:literal, $id:literal, $summary:literal, $ct:literal, $ok:ty, $unavailable:ty) => {
         #[doc = $summary]
@@ -54,7 +48,7 @@ macro_rules! new_check {
             super::checks::create_subsidy_check_as(
                 st,
                 caller,
-                without_format(query),
+                query,
                 headers,
                 body,
                 Some($rendering),
@@ -119,7 +113,7 @@ macro_rules! earlier {
                 st,
                 caller,
                 check_id,
-                without_format(query),
+                query,
                 headers,
                 Some($rendering),
             )
