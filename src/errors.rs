@@ -7,7 +7,10 @@
 //!   name or a birthdate (payer numbers are public and may appear). So every error may be logged.
 //! - Errors a user can cause through the REST API become RFC 9457 `application/problem+json`
 //!   responses in `api::problem`, with a stable `type`, and per-field reasons; that module is the
-//!   only place that maps errors to HTTP.
+//!   only place that maps errors to HTTP. 400 when the request does not match the OpenAPI
+//!   document; 422 when it does and a rule the document states only in words refuses it (a
+//!   check digit, fields that do not fit together, a charge the masters cannot compute); with
+//!   both, 400 listing all.
 //! - Upstream failures are not errors of the answer: the service turns them into `stale` or
 //!   `unavailable` answers with the failure's kind, never into `none_found`.
 //! - Startup problems (`app::StartupError`, with `config::ConfigError` inside) stop the process

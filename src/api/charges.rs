@@ -419,20 +419,33 @@ fn part(
             ));
         }
         (Some(list), None) => {
-            if list.contains(&0) {
-                return Err(bad(".subsidies", "orders start at 1 (第1公費)".into()));
+            if list.iter().any(|o| !(1..=4).contains(o)) {
+                return Err(bad(
+                    ".subsidies",
+                    "orders are 1 to 4 (第1公費 to 第4公費)".into(),
+                ));
             }
             list.iter().map(|&o| usize::from(o) - 1).collect()
         }
         (None, Some(code)) => {
-            let mut chars = code.trim().chars();
+            let mut chars = code.chars();
             let (Some(c), None) = (chars.next(), chars.next()) else {
-                return Err(bad(".burden_code", "is one character (負担区分)".into()));
-            };
-            let Some(payers) = masters.burden_payers(c) else {
                 return Err(bad(
                     ".burden_code",
-                    "is not a 負担区分 code of the master".into(),
+                    "is one character, 0-9 or A-Z (負担区分)".into(),
+                ));
+            };
+            if !(c.is_ascii_digit() || c.is_ascii_uppercase()) {
+                return Err(bad(
+                    ".burden_code",
+                    "is one character, 0-9 or A-Z (負担区分)".into(),
+                ));
+            }
+            // The document's pattern holds; the masters name the codes in use.
+            let Some(payers) = masters.burden_payers(c) else {
+                return Err(unfit(
+                    ".burden_code",
+                    "is not a 負担区分 code the masters know".into(),
                 ));
             };
             if payers.insurance() != with_insurance {
@@ -474,20 +487,26 @@ fn certificates(
                 "is a check id (a UUID the gateway answered)",
             )),
         },
+        (None, Some(list)) if list.len() > 4 => Err(Problem::invalid_field(
+            "subsidies",
+            "holds at most 4 certificates (第1公費 to 第4公費 on one receipt)",
+        )),
         (None, Some(list)) => {
-            let mut errors = Vec::new();
+            let mut errors = Found::default();
             let mut out = Vec::new();
             for (i, s) in list.iter().enumerate() {
                 let f = |name: &str| format!("subsidies[{i}].{name}");
-                let payer = match PayerNumber::parse(&s.payer_number) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        errors.push(FieldError {
-                            field: f("payer_number"),
-                            reason: e.to_string(),
-                        });
-                        continue;
-                    }
+                let recipient = s
+                    .recipient_number
+                    .as_deref()
+                    .map(|r| super::request::recipient_number(&f("recipient_number"), r))
+                    .transpose()
+                    .map_err(|e| errors.push(e))
+                    .ok()
+                    .flatten();
+                let Some(payer) = payer_number(&f("payer_number"), &s.payer_number, &mut errors)
+                else {
+                    continue;
                 };
                 let cap = s
                     .monthly_cap
@@ -513,10 +532,7 @@ fn certificates(
                         certification_name: None,
                         payer_number_raw: payer.as_str().to_owned(),
                         payer_number: Ok(payer),
-                        recipient_number_raw: s
-                            .recipient_number
-                            .as_deref()
-                            .map(|r| text::nfkc(r.trim())),
+                        recipient_number_raw: recipient,
                         segment: None,
                         income_segment: s.income_class.clone(),
                         additional_conditions: s.conditions.clone().unwrap_or_default(),
@@ -540,7 +556,7 @@ fn certificates(
             if errors.is_empty() {
                 Ok(Certificates::Typed(out))
             } else {
-                Err(Problem::invalid(errors))
+                Err(errors.into_problem())
             }
         }
     }
@@ -619,13 +635,19 @@ fn read(
             .map_err(|e| errors.push(e))
             .ok(),
         None if commit => {
-            errors.unfit("visit.visit_id", "is required to commit a visit");
+            errors.push(FieldError {
+                field: "visit.visit_id".into(),
+                reason: "is required to commit a visit".into(),
+            });
             None
         }
         None => None,
     };
-    if req.correction && !commit {
-        errors.unfit("correction", "applies to POST /v1/charges only");
+    if req.correction.is_some() && !commit {
+        errors.push(FieldError {
+            field: "correction".into(),
+            reason: "is not a field of a quote (POST /v1/charges only)".into(),
+        });
     }
     let visit_key = request_visit_id
         .clone()
@@ -644,10 +666,10 @@ fn read(
     for (i, e) in req.earlier_visits.iter().enumerate() {
         let f = format!("earlier_visits[{i}]");
         let Some(id) = e.visit_id.as_deref() else {
-            errors.unfit(
-                format!("{f}.visit_id"),
-                "is required for an earlier visit (so that a committed visit is not counted twice)",
-            );
+            errors.push(FieldError {
+                field: format!("{f}.visit_id"),
+                reason: "is required for an earlier visit (so that a committed visit is not counted twice)".into(),
+            });
             continue;
         };
         let Ok(id) = visit_id(&format!("{f}.visit_id"), id).map_err(|e| errors.push(e)) else {
@@ -680,7 +702,7 @@ fn read(
         earlier: visits,
         visit_key,
         visit_id: request_visit_id,
-        correction: req.correction,
+        correction: req.correction.unwrap_or(false),
         fingerprint: fingerprint(body),
         certificates: certificates(&req, first, last)?,
         notices,
@@ -1210,29 +1232,29 @@ fn plain_text(s: &str) -> bool {
         .all(|c| !c.is_control() && !text::is_invisible_format(c))
 }
 
-fn card_of(
-    st: &AppState,
-    payer: &str,
-    recipient: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<KeyedHash> {
-    let payer = PayerNumber::parse(payer)
+fn card_of(st: &AppState, payer: &str, recipient: &str, errors: &mut Found) -> Option<KeyedHash> {
+    let payer = payer_number("payer_number", payer, errors);
+    let recipient = super::request::recipient_number("recipient_number", recipient)
+        .map_err(|e| errors.push(e))
+        .ok();
+    Some(st.hasher.card(&payer?, &recipient?))
+}
+
+/// A 公費負担者番号: malformed (400), or well-formed with a check digit that does not fit (422,
+/// a rule the document's pattern cannot state).
+fn payer_number(field: &str, raw: &str, errors: &mut Found) -> Option<PayerNumber> {
+    PayerNumber::parse(raw)
         .map_err(|e| {
-            errors.push(FieldError {
-                field: "payer_number".into(),
-                reason: e.to_string(),
-            })
+            if e.is_check_digit() {
+                errors.unfit(field, e.to_string());
+            } else {
+                errors.push(FieldError {
+                    field: field.into(),
+                    reason: e.to_string(),
+                });
+            }
         })
-        .ok()?;
-    let recipient = text::nfkc(recipient.trim());
-    if recipient.is_empty() || recipient.chars().count() > 30 || !plain_text(&recipient) {
-        errors.push(FieldError {
-            field: "recipient_number".into(),
-            reason: "is the certificate's 受給者番号 (1–30 printable characters)".into(),
-        });
-        return None;
-    }
-    Some(st.hasher.card(&payer, &recipient))
+        .ok()
 }
 
 fn ledger_dto(month: NaiveDate, rows: &[LedgerRow]) -> LedgerDto {
@@ -1284,7 +1306,8 @@ fn ledger_dto(month: NaiveDate, rows: &[LedgerRow]) -> LedgerDto {
     responses(
         (status = 201, description = "Added; the month after it", body = LedgerDto),
         (status = 200, description = "The same entry again (its `entry_id` and body): nothing added; the month", body = LedgerDto),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A field does not match the document (every such field is listed)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every field matches the document, but the payer number's check digit does not fit its other digits (`/problems/inconsistent-request`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The `entry_id` was used for another entry", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
     )
@@ -1328,7 +1351,7 @@ pub(super) async fn added_entry(
             Err(_) => Problem::audit_unavailable(),
         }
     }
-    let mut errors = Vec::new();
+    let mut errors = Found::default();
     let card = card_of(st, &req.payer_number, &req.recipient_number, &mut errors);
     let date = day("date", &req.date).map_err(|e| errors.push(e)).ok();
     let amount_yen = amount("amount", req.amount)
@@ -1356,8 +1379,8 @@ pub(super) async fn added_entry(
         .map_err(|e| errors.push(e))
         .ok()
         .flatten();
-    let institution = req.institution.as_deref().map(|i| text::nfkc(i.trim()));
-    if let Some(i) = &institution
+    // As typed (the document's pattern), then folded.
+    if let Some(i) = &req.institution
         && (i.chars().count() > 40 || !plain_text(i))
     {
         errors.push(FieldError {
@@ -1366,7 +1389,7 @@ pub(super) async fn added_entry(
         });
     }
     if !errors.is_empty() {
-        return Err(refuse(st, rec, Problem::invalid(errors)).await);
+        return Err(refuse(st, rec, errors.into_problem()).await);
     }
     let (card, date, amount_yen) = (
         card.expect("no errors"),
@@ -1383,7 +1406,11 @@ pub(super) async fn added_entry(
             amount: amount_yen,
             total_cost: total,
             care: req.care.map(Into::into).unwrap_or_default(),
-            institution: institution.filter(|i| !i.is_empty()),
+            institution: req
+                .institution
+                .as_deref()
+                .map(|i| text::nfkc(i.trim()))
+                .filter(|i| !i.is_empty()),
             cap,
             client: caller.name.clone(),
             at: st.service.now(),
@@ -1477,12 +1504,13 @@ pub(super) async fn void_entry(
     path = "/v1/ledgers",
     params(
         ("payer_number" = String, Query, description = "公費負担者番号", pattern = r"^[0-9]{8}$"),
-        ("recipient_number" = String, Query, description = "公費受給者番号 (1–30 printable characters)", min_length = 1, max_length = 30, pattern = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"),
+        ("recipient_number" = String, Query, description = "公費受給者番号: 1–30 digits, letters or hyphens (half- or full-width)", pattern = "^[0-9A-Za-z０-９Ａ-Ｚａ-ｚ-]{1,30}$"),
         ("month" = String, Query, description = "YYYY-MM", pattern = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$"),
     ),
     responses(
         (status = 200, description = "The month", body = LedgerDto),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A field does not match the document (every such field is listed)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every field matches the document, but the payer number's check digit does not fit its other digits (`/problems/inconsistent-request`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn ledger(
@@ -1491,7 +1519,7 @@ pub(super) async fn ledger(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let mut rec = audit::begin(&st, &caller, Operation::LedgerRead);
-    let mut errors = Vec::new();
+    let mut errors = Found::default();
     let (payer, recipient, month) = (
         q.get("payer_number"),
         q.get("recipient_number"),
@@ -1526,7 +1554,7 @@ pub(super) async fn ledger(
             })
     });
     if !errors.is_empty() {
-        return reject(&st, rec, Problem::invalid(errors)).await;
+        return reject(&st, rec, errors.into_problem()).await;
     }
     let (card, first) = (card.expect("no errors"), first.expect("no errors"));
     rec.card = Some(card.clone());

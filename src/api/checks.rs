@@ -231,7 +231,7 @@ fn sent(
         (status = 400, description = "Invalid input, or a My Number was sent", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither JSON nor XML", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Well-formed, but the parts do not fit together (the birthdate is after the service date)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Well-formed, but the parts do not fit together (`/problems/inconsistent-request`: the birthdate is after the service date), or an XML body that is not one person's readable オン資 result (`/problems/unreadable-result`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`unavailable`: the upstream failed and nothing usable is cached. The body is a full answer.", body = super::dto::SubsidyCheckResponse, content_type = "application/json"),
     )
 )]

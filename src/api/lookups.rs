@@ -51,8 +51,8 @@ pub struct LedgerLookup {
     /// 公費負担者番号.
     #[schema(pattern = r"^[0-9]{8}$")]
     pub payer_number: String,
-    /// 公費受給者番号.
-    #[schema(min_length = 1, max_length = 30)]
+    /// 公費受給者番号: 1–30 digits, letters or hyphens (half- or full-width).
+    #[schema(pattern = "^[0-9A-Za-z０-９Ａ-Ｚａ-ｚ-]{1,30}$")]
     pub recipient_number: String,
     /// YYYY-MM.
     #[schema(pattern = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$")]
@@ -196,7 +196,8 @@ pub(super) async fn by_reference_as(
     request_body = LedgerLookup,
     responses(
         (status = 200, description = "As `GET /v1/ledgers`", body = super::dto::LedgerDto),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A field does not match the document (every such field is listed)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every field matches the document, but the payer number's check digit does not fit its other digits (`/problems/inconsistent-request`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
     )
 )]

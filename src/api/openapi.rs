@@ -207,6 +207,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
             }
         }
     }
+    commit_schemas(&mut doc);
     // Named examples of the charge requests, one per kind of input a receipt computer sends.
     for path in ["/v1/charge-quotes", "/v1/charges"] {
         let Some(body) = doc
@@ -233,6 +234,87 @@ pub fn document() -> utoipa::openapi::OpenApi {
         }
     }
     doc
+}
+
+/// The charge requests' two forms from the one body the server reads (`ChargeQuoteRequest`):
+/// a visit id is required of the visit committed (`ChargeCommitRequest`) and of every earlier
+/// visit (`ChargeVisitWithId`), and `correction` belongs to the commit only. The server refuses
+/// exactly these (400, or 422 for `correction` on a quote).
+fn commit_schemas(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{ArrayItems, Schema, SchemaType, Type};
+    use utoipa::openapi::{Ref, RefOr};
+
+    let schemas = &mut doc
+        .components
+        .as_mut()
+        .expect("the document has components")
+        .schemas;
+    let object = |name: &str| match schemas.get(name) {
+        Some(RefOr::T(Schema::Object(o))) => o.clone(),
+        _ => panic!("{name} is an object schema of the document"),
+    };
+    let mut with_id = object("ChargeVisitDto");
+    with_id.required.push("visit_id".into());
+    match with_id.properties.get_mut("visit_id") {
+        Some(RefOr::T(Schema::Object(id))) => {
+            id.schema_type = SchemaType::new(Type::String);
+        }
+        _ => panic!("ChargeVisitDto.visit_id is a string"),
+    }
+    with_id.description = Some(
+        "A visit with its `visit_id`: the visit committed (`POST /v1/charges`), or an earlier visit of the month".into(),
+    );
+    // A part's 公費 by place: 1 (第1公費) to 4.
+    let mut part = object("ChargePartDto");
+    match part.properties.get_mut("subsidies") {
+        Some(RefOr::T(Schema::Array(a))) => {
+            a.items = ArrayItems::RefOrSchema(Box::new(RefOr::T(Schema::Object(
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .maximum(Some(4))
+                    .build(),
+            ))));
+        }
+        _ => panic!("ChargePartDto.subsidies is an array"),
+    }
+    let mut quote = object("ChargeQuoteRequest");
+    match quote.properties.get_mut("earlier_visits") {
+        Some(RefOr::T(Schema::Array(a))) => {
+            a.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(
+                "ChargeVisitWithId",
+            ))));
+        }
+        _ => panic!("ChargeQuoteRequest.earlier_visits is an array"),
+    }
+    let mut commit = quote.clone();
+    quote.properties.remove("correction");
+    commit.properties.insert(
+        "visit".into(),
+        RefOr::Ref(Ref::from_schema_name("ChargeVisitWithId")),
+    );
+    commit.description = Some("Commit a visit (`POST /v1/charges`): a quote's body, with `visit.visit_id`, and `correction` to replace a committed visit whose request differs.".into());
+    quote.description =
+        Some("What would this visit cost at the window (`POST /v1/charge-quotes`).".into());
+    schemas.insert("ChargePartDto".into(), RefOr::T(Schema::Object(part)));
+    schemas.insert(
+        "ChargeVisitWithId".into(),
+        RefOr::T(Schema::Object(with_id)),
+    );
+    schemas.insert("ChargeQuoteRequest".into(), RefOr::T(Schema::Object(quote)));
+    schemas.insert(
+        "ChargeCommitRequest".into(),
+        RefOr::T(Schema::Object(commit)),
+    );
+    let body = doc
+        .paths
+        .paths
+        .get_mut("/v1/charges")
+        .and_then(|item| item.post.as_mut())
+        .and_then(|op| op.request_body.as_mut())
+        .and_then(|b| b.content.get_mut("application/json"))
+        .expect("POST /v1/charges takes JSON");
+    body.schema = Some(RefOr::Ref(Ref::from_schema_name("ChargeCommitRequest")));
 }
 
 /// Example charge requests: from an earlier check; typed from paper in the caller's order with
@@ -354,6 +436,7 @@ mod tests {
     fn each_request_bodys_lists_are_the_documents() {
         check::<super::SubsidyCheckRequest>("SubsidyCheckRequest");
         check::<super::ChargeQuoteRequest>("ChargeQuoteRequest");
+        check::<super::ChargeQuoteRequest>("ChargeCommitRequest");
         check::<super::LedgerEntryRequest>("LedgerEntryRequest");
         check::<super::super::lookups::ReferenceLookup>("ReferenceLookup");
         check::<super::super::lookups::LedgerLookup>("LedgerLookup");

@@ -51,10 +51,11 @@ pub enum ProblemKind {
     CannotCompute,
     Conflict,
     NotFound,
+    UnreadableResult,
 }
 
 impl ProblemKind {
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::InvalidRequest,
         Self::MyNumberRejected,
         Self::UnsupportedMediaType,
@@ -72,6 +73,7 @@ impl ProblemKind {
         Self::CannotCompute,
         Self::Conflict,
         Self::NotFound,
+        Self::UnreadableResult,
     ];
 
     /// The problem's `type`: a path on this gateway.
@@ -94,6 +96,7 @@ impl ProblemKind {
             Self::CannotCompute => "/problems/cannot-compute",
             Self::Conflict => "/problems/conflict",
             Self::NotFound => "/problems/not-found",
+            Self::UnreadableResult => "/problems/unreadable-result",
         }
     }
 
@@ -115,7 +118,10 @@ impl ProblemKind {
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::HostNotAllowed => 421,
-            Self::MastersRejected | Self::InconsistentRequest | Self::CannotCompute => 422,
+            Self::MastersRejected
+            | Self::InconsistentRequest
+            | Self::CannotCompute
+            | Self::UnreadableResult => 422,
             Self::Internal => 500,
             Self::AuditUnavailable | Self::TooManyConnections | Self::RequestTimeout => 503,
         }
@@ -177,8 +183,8 @@ impl ProblemKind {
                 "The request was not complete and answered in time (server.request_timeout_ms); try again.",
             ),
             Self::InconsistentRequest => (
-                "各項目は正しい形式ですが、組み合わせが合いません（errors を参照）。",
-                "Every field is well-formed, but they do not fit together (see `errors`).",
+                "各項目は正しい形式ですが、組み合わせが合いません（errors を参照）。番号の検証番号（チェックデジット）が他の桁と合わない場合もこれに当たります。",
+                "Every field matches the OpenAPI document, but they do not fit together (see `errors`) — including a number whose check digit does not fit its other digits, a rule no schema pattern states.",
             ),
             Self::CannotCompute => (
                 "この要求からは窓口負担を計算できません（理由は detail）。",
@@ -191,6 +197,10 @@ impl ProblemKind {
             Self::NotFound => (
                 "該当するものがありません（保存期間を過ぎたものを含む）。",
                 "Nothing of that name or id (or it is past its retention).",
+            ),
+            Self::UnreadableResult => (
+                "本文をオン資の資格確認結果として読めません（errors を参照）。端末が出力した結果ファイル（1人分）をそのまま送ってください。",
+                "The body is not an オン資 qualification result the gateway can read (see `errors`): post the terminal's result file for one person as it is.",
             ),
         }
     }
@@ -441,6 +451,23 @@ impl Problem {
     }
 
     /// The request is well-formed but the charge cannot be computed from it (why: in `detail`).
+    /// An オン資 result posted as XML that cannot be read as one person's result (422: the
+    /// document describes the XML body as text, so nothing about its content is a 400).
+    pub fn unreadable_result(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        let errors = vec![FieldError {
+            field: field.into(),
+            reason: reason.into(),
+        }];
+        Self {
+            kind: ProblemKind::UnreadableResult.uri(),
+            title: "The body is not a readable オン資 result",
+            status: 422,
+            detail: summary(&errors),
+            errors,
+            retry_after: None,
+        }
+    }
+
     pub fn cannot_compute(detail: impl Into<String>) -> Self {
         Self {
             kind: ProblemKind::CannotCompute.uri(),

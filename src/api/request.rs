@@ -296,20 +296,42 @@ pub fn parse_json<T: super::dto::RequestBody>(body: &[u8]) -> Result<T, Problem>
             "is a list where the schema has an object or a single value",
         ));
     }
-    // Straight from the bytes; only a body that does not fit is read again, for the path of the
-    // field that does not.
-    serde_json::from_slice(body).map_err(|_| {
-        let mut de = serde_json::Deserializer::from_slice(body);
-        match serde_path_to_error::deserialize::<_, T>(&mut de) {
-            Ok(_) => Problem::invalid_field("body", "does not fit the schema".to_owned()),
-            Err(e) => {
-                let path = e.path().to_string();
-                let field = if path == "." { "body".to_owned() } else { path };
-                let reason = without_values(&without_position(e.into_inner()));
-                Problem::invalid_field(field, reason)
+    // Straight from the bytes; only a body that does not fit is read again: with whole numbers
+    // written as decimals (`1520.0`, `1e3`) made integers — JSON Schema's `integer` admits them —
+    // and, when it still does not fit, for the path of the field that does not.
+    serde_json::from_slice(body).or_else(|_| {
+        let mut value: serde_json::Value = serde_json::from_slice(body).map_err(not_json)?;
+        integral_floats_as_integers(&mut value);
+        serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { "body".to_owned() } else { path };
+            let reason = without_values(&without_position(e.into_inner()));
+            Problem::invalid_field(field, reason)
+        })
+    })
+}
+
+/// Every number of `v` written with a fraction of zero (`3.0`, `2e2`) as the integer it is.
+fn integral_floats_as_integers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Exactly representable in an i64 or u64 (2^63 and 2^64 as bounds).
+            if f.fract() == 0.0
+                && (-9.223_372_036_854_776e18..1.844_674_407_370_955_2e19).contains(&f)
+            {
+                *v = if f < 0.0 {
+                    Value::from(f as i64)
+                } else {
+                    Value::from(f as u64)
+                };
             }
         }
-    })
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 /// serde_json's message without the position it appends (` at line 1 column 40`): the field's
@@ -536,16 +558,16 @@ pub fn parse_result_body(
     let mut checks = checks_from_result(body, visit, today, institution).map_err(|e| match e {
         ResultError::MyNumber(name) => Problem::my_number(format!("body/{name}")),
         ResultError::Identity { reason, .. } => {
-            Problem::invalid_field("body/ResultOfQualificationConfirmation", reason)
+            Problem::unreadable_result("body/ResultOfQualificationConfirmation", reason)
         }
-        ResultError::BornAfterServiceDate { .. } => Problem::invalid_field(
+        ResultError::BornAfterServiceDate { .. } => Problem::unreadable_result(
             "body/ResultOfQualificationConfirmation/Birthdate",
             "is after the service date",
         ),
-        other => Problem::invalid_field("body", other.to_string()),
+        other => Problem::unreadable_result("body", other.to_string()),
     })?;
     if checks.len() != 1 {
-        return Err(Problem::invalid_field(
+        return Err(Problem::unreadable_result(
             "body",
             format!(
                 "the result holds {} ResultOfQualificationConfirmation; post one person's result",
@@ -568,6 +590,31 @@ pub(super) fn check_id(value: &str) -> Option<String> {
     ok.then(|| v.to_ascii_lowercase())
 }
 
+/// A 受給者番号 (公費受給者番号) as typed from a paper certificate or 管理票, by the document's
+/// pattern [`RECIPIENT_PATTERN`]: 1–30 digits, Latin letters or hyphens, half- or full-width.
+/// Answered NFKC-folded (full-width digits as ASCII), the form the ledger is keyed by.
+pub fn recipient_number(field: &str, raw: &str) -> Result<String, FieldError> {
+    let ok = (1..=30).contains(&raw.chars().count())
+        && raw.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || c == '-'
+                || ('０'..='９').contains(&c)
+                || ('Ａ'..='Ｚ').contains(&c)
+                || ('ａ'..='ｚ').contains(&c)
+        });
+    if ok {
+        Ok(crate::domain::text::nfkc(raw))
+    } else {
+        Err(FieldError {
+            field: field.into(),
+            reason: "is the certificate's 受給者番号: 1–30 digits, letters or hyphens".into(),
+        })
+    }
+}
+
+/// The pattern of a 受給者番号 in the OpenAPI document; [`recipient_number`] accepts exactly it.
+pub const RECIPIENT_PATTERN: &str = "^[0-9A-Za-z０-９Ａ-Ｚａ-ｚ-]{1,30}$";
+
 /// A 照会番号 as the document's pattern states it (`^[!-~]([ -~]{0,48}[!-~])?$`): 1–50 printable
 /// ASCII characters, no space at either end.
 pub fn reference_ok(r: &str) -> bool {
@@ -587,6 +634,19 @@ mod tests {
         scan(body, &[]).map(|f| f.my_number)
     }
     use serde_json::Value;
+
+    #[test]
+    fn whole_numbers_written_as_decimals_are_integers() {
+        let mut v: Value =
+            serde_json::from_str(r#"{"a": 1520.0, "b": [2e2, -3.0, 0.5], "c": 1e300}"#).unwrap();
+        integral_floats_as_integers(&mut v);
+        assert_eq!(v["a"], Value::from(1520_u64));
+        assert_eq!(v["b"], serde_json::json!([200, -3, 0.5]));
+        assert!(
+            v["c"].is_f64(),
+            "beyond 64 bits it stays a decimal (and is refused by type)"
+        );
+    }
 
     #[test]
     fn serde_messages_lose_the_values_they_quote() {

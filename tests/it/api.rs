@@ -624,18 +624,23 @@ async fn bad_result_bodies_are_problems_naming_what_is_wrong() {
     let (app, _) = in_process_app();
     let pop = population();
     let good = result_file(&pop.personas[0], false, Charset::Utf8);
-    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("/v1/subsidy-checks", good[..good.len() / 2].to_vec(), "not closed"),
-        ("/v1/subsidy-checks", b"<Other/>".to_vec(), "<Other>"),
+    // A query that does not match the document is 400; a body the document describes as text
+    // that is not one person's readable オン資 result is 422.
+    let unreadable = StatusCode::UNPROCESSABLE_ENTITY;
+    let cases: Vec<(&str, Vec<u8>, &str, StatusCode)> = vec![
+        ("/v1/subsidy-checks", good[..good.len() / 2].to_vec(), "not closed", unreadable),
+        ("/v1/subsidy-checks", b"<Other/>".to_vec(), "<Other>", unreadable),
         (
             "/v1/subsidy-checks?claim=dental",
             good.clone(),
             "must be `medical`",
+            StatusCode::BAD_REQUEST,
         ),
         (
             "/v1/subsidy-checks?service_date=21.11.2026",
             good.clone(),
             "YYYY-MM-DD",
+            StatusCode::BAD_REQUEST,
         ),
         (
             "/v1/subsidy-checks",
@@ -644,11 +649,15 @@ async fn bad_result_bodies_are_problems_naming_what_is_wrong() {
                 .replace("<ResultList>", "<ResultList><ResultOfQualificationConfirmation><InsurerNumber>06130011</InsurerNumber><InsuredIdentificationNumber>1</InsuredIdentificationNumber><Birthdate>20000101</Birthdate></ResultOfQualificationConfirmation>")
                 .into_bytes(),
             "holds 2 ResultOfQualificationConfirmation",
+            unreadable,
         ),
     ];
-    for (uri, body, expected) in cases {
+    for (uri, body, expected, answered) in cases {
         let (status, ct, v) = send(&app, post_xml(uri, body)).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {v}");
+        assert_eq!(status, answered, "{uri}: {v}");
+        if answered == unreadable {
+            assert_eq!(v["type"], "/problems/unreadable-result", "{v}");
+        }
         assert_eq!(ct.as_deref(), Some("application/problem+json"));
         assert!(v.to_string().contains(expected), "{expected} in {v}");
         assert!(!v.to_string().contains(&pop.personas[0].insured.number));

@@ -397,7 +397,8 @@ async fn what_cannot_be_computed_is_said_and_why() {
                 b["earlier_visits"] = json!([{"date": "2026-04-01", "parts": [{"points": 1}]}]);
                 b
             },
-            StatusCode::UNPROCESSABLE_ENTITY,
+            // The document requires it (ChargeVisitWithId): 400.
+            StatusCode::BAD_REQUEST,
             "earlier_visits[0].visit_id",
             "is required",
         ),
@@ -407,7 +408,8 @@ async fn what_cannot_be_computed_is_said_and_why() {
                 b["subsidies"][0]["payer_number"] = json!("21136016");
                 b
             },
-            StatusCode::BAD_REQUEST,
+            // Eight digits as the document says; the check digit is a rule in words (422).
+            StatusCode::UNPROCESSABLE_ENTITY,
             "subsidies[0].payer_number",
             "check digit",
         ),
@@ -421,6 +423,37 @@ async fn what_cannot_be_computed_is_said_and_why() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "visit.care",
             "outpatient",
+        ),
+        // What the document states, the server refuses as it does (400).
+        (
+            {
+                let mut b = base();
+                b["subsidies"][0]["recipient_number"] = json!("12 34");
+                b
+            },
+            StatusCode::BAD_REQUEST,
+            "subsidies[0].recipient_number",
+            "1–30 digits, letters or hyphens",
+        ),
+        (
+            {
+                let mut b = base();
+                b["correction"] = json!(false);
+                b
+            },
+            StatusCode::BAD_REQUEST,
+            "correction",
+            "not a field of a quote",
+        ),
+        (
+            {
+                let mut b = base();
+                b["visit"]["parts"][0]["points"] = json!(1_000_000_001_u64);
+                b
+            },
+            StatusCode::BAD_REQUEST,
+            "visit.parts[0].points",
+            "is over 1000000000",
         ),
     ];
     for (body, status, field, reason) in cases {
@@ -450,11 +483,12 @@ async fn what_cannot_be_computed_is_said_and_why() {
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "not a check id: {p}");
-    // Committing needs a visit id (a quote does not): the parts do not fit together, 422.
+    // Committing needs a visit id (a quote does not): the document's ChargeCommitRequest
+    // requires it, so 400.
     let (s, p) = commit(&app, base()).await;
     assert_eq!(
         (s, p["errors"][0]["field"].clone()),
-        (StatusCode::UNPROCESSABLE_ENTITY, json!("visit.visit_id"))
+        (StatusCode::BAD_REQUEST, json!("visit.visit_id"))
     );
     // A malformed field and one that does not fit: 400, both listed.
     let mut both = base();
@@ -1326,4 +1360,90 @@ async fn the_openapi_examples_of_the_charge_requests_are_answered() {
         };
         assert_eq!(s, expected, "{name}: {v}");
     }
+}
+
+#[tokio::test]
+async fn whole_numbers_written_as_decimals_are_read_as_integers() {
+    // JSON Schema's `integer` admits `100.0` and `1e2`; so does the gateway.
+    let (app, _) = in_process_app();
+    let body = |points: Value| {
+        json!({"subsidies": seishin(), "insurance": {"kind": "health_insurance", "share_percent": 30.0},
+               "visit": {"date": "2026-04-01", "parts": [{"points": points, "subsidies": [1.0]}]}})
+    };
+    let (s, exact) = quote(&app, body(json!(100))).await;
+    assert_eq!(s, StatusCode::OK, "{exact}");
+    for written in [json!(100.0), serde_json::from_str::<Value>("1e2").unwrap()] {
+        let (s, p) = quote(&app, body(written.clone())).await;
+        assert_eq!(s, StatusCode::OK, "{written}: {p}");
+        assert_eq!(p["patient_pays"], exact["patient_pays"]);
+    }
+    let (s, p) = quote(&app, body(json!(100.5))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{p}");
+    assert_eq!(p["errors"][0]["field"], "visit.parts[0].points", "{p}");
+}
+
+#[tokio::test]
+async fn the_ledger_routes_refuse_what_the_document_refuses_and_check_digits_in_words() {
+    let (app, _) = in_process_app();
+    let get = |q: &str| {
+        let app = app.clone();
+        let path = format!("/v1/ledgers?{q}");
+        async move { send(&app, Method::GET, &path, None).await }
+    };
+    // A check digit that does not fit: eight digits as the document says, so 422.
+    let (s, p) = get("payer_number=21136016&recipient_number=1234566&month=2026-04").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert_eq!(p["type"], "/problems/inconsistent-request");
+    assert_eq!(p["errors"][0]["field"], "payer_number");
+    // Not the document's pattern: 400, with every field in error.
+    let (s, p) = get("payer_number=2113601&recipient_number=%E3%81%82&month=2026-4").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{p}");
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["payer_number", "recipient_number", "month"], "{p}");
+    // Full-width digits are the same certificate as ASCII ones.
+    let (s, ascii) = get("payer_number=21136015&recipient_number=1234566&month=2026-04").await;
+    assert_eq!(s, StatusCode::OK, "{ascii}");
+    let (s, wide) = get(
+        "payer_number=21136015&recipient_number=%EF%BC%91%EF%BC%92%EF%BC%93%EF%BC%94%EF%BC%95%EF%BC%96%EF%BC%96&month=2026-04",
+    )
+    .await;
+    assert_eq!((s, &wide), (StatusCode::OK, &ascii));
+    // A 管理票 entry: the check digit 422, an institution past 40 characters or with a control
+    // character 400.
+    let entry = |payer: &str, institution: &str| {
+        json!({"payer_number": payer, "recipient_number": "1234566", "date": "2026-04-02",
+               "amount": 100, "institution": institution})
+    };
+    let (s, p) = send(
+        &app,
+        Method::POST,
+        "/v1/ledger-entries",
+        Some(entry("21136016", "さくら薬局")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    for bad in ["あ".repeat(41), "さくら\u{7}薬局".to_owned()] {
+        let (s, p) = send(
+            &app,
+            Method::POST,
+            "/v1/ledger-entries",
+            Some(entry("21136015", &bad)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{p}");
+        assert_eq!(p["errors"][0]["field"], "institution", "{p}");
+    }
+    let (s, p) = send(
+        &app,
+        Method::POST,
+        "/v1/ledger-entries",
+        Some(entry("21136015", &"あ".repeat(40))),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
 }

@@ -28,7 +28,8 @@ pub struct ChargeQuoteRequest {
     /// The subsidies typed from paper certificates. The parts name them by their position here
     /// (1 = the first), never reordered; the charge is computed in the priority rules' order,
     /// which the answer gives as each subsidy's `receipt_order` (and warns when it differs).
-    /// Give this or `check_id`.
+    /// Give this or `check_id`. At most 4 (第1公費 to 第4公費).
+    #[schema(max_items = 4)]
     pub subsidies: Option<Vec<InlineSubsidyDto>>,
     pub insurance: ChargeInsuranceDto,
     /// The visit to quote (or commit).
@@ -39,8 +40,7 @@ pub struct ChargeQuoteRequest {
     #[serde(default)]
     pub earlier_visits: Vec<ChargeVisitDto>,
     /// `POST /v1/charges` only: replace a committed visit whose request differs (a new version).
-    #[serde(default)]
-    pub correction: bool,
+    pub correction: Option<bool>,
 }
 
 /// A paper certificate (受給者証) typed in. `Debug` leaves out the recipient number.
@@ -52,7 +52,7 @@ pub struct InlineSubsidyDto {
     pub payer_number: String,
     /// 公費受給者番号: required for a programme whose monthly cap is shared across institutions
     /// (the 管理票 ledger is kept under it), unless `no_ledger` is set.
-    #[schema(example = "1234566")]
+    #[schema(example = "1234566", pattern = "^[0-9A-Za-z０-９Ａ-Ｚａ-ｚ-]{1,30}$")]
     pub recipient_number: Option<String>,
     /// 所得区分 as printed (難病: 一般所得Ⅰ …; 自立支援: 中間所得1 …): the master's cap. Matched
     /// as typed alike (full-width, spaces, Ⅱ or 2); a class the programme does not have is
@@ -62,10 +62,10 @@ pub struct InlineSubsidyDto {
     /// 追加条件 codes (`01-1` 高額かつ長期 …).
     pub conditions: Option<Vec<String>>,
     /// The monthly cap (自己負担上限額) printed on the certificate; wins over the master.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub monthly_cap: Option<i64>,
     /// 生活保護: the 医療券's 本人支払額 for the month.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub own_payment: Option<i64>,
     /// The caller keeps no 管理票 ledger for this certificate: a shared monthly cap is then
     /// quoted without a recipient number, from this request's visits alone (nothing is read
@@ -139,6 +139,7 @@ pub struct ChargeVisitDto {
     /// `outpatient` (default) or `inpatient`.
     pub care: Option<CareDto>,
     /// The bill in parts, one per set of payers (負担区分).
+    #[schema(min_items = 1)]
     pub parts: Vec<ChargePartDto>,
     /// Inpatient only: the meals in hospital by day (入院時食事療養・生活療養), 1 to 3 a day, each
     /// day once, in the visit's month. The patient's 標準負担額 comes from the masters by date and
@@ -194,16 +195,17 @@ pub enum MealClassDto {
 #[serde(deny_unknown_fields)]
 pub struct ChargePartDto {
     /// 点数 (× 10 yen). Give this or `yen`.
-    #[schema(example = 1520, minimum = 0)]
+    #[schema(example = 1520, minimum = 0, maximum = 1_000_000_000)]
     pub points: Option<i64>,
     /// The 10割 cost in yen.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub yen: Option<i64>,
     /// The 公費 covering it, by their position in the request's `subsidies` (or the check
-    /// answer's `order`), 1 = the first. Or give `burden_code`; neither: insurance only.
+    /// answer's `order`), 1 = the first, 4 at most. Or give `burden_code`; neither: insurance
+    /// only.
     pub subsidies: Option<Vec<u8>>,
     /// 負担区分 (1, 2, 3, 5, …): its 第N公費 are the request's subsidies in the order given.
-    #[schema(example = "2")]
+    #[schema(example = "2", pattern = "^[0-9A-Z]$")]
     pub burden_code: Option<String>,
 }
 
@@ -359,22 +361,27 @@ pub struct LedgerEntryRequest {
     pub entry_id: Option<String>,
     #[schema(pattern = r"^[0-9]{8}$")]
     pub payer_number: String,
+    /// 公費受給者番号: 1–30 digits, letters or hyphens (half- or full-width).
+    #[schema(pattern = "^[0-9A-Za-z０-９Ａ-Ｚａ-ｚ-]{1,30}$")]
     pub recipient_number: String,
     #[schema(format = Date, pattern = r"^(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31|02-29)$")]
     pub date: String,
     /// 自己負担額 as written on the 管理票; 0 for a visit without an amount (it still counts
     /// toward a programme's visit limit where the programme counts other institutions' visits).
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub amount: i64,
     /// 医療費総額 (10割), when written.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub total_cost: Option<i64>,
     /// `outpatient` (default) or `inpatient`.
     pub care: Option<CareDto>,
-    /// The institution as the 管理票 names it (up to 40 characters).
+    /// The institution as the 管理票 names it (up to 40 characters, no control characters).
+    #[schema(
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f\\xad\\u061c\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb]{0,40}$"
+    )]
     pub institution: Option<String>,
     /// The certificate's monthly cap, to show the remainder.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub monthly_cap: Option<i64>,
 }
 

@@ -23,11 +23,13 @@ from pmh_gateway_client.api.subsidy_checks import create_subsidy_check
 from pmh_gateway_client.models import (
     AnswerSource,
     AnswerStatus,
+    ChargeCommitRequest,
     ChargeInsuranceDto,
     ChargePartDto,
     ChargeQuoteRequest,
     ChargeQuoteResponse,
     ChargeVisitDto,
+    ChargeVisitWithId,
     InsuranceKindDto,
     InsuredDto,
     LedgerDto,
@@ -94,16 +96,20 @@ def main():
     print("== 2. quote the visit's window charge (parts name subsidies by the answer's order)")
     today = answer.service_date
     visit_id = f"EXAMPLE-{today:%Y%m%d}-{os.getpid()}"
-    body = ChargeQuoteRequest(
+    insurance = ChargeInsuranceDto(kind=InsuranceKindDto.HEALTH_INSURANCE, share_percent=30)
+    parts = [ChargePartDto(points=1520, subsidies=[s.order for s in answer.subsidies])]
+    quoted = ChargeQuoteRequest(
         check_id=answer.check_id,
-        insurance=ChargeInsuranceDto(kind=InsuranceKindDto.HEALTH_INSURANCE, share_percent=30),
-        visit=ChargeVisitDto(
-            visit_id=visit_id,
-            date=today,
-            parts=[ChargePartDto(points=1520, subsidies=[s.order for s in answer.subsidies])],
-        ),
+        insurance=insurance,
+        visit=ChargeVisitDto(visit_id=visit_id, date=today, parts=parts),
     )
-    q = quote_charge.sync_detailed(client=client, body=body).parsed
+    # A commit is the same body, its visit id required (ChargeVisitWithId).
+    body = ChargeCommitRequest(
+        check_id=answer.check_id,
+        insurance=insurance,
+        visit=ChargeVisitWithId(visit_id=visit_id, date=today, parts=parts),
+    )
+    q = quote_charge.sync_detailed(client=client, body=quoted).parsed
     assert isinstance(q, ChargeQuoteResponse), q
     print(f"  window {yen(q.window_charge)} (before rounding {yen(q.charge_before_rounding)})")
     for s in q.subsidies:

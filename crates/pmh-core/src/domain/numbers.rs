@@ -36,6 +36,17 @@ pub enum NumberError {
     ControlCharacter,
 }
 
+impl NumberError {
+    /// The number has the right form, but its last digit does not fit the others: a rule no
+    /// pattern states, so the API answers it 422 rather than 400.
+    pub fn is_check_digit(&self) -> bool {
+        matches!(
+            self,
+            Self::PublicCheckDigit { .. } | Self::CheckDigit { .. }
+        )
+    }
+}
+
 fn digits_of_len(
     s: &str,
     lens: &'static [usize],

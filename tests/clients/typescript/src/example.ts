@@ -66,7 +66,8 @@ async function main() {
 
   console.log("== 2. quote the visit's window charge (parts name subsidies by the answer's order)");
   const today = answer.service_date;
-  const body: components["schemas"]["ChargeQuoteRequest"] = {
+  // A commit's body (its visit id required: ChargeVisitWithId) is also a quote's.
+  const body: components["schemas"]["ChargeCommitRequest"] = {
     check_id: answer.check_id,
     insurance: { kind: "health_insurance", share_percent: 30 },
     visit: {
