@@ -7,6 +7,10 @@
 //! last confirmed answer while PMH fails (stale), `90` the upstream failed and nothing usable is
 //! cached.
 //!
+//! ORCA's fields mean what ORCA's API documentation says (`Money_*` is 固定額, the fixed amount,
+//! never a cap); the caps, the unit of the fixed amount and the 管理票 month are `Gateway_*`
+//! fields of the gateway's own. README's "The ORCA answer, field by field" is the table.
+//!
 //! ORCA registers at most four subsidies (第1〜第4公費). When more are active, the first four in
 //! order are rendered and the header says how many were left out (`Gateway_Omitted_Subsidies`,
 //! `Gateway_Warning`), so that nothing is dropped silently.
@@ -39,17 +43,31 @@ fn rate(rule: &CopayRule) -> String {
     }
 }
 
-/// ORCA's single amount per setting: the fixed amount, else the tightest period cap stated.
+/// ORCA's `Money_Admission` / `Money_Outpatient`, 入院ー固定額 / 外来ー固定額: the fixed amount
+/// the patient pays, and only that — `0` for a programme without one (free, or a share), the
+/// amount for one charged per visit or per day, empty when the rule is unknown. A cap is never
+/// put here (ORCA's patient API has no field for one): it goes in `Gateway_*_Limit_*`.
 fn money(rule: &CopayRule) -> String {
-    if rule.method == Some(CopayMethod::Free) {
-        return "0".into();
+    match rule.method {
+        Some(CopayMethod::Free | CopayMethod::Rate | CopayMethod::CopayRate) => "0".into(),
+        Some(CopayMethod::PerVisit | CopayMethod::PerDay) => {
+            rule.amount.map(|y| y.0.to_string()).unwrap_or_default()
+        }
+        None => String::new(),
     }
-    rule.amount
-        .or(rule.caps.per_visit)
-        .or(rule.caps.per_day)
-        .or(rule.caps.per_month)
-        .map(|y| y.0.to_string())
-        .unwrap_or_default()
+}
+
+/// What the fixed amount is charged per: `visit`, `day`, or empty (no fixed amount).
+fn money_per(rule: &CopayRule) -> &'static str {
+    match rule.method {
+        Some(CopayMethod::PerVisit) => "visit",
+        Some(CopayMethod::PerDay) => "day",
+        _ => "",
+    }
+}
+
+fn yen_text(y: Option<crate::domain::Yen>) -> OrcaValue {
+    OrcaValue::Text(y.map(|y| y.0.to_string()).unwrap_or_default())
 }
 
 fn entry(s: &MappedSubsidy, month: Option<&MonthTotalsDto>) -> Vec<(&'static str, OrcaValue)> {
@@ -84,9 +102,57 @@ fn entry(s: &MappedSubsidy, month: Option<&MonthTotalsDto>) -> Vec<(&'static str
             "Certificate_IssuedDate",
             date(s.validity.and_then(|v| v.from)),
         ),
+        // ORCA writes an open-ended certificate's 終了年月日 as 9999-12-31.
         (
             "Certificate_ExpiredDate",
-            date(s.validity.and_then(|v| v.to)),
+            match s.validity {
+                Some(v) if v.to.is_none() => Text("9999-12-31".into()),
+                v => date(v.and_then(|v| v.to)),
+            },
+        ),
+        // The rest is the gateway's own (ORCA ignores fields it does not know).
+        (
+            "Gateway_Admission_Money_Per",
+            Text(money_per(inpatient).into()),
+        ),
+        (
+            "Gateway_Admission_Limit_Visit",
+            yen_text(inpatient.caps.per_visit),
+        ),
+        (
+            "Gateway_Admission_Limit_Day",
+            yen_text(inpatient.caps.per_day),
+        ),
+        (
+            "Gateway_Admission_Limit_Month",
+            yen_text(inpatient.caps.per_month),
+        ),
+        (
+            "Gateway_Outpatient_Money_Per",
+            Text(money_per(outpatient).into()),
+        ),
+        (
+            "Gateway_Outpatient_Limit_Visit",
+            yen_text(outpatient.caps.per_visit),
+        ),
+        (
+            "Gateway_Outpatient_Limit_Day",
+            yen_text(outpatient.caps.per_day),
+        ),
+        (
+            "Gateway_Outpatient_Limit_Month",
+            yen_text(outpatient.caps.per_month),
+        ),
+        (
+            "Gateway_Limit_Shared",
+            Text(
+                if inpatient.monthly_cap_shared || outpatient.monthly_cap_shared {
+                    "True"
+                } else {
+                    "False"
+                }
+                .into(),
+            ),
         ),
         (
             "Gateway_Order",

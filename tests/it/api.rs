@@ -402,6 +402,46 @@ fn post_to(uri: &str, accept: Option<&str>, body: &Value) -> Request<Body> {
     b.body(Body::from(body.to_string())).unwrap()
 }
 
+/// ORCA's `Money_*` is 固定額 (the fixed amount, ORCA's patient API): a per-visit charge there, a
+/// monthly cap never — it goes in the gateway's own `Gateway_*_Limit_*` fields.
+#[tokio::test]
+async fn orca_money_is_the_fixed_amount_and_caps_are_the_gateways_fields() {
+    let (app, _) = in_process_app();
+    let pop = population();
+    let entry = |text: &str, i: usize| -> Value {
+        let v: Value = serde_json::from_str(text).unwrap();
+        v["publicinsurance_infores"]["PublicInsurance_Information"][i].clone()
+    };
+    let maru_ko = body_for(pop.find(&["showcase", "maru_ko"]).unwrap());
+    let (status, _, text) =
+        send_raw(&app, post_to("/v1/subsidy-checks/orca", None, &maru_ko)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let e = entry(&text, 0);
+    assert_eq!(
+        (
+            &e["Money_Outpatient"],
+            &e["Gateway_Outpatient_Money_Per"],
+            &e["Gateway_Outpatient_Limit_Month"]
+        ),
+        (&json!("200"), &json!("visit"), &json!("")),
+        "マル子: 200 yen a visit, no monthly cap: {e}"
+    );
+    let triple = body_for(pop.find(&["showcase", "triple"]).unwrap());
+    let (_, _, text) = send_raw(&app, post_to("/v1/subsidy-checks/orca", None, &triple)).await;
+    let seishin = entry(&text, 0);
+    assert_eq!(seishin["PublicInsurance_Name"], "精神通院");
+    assert_eq!(
+        (
+            &seishin["Rate_Outpatient"],
+            &seishin["Money_Outpatient"],
+            &seishin["Gateway_Outpatient_Limit_Month"],
+            &seishin["Gateway_Limit_Shared"]
+        ),
+        (&json!("0.10"), &json!("0"), &json!("5000"), &json!("True")),
+        "精神通院: 1割, no fixed amount, a shared monthly cap: {seishin}"
+    );
+}
+
 #[tokio::test]
 async fn the_same_answer_in_orca_and_fhir_renderings() {
     let (app, _) = in_process_app();
