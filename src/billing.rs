@@ -54,8 +54,8 @@ pub struct ChargeRequest {
     /// The request as parsed, canonical (what makes the same commit recognised again).
     pub fingerprint: String,
     pub certificates: Certificates,
-    /// Warnings about the request itself (code, message), passed on to the answer.
-    pub notices: Vec<(ChargeNotice, String)>,
+    /// Warnings about the request itself (code, Japanese, English), passed on to the answer.
+    pub notices: Vec<(ChargeNotice, String, String)>,
 }
 
 /// A request resolved, ready for the engine.
@@ -79,8 +79,8 @@ pub struct Prepared {
     pub visit_id: Option<String>,
     pub fingerprint: String,
     pub correction: bool,
-    /// Warnings about the request itself (code, message), for the answer.
-    pub notices: Vec<(ChargeNotice, String)>,
+    /// Warnings about the request itself (code, Japanese, English), for the answer.
+    pub notices: Vec<(ChargeNotice, String, String)>,
 }
 
 /// Why a charge could not be worked out or written.

@@ -138,7 +138,8 @@ fn day_or_push(field: &str, v: &str, errors: &mut Found) -> Option<NaiveDate> {
 /// A warning of the request itself (code, message in Japanese), for the answer.
 use crate::billing::ChargeNotice;
 
-type Notice = (ChargeNotice, String);
+/// A notice on a charge: its code, Japanese for the clerk, English beside it.
+type Notice = (ChargeNotice, String, String);
 
 /// The insurance of the request for the month of `day` (the quoted visit's date, when it
 /// parses): what the birthdate says, unless a flag given says otherwise (then a notice).
@@ -191,6 +192,9 @@ fn insurance(
                         s / 10,
                         by_age / 10
                     ),
+                    format!(
+                        "the share given ({s}%) differs from the birthdate's ({by_age}%: 20% before school, 30% under 70): computed as given; check the insurance card or the eligibility check"
+                    ),
                 ));
             }
             s
@@ -239,6 +243,9 @@ fn insurance(
                     "70歳以上の指定（{}）が生年月日と異なります。指定のとおり計算しました。高齢受給者証・資格確認の結果を確認してください",
                     if given { "70歳以上" } else { "70歳未満" }
                 ),
+                format!(
+                    "seventy_plus ({given}) differs from the birthdate: computed as given; check the 高齢受給者証 or the eligibility check"
+                ),
             ));
             Some(given)
         }
@@ -250,6 +257,10 @@ fn insurance(
                     format!(
                         "高額療養費の区分 {c} は生年月日から見た年齢（70歳{}）と合いません。区分のとおり計算しました",
                         if f.seventy_plus { "以上" } else { "未満" }
+                    ),
+                    format!(
+                        "高額療養費 class {c} is for the other age group than the birthdate's ({}): computed by the class",
+                        if f.seventy_plus { "70 or over" } else { "under 70" }
                     ),
                 ));
                 None
@@ -272,6 +283,9 @@ fn insurance(
                 format!(
                     "75歳到達月の指定（{}）が生年月日と異なります（75歳の誕生日が1日以外の月が到達月です）。指定のとおり計算しました",
                     if given { "到達月" } else { "到達月でない" }
+                ),
+                format!(
+                    "turning_75 ({given}) differs from the birthdate (the month of a 75th birthday that is not the 1st): computed as given"
                 ),
             ));
             given
@@ -848,9 +862,10 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
         .iter()
         .flat_map(|d| d.warnings.iter().map(WarningDto::from))
         .collect();
-    warnings.extend(p.notices.iter().map(|(code, message)| WarningDto {
+    warnings.extend(p.notices.iter().map(|(code, ja, en)| WarningDto {
         code: (*code).into(),
-        message: message.clone(),
+        message: en.clone(),
+        message_ja: ja.clone(),
     }));
     if p.described.iter().enumerate().any(|(i, d)| d.position != i) {
         let applied: Vec<String> = p
@@ -868,7 +883,8 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
             .collect();
         warnings.push(WarningDto {
             code: ChargeNotice::SubsidyOrderDiffers.into(),
-            message: format!(
+            message: "the subsidies were typed in another order than their priority: computed in priority order (each part keeps the numbers as typed); check the order of the 公費 on the receipt".into(),
+            message_ja: format!(
                 "公費の入力順が優先順位と異なります。優先順位のとおり {} の順で計算しました（各部分の公費は入力順の番号のまま）。レセプトの公費の順序を確認してください",
                 applied.join("、")
             ),
@@ -878,7 +894,8 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
     if ins.kind != InsuranceKind::None && ins.class.is_none() {
         warnings.push(WarningDto {
             code: ChargeNotice::NoHighCostClass.into(),
-            message: "高額療養費の区分（限度額適用区分）が指定されていません: 限度額を超えて窓口で請求するおそれがあります。オン資の区分か限度額適用認定証を確認してください".into(),
+            message: "no 高額療養費 class (限度額適用区分) given: the window may charge above the limit; check the class at オン資 or the 限度額適用認定証".into(),
+            message_ja: "高額療養費の区分（限度額適用区分）が指定されていません: 限度額を超えて窓口で請求するおそれがあります。オン資の区分か限度額適用認定証を確認してください".into(),
         });
     }
     ChargeQuoteResponse {

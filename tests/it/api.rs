@@ -178,9 +178,16 @@ async fn flags_and_warnings_reach_the_answer() {
         1,
         "kept, not dropped"
     );
+    let w = &v["subsidies"][0]["warnings"][0];
+    assert_eq!(w["code"], "payer_number_check_digit");
+    // A stable code, Japanese for the clerk, the occurrence in English beside it.
     assert_eq!(
-        v["subsidies"][0]["warnings"][0]["code"],
-        "payer_number_check_digit"
+        w["message_ja"],
+        "公費負担者番号の検証番号が合いません。受給者証の番号を確認してください。"
+    );
+    assert!(
+        w["message"].as_str().unwrap().contains("check digit"),
+        "{w}"
     );
 }
 

@@ -1036,6 +1036,13 @@ async fn a_receipt_remark_code_gives_the_class_and_no_class_is_a_warning() {
         .filter_map(|w| w["code"].as_str())
         .collect();
     assert!(codes.contains(&"no_high_cost_class"), "{none}");
+    for w in none["warnings"].as_array().unwrap() {
+        let ja = w["message_ja"].as_str().unwrap();
+        assert!(
+            !ja.is_ascii() && !w["message"].as_str().unwrap().is_empty(),
+            "{w}"
+        );
+    }
     let (_, with) = quote(&app, body(Some("A03"))).await;
     assert!(!with["warnings"].to_string().contains("no_high_cost_class"));
 }

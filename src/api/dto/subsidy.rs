@@ -205,7 +205,11 @@ pub struct WarningDto {
     /// A stable code, e.g. `payer_number_check_digit` (an open list: a later `/v1` may add one).
     #[schema(schema_with = crate::api::vocab::warning_code_schema)]
     pub code: AnyWarningCode,
+    /// This occurrence in English, with its details (never a personal number).
     pub message: String,
+    /// What the code means for the clerk, in Japanese (one text per code).
+    #[schema(example = "公費負担者番号の検証番号が合いません。受給者証の番号を確認してください。")]
+    pub message_ja: String,
 }
 
 impl From<&Warning> for WarningDto {
@@ -213,6 +217,7 @@ impl From<&Warning> for WarningDto {
         Self {
             code: w.code.into(),
             message: w.message.clone(),
+            message_ja: w.code.text_ja().to_owned(),
         }
     }
 }

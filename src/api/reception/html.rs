@@ -9,10 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use maud::{DOCTYPE, Markup, html};
 
 use crate::api::dto::{CapsDto, CopayDto, SubsidyCheckResponse, SubsidyDto, WarningDto};
-use crate::api::vocab::{
-    AnswerSource, AnswerStatus, AnyWarningCode, CopayMethodDto, FlagDto, SubsidyStatusDto,
-    WarningCodeDto,
-};
+use crate::api::vocab::{AnswerSource, AnswerStatus, CopayMethodDto, FlagDto, SubsidyStatusDto};
 use crate::domain::PatientDetails;
 use crate::domain::date::jst;
 use crate::service::{Alert, BoardRow, RowStatus};
@@ -258,26 +255,7 @@ fn flag_text(f: FlagDto) -> &'static str {
 }
 
 fn warning_text(w: &WarningDto) -> String {
-    use WarningCodeDto as W;
-    let AnyWarningCode::Mapping(code) = w.code else {
-        return w.message.clone();
-    };
-    let ja = match code {
-        W::DesignatedInstitutionMismatch => Some("当院は指定医療機関に含まれていません"),
-        W::SingleOnlyCombined => Some("単独で請求する公費が他の公費と併用されています"),
-        W::PayerNumberCheckDigit => Some("公費負担者番号の検証番号が合いません"),
-        W::RecipientNumberCheckDigit => Some("受給者番号の検証番号が合いません"),
-        W::CapUnknown => Some("上限額が不明です（受給者証を確認）"),
-        W::CapConflict => Some("受給者証とマスタの上限額が異なります（受給者証を優先）"),
-        W::UnknownProgramme => Some("マスタにない公費です"),
-        W::SettingNotCovered => Some("この受診区分は対象外です"),
-        W::CertificateFieldUnreadable => Some("読み取れない項目があります"),
-        _ => None,
-    };
-    match ja {
-        Some(j) => format!("{j}（{}）", w.message),
-        None => w.message.clone(),
-    }
+    format!("{}（{}）", w.message_ja, w.message)
 }
 
 fn copy_button(label: &str, value: &str) -> Markup {

@@ -127,6 +127,82 @@ pub enum WarningCode {
     CertificateFieldUnreadable,
 }
 
+impl WarningCode {
+    /// What it means for the clerk, in Japanese: one sentence per code (the instance's details
+    /// are the warning's `message`).
+    pub const fn text_ja(self) -> &'static str {
+        match self {
+            Self::PayerNumberCheckDigit => {
+                "公費負担者番号の検証番号が合いません。受給者証の番号を確認してください。"
+            }
+            Self::PayerNumberMalformed => {
+                "公費負担者番号の形式が正しくありません（8桁の数字）。受給者証を確認してください。"
+            }
+            Self::PayerNumberMissing => {
+                "公費負担者番号がありません。紙の受給者証を確認してください。"
+            }
+            Self::RecipientNumberCheckDigit => {
+                "受給者番号の検証番号が合いません。受給者証の番号を確認してください。"
+            }
+            Self::RecipientNumberMalformed => {
+                "受給者番号の形式が正しくありません。受給者証を確認してください。"
+            }
+            Self::RecipientNumberMissing => {
+                "この公費には受給者番号が必要ですが、登録されていません。受給者証を確認してください。"
+            }
+            Self::RecipientNumberUnexpected => {
+                "この公費には受給者番号がありませんが、登録されています。受給者証を確認してください。"
+            }
+            Self::UnknownProgramme => {
+                "マスタにない公費です。負担の決まりが分からないため、受給者証を確認してください。"
+            }
+            Self::InvalidValidity => {
+                "有効期間が読み取れないため、この受給者証を適用していません。紙の受給者証を確認してください。"
+            }
+            Self::DesignatedInstitutionMismatch => {
+                "当院は受給者証の指定医療機関に含まれていません。この公費は使えません。"
+            }
+            Self::SingleOnlyCombined => {
+                "単独で請求する公費が、他の公費と同じ日に有効です。受給者証を確認してください。"
+            }
+            Self::TooManySubsidies => {
+                "有効な公費が多すぎます。1枚のレセプトに載せられるのは4つまでです。"
+            }
+            Self::DuplicateCertificate => {
+                "同じ公費負担者番号・受給者番号の受給者証が重複しています。"
+            }
+            Self::ReceiptTypeUnavailable => {
+                "レセプト種別を決められません（保険の情報が足りません）。"
+            }
+            Self::SettingNotCovered => {
+                "この公費はこの受診区分（外来・入院、医科・調剤）を対象としていません。"
+            }
+            Self::IncomeClassUnknown => {
+                "所得区分がマスタにないため、上限額が分かりません。受給者証を確認してください。"
+            }
+            Self::CapUnknown => "上限額が分かりません。受給者証を確認してください。",
+            Self::CapConflict => {
+                "受給者証とマスタで上限額が異なります。受給者証の額を使っています。"
+            }
+            Self::AgeOutsideProgramme => {
+                "年齢がこの公費の対象年齢の外です。受給者証を確認してください。"
+            }
+            Self::InsuranceKindNotCovered => "この公費は患者さんの保険の種類を対象としていません。",
+            Self::ProgrammeNotInForce => "この公費（地方単独）は受診日に実施されていません。",
+            Self::CalcCodeMissing => {
+                "計算用のコードがマスタにありません。レセコンで公費を確認してください。"
+            }
+            Self::RecipientNumberNotReceiptable => {
+                "受給者番号がレセプトの7桁に収まりません。請求の前に確認してください。"
+            }
+            Self::BurdenCodeMissing => "この公費の組み合わせの負担区分コードがマスタにありません。",
+            Self::CertificateFieldUnreadable => {
+                "受給者証の項目（上限額など）が読み取れません。値は「不明」で、「なし」ではありません。受給者証を確認してください。"
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Warning {
     pub code: WarningCode,
