@@ -912,7 +912,7 @@ fn answer(p: &Prepared, q: &Quote) -> ChargeQuoteResponse {
         subsidies,
         provisional: q.month.provisional.clone(),
         warnings,
-        trace: q.trace.clone(),
+        trace: q.trace.iter().map(Into::into).collect(),
         masters_version: p.masters.version(),
         committed: None,
     }

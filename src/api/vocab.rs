@@ -3,8 +3,8 @@
 //! from one list (the `vocabulary!` macro), so that the three cannot drift; `labels` gives the
 //! same words to the other renderings and the audit.
 //!
-//! Two sets are open by the compatibility policy (README, "Compatibility of `/v1`"): warning
-//! codes and flags may gain values within `/v1`. Their schemas list today's values and admit
+//! Three sets are open by the compatibility policy (README, "Compatibility of `/v1`"): warning
+//! codes, flags and a charge trace's codes may gain values within `/v1`. Their schemas list today's values and admit
 //! any string (`anyOf`), so that a generated client does not fail on a value it does not know.
 
 use serde::{Serialize, Serializer};
@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, Type};
 
 use crate::billing::ChargeNotice;
+use crate::charges::TraceCode;
 use crate::domain::{Care, Claim};
 use crate::mapping::{CapsSource, Flag, ProgrammeKind, SubsidyStatus, WarningCode};
 use crate::masters::CopayMethod;
@@ -309,6 +310,46 @@ pub fn warning_code_schema() -> Schema {
             .chain(ChargeNotice::ALL.iter().map(|c| c.as_str()))
             .collect::<Vec<_>>(),
         "A warning's stable code: one of these today; a later /v1 may add codes (show an unknown one as a warning with its message)",
+    )
+}
+
+vocabulary! {
+    /// What a charge's trace line says (README, "Window charges": the trace).
+    TraceCodeDto from TraceCode {
+        Month = "month" <= TraceCode::Month,
+        FromBirthdate = "from_birthdate" <= TraceCode::FromBirthdate,
+        KanrihyoElsewhere = "kanrihyo_elsewhere" <= TraceCode::KanrihyoElsewhere,
+        Receipt = "receipt" <= TraceCode::Receipt,
+        PartInsured = "part_insured" <= TraceCode::PartInsured,
+        PartUninsured = "part_uninsured" <= TraceCode::PartUninsured,
+        PartLimitNoClass = "part_limit_no_class" <= TraceCode::PartLimitNoClass,
+        PartLimitOver = "part_limit_over" <= TraceCode::PartLimitOver,
+        PartLimitWithin = "part_limit_within" <= TraceCode::PartLimitWithin,
+        LateElderlyCareOver = "late_elderly_care_over" <= TraceCode::LateElderlyCareOver,
+        LateElderlyCareWithin = "late_elderly_care_within" <= TraceCode::LateElderlyCareWithin,
+        Meals = "meals" <= TraceCode::Meals,
+        Subsidy = "subsidy" <= TraceCode::Subsidy,
+        PartNotJoined = "part_not_joined" <= TraceCode::PartNotJoined,
+        ReceiptNoClass = "receipt_no_class" <= TraceCode::ReceiptNoClass,
+        ReceiptLimitWithin = "receipt_limit_within" <= TraceCode::ReceiptLimitWithin,
+        ReceiptLimitOver = "receipt_limit_over" <= TraceCode::ReceiptLimitOver,
+        ReceiptTotal = "receipt_total" <= TraceCode::ReceiptTotal,
+        MonthTotal = "month_total" <= TraceCode::MonthTotal,
+        LaterVisits = "later_visits" <= TraceCode::LaterVisits,
+        WindowRefund = "window_refund" <= TraceCode::WindowRefund,
+        WindowSettled = "window_settled" <= TraceCode::WindowSettled,
+        WindowRounded = "window_rounded" <= TraceCode::WindowRounded,
+    }
+}
+
+/// The schema of a trace line's `code`: open, as warning codes are.
+pub fn trace_code_schema() -> Schema {
+    open(
+        &TraceCodeDto::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>(),
+        "A trace line's stable code: one of these today; a later /v1 may add codes (show an unknown one's text as it is)",
     )
 }
 

@@ -93,11 +93,14 @@ fn render(a: &ChargeQuoteResponse) -> String {
         let _ = writeln!(out, "Provisional: {p}");
     }
     for w in &a.warnings {
-        let _ = writeln!(out, "Warning: {}", w.message);
+        let _ = writeln!(out, "Warning: {}", w.message_ja);
+        let _ = writeln!(out, "         {}", w.message);
     }
     let _ = writeln!(out, "How:");
     for line in &a.trace {
-        let _ = writeln!(out, "  {line}");
+        let indent = "  ".repeat(usize::from(line.depth) + 1);
+        let _ = writeln!(out, "{indent}{}", line.ja);
+        let _ = writeln!(out, "{indent}  {}", line.en);
     }
     out
 }

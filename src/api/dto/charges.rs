@@ -242,8 +242,9 @@ pub struct ChargeQuoteResponse {
     pub provisional: Vec<String>,
     /// Doubts about the subsidies (from the mapping) that the clerk should see.
     pub warnings: Vec<super::WarningDto>,
-    /// Every step, in words: which limit, which cap, which rounding.
-    pub trace: Vec<String>,
+    /// Every step, in words: which limit, which cap, which rounding — each with a stable code,
+    /// in Japanese for the clerk and in English.
+    pub trace: Vec<TraceLineDto>,
     pub masters_version: String,
     /// `POST /v1/charges`: the version written (or the earlier commit repeated).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -345,6 +346,35 @@ pub struct MonthToDateDto {
     pub others: u64,
     pub total: u64,
     pub remaining: Option<u64>,
+}
+
+/// One step of a charge's computation.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"code": "window_rounded", "depth": 0,
+    "ja": "窓口：月の患者負担の累計は、この受診を含めて1,520円、含めないで0円。この受診の分は1,520円、10円未満を四捨五入して（健康保険法第75条）1,520円。",
+    "en": "Window: the month's patient total so far is 1,520円 with this visit and 0円 without it: the visit adds 1,520円; rounded to 10 yen (5 yen and over up, 健康保険法 §75): 1,520円."}))]
+pub struct TraceLineDto {
+    /// A stable code (an open list: a later `/v1` may add one).
+    #[schema(schema_with = crate::api::vocab::trace_code_schema)]
+    pub code: crate::api::vocab::TraceCodeDto,
+    /// 0: the month and the window; 1: a receipt's steps; 2: within a part's step.
+    #[schema(minimum = 0, maximum = 2)]
+    pub depth: u8,
+    /// For the clerk, in Japanese.
+    pub ja: String,
+    /// The same, in English.
+    pub en: String,
+}
+
+impl From<&crate::charges::TraceLine> for TraceLineDto {
+    fn from(l: &crate::charges::TraceLine) -> Self {
+        Self {
+            code: l.code.into(),
+            depth: l.depth,
+            ja: l.ja.clone(),
+            en: l.en.clone(),
+        }
+    }
 }
 
 /// An amount from the paper 自己負担上限額管理票 (another institution's). `Debug` leaves out

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use super::input::{
     ChargeError, Insurance, Method, Month, Setting, SpecificDisease, Subsidy, Visit,
 };
+use super::trace::{TraceCode, TraceLine, Words};
 use crate::domain::{AgeGroup, Care, InsuranceKind, Rounding, Yen};
 use crate::masters::{
     CountScope, CountUnit, CountWhen, HighCostLimits, KohiLimitRule, LimitKey, LimitStatus,
@@ -80,7 +81,7 @@ pub struct MonthCharges {
     /// Per subsidy: what is left of its monthly cap after this month's visits (and the amounts
     /// paid elsewhere, for a shared cap); `None` without a monthly cap.
     pub cap_remaining: Vec<Option<Yen>>,
-    pub trace: Vec<String>,
+    pub trace: Vec<TraceLine>,
     /// The provisional master rows the computation used.
     pub provisional: Vec<String>,
     /// The visits (ids) whose share a monthly cap (or a 本人支払額) cut, and the receipts
@@ -137,7 +138,7 @@ pub struct Quote {
     pub month_so_far: Yen,
     /// The same without the visit.
     pub month_without: Yen,
-    pub trace: Vec<String>,
+    pub trace: Vec<TraceLine>,
 }
 
 /// Computes the month: every visit given, every amount on the 管理票.
@@ -202,27 +203,56 @@ pub fn quote(m: &Month, visit_id: &str, masters: &MasterSnapshot) -> Result<Quot
     let shares = rows.into_iter().map(Yen).collect();
     let mut trace = with.trace.clone();
     if at + 1 < order.len() {
-        trace.push(format!(
-            "({} later visit(s) of the month are not part of this visit's charge.)",
-            order.len() - at - 1
+        let later = order.len() - at - 1;
+        trace.push(TraceLine::new(
+            TraceCode::LaterVisits,
+            0,
+            format!("（この月の後の受診{later}件は、この受診の窓口負担に含みません。）"),
+            format!("({later} later visit(s) of the month are not part of this visit's charge.)"),
         ));
     }
     if refund.0 > 0 {
-        trace.push(format!(
-            "Window: with this visit the month's patient total so far is {}, without it {}: the total went down (a 公費 part now joins the receipt's limit); {} is due back to the patient.",
-            with.patient, without.patient, refund
+        trace.push(TraceLine::new(
+            TraceCode::WindowRefund,
+            0,
+            format!(
+                "窓口：この受診を含めた月の患者負担の累計は{}、含めないと{}。累計が減った（公費の部分がレセプトの限度額に加わった）ため、{}を患者さんに返金します。",
+                with.patient, without.patient, refund
+            ),
+            format!(
+                "Window: with this visit the month's patient total so far is {}, without it {}: the total went down (a 公費 part now joins the receipt's limit); {} is due back to the patient.",
+                with.patient, without.patient, refund
+            ),
         ));
     } else if held {
-        trace.push(format!(
-            "Window: a cap or a limit sets the amount, so the visit settles the month to the yen: the month's patient total so far {} minus what the earlier windows collected {} = {} (not rounded to 10 yen, so that the month's windows add up to the cap or limit).",
-            with.patient,
-            Yen(earlier),
-            window
+        trace.push(TraceLine::new(
+            TraceCode::WindowSettled,
+            0,
+            format!(
+                "窓口：上限額または限度額で額が決まるため、この受診で月の負担を1円単位で精算します。月の患者負担の累計{} − これまでの窓口の徴収額{} = {}（月の窓口の合計が上限額・限度額と一致するよう、10円単位の端数処理はしません）。",
+                with.patient,
+                Yen(earlier),
+                window
+            ),
+            format!(
+                "Window: a cap or a limit sets the amount, so the visit settles the month to the yen: the month's patient total so far {} minus what the earlier windows collected {} = {} (not rounded to 10 yen, so that the month's windows add up to the cap or limit).",
+                with.patient,
+                Yen(earlier),
+                window
+            ),
         ));
     } else {
-        trace.push(format!(
-            "Window: the month's patient total so far is {} with this visit and {} without it: the visit adds {}; rounded to 10 yen (5 yen and over up, 健康保険法 §75): {}.",
-            with.patient, without.patient, exact, window
+        trace.push(TraceLine::new(
+            TraceCode::WindowRounded,
+            0,
+            format!(
+                "窓口：月の患者負担の累計は、この受診を含めて{}、含めないで{}。この受診の分は{}、10円未満を四捨五入して（健康保険法第75条）{}。",
+                with.patient, without.patient, exact, window
+            ),
+            format!(
+                "Window: the month's patient total so far is {} with this visit and {} without it: the visit adds {}; rounded to 10 yen (5 yen and over up, 健康保険法 §75): {}.",
+                with.patient, without.patient, exact, window
+            ),
         ));
     }
     Ok(Quote {
@@ -269,7 +299,7 @@ struct Calc<'a> {
     m: &'a Month,
     limits: &'a HighCostLimits,
     meal_charges: &'a MealCharges,
-    trace: Vec<String>,
+    trace: Vec<TraceLine>,
     provisional: BTreeSet<String>,
     /// Per subsidy: the monthly cap used so far by the computed visits.
     used: Vec<u64>,
@@ -332,8 +362,11 @@ fn compute(
         .filter_map(|r| r.meals.as_ref().map(|m| m.patient.0))
         .sum());
     let patient = Yen(receipts.iter().map(|r| r.patient.0).sum::<u64>() + meals.0);
-    calc.trace.push(format!(
-        "Month total at this institution: the patient pays {patient} before rounding."
+    calc.trace.push(TraceLine::new(
+        TraceCode::MonthTotal,
+        0,
+        format!("当院でのこの月の合計：端数処理の前の患者負担は{patient}。"),
+        format!("Month total at this institution: the patient pays {patient} before rounding."),
     ));
     let cap_remaining = m
         .subsidies()
@@ -442,66 +475,113 @@ impl Calc<'_> {
         let ins = self.m.insurance();
         let month = self.m.first_day().format("%Y-%m");
         let insurance = match ins.kind {
-            InsuranceKind::None => "no health insurance (公費のみ)".to_owned(),
-            kind => format!(
-                "{} {}割 ({})",
-                if kind == InsuranceKind::LateElderly {
+            InsuranceKind::None => {
+                Words::new("医療保険なし（公費のみ）", "no health insurance (公費のみ)")
+            }
+            kind => {
+                let name = if kind == InsuranceKind::LateElderly {
                     "後期高齢者"
                 } else {
                     "医保"
-                },
-                ins.patient_rate_percent / 10,
-                ins.age_group.label()
-            ),
+                };
+                let (share, group) = (ins.patient_rate_percent / 10, ins.age_group.label());
+                Words::new(
+                    format!("{name} {share}割（{group}）"),
+                    format!("{name} {share}割 ({group})"),
+                )
+            }
         };
         let class = match (ins.class, &ins.class_given_as) {
-            (Some(c), Some(given)) => {
-                format!("高額療養費 class {c} {} (given as {given})", c.name())
-            }
-            (Some(c), None) => format!("高額療養費 class {c} {}", c.name()),
-            (None, _) => "no 高額療養費 class given".to_owned(),
+            (Some(c), Some(given)) => Words::new(
+                format!("高額療養費の区分 {c} {}（{given} として指定）", c.name()),
+                format!("高額療養費 class {c} {} (given as {given})", c.name()),
+            ),
+            (Some(c), None) => Words::new(
+                format!("高額療養費の区分 {c} {}", c.name()),
+                format!("高額療養費 class {c} {}", c.name()),
+            ),
+            (None, _) => Words::new("高額療養費の区分の指定なし", "no 高額療養費 class given"),
         };
         let mut extras = Vec::new();
         if ins.many_times {
-            extras.push("多数回該当");
+            extras.push(Words::new("多数回該当", "多数回該当"));
         }
         if ins.turning_75 {
-            extras.push("75歳到達月 (limits halved)");
+            extras.push(Words::new(
+                "75歳到達月（限度額は半額）",
+                "75歳到達月 (limits halved)",
+            ));
         }
         match ins.specific_disease {
-            Some(SpecificDisease::Standard) => extras.push("特定疾病 (マル長)"),
-            Some(SpecificDisease::DialysisHighIncome) => {
-                extras.push("特定疾病 (マル長, 人工透析 上位所得)")
+            Some(SpecificDisease::Standard) => {
+                extras.push(Words::new("特定疾病（マル長）", "特定疾病 (マル長)"))
             }
+            Some(SpecificDisease::DialysisHighIncome) => extras.push(Words::new(
+                "特定疾病（マル長、人工透析 上位所得）",
+                "特定疾病 (マル長, 人工透析 上位所得)",
+            )),
             None => {}
         }
-        self.trace.push(format!(
-            "Month {month}: {visits} visit(s); {insurance}; {class}{}.",
-            if extras.is_empty() {
-                String::new()
-            } else {
-                format!("; {}", extras.join(", "))
-            }
+        let extras = Words::join(&extras);
+        let (ja_more, en_more) = if extras.en.is_empty() {
+            (String::new(), String::new())
+        } else {
+            (format!("、{}", extras.ja), format!("; {}", extras.en))
+        };
+        self.trace.push(TraceLine::new(
+            TraceCode::Month,
+            0,
+            format!(
+                "{month}：受診{visits}件、{}、{}{ja_more}。",
+                insurance.ja, class.ja
+            ),
+            format!(
+                "Month {month}: {visits} visit(s); {}; {}{en_more}.",
+                insurance.en, class.en
+            ),
         ));
         if !ins.from_birthdate.is_empty() {
-            self.trace.push(format!(
-                "From the patient's birthdate: {} (a flag given in the request wins).",
-                ins.from_birthdate.join(", ")
+            let given = ins.from_birthdate.join("、");
+            self.trace.push(TraceLine::new(
+                TraceCode::FromBirthdate,
+                0,
+                format!("生年月日から：{given}（要求で指定した値が優先）。"),
+                format!(
+                    "From the patient's birthdate: {} (a flag given in the request wins).",
+                    ins.from_birthdate.join(", ")
+                ),
             ));
         }
         for (i, s) in self.m.subsidies().iter().enumerate() {
-            let counted: Vec<String> = s
+            let counted: Vec<(String, String)> = s
                 .paid_elsewhere
                 .iter()
                 .filter(|e| s.shared_cap && self.until.is_none_or(|u| e.date <= u))
-                .map(|e| format!("{} on {}", e.amount, e.date.format("%m-%d")))
+                .map(|e| {
+                    (
+                        format!("{} {}", e.date.format("%m-%d"), e.amount),
+                        format!("{} on {}", e.amount, e.date.format("%m-%d")),
+                    )
+                })
                 .collect();
             if !counted.is_empty() {
-                self.trace.push(format!(
-                    "第{}公費 {}: on the 自己負担上限額管理票 and not computed here: {} (each counted where its date falls among the visits).",
-                    i + 1,
-                    s.label,
-                    counted.join(", ")
+                let ja: Vec<&str> = counted.iter().map(|(j, _)| j.as_str()).collect();
+                let en: Vec<&str> = counted.iter().map(|(_, e)| e.as_str()).collect();
+                self.trace.push(TraceLine::new(
+                    TraceCode::KanrihyoElsewhere,
+                    0,
+                    format!(
+                        "第{}公費 {}：自己負担上限額管理票の額（ここでは計算せず、日付の位置で数えます）：{}。",
+                        i + 1,
+                        s.label,
+                        ja.join("、")
+                    ),
+                    format!(
+                        "第{}公費 {}: on the 自己負担上限額管理票 and not computed here: {} (each counted where its date falls among the visits).",
+                        i + 1,
+                        s.label,
+                        en.join(", ")
+                    ),
                 ));
             }
         }
@@ -540,12 +620,7 @@ impl Calc<'_> {
     }
 
     /// A limit from the masters for `key`, applied to `cost`, in `care`.
-    fn limit(
-        &mut self,
-        key: LimitKey,
-        care: Care,
-        cost: u64,
-    ) -> Result<(u64, String), ChargeError> {
+    fn limit(&mut self, key: LimitKey, care: Care, cost: u64) -> Result<(u64, Words), ChargeError> {
         let ins = self.m.insurance();
         let day: NaiveDate = self.m.first_day();
         let group = match key {
@@ -566,22 +641,33 @@ impl Calc<'_> {
                 .insert(format!("high_cost_limits.csv: {}", row.reference()));
         }
         let half = |y: u64| if ins.turning_75 { y / 2 } else { y };
-        let halved = if ins.turning_75 {
-            ", halved (75歳到達月)"
+        let (halved_ja, halved) = if ins.turning_75 {
+            ("（75歳到達月のため半額）", ", halved (75歳到達月)")
         } else {
-            ""
+            ("", "")
         };
         let by_class = matches!(key, LimitKey::Class(_));
         let (amount, how) = if group == AgeGroup::SeventyPlus
             && care == Care::Outpatient
             && let Some(o) = row.outpatient
         {
-            (half(o.0), format!("外来 {}{halved}", Yen(half(o.0))))
+            let o = Yen(half(o.0));
+            (
+                o.0,
+                Words::new(format!("外来 {o}{halved_ja}"), format!("外来 {o}{halved}")),
+            )
         } else if by_class
             && ins.many_times
             && let Some(mt) = row.many_times
         {
-            (half(mt.0), format!("多数回 {}{halved}", Yen(half(mt.0))))
+            let mt = Yen(half(mt.0));
+            (
+                mt.0,
+                Words::new(
+                    format!("多数回 {mt}{halved_ja}"),
+                    format!("多数回 {mt}{halved}"),
+                ),
+            )
         } else if let Some(t) = row.threshold {
             let base = half(row.monthly.0);
             let t = half(t.0);
@@ -590,27 +676,48 @@ impl Calc<'_> {
                 .share(over * u64::from(row.percent_over_threshold), 100)
                 .0;
             let how = if over == 0 {
-                format!(
-                    "{} (the cost {} is not over {}: no 1% part){halved}",
-                    Yen(base),
-                    Yen(cost),
-                    Yen(t)
+                Words::new(
+                    format!(
+                        "{}（医療費{}は{}以下のため1%の加算なし）{halved_ja}",
+                        Yen(base),
+                        Yen(cost),
+                        Yen(t)
+                    ),
+                    format!(
+                        "{} (the cost {} is not over {}: no 1% part){halved}",
+                        Yen(base),
+                        Yen(cost),
+                        Yen(t)
+                    ),
                 )
             } else {
-                format!(
-                    "{} + ({} − {}) × 1% = {}{halved}",
+                let formula = format!(
+                    "{} + ({} − {}) × 1% = {}",
                     Yen(base),
                     Yen(cost),
                     Yen(t),
                     Yen(base + one)
+                );
+                Words::new(
+                    format!("{formula}{halved_ja}"),
+                    format!("{formula}{halved}"),
                 )
             };
             (base + one, how)
         } else {
-            let b = half(row.monthly.0);
-            (b, format!("{}{halved}", Yen(b)))
+            let b = Yen(half(row.monthly.0));
+            (
+                b.0,
+                Words::new(format!("{b}{halved_ja}"), format!("{b}{halved}")),
+            )
         };
-        Ok((amount, format!("{}: {how}", row.reference())))
+        Ok((
+            amount,
+            Words::new(
+                format!("{}：{}", row.reference_ja(), how.ja),
+                format!("{}: {}", row.reference(), how.en),
+            ),
+        ))
     }
 
     /// The 後期 2割 配慮措置 (高齢者の医療の確保に関する法律施行令 附則; the dated row
@@ -656,24 +763,43 @@ impl Calc<'_> {
             + Rounding::Yen
                 .share(over * u64::from(row.percent_over_threshold), 100)
                 .0;
-        let how = format!(
-            "{} ({} to {}): the insurance-only items' copay is held to {} + ({} − {}) × {}% = {}",
-            row.name,
-            row.valid_from,
-            row.valid_to.map_or_else(String::new, |d| d.to_string()),
+        let until = row.valid_to.map_or_else(String::new, |d| d.to_string());
+        let formula = format!(
+            "{} + ({} − {}) × {}% = {}",
             row.monthly,
             Yen(cost),
             Yen(t),
             row.percent_over_threshold,
             Yen(limit)
         );
+        let how = Words::new(
+            format!(
+                "{}（{}〜{}）：保険のみの項目の自己負担を {formula} までとします",
+                row.name, row.valid_from, until
+            ),
+            format!(
+                "{} ({} to {}): the insurance-only items' copay is held to {formula}",
+                row.name, row.valid_from, until
+            ),
+        );
         if cost > t && left > limit {
             self.held.receipts.insert(setting);
             let mut excess = left - limit;
-            self.trace.push(format!(
-                "  {how}: their copay {} is over it; 高額療養費 pays {} in kind.",
-                Yen(left),
-                Yen(excess)
+            self.trace.push(TraceLine::new(
+                TraceCode::LateElderlyCareOver,
+                1,
+                format!(
+                    "{}。自己負担{}が超えるため、高額療養費が{}を現物給付します。",
+                    how.ja,
+                    Yen(left),
+                    Yen(excess)
+                ),
+                format!(
+                    "{}: their copay {} is over it; 高額療養費 pays {} in kind.",
+                    how.en,
+                    Yen(left),
+                    Yen(excess)
+                ),
             ));
             for i in base {
                 let take = parts[i].left.min(excess);
@@ -682,8 +808,12 @@ impl Calc<'_> {
                 excess -= take;
             }
         } else {
-            self.trace
-                .push(format!("  {how}: their copay {} is within it.", Yen(left)));
+            self.trace.push(TraceLine::new(
+                TraceCode::LateElderlyCareWithin,
+                1,
+                format!("{}。自己負担{}はその範囲内です。", how.ja, Yen(left)),
+                format!("{}: their copay {} is within it.", how.en, Yen(left)),
+            ));
         }
         Ok(())
     }
@@ -715,11 +845,15 @@ impl Calc<'_> {
             "低所得Ⅰ" => Some(MealClass::LowIncomeI),
             _ => None,
         });
-        let (class, why) = match (ins.meal_class, by_class) {
-            (Some(c), _) => (c, "as given"),
-            (None, Some(c)) => (c, "by the 高額 class"),
-            (None, None) if designated => (MealClass::DesignatedDisease, "指定難病・小慢"),
-            (None, None) => (MealClass::General, "一般"),
+        let (class, why_ja, why) = match (ins.meal_class, by_class) {
+            (Some(c), _) => (c, "指定のとおり", "as given"),
+            (None, Some(c)) => (c, "高額療養費の区分から", "by the 高額 class"),
+            (None, None) if designated => (
+                MealClass::DesignatedDisease,
+                "指定難病・小慢",
+                "指定難病・小慢",
+            ),
+            (None, None) => (MealClass::General, "一般", "一般"),
         };
         let mut count = 0u32;
         let mut standard = 0u64;
@@ -736,13 +870,16 @@ impl Calc<'_> {
                 self.provisional
                     .insert(format!("meal_charges.csv: {}", row.reference()));
             }
-            rates.insert(format!("{} a meal ({})", row.per_meal, row.reference()));
+            rates.insert((
+                format!("1食{}（{}）", row.per_meal, row.reference_ja()),
+                format!("{} a meal ({})", row.per_meal, row.reference()),
+            ));
             count += u32::from(d.count);
             standard += row.per_meal.0 * u64::from(d.count);
         }
         let mut left = standard;
         let mut by_subsidy = Vec::new();
-        let mut how = Vec::new();
+        let mut how: Vec<Words> = Vec::new();
         for &s in &covering {
             let sub = &m.subsidies()[s];
             let name = format!("第{}公費 {}", s + 1, sub.label);
@@ -751,8 +888,9 @@ impl Calc<'_> {
                     "meal_programme_rules.csv: no rule for {}: its patient pays the meals",
                     sub.label
                 ));
-                how.push(format!(
-                    "{name} has no meal rule in the masters (the patient pays)"
+                how.push(Words::new(
+                    format!("{name}は食事の決まりがマスタにありません（患者負担）"),
+                    format!("{name} has no meal rule in the masters (the patient pays)"),
                 ));
                 continue;
             };
@@ -768,22 +906,44 @@ impl Calc<'_> {
                 MealRule::Reduced | MealRule::None => 0,
             };
             if pays > 0 {
-                how.push(format!("{name} pays {}", Yen(pays)));
+                how.push(Words::new(
+                    format!("{name}が{}を負担", Yen(pays)),
+                    format!("{name} pays {}", Yen(pays)),
+                ));
                 by_subsidy.push((s, Yen(pays)));
                 left -= pays;
             }
         }
-        self.trace.push(format!(
-            "  Meals (入院時食事療養・生活療養): {count}, the {} class ({why}): {}; 標準負担額 {}{}; the patient pays {} (outside the 高額 limits and the 公費 caps).",
-            class.key(),
-            rates.into_iter().collect::<Vec<_>>().join(", "),
-            Yen(standard),
-            if how.is_empty() {
-                String::new()
-            } else {
-                format!("; {}", how.join(", "))
-            },
-            Yen(left)
+        let how = Words::join(&how);
+        let rates_ja: Vec<&str> = rates.iter().map(|(j, _)| j.as_str()).collect();
+        let rates_en: Vec<&str> = rates.iter().map(|(_, e)| e.as_str()).collect();
+        self.trace.push(TraceLine::new(
+            TraceCode::Meals,
+            1,
+            format!(
+                "食事（入院時食事療養・生活療養）：{count}食、{}の区分（{why_ja}）：{}。標準負担額{}{}。患者負担は{}（高額療養費の限度額と公費の上限額の外）。",
+                class.name_ja(),
+                rates_ja.join("、"),
+                Yen(standard),
+                if how.ja.is_empty() {
+                    String::new()
+                } else {
+                    format!("、{}", how.ja)
+                },
+                Yen(left)
+            ),
+            format!(
+                "Meals (入院時食事療養・生活療養): {count}, the {} class ({why}): {}; 標準負担額 {}{}; the patient pays {} (outside the 高額 limits and the 公費 caps).",
+                class.key(),
+                rates_en.join(", "),
+                Yen(standard),
+                if how.en.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", how.en)
+                },
+                Yen(left)
+            ),
         ));
         Ok(Some(ReceiptMeals {
             count,
@@ -795,7 +955,7 @@ impl Calc<'_> {
     }
 
     /// The 特定疾病 limit, when the patient has one.
-    fn tokutei(&mut self, care: Care) -> Result<Option<(u64, String)>, ChargeError> {
+    fn tokutei(&mut self, care: Care) -> Result<Option<(u64, Words)>, ChargeError> {
         let ins = self.m.insurance();
         let key = match ins.specific_disease {
             None => return Ok(None),
@@ -814,11 +974,21 @@ impl Calc<'_> {
         let rate = insurance_rate(ins);
         let care = setting.care();
         let cost: u64 = vs.iter().map(|v| v.cost().0).sum();
-        self.trace.push(format!(
-            "Receipt {} ({} visit(s), cost {}):",
-            setting.label(),
-            vs.len(),
-            Yen(cost)
+        self.trace.push(TraceLine::new(
+            TraceCode::Receipt,
+            0,
+            format!(
+                "レセプト {}（受診{}件、医療費{}）：",
+                setting.label(),
+                vs.len(),
+                Yen(cost)
+            ),
+            format!(
+                "Receipt {} ({} visit(s), cost {}):",
+                setting.label(),
+                vs.len(),
+                Yen(cost)
+            ),
         ));
         // 1. Parts by payer set.
         let mut grouped: BTreeMap<Vec<usize>, Vec<(usize, u64)>> = BTreeMap::new();
@@ -837,18 +1007,38 @@ impl Calc<'_> {
             let insurance = cost - copay;
             let label = payers_label(m, &set);
             if has_insurance {
-                self.trace.push(format!(
-                    "  Part [{label}]: cost {}; insurance pays {}割 = {}; copay {}% = {}.",
-                    Yen(cost),
-                    (100 - rate) / 10,
-                    Yen(insurance),
-                    rate,
-                    Yen(copay)
+                self.trace.push(TraceLine::new(
+                    TraceCode::PartInsured,
+                    1,
+                    format!(
+                        "部分［{label}］：医療費{}、保険給付{}割 = {}、自己負担{}% = {}。",
+                        Yen(cost),
+                        (100 - rate) / 10,
+                        Yen(insurance),
+                        rate,
+                        Yen(copay)
+                    ),
+                    format!(
+                        "Part [{label}]: cost {}; insurance pays {}割 = {}; copay {}% = {}.",
+                        Yen(cost),
+                        (100 - rate) / 10,
+                        Yen(insurance),
+                        rate,
+                        Yen(copay)
+                    ),
                 ));
             } else {
-                self.trace.push(format!(
-                    "  Part [{label}]: cost {}; no insurance: all of it is left to the 公費.",
-                    Yen(cost)
+                self.trace.push(TraceLine::new(
+                    TraceCode::PartUninsured,
+                    1,
+                    format!(
+                        "部分［{label}］：医療費{}、保険なし：全額を公費が受け持ちます。",
+                        Yen(cost)
+                    ),
+                    format!(
+                        "Part [{label}]: cost {}; no insurance: all of it is left to the 公費.",
+                        Yen(cost)
+                    ),
                 ));
             }
             parts.push(PartState {
@@ -880,9 +1070,17 @@ impl Calc<'_> {
                 KohiLimitRule::PatientClass => match ins.class {
                     Some(c) => Some(self.limit(LimitKey::Class(c), care, p.cost)?),
                     None => {
-                        self.trace.push(format!(
-                            "    {}'s part is limited by the patient's 高額療養費 class, which was not given: no limit applied to it.",
-                            first.label
+                        self.trace.push(TraceLine::new(
+                            TraceCode::PartLimitNoClass,
+                            2,
+                            format!(
+                                "{}の部分の限度額は患者さんの高額療養費の区分で決まりますが、区分の指定がないため限度額を適用していません。",
+                                first.label
+                            ),
+                            format!(
+                                "{}'s part is limited by the patient's 高額療養費 class, which was not given: no limit applied to it.",
+                                first.label
+                            ),
                         ));
                         None
                     }
@@ -897,17 +1095,39 @@ impl Calc<'_> {
                 if p.left > l {
                     self.held.receipts.insert(setting);
                     p.high_cost = p.left - l;
-                    self.trace.push(format!(
-                        "    公費 part limit {how}: copay {} is over it; 高額療養費 pays {} in kind, {} is left.",
-                        Yen(p.left),
-                        Yen(p.high_cost),
-                        Yen(l)
+                    self.trace.push(TraceLine::new(
+                        TraceCode::PartLimitOver,
+                        2,
+                        format!(
+                            "公費の部分の限度額 {}：自己負担{}が超えるため、高額療養費が{}を現物給付し、{}が残ります。",
+                            how.ja,
+                            Yen(p.left),
+                            Yen(p.high_cost),
+                            Yen(l)
+                        ),
+                        format!(
+                            "公費 part limit {}: copay {} is over it; 高額療養費 pays {} in kind, {} is left.",
+                            how.en,
+                            Yen(p.left),
+                            Yen(p.high_cost),
+                            Yen(l)
+                        ),
                     ));
                     p.left = l;
                 } else {
-                    self.trace.push(format!(
-                        "    公費 part limit {how}: copay {} is within it.",
-                        Yen(p.left)
+                    self.trace.push(TraceLine::new(
+                        TraceCode::PartLimitWithin,
+                        2,
+                        format!(
+                            "公費の部分の限度額 {}：自己負担{}はその範囲内です。",
+                            how.ja,
+                            Yen(p.left)
+                        ),
+                        format!(
+                            "公費 part limit {}: copay {} is within it.",
+                            how.en,
+                            Yen(p.left)
+                        ),
                     ));
                 }
             }
@@ -953,14 +1173,27 @@ impl Calc<'_> {
         let patient: u64 = parts.iter().map(|p| p.left).sum();
         let pays: u64 = amounts.iter().map(|a| a.pays.0).sum();
         debug_assert_eq!(insurance + high + pays + patient, cost, "parts add up");
-        self.trace.push(format!(
-            "  Receipt {}: insurance {}, 高額療養費 {}, 公費 {}, patient {} (= cost {}).",
-            setting.label(),
-            Yen(insurance),
-            Yen(high),
-            Yen(pays),
-            Yen(patient),
-            Yen(cost)
+        self.trace.push(TraceLine::new(
+            TraceCode::ReceiptTotal,
+            1,
+            format!(
+                "レセプト {}：保険{}、高額療養費{}、公費{}、患者{}（= 医療費{}）。",
+                setting.label(),
+                Yen(insurance),
+                Yen(high),
+                Yen(pays),
+                Yen(patient),
+                Yen(cost)
+            ),
+            format!(
+                "Receipt {}: insurance {}, 高額療養費 {}, 公費 {}, patient {} (= cost {}).",
+                setting.label(),
+                Yen(insurance),
+                Yen(high),
+                Yen(pays),
+                Yen(patient),
+                Yen(cost)
+            ),
         ));
         let meals = self.meals(vs)?;
         Ok(ReceiptCharges {
@@ -993,7 +1226,7 @@ impl Calc<'_> {
             .expect("Month::new checked every part's subsidies cover its setting");
         let name = format!("第{}公費 {}", s + 1, sub.label);
         let left_total: u64 = on.iter().map(|&i| parts[i].left).sum();
-        let mut how: Vec<String> = Vec::new();
+        let mut how: Vec<Words> = Vec::new();
         let rate = match terms.method {
             Method::Rate { percent } => {
                 let p = u64::from(percent);
@@ -1001,12 +1234,16 @@ impl Calc<'_> {
                     && has_insurance
                     && insurance_rate < p
                 {
-                    how.push(format!(
-                        "{insurance_rate}% of the 10割 cost (the insurance rate, lower than the programme's {p}%)"
+                    how.push(Words::new(
+                        format!("10割の医療費の{insurance_rate}%（保険の負担割合。公費の{p}%より低いため）"),
+                        format!("{insurance_rate}% of the 10割 cost (the insurance rate, lower than the programme's {p}%)"),
                     ));
                     Some(insurance_rate)
                 } else {
-                    how.push(format!("{p}% of the 10割 cost"));
+                    how.push(Words::new(
+                        format!("10割の医療費の{p}%"),
+                        format!("{p}% of the 10割 cost"),
+                    ));
                     Some(p)
                 }
             }
@@ -1065,19 +1302,26 @@ impl Calc<'_> {
                     raw[v] = allocate(t, &left[v]);
                 }
             }
-            how.push(format!(
-                "{amount} per {} (or the copay if lower)",
-                match unit {
-                    CountUnit::Visit => "visit",
-                    CountUnit::Day => "day",
-                    CountUnit::FirstVisit => "初診 (first consultation)",
-                }
+            let (per_ja, per) = match unit {
+                CountUnit::Visit => ("1回", "visit"),
+                CountUnit::Day => ("1日", "day"),
+                CountUnit::FirstVisit => ("初診", "初診 (first consultation)"),
+            };
+            how.push(Words::new(
+                format!("{per_ja}{amount}（自己負担がそれより少なければその額）"),
+                format!("{amount} per {per} (or the copay if lower)"),
             ));
             if counting.scope == CountScope::All {
-                how.push("counting the visits at other institutions on the 管理票".into());
+                how.push(Words::new(
+                    "管理票にある他の医療機関の受診も数えます",
+                    "counting the visits at other institutions on the 管理票",
+                ));
             }
             if counting.when == CountWhen::Any {
-                how.push("counting also visits another 公費 made free".into());
+                how.push(Words::new(
+                    "他の公費で無料になった受診も数えます",
+                    "counting also visits another 公費 made free",
+                ));
             }
         }
         match terms.method {
@@ -1088,24 +1332,39 @@ impl Calc<'_> {
                         *x = terms.rounding.share(left[v][j] * u64::from(percent), 100).0;
                     }
                 }
-                how.push(format!("{percent}% of the copay left to it"));
+                how.push(Words::new(
+                    format!("受け持つ自己負担の{percent}%"),
+                    format!("{percent}% of the copay left to it"),
+                ));
             }
             Method::Monthly { amount } => {
                 raw.clone_from(&copay);
-                how.push(format!("up to {amount} a month (本人支払額)"));
+                how.push(Words::new(
+                    format!("月{amount}まで（本人支払額）"),
+                    format!("up to {amount} a month (本人支払額)"),
+                ));
             }
-            Method::Free => how.push("nothing to pay under it".into()),
+            Method::Free => how.push(Words::new("自己負担なし", "nothing to pay under it")),
             Method::Rate { .. } => {}
         }
         if let Some(n) = terms.charged_times_per_month {
-            how.push(format!("charged at most {n} times a month"));
+            how.push(Words::new(
+                format!("徴収は月{n}回まで"),
+                format!("charged at most {n} times a month"),
+            ));
         }
         if terms.rounding != Rounding::Yen && rate.is_some() {
-            how.push(format!("rounded {}", terms.rounding.label()));
+            how.push(Words::new(
+                format!("端数は{}", terms.rounding.label()),
+                format!("rounded {}", terms.rounding.label()),
+            ));
         }
         // Caps per visit, then per day.
         if let Some(c) = terms.caps.per_visit {
-            how.push(format!("cap {c} per visit"));
+            how.push(Words::new(
+                format!("1回の上限{c}"),
+                format!("cap {c} per visit"),
+            ));
             for r in raw.iter_mut() {
                 let t: u64 = r.iter().sum();
                 if t > c.0 {
@@ -1114,7 +1373,10 @@ impl Calc<'_> {
             }
         }
         if let Some(c) = terms.caps.per_day {
-            how.push(format!("cap {c} per day"));
+            how.push(Words::new(
+                format!("1日の上限{c}"),
+                format!("cap {c} per day"),
+            ));
             for day in day_groups(vs) {
                 let per_visit: Vec<u64> = day.iter().map(|&v| raw[v].iter().sum()).collect();
                 if per_visit.iter().sum::<u64>() > c.0 {
@@ -1129,16 +1391,33 @@ impl Calc<'_> {
         // of the same day (they were written when the patient came in).
         if let Some(cap) = terms.monthly_cap().map(|c| c.0) {
             let before = self.elsewhere(s, vs.first().map(|v| v.date));
-            how.push(format!(
-                "monthly cap {}{} with {} used before this receipt's first visit: {} remaining",
-                Yen(cap),
-                if sub.shared_cap {
-                    " (shared, 管理票)"
-                } else {
-                    ""
-                },
+            let (used, remaining) = (
                 Yen(self.used[s] + before),
-                Yen(cap.saturating_sub(self.used[s] + before))
+                Yen(cap.saturating_sub(self.used[s] + before)),
+            );
+            how.push(Words::new(
+                format!(
+                    "月の上限額{}{}、このレセプトの最初の受診の前に{}使用済み、残り{}",
+                    Yen(cap),
+                    if sub.shared_cap {
+                        "（管理票で共有）"
+                    } else {
+                        ""
+                    },
+                    used,
+                    remaining
+                ),
+                format!(
+                    "monthly cap {}{} with {} used before this receipt's first visit: {} remaining",
+                    Yen(cap),
+                    if sub.shared_cap {
+                        " (shared, 管理票)"
+                    } else {
+                        ""
+                    },
+                    used,
+                    remaining
+                ),
             ));
             let mut here = self.used[s];
             for (v, r) in raw.iter_mut().enumerate() {
@@ -1180,18 +1459,37 @@ impl Calc<'_> {
                     share += add;
                     extra -= add;
                 }
-                how.push(format!(
-                    "no 限度額適用認定証: it pays only up to the limit {how_limit}; above it the patient pays (高額療養費 is claimed later)"
+                how.push(Words::new(
+                    format!(
+                        "限度額適用認定証がないため、限度額 {} までしか負担しません。超える分は患者負担（高額療養費は後日請求）",
+                        how_limit.ja
+                    ),
+                    format!(
+                        "no 限度額適用認定証: it pays only up to the limit {}; above it the patient pays (高額療養費 is claimed later)",
+                        how_limit.en
+                    ),
                 ));
             }
         }
         let pays = left_total - share;
-        self.trace.push(format!(
-            "  {name}: {} is left to it; the patient's share: {} → {}; it pays {}.",
-            Yen(left_total),
-            how.join(", "),
-            Yen(share),
-            Yen(pays)
+        let how = Words::join(&how);
+        self.trace.push(TraceLine::new(
+            TraceCode::Subsidy,
+            1,
+            format!(
+                "{name}：受け持つ額{}、患者負担：{} → {}、公費の負担{}。",
+                Yen(left_total),
+                how.ja,
+                Yen(share),
+                Yen(pays)
+            ),
+            format!(
+                "{name}: {} is left to it; the patient's share: {} → {}; it pays {}.",
+                Yen(left_total),
+                how.en,
+                Yen(share),
+                Yen(pays)
+            ),
         ));
         Ok(SubsidyAmounts {
             subsidy: s,
@@ -1207,7 +1505,7 @@ impl Calc<'_> {
         &mut self,
         setting: Setting,
         parts: &mut [PartState],
-        tokutei: Option<(u64, String)>,
+        tokutei: Option<(u64, Words)>,
         high: &mut u64,
     ) -> Result<(), ChargeError> {
         let care = setting.care();
@@ -1225,11 +1523,20 @@ impl Calc<'_> {
             .collect();
         for (i, p) in parts.iter().enumerate() {
             if !joined.contains(&i) {
-                self.trace.push(format!(
-                    "  The part [{}] does not join the receipt's limit: its copay after its own limit, {}, is under {} (70歳未満).",
-                    payers_label(self.m, &p.set),
-                    Yen(p.after_limit),
-                    JOIN_THRESHOLD
+                let label = payers_label(self.m, &p.set);
+                self.trace.push(TraceLine::new(
+                    TraceCode::PartNotJoined,
+                    1,
+                    format!(
+                        "部分［{label}］はレセプトの限度額に加わりません：自身の限度額の後の自己負担{}が{}未満です（70歳未満）。",
+                        Yen(p.after_limit),
+                        JOIN_THRESHOLD
+                    ),
+                    format!(
+                        "The part [{label}] does not join the receipt's limit: its copay after its own limit, {}, is under {} (70歳未満).",
+                        Yen(p.after_limit),
+                        JOIN_THRESHOLD
+                    ),
                 ));
             }
         }
@@ -1246,27 +1553,50 @@ impl Calc<'_> {
             (a, b) => a.or(b),
         };
         let Some((limit, how)) = limit else {
-            self.trace.push(
-                "  No 高額療養費 class was given: the receipt's total is not held to a class limit (a patient who shows a 限度額適用認定証 or consents to it at オン資 gets the limit)."
-                    .into(),
-            );
+            self.trace.push(TraceLine::new(
+                TraceCode::ReceiptNoClass,
+                1,
+                "高額療養費の区分の指定がないため、レセプトの合計に区分の限度額を適用していません（限度額適用認定証の提示か、オン資での同意があれば適用されます）。",
+                "No 高額療養費 class was given: the receipt's total is not held to a class limit (a patient who shows a 限度額適用認定証 or consents to it at オン資 gets the limit).",
+            ));
             return Ok(());
         };
         let patient: u64 = joined.iter().map(|&i| parts[i].left).sum();
         if patient <= limit {
-            self.trace.push(format!(
-                "  Receipt limit {how}: the patient's {} is within it.",
-                Yen(patient)
+            self.trace.push(TraceLine::new(
+                TraceCode::ReceiptLimitWithin,
+                1,
+                format!(
+                    "レセプトの限度額 {}：患者負担{}はその範囲内です。",
+                    how.ja,
+                    Yen(patient)
+                ),
+                format!(
+                    "Receipt limit {}: the patient's {} is within it.",
+                    how.en,
+                    Yen(patient)
+                ),
             ));
             return Ok(());
         }
         let excess = patient - limit;
         self.held.receipts.insert(setting);
         *high += excess;
-        self.trace.push(format!(
-            "  Receipt limit {how}: the patient's {} is over it; 高額療養費 pays {} in kind.",
-            Yen(patient),
-            Yen(excess)
+        self.trace.push(TraceLine::new(
+            TraceCode::ReceiptLimitOver,
+            1,
+            format!(
+                "レセプトの限度額 {}：患者負担{}が超えるため、高額療養費が{}を現物給付します。",
+                how.ja,
+                Yen(patient),
+                Yen(excess)
+            ),
+            format!(
+                "Receipt limit {}: the patient's {} is over it; 高額療養費 pays {} in kind.",
+                how.en,
+                Yen(patient),
+                Yen(excess)
+            ),
         ));
         take_from_patient(self.m, parts, joined, excess);
         Ok(())

@@ -44,6 +44,7 @@ mod input;
 mod resolve;
 #[cfg(test)]
 mod tests;
+mod trace;
 
 pub use engine::{MonthCharges, Quote, ReceiptCharges, SubsidyAmounts, month, quote};
 pub use input::{
@@ -51,3 +52,4 @@ pub use input::{
     SpecificDisease, Subsidy, SubsidyMeals, Terms, Visit,
 };
 pub use resolve::{Described, Named, resolve, to_receipt_order};
+pub use trace::{TraceCode, TraceLine};

@@ -135,7 +135,7 @@ pub fn resolve(
                 };
             }
             kohi_limit = KohiLimitRule::None;
-            format!("{label} (償還払い: charged in full)")
+            format!("{label}（償還払い：窓口では全額）")
         } else {
             label
         };

@@ -168,7 +168,31 @@ const RX: Setting = Setting::Pharmacy;
 
 fn run(ins: Insurance, subs: Vec<Subsidy>, visits: Vec<Visit>, id: &str) -> Quote {
     let m = Month::new(ins, subs, visits).unwrap();
-    quote(&m, id, masters()).unwrap()
+    let q = quote(&m, id, masters()).unwrap();
+    every_line_in_both_languages(&q.trace);
+    q
+}
+
+/// Every trace line of every quote the tests compute: Japanese words for the clerk (no run of
+/// three Latin letters: no English left in it), English beside it, and each code's depth.
+fn every_line_in_both_languages(trace: &[TraceLine]) {
+    for l in trace {
+        let mut run = String::new();
+        for c in l.ja.chars().chain([' ']) {
+            if c.is_ascii_alphabetic() {
+                run.push(c);
+                continue;
+            }
+            assert!(
+                run.len() < 3,
+                "English {run:?} in the Japanese line {:?}",
+                l.ja
+            );
+            run.clear();
+        }
+        assert!(!l.ja.is_empty() && !l.en.is_empty(), "{l:?}");
+        assert!(l.depth <= 2, "{l:?}");
+    }
 }
 
 /// The receipt of a quote's month for a setting.
@@ -223,7 +247,7 @@ fn golden_2_late_elderly_1_wari_nanbyo() {
     );
     assert_eq!(split(receipt(&q, OUT)), (45_000, 0, vec![2_500], 2_500));
     assert!(
-        q.trace.iter().any(|l| l.contains("the insurance rate")),
+        q.trace.iter().any(|l| l.en.contains("the insurance rate")),
         "{:#?}",
         q.trace
     );
@@ -298,7 +322,7 @@ fn golden_6_inpatient_jiritsu_shien_and_insurance_only_items() {
     assert_eq!(r.subsidies[0].works_on, Yen(60_000));
     assert_eq!(r.subsidies[0].patient_share, Yen(20_000));
     assert_eq!(q.window_charge, Yen(83_430));
-    let t = q.trace.join("\n");
+    let t = english(&q.trace);
     assert!(
         t.contains("80,100円 + (600,000円 − 267,000円) × 1% = 83,430円"),
         "{t}"
@@ -330,7 +354,7 @@ fn golden_21000_rule_a_small_kohi_part_stays_out_of_the_class_limit() {
     let r = receipt(&q, IN);
     assert_eq!(split(r), (245_000, 9_570, vec![5_000], 90_430));
     assert_eq!(q.window_charge, Yen(90_430));
-    let t = q.trace.join("\n");
+    let t = english(&q.trace);
     assert!(t.contains("does not join the receipt's limit"), "{t}");
     assert!(!t.contains("Without any 公費"), "{t}");
 }
@@ -663,12 +687,12 @@ fn amounts_on_the_kanrihyo_count_where_their_date_falls() {
     let b = run(kenpo(30, None), vec![s.clone()], visits.clone(), "b");
     assert_eq!((a.window_charge, b.window_charge), (Yen(1_000), Yen(0)));
     assert!(
-        a.trace.iter().all(|t| !t.contains("2,000円 on 04-10")),
+        a.trace.iter().all(|t| !t.en.contains("2,000円 on 04-10")),
         "{:?}",
         a.trace
     );
     assert!(
-        b.trace.iter().any(|t| t.contains("2,000円 on 04-10")),
+        b.trace.iter().any(|t| t.en.contains("2,000円 on 04-10")),
         "{:?}",
         b.trace
     );
@@ -739,7 +763,7 @@ fn golden_late_elderly_2wari_care_measure() {
     assert!(
         q.trace
             .iter()
-            .any(|t| t.contains("配慮措置") && t.contains("11,000円")),
+            .any(|t| t.en.contains("配慮措置") && t.en.contains("11,000円")),
         "{:?}",
         q.trace
     );
@@ -773,7 +797,7 @@ fn golden_late_elderly_2wari_care_measure() {
     let q = one_visit(ins(), vec![], "2025-10-06", &[(80_000, &[])]);
     assert_eq!(q.window_charge, Yen(16_000));
     assert!(
-        q.trace.iter().all(|t| !t.contains("配慮措置")),
+        q.trace.iter().all(|t| !t.en.contains("配慮措置")),
         "{:?}",
         q.trace
     );
@@ -1468,6 +1492,7 @@ proptest! {
         let mut charged: i128 = 0;
         for v in m.visits() {
             let q = quote(&m, &v.id, masters()).unwrap();
+            every_line_in_both_languages(&q.trace);
             prop_assert_eq!(q.month_so_far.0 + q.refund.0, q.month_without.0 + q.exact_charge.0);
             // A visit a cap or limit sets settles the month's windows to the yen.
             if q.to_the_yen {
@@ -1586,8 +1611,17 @@ fn a_reimbursement_only_subsidy_lowers_nothing_at_the_window() {
     let q = run(kenpo(30, None), resolved(&cert), visits(), "v");
     assert_eq!(q.window_charge, Yen(15_000));
     assert!(
-        q.trace.iter().any(|l| l.contains("償還払い")),
+        q.trace.iter().any(|l| l.en.contains("償還払い")),
         "{:#?}",
         q.trace
     );
+}
+
+/// A trace's English lines, one per line.
+fn english(trace: &[TraceLine]) -> String {
+    trace
+        .iter()
+        .map(|l| l.en.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
 }

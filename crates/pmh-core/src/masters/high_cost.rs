@@ -118,6 +118,24 @@ impl HighCostLimit {
             }
         )
     }
+
+    /// The same in Japanese, for the trace's Japanese lines.
+    pub fn reference_ja(&self) -> String {
+        let key = match self.key {
+            LimitKey::Class(c) => format!("{c} "),
+            _ => String::new(),
+        };
+        format!(
+            "{key}{}（{}、{}から{}）",
+            self.name,
+            self.age_group.label(),
+            self.valid_from,
+            match self.status {
+                LimitStatus::Confirmed => "",
+                LimitStatus::Provisional => "、暫定",
+            }
+        )
+    }
 }
 
 #[derive(Debug, Default)]

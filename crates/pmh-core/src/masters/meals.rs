@@ -53,6 +53,19 @@ impl MealClass {
         }
     }
 
+    /// The class in Japanese, for the trace.
+    pub fn name_ja(self) -> &'static str {
+        match self {
+            Self::General => "一般",
+            Self::DesignatedDisease => "指定難病・小児慢性特定疾病",
+            Self::LowIncomeIi => "住民税非課税（低所得Ⅱ）",
+            Self::LowIncomeIiLong => "住民税非課税（低所得Ⅱ、長期該当）",
+            Self::LowIncomeI => "低所得Ⅰ",
+            Self::LivingI => "生活療養（Ⅰ）",
+            Self::LivingIi => "生活療養（Ⅱ）",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.key() == s)
     }
@@ -107,6 +120,19 @@ impl MealCharge {
             match self.status {
                 LimitStatus::Confirmed => "",
                 LimitStatus::Provisional => ", provisional",
+            }
+        )
+    }
+
+    /// The same in Japanese, for the trace's Japanese lines.
+    pub fn reference_ja(&self) -> String {
+        format!(
+            "{}（{}から{}）",
+            self.name,
+            self.valid_from,
+            match self.status {
+                LimitStatus::Confirmed => "",
+                LimitStatus::Provisional => "、暫定",
             }
         )
     }
