@@ -362,12 +362,13 @@ pub async fn add_entry(
         .add_ledger_entry(entry)
         .await
         .map_err(store_failed("the ledger could not be written"))?;
-    let again = match added {
-        EntryAdded::Added(_) => false,
-        EntryAdded::Again(_) => true,
+    let (id, again) = match added {
+        EntryAdded::Added(id) => (id, false),
+        EntryAdded::Again(id) => (id, true),
         EntryAdded::Conflict => return Err(BillingError::EntryIdTaken),
     };
     Ok(EntryAddedTo {
+        id,
         again,
         rows: month(books, card, date).await?,
     })
@@ -376,6 +377,8 @@ pub async fn add_entry(
 /// A 管理票 entry added (or found added before, the same request sent again) and the
 /// certificate's month after it.
 pub struct EntryAddedTo {
+    /// The entry's row (`DELETE /v1/ledger-entries/{id}`).
+    pub id: i64,
     /// The same entry was added before: nothing new was written.
     pub again: bool,
     pub rows: Vec<LedgerRow>,

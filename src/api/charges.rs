@@ -11,7 +11,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 
@@ -174,6 +174,15 @@ fn insurance(
         InsuranceKind::HealthInsurance if !f.seventy_plus => Some((30, "70歳未満 3割")),
         _ => None,
     });
+    if let Some(s) = d.share_percent
+        && ![10, 20, 30].contains(&s)
+    {
+        errors.push(FieldError {
+            field: "insurance.share_percent".into(),
+            reason: "is 10, 20 or 30".into(),
+        });
+        return None;
+    }
     let share = match (kind, d.share_percent) {
         (InsuranceKind::None, None) => 0,
         (InsuranceKind::None, Some(_)) => {
@@ -318,11 +327,10 @@ fn insurance(
             });
             Some(i)
         }
+        // Each field read (the share was checked above): what is left is how they fit
+        // together, a class for the other age group than the one given (422).
         Err(e) => {
-            errors.push(FieldError {
-                field: "insurance".into(),
-                reason: e.to_string(),
-            });
+            errors.unfit("insurance", e.to_string());
             None
         }
     }
@@ -1123,7 +1131,14 @@ async fn committed_response(
                 repeated: false,
             });
             rec.http_status = Some(201);
-            let response = (StatusCode::CREATED, Json(dto)).into_response();
+            let location = dto
+                .visit_id
+                .as_deref()
+                .and_then(|v| HeaderValue::from_str(&format!("/v1/charges/{v}")).ok());
+            let mut response = (StatusCode::CREATED, Json(dto)).into_response();
+            if let Some(l) = location {
+                response.headers_mut().insert(header::LOCATION, l);
+            }
             audit::then(st, rec, response).await
         }
         Ok(Committed::Repeated { version, answer }) => {
@@ -1346,7 +1361,15 @@ pub(super) async fn add_entry(
     };
     let key = fingerprint(&body);
     match added_entry(&st, &caller, rec, req, &key).await {
-        Ok((status, month)) => (status, Json(month)).into_response(),
+        Ok((status, month, id)) => {
+            let mut r = (status, Json(month)).into_response();
+            if status == StatusCode::CREATED
+                && let Ok(v) = HeaderValue::from_str(&format!("/v1/ledger-entries/{id}"))
+            {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            r
+        }
         Err(p) => p.into_response(),
     }
 }
@@ -1360,7 +1383,7 @@ pub(super) async fn added_entry(
     mut rec: AuditRecord,
     req: LedgerEntryRequest,
     body_fingerprint: &str,
-) -> Result<(StatusCode, LedgerDto), Problem> {
+) -> Result<(StatusCode, LedgerDto, i64), Problem> {
     async fn refuse(st: &AppState, mut rec: AuditRecord, p: Problem) -> Problem {
         audit::refused(&mut rec, &p);
         match audit::commit(st, rec).await {
@@ -1450,7 +1473,7 @@ pub(super) async fn added_entry(
     };
     rec.http_status = Some(status.as_u16());
     match audit::commit(st, rec).await {
-        Ok(()) => Ok((status, ledger_dto(date, &added.rows))),
+        Ok(()) => Ok((status, ledger_dto(date, &added.rows), added.id)),
         Err(_) => Err(Problem::audit_unavailable()),
     }
 }

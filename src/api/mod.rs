@@ -440,13 +440,22 @@ async fn reload_masters(
     )
 )]
 async fn problem_type(axum::extract::Path(kind): axum::extract::Path<String>) -> Response {
-    use maud::{DOCTYPE, html};
     let Some(k) = problem::ProblemKind::from_slug(&kind) else {
         return Problem::not_found("no such problem type; each one is listed in /openapi.json")
             .into_response();
     };
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        problem_page(k),
+    )
+        .into_response()
+}
+
+/// The page a problem `type` resolves to.
+fn problem_page(k: problem::ProblemKind) -> String {
+    use maud::{DOCTYPE, html};
     let (ja, en) = k.explanation();
-    let page = html! {
+    html! {
         (DOCTYPE)
         html lang="ja" {
             head { meta charset="utf-8"; title { (k.uri()) " — pmh-gateway" } }
@@ -457,12 +466,8 @@ async fn problem_type(axum::extract::Path(kind): axum::extract::Path<String>) ->
                 p lang="en" { (en) }
             }
         }
-    };
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        page.into_string(),
-    )
-        .into_response()
+    }
+    .into_string()
 }
 
 /// Liveness: the process answers.

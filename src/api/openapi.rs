@@ -208,6 +208,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         }
     }
     commit_schemas(&mut doc);
+    answer_headers(&mut doc);
+    answer_examples(&mut doc);
     // Named examples of the charge requests, one per kind of input a receipt computer sends.
     for path in ["/v1/charge-quotes", "/v1/charges"] {
         let Some(body) = doc
@@ -315,6 +317,222 @@ fn commit_schemas(doc: &mut utoipa::openapi::OpenApi) {
         .and_then(|b| b.content.get_mut("application/json"))
         .expect("POST /v1/charges takes JSON");
     body.schema = Some(RefOr::Ref(Ref::from_schema_name("ChargeCommitRequest")));
+}
+
+/// The headers answers carry, on every response that carries them: `Content-Location` (a check
+/// answer is also kept under its check id, in its rendering), `Location` (a commit, a 管理票
+/// entry), `Retry-After` (every 503); and on every guarded operation the 503 problems any
+/// request can meet (the audit cannot record the access, the connection limit, the request
+/// deadline) beside a 503 answer.
+fn answer_headers(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::header::{Header, HeaderBuilder};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+    let header = |t: Type, description: &str| -> Header {
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(t))
+            .description(Some(description))
+            .build()
+    };
+    let problem = || {
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .build()
+    };
+    const BUSY: &str = "`/problems/audit-unavailable` (the access could not be recorded, so nothing is answered), `/problems/too-many-connections`, `/problems/request-timeout`: try again after `Retry-After`";
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for op in [item.get.as_mut(), item.post.as_mut(), item.delete.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            let guarded = op.security.is_some();
+            if guarded {
+                let busy = op
+                    .responses
+                    .responses
+                    .entry("503".into())
+                    .or_insert_with(|| {
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description(format!("Busy or unable to record: {BUSY}"))
+                                .build(),
+                        )
+                    });
+                if let RefOr::T(r) = busy
+                    && !r.content.contains_key("application/problem+json")
+                {
+                    r.content
+                        .insert("application/problem+json".into(), problem());
+                    if !r.description.contains("audit-unavailable") {
+                        r.description = format!("{} — or, as a problem: {BUSY}", r.description);
+                    }
+                }
+            }
+            for (status, response) in op.responses.responses.iter_mut() {
+                let RefOr::T(r) = response else { continue };
+                if status == "503" {
+                    r.headers.insert(
+                        "Retry-After".into(),
+                        header(Type::Integer, "Seconds before trying again"),
+                    );
+                }
+                let check_answer = path.starts_with("/v1/subsidy-checks")
+                    && (status == "200" || status == "503")
+                    && r.content.keys().any(|m| m != "application/problem+json");
+                if check_answer {
+                    r.headers.insert(
+                        "Content-Location".into(),
+                        header(Type::String, "Where this answer is kept, in this rendering: `/v1/subsidy-checks/{check_id}` (or `…/orca`, `…/orca-xml`, `…/fhir`), for `audit.answer_retention_hours`"),
+                    );
+                }
+                if status == "201" && path == "/v1/charges" {
+                    r.headers.insert(
+                        "Location".into(),
+                        header(
+                            Type::String,
+                            "The committed visit: `/v1/charges/{visit_id}` (void it with DELETE)",
+                        ),
+                    );
+                }
+                if status == "201" && path == "/v1/ledger-entries" {
+                    r.headers.insert(
+                        "Location".into(),
+                        header(
+                            Type::String,
+                            "The entry added: `/v1/ledger-entries/{id}` (void it with DELETE)",
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The answers' examples: real answers (`src/api/examples/`, kept equal to what the gateway
+/// answers by `tests/it/examples.rs`), on each schema an answer is written in, and on the
+/// media types whose answers differ by status (`unavailable`, a commit, ORCA's XML).
+fn answer_examples(doc: &mut utoipa::openapi::OpenApi) {
+    use serde_json::Value;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+
+    fn load(text: &str) -> Value {
+        serde_json::from_str(text).expect("an example file is JSON")
+    }
+    let confirmed = load(include_str!("examples/subsidy_check_confirmed.json"));
+    let none_found = load(include_str!("examples/subsidy_check_none_found.json"));
+    let unavailable = load(include_str!("examples/subsidy_check_unavailable.json"));
+    let fhir_unavailable = load(include_str!("examples/fhir_outcome_unavailable.json"));
+    let committed = load(include_str!("examples/charge_committed.json"));
+    let audit_record = load(include_str!("examples/audit_record.json"));
+    let orca_xml = Value::String(include_str!("examples/orca.xml").to_owned());
+    let orca_xml_unavailable =
+        Value::String(include_str!("examples/orca_unavailable.xml").to_owned());
+    let schemas = &mut doc
+        .components
+        .as_mut()
+        .expect("the document has components")
+        .schemas;
+    for (name, example) in [
+        ("SubsidyCheckResponse", confirmed.clone()),
+        ("OrcaJson", load(include_str!("examples/orca.json"))),
+        (
+            "FhirBundle",
+            load(include_str!("examples/fhir_bundle.json")),
+        ),
+        ("FhirOperationOutcome", fhir_unavailable),
+        (
+            "ChargeQuoteResponse",
+            load(include_str!("examples/charge_quote.json")),
+        ),
+        ("LedgerDto", load(include_str!("examples/ledger.json"))),
+        ("VoidDto", load(include_str!("examples/void.json"))),
+        ("Problem", load(include_str!("examples/problem.json"))),
+        ("AuditRecordDto", audit_record.clone()),
+    ] {
+        match schemas.get_mut(name) {
+            Some(RefOr::T(Schema::Object(o))) => o.example = Some(example),
+            _ => panic!("{name} is an object schema of the document"),
+        }
+    }
+    let named = |summary: &str, value: &Value| {
+        RefOr::T(
+            utoipa::openapi::example::ExampleBuilder::new()
+                .summary(summary)
+                .value(Some(value.clone()))
+                .build(),
+        )
+    };
+    let onshi_result = Value::String(include_str!("examples/onshi_result.xml").to_owned());
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if let Some(xml) = item
+            .post
+            .as_mut()
+            .and_then(|op| op.request_body.as_mut())
+            .and_then(|b| b.content.get_mut("application/xml"))
+        {
+            xml.example = Some(onshi_result.clone());
+        }
+        for op in [item.get.as_mut(), item.post.as_mut(), item.delete.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            for (status, response) in op.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                for (media, content) in response.content.iter_mut() {
+                    let answer = matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/SubsidyCheckResponse"));
+                    match (status.as_str(), media.as_str()) {
+                        ("200", "application/json") if answer => {
+                            content.examples.insert(
+                                "confirmed".into(),
+                                named("Three subsidies confirmed, 第1公費 first", &confirmed),
+                            );
+                            content.examples.insert(
+                                "none_found".into(),
+                                named(
+                                    "PMH returned nothing: unknown, ask for the paper certificate",
+                                    &none_found,
+                                ),
+                            );
+                        }
+                        ("503", "application/json") if answer => {
+                            content.example = Some(unavailable.clone());
+                        }
+                        ("201", "application/json") if path == "/v1/charges" => {
+                            content.example = Some(committed.clone());
+                        }
+                        (_, "application/xml") if status.starts_with('2') => {
+                            content.example = Some(orca_xml.clone());
+                        }
+                        ("503", "application/xml") => {
+                            content.example = Some(orca_xml_unavailable.clone());
+                        }
+                        ("200", "text/html") if path == "/problems/{kind}" => {
+                            content.example = Some(Value::String(super::problem_page(
+                                super::problem::ProblemKind::Unauthenticated,
+                            )));
+                        }
+                        ("200", "application/json") if path.starts_with("/v1/audit") => {
+                            content.example = Some(Value::Array(vec![audit_record.clone()]));
+                        }
+                        ("200", "application/jsonl") => {
+                            content.example = Some(Value::String(
+                                include_str!("examples/audit.jsonl").to_owned(),
+                            ));
+                        }
+                        ("200", "text/csv") => {
+                            content.example =
+                                Some(Value::String(include_str!("examples/audit.csv").to_owned()));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Example charge requests: from an earlier check; typed from paper in the caller's order with
@@ -430,6 +648,48 @@ mod tests {
         );
         let declared: BTreeSet<String> = T::ARRAYS.iter().map(|s| (*s).to_owned()).collect();
         assert_eq!(declared, out, "{name}: ARRAYS against the document");
+    }
+
+    /// Whether a media type of the document carries an example (its own, or its schema's).
+    fn exemplified(doc: &Value, media: &Value) -> bool {
+        if media.get("example").is_some() || media.get("examples").is_some() {
+            return true;
+        }
+        let schema = &media["schema"];
+        let schema = match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) => &doc["components"]["schemas"][r.rsplit('/').next().unwrap()],
+            None => schema,
+        };
+        schema.get("example").is_some() || schema.get("examples").is_some()
+    }
+
+    #[test]
+    fn every_request_body_and_every_answer_has_an_example() {
+        let doc = serde_json::to_value(super::document()).unwrap();
+        let mut missing = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let mut contents: Vec<(String, &Value)> = Vec::new();
+                for (media, c) in op["requestBody"]["content"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                {
+                    contents.push((format!("request {media}"), c));
+                }
+                for (status, r) in op["responses"].as_object().into_iter().flatten() {
+                    for (media, c) in r["content"].as_object().into_iter().flatten() {
+                        contents.push((format!("{status} {media}"), c));
+                    }
+                }
+                for (what, c) in contents {
+                    if !exemplified(&doc, c) {
+                        missing.push(format!("{method} {path} {what}"));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "without an example: {missing:#?}");
     }
 
     #[test]

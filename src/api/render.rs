@@ -48,7 +48,21 @@ pub fn render(
         Rendering::Fhir => serde_json::to_vec(&fhir::render(outcome, advice(outcome)))
             .map(|b| ("application/fhir+json", b)),
     };
-    respond(status, written)
+    let mut r = respond(status, written);
+    // The answer is also kept under its check id, in this rendering (`GET …/{check_id}…`).
+    let suffix = match rendering {
+        Rendering::Json => "",
+        Rendering::Orca => "/orca",
+        Rendering::OrcaXml => "/orca-xml",
+        Rendering::Fhir => "/fhir",
+    };
+    if r.status() != StatusCode::INTERNAL_SERVER_ERROR
+        && let Ok(v) =
+            HeaderValue::from_str(&format!("/v1/subsidy-checks/{}{suffix}", outcome.check_id))
+    {
+        r.headers_mut().insert(header::CONTENT_LOCATION, v);
+    }
+    r
 }
 
 /// The HTTP status of an answer: 503 for `unavailable`, else 200.

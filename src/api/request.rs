@@ -414,28 +414,33 @@ pub fn parse_check_request(body: &[u8], today: ServiceDate) -> Result<CheckReque
     let service_date = req.service_date.as_deref().and_then(|s| {
         date_field("service_date", date::parse_iso(s), &mut errors).map(ServiceDate::new)
     });
-    let insured = birthdate.and_then(|bd| {
-        InsuredIdentity::new(
-            &req.insured.insurer_number,
-            req.insured.symbol.as_deref(),
-            &req.insured.number,
-            req.insured.branch.as_deref(),
-            bd,
-        )
-        .map_err(|e| errors.push(insured_field_error(e)))
-        .ok()
-    });
+    // The numbers are read whether or not the birthdate is (every error at once): with an
+    // unreadable birthdate, against a stand-in date that no number depends on.
+    let stand_in = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date");
+    let insured = InsuredIdentity::new(
+        &req.insured.insurer_number,
+        req.insured.symbol.as_deref(),
+        &req.insured.number,
+        req.insured.branch.as_deref(),
+        birthdate.unwrap_or(stand_in),
+    )
+    .map_err(|e| errors.push(insured_field_error(e)))
+    .ok()
+    .filter(|_| birthdate.is_some());
     // What the identity reads but the document's patterns do not allow (an empty 記号, a
-    // space): refused as the document says, after the identity's own, more specific reasons.
-    if errors.is_empty() {
-        errors.extend(identity_errors(
+    // space), for each field not already named by the identity's own, more specific reason.
+    let named: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
+    errors.extend(
+        identity_errors(
             "insured.",
             &req.insured.insurer_number,
             req.insured.symbol.as_deref(),
             &req.insured.number,
             req.insured.branch.as_deref(),
-        ));
-    }
+        )
+        .into_iter()
+        .filter(|e| !named.contains(&e.field)),
+    );
     // Compared with the date the check is for; skipped when that date is itself unreadable.
     let reference = match req.service_date {
         None => Some(today),

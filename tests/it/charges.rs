@@ -354,7 +354,7 @@ async fn what_cannot_be_computed_is_said_and_why() {
                 b
             },
             StatusCode::BAD_REQUEST,
-            "insurance",
+            "insurance.share_percent",
             "10, 20 or 30",
         ),
         (

@@ -17,6 +17,7 @@ mod cli;
 mod common;
 mod deploy;
 mod e2e;
+mod examples;
 mod fuzz_corpora;
 mod layers;
 mod listener;

@@ -90,7 +90,7 @@ pub struct ChargeInsuranceDto {
     pub kind: InsuranceKindDto,
     /// The patient's share under the insurance: 10, 20 or 30 (not with `none`). Without it, a
     /// `birthdate` gives 2割 for 未就学 and 3割 under 70 on health insurance.
-    #[schema(example = 30)]
+    #[schema(example = 30, minimum = 10, maximum = 30, multiple_of = 10)]
     pub share_percent: Option<u8>,
     /// 高額療養費 class as the オン資 result codes it: A01–A06 (under 70), B01–B10 (70 and
     /// over); or as the receipt's 特記事項 code: 26–30 (区ア–区オ), 41, 42 (区カ, 区キ), and

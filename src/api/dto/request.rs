@@ -8,6 +8,12 @@ use crate::domain::{Beneficiary, Care, Claim, InsuranceContext, InsuranceKind};
 /// `POST /v1/subsidy-checks` body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "insured": {"insurer_number": "06132013", "symbol": "12", "number": "345", "branch": "01", "birthdate": "1980-04-01"},
+    "service_date": "2026-11-21",
+    "setting": {"claim": "medical", "care": "outpatient"},
+    "insurance": {"kind": "health_insurance", "beneficiary": "insured"}
+}))]
 pub struct SubsidyCheckRequest {
     pub insured: InsuredDto,
     /// `YYYY-MM-DD` (1900–2199); today in JST when absent.
