@@ -70,6 +70,17 @@ fn yen_text(y: Option<crate::domain::Yen>) -> OrcaValue {
     OrcaValue::Text(y.map(|y| y.0.to_string()).unwrap_or_default())
 }
 
+/// The gateway's fields of one setting: the fixed amount's unit and the caps.
+fn setting_fields(names: [&'static str; 4], rule: &CopayRule) -> [(&'static str, OrcaValue); 4] {
+    let [per, visit, day, month] = names;
+    [
+        (per, OrcaValue::Text(money_per(rule).into())),
+        (visit, yen_text(rule.caps.per_visit)),
+        (day, yen_text(rule.caps.per_day)),
+        (month, yen_text(rule.caps.per_month)),
+    ]
+}
+
 fn entry(s: &MappedSubsidy, month: Option<&MonthTotalsDto>) -> Vec<(&'static str, OrcaValue)> {
     use OrcaValue::{List, Text};
     let inpatient = s.copay_for(Care::Inpatient);
@@ -80,7 +91,7 @@ fn entry(s: &MappedSubsidy, month: Option<&MonthTotalsDto>) -> Vec<(&'static str
                 .unwrap_or_default(),
         )
     };
-    vec![
+    let mut fields = vec![
         (
             "PublicInsurance_Class",
             Text(s.programme.orca_class.clone().unwrap_or_default()),
@@ -111,38 +122,6 @@ fn entry(s: &MappedSubsidy, month: Option<&MonthTotalsDto>) -> Vec<(&'static str
             },
         ),
         // The rest is the gateway's own (ORCA ignores fields it does not know).
-        (
-            "Gateway_Admission_Money_Per",
-            Text(money_per(inpatient).into()),
-        ),
-        (
-            "Gateway_Admission_Limit_Visit",
-            yen_text(inpatient.caps.per_visit),
-        ),
-        (
-            "Gateway_Admission_Limit_Day",
-            yen_text(inpatient.caps.per_day),
-        ),
-        (
-            "Gateway_Admission_Limit_Month",
-            yen_text(inpatient.caps.per_month),
-        ),
-        (
-            "Gateway_Outpatient_Money_Per",
-            Text(money_per(outpatient).into()),
-        ),
-        (
-            "Gateway_Outpatient_Limit_Visit",
-            yen_text(outpatient.caps.per_visit),
-        ),
-        (
-            "Gateway_Outpatient_Limit_Day",
-            yen_text(outpatient.caps.per_day),
-        ),
-        (
-            "Gateway_Outpatient_Limit_Month",
-            yen_text(outpatient.caps.per_month),
-        ),
         (
             "Gateway_Limit_Shared",
             Text(
@@ -190,7 +169,35 @@ fn entry(s: &MappedSubsidy, month: Option<&MonthTotalsDto>) -> Vec<(&'static str
                     .unwrap_or_default(),
             ),
         ),
-    ]
+    ];
+    // Each setting's fixed amount unit and caps, before the shared-cap flag.
+    let at = fields
+        .iter()
+        .position(|(name, _)| *name == "Gateway_Limit_Shared")
+        .expect("the entry has Gateway_Limit_Shared");
+    fields.splice(
+        at..at,
+        setting_fields(
+            [
+                "Gateway_Admission_Money_Per",
+                "Gateway_Admission_Limit_Visit",
+                "Gateway_Admission_Limit_Day",
+                "Gateway_Admission_Limit_Month",
+            ],
+            inpatient,
+        )
+        .into_iter()
+        .chain(setting_fields(
+            [
+                "Gateway_Outpatient_Money_Per",
+                "Gateway_Outpatient_Limit_Visit",
+                "Gateway_Outpatient_Limit_Day",
+                "Gateway_Outpatient_Limit_Month",
+            ],
+            outpatient,
+        )),
+    );
+    fields
 }
 
 impl OrcaAnswer {

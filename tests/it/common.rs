@@ -643,3 +643,33 @@ impl SharedDatabase {
         .unwrap()
     }
 }
+
+/// A request to the in-process router as `token`, with a JSON body when one is given: the
+/// status, headers and body of the answer.
+pub async fn request_as(
+    token: &str,
+    app: &axum::Router,
+    method: axum::http::Method,
+    uri: &str,
+    body: Option<serde_json::Value>,
+) -> (axum::http::StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    use axum::http::header;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    if body.is_some() {
+        req = req.header(header::CONTENT_TYPE, "application/json");
+    }
+    let req = req
+        .body(body.map_or(axum::body::Body::empty(), |b| {
+            axum::body::Body::from(b.to_string())
+        }))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, bytes.to_vec())
+}

@@ -4,11 +4,8 @@
 //! change that alters an answer. (tests/schemathesis/examples.py checks each against its
 //! schema in the served document.)
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
+use axum::http::{Method, StatusCode, header};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use crate::common::*;
 use pmh_gateway::sandbox::Population;
@@ -29,20 +26,8 @@ async fn call(
     uri: &str,
     body: Option<Value>,
 ) -> (StatusCode, String) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {TEST_TOKEN}"));
-    if body.is_some() {
-        req = req.header(header::CONTENT_TYPE, "application/json");
-    }
-    let req = req
-        .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
-        .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(bytes.to_vec()).unwrap())
+    let (status, _, bytes) = request_as(TEST_TOKEN, app, method, uri, body).await;
+    (status, String::from_utf8(bytes).unwrap())
 }
 
 fn is_uuid(s: &str) -> bool {
@@ -161,82 +146,78 @@ async fn the_documents_examples_are_what_the_gateway_answers() {
     let parse = |t: &str| -> Value { serde_json::from_str(t).unwrap() };
 
     let triple = body(&["showcase", "triple"]);
-    let (s, t) = call(
-        &app,
-        Method::POST,
-        "/v1/subsidy-checks",
-        Some(triple.clone()),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{t}");
-    json_example("subsidy_check_confirmed.json", &parse(&t));
-    let (s, t) = call(
-        &app,
-        Method::POST,
-        "/v1/subsidy-checks",
-        Some(body(&["showcase", "none"])),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{t}");
-    json_example("subsidy_check_none_found.json", &parse(&t));
-    let (s, t) = call(
-        &app,
-        Method::POST,
-        "/v1/subsidy-checks/orca",
-        Some(triple.clone()),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{t}");
-    json_example("orca.json", &parse(&t));
-    let (s, t) = call(
-        &app,
-        Method::POST,
-        "/v1/subsidy-checks/orca-xml",
-        Some(triple.clone()),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{t}");
-    example("orca.xml", &format!("{}\n", xml_fixed(&t)));
-    let (s, t) = call(
-        &app,
-        Method::POST,
-        "/v1/subsidy-checks/fhir",
-        Some(triple.clone()),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{t}");
-    json_example("fhir_bundle.json", &parse(&t));
-
-    // The upstream fails for a patient never asked: unavailable (503), in JSON and FHIR.
-    upstream.set_failing(true);
     let other = body(&["showcase", "maru_ko"]);
-    let (s, t) = call(
-        &app,
-        Method::POST,
-        "/v1/subsidy-checks",
-        Some(other.clone()),
-    )
-    .await;
-    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{t}");
-    json_example("subsidy_check_unavailable.json", &parse(&t));
-    let (s, t) = call(
-        &app,
-        Method::POST,
-        "/v1/subsidy-checks/fhir",
-        Some(other.clone()),
-    )
-    .await;
-    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{t}");
-    json_example("fhir_outcome_unavailable.json", &parse(&t));
-    let (s, t) = call(
-        &app,
-        Method::POST,
-        "/v1/subsidy-checks/orca-xml",
-        Some(other),
-    )
-    .await;
-    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{t}");
-    example("orca_unavailable.xml", &format!("{}\n", xml_fixed(&t)));
+    let none = body(&["showcase", "none"]);
+    // (operation, body, PMH failing, status, example): the upstream fails for a patient never
+    // asked, whose answer is then unavailable (503).
+    let answers = [
+        (
+            "/v1/subsidy-checks",
+            &triple,
+            false,
+            StatusCode::OK,
+            "subsidy_check_confirmed.json",
+        ),
+        (
+            "/v1/subsidy-checks",
+            &none,
+            false,
+            StatusCode::OK,
+            "subsidy_check_none_found.json",
+        ),
+        (
+            "/v1/subsidy-checks/orca",
+            &triple,
+            false,
+            StatusCode::OK,
+            "orca.json",
+        ),
+        (
+            "/v1/subsidy-checks/orca-xml",
+            &triple,
+            false,
+            StatusCode::OK,
+            "orca.xml",
+        ),
+        (
+            "/v1/subsidy-checks/fhir",
+            &triple,
+            false,
+            StatusCode::OK,
+            "fhir_bundle.json",
+        ),
+        (
+            "/v1/subsidy-checks",
+            &other,
+            true,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "subsidy_check_unavailable.json",
+        ),
+        (
+            "/v1/subsidy-checks/fhir",
+            &other,
+            true,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "fhir_outcome_unavailable.json",
+        ),
+        (
+            "/v1/subsidy-checks/orca-xml",
+            &other,
+            true,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "orca_unavailable.xml",
+        ),
+    ];
+    for (uri, asked, failing, status, file) in answers {
+        upstream.set_failing(failing);
+        let (s, t) = call(&app, Method::POST, uri, Some(asked.clone())).await;
+        assert_eq!(s, status, "{uri}: {t}");
+        if file.ends_with(".xml") {
+            example(file, &format!("{}\n", xml_fixed(&t)));
+        } else {
+            json_example(file, &parse(&t));
+        }
+    }
     upstream.set_failing(false);
 
     // A charge: quoted, committed, the 管理票 month, voided.
@@ -339,20 +320,8 @@ async fn call_with_headers(
     uri: &str,
     body: Option<Value>,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {TEST_TOKEN}"));
-    if body.is_some() {
-        req = req.header(header::CONTENT_TYPE, "application/json");
-    }
-    let req = req
-        .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
-        .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let (status, headers) = (resp.status(), resp.headers().clone());
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+    let (status, headers, bytes) = request_as(TEST_TOKEN, app, method, uri, body).await;
+    (status, headers, String::from_utf8(bytes).unwrap())
 }
 
 /// The headers the document declares lead where they say: a check answer's `Content-Location`
