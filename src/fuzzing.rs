@@ -16,12 +16,13 @@ use crate::masters::MasterSnapshot;
 pub type Body = fn(&[u8]);
 
 /// The targets by name (as in `fuzz/Cargo.toml` and `fuzz/corpus/<name>/`).
-pub const TARGETS: [(&str, Body); 5] = [
+pub const TARGETS: [(&str, Body); 6] = [
     ("onshi_result", onshi_result),
     ("check_request", check_request),
     ("masters_csv", masters_csv),
     ("pmh_answer", pmh_answer),
     ("charge_quote", charge_quote),
+    ("uke", uke),
 ];
 
 /// The fixed service date the targets that need one use.
@@ -38,6 +39,20 @@ fn masters() -> &'static Arc<MasterSnapshot> {
 /// The オン資 result parser: any bytes give a value or an error.
 pub fn onshi_result(data: &[u8]) {
     let _ = crate::onshi::OnshiResult::parse(data);
+}
+
+/// The UKE reader: any bytes give a file; every problem is on a line of it, names no personal
+/// value it was given (no field's text is quoted), and every receipt read holds a month.
+pub fn uke(data: &[u8]) {
+    let f = crate::uke::read(data);
+    for p in &f.problems {
+        assert!(p.line >= 1 && p.line <= f.lines.max(1) + 1, "{p}");
+        let _ = p.to_string();
+    }
+    for r in &f.receipts {
+        assert!(r.line >= 1 && r.line <= f.lines, "{r:?}");
+        let _ = format!("{r:?}");
+    }
 }
 
 /// The JSON check request (the REST API's body): any bytes give a request or a problem with

@@ -31,7 +31,7 @@ pub use pmh_core::{charges, domain, mapping};
 /// The file operations (`crates/pmh-files`), likewise.
 pub use pmh_files as files;
 /// The wire formats (`crates/pmh-formats`), likewise.
-pub use pmh_formats::{onshi, pmh};
+pub use pmh_formats::{onshi, pmh, uke};
 /// The durable state (`crates/pmh-store`), likewise.
 pub use pmh_store as store;
 /// TLS (`crates/pmh-tls`), likewise.

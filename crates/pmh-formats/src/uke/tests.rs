@@ -1,0 +1,228 @@
+//! The reader on small files written for these tests from the 記録条件仕様's layouts (no sample
+//! file from elsewhere): a 医科 month with insurance and 公費, a 調剤 one, Shift_JIS and
+//! full-width digits, and lines that cannot be read.
+
+use super::*;
+
+/// A 医科 file (社保, 東京都, 2026-11 claims for 2026-10): two receipts — 医保 + 2 公費 (精神通院,
+/// 難病) with an SN 枝番, and 公費のみ (生活保護) — then records this reader skips.
+const MEDICAL: &str = "IR,1,13,1,1234567,,さくら医院,202611,00,0312345678\r\n\
+RE,1,1132,202610,山田　太郎,1,19800401,70,,,,29,,K0001,,,,,,,,,,,,,,,,,,,,,,,ﾔﾏﾀﾞ ﾀﾛｳ\r\n\
+HO,06132013,12,345,3,1520,,,,,,2500\r\n\
+KO,21136015,1234566,,3,1520,2500,,,,,\r\n\
+KO,54136015,7654321,,3,1520,0,,,,,\r\n\
+SN,1,01,06132013,12,345,01,,\r\n\
+SY,8830052,20261001,1,,,,\r\n\
+SI,11,1,111000110,,288,1,,,,,,\r\n\
+RE,2,1212,202610,佐藤　花子,2,19500101,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\r\n\
+KO,12136016,1234566,,1,300,0,,,,,\r\n\
+GO,2,1820,99999999\r\n\
+\x1A";
+
+fn sjis(s: &str) -> Vec<u8> {
+    let (b, _, bad) = SHIFT_JIS.encode(s);
+    assert!(!bad);
+    b.into_owned()
+}
+
+#[test]
+fn a_medical_month_reads_into_receipts_with_their_payers_in_order() {
+    let f = read(&sjis(MEDICAL));
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    assert_eq!(f.lines, 11, "the EOF byte is not a line");
+    let ir = f.institution.as_ref().unwrap();
+    assert_eq!(
+        (
+            ir.examiner,
+            ir.prefecture,
+            ir.table,
+            ir.code.as_str(),
+            ir.name.as_str()
+        ),
+        (
+            Examiner::Shiharai,
+            13,
+            ScoreTable::Medical,
+            "1234567",
+            "さくら医院"
+        )
+    );
+    assert_eq!(
+        ir.billing_month,
+        NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
+    );
+    assert_eq!(f.receipts.len(), 2);
+    let r = &f.receipts[0];
+    assert_eq!((r.line, r.number, r.kind.as_str()), (2, 1, "1132"));
+    assert_eq!(r.month_label(), "2026-10");
+    assert_eq!(
+        (r.name.as_str(), r.kana.as_deref()),
+        ("山田　太郎", Some("ﾔﾏﾀﾞ ﾀﾛｳ"))
+    );
+    assert_eq!(r.sex, Some(Sex::Male));
+    assert_eq!(r.birthdate, NaiveDate::from_ymd_opt(1980, 4, 1));
+    assert_eq!(
+        (r.benefit_ratio, r.remarks.clone()),
+        (Some(70), vec!["29".to_owned()])
+    );
+    assert_eq!(
+        (r.kind.subsidies(), r.kind.kohi_only(), r.kind.inpatient()),
+        (2, false, false)
+    );
+    let ho = r.insurance.as_ref().unwrap();
+    assert_eq!(
+        (
+            ho.insurer_number.as_str(),
+            ho.symbol.as_deref(),
+            ho.number.as_deref()
+        ),
+        ("06132013", Some("12"), Some("345"))
+    );
+    assert_eq!(
+        (ho.days, ho.points, ho.burden_yen),
+        (Some(3), Some(1520), Some(2500))
+    );
+    assert_eq!(r.branch.as_deref(), Some("01"));
+    let payers: Vec<&str> = r
+        .subsidies
+        .iter()
+        .map(|k| k.payer_number.as_str())
+        .collect();
+    assert_eq!(payers, ["21136015", "54136015"], "第1公費 first");
+    assert_eq!(
+        (
+            r.subsidies[0].recipient_number.as_deref(),
+            r.subsidies[0].burden_yen,
+            r.subsidies[0].line
+        ),
+        (Some("1234566"), Some(2500), 4)
+    );
+    let welfare = &f.receipts[1];
+    assert!(welfare.kind.kohi_only() && welfare.insurance.is_none());
+    assert_eq!(
+        (welfare.kind.subsidies(), welfare.sex),
+        (1, Some(Sex::Female))
+    );
+    assert_eq!(
+        f.skipped,
+        BTreeMap::from([("GO".into(), 1), ("SI".into(), 1), ("SY".into(), 1)])
+    );
+}
+
+#[test]
+fn utf8_full_width_digits_and_era_dates_read_alike() {
+    let wide = "IR,２,13,1,１２３４５６７,,さくら医院,202611,00\n\
+RE,１,１１２２,５０８１０,鈴木　一郎,１,３５５０４０１\n\
+KO,２１１３６０１５,１２３４５６６,,２,８００,１６００,,,,,\n";
+    let f = read(wide.as_bytes());
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    assert_eq!(f.institution.as_ref().unwrap().examiner, Examiner::Kokuho);
+    let r = &f.receipts[0];
+    assert_eq!((r.number, r.kind.as_str()), (1, "1122"));
+    assert_eq!(
+        r.month,
+        NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+        "令和8年10月"
+    );
+    assert_eq!(
+        r.birthdate,
+        NaiveDate::from_ymd_opt(1980, 4, 1),
+        "昭和55年4月1日"
+    );
+    assert_eq!(r.subsidies[0].payer_number, "21136015");
+    assert_eq!(r.subsidies[0].burden_yen, Some(1600));
+}
+
+#[test]
+fn a_pharmacy_file_reads_its_shared_fields() {
+    let rx = "IR,1,13,4,1234567,,さくら薬局,202611,00\r\n\
+RE,1,4122,202610,山田　太郎,1,19800401,70\r\n\
+HO,06132013,12,345,2,900,,,,,,270\r\n\
+KO,21136015,1234566,,2,900,270,,,,,\r\n";
+    let f = read(&sjis(rx));
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    assert_eq!(f.institution.as_ref().unwrap().table, ScoreTable::Pharmacy);
+    let r = &f.receipts[0];
+    assert_eq!(
+        r.insurance.as_ref().unwrap().days,
+        Some(2),
+        "処方箋受付回数"
+    );
+    assert_eq!(
+        r.insurance.as_ref().unwrap().burden_yen,
+        None,
+        "not read for 調剤"
+    );
+    assert_eq!(r.subsidies[0].burden_yen, Some(270));
+}
+
+#[test]
+fn every_malformed_line_is_named_by_its_number_and_nothing_personal() {
+    let bad = "IR,9,48,7,12345,,さくら医院,202613\n\
+RE,1,9999,202610,山田　太郎,3,19801340\n\
+KO,2113601,12345,,3,abc,,,,,\n\
+HO,06132013\n\
+KO,21136015,1234566,,3,1520,2500\n\
+ko,lower\n\
+山田太郎,1\n\
+,empty\n";
+    let mut bytes = sjis(bad);
+    bytes.extend_from_slice(b"RE,2,1112,202610,\x82\r\n");
+    let f = read(&bytes);
+    let lines: Vec<usize> = f.problems.iter().map(|p| p.line).collect();
+    assert!(
+        lines.contains(&1) && lines.contains(&2) && lines.contains(&3),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&6) && lines.contains(&7) && lines.contains(&8) && lines.contains(&9));
+    assert!(f.receipts.is_empty(), "the RE could not be read");
+    // HO and KO of line 4, 5 belong to no readable receipt.
+    assert!(lines.contains(&4) && lines.contains(&5), "{lines:?}");
+    let text: Vec<String> = f.problems.iter().map(ToString::to_string).collect();
+    let all = text.join("\n");
+    for personal in ["山田", "1234566", "06132013", "19801340"] {
+        assert!(!all.contains(personal), "{personal} in {all}");
+    }
+    assert!(all.contains("line 2 (RE レセプト種別)"), "{all}");
+    assert!(all.contains("line 9: not Shift_JIS"), "{all}");
+}
+
+#[test]
+fn debug_output_leaves_out_the_patient() {
+    let f = read(&sjis(MEDICAL));
+    let d = format!("{:?}", f.receipts);
+    for personal in [
+        "山田",
+        "ﾔﾏﾀﾞ",
+        "19800401",
+        "1980-04-01",
+        "1234566",
+        "06132013",
+        "345",
+    ] {
+        assert!(!d.contains(personal), "{personal} in {d}");
+    }
+}
+
+proptest::proptest! {
+    /// Any bytes: a file, never a panic; every problem on a line of the file.
+    #[test]
+    fn any_bytes_read_without_a_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+        let f = read(&bytes);
+        for p in &f.problems {
+            proptest::prop_assert!(p.line >= 1 && p.line <= f.lines.max(1) + 1);
+        }
+    }
+
+    /// Lines made of the records' own pieces.
+    #[test]
+    fn shuffled_records_read_without_a_panic(lines in proptest::collection::vec(
+        proptest::sample::select(vec![
+            "IR,1,13,1,1234567,,x,202611", "RE,1,1122,202610,x,1,19800401", "HO,06132013,1,2,3,4",
+            "KO,21136015,1234566,,3,1520,2500", "SN,1,01,,,,01", "RE,,,,", "KO", "HO,", "IR,2",
+            "GO,1", "RE,1,1122,5081", "KO,２１１３６０１５", "", "\u{1A}",
+        ]), 0..30)) {
+        let text = lines.join("\r\n");
+        let _ = read(text.as_bytes());
+    }
+}
