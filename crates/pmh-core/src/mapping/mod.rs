@@ -6,6 +6,7 @@
 //! inactive with its reason, and every doubt is a warning on the subsidy it concerns.
 
 mod order;
+pub use order::order_class;
 mod receipt;
 mod rules;
 

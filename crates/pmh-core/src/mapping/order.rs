@@ -4,15 +4,22 @@
 
 use super::{MappedSubsidy, ProgrammeKind};
 
-fn key(s: &MappedSubsidy) -> (u8, u16, &str, &str) {
-    let class = match s.programme.kind {
+/// Where a programme goes in the order: national by rank, then local by priority, then
+/// unknown (the receipt's KO records follow the same order).
+pub fn order_class(kind: ProgrammeKind, rank: Option<u16>) -> (u8, u16) {
+    let class = match kind {
         ProgrammeKind::National => 0,
         ProgrammeKind::Local => 1,
         ProgrammeKind::Unknown => 2,
     };
+    (class, rank.unwrap_or(u16::MAX))
+}
+
+fn key(s: &MappedSubsidy) -> (u8, u16, &str, &str) {
+    let (class, rank) = order_class(s.programme.kind, s.programme.rank);
     (
         class,
-        s.programme.rank.unwrap_or(u16::MAX),
+        rank,
         s.payer_number.as_str(),
         s.recipient_number.as_deref().unwrap_or(""),
     )

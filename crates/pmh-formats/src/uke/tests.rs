@@ -10,7 +10,7 @@ const MEDICAL: &str = "IR,1,13,1,1234567,,さくら医院,202611,00,0312345678\r
 RE,1,1132,202610,山田　太郎,1,19800401,70,,,,29,,K0001,,,,,,,,,,,,,,,,,,,,,,,ﾔﾏﾀﾞ ﾀﾛｳ\r\n\
 HO,06132013,12,345,3,1520,,,,,,2500\r\n\
 KO,21136015,1234566,,3,1520,2500,,,,,\r\n\
-KO,54136015,7654321,,3,1520,0,,,,,\r\n\
+KO,54136015,7654320,,3,1520,0,,,,,\r\n\
 SN,1,01,06132013,12,345,01,,\r\n\
 SY,8830052,20261001,1,,,,\r\n\
 SI,11,1,111000110,,288,1,,,,,,\r\n\
@@ -225,4 +225,25 @@ proptest::proptest! {
         let text = lines.join("\r\n");
         let _ = read(text.as_bytes());
     }
+}
+
+#[test]
+fn the_medical_months_receipts_pass_the_offline_checks() {
+    let masters = pmh_core::masters::MasterSnapshot::embedded_at(chrono::DateTime::UNIX_EPOCH);
+    let f = read(&sjis(MEDICAL));
+    let table = f.institution.as_ref().unwrap().table;
+    let found = pmh_core::claims::check(&f.receipts, table, &masters);
+    assert!(found.is_empty(), "{found:#?}");
+    // The same file with the 公費 swapped: 難病 before 精神通院, found on its line.
+    let swapped = MEDICAL.replace(
+        "KO,21136015,1234566,,3,1520,2500,,,,,\r\nKO,54136015,7654320,,3,1520,0,,,,,",
+        "KO,54136015,7654320,,3,1520,0,,,,,\r\nKO,21136015,1234566,,3,1520,2500,,,,,",
+    );
+    let f = read(&sjis(&swapped));
+    let found = pmh_core::claims::check(&f.receipts, table, &masters);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        (found[0].code.as_str(), found[0].receipt, found[0].line),
+        ("ko_order", 1, 5)
+    );
 }
