@@ -27,7 +27,7 @@ pub mod upstream;
 
 pub use app::run;
 /// The pure core (`crates/pmh-core`), under the paths the gateway has always used.
-pub use pmh_core::{charges, domain, mapping};
+pub use pmh_core::{charges, claims, domain, mapping};
 /// The file operations (`crates/pmh-files`), likewise.
 pub use pmh_files as files;
 /// The wire formats (`crates/pmh-formats`), likewise.

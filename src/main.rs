@@ -42,6 +42,12 @@ enum CliError {
     #[cfg(feature = "emulator")]
     #[error(transparent)]
     Demo(#[from] demo::DemoError),
+    #[cfg(feature = "emulator")]
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Clinic-side gateway for public-expense medical subsidies (公費・医療費助成) held in PMH.
@@ -110,6 +116,17 @@ enum Command {
         /// Every n-th check-in is malformed (0: never).
         #[arg(long, default_value_t = 10)]
         malformed_every: u64,
+        /// Write the population's UKE file (the month's claims of the demo institution, with a
+        /// deliberate mistake of each kind the receipt checks find) for this month (YYYY-MM;
+        /// the previous month by default) to `--uke-out`, and exit.
+        #[arg(long, value_name = "YYYY-MM", requires = "uke_out")]
+        uke_month: Option<String>,
+        /// Where to write the UKE file (see `--uke-month`).
+        #[arg(long, value_name = "FILE")]
+        uke_out: Option<PathBuf>,
+        /// At most this many receipts in the UKE file.
+        #[arg(long, default_value_t = 400)]
+        uke_receipts: usize,
     },
     /// Start the sandbox and the gateway together and print ready-to-paste requests.
     #[cfg(feature = "emulator")]
@@ -484,6 +501,9 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
             terminal_dir,
             check_in_every_ms,
             malformed_every,
+            uke_month,
+            uke_out,
+            uke_receipts,
         } => {
             init_logging("info", LogFormat::Text);
             let today = match today {
@@ -493,6 +513,16 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
                 })?,
                 None => date::jst_date(chrono::Utc::now()),
             };
+            if let Some(out) = uke_out {
+                return write_uke(
+                    today,
+                    seed,
+                    population,
+                    uke_month.as_deref(),
+                    &out,
+                    uke_receipts,
+                );
+            }
             let pki =
                 Pki::generate_for(DEMO_INSTITUTION, &server_names).map_err(SandboxError::Pki)?;
             if let Some(dir) = &cert_dir {
@@ -615,4 +645,48 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `sandbox --uke-out FILE`: the population's UKE file for a month, and what was planted in it.
+#[cfg(feature = "emulator")]
+fn write_uke(
+    today: chrono::NaiveDate,
+    seed: u64,
+    population: usize,
+    month: Option<&str>,
+    out: &std::path::Path,
+    limit: usize,
+) -> Result<ExitCode, CliError> {
+    use chrono::Datelike;
+    let first = match month {
+        Some(m) => date::parse_iso(&format!("{m}-01"))
+            .ok()
+            .filter(|_| m.len() == 7)
+            .ok_or_else(|| ConfigError::Invalid {
+                field: "--uke-month",
+                reason: "must be YYYY-MM".into(),
+            })?,
+        None => today
+            .with_day(1)
+            .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
+            .expect("a previous month"),
+    };
+    let pop = sandbox::Population::generate(seed, today, population);
+    let masters = pmh_gateway::masters::embedded();
+    let file = sandbox::uke::month_file(&pop, &masters, first, limit);
+    std::fs::write(out, &file.bytes).map_err(|source| CliError::Write {
+        path: out.to_owned(),
+        source,
+    })?;
+    println!(
+        "{}: {} receipts of {} (Shift_JIS, {} bytes); planted, one finding each:",
+        out.display(),
+        file.receipts,
+        first.format("%Y-%m"),
+        file.bytes.len()
+    );
+    for (receipt, code) in &file.planted {
+        println!("  receipt {receipt}: {}", code.as_str());
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -643,3 +643,60 @@ fn pki_init_gives_the_service_group_what_it_reads_and_keeps_the_ca_key_private()
             || String::from_utf8_lossy(&out.stderr).contains("no group")
     );
 }
+
+/// `sandbox --uke-out`: the month's UKE file of the sandbox's population, the planted findings
+/// listed; read back and checked, the file gives exactly those.
+#[test]
+fn the_sandbox_writes_a_months_uke_file_with_its_planted_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("2026-10.uke");
+    let out = bin()
+        .args([
+            "sandbox",
+            "--today",
+            "2026-11-21",
+            "--uke-month",
+            "2026-10",
+            "--uke-receipts",
+            "120",
+            "--uke-out",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(said.contains("120 receipts of 2026-10"), "{said}");
+    let planted: Vec<(u32, String)> = said
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("receipt "))
+        .map(|l| {
+            let (n, code) = l.split_once(": ").unwrap();
+            (n.parse().unwrap(), code.to_owned())
+        })
+        .collect();
+    assert!(planted.len() >= 7, "{said}");
+    let file = pmh_gateway::uke::read(&std::fs::read(&path).unwrap());
+    assert!(file.problems.is_empty() && file.receipts.len() == 120);
+    let masters = pmh_gateway::masters::embedded();
+    let found: Vec<(u32, String)> = pmh_gateway::claims::check(
+        &file.receipts,
+        file.institution.as_ref().unwrap().table,
+        &masters,
+    )
+    .into_iter()
+    .map(|f| (f.receipt, f.code.as_str().to_owned()))
+    .collect();
+    assert_eq!(found, planted);
+    let bad = bin()
+        .args(["sandbox", "--uke-month", "2026-1", "--uke-out"])
+        .arg(dir.path().join("x.uke"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--uke-month: must be YYYY-MM"));
+}

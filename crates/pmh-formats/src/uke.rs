@@ -489,5 +489,150 @@ fn eligibility_branch(f: &mut Fields) -> Option<String> {
     f.digits(7, "枝番", &[2], false)
 }
 
+/// Writes `receipts` of `institution` as a UKE file: Shift_JIS, CRLF, the EOF byte; the fields
+/// this module reads at their positions, the others empty. What [`read`] gives back is what was
+/// written (a character Shift_JIS lacks is written as `〓`, the geta mark, as receipt computers
+/// do).
+pub fn write(institution: &Institution, receipts: &[Receipt]) -> Vec<u8> {
+    let mut text = String::new();
+    let line = |fields: Vec<String>, text: &mut String| {
+        text.push_str(&fields.join(","));
+        text.push_str("\r\n");
+    };
+    let at = |n: usize, values: &[(usize, String)]| -> Vec<String> {
+        let mut fields = vec![String::new(); n];
+        for (i, v) in values {
+            fields[i - 1].clone_from(v);
+        }
+        fields
+    };
+    let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let ir = institution;
+    line(
+        at(
+            10,
+            &[
+                (1, "IR".into()),
+                (
+                    2,
+                    match ir.examiner {
+                        Examiner::Shiharai => "1",
+                        Examiner::Kokuho => "2",
+                    }
+                    .into(),
+                ),
+                (3, format!("{:02}", ir.prefecture)),
+                (
+                    4,
+                    match ir.table {
+                        ScoreTable::Medical => "1",
+                        ScoreTable::Dental => "3",
+                        ScoreTable::Pharmacy => "4",
+                    }
+                    .into(),
+                ),
+                (5, ir.code.clone()),
+                (7, ir.name.clone()),
+                (8, ir.billing_month.format("%Y%m").to_string()),
+                (9, "00".into()),
+            ],
+        ),
+        &mut text,
+    );
+    let medical = ir.table != ScoreTable::Pharmacy;
+    for r in receipts {
+        let mut re = vec![
+            (1, "RE".to_owned()),
+            (2, r.number.to_string()),
+            (3, r.kind.as_str().to_owned()),
+            (4, r.month.format("%Y%m").to_string()),
+            (5, r.name.clone()),
+            (
+                6,
+                match r.sex {
+                    Some(Sex::Male) => "1",
+                    Some(Sex::Female) => "2",
+                    None => "",
+                }
+                .into(),
+            ),
+            (
+                7,
+                r.birthdate
+                    .map(|d| d.format("%Y%m%d").to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                8,
+                r.benefit_ratio.map(|b| b.to_string()).unwrap_or_default(),
+            ),
+        ];
+        if medical {
+            re.push((12, r.remarks.concat()));
+            re.push((37, r.kana.clone().unwrap_or_default()));
+        }
+        line(at(if medical { 38 } else { 8 }, &re), &mut text);
+        if let Some(h) = &r.insurance {
+            let mut ho = vec![
+                (1, "HO".to_owned()),
+                (2, h.insurer_number.clone()),
+                (3, h.symbol.clone().unwrap_or_default()),
+                (4, h.number.clone().unwrap_or_default()),
+                (5, opt(h.days.map(u64::from))),
+                (6, opt(h.points)),
+            ];
+            if medical {
+                ho.push((8, opt(h.meals.map(u64::from))));
+                ho.push((9, opt(h.meal_yen)));
+                ho.push((12, opt(h.burden_yen)));
+            }
+            line(at(if medical { 15 } else { 7 }, &ho), &mut text);
+        }
+        for k in &r.subsidies {
+            let mut ko = vec![
+                (1, "KO".to_owned()),
+                (2, k.payer_number.clone()),
+                (3, k.recipient_number.clone().unwrap_or_default()),
+                (5, opt(k.days.map(u64::from))),
+                (6, opt(k.points)),
+                (7, opt(k.burden_yen)),
+            ];
+            if medical {
+                ko.push((8, opt(k.outpatient_copay)));
+                ko.push((9, opt(k.inpatient_copay)));
+                ko.push((11, opt(k.meals.map(u64::from))));
+                ko.push((12, opt(k.meal_yen)));
+            }
+            line(at(if medical { 12 } else { 7 }, &ko), &mut text);
+        }
+        if let Some(b) = &r.branch {
+            line(
+                at(
+                    9,
+                    &[
+                        (1, "SN".into()),
+                        (2, "1".into()),
+                        (3, "01".into()),
+                        (7, b.clone()),
+                    ],
+                ),
+                &mut text,
+            );
+        }
+    }
+    text.push('\u{1A}');
+    // A character Shift_JIS lacks (encoding_rs would write a numeric reference) as 〓.
+    let text: String = text
+        .chars()
+        .map(|c| {
+            let mut buf = [0u8; 4];
+            let (_, _, unmappable) = SHIFT_JIS.encode(c.encode_utf8(&mut buf));
+            if unmappable { '〓' } else { c }
+        })
+        .collect();
+    let (bytes, _, _) = SHIFT_JIS.encode(&text);
+    bytes.into_owned()
+}
+
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ mod population;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod terminal;
+pub mod uke;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -247,3 +247,44 @@ fn the_medical_months_receipts_pass_the_offline_checks() {
         ("ko_order", 1, 5)
     );
 }
+
+#[test]
+fn what_is_written_reads_back_the_same() {
+    let f = read(&sjis(MEDICAL));
+    let written = write(f.institution.as_ref().unwrap(), &f.receipts);
+    assert!(written.ends_with(b"\r\n\x1A"));
+    let again = read(&written);
+    assert!(again.problems.is_empty(), "{:?}", again.problems);
+    assert_eq!(
+        again.institution,
+        f.institution.map(|i| Institution { line: 1, ..i })
+    );
+    let lines = |rs: &[Receipt]| -> Vec<(u32, String, usize)> {
+        rs.iter()
+            .map(|r| (r.number, r.kind.as_str().to_owned(), r.subsidies.len()))
+            .collect()
+    };
+    assert_eq!(lines(&again.receipts), lines(&f.receipts));
+    // Apart from the line numbers, each receipt is what was written.
+    let strip = |mut r: Receipt| {
+        r.line = 0;
+        if let Some(h) = r.insurance.as_mut() {
+            h.line = 0;
+        }
+        for k in &mut r.subsidies {
+            k.line = 0;
+        }
+        r
+    };
+    let a: Vec<Receipt> = again.receipts.into_iter().map(strip).collect();
+    let b: Vec<Receipt> = f.receipts.into_iter().map(strip).collect();
+    assert!(a == b, "round trip differs");
+}
+
+#[test]
+fn a_character_shift_jis_lacks_is_written_as_the_geta_mark() {
+    let mut f = read(&sjis(MEDICAL));
+    f.receipts[0].name = "𠮷田　太郎".into();
+    let again = read(&write(f.institution.as_ref().unwrap(), &f.receipts));
+    assert_eq!(again.receipts[0].name, "〓田　太郎");
+}
