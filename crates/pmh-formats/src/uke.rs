@@ -274,14 +274,15 @@ fn fold(c: char) -> char {
 
 /// A year and month: `YYYYMM` or the era form `GYYMM`.
 fn year_month(s: &str) -> Option<NaiveDate> {
+    // Digits first: the slices below are then on character boundaries.
+    if !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let (year, month) = match s.len() {
         6 => (s[..4].parse::<i32>().ok()?, s[4..].parse::<u32>().ok()?),
         5 => (era_year(&s[..3])?, s[3..].parse::<u32>().ok()?),
         _ => return None,
     };
-    if !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
     NaiveDate::from_ymd_opt(year, month, 1)
 }
 

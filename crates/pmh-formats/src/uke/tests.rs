@@ -168,6 +168,9 @@ ko,lower\n\
 ,empty\n";
     let mut bytes = sjis(bad);
     bytes.extend_from_slice(b"RE,2,1112,202610,\x82\r\n");
+    // A month whose bytes are not all digits (a multi-byte character inside): found by the
+    // fuzzer, once a panic on a character boundary.
+    bytes.extend_from_slice(&sjis("RE,3,1132,20雌2,x,1\r\n"));
     let f = read(&bytes);
     let lines: Vec<usize> = f.problems.iter().map(|p| p.line).collect();
     assert!(
@@ -185,6 +188,7 @@ ko,lower\n\
     }
     assert!(all.contains("line 2 (RE レセプト種別)"), "{all}");
     assert!(all.contains("line 9: not Shift_JIS"), "{all}");
+    assert!(all.contains("line 10 (RE 診療年月)"), "{all}");
 }
 
 #[test]
