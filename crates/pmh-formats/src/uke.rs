@@ -84,6 +84,8 @@ pub fn read(bytes: &[u8]) -> UkeFile {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let utf8 = std::str::from_utf8(bytes).is_ok();
     let mut table = ScoreTable::Medical;
+    // Whether the last RE was read (the HO, KO and SN after it are its).
+    let (mut seen_re, mut current_read) = (false, false);
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = i + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -139,9 +141,21 @@ pub fn read(bytes: &[u8]) -> UkeFile {
                 }
             }
             "RE" => {
-                if let Some(re) = receipt(line, table, &mut reader) {
-                    file.receipts.push(re);
-                }
+                // The records after an RE that could not be read belong to no receipt read.
+                seen_re = true;
+                current_read = match receipt(line, table, &mut reader) {
+                    Some(re) => {
+                        file.receipts.push(re);
+                        true
+                    }
+                    None => false,
+                };
+            }
+            "HO" | "KO" | "SN" if seen_re && !current_read => {
+                reader.problem(
+                    None,
+                    "follows an RE record that could not be read: it belongs to no receipt read",
+                );
             }
             "HO" | "KO" | "SN" => match file.receipts.last_mut() {
                 None => reader.problem(None, "before any RE record: it belongs to no receipt"),

@@ -292,3 +292,24 @@ fn a_character_shift_jis_lacks_is_written_as_the_geta_mark() {
     let again = read(&write(f.institution.as_ref().unwrap(), &f.receipts));
     assert_eq!(again.receipts[0].name, "〓田　太郎");
 }
+
+#[test]
+fn the_records_after_an_unreadable_re_are_not_given_to_the_receipt_before_it() {
+    let text = "IR,1,13,1,1234567,,さくら医院,202611\n\
+RE,1,1122,202610,山田　太郎,1,19800401\n\
+HO,06132013,12,345,3,1520\n\
+KO,21136015,1234566,,3,1520,2500\n\
+RE,2,9999,202610,佐藤　花子,2,19500101\n\
+HO,06132013,12,346,3,900\n\
+KO,54136015,7654320,,3,900,0\n";
+    let f = read(text.as_bytes());
+    assert_eq!(f.receipts.len(), 1);
+    assert_eq!(
+        f.receipts[0].subsidies.len(),
+        1,
+        "the second KO is not the first receipt's"
+    );
+    assert_eq!(f.receipts[0].insurance.as_ref().unwrap().line, 3);
+    let lines: Vec<usize> = f.problems.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [5, 6, 7], "{:?}", f.problems);
+}
