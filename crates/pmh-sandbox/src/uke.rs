@@ -26,10 +26,14 @@ pub struct MonthFile {
     pub receipts: usize,
 }
 
-/// The mistakes planted, in turn, on every `EVERY`-th receipt that can carry one.
-const MISTAKES: [FindingCode; 7] = [
+/// The mistakes planted, in turn, on every `EVERY`-th receipt (the next one in turn it can
+/// carry). The population's receipts all have insurance and none is 後期 with 公費 often
+/// enough, so the kinds that need those (a single-only programme combined, more than four 公費,
+/// a last digit of another kind, a programme outside its setting) are the core's tests' alone.
+const MISTAKES: [FindingCode; 8] = [
     FindingCode::PayerNumberCheckDigit,
     FindingCode::RecipientNumberForm,
+    FindingCode::RecipientNumberMissing,
     FindingCode::KoOrder,
     FindingCode::ReceiptKindKohiCount,
     FindingCode::ReceiptKindInsurance,
@@ -64,11 +68,16 @@ pub fn month_file(
         if !claims::check(std::slice::from_ref(&r), ScoreTable::Medical, masters).is_empty() {
             continue;
         }
-        if (receipts.len() + 1) % EVERY == 0
-            && let Some(code) = plant(&mut r, MISTAKES[turn % MISTAKES.len()], masters)
-        {
-            planted.push((number, code));
-            turn += 1;
+        // The next mistake in turn that this receipt can carry.
+        if (receipts.len() + 1) % EVERY == 0 {
+            for k in 0..MISTAKES.len() {
+                let want = MISTAKES[(turn + k) % MISTAKES.len()];
+                if let Some(code) = plant(&mut r, want, masters) {
+                    planted.push((number, code));
+                    turn += k + 1;
+                    break;
+                }
+            }
         }
         receipts.push(r);
     }
@@ -226,6 +235,16 @@ fn plant(r: &mut Receipt, want: FindingCode, masters: &MasterSnapshot) -> Option
             let k = r.kind.as_str().as_bytes().to_vec();
             let count = u8::try_from(r.subsidies.len()).ok()? + b'0';
             r.kind = ReceiptKind::parse(&String::from_utf8(vec![k[0], b'2', count, b'2']).ok()?)?;
+        }
+        FindingCode::RecipientNumberMissing => {
+            let ko = r.subsidies.iter_mut().find(|k| {
+                PayerNumber::parse(&k.payer_number)
+                    .ok()
+                    .and_then(|p| masters.national(p.law_code()))
+                    .is_some_and(|n| n.recipient_number_required)
+                    && k.recipient_number.is_some()
+            })?;
+            ko.recipient_number = None;
         }
         FindingCode::KoDaysOverHo => {
             let days = r.insurance.as_ref()?.days?;
