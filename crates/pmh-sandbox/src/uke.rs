@@ -74,7 +74,10 @@ pub fn month_file(
                 let want = MISTAKES[(turn + k) % MISTAKES.len()];
                 if let Some(code) = plant(&mut r, want, masters) {
                     planted.push((number, code));
-                    turn += k + 1;
+                    // A kind passed over is tried first again next time.
+                    if k == 0 {
+                        turn += 1;
+                    }
                     break;
                 }
             }
