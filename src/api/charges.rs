@@ -1064,7 +1064,7 @@ const COMMIT_ATTEMPTS: usize = 16;
         (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No answer kept for `check_id`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The visit id is committed with a different request; send `correction: true` to replace it", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Every field reads, but they do not fit together (no visit id to commit, …) or the charge cannot be computed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every field matches the document, but they do not fit together (`check_id` and `subsidies` both or neither, `points` and `yen` both, a check digit …) or the charge cannot be computed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn commit(

@@ -692,6 +692,45 @@ mod tests {
         assert!(missing.is_empty(), "without an example: {missing:#?}");
     }
 
+    /// Every `recipient_number` the document takes (bodies and query) has the one pattern
+    /// `request::recipient_number` accepts.
+    #[test]
+    fn every_recipient_number_has_the_validators_pattern() {
+        fn walk(v: &Value, found: &mut Vec<String>) {
+            match v {
+                Value::Object(o) => {
+                    if let Some(p) = o.get("properties").and_then(|p| p.get("recipient_number")) {
+                        found.push(p["pattern"].as_str().unwrap_or("(none)").to_owned());
+                    }
+                    if o.get("name").and_then(Value::as_str) == Some("recipient_number") {
+                        found.push(
+                            o["schema"]["pattern"]
+                                .as_str()
+                                .unwrap_or("(none)")
+                                .to_owned(),
+                        );
+                    }
+                    o.values().for_each(|x| walk(x, found));
+                }
+                Value::Array(a) => a.iter().for_each(|x| walk(x, found)),
+                _ => {}
+            }
+        }
+        let doc = serde_json::to_value(super::document()).unwrap();
+        let mut found = Vec::new();
+        walk(&doc["paths"], &mut found);
+        for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+            // Answers name the certificate's number as PMH gave it; requests take the pattern.
+            if name.ends_with("Request") || name.ends_with("Lookup") || name.starts_with("Inline") {
+                walk(schema, &mut found);
+            }
+        }
+        assert!(found.len() >= 4, "{found:?}");
+        for p in found {
+            assert_eq!(p, super::super::request::RECIPIENT_PATTERN);
+        }
+    }
+
     #[test]
     fn each_request_bodys_lists_are_the_documents() {
         check::<super::SubsidyCheckRequest>("SubsidyCheckRequest");

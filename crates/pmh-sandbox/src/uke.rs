@@ -190,6 +190,15 @@ fn receipt(
     })
 }
 
+/// A KO of a national programme that takes a 受給者番号, with one.
+fn national_with_recipient(k: &Subsidy, masters: &MasterSnapshot) -> bool {
+    k.recipient_number.is_some()
+        && PayerNumber::parse(&k.payer_number)
+            .ok()
+            .and_then(|p| masters.national(p.law_code()))
+            .is_some_and(|n| n.recipient_number_required)
+}
+
 /// Plants `want` on `r` when it can carry it; the finding the checks will give.
 fn plant(r: &mut Receipt, want: FindingCode, masters: &MasterSnapshot) -> Option<FindingCode> {
     let bump = |d: u8| if d == b'9' { b'0' } else { d + 1 };
@@ -203,13 +212,10 @@ fn plant(r: &mut Receipt, want: FindingCode, masters: &MasterSnapshot) -> Option
         }
         FindingCode::RecipientNumberForm => {
             // A national programme's 7-digit number with its check digit off by one.
-            let ko = r.subsidies.iter_mut().find(|k| {
-                PayerNumber::parse(&k.payer_number)
-                    .ok()
-                    .and_then(|p| masters.national(p.law_code()))
-                    .is_some_and(|n| n.recipient_number_required)
-                    && k.recipient_number.is_some()
-            })?;
+            let ko = r
+                .subsidies
+                .iter_mut()
+                .find(|k| national_with_recipient(k, masters))?;
             let mut b = ko.recipient_number.clone()?.into_bytes();
             b[6] = bump(b[6]);
             ko.recipient_number = Some(String::from_utf8(b).ok()?);
@@ -240,13 +246,10 @@ fn plant(r: &mut Receipt, want: FindingCode, masters: &MasterSnapshot) -> Option
             r.kind = ReceiptKind::parse(&String::from_utf8(vec![k[0], b'2', count, b'2']).ok()?)?;
         }
         FindingCode::RecipientNumberMissing => {
-            let ko = r.subsidies.iter_mut().find(|k| {
-                PayerNumber::parse(&k.payer_number)
-                    .ok()
-                    .and_then(|p| masters.national(p.law_code()))
-                    .is_some_and(|n| n.recipient_number_required)
-                    && k.recipient_number.is_some()
-            })?;
+            let ko = r
+                .subsidies
+                .iter_mut()
+                .find(|k| national_with_recipient(k, masters))?;
             ko.recipient_number = None;
         }
         FindingCode::KoDaysOverHo => {
