@@ -33,6 +33,15 @@ pub enum FindingCode {
     ReceiptKindLastDigit,
     KoDaysOverHo,
     KoPointsOverHo,
+    // Against PMH and the ledger (`against`).
+    KoNotInPmh,
+    KoRecipientDiffers,
+    CertificateExpired,
+    CertificateNotYetValid,
+    CertificateMissing,
+    DesignatedInstitutionOther,
+    KoBurdenOverCap,
+    KoBurdenDiffersFromLedger,
 }
 
 impl FindingCode {
@@ -50,7 +59,31 @@ impl FindingCode {
         Self::ReceiptKindLastDigit,
         Self::KoDaysOverHo,
         Self::KoPointsOverHo,
+        Self::KoNotInPmh,
+        Self::KoRecipientDiffers,
+        Self::CertificateExpired,
+        Self::CertificateNotYetValid,
+        Self::CertificateMissing,
+        Self::DesignatedInstitutionOther,
+        Self::KoBurdenOverCap,
+        Self::KoBurdenDiffersFromLedger,
     ];
+
+    /// Found against PMH's certificates or the 管理票 ledger (`against`), not from the receipt
+    /// and the masters alone.
+    pub const fn needs_pmh_or_ledger(self) -> bool {
+        matches!(
+            self,
+            Self::KoNotInPmh
+                | Self::KoRecipientDiffers
+                | Self::CertificateExpired
+                | Self::CertificateNotYetValid
+                | Self::CertificateMissing
+                | Self::DesignatedInstitutionOther
+                | Self::KoBurdenOverCap
+                | Self::KoBurdenDiffersFromLedger
+        )
+    }
 
     /// The code on the wire.
     pub const fn as_str(self) -> &'static str {
@@ -68,6 +101,14 @@ impl FindingCode {
             Self::ReceiptKindLastDigit => "receipt_kind_last_digit",
             Self::KoDaysOverHo => "ko_days_over_ho",
             Self::KoPointsOverHo => "ko_points_over_ho",
+            Self::KoNotInPmh => "ko_not_in_pmh",
+            Self::KoRecipientDiffers => "ko_recipient_differs",
+            Self::CertificateExpired => "certificate_expired",
+            Self::CertificateNotYetValid => "certificate_not_yet_valid",
+            Self::CertificateMissing => "certificate_missing",
+            Self::DesignatedInstitutionOther => "designated_institution_other",
+            Self::KoBurdenOverCap => "ko_burden_over_cap",
+            Self::KoBurdenDiffersFromLedger => "ko_burden_differs_from_ledger",
         }
     }
 }

@@ -12,10 +12,12 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::domain::Redacted;
 
+mod against;
 mod check;
 #[cfg(test)]
 mod tests;
 
+pub use against::{ClaimMonth, LedgerMonth, against_ledger, against_pmh};
 pub use check::{Finding, FindingCode, check};
 
 /// The `IR` record.

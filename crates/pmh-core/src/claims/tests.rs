@@ -215,8 +215,9 @@ fn each_finding_on_the_receipt_that_has_it() {
         (13, "ko_points_over_ho"),
     ];
     assert_eq!(found, expected);
-    // Every code of the list is exercised here.
-    for code in FindingCode::ALL {
+    // Every code of the offline checks is exercised here (those against PMH and the ledger in
+    // `against` below).
+    for code in FindingCode::ALL.iter().filter(|c| !c.needs_pmh_or_ledger()) {
         assert!(
             expected.iter().any(|(_, c)| *c == code.as_str()),
             "{code:?}"
@@ -259,4 +260,300 @@ fn a_pharmacy_receipt_with_an_inpatient_programme_is_a_finding() {
         codes(&receipts, ScoreTable::Pharmacy),
         [(1, "setting_not_covered")]
     );
+}
+
+// Against PMH and the ledger.
+
+mod against {
+    use super::*;
+    use crate::domain::{Certificate, DesignatedInstitution, MedicalInstitutionCode, ServiceDate};
+    use crate::mapping::{VisitContext, map};
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    /// October 2026, mapped on its last day at the demo institution.
+    fn month() -> ClaimMonth {
+        ClaimMonth::of(d(2026, 10, 15))
+    }
+
+    fn pmh(certs: &[Certificate], inpatient: bool) -> crate::mapping::Mapped {
+        let ctx = VisitContext {
+            institution: Some(MedicalInstitutionCode::parse("1311111111").unwrap()),
+            care: if inpatient {
+                crate::domain::Care::Inpatient
+            } else {
+                crate::domain::Care::Outpatient
+            },
+            ..VisitContext::on(ServiceDate::new(month().last))
+        };
+        map(certs, masters(), &ctx)
+    }
+
+    fn cert(payer: &str, recipient: &str, from: NaiveDate, to: NaiveDate) -> Certificate {
+        Certificate::simple(payer, Some(recipient), from, to)
+    }
+
+    fn year() -> (NaiveDate, NaiveDate) {
+        (d(2026, 4, 1), d(2027, 3, 31))
+    }
+
+    /// The codes found on `r` against `certs`, after the offline checks.
+    fn found(r: &Receipt, certs: &[Certificate]) -> Vec<&'static str> {
+        let offline = check(std::slice::from_ref(r), ScoreTable::Medical, masters());
+        let mut all: Vec<_> = offline.iter().map(|f| f.code.as_str()).collect();
+        let mapped = pmh(certs, r.kind.inpatient());
+        let more = against_pmh(r, month(), &mapped, &offline);
+        for f in &more {
+            assert_eq!(f.receipt, r.number);
+            assert!(!f.ja.is_ascii(), "{f:?}");
+        }
+        all.extend(more.iter().map(|f| f.code.as_str()));
+        all
+    }
+
+    fn nanbyou() -> (String, String) {
+        (payer(54, "601"), recipient("765432"))
+    }
+
+    #[test]
+    fn a_receipt_that_claims_what_pmh_holds_gives_no_finding() {
+        let (p, rn) = nanbyou();
+        let (from, to) = year();
+        let r = re(
+            1,
+            "1122",
+            Some(ho(11, "06132013")),
+            vec![ko(12, &p, Some(&rn))],
+        );
+        assert!(found(&r, &[cert(&p, &rn, from, to)]).is_empty());
+        // A renewal inside the month: two certificates of one number cover it together.
+        let certs = [
+            cert(&p, &rn, d(2025, 10, 1), d(2026, 10, 14)),
+            cert(&p, &rn, d(2026, 10, 15), d(2027, 10, 14)),
+        ];
+        assert!(found(&r, &certs).is_empty());
+    }
+
+    #[test]
+    fn a_ko_pmh_does_not_hold_names_the_likely_certificate() {
+        let (p, rn) = nanbyou();
+        let (from, to) = year();
+        let typed = payer(54, "602"); // same programme, another 実施機関
+        let r = re(
+            1,
+            "1122",
+            Some(ho(11, "06132013")),
+            vec![ko(12, &typed, Some(&rn))],
+        );
+        let mapped = pmh(&[cert(&p, &rn, from, to)], false);
+        let f = against_pmh(&r, month(), &mapped, &[]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].code, FindingCode::KoNotInPmh);
+        assert_eq!(f[0].line, 12);
+        assert!(
+            f[0].ja.contains(&p) && f[0].ja.contains(&typed),
+            "{}",
+            f[0].ja
+        );
+        assert!(!f[0].ja.contains(&rn) && !f[0].en.contains(&rn));
+        // No certificate of the programme at all.
+        assert_eq!(found(&r, &[]), ["ko_not_in_pmh"]);
+    }
+
+    #[test]
+    fn a_payer_number_with_a_wrong_check_digit_is_one_finding_not_three() {
+        let (p, rn) = nanbyou();
+        let (from, to) = year();
+        let mut b = p.clone().into_bytes();
+        b[7] = if b[7] == b'9' { b'0' } else { b[7] + 1 };
+        let typo = String::from_utf8(b).unwrap();
+        let r = re(
+            1,
+            "1122",
+            Some(ho(11, "06132013")),
+            vec![ko(12, &typo, Some(&rn))],
+        );
+        assert_eq!(
+            found(&r, &[cert(&p, &rn, from, to)]),
+            ["payer_number_check_digit"]
+        );
+    }
+
+    #[test]
+    fn a_recipient_number_that_differs_from_pmh_is_a_finding_once() {
+        let (p, rn) = nanbyou();
+        let (from, to) = year();
+        let other = recipient("765433");
+        let r = re(
+            1,
+            "1122",
+            Some(ho(11, "06132013")),
+            vec![ko(12, &p, Some(&other))],
+        );
+        let certs = [cert(&p, &rn, from, to)];
+        assert_eq!(found(&r, &certs), ["ko_recipient_differs"]);
+        // A number already wrong in its form is named by that finding alone.
+        let r = re(
+            1,
+            "1122",
+            Some(ho(11, "06132013")),
+            vec![ko(12, &p, Some(&rn[..6]))],
+        );
+        assert_eq!(found(&r, &certs), ["recipient_number_form"]);
+        // Full-width digits are the same number.
+        let wide: String = rn
+            .chars()
+            .map(|c| char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap())
+            .collect();
+        let r = re(
+            1,
+            "1122",
+            Some(ho(11, "06132013")),
+            vec![ko(12, &p, Some(&wide))],
+        );
+        assert!(!found(&r, &certs).contains(&"ko_recipient_differs"));
+    }
+
+    #[test]
+    fn a_certificate_ending_or_starting_within_the_month_is_a_finding() {
+        let (p, rn) = nanbyou();
+        let r = re(
+            1,
+            "1122",
+            Some(ho(11, "06132013")),
+            vec![ko(12, &p, Some(&rn))],
+        );
+        let ended = [cert(&p, &rn, d(2025, 10, 1), d(2026, 10, 20))];
+        assert_eq!(found(&r, &ended), ["certificate_expired"]);
+        let long_ago = [cert(&p, &rn, d(2025, 4, 1), d(2026, 3, 31))];
+        let mapped = pmh(&long_ago, false);
+        let f = against_pmh(&r, month(), &mapped, &[]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].ja.contains("この月より前に") && f[0].ja.contains("2026-03-31"));
+        let starts = [cert(&p, &rn, d(2026, 10, 10), d(2027, 10, 9))];
+        assert_eq!(found(&r, &starts), ["certificate_not_yet_valid"]);
+        let later = [cert(&p, &rn, d(2026, 11, 1), d(2027, 10, 31))];
+        assert_eq!(found(&r, &later), ["certificate_not_yet_valid"]);
+    }
+
+    #[test]
+    fn a_certificate_valid_in_the_month_that_no_ko_claims_is_missing() {
+        let (p, rn) = nanbyou();
+        let (from, to) = year();
+        let seishin = payer(21, "601");
+        let srn = recipient("123456");
+        // The receipt claims 精神通院 only; PMH holds 難病 too.
+        let r = re(
+            1,
+            "1122",
+            Some(ho(11, "06132013")),
+            vec![ko(12, &seishin, Some(&srn))],
+        );
+        let certs = [cert(&seishin, &srn, from, to), cert(&p, &rn, from, to)];
+        let mapped = pmh(&certs, false);
+        let f = against_pmh(&r, month(), &mapped, &[]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].code, FindingCode::CertificateMissing);
+        assert_eq!(f[0].line, r.line);
+        assert!(f[0].ja.contains("払い戻し") && f[0].ja.contains(&p));
+        // Not missing: one that ended before the month, one only ever reimbursed, one of
+        // another institution, one not covering 外来 (結核 入院).
+        let mut reimbursed = cert(&p, &rn, from, to);
+        reimbursed.always_reimbursement = true;
+        let mut elsewhere = cert(&p, &rn, from, to);
+        elsewhere.designated_institutions = vec![DesignatedInstitution {
+            code: "1399999999".into(),
+            name: None,
+        }];
+        for extra in [
+            cert(&p, &rn, d(2025, 4, 1), d(2026, 9, 30)),
+            reimbursed,
+            elsewhere,
+            cert(&payer(11, "601"), &recipient("222222"), from, to),
+        ] {
+            let certs = [cert(&seishin, &srn, from, to), extra];
+            assert!(found(&r, &certs).is_empty());
+        }
+        // No KO at all: an insurance-only receipt of a patient with a 公費.
+        let r = re(1, "1112", Some(ho(11, "06132013")), vec![]);
+        assert_eq!(
+            found(&r, &[cert(&p, &rn, from, to)]),
+            ["certificate_missing"]
+        );
+    }
+
+    #[test]
+    fn a_ko_of_a_certificate_for_another_institution_is_a_finding() {
+        let (p, rn) = nanbyou();
+        let (from, to) = year();
+        let mut c = cert(&p, &rn, from, to);
+        c.designated_institutions = vec![DesignatedInstitution {
+            code: "1399999999".into(),
+            name: None,
+        }];
+        let r = re(
+            1,
+            "1122",
+            Some(ho(11, "06132013")),
+            vec![ko(12, &p, Some(&rn))],
+        );
+        assert_eq!(found(&r, &[c.clone()]), ["designated_institution_other"]);
+        c.designated_institutions.push(DesignatedInstitution {
+            code: "1311111111".into(),
+            name: None,
+        });
+        assert!(found(&r, &[c]).is_empty());
+    }
+
+    #[test]
+    fn a_burden_above_the_monthly_cap_is_a_finding() {
+        let (p, rn) = nanbyou();
+        let (from, to) = year();
+        let mut c = cert(&p, &rn, from, to);
+        c.income_segment = Some("低所得Ⅰ".into()); // 2,500 yen a month
+        let mut k = ko(12, &p, Some(&rn));
+        k.burden_yen = Some(2_500);
+        let r = re(1, "1122", Some(ho(11, "06132013")), vec![k.clone()]);
+        assert!(found(&r, &[c.clone()]).is_empty());
+        k.burden_yen = Some(2_510);
+        let r = re(1, "1122", Some(ho(11, "06132013")), vec![k]);
+        let mapped = pmh(&[c], false);
+        let f = against_pmh(&r, month(), &mapped, &[]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].code, FindingCode::KoBurdenOverCap);
+        assert!(
+            f[0].ja.contains("2510円") && f[0].ja.contains("2500円"),
+            "{}",
+            f[0].ja
+        );
+    }
+
+    #[test]
+    fn a_burden_that_differs_from_the_ledger_is_a_finding() {
+        let (p, rn) = nanbyou();
+        let mut k = ko(12, &p, Some(&rn));
+        k.burden_yen = Some(1_520);
+        let r = re(1, "1122", Some(ho(11, "06132013")), vec![k]);
+        let at = |own_yen, visits| {
+            [LedgerMonth {
+                ko: 0,
+                own_yen,
+                visits,
+            }]
+        };
+        assert!(against_ledger(&r, &at(1_520, 2)).is_empty());
+        // No visit counted: the ledger does not know.
+        assert!(against_ledger(&r, &at(0, 0)).is_empty());
+        let f = against_ledger(&r, &at(3_040, 3));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].code, FindingCode::KoBurdenDiffersFromLedger);
+        assert_eq!(f[0].line, 12);
+        assert!(
+            f[0].ja.contains("3040円") && f[0].ja.contains("3回"),
+            "{}",
+            f[0].ja
+        );
+    }
 }
