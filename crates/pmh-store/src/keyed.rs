@@ -235,6 +235,12 @@ impl Hasher {
         self.sealer("answer", check_id)
     }
 
+    /// Where a receipt check's report is kept, and the key it is sealed under (by its id, which
+    /// only its owner and the gateway know).
+    pub fn report(&self, id: &str) -> (KeyedHash, Sealer) {
+        self.kept("receipt_report", id)
+    }
+
     /// The row's key (an HMAC in the item's own domain) and a sealing key derived from the same
     /// value in another: a kept row reads nothing to whoever lacks the secret *or* the value
     /// it is looked up by (the person's identity, the 照会番号).

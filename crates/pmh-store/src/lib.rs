@@ -169,10 +169,17 @@ pub enum Operation {
     ReceptionList,
     /// The reception page: the gateway's health viewed.
     ReceptionHealth,
+    /// `POST /v1/receipt-checks` (or the reception page's 月次点検): a month's UKE file
+    /// accepted for checking.
+    ReceiptCheckStart,
+    /// A receipt check's PMH check of one patient (one record per distinct patient of the file).
+    ReceiptPrecheck,
+    /// `GET /v1/receipt-checks/{id}` (or the page's view of a report), or a report kept.
+    ReceiptCheckRead,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 18] = [
+    pub const ALL: [Operation; 21] = [
         Self::Check,
         Self::CheckWithResult,
         Self::CheckByReference,
@@ -191,6 +198,9 @@ impl Operation {
         Self::ReceptionSignOut,
         Self::ReceptionList,
         Self::ReceptionHealth,
+        Self::ReceiptCheckStart,
+        Self::ReceiptPrecheck,
+        Self::ReceiptCheckRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -213,6 +223,9 @@ impl Operation {
             Self::ReceptionSignOut => "reception_sign_out",
             Self::ReceptionList => "reception_list",
             Self::ReceptionHealth => "reception_health",
+            Self::ReceiptCheckStart => "receipt_check_start",
+            Self::ReceiptPrecheck => "receipt_precheck",
+            Self::ReceiptCheckRead => "receipt_check_read",
         }
     }
 
@@ -377,6 +390,8 @@ pub struct Purged {
     pub kept: u64,
     /// Records of processed check-in files older than the audit's retention.
     pub checkin_files: u64,
+    /// Receipt checks' reports past their expiry.
+    pub receipt_reports: u64,
 }
 
 /// Sizes for `/readyz`.
@@ -629,9 +644,45 @@ impl SessionExpiry {
     }
 }
 
+/// A month-end receipt check's report as stored: sealed, under a keyed hash of its id.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredReport {
+    pub key: KeyedHash,
+    /// The client that started the check.
+    pub owner: String,
+    pub created_at: DateTime<Utc>,
+    /// When the purge removes it; `None` while the clerk keeps it.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub sealed: Vec<u8>,
+}
+
+impl std::fmt::Debug for StoredReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredReport")
+            .field("owner", &self.owner)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("sealed_bytes", &self.sealed.len())
+            .finish()
+    }
+}
+
+/// The month-end receipt checks' reports, shared by every replica.
+pub trait Reports: Send + Sync + 'static {
+    /// Writes `report`, replacing one under the same key (a finished report replaces the
+    /// running one; keeping it clears its expiry).
+    fn put_report(&self, report: StoredReport) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// The report under `key`, unless it expired before `now`.
+    fn report(
+        &self,
+        key: KeyedHash,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<StoredReport>, StoreError>>;
+}
+
 /// The durable state, whichever backend holds it: each kind of data behind its own trait (a
 /// backend implements each in a file of its own), and what concerns the store as a whole.
-pub trait Store: Audit + Charges + Kept + CheckinFiles + Sessions + BoardRows {
+pub trait Store: Audit + Charges + Kept + CheckinFiles + Sessions + BoardRows + Reports {
     /// Sizes (counts every table: for operators, not for every probe).
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>>;
     /// Whether the store answers at all (cheap: readiness probes call it).
@@ -775,5 +826,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "board_rows",
         sqlite: include_str!("migrations/0013_board_rows.sql"),
         postgres: include_str!("migrations/postgres/0013_board_rows.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "receipt_reports",
+        sqlite: include_str!("migrations/0014_receipt_reports.sql"),
+        postgres: include_str!("migrations/postgres/0014_receipt_reports.sql"),
     },
 ];

@@ -167,6 +167,7 @@ pub(crate) enum Tally {
     LedgerRows,
     Kept,
     CheckinFiles,
+    Reports,
 }
 
 impl Tally {
@@ -178,6 +179,7 @@ impl Tally {
             Self::LedgerRows => &mut to.ledger_rows,
             Self::Kept => &mut to.kept,
             Self::CheckinFiles => &mut to.checkin_files,
+            Self::Reports => &mut to.receipt_reports,
         };
         *field += n;
     }
@@ -190,7 +192,7 @@ impl Tally {
 pub(crate) fn purge(
     audit_before: chrono::DateTime<chrono::Utc>,
     now: chrono::DateTime<chrono::Utc>,
-) -> [(&'static str, i64, Tally); 8] {
+) -> [(&'static str, i64, Tally); 9] {
     let (before, at) = (audit_before.timestamp_millis(), now.timestamp_millis());
     let bodies = (now - crate::BODY_KEEP).timestamp_millis();
     [
@@ -232,5 +234,22 @@ pub(crate) fn purge(
             before,
             Tally::CheckinFiles,
         ),
+        (
+            "DELETE FROM receipt_reports WHERE expires_ms <= $1",
+            at,
+            Tally::Reports,
+        ),
     ]
 }
+
+/// A receipt check's report (replacing one under the same key).
+pub(crate) const PUT_REPORT: &str =
+    "INSERT INTO receipt_reports (key, owner, created_ms, expires_ms, body)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, created_ms = excluded.created_ms,
+        expires_ms = excluded.expires_ms, body = excluded.body";
+
+/// A receipt check's report unless expired.
+pub(crate) const REPORT: &str =
+    "SELECT key, owner, created_ms, expires_ms, body FROM receipt_reports
+     WHERE key = $1 AND (expires_ms IS NULL OR expires_ms > $2)";

@@ -1017,3 +1017,46 @@ pub async fn board_rows_are_read_in_order_per_day(store: &dyn Store) {
     assert!(store.board_rows(day(20), 0, 100).await.unwrap().is_empty());
     assert_eq!(store.board_rows(day(21), 0, 100).await.unwrap().len(), 2);
 }
+
+/// A report is replaced under its key (running, then finished), read until it expires, kept
+/// when its expiry is cleared, and purged once expired.
+pub async fn reports_are_replaced_kept_and_expire(store: &dyn Store) {
+    let hasher = Hasher::from_secret(b"suite");
+    let report = |id: &str, body: &[u8], expires: Option<u32>| StoredReport {
+        key: hasher.report(id).0,
+        owner: "clinic".into(),
+        created_at: at(9),
+        expires_at: expires.map(at),
+        sealed: body.to_vec(),
+    };
+    store
+        .put_report(report("a", b"running", Some(12)))
+        .await
+        .unwrap();
+    store
+        .put_report(report("a", b"done", Some(12)))
+        .await
+        .unwrap();
+    store
+        .put_report(report("b", b"other", Some(12)))
+        .await
+        .unwrap();
+    let got = store.report(hasher.report("a").0, at(10)).await.unwrap();
+    assert_eq!(got, Some(report("a", b"done", Some(12))));
+    assert_eq!(
+        store.report(hasher.report("c").0, at(10)).await.unwrap(),
+        None
+    );
+    // Expired: not read, then purged; a kept one stays.
+    store.put_report(report("b", b"other", None)).await.unwrap();
+    assert_eq!(
+        store.report(hasher.report("a").0, at(12)).await.unwrap(),
+        None
+    );
+    let purged = store.purge(at(0), at(13)).await.unwrap();
+    assert_eq!(purged.receipt_reports, 1);
+    assert_eq!(
+        store.report(hasher.report("b").0, at(23)).await.unwrap(),
+        Some(report("b", b"other", None))
+    );
+}

@@ -17,6 +17,7 @@ mod board;
 mod charges;
 mod checkin_files;
 mod kept;
+mod reports;
 mod sessions;
 
 use futures::future::BoxFuture;
@@ -637,6 +638,14 @@ mod tests {
             return;
         };
         suite::board_rows_are_read_in_order_per_day(&store(&cluster).await).await;
+    }
+
+    #[tokio::test]
+    async fn reports_are_replaced_kept_and_expire() {
+        let Some(cluster) = Cluster::start_or_skip("postgres reports") else {
+            return;
+        };
+        suite::reports_are_replaced_kept_and_expire(&store(&cluster).await).await;
     }
 
     #[tokio::test]

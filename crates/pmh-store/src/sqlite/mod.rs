@@ -17,6 +17,7 @@ mod board;
 mod charges;
 mod checkin_files;
 mod kept;
+mod reports;
 mod sessions;
 
 use futures::future::BoxFuture;
@@ -794,6 +795,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path(), false).unwrap();
         suite::board_rows_are_read_in_order_per_day(&store).await;
+    }
+
+    #[tokio::test]
+    async fn reports_are_replaced_kept_and_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), false).unwrap();
+        suite::reports_are_replaced_kept_and_expire(&store).await;
     }
 
     #[tokio::test]
