@@ -691,7 +691,17 @@ fn the_sandbox_writes_a_months_uke_file_with_its_planted_findings() {
     .into_iter()
     .map(|f| (f.receipt, f.code.as_str().to_owned()))
     .collect();
-    assert_eq!(found, planted);
+    // The receipts' own mistakes here; those only PMH shows in tests/it/receipt_checks.rs.
+    let own: Vec<(u32, String)> = planted
+        .iter()
+        .filter(|(_, code)| {
+            pmh_gateway::claims::FindingCode::ALL
+                .iter()
+                .any(|c| c.as_str() == code && !c.needs_pmh_or_ledger())
+        })
+        .cloned()
+        .collect();
+    assert_eq!(found, own);
     let bad = bin()
         .args(["sandbox", "--uke-month", "2026-1", "--uke-out"])
         .arg(dir.path().join("x.uke"))
