@@ -30,16 +30,19 @@ pub enum Scope {
     Admin,
     /// The reception page in a browser.
     Reception,
+    /// The month-end receipt pre-check (`/v1/receipt-checks`, the reception page's 月次点検).
+    ReceiptCheck,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Self::Check,
         Self::CheckIn,
         Self::OnshiPost,
         Self::Charges,
         Self::Admin,
         Self::Reception,
+        Self::ReceiptCheck,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +53,7 @@ impl Scope {
             Self::Charges => "charges",
             Self::Admin => "admin",
             Self::Reception => "reception",
+            Self::ReceiptCheck => "receipt_check",
         }
     }
 

@@ -15,6 +15,7 @@ pub mod errors;
 pub mod fuzzing;
 pub mod masters;
 pub mod metrics;
+pub mod receipts;
 #[cfg(feature = "emulator")]
 pub mod sandbox {
     //! The emulators (`crates/pmh-sandbox`), and the sandbox's population as an in-process

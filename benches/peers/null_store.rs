@@ -204,6 +204,22 @@ impl pmh_gateway::store::BoardRows for NullStore {
     }
 }
 
+impl pmh_gateway::store::Reports for NullStore {
+    fn put_report(
+        &self,
+        _: pmh_gateway::store::StoredReport,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn report(
+        &self,
+        _: KeyedHash,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'_, Result<Option<pmh_gateway::store::StoredReport>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
 impl Store for NullStore {
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>> {
         Box::pin(async { Ok(StoreInfo::default()) })

@@ -22,6 +22,7 @@ pub mod openapi;
 mod orca;
 mod params;
 pub mod problem;
+mod receipt_checks;
 pub mod reception;
 mod render;
 mod renderings;
@@ -94,6 +95,8 @@ pub struct AppParts {
     pub bodies: Arc<crate::answers::Bodies>,
     /// Whether the gateway is served over TLS (the reception cookie is then `Secure`).
     pub tls: bool,
+    /// The month-end receipt checks running here, and their reports.
+    pub receipt_checks: Arc<crate::receipts::ReceiptChecks>,
     /// Set when the server stops: long-lived answers (the reception page's live feed) end, so
     /// that the drain does not wait for them.
     pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
@@ -244,6 +247,21 @@ pub const ROUTES: &[RouteSpec] = &[
         "/v1/ledgers/search",
         Required::Scope(Scope::Charges),
     ),
+    route(
+        "POST",
+        "/v1/receipt-checks",
+        Required::Scope(Scope::ReceiptCheck),
+    ),
+    route(
+        "GET",
+        "/v1/receipt-checks/{id}",
+        Required::Scope(Scope::ReceiptCheck),
+    ),
+    route(
+        "POST",
+        "/v1/receipt-checks/{id}/keep",
+        Required::Scope(Scope::ReceiptCheck),
+    ),
     route("GET", "/v1/masters", Required::Authenticated),
     route("POST", "/v1/masters/reload", Required::Scope(Scope::Admin)),
     route("GET", "/v1/audit", Required::Scope(Scope::Admin)),
@@ -287,6 +305,10 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         ("GET", "/metrics") => get(metrics),
         ("GET", "/readyz") => get(readyz),
         ("GET", "/healthz") => get(healthz),
+        ("POST", "/v1/receipt-checks") => post(receipt_checks::create)
+            .layer(DefaultBodyLimit::max(crate::receipts::MAX_FILE_BYTES)),
+        ("GET", "/v1/receipt-checks/{id}") => get(receipt_checks::read),
+        ("POST", "/v1/receipt-checks/{id}/keep") => post(receipt_checks::keep),
         ("GET", "/openapi.json") => get(openapi_json),
         ("GET", "/problems/{kind}") => get(problem_type),
         // ROUTES and this match are side by side; a test builds the router from every row.

@@ -19,6 +19,7 @@ use super::problem::{FieldError, Problem};
         (name = "check-ins", description = "Answers prefetched when a patient's card was read at the オン資 terminal, by the terminal's 照会番号."),
         (name = "charges", description = "What the patient pays at the window for a visit: quoted, committed against the month's caps (idempotent by visit id), voided."),
         (name = "ledger", description = "The month's shared caps per certificate: this institution's committed visits and the amounts from the paper 自己負担上限額管理票."),
+        (name = "receipt-checks", description = "The month-end pre-check: a month's UKE claim file checked before it is sent — each receipt from itself and the masters, its patient's 公費 against PMH for the claim month, its KOs against the 管理票 ledger."),
         (name = "audit", description = "Who asked about whom, when and with what outcome (admin)."),
         (name = "operations", description = "Masters, liveness and readiness, metrics, and the problem types' pages."),
     ),
@@ -43,6 +44,9 @@ use super::problem::{FieldError, Problem};
         super::charges::void_entry,
         super::charges::ledger,
         super::lookups::ledger,
+        super::receipt_checks::create,
+        super::receipt_checks::read,
+        super::receipt_checks::keep,
         super::audit::search,
         super::lookups::audit,
         super::masters,
@@ -97,6 +101,11 @@ use super::problem::{FieldError, Problem};
         LedgerDto,
         LedgerEntryDto,
         VoidDto,
+        ReceiptCheckDto,
+        PmhTallyDto,
+        LineProblemDto,
+        ReviewReceiptDto,
+        ReceiptFindingDto,
         super::audit::AuditRecordDto,
         super::lookups::AuditPatient,
         super::lookups::ReferenceLookup,
@@ -426,6 +435,8 @@ fn answer_examples(doc: &mut utoipa::openapi::OpenApi) {
     let fhir_unavailable = load(include_str!("examples/fhir_outcome_unavailable.json"));
     let committed = load(include_str!("examples/charge_committed.json"));
     let audit_record = load(include_str!("examples/audit_record.json"));
+    let receipt_check = load(include_str!("examples/receipt_check.json"));
+    let receipt_check_running = load(include_str!("examples/receipt_check_running.json"));
     let orca_xml = Value::String(include_str!("examples/orca.xml").to_owned());
     let orca_xml_unavailable =
         Value::String(include_str!("examples/orca_unavailable.xml").to_owned());
@@ -450,6 +461,7 @@ fn answer_examples(doc: &mut utoipa::openapi::OpenApi) {
         ("VoidDto", load(include_str!("examples/void.json"))),
         ("Problem", load(include_str!("examples/problem.json"))),
         ("AuditRecordDto", audit_record.clone()),
+        ("ReceiptCheckDto", receipt_check.clone()),
     ] {
         match schemas.get_mut(name) {
             Some(RefOr::T(Schema::Object(o))) => o.example = Some(example),
@@ -473,6 +485,15 @@ fn answer_examples(doc: &mut utoipa::openapi::OpenApi) {
             .and_then(|b| b.content.get_mut("application/xml"))
         {
             xml.example = Some(onshi_result.clone());
+        }
+        if let Some(uke) = item
+            .post
+            .as_mut()
+            .and_then(|op| op.request_body.as_mut())
+            .and_then(|b| b.content.get_mut("application/octet-stream"))
+        {
+            // A UKE file's text (sent as Shift_JIS bytes).
+            uke.example = Some(Value::String(UKE_EXAMPLE.to_owned()));
         }
         for op in [item.get.as_mut(), item.post.as_mut(), item.delete.as_mut()]
             .into_iter()
@@ -523,9 +544,20 @@ fn answer_examples(doc: &mut utoipa::openapi::OpenApi) {
                                 include_str!("examples/audit.jsonl").to_owned(),
                             ));
                         }
+                        ("200", "text/csv") if path.starts_with("/v1/receipt-checks") => {
+                            content.example = Some(Value::String(
+                                include_str!("examples/receipt_check.csv").to_owned(),
+                            ));
+                        }
                         ("200", "text/csv") => {
                             content.example =
                                 Some(Value::String(include_str!("examples/audit.csv").to_owned()));
+                        }
+                        ("202", "application/json") if path == "/v1/receipt-checks" => {
+                            content.example = Some(receipt_check_running.clone());
+                        }
+                        ("200", "application/json") if path.starts_with("/v1/receipt-checks") => {
+                            content.example = Some(receipt_check.clone());
                         }
                         _ => {}
                     }
@@ -534,6 +566,10 @@ fn answer_examples(doc: &mut utoipa::openapi::OpenApi) {
         }
     }
 }
+
+/// A month's UKE file as the receipt computer writes it (its text; the body is its Shift_JIS
+/// bytes): the institution, then each receipt's RE, HO, KO and SN records.
+const UKE_EXAMPLE: &str = "IR,1,13,1,1111111,,さくら医院,202611,00,0312345678\r\nRE,1,1122,202610,山田　太郎,1,19800401,70,,,,,,,,,,,,,,,,,,,,,,,,,,,,,ﾔﾏﾀﾞ ﾀﾛｳ\r\nHO,06132013,12,345,3,1520,,,,,,2500\r\nKO,54136015,7654320,,3,1520,2500,,,,,\r\nSN,1,01,06132013,12,345,01,,\r\n\u{1a}";
 
 /// Example charge requests: from an earlier check; typed from paper in the caller's order with
 /// a birthdate; a hospital stay with meals; a local programme's visit counted.

@@ -70,6 +70,12 @@ pub enum OperationParam {
     ReceptionList,
     #[schema(rename = "reception_health")]
     ReceptionHealth,
+    #[schema(rename = "receipt_check_start")]
+    ReceiptCheckStart,
+    #[schema(rename = "receipt_precheck")]
+    ReceiptPrecheck,
+    #[schema(rename = "receipt_check_read")]
+    ReceiptCheckRead,
 }
 
 /// The ORCA rendering in JSON (`format=orca`): ORCA's `publicinsurance_infores` document.

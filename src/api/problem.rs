@@ -52,10 +52,12 @@ pub enum ProblemKind {
     Conflict,
     NotFound,
     UnreadableResult,
+    UnreadableFile,
+    ReceiptChecksBusy,
 }
 
 impl ProblemKind {
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 20] = [
         Self::InvalidRequest,
         Self::MyNumberRejected,
         Self::UnsupportedMediaType,
@@ -74,6 +76,8 @@ impl ProblemKind {
         Self::Conflict,
         Self::NotFound,
         Self::UnreadableResult,
+        Self::UnreadableFile,
+        Self::ReceiptChecksBusy,
     ];
 
     /// The problem's `type`: a path on this gateway.
@@ -97,6 +101,8 @@ impl ProblemKind {
             Self::Conflict => "/problems/conflict",
             Self::NotFound => "/problems/not-found",
             Self::UnreadableResult => "/problems/unreadable-result",
+            Self::UnreadableFile => "/problems/unreadable-file",
+            Self::ReceiptChecksBusy => "/problems/receipt-checks-busy",
         }
     }
 
@@ -121,9 +127,13 @@ impl ProblemKind {
             Self::MastersRejected
             | Self::InconsistentRequest
             | Self::CannotCompute
-            | Self::UnreadableResult => 422,
+            | Self::UnreadableResult
+            | Self::UnreadableFile => 422,
             Self::Internal => 500,
-            Self::AuditUnavailable | Self::TooManyConnections | Self::RequestTimeout => 503,
+            Self::AuditUnavailable
+            | Self::TooManyConnections
+            | Self::RequestTimeout
+            | Self::ReceiptChecksBusy => 503,
         }
     }
 
@@ -201,6 +211,14 @@ impl ProblemKind {
             Self::UnreadableResult => (
                 "本文をオン資の資格確認結果として読めません（errors を参照）。端末が出力した結果ファイル（1人分）をそのまま送ってください。",
                 "The body is not an オン資 qualification result the gateway can read (see `errors`): post the terminal's result file for one person as it is.",
+            ),
+            Self::UnreadableFile => (
+                "ファイルからレセプトを1件も読めません（errors に行番号ごとの問題）。レセコンが出力したUKEファイルをそのまま送ってください。",
+                "No receipt could be read from the file (each line's problem in `errors`, by line number): post the UKE file as the receipt computer wrote it.",
+            ),
+            Self::ReceiptChecksBusy => (
+                "このゲートウェイでは月次点検が同時に実行できる数に達しています。Retry-After 秒後に送り直してください。",
+                "This replica runs as many receipt checks as it takes at once; try again after `Retry-After`.",
             ),
         }
     }
@@ -306,6 +324,46 @@ impl Problem {
         let mut out = head.into_bytes();
         out.extend_from_slice(&body);
         out
+    }
+
+    /// A body of another type than the one operation takes.
+    pub fn unsupported_media_type_for(wanted: &str, found: &str) -> Self {
+        Self {
+            kind: MEDIA_TYPE,
+            title: "Unsupported content type",
+            status: 415,
+            detail: format!("send the body as {wanted} (got {found:?})"),
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// No receipt could be read from a UKE file: every line's problem.
+    pub fn unreadable_file(errors: Vec<FieldError>) -> Self {
+        Self {
+            kind: ProblemKind::UnreadableFile.uri(),
+            title: "No receipt could be read from the file",
+            status: 422,
+            detail: if errors.is_empty() {
+                "the file holds no RE record".into()
+            } else {
+                summary(&errors)
+            },
+            errors,
+            retry_after: None,
+        }
+    }
+
+    /// The replica runs as many receipt checks as it takes.
+    pub fn receipt_checks_busy() -> Self {
+        Self {
+            kind: ProblemKind::ReceiptChecksBusy.uri(),
+            title: "Receipt checks are busy",
+            status: 503,
+            detail: crate::receipts::StartError::Busy.to_string(),
+            errors: Vec::new(),
+            retry_after: Some(30),
+        }
     }
 
     pub fn too_large(limit: usize) -> Self {

@@ -158,10 +158,19 @@ pub fn state_with_store(
         held: lease.mode == LeaseMode::Local,
         ..lease
     };
+    let service = Arc::new(service);
+    let bodies: Arc<crate::answers::Bodies> = Arc::default();
+    let receipt_checks = Arc::new(crate::receipts::ReceiptChecks::new(
+        Arc::clone(&service),
+        Arc::clone(&store),
+        Arc::clone(&hasher),
+        Arc::clone(&bodies),
+        config.store.answer_retention,
+    ));
     Ok(AppState::new(AppParts {
         lease: Arc::new(LeaseBoard::new(lease)),
         client_certificate_expires,
-        service: Arc::new(service),
+        service,
         metrics,
         body_limit: config.body_limit_bytes,
         access,
@@ -169,7 +178,8 @@ pub fn state_with_store(
         hasher,
         answer_retention: config.store.answer_retention,
         json_cache: Arc::new(JsonCache::new(json_cache::DEFAULT_MAX_BYTES)),
-        bodies: Arc::default(),
+        bodies,
+        receipt_checks,
         tls: config.server_tls.is_some(),
         stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
     }))

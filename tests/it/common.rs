@@ -29,7 +29,7 @@ pub fn test_clients() -> Vec<pmh_gateway::auth::Client> {
         demo::client(
             TEST_CLIENT,
             TEST_TOKEN,
-            &[Check, CheckIn, OnshiPost, Charges, Admin],
+            &[Check, CheckIn, OnshiPost, Charges, Admin, ReceiptCheck],
         ),
         demo::client("checker", CHECKER_TOKEN, &[Check]),
         demo::client(RECEPTION_CLIENT, RECEPTION_TOKEN, &[Reception, Charges]),

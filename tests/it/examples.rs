@@ -312,6 +312,56 @@ async fn the_documents_examples_are_what_the_gateway_answers() {
         "{t}"
     );
     json_example("problem.json", &parse(&t));
+
+    // A receipt check of a small hand-written file (its claim month fixed, so that the answer
+    // is the same on any day): a patient PMH holds nothing for, a 公費のみ receipt (not looked
+    // up) with its 公費 out of order.
+    let nobody = pop.find(&["showcase", "none"]).unwrap();
+    let i = &nobody.insured;
+    let text = format!(
+        "IR,1,13,1,1111111,,さくら医院,202611,00\r\n\
+         RE,1,1112,202610,患者　一,1,{},,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\r\n\
+         HO,{},{},{},2,1000,,,,,,3000\r\n\
+         RE,2,1222,202610,患者　二,2,19600101,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\r\n\
+         KO,12136016,1234566,,1,300,0,,,,,\r\n\
+         KO,21136015,1234566,,1,300,0,,,,,\r\n\x1A",
+        i.birthdate.replace('-', ""),
+        i.insurer_number,
+        i.symbol.as_deref().unwrap_or(""),
+        i.number,
+    );
+    let file = encoding_rs::SHIFT_JIS.encode(&text).0.into_owned();
+    let req = axum::http::Request::post("/v1/receipt-checks")
+        .header(header::AUTHORIZATION, format!("Bearer {TEST_TOKEN}"))
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .body(axum::body::Body::from(file))
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let location = resp.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let started = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    json_example(
+        "receipt_check_running.json",
+        &parse(std::str::from_utf8(&started).unwrap()),
+    );
+    let report = loop {
+        let (s, t) = call(&app, Method::GET, &location, None).await;
+        assert_eq!(s, StatusCode::OK);
+        let v = parse(&t);
+        if v["state"] == "done" {
+            break v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    };
+    json_example("receipt_check.json", &report);
+    let (_, t) = call(&app, Method::GET, &format!("{location}?format=csv"), None).await;
+    example("receipt_check.csv", &t);
 }
 
 async fn call_with_headers(

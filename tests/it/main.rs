@@ -25,6 +25,7 @@ mod masters_reload;
 mod one_path;
 mod privacy;
 mod properties;
+mod receipt_checks;
 mod reception;
 mod replicas;
 mod restart;

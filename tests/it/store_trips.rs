@@ -162,6 +162,15 @@ impl pmh_gateway::store::BoardRows for Trips {
     }
 }
 
+impl pmh_gateway::store::Reports for Trips {
+    fn put_report(&self, r: pmh_gateway::store::StoredReport) -> F<'_, ()> {
+        self.count("put_report").put_report(r)
+    }
+    fn report(&self, key: KeyedHash, now: Time) -> F<'_, Option<pmh_gateway::store::StoredReport>> {
+        self.count("report").report(key, now)
+    }
+}
+
 impl Store for Trips {
     fn info(&self) -> F<'_, StoreInfo> {
         self.count("info").info()

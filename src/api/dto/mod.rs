@@ -3,6 +3,7 @@
 
 mod answer;
 mod charges;
+mod receipts;
 mod request;
 mod subsidy;
 
@@ -12,6 +13,10 @@ pub use charges::{
     ChargeVisitDto, CommittedDto, InlineSubsidyDto, KoAmountsDto, LedgerDto, LedgerEntryDto,
     LedgerEntryRequest, MealClassDto, MealDayDto, MonthToDateDto, MonthTotalsDto,
     ReceiptAmountsDto, ReceiptMealsDto, SpecificDiseaseDto, VoidDto,
+};
+pub use receipts::{
+    LineProblemDto, PmhTallyDto, ReceiptCheckDto, ReceiptFindingDto, ReviewReceiptDto,
+    to_csv as receipt_check_csv,
 };
 pub use request::{
     BeneficiaryDto, CareDto, ClaimDto, InsuranceDto, InsuranceKindDto, InsuredDto, SettingDto,
