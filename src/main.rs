@@ -204,6 +204,11 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         config: PathBuf,
     },
+    /// The month-end receipt pre-check: send a month's UKE file to the running gateway.
+    Receipts {
+        #[command(subcommand)]
+        command: ReceiptsCommand,
+    },
     /// Check 公費負担者番号 (8 digits) and 公費受給者番号 (7 digits) check digits.
     ///
     /// Prints `valid` or the expected check digit for each; exits 1 if any is invalid.
@@ -214,12 +219,36 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum ReceiptsCommand {
+    /// Check FILE (the UKE file the receipt computer wrote for the month) against each
+    /// receipt's rules, PMH and the 管理票 ledger, through the gateway of this configuration;
+    /// shows the progress and prints the receipts to review. The token of a client with the
+    /// `receipt_check` scope is read from PMH_GATEWAY_TOKEN. Exits 0 once the check is done
+    /// (with findings or without), 1 when it could not run.
+    Check {
+        /// The UKE file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The gateway's configuration file (its address and TLS certificate).
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+        /// text (for the clerk), json (the API's answer) or csv.
+        #[arg(long, value_enum, default_value = "text")]
+        format: cli::receipts::Format,
+        /// The gateway's base URL, when not the configuration's listen address on loopback.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum ClientsCommand {
     /// Make a token for a new client and print it with the configuration lines to add.
     Add {
         /// The client's name (A-Z a-z 0-9 . _ -), as the audit will show it.
         name: String,
-        /// check, check_in, onshi_post, charges, admin, reception (repeat or separate by commas).
+        /// check, check_in, onshi_post, charges, admin, reception, receipt_check (repeat or
+        /// separate by commas).
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// Also a client certificate for it from the CA in DIR (`pki init`): issued now, or the
@@ -474,6 +503,20 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
         } => Ok(print_or_fail(
             cli::quote::run(&file, masters.as_deref(), json).await,
         )),
+        Command::Receipts {
+            command:
+                ReceiptsCommand::Check {
+                    file,
+                    config,
+                    format,
+                    url,
+                },
+        } => {
+            let cfg = config::load(&config)?;
+            Ok(print_or_fail(
+                cli::receipts::check(&cfg, url.as_deref(), &file, format).await,
+            ))
+        }
         Command::Healthcheck { config } => {
             let cfg = config::load(&config)?;
             Ok(print_or_fail(cli::healthcheck::check(&cfg).await))
@@ -610,6 +653,10 @@ async fn real_main(cli: Cli) -> Result<ExitCode, CliError> {
             match d.charges_showcase().await {
                 Ok(text) => println!("{text}"),
                 Err(e) => eprintln!("the window-charge showcase failed: {e}"),
+            }
+            match d.receipts_showcase().await {
+                Ok(text) => println!("{text}"),
+                Err(e) => eprintln!("the receipt check showcase failed: {e}"),
             }
             println!("{}", demo::Demo::FEED_HEADER);
             let feed = d.spawn_feed();

@@ -14,7 +14,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The address to ask: the listen address, with an unspecified one (`0.0.0.0`, `::`) asked on
 /// loopback.
-fn target(listen: SocketAddr) -> Result<SocketAddr, String> {
+pub fn target(listen: SocketAddr) -> Result<SocketAddr, String> {
     if listen.port() == 0 {
         return Err(
             "server.listen has port 0: give the port the gateway listens on (PMH_GATEWAY_LISTEN)"

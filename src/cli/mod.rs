@@ -7,3 +7,4 @@ pub mod healthcheck;
 #[cfg(feature = "pki")]
 pub mod pki;
 pub mod quote;
+pub mod receipts;

@@ -144,7 +144,7 @@ impl Demo {
             ));
         }
         out.push_str(&format!(
-            "\nEvery /v1 request needs a client's token. The demo made one for the client `{}` (scopes check, check_in, onshi_post, charges, admin):\nTOKEN={}\n\nTry these (synthetic persons):\n",
+            "\nEvery /v1 request needs a client's token. The demo made one for the client `{}` (scopes check, check_in, onshi_post, charges, admin, receipt_check):\nTOKEN={}\n\nTry these (synthetic persons):\n",
             super::DEMO_CLIENT,
             self.token
         ));

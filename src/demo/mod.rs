@@ -14,6 +14,7 @@
 mod charges;
 mod examples;
 mod feed;
+mod receipts;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -227,12 +228,13 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
                     Scope::OnshiPost,
                     Scope::Charges,
                     Scope::Admin,
+                    Scope::ReceiptCheck,
                 ],
             ),
             client(
                 RECEPTION_CLIENT,
                 &reception_token,
-                &[Scope::Reception, Scope::Charges],
+                &[Scope::Reception, Scope::Charges, Scope::ReceiptCheck],
             ),
         ],
     );

@@ -136,6 +136,7 @@ fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
 
 #[tokio::test]
 async fn serve_uses_the_certificates_a_separate_sandbox_wrote_and_no_proxy_from_the_environment() {
+    use crate::common::TEST_TOKEN;
     use std::io::BufReader;
     use std::process::Stdio;
 
@@ -199,6 +200,76 @@ async fn serve_uses_the_certificates_a_separate_sandbox_wrote_and_no_proxy_from_
         (v["status"].as_str(), v["source"].as_str()),
         (Some("none_found"), Some("upstream"))
     );
+
+    // The month-end check from the command line: the sandbox's UKE file of last month (the same
+    // population: seed, size and day are the defaults of both), through this gateway.
+    let uke = dir.path().join("month.uke");
+    let wrote = bin()
+        .args(["sandbox", "--uke-receipts", "60", "--uke-out"])
+        .arg(&uke)
+        .output()
+        .unwrap();
+    assert!(wrote.status.success());
+    let planted: Vec<(u64, String)> = String::from_utf8(wrote.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("receipt "))
+        .map(|l| {
+            let (n, code) = l.split_once(": ").unwrap();
+            (n.parse().unwrap(), code.to_owned())
+        })
+        .collect();
+    let receipts = |format: &str, token: Option<&str>| {
+        let mut c = bin();
+        c.args(["receipts", "check"])
+            .arg(&uke)
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--format", format])
+            .env("PMH_GATEWAY_LISTEN", &addr)
+            .env_remove("PMH_GATEWAY_TOKEN");
+        if let Some(t) = token {
+            c.env("PMH_GATEWAY_TOKEN", t);
+        }
+        c.output().unwrap()
+    };
+    let out = receipts("json", Some(TEST_TOKEN));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("60/60 患者"));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut found: Vec<(u64, String)> = report["receipts_to_review"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            let n = r["number"].as_u64().unwrap();
+            r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |f| (n, f["code"].as_str().unwrap().to_owned()))
+        })
+        .collect();
+    found.sort();
+    let mut planted = planted;
+    planted.sort();
+    assert_eq!(found, planted);
+    let text = receipts("text", Some(TEST_TOKEN));
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.starts_with("月次点検 "), "{text}");
+    assert!(
+        text.contains(&format!("レセプト {}（", planted[0].0)),
+        "{text}"
+    );
+    let csv = String::from_utf8(receipts("csv", Some(TEST_TOKEN)).stdout).unwrap();
+    assert!(csv.starts_with("receipt,re_line,name,"), "{csv}");
+    let no_token = receipts("text", None);
+    assert_eq!(no_token.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no_token.stderr).contains("PMH_GATEWAY_TOKEN"));
 
     let status = terminate(&mut serve.0);
     assert!(status.success(), "graceful shutdown on SIGTERM: {status:?}");

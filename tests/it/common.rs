@@ -22,7 +22,8 @@ pub const TEST_CLIENT: &str = "test-client";
 pub const TEST_TOKEN: &str = "pmhg_test_token_0123456789abcdef0123456789abcdef";
 
 /// The tests' clients: `test-client` with every scope but `reception`, `checker` with
-/// `check` alone, `counter` for the reception page, and `pharmacy` with `charges` alone.
+/// `check` alone, `counter` for the reception page (with its 管理票 form and 月次点検), and
+/// `pharmacy` with `charges` alone.
 pub fn test_clients() -> Vec<pmh_gateway::auth::Client> {
     use pmh_gateway::auth::Scope::*;
     vec![
@@ -32,7 +33,11 @@ pub fn test_clients() -> Vec<pmh_gateway::auth::Client> {
             &[Check, CheckIn, OnshiPost, Charges, Admin, ReceiptCheck],
         ),
         demo::client("checker", CHECKER_TOKEN, &[Check]),
-        demo::client(RECEPTION_CLIENT, RECEPTION_TOKEN, &[Reception, Charges]),
+        demo::client(
+            RECEPTION_CLIENT,
+            RECEPTION_TOKEN,
+            &[Reception, Charges, ReceiptCheck],
+        ),
         demo::client(PHARMACY_CLIENT, PHARMACY_TOKEN, &[Charges]),
     ]
 }
@@ -474,7 +479,7 @@ dir = "{state}"
 format = "json"
 [[clients]]
 name = "{TEST_CLIENT}"
-scopes = ["check"]
+scopes = ["check", "receipt_check"]
 token_sha256 = "{token}"
 "#,
         state = state.display(),

@@ -1051,3 +1051,75 @@ async fn the_patients_name_is_shown_to_reception_only_and_kept_only_sealed() {
     let list = send(&app, get("/reception", &cookie)).await;
     assert!(list.body.contains(&who.name), "{}", list.body);
 }
+
+/// The 月次点検 view: the file sent as the page's script sends it (its bytes, the CSRF token in a
+/// header), then the report grouped by receipt with each patient's name as the file gives it,
+/// printable and kept on request; an upload without the session's CSRF token is refused.
+#[tokio::test]
+async fn the_month_end_check_runs_from_the_page_and_shows_each_receipt_by_name() {
+    let (state, _) = in_process_state();
+    let app = pmh_gateway::api::router(state);
+    let (cookie, csrf) = signed_in(&app, RECEPTION_TOKEN).await;
+    let page = send(&app, get("/reception/receipts", &cookie)).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(r#"id="uke-form""#), "{}", page.body);
+    let pop = pmh_gateway::sandbox::Population::generate(SEED, today(), 300);
+    let masters = pmh_gateway::masters::embedded();
+    let month = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    let file = pmh_gateway::sandbox::uke::month_file(&pop, &masters, month, 40);
+    let upload = |token: &str| {
+        Request::post("/reception/receipts")
+            .header(header::COOKIE, &cookie)
+            .header("x-csrf-token", token)
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::from(file.bytes.clone()))
+            .unwrap()
+    };
+    let refused = send(&app, upload("wrong")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let started = send(&app, upload(&csrf)).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+    let v: serde_json::Value = serde_json::from_str(&started.body).unwrap();
+    let location = v["location"].as_str().unwrap().to_owned();
+    let report = loop {
+        let p = send(&app, get(&location, &cookie)).await;
+        assert_eq!(p.status, 200);
+        if !p.body.contains("uke-progress") {
+            break p.body;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    // Every planted receipt, by its number and the name the file gives.
+    for (n, code) in &file.planted {
+        assert!(
+            report.contains(&format!("レセプト {n}　<span class=\"name\">患者{n:04}")),
+            "{n}: {report}"
+        );
+        assert!(report.contains(&format!("({})", code.as_str())), "{code:?}");
+    }
+    assert!(report.contains(r#"class="print""#));
+    let keep_csrf = hidden(&report, "csrf");
+    let id = location.rsplit('/').next().unwrap();
+    let kept = send(
+        &app,
+        post(
+            &format!("/reception/receipts/{id}/keep"),
+            &cookie,
+            &[("csrf", &keep_csrf)],
+        ),
+    )
+    .await;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER, "{}", kept.body);
+    let again = send(&app, get(&location, &cookie)).await;
+    assert!(again.body.contains("保存済み"));
+    // An id not made (or past its retention, or another client's) is not found.
+    let unknown = send(
+        &app,
+        get(
+            "/reception/receipts/0193a1b2-0000-7000-8000-000000000000",
+            &cookie,
+        ),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}

@@ -63,6 +63,7 @@ pub fn page(title: &str, signed_in: Option<(&str, &str)>, main: Markup) -> Strin
                     @if let Some((client, csrf)) = signed_in {
                         nav aria-label="メニュー" {
                             a href="/reception" { "受付一覧" }
+                            a href="/reception/receipts" { "月次点検" }
                             a href="/reception/health" { "ゲートウェイの状態" }
                             form.inline method="post" action="/reception/sign-out" {
                                 input type="hidden" name="csrf" value=(csrf);
@@ -585,6 +586,74 @@ pub fn health(items: &[HealthItem], masters: &str) -> Markup {
             tr class=(if i.fine { "ok" } else { "bad" }) { th scope="row" { (i.name) } td { (i.value) } }
         } } }
         details.note { summary { "マスタの版（ファイルごと）" } p { (masters.replace(',', "、")) } }
+    }
+}
+
+/// The 月次点検 upload: the month's UKE file, sent by the page's script as it is.
+pub fn receipts_upload(csrf: &str) -> Markup {
+    html! {
+        h1 { "月次点検（レセプトの事前点検）" }
+        p { "レセコンが出力した当月分のUKEファイル（請求前のもの）を選んでください。各レセプトの公費を、記録の決まり・マスタ・PMHの受給者証・管理票と照合します。" }
+        form.card #uke-form data-csrf=(csrf) {
+            label for="uke-file" { "UKEファイル" }
+            input #uke-file type="file" required;
+            button type="submit" { "点検する" }
+            p #uke-status role="status" {}
+        }
+        noscript { p.alert { "ファイルの送信にはJavaScriptが必要です。" } }
+        p.note { "結果には患者の氏名が含まれます。結果は保存期間の後に自動で削除されます（「保存する」を押した結果を除く）。" }
+    }
+}
+
+/// A receipt check's report: its progress while it runs (the page reloads itself), then the
+/// receipts to review, grouped by receipt with the patient's name as the file gives it.
+pub fn receipts_report(r: &crate::receipts::Report, csrf: &str) -> Markup {
+    use crate::receipts::RunState;
+    let running = r.state == RunState::Running;
+    html! {
+        h1 { "月次点検の結果" }
+        p.note { "診療年月 " (r.months.join("、")) "・レセプト " (r.receipts) "件・患者 " (r.patients) "人" }
+        @if running {
+            p role="status" { "点検中… " (r.patients_done) " / " (r.patients) " 人" }
+            progress #uke-progress max=(r.patients.max(1)) value=(r.patients_done) {}
+        } @else {
+            table.health { tbody {
+                tr { th scope="row" { "指摘" } td { (r.findings) "件" } }
+                tr { th scope="row" { "PMHと照合済み" } td { (r.pmh.checked) "人" } }
+                tr { th scope="row" { "PMHに登録なし" } td { (r.pmh.none_found) "人" } }
+                tr class=(if r.pmh.not_checked > 0 { "bad" } else { "ok" }) { th scope="row" { "未照合（PMHに接続できず）" } td { (r.pmh.not_checked) "人" } }
+                tr { th scope="row" { "被保険者を特定できず" } td { (r.pmh.not_identifiable) "件" } }
+            } }
+            @if !r.line_problems.is_empty() {
+                h2 { "読めなかった行" }
+                ul { @for p in &r.line_problems { li { (p.line) "行目：" (p.reason) } } }
+            }
+            div.setting {
+                button.print type="button" { "印刷" }
+                @if r.expires_at.is_some() {
+                    form.inline method="post" action={ "/reception/receipts/" (seg(&r.id)) "/keep" } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button type="submit" { "保存する（自動削除しない）" }
+                    }
+                } @else {
+                    span.tag { "保存済み" }
+                }
+            }
+            @if r.items.is_empty() {
+                p { "指摘はありません。" }
+            }
+            @for i in &r.items {
+                section.subsidy.receipt {
+                    h2 { "レセプト " (i.number) "　" span.name { (i.name) } }
+                    p.note { (i.line) "行目・診療年月 " (i.month) "・種別 " (i.kind) "・" (i.pmh.ja()) }
+                    @if !i.findings.is_empty() {
+                        ul { @for f in &i.findings {
+                            li { (f.line) "行目：" (f.ja) " " small { "(" (f.code) ")" } }
+                        } }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -65,6 +65,16 @@ pub fn router() -> Router<AppState> {
             "/reception/patients/{reference}/ledger-entries",
             post(ledger_entry),
         )
+        .route(
+            "/reception/receipts",
+            get(receipts_page)
+                .post(receipts_start)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::receipts::MAX_FILE_BYTES,
+                )),
+        )
+        .route("/reception/receipts/{id}", get(receipts_report))
+        .route("/reception/receipts/{id}/keep", post(receipts_keep))
         .route("/reception/assets/{name}", get(asset))
         .layer(axum::middleware::from_fn(headers))
 }
@@ -664,6 +674,208 @@ async fn ledger_entry(
             message_page(status, Some(&s), "入力エラー", "追加できませんでした", &why)
         }
     }
+}
+
+/// The session's client lacks `receipt_check`: the 月次点検 is refused.
+fn no_receipt_scope(s: &Session) -> Response {
+    message_page(
+        StatusCode::FORBIDDEN,
+        Some(s),
+        "拒否",
+        "拒否されました",
+        "月次点検には receipt_check 権限が必要です。管理者に権限の追加を依頼してください。",
+    )
+}
+
+/// The 月次点検 page: choose the month's UKE file.
+async fn receipts_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let s = match signed_in(&st, &headers, true).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    if !s.caller.may(Scope::ReceiptCheck) {
+        return no_receipt_scope(&s);
+    }
+    html(
+        StatusCode::OK,
+        html::page(
+            "月次点検",
+            Some((&s.caller.name, &s.csrf)),
+            html::receipts_upload(&s.csrf),
+        ),
+    )
+}
+
+/// The page's script sends the file's bytes with the session's CSRF token in a header; the
+/// answer is JSON: where the report is, or why not (`message`, for the clerk).
+async fn receipts_start(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let answer = |status: StatusCode, v: serde_json::Value| (status, axum::Json(v)).into_response();
+    let s = match signed_in(&st, &headers, false).await {
+        Ok(s) => s,
+        Err(_) => {
+            return answer(
+                StatusCode::FORBIDDEN,
+                serde_json::json!({"message": "サインインし直してください。"}),
+            );
+        }
+    };
+    let token = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !session::same(token, &s.csrf) {
+        return answer(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({"message": "ページを開き直してください（確認用トークンが一致しません）。"}),
+        );
+    }
+    if !s.caller.may(Scope::ReceiptCheck) {
+        return answer(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({"message": "月次点検には receipt_check 権限が必要です。"}),
+        );
+    }
+    let mut rec = audit::begin(&st, &s.caller, Operation::ReceiptCheckStart);
+    rec.detail = Some("reception".into());
+    let (status, v) = match st.receipt_checks.start(&s.caller.name, &body).await {
+        Ok(report) => {
+            rec.check_id = Some(report.id.clone());
+            (
+                StatusCode::ACCEPTED,
+                serde_json::json!({"location": format!("/reception/receipts/{}", report.id)}),
+            )
+        }
+        Err(crate::receipts::StartError::Unreadable(problems)) => {
+            let first = problems
+                .iter()
+                .take(3)
+                .map(|p| format!("{}行目：{}", p.line, p.reason))
+                .collect::<Vec<_>>()
+                .join("／");
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                serde_json::json!({"message": format!("レセプトを1件も読めませんでした。UKEファイルを選んでください。{first}")}),
+            )
+        }
+        Err(crate::receipts::StartError::Busy) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"message": "ほかの点検が実行中です。少し待ってからもう一度送ってください。"}),
+        ),
+        Err(crate::receipts::StartError::Store(e)) => {
+            tracing::error!(error = %e, "cannot start a receipt check");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"message": "状態の保存先に接続できません。しばらくしてから送ってください。"}),
+            )
+        }
+    };
+    rec.http_status = Some(status.as_u16());
+    audit::then(&st, rec, answer(status, v)).await
+}
+
+/// A receipt check's report (or its progress), for its owner.
+async fn receipts_report(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let s = match signed_in(&st, &headers, true).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    if !s.caller.may(Scope::ReceiptCheck) {
+        return no_receipt_scope(&s);
+    }
+    let report = match super::receipt_checks::owned(&st, &s.caller, &id).await {
+        Ok(r) => r,
+        Err(p) if p.status == 503 => return store_unavailable(),
+        Err(_) => {
+            return message_page(
+                StatusCode::NOT_FOUND,
+                Some(&s),
+                "見つかりません",
+                "点検結果が見つかりません",
+                "保存期間を過ぎたか、別のクライアントの点検です。",
+            );
+        }
+    };
+    let page = html(
+        StatusCode::OK,
+        html::page(
+            "月次点検の結果",
+            Some((&s.caller.name, &s.csrf)),
+            html::receipts_report(&report, &s.csrf),
+        ),
+    );
+    let mut rec = audit::begin(&st, &s.caller, Operation::ReceiptCheckRead);
+    rec.http_status = Some(200);
+    rec.check_id = Some(report.id.clone());
+    rec.detail = Some("reception".into());
+    audit::then(&st, rec, page).await
+}
+
+/// Keeps a report past the retention.
+async fn receipts_keep(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let s = match signed_in(&st, &headers, true).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    if !csrf_ok(&s, &form) {
+        return csrf_refused();
+    }
+    if !s.caller.may(Scope::ReceiptCheck) {
+        return no_receipt_scope(&s);
+    }
+    if super::receipt_checks::owned(&st, &s.caller, &id)
+        .await
+        .is_err()
+    {
+        return message_page(
+            StatusCode::NOT_FOUND,
+            Some(&s),
+            "見つかりません",
+            "点検結果が見つかりません",
+            "保存期間を過ぎたか、別のクライアントの点検です。",
+        );
+    }
+    let kept = st.receipt_checks.keep(&id).await;
+    let mut rec = audit::begin(&st, &s.caller, Operation::ReceiptCheckRead);
+    rec.check_id = Some(id.clone());
+    rec.detail = Some("kept (reception)".into());
+    let page = match kept {
+        Ok(Some(_)) => {
+            Redirect::to(&format!("/reception/receipts/{}", html::seg(&id))).into_response()
+        }
+        Ok(None) => message_page(
+            StatusCode::NOT_FOUND,
+            Some(&s),
+            "見つかりません",
+            "点検結果が見つかりません",
+            "",
+        ),
+        Err(crate::receipts::KeepError::Running) => message_page(
+            StatusCode::CONFLICT,
+            Some(&s),
+            "点検中",
+            "まだ点検中です",
+            "点検が終わってから保存してください。",
+        ),
+        Err(crate::receipts::KeepError::Store(e)) => {
+            tracing::error!(error = %e, "cannot keep a receipt check's report");
+            store_unavailable()
+        }
+    };
+    rec.http_status = Some(page.status().as_u16());
+    audit::then(&st, rec, page).await
 }
 
 /// The gateway's health for the clinic's IT person.

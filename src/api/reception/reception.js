@@ -76,5 +76,33 @@
       }
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { applyFilter = filter(); live(); copies(); });
+  // 月次点検: the chosen UKE file is sent as it is (its bytes), then the report's page opens;
+  // while a check runs, its page reloads itself every second.
+  function receipts() {
+    var form = document.getElementById("uke-form");
+    if (form) {
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var file = document.getElementById("uke-file").files[0];
+        var status = document.getElementById("uke-status");
+        if (!file) return;
+        status.textContent = "送信しています…";
+        fetch("/reception/receipts", {
+          method: "POST",
+          headers: { "content-type": "application/octet-stream", "x-csrf-token": form.dataset.csrf },
+          body: file,
+          credentials: "same-origin",
+        }).then(function (r) {
+          return r.json().then(function (v) {
+            if (r.ok && v.location) { location.href = v.location; } else { status.textContent = v.message || "点検を始められませんでした。"; }
+          });
+        }).catch(function () { status.textContent = "ゲートウェイに接続できません。"; });
+      });
+    }
+    if (document.getElementById("uke-progress")) setTimeout(function () { location.reload(); }, 1000);
+    document.addEventListener("click", function (e) {
+      if (e.target.closest("button.print")) window.print();
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { applyFilter = filter(); live(); copies(); receipts(); });
 })();
