@@ -34,9 +34,9 @@ use crate::uke::{self, Receipt, ScoreTable, UkeFile};
 /// The largest UKE file taken (a clinic's month is a few megabytes; a large hospital's tens).
 pub const MAX_FILE_BYTES: usize = 64 << 20;
 /// Patients checked against PMH at once, per file: enough to keep a few thousand within a
-/// minute at PMH's usual latency, few enough to leave the counter's own checks their share of
-/// the upstream and the store.
-pub const PATIENTS_AT_ONCE: usize = 8;
+/// minute even at 100 ms a PMH call (5,000 patients: about 31 s), few enough to leave the
+/// counter's own checks their share of the upstream and the store (benches/receipts.rs).
+pub const PATIENTS_AT_ONCE: usize = 16;
 /// Files checked at once per replica; another is refused until one ends.
 pub const FILES_AT_ONCE: usize = 2;
 

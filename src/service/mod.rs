@@ -48,8 +48,8 @@ use crate::upstream::{Query, Upstream, UpstreamError};
 pub struct ServiceConfig {
     /// Every check answers within this.
     pub deadline: Duration,
-    /// Confirmed answers are fresh until the end of the service date (JST) or this, whichever
-    /// comes first.
+    /// Confirmed answers are fresh until the end of the service date (JST; of today for a past
+    /// date) or this, whichever comes first.
     pub confirmed_max_age: Duration,
     /// `none_found` answers are fresh this long (the patient may consent a minute later).
     pub none_found_max_age: Duration,
@@ -741,10 +741,15 @@ impl SubsidyService {
         origin: Origin,
     ) -> Fetched {
         let now = self.clock.now();
+        // A confirmed answer is fresh until the day it is about ends — or, about a past day (a
+        // month's receipts checked after it), until today ends: what PMH said now about that
+        // day does not change by the minute, and the second setting of a patient's month is
+        // then mapped from it instead of asked again.
         let fresh_until = if certificates.is_empty() {
             now + chrono_dur(self.cfg.none_found_max_age)
         } else {
-            (now + chrono_dur(self.cfg.confirmed_max_age)).min(end_of_jst_day(date.date()))
+            let day = date.date().max(ServiceDate::today_at(now).date());
+            (now + chrono_dur(self.cfg.confirmed_max_age)).min(end_of_jst_day(day))
         };
         Fetched::new(&certificates, now, fresh_until, origin)
     }

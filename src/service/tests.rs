@@ -771,3 +771,34 @@ async fn a_store_that_does_not_answer_does_not_hold_the_check() {
         "{text}"
     );
 }
+
+/// A confirmed answer about a past day (a month's receipts checked after it) stays fresh until
+/// today ends: the same person asked again for that day, in another setting, is not asked of
+/// PMH again; the next day asks again.
+#[tokio::test]
+async fn an_answer_about_a_past_day_is_fresh_until_today_ends() {
+    let fake = Fake::new(vec![nanbyou(d(2027, 3, 31))]);
+    let clock = Arc::new(ManualClock::new(morning()));
+    let svc = service(fake.clone(), clock.clone(), 2000);
+    let past = |care| CheckRequest {
+        service_date: Some(ServiceDate::new(d(2026, 10, 31))),
+        care,
+        ..req()
+    };
+    assert_eq!(
+        svc.check(past(Care::Outpatient)).await.source,
+        Some(Source::Upstream)
+    );
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 21, 12, 59, 0).unwrap()); // 21:59 JST, 11h59m later
+    assert_eq!(
+        svc.check(past(Care::Inpatient)).await.source,
+        Some(Source::Cache)
+    );
+    assert_eq!(fake.calls(), 1);
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 21, 15, 0, 1).unwrap()); // 00:00:01 JST next day
+    assert_eq!(
+        svc.check(past(Care::Outpatient)).await.source,
+        Some(Source::Upstream)
+    );
+    assert_eq!(fake.calls(), 2);
+}
