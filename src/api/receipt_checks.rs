@@ -33,7 +33,7 @@ fn is_id(s: &str) -> bool {
     post,
     tag = "receipt-checks", operation_id = "create_receipt_check",
     path = "/v1/receipt-checks",
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The month's UKE file, as written by the receipt computer (at most 64 MiB)"),
+    request_body(content = String, content_type = "application/octet-stream", description = "The month's UKE file, as written by the receipt computer (at most 64 MiB)"),
     responses(
         (status = 202, description = "Accepted: the check runs; its report is at `Location`", body = ReceiptCheckDto),
         (status = 413, description = "The file is larger than 64 MiB", body = Problem, content_type = "application/problem+json"),

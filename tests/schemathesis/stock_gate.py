@@ -17,6 +17,7 @@ STATABLE_ONLY_IN_WORDS = {
     "/problems/inconsistent-request",
     "/problems/cannot-compute",
     "/problems/unreadable-result",
+    "/problems/unreadable-file",
 }
 
 CASE = re.compile(r"^\d+\. Test Case ID: \S+", re.M)
