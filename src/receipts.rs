@@ -111,7 +111,8 @@ pub struct ReportFinding {
     pub en: String,
 }
 
-/// A receipt the clerk should look at: one with findings, or one not compared with PMH.
+/// A receipt the clerk should look at: one with findings, one not compared with PMH, or one
+/// that claims 公費 PMH holds nothing for.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportReceipt {
     /// レセプト番号 (順番号).
@@ -170,7 +171,8 @@ pub struct Report {
     /// Findings by code.
     pub by_code: BTreeMap<String, usize>,
     pub line_problems: Vec<LineProblem>,
-    /// The receipts with findings or not compared with PMH, by レセプト番号.
+    /// The receipts with findings, not compared with PMH, or claiming 公費 PMH holds nothing
+    /// for, by レセプト番号.
     pub items: Vec<ReportReceipt>,
 }
 
@@ -433,7 +435,14 @@ impl ReceiptChecks {
             for f in &fs {
                 *by_code.entry(f.code.as_str().to_owned()).or_insert(0) += 1;
             }
-            if fs.is_empty() && *s == PmhState::Checked {
+            // Nothing to look at: compared and clean, or PMH holds nothing for a receipt that
+            // claims no 公費.
+            let quiet = match s {
+                PmhState::Checked => true,
+                PmhState::NoneFound => r.subsidies.is_empty(),
+                PmhState::NotChecked | PmhState::NotIdentifiable => false,
+            };
+            if fs.is_empty() && quiet {
                 continue;
             }
             items.push(ReportReceipt {

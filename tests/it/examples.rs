@@ -314,14 +314,15 @@ async fn the_documents_examples_are_what_the_gateway_answers() {
     json_example("problem.json", &parse(&t));
 
     // A receipt check of a small hand-written file (its claim month fixed, so that the answer
-    // is the same on any day): a patient PMH holds nothing for, a 公費のみ receipt (not looked
-    // up) with its 公費 out of order.
+    // is the same on any day): 公費 claimed for a patient PMH holds nothing for, a 公費のみ
+    // receipt (not looked up) with its 公費 out of order.
     let nobody = pop.find(&["showcase", "none"]).unwrap();
     let i = &nobody.insured;
     let text = format!(
         "IR,1,13,1,1111111,,さくら医院,202611,00\r\n\
-         RE,1,1112,202610,患者　一,1,{},,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\r\n\
+         RE,1,1122,202610,患者　一,1,{},,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\r\n\
          HO,{},{},{},2,1000,,,,,,3000\r\n\
+         KO,21136015,1234566,,2,1000,0,,,,,\r\n\
          RE,2,1222,202610,患者　二,2,19600101,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\r\n\
          KO,12136016,1234566,,1,300,0,,,,,\r\n\
          KO,21136015,1234566,,1,300,0,,,,,\r\n\x1A",

@@ -219,7 +219,7 @@ async fn a_hand_written_file_against_pmh_names_each_receipt_s_standing() {
     let text = format!(
         "IR,1,13,1,1111111,,テスト医院,202611,00,0312345678\r\n\
          {}KO,{},{},,2,1000,1000,,,,,\r\n\
-         {}\
+         {}KO,21136015,1234566,,2,1000,0,,,,,\r\n\
          RE,3,1222,202610,公費　のみ,2,19600101,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\r\n\
          KO,12136016,1234566,,1,300,0,,,,,\r\n\
          KO,21136015,1234566,,1,300,0,,,,,\r\n\
@@ -227,7 +227,7 @@ async fn a_hand_written_file_against_pmh_names_each_receipt_s_standing() {
         re_ho(1, patient, 1),
         cert.medical_subsidy_insurer_number,
         other,
-        re_ho(2, nobody, 0),
+        re_ho(2, nobody, 1),
     );
     let (s, _, location) = post_file(&p.state, TEST_TOKEN, sjis(&text)).await;
     assert_eq!(s, StatusCode::ACCEPTED);

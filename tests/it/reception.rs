@@ -1123,3 +1123,56 @@ async fn the_month_end_check_runs_from_the_page_and_shows_each_receipt_by_name()
     .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
+
+/// 月次点検 in a real browser: the file chosen in the page's file input is sent by its script,
+/// the progress page follows, then the receipts to review with each patient's name; the report
+/// prints (PDF) without the page's buttons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_the_month_end_check_uploads_a_file_and_shows_the_receipts_by_name() {
+    use pmh_gateway::sandbox::terminal::Terminal;
+
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let term = Terminal::start(crate::terminal::emulator(&root, None)).unwrap();
+    let gw = Gateway::start(crate::terminal::terminal_config(&root, 3000)).await;
+    let base = format!("http://{}", gw.addr);
+    let masters = pmh_gateway::masters::embedded();
+    let today = term.population().today;
+    let month = chrono::Datelike::with_day(&today, 1)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
+        .unwrap();
+    let file = pmh_gateway::sandbox::uke::month_file(term.population(), &masters, month, 20);
+    let path = root.join("RECEIPTC.UKE");
+    std::fs::write(&path, &file.bytes).unwrap();
+
+    sign_in_with_the_browser(&browser, &base).await;
+    browser.goto(&format!("{base}/reception/receipts")).await;
+    let input = browser.wait("#uke-file", 10).await;
+    browser.type_into(&input, path.to_str().unwrap()).await;
+    browser
+        .click(&browser.wait("#uke-form button", 5).await)
+        .await;
+    browser.wait("section.receipt", 60).await;
+    let page = browser.text(&browser.wait("main", 5).await).await;
+    for (n, code) in &file.planted {
+        assert!(
+            page.contains(&format!("レセプト {n}　患者{n:04}")),
+            "{n}: {page}"
+        );
+        assert!(page.contains(code.as_str()), "{code:?}: {page}");
+    }
+    browser.screenshot("reception-receipts.png").await;
+    let pdf = browser.print_pdf().await;
+    std::fs::write(
+        crate::webdriver::artifacts().join("reception-receipts.pdf"),
+        &pdf,
+    )
+    .unwrap();
+    assert!(count_pages(&pdf) >= 1);
+    browser.quit().await;
+    gw.stop().await;
+    term.shutdown().await;
+}

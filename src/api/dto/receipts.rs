@@ -43,7 +43,8 @@ pub struct ReceiptCheckDto {
     pub by_code: BTreeMap<String, usize>,
     /// Lines of the file that could not be read (their receipts are checked as far as read).
     pub line_problems: Vec<LineProblemDto>,
-    /// The receipts with findings, or not compared with PMH, by レセプト番号 (empty while running).
+    /// The receipts to look at, by レセプト番号 (empty while running): those with findings, those
+    /// not compared with PMH, and those claiming 公費 PMH holds nothing for.
     pub receipts_to_review: Vec<ReviewReceiptDto>,
 }
 
