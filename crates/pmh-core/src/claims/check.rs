@@ -2,7 +2,8 @@
 //! against PMH and the ledger use these findings' shape, in the gateway):
 //!
 //! - each KO's 負担者番号 check digit; its 受給者番号 in the form the programme takes (7 digits
-//!   with a check digit for a national programme that has one); a programme that does not cover
+//!   with a check digit for a national programme that has one; a local programme's own number,
+//!   as the KO field holds it: up to 7 digits); a programme that does not cover
 //!   the receipt's setting (入院 only on an outpatient receipt, a programme without 調剤);
 //! - the KO records in the priority rules' order (national by rank, then local), a single-only
 //!   programme alone, at most four;
@@ -151,6 +152,9 @@ struct Programme {
     pharmacy_not_covered: bool,
     /// A national programme whose 受給者番号 is 7 digits with a check digit.
     national_recipient: bool,
+    /// A local programme: its 受給者番号 is its own, written in the KO's field of at most 7
+    /// digits.
+    local: bool,
 }
 
 fn programme(payer: &PayerNumber, masters: &MasterSnapshot) -> Programme {
@@ -166,6 +170,7 @@ fn programme(payer: &PayerNumber, masters: &MasterSnapshot) -> Programme {
             care_scope: Some(n.care_scope),
             pharmacy_not_covered: n.pharmacy_rule == PharmacyRule::NotCovered,
             national_recipient: n.recipient_number_required,
+            local: false,
         };
     }
     if let Some(l) = masters.local(payer) {
@@ -179,6 +184,7 @@ fn programme(payer: &PayerNumber, masters: &MasterSnapshot) -> Programme {
             care_scope: Some(l.care_scope),
             pharmacy_not_covered: false,
             national_recipient: false,
+            local: true,
         };
     }
     Programme {
@@ -188,7 +194,17 @@ fn programme(payer: &PayerNumber, masters: &MasterSnapshot) -> Programme {
         care_scope: None,
         pharmacy_not_covered: false,
         national_recipient: false,
+        local: false,
     }
+}
+
+/// A local programme's 受給者番号 as the KO record holds it: 1 to 7 digits (full-width ones too).
+fn local_recipient_form(rn: &str) -> bool {
+    let n = rn.chars().count();
+    (1..=7).contains(&n)
+        && rn
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
 }
 
 /// The findings on `receipts` of a file whose IR gives `table` (医科 when unknown).
@@ -242,6 +258,18 @@ fn one(r: &Receipt, table: ScoreTable, masters: &MasterSnapshot, out: &mut Vec<F
                 ),
                 format!(
                     "第{nth}公費 ({}): the recipient number is not 7 digits with a valid check digit",
+                    p.label
+                ),
+            ),
+            (Some(rn), false) if p.local && !local_recipient_form(rn) => find(
+                FindingCode::RecipientNumberForm,
+                ko.line,
+                format!(
+                    "第{nth}公費（{}）の受給者番号が、KOレコードの受給者番号（7桁以内の数字）の形になっていません。受給者証を確認してください。",
+                    p.label
+                ),
+                format!(
+                    "第{nth}公費 ({}): the recipient number is not the KO field's form (up to 7 digits)",
                     p.label
                 ),
             ),

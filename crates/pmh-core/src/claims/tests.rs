@@ -262,6 +262,29 @@ fn a_pharmacy_receipt_with_an_inpatient_programme_is_a_finding() {
     );
 }
 
+#[test]
+fn a_local_programme_s_recipient_number_is_up_to_seven_digits() {
+    let maru_nyu = "88138243"; // 八王子市 マル乳: a local programme of the masters
+    let with = |rn: &str| {
+        codes(
+            &[re(
+                1,
+                "1122",
+                Some(ho(11, "06132013")),
+                vec![ko(12, maru_nyu, Some(rn))],
+            )],
+            ScoreTable::Medical,
+        )
+    };
+    // Its own numbers, as the KO field holds them: no check digit of the national form.
+    for ok in ["1234567", "12345", "１２３４５６７"] {
+        assert!(with(ok).is_empty(), "{ok}");
+    }
+    for bad in ["12345678", "A123456", "12-3456"] {
+        assert_eq!(with(bad), [(1, "recipient_number_form")], "{bad}");
+    }
+}
+
 // Against PMH and the ledger.
 
 mod against {
