@@ -82,7 +82,14 @@ impl PmhState {
 pub enum RunState {
     Running,
     Done,
+    /// Said to run, but by no replica for longer than any check takes (the replica that ran it
+    /// stopped): post the file again.
+    Interrupted,
 }
+
+/// A check said to run for longer than this was stopped with its replica: several thousand
+/// receipts take well under a minute at PMH's usual latency (benches/receipts.rs).
+pub const INTERRUPTED_AFTER: Duration = Duration::from_secs(30 * 60);
 
 /// How many of the file's patients stand where with PMH.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,7 +197,7 @@ pub enum StartError {
 /// Why a report could not be kept.
 #[derive(Debug, thiserror::Error)]
 pub enum KeepError {
-    #[error("the check is still running; keep it when it is done")]
+    #[error("the check is not done (running, or interrupted); keep it when it is done")]
     Running,
     #[error("the report could not be read or written: {0}")]
     Store(#[from] StoreError),
@@ -329,12 +336,20 @@ impl ReceiptChecks {
             return Ok(Some(job.snapshot()));
         }
         let (key, sealer) = self.hasher.report(id);
-        let Some(stored) = self.store.report(key, self.service.now()).await? else {
+        let now = self.service.now();
+        let Some(stored) = self.store.report(key, now).await? else {
             return Ok(None);
         };
-        Ok(sealer
+        let mut report: Option<Report> = sealer
             .open(&stored.sealed)
-            .and_then(|plain| serde_json::from_slice(&plain).ok()))
+            .and_then(|plain| serde_json::from_slice(&plain).ok());
+        if let Some(r) = report.as_mut()
+            && r.state == RunState::Running
+            && now - r.created_at > chrono_dur(INTERRUPTED_AFTER)
+        {
+            r.state = RunState::Interrupted;
+        }
+        Ok(report)
     }
 
     /// Keeps the finished report of `id` past the retention (until removed by hand).
@@ -342,7 +357,7 @@ impl ReceiptChecks {
         let Some(mut report) = self.report(id).await? else {
             return Ok(None);
         };
-        if report.state == RunState::Running {
+        if report.state != RunState::Done {
             return Err(KeepError::Running);
         }
         report.expires_at = None;

@@ -206,7 +206,7 @@ pub(super) async fn read(
         (status = 200, description = "Kept: the report", body = ReceiptCheckDto),
         (status = 400, description = "An id that is not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No check of this client with this id", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The check is still running (`/problems/conflict`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The check is still running, or was interrupted (`/problems/conflict`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn keep(

@@ -105,6 +105,11 @@ pub async fn check(
             eprint!("\r{}", bar(done, all));
             let _ = std::io::stderr().flush();
         }
+        if v["state"] == "interrupted" {
+            return Err(
+                "the check was interrupted (the gateway that ran it stopped): run it again".into(),
+            );
+        }
         if v["state"] == "done" {
             if tty {
                 eprintln!();

@@ -410,3 +410,60 @@ async fn reports_are_their_owners_kept_on_request_and_csv_is_formula_safe() {
     .await;
     assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
+
+/// A check said to run by a replica that stopped (its running report in the store, no replica
+/// running it): running at first, interrupted once longer than any check takes; it cannot be kept.
+#[tokio::test]
+async fn a_check_whose_replica_stopped_is_interrupted_not_running_for_ever() {
+    use pmh_gateway::receipts::{PmhTally, Report, RunState};
+    let p = in_process();
+    let id = "0193a1b2-0000-7000-8000-00000000abcd";
+    let now = p.state.service.now();
+    let report = Report {
+        id: id.into(),
+        owner: TEST_CLIENT.into(),
+        state: RunState::Running,
+        created_at: now,
+        finished_at: None,
+        expires_at: Some(now + chrono::Duration::hours(24)),
+        institution: None,
+        billing_month: None,
+        months: vec!["2026-10".into()],
+        receipts: 10,
+        patients: 10,
+        patients_done: 0,
+        pmh: PmhTally::default(),
+        findings: 0,
+        by_code: Default::default(),
+        line_problems: vec![],
+        items: vec![],
+    };
+    let (key, sealer) = p.state.hasher.report(id);
+    p.state
+        .store
+        .put_report(pmh_gateway::store::StoredReport {
+            key,
+            owner: TEST_CLIENT.into(),
+            created_at: now,
+            expires_at: report.expires_at,
+            sealed: sealer.seal(&serde_json::to_vec(&report).unwrap()),
+        })
+        .await
+        .unwrap();
+    let location = format!("/v1/receipt-checks/{id}");
+    let state = |body: Vec<u8>| serde_json::from_slice::<Value>(&body).unwrap()["state"].clone();
+    let (s, _, body) = get(&p.state, TEST_TOKEN, &location).await;
+    assert_eq!((s, state(body)), (StatusCode::OK, json!("running")));
+    p.clock.advance(chrono::Duration::minutes(31));
+    let (_, _, body) = get(&p.state, TEST_TOKEN, &location).await;
+    assert_eq!(state(body), json!("interrupted"));
+    let (s, v) = call_as(
+        &p.state,
+        TEST_TOKEN,
+        Request::post(format!("{location}/keep"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+}

@@ -14,8 +14,9 @@ pub struct ReceiptCheckDto {
     /// The check's id: the only way to its report (keep it).
     #[schema(format = "uuid")]
     pub id: String,
-    /// `running`, then `done`.
-    #[schema(value_type = String, pattern = "^(running|done)$")]
+    /// `running`, then `done`; `interrupted` when the replica that ran it stopped (post the file
+    /// again).
+    #[schema(value_type = String, pattern = "^(running|done|interrupted)$")]
     pub state: &'static str,
     /// When the file was accepted (JST).
     pub created_at: String,
@@ -115,6 +116,7 @@ impl From<&Report> for ReceiptCheckDto {
             state: match r.state {
                 RunState::Running => "running",
                 RunState::Done => "done",
+                RunState::Interrupted => "interrupted",
             },
             created_at: jst_rfc3339(r.created_at),
             finished_at: r.finished_at.map(jst_rfc3339),

@@ -616,6 +616,8 @@ pub fn receipts_report(r: &crate::receipts::Report, csrf: &str) -> Markup {
         @if running {
             p role="status" { "点検中… " (r.patients_done) " / " (r.patients) " 人" }
             progress #uke-progress max=(r.patients.max(1)) value=(r.patients_done) {}
+        } @else if r.state == RunState::Interrupted {
+            p.alert role="alert" { "点検が中断されました（ゲートウェイが停止しました）。もう一度ファイルを送ってください。" }
         } @else {
             table.health { tbody {
                 tr { th scope="row" { "指摘" } td { (r.findings) "件" } }
