@@ -19,7 +19,7 @@ use pmh_core::claims::{
 use pmh_core::domain::{
     Certificate, MedicalInstitutionCode, PayerNumber, ServiceDate, check_digit,
 };
-use pmh_core::mapping::{self, Mapped, ProgrammeKind, VisitContext, order_class};
+use pmh_core::mapping::{self, Mapped, VisitContext, programme_order};
 use pmh_core::masters::MasterSnapshot;
 use pmh_formats::pmh::WireSubsidy;
 use pmh_formats::uke::{self, Examiner, Institution, ScoreTable};
@@ -212,13 +212,7 @@ fn elsewhere(c: &WireSubsidy) -> bool {
 /// A KO for certificate `c` with its order class, when its programme is known.
 fn ko_for(c: &WireSubsidy, masters: &MasterSnapshot, burden: u64) -> Option<((u8, u16), Subsidy)> {
     let payer = PayerNumber::parse(&c.medical_subsidy_insurer_number).ok()?;
-    let order = match masters.national(payer.law_code()) {
-        Some(n) => order_class(ProgrammeKind::National, Some(n.priority_rank)),
-        None => match masters.local(&payer) {
-            Some(l) => order_class(ProgrammeKind::Local, Some(l.priority)),
-            None => return None,
-        },
-    };
+    let order = programme_order(&payer, masters)?;
     let recipient = c
         .medical_subsidy_recipient_number
         .clone()
@@ -514,13 +508,7 @@ impl Planting<'_> {
             .iter()
             .map(|k| {
                 let p = PayerNumber::parse(&k.payer_number).ok()?;
-                let order = match self.masters.national(p.law_code()) {
-                    Some(n) => order_class(ProgrammeKind::National, Some(n.priority_rank)),
-                    None => {
-                        order_class(ProgrammeKind::Local, Some(self.masters.local(&p)?.priority))
-                    }
-                };
-                Some((order, k.clone()))
+                Some((programme_order(&p, self.masters)?, k.clone()))
             })
             .collect()
     }

@@ -159,12 +159,13 @@ struct Programme {
 
 fn programme(payer: &PayerNumber, masters: &MasterSnapshot) -> Programme {
     let law = payer.law_code();
+    // The answers' order: the masters' rank, unknown programmes last.
+    let order = crate::mapping::programme_order(payer, masters).unwrap_or(
+        crate::mapping::order_class(crate::mapping::ProgrammeKind::Unknown, None),
+    );
     if let Some(n) = masters.national(law) {
         return Programme {
-            order: crate::mapping::order_class(
-                crate::mapping::ProgrammeKind::National,
-                Some(n.priority_rank),
-            ),
+            order,
             label: n.short_name.clone(),
             single_only: n.single_only,
             care_scope: Some(n.care_scope),
@@ -175,10 +176,7 @@ fn programme(payer: &PayerNumber, masters: &MasterSnapshot) -> Programme {
     }
     if let Some(l) = masters.local(payer) {
         return Programme {
-            order: crate::mapping::order_class(
-                crate::mapping::ProgrammeKind::Local,
-                Some(l.priority),
-            ),
+            order,
             label: l.short_name.clone(),
             single_only: false,
             care_scope: Some(l.care_scope),
@@ -188,7 +186,7 @@ fn programme(payer: &PayerNumber, masters: &MasterSnapshot) -> Programme {
         };
     }
     Programme {
-        order: crate::mapping::order_class(crate::mapping::ProgrammeKind::Unknown, None),
+        order,
         label: format!("法別{law}"),
         single_only: false,
         care_scope: None,

@@ -6,7 +6,7 @@
 //! inactive with its reason, and every doubt is a warning on the subsidy it concerns.
 
 mod order;
-pub use order::order_class;
+pub use order::{order_class, programme_order};
 mod receipt;
 mod rules;
 

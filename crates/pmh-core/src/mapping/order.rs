@@ -15,6 +15,21 @@ pub fn order_class(kind: ProgrammeKind, rank: Option<u16>) -> (u8, u16) {
     (class, rank.unwrap_or(u16::MAX))
 }
 
+/// Where the programme of `payer` goes in the order, by the masters: national by its 法別's
+/// rank, else local by the payer number's programme; `None` when the masters know neither (a
+/// KO of such a programme is ordered last, `order_class(Unknown, None)`).
+pub fn programme_order(
+    payer: &crate::domain::PayerNumber,
+    masters: &crate::masters::MasterSnapshot,
+) -> Option<(u8, u16)> {
+    if let Some(n) = masters.national(payer.law_code()) {
+        return Some(order_class(ProgrammeKind::National, Some(n.priority_rank)));
+    }
+    masters
+        .local(payer)
+        .map(|l| order_class(ProgrammeKind::Local, Some(l.priority)))
+}
+
 fn key(s: &MappedSubsidy) -> (u8, u16, &str, &str) {
     let (class, rank) = order_class(s.programme.kind, s.programme.rank);
     (
