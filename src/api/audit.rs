@@ -65,6 +65,12 @@ pub(super) fn recorded<T>(st: &AppState, committed: Result<T, StoreError>) -> Re
     })
 }
 
+/// A refusal `p`, recorded with `rec`, then sent (or the refusal to answer).
+pub(super) async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
+    refused(&mut rec, &p);
+    then(st, rec, p.into_response()).await
+}
+
 /// Commits the record, then sends `response` (or the refusal to answer).
 pub(super) async fn then(st: &AppState, rec: AuditRecord, response: Response) -> Response {
     match commit(st, rec).await {

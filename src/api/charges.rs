@@ -43,10 +43,7 @@ use crate::store::{
 /// The most any amount typed into the API may be (a sanity bound, not a rule).
 const MAX_AMOUNT: i64 = 1_000_000_000;
 
-async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
-    audit::refused(&mut rec, &p);
-    audit::then(st, rec, p.into_response()).await
-}
+use audit::reject;
 
 /// What is wrong with a charge request: fields that cannot be read (400) and fields that read
 /// but do not fit together (422). Both are reported together; a request with a malformed field

@@ -49,10 +49,7 @@ pub(super) async fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let mut rec = audit::begin(&st, &caller, Operation::ReceiptCheckStart);
-    let refused = |p: Problem, mut rec: crate::store::AuditRecord| async {
-        audit::refused(&mut rec, &p);
-        audit::then(&st, rec, p.into_response()).await
-    };
+    let refused = |p: Problem, rec| audit::reject(&st, rec, p);
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -157,9 +154,8 @@ pub(super) async fn read(
         Some("csv") => true,
         Some("json") => false,
         Some(_) => {
-            let p = Problem::invalid_field("format", "is json or csv");
-            audit::refused(&mut rec, &p);
-            return audit::then(&st, rec, p.into_response()).await;
+            return audit::reject(&st, rec, Problem::invalid_field("format", "is json or csv"))
+                .await;
         }
         None => headers
             .get(header::ACCEPT)
@@ -168,10 +164,7 @@ pub(super) async fn read(
     };
     let report = match owned(&st, &caller, &id).await {
         Ok(r) => r,
-        Err(p) => {
-            audit::refused(&mut rec, &p);
-            return audit::then(&st, rec, p.into_response()).await;
-        }
+        Err(p) => return audit::reject(&st, rec, p).await,
     };
     rec.http_status = Some(200);
     rec.check_id = Some(report.id.clone());
@@ -216,10 +209,7 @@ pub(super) async fn keep(
 ) -> Response {
     let mut rec = audit::begin(&st, &caller, Operation::ReceiptCheckRead);
     rec.detail = Some("kept".into());
-    let refuse = |p: Problem, mut rec: crate::store::AuditRecord| async {
-        audit::refused(&mut rec, &p);
-        audit::then(&st, rec, p.into_response()).await
-    };
+    let refuse = |p: Problem, rec| audit::reject(&st, rec, p);
     if let Err(p) = owned(&st, &caller, &id).await {
         return refuse(p, rec).await;
     }

@@ -198,6 +198,45 @@ fn store_unavailable() -> Response {
     )
 }
 
+/// The live session of a client with `scope` (for a page view: `page`), or the page that says
+/// why not (`missing` when the scope is lacking).
+async fn session_with(
+    st: &AppState,
+    headers: &HeaderMap,
+    scope: Scope,
+    missing: fn(&Session) -> Response,
+) -> Result<Session, Response> {
+    let s = signed_in(st, headers, true)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    if s.caller.may(scope) {
+        Ok(s)
+    } else {
+        Err(missing(&s))
+    }
+}
+
+/// [`session_with`] for a form: its CSRF token checked first.
+async fn form_session(
+    st: &AppState,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+    scope: Scope,
+    missing: fn(&Session) -> Response,
+) -> Result<Session, Response> {
+    let s = signed_in(st, headers, true)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    if !csrf_ok(&s, form) {
+        return Err(csrf_refused());
+    }
+    if s.caller.may(scope) {
+        Ok(s)
+    } else {
+        Err(missing(&s))
+    }
+}
+
 /// A form's CSRF token against the session's.
 fn csrf_ok(s: &Session, form: &HashMap<String, String>) -> bool {
     form.get("csrf").is_some_and(|t| session::same(t, &s.csrf))
@@ -610,22 +649,20 @@ async fn ledger_entry(
     Path(reference): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let s = match signed_in(&st, &headers, true).await {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
-    if !csrf_ok(&s, &form) {
-        return csrf_refused();
-    }
-    if !s.caller.may(Scope::Charges) {
-        return message_page(
+    let s = match form_session(&st, &headers, &form, Scope::Charges, |s| {
+        message_page(
             StatusCode::FORBIDDEN,
-            Some(&s),
+            Some(s),
             "拒否",
             "拒否されました",
             "管理票の金額の入力には charges 権限が必要です。",
-        );
-    }
+        )
+    })
+    .await
+    {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let number = |k: &str| field(k).and_then(|v| v.parse::<i64>().ok());
     let Some(amount) = number("amount") else {
@@ -687,15 +724,23 @@ fn no_receipt_scope(s: &Session) -> Response {
     )
 }
 
+/// No report of this client under that id.
+fn report_not_found(s: &Session) -> Response {
+    message_page(
+        StatusCode::NOT_FOUND,
+        Some(s),
+        "見つかりません",
+        "点検結果が見つかりません",
+        "保存期間を過ぎたか、別のクライアントの点検です。",
+    )
+}
+
 /// The 月次点検 page: choose the month's UKE file.
 async fn receipts_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let s = match signed_in(&st, &headers, true).await {
+    let s = match session_with(&st, &headers, Scope::ReceiptCheck, no_receipt_scope).await {
         Ok(s) => s,
-        Err(r) => return r.into_response(),
+        Err(r) => return r,
     };
-    if !s.caller.may(Scope::ReceiptCheck) {
-        return no_receipt_scope(&s);
-    }
     html(
         StatusCode::OK,
         html::page(
@@ -783,25 +828,14 @@ async fn receipts_report(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let s = match signed_in(&st, &headers, true).await {
+    let s = match session_with(&st, &headers, Scope::ReceiptCheck, no_receipt_scope).await {
         Ok(s) => s,
-        Err(r) => return r.into_response(),
+        Err(r) => return r,
     };
-    if !s.caller.may(Scope::ReceiptCheck) {
-        return no_receipt_scope(&s);
-    }
     let report = match super::receipt_checks::owned(&st, &s.caller, &id).await {
         Ok(r) => r,
         Err(p) if p.status == 503 => return store_unavailable(),
-        Err(_) => {
-            return message_page(
-                StatusCode::NOT_FOUND,
-                Some(&s),
-                "見つかりません",
-                "点検結果が見つかりません",
-                "保存期間を過ぎたか、別のクライアントの点検です。",
-            );
-        }
+        Err(_) => return report_not_found(&s),
     };
     let page = html(
         StatusCode::OK,
@@ -825,27 +859,15 @@ async fn receipts_keep(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let s = match signed_in(&st, &headers, true).await {
+    let s = match form_session(&st, &headers, &form, Scope::ReceiptCheck, no_receipt_scope).await {
         Ok(s) => s,
-        Err(r) => return r.into_response(),
+        Err(r) => return r,
     };
-    if !csrf_ok(&s, &form) {
-        return csrf_refused();
-    }
-    if !s.caller.may(Scope::ReceiptCheck) {
-        return no_receipt_scope(&s);
-    }
     if super::receipt_checks::owned(&st, &s.caller, &id)
         .await
         .is_err()
     {
-        return message_page(
-            StatusCode::NOT_FOUND,
-            Some(&s),
-            "見つかりません",
-            "点検結果が見つかりません",
-            "保存期間を過ぎたか、別のクライアントの点検です。",
-        );
+        return report_not_found(&s);
     }
     let kept = st.receipt_checks.keep(&id).await;
     let mut rec = audit::begin(&st, &s.caller, Operation::ReceiptCheckRead);
@@ -855,13 +877,7 @@ async fn receipts_keep(
         Ok(Some(_)) => {
             Redirect::to(&format!("/reception/receipts/{}", html::seg(&id))).into_response()
         }
-        Ok(None) => message_page(
-            StatusCode::NOT_FOUND,
-            Some(&s),
-            "見つかりません",
-            "点検結果が見つかりません",
-            "",
-        ),
+        Ok(None) => report_not_found(&s),
         Err(crate::receipts::KeepError::Running) => message_page(
             StatusCode::CONFLICT,
             Some(&s),
