@@ -241,20 +241,7 @@ async fn serve_uses_the_certificates_a_separate_sandbox_wrote_and_no_proxy_from_
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("60/60 患者"));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut found: Vec<(u64, String)> = report["receipts_to_review"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|r| {
-            let n = r["number"].as_u64().unwrap();
-            r["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(move |f| (n, f["code"].as_str().unwrap().to_owned()))
-        })
-        .collect();
-    found.sort();
+    let found = crate::common::report_findings(&report);
     let mut planted = planted;
     planted.sort();
     assert_eq!(found, planted);

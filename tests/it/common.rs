@@ -678,3 +678,23 @@ pub async fn request_as(
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     (status, headers, bytes.to_vec())
 }
+
+/// The findings of a receipt check's report (`GET /v1/receipt-checks/{id}`): (レセプト番号,
+/// code), sorted.
+pub fn report_findings(report: &serde_json::Value) -> Vec<(u64, String)> {
+    let mut out: Vec<(u64, String)> = report["receipts_to_review"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            let n = r["number"].as_u64().unwrap();
+            r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |f| (n, f["code"].as_str().unwrap().to_owned()))
+        })
+        .collect();
+    out.sort();
+    out
+}

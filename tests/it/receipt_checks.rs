@@ -77,21 +77,10 @@ async fn done(st: &AppState, location: &str) -> Value {
 }
 
 fn findings(report: &Value) -> Vec<(u32, String)> {
-    let mut out: Vec<(u32, String)> = report["receipts_to_review"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|r| {
-            let n = r["number"].as_u64().unwrap() as u32;
-            r["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(move |f| (n, f["code"].as_str().unwrap().to_owned()))
-        })
-        .collect();
-    out.sort();
-    out
+    report_findings(report)
+        .into_iter()
+        .map(|(n, c)| (n as u32, c))
+        .collect()
 }
 
 fn october() -> NaiveDate {

@@ -198,8 +198,8 @@ fn store_unavailable() -> Response {
     )
 }
 
-/// The live session of a client with `scope` (for a page view: `page`), or the page that says
-/// why not (`missing` when the scope is lacking).
+/// The live session of a client with `scope`, or the page that says why not (`missing` when
+/// the scope is lacking).
 async fn session_with(
     st: &AppState,
     headers: &HeaderMap,
@@ -209,11 +209,7 @@ async fn session_with(
     let s = signed_in(st, headers, true)
         .await
         .map_err(IntoResponse::into_response)?;
-    if s.caller.may(scope) {
-        Ok(s)
-    } else {
-        Err(missing(&s))
-    }
+    may(s, scope).map_err(|s| missing(&s))
 }
 
 /// [`session_with`] for a form: its CSRF token checked first.
@@ -230,11 +226,12 @@ async fn form_session(
     if !csrf_ok(&s, form) {
         return Err(csrf_refused());
     }
-    if s.caller.may(scope) {
-        Ok(s)
-    } else {
-        Err(missing(&s))
-    }
+    may(s, scope).map_err(|s| missing(&s))
+}
+
+/// The session if its client has `scope`; else it is handed back, to say why not.
+fn may(s: Session, scope: Scope) -> Result<Session, Session> {
+    if s.caller.may(scope) { Ok(s) } else { Err(s) }
 }
 
 /// A form's CSRF token against the session's.
