@@ -199,31 +199,18 @@ fn store_unavailable() -> Response {
 }
 
 /// The live session of a client with `scope`, or the page that says why not (`missing` when
-/// the scope is lacking).
+/// the scope is lacking); for a form, its CSRF token is checked first.
 async fn session_with(
     st: &AppState,
     headers: &HeaderMap,
+    form: Option<&HashMap<String, String>>,
     scope: Scope,
     missing: fn(&Session) -> Response,
 ) -> Result<Session, Response> {
     let s = signed_in(st, headers, true)
         .await
         .map_err(IntoResponse::into_response)?;
-    may(s, scope).map_err(|s| missing(&s))
-}
-
-/// [`session_with`] for a form: its CSRF token checked first.
-async fn form_session(
-    st: &AppState,
-    headers: &HeaderMap,
-    form: &HashMap<String, String>,
-    scope: Scope,
-    missing: fn(&Session) -> Response,
-) -> Result<Session, Response> {
-    let s = signed_in(st, headers, true)
-        .await
-        .map_err(IntoResponse::into_response)?;
-    if !csrf_ok(&s, form) {
+    if form.is_some_and(|f| !csrf_ok(&s, f)) {
         return Err(csrf_refused());
     }
     may(s, scope).map_err(|s| missing(&s))
@@ -646,7 +633,7 @@ async fn ledger_entry(
     Path(reference): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let s = match form_session(&st, &headers, &form, Scope::Charges, |s| {
+    let s = match session_with(&st, &headers, Some(&form), Scope::Charges, |s| {
         message_page(
             StatusCode::FORBIDDEN,
             Some(s),
@@ -734,7 +721,7 @@ fn report_not_found(s: &Session) -> Response {
 
 /// The 月次点検 page: choose the month's UKE file.
 async fn receipts_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let s = match session_with(&st, &headers, Scope::ReceiptCheck, no_receipt_scope).await {
+    let s = match session_with(&st, &headers, None, Scope::ReceiptCheck, no_receipt_scope).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -825,7 +812,7 @@ async fn receipts_report(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let s = match session_with(&st, &headers, Scope::ReceiptCheck, no_receipt_scope).await {
+    let s = match session_with(&st, &headers, None, Scope::ReceiptCheck, no_receipt_scope).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -856,7 +843,15 @@ async fn receipts_keep(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let s = match form_session(&st, &headers, &form, Scope::ReceiptCheck, no_receipt_scope).await {
+    let s = match session_with(
+        &st,
+        &headers,
+        Some(&form),
+        Scope::ReceiptCheck,
+        no_receipt_scope,
+    )
+    .await
+    {
         Ok(s) => s,
         Err(r) => return r,
     };
