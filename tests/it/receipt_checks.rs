@@ -456,3 +456,136 @@ async fn a_check_whose_replica_stopped_is_interrupted_not_running_for_ever() {
     .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
 }
+
+/// Every finding code, each on a receipt of one hand-written file (`tests/fixtures/uke/
+/// every-finding.uke`, Shift_JIS, written from the 記録条件仕様's layouts): the receipts' own
+/// checks, then each receipt against the certificates PMH is given to hold for its patient here,
+/// and the last against the ledger; the file's last receipt is correct and gives none.
+#[test]
+fn every_finding_code_on_a_hand_written_file() {
+    use pmh_gateway::claims::{self, ClaimMonth, FindingCode, LedgerMonth};
+    use pmh_gateway::domain::{
+        Certificate, DesignatedInstitution, MedicalInstitutionCode, ServiceDate,
+    };
+    use pmh_gateway::mapping::{VisitContext, map};
+
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/uke/every-finding.uke"
+    ))
+    .unwrap();
+    let file = pmh_gateway::uke::read(&bytes);
+    assert!(file.problems.is_empty(), "{:?}", file.problems);
+    assert_eq!(file.receipts.len(), 22);
+    let masters = pmh_gateway::masters::embedded();
+    let offline = claims::check(&file.receipts, file.institution.unwrap().table, &masters);
+    let mut found: Vec<(u32, &str)> = offline
+        .iter()
+        .map(|f| (f.receipt, f.code.as_str()))
+        .collect();
+    let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+    let month = ClaimMonth::of(d(10, 1));
+    let nanbyou =
+        |from: NaiveDate, to: NaiveDate| Certificate::simple("54136015", Some("7654320"), from, to);
+    let year = || nanbyou(d(4, 1), NaiveDate::from_ymd_opt(2027, 3, 31).unwrap());
+    let elsewhere = {
+        let mut c = year();
+        c.designated_institutions = vec![DesignatedInstitution {
+            code: "1399999999".into(),
+            name: None,
+        }];
+        c
+    };
+    let low_income = {
+        let mut c = year();
+        c.income_segment = Some("低所得Ⅰ".into());
+        c
+    };
+    let pmh: Vec<(u32, Vec<Certificate>)> = vec![
+        (14, vec![year()]),
+        (15, vec![year()]),
+        (
+            16,
+            vec![nanbyou(
+                NaiveDate::from_ymd_opt(2025, 10, 21).unwrap(),
+                d(10, 20),
+            )],
+        ),
+        (
+            17,
+            vec![nanbyou(
+                d(10, 10),
+                NaiveDate::from_ymd_opt(2027, 10, 9).unwrap(),
+            )],
+        ),
+        (18, vec![elsewhere]),
+        (19, vec![year()]),
+        (20, vec![low_income]),
+        (21, vec![year()]),
+        (
+            22,
+            vec![
+                year(),
+                Certificate::simple("21136015", Some("1234566"), d(4, 1), d(12, 31)),
+            ],
+        ),
+    ];
+    let ctx = VisitContext {
+        institution: Some(MedicalInstitutionCode::parse("1311111111").unwrap()),
+        ..VisitContext::on(ServiceDate::new(month.last))
+    };
+    for (n, certs) in &pmh {
+        let r = &file.receipts[*n as usize - 1];
+        let mapped = map(certs, &masters, &ctx);
+        found.extend(
+            claims::against_pmh(r, month, &mapped, &offline)
+                .iter()
+                .map(|f| (f.receipt, f.code.as_str())),
+        );
+    }
+    let ledger = [LedgerMonth {
+        ko: 0,
+        own_yen: 1520,
+        visits: 2,
+    }];
+    for r in &file.receipts[20..] {
+        let months = if r.number == 21 { &ledger[..] } else { &[] };
+        found.extend(
+            claims::against_ledger(r, months)
+                .iter()
+                .map(|f| (f.receipt, f.code.as_str())),
+        );
+    }
+    found.sort();
+    let expected = [
+        (1, "payer_number_check_digit"),
+        (2, "recipient_number_form"),
+        (3, "recipient_number_missing"),
+        (4, "setting_not_covered"),
+        (5, "ko_order"),
+        (6, "single_only_combined"),
+        (7, "receipt_kind_kohi_count"),
+        (7, "too_many_ko"),
+        (8, "receipt_kind_claim"),
+        (9, "receipt_kind_insurance"),
+        (10, "receipt_kind_kohi_count"),
+        (11, "receipt_kind_last_digit"),
+        (12, "ko_days_over_ho"),
+        (13, "ko_points_over_ho"),
+        (14, "ko_not_in_pmh"),
+        (15, "ko_recipient_differs"),
+        (16, "certificate_expired"),
+        (17, "certificate_not_yet_valid"),
+        (18, "designated_institution_other"),
+        (19, "certificate_missing"),
+        (20, "ko_burden_over_cap"),
+        (21, "ko_burden_differs_from_ledger"),
+    ];
+    assert_eq!(found, expected);
+    for code in FindingCode::ALL {
+        assert!(
+            expected.iter().any(|(_, c)| *c == code.as_str()),
+            "{code:?}"
+        );
+    }
+}
