@@ -480,17 +480,15 @@ impl ReceiptChecks {
             });
         }
         items.sort_by_key(|i| i.number);
-        let finished = {
-            let mut r = job.report.lock().unwrap_or_else(|p| p.into_inner());
-            r.state = RunState::Done;
-            r.finished_at = Some(self.service.now());
-            r.patients_done = job.done.load(Ordering::Relaxed);
-            r.pmh = tally;
-            r.findings = total;
-            r.by_code = by_code;
-            r.items = items;
-            r.clone()
-        };
+        // Done once the store holds it: until then this replica answers `running`, so that a
+        // keep (which writes the report) cannot be overwritten by this write.
+        let mut finished = job.snapshot();
+        finished.state = RunState::Done;
+        finished.finished_at = Some(self.service.now());
+        finished.pmh = tally;
+        finished.findings = total;
+        finished.by_code = by_code;
+        finished.items = items;
         match self.put(&finished).await {
             Ok(()) => {
                 self.jobs
@@ -499,7 +497,10 @@ impl ReceiptChecks {
                     .remove(&id);
             }
             // Kept in memory: this replica answers for it until it restarts.
-            Err(e) => tracing::error!(error = %e, "cannot keep a receipt check's report"),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot keep a receipt check's report");
+                *job.report.lock().unwrap_or_else(|p| p.into_inner()) = finished;
+            }
         }
     }
 

@@ -11,6 +11,7 @@ use tower::ServiceExt;
 
 use crate::common::*;
 use pmh_gateway::api::{self, AppState};
+use pmh_gateway::claims::FindingCode;
 use pmh_gateway::sandbox::{Persona, Population};
 
 async fn post_file(st: &AppState, token: &str, bytes: Vec<u8>) -> (StatusCode, Value, String) {
@@ -83,18 +84,33 @@ fn findings(report: &Value) -> Vec<(u32, String)> {
         .collect()
 }
 
-fn october() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()
+/// The month before the tests' today (its first day): the month a clinic checks.
+fn last_month() -> NaiveDate {
+    use chrono::Datelike;
+    today()
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
+        .unwrap()
 }
 
-/// The sandbox's file for October: exactly the planted findings — of every kind the file plants
-/// — none on its correct receipts; one PMH call and one `receipt_precheck` record per patient.
+/// `last_month()` as a UKE writes it (`YYYYMM`), and the billing month after it.
+fn ym() -> (String, String) {
+    let m = last_month();
+    (
+        m.format("%Y%m").to_string(),
+        (m + chrono::Months::new(1)).format("%Y%m").to_string(),
+    )
+}
+
+/// The sandbox's file for last month: exactly the planted findings — of every kind the population
+/// can carry on any day — none on its correct receipts; one PMH call and one `receipt_precheck`
+/// record per patient.
 #[tokio::test]
 async fn the_sandbox_file_gives_exactly_its_planted_findings_with_one_pmh_call_per_patient() {
     let p = in_process();
     let pop = Population::generate(SEED, today(), 300);
     let masters = pmh_gateway::masters::embedded();
-    let file = pmh_gateway::sandbox::uke::month_file(&pop, &masters, october(), 300);
+    let file = pmh_gateway::sandbox::uke::month_file(&pop, &masters, last_month(), 300);
     let (s, started, location) = post_file(&p.state, TEST_TOKEN, file.bytes.clone()).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{started}");
     assert_eq!(started["state"], "running");
@@ -111,8 +127,20 @@ async fn the_sandbox_file_gives_exactly_its_planted_findings_with_one_pmh_call_p
         .collect();
     planted.sort();
     assert_eq!(findings(&report), planted);
+    // The kinds few persons can carry (a certificate ended before the month, starting after it,
+    // of another institution) depend on where the month falls against the population's dates:
+    // the sandbox's own test plants them on its fixed day, and the hand-written file has them.
     for kind in pmh_gateway::sandbox::uke::MISTAKES {
-        assert!(planted.iter().any(|(_, c)| c == kind.as_str()), "{kind:?}");
+        let rare = matches!(
+            kind,
+            FindingCode::CertificateExpired
+                | FindingCode::CertificateNotYetValid
+                | FindingCode::DesignatedInstitutionOther
+        );
+        assert!(
+            rare || planted.iter().any(|(_, c)| c == kind.as_str()),
+            "{kind:?}"
+        );
     }
     let patients = report["patients"].as_u64().unwrap();
     assert_eq!(patients as usize, file.receipts, "one receipt per person");
@@ -146,8 +174,11 @@ async fn the_sandbox_file_gives_exactly_its_planted_findings_with_one_pmh_call_p
     assert!(p.upstream.calls() <= 2 * patients);
 }
 
-/// A persona with an active 難病 certificate covering October, and its certificate.
+/// A persona with an active 難病 certificate covering last month, and its certificate.
 fn nanbyou_patient(pop: &Population) -> (&Persona, &pmh_gateway::pmh::WireSubsidy) {
+    let month = pmh_gateway::claims::ClaimMonth::of(last_month());
+    let first = month.first.format("%Y%m%d").to_string();
+    let last = month.last.format("%Y%m%d").to_string();
     pop.personas
         .iter()
         .filter(|p| p.certificates.len() == 1)
@@ -160,9 +191,9 @@ fn nanbyou_patient(pop: &Population) -> (&Persona, &pmh_gateway::pmh::WireSubsid
                     .iter()
                     .any(|i| i.medical_institution_code == "1311111111")
                 && c.max_copayment_amount.is_some()
-                && from <= "20261001"
-                && to >= "20261031")
-                .then_some((p, c))
+                && from <= first.as_str()
+                && to >= last.as_str())
+            .then_some((p, c))
         })
         .expect("a 難病 patient")
 }
@@ -175,10 +206,11 @@ fn sjis(s: &str) -> Vec<u8> {
 fn re_ho(n: u32, p: &Persona, kos: usize) -> String {
     let i = &p.insured;
     format!(
-        "RE,{n},11{}2,202610,患者　{n},1,{},,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\r\n\
+        "RE,{n},11{}2,{},患者　{n},1,{},,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\r\n\
          HO,{},{},{},2,1000,,,,,,3000\r\n\
          SN,1,01,{},{},{},{},,\r\n",
         kos + 1,
+        ym().0,
         i.birthdate.replace('-', ""),
         i.insurer_number,
         i.symbol.as_deref().unwrap_or(""),
@@ -206,10 +238,10 @@ async fn a_hand_written_file_against_pmh_names_each_receipt_s_standing() {
     ))
     .unwrap();
     let text = format!(
-        "IR,1,13,1,1111111,,テスト医院,202611,00,0312345678\r\n\
+        "IR,1,13,1,1111111,,テスト医院,{billing},00,0312345678\r\n\
          {}KO,{},{},,2,1000,1000,,,,,\r\n\
          {}KO,21136015,1234566,,2,1000,0,,,,,\r\n\
-         RE,3,1222,202610,公費　のみ,2,19600101,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\r\n\
+         RE,3,1222,{month},公費　のみ,2,19600101,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\r\n\
          KO,12136016,1234566,,1,300,0,,,,,\r\n\
          KO,21136015,1234566,,1,300,0,,,,,\r\n\
          \x1A",
@@ -217,6 +249,8 @@ async fn a_hand_written_file_against_pmh_names_each_receipt_s_standing() {
         cert.medical_subsidy_insurer_number,
         other,
         re_ho(2, nobody, 1),
+        month = ym().0,
+        billing = ym().1,
     );
     let (s, _, location) = post_file(&p.state, TEST_TOKEN, sjis(&text)).await;
     assert_eq!(s, StatusCode::ACCEPTED);
@@ -253,7 +287,7 @@ async fn pmh_down_is_not_checked_never_a_finding() {
     p.upstream.set_failing(true);
     let pop = Population::generate(SEED, today(), 300);
     let masters = pmh_gateway::masters::embedded();
-    let file = pmh_gateway::sandbox::uke::month_file(&pop, &masters, october(), 100);
+    let file = pmh_gateway::sandbox::uke::month_file(&pop, &masters, last_month(), 100);
     let (_, _, location) = post_file(&p.state, TEST_TOKEN, file.bytes).await;
     let report = done(&p.state, &location).await;
     assert_eq!(report["pmh"]["checked"], 0);
@@ -294,7 +328,7 @@ async fn a_burden_that_differs_from_the_ledger_is_a_finding() {
         Some(json!({
             "subsidies": [{"payer_number": payer, "recipient_number": rn, "income_class": "一般所得Ⅰ"}],
             "insurance": {"kind": "health_insurance", "share_percent": 30},
-            "visit": {"visit_id": "V-10-05", "date": "2026-10-05", "parts": [{"points": 500, "subsidies": [1]}]}
+            "visit": {"visit_id": "V-05", "date": (last_month() + chrono::Days::new(4)).to_string(), "parts": [{"points": 500, "subsidies": [1]}]}
         })),
     )
     .await;
@@ -310,7 +344,8 @@ async fn a_burden_that_differs_from_the_ledger_is_a_finding() {
         ),
     ] {
         let text = format!(
-            "IR,1,13,1,1111111,,テスト医院,202611,00\r\n{}KO,{payer},{rn},,1,500,{burden},,,,,\r\n\x1A",
+            "IR,1,13,1,1111111,,テスト医院,{},00\r\n{}KO,{payer},{rn},,1,500,{burden},,,,,\r\n\x1A",
+            ym().1,
             re_ho(1, patient, 1),
         );
         let (_, _, location) = post_file(&p.state, TEST_TOKEN, sjis(&text)).await;
@@ -326,7 +361,8 @@ async fn reports_are_their_owners_kept_on_request_and_csv_is_formula_safe() {
     let pop = Population::generate(SEED, today(), 300);
     let (patient, cert) = nanbyou_patient(&pop);
     let text = format!(
-        "IR,1,13,1,1111111,,テスト医院,202611,00\r\n{}KO,{},{},,3,1000,1000,,,,,\r\n\x1A",
+        "IR,1,13,1,1111111,,テスト医院,{},00\r\n{}KO,{},{},,3,1000,1000,,,,,\r\n\x1A",
+        ym().1,
         re_ho(1, patient, 1).replace("患者　1", "=HYPERLINK(\"x\")"),
         cert.medical_subsidy_insurer_number,
         cert.medical_subsidy_recipient_number.as_deref().unwrap(),

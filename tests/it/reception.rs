@@ -1065,7 +1065,9 @@ async fn the_month_end_check_runs_from_the_page_and_shows_each_receipt_by_name()
     assert!(page.body.contains(r#"id="uke-form""#), "{}", page.body);
     let pop = pmh_gateway::sandbox::Population::generate(SEED, today(), 300);
     let masters = pmh_gateway::masters::embedded();
-    let month = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    let month = chrono::Datelike::with_day(&today(), 1)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
+        .unwrap();
     let file = pmh_gateway::sandbox::uke::month_file(&pop, &masters, month, 40);
     let upload = |token: &str| {
         Request::post("/reception/receipts")
