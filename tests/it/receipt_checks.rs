@@ -372,6 +372,18 @@ async fn reports_are_their_owners_kept_on_request_and_csv_is_formula_safe() {
     let report = done(&p.state, &location).await;
     assert_eq!(findings(&report), [(1, "ko_days_over_ho".to_owned())]);
     assert!(report["expires_at"].is_string());
+    // The report is in the store sealed: its name, and the file's numbers, are not in plain.
+    assert_nothing_personal_in(
+        &p.config.store.dir,
+        &[
+            ("name", "=HYPERLINK(\"x\")".to_owned()),
+            ("insured number", patient.insured.number.clone()),
+            (
+                "recipient number",
+                cert.medical_subsidy_recipient_number.clone().unwrap(),
+            ),
+        ],
+    );
     // Another client (with the scope) does not find it; one without the scope is refused.
     let (s, _, _) = get(&p.state, CHECKER_TOKEN, &location).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
