@@ -25,13 +25,12 @@ use crate::service::{CheckIn, CheckOutcome, Checked, Intake};
 use crate::store::{AuditRecord, LedgerRow, Operation, StoreError};
 
 /// A refused check: counted by reason, recorded, answered with its problem.
-async fn reject(st: &AppState, mut rec: AuditRecord, p: Problem) -> Response {
+async fn reject(st: &AppState, rec: AuditRecord, p: Problem) -> Response {
     st.metrics
         .rejected
         .get_or_create(&vec![("reason", p.metric_reason())])
         .inc();
-    audit::refused(&mut rec, &p);
-    audit::then(st, rec, p.into_response()).await
+    audit::reject(st, rec, p).await
 }
 
 /// The rendering: the one given (a rendering operation's own, or what a base operation negotiated),
@@ -388,8 +387,7 @@ pub(super) async fn answer_by_reference(
             let p = Problem::not_found(
                 "no check-in with this 照会番号 in the last 36 hours (none arrived since the gateway started, or the folder watcher is off); ask with POST /v1/subsidy-checks",
             );
-            audit::refused(&mut rec, &p);
-            audit::then(st, rec, p.into_response()).await
+            audit::reject(st, rec, p).await
         }
     }
 }
@@ -471,8 +469,7 @@ pub(super) async fn earlier_check_as(
             let p = Problem::not_found(
                 "no answer with this check id is kept (never given, or older than the answer retention)",
             );
-            audit::refused(&mut rec, &p);
-            audit::then(&st, rec, p.into_response()).await
+            audit::reject(&st, rec, p).await
         }
     }
 }

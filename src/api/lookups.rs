@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -283,9 +283,8 @@ async fn refused(
     operation: crate::store::Operation,
     p: Problem,
 ) -> Response {
-    let mut rec = super::audit::begin(st, caller, operation);
-    super::audit::refused(&mut rec, &p);
-    super::audit::then(st, rec, p.into_response()).await
+    let rec = super::audit::begin(st, caller, operation);
+    super::audit::reject(st, rec, p).await
 }
 
 impl super::dto::RequestBody for ReferenceLookup {
