@@ -352,17 +352,14 @@ impl ReceiptChecks {
         Ok(report)
     }
 
-    /// Keeps the finished report of `id` past the retention (until removed by hand).
-    pub async fn keep(&self, id: &str) -> Result<Option<Report>, KeepError> {
-        let Some(mut report) = self.report(id).await? else {
-            return Ok(None);
-        };
+    /// Keeps a finished report (as [`ReceiptChecks::report`] read it) past the retention.
+    pub async fn keep(&self, mut report: Report) -> Result<Report, KeepError> {
         if report.state != RunState::Done {
             return Err(KeepError::Running);
         }
         report.expires_at = None;
         self.put(&report).await?;
-        Ok(Some(report))
+        Ok(report)
     }
 
     async fn put(&self, report: &Report) -> Result<(), StoreError> {
@@ -420,8 +417,8 @@ impl ReceiptChecks {
             .await;
         let mut tally = PmhTally::default();
         for per_receipt in &results {
-            let worst = per_receipt.iter().map(|(_, s, _)| *s).next();
-            match worst {
+            // A patient's standing is their first receipt's (one PMH answer serves them all).
+            match per_receipt.first().map(|(_, s, _)| *s) {
                 Some(PmhState::Checked) => tally.checked += 1,
                 Some(PmhState::NoneFound) => tally.none_found += 1,
                 Some(PmhState::NotChecked) => tally.not_checked += 1,
@@ -538,9 +535,7 @@ impl ReceiptChecks {
                     .service
                     .check_to_record(CheckRequest {
                         insured: p.insured.clone(),
-                        service_date: Some(crate::domain::ServiceDate::new(
-                            month.last.min(today).max(month.first),
-                        )),
+                        service_date: Some(crate::domain::ServiceDate::new(month.asked_on(today))),
                         claim,
                         care,
                         insurance: None,

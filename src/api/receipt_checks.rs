@@ -19,10 +19,6 @@ use crate::auth::{Caller, Scope};
 use crate::receipts::{KeepError, Report, StartError};
 use crate::store::Operation;
 
-fn is_id(s: &str) -> bool {
-    uuid::Uuid::try_parse(s).is_ok() && s.len() == 36
-}
-
 /// Checks a month's claims before they are sent: the UKE file (レセプト電算処理システム, as the
 /// receipt computer writes it for 支払基金 or 国保連合会; Shift_JIS or UTF-8) as the body. Each
 /// receipt is checked from itself and the masters, its patient against PMH for the claim month
@@ -210,17 +206,17 @@ pub(super) async fn keep(
     let mut rec = audit::begin(&st, &caller, Operation::ReceiptCheckRead);
     rec.detail = Some("kept".into());
     let refuse = |p: Problem, rec| audit::reject(&st, rec, p);
-    if let Err(p) = owned(&st, &caller, &id).await {
-        return refuse(p, rec).await;
-    }
-    match st.receipt_checks.keep(&id).await {
-        Ok(Some(report)) => {
+    let report = match owned(&st, &caller, &id).await {
+        Ok(r) => r,
+        Err(p) => return refuse(p, rec).await,
+    };
+    match st.receipt_checks.keep(report).await {
+        Ok(report) => {
             rec.http_status = Some(200);
             rec.check_id = Some(report.id.clone());
             let r = axum::Json(ReceiptCheckDto::from(&report)).into_response();
             audit::then(&st, rec, r).await
         }
-        Ok(None) => refuse(not_found(), rec).await,
         Err(KeepError::Running) => {
             refuse(Problem::conflict(KeepError::Running.to_string()), rec).await
         }
@@ -240,10 +236,10 @@ fn not_found() -> Problem {
 /// The report of `id` if the caller may read it: its owner, or an `admin`. Another client's is
 /// not found, as if it did not exist.
 pub(super) async fn owned(st: &AppState, caller: &Caller, id: &str) -> Result<Report, Problem> {
-    if !is_id(id) {
+    let Some(id) = super::request::check_id(id) else {
         return Err(Problem::invalid_field("id", "is a UUID (the check's id)"));
-    }
-    match st.receipt_checks.report(id).await {
+    };
+    match st.receipt_checks.report(&id).await {
         Ok(Some(r)) if r.owner == caller.name || caller.may(Scope::Admin) => Ok(r),
         Ok(_) => Err(not_found()),
         Err(e) => {

@@ -68,12 +68,6 @@ const RARE: [FindingCode; 3] = [
     FindingCode::DesignatedInstitutionOther,
 ];
 
-/// The day the gateway maps PMH's certificates on for `month`: its last, or `today` while the
-/// month runs (never before its first).
-pub fn mapping_day(month: ClaimMonth, today: NaiveDate) -> NaiveDate {
-    month.last.min(today).max(month.first)
-}
-
 /// The UKE file of `month` (its first day) for `pop`, at most `limit` receipts.
 pub fn month_file(
     pop: &Population,
@@ -187,17 +181,14 @@ fn pmh_of(
     let ctx = VisitContext {
         institution: MedicalInstitutionCode::parse(DEMO_INSTITUTION).ok(),
         birthdate: Some(birthdate),
-        ..VisitContext::on(ServiceDate::new(mapping_day(month, today)))
+        ..VisitContext::on(ServiceDate::new(month.asked_on(today)))
     };
     Some(mapping::map(&certs, masters, &ctx))
 }
 
-/// A date of the wire contract (`YYYYMMDD`, or `YYYY-MM-DD`).
+/// A date of the wire contract (`YYYYMMDD`), parsed as the gateway parses it.
 fn day(s: &Option<String>) -> Option<NaiveDate> {
-    let d = s.as_deref()?;
-    NaiveDate::parse_from_str(d, "%Y%m%d")
-        .or_else(|_| NaiveDate::parse_from_str(d, "%Y-%m-%d"))
-        .ok()
+    pmh_core::domain::date::parse_compact(s.as_deref()?.trim()).ok()
 }
 
 /// Whether the certificate names designated institutions and the demo institution is not one.
@@ -234,9 +225,8 @@ fn ko_for(c: &WireSubsidy, masters: &MasterSnapshot, burden: u64) -> Option<((u8
     ))
 }
 
-/// The 負担金額 of a correct KO: 1,600 yen, or the monthly cap PMH's certificate gives when
-/// lower.
-fn burden_for(payer: &str, pmh: &Mapped) -> u64 {
+/// The monthly cap PMH's certificates of `payer` give for the setting, the lowest.
+fn monthly_cap(payer: &str, pmh: &Mapped) -> Option<u64> {
     pmh.active
         .iter()
         .chain(&pmh.inactive)
@@ -244,7 +234,11 @@ fn burden_for(payer: &str, pmh: &Mapped) -> u64 {
         .filter_map(|s| s.copay.caps.per_month)
         .map(|y| y.0)
         .min()
-        .map_or(1600, |cap| cap.min(1600))
+}
+
+/// The 負担金額 of a correct KO: 1,600 yen, or the monthly cap when lower.
+fn burden_for(payer: &str, pmh: &Mapped) -> u64 {
+    monthly_cap(payer, pmh).map_or(1600, |cap| cap.min(1600))
 }
 
 /// Sorts KOs by the priority rules and sets the レセプト種別's count digit to match.
@@ -444,16 +438,11 @@ impl Planting<'_> {
                 self.add(r, c)?;
             }
             FindingCode::KoBurdenOverCap => {
-                let (ko, cap) = r.subsidies.iter_mut().find_map(|k| {
-                    let cap = self
-                        .pmh
-                        .active
-                        .iter()
-                        .filter(|s| s.payer_number == k.payer_number)
-                        .filter_map(|s| s.copay.caps.per_month)
-                        .min()?;
-                    Some((k, cap.0))
-                })?;
+                let (ko, cap) = r
+                    .subsidies
+                    .iter_mut()
+                    .find_map(|k| Some((monthly_cap(&k.payer_number, self.pmh)?, k)))
+                    .map(|(cap, k)| (k, cap))?;
                 ko.burden_yen = Some(cap + 10);
             }
             FindingCode::ReceiptKindKohiCount => {

@@ -855,21 +855,16 @@ async fn receipts_keep(
         Ok(s) => s,
         Err(r) => return r,
     };
-    if super::receipt_checks::owned(&st, &s.caller, &id)
-        .await
-        .is_err()
-    {
+    let Ok(report) = super::receipt_checks::owned(&st, &s.caller, &id).await else {
         return report_not_found(&s);
-    }
-    let kept = st.receipt_checks.keep(&id).await;
+    };
+    let id = report.id.clone();
+    let kept = st.receipt_checks.keep(report).await;
     let mut rec = audit::begin(&st, &s.caller, Operation::ReceiptCheckRead);
     rec.check_id = Some(id.clone());
     rec.detail = Some("kept (reception)".into());
     let page = match kept {
-        Ok(Some(_)) => {
-            Redirect::to(&format!("/reception/receipts/{}", html::seg(&id))).into_response()
-        }
-        Ok(None) => report_not_found(&s),
+        Ok(_) => Redirect::to(&format!("/reception/receipts/{}", html::seg(&id))).into_response(),
         Err(crate::receipts::KeepError::Running) => message_page(
             StatusCode::CONFLICT,
             Some(&s),

@@ -33,6 +33,12 @@ pub struct ClaimMonth {
 }
 
 impl ClaimMonth {
+    /// The day a check about this month asks PMH for (and maps its certificates on): the
+    /// month's last, or `today` while the month runs (never before its first).
+    pub fn asked_on(self, today: NaiveDate) -> NaiveDate {
+        self.last.min(today).max(self.first)
+    }
+
     /// The month of `day`.
     pub fn of(day: NaiveDate) -> Self {
         use chrono::Datelike;
